@@ -1,0 +1,138 @@
+/**
+ * Typed errors with stable codes.
+ *
+ * Callers branch on `code` (a closed union, stable across releases) or on `category`
+ * (which decides the CLI exit status); people read `message`, which always says which
+ * check failed and why.
+ */
+
+/** What kind of failure a code is; decides the CLI exit status (2, 1, 3). */
+export type ErrorCategory = 'usage' | 'verification' | 'operational';
+
+const CODES = {
+  // --- usage and configuration (exit 2) ---
+  /** An image reference does not follow the docker/distribution grammar. */
+  INVALID_REFERENCE: 'usage',
+  /** Options given to the library or the CLI are wrong or contradictory. */
+  INVALID_OPTIONS: 'usage',
+  /** A verification policy (identity, issuer, regexp) is malformed. */
+  INVALID_POLICY: 'usage',
+  /** Trust material (trusted_root.json) is unreadable or malformed. */
+  TRUST_ROOT_INVALID: 'usage',
+  /** A public key given for key-based verification is unreadable or unsupported. */
+  KEY_INVALID: 'usage',
+  /** Plain http was refused for a registry that is not loopback and not allowed. */
+  INSECURE_REGISTRY_REFUSED: 'usage',
+
+  // --- operational (exit 3): the answer could not be obtained ---
+  /** The registry could not be reached (DNS, connection refused, TLS handshake). */
+  REGISTRY_UNREACHABLE: 'operational',
+  /** The registry did not answer in time. */
+  REGISTRY_TIMEOUT: 'operational',
+  /** The registry refused our credentials or token. */
+  REGISTRY_AUTH_FAILED: 'operational',
+  /** The registry answered with an unexpected status or a malformed protocol response. */
+  REGISTRY_ERROR: 'operational',
+  /** The image (tag or digest) does not exist in the registry. */
+  IMAGE_NOT_FOUND: 'operational',
+  /** A network resource (SBOM URL) could not be fetched. */
+  FETCH_FAILED: 'operational',
+
+  // --- verification (exit 1): the content is not what it must be ---
+  /** Bytes received do not hash to the digest they were asked for or announced with. */
+  DIGEST_MISMATCH: 'verification',
+  /** A manifest or blob is larger than the configured limit. */
+  SIZE_LIMIT_EXCEEDED: 'verification',
+  /** A manifest or artifact fetched from the registry is not well-formed. */
+  MALFORMED_CONTENT: 'verification',
+  /** No signature artifacts exist for the digest. */
+  NO_SIGNATURES: 'verification',
+  /** Signatures exist but none passed every check and the policy. */
+  NO_MATCHING_SIGNATURES: 'verification',
+
+  // per-signature checks
+  /** A signature artifact is malformed (bad base64, bad PEM, missing annotation). */
+  SIGNATURE_MALFORMED: 'verification',
+  /** The certificate does not chain to a trusted Fulcio CA at signing time. */
+  CERTIFICATE_CHAIN_INVALID: 'verification',
+  /** The certificate's embedded SCT is missing or not from a trusted CT log. */
+  SCT_INVALID: 'verification',
+  /** No transparency-log entry was supplied where one is required. */
+  TLOG_ENTRY_MISSING: 'verification',
+  /** The signed entry timestamp (SET) is not signed by a trusted Rekor key. */
+  TLOG_INCLUSION_PROMISE_INVALID: 'verification',
+  /** The inclusion proof or its checkpoint does not verify. */
+  TLOG_INCLUSION_PROOF_INVALID: 'verification',
+  /** The Rekor entry body does not match the signature, key/certificate or payload hash. */
+  TLOG_BODY_MISMATCH: 'verification',
+  /** The signature over the payload does not verify with the signer's key. */
+  SIGNATURE_INVALID: 'verification',
+  /** A trusted timestamp (RFC 3161 or log integration time) does not verify. */
+  TIMESTAMP_INVALID: 'verification',
+  /** The signed payload is not a well-formed simple-signing or in-toto document. */
+  PAYLOAD_INVALID: 'verification',
+  /** The signed payload binds another image digest than the one being verified. */
+  PAYLOAD_DIGEST_MISMATCH: 'verification',
+  /** The certificate identity (SAN) does not satisfy the policy. */
+  IDENTITY_MISMATCH: 'verification',
+  /** The OIDC issuer of the certificate does not satisfy the policy. */
+  ISSUER_MISMATCH: 'verification',
+  /** The signature was not made by the public key given. */
+  KEY_MISMATCH: 'verification',
+  /** An attestation does not have the requested predicate type. */
+  PREDICATE_TYPE_MISMATCH: 'verification',
+} as const satisfies Record<string, ErrorCategory>;
+
+export type ErrorCode = keyof typeof CODES;
+
+export function categoryOf(code: ErrorCode): ErrorCategory {
+  return CODES[code];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(CODES, value);
+}
+
+export class ImgverifyError extends Error {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  /** Structured facts about the failure (digests compared, status codes, ...). */
+  readonly details?: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ImgverifyError';
+    this.code = code;
+    this.category = CODES[code];
+    if (options.details) this.details = Object.freeze({ ...options.details });
+  }
+
+  toJSON(): { code: ErrorCode; category: ErrorCategory; message: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      category: this.category,
+      message: this.message,
+      ...(this.details ? { details: { ...this.details } } : {}),
+    };
+  }
+}
+
+export function isImgverifyError(err: unknown): err is ImgverifyError {
+  return err instanceof ImgverifyError;
+}
+
+/** Exit status the CLI uses for an error category. */
+export function exitCodeFor(category: ErrorCategory): 1 | 2 | 3 {
+  switch (category) {
+    case 'verification':
+      return 1;
+    case 'usage':
+      return 2;
+    case 'operational':
+      return 3;
+  }
+}
