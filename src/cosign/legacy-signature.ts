@@ -1,0 +1,182 @@
+/**
+ * cosign's legacy signature layer (one layer of the `sha256-<hex>.sig` manifest) decoded
+ * into typed, validated parts, and adapted to the bundle v0.1 shape that
+ * `@sigstore/verify` verifies: message signature over the payload, the Fulcio leaf
+ * certificate, the Rekor entry with its SET as inclusion promise.
+ *
+ * The annotations come from the registry: every field is checked for shape and encoding,
+ * and nothing is trusted until `@sigstore/verify` and our own checks have passed.
+ */
+import { createHash } from 'node:crypto';
+import { X509Certificate } from '@sigstore/core';
+import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
+import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
+import { HashAlgorithm } from '@sigstore/protobuf-specs';
+import { ImgverifyError } from '../errors';
+import { decodeBase64, decodeHex, decodePem, isRecord, type Bytes } from '../util/encoding';
+import {
+  ANNOTATION_BUNDLE,
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_CHAIN,
+  ANNOTATION_RFC3161_TIMESTAMP,
+  ANNOTATION_SIGNATURE,
+} from './annotations';
+
+/** The Rekor entry cosign stores in `dev.sigstore.cosign/bundle`. */
+export interface RekorBundle {
+  readonly signedEntryTimestamp: Buffer;
+  readonly body: Buffer;
+  readonly integratedTime: number;
+  readonly logIndex: number;
+  readonly logID: Buffer;
+}
+
+export interface LegacySignature {
+  readonly signature: Buffer;
+  /** DER of the leaf certificate; absent for key-based signatures. */
+  readonly certificate?: Bytes;
+  /** DER of the chain certificates cosign stored (informational: trust comes from the trusted root). */
+  readonly chain: readonly Buffer[];
+  readonly rekorBundle?: RekorBundle;
+  /** DER RFC 3161 timestamp token, when the signer requested one. */
+  readonly rfc3161Timestamp?: Buffer;
+}
+
+function malformed(what: string, why: string): ImgverifyError {
+  return new ImgverifyError('SIGNATURE_MALFORMED', `${what}: ${why}`);
+}
+
+function certificatesFromPem(text: string, what: string): Bytes[] {
+  const blocks = decodePem(text);
+  if (!blocks) throw malformed(what, 'not PEM');
+  return blocks.map((block) => {
+    if (block.type !== 'CERTIFICATE') throw malformed(what, `PEM block of type ${block.type}, expected CERTIFICATE`);
+    try {
+      X509Certificate.parse(block.der);
+    } catch (err) {
+      throw malformed(what, `not an X.509 certificate (${(err as Error).message})`);
+    }
+    return block.der;
+  });
+}
+
+function safeInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+export function parseRekorBundle(text: string): RekorBundle {
+  const what = `annotation ${ANNOTATION_BUNDLE}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw malformed(what, 'not JSON');
+  }
+  if (!isRecord(json) || !isRecord(json.Payload)) throw malformed(what, 'missing Payload');
+  const signedEntryTimestamp = decodeBase64(json.SignedEntryTimestamp);
+  if (!signedEntryTimestamp || signedEntryTimestamp.length === 0) throw malformed(what, 'SignedEntryTimestamp is not base64');
+  const body = decodeBase64(json.Payload.body);
+  if (!body || body.length === 0) throw malformed(what, 'Payload.body is not base64');
+  const integratedTime = safeInteger(json.Payload.integratedTime);
+  if (integratedTime === undefined) throw malformed(what, 'Payload.integratedTime is not a non-negative integer');
+  const logIndex = safeInteger(json.Payload.logIndex);
+  if (logIndex === undefined) throw malformed(what, 'Payload.logIndex is not a non-negative integer');
+  const logID = decodeHex(json.Payload.logID);
+  if (!logID || logID.length !== 32) throw malformed(what, 'Payload.logID is not a 32-byte hex log ID');
+  return { signedEntryTimestamp, body, integratedTime, logIndex, logID };
+}
+
+function parseTimestampAnnotation(text: string): Buffer {
+  const what = `annotation ${ANNOTATION_RFC3161_TIMESTAMP}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw malformed(what, 'not JSON');
+  }
+  const token = isRecord(json) ? decodeBase64(json.SignedRFC3161Timestamp) : undefined;
+  if (!token || token.length === 0) throw malformed(what, 'SignedRFC3161Timestamp is not base64');
+  return token;
+}
+
+/** Decodes a `.sig` layer's annotations. Throws SIGNATURE_MALFORMED naming the bad annotation. */
+export function parseLegacySignature(annotations: Readonly<Record<string, string>>): LegacySignature {
+  const sigText = annotations[ANNOTATION_SIGNATURE];
+  if (sigText === undefined) throw malformed('signature layer', `annotation ${ANNOTATION_SIGNATURE} is missing`);
+  const signature = decodeBase64(sigText);
+  if (!signature || signature.length === 0) throw malformed(`annotation ${ANNOTATION_SIGNATURE}`, 'not base64');
+
+  const certText = annotations[ANNOTATION_CERTIFICATE];
+  let certificate: Bytes | undefined;
+  if (certText !== undefined && certText !== '') {
+    const certs = certificatesFromPem(certText, `annotation ${ANNOTATION_CERTIFICATE}`);
+    if (certs.length !== 1) throw malformed(`annotation ${ANNOTATION_CERTIFICATE}`, `holds ${certs.length} certificates, expected 1`);
+    certificate = certs[0];
+  }
+  const chainText = annotations[ANNOTATION_CHAIN];
+  const chain = chainText !== undefined && chainText !== '' ? certificatesFromPem(chainText, `annotation ${ANNOTATION_CHAIN}`) : [];
+  const bundleText = annotations[ANNOTATION_BUNDLE];
+  const rekorBundle = bundleText !== undefined && bundleText !== '' ? parseRekorBundle(bundleText) : undefined;
+  const tsText = annotations[ANNOTATION_RFC3161_TIMESTAMP];
+  const rfc3161Timestamp = tsText !== undefined && tsText !== '' ? parseTimestampAnnotation(tsText) : undefined;
+  return {
+    signature,
+    ...(certificate ? { certificate } : {}),
+    chain,
+    ...(rekorBundle ? { rekorBundle } : {}),
+    ...(rfc3161Timestamp ? { rfc3161Timestamp } : {}),
+  };
+}
+
+/** The `kind`/`apiVersion` of a Rekor body, read without trusting anything else in it. */
+export function rekorKindVersion(body: Buffer): { kind: string; version: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ImgverifyError('TLOG_BODY_MISMATCH', 'Rekor entry body is not JSON');
+  }
+  if (!isRecord(json) || typeof json.kind !== 'string' || typeof json.apiVersion !== 'string') {
+    throw new ImgverifyError('TLOG_BODY_MISMATCH', 'Rekor entry body has no kind/apiVersion');
+  }
+  return { kind: json.kind, version: json.apiVersion };
+}
+
+export function rekorBundleToTLogEntry(rekor: RekorBundle): TransparencyLogEntry {
+  return {
+    logIndex: String(rekor.logIndex),
+    logId: { keyId: rekor.logID },
+    kindVersion: rekorKindVersion(rekor.body),
+    integratedTime: String(rekor.integratedTime),
+    inclusionPromise: { signedEntryTimestamp: rekor.signedEntryTimestamp },
+    inclusionProof: undefined,
+    canonicalizedBody: rekor.body,
+  };
+}
+
+/**
+ * The legacy signature as a bundle v0.1 (message signature). `publicKeyHint` is used for
+ * key-based signatures (no certificate), where the verifier looks the key up by hint.
+ */
+export function legacySignatureToBundle(sig: LegacySignature, payload: Buffer, publicKeyHint = ''): Bundle {
+  const tlogEntries = sig.rekorBundle ? [rekorBundleToTLogEntry(sig.rekorBundle)] : [];
+  return {
+    mediaType: BUNDLE_V01_MEDIA_TYPE,
+    verificationMaterial: {
+      content: sig.certificate
+        ? { $case: 'x509CertificateChain', x509CertificateChain: { certificates: [{ rawBytes: sig.certificate }] } }
+        : { $case: 'publicKey', publicKey: { hint: publicKeyHint } },
+      tlogEntries,
+      timestampVerificationData: {
+        rfc3161Timestamps: sig.rfc3161Timestamp ? [{ signedTimestamp: sig.rfc3161Timestamp }] : [],
+      },
+    },
+    content: {
+      $case: 'messageSignature',
+      messageSignature: {
+        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash('sha256').update(payload).digest() },
+        signature: sig.signature,
+      },
+    },
+  } as Bundle;
+}

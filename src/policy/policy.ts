@@ -1,0 +1,91 @@
+/**
+ * A verification policy: who must have signed. Either keyless identities (certificate
+ * SAN + OIDC issuer, any one of them) or a public key. Compiled once, used for every
+ * signature.
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { ImgverifyError } from '../errors';
+import { compileIdentity, type CompiledIdentity, type IdentityMatcher } from './identity-policy';
+
+export interface KeylessPolicy {
+  /** Acceptable signers; one match suffices. */
+  identities: IdentityMatcher[];
+}
+
+export interface KeyPolicy {
+  /** PEM public key (ECDSA P-256/P-384, RSA, Ed25519) or a KeyObject. */
+  publicKey: string | Buffer | KeyObject;
+}
+
+export interface PolicyOptions {
+  /** Accept signatures with no transparency-log entry (cosign --insecure-ignore-tlog). Default false. */
+  insecureIgnoreTlog?: boolean;
+  /** Accept certificates without a valid embedded SCT (cosign --insecure-ignore-sct). Default false. */
+  insecureIgnoreSct?: boolean;
+}
+
+/** A single identity (`{subject, issuer}`) is accepted as shorthand for `{identities: [it]}`. */
+export type VerificationPolicy = (IdentityMatcher | KeylessPolicy | KeyPolicy) & PolicyOptions;
+
+export type CompiledPolicy =
+  | { readonly kind: 'keyless'; readonly identities: readonly CompiledIdentity[]; readonly options: PolicyOptions; readonly description: string }
+  | {
+      readonly kind: 'key';
+      readonly publicKey: KeyObject;
+      /** SHA-256 of the SPKI DER, hex: names the key in results. */
+      readonly keyId: string;
+      readonly options: PolicyOptions;
+      readonly description: string;
+    };
+
+const SUPPORTED_KEY_TYPES = new Set(['ec', 'rsa', 'ed25519']);
+
+export function parsePublicKey(input: string | Buffer | KeyObject, what = 'public key'): KeyObject {
+  let key: KeyObject;
+  try {
+    key = typeof input === 'object' && 'asymmetricKeyType' in input ? input : createPublicKey(input);
+  } catch (err) {
+    throw new ImgverifyError('KEY_INVALID', `${what} is not a PEM public key: ${(err as Error).message}`, { cause: err });
+  }
+  if (key.type !== 'public') throw new ImgverifyError('KEY_INVALID', `${what} is a ${key.type} key, expected a public key`);
+  const type = key.asymmetricKeyType ?? 'unknown';
+  if (!SUPPORTED_KEY_TYPES.has(type)) throw new ImgverifyError('KEY_INVALID', `${what}: unsupported key type ${type}`);
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve !== 'prime256v1' && curve !== 'secp384r1' && curve !== 'secp521r1') {
+      throw new ImgverifyError('KEY_INVALID', `${what}: unsupported elliptic curve ${String(curve)}`);
+    }
+  }
+  return key;
+}
+
+export function keyId(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+export function compilePolicy(policy: VerificationPolicy): CompiledPolicy {
+  if (typeof policy !== 'object' || policy === null) throw new ImgverifyError('INVALID_POLICY', 'policy must be an object');
+  const options: PolicyOptions = {
+    insecureIgnoreTlog: policy.insecureIgnoreTlog === true,
+    insecureIgnoreSct: policy.insecureIgnoreSct === true,
+  };
+  if ('publicKey' in policy && policy.publicKey !== undefined) {
+    if ('identities' in policy || 'subject' in policy || 'subjectRegExp' in policy) {
+      throw new ImgverifyError('INVALID_POLICY', 'a policy takes either a public key or identities, not both');
+    }
+    const publicKey = parsePublicKey(policy.publicKey);
+    const id = keyId(publicKey);
+    return Object.freeze({ kind: 'key', publicKey, keyId: id, options, description: `public key sha256:${id}` });
+  }
+  const list = 'identities' in policy ? policy.identities : [policy as IdentityMatcher];
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ImgverifyError('INVALID_POLICY', 'a keyless policy needs at least one identity (subject and issuer)');
+  }
+  const identities = list.map((m, i) => compileIdentity(m, list.length === 1 ? 'identity' : `identities[${i}]`));
+  return Object.freeze({
+    kind: 'keyless',
+    identities,
+    options,
+    description: identities.map((i) => i.description).join('; or '),
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * Regular expressions in policies follow cosign: Go's RE2 syntax, matched as a search
+ * (unanchored, like Go's `regexp.MatchString`). re2js runs in linear time, so a pattern
+ * from an untrusted policy file cannot cause catastrophic backtracking.
+ */
+import { RE2JS } from 're2js';
+import { ImgverifyError } from '../errors';
+
+export interface CompiledRegExp {
+  readonly source: string;
+  test(value: string): boolean;
+}
+
+export function compileRegExp(pattern: string, what: string): CompiledRegExp {
+  if (typeof pattern !== 'string' || pattern.length === 0) {
+    throw new ImgverifyError('INVALID_POLICY', `${what}: empty regular expression`);
+  }
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(pattern);
+  } catch (err) {
+    throw new ImgverifyError('INVALID_POLICY', `${what}: invalid RE2 regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`, {
+      cause: err,
+      details: { pattern },
+    });
+  }
+  return Object.freeze({ source: pattern, test: (value: string) => re.matcher(value).find() });
+}

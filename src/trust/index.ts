@@ -1,0 +1,2 @@
+export { publicGoodTrustRoot } from './embedded';
+export { trustRootFromFile, trustRootFromJSON, trustRootFromText, type LoadedTrustRoot } from './trusted-root';

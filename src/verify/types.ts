@@ -1,0 +1,70 @@
+/** Results of verification, as the library returns them and the CLI prints them. */
+import type { ErrorCategory, ErrorCode, ImgverifyError } from '../errors';
+import type { SubjectAlternativeName } from '../policy/certificate-identity';
+
+/** Where a signature was found. */
+export type SignatureSource =
+  /** cosign's legacy `sha256-<hex>.sig` tag (one layer per signature). */
+  | 'sig-tag'
+  /** an OCI 1.1 referrer (cosign v3 bundle), listed by the referrers API or tag schema. */
+  | 'referrer';
+
+export interface SignerInfo {
+  /** The SAN that satisfied the policy (or the first SAN when no policy was checked). */
+  readonly subject?: string;
+  readonly subjectAlternativeNames?: readonly SubjectAlternativeName[];
+  /** OIDC issuer from the certificate. */
+  readonly issuer?: string;
+  /** For key-based signatures: SHA-256 of the public key's SPKI, hex. */
+  readonly publicKeySha256?: string;
+}
+
+export interface TlogInfo {
+  readonly logIndex: number;
+  /** Hex log ID of the Rekor instance. */
+  readonly logId: string;
+  /** When Rekor integrated the entry (ISO 8601), when the entry has one. */
+  readonly integratedTime?: string;
+}
+
+export interface FailureInfo {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly message: string;
+}
+
+export interface SignatureResult {
+  readonly source: SignatureSource;
+  /** Where exactly: e.g. `localhost:5000/app:sha256-….sig layer 0`. */
+  readonly location: string;
+  readonly verified: boolean;
+  /** Present when the certificate/key checks passed. */
+  readonly signer?: SignerInfo;
+  /** The image digest the signed payload binds. */
+  readonly signedDigest?: string;
+  /** `critical.identity.docker-reference` of a simple-signing payload (informational). */
+  readonly dockerReference?: string;
+  readonly tlog?: TlogInfo;
+  /** The failed check, when `verified` is false. */
+  readonly failure?: FailureInfo;
+}
+
+export interface ImageVerificationResult {
+  /** The reference as given. */
+  readonly image: string;
+  /** The normalised reference (`registry/repo:tag` or `@digest`). */
+  readonly reference?: string;
+  /** The manifest digest that was verified (resolved from the tag, or given). */
+  readonly digest?: string;
+  /** Media type of the manifest at that digest (image manifest or index). */
+  readonly mediaType?: string;
+  readonly verified: boolean;
+  /** Every signature found, with its outcome. */
+  readonly signatures: readonly SignatureResult[];
+  /** Why the image is not verified (absent when verified). */
+  readonly error?: ImgverifyError;
+}
+
+export function failureInfo(err: ImgverifyError): FailureInfo {
+  return { code: err.code, category: err.category, message: err.message };
+}
