@@ -130,10 +130,11 @@ export function parseReference(input: string): ImageReference {
   }
   if (rest.length > MAX_NAME_LENGTH) throw invalid(input, `repository name longer than ${MAX_NAME_LENGTH} characters`);
 
-  let registry = rawRegistry === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : rawRegistry;
+  // Host names are case-insensitive: lower-case first, so `Docker.io/x` gets docker.io's defaults.
+  const lowered = rawRegistry.toLowerCase();
+  const registry = lowered === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : lowered;
   let repository = path;
   if (registry === DEFAULT_REGISTRY && !repository.includes('/')) repository = `library/${repository}`;
-  registry = registry.toLowerCase();
 
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG;
   return Object.freeze({ registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest ? { digest } : {}) });

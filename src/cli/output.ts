@@ -1,0 +1,36 @@
+/** Rendering of verification results: JSON for machines, one line per image for people. */
+import type { ImgverifyError } from '../errors';
+import type { ImageVerificationResult, SignatureResult } from '../verify/types';
+
+export function resultToJSON(result: ImageVerificationResult): Record<string, unknown> {
+  const { error, ...rest } = result;
+  return { ...rest, ...(error ? { error: (error as ImgverifyError).toJSON() } : {}) };
+}
+
+function signerText(sig: SignatureResult): string {
+  const s = sig.signer;
+  if (!s) return 'unknown signer';
+  if (s.publicKeySha256) return `key sha256:${s.publicKeySha256.slice(0, 16)}…`;
+  return `${s.subject ?? '(no identity)'} (issuer ${s.issuer ?? 'unknown'})`;
+}
+
+/** `registry/repo:tag@sha256:…` as far as it is known. */
+function pinned(result: ImageVerificationResult): string {
+  const ref = result.reference ?? result.image;
+  if (!result.digest || ref.includes('@')) return ref;
+  return `${ref}@${result.digest}`;
+}
+
+export function resultToText(result: ImageVerificationResult): string {
+  if (result.verified) {
+    const good = result.signatures.filter((s) => s.verified);
+    const first = good[0]!;
+    const when = first.tlog?.integratedTime ? `, logged ${first.tlog.integratedTime}` : '';
+    const more = good.length > 1 ? ` (+${good.length - 1} more valid signature${good.length > 2 ? 's' : ''})` : '';
+    return `VERIFIED  ${pinned(result)}  signed by ${signerText(first)}${when}${more}`;
+  }
+  const error = result.error;
+  const label = error?.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
+  const reason = error ? `${error.message} [${error.code}]` : 'not verified';
+  return `${label}  ${pinned(result)}  ${reason}`;
+}

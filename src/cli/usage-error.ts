@@ -1,0 +1,6 @@
+import { ImgverifyError } from '../errors';
+
+/** A command-line usage error (exit 2). */
+export function usageError(message: string): ImgverifyError {
+  return new ImgverifyError('INVALID_OPTIONS', message);
+}

@@ -1,0 +1,80 @@
+/**
+ * Finds cosign's legacy artifacts of a digest: the manifest at tag `sha256-<hex>.sig`
+ * (or `.att`) and each layer's blob. A missing tag means "none"; any other failure to
+ * fetch is an operational error, never "none".
+ */
+import { ImgverifyError } from '../errors';
+import type { ImageReference } from '../reference';
+import { repositoryName } from '../reference';
+import type { RegistryReader } from './registry-reader';
+import { digestTag, parseImageManifest, type OciDescriptor } from './oci';
+
+/** cosign refuses more attachments than this (its `maxLayers` default); so do we. */
+export const DEFAULT_MAX_SIGNATURES = 50;
+/** Signature payloads and envelopes are small; bound what we download per layer. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+export interface LegacyLayer {
+  readonly index: number;
+  readonly descriptor: OciDescriptor;
+  /** The blob, digest-checked; absent when `error` is set. */
+  readonly payload?: Buffer;
+  /** Integrity failure of this layer's blob (digest mismatch, size). */
+  readonly error?: ImgverifyError;
+}
+
+export interface LegacyArtifacts {
+  /** e.g. `registry/repo:sha256-<hex>.sig` */
+  readonly location: string;
+  readonly manifestDigest: string;
+  readonly layers: readonly LegacyLayer[];
+}
+
+export interface DiscoverOptions {
+  readonly maxSignatures?: number;
+  readonly maxPayloadBytes?: number;
+}
+
+/** Returns null when the tag does not exist. */
+export async function fetchLegacyArtifacts(
+  registry: RegistryReader,
+  repo: Pick<ImageReference, 'registry' | 'repository'>,
+  digest: string,
+  suffix: 'sig' | 'att',
+  options: DiscoverOptions = {},
+): Promise<LegacyArtifacts | null> {
+  const tag = digestTag(digest, suffix);
+  const location = `${repositoryName(repo)}:${tag}`;
+  const manifest = await registry.findManifest(repo, tag);
+  if (manifest === null) return null;
+  const parsed = parseImageManifest(manifest.json, location);
+  const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
+  if (parsed.layers.length > max) {
+    throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${location} has ${parsed.layers.length} layers, more than the limit of ${max}`);
+  }
+  const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const layers = await Promise.all(
+    parsed.layers.map(async (descriptor, index): Promise<LegacyLayer> => {
+      if (descriptor.size > maxBytes) {
+        return {
+          index,
+          descriptor,
+          error: new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${location} layer ${index} is ${descriptor.size} bytes, more than ${maxBytes}`),
+        };
+      }
+      try {
+        const payload = await registry.getBlob(repo, descriptor.digest, { maxBytes });
+        if (payload.length !== descriptor.size) {
+          throw new ImgverifyError('MALFORMED_CONTENT', `${location} layer ${index}: blob is ${payload.length} bytes, descriptor says ${descriptor.size}`);
+        }
+        return { index, descriptor, payload };
+      } catch (err) {
+        // Content that is not what its digest promises fails this signature only; a registry
+        // that cannot answer fails the whole verification (the error propagates).
+        if (err instanceof ImgverifyError && err.category === 'verification') return { index, descriptor, error: err };
+        throw err;
+      }
+    }),
+  );
+  return { location, manifestDigest: manifest.digest, layers };
+}

@@ -1,0 +1,36 @@
+/**
+ * Bounded-concurrency mapping that yields results in completion order, so a caller can
+ * report progress as images finish while at most `concurrency` are in flight.
+ */
+export async function* mapConcurrent<T, R>(
+  items: Iterable<T> | AsyncIterable<T>,
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): AsyncGenerator<R> {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  const iterator = (Symbol.asyncIterator in Object(items)
+    ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
+    : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
+  const inFlight = new Map<number, Promise<{ id: number; value: R }>>();
+  let index = 0;
+  let done = false;
+  const launch = async (): Promise<void> => {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      return;
+    }
+    const id = index++;
+    inFlight.set(
+      id,
+      fn(next.value, id).then((value) => ({ id, value })),
+    );
+  };
+  while (!done && inFlight.size < concurrency) await launch();
+  while (inFlight.size > 0) {
+    const { id, value } = await Promise.race(inFlight.values());
+    inFlight.delete(id);
+    yield value;
+    if (!done) await launch();
+  }
+}

@@ -1,0 +1,81 @@
+import { ImgverifyError } from '../../../src/errors';
+import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust';
+import { describeInterop, interopPath, PROD_TRUSTED_ROOT, readInteropJSON } from '../../support/interop';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function failure(fn: () => unknown): ImgverifyError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ImgverifyError) return err;
+    throw err;
+  }
+  throw new Error('expected a failure');
+}
+
+test('the embedded public-good root loads, with two Fulcio CAs and the Rekor v1 key', () => {
+  const root = publicGoodTrustRoot();
+  expect(root.material.certificateAuthorities).toHaveLength(2);
+  expect(root.material.tlogs.map((t) => t.logID.toString('base64'))).toContain('wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=');
+  expect(root.material.ctlogs).toHaveLength(2);
+  // Parsed once per process.
+  expect(publicGoodTrustRoot()).toBe(root);
+});
+
+test('historical keys keep their validity windows', () => {
+  const ct2021 = publicGoodTrustRoot().material.ctlogs.find((c) => c.baseURL.endsWith('/test'))!;
+  expect(ct2021.validFor.end.toISOString()).toBe('2022-10-31T23:59:59.999Z');
+});
+
+describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
+  // The public-good root's JSON, straight from the @sigstore/tuf seed.
+  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));
+  const rootText = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString();
+  const json = () => JSON.parse(rootText) as Record<string, any>;
+
+  test.each<[string, (r: Record<string, any>) => unknown]>([
+    ['not an object', () => 'x'],
+    ['unknown media type', (r) => ({ ...r, mediaType: 'application/json' })],
+    ['tlogs missing', (r) => ({ ...r, tlogs: undefined })],
+    ['tlog key without validFor.start', (r) => (delete r.tlogs[0].publicKey.validFor.start, r)],
+    ['tlog key not base64', (r) => ((r.tlogs[0].publicKey.rawBytes = '%%%'), r)],
+    ['tlog without logId', (r) => (delete r.tlogs[0].logId, r)],
+    ['CA with empty chain', (r) => ((r.certificateAuthorities[0].certChain.certificates = []), r)],
+    ['CA cert not DER', (r) => ((r.certificateAuthorities[0].certChain.certificates[0].rawBytes = 'AAAA'), r)],
+    ['CA validFor end before start', (r) => ((r.certificateAuthorities[0].validFor = { start: '2030-01-01T00:00:00Z', end: '2020-01-01T00:00:00Z' }), r)],
+    ['ctlog key garbage', (r) => ((r.ctlogs[0].publicKey.rawBytes = 'AAAA'), r)],
+  ])('%s', (_name, mutate) => {
+    expect(() => trustRootFromJSON(json(), 'test')).not.toThrow();
+    const err = failure(() => trustRootFromJSON(mutate(json()), 'test'));
+    expect(err.code).toBe('TRUST_ROOT_INVALID');
+    expect(err.message).toMatch(/trusted root \(test\) is invalid/);
+  });
+
+  test('malformed JSON text and unreadable files', () => {
+    expect(failure(() => trustRootFromText('{"mediaType":', 'x')).message).toMatch(/not valid JSON/);
+    expect(failure(() => trustRootFromFile('/nonexistent/trusted_root.json')).message).toMatch(/cannot read file/);
+    const dir = mkdtempSync(join(tmpdir(), 'imgverify-tr-'));
+    writeFileSync(join(dir, 'tr.json'), '[]');
+    expect(failure(() => trustRootFromFile(join(dir, 'tr.json'))).code).toBe('TRUST_ROOT_INVALID');
+  });
+});
+
+describeInterop('real trusted roots', () => {
+  test.each([
+    PROD_TRUSTED_ROOT,
+    ['trust', 'staging_trusted_root.sigstore-python.json'],
+    ['trust', 'prod_trusted_root.sigstore-go-examples.json'],
+    ['bundles', 'cosign', 'trusted_root_pgi.json'],
+  ].map((p) => [p.join('/'), p] as const))('%s loads', (_name, parts) => {
+    expect(() => trustRootFromFile(interopPath(...parts))).not.toThrow();
+  });
+
+  test('the embedded root equals the production trusted_root.json in interop', () => {
+    const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
+    expect(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot)).toEqual(
+      TrustedRoot.toJSON(TrustedRoot.fromJSON(readInteropJSON(...PROD_TRUSTED_ROOT))),
+    );
+  });
+});
