@@ -22,7 +22,8 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function isParseArgsError(err: unknown): err is Error & { code: string } {
-  return err instanceof TypeError && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof err === 'object' && err !== null && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 export async function run(argv: string[], io: CommandIO = processIO): Promise<number> {

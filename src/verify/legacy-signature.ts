@@ -16,6 +16,7 @@ import { legacySignatureToBundle, parseLegacySignature, type LegacySignature } f
 import { checkPayloadBindsDigest, parseSimpleSigning } from '../cosign/simple-signing';
 import { certificateIdentity } from '../policy/certificate-identity';
 import { matchIdentity } from '../policy/identity-policy';
+import { checkCodeSigningUsage } from './code-signing';
 import { POLICY_KEY_HINT, type PolicyChecks } from './context';
 import { failureInfo, type SignatureResult, type SignatureSource, type TlogInfo } from './types';
 
@@ -43,11 +44,19 @@ function check(sig: LegacySignature, payload: Buffer, digest: string, ctx: Polic
   if (policy.kind === 'keyless' && !sig.certificate) {
     throw new ImgverifyError('SIGNATURE_MALFORMED', 'signature has no certificate: it is key-based, verify it with its public key');
   }
+  if (!sig.rekorBundle && !policy.options.insecureIgnoreTlog) {
+    throw new ImgverifyError(
+      'TLOG_ENTRY_MISSING',
+      'signature has no transparency-log entry (no dev.sigstore.cosign/bundle annotation); it cannot be trusted without one',
+    );
+  }
   // With a key policy the certificate, if any, is ignored, as cosign --key does: the
   // signature must verify with the given key.
   const material: LegacySignature = policy.kind === 'key' ? { ...sig, certificate: undefined } : sig;
   const entity = toSignedEntity(legacySignatureToBundle(material, payload, POLICY_KEY_HINT), payload);
   const signer = ctx.checks.verify(entity);
+  const leaf = material.certificate ? X509Certificate.parse(material.certificate) : undefined;
+  if (leaf) checkCodeSigningUsage(leaf);
   if (sig.rekorBundle) {
     checkRekorBodyNamesSigner(sig.rekorBundle.body, { certificate: material.certificate, publicKey: signer.key });
   }
@@ -57,7 +66,7 @@ function check(sig: LegacySignature, payload: Buffer, digest: string, ctx: Polic
   const claims = { dockerReference: simple.dockerReference, signedDigest: simple.dockerManifestDigest };
 
   if (policy.kind === 'key') return { signer: { publicKeySha256: policy.keyId }, ...claims };
-  const identity = certificateIdentity(X509Certificate.parse(material.certificate!));
+  const identity = certificateIdentity(leaf!);
   const match = matchIdentity(identity, policy.identities);
   if (!match.ok) throw new ImgverifyError(match.code, match.message);
   return {

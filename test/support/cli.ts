@@ -1,0 +1,46 @@
+/** Runs the CLI in-process (fast) or as a real child process (exit codes, stdout as users see it). */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { run } from '../../src/cli/main';
+import type { CommandIO } from '../../src/cli/io';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CommandIO = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    env: { HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
+    isTTY: false,
+  };
+  const code = await run(argv, io);
+  return { code, stdout, stderr };
+}
+
+export const BUILT_CLI = resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+/** Runs the built CLI (`dist/cli/main.js`, from `npm run build`) with the current Node binary. */
+export function runBuiltCli(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BUILT_CLI, ...argv], {
+      env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * Scenario helpers: push images and their cosign signatures (minted by the test Sigstore)
+ * into a real registry, the way `cosign sign` would.
+ */
+import { pushBlob, pushImage, pushIndex, pushManifest, type PushedImage, type PushedManifest, type PushTarget } from './registry';
+import { buildSignatureManifest, signatureTag, type CosignLayer } from './sigstore';
+
+/** Pushes `.sig` manifest (and its blobs) for `imageDigest` into `repo`. */
+export async function pushSignatures(target: PushTarget, repo: string, imageDigest: string, layers: CosignLayer[]): Promise<string> {
+  const sig = buildSignatureManifest(layers);
+  for (const blob of sig.blobs) await pushBlob(target, repo, blob.bytes);
+  return pushManifest(target, repo, signatureTag(imageDigest), sig.manifest, sig.mediaType);
+}
+
+/** An image at `repo:tag`, returning what was pushed. */
+export function pushTestImage(target: PushTarget, repo: string, tag: string, format: 'oci' | 'docker' = 'oci'): Promise<PushedImage> {
+  return pushImage(target, repo, tag, { format });
+}
+
+/** A two-platform index at `repo:tag` over two freshly pushed images. */
+export async function pushMultiArch(target: PushTarget, repo: string, tag: string): Promise<{ index: PushedManifest; children: PushedImage[] }> {
+  const children = await Promise.all([
+    pushImage(target, repo, undefined, { platform: { os: 'linux', architecture: 'amd64' } }),
+    pushImage(target, repo, undefined, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }),
+  ]);
+  const index = await pushIndex(target, repo, tag, children.map((c) => c.descriptor));
+  return { index, children };
+}
