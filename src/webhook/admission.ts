@@ -1,0 +1,479 @@
+/**
+ * Kubernetes admission (admission.k8s.io/v1 AdmissionReview) without I/O: read the
+ * request, find the container images of a workload, build the JSONPatch that pins them,
+ * and write the response.
+ *
+ * Images are found where policy-controller looks (pkg/webhook/validator.go): the pod spec
+ * of a Pod (`spec`), of the pod template of a Deployment, ReplicaSet, StatefulSet,
+ * DaemonSet, Job and ReplicationController (`spec.template.spec`), of a CronJob
+ * (`spec.jobTemplate.spec.template.spec`) and of a PodTemplate (`template.spec`); in
+ * each, `initContainers`, `containers` and `ephemeralContainers`, in that order.
+ */
+import { ImgverifyError } from '../errors';
+import { parseReference } from '../reference';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+/** HTTP paths the webhook server serves; deploy/ manifests point at these (checked by a test). */
+export const WEBHOOK_PATHS = Object.freeze({
+  /** ValidatingWebhookConfiguration: verify the final images. */
+  validate: '/validate',
+  /** MutatingWebhookConfiguration: pin tags to digests. */
+  mutate: '/mutate',
+  /** Liveness: the process answers. */
+  healthz: '/healthz',
+  /** Readiness: policies loaded and the trust root available. */
+  readyz: '/readyz',
+} as const);
+
+export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+const OPERATIONS: readonly AdmissionOperation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+export interface GroupVersionKind {
+  /** "" for the core group (Pod, ReplicationController, PodTemplate). */
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}
+
+export interface GroupVersionResource {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+}
+
+export interface AdmissionUserInfo {
+  readonly username?: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+}
+
+export interface AdmissionRequest {
+  /** Echoed in the response; identifies this admission call. */
+  readonly uid: string;
+  /** The kind of `object` (after conversion to the webhook's version). */
+  readonly kind: GroupVersionKind;
+  readonly resource: GroupVersionResource;
+  /** e.g. `status`, `ephemeralcontainers`; absent for the main resource. */
+  readonly subResource?: string;
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly operation: AdmissionOperation;
+  readonly userInfo?: AdmissionUserInfo;
+  /** The new object: a JSON object for CREATE and UPDATE, null for DELETE. */
+  readonly object: Record<string, unknown> | null;
+  /** The existing object: a JSON object for UPDATE and DELETE, null for CREATE. */
+  readonly oldObject: Record<string, unknown> | null;
+  readonly dryRun: boolean;
+}
+
+// --- Parsing the review ----------------------------------------------------------------
+
+const MAX_FIELD_LENGTH = 1024;
+
+function malformed(path: string, why: string): ImgverifyError {
+  return new ImgverifyError('INVALID_OPTIONS', `malformed AdmissionReview: ${path}: ${why}`, {
+    details: { admissionReview: true, path },
+  });
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An own property only: nothing inherited from a prototype counts. */
+function own(obj: Json, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
+function requiredString(obj: Json, key: string, path: string, allowEmpty = false): string {
+  const value = own(obj, key);
+  if (typeof value !== 'string') throw malformed(`${path}.${key}`, `expected a string, got ${kindOf(value)}`);
+  if (!allowEmpty && value.length === 0) throw malformed(`${path}.${key}`, 'empty');
+  if (value.length > MAX_FIELD_LENGTH) throw malformed(`${path}.${key}`, `longer than ${MAX_FIELD_LENGTH} characters`);
+  return value;
+}
+
+function optionalString(obj: Json, key: string, path: string): string | undefined {
+  const value = own(obj, key);
+  if (value === undefined || value === null || value === '') return undefined;
+  return requiredString(obj, key, path);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+function objectOrNull(obj: Json, key: string, path: string): Json | null {
+  const value = own(obj, key);
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw malformed(`${path}.${key}`, `expected an object, got ${kindOf(value)}`);
+  return value;
+}
+
+/**
+ * Reads and checks an AdmissionReview request body (already JSON-decoded). Throws
+ * ImgverifyError(INVALID_OPTIONS, details.admissionReview) for anything that is not a v1
+ * AdmissionReview request with the fields a decision needs; the server answers HTTP 400.
+ */
+export function parseAdmissionReview(body: unknown): AdmissionRequest {
+  if (!isObject(body)) throw malformed('(body)', `expected an object, got ${kindOf(body)}`);
+  const apiVersion = own(body, 'apiVersion');
+  if (apiVersion !== ADMISSION_API_VERSION) {
+    throw malformed('apiVersion', `expected ${ADMISSION_API_VERSION}, got ${JSON.stringify(typeof apiVersion === 'string' ? apiVersion.slice(0, 64) : kindOf(apiVersion))}`);
+  }
+  if (own(body, 'kind') !== 'AdmissionReview') throw malformed('kind', 'expected AdmissionReview');
+  const request = own(body, 'request');
+  if (!isObject(request)) throw malformed('request', `expected an object, got ${kindOf(request)}`);
+
+  const uid = requiredString(request, 'uid', 'request');
+
+  const kindValue = own(request, 'kind');
+  if (!isObject(kindValue)) throw malformed('request.kind', `expected an object, got ${kindOf(kindValue)}`);
+  const kind: GroupVersionKind = Object.freeze({
+    group: requiredString(kindValue, 'group', 'request.kind', true),
+    version: requiredString(kindValue, 'version', 'request.kind'),
+    kind: requiredString(kindValue, 'kind', 'request.kind'),
+  });
+
+  const resourceValue = own(request, 'resource');
+  if (!isObject(resourceValue)) throw malformed('request.resource', `expected an object, got ${kindOf(resourceValue)}`);
+  const resource: GroupVersionResource = Object.freeze({
+    group: requiredString(resourceValue, 'group', 'request.resource', true),
+    version: requiredString(resourceValue, 'version', 'request.resource'),
+    resource: requiredString(resourceValue, 'resource', 'request.resource'),
+  });
+
+  const operation = requiredString(request, 'operation', 'request');
+  if (!OPERATIONS.includes(operation as AdmissionOperation)) {
+    throw malformed('request.operation', `expected one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}`);
+  }
+
+  const object = objectOrNull(request, 'object', 'request');
+  const oldObject = objectOrNull(request, 'oldObject', 'request');
+  if ((operation === 'CREATE' || operation === 'UPDATE') && object === null) {
+    throw malformed('request.object', `required for ${operation}`);
+  }
+  if (operation === 'UPDATE' && oldObject === null) throw malformed('request.oldObject', 'required for UPDATE');
+
+  let userInfo: AdmissionUserInfo | undefined;
+  const userValue = own(request, 'userInfo');
+  if (userValue !== undefined && userValue !== null) {
+    if (!isObject(userValue)) throw malformed('request.userInfo', `expected an object, got ${kindOf(userValue)}`);
+    const groups = own(userValue, 'groups');
+    if (groups !== undefined && groups !== null && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) {
+      throw malformed('request.userInfo.groups', 'expected a list of strings');
+    }
+    const username = optionalString(userValue, 'username', 'request.userInfo');
+    const userUid = optionalString(userValue, 'uid', 'request.userInfo');
+    userInfo = Object.freeze({
+      ...(username !== undefined ? { username } : {}),
+      ...(userUid !== undefined ? { uid: userUid } : {}),
+      ...(Array.isArray(groups) ? { groups: Object.freeze([...(groups as string[])]) } : {}),
+    });
+  }
+
+  const dryRun = own(request, 'dryRun');
+  if (dryRun !== undefined && dryRun !== null && typeof dryRun !== 'boolean') {
+    throw malformed('request.dryRun', `expected a boolean, got ${kindOf(dryRun)}`);
+  }
+
+  const subResource = optionalString(request, 'subResource', 'request');
+  const name = optionalString(request, 'name', 'request');
+  const namespace = optionalString(request, 'namespace', 'request');
+  return Object.freeze({
+    uid,
+    kind,
+    resource,
+    ...(subResource !== undefined ? { subResource } : {}),
+    ...(name !== undefined ? { name } : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+    operation: operation as AdmissionOperation,
+    ...(userInfo !== undefined ? { userInfo } : {}),
+    object,
+    oldObject,
+    dryRun: dryRun === true,
+  });
+}
+
+// --- Finding images --------------------------------------------------------------------
+
+export type WorkloadKind =
+  | 'Pod'
+  | 'PodTemplate'
+  | 'ReplicationController'
+  | 'Deployment'
+  | 'ReplicaSet'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'Job'
+  | 'CronJob';
+
+/** Where each kind keeps its pod spec, and its API group. */
+const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; readonly path: readonly string[] }>> = Object.freeze({
+  Pod: { group: '', path: ['spec'] },
+  PodTemplate: { group: '', path: ['template', 'spec'] },
+  ReplicationController: { group: '', path: ['spec', 'template', 'spec'] },
+  Deployment: { group: 'apps', path: ['spec', 'template', 'spec'] },
+  ReplicaSet: { group: 'apps', path: ['spec', 'template', 'spec'] },
+  StatefulSet: { group: 'apps', path: ['spec', 'template', 'spec'] },
+  DaemonSet: { group: 'apps', path: ['spec', 'template', 'spec'] },
+  Job: { group: 'batch', path: ['spec', 'template', 'spec'] },
+  CronJob: { group: 'batch', path: ['spec', 'jobTemplate', 'spec', 'template', 'spec'] },
+});
+
+/** Kinds that can be scaled down (policy-controller's PodScalable). */
+const SCALABLE_KINDS: readonly WorkloadKind[] = ['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController'];
+
+export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers';
+const CONTAINER_FIELDS: readonly ContainerField[] = ['initContainers', 'containers', 'ephemeralContainers'];
+
+export interface ContainerImage {
+  /** RFC 6901 JSON pointer to the image string, e.g. `/spec/template/spec/containers/0/image`. */
+  readonly path: string;
+  /** The image as written (may be "" when the object has none; it then fails reference parsing). */
+  readonly image: string;
+  readonly field: ContainerField;
+  /** Container name ("" when absent). */
+  readonly container: string;
+  /** Whether the reference carries a digest (`@sha256:...`): nothing to resolve or patch. */
+  readonly pinned: boolean;
+}
+
+/**
+ * The workload kind of a request kind, or undefined for kinds we do not examine. A bare
+ * kind name is taken as the built-in kind of that name; with a group, the group must match
+ * too (a custom resource named `Job` in another group is not a batch Job).
+ */
+export function workloadKind(kind: GroupVersionKind | string): WorkloadKind | undefined {
+  const name = typeof kind === 'string' ? kind : kind.kind;
+  if (!Object.prototype.hasOwnProperty.call(POD_SPEC_PATHS, name)) return undefined;
+  const entry = POD_SPEC_PATHS[name as WorkloadKind];
+  if (typeof kind !== 'string' && kind.group !== entry.group) return undefined;
+  return name as WorkloadKind;
+}
+
+/** RFC 6901: "~" is written "~0" and "/" is written "~1" inside a reference token. */
+export function jsonPointer(tokens: readonly (string | number)[]): string {
+  return tokens.map((t) => '/' + String(t).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+}
+
+function badObject(pointer: string, why: string): ImgverifyError {
+  return new ImgverifyError('INVALID_OPTIONS', `malformed object at ${pointer || '/'}: ${why}`, {
+    details: { admissionReview: true, path: pointer },
+  });
+}
+
+function isPinned(image: string): boolean {
+  try {
+    return parseReference(image).digest !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The container images of a workload object, each with the JSON pointer of its `image`
+ * field, in policy-controller's order (init, regular, ephemeral containers). An object of
+ * a kind we do not examine has none; a missing pod spec or container list has none; a
+ * field of the wrong type throws ImgverifyError(INVALID_OPTIONS) (deny: fail closed).
+ * The same image used by several containers appears once per container.
+ */
+export function extractImages(object: unknown, kind: GroupVersionKind | string): ContainerImage[] {
+  const workload = workloadKind(kind);
+  if (workload === undefined || object === null || object === undefined) return [];
+  if (!isObject(object)) throw badObject('', `expected an object, got ${kindOf(object)}`);
+
+  const specPath = POD_SPEC_PATHS[workload].path;
+  let node: unknown = object;
+  for (let i = 0; i < specPath.length; i++) {
+    const next = own(node as Json, specPath[i]!);
+    if (next === undefined || next === null) return [];
+    if (!isObject(next)) throw badObject(jsonPointer(specPath.slice(0, i + 1)), `expected an object, got ${kindOf(next)}`);
+    node = next;
+  }
+  const podSpec = node as Json;
+
+  const images: ContainerImage[] = [];
+  for (const field of CONTAINER_FIELDS) {
+    const list = own(podSpec, field);
+    if (list === undefined || list === null) continue;
+    const listPath = [...specPath, field];
+    if (!Array.isArray(list)) throw badObject(jsonPointer(listPath), `expected a list, got ${kindOf(list)}`);
+    list.forEach((container: unknown, index) => {
+      if (!isObject(container)) throw badObject(jsonPointer([...listPath, index]), `expected an object, got ${kindOf(container)}`);
+      const image = own(container, 'image') ?? '';
+      if (typeof image !== 'string') throw badObject(jsonPointer([...listPath, index, 'image']), `expected a string, got ${kindOf(image)}`);
+      const name = own(container, 'name');
+      images.push(
+        Object.freeze({
+          path: jsonPointer([...listPath, index, 'image']),
+          image,
+          field,
+          container: typeof name === 'string' ? name : '',
+          pinned: isPinned(image),
+        }),
+      );
+    });
+  }
+  return images;
+}
+
+/**
+ * The images of `object` that are new or different from `oldObject` at the same path: what
+ * a mutating webhook should pin on UPDATE. Rewriting an unchanged image of a running Pod
+ * (even tag -> same-content digest) changes its spec and restarts the container.
+ */
+export function changedImages(object: unknown, oldObject: unknown, kind: GroupVersionKind | string): ContainerImage[] {
+  const before = new Map(extractImages(oldObject, kind).map((image) => [image.path, image.image]));
+  return extractImages(object, kind).filter((image) => before.get(image.path) !== image.image);
+}
+
+function sameImages(a: readonly ContainerImage[], b: readonly ContainerImage[]): boolean {
+  return a.length === b.length && a.every((image, i) => image.path === b[i]!.path && image.image === b[i]!.image);
+}
+
+function replicas(object: Json | null): number | undefined {
+  const spec = object ? own(object, 'spec') : undefined;
+  const value = isObject(spec) ? own(spec, 'replicas') : undefined;
+  return typeof value === 'number' ? value : undefined;
+}
+
+function deleting(object: Json | null): boolean {
+  const metadata = object ? own(object, 'metadata') : undefined;
+  const stamp = isObject(metadata) ? own(metadata, 'deletionTimestamp') : undefined;
+  return stamp !== undefined && stamp !== null;
+}
+
+/**
+ * Why a request needs no image verification, or undefined when it does. Like
+ * policy-controller: deletes, status updates, objects being deleted and scale-downs are
+ * let through. Unlike it, an update that changes any image is always verified, even if
+ * it also scales down or the object is being deleted (policy-controller skips a
+ * scale-down whatever else changes, which would let a new image in with it).
+ */
+export function skipReason(request: AdmissionRequest): string | undefined {
+  if (request.operation === 'DELETE' || request.operation === 'CONNECT') return `${request.operation} requests are not verified`;
+  const workload = workloadKind(request.kind);
+  if (workload === undefined) return `kind ${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.kind} has no pod spec`;
+  if (request.subResource === 'status') return 'status updates do not change images';
+  if (request.operation !== 'UPDATE') return undefined;
+
+  if (!sameImages(extractImages(request.object, request.kind), extractImages(request.oldObject, request.kind))) return undefined;
+  if (deleting(request.object)) return 'the object is being deleted and its images are unchanged';
+  const now = replicas(request.object);
+  const before = replicas(request.oldObject);
+  if (SCALABLE_KINDS.includes(workload) && now !== undefined && before !== undefined && now < before) {
+    return 'scale-down with unchanged images';
+  }
+  return undefined;
+}
+
+// --- Patching --------------------------------------------------------------------------
+
+export interface JsonPatchReplace {
+  readonly op: 'replace';
+  readonly path: string;
+  readonly value: string;
+}
+
+export interface ImageReplacement {
+  /** JSON pointer of the image field (from {@link extractImages}). */
+  readonly path: string;
+  /** The image to write, e.g. `ghcr.io/org/app:1.2@sha256:...`. */
+  readonly newImage: string;
+  /** The image currently there: when equal to `newImage` no operation is emitted. */
+  readonly image?: string;
+}
+
+/**
+ * RFC 6902 JSONPatch replacing image fields. Replacements that change nothing are dropped,
+ * the same path given twice with the same value is written once, and the same path with
+ * two values throws ImgverifyError(INVALID_OPTIONS).
+ */
+export function buildImagePatch(images: readonly ImageReplacement[]): JsonPatchReplace[] {
+  const byPath = new Map<string, JsonPatchReplace>();
+  for (const { path, newImage, image } of images) {
+    if (typeof path !== 'string' || !/^(?:\/(?:[^~/]|~[01])*)+$/.test(path)) {
+      throw new ImgverifyError('INVALID_OPTIONS', `not a JSON pointer: ${JSON.stringify(path)}`);
+    }
+    if (typeof newImage !== 'string' || newImage.length === 0) {
+      throw new ImgverifyError('INVALID_OPTIONS', `empty replacement image for ${path}`);
+    }
+    if (image !== undefined && image === newImage) continue;
+    const existing = byPath.get(path);
+    if (existing !== undefined) {
+      if (existing.value !== newImage) {
+        throw new ImgverifyError('INVALID_OPTIONS', `conflicting replacements for ${path}: ${existing.value} and ${newImage}`);
+      }
+      continue;
+    }
+    byPath.set(path, Object.freeze({ op: 'replace', path, value: newImage }));
+  }
+  return [...byPath.values()];
+}
+
+// --- Responding ------------------------------------------------------------------------
+
+export interface AdmissionResponseOptions {
+  readonly uid: string;
+  readonly allowed: boolean;
+  /** Why the request was denied (shown to the user by kubectl). */
+  readonly message?: string;
+  /** HTTP-style status code of a denial; default 403. */
+  readonly code?: number;
+  /** Warnings shown by kubectl (warn-mode policy failures); admitted or not. */
+  readonly warnings?: readonly string[];
+  /** Only with allowed: true; an empty patch is left out. */
+  readonly patch?: readonly JsonPatchReplace[];
+}
+
+export interface AdmissionResponse {
+  readonly uid: string;
+  readonly allowed: boolean;
+  readonly status?: { readonly code: number; readonly message: string };
+  readonly warnings?: readonly string[];
+  readonly patchType?: 'JSONPatch';
+  /** Base64 of the JSON-encoded patch. */
+  readonly patch?: string;
+}
+
+export interface AdmissionReviewResponse {
+  readonly apiVersion: typeof ADMISSION_API_VERSION;
+  readonly kind: 'AdmissionReview';
+  readonly response: AdmissionResponse;
+}
+
+/** Warnings travel in HTTP headers: one line of printable text each. */
+function cleanWarning(warning: string): string {
+  return warning.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+}
+
+/** The AdmissionReview to send back. Throws INVALID_OPTIONS for a patch on a denial. */
+export function admissionResponse(options: AdmissionResponseOptions): AdmissionReviewResponse {
+  const { uid, allowed, message, code, warnings, patch } = options;
+  if (typeof uid !== 'string' || uid.length === 0) throw new ImgverifyError('INVALID_OPTIONS', 'admission response needs the request uid');
+  if (!allowed && patch !== undefined && patch.length > 0) {
+    throw new ImgverifyError('INVALID_OPTIONS', 'a denied admission response cannot carry a patch');
+  }
+  const cleanWarnings = [...new Set((warnings ?? []).map(cleanWarning).filter((w) => w.length > 0))];
+  const status = !allowed
+    ? { code: code ?? 403, message: message ?? 'denied by imgverify' }
+    : message !== undefined
+      ? { code: code ?? 200, message }
+      : undefined;
+  const response: AdmissionResponse = {
+    uid,
+    allowed,
+    ...(status ? { status } : {}),
+    ...(cleanWarnings.length > 0 ? { warnings: cleanWarnings } : {}),
+    ...(allowed && patch !== undefined && patch.length > 0
+      ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(patch), 'utf8').toString('base64') }
+      : {}),
+  };
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
+}

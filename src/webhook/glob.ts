@@ -1,0 +1,135 @@
+/**
+ * Image globs of a ClusterImagePolicy (`spec.images[].glob`), with policy-controller's
+ * semantics (sigstore/policy-controller `pkg/apis/glob`), rule by rule. (Here `*\/*` stands
+ * for star-slash-star, which would otherwise end this comment.)
+ *
+ * 1. A glob is matched against the *fully qualified* image name, the way
+ *    go-containerregistry prints it (`ref.Name()`): the Docker Hub registry is spelled
+ *    `index.docker.io`, one-component Docker Hub repositories get `library/`, a reference
+ *    without tag or digest gets `:latest`, and a digest reference is `repo@sha256:...`
+ *    (a tag given next to a digest is dropped).
+ *      image `foo`          -> `index.docker.io/library/foo:latest`
+ *      image `myuser/myapp` -> `index.docker.io/myuser/myapp:latest`
+ *    so `index.docker.io/library/foo:latest`, `index.docker.io/library/*`,
+ *    `index.docker.io/*\/*` and `index.docker.io/**` all match `foo`.
+ * 2. The glob must match the whole name (anchored at both ends).
+ *      `ghcr.io/foo` does not match `prefix-ghcr.io/foo` nor `ghcr.io/foo-suffix`.
+ * 3. `*` matches any run of characters except `/` (possibly empty); `**` matches any run
+ *    of characters including `/`. `:` and `@` are NOT separators, so `*` also eats a tag
+ *    or a digest: to match any tag write `:**` or end the glob with `*`.
+ *      `ghcr.io/*\/*` matches `ghcr.io/foo/bar` but not `ghcr.io/foo` (second `*` unmatched);
+ *      `ghcr.io/**` matches both; `ghcr.io/foo*` matches `ghcr.io/foo` (0+ characters).
+ * 4. `.` is a literal dot, never "any character": `ghcr.io/**` does not match `ghcrxio/foo`.
+ * 5. Only `[A-Za-z0-9_:/*.@-]` may appear in a glob; anything else (`[a-z]*`, `.+`, `$FOO*`,
+ *    a space) is rejected when the policy is loaded, so a glob can never be a regexp.
+ * 6. Two legacy shorthands are rewritten before compiling: the glob `*` means
+ *    `index.docker.io/library/*` and the glob `*\/*` means `index.docker.io/*\/*`
+ *    (so `*` matches image `foo`, `*\/*` matches `myuser/myapp`).
+ * 7. Deprecated fallback of `glob.Match(glob, image)`: when the qualified name does not
+ *    match and the image string was not already qualified, the glob is also tried against
+ *    the image string as written (so glob `foo` matches image `foo`). policy-controller's
+ *    webhook never reaches it — it passes `ref.Name()`, already qualified — and neither
+ *    does {@link globMatchesReference}; only the string form {@link globMatch} keeps it.
+ *
+ * The glob is translated to the same regular expression upstream builds and run with
+ * re2js: linear time, so an image name from an untrusted Pod cannot make a glob with many
+ * `**` backtrack catastrophically.
+ *
+ * One deliberate difference: image references are parsed by `../reference` (the docker
+ * and containerd grammar, which is what the kubelet pulls), not go-containerregistry's.
+ * They agree except that containerd treats a first component `localhost` or one with an
+ * upper-case letter as a registry host; there we follow containerd, so the glob sees the
+ * registry the image is really pulled from.
+ */
+import { RE2JS } from 're2js';
+import { ImgverifyError } from '../errors';
+import { DEFAULT_REGISTRY, parseReference, type ImageReference } from '../reference';
+
+/** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
+export const POLICY_DOCKER_HUB_REGISTRY = 'index.docker.io';
+
+const VALID_GLOB = /^[A-Za-z0-9_:/*.@-]+$/;
+/** Longest glob accepted: image names are at most 255 + tag/digest characters. */
+const MAX_GLOB_LENGTH = 1024;
+
+export interface ImageGlob {
+  /** The glob as written in the policy. */
+  readonly glob: string;
+  /** The anchored RE2 expression it compiles to (what policy-controller's Compile builds). */
+  readonly expression: string;
+  /** Whether a fully qualified image name ({@link policyImageName}) matches the glob. */
+  matches(qualifiedName: string): boolean;
+}
+
+function invalidGlob(glob: string, why: string): ImgverifyError {
+  return new ImgverifyError('INVALID_POLICY', `invalid image glob ${JSON.stringify(glob)}: ${why}`, {
+    details: { glob },
+  });
+}
+
+/** Translates a glob to policy-controller's regular expression. Throws INVALID_POLICY. */
+export function globToExpression(glob: string): string {
+  if (typeof glob !== 'string' || glob.length === 0) throw invalidGlob(String(glob), 'empty glob');
+  if (glob.length > MAX_GLOB_LENGTH) throw invalidGlob(glob.slice(0, 64) + '...', `longer than ${MAX_GLOB_LENGTH} characters`);
+  // Rule 6: legacy shorthands for Docker Hub.
+  let source = glob;
+  if (source === '*/*') source = `${POLICY_DOCKER_HUB_REGISTRY}/*/*`;
+  if (source === '*') source = `${POLICY_DOCKER_HUB_REGISTRY}/library/*`;
+  // Rule 5: nothing that could be regexp syntax.
+  if (!VALID_GLOB.test(source)) {
+    throw invalidGlob(glob, 'only letters, digits and the characters _ : / * . @ - are allowed');
+  }
+  // Rules 3 and 4, in upstream's order: "." first, then "**" through a placeholder so the
+  // single-"*" replacement does not rewrite it. "#" cannot occur in a valid glob.
+  const expression = source
+    .replaceAll('.', '\\.')
+    .replaceAll('**', '#')
+    .replaceAll('*', '[^/]*')
+    .replaceAll('#', '.*');
+  // Rule 2: anchored.
+  return `^${expression}$`;
+}
+
+/** Compiles a glob once (at policy load); throws ImgverifyError(INVALID_POLICY). */
+export function compileGlob(glob: string): ImageGlob {
+  const expression = globToExpression(glob);
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(expression);
+  } catch (err) {
+    // Unreachable for globs that passed the character check; kept so a bug fails closed.
+    throw invalidGlob(glob, (err as Error).message);
+  }
+  return Object.freeze({
+    glob,
+    expression,
+    matches: (qualifiedName: string) => re.testExact(qualifiedName),
+  });
+}
+
+/**
+ * The name a glob is matched against (rule 1): `index.docker.io/library/foo:latest`,
+ * `ghcr.io/org/app@sha256:...`. A digest wins over a tag, as in go-containerregistry.
+ */
+export function policyImageName(ref: ImageReference): string {
+  const registry = ref.registry === DEFAULT_REGISTRY ? POLICY_DOCKER_HUB_REGISTRY : ref.registry;
+  const identifier = ref.digest !== undefined ? `@${ref.digest}` : `:${ref.tag ?? 'latest'}`;
+  return `${registry}/${ref.repository}${identifier}`;
+}
+
+/** Whether a parsed image reference matches a glob (what the webhook uses; no fallback). */
+export function globMatchesReference(glob: ImageGlob | string, ref: ImageReference): boolean {
+  const compiled = typeof glob === 'string' ? compileGlob(glob) : glob;
+  return compiled.matches(policyImageName(ref));
+}
+
+/**
+ * policy-controller's `glob.Match(glob, image)` on strings, including the deprecated
+ * fallback of rule 7. Throws INVALID_POLICY for a bad glob, INVALID_REFERENCE for a bad image.
+ */
+export function globMatch(glob: ImageGlob | string, image: string): boolean {
+  const compiled = typeof glob === 'string' ? compileGlob(glob) : glob;
+  const name = policyImageName(parseReference(image));
+  if (compiled.matches(name)) return true;
+  return name !== image && compiled.matches(image);
+}

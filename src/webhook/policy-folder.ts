@@ -1,0 +1,261 @@
+/**
+ * The policy folder: a directory of ClusterImagePolicy files, usually a ConfigMap mounted
+ * by the kubelet, and a watcher that reloads it.
+ *
+ * A mounted ConfigMap looks like this; every update writes a new timestamped directory and
+ * swaps the `..data` symlink in one rename, so readers never see half an update:
+ *
+ *   policies/
+ *     ..2024_05_01_10_00_00.123/   registry-k8s-io.yaml  ghcr.yaml
+ *     ..data -> ..2024_05_01_10_00_00.123
+ *     registry-k8s-io.yaml -> ..data/registry-k8s-io.yaml
+ *     ghcr.yaml -> ..data/ghcr.yaml
+ *
+ * Names starting with "." and directories are skipped; symlinks are followed. When `..data`
+ * exists, files are read from the directory it points to (resolved once), so a load is a
+ * consistent snapshot even while the kubelet swaps. Every other file must be `.yaml`,
+ * `.yml` or `.json`: a policy file with another name is an error, not silently skipped
+ * (a skipped policy is a policy not enforced).
+ *
+ * A load is all or nothing: with any error, `policies` is empty and the caller keeps the
+ * set it has. The watcher only ever hands over complete, valid sets.
+ */
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ImgverifyError } from '../errors';
+import { duplicateNames, parseClusterImagePolicies, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
+
+/** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */
+export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+const POLICY_FILE = /\.(?:ya?ml|json)$/i;
+const CONFIGMAP_DATA_LINK = '..data';
+
+export interface PolicySet {
+  /** All policies, in file-name then document order; empty when `errors` is not. */
+  readonly policies: readonly ClusterImagePolicy[];
+  /** `sha256:<hex>` over the file names and contents read: equal versions, equal policies. */
+  readonly version: string;
+  /** ImgverifyError(INVALID_POLICY), each naming file, document and field path. */
+  readonly errors: readonly ImgverifyError[];
+  readonly warnings: readonly PolicyWarning[];
+  /** The policy files read, by name. */
+  readonly files: readonly string[];
+}
+
+function folderError(message: string, details: Record<string, unknown>, cause?: unknown): ImgverifyError {
+  return new ImgverifyError('INVALID_POLICY', message, { details, ...(cause !== undefined ? { cause } : {}) });
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** Where the files are: the `..data` target of a mounted ConfigMap, else the folder itself. */
+async function contentDirectory(dir: string): Promise<string> {
+  try {
+    const target = await realpath(join(dir, CONFIGMAP_DATA_LINK));
+    if ((await stat(target)).isDirectory()) return target;
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  return dir;
+}
+
+async function loadOnce(dir: string): Promise<PolicySet> {
+  const errors: ImgverifyError[] = [];
+  const warnings: PolicyWarning[] = [];
+  const policies: ClusterImagePolicy[] = [];
+  const files: string[] = [];
+  const hash = createHash('sha256');
+
+  let source: string;
+  let names: string[];
+  try {
+    source = await contentDirectory(dir);
+    names = (await readdir(source)).filter((name) => !name.startsWith('.')).sort();
+  } catch (err) {
+    const message = `cannot read policy folder ${dir}: ${(err as Error).message}`;
+    hash.update(`error\0${message}`);
+    return { policies: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files };
+  }
+
+  for (const name of names) {
+    const path = join(source, name);
+    const info = await stat(path); // follows symlinks; a dangling one throws (retried by loadPolicies)
+    if (info.isDirectory()) continue;
+    if (!POLICY_FILE.test(name)) {
+      errors.push(folderError(`${name}: not a policy file: names must end in .yaml, .yml or .json`, { file: name }));
+      hash.update(`skipped\0${name}\0`);
+      continue;
+    }
+    if (info.size > MAX_POLICY_FILE_BYTES) {
+      errors.push(folderError(`${name}: policy file is ${info.size} bytes, more than ${MAX_POLICY_FILE_BYTES}`, { file: name }));
+      hash.update(`oversized\0${name}\0${info.size}\0`);
+      continue;
+    }
+    const bytes = await readFile(path);
+    hash.update(`file\0${name}\0${bytes.length}\0`).update(bytes);
+    files.push(name);
+    const result = parseClusterImagePolicies(bytes.toString('utf8'), name);
+    errors.push(...result.errors);
+    warnings.push(...result.warnings);
+    policies.push(...result.policies);
+  }
+  errors.push(...duplicateNames(policies));
+  return {
+    policies: errors.length > 0 ? [] : policies,
+    version: `sha256:${hash.digest('hex')}`,
+    errors,
+    warnings,
+    files,
+  };
+}
+
+/**
+ * Reads every policy file of a folder. Never throws: problems are in `errors`. A file that
+ * vanishes mid-read (a ConfigMap swap) makes it start over, a few times at most.
+ */
+export async function loadPolicies(dir: string): Promise<PolicySet> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await loadOnce(dir);
+    } catch (err) {
+      lastError = err;
+      if (!isMissing(err)) break;
+    }
+  }
+  const message = `cannot read policy folder ${dir}: ${(lastError as Error).message}`;
+  return {
+    policies: [],
+    version: `sha256:${createHash('sha256').update(`error\0${message}`).digest('hex')}`,
+    errors: [folderError(message, { dir }, lastError)],
+    warnings: [],
+    files: [],
+  };
+}
+
+// --- Watching --------------------------------------------------------------------------
+
+export type PolicyUpdate =
+  /** A valid set that differs from the active one (or follows a rejected one): switch to it. */
+  | { readonly kind: 'loaded'; readonly set: PolicySet }
+  /** The folder changed but does not load: keep enforcing `activeVersion` (undefined if none yet). */
+  | { readonly kind: 'rejected'; readonly set: PolicySet; readonly activeVersion: string | undefined };
+
+export interface WatchPoliciesOptions {
+  /** Quiet time after the last file-system event before reloading. Default 250 ms. */
+  readonly debounceMs?: number;
+  /** Reload this often even without events (missed events, re-created folders). Default 30 s; 0 disables. */
+  readonly pollIntervalMs?: number;
+  /** Version the caller already enforces (from its own loadPolicies): not reported again. */
+  readonly activeVersion?: string;
+}
+
+/**
+ * Watches a policy folder and reports changes: `loaded` with a complete valid set, or
+ * `rejected` when the new content does not load (the caller keeps the previous set, as a
+ * webhook must: an invalid edit must not switch enforcement off). The current state is
+ * loaded and reported right away (unless it is `options.activeVersion`). The same failure
+ * is reported once, not at every event. Returns a function that stops watching; no
+ * callback runs after it returns. `onChange` must not throw: an exception from it is
+ * rethrown asynchronously.
+ */
+export function watchPolicies(dir: string, onChange: (update: PolicyUpdate) => void, options: WatchPoliciesOptions = {}): () => void {
+  const debounceMs = options.debounceMs ?? 250;
+  const pollIntervalMs = options.pollIntervalMs ?? 30_000;
+  let activeVersion = options.activeVersion;
+  let lastFailure: string | undefined;
+  let closed = false;
+  let running = false;
+  let again = false;
+  let debounce: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
+
+  const report = (update: PolicyUpdate): void => {
+    if (closed) return;
+    try {
+      onChange(update);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  };
+
+  const reload = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const set = await loadPolicies(dir);
+        if (closed) return;
+        if (set.errors.length > 0) {
+          const failure = `${set.version}\0${set.errors.map((e) => e.message).join('\0')}`;
+          if (failure !== lastFailure) {
+            lastFailure = failure;
+            report({ kind: 'rejected', set, activeVersion });
+          }
+        } else if (set.version !== activeVersion || lastFailure !== undefined) {
+          activeVersion = set.version;
+          lastFailure = undefined;
+          report({ kind: 'loaded', set });
+        }
+      } while (again && !closed);
+    } finally {
+      running = false;
+    }
+  };
+
+  const schedule = (): void => {
+    if (closed) return;
+    if (debounce) clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      debounce = undefined;
+      void reload();
+    }, debounceMs);
+    debounce.unref();
+  };
+
+  const startWatching = (): void => {
+    if (closed || watcher) return;
+    try {
+      // The folder itself: a ConfigMap update shows up as events on `..data` and the
+      // timestamped directories; an edit in a plain folder as events on the file.
+      const w = watch(dir, { persistent: false }, schedule);
+      w.on('error', () => {
+        w.close();
+        if (watcher === w) watcher = undefined; // re-created at the next poll
+        schedule();
+      });
+      watcher = w;
+    } catch {
+      // The folder does not exist (yet): the load reports it; the poll retries the watch.
+    }
+  };
+
+  startWatching();
+  void reload();
+  const poll =
+    pollIntervalMs > 0
+      ? setInterval(() => {
+          startWatching();
+          void reload();
+        }, pollIntervalMs)
+      : undefined;
+  poll?.unref();
+
+  return () => {
+    closed = true;
+    if (debounce) clearTimeout(debounce);
+    if (poll) clearInterval(poll);
+    watcher?.close();
+    watcher = undefined;
+  };
+}

@@ -1,0 +1,411 @@
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { ImgverifyError } from '../../../src/errors';
+import { parseReference } from '../../../src/reference';
+import {
+  matchPolicies,
+  parseClusterImagePolicies,
+  parseClusterImagePolicy,
+  type ClusterImagePolicy,
+} from '../../../src/webhook/cluster-image-policy';
+
+const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const PRIVATE_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+function indent(text: string, spaces: number): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => ' '.repeat(spaces) + line)
+    .join('\n');
+}
+
+const K8S_POLICY = `
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: registry-k8s-io
+  labels:
+    app: imgverify
+spec:
+  images:
+    - glob: "registry.k8s.io/**"
+  authorities:
+    - keyless:
+        identities:
+          - issuer: https://accounts.google.com
+            subject: krel-trust@k8s-releng-prod.iam.gserviceaccount.com
+`;
+
+/** A minimal valid policy whose authority is replaced by `authority` (YAML, indented under "- "). */
+function withAuthority(authority: string, extraSpec = ''): string {
+  return `
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: test
+spec:
+  images:
+    - glob: "ghcr.io/**"
+  authorities:
+    - ${indent(authority, 6).trimStart()}
+${extraSpec ? indent(extraSpec, 2) : ''}
+`;
+}
+
+const KEYLESS = `
+keyless:
+  identities:
+    - issuer: https://token.actions.githubusercontent.com
+      subjectRegExp: ^https://github\\.com/org/.*$
+`;
+
+function parse(text: string, file = 'policy.yaml') {
+  return parseClusterImagePolicies(text, file);
+}
+
+function messages(text: string): string[] {
+  return parse(text).errors.map((e) => e.message);
+}
+
+function expectError(text: string, path: string, fragment: string | RegExp = ''): void {
+  const result = parse(text);
+  expect(result.policies).toEqual([]);
+  const hit = result.errors.find((e) => (e.details as { path?: string } | undefined)?.path === path);
+  if (!hit) throw new Error(`no error at ${path}; got:\n${result.errors.map((e) => e.message).join('\n')}`);
+  expect(hit).toBeInstanceOf(ImgverifyError);
+  expect(hit.code).toBe('INVALID_POLICY');
+  expect(hit.message).toMatch(typeof fragment === 'string' ? new RegExp(fragment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : fragment);
+}
+
+describe('parseClusterImagePolicies: the model', () => {
+  it('reads a keyless policy with policy-controller defaults', () => {
+    const result = parse(K8S_POLICY, 'k8s.yaml');
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.policies).toEqual([
+      {
+        name: 'registry-k8s-io',
+        apiVersion: 'policy.sigstore.dev/v1beta1',
+        images: [{ glob: 'registry.k8s.io/**' }],
+        authorities: [
+          {
+            name: 'authority-0',
+            keyless: {
+              url: 'https://fulcio.sigstore.dev',
+              identities: [{ issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' }],
+            },
+            attestations: [],
+          },
+        ],
+        mode: 'enforce',
+        source: { file: 'k8s.yaml', document: 0, line: 2 },
+      },
+    ]);
+    expect(Object.isFrozen(result.policies[0])).toBe(true);
+  });
+
+  it('reads key, static and attestation authorities, warn mode and signatureFormat', () => {
+    const text = `
+apiVersion: policy.sigstore.dev/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: mixed}
+spec:
+  mode: warn
+  images: [{glob: "ghcr.io/org/*"}, {glob: "quay.io/org/**"}]
+  authorities:
+    - name: release-key
+      key:
+        hashAlgorithm: SHA512
+        data: |
+${indent(PUBLIC_PEM, 10)}
+      ctlog:
+        url: https://rekor.sigstore.dev/
+      signatureFormat: bundle
+    - name: sidecars
+      static: {action: fail, message: "no sidecars"}
+    - name: provenance
+      keyless:
+        url: https://fulcio.sigstore.dev
+        identities: [{issuerRegExp: ".*", subject: "someone@example.com"}]
+      attestations:
+        - {name: slsa, predicateType: slsaprovenance1}
+        - {name: sbom, predicateType: "https://example.com/sbom/v1"}
+`;
+    const result = parse(text);
+    expect(result.errors).toEqual([]);
+    const [policy] = result.policies;
+    expect(policy!.apiVersion).toBe('policy.sigstore.dev/v1alpha1');
+    expect(policy!.mode).toBe('warn');
+    expect(policy!.authorities[0]).toEqual({
+      name: 'release-key',
+      key: { data: expect.stringContaining('BEGIN PUBLIC KEY'), hashAlgorithm: 'sha512' },
+      attestations: [],
+      ctlog: { url: 'https://rekor.sigstore.dev' },
+      signatureFormat: 'bundle',
+    });
+    expect(policy!.authorities[1]).toEqual({ name: 'sidecars', static: { action: 'fail', message: 'no sidecars' }, attestations: [] });
+    expect(policy!.authorities[2]!.attestations).toEqual([
+      { name: 'slsa', predicateType: 'slsaprovenance1', predicateTypeURI: 'https://slsa.dev/provenance/v1' },
+      { name: 'sbom', predicateType: 'https://example.com/sbom/v1', predicateTypeURI: 'https://example.com/sbom/v1' },
+    ]);
+  });
+
+  it('reads several documents, skipping empty ones and counting them', () => {
+    // A comment before the first "---" belongs to the first document (YAML stream rules).
+    const text = `# leading comment\n---\n${K8S_POLICY}\n---\n# nothing here\n---\n${K8S_POLICY.replace('registry-k8s-io', 'second')}\n---\n`;
+    const result = parse(text);
+    expect(result.errors).toEqual([]);
+    const lines = text.split('\n');
+    const second = lines.indexOf('apiVersion: policy.sigstore.dev/v1beta1', 4) + 1;
+    expect(result.policies.map((p) => p.source)).toEqual([
+      { file: 'policy.yaml', document: 0, line: 4 },
+      { file: 'policy.yaml', document: 2, line: second },
+    ]);
+    expect(lines[3]).toBe('apiVersion: policy.sigstore.dev/v1beta1');
+  });
+
+  it('reads JSON files', () => {
+    const json = JSON.stringify({
+      apiVersion: 'policy.sigstore.dev/v1beta1',
+      kind: 'ClusterImagePolicy',
+      metadata: { name: 'json' },
+      spec: { images: [{ glob: '**' }], authorities: [{ static: { action: 'pass' } }] },
+    });
+    const result = parse(json, 'p.json');
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.static).toEqual({ action: 'pass' });
+    expect(parse('{"apiVersion": ', 'bad.json').errors[0]!.message).toMatch(/^bad\.json: document 0: not valid JSON/);
+  });
+
+  it('ignores status and standard metadata (kubectl get -o yaml output)', () => {
+    const text = K8S_POLICY.replace(
+      '  labels:',
+      '  uid: 1234\n  resourceVersion: "99"\n  creationTimestamp: "2024-01-01T00:00:00Z"\n  annotations: {a: b}\n  labels:',
+    ) + 'status:\n  conditions: []\n';
+    expect(parse(text).errors).toEqual([]);
+  });
+});
+
+describe('errors name file, document and path', () => {
+  it('reports an unknown field', () => {
+    const text = `---\n${K8S_POLICY}---\n${withAuthority(`${KEYLESS}\n  rekorURL: x`)}`;
+    const result = parse(text, 'policies.yaml');
+    expect(result.policies).toEqual([]);
+    const line = text.split('\n').indexOf('apiVersion: policy.sigstore.dev/v1beta1', 3) + 1;
+    expect(result.errors.map((e) => e.message)).toEqual([
+      `policies.yaml: document 1 (line ${line}): spec.authorities[0].keyless.rekorURL: unknown field`,
+    ]);
+    expect(result.errors[0]!.details).toEqual({ file: 'policies.yaml', document: 1, line, path: 'spec.authorities[0].keyless.rekorURL' });
+  });
+
+  it.each([
+    ['top level', `${K8S_POLICY}extra: 1\n`, 'extra'],
+    ['metadata', K8S_POLICY.replace('  labels:', '  colour: red\n  labels:'), 'metadata.colour'],
+    ['spec', `${K8S_POLICY}  imagez: []\n`, 'spec.imagez'],
+    ['image', K8S_POLICY.replace('- glob: "registry.k8s.io/**"', '- glob: "registry.k8s.io/**"\n      regex: x'), 'spec.images[0].regex'],
+    ['identity', K8S_POLICY.replace('subject: krel', 'email: x\n            subject: krel'), 'spec.authorities[0].keyless.identities[0].email'],
+    ['authority', withAuthority(`${KEYLESS}\ntrust: all`), 'spec.authorities[0].trust'],
+    ['static', withAuthority('static: {action: pass, reason: x}'), 'spec.authorities[0].static.reason'],
+    ['attestation', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, strict: true}]`), 'spec.authorities[0].attestations[0].strict'],
+  ])('unknown field in %s', (_where, text, path) => {
+    expectError(text, path, 'unknown field');
+  });
+
+  it('collects every problem of a document, not only the first', () => {
+    const text = withAuthority('keyless: {identities: [{issuer: a}], foo: 1}', 'mode: sometimes');
+    expect(messages(text)).toEqual([
+      'policy.yaml: document 0 (line 2): spec.authorities[0].keyless.foo: unknown field',
+      'policy.yaml: document 0 (line 2): spec.authorities[0].keyless.identities[0]: missing field: one of subject, subjectRegExp is required',
+      'policy.yaml: document 0 (line 2): spec.mode: unsupported mode "sometimes": expected enforce or warn',
+    ]);
+  });
+});
+
+describe('unsupported policy-controller fields are errors', () => {
+  const cases: Array<[string, string, string, string]> = [
+    ['CIP-level CUE policy', withAuthority(KEYLESS, 'policy:\n  type: cue\n  data: "x"'), 'spec.policy', 'CUE/Rego'],
+    ['match by resource', withAuthority(KEYLESS, 'match:\n  - resource: pods\n    version: v1'), 'spec.match', 'resource-based matching'],
+    ['source', withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs}]`), 'spec.authorities[0].source', 'another repository'],
+    ['rfc3161timestamp', withAuthority(`${KEYLESS}\nrfc3161timestamp: {trustRootRef: tsa}`), 'spec.authorities[0].rfc3161timestamp', 'TrustRoot'],
+    ['key.kms', withAuthority('key: {kms: "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"}'), 'spec.authorities[0].key.kms', 'KMS'],
+    ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
+    ['keyless.ca-cert', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert', 'custom Fulcio CA'],
+    ['keyless.trustRootRef', withAuthority('keyless:\n  trustRootRef: mine\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.trustRootRef', 'TrustRoot'],
+    ['keyless.insecureIgnoreSCT', withAuthority('keyless:\n  insecureIgnoreSCT: true\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.insecureIgnoreSCT', 'SCTs are always verified'],
+    ['ctlog.url (private Rekor)', withAuthority(`${KEYLESS}\nctlog: {url: "https://rekor.internal"}`), 'spec.authorities[0].ctlog.url', 'public-good Rekor'],
+    ['ctlog: {} (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
+    ['ctlog.trustRootRef', withAuthority(`${KEYLESS}\nctlog: {trustRootRef: mine}`), 'spec.authorities[0].ctlog.trustRootRef', 'TrustRoot'],
+    ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy', 'CUE/Rego'],
+  ];
+  test.each(cases)('%s', (_name, text, path, fragment) => {
+    expectError(text, path, fragment);
+  });
+
+  it('accepts insecureIgnoreSCT: false (the default)', () => {
+    expect(parse(withAuthority('keyless:\n  insecureIgnoreSCT: false\n  identities: [{issuer: a, subject: b}]')).errors).toEqual([]);
+  });
+
+  it('warns that a non-default Fulcio URL is informational', () => {
+    const result = parse(withAuthority('keyless:\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]'));
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([
+      expect.objectContaining({ path: 'spec.authorities[0].keyless.url', message: expect.stringContaining('informational') }),
+    ]);
+  });
+});
+
+describe("policy-controller's validation rules", () => {
+  it.each([
+    ['no authority kind', withAuthority('name: nothing'), 'spec.authorities[0]', 'expected exactly one of key, keyless, static, got neither'],
+    ['key and keyless', withAuthority(`${KEYLESS}\nkey: {data: x}`), 'spec.authorities[0]', 'got key, keyless'],
+    ['keyless and static', withAuthority(`${KEYLESS}\nstatic: {action: pass}`), 'spec.authorities[0]', 'got keyless, static'],
+    ['static with attestations', withAuthority('static: {action: pass}\nattestations: [{name: a, predicateType: vuln}]'), 'spec.authorities[0]', 'static, attestations'],
+    ['static with ctlog', withAuthority('static: {action: pass}\nctlog: {url: "https://rekor.sigstore.dev"}'), 'spec.authorities[0]', 'static, ctlog'],
+    ['static without action', withAuthority('static: {}'), 'spec.authorities[0].static.action', 'missing field'],
+    ['static with a bad action', withAuthority('static: {action: allow}'), 'spec.authorities[0].static.action', 'expected pass or fail'],
+    ['keyless without identities', withAuthority('keyless: {url: "https://fulcio.sigstore.dev"}'), 'spec.authorities[0].keyless.identities', 'at least one identity'],
+    ['keyless with empty identities', withAuthority('keyless: {identities: []}'), 'spec.authorities[0].keyless.identities', 'at least one identity'],
+    ['identity without issuer', withAuthority('keyless: {identities: [{subject: a}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of issuer, issuerRegExp is required'],
+    ['identity without subject', withAuthority('keyless: {identities: [{issuerRegExp: a}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of subject, subjectRegExp is required'],
+    ['issuer and issuerRegExp', withAuthority('keyless: {identities: [{issuer: a, issuerRegExp: b, subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'got both'],
+    ['empty strings count as absent', withAuthority('keyless: {identities: [{issuer: "", subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of issuer'],
+    ['an invalid RE2 expression', withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "("}]}'), 'spec.authorities[0].keyless.identities[0].subjectRegExp', 'not a valid RE2'],
+    ['a Perl-only construct (lookahead)', withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "a(?=b)"}]}'), 'spec.authorities[0].keyless.identities[0].subjectRegExp', 'not a valid RE2'],
+    ['a backreference', withAuthority('keyless: {identities: [{issuerRegExp: "(a)\\\\1", subject: b}]}'), 'spec.authorities[0].keyless.identities[0].issuerRegExp', 'not a valid RE2'],
+    ['a relative Fulcio URL', withAuthority('keyless: {url: fulcio, identities: [{issuer: a, subject: b}]}'), 'spec.authorities[0].keyless.url', 'not an absolute URL'],
+    ['key without data', withAuthority('key: {hashAlgorithm: sha256}'), 'spec.authorities[0].key.data', 'missing field'],
+    ['key data that is not a key', withAuthority('key: {data: "---some key data----"}'), 'spec.authorities[0].key.data', 'not a PEM public key'],
+    ['a private key', withAuthority(`key:\n  data: |\n${indent(PRIVATE_PEM, 4)}`), 'spec.authorities[0].key.data', 'not a PEM public key'],
+    ['an unknown hash algorithm', withAuthority(`key:\n  hashAlgorithm: md5\n  data: |\n${indent(PUBLIC_PEM, 4)}`), 'spec.authorities[0].key.hashAlgorithm', 'unsupported hash algorithm'],
+    ['attestation without name', withAuthority(`${KEYLESS}\nattestations: [{predicateType: vuln}]`), 'spec.authorities[0].attestations[0].name', 'missing field'],
+    ['attestation without predicateType', withAuthority(`${KEYLESS}\nattestations: [{name: a}]`), 'spec.authorities[0].attestations[0].predicateType', 'missing field'],
+    ['an unknown short predicate type', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: sbom}]`), 'spec.authorities[0].attestations[0].predicateType', 'unsupported predicate type'],
+    ['a predicate type without scheme', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: cosign.sigstore.dev/attestation/v1}]`), 'spec.authorities[0].attestations[0].predicateType', 'unsupported predicate type'],
+    ['duplicate attestation names', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln}, {name: a, predicateType: spdx}]`), 'spec.authorities[0].attestations[1].name', 'duplicate attestation name'],
+    ['an unknown signatureFormat', withAuthority(`${KEYLESS}\nsignatureFormat: v3`), 'spec.authorities[0].signatureFormat', 'expected legacy or bundle'],
+    ['a bad mode', withAuthority(KEYLESS, 'mode: audit'), 'spec.mode', 'unsupported mode'],
+    ['no images', K8S_POLICY.replace(/  images:\n    - glob: "registry.k8s.io\/\*\*"\n/, ''), 'spec.images', 'at least one image glob'],
+    ['empty images', K8S_POLICY.replace(/  images:\n    - glob: "registry.k8s.io\/\*\*"\n/, '  images: []\n'), 'spec.images', 'at least one image glob'],
+    ['an image without glob', K8S_POLICY.replace('- glob: "registry.k8s.io/**"', '- {}'), 'spec.images[0].glob', 'missing field'],
+    ['an invalid glob', K8S_POLICY.replace('registry.k8s.io/**', '$FOO*'), 'spec.images[0].glob', 'invalid image glob'],
+    ['no authorities (fail-on-empty-authorities)', K8S_POLICY.replace(/  authorities:[\s\S]*$/, ''), 'spec.authorities', 'at least one authority'],
+    ['duplicate authority names', `${K8S_POLICY}    - name: authority-0\n      static: {action: pass}\n`, 'spec.authorities[1].name', 'duplicate authority name'],
+    ['a missing name', K8S_POLICY.replace('  name: registry-k8s-io\n', ''), 'metadata.name', 'missing field'],
+    ['an invalid name', K8S_POLICY.replace('name: registry-k8s-io', 'name: Registry_K8s'), 'metadata.name', 'RFC 1123'],
+    ['another kind', K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: TrustRoot'), 'kind', 'only ClusterImagePolicy'],
+    ['another apiVersion', K8S_POLICY.replace('policy.sigstore.dev/v1beta1', 'policy.sigstore.dev/v1'), 'apiVersion', 'unsupported apiVersion'],
+    ['no spec', 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: a}\n', 'spec', 'missing field'],
+    ['a wrong type', K8S_POLICY.replace('- glob: "registry.k8s.io/**"', '- glob: 42'), 'spec.images[0].glob', 'expected a string, got number 42'],
+    ['a list where a mapping belongs', withAuthority('keyless: [a]'), 'spec.authorities[0].keyless', 'expected a mapping, got a list'],
+  ])('%s', (_name, text, path, fragment) => {
+    expectError(text, path, fragment);
+  });
+
+  it('accepts every cosign short predicate type and resolves it', () => {
+    const names = ['slsaprovenance', 'slsaprovenance02', 'slsaprovenance1', 'link', 'spdx', 'spdxjson', 'cyclonedx', 'vuln', 'openvex', 'custom'];
+    const list = names.map((n) => `{name: ${n}, predicateType: ${n}}`).join(', ');
+    const result = parse(withAuthority(`${KEYLESS}\nattestations: [${list}]`));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.attestations.map((a) => a.predicateTypeURI)).toEqual([
+      'https://slsa.dev/provenance/v0.2',
+      'https://slsa.dev/provenance/v0.2',
+      'https://slsa.dev/provenance/v1',
+      'https://in-toto.io/Link/v1',
+      'https://spdx.dev/Document',
+      'https://spdx.dev/Document',
+      'https://cyclonedx.org/bom',
+      'https://cosign.sigstore.dev/attestation/vuln/v1',
+      'https://openvex.dev/ns',
+      'https://cosign.sigstore.dev/attestation/v1',
+    ]);
+  });
+
+  it('warns about the legacy "*" and "*/*" globs', () => {
+    const result = parse(K8S_POLICY.replace('"registry.k8s.io/**"', '"*"'));
+    expect(result.errors).toEqual([]);
+    expect(result.warnings[0]).toMatchObject({ path: 'spec.images[0].glob', message: expect.stringContaining('index.docker.io/library/*') });
+  });
+
+  it('rejects duplicate policy names within a file', () => {
+    const result = parse(`${K8S_POLICY}---\n${K8S_POLICY}`);
+    expect(result.policies).toEqual([]);
+    expect(result.errors.map((e) => e.message)).toEqual([
+      'policy.yaml: document 1 (line 18): metadata.name: duplicate ClusterImagePolicy name "registry-k8s-io" (first in policy.yaml: document 0 (line 2))',
+    ]);
+  });
+
+  it('returns no policy at all when one document of the file is invalid', () => {
+    const result = parse(`${K8S_POLICY}---\n${K8S_POLICY.replace('registry-k8s-io', 'other').replace('mode', 'x')}---\nkind: Secret\n`);
+    expect(result.policies).toEqual([]);
+    expect(result.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^policy\.yaml: document 2 \(line \d+\): kind: unsupported kind "Secret"/)]);
+  });
+});
+
+describe('YAML handling', () => {
+  it('reports syntax errors with the document index', () => {
+    const result = parse(`${K8S_POLICY}---\nspec: [unclosed\n`);
+    expect(result.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^policy\.yaml: document 1 \(line \d+\): not valid YAML/)]);
+  });
+
+  it('rejects duplicate keys', () => {
+    expect(messages(K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: ClusterImagePolicy\nkind: ClusterImagePolicy'))).toEqual([
+      expect.stringMatching(/document 0 \(line 2\): not valid YAML: .*[Mm]ap keys must be unique/),
+    ]);
+  });
+
+  it('refuses alias bombs', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    expect(messages(bomb.join('\n'))).toEqual([expect.stringMatching(/not valid YAML: .*[Aa]lias/)]);
+  });
+
+  it('never throws on arbitrary decoded documents', () => {
+    fc.assert(
+      fc.property(fc.anything({ withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withSparseArray: true }), (value) => {
+        const result = parseClusterImagePolicy(value, { file: 'f', document: 0 });
+        expect(result.policies.length + result.errors.length).toBeGreaterThan(0);
+        for (const e of result.errors) expect(e).toBeInstanceOf(ImgverifyError);
+      }),
+    );
+  });
+
+  it('never throws on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        const result = parseClusterImagePolicies(text, 'x.yaml');
+        for (const e of result.errors) expect(e).toBeInstanceOf(ImgverifyError);
+      }),
+    );
+  });
+});
+
+describe('matchPolicies', () => {
+  const load = (text: string): ClusterImagePolicy[] => {
+    const result = parse(text);
+    expect(result.errors).toEqual([]);
+    return result.policies;
+  };
+  const policies = load(
+    [
+      K8S_POLICY,
+      withAuthority(KEYLESS).replace('name: test', 'name: ghcr-all'),
+      withAuthority(KEYLESS).replace('name: test', 'name: ghcr-org').replace('ghcr.io/**', 'ghcr.io/org/*'),
+      withAuthority('static: {action: pass}').replace('name: test', 'name: hub').replace('"ghcr.io/**"', '"index.docker.io/library/*"'),
+    ].join('\n---\n'),
+  );
+
+  it.each([
+    ['registry.k8s.io/pause:3.9', ['registry-k8s-io']],
+    ['ghcr.io/org/app:1', ['ghcr-all', 'ghcr-org']],
+    ['ghcr.io/org/team/app:1', ['ghcr-all']],
+    ['ghcr.io/other/app@sha256:' + 'a'.repeat(64), ['ghcr-all']],
+    ['nginx', ['hub']],
+    ['docker.io/library/nginx:1', ['hub']],
+    ['docker.io/bitnami/nginx:1', []],
+    ['quay.io/org/app', []],
+  ])('%s -> %j', (image, names) => {
+    expect(matchPolicies(policies, parseReference(image)).map((p) => p.name)).toEqual(names);
+  });
+});
