@@ -1,0 +1,139 @@
+/**
+ * The registry client: reads manifests, blobs and referrers, and nothing else (the library
+ * never writes to a registry). One undici Agent per client keeps connections alive; tokens
+ * and scheme probes are shared between calls.
+ */
+import { Agent } from 'undici';
+import { ImgverifyError } from '../errors';
+import { parseReference } from '../reference';
+import { Authenticator } from './auth/authenticator';
+import { CredentialStore } from './auth/credentials';
+import { fetchBlob } from './blob';
+import { fetchManifest } from './manifest';
+import { checkMaxBytes, resolveOptions, type ResolvedOptions } from './options';
+import { listReferrers } from './referrers';
+import { HttpClient } from './transport/http';
+import { RegistryTransport } from './transport/transport';
+import type {
+  BlobOptions,
+  Manifest,
+  ManifestOptions,
+  Referrers,
+  ReferrersOptions,
+  RegistryClientOptions,
+  RepositoryRef,
+} from './types';
+
+export class RegistryClient {
+  private readonly options: ResolvedOptions;
+  private readonly agent: Agent;
+  private readonly transport: RegistryTransport;
+  private readonly referrersUnsupported = new Set<string>();
+  private closed = false;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.options = resolveOptions(options);
+    this.agent = new Agent({
+      connections: this.options.maxConnectionsPerHost,
+      keepAliveTimeout: 10_000,
+      connect: { timeout: this.options.timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) },
+    });
+    const http = new HttpClient(this.agent, this.options.userAgent, this.options.timeoutMs);
+    const store = new CredentialStore(this.options.credentials, this.options.dockerConfigPath);
+    const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
+    this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
+  }
+
+  /** The manifest at a tag or digest; IMAGE_NOT_FOUND when there is none. */
+  async getManifest(ref: RepositoryRef, tagOrDigest: string, opts: ManifestOptions = {}): Promise<Manifest> {
+    const manifest = await this.manifest(ref, tagOrDigest, opts, false);
+    return manifest!;
+  }
+
+  /** Like getManifest, but null when the registry answers 404 (for probing tags such as `sha256-<hex>.sig`). */
+  findManifest(ref: RepositoryRef, tagOrDigest: string, opts: ManifestOptions = {}): Promise<Manifest | null> {
+    return this.manifest(ref, tagOrDigest, opts, true);
+  }
+
+  /** A blob's bytes, verified against its digest. */
+  async getBlob(ref: RepositoryRef, digest: string, opts: BlobOptions = {}): Promise<Buffer> {
+    const repo = this.begin(ref);
+    const signal = this.signal(opts.signal);
+    return fetchBlob(this.transport, repo, digest, {
+      maxBytes: checkMaxBytes(opts.maxBytes, this.options.maxBlobBytes),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** Manifests whose `subject` is `digest`: from the referrers API, or the referrers tag. */
+  async listReferrers(ref: RepositoryRef, digest: string, opts: ReferrersOptions = {}): Promise<Referrers> {
+    const repo = this.begin(ref);
+    if (opts.artifactType !== undefined && typeof opts.artifactType !== 'string') {
+      throw new ImgverifyError('INVALID_OPTIONS', 'listReferrers: artifactType must be a string');
+    }
+    const signal = this.signal(opts.signal);
+    return listReferrers(
+      {
+        transport: this.transport,
+        findManifest: (r, tag, s) => this.manifest(r, tag, s ? { signal: s } : {}, true),
+        maxPageBytes: this.options.maxManifestBytes,
+        unsupported: this.referrersUnsupported,
+      },
+      repo,
+      digest,
+      { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), ...(signal ? { signal } : {}) },
+    );
+  }
+
+  /** Closes pooled connections; the client cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.close();
+  }
+
+  private manifest(ref: RepositoryRef, tagOrDigest: string, opts: ManifestOptions, allowMissing: boolean): Promise<Manifest | null> {
+    const repo = this.begin(ref);
+    if (opts.accept !== undefined && !(Array.isArray(opts.accept) && opts.accept.every((t) => typeof t === 'string' && /^[\x21-\x7e]+$/.test(t)))) {
+      throw new ImgverifyError('INVALID_OPTIONS', 'accept must be a list of media types');
+    }
+    const signal = this.signal(opts.signal);
+    return fetchManifest(this.transport, repo, tagOrDigest, {
+      maxBytes: checkMaxBytes(opts.maxBytes, this.options.maxManifestBytes),
+      ...(opts.accept ? { accept: opts.accept } : {}),
+      allowMissing,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  private begin(ref: RepositoryRef): RepositoryRef {
+    if (this.closed) throw new ImgverifyError('INVALID_OPTIONS', 'the registry client is closed');
+    return checkRepository(ref);
+  }
+
+  private signal(call: AbortSignal | undefined): AbortSignal | undefined {
+    const client = this.options.signal;
+    if (call === undefined) return client;
+    if (client === undefined) return call;
+    return AbortSignal.any([call, client]);
+  }
+}
+
+/**
+ * The registry and repository, checked against the reference grammar: both go into URLs, so
+ * a hand-built ref (not from parseReference) must not smuggle in path segments or hosts.
+ */
+function checkRepository(ref: RepositoryRef): RepositoryRef {
+  if (typeof ref !== 'object' || ref === null || typeof ref.registry !== 'string' || typeof ref.repository !== 'string') {
+    throw new ImgverifyError('INVALID_OPTIONS', 'expected a {registry, repository} reference');
+  }
+  const parsed = parseReference(`${ref.registry}/${ref.repository}`);
+  if (parsed.registry !== ref.registry.toLowerCase() || parsed.repository !== ref.repository) {
+    throw new ImgverifyError(
+      'INVALID_REFERENCE',
+      `"${ref.registry}/${ref.repository}" is not a normalised registry and repository (expected ${parsed.registry}/${parsed.repository})`,
+      { details: { registry: ref.registry, repository: ref.repository } },
+    );
+  }
+  return { registry: parsed.registry, repository: parsed.repository };
+}

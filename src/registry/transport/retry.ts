@@ -1,0 +1,100 @@
+/**
+ * When and how long to wait before trying a request again: 408, 429 and 5xx gateway/
+ * availability statuses and dropped connections; exponential backoff with jitter; the
+ * registry's Retry-After honoured up to a bound.
+ */
+import type { ImgverifyError } from '../../errors';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  readonly retries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Retry-After (seconds or an HTTP date) in ms from `now`, or undefined when absent/invalid. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d{1,10}$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (!/^[A-Za-z]{3}, /.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Delay before retry number `retry` (0-based): half fixed, half random, doubling, capped. */
+export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What one attempt asks for: a value, or another try (with the error to throw if none is left). */
+export type AttemptOutcome<T> =
+  | { readonly done: true; readonly value: T }
+  | { readonly done: false; readonly error: ImgverifyError; readonly delayMs?: number };
+
+/**
+ * Runs `attempt` until it is done, retrying outcomes that ask for it and thrown errors that
+ * `isRetryable` accepts, at most `policy.retries` times.
+ */
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  isRetryable: (err: unknown) => boolean,
+  attempt: (n: number) => Promise<AttemptOutcome<T>>,
+): Promise<T> {
+  for (let n = 0; ; n++) {
+    let outcome: AttemptOutcome<T>;
+    try {
+      outcome = await attempt(n);
+    } catch (err) {
+      if (n >= policy.retries || !isRetryable(err)) throw err;
+      await sleep(backoffDelay(n, policy), signal);
+      continue;
+    }
+    if (outcome.done) return outcome.value;
+    if (n >= policy.retries) throw outcome.error;
+    await sleep(outcome.delayMs ?? backoffDelay(n, policy), signal);
+  }
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise itself goes on). */
+export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

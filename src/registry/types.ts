@@ -1,0 +1,151 @@
+/** Public types of the registry client. */
+import type { ImageReference } from '../reference';
+import type { ManifestKind } from './media-types';
+
+/** Which repository to talk to: the registry and repository of a parsed ImageReference. */
+export type RepositoryRef = Pick<ImageReference, 'registry' | 'repository'>;
+
+/**
+ * Credentials for one registry: a user name and password (or personal access token), or an
+ * OAuth2 refresh token (docker's `identitytoken`) exchanged at the token service.
+ */
+export type RegistryCredentials =
+  | { readonly username: string; readonly password: string }
+  | { readonly identityToken: string };
+
+export interface RegistryClientOptions {
+  /**
+   * Credentials by registry, keyed as in `ImageReference.registry` (`docker.io`, `ghcr.io`,
+   * `localhost:5000`); keys are normalised like docker config keys, so
+   * `https://index.docker.io/v1/` works too. They take precedence over the docker config.
+   */
+  credentials?: Readonly<Record<string, RegistryCredentials>>;
+  /**
+   * docker `config.json` to read `auths` from. Default: `$DOCKER_CONFIG/config.json`, else
+   * `~/.docker/config.json`. `false`: read none.
+   */
+  dockerConfigPath?: string | false;
+  /**
+   * Plain http for registries that are not loopback: `true` for all, or a list of registry
+   * hosts (`host[:port]`). Such registries are tried over https first, as docker does for
+   * insecure registries. Loopback registries (localhost, 127.0.0.0/8, [::1]) are always
+   * allowed plain http.
+   */
+  allowHttp?: boolean | readonly string[];
+  /** Extra trusted CA certificates (PEM) for TLS, added to Node's default roots. */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Per request, from sending to the last body byte. Default 30 000 ms. */
+  timeoutMs?: number;
+  /** Retries on 408/429/5xx and dropped connections. Default 3. */
+  retries?: number;
+  /** First backoff delay; doubles each retry, with jitter. Default 250 ms. */
+  retryBaseDelayMs?: number;
+  /** Longest wait between retries, including a registry's Retry-After. Default 10 000 ms. */
+  maxRetryDelayMs?: number;
+  /** Largest manifest (and referrers page) accepted. Default 4 MiB. */
+  maxManifestBytes?: number;
+  /** Largest blob accepted unless a call says otherwise. Default 8 MiB. */
+  maxBlobBytes?: number;
+  /** Connections kept per origin (keep-alive). Default 8. */
+  maxConnectionsPerHost?: number;
+  /** User-Agent header. Default `imgverify`. */
+  userAgent?: string;
+  /** Aborts every request of this client. */
+  signal?: AbortSignal;
+}
+
+export interface CallOptions {
+  /** Aborts this call (in addition to the client's signal). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ManifestOptions extends CallOptions {
+  /** Media types to accept besides the OCI and Docker v2 manifest and index types. */
+  readonly accept?: readonly string[];
+  /** Overrides the client's `maxManifestBytes`. */
+  readonly maxBytes?: number;
+}
+
+export interface BlobOptions extends CallOptions {
+  /** Overrides the client's `maxBlobBytes`. */
+  readonly maxBytes?: number;
+}
+
+export interface ReferrersOptions extends CallOptions {
+  /** Only referrers with this artifactType (filtered here even if the registry filters). */
+  readonly artifactType?: string;
+}
+
+/** An OCI content descriptor, validated. */
+export interface Descriptor {
+  readonly mediaType: string;
+  /** `algorithm:encoded`; verified only when fetched. */
+  readonly digest: string;
+  readonly size: number;
+  readonly artifactType?: string;
+  /** Empty when the descriptor has none. */
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly urls?: readonly string[];
+  /** Embedded content, base64 (not verified here). */
+  readonly data?: string;
+  readonly platform?: Platform;
+}
+
+export interface Platform {
+  readonly architecture: string;
+  readonly os: string;
+  readonly 'os.version'?: string;
+  readonly 'os.features'?: readonly string[];
+  readonly variant?: string;
+  readonly features?: readonly string[];
+}
+
+/** An image manifest (OCI or Docker v2): config and layers. */
+export interface ImageManifestContent {
+  readonly kind: 'image';
+  readonly schemaVersion: 2;
+  readonly mediaType?: string;
+  readonly artifactType?: string;
+  readonly config: Descriptor;
+  readonly layers: readonly Descriptor[];
+  readonly subject?: Descriptor;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** An index (OCI index or Docker manifest list). */
+export interface ImageIndexContent {
+  readonly kind: 'index';
+  readonly schemaVersion: 2;
+  readonly mediaType?: string;
+  readonly artifactType?: string;
+  readonly manifests: readonly Descriptor[];
+  readonly subject?: Descriptor;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** A manifest of a media type the caller asked for and this client does not interpret. */
+export interface OtherManifestContent {
+  readonly kind: 'other';
+}
+
+export type ManifestContent = ImageManifestContent | ImageIndexContent | OtherManifestContent;
+
+export interface Manifest {
+  /** Digest of `bytes` (the one asked for, or computed when asked by tag). */
+  readonly digest: string;
+  /** From the content's `mediaType` field, else the Content-Type header. */
+  readonly mediaType: string;
+  readonly kind: ManifestKind;
+  /** The exact bytes received; the digest is of these. */
+  readonly bytes: Buffer;
+  /** The parsed JSON object, unvalidated beyond being an object. */
+  readonly json: Readonly<Record<string, unknown>>;
+  /** The validated, typed view of `json`. */
+  readonly content: ManifestContent;
+}
+
+export interface Referrers {
+  readonly descriptors: readonly Descriptor[];
+  /** Where the list came from: the OCI 1.1 referrers API, or the `sha256-<hex>` tag. */
+  readonly source: 'referrers-api' | 'tag-schema';
+}

@@ -1,0 +1,6 @@
+/** Test support for the registry client: a real registry, a token server, a pusher, a fault-injecting proxy. */
+export { startRegistry, registryBinary, WATCHDOG_SCRIPT, DEFAULT_USERS, type RunningRegistry, type StartRegistryOptions } from './registry';
+export { startTokenServer, type TokenServer, type TokenServerOptions, type TokenRequestRecord, type TestUser } from './token-server';
+export * from './push';
+export * from './proxy';
+export { createCa, issueServerCert, type TestCa } from './certs';
