@@ -3,13 +3,15 @@
  * The `imgverify` command line: subcommand dispatch, usage errors, exit statuses.
  */
 import { exitCodeFor, ImgverifyError } from '../errors';
-import { verifyCommand, VERIFY_USAGE } from './commands/verify';
+import { verifyAttestationCommand, verifyCommand, VERIFY_USAGE } from './commands/verify';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
 
 Commands:
   verify IMAGE...        verify cosign signatures of container images
+  verify-attestation IMAGE... [--type T]
+                         verify cosign attestations (in-toto) and print the statements
   version                print the version
 
 Run "imgverify <command> --help" for a command's flags.
@@ -19,6 +21,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
+  'verify-attestation': verifyAttestationCommand,
 };
 
 function isParseArgsError(err: unknown): err is Error & { code: string } {

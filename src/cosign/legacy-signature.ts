@@ -13,6 +13,7 @@ import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
 import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { ImgverifyError } from '../errors';
+import type { DsseEnvelope } from './dsse';
 import { decodeBase64, decodeHex, decodePem, isRecord, type Bytes } from '../util/encoding';
 import {
   ANNOTATION_BUNDLE,
@@ -99,12 +100,19 @@ function parseTimestampAnnotation(text: string): Buffer {
   return token;
 }
 
-/** Decodes a `.sig` layer's annotations. Throws SIGNATURE_MALFORMED naming the bad annotation. */
-export function parseLegacySignature(annotations: Readonly<Record<string, string>>): LegacySignature {
-  const sigText = annotations[ANNOTATION_SIGNATURE];
-  if (sigText === undefined) throw malformed('signature layer', `annotation ${ANNOTATION_SIGNATURE} is missing`);
-  const signature = decodeBase64(sigText);
-  if (!signature || signature.length === 0) throw malformed(`annotation ${ANNOTATION_SIGNATURE}`, 'not base64');
+/**
+ * Decodes a `.sig` / `.att` layer's annotations. Throws SIGNATURE_MALFORMED naming the bad
+ * annotation. For `.att` layers pass the DSSE envelope's signature.
+ */
+export function parseLegacySignature(annotations: Readonly<Record<string, string>>, envelopeSignature?: Bytes): LegacySignature {
+  // An attestation's signature is inside its DSSE envelope (cosign leaves the annotation empty).
+  let signature = envelopeSignature;
+  if (!signature) {
+    const sigText = annotations[ANNOTATION_SIGNATURE];
+    if (sigText === undefined) throw malformed('signature layer', `annotation ${ANNOTATION_SIGNATURE} is missing`);
+    signature = decodeBase64(sigText);
+    if (!signature || signature.length === 0) throw malformed(`annotation ${ANNOTATION_SIGNATURE}`, 'not base64');
+  }
 
   const certText = annotations[ANNOTATION_CERTIFICATE];
   let certificate: Bytes | undefined;
@@ -154,11 +162,38 @@ export function rekorBundleToTLogEntry(rekor: RekorBundle): TransparencyLogEntry
   };
 }
 
+/** What a legacy layer signs: a simple-signing payload (`.sig`) or a DSSE envelope (`.att`). */
+export type LegacyContent =
+  | { readonly kind: 'message'; readonly payload: Buffer; readonly hash: 'sha256' | 'sha384' | 'sha512' }
+  | { readonly kind: 'dsse'; readonly envelope: DsseEnvelope };
+
+const HASH_ALGORITHMS = {
+  sha256: HashAlgorithm.SHA2_256,
+  sha384: HashAlgorithm.SHA2_384,
+  sha512: HashAlgorithm.SHA2_512,
+} as const;
+
 /**
- * The legacy signature as a bundle v0.1 (message signature). `publicKeyHint` is used for
- * key-based signatures (no certificate), where the verifier looks the key up by hint.
+ * The hash a hashedrekord entry was made with (cosign uses SHA-256 unless a key's algorithm
+ * calls for another). Only read to pick the digest to compare; the entry itself is checked
+ * by `@sigstore/verify`.
  */
-export function legacySignatureToBundle(sig: LegacySignature, payload: Buffer, publicKeyHint = ''): Bundle {
+export function hashedRekordHash(rekor: RekorBundle | undefined): 'sha256' | 'sha384' | 'sha512' {
+  if (!rekor) return 'sha256';
+  try {
+    const algorithm = (JSON.parse(rekor.body.toString('utf8')) as { spec?: { data?: { hash?: { algorithm?: unknown } } } }).spec?.data?.hash
+      ?.algorithm;
+    return algorithm === 'sha384' || algorithm === 'sha512' ? algorithm : 'sha256';
+  } catch {
+    return 'sha256';
+  }
+}
+
+/**
+ * The legacy signature as a bundle v0.1. `publicKeyHint` is used for key-based signatures
+ * (no certificate), where the verifier looks the key up by hint.
+ */
+export function legacySignatureToBundle(sig: LegacySignature, content: LegacyContent, publicKeyHint = ''): Bundle {
   const tlogEntries = sig.rekorBundle ? [rekorBundleToTLogEntry(sig.rekorBundle)] : [];
   return {
     mediaType: BUNDLE_V01_MEDIA_TYPE,
@@ -171,12 +206,22 @@ export function legacySignatureToBundle(sig: LegacySignature, payload: Buffer, p
         rfc3161Timestamps: sig.rfc3161Timestamp ? [{ signedTimestamp: sig.rfc3161Timestamp }] : [],
       },
     },
-    content: {
-      $case: 'messageSignature',
-      messageSignature: {
-        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash('sha256').update(payload).digest() },
-        signature: sig.signature,
-      },
-    },
+    content:
+      content.kind === 'message'
+        ? {
+            $case: 'messageSignature',
+            messageSignature: {
+              messageDigest: { algorithm: HASH_ALGORITHMS[content.hash], digest: createHash(content.hash).update(content.payload).digest() },
+              signature: sig.signature,
+            },
+          }
+        : {
+            $case: 'dsseEnvelope',
+            dsseEnvelope: {
+              payload: content.envelope.payload,
+              payloadType: content.envelope.payloadType,
+              signatures: content.envelope.signatures.map((s) => ({ sig: s.sig, keyid: s.keyid })),
+            },
+          },
   } as Bundle;
 }

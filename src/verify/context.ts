@@ -14,6 +14,9 @@ export const POLICY_KEY_HINT = 'imgverify-policy-key';
 export interface PolicyChecks {
   readonly policy: CompiledPolicy;
   readonly checks: SigstoreChecks;
+  /** The same checks without a log entry requirement, for entry kinds verified outside `@sigstore/verify`. */
+  readonly checksWithoutTlog: SigstoreChecks;
+  readonly trust: LoadedTrustRoot;
 }
 
 export function policyChecks(trust: LoadedTrustRoot, policy: CompiledPolicy): PolicyChecks {
@@ -27,21 +30,19 @@ export function policyChecks(trust: LoadedTrustRoot, policy: CompiledPolicy): Po
       },
     };
     // A key has no certificate: no SCT; a timestamp is only needed when a log entry exists.
+    const options = { tlogThreshold: ignoreTlog ? 0 : 1, ctlogThreshold: 0, timestampThreshold: ignoreTlog ? 0 : 1 };
     return {
       policy,
-      checks: new SigstoreChecks(material, {
-        tlogThreshold: ignoreTlog ? 0 : 1,
-        ctlogThreshold: 0,
-        timestampThreshold: ignoreTlog ? 0 : 1,
-      }),
+      trust,
+      checks: new SigstoreChecks(material, options),
+      checksWithoutTlog: new SigstoreChecks(material, { ...options, tlogThreshold: 0 }),
     };
   }
+  const options = { tlogThreshold: ignoreTlog ? 0 : 1, ctlogThreshold: policy.options.insecureIgnoreSct ? 0 : 1, timestampThreshold: 1 };
   return {
     policy,
-    checks: new SigstoreChecks(trust.material, {
-      tlogThreshold: ignoreTlog ? 0 : 1,
-      ctlogThreshold: policy.options.insecureIgnoreSct ? 0 : 1,
-      timestampThreshold: 1,
-    }),
+    trust,
+    checks: new SigstoreChecks(trust.material, options),
+    checksWithoutTlog: new SigstoreChecks(trust.material, { ...options, tlogThreshold: 0 }),
   };
 }

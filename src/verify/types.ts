@@ -56,7 +56,7 @@ export interface ImageVerificationResult {
   readonly reference?: string;
   /** The manifest digest that was verified (resolved from the tag, or given). */
   readonly digest?: string;
-  /** Media type of the manifest at that digest (image manifest or index). */
+  /** Media type of the manifest the tag resolved to (image manifest or index); absent for a digest reference, which is not fetched. */
   readonly mediaType?: string;
   readonly verified: boolean;
   /** Every signature found, with its outcome. */
@@ -67,4 +67,17 @@ export interface ImageVerificationResult {
 
 export function failureInfo(err: ImgverifyError): FailureInfo {
   return { code: err.code, category: err.category, message: err.message };
+}
+
+/** A verified attestation: its in-toto statement and the signature that vouches for it. */
+export interface VerifiedAttestation {
+  readonly predicateType: string;
+  /** The in-toto statement (parsed JSON of the signed payload). */
+  readonly statement: Readonly<Record<string, unknown>>;
+  readonly signature: SignatureResult;
+}
+
+export interface AttestationVerificationResult extends ImageVerificationResult {
+  /** Verified statements of the requested predicate type (empty unless `verified`). */
+  readonly attestations: readonly VerifiedAttestation[];
 }

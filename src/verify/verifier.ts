@@ -11,15 +11,23 @@
 import { ImgverifyError } from '../errors';
 import { fetchLegacyArtifacts, type LegacyArtifacts } from '../cosign/discover-legacy';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
-import { SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/annotations';
+import { DSSE_ENVELOPE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/annotations';
+import { digestTag } from '../cosign/oci';
+import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
-import { formatReference, parseReference, type ImageReference } from '../reference';
+import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
 import { policyChecks, type PolicyChecks } from './context';
-import { verifyLegacySignature } from './legacy-signature';
+import { verifyLegacyAttestation, verifyLegacySignature, type AttestationResult, type LegacyLayerInput } from './legacy';
 import { mapConcurrent } from './pool';
-import { failureInfo, type ImageVerificationResult, type SignatureResult } from './types';
+import {
+  failureInfo,
+  type AttestationVerificationResult,
+  type ImageVerificationResult,
+  type SignatureResult,
+  type VerifiedAttestation,
+} from './types';
 
 export interface VerifierOptions {
   /** Trust material: a `trusted_root.json` path, its parsed JSON, or a loaded root. Default: the embedded public-good root. */
@@ -112,50 +120,91 @@ export class ImageVerifier {
     return Object.freeze({ compiled, checks: policyChecks(this.trust, compiled) });
   }
 
-  /** Verifies one image against a policy. Resolves to a result for every per-image outcome. */
+  /** Verifies one image's signatures against a policy. Resolves to a result for every per-image outcome. */
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
     const prepared = this.preparePolicy(policy);
+    return this.run(image, async (target) => {
+      const legacy = await this.fetchLegacy(target.signatureRepo, target.digest, 'sig');
+      const signatures = legacy ? this.verifyLegacySignatures(legacy, target.digest, prepared) : [];
+      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'sig')}`;
+      return { signatures, ...this.verdict(signatures, prepared, `no signatures found for ${target.reference} (${target.digest}) at ${where}`) };
+    });
+  }
+
+  /**
+   * Verifies an image's attestations (cosign `verify-attestation`): DSSE envelopes holding
+   * in-toto statements about the image digest, signed as the policy requires. With a
+   * `predicateType` (cosign's short name or a URI), only statements of that type count;
+   * the verified statements are returned.
+   */
+  async verifyAttestations(
+    image: string | ImageReference,
+    policy: VerificationPolicy | PreparedPolicy,
+    options: { predicateType?: string } = {},
+  ): Promise<AttestationVerificationResult> {
+    const prepared = this.preparePolicy(policy);
+    let wanted: string | undefined;
+    if (options.predicateType !== undefined) {
+      wanted = predicateTypeURI(options.predicateType);
+      if (wanted === undefined) {
+        throw new ImgverifyError('INVALID_POLICY', `unknown predicate type ${JSON.stringify(options.predicateType)}: use one of ${PREDICATE_TYPE_NAMES.join(', ')} or a URI`);
+      }
+    }
+    const result = await this.run(image, async (target) => {
+      const legacy = await this.fetchLegacy(target.signatureRepo, target.digest, 'att');
+      const outcomes = legacy ? this.verifyLegacyAttestations(legacy, target.digest, prepared) : [];
+      const attestations: VerifiedAttestation[] = [];
+      const signatures = outcomes.map(({ signature, statement }): SignatureResult => {
+        if (!signature.verified || !statement) return signature;
+        if (wanted !== undefined && statement.predicateType !== wanted) {
+          const err = new ImgverifyError('PREDICATE_TYPE_MISMATCH', `attestation has predicate type ${statement.predicateType}, not ${wanted}`);
+          return { ...signature, verified: false, failure: failureInfo(err) };
+        }
+        attestations.push({ predicateType: statement.predicateType, statement: statement.json, signature });
+        return signature;
+      });
+      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'att')}`;
+      return { signatures, attestations, ...this.verdict(signatures, prepared, `no attestations found for ${target.reference} (${target.digest}) at ${where}`) };
+    });
+    // A result that failed before discovery (bad reference, registry error) has no attestations.
+    return { ...result, attestations: result.attestations ?? [] };
+  }
+
+  /**
+   * Resolves the image, runs `check` on the digest, and turns every per-image failure
+   * (reference, registry, verification) into a result with a coded error.
+   */
+  private async run<T extends Outcome>(
+    image: string | ImageReference,
+    check: (target: Target) => Promise<T>,
+  ): Promise<ImageVerificationResult & Partial<T>> {
     const input = typeof image === 'string' ? image : formatReference(image);
     let ref: ImageReference;
     try {
       ref = typeof image === 'string' ? parseReference(image) : image;
     } catch (err) {
-      return { image: input, verified: false, signatures: [], error: asImgverifyError(err) };
+      const failed: ImageVerificationResult = { image: input, verified: false, signatures: [], error: asImgverifyError(err) };
+      return failed as ImageVerificationResult & Partial<T>;
     }
     const reference = formatReference(ref);
     let digest: string | undefined;
     let mediaType: string | undefined;
     try {
-      const sigRepo = this.signatureRepository ?? ref;
-      let legacy: LegacyArtifacts | null;
+      const signatureRepo = this.signatureRepository ?? ref;
+      let outcome: T;
       if (ref.digest) {
-        // The digest is known: confirm the image exists while fetching its signatures.
+        // The digest is what signatures bind; like cosign, do not fetch the image for it.
         digest = ref.digest;
-        const [manifest, found] = await Promise.all([
-          this.registry.getManifest(ref, ref.digest),
-          this.fetchLegacy(sigRepo, ref.digest),
-        ]);
-        mediaType = manifest.mediaType;
-        legacy = found;
+        outcome = await check({ reference, digest, signatureRepo });
       } else {
         const manifest = await this.registry.getManifest(ref, ref.tag!);
         digest = manifest.digest;
         mediaType = manifest.mediaType;
-        legacy = await this.fetchLegacy(sigRepo, digest);
+        outcome = await check({ reference, digest, signatureRepo });
       }
-      const signatures = legacy ? this.verifyLegacy(legacy, digest, prepared) : [];
-      const base = { image: input, reference, digest, mediaType, signatures };
-      if (signatures.length === 0) {
-        return {
-          ...base,
-          verified: false,
-          error: new ImgverifyError('NO_SIGNATURES', `no signatures found for ${reference} (${digest}) at ${formatReference({ ...sigRepo, tag: `${digest.replace(':', '-')}.sig` })}`),
-        };
-      }
-      if (signatures.some((s) => s.verified)) return { ...base, verified: true };
-      return { ...base, verified: false, error: noMatchError(signatures, prepared.compiled) };
+      return { image: input, reference, digest, ...(mediaType ? { mediaType } : {}), ...outcome };
     } catch (err) {
-      return {
+      const failed: ImageVerificationResult = {
         image: input,
         reference,
         ...(digest ? { digest } : {}),
@@ -164,7 +213,16 @@ export class ImageVerifier {
         signatures: [],
         error: asImgverifyError(err),
       };
+      // Failed before its check produced anything: none of T's own fields are present.
+      return failed as ImageVerificationResult & Partial<T>;
     }
+  }
+
+  /** verified when one signature passed; otherwise the reason. */
+  private verdict(signatures: readonly SignatureResult[], prepared: PreparedPolicy, none: string): { verified: boolean; error?: ImgverifyError } {
+    if (signatures.length === 0) return { verified: false, error: new ImgverifyError('NO_SIGNATURES', none) };
+    if (signatures.some((s) => s.verified)) return { verified: true };
+    return { verified: false, error: noMatchError(signatures, prepared.compiled) };
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */
@@ -181,27 +239,60 @@ export class ImageVerifier {
     await this.ownedClient?.close();
   }
 
-  private fetchLegacy(repo: RepositoryRef, digest: string): Promise<LegacyArtifacts | null> {
-    return fetchLegacyArtifacts(this.registry, repo, digest, 'sig', {
+  private fetchLegacy(repo: RepositoryRef, digest: string, suffix: 'sig' | 'att'): Promise<LegacyArtifacts | null> {
+    return fetchLegacyArtifacts(this.registry, repo, digest, suffix, {
       ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
     });
   }
 
-  private verifyLegacy(artifacts: LegacyArtifacts, digest: string, prepared: PreparedPolicy): SignatureResult[] {
-    return artifacts.layers.map((layer): SignatureResult => {
+  /** Layers that failed to download, or have the wrong media type, fail here; the rest are verified. */
+  private legacyLayers<R>(
+    artifacts: LegacyArtifacts,
+    mediaType: string,
+    failed: (location: string, err: ImgverifyError) => R,
+    verify: (input: LegacyLayerInput) => R,
+  ): R[] {
+    return artifacts.layers.map((layer) => {
       const location = `${artifacts.location} layer ${layer.index}`;
-      if (layer.error) return { source: 'sig-tag', location, verified: false, failure: failureInfo(layer.error) };
-      if (layer.descriptor.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
-        const err = new ImgverifyError('SIGNATURE_MALFORMED', `layer media type ${layer.descriptor.mediaType} is not ${SIMPLE_SIGNING_MEDIA_TYPE}`);
-        return { source: 'sig-tag', location, verified: false, failure: failureInfo(err) };
+      if (layer.error) return failed(location, layer.error);
+      if (layer.descriptor.mediaType !== mediaType) {
+        return failed(location, new ImgverifyError('SIGNATURE_MALFORMED', `layer media type ${layer.descriptor.mediaType} is not ${mediaType}`));
       }
-      return verifyLegacySignature(
-        { source: 'sig-tag', location, payload: layer.payload!, annotations: layer.descriptor.annotations },
-        digest,
-        prepared.checks,
-      );
+      return verify({ source: 'sig-tag', location, blob: layer.payload!, annotations: layer.descriptor.annotations });
     });
   }
+
+  private verifyLegacySignatures(artifacts: LegacyArtifacts, digest: string, prepared: PreparedPolicy): SignatureResult[] {
+    return this.legacyLayers(
+      artifacts,
+      SIMPLE_SIGNING_MEDIA_TYPE,
+      (location, err): SignatureResult => ({ source: 'sig-tag', location, verified: false, failure: failureInfo(err) }),
+      (input) => verifyLegacySignature(input, digest, prepared.checks),
+    );
+  }
+
+  private verifyLegacyAttestations(artifacts: LegacyArtifacts, digest: string, prepared: PreparedPolicy): AttestationResult[] {
+    return this.legacyLayers(
+      artifacts,
+      DSSE_ENVELOPE_MEDIA_TYPE,
+      (location, err): AttestationResult => ({ signature: { source: 'sig-tag', location, verified: false, failure: failureInfo(err) } }),
+      (input) => verifyLegacyAttestation(input, digest, prepared.checks),
+    );
+  }
+}
+
+/** What checking one digest produces. */
+interface Outcome {
+  readonly signatures: readonly SignatureResult[];
+  readonly verified: boolean;
+  readonly error?: ImgverifyError;
+}
+
+/** An image resolved to its digest, and where its signatures are stored. */
+interface Target {
+  readonly reference: string;
+  readonly digest: string;
+  readonly signatureRepo: RepositoryRef;
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {

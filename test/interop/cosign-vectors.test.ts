@@ -7,7 +7,7 @@ import { parseReference } from '../../src/reference';
 import { compilePolicy } from '../../src/policy/policy';
 import { publicGoodTrustRoot, trustRootFromFile } from '../../src/trust';
 import { policyChecks } from '../../src/verify/context';
-import { verifyLegacySignature } from '../../src/verify/legacy-signature';
+import { verifyLegacySignature } from '../../src/verify/legacy';
 import {
   artifactAnnotations,
   describeInterop,
@@ -30,7 +30,7 @@ describeInterop('real cosign legacy signatures (vectors.json)', () => {
   function run(v: CosignVector, policy: Parameters<typeof compilePolicy>[0], digest = parseReference(v.image).digest!) {
     const artifact = readInteropJSON<CosignArtifact>(v.artifact);
     return verifyLegacySignature(
-      { source: 'sig-tag', location: v.artifact, payload: Buffer.from(artifact.payload, 'utf8'), annotations: artifactAnnotations(artifact) },
+      { source: 'sig-tag', location: v.artifact, blob: Buffer.from(artifact.payload, 'utf8'), annotations: artifactAnnotations(artifact) },
       digest,
       policyChecks(trust, compilePolicy(policy)),
     );
@@ -71,7 +71,7 @@ describeInterop('real cosign legacy signatures (vectors.json)', () => {
     const v = vectors.find((x) => x.identity.startsWith('krel-trust@'))!;
     const artifact = readInteropJSON<CosignArtifact>(v.artifact);
     const result = verifyLegacySignature(
-      { source: 'sig-tag', location: v.artifact, payload: Buffer.from(artifact.payload), annotations: artifactAnnotations(artifact) },
+      { source: 'sig-tag', location: v.artifact, blob: Buffer.from(artifact.payload), annotations: artifactAnnotations(artifact) },
       parseReference(v.image).digest!,
       policyChecks(publicGoodTrustRoot(), compilePolicy({ subject: v.identity, issuer: v.issuer })),
     );

@@ -26,3 +26,10 @@ export async function pushMultiArch(target: PushTarget, repo: string, tag: strin
   const index = await pushIndex(target, repo, tag, children.map((c) => c.descriptor));
   return { index, children };
 }
+
+/** Pushes a `.att` manifest (DSSE layers) for `imageDigest` into `repo`, as `cosign attest` does. */
+export async function pushAttestations(target: PushTarget, repo: string, imageDigest: string, layers: CosignLayer[]): Promise<string> {
+  const att = buildSignatureManifest(layers);
+  for (const blob of att.blobs) await pushBlob(target, repo, blob.bytes);
+  return pushManifest(target, repo, signatureTag(imageDigest).replace(/\.sig$/, '.att'), att.manifest, att.mediaType);
+}

@@ -34,7 +34,7 @@ test.each([
   [[IMG, ...ID, '--certificate-identity-regexp', 'x'], 'only one of --certificate-identity'],
   [[IMG, ...ID, '--output', 'yaml'], '--output must be "json" or "text"'],
   [[IMG, ...ID, '--no-such-flag'], "Unknown option '--no-such-flag'"],
-  [[...ID], 'verify needs at least one IMAGE'],
+  [[...ID], 'at least one IMAGE is required'],
   [['Not/A/Valid:ref:', ...ID], 'invalid image reference'],
   [[IMG, ...ID, '--certificate-identity-regexp'], "argument missing"],
   [[IMG, '--certificate-identity-regexp', '(', '--certificate-oidc-issuer', 'x'], 'invalid RE2 regular expression'],

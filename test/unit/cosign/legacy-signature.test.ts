@@ -84,7 +84,7 @@ describeInterop('legacySignatureToBundle on a real signature', () => {
   test('produces a v0.1 message-signature bundle with the SET as inclusion promise', () => {
     const a = readInteropJSON<CosignArtifact>('cosign-oci', 'k8s-cluster-api-controller-v1.5.0', 'artifact.json');
     const sig = parseLegacySignature(artifactAnnotations(a));
-    const b = legacySignatureToBundle(sig, Buffer.from(a.payload));
+    const b = legacySignatureToBundle(sig, { kind: 'message', payload: Buffer.from(a.payload), hash: 'sha256' });
     expect(b.mediaType).toBe('application/vnd.dev.sigstore.bundle+json;version=0.1');
     const entry = b.verificationMaterial.tlogEntries[0]!;
     expect(entry.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.1' });

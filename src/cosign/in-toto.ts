@@ -1,0 +1,59 @@
+/**
+ * in-toto statements (the payload of attestations and of cosign v3 signatures): the subject
+ * digest must be the image digest; the predicate type is read from the signed statement,
+ * never from an (unsigned) annotation.
+ */
+import { ImgverifyError } from '../errors';
+import { isRecord } from '../util/encoding';
+
+export const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1']);
+/** The predicate type of a cosign v3 image signature (an attestation of "signed"). */
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+
+export interface InTotoSubject {
+  readonly name: string;
+  readonly digest: Readonly<Record<string, string>>;
+}
+
+export interface InTotoStatement {
+  readonly type: string;
+  readonly subjects: readonly InTotoSubject[];
+  readonly predicateType: string;
+  readonly predicate: unknown;
+  /** The statement as parsed JSON, for callers. */
+  readonly json: Readonly<Record<string, unknown>>;
+}
+
+function invalid(why: string): ImgverifyError {
+  return new ImgverifyError('PAYLOAD_INVALID', `signed payload is not an in-toto statement: ${why}`);
+}
+
+export function parseStatement(payload: Buffer): InTotoStatement {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw invalid('not JSON');
+  }
+  if (!isRecord(json)) throw invalid('not a JSON object');
+  if (typeof json._type !== 'string' || !STATEMENT_TYPES.has(json._type)) throw invalid(`unknown _type ${JSON.stringify(json._type)}`);
+  if (typeof json.predicateType !== 'string' || json.predicateType.length === 0) throw invalid('missing predicateType');
+  if (!Array.isArray(json.subject) || json.subject.length === 0) throw invalid('missing subject');
+  const subjects = json.subject.map((s, i): InTotoSubject => {
+    if (!isRecord(s) || !isRecord(s.digest)) throw invalid(`subject[${i}] has no digest`);
+    const digest: Record<string, string> = {};
+    for (const [alg, value] of Object.entries(s.digest)) if (typeof value === 'string') digest[alg] = value;
+    return { name: typeof s.name === 'string' ? s.name : '', digest };
+  });
+  return { type: json._type, subjects, predicateType: json.predicateType, predicate: json.predicate, json };
+}
+
+/** Throws PAYLOAD_DIGEST_MISMATCH unless a subject names exactly `digest` (`sha256:<hex>`). */
+export function checkStatementBindsDigest(statement: InTotoStatement, digest: string): void {
+  const [algorithm, hex] = digest.split(':') as [string, string];
+  if (statement.subjects.some((s) => s.digest[algorithm] === hex)) return;
+  const named = statement.subjects.map((s) => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',')).join('; ');
+  throw new ImgverifyError('PAYLOAD_DIGEST_MISMATCH', `in-toto statement subjects (${named}) do not include the image digest ${digest}`, {
+    details: { image: digest },
+  });
+}
