@@ -4,6 +4,7 @@
  */
 import { exitCodeFor, ImgverifyError } from '../errors';
 import { verifyAttestationCommand, verifyCommand, VERIFY_USAGE } from './commands/verify';
+import { verifyReleaseCommand } from './commands/verify-release';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
@@ -12,6 +13,8 @@ Commands:
   verify IMAGE...        verify cosign signatures of container images
   verify-attestation IMAGE... [--type T]
                          verify cosign attestations (in-toto) and print the statements
+  verify-release (--sbom FILE_OR_URL | --kubernetes VERSION)
+                         verify every image an SPDX SBOM lists (a Kubernetes release)
   version                print the version
 
 Run "imgverify <command> --help" for a command's flags.
@@ -22,6 +25,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
   'verify-attestation': verifyAttestationCommand,
+  'verify-release': verifyReleaseCommand,
 };
 
 function isParseArgsError(err: unknown): err is Error & { code: string } {

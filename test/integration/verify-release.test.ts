@@ -1,0 +1,149 @@
+/**
+ * verify-release against a Kubernetes-release-shaped registry: per-arch images and multi-arch
+ * indexes signed by the test Sigstore, a few unsigned or signed by someone else, listed in an
+ * SBOM in the `bom` tool's tag-value dialect (served over http on loopback, and from a file).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createVerifier } from '../../src';
+import { verifySbomImages } from '../../src/release';
+import { runBuiltCli, runCli } from '../support/cli';
+import { closePushers, startRegistry, type RunningRegistry } from '../support/registry';
+import { KUBERNETES_RELEASE, pushRelease, RELEASE_ISSUER, RELEASE_SIGNER, releaseSbom, type ReleaseImage } from '../support/release';
+import { createTestSigstore, type TestSigstore } from '../support/sigstore';
+
+let registry: RunningRegistry;
+let sigstore: TestSigstore;
+let images: ReleaseImage[];
+let dir: string;
+let sbomFile: string;
+let rootFile: string;
+let server: Server;
+let sbomBase: string;
+
+const SIGNING = {
+  'kube-proxy-arm64:v1.32.0': 'unsigned',
+  'conformance-s390x:v1.32.0': 'other-identity',
+  'etcd:3.5.16-0': 'payload-other-digest',
+} as const;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  sigstore = createTestSigstore();
+  images = await pushRelease(registry, sigstore, { ...KUBERNETES_RELEASE, signing: SIGNING });
+  dir = mkdtempSync(join(tmpdir(), 'imgverify-release-'));
+  sbomFile = join(dir, 'release.spdx');
+  const sbom = releaseSbom('v1.32.0', images.map((i) => i.reference));
+  writeFileSync(sbomFile, sbom);
+  rootFile = join(dir, 'trusted_root.json');
+  writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+  server = createServer((req, res) => {
+    if (req.url === '/v1.32.0/release') {
+      res.writeHead(200, { 'content-type': 'text/spdx' }).end(sbom);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  sbomBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 120_000);
+
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await closePushers();
+  await registry?.stop();
+});
+
+const identity = () => ['--certificate-identity', RELEASE_SIGNER, '--certificate-oidc-issuer', RELEASE_ISSUER, '--trusted-root', rootFile];
+const bad = (i: ReleaseImage) => i.signing !== 'signed';
+
+test('the registry holds the release shape: 5 components × 3 arches + 5 indexes + 3 extras', () => {
+  expect(images).toHaveLength(5 * 3 + 5 + 3);
+  expect(images.filter(bad).map((i) => `${i.repository}:${i.tag}`).sort()).toEqual(Object.keys(SIGNING).sort());
+});
+
+test('--sbom FILE: every image verified or reported with its reason; exit 1', async () => {
+  const r = await runBuiltCli(['verify-release', '--sbom', sbomFile, ...identity(), '--output', 'json']);
+  const report = JSON.parse(r.stdout);
+  expect(report.images).toBe(images.length);
+  expect(report.verified).toBe(images.length - 3);
+  const byRef = new Map<string, any>(report.results.map((x: any) => [x.image, x]));
+  for (const image of images) {
+    const result = byRef.get(image.reference);
+    expect(result).toBeDefined();
+    expect(result.digest).toBe(image.digest);
+    expect(result.verified).toBe(!bad(image));
+  }
+  expect(byRef.get(`${registry.host}/kube-proxy-arm64:v1.32.0`).error.code).toBe('NO_SIGNATURES');
+  expect(byRef.get(`${registry.host}/conformance-s390x:v1.32.0`).error.code).toBe('IDENTITY_MISMATCH');
+  expect(byRef.get(`${registry.host}/etcd:3.5.16-0`).error.code).toBe('PAYLOAD_DIGEST_MISMATCH');
+  expect(r.code).toBe(1);
+  // Not a terminal: plain progress lines on stderr, one per image.
+  expect(r.stderr.split('\n').filter((l) => /^\[\d+\/23\] /.test(l))).toHaveLength(23);
+});
+
+test('text output: a summary table with image, digest, verdict, signer and reason', async () => {
+  const r = await runCli(['verify-release', '--sbom', sbomFile, ...identity()]);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines[0]).toMatch(/^IMAGE\s+DIGEST\s+VERDICT\s+SIGNER\s+REASON$/);
+  const apiserver = lines.find((l) => l.startsWith(`${registry.host}/kube-apiserver-amd64:v1.32.0 `))!;
+  expect(apiserver).toMatch(/sha256:[0-9a-f]{12}…\s+verified\s+krel-trust@/);
+  const proxy = lines.find((l) => l.startsWith(`${registry.host}/kube-proxy-arm64:v1.32.0 `))!;
+  expect(proxy).toMatch(/FAILED\s+NO_SIGNATURES: no signatures found/);
+  expect(lines.at(-1)).toBe('23 images: 20 verified, 3 failed, 0 could not be checked');
+  expect(r.code).toBe(1);
+});
+
+test('--kubernetes VERSION fetches the SBOM and uses the release identity; --pin prints digests', async () => {
+  const r = await runBuiltCli(['verify-release', '--kubernetes', 'v1.32.0', '--trusted-root', rootFile, '--pin'], {
+    IMGVERIFY_KUBERNETES_SBOM_BASE_URL: sbomBase,
+  });
+  const pins = r.stdout.trim().split('\n');
+  expect(pins).toHaveLength(20);
+  for (const image of images.filter((i) => !bad(i))) expect(pins).toContain(`${image.reference}@${image.digest}`);
+  expect(r.stderr).toContain('23 images: 20 verified, 3 failed');
+  expect(r.code).toBe(1);
+});
+
+test('all good: exit 0', async () => {
+  const good = join(dir, 'good.spdx');
+  writeFileSync(good, releaseSbom('v1.32.0', images.filter((i) => !bad(i)).map((i) => i.reference)));
+  const r = await runCli(['verify-release', '--sbom', good, ...identity(), '--concurrency', '3']);
+  expect(r.code).toBe(0);
+});
+
+test('a malformed SBOM is refused with its line number before any registry work', async () => {
+  const broken = join(dir, 'broken.spdx');
+  writeFileSync(broken, 'SPDXVersion: SPDX-2.2\nthis line is not tag value\n');
+  const r = await runCli(['verify-release', '--sbom', broken, ...identity()]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('MALFORMED_CONTENT');
+  expect(r.stderr).toMatch(/line 2/);
+});
+
+test('an unreachable SBOM URL is an operational error (exit 3)', async () => {
+  const r = await runCli(['verify-release', '--sbom', `${sbomBase}/nope`, ...identity()]);
+  expect(r.code).toBe(3);
+  expect(r.stderr).toContain('FETCH_FAILED');
+});
+
+test('library: verifySbomImages yields results as they complete', async () => {
+  const verifier = createVerifier({ trustedRoot: rootFile });
+  try {
+    const run = verifySbomImages(verifier, releaseSbom('v1.32.0', images.map((i) => i.reference)), { subject: RELEASE_SIGNER, issuer: RELEASE_ISSUER }, { concurrency: 4 });
+    expect(run.images).toHaveLength(23);
+    let count = 0;
+    let verified = 0;
+    for await (const result of run.results) {
+      count++;
+      if (result.verified) verified++;
+    }
+    expect(count).toBe(23);
+    expect(verified).toBe(20);
+  } finally {
+    await verifier.close();
+  }
+});
