@@ -5,6 +5,7 @@
 import { exitCodeFor, ImgverifyError } from '../errors';
 import { verifyAttestationCommand, verifyCommand, VERIFY_USAGE } from './commands/verify';
 import { verifyReleaseCommand } from './commands/verify-release';
+import { verifyBundleCommand } from './commands/verify-bundle';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
@@ -15,6 +16,7 @@ Commands:
                          verify cosign attestations (in-toto) and print the statements
   verify-release (--sbom FILE_OR_URL | --kubernetes VERSION)
                          verify every image an SPDX SBOM lists (a Kubernetes release)
+  verify-bundle FILE     verify a Sigstore bundle for a file or sha256: digest
   version                print the version
 
 Run "imgverify <command> --help" for a command's flags.
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
   'verify-attestation': verifyAttestationCommand,
   'verify-release': verifyReleaseCommand,
+  'verify-bundle': verifyBundleCommand,
 };
 
 function isParseArgsError(err: unknown): err is Error & { code: string } {

@@ -54,7 +54,8 @@ function requireTime(value: unknown, where: string, source: string): void {
 function checkValidFor(validFor: unknown, where: string, source: string): void {
   if (!isRecord(validFor)) throw invalid(source, `${where}.validFor is missing`);
   requireTime(validFor.start, `${where}.validFor.start`, source);
-  if (validFor.end !== undefined) {
+  // proto3 JSON writes an absent optional field as null too (seen in real trusted roots).
+  if (validFor.end !== undefined && validFor.end !== null) {
     requireTime(validFor.end, `${where}.validFor.end`, source);
     if (Date.parse(validFor.end as string) < Date.parse(validFor.start as string)) {
       throw invalid(source, `${where}.validFor ends before it starts`);

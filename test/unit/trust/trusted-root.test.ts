@@ -29,6 +29,15 @@ test('historical keys keep their validity windows', () => {
   expect(ct2021.validFor.end.toISOString()).toBe('2022-10-31T23:59:59.999Z');
 });
 
+test('a validFor.end written as null (proto3 JSON for "absent") means no end', () => {
+  // (sigstore-conformance's trust-root-tlog-validity-end-inclusive root has one.)
+  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
+  const trusted = JSON.parse(Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8'));
+  trusted.tlogs[0].publicKey.validFor.end = null;
+  const loaded = trustRootFromJSON(trusted, 'null end');
+  expect(loaded.material.tlogs[0]!.validFor.end.getTime()).toBeGreaterThan(Date.parse('9999-01-01T00:00:00Z'));
+});
+
 describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
   // The public-good root's JSON, straight from the @sigstore/tuf seed.
   const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));

@@ -1,0 +1,135 @@
+/**
+ * `imgverify verify-bundle`: verifies a Sigstore bundle for a file or a `sha256:` digest,
+ * following sigstore-conformance's client protocol (docs/conformance.md):
+ *   verify-bundle [--staging] --bundle FILE (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM)
+ *                 [--trusted-root FILE] FILE_OR_DIGEST
+ * Configuration errors (flags, key, trusted root, unreadable files) are thrown before
+ * anything is verified (exit 2); a verification outcome is printed as one verdict.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ImgverifyError, exitCodeFor } from '../../errors';
+import { compilePolicy } from '../../policy/policy';
+import { publicGoodTrustRoot, trustRootFromFile } from '../../trust';
+import { MAX_BUNDLE_BYTES } from '../../bundle/parse';
+import { verifyBundle, type BundleArtifact, type VerifiedBundle } from '../../verify/bundle';
+import { policyChecks } from '../../verify/context';
+import type { SignerInfo } from '../../verify/types';
+import { outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
+import type { CommandIO } from '../io';
+import { usageError } from '../usage-error';
+
+export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
+
+Verifies a Sigstore bundle (v0.1-v0.3; message signature or DSSE/in-toto) for an artifact,
+given as a file or as its digest "sha256:<64 hex>" (a digest that names an existing file is
+read as a file). For a DSSE bundle the artifact must be a subject of the in-toto statement.
+
+Policy (keyless: one identity flag and one issuer flag are required):
+  --certificate-identity S          exact certificate identity (SAN: email, URI, username)
+  --certificate-identity-regexp R   RE2 regexp matched against the identity (unanchored, as cosign)
+  --certificate-oidc-issuer S       exact OIDC issuer
+  --certificate-oidc-issuer-regexp R
+  --key FILE                        PEM public key, for bundles signed with a key
+  --insecure-ignore-tlog            accept bundles without a transparency-log entry
+  --insecure-ignore-sct             accept certificates without a valid SCT
+
+Trust and output:
+  --bundle FILE                     the bundle (JSON)
+  --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)
+  --staging                         accepted for the conformance protocol; needs --trusted-root
+  --output json|text                json: one object {verified, signer, tlog, signedAt, content, failure}
+
+Exit status: 0 verified; 1 verification failed; 2 usage or configuration error; 3 operational error.
+`;
+
+const FLAGS = {
+  ...POLICY_FLAGS,
+  bundle: { type: 'string' },
+  'trusted-root': { type: 'string' },
+  staging: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DIGEST_ARG = /^sha256:([0-9a-fA-F]{64})$/;
+
+function readInput(path: string, what: string, limit?: number): Buffer {
+  try {
+    if (limit !== undefined && statSync(path).size > limit) throw new Error(`larger than ${limit} bytes`);
+    return readFileSync(path);
+  } catch (err) {
+    throw usageError(`${what}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The protocol's rule: a digest is `sha256:` + 64 hex characters and not a path on disk. */
+function artifactFromArgument(arg: string): BundleArtifact {
+  const m = DIGEST_ARG.exec(arg);
+  if (m && !existsSync(arg)) return { sha256: m[1]!.toLowerCase() };
+  return { bytes: readInput(arg, 'artifact') };
+}
+
+function signerText(signer: SignerInfo): string {
+  if (signer.publicKeySha256) return `key sha256:${signer.publicKeySha256.slice(0, 16)}…`;
+  return `${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'})`;
+}
+
+function verdictText(target: string, result: VerifiedBundle | undefined, error: ImgverifyError | undefined): string {
+  if (result) {
+    const when = result.signedAt ? `, signed at ${result.signedAt}` : '';
+    const log = result.tlog ? `, log index ${result.tlog.logIndex}` : '';
+    return `VERIFIED  ${target}  signed by ${signerText(result.signer)}${when}${log}`;
+  }
+  const label = error!.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
+  return `${label}  ${target}  ${error!.message} [${error!.code}]`;
+}
+
+function verdictJSON(bundlePath: string, target: string, result: VerifiedBundle | undefined, error: ImgverifyError | undefined): Record<string, unknown> {
+  const base = { bundle: bundlePath, artifact: target, verified: result !== undefined };
+  if (!result) return { ...base, failure: { code: error!.code, category: error!.category, message: error!.message } };
+  const content =
+    result.content.kind === 'dsse'
+      ? { kind: 'dsse', payloadType: result.content.payloadType }
+      : { kind: 'message-signature', sha256: result.content.sha256 };
+  return {
+    ...base,
+    signer: result.signer,
+    ...(result.tlog ? { tlog: result.tlog } : {}),
+    ...(result.signedAt ? { signedAt: result.signedAt } : {}),
+    content,
+  };
+}
+
+export async function verifyBundleCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  if (values.help) {
+    io.stdout(VERIFY_BUNDLE_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw usageError(`verify-bundle needs exactly one FILE_OR_DIGEST, got ${positionals.length}`);
+  if (values.bundle === undefined) throw usageError('--bundle FILE is required');
+  const format = outputFormat(values);
+  const trustedRoot = values['trusted-root'];
+  if (values.staging && trustedRoot === undefined) {
+    throw usageError('--staging: no staging trust root is embedded; give the staging trusted_root.json with --trusted-root');
+  }
+
+  // Configuration: any error here is thrown (exit 2 for usage, as main maps categories).
+  const checks = policyChecks(trustedRoot === undefined ? publicGoodTrustRoot() : trustRootFromFile(trustedRoot), compilePolicy(policyFromFlags(values)));
+  const bundleBytes = readInput(values.bundle, '--bundle', MAX_BUNDLE_BYTES);
+  const target = positionals[0]!;
+  const artifact = artifactFromArgument(target);
+
+  let result: VerifiedBundle | undefined;
+  let error: ImgverifyError | undefined;
+  try {
+    result = verifyBundle(bundleBytes, artifact, checks);
+  } catch (err) {
+    if (!(err instanceof ImgverifyError)) throw err;
+    error = err;
+  }
+  if (format === 'json') io.stdout(`${JSON.stringify(verdictJSON(values.bundle, target, result, error), null, 2)}\n`);
+  else io.stdout(`${verdictText(target, result, error)}\n`);
+  return error ? exitCodeFor(error.category) : 0;
+}
