@@ -6,6 +6,8 @@ import { exitCodeFor, ImgverifyError } from '../errors';
 import { verifyAttestationCommand, verifyCommand, VERIFY_USAGE } from './commands/verify';
 import { verifyReleaseCommand } from './commands/verify-release';
 import { verifyBundleCommand } from './commands/verify-bundle';
+import { policyCommand } from './commands/policy-test';
+import { webhookCommand } from './commands/webhook';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
@@ -17,6 +19,8 @@ Commands:
   verify-release (--sbom FILE_OR_URL | --kubernetes VERSION)
                          verify every image an SPDX SBOM lists (a Kubernetes release)
   verify-bundle FILE     verify a Sigstore bundle for a file or sha256: digest
+  webhook                serve the Kubernetes admission webhook (HTTPS)
+  policy test IMAGE...   evaluate ClusterImagePolicies against images (dry run)
   version                print the version
 
 Run "imgverify <command> --help" for a command's flags.
@@ -25,6 +29,8 @@ Run "imgverify <command> --help" for a command's flags.
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+  webhook: (argv, io) => webhookCommand(argv, io),
+  policy: policyCommand,
   verify: verifyCommand,
   'verify-attestation': verifyAttestationCommand,
   'verify-release': verifyReleaseCommand,

@@ -1,0 +1,165 @@
+/** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { defaultDockerConfigPath, type RegistryClientOptions } from '../../registry';
+import { NO_MATCH_ACTIONS, EVALUATOR_DEFAULTS, type NoMatchAction } from '../../webhook/evaluate';
+import { DEFAULT_PORT, startWebhookServer, type Logger, type LogLevel } from '../../webhook/server';
+import { parseDuration } from '../common-flags';
+import type { CommandIO } from '../io';
+import { usageError } from '../usage-error';
+
+export const WEBHOOK_USAGE = `Usage: imgverify webhook --policies DIR --tls-cert FILE --tls-key FILE [flags]
+
+Serves the Kubernetes admission webhook over HTTPS: POST /validate (allow or deny),
+POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
+
+  --policies DIR             folder of ClusterImagePolicy YAML/JSON files (a mounted ConfigMap); reloaded on change
+  --tls-cert FILE            serving certificate chain (PEM); reloaded on change
+  --tls-key FILE             its private key (PEM)
+  --port N                   HTTPS port (default ${DEFAULT_PORT}; 0: any free port)
+  --host ADDR                address to listen on (default: all)
+  --timeout D                deadline for one admission request's verification (default 8s; keep it
+                             below the webhook configuration's timeoutSeconds)
+  --no-match allow|warn|deny images that no policy matches (default deny)
+  --cache-ttl D              how long a passing verdict per (digest, policy) is kept (default 5m; 0: no cache)
+  --cache-size N             most cached verdicts (default ${EVALUATOR_DEFAULTS.cacheSize})
+  --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
+  --docker-config FILE       registry credentials, docker config.json (default: $DOCKER_CONFIG/config.json)
+  --allow-http-registry      plain http to any registry (loopback registries always use http)
+  --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
+  --log-level L              debug, info, warn or error (default info); JSON lines on stderr
+
+Runs until SIGTERM or SIGINT. Exit status 2 for a usage or configuration error.
+`;
+
+/** Flags the webhook and \`policy test\` share: how images are verified. */
+export const VERIFICATION_FLAGS = {
+  policies: { type: 'string' },
+  'no-match': { type: 'string' },
+  timeout: { type: 'string' },
+  'trusted-root': { type: 'string' },
+  'docker-config': { type: 'string' },
+  'allow-http-registry': { type: 'boolean' },
+  'registry-cacert': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function str(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function noMatchFromFlags(values: Values): NoMatchAction {
+  const value = str(values, 'no-match') ?? EVALUATOR_DEFAULTS.noMatch;
+  if (!NO_MATCH_ACTIONS.includes(value as NoMatchAction)) throw usageError(`--no-match must be allow, warn or deny, got "${value}"`);
+  return value as NoMatchAction;
+}
+
+/** Registry options: the docker config (never echoed: only its path), http, CA, timeout. */
+export function registryFromFlags(values: Values, env: NodeJS.ProcessEnv, timeoutMs: number): RegistryClientOptions {
+  const registry: RegistryClientOptions = {
+    dockerConfigPath: str(values, 'docker-config') ?? defaultDockerConfigPath(env),
+    timeoutMs: Math.ceil(timeoutMs),
+  };
+  if (values['allow-http-registry'] === true) registry.allowHttp = true;
+  const cacert = str(values, 'registry-cacert');
+  if (cacert !== undefined) {
+    try {
+      registry.ca = readFileSync(cacert, 'utf8');
+    } catch (err) {
+      throw usageError(`--registry-cacert: cannot read ${cacert}: ${(err as Error).message}`);
+    }
+  }
+  return registry;
+}
+
+export function requiredFlag(values: Values, name: string): string {
+  const value = str(values, name);
+  if (value === undefined || value === '') throw usageError(`--${name} is required`);
+  return value;
+}
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function jsonLines(io: CommandIO, minimum: LogLevel): Logger {
+  const floor = LEVELS.indexOf(minimum);
+  return (level, message, fields = {}) => {
+    if (LEVELS.indexOf(level) < floor) return;
+    io.stderr(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+  };
+}
+
+function integer(values: Values, name: string, fallback: number, min: number, max: number): number {
+  const text = str(values, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+/** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+/** `until` (tests) replaces waiting for SIGTERM/SIGINT. */
+export async function webhookCommand(argv: string[], io: CommandIO, until?: Promise<unknown>): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...VERIFICATION_FLAGS,
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'cache-ttl': { type: 'string' },
+      'cache-size': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout(WEBHOOK_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw usageError(`webhook takes no arguments, got "${positionals[0]}"`);
+  const policiesDir = requiredFlag(values, 'policies');
+  const tlsCertFile = requiredFlag(values, 'tls-cert');
+  const tlsKeyFile = requiredFlag(values, 'tls-key');
+  const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : EVALUATOR_DEFAULTS.timeoutMs;
+  if (timeoutMs > 30_000) throw usageError('--timeout must be at most 30s (the longest admission webhook timeout Kubernetes allows)');
+  const cacheTtlMs = values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl');
+  const logLevel = (values['log-level'] ?? 'info') as LogLevel;
+  if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
+  const trustedRoot = values['trusted-root'];
+
+  const server = await startWebhookServer({
+    policiesDir,
+    tlsCertFile,
+    tlsKeyFile,
+    port: integer(values, 'port', DEFAULT_PORT, 0, 65535),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    timeoutMs,
+    noMatch: noMatchFromFlags(values),
+    cacheTtlMs,
+    cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
+    ...(trustedRoot !== undefined ? { trustedRoot } : {}),
+    registry: registryFromFlags(values, io.env, timeoutMs),
+    log: jsonLines(io, logLevel),
+  });
+  const signal = await (until ?? stopSignal());
+  jsonLines(io, logLevel)('info', 'shutting down', typeof signal === 'string' ? { signal } : {});
+  await server.close();
+  return 0;
+}

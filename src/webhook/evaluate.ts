@@ -1,0 +1,570 @@
+/**
+ * Admission decisions: the ClusterImagePolicies that match an image, evaluated against its
+ * signatures, turned into allow / warn / deny with a reason a person can act on.
+ *
+ *   image ──► parse ──► matchPolicies ──(none)──► the no-match setting (allow | warn | deny)
+ *                            │
+ *                            ▼
+ *            resolve the tag to a digest, once per image per request (tags move)
+ *                            │
+ *                            ▼
+ *            per matching policy, cached by (digest, policy-set version, policy name):
+ *              authorities in order until one passes (OR):
+ *                static pass|fail · keyless identities · key · attestations (every listed type)
+ *                            │
+ *                            ▼
+ *            every matching policy must pass (AND); a failed `enforce` policy denies,
+ *            a failed `warn` policy admits with a warning
+ *
+ * Fail closed throughout: an unparseable image, no loaded policy set, a registry error or
+ * the deadline are failures with a reason, never a pass. Registry errors and timeouts are
+ * "operational" failures: they deny in enforce mode and warn in warn mode, and are never
+ * cached. No I/O here: the registry and the verifier come in through a VerificationBackend.
+ */
+import { ImgverifyError, type ErrorCode } from '../errors';
+import type { VerificationPolicy } from '../policy/policy';
+import { parseReference, withDigest, type ImageReference } from '../reference';
+import type { ImageVerificationResult, SignatureResult } from '../verify/types';
+import type { PreparedPolicy } from '../verify/verifier';
+import { TtlCache, verdictKey } from './cache';
+import { matchPolicies, type Authority, type ClusterImagePolicy, type PolicyMode } from './cluster-image-policy';
+import type { WebhookMetrics } from './metrics';
+import type { PolicySet } from './policy-folder';
+
+// --- The backend: how images are resolved and verified ---------------------------------
+
+/** What `ImageVerifier.verifyAttestations` resolves to (only the fields used here). */
+export interface AttestationsResult extends ImageVerificationResult {
+  readonly attestations: ReadonlyArray<{ readonly predicateType: string; readonly signature: SignatureResult }>;
+}
+
+/**
+ * The verification work for one image in one admission request. Implementations share
+ * registry fetches between the calls of a session and abort them with its signal.
+ */
+export interface VerificationSession {
+  /** The manifest digest a tag points to now (one manifest GET). */
+  resolve(ref: ImageReference): Promise<string>;
+  /** Signatures of the digest-pinned reference against a prepared policy. */
+  verify(pinned: ImageReference, policy: PreparedPolicy): Promise<ImageVerificationResult>;
+  /** Attestations of one predicate type (URI); absent when the verifier cannot check attestations. */
+  readonly verifyAttestations?: (pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string }) => Promise<AttestationsResult>;
+}
+
+export interface VerificationBackend {
+  /** Compiles a policy once (throws INVALID_POLICY / KEY_INVALID). */
+  prepare(policy: VerificationPolicy): PreparedPolicy;
+  /** A session whose registry requests are aborted by `signal`. */
+  session(signal: AbortSignal): VerificationSession;
+}
+
+// --- Outcomes ----------------------------------------------------------------------------
+
+export type NoMatchAction = 'allow' | 'warn' | 'deny';
+export const NO_MATCH_ACTIONS: readonly NoMatchAction[] = ['allow', 'warn', 'deny'];
+export type Verdict = 'allowed' | 'warned' | 'denied';
+export type AuthorityKind = 'keyless' | 'key' | 'static';
+
+export interface AuthorityOutcome {
+  readonly authority: string;
+  readonly kind: AuthorityKind;
+  readonly passed: boolean;
+  /** What was verified (passed) or why not. */
+  readonly reason: string;
+  /** The error code of a failure, when it has one. */
+  readonly code?: ErrorCode;
+  /** A registry error or timeout: nothing was learned about the image. */
+  readonly operational: boolean;
+}
+
+export interface PolicyOutcome {
+  readonly policy: string;
+  readonly mode: PolicyMode;
+  readonly passed: boolean;
+  /** The authority that passed. */
+  readonly decidedBy?: string;
+  /** The authorities evaluated, in order (evaluation stops at the first that passes). */
+  readonly authorities: readonly AuthorityOutcome[];
+  /** Why the policy failed when no authority could be evaluated (tag not resolved, deadline). */
+  readonly reason?: string;
+  /** Failed only because of registry errors or the deadline (not cached). */
+  readonly operational: boolean;
+  /** Answered from the cache (or by joining the same evaluation in flight). */
+  readonly cached: boolean;
+}
+
+export interface ImageDecision {
+  /** The image as written in the workload. */
+  readonly image: string;
+  /** The manifest digest the decision is about, when it was resolved. */
+  readonly digest?: string;
+  readonly verdict: Verdict;
+  /** Whether any policy matched the image (false: the no-match setting decided). */
+  readonly matched: boolean;
+  readonly policies: readonly PolicyOutcome[];
+  /** Why the image is denied or warned about: one line, naming the image. */
+  readonly reason?: string;
+  /**
+   * The image to run, pinned to the verified digest (`repo:tag@sha256:...`), when policies
+   * matched, the image was admitted and its digest is known. Absent for unmatched images
+   * (nothing was verified, so nothing is resolved).
+   */
+  readonly pinned?: string;
+}
+
+// --- Options -------------------------------------------------------------------------------
+
+export interface PolicyEvaluatorOptions {
+  readonly backend: VerificationBackend;
+  /** For images no policy matches. Default `deny` (as policy-controller's no-match-policy). */
+  readonly noMatch?: NoMatchAction;
+  /** Deadline for evaluating the images of one request, in ms. Default 8000. */
+  readonly timeoutMs?: number;
+  /** How long a passing verdict is cached. Default 5 minutes; 0 disables the cache. */
+  readonly cacheTtlMs?: number;
+  /** How long a failing verdict (unsigned, wrong signer) is cached. Default 30 s, at most cacheTtlMs. */
+  readonly negativeCacheTtlMs?: number;
+  /** Most cached verdicts. Default 10 000. */
+  readonly cacheSize?: number;
+  /** Images of one request evaluated at once. Default 8. */
+  readonly concurrency?: number;
+  readonly metrics?: WebhookMetrics;
+  /** Clock for the cache (tests). */
+  readonly now?: () => number;
+}
+
+export const EVALUATOR_DEFAULTS = Object.freeze({
+  noMatch: 'deny' as NoMatchAction,
+  timeoutMs: 8000,
+  cacheTtlMs: 5 * 60_000,
+  negativeCacheTtlMs: 30_000,
+  cacheSize: 10_000,
+  concurrency: 8,
+});
+
+/** Longest reason kept per authority: verifier messages can list every signature. */
+const MAX_REASON_LENGTH = 600;
+
+// --- Preparing a policy set ----------------------------------------------------------------
+
+interface PreparedAuthority {
+  readonly authority: Authority;
+  readonly kind: AuthorityKind;
+  readonly prepared?: PreparedPolicy;
+  /** Why this authority can never pass (it does not compile, or asks for what is unsupported). */
+  readonly unusable?: string;
+}
+
+interface ActiveSet {
+  readonly version: string;
+  readonly policies: readonly ClusterImagePolicy[];
+  readonly authorities: ReadonlyMap<ClusterImagePolicy, readonly PreparedAuthority[]>;
+}
+
+function kindOf(authority: Authority): AuthorityKind {
+  if (authority.static) return 'static';
+  if (authority.key) return 'key';
+  return 'keyless';
+}
+
+/** The library policy an authority stands for (static authorities have none). */
+export function authorityPolicy(authority: Authority): VerificationPolicy | undefined {
+  if (authority.keyless) {
+    return {
+      identities: authority.keyless.identities.map((id) => ({
+        ...(id.subject !== undefined ? { subject: id.subject } : {}),
+        ...(id.subjectRegExp !== undefined ? { subjectRegExp: id.subjectRegExp } : {}),
+        ...(id.issuer !== undefined ? { issuer: id.issuer } : {}),
+        ...(id.issuerRegExp !== undefined ? { issuerRegExp: id.issuerRegExp } : {}),
+      })),
+    };
+  }
+  if (authority.key) return { publicKey: authority.key.data };
+  return undefined;
+}
+
+function prepareAuthority(backend: VerificationBackend, authority: Authority): PreparedAuthority {
+  const kind = kindOf(authority);
+  if (kind === 'static') return { authority, kind };
+  if (authority.signatureFormat === 'bundle') {
+    // The verifier reads cosign's legacy `.sig`/`.att` tags; a policy that asks for the
+    // bundle format must not be satisfied by something else.
+    return { authority, kind, unusable: 'signatureFormat: bundle (Sigstore bundles as OCI referrers) is not supported yet' };
+  }
+  if (authority.key && authority.key.hashAlgorithm !== 'sha256') {
+    // The verifier checks key signatures over SHA-256 (cosign's default); accepting another
+    // algorithm silently would verify something else than the policy says.
+    return { authority, kind, unusable: `key.hashAlgorithm ${authority.key.hashAlgorithm} is not supported (only sha256)` };
+  }
+  try {
+    return { authority, kind, prepared: backend.prepare(authorityPolicy(authority)!) };
+  } catch (err) {
+    return { authority, kind, unusable: `the authority cannot be used: ${(err as Error).message}` };
+  }
+}
+
+// --- Helpers -------------------------------------------------------------------------------
+
+function truncate(text: string, max = MAX_REASON_LENGTH): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+function asError(err: unknown): ImgverifyError {
+  if (err instanceof ImgverifyError) return err;
+  return new ImgverifyError('REGISTRY_ERROR', `unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as unknown);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as unknown);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function signerText(result: ImageVerificationResult | undefined, signature?: SignatureResult): string {
+  const sig = signature ?? result?.signatures.find((s) => s.verified);
+  const signer = sig?.signer;
+  if (!signer) return 'a valid signature';
+  if (signer.publicKeySha256) return `a signature by key sha256:${signer.publicKeySha256.slice(0, 16)}…`;
+  return `a signature by ${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'})`;
+}
+
+function failureOf(err: ImgverifyError | undefined, fallback: string): { reason: string; code?: ErrorCode; operational: boolean } {
+  if (!err) return { reason: fallback, operational: false };
+  return { reason: `${err.message} [${err.code}]`, code: err.code, operational: err.category === 'operational' };
+}
+
+/** The timeout error every unfinished verification of a request gets. */
+export function deadlineError(timeoutMs: number): ImgverifyError {
+  return new ImgverifyError('REGISTRY_TIMEOUT', `verification did not finish within the webhook's ${timeoutMs} ms deadline`, {
+    details: { timeoutMs },
+  });
+}
+
+function describePolicyFailure(outcome: PolicyOutcome): string {
+  const parts = outcome.authorities.map((a) => `authority "${a.authority}" (${a.kind}): ${a.reason}`);
+  if (outcome.reason !== undefined) parts.unshift(outcome.reason);
+  return `policy "${outcome.policy}"${outcome.mode === 'warn' ? ' (warn mode)' : ''}: ${parts.join('; ') || 'no authority passed'}`;
+}
+
+// --- The evaluator -------------------------------------------------------------------------
+
+export class PolicyEvaluator {
+  readonly noMatch: NoMatchAction;
+  readonly timeoutMs: number;
+  private readonly backend: VerificationBackend;
+  private readonly cache: TtlCache<PolicyOutcome>;
+  private readonly inflight = new Map<string, Promise<PolicyOutcome>>();
+  private readonly negativeTtlMs: number;
+  private readonly concurrency: number;
+  private readonly metrics?: WebhookMetrics;
+  private active?: ActiveSet;
+
+  constructor(options: PolicyEvaluatorOptions) {
+    this.backend = options.backend;
+    this.noMatch = options.noMatch ?? EVALUATOR_DEFAULTS.noMatch;
+    if (!NO_MATCH_ACTIONS.includes(this.noMatch)) throw new ImgverifyError('INVALID_OPTIONS', `noMatch must be allow, warn or deny, got ${String(this.noMatch)}`);
+    this.timeoutMs = options.timeoutMs ?? EVALUATOR_DEFAULTS.timeoutMs;
+    if (!(Number.isFinite(this.timeoutMs) && this.timeoutMs > 0)) throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be positive, got ${this.timeoutMs}`);
+    const ttl = options.cacheTtlMs ?? EVALUATOR_DEFAULTS.cacheTtlMs;
+    this.negativeTtlMs = Math.min(options.negativeCacheTtlMs ?? EVALUATOR_DEFAULTS.negativeCacheTtlMs, ttl);
+    this.cache = new TtlCache({ ttlMs: ttl, maxEntries: options.cacheSize ?? EVALUATOR_DEFAULTS.cacheSize, ...(options.now ? { now: options.now } : {}) });
+    this.concurrency = options.concurrency ?? EVALUATOR_DEFAULTS.concurrency;
+    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new ImgverifyError('INVALID_OPTIONS', `concurrency must be a positive integer`);
+    if (options.metrics) this.metrics = options.metrics;
+  }
+
+  /** Whether a valid policy set is in force. */
+  get ready(): boolean {
+    return this.active !== undefined;
+  }
+
+  /** The version of the policy set in force (`sha256:...`), if any. */
+  get version(): string | undefined {
+    return this.active?.version;
+  }
+
+  get policies(): readonly ClusterImagePolicy[] {
+    return this.active?.policies ?? [];
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Puts a loaded policy set in force: compiles every authority once. Cached verdicts of
+   * older versions can no longer be hit (the version is part of the key) and are dropped.
+   * Throws INVALID_POLICY for a set with errors: the caller keeps the set it has.
+   */
+  setPolicies(set: Pick<PolicySet, 'policies' | 'version' | 'errors'>): void {
+    if (set.errors.length > 0) {
+      throw new ImgverifyError('INVALID_POLICY', `the policy set has ${set.errors.length} error(s): ${set.errors[0]!.message}`);
+    }
+    if (this.active?.version === set.version) return;
+    const authorities = new Map<ClusterImagePolicy, readonly PreparedAuthority[]>();
+    for (const policy of set.policies) authorities.set(policy, policy.authorities.map((a) => prepareAuthority(this.backend, a)));
+    this.active = Object.freeze({ version: set.version, policies: set.policies, authorities });
+    this.cache.clear();
+    this.metrics?.policies.set(set.policies.length);
+    this.metrics?.cacheEntries.set(0);
+  }
+
+  /** Authorities that can never pass in the set in force, with why (to log at load). */
+  unusableAuthorities(): Array<{ policy: string; authority: string; reason: string }> {
+    const out: Array<{ policy: string; authority: string; reason: string }> = [];
+    for (const [policy, list] of this.active?.authorities ?? []) {
+      for (const a of list) if (a.unusable) out.push({ policy: policy.name, authority: a.authority.name, reason: a.unusable });
+    }
+    return out;
+  }
+
+  /**
+   * Decides every image, in input order (an image listed twice is evaluated once). Never
+   * rejects: every failure is a decision with a reason. Answers within `timeoutMs`
+   * (default: the evaluator's) even when the registry does not.
+   */
+  async evaluate(images: readonly string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ImageDecision[]> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(deadlineError(timeoutMs)), timeoutMs);
+    const onOuterAbort = (): void => controller.abort(asError(options.signal?.reason ?? new ImgverifyError('REGISTRY_ERROR', 'evaluation aborted')));
+    if (options.signal?.aborted) onOuterAbort();
+    else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      const distinct = [...new Set(images)];
+      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, controller.signal));
+      const byImage = new Map(distinct.map((image, i) => [image, decisions[i]!]));
+      for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
+      this.metrics?.cacheEntries.set(this.cache.size);
+      return images.map((image) => byImage.get(image)!);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  private async evaluateImage(image: string, signal: AbortSignal): Promise<ImageDecision> {
+    let ref: ImageReference;
+    try {
+      ref = parseReference(image);
+    } catch (err) {
+      const message = image === '' ? 'the container has no image' : (err as Error).message;
+      return { image, verdict: 'denied', matched: false, policies: [], reason: `${image || '(empty)'}: ${message}` };
+    }
+    const active = this.active;
+    if (!active) {
+      return { image, verdict: 'denied', matched: false, policies: [], reason: `${image}: no valid ClusterImagePolicy set is loaded yet` };
+    }
+    const matched = matchPolicies(active.policies, ref);
+    if (matched.length === 0) return this.unmatched(image);
+
+    let digest: string;
+    const session = this.backend.session(signal);
+    try {
+      digest = ref.digest ?? (await raceSignal(session.resolve(ref), signal));
+    } catch (err) {
+      // Without a digest nothing can be verified: every matching policy fails, with the reason.
+      const failure = failureOf(asError(err), 'the tag could not be resolved');
+      const outcomes = matched.map(
+        (policy): PolicyOutcome => ({
+          policy: policy.name,
+          mode: policy.mode,
+          passed: false,
+          authorities: [],
+          reason: `cannot resolve the image digest: ${truncate(failure.reason)}`,
+          operational: failure.operational,
+          cached: false,
+        }),
+      );
+      return this.decide(image, undefined, outcomes);
+    }
+    const pinned = withDigest(ref, digest);
+    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal)));
+    return this.decide(image, digest, outcomes);
+  }
+
+  private unmatched(image: string): ImageDecision {
+    const base = { image, matched: false, policies: [] };
+    switch (this.noMatch) {
+      case 'allow':
+        return { ...base, verdict: 'allowed' };
+      case 'warn':
+        return { ...base, verdict: 'warned', reason: `${image}: no ClusterImagePolicy matches the image (no-match setting: warn)` };
+      case 'deny':
+        return { ...base, verdict: 'denied', reason: `${image}: no ClusterImagePolicy matches the image (no-match setting: deny)` };
+    }
+  }
+
+  /** AND over policies: a failed enforce policy denies, a failed warn policy warns. */
+  private decide(image: string, digest: string | undefined, outcomes: readonly PolicyOutcome[]): ImageDecision {
+    const failed = outcomes.filter((o) => !o.passed);
+    const verdict: Verdict = failed.some((o) => o.mode === 'enforce') ? 'denied' : failed.length > 0 ? 'warned' : 'allowed';
+    const reason = failed.length > 0 ? `${image}${digest ? ` (${digest})` : ''}: ${failed.map(describePolicyFailure).join('; ')}` : undefined;
+    return {
+      image,
+      ...(digest ? { digest } : {}),
+      verdict,
+      matched: true,
+      policies: outcomes,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(digest && verdict !== 'denied' && !image.includes('@') ? { pinned: `${image}@${digest}` } : {}),
+    };
+  }
+
+  /** One policy's outcome for a digest: from the cache, joined in flight, or evaluated. */
+  private async policyOutcome(
+    active: ActiveSet,
+    policy: ClusterImagePolicy,
+    pinned: ImageReference,
+    session: VerificationSession,
+    signal: AbortSignal,
+  ): Promise<PolicyOutcome> {
+    const key = verdictKey(pinned.digest!, active.version, policy.name);
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.metrics?.cacheHits.inc();
+      return { ...cached, cached: true };
+    }
+    let flight = this.inflight.get(key);
+    let joined = false;
+    if (flight) {
+      joined = true;
+      this.metrics?.cacheHits.inc();
+    } else {
+      this.metrics?.cacheMisses.inc();
+      flight = this.runPolicy(active, policy, pinned, session, signal).then((outcome) => {
+        if (!outcome.operational && this.active === active) {
+          this.cache.set(key, outcome, outcome.passed ? undefined : this.negativeTtlMs);
+        }
+        return outcome;
+      });
+      const settled = flight.finally(() => this.inflight.delete(key));
+      settled.catch(() => undefined);
+      this.inflight.set(key, flight);
+    }
+    try {
+      const outcome = await raceSignal(flight, signal);
+      return joined ? { ...outcome, cached: true } : outcome;
+    } catch (err) {
+      const failure = failureOf(asError(err), 'verification failed');
+      return { policy: policy.name, mode: policy.mode, passed: false, authorities: [], reason: truncate(failure.reason), operational: true, cached: false };
+    }
+  }
+
+  /** OR over authorities, in order, stopping at the first that passes. */
+  private async runPolicy(
+    active: ActiveSet,
+    policy: ClusterImagePolicy,
+    pinned: ImageReference,
+    session: VerificationSession,
+    signal: AbortSignal,
+  ): Promise<PolicyOutcome> {
+    const outcomes: AuthorityOutcome[] = [];
+    for (const prepared of active.authorities.get(policy) ?? []) {
+      const outcome = await this.runAuthority(prepared, pinned, session, signal);
+      outcomes.push(outcome);
+      if (outcome.passed) {
+        return { policy: policy.name, mode: policy.mode, passed: true, decidedBy: outcome.authority, authorities: outcomes, operational: false, cached: false };
+      }
+    }
+    return {
+      policy: policy.name,
+      mode: policy.mode,
+      passed: false,
+      authorities: outcomes,
+      // Had the registry answered, an authority that erred might have passed.
+      operational: outcomes.some((o) => o.operational),
+      cached: false,
+    };
+  }
+
+  private async runAuthority(prepared: PreparedAuthority, pinned: ImageReference, session: VerificationSession, signal: AbortSignal): Promise<AuthorityOutcome> {
+    const { authority, kind } = prepared;
+    const pass = (reason: string): AuthorityOutcome => ({ authority: authority.name, kind, passed: true, reason, operational: false });
+    const fail = (f: { reason: string; code?: ErrorCode; operational: boolean }): AuthorityOutcome => ({
+      authority: authority.name,
+      kind,
+      passed: false,
+      reason: truncate(f.reason),
+      ...(f.code ? { code: f.code } : {}),
+      operational: f.operational,
+    });
+
+    if (authority.static) {
+      if (authority.static.action === 'pass') return pass('static: pass');
+      return fail({ reason: authority.static.message ? `static: fail: ${authority.static.message}` : 'static: fail', operational: false });
+    }
+    if (prepared.unusable || !prepared.prepared) return fail({ reason: prepared.unusable ?? 'the authority cannot be used', operational: false });
+    const policy = prepared.prepared;
+    try {
+      if (authority.attestations.length > 0) {
+        const verifyAttestations = session.verifyAttestations;
+        if (!verifyAttestations) return fail({ reason: 'attestations not supported yet', operational: false });
+        const verified: string[] = [];
+        for (const requirement of authority.attestations) {
+          const result = await raceSignal(verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
+          const found = result.verified ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI) : undefined;
+          if (!found) {
+            const failure = failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`);
+            return fail({ ...failure, reason: `attestation "${requirement.name}" (${requirement.predicateTypeURI}): ${failure.reason}` });
+          }
+          verified.push(`"${requirement.name}" (${signerText(result, found.signature)})`);
+        }
+        return pass(`attestations verified: ${verified.join(', ')}`);
+      }
+      const result = await raceSignal(session.verify(pinned, policy), signal);
+      if (result.verified) return pass(`verified: ${signerText(result)}`);
+      return fail(failureOf(result.error, 'no signature passed every check and the policy'));
+    } catch (err) {
+      return fail(failureOf(asError(err), 'verification failed'));
+    }
+  }
+}
+
+// --- Summaries for responses ---------------------------------------------------------------
+
+export interface AdmissionSummary {
+  readonly allowed: boolean;
+  /** For a denial: names each denied image and why. */
+  readonly message?: string;
+  /** warn-mode failures and no-match warnings, one per image. */
+  readonly warnings: readonly string[];
+}
+
+/** The admission answer for a set of image decisions. */
+export function summarize(decisions: readonly ImageDecision[]): AdmissionSummary {
+  const unique = [...new Map(decisions.map((d) => [d.image, d])).values()];
+  const denied = unique.filter((d) => d.verdict === 'denied');
+  const warnings = unique.filter((d) => d.verdict === 'warned').map((d) => `imgverify: ${d.reason ?? d.image}`);
+  if (denied.length === 0) return { allowed: true, warnings };
+  const message = `imgverify denied ${denied.length} of ${unique.length} image${unique.length === 1 ? '' : 's'}: ${denied.map((d) => d.reason ?? d.image).join(' | ')}`;
+  return { allowed: false, message, warnings };
+}

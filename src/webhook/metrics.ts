@@ -1,0 +1,194 @@
+/**
+ * The webhook's metrics in the Prometheus text exposition format (version 0.0.4), written
+ * by hand: a few counters, gauges and one histogram do not need a client library.
+ *
+ *   imgverify_admission_requests_total{path,result}      counter
+ *   imgverify_admission_duration_seconds{path}            histogram
+ *   imgverify_image_verdicts_total{verdict,matched}       counter
+ *   imgverify_cache_hits_total / imgverify_cache_misses_total
+ *   imgverify_policy_reloads_total{result}                counter
+ *   imgverify_tls_reloads_total{result}                   counter
+ *   imgverify_policies / imgverify_cache_entries / imgverify_ready   gauges
+ */
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** Default latency buckets (seconds): admission answers are expected within 10 s. */
+export const DURATION_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+
+/** Label values: backslash, double quote and line feed are escaped (the format's rules). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function labelKey(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  for (const name of names) if (!LABEL.test(name) || name.startsWith('__')) throw new Error(`invalid label name ${name}`);
+  return names.map((name) => `${name}="${escapeLabelValue(labels[name]!)}"`).join(',');
+}
+
+/** Numbers as Prometheus writes them: integers plainly, +Inf/-Inf/NaN by name. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function series(name: string, key: string, value: number): string {
+  return `${name}${key ? `{${key}}` : ''} ${formatValue(value)}\n`;
+}
+
+interface Metric {
+  readonly name: string;
+  render(): string;
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {
+    if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
+  }
+
+  inc(labels: Labels = {}, by = 1): void {
+    if (!(by >= 0)) throw new Error(`counter ${this.name} can only go up`);
+    const key = labelKey(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} counter\n`;
+    for (const [key, value] of this.values) out += series(this.name, key, value);
+    return out;
+  }
+}
+
+export class Gauge implements Metric {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {
+    if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
+  }
+
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(labelKey(labels), value);
+  }
+
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} gauge\n`;
+    for (const [key, value] of this.values) out += series(this.name, key, value);
+    return out;
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly data = new Map<string, { counts: number[]; sum: number; count: number }>();
+  readonly buckets: readonly number[];
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    buckets: readonly number[] = DURATION_BUCKETS,
+  ) {
+    if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
+    this.buckets = [...buckets].sort((a, b) => a - b);
+  }
+
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    let entry = this.data.get(key);
+    if (!entry) {
+      entry = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.data.set(key, entry);
+    }
+    // Counts are stored per bucket and made cumulative when rendered.
+    const index = this.buckets.findIndex((upper) => value <= upper);
+    if (index !== -1) entry.counts[index]!++;
+    entry.sum += value;
+    entry.count++;
+  }
+
+  count(labels: Labels = {}): number {
+    return this.data.get(labelKey(labels))?.count ?? 0;
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} histogram\n`;
+    for (const [key, entry] of this.data) {
+      const prefix = key ? `${key},` : '';
+      let cumulative = 0;
+      this.buckets.forEach((upper, i) => {
+        cumulative += entry.counts[i]!;
+        out += series(`${this.name}_bucket`, `${prefix}le="${formatValue(upper)}"`, cumulative);
+      });
+      out += series(`${this.name}_bucket`, `${prefix}le="+Inf"`, entry.count);
+      out += series(`${this.name}_sum`, key, entry.sum);
+      out += series(`${this.name}_count`, key, entry.count);
+    }
+    return out;
+  }
+}
+
+/** The webhook's metrics, rendered in registration order. */
+export class WebhookMetrics {
+  readonly requests = new Counter('imgverify_admission_requests_total', 'Admission requests answered, by path and result (allowed, denied, invalid, error).');
+  readonly duration = new Histogram('imgverify_admission_duration_seconds', 'Time to answer an admission request, by path.');
+  readonly verdicts = new Counter(
+    'imgverify_image_verdicts_total',
+    'Image decisions: verdict allowed, warned or denied; matched is false for images no policy matches.',
+  );
+  readonly cacheHits = new Counter('imgverify_cache_hits_total', 'Policy evaluations answered from the verification cache (or joined while in flight).');
+  readonly cacheMisses = new Counter('imgverify_cache_misses_total', 'Policy evaluations that had to verify signatures.');
+  readonly policyReloads = new Counter('imgverify_policy_reloads_total', 'Policy folder changes, by result (loaded, rejected).');
+  readonly tlsReloads = new Counter('imgverify_tls_reloads_total', 'Serving certificate changes, by result (loaded, rejected).');
+  readonly policies = new Gauge('imgverify_policies', 'ClusterImagePolicies in force.');
+  readonly cacheEntries = new Gauge('imgverify_cache_entries', 'Entries in the verification cache.');
+  readonly ready = new Gauge('imgverify_ready', '1 when a valid policy set is loaded and the server can decide.');
+  private readonly all: readonly Metric[] = [
+    this.requests,
+    this.duration,
+    this.verdicts,
+    this.cacheHits,
+    this.cacheMisses,
+    this.policyReloads,
+    this.tlsReloads,
+    this.policies,
+    this.cacheEntries,
+    this.ready,
+  ];
+
+  constructor() {
+    // Unlabelled series exist from the start, so a scrape always shows them (at 0).
+    this.cacheHits.inc({}, 0);
+    this.cacheMisses.inc({}, 0);
+    this.policies.set(0);
+    this.cacheEntries.set(0);
+    this.ready.set(0);
+  }
+
+  /** The exposition text (`Content-Type: text/plain; version=0.0.4`). */
+  render(): string {
+    return this.all.map((m) => m.render()).join('');
+  }
+}
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,0 +1,108 @@
+/**
+ * The webhook's VerificationBackend over the library: one registry client (connections,
+ * tokens, the mounted docker config) and one trust root for the process; per image and
+ * request a session that
+ *   - resolves the tag once and hands the fetched manifest to the verifier, so a
+ *     digest-pinned `verify()` does not fetch it again;
+ *   - shares every registry answer between the policies and authorities evaluated for the
+ *     image (the `.sig` manifest and blobs are fetched once, however many authorities);
+ *   - aborts its registry requests when the request's deadline passes.
+ * The library's ImageVerifier does the verification; it is used as is, with the session's
+ * reader as its registry client.
+ */
+import type { FetchedManifest, ReferrersListing, RegistryReader, RepositoryRef } from '../cosign/registry-reader';
+import type { VerificationPolicy } from '../policy/policy';
+import { repositoryName, type ImageReference } from '../reference';
+import { RegistryClient, type RegistryClientOptions } from '../registry';
+import type { LoadedTrustRoot } from '../trust';
+import { ImageVerifier, type PreparedPolicy } from '../verify/verifier';
+import type { AttestationsResult, VerificationBackend, VerificationSession } from './evaluate';
+
+export interface VerifierBackendOptions {
+  /** `trusted_root.json` path, its JSON, or a loaded root. Default: the embedded public-good root. */
+  readonly trustedRoot?: string | Record<string, unknown> | LoadedTrustRoot;
+  /** Registry client options (docker config path, http, CA, timeouts). */
+  readonly registry?: RegistryClientOptions;
+}
+
+/** Memoises a registry client's answers for one session, and aborts them with its signal. */
+class SessionReader implements RegistryReader {
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  getManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest> {
+    return this.once(`manifest ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.getManifest(repo, tagOrDigest, { signal: this.signal }));
+  }
+
+  findManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest | null> {
+    return this.once(`find ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.findManifest(repo, tagOrDigest, { signal: this.signal }));
+  }
+
+  getBlob(repo: RepositoryRef, digest: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+    return this.once(`blob ${repositoryName(repo)} ${digest} ${options.maxBytes ?? ''}`, () =>
+      this.client.getBlob(repo, digest, { signal: this.signal, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) }),
+    );
+  }
+
+  listReferrers(repo: RepositoryRef, digest: string, options: { artifactType?: string } = {}): Promise<ReferrersListing> {
+    return this.once(`referrers ${repositoryName(repo)} ${digest} ${options.artifactType ?? ''}`, () =>
+      this.client.listReferrers(repo, digest, { signal: this.signal, ...(options.artifactType !== undefined ? { artifactType: options.artifactType } : {}) }),
+    ) as Promise<ReferrersListing>;
+  }
+
+  /** A manifest fetched by tag is also the manifest at its digest (its bytes hash to it). */
+  remember(repo: RepositoryRef, manifest: FetchedManifest): void {
+    this.memo.set(`manifest ${repositoryName(repo)} ${manifest.digest}`, Promise.resolve(manifest));
+  }
+
+  private once<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+    let promise = this.memo.get(key) as Promise<T> | undefined;
+    if (promise === undefined) {
+      promise = fetch();
+      this.memo.set(key, promise);
+    }
+    return promise;
+  }
+}
+
+type AttestationMethod = (image: ImageReference, policy: PreparedPolicy, options: { predicateType: string }) => Promise<AttestationsResult>;
+
+export class VerifierBackend implements VerificationBackend {
+  readonly verifier: ImageVerifier;
+  private readonly client: RegistryClient;
+
+  constructor(options: VerifierBackendOptions = {}) {
+    this.client = new RegistryClient(options.registry);
+    this.verifier = new ImageVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
+  }
+
+  prepare(policy: VerificationPolicy): PreparedPolicy {
+    return this.verifier.preparePolicy(policy);
+  }
+
+  session(signal: AbortSignal): VerificationSession {
+    const reader = new SessionReader(this.client, signal);
+    // A verifier is a trust root and a registry reader: cheap to make, one per session.
+    const verifier = new ImageVerifier({ trustedRoot: this.verifier.trust, registryClient: reader });
+    const attestations = (verifier as unknown as { verifyAttestations?: AttestationMethod }).verifyAttestations;
+    return {
+      resolve: async (ref) => {
+        const manifest = await reader.getManifest(ref, ref.tag!);
+        reader.remember(ref, manifest);
+        return manifest.digest;
+      },
+      verify: (pinned, policy) => verifier.verify(pinned, policy),
+      ...(typeof attestations === 'function'
+        ? { verifyAttestations: (pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string }) => attestations.call(verifier, pinned, policy, options) }
+        : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

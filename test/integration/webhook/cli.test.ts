@@ -1,0 +1,181 @@
+/**
+ * The webhook as users run it: the built CLI (`dist/cli/main.js webhook`, from `npm run
+ * build`) as a real process, with registry credentials from a docker config.json against a
+ * registry that requires them; and `imgverify policy test` for people writing policies.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILT_CLI, runCli } from '../../support/cli';
+import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
+import { pushSignatures, pushTestImage } from '../../support/signed-images';
+import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
+import { admissionReview, applyPatch, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';
+
+const ISSUER = 'https://accounts.example.test';
+const SIGNER = 'release@example.test';
+
+let registry: RunningRegistry;
+let sigstore: TestSigstore;
+let ca: TestCa;
+let work: string;
+let policies: string;
+let files: { root: string; cert: string; key: string; dockerConfig: string };
+let signed: { ref: string; digest: string };
+let unsigned: { ref: string; digest: string };
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'imgverify-webhook-cli-'));
+  [registry, ca] = await Promise.all([startRegistry({ auth: 'htpasswd' }), createCa('imgverify webhook CLI test CA')]);
+  sigstore = createTestSigstore();
+  const cert = await issueServerCert(ca);
+  files = { root: join(work, 'trusted_root.json'), cert: join(work, 'tls.crt'), key: join(work, 'tls.key'), dockerConfig: join(work, 'config.json') };
+  writeFileSync(files.root, JSON.stringify(sigstore.trustedRoot));
+  writeFileSync(files.cert, cert.certPem);
+  writeFileSync(files.key, cert.keyPem);
+  const { username, password } = registry.pushCredentials!;
+  writeFileSync(files.dockerConfig, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } }));
+
+  const a = await pushTestImage(registry, 'cli/signed', 'v1');
+  await pushSignatures(registry, 'cli/signed', a.digest, [sigstore.signImage({ digest: a.digest, identity: { email: SIGNER }, issuer: ISSUER })]);
+  signed = { ref: `${registry.host}/cli/signed:v1`, digest: a.digest };
+  const b = await pushTestImage(registry, 'cli/unsigned', 'v1');
+  unsigned = { ref: `${registry.host}/cli/unsigned:v1`, digest: b.digest };
+
+  policies = join(work, 'policies');
+  writeConfigMap(policies, {
+    'release.yaml': policyYaml(
+      'release',
+      [`${registry.host}/cli/**`],
+      [
+        { name: 'frozen', static: { action: 'fail', message: 'not this one' } },
+        { name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } },
+      ],
+    ),
+  });
+});
+
+afterAll(async () => {
+  await closePushers();
+  await registry?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('imgverify webhook (built CLI process)', () => {
+  let child: ChildProcessWithoutNullStreams | undefined;
+  afterEach(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  test('serves admission over TLS with credentials from the docker config, and stops on SIGTERM', async () => {
+    child = spawn(
+      process.execPath,
+      [
+        BUILT_CLI,
+        'webhook',
+        '--policies', policies,
+        '--tls-cert', files.cert,
+        '--tls-key', files.key,
+        '--port', '0',
+        '--host', '127.0.0.1',
+        '--trusted-root', files.root,
+        '--docker-config', files.dockerConfig,
+        '--timeout', '5s',
+        '--log-level', 'debug',
+      ],
+      { env: { PATH: process.env.PATH, HOME: '/nonexistent' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.on('close', (code) => resolve(code)));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "listening" line: ${stderr}`)), 30_000);
+      child!.stderr.on('data', () => {
+        for (const line of stderr.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const entry = JSON.parse(line) as { msg: string; port?: number };
+          if (entry.msg === 'listening') {
+            clearTimeout(timer);
+            resolve(entry.port!);
+          }
+        }
+      });
+      child!.on('close', () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    const client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
+    try {
+      expect((await client.get('/readyz')).status).toBe(200);
+      const pod = workload('Pod', { containers: [signed.ref] });
+      const res = await client.review('/mutate', admissionReview('Pod', 'CREATE', pod));
+      expect(res.allowed).toBe(true);
+      const patched = applyPatch(pod, res.patch!) as { spec: { containers: Array<{ image: string }> } };
+      expect(patched.spec.containers[0]!.image).toBe(`${signed.ref}@${signed.digest}`);
+
+      const denied = await client.review('/validate', admissionReview('Deployment', 'CREATE', workload('Deployment', { containers: [unsigned.ref] })));
+      expect(denied.allowed).toBe(false);
+      expect(denied.status?.message).toContain(`${unsigned.ref} (${unsigned.digest}): policy "release": authority "frozen" (static): static: fail: not this one; authority "ci" (keyless): no signatures found`);
+    } finally {
+      await client.close();
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('"msg":"shutting down"');
+    // The registry password never appears in the logs.
+    expect(stderr).not.toContain(registry.pushCredentials!.password);
+    expect(stderr).not.toContain(Buffer.from(`${registry.pushCredentials!.username}:${registry.pushCredentials!.password}`).toString('base64'));
+  });
+
+  test('without the credentials the registry refuses, and the image is denied with the reason', async () => {
+    const res = await runCli(['policy', 'test', '--policies', policies, '--trusted-root', files.root, signed.ref]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('[REGISTRY_AUTH_FAILED]');
+  });
+});
+
+describe('imgverify policy test', () => {
+  const args = () => ['policy', 'test', '--policies', policies, '--trusted-root', files.root, '--docker-config', files.dockerConfig];
+
+  test('prints the verdict, the policy and the authority that decided, for each image', async () => {
+    const stray = 'registry.example.test/other:v1';
+    const res = await runCli([...args(), '--no-match', 'warn', signed.ref, unsigned.ref, stray]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(1);
+    const lines = res.stdout.split('\n');
+    expect(lines[0]).toBe(`1 policy from ${policies} (release.yaml)`);
+    expect(res.stdout).toContain(`ALLOWED  ${signed.ref} (${signed.digest})\n  policy "release" (enforce): passed, decided by authority "ci" (keyless): verified: a signature by ${SIGNER} (issuer ${ISSUER})\n    (authority "frozen" (static) failed first: static: fail: not this one)`);
+    expect(res.stdout).toContain(`DENIED   ${unsigned.ref} (${unsigned.digest})\n  policy "release" (enforce): failed\n    authority "frozen" (static): static: fail: not this one\n    authority "ci" (keyless): no signatures found`);
+    expect(res.stdout).toContain(`WARNED   ${stray}\n  no policy matches (no-match setting: warn)`);
+  });
+
+  test('exit 0 when every image would be admitted; JSON output', async () => {
+    const res = await runCli([...args(), '-o', 'json', signed.ref]);
+    expect(res.code).toBe(0);
+    const json = JSON.parse(res.stdout) as { policySetVersion: string; noMatch: string; decisions: Array<Record<string, unknown>> };
+    expect(json.noMatch).toBe('deny');
+    expect(json.policySetVersion).toMatch(/^sha256:/);
+    expect(json.decisions).toEqual([
+      expect.objectContaining({ image: signed.ref, verdict: 'allowed', digest: signed.digest, pinned: `${signed.ref}@${signed.digest}` }),
+    ]);
+    expect((json.decisions[0]!.policies as Array<Record<string, unknown>>)[0]).toMatchObject({ policy: 'release', passed: true, decidedBy: 'ci' });
+  });
+
+  test('policies that do not load: exit 2 with each error', async () => {
+    const bad = join(work, 'bad-policies');
+    writeConfigMap(bad, { 'x.yaml': 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\nspec: {images: [{glob: "**"}]}\n' });
+    const res = await runCli(['policy', 'test', '--policies', bad, 'nginx']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities: missing field');
+  });
+
+  test('usage errors', async () => {
+    expect((await runCli(['policy', 'test', 'nginx'])).code).toBe(2);
+    expect((await runCli(['policy', 'frobnicate'])).code).toBe(2);
+    expect((await runCli(['webhook', '--policies', policies])).stderr).toContain('--tls-cert is required');
+    expect((await runCli(['webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--no-match', 'maybe'])).code).toBe(2);
+    expect((await runCli(['webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--timeout', '45s'])).code).toBe(2);
+    const missingCert = await runCli(['webhook', '--policies', policies, '--tls-cert', join(work, 'none.crt'), '--tls-key', files.key, '--port', '0']);
+    expect(missingCert.code).toBe(2);
+    expect(missingCert.stderr).toContain('cannot load the TLS certificate');
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Helpers for the webhook's end-to-end tests: a ConfigMap-style policy folder, AdmissionReview
+ * requests as the API server sends them, an HTTPS client trusting the test CA, and a
+ * JSONPatch applier to check what /mutate returns.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+
+// --- A policy folder as the kubelet mounts a ConfigMap ------------------------------------------
+
+let generation = 0;
+
+/**
+ * Writes `files` the way the kubelet updates a mounted ConfigMap: a new timestamped folder,
+ * a `..data_tmp` symlink renamed over `..data` (atomic), top-level symlinks into `..data`,
+ * then the old folder removed.
+ */
+export function writeConfigMap(dir: string, files: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  const stamp = `..${new Date().toISOString().replace(/[-:]/g, '_').replace('T', '_')}.${++generation}`;
+  mkdirSync(join(dir, stamp));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, stamp, name), text);
+  const before = readdirSync(dir);
+  const oldTarget = before.filter((n) => n.startsWith('..') && n !== '..data' && n !== stamp);
+  rmSync(join(dir, '..data_tmp'), { force: true });
+  symlinkSync(stamp, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  for (const name of Object.keys(files)) {
+    const link = join(dir, name);
+    try {
+      lstatSync(link);
+    } catch {
+      symlinkSync(join('..data', name), link);
+    }
+  }
+  for (const name of before) {
+    if (!name.startsWith('.') && !(name in files)) rmSync(join(dir, name), { force: true });
+  }
+  for (const old of oldTarget) rmSync(join(dir, old), { recursive: true, force: true });
+}
+
+// --- ClusterImagePolicy YAML ------------------------------------------------------------------
+
+export interface AuthoritySpec {
+  name: string;
+  keyless?: { identities: Array<{ issuer: string; subject: string }> };
+  key?: { data: string };
+  static?: { action: 'pass' | 'fail'; message?: string };
+  attestations?: Array<{ name: string; predicateType: string }>;
+}
+
+export function policyYaml(name: string, globs: string[], authorities: AuthoritySpec[], mode: 'enforce' | 'warn' = 'enforce'): string {
+  // JSON is YAML: no quoting surprises for globs and PEM data.
+  return `${JSON.stringify(
+    { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { mode, images: globs.map((glob) => ({ glob })), authorities } },
+    null,
+    2,
+  )}\n`;
+}
+
+// --- AdmissionReview requests ------------------------------------------------------------------
+
+export type WorkloadKind = 'Pod' | 'Deployment' | 'CronJob' | 'ConfigMap';
+
+const KINDS: Record<WorkloadKind, { group: string; resource: string; apiVersion: string }> = {
+  Pod: { group: '', resource: 'pods', apiVersion: 'v1' },
+  Deployment: { group: 'apps', resource: 'deployments', apiVersion: 'apps/v1' },
+  CronJob: { group: 'batch', resource: 'cronjobs', apiVersion: 'batch/v1' },
+  ConfigMap: { group: '', resource: 'configmaps', apiVersion: 'v1' },
+};
+
+export interface Containers {
+  initContainers?: string[];
+  containers: string[];
+  ephemeralContainers?: string[];
+}
+
+function podSpec(c: Containers): Record<string, unknown> {
+  const list = (images: string[] | undefined, prefix: string) => images?.map((image, i) => ({ name: `${prefix}-${i}`, image }));
+  return {
+    ...(c.initContainers ? { initContainers: list(c.initContainers, 'init') } : {}),
+    containers: list(c.containers, 'app'),
+    ...(c.ephemeralContainers ? { ephemeralContainers: list(c.ephemeralContainers, 'debug') } : {}),
+    restartPolicy: 'Always',
+  };
+}
+
+/** The object of a kind with the given containers, as the API server would send it. */
+export function workload(kind: WorkloadKind, c: Containers, name = 'demo'): Record<string, unknown> {
+  const { apiVersion } = KINDS[kind];
+  const metadata = { name, namespace: 'team-a', labels: { app: name } };
+  switch (kind) {
+    case 'Pod':
+      return { apiVersion, kind, metadata, spec: podSpec(c) };
+    case 'Deployment':
+      return { apiVersion, kind, metadata, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(c) } } };
+    case 'CronJob':
+      return { apiVersion, kind, metadata, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(c), restartPolicy: 'OnFailure' } } } } } };
+    case 'ConfigMap':
+      return { apiVersion, kind, metadata, data: { image: c.containers[0] ?? '' } };
+  }
+}
+
+export function admissionReview(
+  kind: WorkloadKind,
+  operation: 'CREATE' | 'UPDATE',
+  object: Record<string, unknown>,
+  oldObject?: Record<string, unknown>,
+): { apiVersion: string; kind: string; request: Record<string, unknown> } {
+  const { group, resource } = KINDS[kind];
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: { group, version: 'v1', kind },
+      resource: { group, version: 'v1', resource },
+      requestKind: { group, version: 'v1', kind },
+      requestResource: { group, version: 'v1', resource },
+      name: (object.metadata as { name: string }).name,
+      namespace: 'team-a',
+      operation,
+      userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
+      object,
+      oldObject: oldObject ?? null,
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: operation === 'CREATE' ? 'CreateOptions' : 'UpdateOptions' },
+    },
+  };
+}
+
+// --- The client --------------------------------------------------------------------------------
+
+export interface AdmissionAnswer {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; message: string };
+  warnings?: string[];
+  patchType?: string;
+  patch?: string;
+}
+
+export class WebhookClient {
+  readonly agent: Agent;
+  constructor(
+    readonly baseUrl: string,
+    ca: string,
+  ) {
+    this.agent = new Agent({ connect: { ca } });
+  }
+
+  async post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; text: string; ms: number }> {
+    const started = Date.now();
+    const res = await request(`${this.baseUrl}${path}`, {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      dispatcher: this.agent,
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, text, ms: Date.now() - started };
+  }
+
+  async get(path: string): Promise<{ status: number; text: string }> {
+    const res = await request(`${this.baseUrl}${path}`, { dispatcher: this.agent });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+
+  /** Sends an AdmissionReview; checks the envelope and the uid; returns the response. */
+  async review(path: '/validate' | '/mutate', review: ReturnType<typeof admissionReview>): Promise<AdmissionAnswer & { ms: number }> {
+    const res = await this.post(path, review);
+    if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.text}`);
+    const json = JSON.parse(res.text) as { apiVersion: string; kind: string; response: AdmissionAnswer };
+    if (json.apiVersion !== 'admission.k8s.io/v1' || json.kind !== 'AdmissionReview') throw new Error(`not an AdmissionReview: ${res.text}`);
+    if (json.response.uid !== review.request.uid) throw new Error('response uid differs from the request uid');
+    return { ...json.response, ms: res.ms };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+// --- JSONPatch ---------------------------------------------------------------------------------
+
+function unescapeToken(token: string): string {
+  return token.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
+/** Applies RFC 6902 `replace` operations (all /mutate emits); throws when a path does not exist. */
+export function applyPatch<T>(document: T, patchBase64: string): T {
+  const ops = JSON.parse(Buffer.from(patchBase64, 'base64').toString('utf8')) as Array<{ op: string; path: string; value: unknown }>;
+  const doc = structuredClone(document) as unknown;
+  for (const op of ops) {
+    if (op.op !== 'replace') throw new Error(`unexpected op ${op.op}`);
+    const tokens = op.path.split('/').slice(1).map(unescapeToken);
+    let node = doc as Record<string, unknown>;
+    for (const token of tokens.slice(0, -1)) {
+      node = node[token] as Record<string, unknown>;
+      if (node === undefined) throw new Error(`path ${op.path} does not exist`);
+    }
+    const last = tokens[tokens.length - 1]!;
+    if (!(last in node)) throw new Error(`path ${op.path} does not exist`);
+    node[last] = op.value;
+  }
+  return doc as T;
+}
+
+export function patchOps(patchBase64: string | undefined): Array<{ op: string; path: string; value: string }> {
+  return patchBase64 ? (JSON.parse(Buffer.from(patchBase64, 'base64').toString('utf8')) as Array<{ op: string; path: string; value: string }>) : [];
+}
+
+/** Polls `check` until it returns true (or throws after `timeoutMs`). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

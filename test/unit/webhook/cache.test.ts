@@ -1,0 +1,96 @@
+import { TtlCache, verdictKey } from '../../../src/webhook/cache';
+
+function clock(start = 0) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+describe('TtlCache', () => {
+  test('returns a value until its TTL passes, then forgets it', () => {
+    const c = clock();
+    const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10, now: c.now });
+    cache.set('a', 'A');
+    c.advance(999);
+    expect(cache.get('a')).toBe('A');
+    c.advance(1);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  test('a per-entry TTL shorter than the cache TTL applies; a longer one is capped', () => {
+    const c = clock();
+    const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10, now: c.now });
+    cache.set('short', 'S', 100);
+    cache.set('long', 'L', 60_000);
+    c.advance(100);
+    expect(cache.get('short')).toBeUndefined();
+    expect(cache.get('long')).toBe('L');
+    c.advance(900);
+    expect(cache.get('long')).toBeUndefined();
+  });
+
+  test('is bounded: the least recently used entry goes first', () => {
+    const cache = new TtlCache<number>({ ttlMs: 1000, maxEntries: 3 });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('c', 3);
+    expect(cache.get('a')).toBe(1); // a is now the most recently used
+    cache.set('d', 4);
+    expect(cache.size).toBe(3);
+    expect(cache.get('b')).toBeUndefined();
+    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual([1, 3, 4]);
+  });
+
+  test('overwriting a key keeps one entry with the new value and a fresh TTL', () => {
+    const c = clock();
+    const cache = new TtlCache<number>({ ttlMs: 100, maxEntries: 3, now: c.now });
+    cache.set('a', 1);
+    c.advance(90);
+    cache.set('a', 2);
+    c.advance(90);
+    expect(cache.get('a')).toBe(2);
+    expect(cache.size).toBe(1);
+  });
+
+  test('a zero TTL or size stores nothing (cache disabled)', () => {
+    const noTtl = new TtlCache<number>({ ttlMs: 0, maxEntries: 10 });
+    noTtl.set('a', 1);
+    expect(noTtl.get('a')).toBeUndefined();
+    const noSize = new TtlCache<number>({ ttlMs: 1000, maxEntries: 0 });
+    noSize.set('a', 1);
+    expect(noSize.size).toBe(0);
+  });
+
+  test('prune and clear remove entries', () => {
+    const c = clock();
+    const cache = new TtlCache<number>({ ttlMs: 100, maxEntries: 10, now: c.now });
+    cache.set('old', 1);
+    c.advance(50);
+    cache.set('new', 2);
+    c.advance(60);
+    cache.prune();
+    expect(cache.size).toBe(1);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+
+  test('rejects nonsensical options', () => {
+    expect(() => new TtlCache({ ttlMs: -1, maxEntries: 1 })).toThrow(RangeError);
+    expect(() => new TtlCache({ ttlMs: 1, maxEntries: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe('verdictKey', () => {
+  test('differs when the digest, the policy-set version or the policy differ', () => {
+    const d1 = `sha256:${'a'.repeat(64)}`;
+    const d2 = `sha256:${'b'.repeat(64)}`;
+    const keys = new Set([
+      verdictKey(d1, 'sha256:v1', 'p'),
+      verdictKey(d2, 'sha256:v1', 'p'),
+      verdictKey(d1, 'sha256:v2', 'p'),
+      verdictKey(d1, 'sha256:v1', 'q'),
+    ]);
+    expect(keys.size).toBe(4);
+    expect(verdictKey(d1, 'sha256:v1', 'p')).toBe(verdictKey(d1, 'sha256:v1', 'p'));
+  });
+});

@@ -1,0 +1,442 @@
+/**
+ * Policy evaluation against a scripted backend: which policies apply, AND over policies,
+ * OR over authorities, modes, the no-match setting, registry failures, the deadline and
+ * the cache. The real verifier and registry are exercised in test/integration/webhook.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { ImgverifyError } from '../../../src/errors';
+import type { ImageReference } from '../../../src/reference';
+import { formatReference } from '../../../src/reference';
+import type { ImageVerificationResult } from '../../../src/verify/types';
+import type { PreparedPolicy } from '../../../src/verify/verifier';
+import type { VerificationPolicy } from '../../../src/policy/policy';
+import { parseClusterImagePolicy, type ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy';
+import {
+  PolicyEvaluator,
+  summarize,
+  type AttestationsResult,
+  type PolicyEvaluatorOptions,
+  type VerificationBackend,
+  type VerificationSession,
+} from '../../../src/webhook/evaluate';
+import { WebhookMetrics } from '../../../src/webhook/metrics';
+
+const ISSUER = 'https://issuer.test';
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
+const D3 = `sha256:${'3'.repeat(64)}`;
+
+const releaseKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+type Signer = { subject: string; issuer: string } | { key: string };
+
+/** A registry and signatures in memory; verification compares signers with the policy. */
+class FakeBackend implements VerificationBackend {
+  tags = new Map<string, string>([
+    ['registry.test/app:v1', D1],
+    ['registry.test/other:v1', D2],
+    ['elsewhere.test/tool:v1', D3],
+  ]);
+  signatures = new Map<string, Signer[]>([
+    [D1, [{ subject: 'release@example.test', issuer: ISSUER }]],
+    [D2, [{ key: releaseKey }]],
+    [D3, []],
+  ]);
+  attestations = new Map<string, string[]>();
+  resolveCalls = 0;
+  verifyCalls = 0;
+  /** Makes every registry call fail (or hang, with 'hang'). */
+  failure: ImgverifyError | 'hang' | undefined;
+  withAttestations = true;
+
+  prepare(policy: VerificationPolicy): PreparedPolicy {
+    return { compiled: policy, checks: {} } as unknown as PreparedPolicy;
+  }
+
+  private async registry(signal: AbortSignal): Promise<void> {
+    await Promise.resolve();
+    if (this.failure === 'hang') {
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private matches(policy: VerificationPolicy, signer: Signer): boolean {
+    if ('publicKey' in policy) return 'key' in signer && signer.key === policy.publicKey;
+    if (!('identities' in policy) || 'key' in signer) return false;
+    return policy.identities.some((id) => id.subject === signer.subject && id.issuer === signer.issuer);
+  }
+
+  private result(pinned: ImageReference, policy: VerificationPolicy, signers: Signer[] | undefined): ImageVerificationResult {
+    const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest! };
+    if (!signers || signers.length === 0) {
+      return { ...base, verified: false, signatures: [], error: new ImgverifyError('NO_SIGNATURES', `no signatures found for ${base.reference}`) };
+    }
+    const good = signers.find((s) => this.matches(policy, s));
+    if (good) {
+      const signer = 'key' in good ? { publicKeySha256: 'ab'.repeat(32) } : { subject: good.subject, issuer: good.issuer };
+      return { ...base, verified: true, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer }] };
+    }
+    const code = 'publicKey' in policy ? 'KEY_MISMATCH' : 'IDENTITY_MISMATCH';
+    return { ...base, verified: false, signatures: [], error: new ImgverifyError(code, `signed by someone else, not ${JSON.stringify(policy)}`) };
+  }
+
+  session(signal: AbortSignal): VerificationSession {
+    const session: VerificationSession = {
+      resolve: async (ref) => {
+        this.resolveCalls++;
+        await this.registry(signal);
+        const digest = this.tags.get(formatReference(ref));
+        if (!digest) throw new ImgverifyError('IMAGE_NOT_FOUND', `${formatReference(ref)} not found`);
+        return digest;
+      },
+      verify: async (pinned, prepared) => {
+        this.verifyCalls++;
+        await this.registry(signal);
+        return this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signatures.get(pinned.digest!));
+      },
+    };
+    if (!this.withAttestations) return session;
+    return {
+      ...session,
+      verifyAttestations: async (pinned, prepared, { predicateType }): Promise<AttestationsResult> => {
+        this.verifyCalls++;
+        await this.registry(signal);
+        const types = this.attestations.get(pinned.digest!) ?? [];
+        const result = this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signatures.get(pinned.digest!));
+        if (!result.verified) return { ...result, attestations: [] };
+        if (!types.includes(predicateType)) {
+          return { ...result, verified: false, attestations: [], error: new ImgverifyError('NO_SIGNATURES', `no attestations of type ${predicateType}`) };
+        }
+        return { ...result, attestations: [{ predicateType, signature: result.signatures[0]! }] };
+      },
+    };
+  }
+}
+
+const keyless = (subject = 'release@example.test', name?: string) => ({ ...(name ? { name } : {}), keyless: { identities: [{ issuer: ISSUER, subject }] } });
+
+function policy(name: string, spec: Record<string, unknown>, index = 0): ClusterImagePolicy {
+  const result = parseClusterImagePolicy(
+    { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images: [{ glob: 'registry.test/**' }], ...spec } },
+    { file: 'test.yaml', document: index },
+  );
+  if (result.errors.length > 0) throw result.errors[0];
+  return result.policies[0]!;
+}
+
+let versions = 0;
+function evaluatorWith(policies: ClusterImagePolicy[], options: Partial<PolicyEvaluatorOptions> = {}) {
+  const backend = (options.backend as FakeBackend | undefined) ?? new FakeBackend();
+  const metrics = new WebhookMetrics();
+  const evaluator = new PolicyEvaluator({ backend, metrics, ...options });
+  evaluator.setPolicies({ policies, version: `v${++versions}`, errors: [] });
+  return { evaluator, backend, metrics };
+}
+
+describe('one policy, enforce', () => {
+  test('a signature by the policy identity admits the image, pinned to the digest it verified', async () => {
+    const { evaluator } = evaluatorWith([policy('release', { authorities: [keyless(undefined, 'ci')] })]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d).toMatchObject({ image: 'registry.test/app:v1', verdict: 'allowed', matched: true, digest: D1, pinned: `registry.test/app:v1@${D1}` });
+    expect(d!.policies).toEqual([expect.objectContaining({ policy: 'release', passed: true, decidedBy: 'ci', cached: false })]);
+    expect(d!.policies[0]!.authorities[0]!.reason).toContain('release@example.test');
+    expect(summarize([d!])).toEqual({ allowed: true, warnings: [] });
+  });
+
+  test('another signer denies, naming the image, digest, policy, authority and the check', async () => {
+    const { evaluator } = evaluatorWith([policy('release', { authorities: [keyless('someone@else.test', 'ci')] })]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.pinned).toBeUndefined();
+    expect(d!.reason).toContain(`registry.test/app:v1 (${D1}): policy "release": authority "ci" (keyless):`);
+    expect(d!.reason).toContain('[IDENTITY_MISMATCH]');
+    const summary = summarize([d!]);
+    expect(summary.allowed).toBe(false);
+    expect(summary.message).toMatch(/^imgverify denied 1 of 1 image: registry\.test\/app:v1/);
+  });
+
+  test('an unsigned image is denied with NO_SIGNATURES', async () => {
+    const { evaluator } = evaluatorWith([policy('all', { images: [{ glob: '**' }], authorities: [keyless()] })]);
+    const [d] = await evaluator.evaluate(['elsewhere.test/tool:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain('[NO_SIGNATURES]');
+  });
+
+  test('an image pinned by digest is not resolved and not re-pinned', async () => {
+    const { evaluator, backend } = evaluatorWith([policy('release', { authorities: [keyless()] })]);
+    const [d] = await evaluator.evaluate([`registry.test/app:v1@${D1}`]);
+    expect(d).toMatchObject({ verdict: 'allowed', digest: D1 });
+    expect(d!.pinned).toBeUndefined();
+    expect(backend.resolveCalls).toBe(0);
+  });
+});
+
+describe('authorities: one passing authority is enough', () => {
+  test('the first failing, the second passing: allowed, decided by the second, both reported', async () => {
+    const { evaluator } = evaluatorWith([policy('p', { authorities: [keyless('nobody@x.test', 'first'), keyless(undefined, 'second')] })]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('allowed');
+    expect(d!.policies[0]!.decidedBy).toBe('second');
+    expect(d!.policies[0]!.authorities.map((a) => [a.authority, a.passed])).toEqual([
+      ['first', false],
+      ['second', true],
+    ]);
+  });
+
+  test('evaluation stops at the first passing authority', async () => {
+    const { evaluator, backend } = evaluatorWith([policy('p', { authorities: [{ name: 'ok', static: { action: 'pass' } }, keyless(undefined, 'never-run')] })]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.policies[0]!.authorities.map((a) => a.authority)).toEqual(['ok']);
+    expect(backend.verifyCalls).toBe(0);
+  });
+
+  test('static pass admits, static fail denies with its message', async () => {
+    const pass = evaluatorWith([policy('p', { authorities: [{ static: { action: 'pass' } }] })]);
+    expect((await pass.evaluator.evaluate(['registry.test/other:v1']))[0]!.verdict).toBe('allowed');
+    const fail = evaluatorWith([policy('p', { authorities: [{ name: 'blocked', static: { action: 'fail', message: 'frozen for the release' } }] })]);
+    const [d] = await fail.evaluator.evaluate(['registry.test/other:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain('authority "blocked" (static): static: fail: frozen for the release');
+  });
+
+  test('key authority: the release key verifies, another key does not', async () => {
+    const good = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey } }] })]);
+    const [ok] = await good.evaluator.evaluate(['registry.test/other:v1']);
+    expect(ok).toMatchObject({ verdict: 'allowed', digest: D2 });
+    expect(ok!.policies[0]!.authorities[0]).toMatchObject({ kind: 'key', passed: true });
+    const bad = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: otherKey } }] })]);
+    const [no] = await bad.evaluator.evaluate(['registry.test/other:v1']);
+    expect(no!.verdict).toBe('denied');
+    expect(no!.reason).toContain('[KEY_MISMATCH]');
+  });
+
+  test('a key with an unsupported hashAlgorithm never passes (fail closed)', async () => {
+    const { evaluator } = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: 'sha512' } }] })]);
+    expect(evaluator.unusableAuthorities()).toEqual([{ policy: 'p', authority: 'k', reason: expect.stringContaining('sha512') }]);
+    const [d] = await evaluator.evaluate(['registry.test/other:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain('hashAlgorithm sha512 is not supported');
+  });
+});
+
+test('signatureFormat: bundle never passes (the verifier reads legacy signatures only)', async () => {
+  const { evaluator } = evaluatorWith([policy('p', { authorities: [{ name: 'b', signatureFormat: 'bundle', ...keyless() }] })]);
+  const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+  expect(d!.verdict).toBe('denied');
+  expect(d!.reason).toContain('signatureFormat: bundle');
+});
+
+describe('attestations', () => {
+  const withAttestation = (types: string[]) => ({
+    authorities: [{ name: 'prov', ...keyless(), attestations: types.map((t, i) => ({ name: `a${i}`, predicateType: t })) }],
+  });
+
+  test('every listed predicate type must have a verified attestation', async () => {
+    const backend = new FakeBackend();
+    backend.attestations.set(D1, ['https://slsa.dev/provenance/v1']);
+    const { evaluator } = evaluatorWith([policy('p', withAttestation(['slsaprovenance1']))], { backend });
+    const [ok] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(ok!.verdict).toBe('allowed');
+    expect(ok!.policies[0]!.authorities[0]!.reason).toContain('attestations verified: "a0"');
+
+    const both = evaluatorWith([policy('p', withAttestation(['slsaprovenance1', 'spdxjson']))], { backend }).evaluator;
+    const [no] = await both.evaluate(['registry.test/app:v1']);
+    expect(no!.verdict).toBe('denied');
+    expect(no!.reason).toContain('attestation "a1" (https://spdx.dev/Document)');
+  });
+
+  test('without verifyAttestations in the verifier: denied, "attestations not supported yet"', async () => {
+    const backend = new FakeBackend();
+    backend.withAttestations = false;
+    backend.attestations.set(D1, ['https://slsa.dev/provenance/v1']);
+    const { evaluator } = evaluatorWith([policy('p', withAttestation(['slsaprovenance1']))], { backend });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain('attestations not supported yet');
+  });
+});
+
+describe('several policies: every matching policy must pass', () => {
+  test('one of two failing denies; both passing allows', async () => {
+    const fail = evaluatorWith([policy('a', { authorities: [keyless()] }), policy('b', { authorities: [keyless('x@y.test', 'strict')] }, 1)]);
+    const [d] = await fail.evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.policies.map((p) => [p.policy, p.passed])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    expect(d!.reason).toContain('policy "b"');
+    expect(d!.reason).not.toContain('policy "a"');
+    const pass = evaluatorWith([policy('a', { authorities: [keyless()] }), policy('b', { authorities: [{ static: { action: 'pass' } }] }, 1)]);
+    expect((await pass.evaluator.evaluate(['registry.test/app:v1']))[0]!.verdict).toBe('allowed');
+  });
+
+  test('a policy whose globs do not match does not apply', async () => {
+    const { evaluator } = evaluatorWith([
+      policy('app', { images: [{ glob: 'registry.test/app:*' }], authorities: [keyless()] }),
+      policy('other', { images: [{ glob: 'registry.test/other:*' }], authorities: [{ static: { action: 'fail' } }] }, 1),
+    ]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('allowed');
+    expect(d!.policies.map((p) => p.policy)).toEqual(['app']);
+  });
+
+  test('a failing warn policy warns, a failing enforce policy still denies', async () => {
+    const warnOnly = evaluatorWith([policy('soft', { mode: 'warn', authorities: [keyless('x@y.test')] })]);
+    const [w] = await warnOnly.evaluator.evaluate(['registry.test/app:v1']);
+    expect(w!.verdict).toBe('warned');
+    expect(w!.reason).toContain('policy "soft" (warn mode)');
+    expect(w!.pinned).toBe(`registry.test/app:v1@${D1}`);
+    const summary = summarize([w!]);
+    expect(summary.allowed).toBe(true);
+    expect(summary.warnings).toEqual([expect.stringMatching(/^imgverify: registry\.test\/app:v1 .*policy "soft" \(warn mode\)/)]);
+
+    const mixed = evaluatorWith([policy('soft', { mode: 'warn', authorities: [keyless('x@y.test')] }), policy('hard', { authorities: [keyless('x@y.test')] }, 1)]);
+    expect((await mixed.evaluator.evaluate(['registry.test/app:v1']))[0]!.verdict).toBe('denied');
+  });
+});
+
+describe('images no policy matches', () => {
+  test.each([
+    ['allow', 'allowed', undefined],
+    ['warn', 'warned', 'no ClusterImagePolicy matches the image (no-match setting: warn)'],
+    ['deny', 'denied', 'no ClusterImagePolicy matches the image (no-match setting: deny)'],
+  ] as const)('no-match %s → %s, without registry access', async (noMatch, verdict, reason) => {
+    const { evaluator, backend } = evaluatorWith([policy('p', { authorities: [keyless()] })], { noMatch });
+    const [d] = await evaluator.evaluate(['elsewhere.test/tool:v1']);
+    expect(d).toMatchObject({ verdict, matched: false, policies: [] });
+    if (reason) expect(d!.reason).toBe(`elsewhere.test/tool:v1: ${reason}`);
+    expect(d!.pinned).toBeUndefined();
+    expect(backend.resolveCalls + backend.verifyCalls).toBe(0);
+  });
+
+  test('the default is deny', async () => {
+    const { evaluator } = evaluatorWith([]);
+    expect(evaluator.noMatch).toBe('deny');
+    expect((await evaluator.evaluate(['nginx']))[0]!.verdict).toBe('denied');
+  });
+});
+
+describe('fail closed', () => {
+  test('an invalid or empty image reference is denied', async () => {
+    const { evaluator } = evaluatorWith([policy('p', { images: [{ glob: '**' }], authorities: [{ static: { action: 'pass' } }] })], { noMatch: 'allow' });
+    const [bad, empty] = await evaluator.evaluate(['UPPER/Case:v1', '']);
+    expect(bad!.verdict).toBe('denied');
+    expect(bad!.reason).toContain('invalid image reference');
+    expect(empty!.verdict).toBe('denied');
+    expect(empty!.reason).toContain('no image');
+  });
+
+  test('before any policy set is loaded every image is denied', async () => {
+    const evaluator = new PolicyEvaluator({ backend: new FakeBackend(), noMatch: 'allow' });
+    expect(evaluator.ready).toBe(false);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain('no valid ClusterImagePolicy set is loaded');
+  });
+
+  test('a set with errors is refused and the one in force stays', () => {
+    const { evaluator } = evaluatorWith([policy('p', { authorities: [keyless()] })]);
+    const before = evaluator.version;
+    expect(() => evaluator.setPolicies({ policies: [], version: 'bad', errors: [new ImgverifyError('INVALID_POLICY', 'broken')] })).toThrow(/broken/);
+    expect(evaluator.version).toBe(before);
+  });
+
+  test.each([
+    ['enforce', 'denied'],
+    ['warn', 'warned'],
+  ] as const)('a registry error in %s mode → %s, with the reason, and is not cached', async (mode, verdict) => {
+    const backend = new FakeBackend();
+    backend.failure = new ImgverifyError('REGISTRY_UNREACHABLE', 'connect ECONNREFUSED 127.0.0.1:1');
+    const { evaluator, metrics } = evaluatorWith([policy('p', { mode, authorities: [keyless()] })], { backend });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe(verdict);
+    expect(d!.reason).toContain('cannot resolve the image digest: connect ECONNREFUSED 127.0.0.1:1 [REGISTRY_UNREACHABLE]');
+    expect(d!.policies[0]!.operational).toBe(true);
+    backend.failure = undefined;
+    expect((await evaluator.evaluate(['registry.test/app:v1']))[0]!.verdict).toBe('allowed');
+    // A verification error after resolving is not cached either.
+    backend.failure = new ImgverifyError('REGISTRY_ERROR', 'HTTP 500');
+    const [again] = await evaluator.evaluate([`registry.test/app:v1@${D1}`]);
+    expect(again!.verdict).toBe('allowed'); // the earlier success is cached
+    expect(metrics.cacheHits.get()).toBe(1);
+  });
+
+  test.each([
+    ['enforce', 'denied'],
+    ['warn', 'warned'],
+  ] as const)('a registry that does not answer in %s mode → %s at the deadline', async (mode, verdict) => {
+    const backend = new FakeBackend();
+    backend.failure = 'hang';
+    const { evaluator } = evaluatorWith([policy('p', { mode, authorities: [keyless()] })], { backend, timeoutMs: 150 });
+    const started = Date.now();
+    const [d] = await evaluator.evaluate(['registry.test/app:v1', `registry.test/app:v1@${D1}`]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(d!.verdict).toBe(verdict);
+    expect(d!.reason).toContain("within the webhook's 150 ms deadline [REGISTRY_TIMEOUT]");
+  });
+});
+
+describe('cache', () => {
+  test('a second request for the same digest is a cache hit; tags are still resolved', async () => {
+    const { evaluator, backend, metrics } = evaluatorWith([policy('p', { authorities: [keyless()] })]);
+    await evaluator.evaluate(['registry.test/app:v1']);
+    expect([backend.resolveCalls, backend.verifyCalls]).toEqual([1, 1]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.policies[0]!.cached).toBe(true);
+    expect([backend.resolveCalls, backend.verifyCalls]).toEqual([2, 1]);
+    expect([metrics.cacheHits.get(), metrics.cacheMisses.get()]).toEqual([1, 1]);
+    expect(metrics.render()).toContain('imgverify_cache_hits_total 1\n');
+  });
+
+  test('a moved tag is verified at its new digest', async () => {
+    const { evaluator, backend } = evaluatorWith([policy('p', { authorities: [keyless()] })]);
+    await evaluator.evaluate(['registry.test/app:v1']);
+    backend.tags.set('registry.test/app:v1', D3); // unsigned
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d).toMatchObject({ verdict: 'denied', digest: D3 });
+  });
+
+  test('a new policy-set version is not answered from the old one', async () => {
+    const { evaluator, backend } = evaluatorWith([policy('p', { authorities: [keyless()] })]);
+    await evaluator.evaluate(['registry.test/app:v1']);
+    evaluator.setPolicies({ policies: [policy('p', { authorities: [keyless('x@y.test')] })], version: 'next', errors: [] });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(backend.verifyCalls).toBe(2);
+  });
+
+  test('failures are cached for the shorter negative TTL', async () => {
+    let now = 1_000_000;
+    const { evaluator, backend } = evaluatorWith([policy('p', { authorities: [keyless('x@y.test')] })], {
+      now: () => now,
+      cacheTtlMs: 60_000,
+      negativeCacheTtlMs: 5_000,
+    });
+    await evaluator.evaluate(['registry.test/app:v1']);
+    await evaluator.evaluate(['registry.test/app:v1']);
+    expect(backend.verifyCalls).toBe(1);
+    now += 5_001;
+    await evaluator.evaluate(['registry.test/app:v1']);
+    expect(backend.verifyCalls).toBe(2);
+  });
+
+  test('concurrent requests for the same digest share one verification', async () => {
+    const { evaluator, backend, metrics } = evaluatorWith([policy('p', { authorities: [keyless()] })]);
+    const results = await Promise.all(Array.from({ length: 5 }, () => evaluator.evaluate(['registry.test/app:v1'])));
+    expect(results.every(([d]) => d!.verdict === 'allowed')).toBe(true);
+    expect(backend.verifyCalls).toBe(1);
+    expect(metrics.cacheHits.get() + metrics.cacheMisses.get()).toBe(5);
+  });
+
+  test('an image listed twice in a request is evaluated once', async () => {
+    const { evaluator, backend, metrics } = evaluatorWith([policy('p', { authorities: [keyless()] })]);
+    const decisions = await evaluator.evaluate(['registry.test/app:v1', 'registry.test/app:v1', 'registry.test/other:v1']);
+    expect(decisions.map((d) => d.image)).toEqual(['registry.test/app:v1', 'registry.test/app:v1', 'registry.test/other:v1']);
+    expect(backend.resolveCalls).toBe(2);
+    expect(metrics.verdicts.get({ verdict: 'allowed', matched: 'true' })).toBe(1);
+    expect(metrics.verdicts.get({ verdict: 'denied', matched: 'true' })).toBe(1);
+  });
+});
