@@ -130,8 +130,11 @@ export function parseReference(input: string): ImageReference {
   }
   if (rest.length > MAX_NAME_LENGTH) throw invalid(input, `repository name longer than ${MAX_NAME_LENGTH} characters`);
 
-  // Host names are case-insensitive: lower-case first, so `Docker.io/x` gets docker.io's defaults.
-  const lowered = rawRegistry.toLowerCase();
+  // Host names are case-insensitive: lower-case them, so `Docker.io/x` gets docker.io's
+  // defaults — but only where the lower-case form is still read as a host (`MyHost/x` is a
+  // host only because of its capital letter, as in docker; lower-casing it would change what
+  // the formatted reference means).
+  const lowered = /[.:]/.test(rawRegistry) || rawRegistry.toLowerCase() === 'localhost' ? rawRegistry.toLowerCase() : rawRegistry;
   const registry = lowered === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : lowered;
   let repository = path;
   if (registry === DEFAULT_REGISTRY && !repository.includes('/')) repository = `library/${repository}`;

@@ -13,7 +13,9 @@ export const DEFAULTS = Object.freeze({
   maxRetryDelayMs: 10_000,
   maxManifestBytes: 4 * 1024 * 1024,
   maxBlobBytes: 8 * 1024 * 1024,
-  maxConnectionsPerHost: 8,
+  // Enough for a batch at the default verify-release concurrency (16 images, each with one
+  // request in flight at a time) not to queue behind connections.
+  maxConnectionsPerHost: 32,
   userAgent: 'imgverify',
 });
 

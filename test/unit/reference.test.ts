@@ -27,7 +27,9 @@ describe('parseReference: normalisation (docker/distribution rules)', () => {
     ['127.0.0.1:41234/deep/repo/path', '127.0.0.1:41234', 'deep/repo/path', 'latest', undefined],
     ['[::1]:5000/app:v1', '[::1]:5000', 'app', 'v1', undefined],
     ['Registry.Example.com/app', 'registry.example.com', 'app', 'latest', undefined],
-    ['MyHost/app', 'myhost', 'app', 'latest', undefined],
+    ['MyHost/app', 'MyHost', 'app', 'latest', undefined],
+    ['A/0', 'A', '0', 'latest', undefined],
+    ['LocalHost:5000/app', 'localhost:5000', 'app', 'latest', undefined],
     ['Docker.IO/app', 'docker.io', 'library/app', 'latest', undefined],
     ['Index.Docker.io/app', 'docker.io', 'library/app', 'latest', undefined],
     [`ghcr.io/org/app@${D}`, 'ghcr.io', 'org/app', undefined, D],
@@ -144,7 +146,7 @@ describe('parseReference: properties', () => {
           expect((err as ImgverifyError).code).toBe('INVALID_REFERENCE');
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
     );
   });
 
@@ -152,11 +154,14 @@ describe('parseReference: properties', () => {
     const chars = fc.constantFrom(...'aZ09.:/@_-[]'.split(''));
     fc.assert(
       fc.property(fc.array(chars, { maxLength: 80 }).map((a) => a.join('')), (s) => {
+        let ref;
         try {
-          parseReference(s);
+          ref = parseReference(s);
         } catch (err) {
           expect((err as ImgverifyError).code).toBe('INVALID_REFERENCE');
+          return;
         }
+        expect(parseReference(formatReference(ref))).toEqual(ref);
       }),
       { numRuns: 3000 },
     );
