@@ -48,12 +48,19 @@ export function parseStatement(payload: Buffer): InTotoStatement {
   return { type: json._type, subjects, predicateType: json.predicateType, predicate: json.predicate, json };
 }
 
-/** Throws PAYLOAD_DIGEST_MISMATCH unless a subject names exactly `digest` (`sha256:<hex>`). */
+/**
+ * Throws PAYLOAD_DIGEST_MISMATCH unless a subject of the (verified) statement names `digest`
+ * (`sha256:<hex>`): the statement must be about the image or artifact being verified.
+ */
 export function checkStatementBindsDigest(statement: InTotoStatement, digest: string): void {
-  const [algorithm, hex] = digest.split(':') as [string, string];
-  if (statement.subjects.some((s) => s.digest[algorithm] === hex)) return;
-  const named = statement.subjects.map((s) => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',')).join('; ');
-  throw new ImgverifyError('PAYLOAD_DIGEST_MISMATCH', `in-toto statement subjects (${named}) do not include the image digest ${digest}`, {
-    details: { image: digest },
-  });
+  const [algorithm, hex] = digest.toLowerCase().split(':') as [string, string];
+  if (statement.subjects.some((s) => typeof s.digest[algorithm] === 'string' && s.digest[algorithm]!.toLowerCase() === hex)) return;
+  const named = statement.subjects
+    .map((s) => `${s.name ? `${s.name} ` : ''}${Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',') || '(no digest)'}`)
+    .join('; ');
+  throw new ImgverifyError(
+    'PAYLOAD_DIGEST_MISMATCH',
+    `the in-toto statement is not about ${algorithm}:${hex}: its subjects are ${named}`,
+    { details: { expected: `${algorithm}:${hex}` } },
+  );
 }

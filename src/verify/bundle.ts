@@ -34,12 +34,11 @@ import type { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import type { SignedEntity } from '@sigstore/verify';
 import { bundleToSignedEntity } from '../bundle/entity';
-import { checkStatementNamesArtifact } from '../bundle/in-toto-subject';
 import { parseBundle } from '../bundle/parse';
 import { PrehashedMessageSignatureContent } from '../bundle/prehashed-content';
 import type { DigestAlgorithm } from '../bundle/prehashed';
 import { IN_TOTO_PAYLOAD_TYPE } from '../cosign/dsse';
-import { parseStatement } from '../cosign/in-toto';
+import { checkStatementBindsDigest, parseStatement } from '../cosign/in-toto';
 import { checkRekorBodyNamesSigner } from '../cosign/rekor-body';
 import { ImgverifyError } from '../errors';
 import { checkCodeSigningUsage } from './code-signing';
@@ -188,7 +187,7 @@ export function verifyBundle(input: unknown, artifact: BundleArtifact | undefine
     if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
       throw new ImgverifyError('PAYLOAD_INVALID', `DSSE payload type is ${JSON.stringify(payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
     }
-    if (sha256 !== undefined) checkStatementNamesArtifact(parseStatement(Buffer.from(payload)), sha256);
+    if (sha256 !== undefined) checkStatementBindsDigest(parseStatement(Buffer.from(payload)), `sha256:${sha256}`);
     content = { kind: 'dsse', payloadType, payload: Buffer.from(payload) };
   } else {
     content = { kind: 'message-signature', sha256: sha256! };
