@@ -13,6 +13,9 @@ import { fetchLegacyArtifacts, type LegacyArtifacts } from '../cosign/discover-l
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { DSSE_ENVELOPE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/annotations';
 import { digestTag } from '../cosign/oci';
+import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-referrers';
+import { COSIGN_SIGN_PREDICATE } from '../cosign/in-toto';
+import { verifyReferrerBundle } from './referrer';
 import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
@@ -120,22 +123,34 @@ export class ImageVerifier {
     return Object.freeze({ compiled, checks: policyChecks(this.trust, compiled) });
   }
 
-  /** Verifies one image's signatures against a policy. Resolves to a result for every per-image outcome. */
+  /**
+   * Verifies one image's signatures against a policy: cosign's legacy `.sig` signatures and
+   * cosign v3 bundles attached as OCI referrers, looked up in parallel. Resolves to a result
+   * for every per-image outcome.
+   */
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
     const prepared = this.preparePolicy(policy);
     return this.run(image, async (target) => {
-      const legacy = await this.fetchLegacy(target.signatureRepo, target.digest, 'sig');
-      const signatures = legacy ? this.verifyLegacySignatures(legacy, target.digest, prepared) : [];
-      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'sig')}`;
+      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target.signatureRepo, target.digest, 'sig'), this.fetchReferrers(target)]);
+      const signatures = [
+        ...(legacy ? this.verifyLegacySignatures(legacy, target.digest, prepared) : []),
+        // A verified bundle whose statement is an attestation is not a signature: left out here.
+        ...referrers
+          .map((r) => verifyReferrerBundle(r, target.digest, prepared.checks))
+          .filter((r) => !(r.signature.verified && r.statement?.predicateType !== COSIGN_SIGN_PREDICATE))
+          .map((r) => r.signature),
+      ];
+      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'sig')} or as OCI referrers`;
       return { signatures, ...this.verdict(signatures, prepared, `no signatures found for ${target.reference} (${target.digest}) at ${where}`) };
     });
   }
 
   /**
    * Verifies an image's attestations (cosign `verify-attestation`): DSSE envelopes holding
-   * in-toto statements about the image digest, signed as the policy requires. With a
-   * `predicateType` (cosign's short name or a URI), only statements of that type count;
-   * the verified statements are returned.
+   * in-toto statements about the image digest — legacy `.att` layers and cosign v3 bundles
+   * attached as OCI referrers — signed as the policy requires. With a `predicateType`
+   * (cosign's short name or a URI), only statements of that type count; the verified
+   * statements are returned.
    */
   async verifyAttestations(
     image: string | ImageReference,
@@ -151,8 +166,14 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
-      const legacy = await this.fetchLegacy(target.signatureRepo, target.digest, 'att');
-      const outcomes = legacy ? this.verifyLegacyAttestations(legacy, target.digest, prepared) : [];
+      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target.signatureRepo, target.digest, 'att'), this.fetchReferrers(target)]);
+      const outcomes = [
+        ...(legacy ? this.verifyLegacyAttestations(legacy, target.digest, prepared) : []),
+        // A verified v3 signature (cosign sign predicate) is not an attestation: left out here.
+        ...referrers
+          .map((r) => verifyReferrerBundle(r, target.digest, prepared.checks))
+          .filter((r) => !(r.signature.verified && r.statement?.predicateType === COSIGN_SIGN_PREDICATE)),
+      ];
       const attestations: VerifiedAttestation[] = [];
       const signatures = outcomes.map(({ signature, statement }): SignatureResult => {
         if (!signature.verified || !statement) return signature;
@@ -163,7 +184,7 @@ export class ImageVerifier {
         attestations.push({ predicateType: statement.predicateType, statement: statement.json, signature });
         return signature;
       });
-      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'att')}`;
+      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'att')} or as OCI referrers`;
       return { signatures, attestations, ...this.verdict(signatures, prepared, `no attestations found for ${target.reference} (${target.digest}) at ${where}`) };
     });
     // A result that failed before discovery (bad reference, registry error) has no attestations.
@@ -195,12 +216,12 @@ export class ImageVerifier {
       if (ref.digest) {
         // The digest is what signatures bind; like cosign, do not fetch the image for it.
         digest = ref.digest;
-        outcome = await check({ reference, digest, signatureRepo });
+        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
       } else {
         const manifest = await this.registry.getManifest(ref, ref.tag!);
         digest = manifest.digest;
         mediaType = manifest.mediaType;
-        outcome = await check({ reference, digest, signatureRepo });
+        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
       }
       return { image: input, reference, digest, ...(mediaType ? { mediaType } : {}), ...outcome };
     } catch (err) {
@@ -237,6 +258,14 @@ export class ImageVerifier {
 
   async close(): Promise<void> {
     await this.ownedClient?.close();
+  }
+
+  /** cosign v3 bundles are attached to the image itself (its repository), not to a signature repository. */
+  private async fetchReferrers(target: Target): Promise<readonly ReferrerBundle[]> {
+    const listing = await fetchReferrerBundles(this.registry, target.imageRepo, target.digest, {
+      ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
+    });
+    return listing.bundles;
   }
 
   private fetchLegacy(repo: RepositoryRef, digest: string, suffix: 'sig' | 'att'): Promise<LegacyArtifacts | null> {
@@ -292,7 +321,10 @@ interface Outcome {
 interface Target {
   readonly reference: string;
   readonly digest: string;
+  /** Where legacy `.sig`/`.att` artifacts are (the image's repository unless overridden). */
   readonly signatureRepo: RepositoryRef;
+  /** The image's own repository, where its referrers are. */
+  readonly imageRepo: RepositoryRef;
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {

@@ -1,0 +1,73 @@
+/**
+ * cosign v3 signatures and attestations: Sigstore bundles v0.3 (DSSE + in-toto statement, a
+ * Rekor dsse entry with inclusion proof + checkpoint and SET), pushed as OCI 1.1 referrers of
+ * an image. docker-registry 2.8 has no referrers API, so — as cosign does for such registries —
+ * the referrers tag schema is maintained too: an OCI index at tag `sha256-<hex>` listing them.
+ */
+import { pushArtifact, pushIndex, type PushedDescriptor, type PushTarget } from './registry';
+import { legacyLayerToBundle, type AttestationDefect, type TestSigstore } from './sigstore';
+
+export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const COSIGN_SIGN_V1 = 'https://sigstore.dev/cosign/sign/v1';
+
+export interface V3Options {
+  digest: string;
+  repository?: string;
+  identity?: { email: string } | { uri: string };
+  issuer?: string;
+  /** Default: the cosign v3 signature predicate. */
+  predicateType?: string;
+  predicate?: unknown;
+  defect?: AttestationDefect;
+  /** Keep the SET beside the inclusion proof (default true, as Rekor v1 entries have both). */
+  inclusionPromise?: boolean;
+}
+
+/** A v0.3 bundle as `cosign sign` v3 (or `cosign attest` v3) writes it. */
+export function signImageV3(sigstore: TestSigstore, opts: V3Options): Record<string, any> {
+  const layer = sigstore.attestImage({
+    digest: opts.digest,
+    ...(opts.repository ? { repository: opts.repository } : {}),
+    predicateType: opts.predicateType ?? COSIGN_SIGN_V1,
+    predicate: opts.predicate ?? {},
+    identity: opts.identity ?? { email: 'release@example.test' },
+    issuer: opts.issuer ?? 'https://accounts.example.test',
+    rekorKind: 'dsse',
+    ...(opts.defect ? { defect: opts.defect } : {}),
+  });
+  const v02 = legacyLayerToBundle(layer, {
+    inclusionProof: sigstore.rekor.inclusionProof(layer.details.rekorEntry),
+    inclusionPromise: opts.inclusionPromise ?? true,
+  }) as Record<string, any>;
+  const { x509CertificateChain, ...material } = v02.verificationMaterial;
+  return {
+    ...v02,
+    mediaType: BUNDLE_V03,
+    verificationMaterial: { ...material, certificate: x509CertificateChain.certificates[0] },
+  };
+}
+
+/**
+ * Pushes bundles as referrers of `subject` and writes the referrers tag index listing them
+ * (plus `extra` descriptors, e.g. one pointing at a manifest that does not exist).
+ */
+export async function pushBundleReferrers(
+  target: PushTarget,
+  repo: string,
+  subject: PushedDescriptor,
+  bundles: ReadonlyArray<Record<string, unknown>>,
+  extra: readonly PushedDescriptor[] = [],
+): Promise<PushedDescriptor[]> {
+  const descriptors: PushedDescriptor[] = [];
+  for (const bundle of bundles) {
+    const pushed = await pushArtifact(target, repo, {
+      artifactType: BUNDLE_V03,
+      subject,
+      payload: Buffer.from(JSON.stringify(bundle)),
+      layerMediaType: BUNDLE_V03,
+    });
+    descriptors.push(pushed.descriptor);
+  }
+  await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...extra]);
+  return descriptors;
+}
