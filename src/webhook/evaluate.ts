@@ -186,11 +186,6 @@ export function authorityPolicy(authority: Authority): VerificationPolicy | unde
 function prepareAuthority(backend: VerificationBackend, authority: Authority): PreparedAuthority {
   const kind = kindOf(authority);
   if (kind === 'static') return { authority, kind };
-  if (authority.signatureFormat === 'bundle') {
-    // The verifier reads cosign's legacy `.sig`/`.att` tags; a policy that asks for the
-    // bundle format must not be satisfied by something else.
-    return { authority, kind, unusable: 'signatureFormat: bundle (Sigstore bundles as OCI referrers) is not supported yet' };
-  }
   if (authority.key && authority.key.hashAlgorithm !== 'sha256') {
     // The verifier checks key signatures over SHA-256 (cosign's default); accepting another
     // algorithm silently would verify something else than the policy says.
@@ -247,6 +242,19 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * Whether a verified signature counts for an authority: `signatureFormat: bundle` accepts only
+ * Sigstore bundles found as OCI referrers (cosign v3), `legacy` only cosign's `.sig`/`.att`
+ * tags; without it, both (the verifier looks in both places).
+ */
+function formatAccepts(authority: Authority, signature: SignatureResult): boolean {
+  if (authority.signatureFormat === 'bundle') return signature.source === 'referrer';
+  if (authority.signatureFormat === 'legacy') return signature.source === 'sig-tag';
+  return true;
+}
+
+const FORMAT_NAMES = { bundle: 'a Sigstore bundle (OCI referrer)', legacy: "cosign's legacy signature tag" } as const;
 
 function signerText(result: ImageVerificationResult | undefined, signature?: SignatureResult): string {
   const sig = signature ?? result?.signatures.find((s) => s.verified);
@@ -531,9 +539,13 @@ export class PolicyEvaluator {
         const verified: string[] = [];
         for (const requirement of authority.attestations) {
           const result = await raceSignal(verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
-          const found = result.verified ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI) : undefined;
+          const found = result.verified
+            ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI && formatAccepts(authority, a.signature))
+            : undefined;
           if (!found) {
-            const failure = failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`);
+            const failure = result.verified
+              ? { reason: `no verified attestation of type ${requirement.predicateTypeURI} in ${FORMAT_NAMES[authority.signatureFormat!]}`, operational: false }
+              : failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`);
             return fail({ ...failure, reason: `attestation "${requirement.name}" (${requirement.predicateTypeURI}): ${failure.reason}` });
           }
           verified.push(`"${requirement.name}" (${signerText(result, found.signature)})`);
@@ -541,7 +553,9 @@ export class PolicyEvaluator {
         return pass(`attestations verified: ${verified.join(', ')}`);
       }
       const result = await raceSignal(session.verify(pinned, policy), signal);
-      if (result.verified) return pass(`verified: ${signerText(result)}`);
+      const accepted = result.signatures.find((s) => s.verified && formatAccepts(authority, s));
+      if (accepted) return pass(`verified: ${signerText(result, accepted)}`);
+      if (result.verified) return fail({ reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`, operational: false });
       return fail(failureOf(result.error, 'no signature passed every check and the policy'));
     } catch (err) {
       return fail(failureOf(asError(err), 'verification failed'));

@@ -9,7 +9,9 @@
  * Neither image manifest exists here; a digest reference needs only the digest, as in cosign.
  */
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from '@sigstore/core';
 import { createVerifier } from '../../src';
+import { certificateIdentity } from '../../src/policy/certificate-identity';
 import { runBuiltCli } from '../support/cli';
 import { describeInterop, interopPath } from '../support/interop';
 import { pushBundleReferrers } from '../support/referrers';
@@ -69,8 +71,6 @@ describeInterop('real bundles as OCI referrers, verified by image reference', ()
     const verifier = createVerifier({ trustedRoot: interopPath('trust', 'staging_trusted_root.sigstore-python.json') });
     try {
       const json = bundle('sigstore-python', 'a.dsse.staging-rekor-v2.txt.sigstore.json') as { verificationMaterial: { certificate: { rawBytes: string } } };
-      const { X509Certificate } = await import('@sigstore/core');
-      const { certificateIdentity } = await import('../../src/policy/certificate-identity');
       const id = certificateIdentity(X509Certificate.parse(Buffer.from(json.verificationMaterial.certificate.rawBytes, 'base64')));
       const result = await verifier.verifyAttestations(`${registry.host}/python/a@${REKOR2_DIGEST}`, {
         subject: id.subjectAlternativeNames[0]!.value,

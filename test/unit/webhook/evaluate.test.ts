@@ -221,11 +221,15 @@ describe('authorities: one passing authority is enough', () => {
   });
 });
 
-test('signatureFormat: bundle never passes (the verifier reads legacy signatures only)', async () => {
-  const { evaluator } = evaluatorWith([policy('p', { authorities: [{ name: 'b', signatureFormat: 'bundle', ...keyless() }] })]);
-  const [d] = await evaluator.evaluate(['registry.test/app:v1']);
-  expect(d!.verdict).toBe('denied');
-  expect(d!.reason).toContain('signatureFormat: bundle');
+test('signatureFormat: bundle accepts only bundle (OCI referrer) signatures; legacy only .sig tags', async () => {
+  // The in-memory backend's signatures come from the legacy `.sig` tag.
+  const bundle = evaluatorWith([policy('p', { authorities: [{ name: 'b', signatureFormat: 'bundle', ...keyless() }] })]);
+  const [denied] = await bundle.evaluator.evaluate(['registry.test/app:v1']);
+  expect(denied!.verdict).toBe('denied');
+  expect(denied!.reason).toContain('no verified signature in a Sigstore bundle (OCI referrer) (signatureFormat: bundle)');
+  const legacy = evaluatorWith([policy('p', { authorities: [{ name: 'l', signatureFormat: 'legacy', ...keyless() }] })]);
+  const [allowed] = await legacy.evaluator.evaluate(['registry.test/app:v1']);
+  expect(allowed!.verdict).toBe('allowed');
 });
 
 describe('attestations', () => {
