@@ -1,0 +1,68 @@
+/**
+ * The package as a consumer gets it: `npm pack`, installed into a fresh project (dependencies
+ * from the npm cache), then loaded with `require` (CommonJS) and `import` (ESM), types present,
+ * and the `imgverify` bin runnable. Needs `npm run build` first (npm test does it).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+let dir: string;
+
+function npm(args: string[], cwd: string): string {
+  // The npm that runs this test (npm_execpath) or the one on PATH.
+  return execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'imgverify-consumer-'));
+  const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const tarball = join(dir, packed[0]!.filename);
+  const files = packed[0]!.files.map((f) => f.path);
+  expect(files).toContain('dist/index.js');
+  expect(files).toContain('dist/index.d.ts');
+  expect(files).toContain('dist/cli/main.js');
+  expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+  const app = join(dir, 'app');
+  execFileSync('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  npm(['install', '--prefer-offline', '--no-package-lock', tarball], app);
+}, 240_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const app = () => join(dir, 'app');
+
+test('require() from CommonJS', () => {
+  const out = execFileSync(
+    process.execPath,
+    ['-e', "const m = require('imgverify'); const v = m.createVerifier(); console.log(typeof m.createVerifier, typeof v.verify, m.parseReference('nginx').repository, typeof m.ImgverifyError)"],
+    { cwd: app(), encoding: 'utf8' },
+  );
+  expect(out.trim()).toBe('function function library/nginx function');
+});
+
+test('import from ESM (named exports)', () => {
+  writeFileSync(
+    join(app(), 'use.mjs'),
+    "import { createVerifier, parseReference, ImgverifyError } from 'imgverify';\nconst v = createVerifier();\nconsole.log(typeof v.verifyMany, parseReference('ghcr.io/a/b:1').registry, new ImgverifyError('NO_SIGNATURES', 'x').category);\nawait v.close();\n",
+  );
+  const out = execFileSync(process.execPath, ['use.mjs'], { cwd: app(), encoding: 'utf8' });
+  expect(out.trim()).toBe('function ghcr.io verification');
+});
+
+test('type declarations are installed and reachable from the package entry', () => {
+  const pkg = JSON.parse(readFileSync(join(app(), 'node_modules', 'imgverify', 'package.json'), 'utf8'));
+  expect(existsSync(join(app(), 'node_modules', 'imgverify', pkg.types))).toBe(true);
+  const dts = readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.d.ts'), 'utf8');
+  expect(dts).toContain('createVerifier');
+});
+
+test('the imgverify bin runs', () => {
+  const out = execFileSync(join(app(), 'node_modules', '.bin', 'imgverify'), ['version'], { cwd: app(), encoding: 'utf8' });
+  expect(out.trim()).toMatch(/^imgverify \d+\.\d+\.\d+$/);
+});
