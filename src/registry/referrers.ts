@@ -19,7 +19,11 @@ export interface ReferrersDeps {
   readonly transport: RegistryTransport;
   readonly findManifest: (ref: RepositoryRef, tag: string, signal?: AbortSignal) => Promise<Manifest | null>;
   readonly maxPageBytes: number;
-  /** `registry/repository` keys known to lack the API, so later calls go straight to the tag. */
+  /**
+   * Registries known to lack the API, so later calls go straight to the tag. The spec makes
+   * it a property of the registry (one supporting it "MUST NOT return a 404" there), so a
+   * batch over many repositories probes once, not once per repository.
+   */
   readonly unsupported: Set<string>;
 }
 
@@ -37,7 +41,7 @@ export async function listReferrers(
   opts: { readonly artifactType?: string; readonly signal?: AbortSignal },
 ): Promise<Referrers> {
   parseDigest(digest);
-  const key = `${ref.registry}/${ref.repository}`;
+  const key = ref.registry;
   const found = deps.unsupported.has(key) ? undefined : await fromApi(deps, ref, digest, opts);
   if (found !== undefined) return { descriptors: filter(found, opts.artifactType), source: 'referrers-api' };
   deps.unsupported.add(key);
