@@ -3,7 +3,7 @@
  * memory is its own): reads the SBOM, verifies every image at the given concurrency, prints
  * one JSON line {images, verified, wallMs, maxRssMiB}. Used by bench/verify-release.ts.
  *
- *   node build/bench/bench/release-runner.js SBOM_FILE TRUSTED_ROOT CONCURRENCY SUBJECT ISSUER
+ *   node build/tools/bench/release-runner.js SBOM_FILE TRUSTED_ROOT CONCURRENCY SUBJECT ISSUER
  */
 import { readFileSync } from 'node:fs';
 import { createVerifier } from '../src';

@@ -24,7 +24,7 @@ import { createTestSigstore } from '../test/support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
-// Compiled to build/bench/bench/: the repository root is three levels up.
+// Compiled to build/tools/bench/: the repository root is three levels up.
 const CLI = resolve(__dirname, '..', '..', '..', 'dist', 'cli', 'main.js');
 
 function percentile(values: number[], p: number): number {

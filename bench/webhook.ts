@@ -1,8 +1,8 @@
 /**
  * Benchmark: the admission webhook under concurrent AdmissionReview requests.
  *
- *   npm run build && node_modules/.bin/tsc -p bench/tsconfig.json \
- *     && node_modules/.bin/node build/bench/bench/webhook.js [--pods 200] [--containers 3] [--concurrency 16]
+ *   npm run build && node_modules/.bin/tsc -p tsconfig.tools.json \
+ *     && node_modules/.bin/node build/tools/bench/webhook.js [--pods 200] [--containers 3] [--concurrency 16]
  *
  * Pushes pods x containers distinct images, each signed keyless by the private test
  * Sigstore, into a real docker-registry on 127.0.0.1; starts the built CLI
@@ -30,7 +30,7 @@ import { createTestSigstore } from '../test/support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
-// Compiled to build/bench/bench/: the repository root is three levels up.
+// Compiled to build/tools/bench/: the repository root is three levels up.
 const CLI = resolve(__dirname, '..', '..', '..', 'dist', 'cli', 'main.js');
 
 function percentile(values: number[], p: number): number {
