@@ -10,7 +10,10 @@
  *   if (!result.verified) throw result.error;
  */
 export { createVerifier, ImageVerifier, type PreparedPolicy, type VerifierOptions } from './verify/verifier';
+export type { BundleArtifact, VerifiedBundle, VerifiedContent } from './verify/bundle';
 export type {
+  AttestationVerificationResult,
+  VerifiedAttestation,
   FailureInfo,
   ImageVerificationResult,
   SignatureResult,
@@ -38,3 +41,15 @@ export {
 } from './reference';
 export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
 export { RegistryClient, type RegistryClientOptions } from './registry';
+export {
+  KUBERNETES_RELEASE_IDENTITY,
+  KUBERNETES_SBOM_BASE_URL,
+  kubernetesSbomUrl,
+  readSbom,
+  verifySbomImages,
+  type SbomVerification,
+} from './release';
+export { extractImages, imagesFromSbom, parseSpdx, type ImageExtraction, type SbomImage, type SpdxDocument } from './sbom';
+export { PREDICATE_TYPES, predicateTypeURI } from './attestation/predicate-types';
+/** The admission webhook (server, ClusterImagePolicy evaluation), for embedding. */
+export * as webhook from './webhook';

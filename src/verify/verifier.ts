@@ -16,6 +16,7 @@ import { digestTag } from '../cosign/oci';
 import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-referrers';
 import { COSIGN_SIGN_PREDICATE } from '../cosign/in-toto';
 import { verifyReferrerBundle } from './referrer';
+import { verifyBundle, type BundleArtifact, type VerifiedBundle } from './bundle';
 import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
@@ -244,6 +245,15 @@ export class ImageVerifier {
     if (signatures.length === 0) return { verified: false, error: new ImgverifyError('NO_SIGNATURES', none) };
     if (signatures.some((s) => s.verified)) return { verified: true };
     return { verified: false, error: noMatchError(signatures, prepared.compiled) };
+  }
+
+  /**
+   * Verifies a Sigstore bundle (v0.1–v0.3) for an artifact — its bytes or its SHA-256 digest
+   * (hex) — against a policy, as `imgverify verify-bundle` does. Throws ImgverifyError naming
+   * the failed check; returns the signer, log entry, signing time and what was signed.
+   */
+  verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy): VerifiedBundle {
+    return verifyBundle(bundle, artifact, this.preparePolicy(policy).checks);
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */
