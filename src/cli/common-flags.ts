@@ -96,15 +96,10 @@ export function policyFromFlags(values: Values): VerificationPolicy {
   };
 }
 
-/**
- * Verifier options from the flags. `registries` are the registry hosts of the images on the
- * command line: --registry-username/--registry-password apply to those (as cosign's do).
- */
-export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv, registries: readonly string[] = []): VerifierOptions {
+/** --allow-http-registry and --registry-cacert, shared by every command that reads registries. */
+export function registryTransportFromFlags(values: Values): RegistryClientOptions {
   const registry: RegistryClientOptions = {};
   if (values['allow-http-registry'] === true) registry.allowHttp = true;
-  const timeout = str(values, 'timeout');
-  if (timeout !== undefined) registry.timeoutMs = parseDuration(timeout, '--timeout');
   const cacert = str(values, 'registry-cacert');
   if (cacert !== undefined) {
     try {
@@ -113,6 +108,17 @@ export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv,
       throw usageError(`--registry-cacert: cannot read ${cacert}: ${(err as Error).message}`);
     }
   }
+  return registry;
+}
+
+/**
+ * Verifier options from the flags. `registries` are the registry hosts of the images on the
+ * command line: --registry-username/--registry-password apply to those (as cosign's do).
+ */
+export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv, registries: readonly string[] = []): VerifierOptions {
+  const registry = registryTransportFromFlags(values);
+  const timeout = str(values, 'timeout');
+  if (timeout !== undefined) registry.timeoutMs = parseDuration(timeout, '--timeout');
   const username = str(values, 'registry-username');
   const password = str(values, 'registry-password');
   if ((username === undefined) !== (password === undefined)) {

@@ -34,3 +34,12 @@ export async function* mapConcurrent<T, R>(
     if (!done) await launch();
   }
 }
+
+/** Maps with at most `limit` calls in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  for await (const { index, value } of mapConcurrent(items, limit, async (item, i) => ({ index: i, value: await fn(item) }))) {
+    results[index] = value;
+  }
+  return results;
+}

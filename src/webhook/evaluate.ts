@@ -21,6 +21,8 @@
  * "operational" failures: they deny in enforce mode and warn in warn mode, and are never
  * cached. No I/O here: the registry and the verifier come in through a VerificationBackend.
  */
+import { abortable } from '../util/abort';
+import { mapLimit } from '../verify/pool';
 import { ImgverifyError, type ErrorCode } from '../errors';
 import type { VerificationPolicy } from '../policy/policy';
 import { parseReference, withDigest, type ImageReference } from '../reference';
@@ -210,38 +212,6 @@ function asError(err: unknown): ImgverifyError {
   return new ImgverifyError('REGISTRY_ERROR', `unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as unknown);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as unknown);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-/** Runs `fn` over `items` with at most `limit` at once; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * Whether a verified signature counts for an authority: `signatureFormat: bundle` accepts only
@@ -397,7 +367,7 @@ export class PolicyEvaluator {
     let digest: string;
     const session = this.backend.session(signal);
     try {
-      digest = ref.digest ?? (await raceSignal(session.resolve(ref), signal));
+      digest = ref.digest ?? (await abortable(session.resolve(ref), signal));
     } catch (err) {
       // Without a digest nothing can be verified: every matching policy fails, with the reason.
       const failure = failureOf(asError(err), 'the tag could not be resolved');
@@ -479,7 +449,7 @@ export class PolicyEvaluator {
       this.inflight.set(key, flight);
     }
     try {
-      const outcome = await raceSignal(flight, signal);
+      const outcome = await abortable(flight, signal);
       return joined ? { ...outcome, cached: true } : outcome;
     } catch (err) {
       const failure = failureOf(asError(err), 'verification failed');
@@ -538,7 +508,7 @@ export class PolicyEvaluator {
         if (!verifyAttestations) return fail({ reason: 'attestations not supported yet', operational: false });
         const verified: string[] = [];
         for (const requirement of authority.attestations) {
-          const result = await raceSignal(verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
+          const result = await abortable(verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
           const found = result.verified
             ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI && formatAccepts(authority, a.signature))
             : undefined;
@@ -552,7 +522,7 @@ export class PolicyEvaluator {
         }
         return pass(`attestations verified: ${verified.join(', ')}`);
       }
-      const result = await raceSignal(session.verify(pinned, policy), signal);
+      const result = await abortable(session.verify(pinned, policy), signal);
       const accepted = result.signatures.find((s) => s.verified && formatAccepts(authority, s));
       if (accepted) return pass(`verified: ${signerText(result, accepted)}`);
       if (result.verified) return fail({ reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`, operational: false });

@@ -3,10 +3,11 @@
  * real registry: predicate-type filtering, statements returned, and a negative per check.
  */
 import { createHash } from 'node:crypto';
-import { createVerifier, type ImageVerifier } from '../../src';
-import { closePushers, startRegistry, type RunningRegistry } from '../support/registry';
+import type { ImageVerifier } from '../../src';
+import type { RunningRegistry } from '../support/registry';
+import { startVerificationEnvironment, type VerificationEnvironment } from '../support/environment';
 import { pushAttestations, pushTestImage } from '../support/signed-images';
-import { COSIGN_ANNOTATIONS, createTestSigstore, type AttestationDefect, type TestSigstore } from '../support/sigstore';
+import { COSIGN_ANNOTATIONS, type AttestationDefect, type TestSigstore } from '../support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -19,16 +20,12 @@ let sigstore: TestSigstore;
 let verifier: ImageVerifier;
 let n = 0;
 
+let env: VerificationEnvironment | undefined;
 beforeAll(async () => {
-  registry = await startRegistry();
-  sigstore = createTestSigstore();
-  verifier = createVerifier({ trustedRoot: sigstore.trustedRoot as unknown as Record<string, unknown> });
+  env = await startVerificationEnvironment();
+  ({ registry, sigstore, verifier } = env);
 });
-afterAll(async () => {
-  await verifier?.close();
-  await closePushers();
-  await registry?.stop();
-});
+afterAll(() => env?.stop());
 
 async function attested(specs: Array<{ predicateType: string; defect?: AttestationDefect; rekorKind?: 'intoto' | 'dsse'; identity?: string }>) {
   const repo = `att/app-${++n}`;

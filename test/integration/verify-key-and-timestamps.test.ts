@@ -3,9 +3,10 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createVerifier, type ImageVerifier } from '../../src';
-import { closePushers, startRegistry, type RunningRegistry } from '../support/registry';
+import type { RunningRegistry } from '../support/registry';
+import { startVerificationEnvironment, type VerificationEnvironment } from '../support/environment';
 import { pushSignatures, pushTestImage } from '../support/signed-images';
-import { createTestSigstore, type CosignLayer, type KeyDefect, type TestSigstore } from '../support/sigstore';
+import type { CosignLayer, KeyDefect, TestSigstore } from '../support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -15,16 +16,12 @@ let sigstore: TestSigstore;
 let verifier: ImageVerifier;
 let n = 0;
 
+let env: VerificationEnvironment | undefined;
 beforeAll(async () => {
-  registry = await startRegistry();
-  sigstore = createTestSigstore();
-  verifier = createVerifier({ trustedRoot: sigstore.trustedRoot as unknown as Record<string, unknown> });
+  env = await startVerificationEnvironment();
+  ({ registry, sigstore, verifier } = env);
 });
-afterAll(async () => {
-  await verifier?.close();
-  await closePushers();
-  await registry?.stop();
-});
+afterAll(() => env?.stop());
 
 async function signedWith(make: (digest: string) => CosignLayer[]): Promise<string> {
   const repo = `keys/app-${++n}`;

@@ -4,9 +4,10 @@
  */
 import { createVerifier, type ImageVerifier } from '../../src';
 import type { ImageVerificationResult } from '../../src/verify/types';
-import { closePushers, startProxy, startRegistry, type RunningProxy, type RunningRegistry } from '../support/registry';
+import { startProxy, type RunningProxy, type RunningRegistry } from '../support/registry';
+import { startVerificationEnvironment, type VerificationEnvironment } from '../support/environment';
 import { pushMultiArch, pushSignatures, pushTestImage } from '../support/signed-images';
-import { createTestSigstore, type KeylessDefect, type TestSigstore } from '../support/sigstore';
+import type { KeylessDefect, TestSigstore } from '../support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -16,17 +17,12 @@ let registry: RunningRegistry;
 let sigstore: TestSigstore;
 let verifier: ImageVerifier;
 
+let env: VerificationEnvironment | undefined;
 beforeAll(async () => {
-  registry = await startRegistry();
-  sigstore = createTestSigstore();
-  verifier = createVerifier({ trustedRoot: sigstore.trustedRoot as unknown as Record<string, unknown> });
+  env = await startVerificationEnvironment();
+  ({ registry, sigstore, verifier } = env);
 });
-
-afterAll(async () => {
-  await verifier?.close();
-  await closePushers();
-  await registry?.stop();
-});
+afterAll(() => env?.stop());
 
 let counter = 0;
 /** A fresh repository per test, so tests do not see each other's signatures. */

@@ -4,11 +4,12 @@
  * through a proxy that implements the referrers API with pagination.
  */
 import { createVerifier, type ImageVerifier } from '../../src';
-import { closePushers, jsonReply, startProxy, startRegistry, type RunningProxy, type RunningRegistry } from '../support/registry';
+import { jsonReply, startProxy, type RunningProxy, type RunningRegistry } from '../support/registry';
+import { startVerificationEnvironment, type VerificationEnvironment } from '../support/environment';
 import { BUNDLE_V03, pushBundleReferrers, signImageV3 } from '../support/referrers';
 import { placeManifest } from '../support/registry-storage';
 import { pushSignatures, pushTestImage } from '../support/signed-images';
-import { createTestSigstore, type TestSigstore } from '../support/sigstore';
+import type { TestSigstore } from '../support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -20,16 +21,12 @@ let sigstore: TestSigstore;
 let verifier: ImageVerifier;
 let n = 0;
 
+let env: VerificationEnvironment | undefined;
 beforeAll(async () => {
-  registry = await startRegistry();
-  sigstore = createTestSigstore();
-  verifier = createVerifier({ trustedRoot: sigstore.trustedRoot as unknown as Record<string, unknown> });
+  env = await startVerificationEnvironment();
+  ({ registry, sigstore, verifier } = env);
 });
-afterAll(async () => {
-  await verifier?.close();
-  await closePushers();
-  await registry?.stop();
-});
+afterAll(() => env?.stop());
 
 async function image(name = 'app') {
   const repo = `v3/${name}-${++n}`;

@@ -1,10 +1,9 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { defaultDockerConfigPath, type RegistryClientOptions } from '../../registry';
 import { NO_MATCH_ACTIONS, EVALUATOR_DEFAULTS, type NoMatchAction } from '../../webhook/evaluate';
 import { DEFAULT_PORT, startWebhookServer, type Logger, type LogLevel } from '../../webhook/server';
-import { parseDuration } from '../common-flags';
+import { parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
 
@@ -59,20 +58,11 @@ export function noMatchFromFlags(values: Values): NoMatchAction {
 
 /** Registry options: the docker config (never echoed: only its path), http, CA, timeout. */
 export function registryFromFlags(values: Values, env: NodeJS.ProcessEnv, timeoutMs: number): RegistryClientOptions {
-  const registry: RegistryClientOptions = {
+  return {
+    ...registryTransportFromFlags(values),
     dockerConfigPath: str(values, 'docker-config') ?? defaultDockerConfigPath(env),
     timeoutMs: Math.ceil(timeoutMs),
   };
-  if (values['allow-http-registry'] === true) registry.allowHttp = true;
-  const cacert = str(values, 'registry-cacert');
-  if (cacert !== undefined) {
-    try {
-      registry.ca = readFileSync(cacert, 'utf8');
-    } catch (err) {
-      throw usageError(`--registry-cacert: cannot read ${cacert}: ${(err as Error).message}`);
-    }
-  }
-  return registry;
 }
 
 export function requiredFlag(values: Values, name: string): string {

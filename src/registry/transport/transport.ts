@@ -10,7 +10,8 @@ import { parseChallenges } from '../auth/challenge';
 import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
 import { isRetryableError, isTlsMismatchError, type HttpClient, type HttpResponse } from './http';
-import { RETRYABLE_STATUSES, abortable, parseRetryAfter, withRetries, type RetryPolicy } from './retry';
+import { abortable } from '../../util/abort';
+import { RETRYABLE_STATUSES, parseRetryAfter, withRetries, type RetryPolicy } from './retry';
 import { assertUrlAllowed, sameOrigin, schemeCandidates, type HttpAllowance } from './scheme';
 
 const MAX_REDIRECTS = 10;

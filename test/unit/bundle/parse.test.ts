@@ -11,7 +11,6 @@ import { compilePolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON } from '../../../src/trust';
 import { verifyBundle } from '../../../src/verify/bundle';
 import { policyChecks } from '../../../src/verify/context';
-import { X509Certificate } from '@sigstore/core';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
 
 const SIGNER = 'release@example.test';
