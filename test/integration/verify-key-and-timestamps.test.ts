@@ -110,6 +110,21 @@ describe('key-signature defects', () => {
   });
 });
 
+describe('--insecure-ignore-sct', () => {
+  test('accepts a certificate without an SCT; without the option it is SCT_INVALID', async () => {
+    const ref = await signedWith((digest) => [sigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, defect: 'no-sct' })]);
+    expect((await verifier.verify(ref, { subject: SIGNER, issuer: ISSUER })).error?.code).toBe('SCT_INVALID');
+    const lax = await verifier.verify(ref, { subject: SIGNER, issuer: ISSUER, insecureIgnoreSct: true });
+    expect(lax.error).toBeUndefined();
+    expect(lax.verified).toBe(true);
+  });
+
+  test('an SCT that is present must still verify (stricter than cosign, documented)', async () => {
+    const ref = await signedWith((digest) => [sigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, defect: 'sct-invalid-signature' })]);
+    expect((await verifier.verify(ref, { subject: SIGNER, issuer: ISSUER, insecureIgnoreSct: true })).error?.code).toBe('SCT_INVALID');
+  });
+});
+
 describe('RFC 3161 timestamps', () => {
   test('a keyless signature with a Rekor entry and a timestamp verifies', async () => {
     const ref = await signedWith((digest) => [sigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, timestamp: true })]);

@@ -17,7 +17,7 @@ const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are 
   --certificate-oidc-issuer-regexp R
   --key FILE                        PEM public key instead of identities
   --insecure-ignore-tlog            accept signatures without a transparency-log entry
-  --insecure-ignore-sct             accept certificates without a valid SCT`;
+  --insecure-ignore-sct             accept certificates without an SCT (a present SCT is still checked)`;
 
 const TRUST_HELP = `Trust and registry:
   --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)
