@@ -1,6 +1,7 @@
 /** Rendering of verification results: JSON for machines, one line per image for people. */
 import type { ImgverifyError } from '../errors';
 import type { ImageVerificationResult, SignatureResult } from '../verify/types';
+import { pinnedReference } from './report-table';
 
 export function resultToJSON(result: ImageVerificationResult): Record<string, unknown> {
   const { error, ...rest } = result;
@@ -16,9 +17,7 @@ function signerText(sig: SignatureResult): string {
 
 /** `registry/repo:tag@sha256:…` as far as it is known. */
 function pinned(result: ImageVerificationResult): string {
-  const ref = result.reference ?? result.image;
-  if (!result.digest || ref.includes('@')) return ref;
-  return `${ref}@${result.digest}`;
+  return pinnedReference(result) ?? result.reference ?? result.image;
 }
 
 export function resultToText(result: ImageVerificationResult): string {
