@@ -3,11 +3,6 @@
  * The `imgverify` command line: subcommand dispatch, usage errors, exit statuses.
  */
 import { exitCodeFor, ImgverifyError } from '../errors';
-import { verifyAttestationCommand, verifyCommand, VERIFY_USAGE } from './commands/verify';
-import { verifyReleaseCommand } from './commands/verify-release';
-import { verifyBundleCommand } from './commands/verify-bundle';
-import { policyCommand } from './commands/policy-test';
-import { webhookCommand } from './commands/webhook';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
@@ -28,14 +23,18 @@ Run "imgverify <command> --help" for a command's flags.
 
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  webhook: (argv, io) => webhookCommand(argv, io),
-  policy: policyCommand,
-  verify: verifyCommand,
-  'verify-attestation': verifyAttestationCommand,
-  'verify-release': verifyReleaseCommand,
-  'verify-bundle': verifyBundleCommand,
+// Each command's modules load only when it runs: a one-shot `verify` process does not pay
+// for the webhook, SBOM or bundle code (cold start is what a shell loop of verifications costs).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: Record<string, () => Command> = {
+  webhook: () => (require('./commands/webhook') as typeof import('./commands/webhook')).webhookCommand,
+  policy: () => (require('./commands/policy-test') as typeof import('./commands/policy-test')).policyCommand,
+  verify: () => (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand,
+  'verify-attestation': () => (require('./commands/verify') as typeof import('./commands/verify')).verifyAttestationCommand,
+  'verify-release': () => (require('./commands/verify-release') as typeof import('./commands/verify-release')).verifyReleaseCommand,
+  'verify-bundle': () => (require('./commands/verify-bundle') as typeof import('./commands/verify-bundle')).verifyBundleCommand,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function isParseArgsError(err: unknown): err is Error & { code: string } {
   const code = (err as { code?: unknown } | null)?.code;
@@ -53,7 +52,7 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
     io.stdout(`imgverify ${(require('../../package.json') as { version: string }).version}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
+  const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name]!() : undefined;
   if (!command) {
     io.stderr(`imgverify: unknown command "${name}"\n\n${USAGE}`);
     return 2;
@@ -74,7 +73,6 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
   }
 }
 
-export { VERIFY_USAGE };
 
 if (require.main === module) {
   run(process.argv.slice(2)).then(
