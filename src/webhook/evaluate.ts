@@ -49,8 +49,8 @@ export interface VerificationSession {
   resolve(ref: ImageReference): Promise<string>;
   /** Signatures of the digest-pinned reference against a prepared policy. */
   verify(pinned: ImageReference, policy: PreparedPolicy): Promise<ImageVerificationResult>;
-  /** Attestations of one predicate type (URI); absent when the verifier cannot check attestations. */
-  readonly verifyAttestations?: (pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string }) => Promise<AttestationsResult>;
+  /** Attestations of one predicate type (URI). */
+  verifyAttestations(pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string }): Promise<AttestationsResult>;
 }
 
 export interface VerificationBackend {
@@ -504,11 +504,9 @@ export class PolicyEvaluator {
     const policy = prepared.prepared;
     try {
       if (authority.attestations.length > 0) {
-        const verifyAttestations = session.verifyAttestations;
-        if (!verifyAttestations) return fail({ reason: 'attestations not supported yet', operational: false });
         const verified: string[] = [];
         for (const requirement of authority.attestations) {
-          const result = await abortable(verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
+          const result = await abortable(session.verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
           const found = result.verified
             ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI && formatAccepts(authority, a.signature))
             : undefined;

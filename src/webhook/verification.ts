@@ -12,11 +12,11 @@
  */
 import type { FetchedManifest, ReferrersListing, RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import type { VerificationPolicy } from '../policy/policy';
-import { repositoryName, type ImageReference } from '../reference';
+import { repositoryName } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
 import type { LoadedTrustRoot } from '../trust';
 import { ImageVerifier, type PreparedPolicy } from '../verify/verifier';
-import type { AttestationsResult, VerificationBackend, VerificationSession } from './evaluate';
+import type { VerificationBackend, VerificationSession } from './evaluate';
 
 export interface VerifierBackendOptions {
   /** `trusted_root.json` path, its JSON, or a loaded root. Default: the embedded public-good root. */
@@ -69,8 +69,6 @@ class SessionReader implements RegistryReader {
   }
 }
 
-type AttestationMethod = (image: ImageReference, policy: PreparedPolicy, options: { predicateType: string }) => Promise<AttestationsResult>;
-
 export class VerifierBackend implements VerificationBackend {
   readonly verifier: ImageVerifier;
   private readonly client: RegistryClient;
@@ -88,7 +86,6 @@ export class VerifierBackend implements VerificationBackend {
     const reader = new SessionReader(this.client, signal);
     // A verifier is a trust root and a registry reader: cheap to make, one per session.
     const verifier = new ImageVerifier({ trustedRoot: this.verifier.trust, registryClient: reader });
-    const attestations = (verifier as unknown as { verifyAttestations?: AttestationMethod }).verifyAttestations;
     return {
       resolve: async (ref) => {
         const manifest = await reader.getManifest(ref, ref.tag!);
@@ -96,9 +93,7 @@ export class VerifierBackend implements VerificationBackend {
         return manifest.digest;
       },
       verify: (pinned, policy) => verifier.verify(pinned, policy),
-      ...(typeof attestations === 'function'
-        ? { verifyAttestations: (pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string }) => attestations.call(verifier, pinned, policy, options) }
-        : {}),
+      verifyAttestations: (pinned, policy, options) => verifier.verifyAttestations(pinned, policy, options),
     };
   }
 

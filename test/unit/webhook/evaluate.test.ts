@@ -48,7 +48,6 @@ class FakeBackend implements VerificationBackend {
   verifyCalls = 0;
   /** Makes every registry call fail (or hang, with 'hang'). */
   failure: ImgverifyError | 'hang' | undefined;
-  withAttestations = true;
 
   prepare(policy: VerificationPolicy): PreparedPolicy {
     return { compiled: policy, checks: {} } as unknown as PreparedPolicy;
@@ -83,7 +82,7 @@ class FakeBackend implements VerificationBackend {
   }
 
   session(signal: AbortSignal): VerificationSession {
-    const session: VerificationSession = {
+    return {
       resolve: async (ref) => {
         this.resolveCalls++;
         await this.registry(signal);
@@ -96,10 +95,6 @@ class FakeBackend implements VerificationBackend {
         await this.registry(signal);
         return this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signatures.get(pinned.digest!));
       },
-    };
-    if (!this.withAttestations) return session;
-    return {
-      ...session,
       verifyAttestations: async (pinned, prepared, { predicateType }): Promise<AttestationsResult> => {
         this.verifyCalls++;
         await this.registry(signal);
@@ -251,15 +246,6 @@ describe('attestations', () => {
     expect(no!.reason).toContain('attestation "a1" (https://spdx.dev/Document)');
   });
 
-  test('without verifyAttestations in the verifier: denied, "attestations not supported yet"', async () => {
-    const backend = new FakeBackend();
-    backend.withAttestations = false;
-    backend.attestations.set(D1, ['https://slsa.dev/provenance/v1']);
-    const { evaluator } = evaluatorWith([policy('p', withAttestation(['slsaprovenance1']))], { backend });
-    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
-    expect(d!.verdict).toBe('denied');
-    expect(d!.reason).toContain('attestations not supported yet');
-  });
 });
 
 describe('several policies: every matching policy must pass', () => {
