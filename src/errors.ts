@@ -89,10 +89,6 @@ export function categoryOf(code: ErrorCode): ErrorCategory {
   return CODES[code];
 }
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(CODES, value);
-}
-
 export class ImgverifyError extends Error {
   readonly code: ErrorCode;
   readonly category: ErrorCategory;

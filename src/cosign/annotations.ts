@@ -6,4 +6,3 @@ export const ANNOTATION_CERTIFICATE = 'dev.sigstore.cosign/certificate';
 export const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
 export const ANNOTATION_BUNDLE = 'dev.sigstore.cosign/bundle';
 export const ANNOTATION_RFC3161_TIMESTAMP = 'dev.sigstore.cosign/rfc3161timestamp';
-export const ANNOTATION_PREDICATE_TYPE = 'predicateType';

@@ -26,7 +26,6 @@ export interface LegacyLayer {
 export interface LegacyArtifacts {
   /** e.g. `registry/repo:sha256-<hex>.sig` */
   readonly location: string;
-  readonly manifestDigest: string;
   readonly layers: readonly LegacyLayer[];
 }
 
@@ -76,5 +75,5 @@ export async function fetchLegacyArtifacts(
       }
     }),
   );
-  return { location, manifestDigest: manifest.digest, layers };
+  return { location, layers };
 }

@@ -25,11 +25,6 @@ export interface ReferrerBundle {
   readonly error?: ImgverifyError;
 }
 
-export interface ReferrerListing {
-  readonly source: 'referrers-api' | 'tag-schema';
-  readonly bundles: readonly ReferrerBundle[];
-}
-
 function malformed(location: string, why: string): ImgverifyError {
   return new ImgverifyError('MALFORMED_CONTENT', `referrer ${location}: ${why}`);
 }
@@ -69,13 +64,12 @@ export async function fetchReferrerBundles(
   repo: RepositoryRef,
   digest: string,
   options: { maxSignatures?: number; maxPayloadBytes?: number } = {},
-): Promise<ReferrerListing> {
+): Promise<readonly ReferrerBundle[]> {
   const listing = await registry.listReferrers(repo, digest, { artifactType: BUNDLE_V03_MEDIA_TYPE });
   const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
   if (listing.descriptors.length > max) {
     throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${repositoryName(repo)}@${digest} has ${listing.descriptors.length} bundle referrers, more than the limit of ${max}`);
   }
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const bundles = await Promise.all(listing.descriptors.map((d) => fetchBundle(registry, repo, digest, d, maxBytes)));
-  return { source: listing.source, bundles };
+  return Promise.all(listing.descriptors.map((d) => fetchBundle(registry, repo, digest, d, maxBytes)));
 }

@@ -15,8 +15,6 @@ export interface SigstoreCheckOptions {
   readonly timestampThreshold: number;
 }
 
-export const KEYLESS_CHECKS: SigstoreCheckOptions = Object.freeze({ tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
-
 function codeFor(err: VerificationError): ErrorCode {
   switch (err.code) {
     case 'CERTIFICATE_ERROR':
@@ -73,7 +71,7 @@ export function translateSigstoreError(err: unknown): ImgverifyError {
 export class SigstoreChecks {
   private readonly verifier: Verifier;
 
-  constructor(material: TrustMaterial, options: SigstoreCheckOptions = KEYLESS_CHECKS) {
+  constructor(material: TrustMaterial, options: SigstoreCheckOptions) {
     this.verifier = new Verifier(material, options);
   }
 

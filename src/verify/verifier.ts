@@ -271,11 +271,10 @@ export class ImageVerifier {
   }
 
   /** cosign v3 bundles are attached to the image itself (its repository), not to a signature repository. */
-  private async fetchReferrers(target: Target): Promise<readonly ReferrerBundle[]> {
-    const listing = await fetchReferrerBundles(this.registry, target.imageRepo, target.digest, {
+  private fetchReferrers(target: Target): Promise<readonly ReferrerBundle[]> {
+    return fetchReferrerBundles(this.registry, target.imageRepo, target.digest, {
       ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
     });
-    return listing.bundles;
   }
 
   private fetchLegacy(repo: RepositoryRef, digest: string, suffix: 'sig' | 'att'): Promise<LegacyArtifacts | null> {
