@@ -6,8 +6,9 @@
  * check failed and why.
  */
 
-/** What kind of failure a code is; decides the CLI exit status (2, 1, 3). */
-export type ErrorCategory = 'usage' | 'verification' | 'operational';
+/** What kind of failure a code is; decides the CLI exit status (2, 1, 3, 4). */
+export type ErrorCategory = 'usage' | 'verification' | 'operational' | 'internal';
+
 
 const CODES = {
   // --- usage and configuration (exit 2) ---
@@ -23,6 +24,10 @@ const CODES = {
   KEY_INVALID: 'usage',
   /** Plain http was refused for a registry that is not loopback and not allowed. */
   INSECURE_REGISTRY_REFUSED: 'usage',
+  /** An SBOM cannot be used: not SPDX tag-value or JSON, malformed, too large, not UTF-8, or a plain-http URL. */
+  SBOM_INVALID: 'usage',
+  /** An SBOM lists no container images, so there is nothing to verify. */
+  SBOM_NO_IMAGES: 'usage',
 
   // --- operational (exit 3): the answer could not be obtained ---
   /** The registry could not be reached (DNS, connection refused, TLS handshake). */
@@ -37,6 +42,12 @@ const CODES = {
   IMAGE_NOT_FOUND: 'operational',
   /** A network resource (SBOM URL) could not be fetched. */
   FETCH_FAILED: 'operational',
+  /** The caller aborted the operation (an AbortSignal), or the process is shutting down. */
+  ABORTED: 'operational',
+
+  // --- internal (exit 4): a bug in imgverify, never a verdict about the input ---
+  /** An unexpected exception: a bug, to be reported. */
+  INTERNAL_ERROR: 'internal',
 
   // --- verification (exit 1): the content is not what it must be ---
   /** Bytes received do not hash to the digest they were asked for or announced with. */
@@ -121,8 +132,28 @@ export function isImgverifyError(err: unknown): err is ImgverifyError {
   return err instanceof ImgverifyError;
 }
 
+/**
+ * The one way a thrown value becomes an ImgverifyError: an ImgverifyError stays itself; anything
+ * else was not anticipated by the code that threw it, so it is a bug (INTERNAL_ERROR, exit 4),
+ * never a verdict about the input or the registry.
+ */
+export function toImgverifyError(err: unknown): ImgverifyError {
+  if (err instanceof ImgverifyError) return err;
+  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new ImgverifyError('INTERNAL_ERROR', `internal error, a bug in imgverify (please report it with this message): ${what}`, {
+    cause: err,
+  });
+}
+
+/** The error for an aborted operation: the signal's reason when it is an ImgverifyError, else ABORTED. */
+export function abortedError(reason: unknown): ImgverifyError {
+  if (reason instanceof ImgverifyError) return reason;
+  const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+  return new ImgverifyError('ABORTED', `the operation was aborted: ${why}`, { cause: reason });
+}
+
 /** Exit status the CLI uses for an error category. */
-export function exitCodeFor(category: ErrorCategory): 1 | 2 | 3 {
+export function exitCodeFor(category: ErrorCategory): 1 | 2 | 3 | 4 {
   switch (category) {
     case 'verification':
       return 1;
@@ -130,5 +161,7 @@ export function exitCodeFor(category: ErrorCategory): 1 | 2 | 3 {
       return 2;
     case 'operational':
       return 3;
+    case 'internal':
+      return 4;
   }
 }

@@ -8,48 +8,102 @@
  *     issuer: 'https://accounts.google.com',
  *   });
  *   if (!result.verified) throw result.error;
+ *
+ * This file is the documented library (docs/api.md) and nothing else; its surface is locked by
+ * the API report in api/imgverify.api.md. The admission webhook is the `imgverify/webhook`
+ * subpath (src/webhook/index.ts).
+ *
+ * @packageDocumentation
  */
-export { createVerifier, ImageVerifier, type PreparedPolicy, type VerifierOptions } from './verify/verifier';
-export type { BundleArtifact, VerifiedBundle, VerifiedContent } from './verify/bundle';
+
+// The verifier
+export {
+  createVerifier,
+  ImageVerifier,
+  type BundleArtifact,
+  type PreparedPolicy,
+  type VerifiedBundle,
+  type VerifiedContent,
+  type VerifierOptions,
+} from './verify/verifier';
 export type {
   AttestationVerificationResult,
-  VerifiedAttestation,
   FailureInfo,
   ImageVerificationResult,
   SignatureResult,
   SignatureSource,
   SignerInfo,
   TlogInfo,
+  VerifiedAttestation,
 } from './verify/types';
+export { MAX_BUNDLE_BYTES } from './bundle/parse';
+
+// Policies
 export type { IdentityMatcher } from './policy/identity-policy';
 export type { KeylessPolicy, KeyPolicy, PolicyOptions, VerificationPolicy } from './policy/policy';
 export type { CertificateIdentity, SubjectAlternativeName } from './policy/certificate-identity';
+export { PREDICATE_TYPES, predicateTypeURI, type PredicateTypeName } from './attestation/predicate-types';
+
+// Errors
 export {
+  abortedError,
   categoryOf,
   exitCodeFor,
   ImgverifyError,
   isImgverifyError,
+  toImgverifyError,
   type ErrorCategory,
   type ErrorCode,
 } from './errors';
-export {
-  formatReference,
-  parseReference,
-  repositoryName,
-  withDigest,
-  type ImageReference,
-} from './reference';
+
+// Image references
+export { DEFAULT_REGISTRY, formatReference, parseReference, repositoryName, withDigest, type ImageReference } from './reference';
+
+// Trust material
 export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
-export { RegistryClient, type RegistryClientOptions } from './registry';
+
+// Registry access
+export { RegistryClient, defaultDockerConfigPath } from './registry';
+export type {
+  BlobOptions,
+  CallOptions,
+  Descriptor,
+  ImageIndexContent,
+  ImageManifestContent,
+  Manifest,
+  ManifestContent,
+  ManifestOptions,
+  OtherManifestContent,
+  Platform,
+  Referrers,
+  ReferrersOptions,
+  RegistryClientOptions,
+  RegistryCredentials,
+} from './registry';
+export type { FetchedManifest, ReferrersListing, RegistryReader, RepositoryRef } from './cosign/registry-reader';
+
+// SBOMs and releases
 export {
   KUBERNETES_RELEASE_IDENTITY,
   KUBERNETES_SBOM_BASE_URL,
   kubernetesSbomUrl,
   readSbom,
   verifySbomImages,
+  type FetchSbomOptions,
   type SbomVerification,
 } from './release';
-export { extractImages, imagesFromSbom, parseSpdx, type ImageExtraction, type SbomImage, type SpdxDocument } from './sbom';
-export { PREDICATE_TYPES, predicateTypeURI } from './attestation/predicate-types';
-/** The admission webhook (server, ClusterImagePolicy evaluation), for embedding. */
-export * as webhook from './webhook';
+export {
+  DEFAULT_MAX_SBOM_BYTES,
+  imagesFromSbom,
+  imagesFromSpdx,
+  parseSpdx,
+  type ImageExtraction,
+  type ImageSourceKind,
+  type ParseSpdxOptions,
+  type SbomImage,
+  type SkippedPackage,
+  type SpdxDocument,
+  type SpdxFormat,
+  type SpdxPackage,
+  type SpdxRelationship,
+} from './sbom';

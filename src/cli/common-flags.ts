@@ -3,9 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import type { VerificationPolicy } from '../policy/policy';
-import type { RegistryClientOptions } from '../registry';
-import type { VerifierOptions } from '../verify/verifier';
+import type { RegistryClientOptions, VerificationPolicy, VerifierOptions } from '..';
 import { usageError } from './usage-error';
 
 export const POLICY_FLAGS = {

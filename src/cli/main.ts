@@ -2,7 +2,7 @@
 /**
  * The `imgverify` command line: subcommand dispatch, usage errors, exit statuses.
  */
-import { exitCodeFor, ImgverifyError } from '../errors';
+import { exitCodeFor, toImgverifyError } from '..';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
@@ -64,12 +64,11 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
       io.stderr(`imgverify ${name}: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof ImgverifyError) {
-      io.stderr(`imgverify ${name}: ${err.message} [${err.code}]\n`);
-      return exitCodeFor(err.category);
-    }
-    io.stderr(`imgverify ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 3;
+    const error = toImgverifyError(err);
+    io.stderr(`imgverify ${name}: ${error.message} [${error.code}]\n`);
+    // A bug: the stack helps whoever reads the report.
+    if (error.code === 'INTERNAL_ERROR' && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+    return exitCodeFor(error.category);
   }
 }
 
@@ -80,8 +79,8 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`imgverify: ${String(err)}\n`);
-      process.exitCode = 3;
+      process.stderr.write(`imgverify: ${toImgverifyError(err).message}\n`);
+      process.exitCode = 4;
     },
   );
 }

@@ -1,6 +1,5 @@
 /** Rendering of verification results: JSON for machines, one line per image for people. */
-import type { ImgverifyError } from '../errors';
-import type { ImageVerificationResult, SignatureResult } from '../verify/types';
+import type { ImageVerificationResult, ImgverifyError, SignatureResult } from '..';
 import { pinnedReference } from './report-table';
 
 export function resultToJSON(result: ImageVerificationResult): Record<string, unknown> {

@@ -1,5 +1,5 @@
 /** The batch summary table and the progress display of verify-release. */
-import type { ImageVerificationResult } from '../verify/types';
+import type { ImageVerificationResult } from '..';
 
 function signerOf(r: ImageVerificationResult): string {
   const s = r.signatures.find((x) => x.verified)?.signer;

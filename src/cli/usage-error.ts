@@ -1,4 +1,4 @@
-import { ImgverifyError } from '../errors';
+import { ImgverifyError } from '..';
 
 /** A command-line usage error (exit 2). */
 export function usageError(message: string): ImgverifyError {

@@ -50,11 +50,14 @@ export function parseStatement(payload: Buffer): InTotoStatement {
 
 /**
  * Throws PAYLOAD_DIGEST_MISMATCH unless a subject of the (verified) statement names `digest`
- * (`sha256:<hex>`): the statement must be about the image or artifact being verified.
+ * (`sha256:<hex>`), or one of several digests of the same artifact (`sha512:<hex>`, ...): the
+ * statement must be about the image or artifact being verified.
  */
-export function checkStatementBindsDigest(statement: InTotoStatement, digest: string): void {
-  const [algorithm, hex] = digest.toLowerCase().split(':') as [string, string];
-  if (statement.subjects.some((s) => typeof s.digest[algorithm] === 'string' && s.digest[algorithm]!.toLowerCase() === hex)) return;
+export function checkStatementBindsDigest(statement: InTotoStatement, digest: string | readonly string[]): void {
+  const wanted = (typeof digest === 'string' ? [digest] : digest).map((d) => d.toLowerCase().split(':') as [string, string]);
+  const names = (s: InTotoSubject, [algorithm, hex]: [string, string]): boolean => typeof s.digest[algorithm] === 'string' && s.digest[algorithm]!.toLowerCase() === hex;
+  if (statement.subjects.some((s) => wanted.some((w) => names(s, w)))) return;
+  const [algorithm, hex] = wanted[0] ?? ['sha256', ''];
   const named = statement.subjects
     .map((s) => `${s.name ? `${s.name} ` : ''}${Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',') || '(no digest)'}`)
     .join('; ');

@@ -28,12 +28,12 @@ export async function readSbom(source: string, options: FetchSbomOptions = {}): 
     try {
       return await readFile(source);
     } catch (err) {
-      throw new ImgverifyError('INVALID_OPTIONS', `cannot read SBOM file ${source}: ${(err as Error).message}`, { cause: err });
+      throw new ImgverifyError('SBOM_INVALID', `cannot read SBOM file ${source}: ${(err as Error).message}`, { cause: err });
     }
   }
   const url = new URL(source);
   if (url.protocol === 'http:' && !isLoopbackRegistry(url.host)) {
-    throw new ImgverifyError('INSECURE_REGISTRY_REFUSED', `refusing to fetch SBOM over plain http from ${url.host}: use https`);
+    throw new ImgverifyError('SBOM_INVALID', `refusing to fetch SBOM over plain http from ${url.host}: use https`);
   }
   const timeoutMs = options.timeoutMs ?? 60_000;
   try {
@@ -57,7 +57,7 @@ export async function readSbom(source: string, options: FetchSbomOptions = {}): 
       size += (chunk as Buffer).length;
       if (size > maxBytes) {
         res.body.destroy();
-        throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `SBOM ${source} is larger than ${maxBytes} bytes`);
+        throw new ImgverifyError('SBOM_INVALID', `SBOM ${source} is larger than ${maxBytes} bytes`);
       }
       chunks.push(chunk as Buffer);
     }

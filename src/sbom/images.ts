@@ -85,7 +85,7 @@ const K8S_ARCHES = ['amd64', 'arm', 'arm64', 'ppc64le', 's390x', '386', 'riscv64
 const K8S_VERSION = 'v\\d+\\.\\d+\\.\\d+(?:-(?:alpha|beta|rc)\\.\\d+)?';
 
 /** The images an SPDX document lists, the image-like packages skipped, and why. */
-export function extractImages(doc: SpdxDocument): ImageExtraction {
+export function imagesFromSpdx(doc: SpdxDocument): ImageExtraction {
   const ctx: PurlContext = {
     // bom signs `Tool: sigs.k8s.io/bom/pkg/spdx` (2021-2022, bom-nginx.spdx), later `Tool: bom-<version>`;
     // `k8s.io/release` is its import path from before it moved out of kubernetes/release (assumed).
@@ -124,9 +124,9 @@ export function extractImages(doc: SpdxDocument): ImageExtraction {
   return { images: deduplicate(found), skipped, warnings: ctx.warnings };
 }
 
-/** The normalised references of the images an SPDX document lists (see extractImages). */
+/** The normalised references of the images an SPDX document lists (see imagesFromSpdx). */
 export function extractImageReferences(doc: SpdxDocument): SbomImage[] {
-  return extractImages(doc).images;
+  return imagesFromSpdx(doc).images;
 }
 
 function relationshipIndex(doc: SpdxDocument): {

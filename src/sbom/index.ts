@@ -4,14 +4,14 @@
  */
 import { ImgverifyError } from '../errors';
 import { decodeSbomInput, resolveMaxBytes, type SbomInputOptions } from './input';
-import { extractImages, type ImageExtraction } from './images';
+import { imagesFromSpdx, type ImageExtraction } from './images';
 import type { SpdxDocument, SpdxFormat } from './model';
 import { parseSpdxJson } from './spdx-json';
 import { parseSpdxTagValue } from './spdx-tagvalue';
 
 export type { SpdxDocument, SpdxFormat, SpdxPackage, SpdxRelationship } from './model';
 export type { ImageExtraction, SbomImage, SkippedPackage, ImageSourceKind } from './images';
-export { extractImages, extractImageReferences } from './images';
+export { imagesFromSpdx, extractImageReferences } from './images';
 export { parseSpdxTagValue } from './spdx-tagvalue';
 export { parseSpdxJson } from './spdx-json';
 export { DEFAULT_MAX_SBOM_BYTES } from './input';
@@ -37,14 +37,14 @@ function detectFormat(text: string): SpdxFormat {
   const first = /\S/.exec(text)?.[0];
   if (first === '{') return 'json';
   if (first === '<') {
-    throw new ImgverifyError('MALFORMED_CONTENT', 'SBOM looks like XML (SPDX RDF?); only SPDX tag-value and JSON are supported', {
+    throw new ImgverifyError('SBOM_INVALID', 'SBOM looks like XML (SPDX RDF?); only SPDX tag-value and JSON are supported', {
       details: { line: 1 },
     });
   }
   return 'tag-value';
 }
 
-/** Parses an SPDX document and lists the images it names (see extractImages). */
+/** Parses an SPDX document and lists the images it names (see imagesFromSpdx). */
 export function imagesFromSbom(input: string | Uint8Array, opts?: ParseSpdxOptions): ImageExtraction {
-  return extractImages(parseSpdx(input, opts));
+  return imagesFromSpdx(parseSpdx(input, opts));
 }

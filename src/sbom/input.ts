@@ -23,7 +23,7 @@ export function resolveMaxBytes(opts: SbomInputOptions | undefined): number {
 }
 
 function tooLarge(size: number, limit: number): ImgverifyError {
-  return new ImgverifyError('SIZE_LIMIT_EXCEEDED', `SBOM is ${size} bytes, larger than the ${limit}-byte limit`, {
+  return new ImgverifyError('SBOM_INVALID', `SBOM is ${size} bytes, larger than the ${limit}-byte limit`, {
     details: { size, limit },
   });
 }
@@ -46,7 +46,7 @@ export function decodeSbomInput(input: string | Uint8Array, maxBytes: number): s
     return new TextDecoder('utf-8', { fatal: true }).decode(input);
   } catch {
     const line = firstInvalidUtf8Line(input);
-    throw new ImgverifyError('MALFORMED_CONTENT', `SBOM is not valid UTF-8 (line ${line})`, { details: { line } });
+    throw new ImgverifyError('SBOM_INVALID', `SBOM is not valid UTF-8 (line ${line})`, { details: { line } });
   }
 }
 

@@ -43,7 +43,7 @@ export type JsonOptions = SbomInputOptions;
 type Json = Record<string, unknown>;
 
 function fail(path: string, message: string): never {
-  throw new ImgverifyError('MALFORMED_CONTENT', `SPDX JSON ${path === '' ? 'document' : path}: ${message}`, {
+  throw new ImgverifyError('SBOM_INVALID', `SPDX JSON ${path === '' ? 'document' : path}: ${message}`, {
     details: { path },
   });
 }
@@ -64,7 +64,7 @@ export function parseSpdxJson(input: string | Uint8Array, opts?: JsonOptions): S
 function syntaxError(text: string, err: unknown): ImgverifyError {
   const reason = err instanceof Error ? err.message : String(err);
   const position = jsonErrorOffset(text);
-  if (position === -1) return new ImgverifyError('MALFORMED_CONTENT', `SPDX JSON is not valid JSON: ${reason}`, { details: {} });
+  if (position === -1) return new ImgverifyError('SBOM_INVALID', `SPDX JSON is not valid JSON: ${reason}`, { details: {} });
   let line = 1;
   let lineStart = 0;
   for (let i = text.indexOf('\n'); i !== -1 && i < position; i = text.indexOf('\n', i + 1)) {
@@ -72,7 +72,7 @@ function syntaxError(text: string, err: unknown): ImgverifyError {
     lineStart = i + 1;
   }
   const column = position - lineStart + 1;
-  return new ImgverifyError('MALFORMED_CONTENT', `SPDX JSON line ${line} column ${column}: not valid JSON: ${reason}`, {
+  return new ImgverifyError('SBOM_INVALID', `SPDX JSON line ${line} column ${column}: not valid JSON: ${reason}`, {
     details: { line, column },
   });
 }

@@ -83,7 +83,7 @@ export function parseSpdxTagValue(input: string | Uint8Array, opts?: TagValueOpt
 }
 
 function fail(line: number, message: string, column?: number): never {
-  throw new ImgverifyError('MALFORMED_CONTENT', `SPDX tag-value line ${line}: ${message}`, {
+  throw new ImgverifyError('SBOM_INVALID', `SPDX tag-value line ${line}: ${message}`, {
     details: column === undefined ? { line } : { line, column },
   });
 }

@@ -4,7 +4,7 @@
  * signature checks, and its errors are translated to our stable codes here.
  */
 import { PolicyError, VerificationError, Verifier, type SignedEntity, type Signer, type TrustMaterial } from '@sigstore/verify';
-import { ImgverifyError, type ErrorCode } from '../errors';
+import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
 
 export interface SigstoreCheckOptions {
   /** Transparency-log entries required (1; 0 with --insecure-ignore-tlog). */
@@ -62,7 +62,10 @@ export function translateSigstoreError(err: unknown): ImgverifyError {
   if (err instanceof PolicyError) {
     return new ImgverifyError('IDENTITY_MISMATCH', err.message, { cause: err });
   }
-  // ASN.1 or key parsing errors on hostile input end up here.
+  // A TypeError or ReferenceError is a bug (ours or the library's), whatever the input: never
+  // reported as a verdict about the signature.
+  if (err instanceof TypeError || err instanceof ReferenceError) return toImgverifyError(err);
+  // ASN.1, DER and key parsing errors on hostile input (plain Errors from @sigstore/core) end up here.
   const message = err instanceof Error ? err.message : String(err);
   return new ImgverifyError('SIGNATURE_MALFORMED', `signature material could not be processed: ${message}`, { cause: err });
 }

@@ -31,6 +31,8 @@ export interface FailureInfo {
   readonly code: ErrorCode;
   readonly category: ErrorCategory;
   readonly message: string;
+  /** Structured facts about the failure, when the check gives them (e.g. the digests compared). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export interface SignatureResult {
@@ -38,13 +40,19 @@ export interface SignatureResult {
   /** Where exactly: e.g. `localhost:5000/app:sha256-….sig layer 0`. */
   readonly location: string;
   readonly verified: boolean;
-  /** Present when the certificate/key checks passed. */
+  /**
+   * Who signed: present once the trust checks and the signature passed, also when a later
+   * step (binding, policy) failed — e.g. the identity that did not match the policy.
+   */
   readonly signer?: SignerInfo;
   /** The image digest the signed payload binds. */
   readonly signedDigest?: string;
   /** `critical.identity.docker-reference` of a simple-signing payload (informational). */
   readonly dockerReference?: string;
+  /** The transparency-log entry, once verified. */
   readonly tlog?: TlogInfo;
+  /** The earliest verified signing time (RFC 3161 timestamp or Rekor integration time), ISO 8601. */
+  readonly signedAt?: string;
   /** The failed check, when `verified` is false. */
   readonly failure?: FailureInfo;
 }
@@ -66,7 +74,7 @@ export interface ImageVerificationResult {
 }
 
 export function failureInfo(err: ImgverifyError): FailureInfo {
-  return { code: err.code, category: err.category, message: err.message };
+  return { code: err.code, category: err.category, message: err.message, ...(err.details ? { details: err.details } : {}) };
 }
 
 /** A verified attestation: its in-toto statement and the signature that vouches for it. */

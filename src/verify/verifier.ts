@@ -1,44 +1,37 @@
 /**
- * The verification pipeline, top to bottom:
+ * The registry-backed verifier, top to bottom:
  *   reference → registry: resolve the tag to a manifest digest (bytes hashed)
- *             → cosign: fetch the signature artifacts of that digest
- *             → per signature: @sigstore/verify checks, Rekor body binding, payload binds
- *               the digest, policy
- *             → verified when at least one signature passes everything.
- * Per-image problems (bad reference, registry errors, failed checks) come back in the
- * result with a coded error; a malformed policy is a programming error and throws.
+ *             → discovery (../cosign/discover-*.ts): the `.sig`/`.att` artifacts and the cosign
+ *               v3 bundles referring to that digest, fetched in parallel, every byte digest-checked
+ *             → the pure part (./image-signatures.ts): each signature through the one algorithm
+ *               (./core.ts); verified when at least one passes every step.
+ * `verifyBundle` is the pure part alone, for a bundle and an artifact.
+ * Per-image problems (bad reference, registry errors, failed checks) come back in the result
+ * with a coded error; a malformed policy is a programming error and throws.
  */
-import { ImgverifyError } from '../errors';
-import { fetchLegacyArtifacts, type LegacyArtifacts } from '../cosign/discover-legacy';
-import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
-import { DSSE_ENVELOPE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/annotations';
-import { digestTag } from '../cosign/oci';
-import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-referrers';
-import { COSIGN_SIGN_PREDICATE } from '../cosign/in-toto';
-import { verifyReferrerBundle } from './referrer';
-import { verifyBundle, type BundleArtifact, type VerifiedBundle } from './bundle';
 import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
-import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
+import { fetchLegacyArtifacts, type LegacyArtifacts } from '../cosign/discover-legacy';
+import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-referrers';
+import { digestTag } from '../cosign/oci';
+import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
+import { ImgverifyError, toImgverifyError } from '../errors';
+import { compilePolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
+import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
 import { policyChecks, type PolicyChecks } from './context';
-import { verifyLegacyAttestation, verifyLegacySignature, type AttestationResult, type LegacyLayerInput } from './legacy';
-import { mapConcurrent } from './pool';
-import {
-  failureInfo,
-  type AttestationVerificationResult,
-  type ImageVerificationResult,
-  type SignatureResult,
-  type VerifiedAttestation,
-} from './types';
+import { verifySignature } from './core';
+import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
+import { mapConcurrent } from '../util/pool';
+import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
 
 export interface VerifierOptions {
   /** Trust material: a `trusted_root.json` path, its parsed JSON, or a loaded root. Default: the embedded public-good root. */
   trustedRoot?: string | Record<string, unknown> | LoadedTrustRoot;
   /** Options of the registry client the verifier creates (credentials, http, timeouts, limits). */
   registry?: RegistryClientOptions;
-  /** Use this registry client instead of creating one (it is not closed by `close()`). */
+  /** Use this registry reader instead of creating a client (it is not closed by `close()`). */
   registryClient?: RegistryReader;
   /** Where signatures are stored, when not beside the image (cosign's COSIGN_REPOSITORY), e.g. `ghcr.io/org/signatures`. */
   signatureRepository?: string;
@@ -48,12 +41,36 @@ export interface VerifierOptions {
   concurrency?: number;
 }
 
-/** A policy compiled for this verifier's trust root; pass it to `verify` to skip re-compiling. */
+/**
+ * A policy compiled for one verifier's trust root (`verifier.preparePolicy`): pass it to that
+ * verifier's methods to skip re-compiling. Opaque; a prepared policy given to a verifier with
+ * another trust root is compiled again for it.
+ */
 export interface PreparedPolicy {
-  readonly compiled: CompiledPolicy;
-  /** @internal */
-  readonly checks: PolicyChecks;
+  /** What the policy accepts, in words (as failure messages name it). */
+  readonly description: string;
 }
+
+/** The internals of prepared policies, out of the public type. */
+const PREPARED = new WeakMap<PreparedPolicy, { readonly policy: VerificationPolicy; readonly checks: PolicyChecks }>();
+
+/** What a bundle's verification established. */
+export interface VerifiedBundle {
+  readonly signer: SignerInfo;
+  /** The first transparency-log entry (all of them were verified). */
+  readonly tlog?: TlogInfo;
+  /** The earliest verified timestamp (RFC 3161 or Rekor integration time), ISO 8601. */
+  readonly signedAt?: string;
+  readonly content: VerifiedContent;
+}
+
+export type VerifiedContent =
+  /** `digest`: the artifact's digest the signature was verified for, `alg:hex` (the bundle's algorithm, SHA-256 mostly). */
+  | { readonly kind: 'message-signature'; readonly digest: string }
+  /** The verified DSSE payload (an in-toto statement naming the artifact) and its type. */
+  | { readonly kind: 'dsse'; readonly payloadType: string; readonly payload: Buffer };
+
+export type { BundleArtifact };
 
 function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
   if (option === undefined) return publicGoodTrustRoot();
@@ -62,42 +79,29 @@ function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
   return trustRootFromJSON(option);
 }
 
-function asImgverifyError(err: unknown): ImgverifyError {
-  if (err instanceof ImgverifyError) return err;
-  return new ImgverifyError('REGISTRY_ERROR', `unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-}
-
-/** The overall reason when no signature passed: the common failure code, or a summary. */
-function noMatchError(signatures: readonly SignatureResult[], policy: CompiledPolicy): ImgverifyError {
-  const failures = signatures.map((s) => s.failure!).filter(Boolean);
-  const codes = new Set(failures.map((f) => f.code));
-  const detail = signatures.map((s) => `${s.location}: ${s.failure?.message ?? 'not verified'}`).join('; ');
-  const [only] = codes;
-  if (codes.size === 1 && only !== undefined) {
-    const message = signatures.length === 1 ? failures[0]!.message : `all ${signatures.length} signatures failed: ${detail}`;
-    return new ImgverifyError(only, message, { details: { policy: policy.description } });
-  }
-  return new ImgverifyError('NO_MATCHING_SIGNATURES', `none of ${signatures.length} signatures passed every check and the policy (${policy.description}): ${detail}`, {
-    details: { policy: policy.description },
-  });
+/** An image resolved to its digest, and where its signatures are stored. */
+interface Target {
+  readonly reference: string;
+  readonly digest: string;
+  /** Where legacy `.sig`/`.att` artifacts are (the image's repository unless overridden). */
+  readonly signatureRepo: RepositoryRef;
+  /** The image's own repository, where its referrers are. */
+  readonly imageRepo: RepositoryRef;
 }
 
 export class ImageVerifier {
   readonly trust: LoadedTrustRoot;
-  private readonly registry: RegistryReader;
-  private readonly ownedClient?: RegistryClient;
+  private readonly registryOptions: RegistryClientOptions | undefined;
+  private readonly sharedReader: RegistryReader | undefined;
+  private ownedClient: RegistryClient | undefined;
   private readonly signatureRepository?: RepositoryRef;
   private readonly maxSignatures?: number;
   private readonly concurrency: number;
 
   constructor(options: VerifierOptions = {}) {
     this.trust = loadTrust(options.trustedRoot);
-    if (options.registryClient) {
-      this.registry = options.registryClient;
-    } else {
-      this.ownedClient = new RegistryClient(options.registry);
-      this.registry = this.ownedClient;
-    }
+    this.sharedReader = options.registryClient;
+    this.registryOptions = options.registry;
     if (options.signatureRepository !== undefined) {
       const repo = parseReference(options.signatureRepository);
       const lastSegment = options.signatureRepository.slice(options.signatureRepository.lastIndexOf('/') + 1);
@@ -119,9 +123,18 @@ export class ImageVerifier {
    * so a caller that mutates its policy object always gets the policy it now describes.
    */
   preparePolicy(policy: VerificationPolicy | PreparedPolicy): PreparedPolicy {
-    if ('compiled' in policy && 'checks' in policy) return policy;
-    const compiled = compilePolicy(policy);
-    return Object.freeze({ compiled, checks: policyChecks(this.trust, compiled) });
+    return this.prepared(policy).prepared;
+  }
+
+  private prepared(policy: VerificationPolicy | PreparedPolicy): { prepared: PreparedPolicy; checks: PolicyChecks } {
+    const known = PREPARED.get(policy as PreparedPolicy);
+    if (known && known.checks.trust === this.trust) return { prepared: policy as PreparedPolicy, checks: known.checks };
+    const source = known ? known.policy : (policy as VerificationPolicy);
+    const compiled = compilePolicy(source);
+    const checks = policyChecks(this.trust, compiled);
+    const prepared: PreparedPolicy = Object.freeze({ description: compiled.description });
+    PREPARED.set(prepared, { policy: source, checks });
+    return { prepared, checks };
   }
 
   /**
@@ -130,19 +143,10 @@ export class ImageVerifier {
    * for every per-image outcome.
    */
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
-    const prepared = this.preparePolicy(policy);
+    const { checks } = this.prepared(policy);
     return this.run(image, async (target) => {
-      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target.signatureRepo, target.digest, 'sig'), this.fetchReferrers(target)]);
-      const signatures = [
-        ...(legacy ? this.verifyLegacySignatures(legacy, target.digest, prepared) : []),
-        // A verified bundle whose statement is an attestation is not a signature: left out here.
-        ...referrers
-          .map((r) => verifyReferrerBundle(r, target.digest, prepared.checks))
-          .filter((r) => !(r.signature.verified && r.statement?.predicateType !== COSIGN_SIGN_PREDICATE))
-          .map((r) => r.signature),
-      ];
-      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'sig')} or as OCI referrers`;
-      return { signatures, ...this.verdict(signatures, prepared, `no signatures found for ${target.reference} (${target.digest}) at ${where}`) };
+      const found = await this.discover(target, 'sig');
+      return judgeSignatures(target.digest, found, checks, this.nothingFound('signatures', target, 'sig'));
     });
   }
 
@@ -158,7 +162,7 @@ export class ImageVerifier {
     policy: VerificationPolicy | PreparedPolicy,
     options: { predicateType?: string } = {},
   ): Promise<AttestationVerificationResult> {
-    const prepared = this.preparePolicy(policy);
+    const { checks } = this.prepared(policy);
     let wanted: string | undefined;
     if (options.predicateType !== undefined) {
       wanted = predicateTypeURI(options.predicateType);
@@ -167,93 +171,28 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
-      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target.signatureRepo, target.digest, 'att'), this.fetchReferrers(target)]);
-      const outcomes = [
-        ...(legacy ? this.verifyLegacyAttestations(legacy, target.digest, prepared) : []),
-        // A verified v3 signature (cosign sign predicate) is not an attestation: left out here.
-        ...referrers
-          .map((r) => verifyReferrerBundle(r, target.digest, prepared.checks))
-          .filter((r) => !(r.signature.verified && r.statement?.predicateType === COSIGN_SIGN_PREDICATE)),
-      ];
-      const attestations: VerifiedAttestation[] = [];
-      const signatures = outcomes.map(({ signature, statement }): SignatureResult => {
-        if (!signature.verified || !statement) return signature;
-        if (wanted !== undefined && statement.predicateType !== wanted) {
-          const err = new ImgverifyError('PREDICATE_TYPE_MISMATCH', `attestation has predicate type ${statement.predicateType}, not ${wanted}`);
-          return { ...signature, verified: false, failure: failureInfo(err) };
-        }
-        attestations.push({ predicateType: statement.predicateType, statement: statement.json, signature });
-        return signature;
-      });
-      const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, 'att')} or as OCI referrers`;
-      return { signatures, attestations, ...this.verdict(signatures, prepared, `no attestations found for ${target.reference} (${target.digest}) at ${where}`) };
+      const found = await this.discover(target, 'att');
+      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'));
     });
     // A result that failed before discovery (bad reference, registry error) has no attestations.
     return { ...result, attestations: result.attestations ?? [] };
   }
 
   /**
-   * Resolves the image, runs `check` on the digest, and turns every per-image failure
-   * (reference, registry, verification) into a result with a coded error.
-   */
-  private async run<T extends Outcome>(
-    image: string | ImageReference,
-    check: (target: Target) => Promise<T>,
-  ): Promise<ImageVerificationResult & Partial<T>> {
-    const input = typeof image === 'string' ? image : formatReference(image);
-    let ref: ImageReference;
-    try {
-      ref = typeof image === 'string' ? parseReference(image) : image;
-    } catch (err) {
-      const failed: ImageVerificationResult = { image: input, verified: false, signatures: [], error: asImgverifyError(err) };
-      return failed as ImageVerificationResult & Partial<T>;
-    }
-    const reference = formatReference(ref);
-    let digest: string | undefined;
-    let mediaType: string | undefined;
-    try {
-      const signatureRepo = this.signatureRepository ?? ref;
-      let outcome: T;
-      if (ref.digest) {
-        // The digest is what signatures bind; like cosign, do not fetch the image for it.
-        digest = ref.digest;
-        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
-      } else {
-        const manifest = await this.registry.getManifest(ref, ref.tag!);
-        digest = manifest.digest;
-        mediaType = manifest.mediaType;
-        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
-      }
-      return { image: input, reference, digest, ...(mediaType ? { mediaType } : {}), ...outcome };
-    } catch (err) {
-      const failed: ImageVerificationResult = {
-        image: input,
-        reference,
-        ...(digest ? { digest } : {}),
-        ...(mediaType ? { mediaType } : {}),
-        verified: false,
-        signatures: [],
-        error: asImgverifyError(err),
-      };
-      // Failed before its check produced anything: none of T's own fields are present.
-      return failed as ImageVerificationResult & Partial<T>;
-    }
-  }
-
-  /** verified when one signature passed; otherwise the reason. */
-  private verdict(signatures: readonly SignatureResult[], prepared: PreparedPolicy, none: string): { verified: boolean; error?: ImgverifyError } {
-    if (signatures.length === 0) return { verified: false, error: new ImgverifyError('NO_SIGNATURES', none) };
-    if (signatures.some((s) => s.verified)) return { verified: true };
-    return { verified: false, error: noMatchError(signatures, prepared.compiled) };
-  }
-
-  /**
    * Verifies a Sigstore bundle (v0.1–v0.3) for an artifact — its bytes or its SHA-256 digest
-   * (hex) — against a policy, as `imgverify verify-bundle` does. Throws ImgverifyError naming
-   * the failed check; returns the signer, log entry, signing time and what was signed.
+   * (hex) — against a policy, as `imgverify verify-bundle` does: the same algorithm as image
+   * signatures, with the artifact as the subject. No I/O. Throws ImgverifyError naming the
+   * failed check; returns the signer, log entry, signing time and what was signed.
    */
   verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy): VerifiedBundle {
-    return verifyBundle(bundle, artifact, this.preparePolicy(policy).checks);
+    const { checks } = this.prepared(policy);
+    const input = artifactBundleInput(bundle, artifact);
+    const v = verifySignature(input, checks);
+    if (!v.verified) throw v.failure!;
+    const content: VerifiedContent = v.dsse
+      ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
+      : { kind: 'message-signature', digest: v.messageDigest! };
+    return { signer: v.signer!, ...(v.tlog ? { tlog: v.tlog } : {}), ...(v.signedAt ? { signedAt: v.signedAt } : {}), content };
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */
@@ -266,74 +205,81 @@ export class ImageVerifier {
     return mapConcurrent(images, options.concurrency ?? this.concurrency, (image) => this.verify(image, prepared));
   }
 
+  /** Releases the registry connections (of a client this verifier created). */
   async close(): Promise<void> {
-    await this.ownedClient?.close();
+    const client = this.ownedClient;
+    this.ownedClient = undefined;
+    await client?.close();
   }
 
-  /** cosign v3 bundles are attached to the image itself (its repository), not to a signature repository. */
-  private fetchReferrers(target: Target): Promise<readonly ReferrerBundle[]> {
-    return fetchReferrerBundles(this.registry, target.imageRepo, target.digest, {
-      ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
-    });
+  /** The registry reader: the one given, or a client created on first use. */
+  private get registry(): RegistryReader {
+    if (this.sharedReader) return this.sharedReader;
+    this.ownedClient ??= new RegistryClient(this.registryOptions);
+    return this.ownedClient;
   }
 
-  private fetchLegacy(repo: RepositoryRef, digest: string, suffix: 'sig' | 'att'): Promise<LegacyArtifacts | null> {
-    return fetchLegacyArtifacts(this.registry, repo, digest, suffix, {
-      ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
-    });
-  }
-
-  /** Layers that failed to download, or have the wrong media type, fail here; the rest are verified. */
-  private legacyLayers<R>(
-    artifacts: LegacyArtifacts,
-    mediaType: string,
-    failed: (location: string, err: ImgverifyError) => R,
-    verify: (input: LegacyLayerInput) => R,
-  ): R[] {
-    return artifacts.layers.map((layer) => {
-      const location = `${artifacts.location} layer ${layer.index}`;
-      if (layer.error) return failed(location, layer.error);
-      if (layer.descriptor.mediaType !== mediaType) {
-        return failed(location, new ImgverifyError('SIGNATURE_MALFORMED', `layer media type ${layer.descriptor.mediaType} is not ${mediaType}`));
+  /**
+   * Resolves the image, runs `check` on the digest, and turns every per-image failure
+   * (reference, registry, verification) into a result with a coded error.
+   */
+  private async run<T extends ImageVerdict>(
+    image: string | ImageReference,
+    check: (target: Target) => Promise<T>,
+  ): Promise<ImageVerificationResult & Partial<T>> {
+    const input = typeof image === 'string' ? image : formatReference(image);
+    let ref: ImageReference;
+    try {
+      ref = typeof image === 'string' ? parseReference(image) : image;
+    } catch (err) {
+      const failed: ImageVerificationResult = { image: input, verified: false, signatures: [], error: toImgverifyError(err) };
+      return failed as ImageVerificationResult & Partial<T>;
+    }
+    const reference = formatReference(ref);
+    let digest: string | undefined;
+    let mediaType: string | undefined;
+    try {
+      if (ref.digest) {
+        // The digest is what signatures bind; like cosign, do not fetch the image for it.
+        digest = ref.digest;
+      } else {
+        const manifest = await this.registry.getManifest(ref, ref.tag!);
+        digest = manifest.digest;
+        mediaType = manifest.mediaType;
       }
-      return verify({ source: 'sig-tag', location, blob: layer.payload!, annotations: layer.descriptor.annotations });
-    });
+      const signatureRepo = this.signatureRepository ?? ref;
+      const outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
+      return { image: input, reference, digest, ...(mediaType ? { mediaType } : {}), ...outcome };
+    } catch (err) {
+      const failed: ImageVerificationResult = {
+        image: input,
+        reference,
+        ...(digest ? { digest } : {}),
+        ...(mediaType ? { mediaType } : {}),
+        verified: false,
+        signatures: [],
+        error: toImgverifyError(err),
+      };
+      // Failed before its check produced anything: none of T's own fields are present.
+      return failed as ImageVerificationResult & Partial<T>;
+    }
   }
 
-  private verifyLegacySignatures(artifacts: LegacyArtifacts, digest: string, prepared: PreparedPolicy): SignatureResult[] {
-    return this.legacyLayers(
-      artifacts,
-      SIMPLE_SIGNING_MEDIA_TYPE,
-      (location, err): SignatureResult => ({ source: 'sig-tag', location, verified: false, failure: failureInfo(err) }),
-      (input) => verifyLegacySignature(input, digest, prepared.checks),
-    );
+  /** The legacy artifacts (`.sig` or `.att`) and the v3 referrers of the digest, in parallel. */
+  private async discover(target: Target, suffix: 'sig' | 'att'): Promise<Discovered> {
+    const limits = this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {};
+    const [legacy, referrers]: [LegacyArtifacts | null, readonly ReferrerBundle[]] = await Promise.all([
+      fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, suffix, limits),
+      // cosign v3 bundles are attached to the image itself (its repository), not to a signature repository.
+      fetchReferrerBundles(this.registry, target.imageRepo, target.digest, limits),
+    ]);
+    return { legacy, referrers };
   }
 
-  private verifyLegacyAttestations(artifacts: LegacyArtifacts, digest: string, prepared: PreparedPolicy): AttestationResult[] {
-    return this.legacyLayers(
-      artifacts,
-      DSSE_ENVELOPE_MEDIA_TYPE,
-      (location, err): AttestationResult => ({ signature: { source: 'sig-tag', location, verified: false, failure: failureInfo(err) } }),
-      (input) => verifyLegacyAttestation(input, digest, prepared.checks),
-    );
+  private nothingFound(what: string, target: Target, suffix: 'sig' | 'att'): string {
+    const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, suffix)} or as OCI referrers`;
+    return `no ${what} found for ${target.reference} (${target.digest}) at ${where}`;
   }
-}
-
-/** What checking one digest produces. */
-interface Outcome {
-  readonly signatures: readonly SignatureResult[];
-  readonly verified: boolean;
-  readonly error?: ImgverifyError;
-}
-
-/** An image resolved to its digest, and where its signatures are stored. */
-interface Target {
-  readonly reference: string;
-  readonly digest: string;
-  /** Where legacy `.sig`/`.att` artifacts are (the image's repository unless overridden). */
-  readonly signatureRepo: RepositoryRef;
-  /** The image's own repository, where its referrers are. */
-  readonly imageRepo: RepositoryRef;
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {

@@ -9,8 +9,7 @@
  * (`spec.jobTemplate.spec.template.spec`) and of a PodTemplate (`template.spec`); in
  * each, `initContainers`, `containers` and `ephemeralContainers`, in that order.
  */
-import { ImgverifyError } from '../errors';
-import { parseReference } from '../reference';
+import { ImgverifyError, parseReference } from '../index';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 

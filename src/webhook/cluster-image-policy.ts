@@ -12,9 +12,7 @@
 import { createPublicKey } from 'node:crypto';
 import { RE2JS } from 're2js';
 import { parseAllDocuments } from 'yaml';
-import { predicateTypeURI } from '../attestation/predicate-types';
-import { ImgverifyError } from '../errors';
-import type { ImageReference } from '../reference';
+import { ImgverifyError, predicateTypeURI, type ImageReference } from '../index';
 import { compileGlob, policyImageName, type ImageGlob } from './glob';
 
 // --- The model -------------------------------------------------------------------------

@@ -22,12 +22,20 @@
  * cached. No I/O here: the registry and the verifier come in through a VerificationBackend.
  */
 import { abortable } from '../util/abort';
-import { mapLimit } from '../verify/pool';
-import { ImgverifyError, type ErrorCode } from '../errors';
-import type { VerificationPolicy } from '../policy/policy';
-import { parseReference, withDigest, type ImageReference } from '../reference';
-import type { ImageVerificationResult, SignatureResult } from '../verify/types';
-import type { PreparedPolicy } from '../verify/verifier';
+import { mapLimit } from '../util/pool';
+import {
+  abortedError,
+  ImgverifyError,
+  parseReference,
+  toImgverifyError,
+  withDigest,
+  type ErrorCode,
+  type ImageReference,
+  type ImageVerificationResult,
+  type PreparedPolicy,
+  type SignatureResult,
+  type VerificationPolicy,
+} from '../index';
 import { TtlCache, verdictKey } from './cache';
 import { matchPolicies, type Authority, type ClusterImagePolicy, type PolicyMode } from './cluster-image-policy';
 import type { WebhookMetrics } from './metrics';
@@ -207,11 +215,6 @@ function truncate(text: string, max = MAX_REASON_LENGTH): string {
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
-function asError(err: unknown): ImgverifyError {
-  if (err instanceof ImgverifyError) return err;
-  return new ImgverifyError('REGISTRY_ERROR', `unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-}
-
 
 /**
  * Whether a verified signature counts for an authority: `signatureFormat: bundle` accepts only
@@ -333,7 +336,7 @@ export class PolicyEvaluator {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(deadlineError(timeoutMs)), timeoutMs);
-    const onOuterAbort = (): void => controller.abort(asError(options.signal?.reason ?? new ImgverifyError('REGISTRY_ERROR', 'evaluation aborted')));
+    const onOuterAbort = (): void => controller.abort(abortedError(options.signal?.reason));
     if (options.signal?.aborted) onOuterAbort();
     else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
@@ -370,7 +373,7 @@ export class PolicyEvaluator {
       digest = ref.digest ?? (await abortable(session.resolve(ref), signal));
     } catch (err) {
       // Without a digest nothing can be verified: every matching policy fails, with the reason.
-      const failure = failureOf(asError(err), 'the tag could not be resolved');
+      const failure = failureOf(toImgverifyError(err), 'the tag could not be resolved');
       const outcomes = matched.map(
         (policy): PolicyOutcome => ({
           policy: policy.name,
@@ -452,7 +455,7 @@ export class PolicyEvaluator {
       const outcome = await abortable(flight, signal);
       return joined ? { ...outcome, cached: true } : outcome;
     } catch (err) {
-      const failure = failureOf(asError(err), 'verification failed');
+      const failure = failureOf(toImgverifyError(err), 'verification failed');
       return { policy: policy.name, mode: policy.mode, passed: false, authorities: [], reason: truncate(failure.reason), operational: true, cached: false };
     }
   }
@@ -526,7 +529,7 @@ export class PolicyEvaluator {
       if (result.verified) return fail({ reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`, operational: false });
       return fail(failureOf(result.error, 'no signature passed every check and the policy'));
     } catch (err) {
-      return fail(failureOf(asError(err), 'verification failed'));
+      return fail(failureOf(toImgverifyError(err), 'verification failed'));
     }
   }
 }

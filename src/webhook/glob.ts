@@ -42,8 +42,7 @@
  * registry the image is really pulled from.
  */
 import { RE2JS } from 're2js';
-import { ImgverifyError } from '../errors';
-import { DEFAULT_REGISTRY, parseReference, type ImageReference } from '../reference';
+import { DEFAULT_REGISTRY, ImgverifyError, parseReference, type ImageReference } from '../index';
 
 /** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
 export const POLICY_DOCKER_HUB_REGISTRY = 'index.docker.io';

@@ -1,14 +1,59 @@
 /**
- * The admission webhook: image globs, ClusterImagePolicy parsing and matching, the policy
- * folder and its watcher, AdmissionReview handling (all without I/O), policy evaluation
- * with its cache, metrics, and the HTTPS server.
+ * `imgverify/webhook`: the Kubernetes admission webhook, for embedding (the CLI's `imgverify
+ * webhook` and `imgverify policy test` use exactly this). Documented in docs/webhook.md
+ * ("Embedding"); the surface is locked by the API report in api/imgverify-webhook.api.md.
+ *
+ *   import { startWebhookServer } from 'imgverify/webhook';
+ *   const server = await startWebhookServer({ policiesDir, tlsCertFile, tlsKeyFile });
+ *
+ * The server's building blocks (AdmissionReview parsing, JSON patches, metrics, caches) are
+ * internal.
+ *
+ * @packageDocumentation
  */
-export * from './glob';
-export * from './cluster-image-policy';
-export * from './policy-folder';
-export * from './admission';
-export * from './cache';
-export * from './metrics';
-export * from './evaluate';
-export * from './verification';
-export * from './server';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_PORT,
+  jsonLogger,
+  METRICS_PATH,
+  startWebhookServer,
+  type Logger,
+  type LogLevel,
+  type RunningWebhookServer,
+  type WebhookServerOptions,
+} from './server';
+export { loadPolicies, MAX_POLICY_FILE_BYTES, type PolicySet } from './policy-folder';
+export {
+  API_VERSIONS,
+  parseClusterImagePolicies,
+  type AttestationRequirement,
+  type Authority,
+  type ClusterImagePolicy,
+  type HashAlgorithm,
+  type KeyAuthority,
+  type KeylessAuthority,
+  type KeylessIdentity,
+  type PolicyLocation,
+  type PolicyMode,
+  type PolicyParseResult,
+  type PolicyWarning,
+  type SignatureFormat,
+  type StaticAction,
+  type StaticAuthority,
+} from './cluster-image-policy';
+export {
+  EVALUATOR_DEFAULTS,
+  NO_MATCH_ACTIONS,
+  PolicyEvaluator,
+  type AttestationsResult,
+  type AuthorityKind,
+  type AuthorityOutcome,
+  type ImageDecision,
+  type NoMatchAction,
+  type PolicyEvaluatorOptions,
+  type PolicyOutcome,
+  type VerificationBackend,
+  type VerificationSession,
+  type Verdict,
+} from './evaluate';
+export { VerifierBackend, type VerifierBackendOptions } from './verification';

@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImgverifyError } from '../errors';
+import { ImgverifyError } from '../index';
 import { duplicateNames, parseClusterImagePolicies, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
 
 /** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */

@@ -22,9 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ImgverifyError } from '../errors';
-import type { RegistryClientOptions } from '../registry';
-import type { LoadedTrustRoot } from '../trust';
+import { ImgverifyError, type LoadedTrustRoot, type RegistryClientOptions } from '../index';
 import {
   admissionResponse,
   buildImagePatch,
@@ -454,7 +452,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     reloadTls,
     close: () => {
       closed ??= (async () => {
-        closing.abort(new ImgverifyError('REGISTRY_ERROR', 'the webhook is shutting down'));
+        closing.abort(new ImgverifyError('ABORTED', 'the webhook is shutting down'));
         stopWatching();
         for (const w of tlsWatchers) w.close();
         if (tlsPoll) clearInterval(tlsPoll);

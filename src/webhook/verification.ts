@@ -10,12 +10,20 @@
  * The library's ImageVerifier does the verification; it is used as is, with the session's
  * reader as its registry client.
  */
-import type { FetchedManifest, ReferrersListing, RegistryReader, RepositoryRef } from '../cosign/registry-reader';
-import type { VerificationPolicy } from '../policy/policy';
-import { repositoryName } from '../reference';
-import { RegistryClient, type RegistryClientOptions } from '../registry';
-import type { LoadedTrustRoot } from '../trust';
-import { ImageVerifier, type PreparedPolicy } from '../verify/verifier';
+import {
+  createVerifier,
+  RegistryClient,
+  repositoryName,
+  type FetchedManifest,
+  type ImageVerifier,
+  type LoadedTrustRoot,
+  type PreparedPolicy,
+  type ReferrersListing,
+  type RegistryClientOptions,
+  type RegistryReader,
+  type RepositoryRef,
+  type VerificationPolicy,
+} from '../index';
 import type { VerificationBackend, VerificationSession } from './evaluate';
 
 export interface VerifierBackendOptions {
@@ -75,7 +83,7 @@ export class VerifierBackend implements VerificationBackend {
 
   constructor(options: VerifierBackendOptions = {}) {
     this.client = new RegistryClient(options.registry);
-    this.verifier = new ImageVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
+    this.verifier = createVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
   }
 
   prepare(policy: VerificationPolicy): PreparedPolicy {
@@ -85,7 +93,7 @@ export class VerifierBackend implements VerificationBackend {
   session(signal: AbortSignal): VerificationSession {
     const reader = new SessionReader(this.client, signal);
     // A verifier is a trust root and a registry reader: cheap to make, one per session.
-    const verifier = new ImageVerifier({ trustedRoot: this.verifier.trust, registryClient: reader });
+    const verifier = createVerifier({ trustedRoot: this.verifier.trust, registryClient: reader });
     return {
       resolve: async (ref) => {
         const manifest = await reader.getManifest(ref, ref.tag!);

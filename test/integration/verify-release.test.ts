@@ -120,7 +120,7 @@ test('a malformed SBOM is refused with its line number before any registry work'
   writeFileSync(broken, 'SPDXVersion: SPDX-2.2\nthis line is not tag value\n');
   const r = await runCli(['verify-release', '--sbom', broken, ...identity()]);
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain('MALFORMED_CONTENT');
+  expect(r.stderr).toContain('SBOM_INVALID');
   expect(r.stderr).toMatch(/line 2/);
 });
 

@@ -7,7 +7,7 @@ import { parseReference } from '../../src/reference';
 import { compilePolicy } from '../../src/policy/policy';
 import { publicGoodTrustRoot, trustRootFromFile } from '../../src/trust';
 import { policyChecks } from '../../src/verify/context';
-import { verifyLegacySignature } from '../../src/verify/legacy';
+import { verifyLegacySignatureLayer } from '../support/verify';
 import {
   artifactAnnotations,
   describeInterop,
@@ -29,8 +29,9 @@ describeInterop('real cosign legacy signatures (vectors.json)', () => {
 
   function run(v: CosignVector, policy: Parameters<typeof compilePolicy>[0], digest = parseReference(v.image).digest!) {
     const artifact = readInteropJSON<CosignArtifact>(v.artifact);
-    return verifyLegacySignature(
-      { source: 'sig-tag', location: v.artifact, blob: Buffer.from(artifact.payload, 'utf8'), annotations: artifactAnnotations(artifact) },
+    return verifyLegacySignatureLayer(
+      Buffer.from(artifact.payload, 'utf8'),
+      artifactAnnotations(artifact),
       digest,
       policyChecks(trust, compilePolicy(policy)),
     );
@@ -70,8 +71,9 @@ describeInterop('real cosign legacy signatures (vectors.json)', () => {
   test('the embedded public-good root verifies them too', () => {
     const v = vectors.find((x) => x.identity.startsWith('krel-trust@'))!;
     const artifact = readInteropJSON<CosignArtifact>(v.artifact);
-    const result = verifyLegacySignature(
-      { source: 'sig-tag', location: v.artifact, blob: Buffer.from(artifact.payload), annotations: artifactAnnotations(artifact) },
+    const result = verifyLegacySignatureLayer(
+      Buffer.from(artifact.payload),
+      artifactAnnotations(artifact),
       parseReference(v.image).digest!,
       policyChecks(publicGoodTrustRoot(), compilePolicy({ subject: v.identity, issuer: v.issuer })),
     );

@@ -17,10 +17,10 @@ import { createHash } from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
 import { ImgverifyError, type ErrorCode } from '../../src/errors';
 import { certificateIdentity } from '../../src/policy/certificate-identity';
-import { compilePolicy, type VerificationPolicy } from '../../src/policy/policy';
+import type { VerificationPolicy } from '../../src/policy/policy';
 import { trustRootFromFile, type LoadedTrustRoot } from '../../src/trust';
-import { verifyBundle, type BundleArtifact } from '../../src/verify/bundle';
-import { policyChecks } from '../../src/verify/context';
+import type { BundleArtifact } from '../../src';
+import { checksFor, verifyBundle } from '../support/verify';
 import { describeInterop, interopPath, PROD_TRUSTED_ROOT } from '../support/interop';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -117,8 +117,16 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
     return { subject: identity.subjectAlternativeNames[0]!.value, issuer: identity.issuer! };
   }
 
+  /** The artifact a bundle names: its message digest, or its statement's first subject. */
+  function namedArtifact(json: Json): BundleArtifact {
+    if (json.messageSignature) return { sha256: Buffer.from(json.messageSignature.messageDigest.digest, 'base64').toString('hex') };
+    const statement = JSON.parse(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8')) as Json;
+    const digests = statement.subject[0].digest as Record<string, string>;
+    return digests.sha256 ? { sha256: digests.sha256 } : { digest: `sha512:${digests.sha512}` };
+  }
+
   function artifactsOf(v: Verifying, json: Json): BundleArtifact[] {
-    if (v.artifact === 'none') return v.subjectSha256 ? [{ sha256: v.subjectSha256 }] : [];
+    if (v.artifact === 'none') return [v.subjectSha256 ? { sha256: v.subjectSha256 } : namedArtifact(json)];
     if (v.artifact === 'message-digest') return [{ sha256: Buffer.from(json.messageSignature.messageDigest.digest, 'base64').toString('hex') }];
     const bytes = readFileSync(interopPath('bundles', v.bundle.replace(/\.sigstore(\.json)?$/, '')));
     return [{ bytes }, { sha256: createHash('sha256').update(bytes).digest('hex') }];
@@ -139,8 +147,8 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
     const policy = signerPolicy(json);
 
     test(`verifies against the ${v.root} root with its certificate's identity`, () => {
-      const ctx = policyChecks(root(v.root), compilePolicy(policy));
-      const runs = json.dsseEnvelope ? [undefined, ...artifactsOf(v, json)] : artifactsOf(v, json);
+      const ctx = checksFor(root(v.root), policy);
+      const runs = artifactsOf(v, json);
       expect(runs.length).toBeGreaterThan(0);
       for (const artifact of runs) {
         const result = verifyBundle(json, artifact, ctx);
@@ -152,41 +160,37 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
     });
 
     test('fails with another identity', () => {
-      const ctx = policyChecks(root(v.root), compilePolicy({ subject: 'someone-else@example.com', issuer: (policy as { issuer: string }).issuer }));
-      const artifact = json.dsseEnvelope ? undefined : artifactsOf(v, json)[0];
-      expect(codeOf(() => verifyBundle(json, artifact, ctx)).code).toBe('IDENTITY_MISMATCH');
+      const ctx = checksFor(root(v.root), { subject: 'someone-else@example.com', issuer: (policy as { issuer: string }).issuer });
+      expect(codeOf(() => verifyBundle(json, artifactsOf(v, json)[0]!, ctx)).code).toBe('IDENTITY_MISMATCH');
     });
   });
 
   test('a DSSE statement about another artifact does not verify for the file stored beside it', () => {
     const json = read('sigstore-python/a.dsse.staging-rekor-v2.txt.sigstore.json');
-    const ctx = policyChecks(root('staging'), compilePolicy(signerPolicy(json)));
+    const ctx = checksFor(root('staging'), signerPolicy(json));
     const bytes = readFileSync(interopPath('bundles', 'sigstore-python', 'a.dsse.staging-rekor-v2.txt'));
     expect(codeOf(() => verifyBundle(json, { bytes }, ctx)).code).toBe('PAYLOAD_DIGEST_MISMATCH');
   });
 
   test('a message-signature bundle fails for an artifact other than its own', () => {
     const json = read('sigstore-python/bundle_v3_github.whl.sigstore');
-    const ctx = policyChecks(root('production'), compilePolicy(signerPolicy(json)));
+    const ctx = checksFor(root('production'), signerPolicy(json));
     expect(codeOf(() => verifyBundle(json, { bytes: Buffer.from('not the wheel') }, ctx)).code).toBe('DIGEST_MISMATCH');
   });
 
   describe.each(FAILING.map((f) => [f.bundle, f] as const))('%s does not verify', (_name, f) => {
     test(f.why, () => {
       const json = read(f.bundle);
-      const ctx = policyChecks(root(f.root), compilePolicy(signerPolicy(json)));
-      const artifact = json.messageSignature
-        ? { sha256: Buffer.from(json.messageSignature.messageDigest.digest, 'base64').toString('hex') }
-        : undefined;
-      const err = codeOf(() => verifyBundle(json, artifact, ctx));
+      const ctx = checksFor(root(f.root), signerPolicy(json));
+      const err = codeOf(() => verifyBundle(json, namedArtifact(json), ctx));
       expect({ code: err.code, message: err.message }).toEqual({ code: f.code, message: expect.stringMatching(f.message) });
     });
   });
 
   test('certificates after the leaf add no trust: a chain naming an untrusted root does not help', () => {
     const json = read('sigstore-js/bundleV01-full-cert-chain.sigstore');
-    const ctx = policyChecks(root('staging'), compilePolicy(signerPolicy(json)));
-    expect(codeOf(() => verifyBundle(json, undefined, ctx)).code).toBe('CERTIFICATE_CHAIN_INVALID');
+    const ctx = checksFor(root('staging'), signerPolicy(json));
+    expect(codeOf(() => verifyBundle(json, namedArtifact(json), ctx)).code).toBe('CERTIFICATE_CHAIN_INVALID');
   });
 
   test('othername.sigstore.json verifies by its SET once the unverifiable checkpoint is left out (OtherName identity)', () => {
@@ -196,7 +200,7 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
     json.verificationMaterial.x509CertificateChain = { certificates: [json.verificationMaterial.certificate] };
     delete json.verificationMaterial.certificate;
     const digest = Buffer.from(json.messageSignature.messageDigest.digest, 'base64').toString('hex');
-    const result = verifyBundle(json, { sha256: digest }, policyChecks(root('scaffolding'), compilePolicy({ subject: 'foo!oidc.local', issuer: 'http://oidc.local:8080' })));
+    const result = verifyBundle(json, { sha256: digest }, checksFor(root('scaffolding'), { subject: 'foo!oidc.local', issuer: 'http://oidc.local:8080' }));
     expect(result.signer.subjectAlternativeNames).toEqual([{ type: 'otherName', value: 'foo!oidc.local' }]);
   });
 
@@ -205,9 +209,9 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
     const json = read('sigstore-go/bundle-publish.json');
     const body = JSON.parse(Buffer.from(json.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString('utf8')) as Json;
     const pem = Buffer.from(body.spec.content.envelope.signatures[0].publicKey, 'base64').toString('utf8');
-    expect(verifyBundle(json, undefined, policyChecks(root('production'), compilePolicy({ publicKey: pem }))).signer.publicKeySha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(verifyBundle(json, namedArtifact(json), checksFor(root('production'), { publicKey: pem })).signer.publicKeySha256).toMatch(/^[0-9a-f]{64}$/);
     const other = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExRRST79+PsrRBnGAI4cMu6Omz2JhfwlMW+gIutNKVRaMyS4rQKvgngc5p8UbLj55pVHhIoAxi/SRgURZI0J3Xw==\n-----END PUBLIC KEY-----\n';
-    expect(codeOf(() => verifyBundle(json, undefined, policyChecks(root('production'), compilePolicy({ publicKey: other })))).code).toBe('SIGNATURE_INVALID');
+    expect(codeOf(() => verifyBundle(json, namedArtifact(json), checksFor(root('production'), { publicKey: other }))).code).toBe('SIGNATURE_INVALID');
   });
 
   test('every bundle file under bundles/ is accounted for', () => {

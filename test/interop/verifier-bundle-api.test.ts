@@ -14,7 +14,7 @@ describeInterop('ImageVerifier.verifyBundle', () => {
   test('verifies by file and by digest', () => {
     expect(verifier.verifyBundle(bundle, { bytes: wheel }, policy).signer.issuer).toBe('https://token.actions.githubusercontent.com');
     const sha256 = createHash('sha256').update(wheel).digest('hex');
-    expect(verifier.verifyBundle(bundle, { sha256 }, policy).content).toEqual({ kind: 'message-signature', sha256 });
+    expect(verifier.verifyBundle(bundle, { sha256 }, policy).content).toEqual({ kind: 'message-signature', digest: `sha256:${sha256}` });
   });
 
   test('throws a coded error for another identity and for another artifact', () => {

@@ -3,9 +3,7 @@
  * image, with the policy and authority that decided, for people writing policies.
  */
 import { parseArgs } from 'node:util';
-import { VerifierBackend } from '../../webhook/verification';
-import { PolicyEvaluator, type ImageDecision } from '../../webhook/evaluate';
-import { loadPolicies } from '../../webhook/policy-folder';
+import { loadPolicies, PolicyEvaluator, VerifierBackend, type ImageDecision } from '../../webhook';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';

@@ -8,13 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ImgverifyError, exitCodeFor } from '../../errors';
-import { compilePolicy } from '../../policy/policy';
-import { publicGoodTrustRoot, trustRootFromFile } from '../../trust';
-import { MAX_BUNDLE_BYTES } from '../../bundle/parse';
-import { verifyBundle, type BundleArtifact, type VerifiedBundle } from '../../verify/bundle';
-import { policyChecks } from '../../verify/context';
-import type { SignerInfo } from '../../verify/types';
+import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type SignerInfo, type VerifiedBundle } from '../..';
 import { outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
@@ -91,7 +85,7 @@ function verdictJSON(bundlePath: string, target: string, result: VerifiedBundle 
   const content =
     result.content.kind === 'dsse'
       ? { kind: 'dsse', payloadType: result.content.payloadType }
-      : { kind: 'message-signature', sha256: result.content.sha256 };
+      : { kind: 'message-signature', digest: result.content.digest, ...(result.content.digest.startsWith('sha256:') ? { sha256: result.content.digest.slice(7) } : {}) };
   return {
     ...base,
     signer: result.signer,
@@ -116,7 +110,8 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
   }
 
   // Configuration: any error here is thrown (exit 2 for usage, as main maps categories).
-  const checks = policyChecks(trustedRoot === undefined ? publicGoodTrustRoot() : trustRootFromFile(trustedRoot), compilePolicy(policyFromFlags(values)));
+  const verifier = createVerifier(trustedRoot === undefined ? {} : { trustedRoot });
+  const policy = verifier.preparePolicy(policyFromFlags(values));
   const bundleBytes = readInput(values.bundle, '--bundle', MAX_BUNDLE_BYTES);
   const target = positionals[0]!;
   const artifact = artifactFromArgument(target);
@@ -124,7 +119,7 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
   let result: VerifiedBundle | undefined;
   let error: ImgverifyError | undefined;
   try {
-    result = verifyBundle(bundleBytes, artifact, checks);
+    result = verifier.verifyBundle(bundleBytes, artifact, policy);
   } catch (err) {
     if (!(err instanceof ImgverifyError)) throw err;
     error = err;

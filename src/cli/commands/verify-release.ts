@@ -4,12 +4,17 @@
  * a JSON report, and `--pin` to print verified images by digest.
  */
 import { parseArgs } from 'node:util';
-import { ImgverifyError } from '../../errors';
-import { KUBERNETES_RELEASE_IDENTITY, kubernetesSbomUrl, KUBERNETES_SBOM_BASE_URL, readSbom } from '../../release';
-import { imagesFromSbom } from '../../sbom';
-import type { ImageVerificationResult } from '../../verify/types';
-import { createVerifier } from '../../verify/verifier';
-import { parseReference } from '../../reference';
+import {
+  createVerifier,
+  imagesFromSbom,
+  ImgverifyError,
+  KUBERNETES_RELEASE_IDENTITY,
+  KUBERNETES_SBOM_BASE_URL,
+  kubernetesSbomUrl,
+  parseReference,
+  readSbom,
+  type ImageVerificationResult,
+} from '../..';
 import { outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
@@ -79,14 +84,14 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   try {
     sbomImages = imagesFromSbom(sbom);
   } catch (err) {
-    // The SBOM is the command's input: a malformed one is a usage error (exit 2), like a
-    // malformed trusted root.
+    // The SBOM is the command's input: a malformed one is a usage error (exit 2, SBOM_INVALID),
+    // like a malformed trusted root; the message names the source.
     if (!(err instanceof ImgverifyError)) throw err;
-    throw new ImgverifyError('INVALID_OPTIONS', `SBOM ${source} cannot be used: ${err.message} [${err.code}]`, { cause: err, details: err.details ?? {} });
+    throw new ImgverifyError(err.code, `SBOM ${source} cannot be used: ${err.message}`, { cause: err, details: err.details ?? {} });
   }
   for (const w of sbomImages.warnings) io.stderr(`warning: ${w}\n`);
   for (const s of sbomImages.skipped) io.stderr(`warning: not verified: SBOM package ${s.spdxId} (${s.name}): ${s.reason}\n`);
-  if (sbomImages.images.length === 0) throw new ImgverifyError('NO_SIGNATURES', `the SBOM ${source} lists no container images`);
+  if (sbomImages.images.length === 0) throw new ImgverifyError('SBOM_NO_IMAGES', `the SBOM ${source} lists no container images`);
   const references = sbomImages.images.map((i) => i.reference);
   const registries = [...new Set(references.map((r) => parseReference(r).registry))];
 

@@ -1,9 +1,7 @@
 /** `imgverify verify IMAGE [IMAGE...]` (cosign verify) and `verify-attestation` (cosign verify-attestation), in-process. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseReference } from '../../reference';
-import { createVerifier, type ImageVerifier, type PreparedPolicy } from '../../verify/verifier';
-import type { ImageVerificationResult } from '../../verify/types';
-import { mapConcurrent } from '../../verify/pool';
+import { createVerifier, parseReference, type ImageVerificationResult, type ImageVerifier, type PreparedPolicy } from '../..';
+import { mapConcurrent } from '../../util/pool';
 import { outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import { resultToJSON, resultToText } from '../output';

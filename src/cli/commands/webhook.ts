@@ -1,8 +1,7 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { defaultDockerConfigPath, type RegistryClientOptions } from '../../registry';
-import { NO_MATCH_ACTIONS, EVALUATOR_DEFAULTS, type NoMatchAction } from '../../webhook/evaluate';
-import { DEFAULT_PORT, startWebhookServer, type Logger, type LogLevel } from '../../webhook/server';
+import { defaultDockerConfigPath, type RegistryClientOptions } from '../..';
+import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';

@@ -118,7 +118,7 @@ describeIfPresent('SPDX documents in ../shared/interop/sbom', () => {
           error = err;
         }
         expect(error).toBeInstanceOf(ImgverifyError);
-        expect((error as ImgverifyError).code).toBe('MALFORMED_CONTENT');
+        expect((error as ImgverifyError).code).toBe('SBOM_INVALID');
         expect((error as ImgverifyError).message).toMatch(expected.refused);
         expect((error as ImgverifyError).details).toEqual(expected.details);
       });

@@ -7,15 +7,13 @@
 import { createHash } from 'node:crypto';
 import { ImgverifyError } from '../../../src/errors';
 import { parseBundle } from '../../../src/bundle/parse';
-import { compilePolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON } from '../../../src/trust';
-import { verifyBundle } from '../../../src/verify/bundle';
-import { policyChecks } from '../../../src/verify/context';
+import { checksFor, verifyBundle } from '../../support/verify';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
 
 const SIGNER = 'release@example.test';
 const sigstore = createTestSigstore();
-const ctx = policyChecks(trustRootFromJSON(sigstore.trustedRoot, 'test'), compilePolicy({ subject: SIGNER, issuer: DEFAULT_ISSUER }));
+const ctx = checksFor(trustRootFromJSON(sigstore.trustedRoot, 'test'), { subject: SIGNER, issuer: DEFAULT_ISSUER });
 const layer = sigstore.signImage({ digest: `sha256:${'ab'.repeat(32)}`, identity: { email: SIGNER } });
 const artifact = { sha256: createHash('sha256').update(layer.payload).digest('hex') };
 const entry = layer.details.rekorEntry!;

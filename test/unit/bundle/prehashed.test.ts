@@ -6,7 +6,7 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { p256 } from '@noble/curves/p256';
-import { PrehashedMessageSignatureContent } from '../../../src/bundle/prehashed-content';
+import { PrehashedMessageContent } from '../../../src/verify/signature-content';
 import { verifyPrehashed, type DigestAlgorithm } from '../../../src/bundle/prehashed';
 import { ImgverifyError } from '../../../src/errors';
 
@@ -163,12 +163,12 @@ describe('key types that cannot be verified from a digest', () => {
   });
 });
 
-describe('PrehashedMessageSignatureContent', () => {
+describe('PrehashedMessageContent', () => {
   const pair = P256[1]!;
   const message = Buffer.from('content');
   const digest = digestOf('sha256', message);
   const signature = sign('sha256', message, pair.privateKey);
-  const content = new PrehashedMessageSignatureContent(signature, digest, 'sha256');
+  const content = new PrehashedMessageContent(signature, digest, 'sha256');
 
   test('compares log entries with the digest it was given, not with anything in the bundle', () => {
     expect(content.compareDigest(digest)).toBe(true);

@@ -6,10 +6,10 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { SerializedBundle } from '@sigstore/bundle';
 import { ImgverifyError, type ErrorCode } from '../../../src/errors';
-import { compilePolicy, type VerificationPolicy } from '../../../src/policy/policy';
+import type { VerificationPolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON } from '../../../src/trust';
-import { verifyBundle, type BundleArtifact, type VerifiedBundle } from '../../../src/verify/bundle';
-import { policyChecks, type PolicyChecks } from '../../../src/verify/context';
+import type { BundleArtifact, VerifiedBundle } from '../../../src';
+import { checksFor, verifyBundle, verifyImageStatement, type Checks } from '../../support/verify';
 import {
   DEFAULT_ISSUER,
   createTestSigstore,
@@ -30,8 +30,8 @@ const IMAGE_DIGEST = `sha256:${'ab'.repeat(32)}`;
 const sigstore: TestSigstore = createTestSigstore();
 const trust = trustRootFromJSON(sigstore.trustedRoot, 'test sigstore');
 
-function checks(policy: VerificationPolicy): PolicyChecks {
-  return policyChecks(trust, compilePolicy(policy));
+function checks(policy: VerificationPolicy): Checks {
+  return checksFor(trust, policy);
 }
 const KEYLESS = checks({ subject: SIGNER, issuer: DEFAULT_ISSUER });
 
@@ -92,7 +92,7 @@ describe('keyless message signatures', () => {
     ])('verifies by %s', (_mode, artifact) => {
       const result: VerifiedBundle = verifyBundle(bundle, artifact, KEYLESS);
       expect(result.signer).toMatchObject({ subject: SIGNER, issuer: DEFAULT_ISSUER });
-      expect(result.content).toEqual({ kind: 'message-signature', sha256: sha256Hex(layer.payload) });
+      expect(result.content).toEqual({ kind: 'message-signature', digest: `sha256:${sha256Hex(layer.payload)}` });
       const entry = layer.details.rekorEntry!;
       expect(result.tlog).toEqual({ logIndex: entry.logIndex, logId: entry.logID, integratedTime: new Date(entry.integratedTime * 1000).toISOString() });
       expect(result.signedAt).toBe(new Date(entry.integratedTime * 1000).toISOString());
@@ -128,7 +128,7 @@ describe('keyless message signatures', () => {
 
   test('a message signature needs an artifact, and a digest must be 64 hex characters', () => {
     const bundle = bundleOf(layer);
-    expectCode(() => verifyBundle(bundle, undefined, KEYLESS), 'INVALID_OPTIONS', /give its bytes or its SHA-256 digest/);
+    expectCode(() => verifyBundle(bundle, undefined as unknown as BundleArtifact, KEYLESS), 'INVALID_OPTIONS', /give its bytes or its SHA-256 digest/);
     expectCode(() => verifyBundle(bundle, { sha256: 'abc' }, KEYLESS), 'INVALID_OPTIONS');
   });
 
@@ -166,9 +166,13 @@ describe('keyless message signatures', () => {
     expectCode(() => verifyBundle(bundleOf(bad), { bytes: bad.payload }, KEYLESS), 'CERTIFICATE_CHAIN_INVALID', /codeSigning/);
   });
 
-  test('no log entry: a signed time is still required, then the entry itself', () => {
+  test('no log entry: refused as such (one algorithm for every format, as for legacy signatures); a keyless signature without one still needs a signed time', () => {
     const untimed = keyless(undefined, { tlog: false });
-    expectCode(() => verifyBundle(bundleOf(untimed), { bytes: untimed.payload }, KEYLESS), 'TIMESTAMP_INVALID');
+    expectCode(() => verifyBundle(bundleOf(untimed), { bytes: untimed.payload }, KEYLESS), 'TLOG_ENTRY_MISSING', /no transparency-log entry/);
+    expectCode(
+      () => verifyBundle(bundleOf(untimed), { bytes: untimed.payload }, checks({ subject: SIGNER, issuer: DEFAULT_ISSUER, insecureIgnoreTlog: true })),
+      'TIMESTAMP_INVALID',
+    );
     const timed = keyless(undefined, { tlog: false, timestamp: true });
     expectCode(() => verifyBundle(bundleOf(timed), { bytes: timed.payload }, KEYLESS), 'TLOG_ENTRY_MISSING');
     const ignoring = checks({ subject: SIGNER, issuer: DEFAULT_ISSUER, insecureIgnoreTlog: true });
@@ -208,7 +212,9 @@ describe('key-based message signatures', () => {
   test('a SHA-384 bundle verifies by file; a SHA-256 digest cannot verify it', () => {
     const { layer, bundle, ctx } = keySigned('ecdsa-p384', 'sha384');
     expect(bundle.messageSignature.messageDigest.algorithm).toBe('SHA2_384');
-    expect(verifyBundle(bundle, { bytes: layer.payload }, ctx).content).toEqual({ kind: 'message-signature', sha256: sha256Hex(layer.payload) });
+    const sha384 = createHash('sha384').update(layer.payload).digest('hex');
+    expect(verifyBundle(bundle, { bytes: layer.payload }, ctx).content).toEqual({ kind: 'message-signature', digest: `sha384:${sha384}` });
+    expect(verifyBundle(bundle, { digest: `sha384:${sha384}` }, ctx).signer.publicKeySha256).toMatch(/^[0-9a-f]{64}$/);
     expectCode(() => verifyBundle(bundle, { sha256: sha256Hex(layer.payload) }, ctx), 'INVALID_OPTIONS', /SHA384 digest/);
   });
 
@@ -249,18 +255,20 @@ describe('DSSE bundles (in-toto)', () => {
       expectCode(() => verifyBundle(bundle, { bytes: Buffer.from('not the subject') }, KEYLESS), 'PAYLOAD_DIGEST_MISMATCH');
     });
 
-    test('without an artifact the subject check is skipped and the verified payload returned', () => {
-      const result = verifyBundle(bundleOf(layer, '0.3'), undefined, KEYLESS);
-      expect(result.content.kind).toBe('dsse');
-      expect(JSON.parse((result.content as { payload: Buffer }).payload.toString()).subject[0].digest.sha256).toBe(imageHex);
+    test('as a statement about an image (cosign v3 referrer), the image digest must be a subject', () => {
+      const result = verifyImageStatement(bundleOf(layer, '0.3'), IMAGE_DIGEST, KEYLESS);
+      expect(result.dsse?.payloadType).toBe('application/vnd.in-toto+json');
+      expect(result.statement?.subjects[0]?.digest.sha256).toBe(imageHex);
+      expect(result.signedDigest).toBe(IMAGE_DIGEST);
+      expectCode(() => verifyImageStatement(bundleOf(layer, '0.3'), `sha256:${'cd'.repeat(32)}`, KEYLESS), 'PAYLOAD_DIGEST_MISMATCH');
     });
   });
 
-  test('the signature and the policy are still checked without an artifact', () => {
+  test('as a statement about an image, the signature and the policy are checked too', () => {
     const tampered = sigstore.attestImage({ digest: IMAGE_DIGEST, identity: { email: SIGNER }, predicateType: 'x', predicate: {}, defect: 'tampered-payload' });
-    expectCode(() => verifyBundle(bundleOf(tampered), undefined, KEYLESS), 'TLOG_BODY_MISMATCH');
+    expectCode(() => verifyImageStatement(bundleOf(tampered), IMAGE_DIGEST, KEYLESS), 'TLOG_BODY_MISMATCH');
     const good = sigstore.attestImage({ digest: IMAGE_DIGEST, identity: { email: SIGNER }, predicateType: 'x', predicate: {} });
-    expectCode(() => verifyBundle(bundleOf(good), undefined, checks({ subject: 'other@example.test', issuer: DEFAULT_ISSUER })), 'IDENTITY_MISMATCH');
+    expectCode(() => verifyImageStatement(bundleOf(good), IMAGE_DIGEST, checks({ subject: 'other@example.test', issuer: DEFAULT_ISSUER })), 'IDENTITY_MISMATCH');
   });
 
   test('a DSSE payload that is not in-toto is refused, even though it is validly signed and logged', () => {
@@ -292,6 +300,7 @@ describe('DSSE bundles (in-toto)', () => {
       },
       dsseEnvelope: envelope,
     };
-    expectCode(() => verifyBundle(bundle, undefined, KEYLESS), 'PAYLOAD_INVALID', /payload type/);
+    expectCode(() => verifyImageStatement(bundle, IMAGE_DIGEST, KEYLESS), 'PAYLOAD_INVALID', /payload type/);
+    expectCode(() => verifyBundle(bundle, { bytes: payload }, KEYLESS), 'PAYLOAD_INVALID', /payload type/);
   });
 });

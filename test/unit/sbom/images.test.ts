@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { formatReference, parseReference } from '../../../src/reference';
-import { extractImageReferences, extractImages } from '../../../src/sbom/images';
+import { extractImageReferences, imagesFromSpdx } from '../../../src/sbom/images';
 import type { SpdxDocument, SpdxPackage, SpdxRelationship } from '../../../src/sbom/model';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -40,7 +40,7 @@ const BOM = ['Tool: sigs.k8s.io/bom/pkg/spdx'];
 const refs = (doc: SpdxDocument): string[] => extractImageReferences(doc).map((i) => i.reference);
 const only = (p: SpdxPackage, creators?: string[]): string[] => refs(document([p], [], creators));
 const skippedReason = (p: SpdxPackage, creators?: string[]): string | undefined =>
-  extractImages(document([p], [], creators)).skipped.find((s) => s.spdxId === p.spdxId)?.reason;
+  imagesFromSpdx(document([p], [], creators)).skipped.find((s) => s.spdxId === p.spdxId)?.reason;
 
 describe('pkg:oci purls', () => {
   test('the spec form: repository_url is the whole repository', () => {
@@ -77,10 +77,10 @@ describe('pkg:oci purls', () => {
     const url = 'repository_url=registry.k8s.io';
     expect(only(pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=registry.k8s.io%2Fpause%3A3.10`]))).toEqual([`registry.k8s.io/pause:3.10@${D1}`]);
     expect(only(pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=3.10`]))).toEqual([`registry.k8s.io/pause:3.10@${D1}`]);
-    const other = extractImages(document([pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=k8s.gcr.io%2Fpause%3A3.10`])]));
+    const other = imagesFromSpdx(document([pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=k8s.gcr.io%2Fpause%3A3.10`])]));
     expect(other.images.map((i) => i.reference)).toEqual([`registry.k8s.io/pause@${D1}`]);
     expect(other.warnings).toEqual([expect.stringMatching(/ignored tag qualifier "k8s.gcr.io\/pause:3.10": neither a tag nor a reference to registry.k8s.io\/pause/)]);
-    const bad = extractImages(document([pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=a%20b`])]));
+    const bad = imagesFromSpdx(document([pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=a%20b`])]));
     expect(bad.images.map((i) => i.reference)).toEqual([`registry.k8s.io/pause@${D1}`]);
     expect(bad.warnings).toHaveLength(1);
   });
@@ -157,7 +157,7 @@ describe('package names', () => {
     'a (b) (c)',
     '💥/💥:💥',
   ])('ignores %j without a word', (name) => {
-    const x = extractImages(document([pkg(name)]));
+    const x = imagesFromSpdx(document([pkg(name)]));
     expect(x.images).toEqual([]);
     expect(x.skipped).toEqual([]);
   });
@@ -213,7 +213,7 @@ describe('Kubernetes image archives (bom 2023+: name `<image>.tar`, reference in
   });
 
   test('other archives are not images', () => {
-    const x = extractImages(document([archive('kubernetes.tar', 'SPDXRef-Package-kubernetes'), archive('layer.tar', 'SPDXRef-Package-quay.io-x-v1.0.0')]));
+    const x = imagesFromSpdx(document([archive('kubernetes.tar', 'SPDXRef-Package-kubernetes'), archive('layer.tar', 'SPDXRef-Package-quay.io-x-v1.0.0')]));
     expect(x).toEqual({ images: [], skipped: [], warnings: [] });
   });
 });
@@ -222,18 +222,18 @@ describe('relationships: layers, base images, variants', () => {
   test('an image package that another image CONTAINS is a layer', () => {
     const image = pkg(`172.19.0.1:5000/app@${D1}`);
     const layer = pkg(`172.19.0.1:5000/app@${D2}`);
-    const x = extractImages(document([image, layer], [{ element: image.spdxId, type: 'CONTAINS', related: layer.spdxId }]));
+    const x = imagesFromSpdx(document([image, layer], [{ element: image.spdxId, type: 'CONTAINS', related: layer.spdxId }]));
     expect(x.images.map((i) => i.reference)).toEqual([`172.19.0.1:5000/app@${D1}`]);
     expect(x.skipped).toEqual([{ spdxId: layer.spdxId, name: layer.name, reason: `a layer: image ${image.spdxId} CONTAINS it` }]);
     // the same said the other way round
-    const y = extractImages(document([image, layer], [{ element: layer.spdxId, type: 'CONTAINED_BY', related: image.spdxId }]));
+    const y = imagesFromSpdx(document([image, layer], [{ element: layer.spdxId, type: 'CONTAINED_BY', related: image.spdxId }]));
     expect(y.skipped).toHaveLength(1);
   });
 
   test('a platform image that is a VARIANT_OF its index is kept, even if the index CONTAINS it', () => {
     const index = pkg('registry.k8s.io/pause:3.10', [`pkg:oci/pause@${D1}?repository_url=registry.k8s.io`]);
     const amd64 = pkg('registry.k8s.io/pause:3.10 (amd64/linux)', [`pkg:oci/pause@${D2}?arch=amd64&repository_url=registry.k8s.io`]);
-    const x = extractImages(
+    const x = imagesFromSpdx(
       document(
         [index, amd64],
         [
@@ -257,7 +257,7 @@ describe('relationships: layers, base images, variants', () => {
       { element: app.spdxId, type: 'DESCENDANT_OF', related: base.spdxId },
       { element: base.spdxId, type: 'ANCESTOR_OF', related: app.spdxId },
     ]) {
-      const x = extractImages(document([app, base], [rel]));
+      const x = imagesFromSpdx(document([app, base], [rel]));
       expect(x.images.map((i) => i.reference)).toEqual([`ghcr.io/org/app:v1@${D1}`]);
       expect(x.skipped).toEqual([{ spdxId: base.spdxId, name: base.name, reason: `a base image: image ${app.spdxId} DESCENDS from it` }]);
     }
@@ -385,7 +385,7 @@ describe('robustness', () => {
           const packages = specs.map((s, i) =>
             pkg(s.name, s.purls, { spdxId: `SPDXRef-Package-registry.k8s.io-${s.id}-${i}`, ...(s.file !== undefined ? { fileName: s.file } : {}) }),
           );
-          const x = extractImages(document(packages));
+          const x = imagesFromSpdx(document(packages));
           for (const image of x.images) expect(formatReference(parseReference(image.reference))).toBe(image.reference);
         },
       ),

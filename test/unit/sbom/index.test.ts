@@ -49,8 +49,8 @@ describe('parseSpdx', () => {
 
   test('the size limit defaults to 64 MiB and applies to both formats', () => {
     expect(DEFAULT_MAX_SBOM_BYTES).toBe(64 * 1024 * 1024);
-    expect(error(() => parseSpdx(JSON_DOC, { maxBytes: 16 })).code).toBe('SIZE_LIMIT_EXCEEDED');
-    expect(error(() => parseSpdx(TAG_VALUE, { maxBytes: 16 })).code).toBe('SIZE_LIMIT_EXCEEDED');
+    expect(error(() => parseSpdx(JSON_DOC, { maxBytes: 16 })).code).toBe('SBOM_INVALID');
+    expect(error(() => parseSpdx(TAG_VALUE, { maxBytes: 16 })).code).toBe('SBOM_INVALID');
     expect(error(() => parseSpdx(TAG_VALUE, { maxBytes: -1 })).code).toBe('INVALID_OPTIONS');
     expect(error(() => parseSpdx(42 as never)).code).toBe('INVALID_OPTIONS');
   });

@@ -124,24 +124,24 @@ describe('parseSpdxJson', () => {
 
   test.each(cases)('refuses %s, naming the path', (_name, text, path, message) => {
     const err = failure(text);
-    expect(err.code).toBe('MALFORMED_CONTENT');
+    expect(err.code).toBe('SBOM_INVALID');
     expect(err.details).toEqual({ path });
     expect(err.message).toMatch(message);
   });
 
   test('a syntax error names its line and column', () => {
     const err = failure('{\n  "spdxVersion": "SPDX-2.3",\n  "name": oops\n}');
-    expect(err.code).toBe('MALFORMED_CONTENT');
+    expect(err.code).toBe('SBOM_INVALID');
     expect(err.details).toEqual({ line: 3, column: 11 });
     expect(err.message).toMatch(/^SPDX JSON line 3 column 11: not valid JSON/);
   });
 
   test('deeply nested JSON is refused without a stack overflow', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    expect(failure(deep).code).toBe('MALFORMED_CONTENT');
+    expect(failure(deep).code).toBe('SBOM_INVALID');
   });
 
   test('the size limit applies', () => {
-    expect(() => parseSpdxJson(json(), { maxBytes: 10 })).toThrow(expect.objectContaining({ code: 'SIZE_LIMIT_EXCEEDED' }));
+    expect(() => parseSpdxJson(json(), { maxBytes: 10 })).toThrow(expect.objectContaining({ code: 'SBOM_INVALID' }));
   });
 });

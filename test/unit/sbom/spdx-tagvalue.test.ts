@@ -221,7 +221,7 @@ describe('parseSpdxTagValue: malformed documents name the line', () => {
 
   test.each(cases)('%s', (_name, text, line, message) => {
     const err = failure(text);
-    expect(err.code).toBe('MALFORMED_CONTENT');
+    expect(err.code).toBe('SBOM_INVALID');
     expect(err.details?.['line']).toBe(line);
     expect(err.message).toContain(`line ${line}:`);
     expect(err.message).toMatch(message);
@@ -248,17 +248,17 @@ describe('parseSpdxTagValue: malformed documents name the line', () => {
   test('invalid UTF-8 names its line', () => {
     const bytes = Buffer.concat([Buffer.from(doc(...PACKAGE)), Buffer.from([0x50, 0x61, 0xff, 0x0a])]);
     const err = failure(bytes);
-    expect(err.code).toBe('MALFORMED_CONTENT');
+    expect(err.code).toBe('SBOM_INVALID');
     expect(err.details).toEqual({ line: 11 });
   });
 
   test('the size limit is checked before parsing', () => {
     const err = failure(doc(...PACKAGE), { maxBytes: 100 });
-    expect(err.code).toBe('SIZE_LIMIT_EXCEEDED');
+    expect(err.code).toBe('SBOM_INVALID');
     expect(err.details).toMatchObject({ limit: 100 });
-    expect(failure(Buffer.alloc(101, 0x41), { maxBytes: 100 }).code).toBe('SIZE_LIMIT_EXCEEDED');
+    expect(failure(Buffer.alloc(101, 0x41), { maxBytes: 100 }).code).toBe('SBOM_INVALID');
     // a string is measured in UTF-8 bytes: 40 euro signs are 120 bytes
-    expect(failure('€'.repeat(40), { maxBytes: 100 }).code).toBe('SIZE_LIMIT_EXCEEDED');
+    expect(failure('€'.repeat(40), { maxBytes: 100 }).code).toBe('SBOM_INVALID');
     expect(failure(doc(), { maxBytes: 0 }).code).toBe('INVALID_OPTIONS');
   });
 });

@@ -1,4 +1,4 @@
-import { mapConcurrent } from '../../../src/verify/pool';
+import { mapConcurrent } from '../../../src/util/pool';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
