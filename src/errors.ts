@@ -10,7 +10,8 @@
 export type ErrorCategory = 'usage' | 'verification' | 'operational' | 'internal';
 
 
-const CODES = {
+/** Every error code and its category (decides the CLI exit status). */
+export const ERROR_CODES = {
   // --- usage and configuration (exit 2) ---
   /** An image reference does not follow the docker/distribution grammar. */
   INVALID_REFERENCE: 'usage',
@@ -94,10 +95,10 @@ const CODES = {
   PREDICATE_TYPE_MISMATCH: 'verification',
 } as const satisfies Record<string, ErrorCategory>;
 
-export type ErrorCode = keyof typeof CODES;
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export function categoryOf(code: ErrorCode): ErrorCategory {
-  return CODES[code];
+  return ERROR_CODES[code];
 }
 
 export class ImgverifyError extends Error {
@@ -114,7 +115,7 @@ export class ImgverifyError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ImgverifyError';
     this.code = code;
-    this.category = CODES[code];
+    this.category = ERROR_CODES[code];
     if (options.details) this.details = Object.freeze({ ...options.details });
   }
 

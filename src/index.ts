@@ -48,6 +48,7 @@ export { PREDICATE_TYPES, predicateTypeURI, type PredicateTypeName } from './att
 export {
   abortedError,
   categoryOf,
+  ERROR_CODES,
   exitCodeFor,
   ImgverifyError,
   isImgverifyError,
@@ -65,6 +66,7 @@ export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedT
 // Registry access
 export { RegistryClient, defaultDockerConfigPath } from './registry';
 export type {
+  ManifestKind,
   BlobOptions,
   CallOptions,
   Descriptor,
@@ -79,8 +81,9 @@ export type {
   ReferrersOptions,
   RegistryClientOptions,
   RegistryCredentials,
+  RepositoryRef,
 } from './registry';
-export type { FetchedManifest, ReferrersListing, RegistryReader, RepositoryRef } from './cosign/registry-reader';
+export type { FetchedManifest, ReferrersListing, RegistryReader } from './cosign/registry-reader';
 
 // SBOMs and releases
 export {
@@ -101,9 +104,16 @@ export {
   type ImageSourceKind,
   type ParseSpdxOptions,
   type SbomImage,
+  type SbomInputOptions,
   type SkippedPackage,
+  type SpdxChecksum,
   type SpdxDocument,
+  type SpdxExternalDocumentRef,
+  type SpdxExternalRef,
+  type SpdxFile,
   type SpdxFormat,
+  type SpdxOtherLicense,
   type SpdxPackage,
   type SpdxRelationship,
+  type SpdxSnippet,
 } from './sbom';

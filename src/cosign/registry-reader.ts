@@ -2,10 +2,9 @@
  * What the cosign layer needs from a registry. `RegistryClient` implements it; keeping the
  * cosign code on this narrow interface keeps it free of transport concerns.
  */
-import type { ImageReference } from '../reference';
-import type { OciDescriptor } from './oci';
+import type { Descriptor, RepositoryRef } from '../registry/types';
 
-export type RepositoryRef = Pick<ImageReference, 'registry' | 'repository'>;
+export type { RepositoryRef };
 
 export interface FetchedManifest {
   /** Digest computed from the bytes received. */
@@ -16,7 +15,7 @@ export interface FetchedManifest {
 }
 
 export interface ReferrersListing {
-  readonly descriptors: readonly OciDescriptor[];
+  readonly descriptors: readonly Descriptor[];
   readonly source: 'referrers-api' | 'tag-schema';
 }
 

@@ -9,7 +9,19 @@ import type { SpdxDocument, SpdxFormat } from './model';
 import { parseSpdxJson } from './spdx-json';
 import { parseSpdxTagValue } from './spdx-tagvalue';
 
-export type { SpdxDocument, SpdxFormat, SpdxPackage, SpdxRelationship } from './model';
+export type {
+  SpdxChecksum,
+  SpdxDocument,
+  SpdxExternalDocumentRef,
+  SpdxExternalRef,
+  SpdxFile,
+  SpdxFormat,
+  SpdxOtherLicense,
+  SpdxPackage,
+  SpdxRelationship,
+  SpdxSnippet,
+} from './model';
+export type { SbomInputOptions } from './input';
 export type { ImageExtraction, SbomImage, SkippedPackage, ImageSourceKind } from './images';
 export { imagesFromSpdx, extractImageReferences } from './images';
 export { parseSpdxTagValue } from './spdx-tagvalue';

@@ -23,12 +23,13 @@ const TRUSTED_ROOT_MEDIA_TYPES = new Set([
 /** A trusted root file is small (the production one is 9 KB); anything huge is a mistake. */
 const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
 
+/** Trust material, validated and parsed once; pass it as `trustedRoot` to share it between verifiers. */
 export interface LoadedTrustRoot {
   /** Where it came from, for messages: a file path, `embedded public-good`, or `object`. */
   readonly source: string;
-  /** The parsed trusted root (protobuf-specs form). */
+  /** @internal The parsed trusted root (protobuf-specs form). */
   readonly trustedRoot: TrustedRoot;
-  /** Keys and certificates parsed once, for `@sigstore/verify`. Key lookups by hint fail. */
+  /** @internal Keys and certificates parsed once, for `@sigstore/verify`. Key lookups by hint fail. */
   readonly material: TrustMaterial;
 }
 

@@ -28,7 +28,7 @@ import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo
 
 export interface VerifierOptions {
   /** Trust material: a `trusted_root.json` path, its parsed JSON, or a loaded root. Default: the embedded public-good root. */
-  trustedRoot?: string | Record<string, unknown> | LoadedTrustRoot;
+  trustedRoot?: string | LoadedTrustRoot | object;
   /** Options of the registry client the verifier creates (credentials, http, timeouts, limits). */
   registry?: RegistryClientOptions;
   /** Use this registry reader instead of creating a client (it is not closed by `close()`). */
@@ -75,7 +75,7 @@ export type { BundleArtifact };
 function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
   if (option === undefined) return publicGoodTrustRoot();
   if (typeof option === 'string') return trustRootFromFile(option);
-  if ('material' in option && 'trustedRoot' in option) return option as unknown as LoadedTrustRoot;
+  if ('material' in option && 'trustedRoot' in option) return option as LoadedTrustRoot;
   return trustRootFromJSON(option);
 }
 

@@ -138,6 +138,7 @@ export interface PolicyEvaluatorOptions {
   readonly cacheSize?: number;
   /** Images of one request evaluated at once. Default 8. */
   readonly concurrency?: number;
+  /** @internal The server's metrics (not part of the embedding API). */
   readonly metrics?: WebhookMetrics;
   /** Clock for the cache (tests). */
   readonly now?: () => number;

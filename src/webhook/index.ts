@@ -57,3 +57,17 @@ export {
   type Verdict,
 } from './evaluate';
 export { VerifierBackend, type VerifierBackendOptions } from './verification';
+// Types of the root entry that the webhook's signatures name, so that a consumer of this entry
+// can name them too (the same types as `import type { … } from 'imgverify'`).
+export type {
+  ErrorCode,
+  ImageReference,
+  ImageVerificationResult,
+  ImageVerifier,
+  ImgverifyError,
+  LoadedTrustRoot,
+  PreparedPolicy,
+  RegistryClientOptions,
+  SignatureResult,
+  VerificationPolicy,
+} from '../index';

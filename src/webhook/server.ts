@@ -73,7 +73,7 @@ export interface WebhookServerOptions {
   /** Images of one request verified at once (default 8). */
   readonly concurrency?: number;
   /** Trust root for the default backend (default: the embedded public-good root). */
-  readonly trustedRoot?: string | Record<string, unknown> | LoadedTrustRoot;
+  readonly trustedRoot?: string | LoadedTrustRoot | object;
   /** Registry client options for the default backend (docker config, http, CA). */
   readonly registry?: RegistryClientOptions;
   /** Verification backend (default: the library verifier over a registry client). */
@@ -92,6 +92,7 @@ export interface RunningWebhookServer {
   readonly port: number;
   /** `https://127.0.0.1:<port>` (or the host given). */
   readonly url: string;
+  /** @internal The Prometheus metrics (read them over HTTP at /metrics). */
   readonly metrics: WebhookMetrics;
   readonly evaluator: PolicyEvaluator;
   /** Whether a valid policy set is in force. */

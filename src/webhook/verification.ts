@@ -28,7 +28,7 @@ import type { VerificationBackend, VerificationSession } from './evaluate';
 
 export interface VerifierBackendOptions {
   /** `trusted_root.json` path, its JSON, or a loaded root. Default: the embedded public-good root. */
-  readonly trustedRoot?: string | Record<string, unknown> | LoadedTrustRoot;
+  readonly trustedRoot?: string | LoadedTrustRoot | object;
   /** Registry client options (docker config path, http, CA, timeouts). */
   readonly registry?: RegistryClientOptions;
 }

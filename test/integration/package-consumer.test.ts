@@ -55,6 +55,17 @@ test('import from ESM (named exports)', () => {
   expect(out.trim()).toBe('function ghcr.io verification');
 });
 
+test('the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it', () => {
+  const cjs = execFileSync(
+    process.execPath,
+    ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],
+    { cwd: app(), encoding: 'utf8' },
+  );
+  expect(cjs.trim()).toBe('function function false');
+  writeFileSync(join(app(), 'webhook.mjs'), "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n");
+  expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
+});
+
 test('type declarations are installed and reachable from the package entry', () => {
   const pkg = JSON.parse(readFileSync(join(app(), 'node_modules', 'imgverify', 'package.json'), 'utf8'));
   expect(existsSync(join(app(), 'node_modules', 'imgverify', pkg.types))).toBe(true);

@@ -115,6 +115,14 @@ test('all good: exit 0', async () => {
   expect(r.code).toBe(0);
 });
 
+test('an SBOM that lists no images is a usage error with its own code (exit 2, SBOM_NO_IMAGES)', async () => {
+  const empty = join(dir, 'empty.spdx');
+  writeFileSync(empty, ['SPDXVersion: SPDX-2.3', 'SPDXID: SPDXRef-DOCUMENT', 'DocumentName: t', 'DocumentNamespace: https://example.com/t', 'Creator: Tool: t', 'PackageName: left-pad', 'SPDXID: SPDXRef-Package-left-pad', ''].join('\n'));
+  const r = await runCli(['verify-release', '--sbom', empty, ...identity()]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/lists no container images \[SBOM_NO_IMAGES\]/);
+});
+
 test('a malformed SBOM is refused with its line number before any registry work', async () => {
   const broken = join(dir, 'broken.spdx');
   writeFileSync(broken, 'SPDXVersion: SPDX-2.2\nthis line is not tag value\n');

@@ -1,5 +1,6 @@
 import { ImgverifyError } from '../../../src/errors';
 import { exitCodeForResults } from '../../../src/cli/exit-code';
+import { run } from '../../../src/cli/main';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 
 const ok: ImageVerificationResult = { image: 'a', verified: true, signatures: [] };
@@ -18,6 +19,27 @@ test.each<[ImageVerificationResult[], number]>([
   [[fail('REGISTRY_TIMEOUT'), fail('IDENTITY_MISMATCH')], 1],
   [[fail('INVALID_REFERENCE'), fail('IDENTITY_MISMATCH')], 2],
   [[{ image: 'c', verified: false, signatures: [] }], 1],
+  // A bug is never hidden behind "don't know", but a definite "no" still wins.
+  [[fail('REGISTRY_TIMEOUT'), fail('INTERNAL_ERROR')], 4],
+  [[fail('INTERNAL_ERROR'), fail('IDENTITY_MISMATCH')], 1],
 ])('%# → %d', (results, code) => {
   expect(exitCodeForResults(results)).toBe(code);
+});
+
+test('an unexpected exception in a command is INTERNAL_ERROR, exit 4, with a request to report it and the stack', async () => {
+  const stderr: string[] = [];
+  let calls = 0;
+  const code = await run(['verify', '--help'], {
+    stdout: () => {
+      calls++;
+      throw new TypeError("Cannot read properties of undefined (reading 'x')");
+    },
+    stderr: (t: string) => void stderr.push(t),
+    env: {},
+    isTTY: false,
+  });
+  expect(calls).toBe(1);
+  expect(code).toBe(4);
+  expect(stderr.join('')).toMatch(/internal error, a bug in imgverify \(please report it with this message\): TypeError: Cannot read properties.*\[INTERNAL_ERROR\]/);
+  expect(stderr.join('')).toMatch(/at .*main/);
 });

@@ -1,0 +1,119 @@
+/**
+ * The one per-signature algorithm (src/verify/core.ts), through its adapters, on signatures
+ * minted by the private test Sigstore: each numbered step fails with its own code, in order,
+ * and what the steps before a failure established stays in the verdict.
+ */
+import { createHash } from 'node:crypto';
+import { compilePolicy, type VerificationPolicy } from '../../../src/policy/policy';
+import { trustRootFromJSON } from '../../../src/trust';
+import { artifactBundleInput, referrerBundleInput } from '../../../src/verify/adapters/bundle';
+import { legacySignatureInput } from '../../../src/verify/adapters/legacy';
+import { policyChecks, type PolicyChecks } from '../../../src/verify/context';
+import { verifySignature, type SignatureVerdict } from '../../../src/verify/core';
+import { DEFAULT_ISSUER, createTestSigstore, generateKeyPair, legacyLayerToBundle, publicKeyPem, signImageWithKey, type CosignLayer } from '../../support/sigstore';
+
+const SIGNER = 'release@example.test';
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const sigstore = createTestSigstore();
+const trust = trustRootFromJSON(sigstore.trustedRoot, 'test sigstore');
+const ctx = (policy: VerificationPolicy): PolicyChecks => policyChecks(trust, compilePolicy(policy));
+const KEYLESS = ctx({ subject: SIGNER, issuer: DEFAULT_ISSUER });
+
+function legacy(layer: CosignLayer, digest = DIGEST, checks = KEYLESS): SignatureVerdict {
+  return verifySignature(legacySignatureInput(layer.payload, layer.annotations, digest), checks);
+}
+
+describe('a valid legacy signature', () => {
+  const layer = sigstore.signImage({ digest: DIGEST, identity: { email: SIGNER } });
+  const entry = layer.details.rekorEntry!;
+
+  test('passes every step and reports what each established', () => {
+    const v = legacy(layer);
+    expect(v.failure).toBeUndefined();
+    expect(v).toMatchObject({
+      verified: true,
+      tlog: { logIndex: entry.logIndex, logId: entry.logID, integratedTime: new Date(entry.integratedTime * 1000).toISOString() },
+      signedAt: new Date(entry.integratedTime * 1000).toISOString(),
+      signedDigest: DIGEST,
+      signer: { subject: SIGNER, issuer: DEFAULT_ISSUER },
+      messageDigest: `sha256:${createHash('sha256').update(layer.payload).digest('hex')}`,
+    });
+  });
+
+  test('6. policy: another identity fails, and the verdict still says who signed (facts on failure)', () => {
+    const v = legacy(layer, DIGEST, ctx({ subject: 'someone@else.test', issuer: DEFAULT_ISSUER }));
+    expect(v.verified).toBe(false);
+    expect(v.failure?.code).toBe('IDENTITY_MISMATCH');
+    expect(v.signer).toMatchObject({ subject: SIGNER, issuer: DEFAULT_ISSUER, subjectAlternativeNames: [{ type: 'email', value: SIGNER }] });
+    expect(v.tlog?.logIndex).toBe(entry.logIndex);
+    expect(v.signedDigest).toBe(DIGEST);
+  });
+
+  test('4. binding: another image digest fails after the trust checks, which stay established', () => {
+    const other = `sha256:${'cd'.repeat(32)}`;
+    const v = legacy(layer, other);
+    expect(v.failure?.code).toBe('PAYLOAD_DIGEST_MISMATCH');
+    expect(v.failure?.details).toEqual({ signed: DIGEST, image: other });
+    expect(v.tlog?.logIndex).toBe(entry.logIndex);
+    expect(v.signer).toBeUndefined();
+  });
+});
+
+describe('each step fails with its own code, and nothing after it is established', () => {
+  test.each([
+    ['2. trust: untrusted CA', 'untrusted-ca', 'CERTIFICATE_CHAIN_INVALID'],
+    ['2. trust: no SCT', 'no-sct', 'SCT_INVALID'],
+    ['2. trust: SET by an unknown key', 'set-unknown-key', 'TLOG_INCLUSION_PROMISE_INVALID'],
+    ['2. trust: the log entry names another certificate', 'rekor-body-other-cert', 'TLOG_BODY_MISMATCH'],
+    ['3. signature: made by another key', 'signature-other-key', 'SIGNATURE_INVALID'],
+  ] as const)('%s', (_name, defect, code) => {
+    const v = legacy(sigstore.signImage({ digest: DIGEST, identity: { email: SIGNER }, defect }));
+    expect(v.verified).toBe(false);
+    expect(v.failure?.code).toBe(code);
+    expect(v.signer).toBeUndefined();
+    expect(v.tlog).toBeUndefined();
+    expect(v.signedDigest).toBeUndefined();
+  });
+
+  test('1. decode: no log entry is refused before any cryptography', () => {
+    const v = legacy(sigstore.signImage({ digest: DIGEST, identity: { email: SIGNER }, tlog: false }));
+    expect(v.failure?.code).toBe('TLOG_ENTRY_MISSING');
+  });
+
+  test('1. decode: a key-signed layer under an identity policy', () => {
+    const key = generateKeyPair('ecdsa-p256');
+    const layer = signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, tlog: true });
+    const v = legacy(layer);
+    expect(v.failure?.code).toBe('SIGNATURE_MALFORMED');
+    expect(v.failure?.message).toMatch(/key-based/);
+    // …which verifies under its key, and the signer is that key.
+    const byKey = legacy(layer, DIGEST, ctx({ publicKey: publicKeyPem(key.publicKey) }));
+    expect(byKey.failure).toBeUndefined();
+    expect(byKey.signer?.publicKeySha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('bundles: certificate material under a key policy', () => {
+  const layer = sigstore.signImage({ digest: DIGEST, identity: { email: SIGNER } });
+  const keyPolicy = ctx({ publicKey: publicKeyPem(generateKeyPair('ecdsa-p256').publicKey) });
+
+  test('a certificate bundle is refused as keyless (its material is exactly one of certificate and key)', () => {
+    const v = verifySignature(artifactBundleInput(legacyLayerToBundle(layer), { bytes: layer.payload }), keyPolicy);
+    expect(v.failure?.code).toBe('KEY_MISMATCH');
+  });
+
+  test('a legacy layer ignores its certificate, as cosign verify --key does: the key does not verify it', () => {
+    expect(legacy(layer, DIGEST, keyPolicy).failure?.code).toBe('SIGNATURE_INVALID');
+  });
+});
+
+test('4. binding: a message-signature bundle attached to an image is not a statement about it', () => {
+  const layer = sigstore.signImage({ digest: DIGEST, identity: { email: SIGNER } });
+  const bundle = Buffer.from(JSON.stringify(legacyLayerToBundle(layer)));
+  // The bundle signs the payload, whose SHA-256 is not the image digest: refused before any cryptography.
+  expect(verifySignature(referrerBundleInput(bundle, DIGEST), KEYLESS).failure?.code).toBe('DIGEST_MISMATCH');
+  const asImage = `sha256:${createHash('sha256').update(layer.payload).digest('hex')}`;
+  const v = verifySignature(referrerBundleInput(bundle, asImage), KEYLESS);
+  expect(v.failure?.code).toBe('PAYLOAD_INVALID');
+  expect(v.tlog).toBeDefined();
+});
