@@ -63,7 +63,7 @@ async function main(): Promise<void> {
 
     console.log(`imgverify verify-release benchmark (${process.version}, loopback docker-registry via proxy; latency ${latencyMs} ms per request)`);
     console.log('images  conc  latency  wall s   images/s  peak RSS MiB  requests/image');
-    const rows: Array<Record<string, number>> = [];
+    const rows: Array<{ images: number; concurrency: number; latency: number; wallMs: number; imagesPerSecond: number; maxRssMiB: number; requestsPerImage: number }> = [];
     for (const n of sizes) {
       const sbom = join(dir, `release-${n}.spdx`);
       writeFileSync(sbom, releaseSbom('v1.32.0', all.slice(0, n).map((i) => i.reference.replace(registry.host, proxy.host))));
@@ -84,10 +84,10 @@ async function main(): Promise<void> {
     // Sequential round trips per image: the extra time latency adds at concurrency 1, per image, per latency.
     console.log('');
     for (const n of sizes) {
-      const at = (c: number, l: number) => rows.find((r) => r.images === n && r.concurrency === c && r.latency === l)!;
-      const roundTrips = (at(1, latencyMs).wallMs - at(1, 0).wallMs) / n / latencyMs;
+      const at = (c: number, l: number) => rows.find((r) => r.images === n && r.concurrency === c && r.latency === l);
+      const roundTrips = (at(1, latencyMs)!.wallMs - at(1, 0)!.wallMs) / n / latencyMs;
       const model = (Math.round(roundTrips) * latencyMs * n) / defaultConcurrency;
-      const actual = at(defaultConcurrency, latencyMs).wallMs;
+      const actual = at(defaultConcurrency, latencyMs)!.wallMs;
       console.log(
         `${n} images: ${roundTrips.toFixed(2)} sequential round trips per image; model ${Math.round(roundTrips)} × ${latencyMs} ms × ${n} / ${defaultConcurrency} = ${(model / 1000).toFixed(2)} s, measured ${(actual / 1000).toFixed(2)} s (${((model / actual) * 100).toFixed(0)}% of the model)`,
       );

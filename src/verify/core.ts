@@ -39,6 +39,7 @@ import { checkPayloadBindsDigest, parseSimpleSigning } from '../cosign/simple-si
 import { ImgverifyError, toImgverifyError } from '../errors';
 import { certificateIdentity, type CertificateIdentity } from '../policy/certificate-identity';
 import { matchIdentity } from '../policy/identity-policy';
+import { defined } from '../util/object';
 import { checkCodeSigningUsage } from './code-signing';
 import { POLICY_KEY_HINT, type PolicyChecks } from './context';
 import { verifyIntotoV001Entry } from './intoto-v001';
@@ -308,14 +309,7 @@ function identifySigner(ctx: PolicyChecks, entity: SignedEntity): Signer {
   }
   const identity = certificateIdentity(entity.key.certificate);
   const first = identity.subjectAlternativeNames[0];
-  return {
-    identity,
-    info: {
-      ...(first ? { subject: first.value } : {}),
-      subjectAlternativeNames: identity.subjectAlternativeNames,
-      ...(identity.issuer !== undefined ? { issuer: identity.issuer } : {}),
-    },
-  };
+  return { identity, info: { subjectAlternativeNames: identity.subjectAlternativeNames, ...defined({ subject: first?.value, issuer: identity.issuer }) } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import type { LegacyArtifacts } from '../cosign/discover-legacy';
 import type { ReferrerBundle } from '../cosign/discover-referrers';
 import { COSIGN_SIGN_PREDICATE, type InTotoStatement } from '../cosign/in-toto';
 import { ImgverifyError, toImgverifyError } from '../errors';
+import { defined } from '../util/object';
 import type { CompiledPolicy } from '../policy/policy';
 import { legacyAttestationInput, legacySignatureInput } from './adapters/legacy';
 import { referrerBundleInput } from './adapters/bundle';
@@ -116,16 +117,12 @@ function judge(source: SignatureSource, location: string, decode: () => Signatur
 }
 
 function signatureResult(source: SignatureSource, location: string, v: SignatureVerdict): SignatureResult {
+  const { signer, signedDigest, dockerReference, tlog, signedAt } = v;
   return {
     source,
     location,
     verified: v.verified,
-    ...(v.signer ? { signer: v.signer } : {}),
-    ...(v.signedDigest ? { signedDigest: v.signedDigest } : {}),
-    ...(v.dockerReference !== undefined ? { dockerReference: v.dockerReference } : {}),
-    ...(v.tlog ? { tlog: v.tlog } : {}),
-    ...(v.signedAt ? { signedAt: v.signedAt } : {}),
-    ...(v.failure ? { failure: failureInfo(v.failure) } : {}),
+    ...defined({ signer, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
   };
 }
 

@@ -23,6 +23,7 @@ import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
 import { policyChecks, type PolicyChecks } from './context';
 import { verifySignature } from './core';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
+import { defined } from '../util/object';
 import { mapConcurrent } from '../util/pool';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
 
@@ -188,11 +189,12 @@ export class ImageVerifier {
     const { checks } = this.prepared(policy);
     const input = artifactBundleInput(bundle, artifact);
     const v = verifySignature(input, checks);
-    if (!v.verified) throw v.failure!;
+    if (!v.verified) throw toImgverifyError(v.failure);
     const content: VerifiedContent = v.dsse
       ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
       : { kind: 'message-signature', digest: v.messageDigest! };
-    return { signer: v.signer!, ...(v.tlog ? { tlog: v.tlog } : {}), ...(v.signedAt ? { signedAt: v.signedAt } : {}), content };
+    if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
+    return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */
@@ -249,13 +251,12 @@ export class ImageVerifier {
       }
       const signatureRepo = this.signatureRepository ?? ref;
       const outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
-      return { image: input, reference, digest, ...(mediaType ? { mediaType } : {}), ...outcome };
+      return { image: input, reference, digest, ...defined({ mediaType }), ...outcome };
     } catch (err) {
       const failed: ImageVerificationResult = {
         image: input,
         reference,
-        ...(digest ? { digest } : {}),
-        ...(mediaType ? { mediaType } : {}),
+        ...defined({ digest, mediaType }),
         verified: false,
         signatures: [],
         error: toImgverifyError(err),

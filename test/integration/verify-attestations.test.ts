@@ -176,7 +176,7 @@ describe('intoto 0.0.1 entries (not known to @sigstore/verify; checked by imgver
     const ref = await intotoV001(undefined, 'log', (envelope) => {
       const json = JSON.parse(envelope.toString());
       const sig = Buffer.from(json.signatures[0].sig, 'base64');
-      sig[sig.length - 1] ^= 0x01;
+      sig[sig.length - 1]! ^= 0x01;
       json.signatures[0].sig = sig.toString('base64');
       return Buffer.from(JSON.stringify(json));
     });

@@ -279,7 +279,7 @@ describe('hostile or failing registries', () => {
       const res = await ctx.forward();
       if (res.status !== 200) return res;
       const body = Buffer.from(res.body);
-      body[body.length - 2] ^= 0x01;
+      body[body.length - 2]! ^= 0x01;
       return { ...res, body };
     });
 

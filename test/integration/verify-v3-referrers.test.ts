@@ -113,7 +113,7 @@ test('a corrupted inclusion proof hash → TLOG_INCLUSION_PROOF_INVALID (the SET
   const proof = bundle.verificationMaterial.tlogEntries[0].inclusionProof;
   expect(proof.hashes.length).toBeGreaterThan(0);
   const hash = Buffer.from(proof.hashes[0], 'base64');
-  hash[0] ^= 1;
+  hash[0]! ^= 1;
   proof.hashes[0] = hash.toString('base64');
   await pushBundleReferrers(registry, repo, pushed.descriptor, [bundle]);
   expect((await verifier.verify(ref, POLICY)).error?.code).toBe('TLOG_INCLUSION_PROOF_INVALID');

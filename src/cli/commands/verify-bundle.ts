@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type SignerInfo, type VerifiedBundle } from '../..';
+import { defined } from '../../util/object';
 import { outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
@@ -69,30 +70,32 @@ function signerText(signer: SignerInfo): string {
   return `${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'})`;
 }
 
-function verdictText(target: string, result: VerifiedBundle | undefined, error: ImgverifyError | undefined): string {
-  if (result) {
+/** What verifying the bundle gave: the verified bundle, or the failure. */
+type Verdict = { readonly result: VerifiedBundle } | { readonly error: ImgverifyError };
+
+function verdictText(target: string, verdict: Verdict): string {
+  if ('result' in verdict) {
+    const { result } = verdict;
     const when = result.signedAt ? `, signed at ${result.signedAt}` : '';
     const log = result.tlog ? `, log index ${result.tlog.logIndex}` : '';
     return `VERIFIED  ${target}  signed by ${signerText(result.signer)}${when}${log}`;
   }
-  const label = error!.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
-  return `${label}  ${target}  ${error!.message} [${error!.code}]`;
+  const { error } = verdict;
+  const label = error.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
+  return `${label}  ${target}  ${error.message} [${error.code}]`;
 }
 
-function verdictJSON(bundlePath: string, target: string, result: VerifiedBundle | undefined, error: ImgverifyError | undefined): Record<string, unknown> {
-  const base = { bundle: bundlePath, artifact: target, verified: result !== undefined };
-  if (!result) return { ...base, failure: { code: error!.code, category: error!.category, message: error!.message } };
+function verdictJSON(bundlePath: string, target: string, verdict: Verdict): Record<string, unknown> {
+  const base = { bundle: bundlePath, artifact: target, verified: 'result' in verdict };
+  if ('error' in verdict) return { ...base, failure: { code: verdict.error.code, category: verdict.error.category, message: verdict.error.message } };
+  const { result } = verdict;
+  // `sha256` (hex) as before `digest` (alg:hex) was added, for scripts that read it.
+  const { digest } = result.content.kind === 'message-signature' ? result.content : { digest: undefined };
   const content =
     result.content.kind === 'dsse'
       ? { kind: 'dsse', payloadType: result.content.payloadType }
-      : { kind: 'message-signature', digest: result.content.digest, ...(result.content.digest.startsWith('sha256:') ? { sha256: result.content.digest.slice(7) } : {}) };
-  return {
-    ...base,
-    signer: result.signer,
-    ...(result.tlog ? { tlog: result.tlog } : {}),
-    ...(result.signedAt ? { signedAt: result.signedAt } : {}),
-    content,
-  };
+      : { kind: 'message-signature', digest, ...defined({ sha256: digest?.startsWith('sha256:') ? digest.slice(7) : undefined }) };
+  return { ...base, signer: result.signer, ...defined({ tlog: result.tlog, signedAt: result.signedAt }), content };
 }
 
 export async function verifyBundleCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -116,15 +119,14 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
   const target = positionals[0]!;
   const artifact = artifactFromArgument(target);
 
-  let result: VerifiedBundle | undefined;
-  let error: ImgverifyError | undefined;
+  let verdict: Verdict;
   try {
-    result = verifier.verifyBundle(bundleBytes, artifact, policy);
+    verdict = { result: verifier.verifyBundle(bundleBytes, artifact, policy) };
   } catch (err) {
     if (!(err instanceof ImgverifyError)) throw err;
-    error = err;
+    verdict = { error: err };
   }
-  if (format === 'json') io.stdout(`${JSON.stringify(verdictJSON(values.bundle, target, result, error), null, 2)}\n`);
-  else io.stdout(`${verdictText(target, result, error)}\n`);
-  return error ? exitCodeFor(error.category) : 0;
+  if (format === 'json') io.stdout(`${JSON.stringify(verdictJSON(values.bundle, target, verdict), null, 2)}\n`);
+  else io.stdout(`${verdictText(target, verdict)}\n`);
+  return 'error' in verdict ? exitCodeFor(verdict.error.category) : 0;
 }

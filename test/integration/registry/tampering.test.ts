@@ -12,7 +12,7 @@ describe('content a registry tampers with', () => {
   const repo = () => ({ registry: proxy.host, repository: 'lab/app' });
   const flipLastByte = (body: Buffer) => {
     const copy = Buffer.from(body);
-    copy[copy.length - 2] ^= 0x01;
+    copy[copy.length - 2]! ^= 0x01;
     return copy;
   };
 

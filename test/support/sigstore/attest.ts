@@ -54,7 +54,7 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): NonSh
 
 /** An in-toto v0.1 statement about one image digest, in in-toto-golang's field order. */
 export function inTotoStatement(opts: { repository: string; digest: string; predicateType: string; predicate: unknown }): NonSharedBuffer {
-  const [algorithm, hex] = opts.digest.split(':');
+  const [algorithm, hex] = opts.digest.split(':') as [string, string];
   return Buffer.from(
     goJson({
       _type: IN_TOTO_STATEMENT_V01,

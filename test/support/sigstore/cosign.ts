@@ -77,8 +77,8 @@ export interface SigningDetails {
   signedPayload: NonSharedBuffer;
   signature: NonSharedBuffer;
   publicKey: KeyObject;
-  rekorEntry?: RekorEntry;
-  timestampResponse?: NonSharedBuffer;
+  rekorEntry?: RekorEntry | undefined;
+  timestampResponse?: NonSharedBuffer | undefined;
 }
 
 export interface SignedLayer extends CosignLayer {

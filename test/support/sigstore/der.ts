@@ -37,7 +37,7 @@ export function integer(value: number | bigint | NonSharedBuffer): NonSharedBuff
     bytes = value.subarray(start);
     if (bytes.length === 0) bytes = Buffer.from([0]);
     // A set high bit would make the value negative: prefix a zero byte.
-    if (bytes[0] & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
+    if (bytes[0]! & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
   } else {
     const n = BigInt(value);
     if (n < 0n) throw new Error('negative integers are not needed here');
@@ -65,7 +65,7 @@ export function objectIdentifier(dotted: string): NonSharedBuffer {
     for (let rest = arc >> 7n; rest > 0n; rest >>= 7n) chunk.unshift(Number(rest & 0x7fn) | 0x80);
     out.push(...chunk);
   };
-  encodeArc(arcs[0] * 40n + arcs[1]);
+  encodeArc(arcs[0]! * 40n + arcs[1]!);
   for (const arc of arcs.slice(2)) encodeArc(arc);
   return tlv(0x06, Buffer.from(out));
 }
@@ -85,7 +85,7 @@ export function bitString(content: NonSharedBuffer, unusedBits = 0): NonSharedBu
 export function namedBits(bits: number[]): NonSharedBuffer {
   const highest = Math.max(...bits);
   const bytes = Buffer.alloc(Math.floor(highest / 8) + 1);
-  for (const bit of bits) bytes[Math.floor(bit / 8)] |= 0x80 >> bit % 8;
+  for (const bit of bits) bytes[Math.floor(bit / 8)]! |= 0x80 >> bit % 8;
   return bitString(bytes, 7 - (highest % 8));
 }
 
@@ -147,7 +147,7 @@ export function implicitConstructed(tagNumber: number, content: NonSharedBuffer)
 
 /** The content octets of a DER encoding whose tag and length fit the short forms we write. */
 export function contentOf(encoding: NonSharedBuffer): NonSharedBuffer {
-  const lengthByte = encoding[1];
+  const lengthByte = encoding[1]!;
   const headerLength = lengthByte < 0x80 ? 2 : 2 + (lengthByte & 0x7f);
   return encoding.subarray(headerLength);
 }

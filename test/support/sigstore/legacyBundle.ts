@@ -86,7 +86,7 @@ export function legacyLayerToBundle(layer: CosignLayer, options: LegacyBundleOpt
     key = { publicKey: { hint: options.publicKeyHint } };
   } else if (certificatePem) {
     // Only the leaf: bundles must not carry the root, and @sigstore/verify ignores the rest anyway.
-    key = { x509CertificateChain: { certificates: [{ rawBytes: fromPem(certificatePem)[0].toString('base64') }] } };
+    key = { x509CertificateChain: { certificates: [{ rawBytes: fromPem(certificatePem)[0]!.toString('base64') }] } };
   } else {
     throw new Error('layer has no certificate: pass publicKeyHint for key-signed layers');
   }
@@ -105,7 +105,7 @@ export function legacyLayerToBundle(layer: CosignLayer, options: LegacyBundleOpt
   return {
     mediaType: options.inclusionProof ? BUNDLE_V02 : BUNDLE_V01,
     verificationMaterial,
-    ...content,
+    ...(content as object),
   } as SerializedBundle;
 }
 

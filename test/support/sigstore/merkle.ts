@@ -51,7 +51,7 @@ export class MerkleTree {
 
   private subtreeHash(start: number, end: number): NonSharedBuffer {
     const n = end - start;
-    if (n === 1) return this.leaves[start];
+    if (n === 1) return this.leaves[start]!;
     const perfect = (n & (n - 1)) === 0;
     const cached = perfect ? this.perfectSubtrees.get(`${start}+${n}`) : undefined;
     if (cached) return cached;

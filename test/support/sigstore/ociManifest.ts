@@ -65,7 +65,7 @@ export function buildSignatureManifest(layers: CosignLayer[], configBytes?: NonS
   );
 
   const blobs = new Map<string, NonSharedBuffer>([[sha256Digest(config), config]]);
-  layers.forEach((layer, i) => blobs.set(layerDigests[i], layer.payload));
+  layers.forEach((layer, i) => blobs.set(layerDigests[i]!, layer.payload));
   return {
     manifest,
     mediaType: OCI_MANIFEST_MEDIA_TYPE,

@@ -39,8 +39,8 @@ export function distinguishedName(attributes: { organization?: string; commonNam
 /** A positive 20-byte random serial, as Fulcio and Go's x509 use. */
 export function randomSerialNumber(): NonSharedBuffer {
   const serial = crypto.randomBytes(20);
-  serial[0] &= 0x7f; // keep it positive without a padding byte
-  serial[0] |= 0x01; // and non-zero-leading, so it stays 20 bytes
+  serial[0]! &= 0x7f; // keep it positive without a padding byte
+  serial[0]! |= 0x01; // and non-zero-leading, so it stays 20 bytes
   return serial;
 }
 
@@ -118,7 +118,7 @@ function lastElementContents(sequenceContents: NonSharedBuffer): NonSharedBuffer
   let offset = 0;
   let last: NonSharedBuffer = Buffer.alloc(0);
   while (offset < sequenceContents.length) {
-    const lengthByte = sequenceContents[offset + 1];
+    const lengthByte = sequenceContents[offset + 1]!;
     let length = lengthByte;
     let header = 2;
     if (lengthByte & 0x80) {

@@ -207,8 +207,8 @@ const arbChecksum: fc.Arbitrary<SpdxChecksum> = fc.oneof(
 const opt = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined });
 
 /** Drops undefined fields, so that generated models compare equal to parsed ones. */
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+function compact<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
 const arbExternalRef: fc.Arbitrary<SpdxExternalRef> = fc

@@ -108,10 +108,10 @@ describeInterop('real `.sig` manifests, configs and annotations', () => {
   it('k8s cluster-api: config and manifest are reproduced (cosign layout)', () => {
     const artifact = readJson<Artifact>(...k8sDir, 'artifact.json');
     const realManifest = readJson<{ layers: Array<{ annotations: Record<string, string> }> }>(...k8sDir, 'sig-manifest.reconstructed.json');
-    const layer: CosignLayer = { ...layerOf(artifact), annotations: realManifest.layers[0].annotations };
+    const layer: CosignLayer = { ...layerOf(artifact), annotations: realManifest.layers[0]!.annotations };
     const built = buildSignatureManifest([layer]);
     const configBytes = fs.readFileSync(path.join(INTEROP, ...k8sDir, 'config.reconstructed.json'));
-    expect(built.blobs[0].bytes.equals(configBytes)).toBe(true);
+    expect(built.blobs[0]!.bytes.equals(configBytes)).toBe(true);
     expect(JSON.parse(built.manifest.toString())).toEqual(realManifest);
   });
 
@@ -119,15 +119,15 @@ describeInterop('real `.sig` manifests, configs and annotations', () => {
     const dir = ['cosign-oci', 'salrashid123-server_image', 'sha256-c05263d2ff65'];
     const realManifest = readJson<{ config: { digest: string }; layers: Array<{ annotations: Record<string, string> }> }>(...dir, 'sig-manifest.json');
     const artifact = readJson<Artifact>(...dir, 'artifact-0.json');
-    const built = buildSignatureManifest([{ ...layerOf(artifact), annotations: realManifest.layers[0].annotations }]);
-    expect(sha256Digest(built.blobs[0].bytes)).toBe(realManifest.config.digest); // byte-exact config
+    const built = buildSignatureManifest([{ ...layerOf(artifact), annotations: realManifest.layers[0]!.annotations }]);
+    expect(sha256Digest(built.blobs[0]!.bytes)).toBe(realManifest.config.digest); // byte-exact config
     expect(JSON.parse(built.manifest.toString())).toEqual(realManifest);
   });
 
   it('the bundle annotation string is reproduced from its parts', () => {
     const dir = ['cosign-oci', 'salrashid123-server_image', 'sha256-c05263d2ff65'];
     const realManifest = readJson<{ layers: Array<{ annotations: Record<string, string> }> }>(...dir, 'sig-manifest.json');
-    const real = realManifest.layers[0].annotations[COSIGN_ANNOTATIONS.bundle];
+    const real = realManifest.layers[0]!.annotations[COSIGN_ANNOTATIONS.bundle]!;
     const parsed = JSON.parse(real);
     const entry = {
       signedEntryTimestamp: Buffer.from(parsed.SignedEntryTimestamp, 'base64'),
@@ -154,7 +154,7 @@ describeInterop('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced', 
 
   it('dsse (cosign oci-attestation.sigstore.json)', () => {
     const bundle = readJson<JsonBundle>('bundles', 'cosign', 'oci-attestation.sigstore.json');
-    const tlog = bundle.verificationMaterial.tlogEntries[0];
+    const tlog = bundle.verificationMaterial.tlogEntries[0]!;
     const entry = new TestRekor().addDsse({
       envelope: bundle.dsseEnvelope,
       verifierPEM: pemOf(bundle.verificationMaterial.certificate!.rawBytes),
@@ -165,11 +165,11 @@ describeInterop('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced', 
 
   it('intoto (sigstore-js bundleV01-intoto-with-proof)', () => {
     const bundle = readJson<JsonBundle>('bundles', 'sigstore-js', 'bundleV01-intoto-with-proof.sigstore');
-    const tlog = bundle.verificationMaterial.tlogEntries[0];
+    const tlog = bundle.verificationMaterial.tlogEntries[0]!;
     // sigstore-js wrote this PEM without the final newline: take the verifier text from the body.
     const realBody = JSON.parse(Buffer.from(tlog.canonicalizedBody, 'base64').toString());
     const verifierPEM = Buffer.from(realBody.spec.content.envelope.signatures[0].publicKey, 'base64').toString();
-    expect(verifierPEM.trimEnd()).toBe(pemOf(bundle.verificationMaterial.x509CertificateChain!.certificates[0].rawBytes).trimEnd());
+    expect(verifierPEM.trimEnd()).toBe(pemOf(bundle.verificationMaterial.x509CertificateChain!.certificates[0]!.rawBytes).trimEnd());
     const entry = new TestRekor().addIntoto({ envelope: bundle.dsseEnvelope, verifierPEM, integratedTime: Number(tlog.integratedTime) });
     expect(entry.body.toString()).toBe(Buffer.from(tlog.canonicalizedBody, 'base64').toString());
   });

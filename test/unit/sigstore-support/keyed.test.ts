@@ -37,14 +37,14 @@ describe('key-based signatures', () => {
     const privateKey = keys.get(type)!;
     const layer = sigstore.signImageWithKey({ digest, privateKey, tlog: true });
     expect(verify(layer, privateKey)).toBe('OK');
-    const body = JSON.parse(Buffer.from(parseCosignBundle(layer.annotations[COSIGN_ANNOTATIONS.bundle]).Payload.body, 'base64').toString());
+    const body = JSON.parse(Buffer.from(parseCosignBundle(layer.annotations[COSIGN_ANNOTATIONS.bundle]!).Payload.body, 'base64').toString());
     expect(Buffer.from(body.spec.signature.publicKey.content, 'base64').toString()).toBe(publicKeyPem(privateKey));
   });
 
   it('ecdsa-p384 signing with SHA-384 logs a sha384 hashedrekord and verifies', () => {
     const privateKey = keys.get('ecdsa-p384')!;
     const layer = sigstore.signImageWithKey({ digest, privateKey, tlog: true, hash: 'sha384' });
-    const body = JSON.parse(Buffer.from(parseCosignBundle(layer.annotations[COSIGN_ANNOTATIONS.bundle]).Payload.body, 'base64').toString());
+    const body = JSON.parse(Buffer.from(parseCosignBundle(layer.annotations[COSIGN_ANNOTATIONS.bundle]!).Payload.body, 'base64').toString());
     expect(body.spec.data.hash.algorithm).toBe('sha384');
     expect(verify(layer, privateKey)).toBe('OK');
   });

@@ -72,7 +72,7 @@ describe('valid keyless signatures', () => {
 
   it('verify with a TSA timestamp and no transparency log (cosign --tlog-upload=false)', () => {
     const layer = sign({ tlog: false, timestamp: true });
-    expect(layer.annotations[COSIGN_ANNOTATIONS.bundle]).toBeUndefined();
+    expect(layer.annotations[COSIGN_ANNOTATIONS.bundle]!).toBeUndefined();
     expect(verificationCode(layer, { trustedRoot: sigstore.trustedRoot, verifier: { tlogThreshold: 0 } })).toBe('OK');
   });
 
@@ -86,7 +86,7 @@ describe('valid keyless signatures', () => {
     const otherSigner = verifyLayer(other, { trustedRoot: sigstore.trustedRoot });
     // @sigstore/verify reads only rfc822Name and URI SANs: an OtherName identity comes back empty.
     expect(otherSigner.identity?.subjectAlternativeName).toBeUndefined();
-    const cert = X509Certificate.parse(other.annotations[COSIGN_ANNOTATIONS.certificate]);
+    const cert = X509Certificate.parse(other.annotations[COSIGN_ANNOTATIONS.certificate]!);
     expect(cert.extSubjectAltName?.otherName('1.3.6.1.4.1.57264.1.7')).toBe('builder!oidc.example.test');
 
     const gh = sigstore.signImage({
@@ -98,8 +98,8 @@ describe('valid keyless signatures', () => {
       'https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.2.3',
     );
     expect(ghSigner.identity?.extensions?.issuer).toBe('https://token.actions.githubusercontent.com');
-    const ghCert = X509Certificate.parse(gh.annotations[COSIGN_ANNOTATIONS.certificate]);
-    expect(ghCert.extension('1.3.6.1.4.1.57264.1.12')?.valueObj.subs[0].value.toString()).toBe('https://github.com/octo/app');
+    const ghCert = X509Certificate.parse(gh.annotations[COSIGN_ANNOTATIONS.certificate]!);
+    expect(ghCert.extension('1.3.6.1.4.1.57264.1.12')?.valueObj.subs[0]!.value.toString()).toBe('https://github.com/octo/app');
     expect(ghCert.extension('1.3.6.1.4.1.57264.1.5')?.value.toString()).toBe('octo/app'); // deprecated, raw
   });
 
@@ -157,14 +157,14 @@ describe('each defect breaks verification in the expected place', () => {
   it('rekor-body-other-cert: @sigstore/verify accepts it (it never compares the logged certificate)', () => {
     const layer = sign({ defect: 'rekor-body-other-cert' });
     expect(verificationCode(layer, { trustedRoot: sigstore.trustedRoot })).toBe('OK');
-    const body = JSON.parse(Buffer.from(parseCosignBundle(layer.annotations[COSIGN_ANNOTATIONS.bundle]).Payload.body, 'base64').toString());
+    const body = JSON.parse(Buffer.from(parseCosignBundle(layer.annotations[COSIGN_ANNOTATIONS.bundle]!).Payload.body, 'base64').toString());
     const logged = Buffer.from(body.spec.signature.publicKey.content, 'base64').toString();
-    expect(logged).not.toBe(layer.annotations[COSIGN_ANNOTATIONS.certificate]);
+    expect(logged).not.toBe(layer.annotations[COSIGN_ANNOTATIONS.certificate]!);
   });
 
   it('a leaf without the codeSigning EKU: @sigstore/verify accepts it (it does not check key usages)', () => {
     const layer = sign({ certificate: { removeExtensions: ['2.5.29.37'] } });
-    expect(X509Certificate.parse(layer.annotations[COSIGN_ANNOTATIONS.certificate]).extension('2.5.29.37')).toBeUndefined();
+    expect(X509Certificate.parse(layer.annotations[COSIGN_ANNOTATIONS.certificate]!).extension('2.5.29.37')).toBeUndefined();
     expect(verificationCode(layer, { trustedRoot: sigstore.trustedRoot })).toBe('OK');
   });
 

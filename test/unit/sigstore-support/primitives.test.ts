@@ -67,7 +67,7 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
 
   it('a leaf is an ECDSA P-256 code-signing certificate valid for 10 minutes, with Fulcio extensions', () => {
     const layer = sigstore.signImage({ digest: `sha256:${'0'.repeat(64)}`, identity: { email: 'a@example.test' }, issuer: 'https://issuer.example.test' });
-    const leafDer = fromPem(layer.annotations['dev.sigstore.cosign/certificate'])[0];
+    const leafDer = fromPem(layer.annotations['dev.sigstore.cosign/certificate']!)[0]!;
     const leaf = new X509Certificate(leafDer);
     const intermediate = new X509Certificate(sigstore.fulcio.intermediate.der);
     expect(leaf.checkIssued(intermediate)).toBe(true);
@@ -81,8 +81,8 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
 
     const parsed = SigstoreCertificate.parse(leafDer);
     expect(parsed.extension('1.3.6.1.4.1.57264.1.1')?.value.toString()).toBe('https://issuer.example.test');
-    expect(parsed.extension('1.3.6.1.4.1.57264.1.8')?.valueObj.subs[0].value.toString()).toBe('https://issuer.example.test');
-    expect(parsed.extSCT?.signedCertificateTimestamps[0].logID.equals(sigstore.ctLog.logId)).toBe(true);
+    expect(parsed.extension('1.3.6.1.4.1.57264.1.8')?.valueObj.subs[0]!.value.toString()).toBe('https://issuer.example.test');
+    expect(parsed.extSCT?.signedCertificateTimestamps[0]!.logID.equals(sigstore.ctLog.logId)).toBe(true);
     expect(parsed.extKeyUsage?.digitalSignature).toBe(true);
     expect(parsed.extSubjectAltName?.critical).toBe(true);
   });
@@ -92,10 +92,10 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
     if (!fs.existsSync(interop)) return; // interop data absent (see interop.test.ts)
     const real = SigstoreCertificate.parse(JSON.parse(fs.readFileSync(interop, 'utf8')).certificate);
     const ours = SigstoreCertificate.parse(
-      sigstore.signImage({ digest: `sha256:${'1'.repeat(64)}` }).annotations['dev.sigstore.cosign/certificate'],
+      sigstore.signImage({ digest: `sha256:${'1'.repeat(64)}` }).annotations['dev.sigstore.cosign/certificate']!,
     );
     const shape = (cert: SigstoreCertificate) =>
-      cert.extensions.map((ext) => `${ext.subs[0].toOID()}${ext.subs.length === 3 ? ' critical' : ''}`);
+      cert.extensions.map((ext) => `${ext.subs[0]!.toOID()}${ext.subs.length === 3 ? ' critical' : ''}`);
     expect(shape(ours)).toEqual(shape(real));
     expect(ours.signatureAlgorithm).toBe(real.signatureAlgorithm); // ecdsa-with-SHA384 from the P-384 intermediate
   });
@@ -107,13 +107,13 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
       const { der: leafDer } = sigstore.fulcio.issueEphemeral({ identity: { email: `n${i}@example.test` }, issuer: 'https://i.test', signedAt: new Date(Date.now() - 7200_000) });
       const leaf = SigstoreCertificate.parse(leafDer);
       const clone = leaf.clone();
-      const index = clone.extensions.findIndex((e) => e.subs[0].toOID() === '1.3.6.1.4.1.11129.2.4.2');
+      const index = clone.extensions.findIndex((e) => e.subs[0]!.toOID() === '1.3.6.1.4.1.11129.2.4.2');
       expect(index).toBe(clone.extensions.length - 1); // Fulcio puts it last
       clone.extensions.splice(index, 1);
       const tbs = clone.tbsCertificate.toDER();
       const length = Buffer.alloc(3);
       length.writeUIntBE(tbs.length, 0, 3);
-      const sct = leaf.extSCT!.signedCertificateTimestamps[0];
+      const sct = leaf.extSCT!.signedCertificateTimestamps[0]!;
       expect(sct.verify(Buffer.concat([issuerKeyHash, length, tbs]), sigstore.ctLog.publicKey)).toBe(true);
       expect(sct.datetime.getTime()).toBeGreaterThanOrEqual(leaf.notBefore.getTime());
     }

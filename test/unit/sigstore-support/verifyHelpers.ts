@@ -48,5 +48,5 @@ export function verificationOutcome(layer: CosignLayer, options: VerifyOptions):
 
 /** Just the error code (or 'OK'). */
 export function verificationCode(layer: CosignLayer, options: VerifyOptions): string {
-  return verificationOutcome(layer, options).split(':')[0];
+  return verificationOutcome(layer, options).split(':')[0]!;
 }
