@@ -29,18 +29,14 @@ function ed25519Raw(key: KeyObject): Buffer {
   return Buffer.from(jwk.x ?? '', 'base64url');
 }
 
-/** A message signature over bytes we hold. */
-export class MessageContent implements SignatureContent {
-  /** The message's digest under `hash`: what log entries must name. */
-  readonly digest: Buffer;
-
+/** What both contents share: the signature, and the artifact digest log entries must name. */
+abstract class DigestedContent implements SignatureContent {
   constructor(
-    private readonly message: Buffer,
     readonly signature: Buffer,
+    /** The artifact's digest under `algorithm`. */
+    readonly digest: Buffer,
     readonly algorithm: DigestAlgorithm,
-  ) {
-    this.digest = createHash(algorithm).update(message).digest();
-  }
+  ) {}
 
   compareSignature(signature: Buffer): boolean {
     return equal(signature, this.signature);
@@ -53,6 +49,19 @@ export class MessageContent implements SignatureContent {
   /** A message signature is over the message: the signed digest is the message's digest. */
   compareSignedDigest(digest: Buffer): boolean {
     return this.compareDigest(digest);
+  }
+
+  abstract verifySignature(key: KeyObject): boolean;
+}
+
+/** A message signature over bytes we hold. */
+export class MessageContent extends DigestedContent {
+  constructor(
+    private readonly message: Buffer,
+    signature: Buffer,
+    algorithm: DigestAlgorithm,
+  ) {
+    super(signature, createHash(algorithm).update(message).digest(), algorithm);
   }
 
   verifySignature(key: KeyObject): boolean {
@@ -68,27 +77,8 @@ export class MessageContent implements SignatureContent {
   }
 }
 
-/** A message signature checked against the message's digest alone. */
-export class PrehashedMessageContent implements SignatureContent {
-  constructor(
-    readonly signature: Buffer,
-    /** The artifact's digest, given by the caller. */
-    readonly digest: Buffer,
-    readonly algorithm: DigestAlgorithm,
-  ) {}
-
-  compareSignature(signature: Buffer): boolean {
-    return equal(signature, this.signature);
-  }
-
-  compareDigest(digest: Buffer): boolean {
-    return equal(digest, this.digest);
-  }
-
-  compareSignedDigest(digest: Buffer): boolean {
-    return this.compareDigest(digest);
-  }
-
+/** A message signature checked against the message's digest alone (given by the caller). */
+export class PrehashedMessageContent extends DigestedContent {
   verifySignature(key: KeyObject): boolean {
     return verifyPrehashed(key, this.algorithm, this.digest, this.signature);
   }
