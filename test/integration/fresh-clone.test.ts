@@ -4,12 +4,14 @@
  * (`scripts/install-system-deps.sh && npm ci && npm run demo`), in a shell whose environment is
  * cleaned of what `npm test` adds (npm_* variables, this checkout's node_modules/.bin on PATH),
  * so the clone uses only its own files and the system's Node and npm, as a user's would.
- * `npm ci` installs from the npm registry (fast from npm's cache).
+ * `npm ci` installs from the npm registry (fast from npm's cache). The command must also clean
+ * up after itself: no process it started outlives it (it runs in its own process group), and
+ * the demo's registry leaves no folder behind in TMPDIR (pointed into the temp folder).
  *
  * It clones the committed HEAD: uncommitted changes are not in it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve, sep } from 'node:path';
 
@@ -50,7 +52,23 @@ function userEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+interface ShellResult {
+  code: number | null;
+  output: string;
+  /** Processes of its group still running after it exited (then killed). */
+  leftovers: string;
+}
+
+/** The processes of a process group, as `ps` lists them ('' when there are none). */
+function processGroupMembers(pgid: number): string {
+  const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .filter((line) => line.trim().split(/\s+/)[1] === String(pgid))
+    .join('\n');
+}
+
+function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<ShellResult> {
   return new Promise((resolvePromise, reject) => {
     // Its own process group, so that a timeout ends everything it started.
     const child = spawn('bash', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,7 +82,16 @@ function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolvePromise({ code, output });
+      const pgid = child.pid!;
+      const leftovers = processGroupMembers(pgid);
+      if (leftovers !== '') {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      resolvePromise({ code, output, leftovers });
     });
   });
 }
@@ -100,13 +127,17 @@ describeInGit("a fresh clone runs the README's first command", () => {
       const command = readmeFirstCommand(readFileSync(join(clone, 'README.md'), 'utf8'));
       expect(command).toBe('scripts/install-system-deps.sh && npm ci && npm run demo');
 
-      const { code, output } = await runShell(command, clone, userEnvironment());
+      const tmp = join(temp, 'tmp');
+      mkdirSync(tmp);
+      const { code, output, leftovers } = await runShell(command, clone, { ...userEnvironment(), TMPDIR: tmp });
       const shown = `\n--- output of \`${command}\` in a fresh clone ---\n${output.slice(-20_000)}`;
       expect({ code, output: shown }).toEqual({ code: 0, output: expect.stringMatching(
         /^VERIFIED {2}127\.0\.0\.1:\d+\/cluster-api\/cluster-api-controller@sha256:f34016d3a494f9544a16137c9bba49d8756c574a0a1baf96257903409ef82f77 {2}signed by krel-trust@k8s-releng-prod\.iam\.gserviceaccount\.com \(issuer https:\/\/accounts\.google\.com\)/m,
       ) });
       expect(output).toMatch(/^FAILED .*\[IDENTITY_MISMATCH\]$/m);
       expect(output).not.toMatch(/shared\/interop/);
+      expect(leftovers).toBe('');
+      expect(readdirSync(tmp).filter((name) => name.startsWith('imgverify-registry-'))).toEqual([]);
     },
     TIMEOUT_MS,
   );
