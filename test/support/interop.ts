@@ -1,6 +1,8 @@
 /**
  * Access to the real-world data beside the project (`../shared/interop`). Tests that need it
  * skip with a visible message when it is absent (a user's clone has no `../shared`); CI has it.
+ * The few real files the demo and the fast tests need are committed in `fixtures/` instead
+ * (same relative paths): see `./fixtures.ts`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -152,17 +152,7 @@ describeIfPresent('SPDX documents in ../shared/interop/sbom', () => {
     expect(warnings).toEqual([]);
   });
 
-  test('bom-images.spdx.json: the apko layer is skipped as a layer', () => {
-    const { images, skipped } = imagesFromSbom(read('bom-images.spdx.json'));
-    expect(images[0]).toMatchObject({ architecture: 'amd64', via: 'purl' });
-    expect(skipped).toEqual([
-      {
-        spdxId: 'SPDXRef-Package-172.19.0.1C585000C47apko-testC64sha256C5838692af7edf0ffdb93792734e74b16d7711b4d6a91c0ecae1b390ea0b5a80c6e',
-        name: '172.19.0.1:5000/apko-test@sha256:38692af7edf0ffdb93792734e74b16d7711b4d6a91c0ecae1b390ea0b5a80c6e',
-        reason: 'a layer: image SPDXRef-Package-sha256C58f44417ca5eae5c4832baf4f977a12d8492bca835cdf07d44c9db210409b1ba38 CONTAINS it',
-      },
-    ]);
-  });
+  // bom-images.spdx.json's layer handling: test/unit/sbom/bom-images.test.ts (its copy in fixtures/).
 
   test('bom-nginx.spdx (1.4 MB) parses in well under a second', () => {
     const bytes = read('bom-nginx.spdx');

@@ -187,6 +187,9 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
 
   // The watchdog exits only after reaping the registry, so its exit means the registry is gone.
   const stop = async (): Promise<void> => {
+    // Hold the event loop while stopping: with everything unreferenced, a plain script (the
+    // demo) would otherwise exit mid-stop, before the registry is reaped and its folder removed.
+    child.ref();
     child.stdin!.end();
     const done = await Promise.race([shellExited.then(() => true), delay(5000).then(() => false)]);
     if (done) return;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { legacySignatureToBundle, parseLegacySignature, parseRekorBundle } from '../../../src/cosign/legacy-signature';
-import { artifactAnnotations, describeInterop, readInteropJSON, type CosignArtifact } from '../../support/interop';
+import { FIXTURE, readFixtureJSON } from '../../support/fixtures';
+import { artifactAnnotations, type CosignArtifact } from '../../support/interop';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -80,9 +81,9 @@ describe('parseLegacySignature', () => {
   });
 });
 
-describeInterop('legacySignatureToBundle on a real signature', () => {
+describe('legacySignatureToBundle on a real signature (fixtures/)', () => {
   test('produces a v0.1 message-signature bundle with the SET as inclusion promise', () => {
-    const a = readInteropJSON<CosignArtifact>('cosign-oci', 'k8s-cluster-api-controller-v1.5.0', 'artifact.json');
+    const a = readFixtureJSON<CosignArtifact>(...FIXTURE.k8sClusterApi, 'artifact.json');
     const sig = parseLegacySignature(artifactAnnotations(a));
     const b = legacySignatureToBundle(sig, { kind: 'message', payload: Buffer.from(a.payload), hash: 'sha256' });
     expect(b.mediaType).toBe('application/vnd.dev.sigstore.bundle+json;version=0.1');

@@ -1,6 +1,8 @@
 // Proof against reality: the formats the test Sigstore writes are byte-identical to real
 // cosign / Rekor output, and the bundle conversion the self-checks use verifies real cosign
-// signatures against the production trusted root. Reads ../shared/interop (see its README).
+// signatures against the production trusted root. The checks over every real vector read
+// ../shared/interop (see its README) and skip visibly without it; the ones about a single real
+// signature or bundle read the copies committed in fixtures/ and always run.
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -16,6 +18,7 @@ import {
   sha256Digest,
   simpleSigningPayload,
 } from '../../support/sigstore';
+import { FIXTURE, readFixture, readFixtureJSON } from '../../support/fixtures';
 import { verificationOutcome, verifyLayer } from './verifyHelpers';
 
 const INTEROP = path.resolve(__dirname, '../../../../shared/interop');
@@ -94,39 +97,40 @@ describeInterop('real cosign legacy signatures (cosign-oci/vectors.json)', () =>
     // Our PEM writer produces what Rekor stored (Go's pem.EncodeToMemory).
     expect(Buffer.from(spec.signature.publicKey.content, 'base64').toString('utf8')).toBe(artifact.certificate);
   });
+});
 
+describe('a real cosign signature (fixtures/)', () => {
   it('a tampered real payload fails the way the test Sigstore defect does', () => {
-    const layer = layerOf(readJson<Artifact>('cosign-oci', 'k8s-cluster-api-controller-v1.5.0', 'artifact.json'));
+    const layer = layerOf(readFixtureJSON<Artifact>(...FIXTURE.k8sClusterApi, 'artifact.json'));
     const tampered = { ...layer, payload: Buffer.from(layer.payload.toString().replace('cluster-api-controller"', 'cluster-api-controllers"')) };
-    expect(verificationOutcome(tampered, { trustedRoot: prodRoot })).toMatch(/^TLOG_BODY_ERROR: digest mismatch/);
+    expect(verificationOutcome(tampered, { trustedRoot: readFixtureJSON<object>(...FIXTURE.prodTrustedRoot) })).toMatch(/^TLOG_BODY_ERROR: digest mismatch/);
   });
 });
 
-describeInterop('real `.sig` manifests, configs and annotations', () => {
-  const k8sDir = ['cosign-oci', 'k8s-cluster-api-controller-v1.5.0'];
+describe('real `.sig` manifests, configs and annotations (fixtures/)', () => {
+  const k8sDir = FIXTURE.k8sClusterApi;
 
   it('k8s cluster-api: config and manifest are reproduced (cosign layout)', () => {
-    const artifact = readJson<Artifact>(...k8sDir, 'artifact.json');
-    const realManifest = readJson<{ layers: Array<{ annotations: Record<string, string> }> }>(...k8sDir, 'sig-manifest.reconstructed.json');
+    const artifact = readFixtureJSON<Artifact>(...k8sDir, 'artifact.json');
+    const realManifest = readFixtureJSON<{ layers: Array<{ annotations: Record<string, string> }> }>(...k8sDir, 'sig-manifest.reconstructed.json');
     const layer: CosignLayer = { ...layerOf(artifact), annotations: realManifest.layers[0]!.annotations };
     const built = buildSignatureManifest([layer]);
-    const configBytes = fs.readFileSync(path.join(INTEROP, ...k8sDir, 'config.reconstructed.json'));
+    const configBytes = readFixture(...k8sDir, 'config.reconstructed.json');
     expect(built.blobs[0]!.bytes.equals(configBytes)).toBe(true);
     expect(JSON.parse(built.manifest.toString())).toEqual(realManifest);
   });
 
   it('salrashid123 server_image: the real config digest and manifest content are reproduced', () => {
-    const dir = ['cosign-oci', 'salrashid123-server_image', 'sha256-c05263d2ff65'];
-    const realManifest = readJson<{ config: { digest: string }; layers: Array<{ annotations: Record<string, string> }> }>(...dir, 'sig-manifest.json');
-    const artifact = readJson<Artifact>(...dir, 'artifact-0.json');
+    const dir = FIXTURE.serverImageIndex;
+    const realManifest = readFixtureJSON<{ config: { digest: string }; layers: Array<{ annotations: Record<string, string> }> }>(...dir, 'sig-manifest.json');
+    const artifact = readFixtureJSON<Artifact>(...dir, 'artifact-0.json');
     const built = buildSignatureManifest([{ ...layerOf(artifact), annotations: realManifest.layers[0]!.annotations }]);
     expect(sha256Digest(built.blobs[0]!.bytes)).toBe(realManifest.config.digest); // byte-exact config
     expect(JSON.parse(built.manifest.toString())).toEqual(realManifest);
   });
 
   it('the bundle annotation string is reproduced from its parts', () => {
-    const dir = ['cosign-oci', 'salrashid123-server_image', 'sha256-c05263d2ff65'];
-    const realManifest = readJson<{ layers: Array<{ annotations: Record<string, string> }> }>(...dir, 'sig-manifest.json');
+    const realManifest = readFixtureJSON<{ layers: Array<{ annotations: Record<string, string> }> }>(...FIXTURE.serverImageIndex, 'sig-manifest.json');
     const real = realManifest.layers[0]!.annotations[COSIGN_ANNOTATIONS.bundle]!;
     const parsed = JSON.parse(real);
     const entry = {
@@ -140,7 +144,7 @@ describeInterop('real `.sig` manifests, configs and annotations', () => {
   });
 });
 
-describeInterop('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced', () => {
+describe('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced (fixtures/)', () => {
   interface JsonBundle {
     dsseEnvelope: { payload: string; payloadType: string; signatures: Array<{ sig: string; keyid?: string }> };
     verificationMaterial: {
@@ -153,7 +157,7 @@ describeInterop('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced', 
     `-----BEGIN CERTIFICATE-----\n${(b64Der.match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
 
   it('dsse (cosign oci-attestation.sigstore.json)', () => {
-    const bundle = readJson<JsonBundle>('bundles', 'cosign', 'oci-attestation.sigstore.json');
+    const bundle = readFixtureJSON<JsonBundle>('bundles', 'cosign', 'oci-attestation.sigstore.json');
     const tlog = bundle.verificationMaterial.tlogEntries[0]!;
     const entry = new TestRekor().addDsse({
       envelope: bundle.dsseEnvelope,
@@ -164,7 +168,7 @@ describeInterop('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced', 
   });
 
   it('intoto (sigstore-js bundleV01-intoto-with-proof)', () => {
-    const bundle = readJson<JsonBundle>('bundles', 'sigstore-js', 'bundleV01-intoto-with-proof.sigstore');
+    const bundle = readFixtureJSON<JsonBundle>('bundles', 'sigstore-js', 'bundleV01-intoto-with-proof.sigstore');
     const tlog = bundle.verificationMaterial.tlogEntries[0]!;
     // sigstore-js wrote this PEM without the final newline: take the verifier text from the body.
     const realBody = JSON.parse(Buffer.from(tlog.canonicalizedBody, 'base64').toString());
@@ -175,7 +179,7 @@ describeInterop('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced', 
   });
 
   it('canonical JSON re-serialises real bodies unchanged', () => {
-    const artifact = readJson<Artifact>('cosign-oci', 'k8s-cluster-api-controller-v1.5.0', 'artifact.json');
+    const artifact = readFixtureJSON<Artifact>(...FIXTURE.k8sClusterApi, 'artifact.json');
     const body = Buffer.from(artifact.bundle.Payload.body, 'base64').toString();
     expect(canonicalJson(JSON.parse(body))).toBe(body);
     expect(fromPem(artifact.chain)).toHaveLength(2);

@@ -4,9 +4,9 @@
 import { RFC3161Timestamp, X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import fc from 'fast-check';
 import crypto, { X509Certificate } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { FIXTURE, readFixtureJSON } from '../../support/fixtures';
 import * as der from '../../support/sigstore/der';
 import {
   MerkleTree,
@@ -88,9 +88,7 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
   });
 
   it('a leaf carries the same extensions, in the same order and criticality, as a real Fulcio leaf', () => {
-    const interop = path.resolve(__dirname, '../../../../shared/interop/cosign-oci/k8s-cluster-api-controller-v1.5.0/artifact.json');
-    if (!fs.existsSync(interop)) return; // interop data absent (see interop.test.ts)
-    const real = SigstoreCertificate.parse(JSON.parse(fs.readFileSync(interop, 'utf8')).certificate);
+    const real = SigstoreCertificate.parse(readFixtureJSON<{ certificate: string }>(...FIXTURE.k8sClusterApi, 'artifact.json').certificate);
     const ours = SigstoreCertificate.parse(
       sigstore.signImage({ digest: `sha256:${'1'.repeat(64)}` }).annotations['dev.sigstore.cosign/certificate']!,
     );

@@ -1,6 +1,7 @@
 import { ImgverifyError } from '../../../src/errors';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust';
-import { describeInterop, interopPath, PROD_TRUSTED_ROOT, readInteropJSON } from '../../support/interop';
+import { FIXTURE, fixturePath, readFixtureJSON } from '../../support/fixtures';
+import { describeInterop, interopPath } from '../../support/interop';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,20 +72,25 @@ describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
   });
 });
 
-describeInterop('real trusted roots', () => {
+describe('real trusted roots (fixtures/)', () => {
   test.each([
-    PROD_TRUSTED_ROOT,
-    ['trust', 'staging_trusted_root.sigstore-python.json'],
-    ['trust', 'prod_trusted_root.sigstore-go-examples.json'],
+    FIXTURE.prodTrustedRoot,
+    FIXTURE.stagingTrustedRoot,
     ['bundles', 'cosign', 'trusted_root_pgi.json'],
   ].map((p) => [p.join('/'), p] as const))('%s loads', (_name, parts) => {
-    expect(() => trustRootFromFile(interopPath(...parts))).not.toThrow();
+    expect(() => trustRootFromFile(fixturePath(...parts))).not.toThrow();
   });
 
-  test('the embedded root equals the production trusted_root.json in interop', () => {
+  test('the embedded root equals the production trusted_root.json', () => {
     const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
     expect(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot)).toEqual(
-      TrustedRoot.toJSON(TrustedRoot.fromJSON(readInteropJSON(...PROD_TRUSTED_ROOT))),
+      TrustedRoot.toJSON(TrustedRoot.fromJSON(readFixtureJSON(...FIXTURE.prodTrustedRoot))),
     );
+  });
+});
+
+describeInterop('an older real production root (interop)', () => {
+  test('trust/prod_trusted_root.sigstore-go-examples.json loads', () => {
+    expect(() => trustRootFromFile(interopPath('trust', 'prod_trusted_root.sigstore-go-examples.json'))).not.toThrow();
   });
 });

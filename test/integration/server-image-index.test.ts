@@ -2,30 +2,31 @@
  * The real, byte-exact multi-arch index of docker.io/salrashid123/server_image (sha256:c05263…)
  * and its real cosign `.sig`, served by a local registry and verified by reference through the
  * built CLI against the production trusted root: image digest → `.sig` manifest → payload →
- * signature → certificate → SCT → SET, end to end.
+ * signature → certificate → SCT → SET, end to end. Reads fixtures/ (the vector's files, copied
+ * from ../shared/interop): runs on every clone.
  */
 import { readFileSync } from 'node:fs';
 import { runBuiltCli } from '../support/cli';
-import { describeInterop, interopPath, PROD_TRUSTED_ROOT } from '../support/interop';
+import { FIXTURE, fixturePath } from '../support/fixtures';
 import { closePushers, pushBlob, pushManifest, startRegistry, type RunningRegistry } from '../support/registry';
 import { placeManifest } from '../support/registry-storage';
 
-const DIR = ['cosign-oci', 'salrashid123-server_image', 'sha256-c05263d2ff65'];
+const DIR = FIXTURE.serverImageIndex;
 const IDENTITY = 'https://github.com/salrashid123/go-bazel-github-workflow/.github/workflows/release.yaml@refs/tags/v0.0.30';
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const DIGEST = 'sha256:c05263d2ff654c3a94243662440913f045075d59c436e2c69e9145ec2b87a321';
 
-describeInterop('real multi-arch index with its real .sig, by reference, through the CLI', () => {
+describe('real multi-arch index with its real .sig, by reference, through the CLI', () => {
   let registry: RunningRegistry;
   const repo = 'salrashid123/server_image';
 
   beforeAll(async () => {
     registry = await startRegistry();
-    const index = readFileSync(interopPath(...DIR, 'image-index.json'));
+    const index = readFileSync(fixturePath(...DIR, 'image-index.json'));
     expect(placeManifest(registry.storageDir, repo, 'v0.0.30', index)).toBe(DIGEST);
-    await pushBlob(registry, repo, readFileSync(interopPath(...DIR, 'config.json')));
-    await pushBlob(registry, repo, readFileSync(interopPath(...DIR, 'payload-0.json')));
-    const sig = readFileSync(interopPath(...DIR, 'sig-manifest.json'));
+    await pushBlob(registry, repo, readFileSync(fixturePath(...DIR, 'config.json')));
+    await pushBlob(registry, repo, readFileSync(fixturePath(...DIR, 'payload-0.json')));
+    const sig = readFileSync(fixturePath(...DIR, 'sig-manifest.json'));
     await pushManifest(registry, repo, `sha256-${DIGEST.slice(7)}.sig`, sig, 'application/vnd.oci.image.manifest.v1+json');
   });
   afterAll(async () => {
@@ -41,7 +42,7 @@ describeInterop('real multi-arch index with its real .sig, by reference, through
     '--certificate-oidc-issuer',
     ISSUER,
     '--trusted-root',
-    interopPath(...PROD_TRUSTED_ROOT),
+    fixturePath(...FIXTURE.prodTrustedRoot),
     '--output',
     'json',
   ];

@@ -7,22 +7,23 @@
  *   - a staging Rekor v2 bundle (hashedrekord over DSSE, RFC 3161 timestamp, Ed25519
  *     checkpoint) through the library, so Rekor v2 entries are exercised on the image path.
  * Neither image manifest exists here; a digest reference needs only the digest, as in cosign.
+ * Reads fixtures/ (the bundles and trusted roots, copied from ../shared/interop).
  */
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from '@sigstore/core';
 import { createVerifier } from '../../src';
 import { certificateIdentity } from '../../src/policy/certificate-identity';
 import { runBuiltCli } from '../support/cli';
-import { describeInterop, interopPath } from '../support/interop';
+import { FIXTURE, fixturePath } from '../support/fixtures';
 import { pushBundleReferrers } from '../support/referrers';
 import { closePushers, startRegistry, type RunningRegistry } from '../support/registry';
 
-describeInterop('real bundles as OCI referrers, verified by image reference', () => {
+describe('real bundles as OCI referrers, verified by image reference', () => {
   let registry: RunningRegistry;
   const COSIGN_DIGEST = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
   const REKOR2_DIGEST = 'sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf';
   const subject = (digest: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1234 });
-  const bundle = (...parts: string[]) => JSON.parse(readFileSync(interopPath('bundles', ...parts), 'utf8')) as Record<string, unknown>;
+  const bundle = (...parts: string[]) => JSON.parse(readFileSync(fixturePath('bundles', ...parts), 'utf8')) as Record<string, unknown>;
 
   beforeAll(async () => {
     registry = await startRegistry();
@@ -44,7 +45,7 @@ describeInterop('real bundles as OCI referrers, verified by image reference', ()
     '--certificate-oidc-issuer',
     'https://github.com/login/oauth',
     '--trusted-root',
-    interopPath('bundles', 'cosign', 'trusted_root_pgi.json'),
+    fixturePath('bundles', 'cosign', 'trusted_root_pgi.json'),
     '--output',
     'json',
   ];
@@ -68,7 +69,7 @@ describeInterop('real bundles as OCI referrers, verified by image reference', ()
   });
 
   test('a Rekor v2 bundle (staging) verifies on the image path', async () => {
-    const verifier = createVerifier({ trustedRoot: interopPath('trust', 'staging_trusted_root.sigstore-python.json') });
+    const verifier = createVerifier({ trustedRoot: fixturePath(...FIXTURE.stagingTrustedRoot) });
     try {
       const json = bundle('sigstore-python', 'a.dsse.staging-rekor-v2.txt.sigstore.json') as { verificationMaterial: { certificate: { rawBytes: string } } };
       const id = certificateIdentity(X509Certificate.parse(Buffer.from(json.verificationMaterial.certificate.rawBytes, 'base64')));
