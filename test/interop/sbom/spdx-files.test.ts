@@ -154,18 +154,9 @@ describeIfPresent('SPDX documents in ../shared/interop/sbom', () => {
 
   // bom-images.spdx.json's layer handling: test/unit/sbom/bom-images.test.ts (its copy in fixtures/).
 
-  test('bom-nginx.spdx (1.4 MB) parses in well under a second', () => {
-    const bytes = read('bom-nginx.spdx');
-    parseSpdx(bytes); // warm up
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const started = process.hrtime.bigint();
-      parseSpdx(bytes);
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    const best = Math.min(...times);
-    // eslint-disable-next-line no-console
-    console.log(`bom-nginx.spdx: ${bytes.length} bytes parsed in ${best.toFixed(1)} ms (best of 5)`);
-    expect(best).toBeLessThan(1000);
+  // Its parse time is measured by bench/, never asserted here (a loaded machine is not a failure).
+  test('bom-nginx.spdx (1.4 MB) parses', () => {
+    const doc = parseSpdx(read('bom-nginx.spdx'));
+    expect(doc.packages.length).toBeGreaterThan(100);
   });
 });
