@@ -450,6 +450,7 @@ export interface AdmissionReviewResponse {
 
 /** Warnings travel in HTTP headers: one line of printable text each. */
 function cleanWarning(warning: string): string {
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
   return warning.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
 }
 
