@@ -1,7 +1,7 @@
 /** The library entry for bundles: `verifier.verifyBundle(bundle, artifact, policy)`. */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createVerifier, ImgverifyError } from '../../src';
+import { createVerifier, type ImgverifyError } from '../../src';
 import { describeInterop, interopPath, PROD_TRUSTED_ROOT } from '../support/interop';
 
 describeInterop('ImageVerifier.verifyBundle', () => {

@@ -29,7 +29,7 @@ export type ProxyReply = ProxyResponse | { readonly reset: true };
 
 export interface ProxyContext {
   /** Sends the request on to the upstream registry and returns its answer, body read. */
-  forward(): Promise<ProxyResponse>;
+  readonly forward: () => Promise<ProxyResponse>;
 }
 
 /** Returns a reply, or undefined to forward the request unchanged. */

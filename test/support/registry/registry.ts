@@ -164,9 +164,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
 interface Launched {
   readonly address: string;
-  pid(): number | undefined;
-  logs(): string;
-  stop(): Promise<void>;
+  readonly pid: () => number | undefined;
+  readonly logs: () => string;
+  readonly stop: () => Promise<void>;
 }
 
 function launch(bin: string, configPath: string, timeoutMs: number): Promise<Launched> {
@@ -213,7 +213,7 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
         resolve({ address: match[1]!, pid: () => pid, logs: () => log, stop });
       }
     });
-    registryClosed.then(() => {
+    void registryClosed.then(() => {
       clearTimeout(timer);
       reject(new Error(`docker-registry exited before listening; its output:\n${log}`));
     });

@@ -1,9 +1,11 @@
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ImgverifyError } from '../../../src/errors';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust';
 import { describeInterop, interopPath, PROD_TRUSTED_ROOT, readInteropJSON } from '../../support/interop';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JsonObject } from '../../support/json';
 
 function failure(fn: () => unknown): ImgverifyError {
   try {
@@ -42,9 +44,9 @@ describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
   // The public-good root's JSON, straight from the @sigstore/tuf seed.
   const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));
   const rootText = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString();
-  const json = () => JSON.parse(rootText) as Record<string, any>;
+  const json = () => JSON.parse(rootText) as JsonObject;
 
-  test.each<[string, (r: Record<string, any>) => unknown]>([
+  test.each<[string, (r: JsonObject) => unknown]>([
     ['not an object', () => 'x'],
     ['unknown media type', (r) => ({ ...r, mediaType: 'application/json' })],
     ['tlogs missing', (r) => ({ ...r, tlogs: undefined })],
@@ -82,7 +84,6 @@ describeInterop('real trusted roots', () => {
   });
 
   test('the embedded root equals the production trusted_root.json in interop', () => {
-    const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
     expect(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot)).toEqual(
       TrustedRoot.toJSON(TrustedRoot.fromJSON(readInteropJSON(...PROD_TRUSTED_ROOT))),
     );

@@ -58,7 +58,7 @@ class FakeBackend implements VerificationBackend {
     if (this.failure === 'hang') {
       await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     }
-    if (this.failure) throw this.failure;
+    if (this.failure instanceof ImgverifyError) throw this.failure;
   }
 
   private matches(policy: VerificationPolicy, signer: Signer): boolean {
