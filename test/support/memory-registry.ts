@@ -19,6 +19,14 @@ export function digestOf(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** A descriptor as a test writes it into a manifest or a listing. */
+export interface PushedDescriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly artifactType?: string;
+}
+
 export type Request = `${'manifest' | 'blob' | 'referrers'} ${string}`;
 
 export class MemoryRegistry implements RegistryReader {
@@ -30,13 +38,13 @@ export class MemoryRegistry implements RegistryReader {
   private readonly failures = new Map<string, ImgverifyError>();
 
   /** Stores a blob under its digest (or under `digest`, to serve bytes that do not match it); returns its descriptor. */
-  putBlob(repo: RepositoryRef, bytes: Buffer, mediaType = 'application/octet-stream', digest = digestOf(bytes)): OciDescriptor {
+  putBlob(repo: RepositoryRef, bytes: Buffer, mediaType = 'application/octet-stream', digest = digestOf(bytes)): PushedDescriptor {
     this.blobs.set(`${repositoryName(repo)}@${digest}`, bytes);
     return { mediaType, digest, size: bytes.length };
   }
 
   /** Stores a manifest (any JSON value) under its digest and, if given, a tag; returns its descriptor. */
-  putManifest(repo: RepositoryRef, manifest: unknown, tag?: string): OciDescriptor & { bytes: Buffer } {
+  putManifest(repo: RepositoryRef, manifest: unknown, tag?: string): PushedDescriptor & { bytes: Buffer } {
     const bytes = Buffer.from(JSON.stringify(manifest), 'utf8');
     const digest = digestOf(bytes);
     this.manifests.set(`${repositoryName(repo)}@${digest}`, bytes);
@@ -46,8 +54,9 @@ export class MemoryRegistry implements RegistryReader {
   }
 
   /** What the referrers listing of `digest` answers. */
-  setReferrers(repo: RepositoryRef, digest: string, descriptors: readonly OciDescriptor[], source: ReferrersListing['source'] = 'referrers-api'): void {
-    this.referrers.set(`${repositoryName(repo)}@${digest}`, { descriptors, source });
+  setReferrers(repo: RepositoryRef, digest: string, descriptors: readonly PushedDescriptor[], source: ReferrersListing['source'] = 'referrers-api'): void {
+    const listed: OciDescriptor[] = descriptors.map((d) => ({ ...d, annotations: {} }));
+    this.referrers.set(`${repositoryName(repo)}@${digest}`, { descriptors: listed, source });
   }
 
   /** Makes a request fail, e.g. `fail('blob ghcr.io/a/b@sha256:…', new ImgverifyError('REGISTRY_UNREACHABLE', …))`. */

@@ -6,7 +6,7 @@
 import { ImgverifyError } from '../../../src/errors';
 import { DEFAULT_MAX_SIGNATURES, fetchLegacyArtifacts } from '../../../src/cosign/discover-legacy';
 import { digestOf, MemoryRegistry, OCI_CONFIG, OCI_MANIFEST } from '../../support/memory-registry';
-import { buildSignatureManifest, createTestSigstore, generateKeyPair } from '../../support/sigstore';
+import { buildSignatureManifest, createTestSigstore, generateKeyPair, type CosignLayer } from '../../support/sigstore';
 
 const repo = { registry: 'registry.example.test', repository: 'team/app' };
 const IMAGE = `sha256:${'ab'.repeat(32)}`;
@@ -20,7 +20,7 @@ const keyless = sigstore.signImage({ digest: IMAGE });
 const keyed = sigstore.signImageWithKey({ digest: IMAGE, privateKey: key.privateKey, optional: { signer: 'release-key' } }); // a payload unlike keyless's
 
 /** Pushes cosign's `.sig` image for `layers` (manifest under the tag, config and layer blobs). */
-function pushSig(registry: MemoryRegistry, layers = [keyless, keyed], tag = SIG_TAG): ReturnType<typeof buildSignatureManifest> {
+function pushSig(registry: MemoryRegistry, layers: CosignLayer[] = [keyless, keyed], tag = SIG_TAG): ReturnType<typeof buildSignatureManifest> {
   const sig = buildSignatureManifest(layers);
   for (const blob of sig.blobs) registry.putBlob(repo, blob.bytes);
   registry.putManifest(repo, JSON.parse(sig.manifest.toString('utf8')), tag);

@@ -5,9 +5,8 @@
  */
 import { ImgverifyError } from '../../../src/errors';
 import { BUNDLE_V03_MEDIA_TYPE, fetchReferrerBundles } from '../../../src/cosign/discover-referrers';
-import type { OciDescriptor } from '../../../src/cosign/oci';
 import { signImageV3 } from '../../support/referrers';
-import { digestOf, MemoryRegistry, OCI_EMPTY, OCI_MANIFEST } from '../../support/memory-registry';
+import { digestOf, MemoryRegistry, OCI_EMPTY, OCI_MANIFEST, type PushedDescriptor } from '../../support/memory-registry';
 import { createTestSigstore } from '../../support/sigstore';
 
 const repo = { registry: 'registry.example.test', repository: 'team/app' };
@@ -27,7 +26,7 @@ interface ArtifactShape {
 }
 
 /** Pushes a referrer artifact as cosign v3 does (empty config, one bundle layer, subject = image); returns its descriptor. */
-function pushReferrer(registry: MemoryRegistry, shape: ArtifactShape = {}): OciDescriptor {
+function pushReferrer(registry: MemoryRegistry, shape: ArtifactShape = {}): PushedDescriptor {
   const bundle = shape.bundle ?? bundleBytes;
   const config = registry.putBlob(repo, EMPTY, shape.configMediaType ?? OCI_EMPTY);
   const layers = (shape.layerMediaTypes ?? [BUNDLE_V03_MEDIA_TYPE]).map((mediaType) => registry.putBlob(repo, bundle, mediaType));
