@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         '--docker-config', join(dir, 'no-config.json'),
         '--port', '0',
         '--host', '127.0.0.1',
-        '--timeout', values.timeout!,
+        '--timeout', values.timeout,
         '--log-level', 'info',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } },

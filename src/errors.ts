@@ -149,7 +149,9 @@ export function toImgverifyError(err: unknown): ImgverifyError {
 /** The error for an aborted operation: the signal's reason when it is an ImgverifyError, else ABORTED. */
 export function abortedError(reason: unknown): ImgverifyError {
   if (reason instanceof ImgverifyError) return reason;
-  const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+  // An Error or DOMException (also from another realm), a string, or nothing useful.
+  const message: unknown = typeof reason === 'object' && reason !== null ? (reason as { message?: unknown }).message : reason;
+  const why = typeof message === 'string' && message !== '' ? message : 'aborted';
   return new ImgverifyError('ABORTED', `the operation was aborted: ${why}`, { cause: reason });
 }
 

@@ -98,6 +98,7 @@ function validAuthority(authority: string): boolean {
  */
 export function isRequestURI(s: string): boolean {
   if (typeof s !== 'string' || s.length === 0) return false;
+  // eslint-disable-next-line no-control-regex -- Go rejects ASCII control bytes here; matching them is the point
   if (/[\x00-\x1f\x7f]/.test(s)) return false;
   if (s === '*') return true;
 

@@ -36,7 +36,8 @@ const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = Object.fre
   sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
 });
 
-const CURVES = { prime256v1: p256, secp384r1: p384, secp521r1: p521 } as const;
+/** By Node's curve name; the three share one type (@noble/curves' ECDSA). */
+const CURVES: Readonly<Record<string, typeof p256 | undefined>> = { prime256v1: p256, secp384r1: p384, secp521r1: p521 };
 
 function unsupported(why: string): ImgverifyError {
   return new ImgverifyError('INVALID_OPTIONS', `${why}: it cannot be verified from a digest; verify with the artifact file instead`);
@@ -51,7 +52,7 @@ function ecPoint(key: KeyObject): Uint8Array {
 
 function verifyEcdsa(key: KeyObject, digest: Buffer, signature: Buffer): boolean {
   const curveName = key.asymmetricKeyDetails?.namedCurve ?? '';
-  const curve = (CURVES as Record<string, typeof p256 | typeof p384 | typeof p521>)[curveName];
+  const curve = Object.hasOwn(CURVES, curveName) ? CURVES[curveName] : undefined;
   if (!curve) throw unsupported(`the signing key is on the elliptic curve ${curveName || 'unknown'}`);
   try {
     return curve.verify(signature, digest, ecPoint(key), { prehash: false, lowS: false, format: 'der' });

@@ -1,7 +1,7 @@
 /** What a command may touch: output streams and the environment (injected for tests). */
 export interface CommandIO {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress bars only then). */
   readonly isTTY: boolean;

@@ -25,7 +25,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
 // Each command's modules load only when it runs: a one-shot `verify` process does not pay
 // for the webhook, SBOM or bundle code (cold start is what a shell loop of verifications costs).
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports -- a synchronous, lazy load; `import()` would make every command start async */
 const COMMANDS: Record<string, () => Command> = {
   webhook: () => (require('./commands/webhook') as typeof import('./commands/webhook')).webhookCommand,
   policy: () => (require('./commands/policy-test') as typeof import('./commands/policy-test')).policyCommand,
@@ -48,7 +48,7 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
     return name === undefined ? 2 : 0;
   }
   if (name === 'version' || name === '--version') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- read at run time from the installed package, not compiled in
     io.stdout(`imgverify ${(require('../../package.json') as { version: string }).version}\n`);
     return 0;
   }

@@ -1,10 +1,10 @@
 /** Rendering of verification results: JSON for machines, one line per image for people. */
-import type { ImageVerificationResult, ImgverifyError, SignatureResult } from '..';
+import type { ImageVerificationResult, SignatureResult } from '..';
 import { pinnedReference } from './report-table';
 
 export function resultToJSON(result: ImageVerificationResult): Record<string, unknown> {
   const { error, ...rest } = result;
-  return { ...rest, ...(error ? { error: (error as ImgverifyError).toJSON() } : {}) };
+  return { ...rest, ...(error ? { error: error.toJSON() } : {}) };
 }
 
 function signerText(sig: SignatureResult): string {

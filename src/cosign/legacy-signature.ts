@@ -223,5 +223,5 @@ export function legacySignatureToBundle(sig: LegacySignature, content: LegacyCon
               signatures: content.envelope.signatures.map((s) => ({ sig: s.sig, keyid: s.keyid })),
             },
           },
-  } as Bundle;
+  };
 }

@@ -79,7 +79,7 @@ function issuerOf(cert: X509Certificate): string | undefined {
  * no names / no issuer (and so fails any policy) rather than an exception.
  */
 export function certificateIdentity(cert: X509Certificate): CertificateIdentity {
-  let sans: SubjectAlternativeName[] = [];
+  let sans: SubjectAlternativeName[];
   let issuer: string | undefined;
   try {
     sans = subjectAlternativeNames(cert);

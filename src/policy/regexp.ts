@@ -8,7 +8,8 @@ import { ImgverifyError } from '../errors';
 
 export interface CompiledRegExp {
   readonly source: string;
-  test(value: string): boolean;
+  /** Unanchored, like Go's `MatchString`; callable detached from the object. */
+  readonly test: (value: string) => boolean;
 }
 
 export function compileRegExp(pattern: string, what: string): CompiledRegExp {

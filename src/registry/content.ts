@@ -126,7 +126,7 @@ class Validator {
       ...optional('artifactType', this.optionalMediaType(value.artifactType, `${field}.artifactType`)),
       annotations: this.annotations(value.annotations, `${field}.annotations`) ?? {},
       ...optional('urls', this.optionalStrings(value.urls, `${field}.urls`)),
-      ...optional('data', value.data as string | undefined),
+      ...optional('data', value.data),
       ...optional('platform', value.platform === undefined ? undefined : this.platform(value.platform, `${field}.platform`)),
     };
   }

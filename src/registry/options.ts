@@ -82,10 +82,12 @@ export function checkMaxBytes(value: number | undefined, fallback: number): numb
 
 function resolveCa(ca: RegistryClientOptions['ca']): string[] | undefined {
   if (ca === undefined) return undefined;
-  const list = Array.isArray(ca) ? ca : [ca as string | Buffer];
-  const pems = list.map((entry) => (Buffer.isBuffer(entry) ? entry.toString('utf8') : entry));
-  for (const pem of pems) {
+  const pems: string[] = [];
+  // Checked at run time: JavaScript callers may pass anything.
+  for (const entry of Array.isArray(ca) ? (ca as readonly unknown[]) : [ca]) {
+    const pem = Buffer.isBuffer(entry) ? entry.toString('utf8') : entry;
     if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE-----')) throw invalid('ca must be PEM certificates');
+    pems.push(pem);
   }
   // Node's `ca` replaces the default roots; the option adds to them.
   return [...rootCertificates, ...pems];

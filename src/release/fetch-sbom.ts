@@ -45,7 +45,7 @@ export async function readSbom(source: string, options: FetchSbomOptions = {}): 
       if (next.protocol !== 'https:' && !(next.protocol === 'http:' && isLoopbackRegistry(next.host))) {
         throw failed(source, `redirected to a non-https location ${next.href}`);
       }
-      return readSbom(next.href, options);
+      return await readSbom(next.href, options);
     }
     if (res.statusCode !== 200) {
       await res.body.dump();

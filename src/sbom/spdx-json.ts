@@ -129,7 +129,7 @@ function readDocument(root: unknown): SpdxDocument {
   if (own(root, '@context') !== undefined) fail('', 'SPDX 3 JSON-LD is not supported (SPDX 2.x only)');
   const version = own(root, 'spdxVersion');
   if (typeof version !== 'string' || !SPDX_VERSION_RE.test(version)) {
-    fail('spdxVersion', `${version === undefined ? 'missing' : quote(String(version))}: expected SPDX-2.0 to SPDX-2.3`);
+    fail('spdxVersion', `${version === undefined ? 'missing' : quote(typeof version === 'string' ? version : JSON.stringify(version))}: expected SPDX-2.0 to SPDX-2.3`);
   }
   const id = string(root, 'SPDXID', '');
   if (id !== DOCUMENT_SPDX_ID) fail('SPDXID', `the document's SPDXID must be ${DOCUMENT_SPDX_ID}, got ${quote(id)}`);

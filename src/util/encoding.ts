@@ -43,7 +43,7 @@ export function decodePem(text: unknown): PemBlock[] | undefined {
     const der = decodeBase64(m[2]!.replace(/\s+/g, ''));
     if (!der || der.length === 0) return undefined;
     blocks.push({ type: m[1]!, der });
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
   }
   if (blocks.length === 0 || text.slice(last).trim() !== '') return undefined;
   return blocks;

@@ -11,7 +11,7 @@ const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 
 export function checkCodeSigningUsage(cert: X509Certificate): void {
   const ext = cert.extension(OID_EXT_KEY_USAGE);
-  let usages: string[] = [];
+  let usages: string[];
   try {
     usages = ext ? (ext.valueObj.subs[0]?.subs ?? []).map((oid) => oid.toOID()) : [];
   } catch {

@@ -141,7 +141,7 @@ const HASHES: Partial<Record<HashAlgorithm, DigestAlgorithm>> = {
 function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntity; messageDigest?: string } {
   const { bundle } = input;
   const { policy } = ctx;
-  const material = bundle.verificationMaterial.content!.$case;
+  const material = bundle.verificationMaterial.content.$case;
   if (policy.kind === 'keyless' && material === 'publicKey') {
     throw new ImgverifyError('SIGNATURE_MALFORMED', 'the signature is key-based (signed with a key, not a certificate): verify it with its public key (--key)');
   }
@@ -172,7 +172,7 @@ function messageContent(bundle: Bundle, artifact: Artifact | undefined): Message
     throw new ImgverifyError('INVALID_OPTIONS', 'a message signature is verified for an artifact: give its bytes or its SHA-256 digest');
   }
   const algorithm = messageDigest ? HASHES[messageDigest.algorithm] : 'sha256';
-  if (!algorithm) throw new ImgverifyError('SIGNATURE_MALFORMED', `bundle is malformed: unsupported messageDigest algorithm ${messageDigest!.algorithm}`);
+  if (!algorithm) throw new ImgverifyError('SIGNATURE_MALFORMED', `bundle is malformed: unsupported messageDigest algorithm ${messageDigest.algorithm}`);
   let content: MessageContent | PrehashedMessageContent;
   if ('bytes' in artifact) {
     content = new MessageContent(artifact.bytes, Buffer.from(signature), algorithm);
@@ -223,7 +223,7 @@ function verifyTrustAndSignature(input: SignatureInput, entity: SignedEntity, ct
 }
 
 function leafDer(bundle: Bundle): Buffer | undefined {
-  const content = bundle.verificationMaterial.content!;
+  const content = bundle.verificationMaterial.content;
   if (content.$case === 'certificate') return Buffer.from(content.certificate.rawBytes);
   if (content.$case === 'x509CertificateChain') return Buffer.from(content.x509CertificateChain.certificates[0]!.rawBytes);
   return undefined;
@@ -237,7 +237,7 @@ function establishedTimes(bundle: Bundle, entity: SignedEntity): Pick<SignatureV
     const integrated = Number(entry.integratedTime);
     facts.tlog = {
       logIndex: Number(entry.logIndex),
-      logId: Buffer.from(entry.logId!.keyId).toString('hex'),
+      logId: Buffer.from(entry.logId.keyId).toString('hex'),
       ...(integrated > 0 ? { integratedTime: new Date(integrated * 1000).toISOString() } : {}),
     };
   }

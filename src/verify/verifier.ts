@@ -76,7 +76,7 @@ export type { BundleArtifact };
 function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
   if (option === undefined) return publicGoodTrustRoot();
   if (typeof option === 'string') return trustRootFromFile(option);
-  if ('material' in option && 'trustedRoot' in option) return option as LoadedTrustRoot;
+  if ('material' in option && 'trustedRoot' in option) return option;
   return trustRootFromJSON(option);
 }
 

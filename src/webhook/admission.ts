@@ -172,7 +172,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     userInfo = Object.freeze({
       ...(username !== undefined ? { username } : {}),
       ...(userUid !== undefined ? { uid: userUid } : {}),
-      ...(Array.isArray(groups) ? { groups: Object.freeze([...(groups as string[])]) } : {}),
+      ...(Array.isArray(groups) ? { groups: Object.freeze([...(groups)]) } : {}),
     });
   }
 
@@ -449,6 +449,7 @@ export interface AdmissionReviewResponse {
 
 /** Warnings travel in HTTP headers: one line of printable text each. */
 function cleanWarning(warning: string): string {
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
   return warning.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
 }
 

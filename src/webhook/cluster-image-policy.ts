@@ -182,7 +182,7 @@ class Checker {
   }
 
   array(value: unknown, path: string): unknown[] | undefined {
-    if (Array.isArray(value)) return value;
+    if (Array.isArray(value)) return value as unknown[];
     this.error(path, `expected a list, got ${describe(value)}`);
     return undefined;
   }

@@ -145,7 +145,7 @@ export interface PolicyEvaluatorOptions {
 }
 
 export const EVALUATOR_DEFAULTS = Object.freeze({
-  noMatch: 'deny' as NoMatchAction,
+  noMatch: 'deny',
   timeoutMs: 8000,
   cacheTtlMs: 5 * 60_000,
   negativeCacheTtlMs: 30_000,

@@ -21,11 +21,11 @@
  * set it has. The watcher only ever hands over complete, valid sets.
  */
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgverifyError } from '../index';
 import { duplicateNames, parseClusterImagePolicies, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
+import { watchFolders } from './watch';
 
 /** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -164,15 +164,9 @@ export interface WatchPoliciesOptions {
  * rethrown asynchronously.
  */
 export function watchPolicies(dir: string, onChange: (update: PolicyUpdate) => void, options: WatchPoliciesOptions = {}): () => void {
-  const debounceMs = options.debounceMs ?? 250;
-  const pollIntervalMs = options.pollIntervalMs ?? 30_000;
   let activeVersion = options.activeVersion;
   let lastFailure: string | undefined;
   let closed = false;
-  let running = false;
-  let again = false;
-  let debounce: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher | undefined;
 
   const report = (update: PolicyUpdate): void => {
     if (closed) return;
@@ -186,76 +180,31 @@ export function watchPolicies(dir: string, onChange: (update: PolicyUpdate) => v
   };
 
   const reload = async (): Promise<void> => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
-        const set = await loadPolicies(dir);
-        if (closed) return;
-        if (set.errors.length > 0) {
-          const failure = `${set.version}\0${set.errors.map((e) => e.message).join('\0')}`;
-          if (failure !== lastFailure) {
-            lastFailure = failure;
-            report({ kind: 'rejected', set, activeVersion });
-          }
-        } else if (set.version !== activeVersion || lastFailure !== undefined) {
-          activeVersion = set.version;
-          lastFailure = undefined;
-          report({ kind: 'loaded', set });
-        }
-      } while (again && !closed);
-    } finally {
-      running = false;
-    }
-  };
-
-  const schedule = (): void => {
+    const set = await loadPolicies(dir);
     if (closed) return;
-    if (debounce) clearTimeout(debounce);
-    debounce = setTimeout(() => {
-      debounce = undefined;
-      void reload();
-    }, debounceMs);
-    debounce.unref();
-  };
-
-  const startWatching = (): void => {
-    if (closed || watcher) return;
-    try {
-      // The folder itself: a ConfigMap update shows up as events on `..data` and the
-      // timestamped directories; an edit in a plain folder as events on the file.
-      const w = watch(dir, { persistent: false }, schedule);
-      w.on('error', () => {
-        w.close();
-        if (watcher === w) watcher = undefined; // re-created at the next poll
-        schedule();
-      });
-      watcher = w;
-    } catch {
-      // The folder does not exist (yet): the load reports it; the poll retries the watch.
+    if (set.errors.length > 0) {
+      const failure = `${set.version}\0${set.errors.map((e) => e.message).join('\0')}`;
+      if (failure !== lastFailure) {
+        lastFailure = failure;
+        report({ kind: 'rejected', set, activeVersion });
+      }
+    } else if (set.version !== activeVersion || lastFailure !== undefined) {
+      activeVersion = set.version;
+      lastFailure = undefined;
+      report({ kind: 'loaded', set });
     }
   };
 
-  startWatching();
-  void reload();
-  const poll =
-    pollIntervalMs > 0
-      ? setInterval(() => {
-          startWatching();
-          void reload();
-        }, pollIntervalMs)
-      : undefined;
-  poll?.unref();
-
+  // The folder itself: a ConfigMap update shows up as events on `..data` and the
+  // timestamped directories; an edit in a plain folder as events on the file. A folder that
+  // does not exist (yet) is reported by the load, and watched once it does.
+  const stop = watchFolders([dir], reload, {
+    debounceMs: options.debounceMs ?? 250,
+    pollIntervalMs: options.pollIntervalMs ?? 30_000,
+    runAtStart: true,
+  });
   return () => {
     closed = true;
-    if (debounce) clearTimeout(debounce);
-    if (poll) clearInterval(poll);
-    watcher?.close();
-    watcher = undefined;
+    stop();
   };
 }

@@ -59,7 +59,7 @@ class SessionReader implements RegistryReader {
   listReferrers(repo: RepositoryRef, digest: string, options: { artifactType?: string } = {}): Promise<ReferrersListing> {
     return this.once(`referrers ${repositoryName(repo)} ${digest} ${options.artifactType ?? ''}`, () =>
       this.client.listReferrers(repo, digest, { signal: this.signal, ...(options.artifactType !== undefined ? { artifactType: options.artifactType } : {}) }),
-    ) as Promise<ReferrersListing>;
+    );
   }
 
   /** A manifest fetched by tag is also the manifest at its digest (its bytes hash to it). */

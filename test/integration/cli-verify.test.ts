@@ -9,6 +9,7 @@ import { closePushers, startRegistry, type RunningRegistry } from '../support/re
 import { pushSignatures, pushTestImage } from '../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../support/sigstore';
 import { runBuiltCli } from '../support/cli';
+import type { JsonObject } from '../support/json';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -56,7 +57,7 @@ test('a verified image: exit 0, one text line with verdict, digest and signer', 
 test('JSON output: an array with one object per IMAGE, in argument order', async () => {
   const r = await runBuiltCli(['verify', unsigned, good, ...flags(), '--output', 'json']);
   expect(r.code).toBe(1);
-  const out = JSON.parse(r.stdout) as Array<Record<string, any>>;
+  const out = JSON.parse(r.stdout) as JsonObject[];
   expect(out).toHaveLength(2);
   expect(out[0]).toMatchObject({ image: unsigned, verified: false, error: { code: 'NO_SIGNATURES', category: 'verification' } });
   expect(out[0]!.digest).toMatch(/^sha256:/);

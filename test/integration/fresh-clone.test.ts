@@ -102,10 +102,10 @@ const head = headCommit();
 const skipRequested = process.env.IMGVERIFY_SKIP_FRESH_CLONE === '1';
 const describeInGit = head && !skipRequested ? describe : describe.skip;
 if (!head) {
-  // eslint-disable-next-line no-console
+  // eslint-disable-next-line no-console -- a visible skip
   console.warn(`SKIPPED fresh-clone test: ${ROOT} is not a git checkout, there is nothing to clone`);
 } else if (skipRequested) {
-  // eslint-disable-next-line no-console
+  // eslint-disable-next-line no-console -- a visible skip
   console.warn('SKIPPED fresh-clone test: IMGVERIFY_SKIP_FRESH_CLONE=1 (it ran in the first CI pass)');
 }
 
@@ -119,7 +119,7 @@ describeInGit("a fresh clone runs the README's first command", () => {
     'exits 0 and shows the Kubernetes release signature VERIFIED, with no ../shared beside it',
     async () => {
       if (git(['status', '--porcelain', '--untracked-files=no']) !== '') {
-        // eslint-disable-next-line no-console
+        // eslint-disable-next-line no-console -- what the command printed, for the record
         console.warn('fresh-clone test: the checkout has uncommitted changes; they are not in the clone (it tests HEAD)');
       }
       temp = mkdtempSync(join(tmpdir(), 'imgverify-fresh-clone-'));

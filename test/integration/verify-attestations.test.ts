@@ -8,6 +8,7 @@ import type { RunningRegistry } from '../support/registry';
 import { startVerificationEnvironment, type VerificationEnvironment } from '../support/environment';
 import { pushAttestations, pushTestImage } from '../support/signed-images';
 import { COSIGN_ANNOTATIONS, type AttestationDefect, type TestSigstore } from '../support/sigstore';
+import type { Json } from '../support/json';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -125,7 +126,7 @@ test('an image without attestations → NO_SIGNATURES naming the .att tag', asyn
 describe('intoto 0.0.1 entries (not known to @sigstore/verify; checked by imgverify)', () => {
   /** An attestation logged as cosign's older intoto 0.0.1 entry kind. */
   async function intotoV001(
-    mutate: (body: any, envelope: Buffer) => void = () => undefined,
+    mutate: (body: Json, envelope: Buffer) => void = () => undefined,
     setSigner: 'log' | 'unknown-key' = 'log',
     envelopeTransform: (envelope: Buffer<ArrayBuffer>) => Buffer<ArrayBuffer> = (e) => e,
   ) {

@@ -14,6 +14,7 @@ import { runBuiltCli, runCli } from '../support/cli';
 import { closePushers, startRegistry, type RunningRegistry } from '../support/registry';
 import { KUBERNETES_RELEASE, pushRelease, RELEASE_ISSUER, RELEASE_SIGNER, releaseSbom, type ReleaseImage } from '../support/release';
 import { createTestSigstore, type TestSigstore } from '../support/sigstore';
+import type { Json } from '../support/json';
 
 let registry: RunningRegistry;
 let sigstore: TestSigstore;
@@ -70,7 +71,7 @@ test('--sbom FILE: every image verified or reported with its reason; exit 1', as
   const report = JSON.parse(r.stdout);
   expect(report.images).toBe(images.length);
   expect(report.verified).toBe(images.length - 3);
-  const byRef = new Map<string, any>(report.results.map((x: any) => [x.image, x]));
+  const byRef = new Map<string, Json>(report.results.map((x: Json) => [x.image, x]));
   for (const image of images) {
     const result = byRef.get(image.reference);
     expect(result).toBeDefined();

@@ -140,7 +140,7 @@ describeInterop('sigstore-conformance bundle-verify suite (verify-bundle)', () =
   let runs = 0;
 
   afterAll(() => {
-    // eslint-disable-next-line no-console
+    // eslint-disable-next-line no-console -- the conformance tally is this suite's report
     console.log(`sigstore-conformance: ${asExpected}/${runs} as expected (${cases.length} cases x {file, digest})`);
   });
 

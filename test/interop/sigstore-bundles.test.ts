@@ -22,8 +22,8 @@ import { trustRootFromFile, type LoadedTrustRoot } from '../../src/trust';
 import type { BundleArtifact } from '../../src';
 import { checksFor, verifyBundle } from '../support/verify';
 import { describeInterop, interopPath, PROD_TRUSTED_ROOT } from '../support/interop';
+import type { JsonObject } from '../support/json';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type RootName = 'production' | 'staging' | 'cosign-pgi' | 'scaffolding';
 
 const ROOT_FILES: Record<RootName, string[]> = {
@@ -108,9 +108,9 @@ const FAILING: readonly Failing[] = [
 describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
   const roots = new Map<RootName, LoadedTrustRoot>();
   const root = (name: RootName) => roots.get(name) ?? roots.set(name, trustRootFromFile(interopPath(...ROOT_FILES[name]))).get(name)!;
-  const read = (bundle: string): Json => JSON.parse(readFileSync(interopPath('bundles', bundle), 'utf8')) as Json;
+  const read = (bundle: string): JsonObject => JSON.parse(readFileSync(interopPath('bundles', bundle), 'utf8')) as JsonObject;
 
-  function signerPolicy(json: Json): VerificationPolicy {
+  function signerPolicy(json: JsonObject): VerificationPolicy {
     const vm = json.verificationMaterial;
     const raw: string = vm.certificate?.rawBytes ?? vm.x509CertificateChain.certificates[0].rawBytes;
     const identity = certificateIdentity(X509Certificate.parse(Buffer.from(raw, 'base64')));
@@ -118,14 +118,14 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
   }
 
   /** The artifact a bundle names: its message digest, or its statement's first subject. */
-  function namedArtifact(json: Json): BundleArtifact {
+  function namedArtifact(json: JsonObject): BundleArtifact {
     if (json.messageSignature) return { sha256: Buffer.from(json.messageSignature.messageDigest.digest, 'base64').toString('hex') };
-    const statement = JSON.parse(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8')) as Json;
+    const statement = JSON.parse(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8')) as JsonObject;
     const digests = statement.subject[0].digest as Record<string, string>;
     return digests.sha256 ? { sha256: digests.sha256 } : { digest: `sha512:${digests.sha512}` };
   }
 
-  function artifactsOf(v: Verifying, json: Json): BundleArtifact[] {
+  function artifactsOf(v: Verifying, json: JsonObject): BundleArtifact[] {
     if (v.artifact === 'none') return [v.subjectSha256 ? { sha256: v.subjectSha256 } : namedArtifact(json)];
     if (v.artifact === 'message-digest') return [{ sha256: Buffer.from(json.messageSignature.messageDigest.digest, 'base64').toString('hex') }];
     const bytes = readFileSync(interopPath('bundles', v.bundle.replace(/\.sigstore(\.json)?$/, '')));
@@ -207,7 +207,7 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
   test('bundle-publish.json (npm registry key, intoto 0.0.2) verifies with the key its own log entry names, and not with another', () => {
     // No npm registry key is stored here: this only shows the key path verifies real data.
     const json = read('sigstore-go/bundle-publish.json');
-    const body = JSON.parse(Buffer.from(json.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString('utf8')) as Json;
+    const body = JSON.parse(Buffer.from(json.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString('utf8')) as JsonObject;
     const pem = Buffer.from(body.spec.content.envelope.signatures[0].publicKey, 'base64').toString('utf8');
     expect(verifyBundle(json, namedArtifact(json), checksFor(root('production'), { publicKey: pem })).signer.publicKeySha256).toMatch(/^[0-9a-f]{64}$/);
     const other = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExRRST79+PsrRBnGAI4cMu6Omz2JhfwlMW+gIutNKVRaMyS4rQKvgngc5p8UbLj55pVHhIoAxi/SRgURZI0J3Xw==\n-----END PUBLIC KEY-----\n';
@@ -220,7 +220,7 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
       readdirSync(interopPath('bundles', dir))
         .filter((name) => {
           try {
-            const json = JSON.parse(readFileSync(interopPath('bundles', dir, name), 'utf8')) as Json;
+            const json = JSON.parse(readFileSync(interopPath('bundles', dir, name), 'utf8')) as JsonObject;
             return typeof json.mediaType === 'string' && json.mediaType.includes('sigstore.bundle');
           } catch {
             return false;

@@ -16,7 +16,7 @@ export function describeInterop(name: string, fn: () => void): void {
     describe(name, fn);
   } else {
     describe(name, () => {
-      // eslint-disable-next-line no-console
+      // eslint-disable-next-line no-console -- a skip must be visible in the run's output
       console.warn(`SKIPPED "${name}": interop data not found at ${INTEROP_DIR}`);
       test.skip(`needs ${INTEROP_DIR}`, () => undefined);
     });

@@ -6,6 +6,7 @@
  */
 import { pushArtifact, pushIndex, type PushedDescriptor, type PushTarget } from './registry';
 import { legacyLayerToBundle, type AttestationDefect, type TestSigstore } from './sigstore';
+import type { JsonObject } from './json';
 
 export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 export const COSIGN_SIGN_V1 = 'https://sigstore.dev/cosign/sign/v1';
@@ -24,7 +25,7 @@ export interface V3Options {
 }
 
 /** A v0.3 bundle as `cosign sign` v3 (or `cosign attest` v3) writes it. */
-export function signImageV3(sigstore: TestSigstore, opts: V3Options): Record<string, any> {
+export function signImageV3(sigstore: TestSigstore, opts: V3Options): JsonObject {
   const layer = sigstore.attestImage({
     digest: opts.digest,
     ...(opts.repository ? { repository: opts.repository } : {}),
@@ -38,7 +39,7 @@ export function signImageV3(sigstore: TestSigstore, opts: V3Options): Record<str
   const v02 = legacyLayerToBundle(layer, {
     inclusionProof: sigstore.rekor.inclusionProof(layer.details.rekorEntry),
     inclusionPromise: opts.inclusionPromise ?? true,
-  }) as Record<string, any>;
+  }) as JsonObject;
   const { x509CertificateChain, ...material } = v02.verificationMaterial;
   return {
     ...v02,

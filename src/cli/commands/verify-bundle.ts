@@ -6,7 +6,8 @@
  * Configuration errors (flags, key, trusted root, unreadable files) are thrown before
  * anything is verified (exit 2); a verification outcome is printed as one verdict.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type SignerInfo, type VerifiedBundle } from '../..';
 import { defined } from '../../util/object';
@@ -17,8 +18,9 @@ import { usageError } from '../usage-error';
 export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
 
 Verifies a Sigstore bundle (v0.1-v0.3; message signature or DSSE/in-toto) for an artifact,
-given as a file or as its digest "sha256:<64 hex>" (a digest that names an existing file is
-read as a file). For a DSSE bundle the artifact must be a subject of the in-toto statement.
+given as a file or as its digest "sha256:<64 hex>" (or sha384:, sha512:; a digest that names an
+existing file is read as a file). For a DSSE bundle the artifact must be a subject of the in-toto
+statement.
 
 Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
@@ -47,22 +49,24 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const DIGEST_ARG = /^sha256:([0-9a-fA-F]{64})$/;
+const DIGEST_ARG = /^(sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a-fA-F]{128})$/;
 
-function readInput(path: string, what: string, limit?: number): Buffer {
+async function readInput(path: string, what: string, limit?: number): Promise<Buffer> {
   try {
-    if (limit !== undefined && statSync(path).size > limit) throw new Error(`larger than ${limit} bytes`);
-    return readFileSync(path);
+    if (limit !== undefined && (await stat(path)).size > limit) throw new Error(`larger than ${limit} bytes`);
+    return await readFile(path);
   } catch (err) {
     throw usageError(`${what}: cannot read ${path}: ${(err as Error).message}`);
   }
 }
 
-/** The protocol's rule: a digest is `sha256:` + 64 hex characters and not a path on disk. */
-function artifactFromArgument(arg: string): BundleArtifact {
-  const m = DIGEST_ARG.exec(arg);
-  if (m && !existsSync(arg)) return { sha256: m[1]!.toLowerCase() };
-  return { bytes: readInput(arg, 'artifact') };
+/**
+ * The protocol's rule: a digest is `sha256:` + 64 hex characters and not a path on disk
+ * (imgverify also takes `sha384:` and `sha512:` digests, for statements that name those).
+ */
+async function artifactFromArgument(arg: string): Promise<BundleArtifact> {
+  if (DIGEST_ARG.test(arg) && !existsSync(arg)) return arg.startsWith('sha256:') ? { sha256: arg.slice(7).toLowerCase() } : { digest: arg.toLowerCase() };
+  return { bytes: await readInput(arg, 'artifact') };
 }
 
 function signerText(signer: SignerInfo): string {
@@ -115,9 +119,9 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
   // Configuration: any error here is thrown (exit 2 for usage, as main maps categories).
   const verifier = createVerifier(trustedRoot === undefined ? {} : { trustedRoot });
   const policy = verifier.preparePolicy(policyFromFlags(values));
-  const bundleBytes = readInput(values.bundle, '--bundle', MAX_BUNDLE_BYTES);
+  const bundleBytes = await readInput(values.bundle, '--bundle', MAX_BUNDLE_BYTES);
   const target = positionals[0]!;
-  const artifact = artifactFromArgument(target);
+  const artifact = await artifactFromArgument(target);
 
   let verdict: Verdict;
   try {

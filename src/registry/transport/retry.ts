@@ -34,12 +34,12 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason);
+      reject(signal.reason as unknown);
       return;
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(signal!.reason as unknown);
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

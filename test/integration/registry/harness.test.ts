@@ -54,7 +54,7 @@ describe('the registry watchdog', () => {
         { env: { ...process.env, W: WATCHDOG_SCRIPT, B: registryBinary(), C: config }, stdio: ['ignore', 'pipe', 'ignore'] },
       );
       const pid = await new Promise<number>((resolve, reject) => {
-        owner.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+        owner.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
         owner.once('exit', () => reject(new Error('owner exited early')));
       });
       expect(() => process.kill(pid, 0)).not.toThrow();

@@ -13,7 +13,7 @@ export async function rejection(promise: Promise<unknown>, code: ErrorCode): Pro
     result = await promise;
   } catch (err) {
     if (!(err instanceof ImgverifyError)) throw err;
-    if (err.code !== code) throw new Error(`expected ${code}, got ${err.code}: ${err.message}`);
+    if (err.code !== code) throw new Error(`expected ${code}, got ${err.code}: ${err.message}`, { cause: err });
     return err;
   }
   throw new Error(`expected ${code}, but it resolved to ${JSON.stringify(result)?.slice(0, 200)}`);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RegistryClient } from '../../../src/registry';
+import { type RegistryClient } from '../../../src/registry';
 import { closePushers, pushImage, pushIndex, startRegistry, type PushedImage, type RunningRegistry } from '../../support/registry';
 import { rejection, testClient } from './helpers';
 

@@ -29,7 +29,7 @@ export type ProxyReply = ProxyResponse | { readonly reset: true };
 
 export interface ProxyContext {
   /** Sends the request on to the upstream registry and returns its answer, body read. */
-  forward(): Promise<ProxyResponse>;
+  readonly forward: () => Promise<ProxyResponse>;
 }
 
 /** Returns a reply, or undefined to forward the request unchanged. */
@@ -75,7 +75,7 @@ export async function startProxy(target: string | { readonly url: string; readon
     const res = await agent.request({
       origin: upstream,
       path: req.url,
-      method: req.method as 'GET',
+      method: req.method,
       headers,
       ...(req.body.length > 0 || req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH' ? { body: req.body } : {}),
     });

@@ -164,9 +164,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
 interface Launched {
   readonly address: string;
-  pid(): number | undefined;
-  logs(): string;
-  stop(): Promise<void>;
+  readonly pid: () => number | undefined;
+  readonly logs: () => string;
+  readonly stop: () => Promise<void>;
 }
 
 function launch(bin: string, configPath: string, timeoutMs: number): Promise<Launched> {
@@ -175,9 +175,9 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
   let log = '';
   let pid: number | undefined;
   let registryGone = false;
-  const registryClosed = new Promise<void>((resolve) => child.stderr!.once('close', () => { registryGone = true; resolve(); }));
+  const registryClosed = new Promise<void>((resolve) => child.stderr.once('close', () => { registryGone = true; resolve(); }));
   const shellExited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const match = /^(\d+)\s/.exec(chunk);
     if (pid === undefined && match) pid = Number(match[1]);
   });
@@ -190,7 +190,7 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
     // Hold the event loop while stopping: with everything unreferenced, a plain script (the
     // demo) would otherwise exit mid-stop, before the registry is reaped and its folder removed.
     child.ref();
-    child.stdin!.end();
+    child.stdin.end();
     const done = await Promise.race([shellExited.then(() => true), delay(5000).then(() => false)]);
     if (done) return;
     if (pid !== undefined && !registryGone) {
@@ -208,7 +208,7 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
     const timer = setTimeout(() => {
       void stop().then(() => reject(new Error(`docker-registry did not start within ${timeoutMs} ms; its output:\n${log}`)));
     }, timeoutMs);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       log = (log + chunk).slice(-MAX_LOG_CHARS);
       const match = /listening on ([^\s",]+)/.exec(log);
       if (match) {
@@ -216,7 +216,7 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
         resolve({ address: match[1]!, pid: () => pid, logs: () => log, stop });
       }
     });
-    registryClosed.then(() => {
+    void registryClosed.then(() => {
       clearTimeout(timer);
       reject(new Error(`docker-registry exited before listening; its output:\n${log}`));
     });

@@ -1,14 +1,14 @@
 // What `cosign sign` (keyless) does for a container image, in process: the simple-signing
 // payload, an ephemeral-key signature, a Fulcio certificate, a hashedrekord Rekor entry, and
 // the `.sig` OCI layer with cosign's annotations. `defect` options each break exactly one thing.
-import crypto, { KeyObject } from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import type { Identity, IssuedCertificate, LeafOptions } from './fulcio';
-import { GithubWorkflowClaims, githubWorkflowCertificate } from './github';
+import { type GithubWorkflowClaims, githubWorkflowCertificate } from './github';
 import { generateKeyPair, sign } from './keys';
 import type { RekorEntry } from './rekor';
 import {
   COSIGN_ANNOTATIONS,
-  CosignLayer,
+  type CosignLayer,
   DEFAULT_DOCKER_REFERENCE,
   DEFAULT_IDENTITY,
   DEFAULT_ISSUER,

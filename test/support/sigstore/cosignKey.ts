@@ -1,12 +1,12 @@
 // What `cosign sign --key` does: the same simple-signing payload and `.sig` layer, signed with
 // a long-lived key (ECDSA, RSA or Ed25519), optionally logged in Rekor with the public key.
-import crypto, { KeyObject } from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import type { SigningDetails } from './cosign';
-import { HashName, generateKeyPair, publicKeyPem, sign } from './keys';
+import { type HashName, generateKeyPair, publicKeyPem, sign } from './keys';
 import type { RekorEntry } from './rekor';
 import {
   COSIGN_ANNOTATIONS,
-  CosignLayer,
+  type CosignLayer,
   DEFAULT_DOCKER_REFERENCE,
   SIMPLE_SIGNING_MEDIA_TYPE,
   anotherSignature,

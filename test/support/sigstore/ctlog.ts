@@ -1,6 +1,6 @@
 // A test Certificate Transparency log (RFC 6962) that only does what Fulcio needs from it:
 // issue Signed Certificate Timestamps over precertificates, for embedding in the leaf.
-import { KeyObject } from 'node:crypto';
+import { type KeyObject } from 'node:crypto';
 import { generateKeyPair, logIdOf, sha256, sign, spkiDer } from './keys';
 
 export interface PrecertificateInput {

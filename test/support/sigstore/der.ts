@@ -25,7 +25,7 @@ export function sequence(...items: NonSharedBuffer[]): NonSharedBuffer {
 
 /** DER SET OF: members are sorted by their encodings (X.690 11.6). */
 export function setOf(...items: NonSharedBuffer[]): NonSharedBuffer {
-  return tlv(0x31, Buffer.concat([...items].sort(Buffer.compare)));
+  return tlv(0x31, Buffer.concat([...items].sort((a, b) => Buffer.compare(a, b))));
 }
 
 /** INTEGER from a number/bigint, or from an unsigned big-endian magnitude (serial numbers). */

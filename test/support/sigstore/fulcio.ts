@@ -1,15 +1,15 @@
 // A test Fulcio: a P-384 root and intermediate CA shaped like the production ones, issuing
 // short-lived code-signing leaf certificates with Fulcio's extensions and an embedded SCT
 // from the test CT log. Options produce the broken certificates negative tests need.
-import { KeyObject } from 'node:crypto';
+import { type KeyObject } from 'node:crypto';
 import { TestCtLog, sctList } from './ctlog';
 import * as der from './der';
 import { generateKeyPair, spkiDer, toPem } from './keys';
 import { OID } from './oids';
 import {
-  Extension,
+  type Extension,
   KEY_USAGE,
-  SubjectAlternativeName,
+  type SubjectAlternativeName,
   authorityKeyIdentifier,
   basicConstraints,
   distinguishedName,

@@ -1,6 +1,6 @@
 // Key generation, encodings and signing for the test Sigstore, all with node:crypto so that
 // every operation is synchronous and nothing is hard-coded: keys are minted per process.
-import crypto, { KeyObject } from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 
 export type KeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'ecdsa-p521' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ed25519';
 export type HashName = 'sha256' | 'sha384' | 'sha512';

@@ -1,8 +1,8 @@
 // A test Rekor (v1): entry bodies exactly as Rekor canonicalizes them, Signed Entry
 // Timestamps, a real RFC 6962 Merkle tree with inclusion proofs, and signed checkpoints in
 // the C2SP signed-note format.
-import crypto, { KeyObject } from 'node:crypto';
-import { HashName, generateKeyPair, logIdOf, sha256, sign } from './keys';
+import crypto, { type KeyObject } from 'node:crypto';
+import { type HashName, generateKeyPair, logIdOf, sha256, sign } from './keys';
 import { canonicalJson, goJson } from './json';
 import { MerkleTree, leafHash } from './merkle';
 

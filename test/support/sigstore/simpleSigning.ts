@@ -1,10 +1,10 @@
 // cosign's legacy signature format: the simple-signing payload, the `.sig` layer and its
 // annotations, exactly as cosign serialises them (checked against real signatures in the
 // interop self-check). Also the small helpers both signing flows share.
-import crypto, { KeyObject } from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import type { Identity } from './fulcio';
 import { goJson, sortedKeys } from './json';
-import { HashName, sign } from './keys';
+import { type HashName, sign } from './keys';
 import type { RekorEntry } from './rekor';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';

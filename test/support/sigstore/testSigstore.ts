@@ -1,15 +1,15 @@
 // The private test Sigstore: Fulcio (root + intermediate), a CT log, Rekor, a timestamp
 // authority and the trusted_root.json that trusts them, all minted at runtime.
-import { AttestImageOptions, AttestationLayer, attestImage } from './attest';
-import { SignImageOptions, SignedLayer, signImage } from './cosign';
-import { KeySignedLayer, SignImageWithKeyOptions, signImageWithKey } from './cosignKey';
+import { type AttestImageOptions, type AttestationLayer, attestImage } from './attest';
+import { type SignImageOptions, type SignedLayer, signImage } from './cosign';
+import { type KeySignedLayer, type SignImageWithKeyOptions, signImageWithKey } from './cosignKey';
 import { TestCtLog } from './ctlog';
 import { TestFulcio } from './fulcio';
-import { RekorOptions, TestRekor } from './rekor';
+import { type RekorOptions, TestRekor } from './rekor';
 import {
   TRUSTED_ROOT_MEDIA_TYPE,
-  TrustedRootJson,
-  ValidityWindow,
+  type TrustedRootJson,
+  type ValidityWindow,
   certificateAuthorityJson,
   transparencyLogJson,
 } from './trustedRoot';

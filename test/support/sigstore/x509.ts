@@ -1,7 +1,7 @@
 // X.509 v3 certificate assembly (RFC 5280) on top of the DER writer. Split in two steps,
 // encodeTbs() and signTbs(), because Fulcio's embedded SCT is computed over the TBS *before*
 // the SCT extension is added (RFC 6962 precertificate), then the final TBS is signed.
-import crypto, { KeyObject } from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import * as der from './der';
 import { defaultHashFor, sha256, sign, spkiDer } from './keys';
 import { OID } from './oids';

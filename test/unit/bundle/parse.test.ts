@@ -10,6 +10,7 @@ import { parseBundle } from '../../../src/bundle/parse';
 import { trustRootFromJSON } from '../../../src/trust';
 import { checksFor, verifyBundle } from '../../support/verify';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
+import type { JsonObject } from '../../support/json';
 
 const SIGNER = 'release@example.test';
 const sigstore = createTestSigstore();
@@ -18,13 +19,11 @@ const layer = sigstore.signImage({ digest: `sha256:${'ab'.repeat(32)}`, identity
 const artifact = { sha256: createHash('sha256').update(layer.payload).digest('hex') };
 const entry = layer.details.rekorEntry!;
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 /** A fresh valid bundle: v0.1, or v0.2 / v0.3 with an inclusion proof. */
-function valid(version: '0.1' | '0.2' | '0.3' = '0.1'): Json {
+function valid(version: '0.1' | '0.2' | '0.3' = '0.1'): JsonObject {
   const json = JSON.parse(
     JSON.stringify(legacyLayerToBundle(layer, version === '0.1' ? {} : { inclusionProof: sigstore.rekor.inclusionProof(entry) })),
-  ) as Json;
+  ) as JsonObject;
   if (version === '0.3') {
     json.mediaType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
     json.verificationMaterial.certificate = json.verificationMaterial.x509CertificateChain.certificates[0];
@@ -44,7 +43,7 @@ function malformedMessage(json: unknown): string {
   throw new Error('the bundle was accepted');
 }
 
-function mutated(version: '0.1' | '0.2' | '0.3', change: (b: Json) => void): Json {
+function mutated(version: '0.1' | '0.2' | '0.3', change: (b: JsonObject) => void): JsonObject {
   const b = valid(version);
   change(b);
   return b;
@@ -58,7 +57,7 @@ test('the valid bundles verify (baseline)', () => {
 });
 
 describe('refused', () => {
-  const CASES: Array<[string, '0.1' | '0.2' | '0.3', (b: Json) => void, RegExp]> = [
+  const CASES: Array<[string, '0.1' | '0.2' | '0.3', (b: JsonObject) => void, RegExp]> = [
     ['unknown media type version', '0.1', (b) => (b.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=99.9'), /unsupported media type/],
     ['a plausible but unknown version', '0.1', (b) => (b.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.9'), /unsupported media type/],
     ['no media type', '0.1', (b) => delete b.mediaType, /unsupported media type/],

@@ -112,7 +112,7 @@ test.each([
   ['an unknown flag', [...base(), '--frobnicate', digest], /frobnicate/],
   ['a malformed trusted root', ['verify-bundle', '--bundle', paths.bundle, ...identity, '--trusted-root', paths.broken, digest], /TRUST_ROOT_INVALID/],
 ])('usage/configuration error: %s (exit 2, on stderr)', async (_name, argv, message) => {
-  const r = await runCli(argv as string[]);
+  const r = await runCli(argv);
   expect(r.code).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(message);

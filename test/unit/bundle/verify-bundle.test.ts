@@ -23,6 +23,7 @@ import {
   type KeyType,
   type TestSigstore,
 } from '../../support/sigstore';
+import type { JsonObject } from '../../support/json';
 
 const SIGNER = 'release@example.test';
 const IMAGE_DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -54,14 +55,12 @@ function expectCode(fn: () => unknown, code: ErrorCode, message?: RegExp): void 
   expect({ code: err.code, message: err.message }).toEqual({ code, message: message ? expect.stringMatching(message) : expect.any(String) });
 }
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function clone(bundle: SerializedBundle | Json): Json {
-  return JSON.parse(JSON.stringify(bundle)) as Json;
+function clone(bundle: SerializedBundle | JsonObject): JsonObject {
+  return JSON.parse(JSON.stringify(bundle)) as JsonObject;
 }
 
 /** A v0.1 bundle as legacyLayerToBundle writes it, turned into v0.2 (proof) or v0.3 (proof, single certificate). */
-function bundleOf(layer: CosignLayer, version: '0.1' | '0.2' | '0.3' = '0.1', options: { publicKeyHint?: string } = {}): Json {
+function bundleOf(layer: CosignLayer, version: '0.1' | '0.2' | '0.3' = '0.1', options: { publicKeyHint?: string } = {}): JsonObject {
   const entry = (layer as { details?: { rekorEntry?: Parameters<TestSigstore['rekor']['inclusionProof']>[0] } }).details?.rekorEntry;
   const proof = version === '0.1' || !entry ? undefined : sigstore.rekor.inclusionProof(entry);
   const json = clone(legacyLayerToBundle(layer, { ...(proof ? { inclusionProof: proof } : {}), ...options }));

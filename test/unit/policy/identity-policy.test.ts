@@ -93,7 +93,7 @@ describe('policy compilation', () => {
   ])('%j → INVALID_POLICY', (policy, why) => {
     let caught: unknown;
     try {
-      compilePolicy(policy as never);
+      compilePolicy(policy);
     } catch (err) {
       caught = err;
     }
@@ -122,7 +122,7 @@ describe('policy compilation', () => {
 
   test('keys and identities are exclusive', () => {
     const { publicKey } = generateKeyPairSync('ed25519');
-    expect(codeOf(() => compilePolicy({ publicKey, subject: KREL, issuer: GOOGLE } as never))).toBe('INVALID_POLICY');
+    expect(codeOf(() => compilePolicy({ publicKey, subject: KREL, issuer: GOOGLE }))).toBe('INVALID_POLICY');
   });
 });
 

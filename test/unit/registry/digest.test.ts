@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ImgverifyError } from '../../../src/errors';
+import { type ImgverifyError } from '../../../src/errors';
 import { computeDigest, isDigestString, verifyDigest } from '../../../src/registry/digest';
 import { referrersTag } from '../../../src/registry/referrers';
 

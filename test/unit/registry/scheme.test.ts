@@ -1,4 +1,4 @@
-import { ImgverifyError } from '../../../src/errors';
+import { type ImgverifyError } from '../../../src/errors';
 import { assertUrlAllowed, httpAllowance, httpAllowed, schemeCandidates } from '../../../src/registry/transport/scheme';
 
 const ctx = { registry: 'reg.example', repository: 'app', subject: 'manifest "v1"' };

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   COSIGN_ANNOTATIONS,
-  CosignLayer,
-  RekorEntry,
+  type CosignLayer,
+  type RekorEntry,
   SIMPLE_SIGNING_MEDIA_TYPE,
   TestRekor,
   buildSignatureManifest,

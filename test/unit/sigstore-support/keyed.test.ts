@@ -3,9 +3,9 @@
 import crypto from 'node:crypto';
 import {
   COSIGN_ANNOTATIONS,
-  KeyDefect,
-  KeyType,
-  TestSigstore,
+  type KeyDefect,
+  type KeyType,
+  type TestSigstore,
   createTestSigstore,
   generateKeyPair,
   parseCosignBundle,

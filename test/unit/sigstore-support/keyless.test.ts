@@ -4,9 +4,9 @@ import { X509Certificate } from '@sigstore/core';
 import crypto from 'node:crypto';
 import {
   COSIGN_ANNOTATIONS,
-  KeylessDefect,
-  SignImageOptions,
-  TestSigstore,
+  type KeylessDefect,
+  type SignImageOptions,
+  type TestSigstore,
   createTestSigstore,
   parseCosignBundle,
   toPem,

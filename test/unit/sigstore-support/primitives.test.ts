@@ -1,7 +1,10 @@
 // Self-check of the building blocks against independent implementations: OpenSSL (through
 // node:crypto's X509Certificate) for the certificates, pkijs for the RFC 3161 token, and
 // @sigstore/verify's own Merkle and checkpoint code for the transparency log.
+import type { TLogEntryWithInclusionProof } from '@sigstore/bundle';
 import { RFC3161Timestamp, X509Certificate as SigstoreCertificate } from '@sigstore/core';
+import type { LogCheckpoint } from '@sigstore/verify/dist/tlog/checkpoint';
+import { verifyMerkleInclusion as sigstoreVerifyMerkleInclusion } from '@sigstore/verify/dist/tlog/merkle';
 import fc from 'fast-check';
 import crypto, { X509Certificate } from 'node:crypto';
 import path from 'node:path';
@@ -11,17 +14,19 @@ import * as der from '../../support/sigstore/der';
 import {
   MerkleTree,
   TestRekor,
-  TestSigstore,
+  type TestSigstore,
   canonicalJson,
   createTestSigstore,
   fromPem,
   logIdOf,
   sha256,
 } from '../../support/sigstore';
-// @sigstore/verify's internal RFC 6962 verifier: the reference our proofs must satisfy.
-const { verifyMerkleInclusion } = require('@sigstore/verify/dist/tlog/merkle') as {
-  verifyMerkleInclusion(entry: unknown, checkpoint: { logSize: bigint; logHash: Buffer }): void;
-};
+
+// @sigstore/verify's internal RFC 6962 verifier: the reference our proofs must satisfy. It
+// reads only the body and proof of the entry and the size and root hash of the checkpoint.
+function verifyMerkleInclusion(entry: { canonicalizedBody: Buffer; inclusionProof: { logIndex: string; hashes: Buffer[] } }, checkpoint: { logSize: bigint; logHash: Buffer }): void {
+  sigstoreVerifyMerkleInclusion(entry as unknown as TLogEntryWithInclusionProof, checkpoint as LogCheckpoint);
+}
 
 let sigstore: TestSigstore;
 beforeAll(() => {
@@ -164,7 +169,7 @@ describe('Merkle tree and checkpoints (checked by @sigstore/verify)', () => {
         leaves.forEach((leaf) => tree.append(leaf));
         const treeSize = 1 + (j % size);
         const index = i % treeSize;
-        const entry = (hashes: Buffer[], body = leaves[index]) => ({
+        const entry = (hashes: Buffer[], body = leaves[index]!) => ({
           canonicalizedBody: body,
           inclusionProof: { logIndex: String(index), hashes },
         });

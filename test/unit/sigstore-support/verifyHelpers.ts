@@ -1,7 +1,7 @@
 // Shared helpers for the self-checks: run @sigstore/verify on a cosign layer.
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot, publicKeyDetailsFromJSON } from '@sigstore/protobuf-specs';
-import { Signer, Verifier, VerifierOptions, VerificationPolicy, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { type Signer, Verifier, type VerifierOptions, type VerificationPolicy, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
 import type { CosignLayer, LegacyBundleOptions, TrustedRootJson } from '../../support/sigstore';
 import { keyDetailsOf, legacyLayerToBundle, spkiDer } from '../../support/sigstore';

@@ -1,3 +1,4 @@
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ImgverifyError } from '../../../src/errors';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust';
 import { FIXTURE, fixturePath, readFixtureJSON } from '../../support/fixtures';
@@ -5,6 +6,7 @@ import { describeInterop, interopPath } from '../../support/interop';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JsonObject } from '../../support/json';
 
 function failure(fn: () => unknown): ImgverifyError {
   try {
@@ -43,9 +45,9 @@ describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
   // The public-good root's JSON, straight from the @sigstore/tuf seed.
   const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));
   const rootText = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString();
-  const json = () => JSON.parse(rootText) as Record<string, any>;
+  const json = () => JSON.parse(rootText) as JsonObject;
 
-  test.each<[string, (r: Record<string, any>) => unknown]>([
+  test.each<[string, (r: JsonObject) => unknown]>([
     ['not an object', () => 'x'],
     ['unknown media type', (r) => ({ ...r, mediaType: 'application/json' })],
     ['tlogs missing', (r) => ({ ...r, tlogs: undefined })],
@@ -82,7 +84,6 @@ describe('real trusted roots (fixtures/)', () => {
   });
 
   test('the embedded root equals the production trusted_root.json', () => {
-    const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
     expect(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot)).toEqual(
       TrustedRoot.toJSON(TrustedRoot.fromJSON(readFixtureJSON(...FIXTURE.prodTrustedRoot))),
     );

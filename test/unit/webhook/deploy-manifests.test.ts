@@ -8,19 +8,20 @@ import { parseAllDocuments } from 'yaml';
 import { parseReference } from '../../../src/reference';
 import { WEBHOOK_PATHS } from '../../../src/webhook/admission';
 import { matchPolicies, parseClusterImagePolicies } from '../../../src/webhook/cluster-image-policy';
+import type { Json } from '../../support/json';
 
-type Manifest = any;
+type Manifest = Json;
 
 const DEPLOY = join(__dirname, '..', '..', '..', 'deploy');
 const NAMESPACE = 'imgverify-system';
 const INCLUDE_LABEL = 'policy.sigstore.dev/include';
 
 const files = readdirSync(DEPLOY).filter((f) => /\.ya?ml$/.test(f)).sort();
-const manifests: Array<Manifest & { file: string }> = [];
+const manifests: Manifest[] = [];
 for (const file of files) {
   for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'), { uniqueKeys: true })) {
     if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
-    const value = doc.toJS() as Manifest;
+    const value = doc.toJS();
     if (value !== null) manifests.push(Object.assign(value, { file }));
   }
 }

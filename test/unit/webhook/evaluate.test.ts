@@ -58,7 +58,7 @@ class FakeBackend implements VerificationBackend {
     if (this.failure === 'hang') {
       await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     }
-    if (this.failure) throw this.failure;
+    if (this.failure instanceof ImgverifyError) throw this.failure;
   }
 
   private matches(policy: VerificationPolicy, signer: Signer): boolean {
@@ -117,7 +117,8 @@ function policy(name: string, spec: Record<string, unknown>, index = 0): Cluster
     { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images: [{ glob: 'registry.test/**' }], ...spec } },
     { file: 'test.yaml', document: index },
   );
-  if (result.errors.length > 0) throw result.errors[0];
+  const [error] = result.errors;
+  if (error) throw error;
   return result.policies[0]!;
 }
 

@@ -1,0 +1,66 @@
+/**
+ * Keeps the evaluator's policies in step with the policy folder: the first load, then every
+ * valid change the watcher reports. An invalid edit keeps the set in force (an edit must not
+ * switch enforcement off) and is remembered for /readyz; before any valid set the webhook
+ * is not ready.
+ */
+import type { PolicyEvaluator } from './evaluate';
+import type { Logger } from './log';
+import type { WebhookMetrics } from './metrics';
+import { loadPolicies, watchPolicies, type PolicySet } from './policy-folder';
+
+export interface PolicyReloadOptions {
+  readonly dir: string;
+  readonly evaluator: PolicyEvaluator;
+  readonly metrics: WebhookMetrics;
+  readonly log: Logger;
+  /** See watchPolicies. */
+  readonly debounceMs?: number;
+  readonly pollIntervalMs?: number;
+}
+
+export interface PolicyReload {
+  /** Why the folder's current content does not load (the errors, joined), if it does not. */
+  readonly lastRejection: () => string | undefined;
+  /** Stops watching. */
+  readonly stop: () => void;
+}
+
+/** Loads the folder into the evaluator (valid or not, it resolves) and starts watching it. */
+export async function startPolicyReload(options: PolicyReloadOptions): Promise<PolicyReload> {
+  const { dir, evaluator, metrics, log } = options;
+  let lastRejection: string | undefined;
+
+  const activate = (set: PolicySet, initial: boolean): void => {
+    evaluator.setPolicies(set);
+    lastRejection = undefined;
+    metrics.ready.set(1);
+    if (!initial) metrics.policyReloads.inc({ result: 'loaded' });
+    log('info', initial ? 'policies loaded' : 'policies reloaded', {
+      version: set.version,
+      policies: set.policies.map((p) => p.name),
+      files: set.files,
+      warnings: set.warnings.map((w) => `${w.file}: document ${w.document}: ${w.path}: ${w.message}`),
+    });
+    for (const unusable of evaluator.unusableAuthorities()) log('warn', 'authority can never pass', unusable);
+  };
+  const reject = (set: PolicySet, initial: boolean): void => {
+    lastRejection = set.errors.map((e) => e.message).join('; ');
+    if (!initial) metrics.policyReloads.inc({ result: 'rejected' });
+    log('error', evaluator.ready ? 'policy folder does not load; keeping the policies in force' : 'policy folder does not load; not ready', {
+      dir,
+      activeVersion: evaluator.version ?? null,
+      errors: set.errors.map((e) => e.message),
+    });
+  };
+
+  const initial = await loadPolicies(dir);
+  if (initial.errors.length === 0) activate(initial, true);
+  else reject(initial, true);
+  const stop = watchPolicies(dir, (update) => (update.kind === 'loaded' ? activate(update.set, false) : reject(update.set, false)), {
+    ...(evaluator.version !== undefined ? { activeVersion: evaluator.version } : {}),
+    ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+  });
+  return { lastRejection: () => lastRejection, stop };
+}

@@ -1,0 +1,179 @@
+/**
+ * The webhook's HTTP routes:
+ *
+ *   POST /validate   AdmissionReview → allowed, or denied naming each image and why
+ *   POST /mutate     AdmissionReview → allowed with a JSONPatch pinning images to digests
+ *   GET  /healthz    the process answers
+ *   GET  /readyz     a valid policy set is in force (503 until then)
+ *   GET  /metrics    Prometheus text format
+ *
+ * A malformed AdmissionReview is HTTP 400; anything else unexpected after the request uid
+ * is known is a denial (fail closed), before it an HTTP 500.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ImgverifyError } from '../index';
+import { admissionResponse, parseAdmissionReview, WEBHOOK_PATHS, type AdmissionRequest } from './admission';
+import { decideAdmission, type AdmissionDecision } from './decide';
+import type { PolicyEvaluator } from './evaluate';
+import type { Logger } from './log';
+import { METRICS_CONTENT_TYPE, type WebhookMetrics } from './metrics';
+
+export const METRICS_PATH = '/metrics';
+
+export interface RouterOptions {
+  readonly evaluator: PolicyEvaluator;
+  readonly metrics: WebhookMetrics;
+  readonly log: Logger;
+  readonly maxBodyBytes: number;
+  /** Aborts when the server shuts down: evaluations in flight stop, /readyz says so. */
+  readonly closing: AbortSignal;
+  /** Why the policy folder's current content does not load, if it does not (for /readyz). */
+  readonly policyRejection: () => string | undefined;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The request body, up to `limit` bytes (413 beyond). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `request body exceeds the limit of ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', ...extra });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
+  send(res, status, 'application/json', JSON.stringify(value), extra);
+}
+
+/** The server's `request` listener. */
+export function createRouter(options: RouterOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { evaluator, metrics, log, maxBodyBytes, closing } = options;
+
+  /** Answers one AdmissionReview; resolves to the request metric's result. */
+  const admission = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<string> => {
+    if (req.method !== 'POST') {
+      send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'POST' });
+      return 'invalid';
+    }
+    const type = req.headers['content-type'];
+    if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+      send(res, 415, 'text/plain', 'expected application/json\n');
+      return 'invalid';
+    }
+    let request: AdmissionRequest;
+    try {
+      const body = await readBody(req, maxBodyBytes);
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        throw new HttpError(400, `request body is not JSON: ${(err as Error).message}`);
+      }
+      request = parseAdmissionReview(json);
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : err instanceof ImgverifyError && err.code === 'INVALID_OPTIONS' ? 400 : 500;
+      if (status === 500) throw err;
+      sendJson(res, status, { error: (err as Error).message }, status === 413 ? { connection: 'close' } : {});
+      return 'invalid';
+    }
+    const started = Date.now();
+    let outcome: AdmissionDecision;
+    try {
+      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, closing);
+    } catch (err) {
+      // The uid is known: answer with a denial rather than an HTTP error (fail closed).
+      log('error', 'admission failed unexpectedly', { uid: request.uid, error: (err as Error).message });
+      outcome = { review: admissionResponse({ uid: request.uid, allowed: false, message: `imgverify: internal error: ${(err as Error).message}` }), images: 0, denied: true };
+    }
+    sendJson(res, 200, outcome.review);
+    const response = outcome.review.response;
+    log(outcome.denied ? 'info' : 'debug', 'admission', {
+      path,
+      uid: request.uid,
+      operation: request.operation,
+      kind: `${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.kind}`,
+      ...(request.namespace ? { namespace: request.namespace } : {}),
+      ...(request.name ? { name: request.name } : {}),
+      allowed: response.allowed,
+      images: outcome.images,
+      ...(response.status?.message ? { message: response.status.message } : {}),
+      ...(response.warnings ? { warnings: response.warnings } : {}),
+      ...(response.patch ? { patched: true } : {}),
+      ms: Date.now() - started,
+    });
+    return response.allowed ? 'allowed' : 'denied';
+  };
+
+  const readyz = (res: ServerResponse): void => {
+    const rejection = options.policyRejection();
+    if (!evaluator.ready || closing.aborted) {
+      send(res, 503, 'text/plain', `not ready: ${closing.aborted ? 'shutting down' : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`}\n`);
+      return;
+    }
+    const note = rejection ? `; the policy folder changed but does not load, keeping ${evaluator.version}: ${rejection}` : '';
+    send(res, 200, 'text/plain', `ok: ${evaluator.policies.length} policies, version ${evaluator.version}${note}\n`);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const started = process.hrtime.bigint();
+    if (path === WEBHOOK_PATHS.validate || path === WEBHOOK_PATHS.mutate) {
+      let result = 'error';
+      try {
+        result = await admission(req, res, path);
+      } catch (err) {
+        log('error', 'request failed', { path, error: (err as Error).message });
+        sendJson(res, 500, { error: 'internal error' });
+      } finally {
+        metrics.requests.inc({ path, result });
+        metrics.duration.observe(Number(process.hrtime.bigint() - started) / 1e9, { path });
+      }
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
+      return;
+    }
+    switch (path) {
+      case WEBHOOK_PATHS.healthz:
+        send(res, 200, 'text/plain', 'ok\n');
+        return;
+      case WEBHOOK_PATHS.readyz:
+        readyz(res);
+        return;
+      case METRICS_PATH:
+        metrics.cacheEntries.set(evaluator.cacheSize);
+        send(res, 200, METRICS_CONTENT_TYPE, metrics.render());
+        return;
+      default:
+        send(res, 404, 'text/plain', 'not found\n');
+    }
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log('error', 'request failed', { error: (err as Error).message });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  };
+}
