@@ -26,15 +26,17 @@
  * Nothing is cached across signatures: each leaf gets a new instance.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { ASN1Obj, X509Certificate } from '@sigstore/core';
-import { encodeDer } from './der';
+import { X509Certificate, type ASN1Obj } from '@sigstore/core';
+import { copyDer, encodeDer } from './der';
 
-/** What `clone()` returns: a separate parse, whose TBS is re-encoded fast each time it is asked for (it gets modified). */
+/** What `clone()` returns: a separate tree, whose TBS is re-encoded fast each time it is asked for (it gets modified). */
 class CertificateCopy extends X509Certificate {
   override get tbsCertificate(): ASN1Obj {
     const node = super.tbsCertificate;
     // The SCT check removes the SCT extension from the copy, then re-encodes the TBS once.
-    return Object.create(node, { toDER: { value: () => encodeDer(node) } }) as ASN1Obj;
+    const view = Object.create(node) as { toDER: () => Buffer };
+    view.toDER = () => encodeDer(node);
+    return view as ASN1Obj;
   }
 }
 
@@ -177,8 +179,8 @@ export class CachedCertificate extends X509Certificate {
     return ok;
   }
 
-  /** A separate parse of the same bytes (the caller may modify it), as the base class. */
+  /** A separate tree over a new buffer (the caller may modify it): what the base class's parse of a copy gives. */
   override clone(): X509Certificate {
-    return new CertificateCopy(ASN1Obj.parseBuffer(Buffer.from(this.der)));
+    return new CertificateCopy(copyDer(this.root));
   }
 }

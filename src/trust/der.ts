@@ -12,7 +12,7 @@
  * test/unit/trust/der.test.ts checks it against `toDER()` on real certificates and on
  * arbitrary trees.
  */
-import type { ASN1Obj } from '@sigstore/core';
+import { ASN1Obj } from '@sigstore/core';
 
 /** Bytes of a definite length field for a content of `len` bytes (X.690 §8.1.3, minimal). */
 function lengthOfLength(len: number): number {
@@ -22,8 +22,13 @@ function lengthOfLength(len: number): number {
   return n;
 }
 
-/** Content sizes of every node with children, computed once. */
-function contentSizes(node: ASN1Obj, sizes: Map<ASN1Obj, number>): number {
+/**
+ * Content sizes of `node` and its descendants, in pre-order (the order `write` and `copy`
+ * visit them): each node's size is computed once.
+ */
+function contentSizes(node: ASN1Obj, sizes: number[]): number {
+  const index = sizes.length;
+  sizes.push(0);
   let content = 0;
   if (node.subs.length > 0) {
     for (const sub of node.subs) {
@@ -33,12 +38,12 @@ function contentSizes(node: ASN1Obj, sizes: Map<ASN1Obj, number>): number {
   } else {
     content = node.value.length;
   }
-  sizes.set(node, content);
+  sizes[index] = content;
   return content;
 }
 
-function write(node: ASN1Obj, sizes: Map<ASN1Obj, number>, out: Buffer, at: number): number {
-  const content = sizes.get(node)!;
+/** Writes the tag and length of a node; returns where its content starts. */
+function writeHeader(node: ASN1Obj, content: number, out: Buffer, at: number): number {
   out[at++] = node.tag.toDER();
   if (content < 128) {
     out[at++] = content;
@@ -48,22 +53,60 @@ function write(node: ASN1Obj, sizes: Map<ASN1Obj, number>, out: Buffer, at: numb
     for (let i = n - 1, rest = content; i >= 0; i--, rest = Math.floor(rest / 256)) out[at + i] = rest % 256;
     at += n;
   }
-  if (node.subs.length > 0) {
-    for (const sub of node.subs) at = write(sub, sizes, out, at);
-  } else {
-    out.set(node.value, at);
-    at += node.value.length;
-  }
   return at;
+}
+
+/** One encoding pass over a tree whose sizes are known; `onNode` sees each node and where its content lies. */
+class Writer {
+  private next = 0;
+
+  constructor(
+    private readonly sizes: readonly number[],
+    readonly out: Buffer,
+  ) {}
+
+  write(node: ASN1Obj, at: number, onNode?: (node: ASN1Obj, start: number, end: number, subs: ASN1Obj[]) => ASN1Obj): [ASN1Obj | undefined, number] {
+    const start = writeHeader(node, this.sizes[this.next++]!, this.out, at);
+    let end = start;
+    const subs: ASN1Obj[] = [];
+    if (node.subs.length > 0) {
+      for (const sub of node.subs) {
+        const [copy, next] = this.write(sub, end, onNode);
+        if (onNode) subs.push(copy!);
+        end = next;
+      }
+    } else {
+      this.out.set(node.value, start);
+      end = start + node.value.length;
+    }
+    return [onNode?.(node, start, end, subs), end];
+  }
+}
+
+function writerFor(node: ASN1Obj, alloc: (size: number) => Buffer): Writer {
+  const sizes: number[] = [];
+  const content = contentSizes(node, sizes);
+  return new Writer(sizes, alloc(1 + lengthOfLength(content) + content));
 }
 
 /** The DER encoding of `node`: equal to `node.toDER()`. */
 export function encodeDer(node: ASN1Obj): Buffer {
-  const sizes = new Map<ASN1Obj, number>();
-  const content = contentSizes(node, sizes);
-  const out = Buffer.allocUnsafe(1 + lengthOfLength(content) + content);
-  const end = write(node, sizes, out, 0);
+  const writer = writerFor(node, Buffer.allocUnsafe);
+  const [, end] = writer.write(node, 0);
   /* istanbul ignore if -- the two passes agree by construction */
-  if (end !== out.length) throw new Error(`DER encoding size mismatch: wrote ${end} of ${out.length} bytes`);
-  return out;
+  if (end !== writer.out.length) throw new Error(`DER encoding size mismatch: wrote ${end} of ${writer.out.length} bytes`);
+  return writer.out;
+}
+
+/**
+ * A copy of the tree over a new buffer holding its encoding: what
+ * `ASN1Obj.parseBuffer(Buffer.from(node.toDER()))` returns (each node's value a view of the
+ * new buffer at its content, the same children), without parsing again. Parsing canonical
+ * DER that this parser produced gives back the same tree: it accepts only minimal lengths,
+ * and a node's children were parsed from exactly its content.
+ */
+export function copyDer(node: ASN1Obj): ASN1Obj {
+  const writer = writerFor(node, Buffer.alloc);
+  const [copy] = writer.write(node, 0, (n, start, end, subs) => new ASN1Obj(n.tag, writer.out.subarray(start, end), subs));
+  return copy!;
 }

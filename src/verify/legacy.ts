@@ -12,7 +12,7 @@
  *   5. the policy: identity and issuer, or the key.
  * The first failing step is reported with its code; nothing is trusted before step 2 passes.
  */
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { toSignedEntity } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
 import { IN_TOTO_PAYLOAD_TYPE, parseDsseEnvelope } from '../cosign/dsse';
@@ -89,7 +89,8 @@ function verifyMaterial(sig: LegacySignature, content: LegacyContent, blob: Buff
   } else {
     signerKey = ctx.checks.verify(entity).key;
   }
-  const leaf = material.certificate ? X509Certificate.parse(material.certificate) : undefined;
+  // The certificate toSignedEntity parsed (present exactly when `material` has one).
+  const leaf = entity.key.$case === 'certificate' ? entity.key.certificate : undefined;
   if (leaf) checkCodeSigningUsage(leaf);
   if (sig.rekorBundle) checkRekorBodyNamesSigner(sig.rekorBundle.body, { certificate: material.certificate, publicKey: signerKey });
   return leaf;

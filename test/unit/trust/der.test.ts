@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ASN1Obj, X509Certificate } from '@sigstore/core';
-import { encodeDer } from '../../../src/trust/der';
+import { copyDer, encodeDer } from '../../../src/trust/der';
 import { trustRootFromJSON } from '../../../src/trust';
 import { createTestSigstore } from '../../support/sigstore';
 
@@ -32,10 +32,27 @@ function realCertificates(): Array<[string, X509Certificate]> {
   ];
 }
 
-test.each(realCertificates())('%s: every node re-encodes as toDER() does', (_name, cert) => {
+/** The same tree: tags, values and children (what a parse would produce). */
+function expectSameTree(actual: ASN1Obj, expected: ASN1Obj): void {
+  expect(actual.tag.toDER()).toBe(expected.tag.toDER());
+  expect(actual.value.equals(expected.value)).toBe(true);
+  expect(actual.subs).toHaveLength(expected.subs.length);
+  actual.subs.forEach((sub, i) => expectSameTree(sub, expected.subs[i]!));
+}
+
+/** copyDer(node) is what parsing a copy of node.toDER() gives, over its own buffer. */
+function expectCopyIsReparse(node: ASN1Obj): void {
+  const copy = copyDer(node);
+  expectSameTree(copy, ASN1Obj.parseBuffer(Buffer.from(node.toDER())));
+  expect(copy.value.buffer).not.toBe(node.value.buffer);
+  for (const n of nodes(copy)) expect(n.value.buffer).toBe(copy.value.buffer);
+}
+
+test.each(realCertificates())('%s: every node re-encodes as toDER() does; copyDer is a re-parse', (_name, cert) => {
   const all = nodes(cert.root);
   expect(all.length).toBeGreaterThan(20);
   for (const node of all) expect(encodeDer(node).equals(node.toDER())).toBe(true);
+  expectCopyIsReparse(cert.root);
 });
 
 test('lengths in every form: short, one, two and three length bytes', () => {
@@ -46,6 +63,7 @@ test('lengths in every form: short, one, two and three length bytes', () => {
       const node = ASN1Obj.parseBuffer(bytes);
       expect(encodeDer(node).equals(node.toDER())).toBe(true);
       expect(encodeDer(node).equals(bytes)).toBe(true);
+      expectCopyIsReparse(node);
     }
   }
 });
@@ -72,7 +90,7 @@ const der: fc.Memo<Buffer> = fc.memo((depth) => {
   return fc.oneof(primitive, constructed, wrapped);
 });
 
-test('arbitrary DER trees re-encode as toDER() does', () => {
+test('arbitrary DER trees re-encode as toDER() does; copyDer is a re-parse', () => {
   let parsed = 0;
   fc.assert(
     fc.property(der(4), (bytes) => {
@@ -84,6 +102,7 @@ test('arbitrary DER trees re-encode as toDER() does', () => {
       }
       parsed++;
       for (const node of nodes(root)) expect(encodeDer(node).equals(node.toDER())).toBe(true);
+      expectCopyIsReparse(root);
     }),
     { numRuns: 300 },
   );
