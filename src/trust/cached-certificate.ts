@@ -24,10 +24,48 @@
  *     chaining, CA flags, path length) are still checked by the library on every call. A
  *     certificate from a signature (the leaf) is never an anchor: its checks are always made.
  * Nothing is cached across signatures: each leaf gets a new instance.
+ *
+ * The overrides restate what the base class does, so they were reviewed against exact versions
+ * of `@sigstore/core` (the members) and `@sigstore/verify` (which members it calls, and that it
+ * modifies only clones). With any other version installed, `forVerification` hands the
+ * library its own certificates unchanged: slower, never different. A lockfile bump fails
+ * test/unit/trust/cached-certificate.test.ts until the review is redone.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { dirname } from 'node:path';
 import { X509Certificate, type ASN1Obj } from '@sigstore/core';
 import { copyDer, encodeDer } from './der';
+
+/** The versions the overrides below were checked against. */
+export const REVIEWED_VERSIONS: Readonly<Record<string, string>> = { '@sigstore/core': '4.0.1', '@sigstore/verify': '4.1.3' };
+
+/** The version of `name` as resolved from `from` (a module path), or undefined. */
+function installedVersion(name: string, from?: string): string | undefined {
+  try {
+    const path = require.resolve(`${name}/package.json`, from ? { paths: [from] } : undefined);
+    return (require(path) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our `@sigstore/core` and `@sigstore/verify`, and the `@sigstore/core` that `@sigstore/verify` itself loads. */
+function installedVersions(): Array<[name: string, version: string | undefined]> {
+  let verifyDir: string | undefined;
+  try {
+    verifyDir = dirname(require.resolve('@sigstore/verify'));
+  } catch {
+    verifyDir = undefined;
+  }
+  return [
+    ['@sigstore/core', installedVersion('@sigstore/core')],
+    ['@sigstore/verify', installedVersion('@sigstore/verify')],
+    ['@sigstore/core', verifyDir ? installedVersion('@sigstore/core', verifyDir) : undefined],
+  ];
+}
+
+/** Whether the installed `@sigstore/*` packages are the reviewed ones (checked once). */
+export const CERTIFICATE_CACHE_ENABLED = installedVersions().every(([name, version]) => REVIEWED_VERSIONS[name] === version);
 
 /** What `clone()` returns: a separate tree, whose TBS is re-encoded fast each time it is asked for (it gets modified). */
 class CertificateCopy extends X509Certificate {
@@ -183,4 +221,13 @@ export class CachedCertificate extends X509Certificate {
   override clone(): X509Certificate {
     return new CertificateCopy(copyDer(this.root));
   }
+}
+
+/**
+ * The certificate to hand `@sigstore/verify`: a CachedCertificate over the same parsed tree
+ * (an anchor for trust-root certificates), or the certificate itself when the installed
+ * library versions are not the reviewed ones.
+ */
+export function forVerification(cert: X509Certificate, anchor = false): X509Certificate {
+  return CERTIFICATE_CACHE_ENABLED ? CachedCertificate.adopt(cert, anchor) : cert;
 }

@@ -12,7 +12,7 @@ import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
-import { CachedCertificate } from './cached-certificate';
+import { forVerification } from './cached-certificate';
 import { decodeBase64, isRecord, type Bytes } from '../util/encoding';
 
 const TRUSTED_ROOT_MEDIA_TYPES = new Set([
@@ -107,7 +107,7 @@ function checkAuthorities(list: unknown, name: string, source: string, required:
 /** The same material, its certificate chains as CachedCertificate anchors (same parsed trees). */
 function withAnchors(material: TrustMaterial): TrustMaterial {
   const anchors = (cas: TrustMaterial['certificateAuthorities']) =>
-    cas.map((ca) => ({ ...ca, certChain: ca.certChain.map((cert) => CachedCertificate.adopt(cert, true)) }));
+    cas.map((ca) => ({ ...ca, certChain: ca.certChain.map((cert) => forVerification(cert, true)) }));
   return {
     ...material,
     certificateAuthorities: anchors(material.certificateAuthorities),

@@ -5,7 +5,7 @@
  */
 import { PolicyError, VerificationError, Verifier, type SignedEntity, type Signer, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError, type ErrorCode } from '../errors';
-import { CachedCertificate } from '../trust/cached-certificate';
+import { forVerification } from '../trust/cached-certificate';
 
 export interface SigstoreCheckOptions {
   /** Transparency-log entries required (1; 0 with --insecure-ignore-tlog). */
@@ -76,7 +76,7 @@ export function translateSigstoreError(err: unknown): ImgverifyError {
  */
 function withCachedLeaf(entity: SignedEntity): SignedEntity {
   if (entity.key.$case !== 'certificate') return entity;
-  return { ...entity, key: { $case: 'certificate', certificate: CachedCertificate.adopt(entity.key.certificate) } };
+  return { ...entity, key: { $case: 'certificate', certificate: forVerification(entity.key.certificate) } };
 }
 
 /** A `@sigstore/verify` Verifier per (trust material, thresholds), reused across signatures. */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXTENSION_OID_SCT, X509Certificate } from '@sigstore/core';
-import { CachedCertificate } from '../../../src/trust/cached-certificate';
+import { CachedCertificate, CERTIFICATE_CACHE_ENABLED, REVIEWED_VERSIONS, forVerification } from '../../../src/trust/cached-certificate';
 import { trustRootFromJSON } from '../../../src/trust';
 import { createTestSigstore } from '../../support/sigstore';
 
@@ -183,5 +183,28 @@ describe('remembered signature checks', () => {
     const certsOf = (t: typeof a) => [...t.material.certificateAuthorities, ...t.material.timestampAuthorities].flatMap((ca) => ca.certChain);
     for (const cert of [...certsOf(a), ...certsOf(b)]) expect(cert instanceof CachedCertificate && cert.anchor).toBe(true);
     expect(certsOf(a)[0]).not.toBe(certsOf(b)[0]);
+  });
+});
+
+describe('reviewed library versions', () => {
+  test('the installed @sigstore/core and @sigstore/verify are the reviewed ones (after a bump: re-check every override, then update REVIEWED_VERSIONS)', () => {
+    for (const [name, version] of Object.entries(REVIEWED_VERSIONS)) {
+      expect(`${name}@${(require(`${name}/package.json`) as { version: string }).version}`).toBe(`${name}@${version}`);
+    }
+    expect(CERTIFICATE_CACHE_ENABLED).toBe(true);
+    const cert = base(DERS[0]![1]);
+    expect(forVerification(cert)).toBeInstanceOf(CachedCertificate);
+  });
+
+  test('with another version installed, the library gets its own certificates unchanged', () => {
+    jest.isolateModules(() => {
+      jest.doMock('@sigstore/verify/package.json', () => ({ version: '4.1.4' }));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fresh = require('../../../src/trust/cached-certificate') as typeof import('../../../src/trust/cached-certificate');
+      expect(fresh.CERTIFICATE_CACHE_ENABLED).toBe(false);
+      const cert = base(DERS[0]![1]);
+      expect(fresh.forVerification(cert)).toBe(cert);
+      expect(fresh.forVerification(cert, true)).toBe(cert);
+    });
   });
 });
