@@ -1,7 +1,7 @@
 /**
  * Benchmark: CPU per image of one verification, against the cost of its cryptography.
  *
- *   npm run bench:cpu -- [--iterations 2000] [--warmup 500] [--rounds 5]
+ *   npm run bench:cpu -- [--iterations 2000] [--warmup 2000] [--rounds 5]
  *
  * The case (issue 8, part 4): the real cosign signature of
  * registry.k8s.io/cluster-api/cluster-api-controller:v1.5.0 by
@@ -163,7 +163,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { iterations: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '500' }, rounds: { type: 'string', default: '5' } },
+    options: { iterations: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '5' } },
   });
   const iterations = Number(values.iterations);
   const warmup = Number(values.warmup);

@@ -136,23 +136,29 @@ export class CachedCertificate extends X509Certificate {
     return this.once('signatureValue', () => super.signatureValue);
   }
 
-  private get validity(): { notBefore: number; notAfter: number } {
-    return this.once('validity', () => ({ notBefore: super.notBefore.getTime(), notAfter: super.notAfter.getTime() }));
+  // The validity dates, as time values; each parsed on first use, separately, as the base class
+  // reads them (a malformed notAfter must not matter where the base class never reads it).
+  private get notBeforeTime(): number {
+    return this.once('notBefore', () => super.notBefore.getTime());
+  }
+
+  private get notAfterTime(): number {
+    return this.once('notAfter', () => super.notAfter.getTime());
   }
 
   override get notBefore(): Date {
-    return new Date(this.validity.notBefore);
+    return new Date(this.notBeforeTime);
   }
 
   override get notAfter(): Date {
-    return new Date(this.validity.notAfter);
+    return new Date(this.notAfterTime);
   }
 
   override validForDate(date: Date): boolean {
-    // The base class compares Dates, i.e. their time values (NaN compares false either way).
-    const { notBefore, notAfter } = this.validity;
+    // The base class: `notBefore <= date && date <= notAfter` on Dates, i.e. on their time
+    // values (NaN compares false), notAfter read only when the first test passes.
     const t = date.getTime();
-    return notBefore <= t && t <= notAfter;
+    return this.notBeforeTime <= t && t <= this.notAfterTime;
   }
 
   override get extKeyUsage(): X509Certificate['extKeyUsage'] {

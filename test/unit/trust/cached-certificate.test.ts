@@ -122,6 +122,23 @@ test('a certificate whose issuer key cannot be parsed throws, as the base class 
   expect(() => cached(good).verify(base(brokenDer))).toThrow();
 });
 
+test('a malformed notAfter matters only where the base class reads it', () => {
+  const [, good] = DERS.find(([n]) => n === 'k8s leaf')!;
+  const broken = base(good);
+  broken.root.subs[0]!.subs[4]!.subs[1]!.value.fill(0x58); // notAfter: "XXXXXXXXXXXXX"
+  const der = broken.root.toDER();
+  const before = new Date(base(der).notBefore.getTime() - 1000);
+  const during = new Date(base(der).notBefore.getTime() + 1000);
+  expect(base(der).validForDate(before)).toBe(false);
+  expect(cached(der).validForDate(before)).toBe(false);
+  expect(() => base(der).validForDate(during)).toThrow('invalid time');
+  expect(() => cached(der).validForDate(during)).toThrow('invalid time');
+  const c = cached(der);
+  expect(() => c.notAfter).toThrow('invalid time');
+  expect(() => c.notAfter).toThrow('invalid time');
+  expect(c.notBefore.getTime()).toBe(base(der).notBefore.getTime());
+});
+
 describe('remembered signature checks', () => {
   const [, intermediate] = DERS.find(([n]) => n === 'test chain 0')!;
   const [, root] = DERS.find(([n]) => n === 'test chain 1')!;
