@@ -1,7 +1,8 @@
 /**
  * One measured run of the library's SBOM verification in its own process (so its peak
  * memory is its own): reads the SBOM, verifies every image at the given concurrency, prints
- * one JSON line {images, verified, wallMs, maxRssMiB}. Used by bench/verify-release.ts.
+ * one JSON line {images, verified, wallMs, cpuMs, maxRssMiB} (cpuMs: this process's user + system
+ * CPU time). Used by bench/verify-release.ts.
  *
  *   node build/tools/bench/release-runner.js SBOM_FILE TRUSTED_ROOT CONCURRENCY SUBJECT ISSUER
  */
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   }
   await verifier.close();
   const wallMs = performance.now() - start;
-  console.log(JSON.stringify({ images: count, verified, wallMs: Math.round(wallMs), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  const cpu = process.cpuUsage();
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(JSON.stringify({ images: count, verified, wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
 }
 
 main().catch((err: unknown) => {

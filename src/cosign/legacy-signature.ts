@@ -61,6 +61,28 @@ function certificatesFromPem(text: string, what: string): Bytes[] {
   });
 }
 
+/**
+ * Chain annotations already decoded and checked, by their exact text. Every signature from
+ * one Fulcio intermediate carries the same chain annotation (intermediate and root), so a
+ * batch parses it once rather than once per signature. Decoding is a function of the text
+ * alone, so a hit returns what decoding that text returned before. Bounded in entries and
+ * in the size of a remembered text (a two-certificate chain is about 2 KB).
+ */
+const CHAIN_MEMO_ENTRIES = 16;
+const CHAIN_MEMO_MAX_TEXT = 16 * 1024;
+const decodedChains = new Map<string, readonly Bytes[]>();
+
+function chainFromPem(text: string): Bytes[] {
+  const known = decodedChains.get(text);
+  if (known) return [...known];
+  const chain = certificatesFromPem(text, `annotation ${ANNOTATION_CHAIN}`);
+  if (text.length <= CHAIN_MEMO_MAX_TEXT) {
+    if (decodedChains.size >= CHAIN_MEMO_ENTRIES) decodedChains.delete(decodedChains.keys().next().value!);
+    decodedChains.set(text, chain);
+  }
+  return [...chain];
+}
+
 function safeInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
@@ -122,7 +144,7 @@ export function parseLegacySignature(annotations: Readonly<Record<string, string
     certificate = certs[0];
   }
   const chainText = annotations[ANNOTATION_CHAIN];
-  const chain = chainText !== undefined && chainText !== '' ? certificatesFromPem(chainText, `annotation ${ANNOTATION_CHAIN}`) : [];
+  const chain = chainText !== undefined && chainText !== '' ? chainFromPem(chainText) : [];
   const bundleText = annotations[ANNOTATION_BUNDLE];
   const rekorBundle = bundleText !== undefined && bundleText !== '' ? parseRekorBundle(bundleText) : undefined;
   const tsText = annotations[ANNOTATION_RFC3161_TIMESTAMP];

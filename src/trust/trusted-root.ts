@@ -12,6 +12,7 @@ import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
+import { forVerification } from './cached-certificate';
 import { decodeBase64, isRecord, type Bytes } from '../util/encoding';
 
 const TRUSTED_ROOT_MEDIA_TYPES = new Set([
@@ -29,7 +30,11 @@ export interface LoadedTrustRoot {
   readonly source: string;
   /** @internal The parsed trusted root (protobuf-specs form). */
   readonly trustedRoot: TrustedRoot;
-  /** @internal Keys and certificates parsed once, for `@sigstore/verify`. Key lookups by hint fail. */
+  /**
+   * @internal Keys and certificates parsed once, for `@sigstore/verify`. Key lookups by hint fail.
+   * CA and TSA certificates are CachedCertificate anchors: their keys, encodings and the
+   * signatures between them are computed once per loaded root (./cached-certificate.ts).
+   */
   readonly material: TrustMaterial;
 }
 
@@ -100,6 +105,17 @@ function checkAuthorities(list: unknown, name: string, source: string, required:
   });
 }
 
+/** The same material, its certificate chains as CachedCertificate anchors (same parsed trees). */
+function withAnchors(material: TrustMaterial): TrustMaterial {
+  const anchors = (cas: TrustMaterial['certificateAuthorities']) =>
+    cas.map((ca) => ({ ...ca, certChain: ca.certChain.map((cert) => forVerification(cert, true)) }));
+  return {
+    ...material,
+    certificateAuthorities: anchors(material.certificateAuthorities),
+    timestampAuthorities: anchors(material.timestampAuthorities),
+  };
+}
+
 /** Validates the JSON form of a trusted root and parses it once. */
 export function trustRootFromJSON(json: unknown, source = 'object'): LoadedTrustRoot {
   if (!isRecord(json)) throw invalid(source, 'not a JSON object');
@@ -115,7 +131,7 @@ export function trustRootFromJSON(json: unknown, source = 'object'): LoadedTrust
   let material: TrustMaterial;
   try {
     trustedRoot = TrustedRoot.fromJSON(json);
-    material = toTrustMaterial(trustedRoot);
+    material = withAnchors(toTrustMaterial(trustedRoot));
   } catch (err) {
     throw invalid(source, `cannot parse keys: ${(err as Error).message}`, err);
   }

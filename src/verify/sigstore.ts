@@ -5,6 +5,7 @@
  */
 import { PolicyError, VerificationError, Verifier, type SignedEntity, type Signer, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
+import { forVerification } from '../trust/cached-certificate';
 
 export interface SigstoreCheckOptions {
   /** Transparency-log entries required (1; 0 with --insecure-ignore-tlog). */
@@ -70,6 +71,17 @@ export function translateSigstoreError(err: unknown): ImgverifyError {
   return new ImgverifyError('SIGNATURE_MALFORMED', `signature material could not be processed: ${message}`, { cause: err });
 }
 
+/**
+ * The entity with its leaf certificate as a CachedCertificate (the same parsed tree, not an
+ * anchor): the library re-derives the leaf's encodings, key and extensions a dozen times
+ * per verification; this computes each once (../trust/cached-certificate.ts). Every check
+ * is still made, with the same results.
+ */
+function withCachedLeaf(entity: SignedEntity): SignedEntity {
+  if (entity.key.$case !== 'certificate') return entity;
+  return { ...entity, key: { $case: 'certificate', certificate: forVerification(entity.key.certificate) } };
+}
+
 /** A `@sigstore/verify` Verifier per (trust material, thresholds), reused across signatures. */
 export class SigstoreChecks {
   private readonly verifier: Verifier;
@@ -81,7 +93,7 @@ export class SigstoreChecks {
   /** Runs every cryptographic check; throws ImgverifyError naming the failed check. */
   verify(entity: SignedEntity): Signer {
     try {
-      return this.verifier.verify(entity);
+      return this.verifier.verify(withCachedLeaf(entity));
     } catch (err) {
       throw translateSigstoreError(err);
     }

@@ -3,6 +3,7 @@ import { ImgverifyError } from '../../../src/errors';
 import { legacySignatureToBundle, parseLegacySignature, parseRekorBundle } from '../../../src/cosign/legacy-signature';
 import { FIXTURE, readFixtureJSON } from '../../support/fixtures';
 import { artifactAnnotations, type CosignArtifact } from '../../support/interop';
+import { createTestSigstore } from '../../support/sigstore';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -78,6 +79,35 @@ describe('parseLegacySignature', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('the chain annotation', () => {
+  const sigstore = createTestSigstore();
+  const other = sigstore.independentInstance();
+  const base = { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' };
+  const pemOf = (chain: Uint8Array[]) => chain.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join('');
+  const chainPem = pemOf(sigstore.fulcio.chain);
+  const chainOf = (pem: string) => parseLegacySignature({ ...base, 'dev.sigstore.cosign/chain': pem }).chain;
+
+  test('decodes to the DER of each certificate, the same every time (remembered per text), each call its own array', () => {
+    const expected = sigstore.fulcio.chain.map((der) => Buffer.from(der).toString('hex'));
+    const first = chainOf(chainPem);
+    const second = chainOf(chainPem);
+    expect(first.map((d) => d.toString('hex'))).toEqual(expected);
+    expect(second.map((d) => d.toString('hex'))).toEqual(expected);
+    expect(second).not.toBe(first);
+    // another text is decoded on its own
+    expect(chainOf(pemOf(other.fulcio.chain)).map((d) => d.toString('hex'))).toEqual(other.fulcio.chain.map((der) => Buffer.from(der).toString('hex')));
+  });
+
+  test('a malformed chain fails every time, also after a good one; more texts than are remembered still decode', () => {
+    const broken = chainPem.replace(/MII/g, 'MIJ');
+    for (let i = 0; i < 3; i++) {
+      expect(codeOf(() => chainOf(chainPem))).toBeUndefined();
+      expect(codeOf(() => chainOf(broken))).toBe('SIGNATURE_MALFORMED');
+    }
+    for (let i = 0; i < 40; i++) expect(chainOf(`${chainPem}${'\n'.repeat(i)}`)).toHaveLength(2);
   });
 });
 
