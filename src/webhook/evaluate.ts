@@ -144,7 +144,14 @@ export interface PolicyEvaluatorOptions {
   readonly now?: () => number;
 }
 
-export const EVALUATOR_DEFAULTS = Object.freeze({
+export const EVALUATOR_DEFAULTS: Readonly<{
+  noMatch: NoMatchAction;
+  timeoutMs: number;
+  cacheTtlMs: number;
+  negativeCacheTtlMs: number;
+  cacheSize: number;
+  concurrency: number;
+}> = Object.freeze({
   noMatch: 'deny',
   timeoutMs: 8000,
   cacheTtlMs: 5 * 60_000,
