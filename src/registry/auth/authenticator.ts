@@ -18,7 +18,7 @@ import { assertUrlAllowed, type HttpAllowance } from '../transport/scheme';
 import type { RegistryCredentials } from '../types';
 import { findChallenge, type Challenge } from './challenge';
 import type { CredentialStore } from './credentials';
-import { basicAuthorization, fetchToken, type IssuedToken } from './token';
+import { basicAuthorization, fetchToken, type IssuedToken, type TokenRequest } from './token';
 
 type AuthState = { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: URL; readonly service?: string };
 
@@ -38,6 +38,8 @@ export interface AuthTarget {
 interface CachedToken {
   readonly promise: Promise<IssuedToken>;
   token?: IssuedToken;
+  /** The request that started the fetch gave up (its deadline passed): nobody may join it. */
+  abandoned: boolean;
 }
 
 export class Authenticator {
@@ -76,30 +78,55 @@ export class Authenticator {
     this.assertRealmAllowed(state.realm, credentials, ctx);
     const scope = `repository:${target.repository}:pull`;
     const key = [target.registry, state.realm.href, state.service ?? '', scope].join('\n');
-    let entry = this.tokens.get(key);
-    let fresh = false;
-    if (entry === undefined || (entry.token !== undefined && this.now() >= entry.token.expiresAt)) {
-      fresh = true;
-      const promise = fetchToken(
-        this.http,
-        this.retry,
-        { realm: state.realm, scope, ...(state.service !== undefined ? { service: state.service } : {}), ...(credentials ? { credentials } : {}) },
-        ctx,
-        undefined,
-        this.now,
-      );
-      const created: CachedToken = { promise };
-      entry = created;
-      this.tokens.set(key, created);
-      promise.then(
-        (token) => (created.token = token),
-        () => {
-          if (this.tokens.get(key) === created) this.tokens.delete(key);
-        },
-      );
+    for (;;) {
+      let entry = this.tokens.get(key);
+      let fresh = false;
+      if (entry === undefined || entry.abandoned || (entry.token !== undefined && this.now() >= entry.token.expiresAt)) {
+        fresh = true;
+        entry = this.startFetch(key, { realm: state.realm, scope, ...(state.service !== undefined ? { service: state.service } : {}), ...(credentials ? { credentials } : {}) }, ctx, signal);
+      }
+      try {
+        const token = await abortable(entry.promise, signal);
+        return { header: `Bearer ${token.token}`, scheme: 'bearer', fresh };
+      } catch (err) {
+        // We joined a fetch whose own request gave up: that is no answer about the token
+        // service, so fetch anew under our own deadline (which has not passed).
+        if (!fresh && entry.abandoned && !signal?.aborted) continue;
+        throw err;
+      }
     }
-    const token = await abortable(entry.promise, signal);
-    return { header: `Bearer ${token.token}`, scheme: 'bearer', fresh };
+  }
+
+  /**
+   * One token fetch, shared by concurrent requests for the same scope. It runs under the
+   * deadline of the request that started it; when that passes, the fetch is dropped from the
+   * cache at once, so later requests never wait on a fetch nobody is bounded by (one hung
+   * token service must not wedge a repository until restart).
+   */
+  private startFetch(key: string, req: TokenRequest, ctx: RequestContext, signal: AbortSignal | undefined): CachedToken {
+    const promise = fetchToken(this.http, this.retry, req, ctx, signal, this.now);
+    const created: CachedToken = { promise, abandoned: false };
+    this.tokens.set(key, created);
+    const drop = (): void => {
+      if (this.tokens.get(key) === created) this.tokens.delete(key);
+    };
+    const onAbort = (): void => {
+      created.abandoned = true;
+      drop();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (token) => {
+        signal?.removeEventListener('abort', onAbort);
+        created.token = token;
+      },
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        drop();
+      },
+    );
+    if (signal?.aborted) onAbort();
+    return created;
   }
 
   /**
