@@ -13,8 +13,9 @@
  * ```
  *
  * - `getManifest(ref, tagOrDigest, {accept?, maxBytes?, signal?}) → Manifest`: OCI/Docker
- *   manifests and indexes. By digest the bytes must hash to it; by tag they must hash to the
- *   Docker-Content-Digest header when present (DIGEST_MISMATCH otherwise). IMAGE_NOT_FOUND on 404.
+ *   manifests and indexes. By digest the bytes must hash to it; by tag the digest is the
+ *   sha256 of the bytes, which must also hash to the Docker-Content-Digest header when present
+ *   (DIGEST_MISMATCH otherwise). IMAGE_NOT_FOUND on 404.
  * - `findManifest(...) → Manifest | null`: the same, null on 404.
  * - `getBlob(ref, digest, {maxBytes?, signal?}) → Buffer`: hashed against the digest.
  * - `listReferrers(ref, digest, {artifactType?, signal?}) → {descriptors, source}`: the referrers

@@ -131,7 +131,7 @@ export interface OtherManifestContent {
 export type ManifestContent = ImageManifestContent | ImageIndexContent | OtherManifestContent;
 
 export interface Manifest {
-  /** Digest of `bytes` (the one asked for, or computed when asked by tag). */
+  /** Digest of `bytes`: the one asked for, or, asked by tag, their sha256 (whatever the registry announces). */
   readonly digest: string;
   /** From the content's `mediaType` field, else the Content-Type header. */
   readonly mediaType: string;
