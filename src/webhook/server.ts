@@ -39,6 +39,7 @@ import {
 } from './admission';
 import { PolicyEvaluator, summarize, type NoMatchAction, type VerificationBackend } from './evaluate';
 import { METRICS_CONTENT_TYPE, WebhookMetrics } from './metrics';
+import { refuseEmptyPolicySet } from './empty-policies';
 import { loadPolicies, watchPolicies, type PolicySet } from './policy-folder';
 import { VerifierBackend } from './verification';
 
@@ -76,6 +77,8 @@ export interface WebhookServerOptions {
   readonly concurrency?: number;
   /** Trust root for the default backend (default: the embedded public-good root). */
   readonly trustedRoot?: string | Record<string, unknown> | LoadedTrustRoot;
+  /** Accept a policy folder with no policies (default false: an empty set is rejected like an invalid one). */
+  readonly allowEmptyPolicies?: boolean;
   /** Registry client options for the default backend (docker config, http, CA). */
   readonly registry?: RegistryClientOptions;
   /** Verification backend (default: the library verifier over a registry client). */
@@ -263,12 +266,17 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       errors: set.errors.map((e) => e.message),
     });
   };
-  const initial = await loadPolicies(options.policiesDir);
+  const guard = (set: PolicySet): PolicySet => refuseEmptyPolicySet(set, options.policiesDir, options.allowEmptyPolicies === true);
+  const initial = guard(await loadPolicies(options.policiesDir));
   if (initial.errors.length === 0) activate(initial, true);
   else reject(initial, true);
   const stopWatching = watchPolicies(
     options.policiesDir,
-    (update) => (update.kind === 'loaded' ? activate(update.set, false) : reject(update.set, false)),
+    (update) => {
+      const set = guard(update.set);
+      if (update.kind === 'loaded' && set.errors.length === 0) activate(set, false);
+      else reject(set, false);
+    },
     {
       ...(evaluator.version !== undefined ? { activeVersion: evaluator.version } : {}),
       ...(options.policyDebounceMs !== undefined ? { debounceMs: options.policyDebounceMs } : {}),

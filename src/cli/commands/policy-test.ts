@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { VerifierBackend } from '../../webhook/verification';
 import { PolicyEvaluator, type ImageDecision } from '../../webhook/evaluate';
+import { refuseEmptyPolicySet } from '../../webhook/empty-policies';
 import { loadPolicies } from '../../webhook/policy-folder';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
@@ -18,6 +19,7 @@ prints the verdict, each matching policy and the authority that decided (or why 
 
   --policies DIR             folder of ClusterImagePolicy YAML/JSON files
   --no-match allow|warn|deny images that no policy matches (default deny)
+  --allow-empty-policies     accept a folder with no policies (default: it does not load, as in the webhook)
   --timeout D                deadline for all images (default 30s)
   --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
   --docker-config FILE       registry credentials (default: $DOCKER_CONFIG/config.json)
@@ -70,7 +72,7 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   const noMatch = noMatchFromFlags(values);
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : 30_000;
 
-  const set = await loadPolicies(dir);
+  const set = refuseEmptyPolicySet(await loadPolicies(dir), dir, values['allow-empty-policies'] === true);
   for (const w of set.warnings) io.stderr(`warning: ${w.file}: document ${w.document}: ${w.path}: ${w.message}\n`);
   if (set.errors.length > 0) {
     for (const e of set.errors) io.stderr(`error: ${e.message}\n`);

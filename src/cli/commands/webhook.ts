@@ -20,6 +20,8 @@ POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
   --timeout D                deadline for one admission request's verification (default 8s; keep it
                              below the webhook configuration's timeoutSeconds)
   --no-match allow|warn|deny images that no policy matches (default deny)
+  --allow-empty-policies     accept a policy folder with no policies (default: such a folder
+                             does not load: not ready at start, last good set kept on reload)
   --cache-ttl D              how long a passing verdict per (digest, policy) is kept (default 5m; 0: no cache)
   --cache-size N             most cached verdicts (default ${EVALUATOR_DEFAULTS.cacheSize})
   --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
@@ -40,6 +42,7 @@ export const VERIFICATION_FLAGS = {
   'docker-config': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
+  'allow-empty-policies': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -142,6 +145,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     ...(values.host !== undefined ? { host: values.host } : {}),
     timeoutMs,
     noMatch: noMatchFromFlags(values),
+    allowEmptyPolicies: values['allow-empty-policies'] === true,
     cacheTtlMs,
     cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
     ...(trustedRoot !== undefined ? { trustedRoot } : {}),

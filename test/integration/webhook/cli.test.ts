@@ -168,6 +168,17 @@ describe('imgverify policy test', () => {
     expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities: missing field');
   });
 
+  test('an empty policy folder does not load (exit 2) unless --allow-empty-policies (issue 14.3)', async () => {
+    const empty = join(work, 'empty-policies');
+    writeConfigMap(empty, { 'release.yaml': '' });
+    const res = await runCli(['policy', 'test', '--policies', empty, '--no-match', 'allow', 'nginx']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('an empty policy set is refused');
+    const allowed = await runCli(['policy', 'test', '--policies', empty, '--no-match', 'allow', '--allow-empty-policies', 'nginx']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain('no policy matches (no-match setting: allow)');
+  });
+
   test('usage errors', async () => {
     expect((await runCli(['policy', 'test', 'nginx'])).code).toBe(2);
     expect((await runCli(['policy', 'frobnicate'])).code).toBe(2);

@@ -360,6 +360,40 @@ describe('reloads', () => {
     expect(logs.some((l) => l.level === 'error' && l.message.includes('keeping the policies in force'))).toBe(true);
   });
 
+  test('an emptied or truncated policy folder is rejected like an invalid one: the last good set stays (issue 14.3)', async () => {
+    const { server, client, dir } = await startServer(standardPolicies(), { noMatch: 'allow' });
+    const unsigned = await image(repo('app-empty'), 'none');
+    const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [unsigned.ref] }));
+    expect((await client.review('/validate', review())).allowed).toBe(false);
+    const good = server.evaluator.version;
+    const edits: Array<[number, Record<string, string>]> = [[1, {}], [2, { 'release.yaml': '' }], [3, { 'release.yaml': '---\n# truncated\n' }]];
+    for (const [n, files] of edits) {
+      writeConfigMap(dir, files);
+      await eventually(() => server.metrics.policyReloads.get({ result: 'rejected' }) === n, 10_000, `rejected reload ${n}`);
+      expect(server.evaluator.version).toBe(good);
+      // With --no-match allow an empty set would admit the unsigned image; the last good set denies it.
+      expect((await client.review('/validate', review())).allowed).toBe(false);
+    }
+    const ready = await client.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.text).toContain('an empty policy set is refused');
+    expect(logs.some((l) => l.level === 'error' && JSON.stringify(l.fields).includes('--allow-empty-policies'))).toBe(true);
+  });
+
+  test('an empty policy folder at start-up keeps the webhook not ready, unless --allow-empty-policies (issue 14.3)', async () => {
+    const empty = await startServer({}, { noMatch: 'allow' });
+    expect(empty.server.ready()).toBe(false);
+    const ready = await empty.client.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.text).toContain('an empty policy set is refused');
+    const pod = admissionReview('Pod', 'CREATE', workload('Pod', { containers: ['nginx:1.27'] }));
+    expect((await empty.client.review('/validate', pod)).allowed).toBe(false);
+
+    const allowed = await startServer({}, { noMatch: 'allow', allowEmptyPolicies: true });
+    expect(allowed.server.ready()).toBe(true);
+    expect((await allowed.client.review('/validate', pod)).allowed).toBe(true);
+  });
+
   test('certificate reload: a new connection sees the new certificate; a bad pair keeps the old one', async () => {
     const dir = mkdtempSync(join(work, 'tls-'));
     const first = await issueServerCert(ca);
