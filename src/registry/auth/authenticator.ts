@@ -4,17 +4,16 @@
  * A registry's challenge (from the API version check or a 401) is remembered, so later
  * requests authenticate up front. Bearer tokens are cached per (registry, realm, service,
  * scope) until they expire, and concurrent requests for one scope share one token fetch.
- * Credentials go only to the registry's own origin and to its token realm, and never over
- * plain http to a host that is not loopback.
+ * Credentials go only to the registry's own origin and to its token realm, and over plain
+ * http only where both the registry and the realm may be spoken to without TLS.
  */
 import { ImgverifyError } from '../../errors';
-import { isLoopbackRegistry } from '../../reference';
 import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, sanitise, type RegistryErrorInfo } from '../registry-errors';
 import type { HttpClient } from '../transport/http';
 import { abortable } from '../../util/abort';
 import type { RetryPolicy } from '../transport/retry';
-import { assertUrlAllowed, type HttpAllowance } from '../transport/scheme';
+import { assertUrlAllowed, httpAllowed, type HttpAllowance } from '../transport/scheme';
 import type { RegistryCredentials } from '../types';
 import { findChallenge, type Challenge } from './challenge';
 import type { CredentialStore } from './credentials';
@@ -196,14 +195,17 @@ export class Authenticator {
 
   /**
    * A realm may be any https URL (docker.io's is on another host), or plain http where
-   * allowed; credentials never travel over plain http except to loopback.
+   * allowed. Credentials go over plain http only when the registry itself may be spoken to
+   * over plain http (loopback, or a host the caller allowed): a remote https registry must
+   * not be able to direct them to `http://localhost:N` (or anywhere else without TLS).
    */
   private assertRealmAllowed(realm: URL, credentials: RegistryCredentials | undefined, ctx: RequestContext): void {
     assertUrlAllowed(realm, this.allowance, ctx, 'token realm');
-    if (credentials !== undefined && realm.protocol === 'http:' && !isLoopbackRegistry(realm.host)) {
+    if (credentials !== undefined && realm.protocol === 'http:' && !httpAllowed(ctx.registry, this.allowance)) {
       throw new ImgverifyError(
         'INSECURE_REGISTRY_REFUSED',
-        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}`,
+        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}: ` +
+          `the registry ${ctx.registry} is neither loopback nor allowed plain http`,
         { details: contextDetails(ctx, realm) },
       );
     }
