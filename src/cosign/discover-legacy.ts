@@ -52,6 +52,16 @@ export async function fetchLegacyArtifacts(
     throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${location} has ${parsed.layers.length} layers, more than the limit of ${max}`);
   }
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  // Layers naming the same blob (a manifest listing one signature twice) share one fetch.
+  const blobs = new Map<string, Promise<Buffer>>();
+  const blob = (d: string): Promise<Buffer> => {
+    let pending = blobs.get(d);
+    if (pending === undefined) {
+      pending = registry.getBlob(repo, d, { maxBytes });
+      blobs.set(d, pending);
+    }
+    return pending;
+  };
   const layers = await Promise.all(
     parsed.layers.map(async (descriptor, index): Promise<LegacyLayer> => {
       if (descriptor.size > maxBytes) {
@@ -62,7 +72,7 @@ export async function fetchLegacyArtifacts(
         };
       }
       try {
-        const payload = await registry.getBlob(repo, descriptor.digest, { maxBytes });
+        const payload = await blob(descriptor.digest);
         if (payload.length !== descriptor.size) {
           throw new ImgverifyError('MALFORMED_CONTENT', `${location} layer ${index}: blob is ${payload.length} bytes, descriptor says ${descriptor.size}`);
         }

@@ -66,10 +66,13 @@ export async function fetchReferrerBundles(
   options: { maxSignatures?: number; maxPayloadBytes?: number } = {},
 ): Promise<readonly ReferrerBundle[]> {
   const listing = await registry.listReferrers(repo, digest, { artifactType: BUNDLE_V03_MEDIA_TYPE });
+  // A listing may name one manifest many times (a hostile or buggy index): each is fetched,
+  // verified and reported once.
+  const unique = [...new Map(listing.descriptors.map((d) => [d.digest, d])).values()];
   const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
-  if (listing.descriptors.length > max) {
-    throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${repositoryName(repo)}@${digest} has ${listing.descriptors.length} bundle referrers, more than the limit of ${max}`);
+  if (unique.length > max) {
+    throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${repositoryName(repo)}@${digest} has ${unique.length} bundle referrers, more than the limit of ${max}`);
   }
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  return Promise.all(listing.descriptors.map((d) => fetchBundle(registry, repo, digest, d, maxBytes)));
+  return Promise.all(unique.map((d) => fetchBundle(registry, repo, digest, d, maxBytes)));
 }

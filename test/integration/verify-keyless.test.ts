@@ -326,6 +326,16 @@ describe('hostile or failing registries', () => {
     expect(proxy.requests.some((q) => q.path === `/v2/${r}/manifests/sha256-${image.digest.slice(7)}.sig`)).toBe(true);
   });
 
+  test('a .sig manifest listing one signature layer many times: its blob is fetched once', async () => {
+    const r = repo('dup-layers');
+    const image = await pushTestImage(registry, r, 'v1');
+    const layer = sigstore.signImage({ digest: image.digest, identity: { email: SIGNER }, issuer: ISSUER });
+    await pushSignatures(registry, r, image.digest, Array.from({ length: 20 }, () => layer));
+    const result = await proxied.verify(`${proxy.host}/${r}:v1`, POLICY);
+    expectVerified(result, image.digest);
+    expect(proxy.requests.filter((q) => q.path.startsWith(`/v2/${r}/blobs/`))).toHaveLength(1);
+  });
+
   test('registry down → REGISTRY_UNREACHABLE (operational)', async () => {
     const down = await startProxy(undefined);
     const host = down.host;

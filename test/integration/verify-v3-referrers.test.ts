@@ -197,6 +197,20 @@ describe('through a registry with the referrers API (a proxy implementing it, pa
     expect(proxy.requests.some((r) => r.url.includes('page=2'))).toBe(true);
   });
 
+  test('a listing naming one referrer 40 times: its manifest and bundle are fetched once, and it is reported once (issue 14.5)', async () => {
+    const { repo, pushed } = await image();
+    const [good] = await pushBundleReferrers(registry, repo, pushed.descriptor, [signImageV3(sigstore, { digest: pushed.digest })]);
+    const page = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: Array.from({ length: 40 }, () => good) };
+    proxy.setHook((req) =>
+      req.path === `/v2/${repo}/referrers/${pushed.digest}` ? jsonReply(200, page, { 'content-type': 'application/vnd.oci.image.index.v1+json' }) : undefined,
+    );
+    const result = await viaProxy.verify(`${proxy.host}/${repo}:v1`, POLICY);
+    expect(result.verified).toBe(true);
+    expect(result.signatures.filter((s) => s.source === 'referrer')).toHaveLength(1);
+    expect(proxy.requests.filter((r) => r.path === `/v2/${repo}/manifests/${good!.digest}`)).toHaveLength(1);
+    expect(proxy.requests.filter((r) => r.path.startsWith(`/v2/${repo}/blobs/`))).toHaveLength(1);
+  });
+
   test('a failing referrers listing (500) is an operational error, not "unsigned"', async () => {
     const { repo, pushed } = await image();
     await pushSignatures(registry, repo, pushed.digest, [sigstore.signImage({ digest: pushed.digest, identity: { email: SIGNER }, issuer: ISSUER })]);
