@@ -5,9 +5,10 @@
  * requests authenticate up front. Bearer tokens are cached per (registry, realm, service,
  * scope) until they expire, and concurrent requests for one scope share one token fetch.
  * Credentials go only to the registry's own origin and to its token realm, and over plain
- * http only where both the registry and the realm may be spoken to without TLS.
+ * http only to a loopback realm of a registry that may itself use plain http.
  */
 import { ImgverifyError } from '../../errors';
+import { isLoopbackRegistry } from '../../reference';
 import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, sanitise, type RegistryErrorInfo } from '../registry-errors';
 import type { HttpClient } from '../transport/http';
@@ -195,17 +196,23 @@ export class Authenticator {
 
   /**
    * A realm may be any https URL (docker.io's is on another host), or plain http where
-   * allowed. Credentials go over plain http only when the registry itself may be spoken to
-   * over plain http (loopback, or a host the caller allowed): a remote https registry must
-   * not be able to direct them to `http://localhost:N` (or anywhere else without TLS).
+   * allowed. Credentials go over plain http only to a loopback realm of a registry that may
+   * itself be spoken to over plain http (loopback, or a host the caller allowed): a remote
+   * https registry must not be able to direct them to `http://localhost:N`, and no registry
+   * can have them sent in clear text across a network.
    */
   private assertRealmAllowed(realm: URL, credentials: RegistryCredentials | undefined, ctx: RequestContext): void {
     assertUrlAllowed(realm, this.allowance, ctx, 'token realm');
-    if (credentials !== undefined && realm.protocol === 'http:' && !httpAllowed(ctx.registry, this.allowance)) {
+    if (credentials === undefined || realm.protocol !== 'http:') return;
+    const why = !isLoopbackRegistry(realm.host)
+      ? 'the realm is not loopback'
+      : !httpAllowed(ctx.registry, this.allowance)
+        ? `the registry ${ctx.registry} is neither loopback nor allowed plain http`
+        : undefined;
+    if (why !== undefined) {
       throw new ImgverifyError(
         'INSECURE_REGISTRY_REFUSED',
-        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}: ` +
-          `the registry ${ctx.registry} is neither loopback nor allowed plain http`,
+        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}: ${why}`,
         { details: contextDetails(ctx, realm) },
       );
     }
