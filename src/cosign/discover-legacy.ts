@@ -32,6 +32,8 @@ export interface LegacyArtifacts {
 export interface DiscoverOptions {
   readonly maxSignatures?: number;
   readonly maxPayloadBytes?: number;
+  /** The deadline of the verification this lookup belongs to. */
+  readonly signal?: AbortSignal;
 }
 
 /** Returns null when the tag does not exist. */
@@ -44,7 +46,8 @@ export async function fetchLegacyArtifacts(
 ): Promise<LegacyArtifacts | null> {
   const tag = digestTag(digest, suffix);
   const location = `${repositoryName(repo)}:${tag}`;
-  const manifest = await registry.findManifest(repo, tag);
+  const signal = options.signal ? { signal: options.signal } : {};
+  const manifest = await registry.findManifest(repo, tag, signal);
   if (manifest === null) return null;
   const parsed = parseImageManifest(manifest.json, location);
   const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
@@ -57,7 +60,7 @@ export async function fetchLegacyArtifacts(
   const blob = (d: string): Promise<Buffer> => {
     let pending = blobs.get(d);
     if (pending === undefined) {
-      pending = registry.getBlob(repo, d, { maxBytes });
+      pending = registry.getBlob(repo, d, { maxBytes, ...signal });
       blobs.set(d, pending);
     }
     return pending;

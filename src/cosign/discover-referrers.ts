@@ -8,7 +8,7 @@
 import { ImgverifyError } from '../errors';
 import { repositoryName } from '../reference';
 import { parseImageManifest, type OciDescriptor } from './oci';
-import type { RegistryReader, RepositoryRef } from './registry-reader';
+import type { ReadOptions, RegistryReader, RepositoryRef } from './registry-reader';
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_SIGNATURES } from './discover-legacy';
 
 export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -29,9 +29,16 @@ function malformed(location: string, why: string): ImgverifyError {
   return new ImgverifyError('MALFORMED_CONTENT', `referrer ${location}: ${why}`);
 }
 
-async function fetchBundle(registry: RegistryReader, repo: RepositoryRef, digest: string, descriptor: OciDescriptor, maxBytes: number): Promise<ReferrerBundle> {
+async function fetchBundle(
+  registry: RegistryReader,
+  repo: RepositoryRef,
+  digest: string,
+  descriptor: OciDescriptor,
+  maxBytes: number,
+  signal: ReadOptions,
+): Promise<ReferrerBundle> {
   const location = `${repositoryName(repo)}@${descriptor.digest}`;
-  const manifest = await registry.findManifest(repo, descriptor.digest);
+  const manifest = await registry.findManifest(repo, descriptor.digest, signal);
   // A listing that names a manifest the registry does not have cannot vouch for anything.
   if (manifest === null) return { location, descriptor, error: malformed(location, 'listed as a referrer, but the manifest does not exist') };
   let layer: OciDescriptor;
@@ -51,7 +58,7 @@ async function fetchBundle(registry: RegistryReader, repo: RepositoryRef, digest
     throw err;
   }
   try {
-    return { location, descriptor, bundle: await registry.getBlob(repo, layer.digest, { maxBytes }) };
+    return { location, descriptor, bundle: await registry.getBlob(repo, layer.digest, { maxBytes, ...signal }) };
   } catch (err) {
     if (err instanceof ImgverifyError && err.category === 'verification') return { location, descriptor, error: err };
     throw err;
@@ -63,9 +70,10 @@ export async function fetchReferrerBundles(
   registry: RegistryReader,
   repo: RepositoryRef,
   digest: string,
-  options: { maxSignatures?: number; maxPayloadBytes?: number } = {},
+  options: { maxSignatures?: number; maxPayloadBytes?: number; signal?: AbortSignal } = {},
 ): Promise<readonly ReferrerBundle[]> {
-  const listing = await registry.listReferrers(repo, digest, { artifactType: BUNDLE_V03_MEDIA_TYPE });
+  const signal: ReadOptions = options.signal ? { signal: options.signal } : {};
+  const listing = await registry.listReferrers(repo, digest, { artifactType: BUNDLE_V03_MEDIA_TYPE, ...signal });
   // A listing may name one manifest many times (a hostile or buggy index): each is fetched,
   // verified and reported once.
   const unique = [...new Map(listing.descriptors.map((d) => [d.digest, d])).values()];
@@ -74,5 +82,5 @@ export async function fetchReferrerBundles(
     throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${repositoryName(repo)}@${digest} has ${unique.length} bundle referrers, more than the limit of ${max}`);
   }
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  return Promise.all(unique.map((d) => fetchBundle(registry, repo, digest, d, maxBytes)));
+  return Promise.all(unique.map((d) => fetchBundle(registry, repo, digest, d, maxBytes, signal)));
 }

@@ -34,7 +34,10 @@ export interface RegistryClientOptions {
   allowHttp?: boolean | readonly string[];
   /** Extra trusted CA certificates (PEM) for TLS, added to Node's default roots. */
   ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Per request, from sending to the last body byte. Default 30 000 ms. */
+  /**
+   * Deadline of one call (getManifest, getBlob, listReferrers) as a whole: the scheme probe,
+   * token requests, redirects, retries and Retry-After waits, every page. Default 30 000 ms.
+   */
   timeoutMs?: number;
   /** Retries on 408/429/5xx and dropped connections. Default 3. */
   retries?: number;

@@ -20,7 +20,7 @@ import { verifyBundle, type BundleArtifact, type VerifiedBundle } from './bundle
 import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
-import { RegistryClient, type RegistryClientOptions } from '../registry';
+import { REGISTRY_CLIENT_DEFAULTS, RegistryClient, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
 import { policyChecks, type PolicyChecks } from './context';
 import { verifyLegacyAttestation, verifyLegacySignature, type AttestationResult, type LegacyLayerInput } from './legacy';
@@ -46,6 +46,12 @@ export interface VerifierOptions {
   maxSignatures?: number;
   /** Default concurrency of `verifyMany` (default 8). */
   concurrency?: number;
+  /**
+   * Deadline for one image's whole verification: tag resolution, signature discovery and
+   * every fetch, with their redirects, retries and token requests. Default: the registry
+   * client's `timeoutMs` (30 s).
+   */
+  timeoutMs?: number;
 }
 
 /** A policy compiled for this verifier's trust root; pass it to `verify` to skip re-compiling. */
@@ -89,6 +95,7 @@ export class ImageVerifier {
   private readonly signatureRepository?: RepositoryRef;
   private readonly maxSignatures?: number;
   private readonly concurrency: number;
+  private readonly timeoutMs: number;
 
   constructor(options: VerifierOptions = {}) {
     this.trust = loadTrust(options.trustedRoot);
@@ -107,6 +114,10 @@ export class ImageVerifier {
       this.signatureRepository = { registry: repo.registry, repository: repo.repository };
     }
     if (options.maxSignatures !== undefined) this.maxSignatures = options.maxSignatures;
+    this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? REGISTRY_CLIENT_DEFAULTS.timeoutMs;
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
+      throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+    }
     this.concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new ImgverifyError('INVALID_OPTIONS', `concurrency must be a positive integer, got ${options.concurrency}`);
@@ -132,7 +143,7 @@ export class ImageVerifier {
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
     const prepared = this.preparePolicy(policy);
     return this.run(image, async (target) => {
-      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target.signatureRepo, target.digest, 'sig'), this.fetchReferrers(target)]);
+      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target, 'sig'), this.fetchReferrers(target)]);
       const signatures = [
         ...(legacy ? this.verifyLegacySignatures(legacy, target.digest, prepared) : []),
         // A verified bundle whose statement is an attestation is not a signature: left out here.
@@ -167,7 +178,7 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
-      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target.signatureRepo, target.digest, 'att'), this.fetchReferrers(target)]);
+      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target, 'att'), this.fetchReferrers(target)]);
       const outcomes = [
         ...(legacy ? this.verifyLegacyAttestations(legacy, target.digest, prepared) : []),
         // A verified v3 signature (cosign sign predicate) is not an attestation: left out here.
@@ -211,21 +222,26 @@ export class ImageVerifier {
     const reference = formatReference(ref);
     let digest: string | undefined;
     let mediaType: string | undefined;
+    // One deadline for the whole image: resolution, discovery and every fetch.
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       const signatureRepo = this.signatureRepository ?? ref;
       let outcome: T;
       if (ref.digest) {
         // The digest is what signatures bind; like cosign, do not fetch the image for it.
         digest = ref.digest;
-        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
+        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref, signal });
       } else {
-        const manifest = await this.registry.getManifest(ref, ref.tag!);
+        const manifest = await this.registry.getManifest(ref, ref.tag!, { signal });
         digest = manifest.digest;
         mediaType = manifest.mediaType;
-        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
+        outcome = await check({ reference, digest, signatureRepo, imageRepo: ref, signal });
       }
       return { image: input, reference, digest, ...(mediaType ? { mediaType } : {}), ...outcome };
-    } catch (err) {
+    } catch (caught) {
+      const err = signal.aborted && !(caught instanceof ImgverifyError && caught.code === 'REGISTRY_TIMEOUT')
+        ? new ImgverifyError('REGISTRY_TIMEOUT', `verification of ${reference} did not finish within ${this.timeoutMs} ms`, { cause: caught, details: { timeoutMs: this.timeoutMs } })
+        : caught;
       const failed: ImageVerificationResult = {
         image: input,
         reference,
@@ -274,12 +290,14 @@ export class ImageVerifier {
   private fetchReferrers(target: Target): Promise<readonly ReferrerBundle[]> {
     return fetchReferrerBundles(this.registry, target.imageRepo, target.digest, {
       ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
+      signal: target.signal,
     });
   }
 
-  private fetchLegacy(repo: RepositoryRef, digest: string, suffix: 'sig' | 'att'): Promise<LegacyArtifacts | null> {
-    return fetchLegacyArtifacts(this.registry, repo, digest, suffix, {
+  private fetchLegacy(target: Target, suffix: 'sig' | 'att'): Promise<LegacyArtifacts | null> {
+    return fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, suffix, {
       ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
+      signal: target.signal,
     });
   }
 
@@ -334,6 +352,8 @@ interface Target {
   readonly signatureRepo: RepositoryRef;
   /** The image's own repository, where its referrers are. */
   readonly imageRepo: RepositoryRef;
+  /** The deadline of this image's verification. */
+  readonly signal: AbortSignal;
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {

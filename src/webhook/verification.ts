@@ -10,7 +10,7 @@
  * The library's ImageVerifier does the verification; it is used as is, with the session's
  * reader as its registry client.
  */
-import type { FetchedManifest, ReferrersListing, RegistryReader, RepositoryRef } from '../cosign/registry-reader';
+import type { FetchedManifest, ReadOptions, ReferrersListing, RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import type { VerificationPolicy } from '../policy/policy';
 import { repositoryName } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
@@ -34,6 +34,8 @@ class SessionReader implements RegistryReader {
     private readonly signal: AbortSignal,
   ) {}
 
+  // Answers are shared within the session, so they run under the session's deadline (a
+  // caller's own deadline, e.g. the verifier's per-image one, is never shorter here).
   getManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest> {
     return this.once(`manifest ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.getManifest(repo, tagOrDigest, { signal: this.signal }));
   }
@@ -42,13 +44,13 @@ class SessionReader implements RegistryReader {
     return this.once(`find ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.findManifest(repo, tagOrDigest, { signal: this.signal }));
   }
 
-  getBlob(repo: RepositoryRef, digest: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  getBlob(repo: RepositoryRef, digest: string, options: ReadOptions & { maxBytes?: number } = {}): Promise<Buffer> {
     return this.once(`blob ${repositoryName(repo)} ${digest} ${options.maxBytes ?? ''}`, () =>
       this.client.getBlob(repo, digest, { signal: this.signal, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) }),
     );
   }
 
-  listReferrers(repo: RepositoryRef, digest: string, options: { artifactType?: string } = {}): Promise<ReferrersListing> {
+  listReferrers(repo: RepositoryRef, digest: string, options: ReadOptions & { artifactType?: string } = {}): Promise<ReferrersListing> {
     return this.once(`referrers ${repositoryName(repo)} ${digest} ${options.artifactType ?? ''}`, () =>
       this.client.listReferrers(repo, digest, { signal: this.signal, ...(options.artifactType !== undefined ? { artifactType: options.artifactType } : {}) }),
     ) as Promise<ReferrersListing>;

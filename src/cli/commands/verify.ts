@@ -24,7 +24,8 @@ const TRUST_HELP = `Trust and registry:
   --allow-http-registry             plain http to any registry (loopback registries always use http)
   --registry-cacert FILE            extra CA certificates (PEM) for registry TLS
   --registry-username U --registry-password P
-  --timeout D                       per-request timeout (e.g. 30s, 2m; default 30s)
+  --timeout D                       deadline for one image's verification, every request, redirect,
+                                    retry and token request included (e.g. 30s, 2m; default 30s)
   --concurrency N                   images verified at once (default 8)
   --output json|text                json: an array, one object per IMAGE (default: text)`;
 
