@@ -3,7 +3,6 @@
  * never writes to a registry). One undici Agent per client keeps connections alive; tokens
  * and scheme probes are shared between calls.
  */
-import { Agent } from 'undici';
 import { ImgverifyError } from '../errors';
 import { parseReference } from '../reference';
 import { Authenticator } from './auth/authenticator';
@@ -11,9 +10,10 @@ import { CredentialStore } from './auth/credentials';
 import { fetchBlob } from './blob';
 import { contextDetails, describe } from './context';
 import { fetchManifest } from './manifest';
-import { checkMaxBytes, resolveOptions, type ResolvedOptions } from './options';
+import { checkMaxBytes, resolveOptions, shareHttpStack, type ResolvedOptions } from './options';
 import { listReferrers } from './referrers';
 import { HttpClient } from './transport/http';
+import type { HttpStack } from './transport/http-stack';
 import { RegistryTransport } from './transport/transport';
 import type {
   BlobOptions,
@@ -27,19 +27,18 @@ import type {
 
 export class RegistryClient {
   private readonly options: ResolvedOptions;
-  private readonly agent: Agent;
+  private readonly stack: HttpStack;
+  /** Whether this client created its HTTP stack (and so closes it). */
+  private readonly ownsStack: boolean;
   private readonly transport: RegistryTransport;
   private readonly referrersUnsupported = new Set<string>();
   private closed = false;
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = resolveOptions(options);
-    this.agent = new Agent({
-      connections: this.options.maxConnectionsPerHost,
-      keepAliveTimeout: 10_000,
-      connect: { timeout: this.options.timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) },
-    });
-    const http = new HttpClient(this.agent, this.options.userAgent, this.options.timeoutMs);
+    this.ownsStack = this.options.httpStack === undefined;
+    this.stack = this.options.httpStack ?? shareHttpStack(options).stack;
+    const http = new HttpClient(this.stack, this.options.userAgent, this.options.timeoutMs);
     const store = new CredentialStore(this.options.credentials, this.options.dockerConfigPath);
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
     this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
@@ -91,7 +90,7 @@ export class RegistryClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.agent.close();
+    if (this.ownsStack) await this.stack.close();
   }
 
   private manifest(ref: RepositoryRef, tagOrDigest: string, opts: ManifestOptions, allowMissing: boolean): Promise<Manifest | null> {

@@ -29,11 +29,13 @@
  * Security rules, limits and defaults: docs/registry.md.
  */
 export { RegistryClient } from './client';
-export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS } from './options';
+export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS, shareHttpStack } from './options';
 export { referrersTag, MAX_REFERRERS_PAGES } from './referrers';
 export { computeDigest, verifyDigest } from './digest';
 export { normaliseRegistryKey } from './auth/docker-config';
 export { defaultDockerConfigPath } from './auth/credentials';
+export { HttpStack, type ClientCertificate, type HttpStackOptions } from './transport/http-stack';
+export { proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 export {
   DEFAULT_MANIFEST_TYPES,
   DOCKER_MANIFEST,

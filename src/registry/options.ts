@@ -2,6 +2,8 @@
 import { rootCertificates } from 'node:tls';
 import { ImgverifyError } from '../errors';
 import { defaultDockerConfigPath } from './auth/credentials';
+import { HttpStack, type ClientCertificate } from './transport/http-stack';
+import { ProxyRules, proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 import type { RetryPolicy } from './transport/retry';
 import { httpAllowance, type HttpAllowance } from './transport/scheme';
 import type { RegistryClientOptions, RegistryCredentials } from './types';
@@ -22,6 +24,10 @@ export const DEFAULTS = Object.freeze({
 export interface ResolvedOptions {
   readonly credentials?: Readonly<Record<string, RegistryCredentials>>;
   readonly dockerConfigPath?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly proxy: ProxySettings | false;
+  readonly clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  readonly httpStack?: HttpStack;
   readonly allowance: HttpAllowance;
   /** Root CAs for TLS, when extra ones were given (Node's defaults plus those). */
   readonly ca?: string[];
@@ -53,11 +59,28 @@ export function resolveOptions(options: RegistryClientOptions): ResolvedOptions 
     throw invalid('allowHttp must be a boolean or a list of registry hosts');
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
-  const dockerConfigPath = options.dockerConfigPath === false ? undefined : (options.dockerConfigPath ?? defaultDockerConfigPath());
+  const env = options.env ?? process.env;
+  if (typeof env !== 'object' || env === null) throw invalid('env must be an object of environment variables');
+  if (options.httpStack !== undefined) {
+    if (!(options.httpStack instanceof HttpStack)) throw invalid('httpStack must be an HttpStack');
+    const clash = (['ca', 'clientCertificates', 'proxy', 'maxConnectionsPerHost'] as const).filter((k) => options[k] !== undefined);
+    if (clash.length > 0) throw invalid(`httpStack cannot be combined with ${clash.join(', ')} (they are the stack's own)`);
+  }
+  if (options.proxy !== undefined && options.proxy !== false && (typeof options.proxy !== 'object' || options.proxy === null)) {
+    throw invalid('proxy must be {httpsProxy?, httpProxy?, noProxy?} or false');
+  }
+  const proxy = options.proxy ?? proxySettingsFromEnv(env);
+  // Parsed now, so a malformed proxy URL is an options error at construction.
+  if (proxy !== false) new ProxyRules(proxy);
+  const dockerConfigPath = options.dockerConfigPath === false ? undefined : (options.dockerConfigPath ?? defaultDockerConfigPath(env));
   const ca = resolveCa(options.ca);
   return {
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     ...(dockerConfigPath !== undefined ? { dockerConfigPath } : {}),
+    env,
+    proxy,
+    ...(options.clientCertificates !== undefined ? { clientCertificates: options.clientCertificates } : {}),
+    ...(options.httpStack !== undefined ? { httpStack: options.httpStack } : {}),
     allowance: httpAllowance(allowHttp),
     ...(ca !== undefined ? { ca } : {}),
     timeoutMs: int('timeoutMs', 1, 3_600_000),
@@ -93,4 +116,23 @@ function resolveCa(ca: RegistryClientOptions['ca']): string[] | undefined {
 
 function invalid(why: string): ImgverifyError {
   return new ImgverifyError('INVALID_OPTIONS', `registry client: ${why}`);
+}
+
+/**
+ * Moves the network settings of client options (CAs, proxies, client certificates,
+ * connections) into one HttpStack, so something else (an SBOM fetch) can share it: returns
+ * the stack and the options to create the client with (they name the stack instead).
+ */
+export function shareHttpStack(options: RegistryClientOptions): { stack: HttpStack; options: RegistryClientOptions } {
+  if (options.httpStack !== undefined) return { stack: options.httpStack, options };
+  const resolved = resolveOptions(options);
+  const stack = new HttpStack({
+    maxConnectionsPerHost: resolved.maxConnectionsPerHost,
+    connectTimeoutMs: resolved.timeoutMs,
+    ...(resolved.ca ? { ca: resolved.ca } : {}),
+    proxy: resolved.proxy,
+    ...(resolved.clientCertificates ? { clientCertificates: resolved.clientCertificates } : {}),
+  });
+  const { ca: _ca, clientCertificates: _certs, proxy: _proxy, maxConnectionsPerHost: _connections, ...rest } = options;
+  return { stack, options: { ...rest, httpStack: stack } };
 }

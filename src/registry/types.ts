@@ -1,6 +1,8 @@
 /** Public types of the registry client. */
 import type { ImageReference } from '../reference';
 import type { ManifestKind } from './media-types';
+import type { ClientCertificate, HttpStack } from './transport/http-stack';
+import type { ProxySettings } from './transport/proxy';
 
 /** Which repository to talk to: the registry and repository of a parsed ImageReference. */
 export type RepositoryRef = Pick<ImageReference, 'registry' | 'repository'>;
@@ -34,6 +36,29 @@ export interface RegistryClientOptions {
   allowHttp?: boolean | readonly string[];
   /** Extra trusted CA certificates (PEM) for TLS, added to Node's default roots. */
   ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /**
+   * TLS client certificates (mTLS) by registry (`registry.corp:5000`, keys normalised like
+   * docker config keys). Each is presented only to its registry's host, never to a redirect
+   * target or token realm elsewhere.
+   */
+  clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  /**
+   * HTTP proxies. Default: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (or lower case) from `env`,
+   * as Go reads them (loopback is never proxied). `false`: always connect directly.
+   */
+  proxy?: ProxySettings | false;
+  /**
+   * The environment read for proxy variables, credential files (`DOCKER_CONFIG`,
+   * `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `XDG_CONFIG_HOME`, `HOME`) and credential helpers
+   * (`PATH`). Default `process.env`.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * An HTTP stack to share (with an SBOM fetch, another client): its connection pools, CAs,
+   * proxies and client certificates are used, and `close()` leaves it open. Cannot be combined
+   * with `ca`, `clientCertificates`, `proxy` or `maxConnectionsPerHost`.
+   */
+  httpStack?: HttpStack;
   /**
    * Deadline of one call (getManifest, getBlob, listReferrers) as a whole: the scheme probe,
    * token requests, redirects, retries and Retry-After waits, every page. Default 30 000 ms.

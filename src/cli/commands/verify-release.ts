@@ -9,8 +9,8 @@ import { KUBERNETES_RELEASE_IDENTITY, kubernetesSbomUrl, KUBERNETES_SBOM_BASE_UR
 import { imagesFromSbom } from '../../sbom';
 import type { ImageVerificationResult } from '../../verify/types';
 import { createVerifier } from '../../verify/verifier';
-import { parseReference } from '../../reference';
-import { outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { shareHttpStack } from '../../registry';
+import { credentialHosts, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
@@ -33,7 +33,11 @@ Verifies every container image that an SPDX SBOM (tag-value or JSON) lists.
                             (the summary then goes to stderr)
   --output json|text        json: the full report
 
-Identity, trust and registry flags are those of "imgverify verify" (see its --help).
+Identity, trust and registry flags are those of "imgverify verify" (see its --help), except
+that flag credentials (--registry-username/--registry-password, --registry-client-cert/
+--registry-client-key) need --registry-credentials-host HOST (repeatable): they go only to the
+registries named there, never to one the SBOM names. The SBOM URL is fetched through the same
+proxies (HTTPS_PROXY, NO_PROXY) with the same --timeout, at most 10 redirects, no credentials.
 Exit status as for verify: 0 all verified, 1 a verification failed, 2 usage, 3 operational.
 `;
 
@@ -72,13 +76,25 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   );
   const source = values.kubernetes !== undefined ? kubernetesSbomUrl(values.kubernetes, io.env.IMGVERIFY_KUBERNETES_SBOM_BASE_URL ?? KUBERNETES_SBOM_BASE_URL) : values.sbom!;
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : undefined;
-  const sbom = await readSbom(source, timeoutMs !== undefined ? { timeoutMs } : {});
+  // Flag credentials go only to registries named with --registry-credentials-host: the SBOM is
+  // untrusted input (often fetched from a URL) and must not choose where a password goes.
+  const options = verifierOptionsFromFlags(values, io.env, credentialHosts(values, undefined, 'verify-release'));
+  // One HTTP stack (proxies, CAs, connections) for the SBOM URL and the registries.
+  const { stack, options: registry } = shareHttpStack(options.registry ?? {});
+  let sbom: Buffer;
+  try {
+    sbom = await readSbom(source, { httpStack: stack, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
 
   // Parse before contacting any registry: a malformed SBOM fails with its line number.
   let sbomImages;
   try {
     sbomImages = imagesFromSbom(sbom);
   } catch (err) {
+    await stack.close();
     // The SBOM is the command's input: a malformed one is a usage error (exit 2), like a
     // malformed trusted root.
     if (!(err instanceof ImgverifyError)) throw err;
@@ -86,11 +102,13 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   }
   for (const w of sbomImages.warnings) io.stderr(`warning: ${w}\n`);
   for (const s of sbomImages.skipped) io.stderr(`warning: not verified: SBOM package ${s.spdxId} (${s.name}): ${s.reason}\n`);
-  if (sbomImages.images.length === 0) throw new ImgverifyError('NO_SIGNATURES', `the SBOM ${source} lists no container images`);
+  if (sbomImages.images.length === 0) {
+    await stack.close();
+    throw new ImgverifyError('NO_SIGNATURES', `the SBOM ${source} lists no container images`);
+  }
   const references = sbomImages.images.map((i) => i.reference);
-  const registries = [...new Set(references.map((r) => parseReference(r).registry))];
 
-  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, registries));
+  const verifier = createVerifier({ ...options, registry });
   try {
     const progress = new Progress(references.length, io.stderr, io.isTTY);
     const byReference = new Map<string, ImageVerificationResult>();
@@ -123,5 +141,6 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
     return exitCodeForResults(results);
   } finally {
     await verifier.close();
+    await stack.close();
   }
 }

@@ -56,9 +56,9 @@ export class CredentialStore {
 }
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, as the docker CLI does. */
-export function defaultDockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultDockerConfigPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
   const dir = env.DOCKER_CONFIG;
-  return dir !== undefined && dir !== '' ? join(dir, 'config.json') : join(homedir(), '.docker', 'config.json');
+  return dir !== undefined && dir !== '' ? join(dir, 'config.json') : join(env.HOME || homedir(), '.docker', 'config.json');
 }
 
 async function readConfig(path: string): Promise<DockerConfig | undefined> {

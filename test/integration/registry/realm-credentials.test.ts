@@ -8,11 +8,11 @@
  * named `registry.example.test` is an https registry that is never contacted here (its
  * challenge is handed to the authenticator as a registry would send it).
  */
-import { Agent } from 'undici';
 import { Authenticator } from '../../../src/registry/auth/authenticator';
 import { parseChallenges } from '../../../src/registry/auth/challenge';
 import { CredentialStore } from '../../../src/registry/auth/credentials';
 import { HttpClient } from '../../../src/registry/transport/http';
+import { HttpStack } from '../../../src/registry/transport/http-stack';
 import { httpAllowance } from '../../../src/registry/transport/scheme';
 import { startTokenServer, type TokenServer } from '../../support/registry';
 import { rejection } from './helpers';
@@ -22,10 +22,10 @@ const RETRY = { retries: 0, baseDelayMs: 1, maxDelayMs: 1000 };
 
 describe('credentials and plain-http token realms (issue 14.4)', () => {
   let tokens: TokenServer;
-  let agent: Agent;
+  let agent: HttpStack;
   beforeAll(async () => {
     tokens = await startTokenServer({ users: [USER] });
-    agent = new Agent();
+    agent = new HttpStack({ proxy: false });
   });
   beforeEach(() => tokens.requests.splice(0));
   afterAll(async () => {

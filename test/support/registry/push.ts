@@ -22,6 +22,8 @@ export interface PushTarget {
   readonly url: string;
   readonly ca?: string;
   readonly pushCredentials?: { readonly username: string; readonly password: string };
+  /** TLS client certificate the pusher presents (mTLS registries). */
+  readonly pushClientCert?: { readonly cert: string; readonly key: string };
 }
 
 export interface PushedDescriptor {
@@ -184,10 +186,11 @@ const agents = new Map<string, Dispatcher>();
 const tokens = new Map<string, string>();
 
 function agentFor(target: PushTarget): Dispatcher {
-  const key = target.ca ?? '';
+  const key = `${target.ca ?? ''}\n${target.pushClientCert?.cert ?? ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {
-    agent = new Agent({ connections: 4, ...(target.ca ? { connect: { ca: target.ca } } : {}) });
+    const tls = { ...(target.ca ? { ca: target.ca } : {}), ...(target.pushClientCert ? { cert: target.pushClientCert.cert, key: target.pushClientCert.key } : {}) };
+    agent = new Agent({ connections: 4, connect: tls });
     agents.set(key, agent);
   }
   return agent;
