@@ -31,6 +31,7 @@ export class RegistryClient {
   /** Whether this client created its HTTP stack (and so closes it). */
   private readonly ownsStack: boolean;
   private readonly transport: RegistryTransport;
+  private readonly auth: Authenticator;
   private readonly referrersUnsupported = new Set<string>();
   private closed = false;
 
@@ -39,8 +40,9 @@ export class RegistryClient {
     this.ownsStack = this.options.httpStack === undefined;
     this.stack = this.options.httpStack ?? shareHttpStack(options).stack;
     const http = new HttpClient(this.stack, this.options.userAgent, this.options.timeoutMs);
-    const store = new CredentialStore(this.options.credentials, this.options.dockerConfigPath);
+    const store = new CredentialStore(this.options.credentials, this.options.credentialFiles, this.options.env);
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
+    this.auth = auth;
     this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
   }
 
@@ -84,6 +86,19 @@ export class RegistryClient {
         { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), signal },
       ),
     );
+  }
+
+  /** The credential files this client consults, in order (whether or not they exist). */
+  get credentialFiles(): readonly string[] {
+    return this.options.credentialFiles.map((f) => f.path);
+  }
+
+  /**
+   * Re-reads credential files and re-runs credential helpers at the next authentication, and
+   * drops cached tokens (for a mounted Secret that changed; the webhook calls this).
+   */
+  reloadCredentials(): void {
+    this.auth.reloadCredentials();
   }
 
   /** Closes pooled connections; the client cannot be used afterwards. */

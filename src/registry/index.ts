@@ -33,7 +33,7 @@ export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS, shareHttpStack } from './options'
 export { referrersTag, MAX_REFERRERS_PAGES } from './referrers';
 export { computeDigest, verifyDigest } from './digest';
 export { normaliseRegistryKey } from './auth/docker-config';
-export { defaultDockerConfigPath } from './auth/credentials';
+export { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile } from './auth/credentials';
 export { HttpStack, type ClientCertificate, type HttpStackOptions } from './transport/http-stack';
 export { proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 export {

@@ -1,7 +1,7 @@
 /** RegistryClientOptions checked and completed with defaults. */
 import { rootCertificates } from 'node:tls';
 import { ImgverifyError } from '../errors';
-import { defaultDockerConfigPath } from './auth/credentials';
+import { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile } from './auth/credentials';
 import { HttpStack, type ClientCertificate } from './transport/http-stack';
 import { ProxyRules, proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 import type { RetryPolicy } from './transport/retry';
@@ -23,7 +23,8 @@ export const DEFAULTS = Object.freeze({
 
 export interface ResolvedOptions {
   readonly credentials?: Readonly<Record<string, RegistryCredentials>>;
-  readonly dockerConfigPath?: string;
+  /** The credential files consulted, in order. */
+  readonly credentialFiles: readonly CredentialFile[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly proxy: ProxySettings | false;
   readonly clientCertificates?: Readonly<Record<string, ClientCertificate>>;
@@ -51,9 +52,6 @@ export function resolveOptions(options: RegistryClientOptions): ResolvedOptions 
   };
   const userAgent = options.userAgent ?? DEFAULTS.userAgent;
   if (typeof userAgent !== 'string' || !/^[\x20-\x7e]{1,256}$/.test(userAgent)) throw invalid('userAgent must be printable ASCII');
-  if (options.dockerConfigPath !== undefined && options.dockerConfigPath !== false && typeof options.dockerConfigPath !== 'string') {
-    throw invalid('dockerConfigPath must be a path or false');
-  }
   const allowHttp = options.allowHttp;
   if (allowHttp !== undefined && typeof allowHttp !== 'boolean' && !(Array.isArray(allowHttp) && allowHttp.every((h) => typeof h === 'string'))) {
     throw invalid('allowHttp must be a boolean or a list of registry hosts');
@@ -72,11 +70,11 @@ export function resolveOptions(options: RegistryClientOptions): ResolvedOptions 
   const proxy = options.proxy ?? proxySettingsFromEnv(env);
   // Parsed now, so a malformed proxy URL is an options error at construction.
   if (proxy !== false) new ProxyRules(proxy);
-  const dockerConfigPath = options.dockerConfigPath === false ? undefined : (options.dockerConfigPath ?? defaultDockerConfigPath(env));
+  const credentialFiles = resolveCredentialFiles(options, env);
   const ca = resolveCa(options.ca);
   return {
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-    ...(dockerConfigPath !== undefined ? { dockerConfigPath } : {}),
+    credentialFiles,
     env,
     proxy,
     ...(options.clientCertificates !== undefined ? { clientCertificates: options.clientCertificates } : {}),
@@ -95,6 +93,31 @@ export function resolveOptions(options: RegistryClientOptions): ResolvedOptions 
     userAgent,
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
+}
+
+/**
+ * Explicit `credentialFiles` (after an explicit `dockerConfigPath`), else the default chain
+ * (./auth/credentials: REGISTRY_AUTH_FILE, docker config, containers auth files). `false`
+ * for either (and `dockerConfigPath: false` without `credentialFiles`) reads none.
+ */
+function resolveCredentialFiles(options: RegistryClientOptions, env: Readonly<Record<string, string | undefined>>): CredentialFile[] {
+  const { dockerConfigPath, credentialFiles } = options;
+  if (dockerConfigPath !== undefined && dockerConfigPath !== false && typeof dockerConfigPath !== 'string') {
+    throw invalid('dockerConfigPath must be a path or false');
+  }
+  if (credentialFiles !== undefined && credentialFiles !== false && !(Array.isArray(credentialFiles) && credentialFiles.every((f) => typeof f === 'string' && f !== ''))) {
+    throw invalid('credentialFiles must be a list of paths or false');
+  }
+  if (credentialFiles === false) return [];
+  if (Array.isArray(credentialFiles)) {
+    return [
+      ...(typeof dockerConfigPath === 'string' ? [{ path: dockerConfigPath, format: 'docker' as const }] : []),
+      // containers auth.json is a superset of docker's format (keys may name a namespace).
+      ...credentialFiles.map((path) => ({ path, format: 'containers' as const })),
+    ];
+  }
+  if (dockerConfigPath === false) return [];
+  return defaultCredentialFiles(env, dockerConfigPath ?? defaultDockerConfigPath(env));
 }
 
 export function checkMaxBytes(value: number | undefined, fallback: number): number {

@@ -23,10 +23,21 @@ export interface RegistryClientOptions {
    */
   credentials?: Readonly<Record<string, RegistryCredentials>>;
   /**
-   * docker `config.json` to read `auths` from. Default: `$DOCKER_CONFIG/config.json`, else
-   * `~/.docker/config.json`. `false`: read none.
+   * docker `config.json` (`auths`, `credHelpers`, `credsStore`). Default:
+   * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, consulted after
+   * `$REGISTRY_AUTH_FILE` and before the containers auth files (see `credentialFiles`).
+   * `false` (without `credentialFiles`): read no credential file at all.
    */
   dockerConfigPath?: string | false;
+  /**
+   * Credential files to consult, in order, instead of the default chain (after
+   * `dockerConfigPath` when that is a path): docker `config.json`, containers `auth.json`, or
+   * mounted `kubernetes.io/dockerconfigjson` Secrets; the first with an answer for a registry
+   * wins. Default: `$REGISTRY_AUTH_FILE`, the docker config, `$XDG_RUNTIME_DIR/containers/auth.json`,
+   * `${XDG_CONFIG_HOME:-~/.config}/containers/auth.json`, `~/.dockercfg`. `false`: none.
+   * Credential helpers they name are run (`docker-credential-<name> get`, found on `env.PATH`).
+   */
+  credentialFiles?: readonly string[] | false;
   /**
    * Plain http for registries that are not loopback: `true` for all, or a list of registry
    * hosts (`host[:port]`). Such registries are tried over https first, as docker does for

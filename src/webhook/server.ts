@@ -39,6 +39,7 @@ import {
 } from './admission';
 import { PolicyEvaluator, summarize, type NoMatchAction, type VerificationBackend } from './evaluate';
 import { METRICS_CONTENT_TYPE, WebhookMetrics } from './metrics';
+import { watchCredentialFiles } from './credential-reload';
 import { refuseEmptyPolicySet } from './empty-policies';
 import { loadPolicies, watchPolicies, type PolicySet } from './policy-folder';
 import { VerifierBackend } from './verification';
@@ -89,6 +90,8 @@ export interface WebhookServerOptions {
   readonly policyPollIntervalMs?: number;
   /** Certificate files are re-read this often besides file events (default 10 s; 0: events only). */
   readonly tlsPollIntervalMs?: number;
+  /** Registry credential files are re-read this often besides file events (default 30 s; 0: events only). */
+  readonly credentialPollIntervalMs?: number;
   readonly log?: Logger;
 }
 
@@ -284,6 +287,18 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     },
   );
 
+  // --- Registry credentials (mounted pull secrets): re-read when they change ---------------
+  const stopCredentialWatch = ownedBackend
+    ? watchCredentialFiles(
+        ownedBackend.credentialFiles(),
+        () => {
+          ownedBackend.reloadCredentials();
+          log('info', 'registry credential files changed; credentials will be read again', { files: ownedBackend.credentialFiles() });
+        },
+        { ...(options.credentialPollIntervalMs !== undefined ? { pollIntervalMs: options.credentialPollIntervalMs } : {}), ...(options.policyDebounceMs !== undefined ? { debounceMs: options.policyDebounceMs } : {}) },
+      )
+    : () => undefined;
+
   // --- Admission --------------------------------------------------------------------------
   const decide = async (request: AdmissionRequest, mutate: boolean): Promise<{ review: AdmissionReviewResponse; images: number; denied: boolean }> => {
     const uid = request.uid;
@@ -443,6 +458,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     });
   } catch (err) {
     stopWatching();
+    stopCredentialWatch();
     for (const w of tlsWatchers) w.close();
     if (tlsPoll) clearInterval(tlsPoll);
     await ownedBackend?.close();
@@ -464,6 +480,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       closed ??= (async () => {
         closing.abort(new ImgverifyError('REGISTRY_ERROR', 'the webhook is shutting down'));
         stopWatching();
+        stopCredentialWatch();
         for (const w of tlsWatchers) w.close();
         if (tlsPoll) clearInterval(tlsPoll);
         if (tlsTimer) clearTimeout(tlsTimer);

@@ -99,6 +99,16 @@ export class VerifierBackend implements VerificationBackend {
     };
   }
 
+  /** The registry credential files in use (watched by the server for changes). */
+  credentialFiles(): readonly string[] {
+    return this.client.credentialFiles;
+  }
+
+  /** Credential files changed: read them (and run helpers) again, drop tokens. */
+  reloadCredentials(): void {
+    this.client.reloadCredentials();
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

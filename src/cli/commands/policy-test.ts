@@ -23,6 +23,7 @@ prints the verdict, each matching policy and the authority that decided (or why 
   --timeout D                deadline for all images (default 30s)
   --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
   --docker-config FILE       registry credentials (default: $DOCKER_CONFIG/config.json)
+  --registry-config FILE     more credential files, repeatable (as the webhook)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
   --output json|text         (default text)

@@ -70,7 +70,7 @@ export class Authenticator {
   async authorization(target: AuthTarget, ctx: RequestContext, signal?: AbortSignal): Promise<Authorization | undefined> {
     const state = this.states.get(target.registry);
     if (state === undefined) return undefined;
-    const { credentials } = await this.store.lookup(target.registry);
+    const { credentials } = await this.store.lookup(target.registry, target.repository, signal);
     if (state.scheme === 'basic') {
       if (credentials === undefined || !('username' in credentials)) return undefined;
       return { header: basicAuthorization(credentials.username, credentials.password), scheme: 'basic', fresh: false };
@@ -140,8 +140,9 @@ export class Authenticator {
     ctx: RequestContext,
     url: URL,
     info: RegistryErrorInfo,
+    signal?: AbortSignal,
   ): Promise<void> {
-    const { credentials, source } = await this.store.lookup(target.registry);
+    const { credentials, source } = await this.store.lookup(target.registry, target.repository, signal);
     const bearer = findChallenge(challenges, 'bearer');
     const basic = findChallenge(challenges, 'basic');
     if (bearer !== undefined) {
@@ -171,7 +172,7 @@ export class Authenticator {
 
   /** The error for a request that was refused although it carried our best authorization. */
   async rejectedError(target: AuthTarget, ctx: RequestContext, url: URL, sent: Authorization | undefined, info: RegistryErrorInfo) {
-    const { source } = await this.store.lookup(target.registry);
+    const { source } = await this.store.lookup(target.registry, target.repository);
     return this.rejected(ctx, url, sent, source, info);
   }
 
@@ -185,6 +186,15 @@ export class Authenticator {
     return new ImgverifyError('REGISTRY_AUTH_FAILED', `${describe(ctx)}: GET ${displayUrl(url)} ${why}${formatRegistryError(info)}`, {
       details: { ...contextDetails(ctx, url), status: 401, ...(info.code ? { registryError: info.code } : {}) },
     });
+  }
+
+  /**
+   * Forgets tokens and re-reads credentials on next use (credential files changed: a token
+   * fetched with revoked credentials must not outlive them). Learned challenges stay.
+   */
+  reloadCredentials(): void {
+    this.store.reload();
+    this.tokens.clear();
   }
 
   /** Drops a cached token the registry no longer accepts (unless a newer one replaced it). */

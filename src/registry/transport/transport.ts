@@ -130,7 +130,7 @@ export class RegistryTransport {
       const challenges = parseChallenges(res.headerValues('www-authenticate'));
       const info = parseRegistryErrors(await res.readErrorBody());
       if (round > 0) throw await this.auth.rejectedError(target, req.ctx, res.url, authz, info);
-      await this.auth.onUnauthorized(target, challenges, authz, req.ctx, res.url, info);
+      await this.auth.onUnauthorized(target, challenges, authz, req.ctx, res.url, info, req.signal);
       const next = await this.auth.authorization(target, req.ctx, req.signal);
       if (next === undefined) throw await this.auth.rejectedError(target, req.ctx, res.url, authz, info);
       authz = next;

@@ -35,7 +35,7 @@ describe('credentials and plain-http token realms (issue 14.4)', () => {
 
   const authenticator = (registry: string, allowHttp?: boolean | string[]) => {
     const allowance = httpAllowance(allowHttp);
-    return new Authenticator(new HttpClient(agent, 'imgverify-test', 5000), RETRY, new CredentialStore({ [registry]: USER }, undefined), allowance);
+    return new Authenticator(new HttpClient(agent, 'imgverify-test', 5000), RETRY, new CredentialStore({ [registry]: USER }, []), allowance);
   };
   const challenge = () => parseChallenges(`Bearer realm="${tokens.realm}",service="${tokens.service}"`);
   const ctx = (registry: string) => ({ registry, repository: 'team/app', subject: 'manifest "v1"' });
@@ -74,7 +74,7 @@ describe('credentials and plain-http token realms (issue 14.4)', () => {
   });
 
   it('anonymous token requests to such a realm are unchanged (no credentials at stake)', async () => {
-    const auth = new Authenticator(new HttpClient(agent, 'imgverify-test', 5000), RETRY, new CredentialStore(undefined, undefined), httpAllowance(undefined));
+    const auth = new Authenticator(new HttpClient(agent, 'imgverify-test', 5000), RETRY, new CredentialStore(undefined, []), httpAllowance(undefined));
     auth.learn('registry.example.test', challenge());
     const authz = await auth.authorization({ registry: 'registry.example.test', repository: 'team/app' }, ctx('registry.example.test'));
     expect(authz?.scheme).toBe('bearer');

@@ -5,3 +5,4 @@ export * from './push';
 export * from './proxy';
 export { createCa, issueClientCert, issueServerCert, type IssuedCert, type TestCa } from './certs';
 export { startConnectProxy, type ConnectProxyOptions, type ProxiedExchange, type RunningConnectProxy } from './connect-proxy';
+export { installCredentialHelper, type HelperBehaviour, type InstalledHelper } from './credential-helper';
