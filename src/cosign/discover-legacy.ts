@@ -1,7 +1,8 @@
 /**
  * Finds cosign's legacy artifacts of a digest: the manifest at tag `sha256-<hex>.sig`
  * (or `.att`) and each layer's blob. A missing tag means "none"; any other failure to
- * fetch is an operational error, never "none".
+ * fetch the tag is an operational error, never "none"; a layer blob that cannot be fetched
+ * fails that signature with the reason.
  */
 import { ImgverifyError } from '../errors';
 import type { ImageReference } from '../reference';
@@ -19,7 +20,11 @@ export interface LegacyLayer {
   readonly descriptor: OciDescriptor;
   /** The blob, digest-checked; absent when `error` is set. */
   readonly payload?: Buffer;
-  /** Integrity failure of this layer's blob (digest mismatch, size). */
+  /**
+   * Why this layer's blob is not usable: an integrity failure (digest mismatch, size), or an
+   * operational one (the registry does not serve it: 404, 5xx, timeout), which fails this
+   * signature only: another may still verify.
+   */
   readonly error?: ImgverifyError;
 }
 
@@ -81,9 +86,12 @@ export async function fetchLegacyArtifacts(
         }
         return { index, descriptor, payload };
       } catch (err) {
-        // Content that is not what its digest promises fails this signature only; a registry
-        // that cannot answer fails the whole verification (the error propagates).
-        if (err instanceof ImgverifyError && err.category === 'verification') return { index, descriptor, error: err };
+        // Content that is not what its digest promises, and a blob that is listed but not
+        // served (a half-replicated mirror), fail this signature only; the verdict then says
+        // which (never "unsigned"). A caller's abort and usage errors propagate.
+        if (err instanceof ImgverifyError && (err.category === 'verification' || err.category === 'operational')) {
+          return { index, descriptor, error: err };
+        }
         throw err;
       }
     }),

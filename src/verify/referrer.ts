@@ -19,7 +19,11 @@ function coded(err: unknown): ImgverifyError {
 
 /** Verifies the bundle as a statement about `digest`; returns the statement for the caller to classify. */
 export function verifyReferrerBundle(referrer: ReferrerBundle, digest: string, ctx: PolicyChecks): AttestationResult {
-  const base = { source: 'referrer' as const, location: referrer.location };
+  const base = {
+    source: 'referrer' as const,
+    location: referrer.location,
+    referrer: { listing: referrer.listing, ...(referrer.shape !== undefined ? { shape: referrer.shape } : {}) },
+  };
   if (referrer.error) return { signature: { ...base, verified: false, failure: failureInfo(referrer.error) } };
   try {
     const [algorithm, hex] = digest.split(':') as [string, string];

@@ -143,7 +143,7 @@ export class ImageVerifier {
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
     const prepared = this.preparePolicy(policy);
     return this.run(image, async (target) => {
-      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target, 'sig'), this.fetchReferrers(target)]);
+      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target, 'sig'), this.fetchReferrers(target, 'signature')]);
       const signatures = [
         ...(legacy ? this.verifyLegacySignatures(legacy, target.digest, prepared) : []),
         // A verified bundle whose statement is an attestation is not a signature: left out here.
@@ -178,7 +178,7 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
-      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target, 'att'), this.fetchReferrers(target)]);
+      const [legacy, referrers] = await Promise.all([this.fetchLegacy(target, 'att'), this.fetchReferrers(target, 'attestation')]);
       const outcomes = [
         ...(legacy ? this.verifyLegacyAttestations(legacy, target.digest, prepared) : []),
         // A verified v3 signature (cosign sign predicate) is not an attestation: left out here.
@@ -256,10 +256,28 @@ export class ImageVerifier {
     }
   }
 
-  /** verified when one signature passed; otherwise the reason. */
+  /**
+   * verified when one signature passed; otherwise the reason. A signature that is listed but
+   * could not be fetched (operational failure) could have been the valid one: then the
+   * verdict is that operational failure, naming the object, never a definite "failed".
+   */
   private verdict(signatures: readonly SignatureResult[], prepared: PreparedPolicy, none: string): { verified: boolean; error?: ImgverifyError } {
     if (signatures.length === 0) return { verified: false, error: new ImgverifyError('NO_SIGNATURES', none) };
     if (signatures.some((s) => s.verified)) return { verified: true };
+    const unreachable = signatures.filter((s) => s.failure?.category === 'operational');
+    if (unreachable.length > 0) {
+      const first = unreachable[0]!;
+      const others = signatures.length - 1;
+      return {
+        verified: false,
+        error: new ImgverifyError(
+          first.failure!.code,
+          `${first.location} is listed but could not be fetched: ${first.failure!.message}` +
+            (others > 0 ? ` (${others} other signature${others === 1 ? '' : 's'} did not verify)` : ''),
+          { details: { location: first.location, unavailable: unreachable.map((s) => s.location) } },
+        ),
+      };
+    }
     return { verified: false, error: noMatchError(signatures, prepared.compiled) };
   }
 
@@ -287,9 +305,10 @@ export class ImageVerifier {
   }
 
   /** cosign v3 bundles are attached to the image itself (its repository), not to a signature repository. */
-  private fetchReferrers(target: Target): Promise<readonly ReferrerBundle[]> {
+  private fetchReferrers(target: Target, kind: 'signature' | 'attestation'): Promise<readonly ReferrerBundle[]> {
     return fetchReferrerBundles(this.registry, target.imageRepo, target.digest, {
       ...(this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {}),
+      kind,
       signal: target.signal,
     });
   }

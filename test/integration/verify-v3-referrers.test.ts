@@ -135,7 +135,7 @@ test('another identity → IDENTITY_MISMATCH', async () => {
   expect((await verifier.verify(ref, POLICY)).error?.code).toBe('IDENTITY_MISMATCH');
 });
 
-test('a referrers index pointing at a missing manifest: that entry fails (MALFORMED_CONTENT), the good one still verifies', async () => {
+test('a referrers index pointing at a missing manifest: that entry fails (REGISTRY_ERROR: listed, not served), the good one still verifies', async () => {
   const { repo, pushed, ref } = await image();
   const missing = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'e'.repeat(64)}`, size: 100, artifactType: BUNDLE_V03 };
   const [good] = await pushBundleReferrers(registry, repo, pushed.descriptor, [signImageV3(sigstore, { digest: pushed.digest })]);
@@ -145,8 +145,8 @@ test('a referrers index pointing at a missing manifest: that entry fails (MALFOR
   const result = await verifier.verify(ref, POLICY);
   expect(result.verified).toBe(true);
   const bad = result.signatures.find((s) => s.location.endsWith('e'.repeat(64)))!;
-  expect(bad.failure?.code).toBe('MALFORMED_CONTENT');
-  expect(bad.failure?.message).toContain('does not exist');
+  expect(bad.failure?.code).toBe('REGISTRY_ERROR');
+  expect(bad.failure?.message).toContain('does not serve its manifest');
 });
 
 test('a referrer manifest whose subject is another image → MALFORMED_CONTENT', async () => {

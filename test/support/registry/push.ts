@@ -137,7 +137,8 @@ export async function pushIndex(
 }
 
 export interface ArtifactOptions {
-  readonly artifactType: string;
+  /** The manifest's artifactType; undefined writes none (then registries list it under the config's media type). */
+  readonly artifactType: string | undefined;
   readonly subject?: PushedDescriptor;
   readonly payload?: Buffer;
   readonly layerMediaType?: string;
@@ -152,7 +153,7 @@ export async function pushArtifact(target: PushTarget, repo: string, opts: Artif
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    artifactType: opts.artifactType,
+    ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}),
     config: { mediaType: OCI_EMPTY, digest: emptyDigest, size: empty.length, data: empty.toString('base64') },
     layers: [{ mediaType: opts.layerMediaType ?? 'application/octet-stream', digest: payloadDigest, size: payload.length }],
     ...(opts.subject ? { subject: { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size } } : {}),
@@ -168,7 +169,8 @@ export async function pushArtifact(target: PushTarget, repo: string, opts: Artif
       mediaType: OCI_MANIFEST,
       digest,
       size: bytes.length,
-      artifactType: opts.artifactType,
+      // As the referrers API lists it: the manifest's artifactType, else its config's media type.
+      artifactType: opts.artifactType ?? OCI_EMPTY,
       ...(opts.annotations ? { annotations: opts.annotations } : {}),
     },
   };
