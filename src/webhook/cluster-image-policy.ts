@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { predicateTypeURI } from '../attestation/predicate-types';
 import { ImgverifyError } from '../errors';
 import type { ImageReference } from '../reference';
-import { compileGlob, policyImageName, type ImageGlob } from './glob';
+import { compileGlob, globGovernsImage, imageNames, type ImageGlob } from './glob';
 
 // --- The model -------------------------------------------------------------------------
 
@@ -660,8 +660,10 @@ function globsOf(policy: ClusterImagePolicy): readonly ImageGlob[] {
  * policy any one authority suffices (OR). Order is the input order.
  */
 export function matchPolicies(policies: readonly ClusterImagePolicy[], image: ImageReference): ClusterImagePolicy[] {
-  const name = policyImageName(image);
-  return policies.filter((policy) => globsOf(policy).some((glob) => glob.matches(name)));
+  // Every name of the image (tag, digest, registry spellings): a policy cannot be escaped by
+  // naming the image another way (./glob, issue 9.6).
+  const names = imageNames(image);
+  return policies.filter((policy) => globsOf(policy).some((glob) => globGovernsImage(glob, names)));
 }
 
 // --- helpers ---------------------------------------------------------------------------

@@ -262,6 +262,53 @@ describe('images no policy matches', () => {
   });
 });
 
+describe('every name of an image, and image volumes (issue 9.6)', () => {
+  let gated: { server: RunningWebhookServer; client: WebhookClient; dir: string };
+  const port = () => proxy.host.split(':')[1]!;
+  beforeAll(async () => {
+    // One repository glob, `:*` only; no-match allow: escaping the policy would admit the image.
+    gated = await startServer({ 'gated.yaml': policyYaml('gated', [`${proxy.host}/gated-*:*`], authorities()) }, { noMatch: 'allow' });
+  });
+
+  test.each([
+    ['its digest form', (r: string, d: string) => `${r.replace(/:v1$/, '')}@${d}`],
+    ['its tag+digest form', (r: string, d: string) => `${r}@${d}`],
+    ['127.1 for 127.0.0.1', (r: string) => r.replace(/^127\.0\.0\.1:/, '127.1:')],
+    ['localhost for 127.0.0.1', (r: string) => r.replace(/^127\.0\.0\.1:/, 'localhost:')],
+  ])('an unsigned image named by %s is still governed by the `:*` policy: denied', async (_how, rename) => {
+    const unsigned = await image(repo('gated-unsigned'), 'none');
+    const name = rename(unsigned.ref, unsigned.digest);
+    expect(name).not.toBe(unsigned.ref);
+    const res = await gated.client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [name] })));
+    expect(res.allowed).toBe(false);
+    // Decided by the policy (unsigned, or for 127.1 a registry spoken to over https only, as
+    // go-containerregistry does for non-canonical loopback names), never by --no-match allow.
+    expect(res.status?.message).toContain(`denied 1 of 1 image: ${name}`);
+    expect(res.status?.message).toContain(': policy "gated"');
+    expect(res.status?.message).not.toContain('no ClusterImagePolicy matches');
+    expect(port()).not.toBe('');
+  });
+
+  test('an image volume is verified like a container: unsigned denied; signed pinned by /mutate', async () => {
+    const signed = await image(repo('gated-signed'));
+    const unsigned = await image(repo('gated-model'), 'none');
+    const pod = (volumeImage: string) => {
+      const object = workload('Pod', { containers: [signed.ref] });
+      (object.spec as Record<string, unknown>).volumes = [{ name: 'model', image: { reference: volumeImage, pullPolicy: 'IfNotPresent' } }];
+      return object;
+    };
+    const denied = await gated.client.review('/validate', admissionReview('Pod', 'CREATE', pod(unsigned.ref)));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status?.message).toContain(unsigned.ref);
+    const object = pod(signed.ref);
+    const mutated = await gated.client.review('/mutate', admissionReview('Pod', 'CREATE', object));
+    expect(mutated.allowed).toBe(true);
+    expect(patchOps(mutated.patch).map((o) => o.path)).toEqual(['/spec/containers/0/image', '/spec/volumes/0/image/reference']);
+    const patched = applyPatch(object, mutated.patch!) as { spec: { volumes: Array<{ image: { reference: string } }> } };
+    expect(patched.spec.volumes[0]!.image.reference).toBe(`${signed.ref}@${signed.digest}`);
+  });
+});
+
 describe('cache', () => {
   test('the second request is answered from the cache: only the tag is resolved again', async () => {
     const images = await Promise.all([image(repo('app-c1')), image(repo('app-c2')), image(repo('app-c3'), 'key')]);
