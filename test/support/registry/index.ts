@@ -6,3 +6,4 @@ export * from './proxy';
 export { createCa, issueClientCert, issueServerCert, type IssuedCert, type TestCa } from './certs';
 export { startConnectProxy, type ConnectProxyOptions, type ProxiedExchange, type RunningConnectProxy } from './connect-proxy';
 export { installCredentialHelper, type HelperBehaviour, type InstalledHelper } from './credential-helper';
+export * from './zoo';
