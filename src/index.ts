@@ -16,6 +16,7 @@ export type {
   VerifiedAttestation,
   FailureInfo,
   ImageVerificationResult,
+  ReferrerOrigin,
   SignatureResult,
   SignatureSource,
   SignerInfo,
@@ -40,13 +41,22 @@ export {
   type ImageReference,
 } from './reference';
 export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
-export { RegistryClient, type RegistryClientOptions } from './registry';
+export {
+  HttpStack,
+  RegistryClient,
+  shareHttpStack,
+  type ClientCertificate,
+  type ProxySettings,
+  type RegistryClientOptions,
+  type RegistryCredentials,
+} from './registry';
 export {
   KUBERNETES_RELEASE_IDENTITY,
   KUBERNETES_SBOM_BASE_URL,
   kubernetesSbomUrl,
   readSbom,
   verifySbomImages,
+  type FetchSbomOptions,
   type SbomVerification,
 } from './release';
 export { extractImages, imagesFromSbom, parseSpdx, type ImageExtraction, type SbomImage, type SpdxDocument } from './sbom';
