@@ -127,14 +127,14 @@ export function credentialHosts(values: Values, named: readonly string[] | undef
   const flag = values['registry-credentials-host'];
   const listed = Array.isArray(flag) ? flag : typeof flag === 'string' ? [flag] : [];
   const hosts = listed.map((h) => {
-    let ref;
+    const bad = () => usageError(`--registry-credentials-host: "${h}" is not a registry host (e.g. ghcr.io, registry.corp:5000)`);
+    // A host: something the reference grammar reads as a registry, with nothing after it.
+    if (h.includes('/') || (!/[.:]/.test(h) && h !== 'localhost')) throw bad();
     try {
-      ref = parseReference(`${h}/x`);
+      return parseReference(`${h}/x`).registry;
     } catch {
-      throw usageError(`--registry-credentials-host: "${h}" is not a registry host (e.g. ghcr.io, registry.corp:5000)`);
+      throw bad();
     }
-    if (!/[.:]/.test(h) && h !== 'localhost') throw usageError(`--registry-credentials-host: "${h}" is not a registry host (e.g. ghcr.io, registry.corp:5000)`);
-    return ref.registry;
   });
   if (hosts.length > 0) return [...new Set(hosts)];
   const given = ['registry-username', 'registry-client-cert'].filter((f) => values[f] !== undefined);

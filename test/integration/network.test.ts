@@ -122,6 +122,23 @@ describe('HTTPS_PROXY (CONNECT) in front of a TLS registry with a private CA', (
     expect(proxy.exchanges.length).toBeGreaterThan(0);
   });
 
+  test('a plain-http registry allowed with --allow-http-registry: the https probe goes by CONNECT, then http in absolute form via HTTP_PROXY', async () => {
+    const plain = await startRegistry();
+    try {
+      await pushSigned(plain, 'plain/app');
+      proxy.map('plain.zoo.test:5000', plain.host);
+      const r = await runCli(['verify', 'plain.zoo.test:5000/plain/app:v1', ...identity(), '--allow-http-registry'], { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
+      expect(r.stdout).toMatch(/^VERIFIED/);
+      expect(r.code).toBe(0);
+      expect(proxy.exchanges.some((e) => e.kind === 'connect' && e.target === 'plain.zoo.test:5000')).toBe(true);
+      const http = proxy.exchanges.filter((e) => e.kind === 'http');
+      expect(http.length).toBeGreaterThan(0);
+      expect(http.every((e) => e.url!.startsWith('http://plain.zoo.test:5000/v2/') && e.status === 200)).toBe(true);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   test('loopback registries are never proxied (as in Go)', async () => {
     const r = await runCli(['verify', `${tlsRegistry.host}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], { HTTPS_PROXY: proxy.url });
     expect(r.code).toBe(0);

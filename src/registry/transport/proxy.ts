@@ -31,8 +31,11 @@ export interface ProxySettings {
 /** Settings from environment variables, upper case first (as Go reads them). */
 export function proxySettingsFromEnv(env: Readonly<Record<string, string | undefined>>): ProxySettings {
   const get = (upper: string): string | undefined => {
-    const value = env[upper] || env[upper.toLowerCase()];
-    return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+    for (const name of [upper, upper.toLowerCase()]) {
+      const value = env[name]?.trim();
+      if (value) return value;
+    }
+    return undefined;
   };
   const httpsProxy = get('HTTPS_PROXY');
   const httpProxy = get('HTTP_PROXY');
