@@ -30,6 +30,7 @@ export type {
   AttestationVerificationResult,
   FailureInfo,
   ImageVerificationResult,
+  ReferrerOrigin,
   SignatureResult,
   SignatureSource,
   SignerInfo,
@@ -64,9 +65,13 @@ export { DEFAULT_REGISTRY, formatReference, parseReference, repositoryName, with
 export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
 
 // Registry access
-export { RegistryClient, defaultDockerConfigPath } from './registry';
+export { defaultCredentialFiles, defaultDockerConfigPath, HttpStack, RegistryClient, shareHttpStack } from './registry';
 export type {
+  ClientCertificate,
+  CredentialFile,
+  HttpStackOptions,
   ManifestKind,
+  ProxySettings,
   BlobOptions,
   CallOptions,
   Descriptor,
@@ -83,7 +88,7 @@ export type {
   RegistryCredentials,
   RepositoryRef,
 } from './registry';
-export type { FetchedManifest, ReferrersListing, RegistryReader } from './cosign/registry-reader';
+export type { FetchedManifest, ReadOptions, ReferrersListing, RegistryReader } from './cosign/registry-reader';
 
 // SBOMs and releases
 export {

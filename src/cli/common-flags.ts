@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import type { RegistryClientOptions, VerificationPolicy, VerifierOptions } from '..';
+import { parseReference, type RegistryClientOptions, type VerificationPolicy, type VerifierOptions } from '..';
 import { usageError } from './usage-error';
 
 export const POLICY_FLAGS = {
@@ -22,6 +22,9 @@ export const TRUST_AND_REGISTRY_FLAGS = {
   'registry-cacert': { type: 'string' },
   'registry-username': { type: 'string' },
   'registry-password': { type: 'string' },
+  'registry-client-cert': { type: 'string' },
+  'registry-client-key': { type: 'string' },
+  'registry-credentials-host': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
@@ -29,7 +32,7 @@ export const TRUST_AND_REGISTRY_FLAGS = {
 
 export type OutputFormat = 'json' | 'text';
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
@@ -110,11 +113,44 @@ export function registryTransportFromFlags(values: Values): RegistryClientOption
 }
 
 /**
- * Verifier options from the flags. `registries` are the registry hosts of the images on the
- * command line: --registry-username/--registry-password apply to those (as cosign's do).
+ * The registries flag credentials (--registry-username/--registry-password,
+ * --registry-client-cert/--registry-client-key) are for: those named with
+ * --registry-credentials-host, else `named` (the registries of the IMAGE arguments, as
+ * cosign does). Never a registry named only by untrusted input (an SBOM): a command without
+ * IMAGE arguments passes `named` as undefined, and then --registry-credentials-host is
+ * required when flag credentials are given.
  */
-export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv, registries: readonly string[] = []): VerifierOptions {
+export function credentialHosts(values: Values, named: readonly string[] | undefined, command: string): string[] {
+  const flag = values['registry-credentials-host'];
+  const listed = Array.isArray(flag) ? flag : typeof flag === 'string' ? [flag] : [];
+  const hosts = listed.map((h) => {
+    const bad = () => usageError(`--registry-credentials-host: "${h}" is not a registry host (e.g. ghcr.io, registry.corp:5000)`);
+    // A host: something the reference grammar reads as a registry, with nothing after it.
+    if (h.includes('/') || (!/[.:]/.test(h) && h !== 'localhost')) throw bad();
+    try {
+      return parseReference(`${h}/x`).registry;
+    } catch {
+      throw bad();
+    }
+  });
+  if (hosts.length > 0) return [...new Set(hosts)];
+  const given = ['registry-username', 'registry-client-cert'].filter((f) => values[f] !== undefined);
+  if (named === undefined && given.length > 0) {
+    throw usageError(
+      `${command}: --${given[0]} needs --registry-credentials-host HOST (repeatable): the registries come from the SBOM, ` +
+        'and flag credentials go only to registries you name',
+    );
+  }
+  return [...new Set(named ?? [])];
+}
+
+/**
+ * Verifier options from the flags. `hosts` are the registries flag credentials go to (see
+ * credentialHosts). `env` supplies the proxy variables and where credential files are.
+ */
+export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv, hosts: readonly string[] = []): VerifierOptions {
   const registry = registryTransportFromFlags(values);
+  registry.env = env;
   const timeout = str(values, 'timeout');
   if (timeout !== undefined) registry.timeoutMs = parseDuration(timeout, '--timeout');
   const username = str(values, 'registry-username');
@@ -123,7 +159,23 @@ export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv,
     throw usageError('--registry-username and --registry-password go together');
   }
   if (username !== undefined) {
-    registry.credentials = Object.fromEntries(registries.map((host) => [host, { username, password: password! }]));
+    registry.credentials = Object.fromEntries(hosts.map((host) => [host, { username, password: password! }]));
+  }
+  const certFile = str(values, 'registry-client-cert');
+  const keyFile = str(values, 'registry-client-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw usageError('--registry-client-cert and --registry-client-key go together');
+  }
+  if (certFile !== undefined) {
+    const read = (file: string, flag: string) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch (err) {
+        throw usageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+      }
+    };
+    const certificate = { cert: read(certFile, '--registry-client-cert'), key: read(keyFile!, '--registry-client-key') };
+    registry.clientCertificates = Object.fromEntries(hosts.map((host) => [host, certificate]));
   }
   const options: VerifierOptions = { registry };
   const trustedRoot = str(values, 'trusted-root');

@@ -1,7 +1,8 @@
 /**
  * Finds cosign's legacy artifacts of a digest: the manifest at tag `sha256-<hex>.sig`
  * (or `.att`) and each layer's blob. A missing tag means "none"; any other failure to
- * fetch is an operational error, never "none".
+ * fetch the tag is an operational error, never "none"; a layer blob that cannot be fetched
+ * fails that signature with the reason.
  */
 import { ImgverifyError } from '../errors';
 import type { ImageReference } from '../reference';
@@ -19,7 +20,11 @@ export interface LegacyLayer {
   readonly descriptor: OciDescriptor;
   /** The blob, digest-checked; absent when `error` is set. */
   readonly payload?: Buffer;
-  /** Integrity failure of this layer's blob (digest mismatch, size). */
+  /**
+   * Why this layer's blob is not usable: an integrity failure (digest mismatch, size), or an
+   * operational one (the registry does not serve it: 404, 5xx, timeout), which fails this
+   * signature only: another may still verify.
+   */
   readonly error?: ImgverifyError;
 }
 
@@ -32,6 +37,8 @@ export interface LegacyArtifacts {
 export interface DiscoverOptions {
   readonly maxSignatures?: number;
   readonly maxPayloadBytes?: number;
+  /** The deadline of the verification this lookup belongs to. */
+  readonly signal?: AbortSignal;
 }
 
 /** Returns null when the tag does not exist. */
@@ -44,7 +51,8 @@ export async function fetchLegacyArtifacts(
 ): Promise<LegacyArtifacts | null> {
   const tag = digestTag(digest, suffix);
   const location = `${repositoryName(repo)}:${tag}`;
-  const manifest = await registry.findManifest(repo, tag);
+  const signal = options.signal ? { signal: options.signal } : {};
+  const manifest = await registry.findManifest(repo, tag, signal);
   if (manifest === null) return null;
   const parsed = parseImageManifest(manifest.json, location);
   const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
@@ -52,6 +60,16 @@ export async function fetchLegacyArtifacts(
     throw new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${location} has ${parsed.layers.length} layers, more than the limit of ${max}`);
   }
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  // Layers naming the same blob (a manifest listing one signature twice) share one fetch.
+  const blobs = new Map<string, Promise<Buffer>>();
+  const blob = (d: string): Promise<Buffer> => {
+    let pending = blobs.get(d);
+    if (pending === undefined) {
+      pending = registry.getBlob(repo, d, { maxBytes, ...signal });
+      blobs.set(d, pending);
+    }
+    return pending;
+  };
   const layers = await Promise.all(
     parsed.layers.map(async (descriptor, index): Promise<LegacyLayer> => {
       if (descriptor.size > maxBytes) {
@@ -62,15 +80,18 @@ export async function fetchLegacyArtifacts(
         };
       }
       try {
-        const payload = await registry.getBlob(repo, descriptor.digest, { maxBytes });
+        const payload = await blob(descriptor.digest);
         if (payload.length !== descriptor.size) {
           throw new ImgverifyError('MALFORMED_CONTENT', `${location} layer ${index}: blob is ${payload.length} bytes, descriptor says ${descriptor.size}`);
         }
         return { index, descriptor, payload };
       } catch (err) {
-        // Content that is not what its digest promises fails this signature only; a registry
-        // that cannot answer fails the whole verification (the error propagates).
-        if (err instanceof ImgverifyError && err.category === 'verification') return { index, descriptor, error: err };
+        // Content that is not what its digest promises, and a blob that is listed but not
+        // served (a half-replicated mirror), fail this signature only; the verdict then says
+        // which (never "unsigned"). A caller's abort and usage errors propagate.
+        if (err instanceof ImgverifyError && (err.category === 'verification' || err.category === 'operational')) {
+          return { index, descriptor, error: err };
+        }
         throw err;
       }
     }),

@@ -19,9 +19,14 @@ export interface ReferrersListing {
   readonly source: 'referrers-api' | 'tag-schema';
 }
 
+/** Every read takes the deadline of the operation it belongs to (one image's verification). */
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+}
+
 export interface RegistryReader {
-  getManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest>;
-  findManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest | null>;
-  getBlob(repo: RepositoryRef, digest: string, options?: { maxBytes?: number }): Promise<Buffer>;
-  listReferrers(repo: RepositoryRef, digest: string, options?: { artifactType?: string }): Promise<ReferrersListing>;
+  getManifest(repo: RepositoryRef, tagOrDigest: string, options?: ReadOptions): Promise<FetchedManifest>;
+  findManifest(repo: RepositoryRef, tagOrDigest: string, options?: ReadOptions): Promise<FetchedManifest | null>;
+  getBlob(repo: RepositoryRef, digest: string, options?: ReadOptions & { maxBytes?: number }): Promise<Buffer>;
+  listReferrers(repo: RepositoryRef, digest: string, options?: ReadOptions & { artifactType?: string }): Promise<ReferrersListing>;
 }

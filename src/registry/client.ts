@@ -3,16 +3,17 @@
  * never writes to a registry). One undici Agent per client keeps connections alive; tokens
  * and scheme probes are shared between calls.
  */
-import { Agent } from 'undici';
 import { ImgverifyError } from '../errors';
 import { parseReference } from '../reference';
 import { Authenticator } from './auth/authenticator';
 import { CredentialStore } from './auth/credentials';
 import { fetchBlob } from './blob';
+import { contextDetails, describe } from './context';
 import { fetchManifest } from './manifest';
-import { checkMaxBytes, resolveOptions, type ResolvedOptions } from './options';
+import { checkMaxBytes, resolveOptions, shareHttpStack, type ResolvedOptions } from './options';
 import { listReferrers } from './referrers';
 import { HttpClient } from './transport/http';
+import type { HttpStack } from './transport/http-stack';
 import { RegistryTransport } from './transport/transport';
 import type {
   BlobOptions,
@@ -26,21 +27,22 @@ import type {
 
 export class RegistryClient {
   private readonly options: ResolvedOptions;
-  private readonly agent: Agent;
+  private readonly stack: HttpStack;
+  /** Whether this client created its HTTP stack (and so closes it). */
+  private readonly ownsStack: boolean;
   private readonly transport: RegistryTransport;
+  private readonly auth: Authenticator;
   private readonly referrersUnsupported = new Set<string>();
   private closed = false;
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = resolveOptions(options);
-    this.agent = new Agent({
-      connections: this.options.maxConnectionsPerHost,
-      keepAliveTimeout: 10_000,
-      connect: { timeout: this.options.timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) },
-    });
-    const http = new HttpClient(this.agent, this.options.userAgent, this.options.timeoutMs);
-    const store = new CredentialStore(this.options.credentials, this.options.dockerConfigPath);
+    this.ownsStack = this.options.httpStack === undefined;
+    this.stack = this.options.httpStack ?? shareHttpStack(options).stack;
+    const http = new HttpClient(this.stack, this.options.userAgent, this.options.timeoutMs);
+    const store = new CredentialStore(this.options.credentials, this.options.credentialFiles, this.options.env);
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
+    this.auth = auth;
     this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
   }
 
@@ -58,11 +60,10 @@ export class RegistryClient {
   /** A blob's bytes, verified against its digest. */
   async getBlob(ref: RepositoryRef, digest: string, opts: BlobOptions = {}): Promise<Buffer> {
     const repo = this.begin(ref);
-    const signal = this.signal(opts.signal);
-    return fetchBlob(this.transport, repo, digest, {
-      maxBytes: checkMaxBytes(opts.maxBytes, this.options.maxBlobBytes),
-      ...(signal ? { signal } : {}),
-    });
+    const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxBlobBytes);
+    return this.bounded(repo, `blob ${digest}`, opts.signal, (signal) =>
+      fetchBlob(this.transport, repo, digest, { maxBytes, signal }),
+    );
   }
 
   /** Manifests whose `subject` is `digest`: from the referrers API, or the referrers tag. */
@@ -71,25 +72,40 @@ export class RegistryClient {
     if (opts.artifactType !== undefined && typeof opts.artifactType !== 'string') {
       throw new ImgverifyError('INVALID_OPTIONS', 'listReferrers: artifactType must be a string');
     }
-    const signal = this.signal(opts.signal);
-    return listReferrers(
-      {
-        transport: this.transport,
-        findManifest: (r, tag, s) => this.manifest(r, tag, s ? { signal: s } : {}, true),
-        maxPageBytes: this.options.maxManifestBytes,
-        unsupported: this.referrersUnsupported,
-      },
-      repo,
-      digest,
-      { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), ...(signal ? { signal } : {}) },
+    return this.bounded(repo, `referrers of ${digest}`, opts.signal, (signal) =>
+      listReferrers(
+        {
+          transport: this.transport,
+          findManifest: (r, tag, s) =>
+            fetchManifest(this.transport, r, tag, { maxBytes: this.options.maxManifestBytes, allowMissing: true, ...(s ? { signal: s } : {}) }),
+          maxPageBytes: this.options.maxManifestBytes,
+          unsupported: this.referrersUnsupported,
+        },
+        repo,
+        digest,
+        { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), signal },
+      ),
     );
+  }
+
+  /** The credential files this client consults, in order (whether or not they exist). */
+  get credentialFiles(): readonly string[] {
+    return this.options.credentialFiles.map((f) => f.path);
+  }
+
+  /**
+   * Re-reads credential files and re-runs credential helpers at the next authentication, and
+   * drops cached tokens (for a mounted Secret that changed; the webhook calls this).
+   */
+  reloadCredentials(): void {
+    this.auth.reloadCredentials();
   }
 
   /** Closes pooled connections; the client cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.agent.close();
+    if (this.ownsStack) await this.stack.close();
   }
 
   private manifest(ref: RepositoryRef, tagOrDigest: string, opts: ManifestOptions, allowMissing: boolean): Promise<Manifest | null> {
@@ -97,13 +113,33 @@ export class RegistryClient {
     if (opts.accept !== undefined && !(Array.isArray(opts.accept) && opts.accept.every((t) => typeof t === 'string' && /^[\x21-\x7e]+$/.test(t)))) {
       throw new ImgverifyError('INVALID_OPTIONS', 'accept must be a list of media types');
     }
-    const signal = this.signal(opts.signal);
-    return fetchManifest(this.transport, repo, tagOrDigest, {
-      maxBytes: checkMaxBytes(opts.maxBytes, this.options.maxManifestBytes),
-      ...(opts.accept ? { accept: opts.accept } : {}),
-      allowMissing,
-      ...(signal ? { signal } : {}),
-    });
+    const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxManifestBytes);
+    return this.bounded(repo, tagOrDigest.includes(':') ? `manifest ${tagOrDigest}` : `manifest "${tagOrDigest}"`, opts.signal, (signal) =>
+      fetchManifest(this.transport, repo, tagOrDigest, { maxBytes, ...(opts.accept ? { accept: opts.accept } : {}), allowMissing, signal }),
+    );
+  }
+
+  /**
+   * Runs one call under one deadline (`timeoutMs`) that covers every exchange it makes:
+   * scheme probe, token fetches, redirects, retries and Retry-After waits, and pages. The
+   * call's and the client's signals abort it too; their reasons pass through unchanged.
+   */
+  private async bounded<T>(repo: RepositoryRef, subject: string, callSignal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const outer = this.signal(callSignal);
+    const signal = outer === undefined ? deadline : AbortSignal.any([outer, deadline]);
+    try {
+      return await run(signal);
+    } catch (err) {
+      if (deadline.aborted && !outer?.aborted && !(err instanceof ImgverifyError && err.code === 'REGISTRY_TIMEOUT')) {
+        const ctx = { registry: repo.registry, repository: repo.repository, subject };
+        throw new ImgverifyError('REGISTRY_TIMEOUT', `${describe(ctx)}: no complete answer within ${this.options.timeoutMs} ms (redirects, retries and token requests included)`, {
+          cause: err,
+          details: { ...contextDetails(ctx), timeoutMs: this.options.timeoutMs },
+        });
+      }
+      throw err;
+    }
   }
 
   private begin(ref: RepositoryRef): RepositoryRef {

@@ -13,8 +13,9 @@
  * ```
  *
  * - `getManifest(ref, tagOrDigest, {accept?, maxBytes?, signal?}) → Manifest`: OCI/Docker
- *   manifests and indexes. By digest the bytes must hash to it; by tag they must hash to the
- *   Docker-Content-Digest header when present (DIGEST_MISMATCH otherwise). IMAGE_NOT_FOUND on 404.
+ *   manifests and indexes. By digest the bytes must hash to it; by tag the digest is the
+ *   sha256 of the bytes, which must also hash to the Docker-Content-Digest header when present
+ *   (DIGEST_MISMATCH otherwise). IMAGE_NOT_FOUND on 404.
  * - `findManifest(...) → Manifest | null`: the same, null on 404.
  * - `getBlob(ref, digest, {maxBytes?, signal?}) → Buffer`: hashed against the digest.
  * - `listReferrers(ref, digest, {artifactType?, signal?}) → {descriptors, source}`: the referrers
@@ -28,11 +29,13 @@
  * Security rules, limits and defaults: docs/registry.md.
  */
 export { RegistryClient } from './client';
-export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS } from './options';
+export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS, shareHttpStack } from './options';
 export { referrersTag, MAX_REFERRERS_PAGES } from './referrers';
 export { computeDigest, verifyDigest } from './digest';
 export { normaliseRegistryKey } from './auth/docker-config';
-export { defaultDockerConfigPath } from './auth/credentials';
+export { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile } from './auth/credentials';
+export { HttpStack, type ClientCertificate, type HttpStackOptions } from './transport/http-stack';
+export { proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 export {
   DEFAULT_MANIFEST_TYPES,
   DOCKER_MANIFEST,

@@ -1,6 +1,7 @@
 /**
  * Fetching a manifest by tag or digest. The digest is always computed from the bytes
- * received: asked by digest, the bytes must hash to it; asked by tag, they must hash to the
+ * received: asked by digest, the bytes must hash to it (and it is the digest returned);
+ * asked by tag, the sha256 of the bytes is returned, and they must hash to the
  * Docker-Content-Digest the registry announces, when it announces one.
  */
 import { ImgverifyError } from '../errors';
@@ -74,21 +75,29 @@ function checkAskedDigest(asked: string, res: RegistryResponse, ctx: RequestCont
   return asked;
 }
 
+/**
+ * By tag, the digest is the sha256 of the bytes received, as cosign and go-containerregistry
+ * use it: what signatures bind and what `sha256-<hex>.sig` tags are named after. The
+ * registry's Docker-Content-Digest must agree with the bytes; a sha512 one is checked with
+ * sha512 (a registry announcing a digest the bytes do not have is lying) but never becomes
+ * the image digest (a registry must not choose a digest the signature tags cannot follow).
+ */
 function checkAnnouncedDigest(res: RegistryResponse, ctx: RequestContext): string {
+  const computed = computeDigest('sha256', res.body);
   const announced = res.header('docker-content-digest')?.trim();
-  if (announced === undefined || announced === '') return computeDigest('sha256', res.body);
+  if (announced === undefined || announced === '') return computed;
   if (!isDigestString(announced)) {
     throw new ImgverifyError('REGISTRY_ERROR', `${describe(ctx)}: malformed Docker-Content-Digest header`, {
       details: contextDetails(ctx, res.url),
     });
   }
-  // An algorithm we cannot compute proves nothing either way: the bytes' sha256 is the answer.
-  if (!isSupportedAlgorithm(announced)) return computeDigest('sha256', res.body);
+  // An algorithm we cannot compute proves nothing either way.
+  if (!isSupportedAlgorithm(announced)) return computed;
   verifyDigest(announced, res.body, `${describe(ctx)} from ${displayUrl(res.url)} (checked against its Docker-Content-Digest header)`, {
     ...contextDetails(ctx, res.url),
     announced,
   });
-  return announced;
+  return computed;
 }
 
 /**

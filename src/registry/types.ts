@@ -1,6 +1,8 @@
 /** Public types of the registry client. */
 import type { ImageReference } from '../reference';
 import type { ManifestKind } from './media-types';
+import type { ClientCertificate, HttpStack } from './transport/http-stack';
+import type { ProxySettings } from './transport/proxy';
 
 /** Which repository to talk to: the registry and repository of a parsed ImageReference. */
 export type RepositoryRef = Pick<ImageReference, 'registry' | 'repository'>;
@@ -21,10 +23,21 @@ export interface RegistryClientOptions {
    */
   credentials?: Readonly<Record<string, RegistryCredentials>>;
   /**
-   * docker `config.json` to read `auths` from. Default: `$DOCKER_CONFIG/config.json`, else
-   * `~/.docker/config.json`. `false`: read none.
+   * docker `config.json` (`auths`, `credHelpers`, `credsStore`). Default:
+   * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, consulted after
+   * `$REGISTRY_AUTH_FILE` and before the containers auth files (see `credentialFiles`).
+   * `false` (without `credentialFiles`): read no credential file at all.
    */
   dockerConfigPath?: string | false;
+  /**
+   * Credential files to consult, in order, instead of the default chain (after
+   * `dockerConfigPath` when that is a path): docker `config.json`, containers `auth.json`, or
+   * mounted `kubernetes.io/dockerconfigjson` Secrets; the first with an answer for a registry
+   * wins. Default: `$REGISTRY_AUTH_FILE`, the docker config, `$XDG_RUNTIME_DIR/containers/auth.json`,
+   * `${XDG_CONFIG_HOME:-~/.config}/containers/auth.json`, `~/.dockercfg`. `false`: none.
+   * Credential helpers they name are run (`docker-credential-<name> get`, found on `env.PATH`).
+   */
+  credentialFiles?: readonly string[] | false;
   /**
    * Plain http for registries that are not loopback: `true` for all, or a list of registry
    * hosts (`host[:port]`). Such registries are tried over https first, as docker does for
@@ -34,7 +47,33 @@ export interface RegistryClientOptions {
   allowHttp?: boolean | readonly string[];
   /** Extra trusted CA certificates (PEM) for TLS, added to Node's default roots. */
   ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Per request, from sending to the last body byte. Default 30 000 ms. */
+  /**
+   * TLS client certificates (mTLS) by registry (`registry.corp:5000`, keys normalised like
+   * docker config keys). Each is presented only to its registry's host, never to a redirect
+   * target or token realm elsewhere.
+   */
+  clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  /**
+   * HTTP proxies. Default: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (or lower case) from `env`,
+   * as Go reads them (loopback is never proxied). `false`: always connect directly.
+   */
+  proxy?: ProxySettings | false;
+  /**
+   * The environment read for proxy variables, credential files (`DOCKER_CONFIG`,
+   * `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `XDG_CONFIG_HOME`, `HOME`) and credential helpers
+   * (`PATH`). Default `process.env`.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * An HTTP stack to share (with an SBOM fetch, another client): its connection pools, CAs,
+   * proxies and client certificates are used, and `close()` leaves it open. Cannot be combined
+   * with `ca`, `clientCertificates`, `proxy` or `maxConnectionsPerHost`.
+   */
+  httpStack?: HttpStack;
+  /**
+   * Deadline of one call (getManifest, getBlob, listReferrers) as a whole: the scheme probe,
+   * token requests, redirects, retries and Retry-After waits, every page. Default 30 000 ms.
+   */
   timeoutMs?: number;
   /** Retries on 408/429/5xx and dropped connections. Default 3. */
   retries?: number;
@@ -131,7 +170,7 @@ export interface OtherManifestContent {
 export type ManifestContent = ImageManifestContent | ImageIndexContent | OtherManifestContent;
 
 export interface Manifest {
-  /** Digest of `bytes` (the one asked for, or computed when asked by tag). */
+  /** Digest of `bytes`: the one asked for, or, asked by tag, their sha256 (whatever the registry announces). */
   readonly digest: string;
   /** From the content's `mediaType` field, else the Content-Type header. */
   readonly mediaType: string;

@@ -19,7 +19,7 @@ import { legacyAttestationInput, legacySignatureInput } from './adapters/legacy'
 import { referrerBundleInput } from './adapters/bundle';
 import type { PolicyChecks } from './context';
 import { verifySignature, type SignatureInput, type SignatureVerdict } from './core';
-import { failureInfo, type SignatureResult, type SignatureSource, type VerifiedAttestation } from './types';
+import { failureInfo, type SignatureResult, type VerifiedAttestation } from './types';
 
 /** One signature's outcome, with the statement it carries when it is a verified DSSE. */
 interface Outcome {
@@ -88,48 +88,75 @@ function legacyOutcomes(
   if (!artifacts) return [];
   return artifacts.layers.map((layer) => {
     const location = `${artifacts.location} layer ${layer.index}`;
-    if (layer.error) return failed('sig-tag', location, layer.error);
+    const where: Where = { source: 'sig-tag', location };
+    if (layer.error) return failed(where, layer.error);
     if (layer.descriptor.mediaType !== mediaType) {
-      return failed('sig-tag', location, new ImgverifyError('SIGNATURE_MALFORMED', `layer media type ${layer.descriptor.mediaType} is not ${mediaType}`));
+      return failed(where, new ImgverifyError('SIGNATURE_MALFORMED', `layer media type ${layer.descriptor.mediaType} is not ${mediaType}`));
     }
-    return judge('sig-tag', location, () => decode(layer.payload!, layer.descriptor.annotations), ctx);
+    const { payload } = layer;
+    if (!payload) return failed(where, toImgverifyError(new Error('a layer without payload or error')));
+    return judge(where, () => decode(payload, layer.descriptor.annotations), ctx);
   });
 }
 
 function referrerOutcomes(referrers: readonly ReferrerBundle[], digest: string, ctx: PolicyChecks): Outcome[] {
-  return referrers.map((r) => (r.error ? failed('referrer', r.location, r.error) : judge('referrer', r.location, () => referrerBundleInput(r.bundle!, digest), ctx)));
+  return referrers.map((r) => {
+    const where: Where = { source: 'referrer', location: r.location, referrer: { listing: r.listing, ...defined({ shape: r.shape }) } };
+    const { bundle } = r;
+    return r.error || !bundle ? failed(where, r.error ?? toImgverifyError(new Error('a referrer without bundle or error'))) : judge(where, () => referrerBundleInput(bundle, digest), ctx);
+  });
 }
 
-function failed(source: SignatureSource, location: string, err: ImgverifyError): Outcome {
-  return { signature: { source, location, verified: false, failure: failureInfo(err) } };
+/** Where a signature was found, as its result names it. */
+type Where = Pick<SignatureResult, 'source' | 'location' | 'referrer'>;
+
+function failed(where: Where, err: ImgverifyError): Outcome {
+  return { signature: { ...where, verified: false, failure: failureInfo(err) } };
 }
 
 /** Decodes (step 1's adapter part) and runs the algorithm; a decoding failure is this signature's failure. */
-function judge(source: SignatureSource, location: string, decode: () => SignatureInput, ctx: PolicyChecks): Outcome {
+function judge(where: Where, decode: () => SignatureInput, ctx: PolicyChecks): Outcome {
   let input: SignatureInput;
   try {
     input = decode();
   } catch (err) {
-    return failed(source, location, toImgverifyError(err));
+    return failed(where, toImgverifyError(err));
   }
   const v = verifySignature(input, ctx);
-  return { signature: signatureResult(source, location, v), ...(v.verified && v.statement ? { statement: v.statement } : {}) };
+  return { signature: signatureResult(where, v), ...(v.verified && v.statement ? { statement: v.statement } : {}) };
 }
 
-function signatureResult(source: SignatureSource, location: string, v: SignatureVerdict): SignatureResult {
+function signatureResult(where: Where, v: SignatureVerdict): SignatureResult {
   const { signer, signedDigest, dockerReference, tlog, signedAt } = v;
   return {
-    source,
-    location,
+    ...where,
     verified: v.verified,
     ...defined({ signer, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
   };
 }
 
-/** Verified when one signature passed; otherwise the reason. */
+/**
+ * Verified when one signature passed; otherwise the reason. A signature that is listed but
+ * could not be fetched (an operational failure) could have been the valid one: then the
+ * verdict is that operational failure, naming the object, never a definite "failed".
+ */
 function verdict(signatures: readonly SignatureResult[], policy: CompiledPolicy, none: string): { verified: boolean; error?: ImgverifyError } {
   if (signatures.length === 0) return { verified: false, error: new ImgverifyError('NO_SIGNATURES', none) };
   if (signatures.some((s) => s.verified)) return { verified: true };
+  const unreachable = signatures.filter((s) => s.failure?.category === 'operational');
+  const [first] = unreachable;
+  if (first?.failure) {
+    const others = signatures.length - 1;
+    return {
+      verified: false,
+      error: new ImgverifyError(
+        first.failure.code,
+        `${first.location} is listed but could not be fetched: ${first.failure.message}` +
+          (others > 0 ? ` (${others} other signature${others === 1 ? '' : 's'} did not verify)` : ''),
+        { details: { location: first.location, unavailable: unreachable.map((s) => s.location) } },
+      ),
+    };
+  }
   return { verified: false, error: noMatchError(signatures, policy) };
 }
 

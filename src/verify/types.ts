@@ -1,5 +1,6 @@
 /** Results of verification, as the library returns them and the CLI prints them. */
 import type { ErrorCategory, ErrorCode, ImgverifyError } from '../errors';
+import type { ReferrerListing, ReferrerShape } from '../cosign/discover-referrers';
 import type { SubjectAlternativeName } from '../policy/certificate-identity';
 
 /** Where a signature was found. */
@@ -35,10 +36,20 @@ export interface FailureInfo {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** How a referrer signature was found: the listing, and the shape it was stored in (cosign/discover-referrers.ts). */
+export interface ReferrerOrigin {
+  /** The OCI 1.1 referrers API, or the `sha256-<hex>` referrers tag (registries without the API). */
+  readonly listing: ReferrerListing;
+  /** `artifact`, `untyped-descriptor` (cosign 3 via go-containerregistry < v0.22.1), `bundle-layer` (cosign 2.5/2.6 `--new-bundle-format`), `config-typed`; absent when the manifest could not be read. */
+  readonly shape?: ReferrerShape;
+}
+
 export interface SignatureResult {
   readonly source: SignatureSource;
   /** Where exactly: e.g. `localhost:5000/app:sha256-….sig layer 0`. */
   readonly location: string;
+  /** For `source: 'referrer'`: which listing and shape it came from. */
+  readonly referrer?: ReferrerOrigin;
   readonly verified: boolean;
   /**
    * Who signed: present once the trust checks and the signature passed, also when a later

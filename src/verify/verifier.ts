@@ -17,7 +17,7 @@ import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { ImgverifyError, toImgverifyError } from '../errors';
 import { compilePolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
-import { RegistryClient, type RegistryClientOptions } from '../registry';
+import { REGISTRY_CLIENT_DEFAULTS, RegistryClient, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
 import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
 import { policyChecks, type PolicyChecks } from './context';
@@ -40,6 +40,12 @@ export interface VerifierOptions {
   maxSignatures?: number;
   /** Default concurrency of `verifyMany` (default 8). */
   concurrency?: number;
+  /**
+   * Deadline for one image's whole verification: tag resolution, signature discovery and
+   * every fetch, with their redirects, retries and token requests. Default: the registry
+   * client's `timeoutMs` (30 s).
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -88,21 +94,28 @@ interface Target {
   readonly signatureRepo: RepositoryRef;
   /** The image's own repository, where its referrers are. */
   readonly imageRepo: RepositoryRef;
+  /** The deadline of this image's verification. */
+  readonly signal: AbortSignal;
 }
 
 export class ImageVerifier {
   readonly trust: LoadedTrustRoot;
-  private readonly registryOptions: RegistryClientOptions | undefined;
-  private readonly sharedReader: RegistryReader | undefined;
+  private readonly registry: RegistryReader;
   private ownedClient: RegistryClient | undefined;
   private readonly signatureRepository?: RepositoryRef;
   private readonly maxSignatures?: number;
   private readonly concurrency: number;
+  private readonly timeoutMs: number;
 
   constructor(options: VerifierOptions = {}) {
     this.trust = loadTrust(options.trustedRoot);
-    this.sharedReader = options.registryClient;
-    this.registryOptions = options.registry;
+    // Created now, so that a configuration error (a proxy URL, a certificate file) is thrown here.
+    if (options.registryClient) {
+      this.registry = options.registryClient;
+    } else {
+      this.ownedClient = new RegistryClient(options.registry);
+      this.registry = this.ownedClient;
+    }
     if (options.signatureRepository !== undefined) {
       const repo = parseReference(options.signatureRepository);
       const lastSegment = options.signatureRepository.slice(options.signatureRepository.lastIndexOf('/') + 1);
@@ -112,6 +125,10 @@ export class ImageVerifier {
       this.signatureRepository = { registry: repo.registry, repository: repo.repository };
     }
     if (options.maxSignatures !== undefined) this.maxSignatures = options.maxSignatures;
+    this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? REGISTRY_CLIENT_DEFAULTS.timeoutMs;
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
+      throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+    }
     this.concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new ImgverifyError('INVALID_OPTIONS', `concurrency must be a positive integer, got ${options.concurrency}`);
@@ -146,7 +163,7 @@ export class ImageVerifier {
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
     const { checks } = this.prepared(policy);
     return this.run(image, async (target) => {
-      const found = await this.discover(target, 'sig');
+      const found = await this.discover(target, 'signature');
       return judgeSignatures(target.digest, found, checks, this.nothingFound('signatures', target, 'sig'));
     });
   }
@@ -172,7 +189,7 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
-      const found = await this.discover(target, 'att');
+      const found = await this.discover(target, 'attestation');
       return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'));
     });
     // A result that failed before discovery (bad reference, registry error) has no attestations.
@@ -214,13 +231,6 @@ export class ImageVerifier {
     await client?.close();
   }
 
-  /** The registry reader: the one given, or a client created on first use. */
-  private get registry(): RegistryReader {
-    if (this.sharedReader) return this.sharedReader;
-    this.ownedClient ??= new RegistryClient(this.registryOptions);
-    return this.ownedClient;
-  }
-
   /**
    * Resolves the image, runs `check` on the digest, and turns every per-image failure
    * (reference, registry, verification) into a result with a coded error.
@@ -240,19 +250,28 @@ export class ImageVerifier {
     const reference = formatReference(ref);
     let digest: string | undefined;
     let mediaType: string | undefined;
+    // One deadline for the whole image: resolution, discovery and every fetch.
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       if (ref.digest) {
         // The digest is what signatures bind; like cosign, do not fetch the image for it.
         digest = ref.digest;
       } else {
-        const manifest = await this.registry.getManifest(ref, ref.tag!);
+        const manifest = await this.registry.getManifest(ref, ref.tag ?? 'latest', { signal });
         digest = manifest.digest;
         mediaType = manifest.mediaType;
       }
       const signatureRepo = this.signatureRepository ?? ref;
-      const outcome = await check({ reference, digest, signatureRepo, imageRepo: ref });
+      const outcome = await check({ reference, digest, signatureRepo, imageRepo: ref, signal });
       return { image: input, reference, digest, ...defined({ mediaType }), ...outcome };
-    } catch (err) {
+    } catch (caught) {
+      const err =
+        signal.aborted && !(caught instanceof ImgverifyError && caught.code === 'REGISTRY_TIMEOUT')
+          ? new ImgverifyError('REGISTRY_TIMEOUT', `verification of ${reference} did not finish within ${this.timeoutMs} ms`, {
+              cause: caught,
+              details: { timeoutMs: this.timeoutMs },
+            })
+          : caught;
       const failed: ImageVerificationResult = {
         image: input,
         reference,
@@ -266,13 +285,17 @@ export class ImageVerifier {
     }
   }
 
-  /** The legacy artifacts (`.sig` or `.att`) and the v3 referrers of the digest, in parallel. */
-  private async discover(target: Target, suffix: 'sig' | 'att'): Promise<Discovered> {
-    const limits = this.maxSignatures !== undefined ? { maxSignatures: this.maxSignatures } : {};
+  /**
+   * The legacy artifacts (`.sig` or `.att`) and the v3 referrers of the digest, in parallel,
+   * under the image's deadline. Referrers whose annotations say they are the other kind are
+   * not fetched.
+   */
+  private async discover(target: Target, kind: 'signature' | 'attestation'): Promise<Discovered> {
+    const options = { ...defined({ maxSignatures: this.maxSignatures }), signal: target.signal };
     const [legacy, referrers]: [LegacyArtifacts | null, readonly ReferrerBundle[]] = await Promise.all([
-      fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, suffix, limits),
+      fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, kind === 'signature' ? 'sig' : 'att', options),
       // cosign v3 bundles are attached to the image itself (its repository), not to a signature repository.
-      fetchReferrerBundles(this.registry, target.imageRepo, target.digest, limits),
+      fetchReferrerBundles(this.registry, target.imageRepo, target.digest, { ...options, kind }),
     ]);
     return { legacy, referrers };
   }

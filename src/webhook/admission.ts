@@ -7,7 +7,8 @@
  * of a Pod (`spec`), of the pod template of a Deployment, ReplicaSet, StatefulSet,
  * DaemonSet, Job and ReplicationController (`spec.template.spec`), of a CronJob
  * (`spec.jobTemplate.spec.template.spec`) and of a PodTemplate (`template.spec`); in
- * each, `initContainers`, `containers` and `ephemeralContainers`, in that order.
+ * each, `initContainers`, `containers` and `ephemeralContainers`, in that order, then
+ * image volumes (`volumes[].image.reference`), which policy-controller does not look at.
  */
 import { ImgverifyError, parseReference } from '../index';
 
@@ -228,16 +229,20 @@ const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; re
 /** Kinds that can be scaled down (policy-controller's PodScalable). */
 const SCALABLE_KINDS: readonly WorkloadKind[] = ['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController'];
 
-export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers';
-const CONTAINER_FIELDS: readonly ContainerField[] = ['initContainers', 'containers', 'ephemeralContainers'];
+/** Where an image is used: a container list, or `volumes` (Kubernetes image volumes). */
+export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers' | 'volumes';
+const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 export interface ContainerImage {
-  /** RFC 6901 JSON pointer to the image string, e.g. `/spec/template/spec/containers/0/image`. */
+  /**
+   * RFC 6901 JSON pointer to the image string, e.g. `/spec/template/spec/containers/0/image`,
+   * or `/spec/volumes/0/image/reference` for an image volume.
+   */
   readonly path: string;
   /** The image as written (may be "" when the object has none; it then fails reference parsing). */
   readonly image: string;
   readonly field: ContainerField;
-  /** Container name ("" when absent). */
+  /** Container name, or the volume's name for an image volume ("" when absent). */
   readonly container: string;
   /** Whether the reference carries a digest (`@sha256:...`): nothing to resolve or patch. */
   readonly pinned: boolean;
@@ -313,6 +318,32 @@ export function extractImages(object: unknown, kind: GroupVersionKind | string):
           path: jsonPointer([...listPath, index, 'image']),
           image,
           field,
+          container: typeof name === 'string' ? name : '',
+          pinned: isPinned(image),
+        }),
+      );
+    });
+  }
+  // Kubernetes image volumes (`volumes[].image.reference`, KEP-4639): an OCI image or artifact
+  // the kubelet pulls and mounts. It runs nothing, but it is content from a registry the
+  // workload depends on: verified like a container image.
+  const volumes = own(podSpec, 'volumes');
+  if (volumes !== undefined && volumes !== null) {
+    const listPath = [...specPath, 'volumes'];
+    if (!Array.isArray(volumes)) throw badObject(jsonPointer(listPath), `expected a list, got ${kindOf(volumes)}`);
+    volumes.forEach((volume: unknown, index) => {
+      if (!isObject(volume)) throw badObject(jsonPointer([...listPath, index]), `expected an object, got ${kindOf(volume)}`);
+      const source = own(volume, 'image');
+      if (source === undefined || source === null) return;
+      if (!isObject(source)) throw badObject(jsonPointer([...listPath, index, 'image']), `expected an object, got ${kindOf(source)}`);
+      const image = own(source, 'reference') ?? '';
+      if (typeof image !== 'string') throw badObject(jsonPointer([...listPath, index, 'image', 'reference']), `expected a string, got ${kindOf(image)}`);
+      const name = own(volume, 'name');
+      images.push(
+        Object.freeze({
+          path: jsonPointer([...listPath, index, 'image', 'reference']),
+          image,
+          field: 'volumes' as const,
           container: typeof name === 'string' ? name : '',
           pinned: isPinned(image),
         }),

@@ -13,7 +13,7 @@ import { createPublicKey } from 'node:crypto';
 import { RE2JS } from 're2js';
 import { parseAllDocuments } from 'yaml';
 import { ImgverifyError, predicateTypeURI, type ImageReference } from '../index';
-import { compileGlob, policyImageName, type ImageGlob } from './glob';
+import { compileGlob, globGovernsImage, imageNames, type ImageGlob } from './glob';
 
 // --- The model -------------------------------------------------------------------------
 
@@ -658,8 +658,10 @@ function globsOf(policy: ClusterImagePolicy): readonly ImageGlob[] {
  * policy any one authority suffices (OR). Order is the input order.
  */
 export function matchPolicies(policies: readonly ClusterImagePolicy[], image: ImageReference): ClusterImagePolicy[] {
-  const name = policyImageName(image);
-  return policies.filter((policy) => globsOf(policy).some((glob) => glob.matches(name)));
+  // Every name of the image (tag, digest, registry spellings): a policy cannot be escaped by
+  // naming the image another way (./glob, issue 9.6).
+  const names = imageNames(image);
+  return policies.filter((policy) => globsOf(policy).some((glob) => globGovernsImage(glob, names)));
 }
 
 // --- helpers ---------------------------------------------------------------------------

@@ -40,6 +40,22 @@
  * They agree except that containerd treats a first component `localhost` or one with an
  * upper-case letter as a registry host; there we follow containerd, so the glob sees the
  * registry the image is really pulled from.
+ *
+ * Stricter than policy-controller (issue 9.6): a policy must not be escaped by naming the
+ * same image another way, so the webhook ({@link globMatchesReference}) matches a glob
+ * against every name of the image ({@link policyImageNames}):
+ *   - the tag form, the digest form and the tag+digest form (`app:v1`, `app@sha256:…`,
+ *     `app:v1@sha256:…`), where policy-controller sees only one;
+ *   - every spelling of its registry: the default port written or not (`ghcr.io:443`),
+ *     IPv4 in any form the resolver accepts (`127.1`, `0x7f.0.0.1`), IPv6 in any form,
+ *     Docker Hub's aliases (`docker.io`, `index.docker.io`, `registry-1.docker.io`,
+ *     `registry.hub.docker.com`, with and without `library/`), and the loopback names
+ *     (`localhost`, `127.0.0.1`, `[::1]`);
+ *   - a glob that accepts every tag or every digest of a repository (`…/app:*`, `…/app:**`,
+ *     `…/app@*`) governs that repository, so also its digest-only references, which have
+ *     no tag to match. A glob restricted to some tags (`…/app:v1*`) cannot know the tag of a
+ *     digest-only reference and does not match it.
+ * More policies match, so more must pass: never looser for an image a policy names.
  */
 import { RE2JS } from 're2js';
 import { DEFAULT_REGISTRY, ImgverifyError, parseReference, type ImageReference } from '../index';
@@ -58,6 +74,11 @@ export interface ImageGlob {
   readonly expression: string;
   /** Whether a fully qualified image name ({@link policyImageName}) matches the glob. */
   matches(qualifiedName: string): boolean;
+  /**
+   * Whether the glob accepts every tag or every digest of the repository `registry/repo`
+   * (it ends in `:*`, `:**`, `@*` or `@**` after a part matching the repository).
+   */
+  governsRepository(repositoryName: string): boolean;
 }
 
 function invalidGlob(glob: string, why: string): ImgverifyError {
@@ -99,10 +120,21 @@ export function compileGlob(glob: string): ImageGlob {
     // Unreachable for globs that passed the character check; kept so a bug fails closed.
     throw invalidGlob(glob, (err as Error).message);
   }
+  // `<repository part>:*` and the like: the repository part, compiled on its own.
+  const whole = /^(.+[^:@])[:@]\*{1,2}$/.exec(glob === '*' || glob === '*/*' ? '' : glob);
+  let repository: RE2JS | undefined;
+  if (whole) {
+    try {
+      repository = RE2JS.compile(globToExpression(whole[1]!));
+    } catch {
+      repository = undefined;
+    }
+  }
   return Object.freeze({
     glob,
     expression,
     matches: (qualifiedName: string) => re.testExact(qualifiedName),
+    governsRepository: (repositoryName: string) => repository !== undefined && repository.testExact(repositoryName),
   });
 }
 
@@ -116,10 +148,74 @@ export function policyImageName(ref: ImageReference): string {
   return `${registry}/${ref.repository}${identifier}`;
 }
 
-/** Whether a parsed image reference matches a glob (what the webhook uses; no fallback). */
+const DOCKER_HUB_NAMES = ['index.docker.io', 'docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'];
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * Every spelling of a registry host (see the module comment): canonical form first.
+ * Exported for tests.
+ */
+export function registryAliases(registry: string): string[] {
+  const lower = registry.toLowerCase();
+  const colon = lower.startsWith('[') ? lower.indexOf(':', lower.indexOf(']')) : lower.lastIndexOf(':');
+  let host = colon === -1 ? lower : lower.slice(0, colon);
+  const port = colon === -1 ? '' : lower.slice(colon + 1);
+  // The URL parser is the resolver's view of a numeric host: 127.1, 0x7f.0.0.1, [::0001].
+  try {
+    host = new URL(`http://${host}`).hostname;
+  } catch {
+    // Not a host the URL parser reads (cannot be pulled either): keep it as written.
+  }
+  const hosts = DOCKER_HUB_NAMES.includes(host) || host === DEFAULT_REGISTRY ? DOCKER_HUB_NAMES : LOOPBACK_NAMES.includes(host) ? LOOPBACK_NAMES : [host];
+  const ports = port === '' || port === '443' ? ['', ':443'] : [`:${port}`];
+  const out = new Set<string>();
+  for (const h of hosts) for (const p of ports) out.add(`${h}${p}`);
+  return [...out];
+}
+
+/** Every repository name an image is known by: `registry/repository` over its aliases. */
+function repositoryNames(ref: ImageReference): string[] {
+  const aliases = registryAliases(ref.registry);
+  const hub = aliases.includes(POLICY_DOCKER_HUB_REGISTRY);
+  const repos = [ref.repository];
+  if (hub && !ref.repository.includes('/')) repos.push(`library/${ref.repository}`);
+  if (hub && /^library\/[^/]+$/.test(ref.repository)) repos.push(ref.repository.slice('library/'.length));
+  return aliases.flatMap((a) => repos.map((r) => `${a}/${r}`));
+}
+
+/**
+ * Every name a glob is matched against for the webhook: tag, digest and tag+digest forms
+ * over every spelling of the registry. The first is {@link policyImageName}'s.
+ */
+export function policyImageNames(ref: ImageReference): string[] {
+  const ids: string[] = [];
+  if (ref.digest !== undefined) ids.push(`@${ref.digest}`);
+  if (ref.tag !== undefined || ref.digest === undefined) ids.push(`:${ref.tag ?? 'latest'}`);
+  if (ref.tag !== undefined && ref.digest !== undefined) ids.push(`:${ref.tag}@${ref.digest}`);
+  const names = new Set<string>([policyImageName(ref)]);
+  for (const repo of repositoryNames(ref)) for (const id of ids) names.add(`${repo}${id}`);
+  return [...names];
+}
+
+/** The names and repository names of an image, computed once for matching against many globs. */
+export interface ImageNames {
+  readonly names: readonly string[];
+  readonly repositories: readonly string[];
+}
+
+export function imageNames(ref: ImageReference): ImageNames {
+  return { names: policyImageNames(ref), repositories: repositoryNames(ref) };
+}
+
+/** Whether a glob governs an image under any of its names (see the module comment). */
+export function globGovernsImage(glob: ImageGlob, names: ImageNames): boolean {
+  return names.names.some((n) => glob.matches(n)) || names.repositories.some((r) => glob.governsRepository(r));
+}
+
+/** Whether a parsed image reference matches a glob (what the webhook uses; every name, no fallback). */
 export function globMatchesReference(glob: ImageGlob | string, ref: ImageReference): boolean {
   const compiled = typeof glob === 'string' ? compileGlob(glob) : glob;
-  return compiled.matches(policyImageName(ref));
+  return globGovernsImage(compiled, imageNames(ref));
 }
 
 /**

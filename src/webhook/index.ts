@@ -23,6 +23,7 @@ export {
   type WebhookServerOptions,
 } from './server';
 export { loadPolicies, MAX_POLICY_FILE_BYTES, type PolicySet } from './policy-folder';
+export { refuseEmptyPolicySet } from './empty-policies';
 export {
   API_VERSIONS,
   parseClusterImagePolicies,

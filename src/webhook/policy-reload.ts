@@ -7,13 +7,16 @@
 import type { PolicyEvaluator } from './evaluate';
 import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
-import { loadPolicies, watchPolicies, type PolicySet } from './policy-folder';
+import { refuseEmptyPolicySet } from './empty-policies';
+import { loadPolicies, watchPolicies, type PolicySet, type PolicyUpdate } from './policy-folder';
 
 export interface PolicyReloadOptions {
   readonly dir: string;
   readonly evaluator: PolicyEvaluator;
   readonly metrics: WebhookMetrics;
   readonly log: Logger;
+  /** Accept a folder with no policies (default false: an empty set is rejected like an invalid one). */
+  readonly allowEmpty?: boolean;
   /** See watchPolicies. */
   readonly debounceMs?: number;
   readonly pollIntervalMs?: number;
@@ -54,10 +57,16 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
     });
   };
 
-  const initial = await loadPolicies(dir);
+  const guard = (set: PolicySet): PolicySet => refuseEmptyPolicySet(set, dir, options.allowEmpty === true);
+  const initial = guard(await loadPolicies(dir));
   if (initial.errors.length === 0) activate(initial, true);
   else reject(initial, true);
-  const stop = watchPolicies(dir, (update) => (update.kind === 'loaded' ? activate(update.set, false) : reject(update.set, false)), {
+  const onUpdate = (update: PolicyUpdate): void => {
+    const set = guard(update.set);
+    if (update.kind === 'loaded' && set.errors.length === 0) activate(set, false);
+    else reject(set, false);
+  };
+  const stop = watchPolicies(dir, onUpdate, {
     ...(evaluator.version !== undefined ? { activeVersion: evaluator.version } : {}),
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),

@@ -11,6 +11,8 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { ImgverifyError, type LoadedTrustRoot, type RegistryClientOptions } from '../index';
 import { PolicyEvaluator, type NoMatchAction, type VerificationBackend } from './evaluate';
+import { defined } from '../util/object';
+import { watchCredentialFiles } from './credential-reload';
 import { jsonLogger, type Logger } from './log';
 import { WebhookMetrics } from './metrics';
 import { startPolicyReload } from './policy-reload';
@@ -45,6 +47,8 @@ export interface WebhookServerOptions {
   readonly concurrency?: number;
   /** Trust root for the default backend (default: the embedded public-good root). */
   readonly trustedRoot?: string | LoadedTrustRoot | object;
+  /** Accept a policy folder with no policies (default false: an empty set is rejected like an invalid one). */
+  readonly allowEmptyPolicies?: boolean;
   /** Registry client options for the default backend (docker config, http, CA). */
   readonly registry?: RegistryClientOptions;
   /** Verification backend (default: the library verifier over a registry client). */
@@ -55,6 +59,8 @@ export interface WebhookServerOptions {
   readonly policyPollIntervalMs?: number;
   /** Certificate files are re-read this often besides file events (default 10 s; 0: events only). */
   readonly tlsPollIntervalMs?: number;
+  /** Registry credential files are re-read this often besides file events (default 30 s; 0: events only). */
+  readonly credentialPollIntervalMs?: number;
   readonly log?: Logger;
 }
 
@@ -116,9 +122,20 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     evaluator,
     metrics,
     log,
-    ...(options.policyDebounceMs !== undefined ? { debounceMs: options.policyDebounceMs } : {}),
-    ...(options.policyPollIntervalMs !== undefined ? { pollIntervalMs: options.policyPollIntervalMs } : {}),
+    allowEmpty: options.allowEmptyPolicies === true,
+    ...defined({ debounceMs: options.policyDebounceMs, pollIntervalMs: options.policyPollIntervalMs }),
   });
+  // Registry credentials (mounted pull secrets): re-read when they change.
+  const stopCredentialWatch = ownedBackend
+    ? watchCredentialFiles(
+        ownedBackend.credentialFiles(),
+        () => {
+          ownedBackend.reloadCredentials();
+          log('info', 'registry credential files changed; credentials will be read again', { files: ownedBackend.credentialFiles() });
+        },
+        defined({ pollIntervalMs: options.credentialPollIntervalMs, debounceMs: options.policyDebounceMs }),
+      )
+    : () => undefined;
 
   server.on(
     'request',
@@ -150,6 +167,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     });
   } catch (err) {
     policies.stop();
+    stopCredentialWatch();
     tls.stopWatching();
     await ownedBackend?.close();
     throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err });
@@ -170,6 +188,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       closed ??= (async () => {
         closing.abort(new ImgverifyError('ABORTED', 'the webhook is shutting down'));
         policies.stop();
+        stopCredentialWatch();
         tls.stopWatching();
         // Requests in flight get a few seconds to finish; then every connection is closed.
         await new Promise<void>((resolve) => {

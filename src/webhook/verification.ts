@@ -18,6 +18,7 @@ import {
   type ImageVerifier,
   type LoadedTrustRoot,
   type PreparedPolicy,
+  type ReadOptions,
   type ReferrersListing,
   type RegistryClientOptions,
   type RegistryReader,
@@ -42,6 +43,8 @@ class SessionReader implements RegistryReader {
     private readonly signal: AbortSignal,
   ) {}
 
+  // Answers are shared within the session, so they run under the session's deadline (a
+  // caller's own deadline, e.g. the verifier's per-image one, is never shorter here).
   getManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest> {
     return this.once(`manifest ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.getManifest(repo, tagOrDigest, { signal: this.signal }));
   }
@@ -50,13 +53,13 @@ class SessionReader implements RegistryReader {
     return this.once(`find ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.findManifest(repo, tagOrDigest, { signal: this.signal }));
   }
 
-  getBlob(repo: RepositoryRef, digest: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  getBlob(repo: RepositoryRef, digest: string, options: ReadOptions & { maxBytes?: number } = {}): Promise<Buffer> {
     return this.once(`blob ${repositoryName(repo)} ${digest} ${options.maxBytes ?? ''}`, () =>
       this.client.getBlob(repo, digest, { signal: this.signal, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) }),
     );
   }
 
-  listReferrers(repo: RepositoryRef, digest: string, options: { artifactType?: string } = {}): Promise<ReferrersListing> {
+  listReferrers(repo: RepositoryRef, digest: string, options: ReadOptions & { artifactType?: string } = {}): Promise<ReferrersListing> {
     return this.once(`referrers ${repositoryName(repo)} ${digest} ${options.artifactType ?? ''}`, () =>
       this.client.listReferrers(repo, digest, { signal: this.signal, ...(options.artifactType !== undefined ? { artifactType: options.artifactType } : {}) }),
     );
@@ -103,6 +106,16 @@ export class VerifierBackend implements VerificationBackend {
       verify: (pinned, policy) => verifier.verify(pinned, policy),
       verifyAttestations: (pinned, policy, options) => verifier.verifyAttestations(pinned, policy, options),
     };
+  }
+
+  /** The registry credential files in use (watched by the server for changes). */
+  credentialFiles(): readonly string[] {
+    return this.client.credentialFiles;
+  }
+
+  /** Credential files changed: read them (and run helpers) again, drop tokens. */
+  reloadCredentials(): void {
+    this.client.reloadCredentials();
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
  * End to end against a real registry (Debian's docker-registry) and the private test
  * Sigstore: positive cases, and one negative per check, each asserting the failure reason.
  */
+import { createHash } from 'node:crypto';
 import { createVerifier, type ImageVerifier } from '../../src';
 import type { ImageVerificationResult } from '../../src/verify/types';
 import { startProxy, type RunningProxy, type RunningRegistry } from '../support/registry';
@@ -311,6 +312,28 @@ describe('hostile or failing registries', () => {
     expect(result.verified).toBe(false);
     expect(result.signatures[0]!.failure?.code).toBe('DIGEST_MISMATCH');
     expect(result.error?.code).toBe('DIGEST_MISMATCH');
+  });
+
+  test('a registry announcing a (correct) sha512 Docker-Content-Digest: the image digest stays the sha256 and it verifies (issue 14.2)', async () => {
+    const { repo: r, image } = await signedImage('sha512-header');
+    proxy.setHook(async (req, ctx) => {
+      const res = await ctx.forward();
+      if (req.path !== `/v2/${r}/manifests/v1` || res.status !== 200) return res;
+      return { ...res, headers: { ...res.headers, 'docker-content-digest': `sha512:${createHash('sha512').update(res.body).digest('hex')}` } };
+    });
+    const result = await proxied.verify(`${proxy.host}/${r}:v1`, POLICY);
+    expectVerified(result, image.digest);
+    expect(proxy.requests.some((q) => q.path === `/v2/${r}/manifests/sha256-${image.digest.slice(7)}.sig`)).toBe(true);
+  });
+
+  test('a .sig manifest listing one signature layer many times: its blob is fetched once', async () => {
+    const r = repo('dup-layers');
+    const image = await pushTestImage(registry, r, 'v1');
+    const layer = sigstore.signImage({ digest: image.digest, identity: { email: SIGNER }, issuer: ISSUER });
+    await pushSignatures(registry, r, image.digest, Array.from({ length: 20 }, () => layer));
+    const result = await proxied.verify(`${proxy.host}/${r}:v1`, POLICY);
+    expectVerified(result, image.digest);
+    expect(proxy.requests.filter((q) => q.path.startsWith(`/v2/${r}/blobs/`))).toHaveLength(1);
   });
 
   test('registry down → REGISTRY_UNREACHABLE (operational)', async () => {

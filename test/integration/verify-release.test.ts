@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createVerifier } from '../../src';
 import { verifySbomImages } from '../../src/release';
 import { runBuiltCli, runCli } from '../support/cli';
-import { closePushers, startRegistry, type RunningRegistry } from '../support/registry';
+import { closePushers, startProxy, startRegistry, type RunningProxy, type RunningRegistry } from '../support/registry';
+import { pushTestImage } from '../support/signed-images';
 import { KUBERNETES_RELEASE, pushRelease, RELEASE_ISSUER, RELEASE_SIGNER, releaseSbom, type ReleaseImage } from '../support/release';
 import { createTestSigstore, type TestSigstore } from '../support/sigstore';
 import type { Json } from '../support/json';
@@ -155,4 +156,65 @@ test('library: verifySbomImages yields results as they complete', async () => {
   } finally {
     await verifier.close();
   }
+});
+
+/**
+ * Issue 9.3 (found by a security review): --registry-username/--registry-password used to go
+ * to every registry the SBOM names, and an SBOM is untrusted input (often fetched from a URL):
+ * a hostile SBOM collected the password. Flag credentials now go only to the registries named
+ * with --registry-credentials-host.
+ */
+describe('flag credentials go only to registries named on the command line', () => {
+  let named: RunningRegistry;
+  let foreign: RunningRegistry;
+  let recorder: RunningProxy;
+  let sbomPath: string;
+  let namedRef: string;
+  let foreignRef: string;
+  const user = { username: 'release-bot', password: 'not-for-strangers' };
+  beforeAll(async () => {
+    [named, foreign] = await Promise.all([startRegistry({ auth: 'htpasswd', users: [user] }), startRegistry({ auth: 'htpasswd', users: [user] })]);
+    // The registry only the SBOM names, behind a proxy that records every request's headers.
+    recorder = await startProxy(foreign);
+    const [a, b] = await Promise.all([pushRelease(named, sigstore, { ...KUBERNETES_RELEASE, components: ['kube-apiserver'], architectures: ['amd64'], extras: [] }), pushTestImage(foreign, 'collector/app', 'v1')]);
+    namedRef = a[0]!.reference;
+    foreignRef = `${recorder.host}/collector/app:v1`;
+    void b;
+    sbomPath = join(dir, 'two-registries.spdx');
+    writeFileSync(sbomPath, releaseSbom('v1.32.0', [namedRef, foreignRef]));
+  }, 120_000);
+  afterAll(async () => {
+    await recorder?.stop();
+    await closePushers();
+    await named?.stop();
+    await foreign?.stop();
+  });
+
+  test('without --registry-credentials-host, flag credentials are a usage error (exit 2), before any request', async () => {
+    const r = await runCli(['verify-release', '--sbom', sbomPath, ...identity(), '--registry-username', user.username, '--registry-password', user.password]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--registry-username needs --registry-credentials-host HOST');
+    expect(recorder.requests).toHaveLength(0);
+  });
+
+  test('the named registry gets them; the registry only the SBOM names gets no Authorization header', async () => {
+    const r = await runCli([
+      'verify-release', '--sbom', sbomPath, ...identity(), '--output', 'json',
+      '--registry-username', user.username, '--registry-password', user.password, '--registry-credentials-host', named.host,
+    ]);
+    const report = JSON.parse(r.stdout);
+    const byRef = new Map<string, Json>(report.results.map((x: Json) => [x.image, x]));
+    expect(byRef.get(namedRef).verified).toBe(true);
+    expect(byRef.get(foreignRef).error.code).toBe('REGISTRY_AUTH_FAILED');
+    expect(recorder.requests.length).toBeGreaterThan(0);
+    expect(recorder.requests.filter((q) => q.headers.authorization !== undefined)).toEqual([]);
+    expect(JSON.stringify(recorder.requests.map((q) => q.headers))).not.toContain(Buffer.from(`${user.username}:${user.password}`).toString('base64'));
+    expect(r.code).toBe(3);
+  });
+
+  test('a malformed --registry-credentials-host is a usage error', async () => {
+    const r = await runCli(['verify-release', '--sbom', sbomPath, ...identity(), '--registry-username', 'u', '--registry-password', 'p', '--registry-credentials-host', 'https://x/y']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is not a registry host');
+  });
 });

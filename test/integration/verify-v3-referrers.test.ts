@@ -135,7 +135,7 @@ test('another identity → IDENTITY_MISMATCH', async () => {
   expect((await verifier.verify(ref, POLICY)).error?.code).toBe('IDENTITY_MISMATCH');
 });
 
-test('a referrers index pointing at a missing manifest: that entry fails (MALFORMED_CONTENT), the good one still verifies', async () => {
+test('a referrers index pointing at a missing manifest: that entry fails (REGISTRY_ERROR: listed, not served), the good one still verifies', async () => {
   const { repo, pushed, ref } = await image();
   const missing = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'e'.repeat(64)}`, size: 100, artifactType: BUNDLE_V03 };
   const [good] = await pushBundleReferrers(registry, repo, pushed.descriptor, [signImageV3(sigstore, { digest: pushed.digest })]);
@@ -145,8 +145,8 @@ test('a referrers index pointing at a missing manifest: that entry fails (MALFOR
   const result = await verifier.verify(ref, POLICY);
   expect(result.verified).toBe(true);
   const bad = result.signatures.find((s) => s.location.endsWith('e'.repeat(64)))!;
-  expect(bad.failure?.code).toBe('MALFORMED_CONTENT');
-  expect(bad.failure?.message).toContain('does not exist');
+  expect(bad.failure?.code).toBe('REGISTRY_ERROR');
+  expect(bad.failure?.message).toContain('does not serve its manifest');
 });
 
 test('a referrer manifest whose subject is another image → MALFORMED_CONTENT', async () => {
@@ -195,6 +195,20 @@ describe('through a registry with the referrers API (a proxy implementing it, pa
     expect(result.verified).toBe(true);
     expect(result.signatures.map((s) => s.verified)).toEqual([false, true]);
     expect(proxy.requests.some((r) => r.url.includes('page=2'))).toBe(true);
+  });
+
+  test('a listing naming one referrer 40 times: its manifest and bundle are fetched once, and it is reported once (issue 14.5)', async () => {
+    const { repo, pushed } = await image();
+    const [good] = await pushBundleReferrers(registry, repo, pushed.descriptor, [signImageV3(sigstore, { digest: pushed.digest })]);
+    const page = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: Array.from({ length: 40 }, () => good) };
+    proxy.setHook((req) =>
+      req.path === `/v2/${repo}/referrers/${pushed.digest}` ? jsonReply(200, page, { 'content-type': 'application/vnd.oci.image.index.v1+json' }) : undefined,
+    );
+    const result = await viaProxy.verify(`${proxy.host}/${repo}:v1`, POLICY);
+    expect(result.verified).toBe(true);
+    expect(result.signatures.filter((s) => s.source === 'referrer')).toHaveLength(1);
+    expect(proxy.requests.filter((r) => r.path === `/v2/${repo}/manifests/${good!.digest}`)).toHaveLength(1);
+    expect(proxy.requests.filter((r) => r.path.startsWith(`/v2/${repo}/blobs/`))).toHaveLength(1);
   });
 
   test('a failing referrers listing (500) is an operational error, not "unsigned"', async () => {

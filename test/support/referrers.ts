@@ -72,3 +72,74 @@ export async function pushBundleReferrers(
   await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...extra]);
   return descriptors;
 }
+
+// --- Shapes real tools wrote (issue 9.1) -------------------------------------------------------
+
+export const OCI_EMPTY_TYPE = 'application/vnd.oci.empty.v1+json';
+
+/**
+ * cosign 3.x on a registry without the referrers API (GHCR is one), writing the referrers tag
+ * index through go-containerregistry < v0.22.1: the artifact manifests carry the bundle
+ * `artifactType`, but the index descriptors say `application/vnd.oci.empty.v1+json`
+ * (`descriptorType: 'empty'`) or nothing (`'absent'`), and lose the `dev.sigstore.bundle.*`
+ * annotations. Sources: sigstore/cosign#4641, kyverno/kyverno PR #16754.
+ */
+export async function pushCosign3FallbackReferrers(
+  target: PushTarget,
+  repo: string,
+  subject: PushedDescriptor,
+  bundles: ReadonlyArray<Record<string, unknown>>,
+  descriptorType: 'empty' | 'absent',
+): Promise<PushedDescriptor[]> {
+  const descriptors: PushedDescriptor[] = [];
+  for (const bundle of bundles) {
+    const pushed = await pushArtifact(target, repo, { artifactType: BUNDLE_V03, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03 });
+    const { artifactType: _typed, annotations: _lost, ...plain } = pushed.descriptor;
+    descriptors.push(descriptorType === 'empty' ? { ...plain, artifactType: OCI_EMPTY_TYPE } : plain);
+  }
+  await pushIndex(target, repo, subject.digest.replace(':', '-'), descriptors);
+  return descriptors;
+}
+
+/**
+ * cosign 2.5/2.6 `--new-bundle-format`: the manifest has no `artifactType`, the empty config
+ * and one bundle layer, so listings (the referrers API and the tag index alike) show it
+ * under the config's media type, `application/vnd.oci.empty.v1+json`. Source:
+ * sigstore/cosign#4422. `extra` descriptors are listed too.
+ */
+export async function pushNewBundleFormatReferrers(
+  target: PushTarget,
+  repo: string,
+  subject: PushedDescriptor,
+  bundles: ReadonlyArray<Record<string, unknown>>,
+  extra: readonly PushedDescriptor[] = [],
+): Promise<PushedDescriptor[]> {
+  const descriptors: PushedDescriptor[] = [];
+  for (const bundle of bundles) {
+    const pushed = await pushArtifact(target, repo, { artifactType: undefined, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03 });
+    descriptors.push(pushed.descriptor);
+  }
+  await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...extra]);
+  return descriptors;
+}
+
+/**
+ * cosign 3 through go-containerregistry >= v0.22.1 (or a registry with the referrers API):
+ * typed descriptors carrying `dev.sigstore.bundle.content` and
+ * `dev.sigstore.bundle.predicateType` annotations.
+ */
+export async function pushAnnotatedReferrers(
+  target: PushTarget,
+  repo: string,
+  subject: PushedDescriptor,
+  bundles: ReadonlyArray<{ readonly bundle: Record<string, unknown>; readonly predicateType: string }>,
+): Promise<PushedDescriptor[]> {
+  const descriptors: PushedDescriptor[] = [];
+  for (const { bundle, predicateType } of bundles) {
+    const annotations = { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType };
+    const pushed = await pushArtifact(target, repo, { artifactType: BUNDLE_V03, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03, annotations });
+    descriptors.push(pushed.descriptor);
+  }
+  await pushIndex(target, repo, subject.digest.replace(':', '-'), descriptors);
+  return descriptors;
+}

@@ -3,7 +3,7 @@
  * image, with the policy and authority that decided, for people writing policies.
  */
 import { parseArgs } from 'node:util';
-import { loadPolicies, PolicyEvaluator, VerifierBackend, type ImageDecision } from '../../webhook';
+import { loadPolicies, PolicyEvaluator, refuseEmptyPolicySet, VerifierBackend, type ImageDecision } from '../../webhook';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
@@ -16,9 +16,11 @@ prints the verdict, each matching policy and the authority that decided (or why 
 
   --policies DIR             folder of ClusterImagePolicy YAML/JSON files
   --no-match allow|warn|deny images that no policy matches (default deny)
+  --allow-empty-policies     accept a folder with no policies (default: it does not load, as in the webhook)
   --timeout D                deadline for all images (default 30s)
   --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
   --docker-config FILE       registry credentials (default: $DOCKER_CONFIG/config.json)
+  --registry-config FILE     more credential files, repeatable (as the webhook)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
   --output json|text         (default text)
@@ -68,7 +70,7 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   const noMatch = noMatchFromFlags(values);
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : 30_000;
 
-  const set = await loadPolicies(dir);
+  const set = refuseEmptyPolicySet(await loadPolicies(dir), dir, values['allow-empty-policies'] === true);
   for (const w of set.warnings) io.stderr(`warning: ${w.file}: document ${w.document}: ${w.path}: ${w.message}\n`);
   if (set.errors.length > 0) {
     for (const e of set.errors) io.stderr(`error: ${e.message}\n`);

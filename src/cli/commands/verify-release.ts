@@ -11,11 +11,11 @@ import {
   KUBERNETES_RELEASE_IDENTITY,
   KUBERNETES_SBOM_BASE_URL,
   kubernetesSbomUrl,
-  parseReference,
   readSbom,
+  shareHttpStack,
   type ImageVerificationResult,
 } from '../..';
-import { outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { credentialHosts, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
@@ -38,7 +38,11 @@ Verifies every container image that an SPDX SBOM (tag-value or JSON) lists.
                             (the summary then goes to stderr)
   --output json|text        json: the full report
 
-Identity, trust and registry flags are those of "imgverify verify" (see its --help).
+Identity, trust and registry flags are those of "imgverify verify" (see its --help), except
+that flag credentials (--registry-username/--registry-password, --registry-client-cert/
+--registry-client-key) need --registry-credentials-host HOST (repeatable): they go only to the
+registries named there, never to one the SBOM names. The SBOM URL is fetched through the same
+proxies (HTTPS_PROXY, NO_PROXY) with the same --timeout, at most 10 redirects, no credentials.
 Exit status as for verify: 0 all verified, 1 a verification failed, 2 usage, 3 operational.
 `;
 
@@ -77,13 +81,25 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   );
   const source = values.kubernetes !== undefined ? kubernetesSbomUrl(values.kubernetes, io.env.IMGVERIFY_KUBERNETES_SBOM_BASE_URL ?? KUBERNETES_SBOM_BASE_URL) : values.sbom!;
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : undefined;
-  const sbom = await readSbom(source, timeoutMs !== undefined ? { timeoutMs } : {});
+  // Flag credentials go only to registries named with --registry-credentials-host: the SBOM is
+  // untrusted input (often fetched from a URL) and must not choose where a password goes.
+  const options = verifierOptionsFromFlags(values, io.env, credentialHosts(values, undefined, 'verify-release'));
+  // One HTTP stack (proxies, CAs, connections) for the SBOM URL and the registries.
+  const { stack, options: registry } = shareHttpStack(options.registry ?? {});
+  let sbom: Buffer;
+  try {
+    sbom = await readSbom(source, { httpStack: stack, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
 
   // Parse before contacting any registry: a malformed SBOM fails with its line number.
   let sbomImages;
   try {
     sbomImages = imagesFromSbom(sbom);
   } catch (err) {
+    await stack.close();
     // The SBOM is the command's input: a malformed one is a usage error (exit 2, SBOM_INVALID),
     // like a malformed trusted root; the message names the source.
     if (!(err instanceof ImgverifyError)) throw err;
@@ -91,11 +107,13 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   }
   for (const w of sbomImages.warnings) io.stderr(`warning: ${w}\n`);
   for (const s of sbomImages.skipped) io.stderr(`warning: not verified: SBOM package ${s.spdxId} (${s.name}): ${s.reason}\n`);
-  if (sbomImages.images.length === 0) throw new ImgverifyError('SBOM_NO_IMAGES', `the SBOM ${source} lists no container images`);
+  if (sbomImages.images.length === 0) {
+    await stack.close();
+    throw new ImgverifyError('SBOM_NO_IMAGES', `the SBOM ${source} lists no container images`);
+  }
   const references = sbomImages.images.map((i) => i.reference);
-  const registries = [...new Set(references.map((r) => parseReference(r).registry))];
 
-  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, registries));
+  const verifier = createVerifier({ ...options, registry });
   try {
     const progress = new Progress(references.length, io.stderr, io.isTTY);
     const byReference = new Map<string, ImageVerificationResult>();
@@ -128,5 +146,6 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
     return exitCodeForResults(results);
   } finally {
     await verifier.close();
+    await stack.close();
   }
 }

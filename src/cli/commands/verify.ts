@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createVerifier, parseReference, type ImageVerificationResult, type ImageVerifier, type PreparedPolicy } from '../..';
 import { mapConcurrent } from '../../util/pool';
-import { outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { credentialHosts, outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import { resultToJSON, resultToText } from '../output';
 import type { CommandIO } from '../io';
@@ -22,7 +22,14 @@ const TRUST_HELP = `Trust and registry:
   --allow-http-registry             plain http to any registry (loopback registries always use http)
   --registry-cacert FILE            extra CA certificates (PEM) for registry TLS
   --registry-username U --registry-password P
-  --timeout D                       per-request timeout (e.g. 30s, 2m; default 30s)
+                                    credentials for the registries of the IMAGE arguments (else the docker
+                                    config, credential helpers, containers auth.json)
+  --registry-client-cert FILE --registry-client-key FILE
+                                    TLS client certificate (mTLS) for those registries
+  --registry-credentials-host HOST  give the flag credentials to HOST instead (repeatable)
+  Proxies: HTTPS_PROXY, HTTP_PROXY, NO_PROXY (as Go reads them; loopback is never proxied)
+  --timeout D                       deadline for one image's verification, every request, redirect,
+                                    retry and token request included (e.g. 30s, 2m; default 30s)
   --concurrency N                   images verified at once (default 8)
   --output json|text                json: an array, one object per IMAGE (default: text)`;
 
@@ -83,7 +90,11 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a positive integer, got "${String(values.concurrency)}"`);
 
-  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, [...new Set(refs.map((r) => r.registry))]));
+  // Flag credentials go to the registries named on the command line: the IMAGE arguments and
+  // COSIGN_REPOSITORY (or exactly those of --registry-credentials-host).
+  const named = refs.map((r) => r.registry);
+  if (io.env.COSIGN_REPOSITORY) named.push(parseReference(io.env.COSIGN_REPOSITORY).registry);
+  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, credentialHosts(values, named, 'verify')));
   try {
     const prepared = verifier.preparePolicy(policy);
     const results = new Array<R>(positionals.length);

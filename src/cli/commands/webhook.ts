@@ -1,6 +1,6 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { defaultDockerConfigPath, type RegistryClientOptions } from '../..';
+import type { RegistryClientOptions } from '../..';
 import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
@@ -19,10 +19,16 @@ POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
   --timeout D                deadline for one admission request's verification (default 8s; keep it
                              below the webhook configuration's timeoutSeconds)
   --no-match allow|warn|deny images that no policy matches (default deny)
+  --allow-empty-policies     accept a policy folder with no policies (default: such a folder
+                             does not load: not ready at start, last good set kept on reload)
   --cache-ttl D              how long a passing verdict per (digest, policy) is kept (default 5m; 0: no cache)
   --cache-size N             most cached verdicts (default ${EVALUATOR_DEFAULTS.cacheSize})
   --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
-  --docker-config FILE       registry credentials, docker config.json (default: $DOCKER_CONFIG/config.json)
+  --docker-config FILE       registry credentials, docker config.json (default: $DOCKER_CONFIG/config.json,
+                             then the containers auth.json files; credential helpers are run)
+  --registry-config FILE     more credential files (mounted kubernetes.io/dockerconfigjson Secrets),
+                             repeatable, consulted in order after --docker-config; all are
+                             re-read when they change
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
@@ -37,12 +43,14 @@ export const VERIFICATION_FLAGS = {
   timeout: { type: 'string' },
   'trusted-root': { type: 'string' },
   'docker-config': { type: 'string' },
+  'registry-config': { type: 'string', multiple: true },
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
+  'allow-empty-policies': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
@@ -55,11 +63,22 @@ export function noMatchFromFlags(values: Values): NoMatchAction {
   return value as NoMatchAction;
 }
 
-/** Registry options: the docker config (never echoed: only its path), http, CA, timeout. */
+/**
+ * Registry options: credential files (never echoed: only their paths), http, CA, timeout,
+ * the environment (proxies, default credential files). `--docker-config F` and
+ * `--registry-config F...` (mounted pull secrets) are consulted in that order, first answer
+ * per registry wins; without either, the default chain (docker config, containers auth files).
+ */
 export function registryFromFlags(values: Values, env: NodeJS.ProcessEnv, timeoutMs: number): RegistryClientOptions {
+  const dockerConfig = str(values, 'docker-config');
+  const extra = values['registry-config'];
+  const files = Array.isArray(extra) ? extra : typeof extra === 'string' ? [extra] : [];
+  if (files.some((f) => f === '')) throw usageError('--registry-config needs a file');
   return {
     ...registryTransportFromFlags(values),
-    dockerConfigPath: str(values, 'docker-config') ?? defaultDockerConfigPath(env),
+    env,
+    ...(dockerConfig !== undefined ? { dockerConfigPath: dockerConfig } : {}),
+    ...(files.length > 0 ? { credentialFiles: files } : {}),
     timeoutMs: Math.ceil(timeoutMs),
   };
 }
@@ -141,6 +160,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     ...(values.host !== undefined ? { host: values.host } : {}),
     timeoutMs,
     noMatch: noMatchFromFlags(values),
+    allowEmptyPolicies: values['allow-empty-policies'] === true,
     cacheTtlMs,
     cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
     ...(trustedRoot !== undefined ? { trustedRoot } : {}),

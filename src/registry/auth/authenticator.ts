@@ -4,8 +4,8 @@
  * A registry's challenge (from the API version check or a 401) is remembered, so later
  * requests authenticate up front. Bearer tokens are cached per (registry, realm, service,
  * scope) until they expire, and concurrent requests for one scope share one token fetch.
- * Credentials go only to the registry's own origin and to its token realm, and never over
- * plain http to a host that is not loopback.
+ * Credentials go only to the registry's own origin and to its token realm, and over plain
+ * http only to a loopback realm of a registry that may itself use plain http.
  */
 import { ImgverifyError } from '../../errors';
 import { isLoopbackRegistry } from '../../reference';
@@ -14,11 +14,11 @@ import { formatRegistryError, sanitise, type RegistryErrorInfo } from '../regist
 import type { HttpClient } from '../transport/http';
 import { abortable } from '../../util/abort';
 import type { RetryPolicy } from '../transport/retry';
-import { assertUrlAllowed, type HttpAllowance } from '../transport/scheme';
+import { assertUrlAllowed, httpAllowed, type HttpAllowance } from '../transport/scheme';
 import type { RegistryCredentials } from '../types';
 import { findChallenge, type Challenge } from './challenge';
 import type { CredentialStore } from './credentials';
-import { basicAuthorization, fetchToken, type IssuedToken } from './token';
+import { basicAuthorization, fetchToken, type IssuedToken, type TokenRequest } from './token';
 
 type AuthState = { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: URL; readonly service?: string };
 
@@ -38,6 +38,8 @@ export interface AuthTarget {
 interface CachedToken {
   readonly promise: Promise<IssuedToken>;
   token?: IssuedToken;
+  /** The request that started the fetch gave up (its deadline passed): nobody may join it. */
+  abandoned: boolean;
 }
 
 export class Authenticator {
@@ -68,7 +70,7 @@ export class Authenticator {
   async authorization(target: AuthTarget, ctx: RequestContext, signal?: AbortSignal): Promise<Authorization | undefined> {
     const state = this.states.get(target.registry);
     if (state === undefined) return undefined;
-    const { credentials } = await this.store.lookup(target.registry);
+    const { credentials } = await this.store.lookup(target.registry, target.repository, signal);
     if (state.scheme === 'basic') {
       if (credentials === undefined || !('username' in credentials)) return undefined;
       return { header: basicAuthorization(credentials.username, credentials.password), scheme: 'basic', fresh: false };
@@ -76,30 +78,55 @@ export class Authenticator {
     this.assertRealmAllowed(state.realm, credentials, ctx);
     const scope = `repository:${target.repository}:pull`;
     const key = [target.registry, state.realm.href, state.service ?? '', scope].join('\n');
-    let entry = this.tokens.get(key);
-    let fresh = false;
-    if (entry === undefined || (entry.token !== undefined && this.now() >= entry.token.expiresAt)) {
-      fresh = true;
-      const promise = fetchToken(
-        this.http,
-        this.retry,
-        { realm: state.realm, scope, ...(state.service !== undefined ? { service: state.service } : {}), ...(credentials ? { credentials } : {}) },
-        ctx,
-        undefined,
-        this.now,
-      );
-      const created: CachedToken = { promise };
-      entry = created;
-      this.tokens.set(key, created);
-      promise.then(
-        (token) => (created.token = token),
-        () => {
-          if (this.tokens.get(key) === created) this.tokens.delete(key);
-        },
-      );
+    for (;;) {
+      let entry = this.tokens.get(key);
+      let fresh = false;
+      if (entry === undefined || entry.abandoned || (entry.token !== undefined && this.now() >= entry.token.expiresAt)) {
+        fresh = true;
+        entry = this.startFetch(key, { realm: state.realm, scope, ...(state.service !== undefined ? { service: state.service } : {}), ...(credentials ? { credentials } : {}) }, ctx, signal);
+      }
+      try {
+        const token = await abortable(entry.promise, signal);
+        return { header: `Bearer ${token.token}`, scheme: 'bearer', fresh };
+      } catch (err) {
+        // We joined a fetch whose own request gave up: that is no answer about the token
+        // service, so fetch anew under our own deadline (which has not passed).
+        if (!fresh && entry.abandoned && !signal?.aborted) continue;
+        throw err;
+      }
     }
-    const token = await abortable(entry.promise, signal);
-    return { header: `Bearer ${token.token}`, scheme: 'bearer', fresh };
+  }
+
+  /**
+   * One token fetch, shared by concurrent requests for the same scope. It runs under the
+   * deadline of the request that started it; when that passes, the fetch is dropped from the
+   * cache at once, so later requests never wait on a fetch nobody is bounded by (one hung
+   * token service must not wedge a repository until restart).
+   */
+  private startFetch(key: string, req: TokenRequest, ctx: RequestContext, signal: AbortSignal | undefined): CachedToken {
+    const promise = fetchToken(this.http, this.retry, req, ctx, signal, this.now);
+    const created: CachedToken = { promise, abandoned: false };
+    this.tokens.set(key, created);
+    const drop = (): void => {
+      if (this.tokens.get(key) === created) this.tokens.delete(key);
+    };
+    const onAbort = (): void => {
+      created.abandoned = true;
+      drop();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (token) => {
+        signal?.removeEventListener('abort', onAbort);
+        created.token = token;
+      },
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        drop();
+      },
+    );
+    if (signal?.aborted) onAbort();
+    return created;
   }
 
   /**
@@ -113,8 +140,9 @@ export class Authenticator {
     ctx: RequestContext,
     url: URL,
     info: RegistryErrorInfo,
+    signal?: AbortSignal,
   ): Promise<void> {
-    const { credentials, source } = await this.store.lookup(target.registry);
+    const { credentials, source } = await this.store.lookup(target.registry, target.repository, signal);
     const bearer = findChallenge(challenges, 'bearer');
     const basic = findChallenge(challenges, 'basic');
     if (bearer !== undefined) {
@@ -144,7 +172,7 @@ export class Authenticator {
 
   /** The error for a request that was refused although it carried our best authorization. */
   async rejectedError(target: AuthTarget, ctx: RequestContext, url: URL, sent: Authorization | undefined, info: RegistryErrorInfo) {
-    const { source } = await this.store.lookup(target.registry);
+    const { source } = await this.store.lookup(target.registry, target.repository);
     return this.rejected(ctx, url, sent, source, info);
   }
 
@@ -160,6 +188,15 @@ export class Authenticator {
     });
   }
 
+  /**
+   * Forgets tokens and re-reads credentials on next use (credential files changed: a token
+   * fetched with revoked credentials must not outlive them). Learned challenges stay.
+   */
+  reloadCredentials(): void {
+    this.store.reload();
+    this.tokens.clear();
+  }
+
   /** Drops a cached token the registry no longer accepts (unless a newer one replaced it). */
   private forget(header: string): void {
     for (const [key, entry] of this.tokens) {
@@ -169,14 +206,23 @@ export class Authenticator {
 
   /**
    * A realm may be any https URL (docker.io's is on another host), or plain http where
-   * allowed; credentials never travel over plain http except to loopback.
+   * allowed. Credentials go over plain http only to a loopback realm of a registry that may
+   * itself be spoken to over plain http (loopback, or a host the caller allowed): a remote
+   * https registry must not be able to direct them to `http://localhost:N`, and no registry
+   * can have them sent in clear text across a network.
    */
   private assertRealmAllowed(realm: URL, credentials: RegistryCredentials | undefined, ctx: RequestContext): void {
     assertUrlAllowed(realm, this.allowance, ctx, 'token realm');
-    if (credentials !== undefined && realm.protocol === 'http:' && !isLoopbackRegistry(realm.host)) {
+    if (credentials === undefined || realm.protocol !== 'http:') return;
+    const why = !isLoopbackRegistry(realm.host)
+      ? 'the realm is not loopback'
+      : !httpAllowed(ctx.registry, this.allowance)
+        ? `the registry ${ctx.registry} is neither loopback nor allowed plain http`
+        : undefined;
+    if (why !== undefined) {
       throw new ImgverifyError(
         'INSECURE_REGISTRY_REFUSED',
-        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}`,
+        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}: ${why}`,
         { details: contextDetails(ctx, realm) },
       );
     }

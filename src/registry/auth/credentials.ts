@@ -1,15 +1,35 @@
 /**
- * Where credentials for a registry come from: the `credentials` option first, then the
- * docker config file (read once, lazily, only when a registry asks for authentication).
+ * Where credentials for a registry come from, per registry host, in one chain:
+ *
+ *   1. the `credentials` option (what the caller named explicitly);
+ *   2. credential files, in order, the first that has an answer for the registry wins: by
+ *      default `$REGISTRY_AUTH_FILE` (if set), the docker config (`$DOCKER_CONFIG/config.json`,
+ *      else `~/.docker/config.json`), `$XDG_RUNTIME_DIR/containers/auth.json`,
+ *      `${XDG_CONFIG_HOME:-~/.config}/containers/auth.json`, `~/.dockercfg`
+ *      (containers-auth.json(5)); within a file, docker's order (`credHelpers`, `credsStore`,
+ *      inline `auths`), a helper being run for its answer;
+ *   3. nothing: anonymous. Nothing found for a host never means "reuse another's".
+ *
+ * Files are read lazily (only when a registry asks for authentication), bounded, and cached
+ * until `reload()`; helper answers likewise. Nothing read here is ever quoted in messages.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgverifyError } from '../../errors';
+import { abortable } from '../../util/abort';
 import type { RegistryCredentials } from '../types';
-import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type DockerConfig } from './docker-config';
+import { helperLabel, runCredentialHelper } from './credential-helper';
+import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type CredentialFileFormat, type DockerConfig } from './docker-config';
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface CredentialFile {
+  readonly path: string;
+  readonly format: CredentialFileFormat;
+}
 
 export interface CredentialLookup {
   readonly credentials?: RegistryCredentials;
@@ -19,61 +39,129 @@ export interface CredentialLookup {
 
 export class CredentialStore {
   private readonly explicit = new Map<string, RegistryCredentials>();
-  private config?: Promise<DockerConfig | undefined>;
+  private files = new Map<string, Promise<DockerConfig | undefined>>();
+  private helpers = new Map<string, Promise<RegistryCredentials | undefined>>();
 
   constructor(
     explicit: Readonly<Record<string, RegistryCredentials>> | undefined,
-    private readonly configPath: string | undefined,
+    private readonly sources: readonly CredentialFile[],
+    private readonly env: Env = process.env,
   ) {
     for (const [key, value] of Object.entries(explicit ?? {})) {
       this.explicit.set(normaliseRegistryKey(key), validateCredentials(value, key));
     }
   }
 
-  async lookup(registry: string): Promise<CredentialLookup> {
+  /** The credential files consulted, in order. */
+  get credentialFiles(): readonly CredentialFile[] {
+    return this.sources;
+  }
+
+  /** Forgets what was read from files and helpers: the next lookup reads them again. */
+  reload(): void {
+    this.files = new Map();
+    this.helpers = new Map();
+  }
+
+  async lookup(registry: string, repository?: string, signal?: AbortSignal): Promise<CredentialLookup> {
     const explicit = this.explicit.get(normaliseRegistryKey(registry));
     if (explicit !== undefined) return { credentials: explicit, source: 'the credentials option' };
-    if (this.configPath === undefined) return { source: 'no credentials option entry, docker config disabled' };
+    if (this.sources.length === 0) return { source: 'no credentials option entry, credential files disabled' };
 
-    const config = await this.loadConfig();
-    if (config === undefined) return { source: `no credentials option entry, no docker config at ${this.configPath}` };
-    const found = lookupDockerConfig(config, registry);
-    if (found.credentials !== undefined) return { credentials: found.credentials, source: `docker config ${this.configPath}` };
-    if (found.helper !== undefined) {
-      return {
-        source:
-          `docker config ${this.configPath} delegates to credential helper "docker-credential-${found.helper}", ` +
-          'which imgverify does not run; pass the credentials option instead',
-      };
+    const consulted: string[] = [];
+    for (const file of this.sources) {
+      const config = await this.load(file);
+      if (config === undefined) continue;
+      consulted.push(file.path);
+      const found = lookupDockerConfig(config, registry, repository);
+      const from = `${describeFile(file)} ${file.path}`;
+      if (found.credentials !== undefined) return { credentials: found.credentials, source: from };
+      if (found.helper !== undefined) {
+        const credentials = await abortable(this.helper(found.helper, registry, from), signal);
+        const label = `credential helper ${helperLabel(found.helper)} (named in ${from})`;
+        if (credentials !== undefined) return { credentials, source: label };
+        // docker's answer for this file is "none": a later file may still have one.
+        consulted.push(`${label}: none for ${registry}`);
+      }
     }
-    return { source: `no entry in the credentials option or in docker config ${this.configPath}` };
+    const files = this.sources.map((f) => f.path).join(', ');
+    return {
+      source:
+        consulted.length === 0
+          ? `no credentials option entry; none of the credential files exist (${files})`
+          : `no entry for ${registry} in the credentials option or ${consulted.join('; ')}`,
+    };
   }
 
-  private loadConfig(): Promise<DockerConfig | undefined> {
-    this.config ??= readConfig(this.configPath!);
-    return this.config;
+  private load(file: CredentialFile): Promise<DockerConfig | undefined> {
+    let pending = this.files.get(file.path);
+    if (pending === undefined) {
+      pending = readCredentialFile(file);
+      this.files.set(file.path, pending);
+    }
+    return pending;
   }
+
+  /** One helper run per (helper, registry) until reload; a failed run is not cached. */
+  private helper(name: string, registry: string, from: string): Promise<RegistryCredentials | undefined> {
+    const key = `${name}\n${registry}`;
+    let pending = this.helpers.get(key);
+    if (pending === undefined) {
+      const created = runCredentialHelper({ name, registry, from, env: this.env });
+      pending = created;
+      this.helpers.set(key, created);
+      created.catch(() => {
+        if (this.helpers.get(key) === created) this.helpers.delete(key);
+      });
+    }
+    return pending;
+  }
+}
+
+function describeFile(file: CredentialFile): string {
+  return file.format === 'containers' ? 'containers auth file' : file.format === 'dockercfg' ? 'legacy docker config' : 'docker config';
 }
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, as the docker CLI does. */
-export function defaultDockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultDockerConfigPath(env: Env = process.env): string {
   const dir = env.DOCKER_CONFIG;
-  return dir !== undefined && dir !== '' ? join(dir, 'config.json') : join(homedir(), '.docker', 'config.json');
+  return dir !== undefined && dir !== '' ? join(dir, 'config.json') : join(home(env), '.docker', 'config.json');
 }
 
-async function readConfig(path: string): Promise<DockerConfig | undefined> {
+/**
+ * The credential files consulted by default, in order: `$REGISTRY_AUTH_FILE` (set
+ * explicitly, so first), the docker config, then the containers-auth.json(5) locations.
+ */
+export function defaultCredentialFiles(env: Env = process.env, dockerConfigPath: string = defaultDockerConfigPath(env)): CredentialFile[] {
+  const files: CredentialFile[] = [];
+  if (env.REGISTRY_AUTH_FILE) files.push({ path: env.REGISTRY_AUTH_FILE, format: 'containers' });
+  files.push({ path: dockerConfigPath, format: 'docker' });
+  if (env.XDG_RUNTIME_DIR) files.push({ path: join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), format: 'containers' });
+  files.push({ path: join(env.XDG_CONFIG_HOME || join(home(env), '.config'), 'containers', 'auth.json'), format: 'containers' });
+  files.push({ path: join(home(env), '.dockercfg'), format: 'dockercfg' });
+  const seen = new Set<string>();
+  return files.filter((f) => (seen.has(f.path) ? false : (seen.add(f.path), true)));
+}
+
+function home(env: Env): string {
+  return env.HOME || homedir();
+}
+
+async function readCredentialFile(file: CredentialFile): Promise<DockerConfig | undefined> {
+  const { path } = file;
   try {
     const info = await stat(path);
+    if (!info.isFile()) return undefined;
     if (info.size > MAX_CONFIG_BYTES) {
-      throw new ImgverifyError('INVALID_OPTIONS', `docker config ${path} is larger than ${MAX_CONFIG_BYTES} bytes`, {
+      throw new ImgverifyError('INVALID_OPTIONS', `credential file ${path} is larger than ${MAX_CONFIG_BYTES} bytes`, {
         details: { dockerConfigPath: path },
       });
     }
-    return parseDockerConfig(await readFile(path, 'utf8'), path);
+    return parseDockerConfig(await readFile(path, 'utf8'), path, file.format);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     if (err instanceof ImgverifyError) throw err;
-    throw new ImgverifyError('INVALID_OPTIONS', `cannot read docker config ${path}: ${(err as Error).message}`, {
+    throw new ImgverifyError('INVALID_OPTIONS', `cannot read credential file ${path}: ${(err as Error).message}`, {
       cause: err,
       details: { dockerConfigPath: path },
     });

@@ -1,13 +1,21 @@
 /**
- * docker `config.json`: the `auths` section, as the docker CLI writes it. Credential helpers
- * (`credHelpers`, `credsStore`) are recognised but never run: imgverify executes no binaries.
+ * Credential files in the docker `config.json` format and its relatives: the `auths`,
+ * `credHelpers` and `credsStore` of docker's config; containers-auth.json(5) (podman,
+ * buildah, skopeo: the same `auths`/`credHelpers`, with keys that may name a namespace such
+ * as `quay.io/org`); a mounted `kubernetes.io/dockerconfigjson` Secret (docker's format); and
+ * the legacy `~/.dockercfg` (the `auths` map at the top level). Helpers are run elsewhere
+ * (./credential-helper); this module only reads files.
  */
 import { ImgverifyError } from '../../errors';
 import type { RegistryCredentials } from '../types';
 
+export type CredentialFileFormat = 'docker' | 'containers' | 'dockercfg';
+
 export interface DockerConfig {
   /** Normalised registry key → credentials (undefined: an entry with nothing usable). */
   readonly auths: ReadonlyMap<string, RegistryCredentials | undefined>;
+  /** containers auth.json only: `host/namespace` keys → credentials. */
+  readonly namespaced: ReadonlyMap<string, RegistryCredentials | undefined>;
   /** Normalised registry key → helper name, from `credHelpers`. */
   readonly credHelpers: ReadonlyMap<string, string>;
   readonly credsStore?: string;
@@ -15,7 +23,7 @@ export interface DockerConfig {
 
 export interface DockerConfigLookup {
   readonly credentials?: RegistryCredentials;
-  /** A credential helper that holds this registry's credentials, which we do not run. */
+  /** The credential helper that holds this registry's credentials (`docker-credential-<helper>`). */
   readonly helper?: string;
 }
 
@@ -35,8 +43,8 @@ export function normaliseRegistryKey(key: string): string {
   return DOCKER_HUB_ALIASES.has(host) ? 'docker.io' : host;
 }
 
-/** Parses config.json text; `path` is only for messages. Throws INVALID_OPTIONS. */
-export function parseDockerConfig(text: string, path: string): DockerConfig {
+/** Parses a credential file's text; `path` is only for messages. Throws INVALID_OPTIONS. */
+export function parseDockerConfig(text: string, path: string, format: CredentialFileFormat = 'docker'): DockerConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -47,43 +55,71 @@ export function parseDockerConfig(text: string, path: string): DockerConfig {
   if (!isObject(json)) throw invalid(path, 'the top level is not a JSON object');
 
   const auths = new Map<string, RegistryCredentials | undefined>();
-  if (json.auths !== undefined) {
-    if (!isObject(json.auths)) throw invalid(path, '"auths" is not an object');
-    for (const [key, entry] of Object.entries(json.auths)) {
-      const registry = normaliseRegistryKey(key);
+  const namespaced = new Map<string, RegistryCredentials | undefined>();
+  const entries = format === 'dockercfg' ? json : json.auths;
+  if (entries !== undefined) {
+    if (!isObject(entries)) throw invalid(path, '"auths" is not an object');
+    for (const [key, entry] of Object.entries(entries)) {
+      const credentials = parseEntry(entry, key, path);
+      const scoped = format === 'containers' ? namespaceKey(key) : undefined;
+      const target = scoped !== undefined ? namespaced : auths;
+      const registry = scoped ?? normaliseRegistryKey(key);
       // A later exact spelling must not be shadowed by an alias seen first, nor the reverse:
       // the first usable entry wins, as docker's lookup order is unspecified here.
-      const credentials = parseEntry(entry, key, path);
-      if (!auths.has(registry) || (auths.get(registry) === undefined && credentials !== undefined)) {
-        auths.set(registry, credentials);
+      if (!target.has(registry) || (target.get(registry) === undefined && credentials !== undefined)) {
+        target.set(registry, credentials);
       }
     }
   }
 
   const credHelpers = new Map<string, string>();
-  if (json.credHelpers !== undefined) {
+  if (format !== 'dockercfg' && json.credHelpers !== undefined) {
     if (!isObject(json.credHelpers)) throw invalid(path, '"credHelpers" is not an object');
     for (const [key, helper] of Object.entries(json.credHelpers)) {
       if (typeof helper !== 'string') throw invalid(path, `credHelpers["${key}"] is not a string`);
-      credHelpers.set(normaliseRegistryKey(key), helper);
+      if (helper !== '') credHelpers.set(normaliseRegistryKey(key), helper);
     }
   }
 
-  if (json.credsStore !== undefined && typeof json.credsStore !== 'string') {
+  if (format !== 'dockercfg' && json.credsStore !== undefined && typeof json.credsStore !== 'string') {
     throw invalid(path, '"credsStore" is not a string');
   }
-  const credsStore = typeof json.credsStore === 'string' && json.credsStore !== '' ? json.credsStore : undefined;
-  return { auths, credHelpers, ...(credsStore !== undefined ? { credsStore } : {}) };
+  const credsStore = format !== 'dockercfg' && typeof json.credsStore === 'string' && json.credsStore !== '' ? json.credsStore : undefined;
+  return { auths, namespaced, credHelpers, ...(credsStore !== undefined ? { credsStore } : {}) };
 }
 
-/** What the config says about one registry (`ImageReference.registry`). */
-export function lookupDockerConfig(config: DockerConfig, registry: string): DockerConfigLookup {
+/**
+ * What a file says about one registry (`ImageReference.registry`) and repository, in the
+ * docker CLI's order: a `credHelpers` entry; else `credsStore` (the helper then holds every
+ * registry's credentials, and docker ignores inline `auths`); else the inline `auths` entry.
+ * containers auth.json entries for a namespace (`quay.io/org`) come before the registry's,
+ * most specific first, as containers-auth.json(5) specifies.
+ */
+export function lookupDockerConfig(config: DockerConfig, registry: string, repository?: string): DockerConfigLookup {
   const key = normaliseRegistryKey(registry);
+  const helper = config.credHelpers.get(key);
+  if (helper !== undefined) return { helper };
+  if (repository !== undefined && config.namespaced.size > 0) {
+    const parts = repository.split('/');
+    for (let n = parts.length; n > 0; n--) {
+      const credentials = config.namespaced.get(`${key}/${parts.slice(0, n).join('/')}`);
+      if (credentials !== undefined) return { credentials };
+    }
+  }
+  if (config.credsStore !== undefined) return { helper: config.credsStore };
   const credentials = config.auths.get(key);
-  if (credentials !== undefined) return { credentials };
-  // docker consults a helper before the inline entry; we cannot, so we report it.
-  const helper = config.credHelpers.get(key) ?? config.credsStore;
-  return helper !== undefined ? { helper } : {};
+  return credentials !== undefined ? { credentials } : {};
+}
+
+/** `host/namespace` for a containers auth.json key that names a namespace, else undefined. */
+function namespaceKey(key: string): string | undefined {
+  const trimmed = key.trim();
+  // A scheme marks a legacy docker-style key (`https://index.docker.io/v1/`): no namespace.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return undefined;
+  const slash = trimmed.indexOf('/');
+  if (slash === -1) return undefined;
+  const path = trimmed.slice(slash + 1).replace(/\/+$/, '');
+  return path === '' ? undefined : `${normaliseRegistryKey(trimmed.slice(0, slash))}/${path}`;
 }
 
 function parseEntry(entry: unknown, key: string, path: string): RegistryCredentials | undefined {
@@ -117,7 +153,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function invalid(path: string, why: string): ImgverifyError {
   // Never quote the file's content: it holds secrets.
-  return new ImgverifyError('INVALID_OPTIONS', `docker config ${path}: ${why}`, {
+  return new ImgverifyError('INVALID_OPTIONS', `credential file ${path}: ${why}`, {
     details: { dockerConfigPath: path },
   });
 }

@@ -7,9 +7,9 @@
 import { ImgverifyError } from '../../errors';
 import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
-import type { HttpClient, HttpResponse } from '../transport/http';
+import type { HttpClient } from '../transport/http';
 import { isRetryableError } from '../transport/http';
-import { RETRYABLE_STATUSES, parseRetryAfter, withRetries, type RetryPolicy } from '../transport/retry';
+import { RETRYABLE_STATUSES, boundedRetryAfter, retryAfterRefused, withRetries, type RetryPolicy } from '../transport/retry';
 import type { RegistryCredentials } from '../types';
 
 export interface TokenRequest {
@@ -77,18 +77,17 @@ export async function fetchToken(
     const error = new ImgverifyError('REGISTRY_ERROR', `${where} answered ${res.status}${suffix}`, {
       details: { ...details, status: res.status },
     });
-    if (RETRYABLE_STATUSES.has(res.status)) return { done: false, error, ...retryAfter(res) };
-    throw error;
+    if (!RETRYABLE_STATUSES.has(res.status)) throw error;
+    // The same bound as for registry requests: a token service asking for an hour is refused now.
+    const delayMs = boundedRetryAfter(res.header('retry-after'), retry, (wait) =>
+      retryAfterRefused(`${where} answered ${res.status}${suffix}`, wait, retry, { ...details, status: res.status }),
+    );
+    return { done: false, error, ...(delayMs !== undefined ? { delayMs } : {}) };
   });
 }
 
 export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
-}
-
-function retryAfter(res: HttpResponse): { delayMs?: number } {
-  const ms = parseRetryAfter(res.header('retry-after'));
-  return ms !== undefined ? { delayMs: ms } : {};
 }
 
 /** `{token | access_token, expires_in?}` → token; anything else is REGISTRY_ERROR. */

@@ -1,12 +1,13 @@
 /**
- * One HTTP exchange over the client's undici Agent: a deadline covering headers and body,
- * network failures mapped to typed errors, and response bodies read with a byte bound.
- * Knows nothing about registries, auth or redirects.
+ * One HTTP exchange over the client's HTTP stack (connection pools, proxies, TLS): a deadline
+ * covering headers and body, network failures mapped to typed errors, and response bodies
+ * read with a byte bound. Knows nothing about registries, auth or redirects.
  */
-import type { Dispatcher } from 'undici';
 import { ImgverifyError } from '../../errors';
 import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
 import { sanitise } from '../registry-errors';
+import type { HttpStack } from './http-stack';
+import { displayProxy } from './proxy';
 
 /** Error bodies are only read for their error code; more than this is cut off. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -35,7 +36,7 @@ export function isTlsMismatchError(err: unknown): boolean {
 
 export class HttpClient {
   constructor(
-    private readonly dispatcher: Dispatcher,
+    private readonly stack: HttpStack,
     private readonly userAgent: string,
     readonly timeoutMs: number,
   ) {}
@@ -43,9 +44,10 @@ export class HttpClient {
   async send(req: HttpRequest, ctx: RequestContext): Promise<HttpResponse> {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = req.signal === undefined ? deadline : AbortSignal.any([deadline, req.signal]);
-    const fail = (err: unknown) => mapNetworkError(err, ctx, req.url, deadline, this.timeoutMs, signal);
+    const route = this.stack.route(req.url);
+    const fail = (err: unknown) => mapNetworkError(err, ctx, req.url, deadline, this.timeoutMs, signal, route.proxy);
     try {
-      const res = await this.dispatcher.request({
+      const res = await route.dispatcher.request({
         origin: req.url.origin,
         path: `${req.url.pathname}${req.url.search}`,
         method: req.method,
@@ -182,9 +184,10 @@ function mapNetworkError(
   deadline: AbortSignal,
   timeoutMs: number,
   signal: AbortSignal,
+  proxy?: URL,
 ): unknown {
   if (err instanceof ImgverifyError) return err;
-  const where = `${describe(ctx)}: GET ${displayUrl(url)}`;
+  const where = `${describe(ctx)}: GET ${displayUrl(url)}${proxy ? ` via proxy ${displayProxy(proxy)}` : ''}`;
   const details = contextDetails(ctx, url);
   const code = errorCode(err);
   if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
@@ -197,7 +200,16 @@ function mapNetworkError(
   if (signal.aborted) return signal.reason;
 
   const mapped = (errCode: 'REGISTRY_UNREACHABLE' | 'REGISTRY_TIMEOUT' | 'REGISTRY_ERROR', why: string) =>
-    new ImgverifyError(errCode, `${where}: ${why}`, { cause: err, details: { ...details, cause: code } });
+    new ImgverifyError(errCode, `${where}: ${why}`, { cause: err, details: { ...details, cause: code, ...(proxy ? { proxy: displayProxy(proxy) } : {}) } });
+  const proxyStatus = proxy !== undefined ? /Proxy (?:response \((\d{3})\)|Authentication Required \((407)\))/.exec(err instanceof Error ? err.message : '') : null;
+  if (proxy !== undefined && proxyStatus) {
+    const status = proxyStatus[1] ?? proxyStatus[2];
+    const hint = status === '407' ? ': proxy authentication required (give user:password in the proxy URL)' : '';
+    return mapped('REGISTRY_UNREACHABLE', `the proxy refused to connect to ${url.host} (HTTP ${status})${hint}`);
+  }
+  if (proxy !== undefined && (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') && isProxyAddress(err, proxy)) {
+    return mapped('REGISTRY_UNREACHABLE', `cannot reach the proxy (${code})`);
+  }
   if (code === 'ECONNREFUSED') return mapped('REGISTRY_UNREACHABLE', 'connection refused');
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
     return mapped('REGISTRY_UNREACHABLE', `host name ${url.hostname} not found (DNS ${code})`);
@@ -207,6 +219,14 @@ function mapNetworkError(
     return mapped(
       'REGISTRY_UNREACHABLE',
       `TLS certificate of ${url.host} not accepted (${code}); if the registry uses a private CA, pass it with the ca option`,
+    );
+  }
+  const alert = code !== undefined ? /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|UNKNOWN_CA|HANDSHAKE_FAILURE|ACCESS_DENIED)/.exec(code) : null;
+  if (alert) {
+    return mapped(
+      'REGISTRY_UNREACHABLE',
+      `${url.host} refused the TLS handshake (alert ${alert[1]!.toLowerCase().replaceAll('_', ' ')}): it may require a TLS client ` +
+        'certificate (clientCertificates, --registry-client-cert/--registry-client-key), or refuse the one presented',
     );
   }
   if (code !== undefined && MISMATCH_CODES.has(code)) {
@@ -234,4 +254,14 @@ function errorCode(err: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** Whether a connect error is about the proxy's own address (undici reports the host it dialled). */
+function isProxyAddress(err: unknown, proxy: URL): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { hostname, port, address } = e as { hostname?: unknown; port?: unknown; address?: unknown };
+    if (hostname === proxy.hostname || (address !== undefined && String(port) === (proxy.port || (proxy.protocol === 'https:' ? '443' : '80')))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

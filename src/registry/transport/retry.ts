@@ -3,7 +3,7 @@
  * availability statuses and dropped connections; exponential backoff with jitter; the
  * registry's Retry-After honoured up to a bound.
  */
-import type { ImgverifyError } from '../../errors';
+import { ImgverifyError } from '../../errors';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -24,6 +24,31 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * The wait a Retry-After header asks for, when this client is willing to wait that long.
+ * A wait beyond `policy.maxDelayMs` (an hour, an HTTP date weeks ahead) is refused at once
+ * with the error `refuse` builds: waiting would hold the caller far past any deadline, and
+ * timers beyond 2^31 ms do not even work.
+ */
+export function boundedRetryAfter(
+  header: string | undefined,
+  policy: RetryPolicy,
+  refuse: (waitMs: number) => ImgverifyError,
+): number | undefined {
+  const waitMs = parseRetryAfter(header);
+  if (waitMs !== undefined && waitMs > policy.maxDelayMs) throw refuse(waitMs);
+  return waitMs;
+}
+
+/** The error for a Retry-After beyond the bound: `what` says who answered what. */
+export function retryAfterRefused(what: string, waitMs: number, policy: RetryPolicy, details: Record<string, unknown>): ImgverifyError {
+  return new ImgverifyError(
+    'REGISTRY_ERROR',
+    `${what} and asks to retry after ${Math.ceil(waitMs / 1000)} s, longer than the ${policy.maxDelayMs} ms this client waits`,
+    { details: { ...details, retryAfterMs: waitMs } },
+  );
+}
+
 /** Delay before retry number `retry` (0-based): half fixed, half random, doubling, capped. */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry, 30));
@@ -41,10 +66,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal!.reason as unknown);
     };
+    // Callers bound their waits; the clamp only keeps Node's timer from overflowing.
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, Math.min(Math.max(0, ms), 2_147_483_647));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

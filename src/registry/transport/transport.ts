@@ -11,7 +11,7 @@ import { contextDetails, describe, displayUrl, type RequestContext } from '../co
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
 import { isRetryableError, isTlsMismatchError, type HttpClient, type HttpResponse } from './http';
 import { abortable } from '../../util/abort';
-import { RETRYABLE_STATUSES, parseRetryAfter, withRetries, type RetryPolicy } from './retry';
+import { RETRYABLE_STATUSES, boundedRetryAfter, retryAfterRefused, withRetries, type RetryPolicy } from './retry';
 import { assertUrlAllowed, sameOrigin, schemeCandidates, type HttpAllowance } from './scheme';
 
 const MAX_REDIRECTS = 10;
@@ -64,16 +64,8 @@ export class RegistryTransport {
       const details = { ...contextDetails(req.ctx, res.url), status: res.status, ...(info.code ? { registryError: info.code } : {}) };
       const registryError = formatRegistryError(info);
       if (RETRYABLE_STATUSES.has(res.status)) {
-        const waitMs = parseRetryAfter(res.header('retry-after'));
+        const waitMs = boundedRetryAfter(res.header('retry-after'), this.retry, (wait) => retryAfterRefused(`${where} answered ${res.status}${registryError}`, wait, this.retry, details));
         const tries = `attempt ${attempt + 1} of ${this.retry.retries + 1}`;
-        if (waitMs !== undefined && waitMs > this.retry.maxDelayMs) {
-          throw new ImgverifyError(
-            'REGISTRY_ERROR',
-            `${where} answered ${res.status}${registryError} and asks to retry after ${Math.ceil(waitMs / 1000)} s, ` +
-              `longer than the ${this.retry.maxDelayMs} ms this client waits`,
-            { details: { ...details, retryAfterMs: waitMs } },
-          );
-        }
         const error = new ImgverifyError('REGISTRY_ERROR', `${where} answered ${res.status}${registryError} (${tries})`, { details });
         return { done: false, error, ...(waitMs !== undefined ? { delayMs: waitMs } : {}) };
       }
@@ -138,7 +130,7 @@ export class RegistryTransport {
       const challenges = parseChallenges(res.headerValues('www-authenticate'));
       const info = parseRegistryErrors(await res.readErrorBody());
       if (round > 0) throw await this.auth.rejectedError(target, req.ctx, res.url, authz, info);
-      await this.auth.onUnauthorized(target, challenges, authz, req.ctx, res.url, info);
+      await this.auth.onUnauthorized(target, challenges, authz, req.ctx, res.url, info, req.signal);
       const next = await this.auth.authorization(target, req.ctx, req.signal);
       if (next === undefined) throw await this.auth.rejectedError(target, req.ctx, res.url, authz, info);
       authz = next;

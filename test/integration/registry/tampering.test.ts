@@ -66,13 +66,21 @@ describe('content a registry tampers with', () => {
     expect(m.digest).not.toBe(image.digest);
   });
 
-  it('by tag: a sha512 Docker-Content-Digest is checked with sha512', async () => {
+  it('by tag: a sha512 Docker-Content-Digest is checked with sha512, but the digest returned is the sha256 of the bytes (issue 14.2)', async () => {
     const sha512 = `sha512:${createHash('sha512').update(image.bytes).digest('hex')}`;
     proxy.setHook(async (req, { forward }) => {
       const res = await forward();
       return req.path.includes('/manifests/') ? { ...res, headers: { ...res.headers, 'docker-content-digest': sha512 } } : res;
     });
-    expect((await client.getManifest(repo(), 'v1')).digest).toBe(sha512);
+    // The registry does not choose the image digest: signatures bind the sha256, as in cosign.
+    expect((await client.getManifest(repo(), 'v1')).digest).toBe(image.digest);
+    expect(image.digest).toMatch(/^sha256:/);
+    // A digest the caller asks for keeps its algorithm (docker-registry stores by sha256 only:
+    // the proxy serves the bytes).
+    proxy.setHook((req) =>
+      req.path.endsWith(`/manifests/${sha512}`) ? { status: 200, headers: { 'content-type': image.mediaType }, body: image.bytes } : undefined,
+    );
+    expect((await client.getManifest(repo(), sha512)).digest).toBe(sha512);
     proxy.setHook(async (req, { forward }) => {
       const res = await forward();
       return req.path.includes('/manifests/') ? { ...res, headers: { ...res.headers, 'docker-content-digest': sha512 }, body: flipLastByte(res.body) } : res;

@@ -126,6 +126,57 @@ describe('imgverify webhook (built CLI process)', () => {
     expect(stderr).not.toContain(Buffer.from(`${registry.pushCredentials!.username}:${registry.pushCredentials!.password}`).toString('base64'));
   });
 
+  test('--registry-config (repeatable, mounted pull secrets): merged in order, and re-read when a Secret changes (issue 9.3)', async () => {
+    const secretA = join(work, 'pull-secret-a');
+    const secretB = join(work, 'pull-secret-b');
+    const { username, password } = registry.pushCredentials!;
+    const dockerconfigjson = (pw: string) => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${username}:${pw}`).toString('base64') } } });
+    // A names another registry only; B has a stale password for ours.
+    writeConfigMap(secretA, { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('gh:x').toString('base64') } } }) });
+    writeConfigMap(secretB, { '.dockerconfigjson': dockerconfigjson('stale') });
+    child = spawn(
+      process.execPath,
+      [
+        BUILT_CLI, 'webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--port', '0', '--host', '127.0.0.1',
+        '--trusted-root', files.root, '--timeout', '5s', '--log-level', 'debug',
+        '--registry-config', join(secretA, '.dockerconfigjson'), '--registry-config', join(secretB, '.dockerconfigjson'),
+      ],
+      { env: { PATH: process.env.PATH, HOME: '/nonexistent' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "listening" line: ${stderr}`)), 30_000);
+      child!.stderr.on('data', () => {
+        const line = stderr.split('\n').find((l) => l.includes('"msg":"listening"'));
+        if (line) {
+          clearTimeout(timer);
+          resolve((JSON.parse(line) as { port: number }).port);
+        }
+      });
+    });
+    const client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
+    try {
+      const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [signed.ref] }));
+      const first = await client.review('/validate', review());
+      expect(first.allowed).toBe(false);
+      expect(first.status?.message).toContain('REGISTRY_AUTH_FAILED');
+      // The Secret A is updated by the kubelet (..data swap) with the right credentials: A comes first.
+      writeConfigMap(secretA, { '.dockerconfigjson': dockerconfigjson(password) });
+      const deadline = Date.now() + 15_000;
+      let allowed = false;
+      while (!allowed && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        allowed = (await client.review('/validate', review())).allowed;
+      }
+      expect(allowed).toBe(true);
+      expect(stderr).toContain('registry credential files changed');
+      expect(stderr).not.toContain(password);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('without the credentials the registry refuses, and the image is denied with the reason', async () => {
     const res = await runCli(['policy', 'test', '--policies', policies, '--trusted-root', files.root, signed.ref]);
     expect(res.code).toBe(1);
@@ -166,6 +217,17 @@ describe('imgverify policy test', () => {
     const res = await runCli(['policy', 'test', '--policies', bad, 'nginx']);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities: missing field');
+  });
+
+  test('an empty policy folder does not load (exit 2) unless --allow-empty-policies (issue 14.3)', async () => {
+    const empty = join(work, 'empty-policies');
+    writeConfigMap(empty, { 'release.yaml': '' });
+    const res = await runCli(['policy', 'test', '--policies', empty, '--no-match', 'allow', 'nginx']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('an empty policy set is refused');
+    const allowed = await runCli(['policy', 'test', '--policies', empty, '--no-match', 'allow', '--allow-empty-policies', 'nginx']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain('no policy matches (no-match setting: allow)');
   });
 
   test('usage errors', async () => {

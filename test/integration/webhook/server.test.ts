@@ -262,6 +262,53 @@ describe('images no policy matches', () => {
   });
 });
 
+describe('every name of an image, and image volumes (issue 9.6)', () => {
+  let gated: { server: RunningWebhookServer; client: WebhookClient; dir: string };
+  const port = () => proxy.host.split(':')[1]!;
+  beforeAll(async () => {
+    // One repository glob, `:*` only; no-match allow: escaping the policy would admit the image.
+    gated = await startServer({ 'gated.yaml': policyYaml('gated', [`${proxy.host}/gated-*:*`], authorities()) }, { noMatch: 'allow' });
+  });
+
+  test.each([
+    ['its digest form', (r: string, d: string) => `${r.replace(/:v1$/, '')}@${d}`],
+    ['its tag+digest form', (r: string, d: string) => `${r}@${d}`],
+    ['127.1 for 127.0.0.1', (r: string) => r.replace(/^127\.0\.0\.1:/, '127.1:')],
+    ['localhost for 127.0.0.1', (r: string) => r.replace(/^127\.0\.0\.1:/, 'localhost:')],
+  ])('an unsigned image named by %s is still governed by the `:*` policy: denied', async (_how, rename) => {
+    const unsigned = await image(repo('gated-unsigned'), 'none');
+    const name = rename(unsigned.ref, unsigned.digest);
+    expect(name).not.toBe(unsigned.ref);
+    const res = await gated.client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [name] })));
+    expect(res.allowed).toBe(false);
+    // Decided by the policy (unsigned, or for 127.1 a registry spoken to over https only, as
+    // go-containerregistry does for non-canonical loopback names), never by --no-match allow.
+    expect(res.status?.message).toContain(`denied 1 of 1 image: ${name}`);
+    expect(res.status?.message).toContain(': policy "gated"');
+    expect(res.status?.message).not.toContain('no ClusterImagePolicy matches');
+    expect(port()).not.toBe('');
+  });
+
+  test('an image volume is verified like a container: unsigned denied; signed pinned by /mutate', async () => {
+    const signed = await image(repo('gated-signed'));
+    const unsigned = await image(repo('gated-model'), 'none');
+    const pod = (volumeImage: string) => {
+      const object = workload('Pod', { containers: [signed.ref] });
+      (object.spec as Record<string, unknown>).volumes = [{ name: 'model', image: { reference: volumeImage, pullPolicy: 'IfNotPresent' } }];
+      return object;
+    };
+    const denied = await gated.client.review('/validate', admissionReview('Pod', 'CREATE', pod(unsigned.ref)));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status?.message).toContain(unsigned.ref);
+    const object = pod(signed.ref);
+    const mutated = await gated.client.review('/mutate', admissionReview('Pod', 'CREATE', object));
+    expect(mutated.allowed).toBe(true);
+    expect(patchOps(mutated.patch).map((o) => o.path)).toEqual(['/spec/containers/0/image', '/spec/volumes/0/image/reference']);
+    const patched = applyPatch(object, mutated.patch!) as { spec: { volumes: Array<{ image: { reference: string } }> } };
+    expect(patched.spec.volumes[0]!.image.reference).toBe(`${signed.ref}@${signed.digest}`);
+  });
+});
+
 describe('cache', () => {
   test('the second request is answered from the cache: only the tag is resolved again', async () => {
     const images = await Promise.all([image(repo('app-c1')), image(repo('app-c2')), image(repo('app-c3'), 'key')]);
@@ -358,6 +405,40 @@ describe('reloads', () => {
     expect(ready.text).toContain('does not load');
     expect((await client.review('/validate', review())).allowed).toBe(false);
     expect(logs.some((l) => l.level === 'error' && l.message.includes('keeping the policies in force'))).toBe(true);
+  });
+
+  test('an emptied or truncated policy folder is rejected like an invalid one: the last good set stays (issue 14.3)', async () => {
+    const { server, client, dir } = await startServer(standardPolicies(), { noMatch: 'allow' });
+    const unsigned = await image(repo('app-empty'), 'none');
+    const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [unsigned.ref] }));
+    expect((await client.review('/validate', review())).allowed).toBe(false);
+    const good = server.evaluator.version;
+    const edits: Array<[number, Record<string, string>]> = [[1, {}], [2, { 'release.yaml': '' }], [3, { 'release.yaml': '---\n# truncated\n' }]];
+    for (const [n, files] of edits) {
+      writeConfigMap(dir, files);
+      await eventually(() => server.metrics.policyReloads.get({ result: 'rejected' }) === n, 10_000, `rejected reload ${n}`);
+      expect(server.evaluator.version).toBe(good);
+      // With --no-match allow an empty set would admit the unsigned image; the last good set denies it.
+      expect((await client.review('/validate', review())).allowed).toBe(false);
+    }
+    const ready = await client.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.text).toContain('an empty policy set is refused');
+    expect(logs.some((l) => l.level === 'error' && JSON.stringify(l.fields).includes('--allow-empty-policies'))).toBe(true);
+  });
+
+  test('an empty policy folder at start-up keeps the webhook not ready, unless --allow-empty-policies (issue 14.3)', async () => {
+    const empty = await startServer({}, { noMatch: 'allow' });
+    expect(empty.server.ready()).toBe(false);
+    const ready = await empty.client.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.text).toContain('an empty policy set is refused');
+    const pod = admissionReview('Pod', 'CREATE', workload('Pod', { containers: ['nginx:1.27'] }));
+    expect((await empty.client.review('/validate', pod)).allowed).toBe(false);
+
+    const allowed = await startServer({}, { noMatch: 'allow', allowEmptyPolicies: true });
+    expect(allowed.server.ready()).toBe(true);
+    expect((await allowed.client.review('/validate', pod)).allowed).toBe(true);
   });
 
   test('certificate reload: a new connection sees the new certificate; a bad pair keeps the old one', async () => {

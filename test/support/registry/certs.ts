@@ -73,12 +73,16 @@ async function issue(ca: TestCa, subject: string, extensions: x509.Extension[]):
   };
 }
 
-/** A TLS server certificate for the loopback names the test registries listen on. */
-export function issueServerCert(ca: TestCa): Promise<IssuedCert> {
+/**
+ * A TLS server certificate for the loopback names the test registries listen on, plus
+ * `names` (the host names a test proxy resolves, e.g. `registry.zoo.test`).
+ */
+export function issueServerCert(ca: TestCa, names: readonly string[] = []): Promise<IssuedCert> {
   return issue(ca, '127.0.0.1', [
     new x509.SubjectAlternativeNameExtension([
       { type: 'ip', value: '127.0.0.1' },
       { type: 'dns', value: 'localhost' },
+      ...names.map((value) => ({ type: 'dns' as const, value })),
     ]),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
@@ -88,4 +92,12 @@ export function issueServerCert(ca: TestCa): Promise<IssuedCert> {
 /** The certificate a token server signs JWTs with (sent in the x5c header). */
 export function issueSigningCert(ca: TestCa): Promise<IssuedCert> {
   return issue(ca, 'imgverify test token issuer', [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)]);
+}
+
+/** A TLS client certificate (mTLS), for a registry that requires one. */
+export function issueClientCert(ca: TestCa, name = 'imgverify test client'): Promise<IssuedCert> {
+  return issue(ca, name, [
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+  ]);
 }

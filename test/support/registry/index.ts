@@ -3,4 +3,7 @@ export { startRegistry, registryBinary, WATCHDOG_SCRIPT, DEFAULT_USERS, type Run
 export { startTokenServer, type TokenServer, type TokenServerOptions, type TokenRequestRecord, type TestUser } from './token-server';
 export * from './push';
 export * from './proxy';
-export { createCa, issueServerCert, type TestCa } from './certs';
+export { createCa, issueClientCert, issueServerCert, type IssuedCert, type TestCa } from './certs';
+export { startConnectProxy, type ConnectProxyOptions, type ProxiedExchange, type RunningConnectProxy } from './connect-proxy';
+export { installCredentialHelper, type HelperBehaviour, type InstalledHelper } from './credential-helper';
+export * from './zoo';

@@ -28,8 +28,11 @@ export interface ProxyResponse {
 export type ProxyReply = ProxyResponse | { readonly reset: true };
 
 export interface ProxyContext {
-  /** Sends the request on to the upstream registry and returns its answer, body read. */
-  readonly forward: () => Promise<ProxyResponse>;
+  /**
+   * Sends the request on to the upstream registry and returns its answer, body read;
+   * `url` replaces the path and query (a layer that maps paths, like a mirror with a prefix).
+   */
+  readonly forward: (overrides?: { readonly url?: string; readonly headers?: Record<string, string | undefined> }) => Promise<ProxyResponse>;
 }
 
 /** Returns a reply, or undefined to forward the request unchanged. */
@@ -68,13 +71,17 @@ export async function startProxy(target: string | { readonly url: string; readon
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const forward = async (req: ProxyRequest): Promise<ProxyResponse> => {
+  const forward = async (req: ProxyRequest, overrides: Parameters<ProxyContext['forward']>[0] = {}): Promise<ProxyResponse> => {
     if (upstream === undefined) return { status: 502, headers: {}, body: Buffer.from('no upstream') };
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    for (const [name, value] of Object.entries(overrides.headers ?? {})) {
+      if (value === undefined) delete headers[name];
+      else headers[name] = value;
+    }
     const res = await agent.request({
       origin: upstream,
-      path: req.url,
+      path: overrides.url ?? req.url,
       method: req.method,
       headers,
       ...(req.body.length > 0 || req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH' ? { body: req.body } : {}),
@@ -100,7 +107,7 @@ export async function startProxy(target: string | { readonly url: string; readon
         timers.add(timer);
       });
     }
-    const reply = (hook ? await hook(req, { forward: () => forward(req) }) : undefined) ?? (await forward(req));
+    const reply = (hook ? await hook(req, { forward: (overrides) => forward(req, overrides) }) : undefined) ?? (await forward(req));
     if ('reset' in reply) {
       raw.socket.resetAndDestroy();
       return;

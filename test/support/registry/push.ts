@@ -22,6 +22,8 @@ export interface PushTarget {
   readonly url: string;
   readonly ca?: string;
   readonly pushCredentials?: { readonly username: string; readonly password: string };
+  /** TLS client certificate the pusher presents (mTLS registries). */
+  readonly pushClientCert?: { readonly cert: string; readonly key: string };
 }
 
 export interface PushedDescriptor {
@@ -135,7 +137,8 @@ export async function pushIndex(
 }
 
 export interface ArtifactOptions {
-  readonly artifactType: string;
+  /** The manifest's artifactType; undefined writes none (then registries list it under the config's media type). */
+  readonly artifactType: string | undefined;
   readonly subject?: PushedDescriptor;
   readonly payload?: Buffer;
   readonly layerMediaType?: string;
@@ -150,7 +153,7 @@ export async function pushArtifact(target: PushTarget, repo: string, opts: Artif
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    artifactType: opts.artifactType,
+    ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}),
     config: { mediaType: OCI_EMPTY, digest: emptyDigest, size: empty.length, data: empty.toString('base64') },
     layers: [{ mediaType: opts.layerMediaType ?? 'application/octet-stream', digest: payloadDigest, size: payload.length }],
     ...(opts.subject ? { subject: { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size } } : {}),
@@ -166,7 +169,8 @@ export async function pushArtifact(target: PushTarget, repo: string, opts: Artif
       mediaType: OCI_MANIFEST,
       digest,
       size: bytes.length,
-      artifactType: opts.artifactType,
+      // As the referrers API lists it: the manifest's artifactType, else its config's media type.
+      artifactType: opts.artifactType ?? OCI_EMPTY,
       ...(opts.annotations ? { annotations: opts.annotations } : {}),
     },
   };
@@ -184,10 +188,11 @@ const agents = new Map<string, Dispatcher>();
 const tokens = new Map<string, string>();
 
 function agentFor(target: PushTarget): Dispatcher {
-  const key = target.ca ?? '';
+  const key = `${target.ca ?? ''}\n${target.pushClientCert?.cert ?? ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {
-    agent = new Agent({ connections: 4, ...(target.ca ? { connect: { ca: target.ca } } : {}) });
+    const tls = { ...(target.ca ? { ca: target.ca } : {}), ...(target.pushClientCert ? { cert: target.pushClientCert.cert, key: target.pushClientCert.key } : {}) };
+    agent = new Agent({ connections: 4, connect: tls });
     agents.set(key, agent);
   }
   return agent;

@@ -13,12 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
-import { createCa, issueServerCert } from './certs';
+import { createCa, issueClientCert, issueServerCert, type TestCa } from './certs';
 import { startTokenServer, type TestUser, type TokenServer, type TokenServerOptions } from './token-server';
 
 export interface StartRegistryOptions {
   readonly auth?: 'none' | 'htpasswd' | 'token';
   readonly tls?: boolean;
+  /** Host names the TLS certificate also carries (names a test proxy resolves). */
+  readonly tlsNames?: readonly string[];
+  /** Require TLS client certificates issued by `RunningRegistry.clientCa` (mTLS; implies tls). */
+  readonly mtls?: boolean;
   /** Users for htpasswd or the token server. Default: one user `tester`. */
   readonly users?: readonly TestUser[];
   /** Token server settings (auth: 'token'). */
@@ -35,6 +39,10 @@ export interface RunningRegistry {
   readonly storageDir: string;
   /** PEM of the CA that issued the TLS certificate (tls only). */
   readonly ca?: string;
+  /** The CA whose client certificates the registry accepts (mtls only): `issueClientCert(clientCa)`. */
+  readonly clientCa?: TestCa;
+  /** The client certificate the test pusher presents (mtls only). */
+  readonly pushClientCert?: { readonly cert: string; readonly key: string };
   readonly tokenServer?: TokenServer;
   readonly users: readonly TestUser[];
   /** Credentials the test pusher uses (htpasswd and token registries). */
@@ -93,13 +101,22 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   try {
     const http: Record<string, unknown> = { addr: '127.0.0.1:0', secret: randomBytes(16).toString('hex') };
     let ca: string | undefined;
-    if (options.tls) {
+    let clientCa: TestCa | undefined;
+    let pushClientCert: { cert: string; key: string } | undefined;
+    if (options.tls || options.mtls) {
       const authority = await createCa('imgverify test registry CA');
-      const server = await issueServerCert(authority);
+      const server = await issueServerCert(authority, options.tlsNames ?? []);
       writeFileSync(join(dir, 'server.crt'), server.certPem);
       writeFileSync(join(dir, 'server.key'), server.keyPem, { mode: 0o600 });
       http.tls = { certificate: join(dir, 'server.crt'), key: join(dir, 'server.key') };
       ca = authority.certPem;
+      if (options.mtls) {
+        clientCa = await createCa('imgverify test client CA');
+        writeFileSync(join(dir, 'client-ca.crt'), clientCa.certPem);
+        (http.tls as Record<string, unknown>).clientcas = [join(dir, 'client-ca.crt')];
+        const pusher = await issueClientCert(clientCa, 'imgverify test pusher');
+        pushClientCert = { cert: pusher.certPem, key: pusher.keyPem };
+      }
     }
     const authConfig: Record<string, unknown> = {};
     if (auth === 'htpasswd') {
@@ -136,9 +153,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const ts = tokenServer;
     return {
       host,
-      url: `${options.tls ? 'https' : 'http'}://${host}`,
+      url: `${options.tls || options.mtls ? 'https' : 'http'}://${host}`,
       storageDir: join(dir, 'data'),
       ...(ca !== undefined ? { ca } : {}),
+      ...(clientCa !== undefined ? { clientCa } : {}),
+      ...(pushClientCert !== undefined ? { pushClientCert } : {}),
       ...(ts !== undefined ? { tokenServer: ts } : {}),
       users,
       ...(auth !== 'none' && first !== undefined ? { pushCredentials: { username: first.username, password: first.password } } : {}),

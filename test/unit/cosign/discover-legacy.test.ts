@@ -123,6 +123,27 @@ describe('a bad layer fails that layer only', () => {
   });
 });
 
+describe('a layer the registry lists but does not serve fails on its own, as an operational failure (issue 9.2: never "unsigned")', () => {
+  test('a registry that cannot serve a blob: that layer carries the error, the other layer its payload', async () => {
+    const registry = new MemoryRegistry();
+    pushSig(registry);
+    const unreachable = new ImgverifyError('REGISTRY_UNREACHABLE', 'connect ECONNREFUSED');
+    registry.fail(`blob registry.example.test/team/app@${digestOf(keyed.payload)}`, unreachable);
+    const found = await fetchLegacyArtifacts(registry, repo, IMAGE, 'sig');
+    expect(found!.layers[0]!.payload!.equals(keyless.payload)).toBe(true);
+    expect(found!.layers[1]!.error).toBe(unreachable);
+    expect(found!.layers[1]!.payload).toBeUndefined();
+  });
+
+  test('a blob the registry lists but does not have', async () => {
+    const registry = new MemoryRegistry();
+    registry.putManifest(repo, manifestWith([{ mediaType: 'text/plain', digest: digestOf(Buffer.from('gone')), size: 4 }]), SIG_TAG);
+    const found = await fetchLegacyArtifacts(registry, repo, IMAGE, 'sig');
+    expect(found!.layers[0]!.error?.code).toBe('IMAGE_NOT_FOUND');
+    expect(found!.layers[0]!.error?.category).toBe('operational');
+  });
+});
+
 describe('the whole lookup fails (never "none")', () => {
   test('more layers than cosign accepts: SIZE_LIMIT_EXCEEDED before any blob is fetched', async () => {
     const registry = new MemoryRegistry();
@@ -136,20 +157,6 @@ describe('the whole lookup fails (never "none")', () => {
     registry.putManifest(repo, manifestWith(Array.from({ length: DEFAULT_MAX_SIGNATURES }, () => blob)), SIG_TAG);
     expect((await fetchLegacyArtifacts(registry, repo, IMAGE, 'sig'))!.layers).toHaveLength(50);
     expect((await rejection(fetchLegacyArtifacts(registry, repo, IMAGE, 'sig', { maxSignatures: 3 }))).code).toBe('SIZE_LIMIT_EXCEEDED');
-  });
-
-  test('a registry that cannot serve a blob', async () => {
-    const registry = new MemoryRegistry();
-    pushSig(registry);
-    const unreachable = new ImgverifyError('REGISTRY_UNREACHABLE', 'connect ECONNREFUSED');
-    registry.fail(`blob registry.example.test/team/app@${digestOf(keyed.payload)}`, unreachable);
-    await expect(fetchLegacyArtifacts(registry, repo, IMAGE, 'sig')).rejects.toBe(unreachable);
-  });
-
-  test('a blob the registry lists but does not have', async () => {
-    const registry = new MemoryRegistry();
-    registry.putManifest(repo, manifestWith([{ mediaType: 'text/plain', digest: digestOf(Buffer.from('gone')), size: 4 }]), SIG_TAG);
-    expect((await rejection(fetchLegacyArtifacts(registry, repo, IMAGE, 'sig'))).code).toBe('IMAGE_NOT_FOUND');
   });
 
   test('a registry that cannot serve the manifest', async () => {

@@ -91,8 +91,6 @@ describe('a referrer that cannot be a signature of the image fails on its own', 
   test.each<[string, ArtifactShape, string, RegExp]>([
     ['a subject that is another image', { subject: OTHER_IMAGE }, 'MALFORMED_CONTENT', new RegExp(`its subject is ${OTHER_IMAGE}, not the image ${IMAGE}`)],
     ['no subject', { subject: undefined }, 'MALFORMED_CONTENT', /its subject is missing/],
-    ['another artifact type', { artifactType: 'application/spdx+json' }, 'MALFORMED_CONTENT', /artifact type application\/spdx\+json is not a Sigstore bundle/],
-    ['no artifact type and a plain config', { artifactType: undefined }, 'MALFORMED_CONTENT', /artifact type application\/vnd\.oci\.empty\.v1\+json is not a Sigstore bundle/],
     ['no bundle layer', { layerMediaTypes: ['application/json'] }, 'MALFORMED_CONTENT', /has 0 bundle layers, expected 1/],
     ['two bundle layers', { layerMediaTypes: [BUNDLE_V03_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE] }, 'MALFORMED_CONTENT', /has 2 bundle layers, expected 1/],
   ])('%s', async (_name, shape, code, message) => {
@@ -108,13 +106,13 @@ describe('a referrer that cannot be a signature of the image fails on its own', 
     expect(second!.bundle!.equals(bundleBytes)).toBe(true);
   });
 
-  test('a listed manifest the registry does not have', async () => {
+  test('a listed manifest the registry does not serve: an operational failure of that referrer (issue 9.2), never "none"', async () => {
     const registry = new MemoryRegistry();
     const missing = { mediaType: OCI_MANIFEST, digest: digestOf(Buffer.from('nothing')), size: 7 };
     registry.setReferrers(repo, IMAGE, [missing]);
     const [found] = await fetchReferrerBundles(registry, repo, IMAGE);
-    expect(found!.error?.code).toBe('MALFORMED_CONTENT');
-    expect(found!.error?.message).toMatch(/listed as a referrer, but the manifest does not exist/);
+    expect(found!.error?.code).toBe('REGISTRY_ERROR');
+    expect(found!.error?.message).toMatch(/listed as a referrer, but the registry does not serve its manifest/);
   });
 
   test('a listed manifest that is not a manifest', async () => {
@@ -145,6 +143,37 @@ describe('a referrer that cannot be a signature of the image fails on its own', 
   });
 });
 
+describe('what is not a Sigstore bundle is left out, never fetched when the listing says so (issue 9.1)', () => {
+  test('another artifact type: skipped without fetching', async () => {
+    const registry = new MemoryRegistry();
+    const good = pushReferrer(registry);
+    const sbom = pushReferrer(registry, { artifactType: 'application/spdx+json' });
+    registry.setReferrers(repo, IMAGE, [{ ...sbom, artifactType: 'application/spdx+json' }, good]);
+    const found = await fetchReferrerBundles(registry, repo, IMAGE);
+    expect(found.map((f) => f.descriptor.digest)).toEqual([good.digest]);
+    expect(registry.requests).not.toContain(`manifest registry.example.test/team/app@${sbom.digest}`);
+  });
+
+  test('no artifact type and a plain config: fetched (it may be a bundle), then left out silently', async () => {
+    const registry = new MemoryRegistry();
+    const good = pushReferrer(registry);
+    const plain = pushReferrer(registry, { artifactType: undefined, layerMediaTypes: ['application/json', 'text/plain'] });
+    registry.setReferrers(repo, IMAGE, [plain, good]);
+    const found = await fetchReferrerBundles(registry, repo, IMAGE);
+    expect(found.map((f) => f.descriptor.digest)).toEqual([good.digest]);
+  });
+
+  test('a registry that cannot serve a listed manifest or its bundle: that referrer fails as operational, the lookup goes on', async () => {
+    const registry = new MemoryRegistry();
+    const referrer = pushReferrer(registry);
+    registry.setReferrers(repo, IMAGE, [referrer]);
+    registry.fail(`blob registry.example.test/team/app@${digestOf(bundleBytes)}`, new ImgverifyError('REGISTRY_UNREACHABLE', 'reset'));
+    expect((await fetchReferrerBundles(registry, repo, IMAGE))[0]!.error?.code).toBe('REGISTRY_UNREACHABLE');
+    registry.fail(`manifest registry.example.test/team/app@${referrer.digest}`, new ImgverifyError('REGISTRY_TIMEOUT', 'slow'));
+    await expect(fetchReferrerBundles(registry, repo, IMAGE)).rejects.toMatchObject({ code: 'REGISTRY_TIMEOUT' });
+  });
+});
+
 describe('the whole lookup fails (never "none")', () => {
   test('a listing that fails', async () => {
     const registry = new MemoryRegistry();
@@ -153,23 +182,15 @@ describe('the whole lookup fails (never "none")', () => {
     await expect(fetchReferrerBundles(registry, repo, IMAGE)).rejects.toBe(error);
   });
 
-  test('a registry that cannot serve a listed manifest or its bundle', async () => {
+  test('more referrers than the signature limit: SIZE_LIMIT_EXCEEDED before any is fetched (one listed many times counts once)', async () => {
     const registry = new MemoryRegistry();
-    const referrer = pushReferrer(registry);
-    registry.setReferrers(repo, IMAGE, [referrer]);
-    registry.fail(`blob registry.example.test/team/app@${digestOf(bundleBytes)}`, new ImgverifyError('REGISTRY_UNREACHABLE', 'reset'));
-    expect((await rejection(fetchReferrerBundles(registry, repo, IMAGE))).code).toBe('REGISTRY_UNREACHABLE');
-    registry.fail(`manifest registry.example.test/team/app@${referrer.digest}`, new ImgverifyError('REGISTRY_TIMEOUT', 'slow'));
-    expect((await rejection(fetchReferrerBundles(registry, repo, IMAGE))).code).toBe('REGISTRY_TIMEOUT');
-  });
-
-  test('more referrers than the signature limit: SIZE_LIMIT_EXCEEDED before any is fetched', async () => {
-    const registry = new MemoryRegistry();
-    const referrer = pushReferrer(registry);
-    registry.setReferrers(repo, IMAGE, Array.from({ length: 4 }, () => referrer), 'tag-schema');
+    const referrers = Array.from({ length: 4 }, (_, i) =>
+      pushReferrer(registry, { bundle: Buffer.from(JSON.stringify(signImageV3(sigstore, { digest: IMAGE, identity: { email: `s${i}@example.test` } }))) }),
+    );
+    registry.setReferrers(repo, IMAGE, [...referrers, ...referrers], 'tag-schema');
     const err = await rejection(fetchReferrerBundles(registry, repo, IMAGE, { maxSignatures: 3 }));
     expect(err.code).toBe('SIZE_LIMIT_EXCEEDED');
-    expect(err.message).toBe(`registry.example.test/team/app@${IMAGE} has 4 bundle referrers, more than the limit of 3`);
+    expect(err.message).toBe(`registry.example.test/team/app@${IMAGE} has 4 referrers that may be Sigstore bundles, more than the limit of 3`);
     expect(registry.requests.filter((r) => !r.startsWith('referrers'))).toEqual([]);
     expect(await fetchReferrerBundles(registry, repo, IMAGE, { maxSignatures: 4 })).toHaveLength(4);
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CredentialStore, defaultDockerConfigPath } from '../../../src/registry/auth/credentials';
+import { CredentialStore, defaultCredentialFiles, defaultDockerConfigPath } from '../../../src/registry/auth/credentials';
 import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig } from '../../../src/registry/auth/docker-config';
 import { ImgverifyError } from '../../../src/errors';
 
@@ -31,7 +31,6 @@ describe('parseDockerConfig', () => {
         'empty.example': {},
       },
       credHelpers: { 'gcr.io': 'gcloud' },
-      credsStore: 'desktop',
     }),
     '/cfg.json',
   );
@@ -40,12 +39,35 @@ describe('parseDockerConfig', () => {
     expect(lookupDockerConfig(config, 'docker.io')).toEqual({ credentials: { username: 'hubuser', password: 'hub:pass' } });
     expect(lookupDockerConfig(config, 'ghcr.io')).toEqual({ credentials: { username: 'gh', password: 'tok' } });
     expect(lookupDockerConfig(config, 'quay.io')).toEqual({ credentials: { identityToken: 'refresh' } });
+    expect(lookupDockerConfig(config, 'empty.example')).toEqual({});
   });
 
-  it('reports credential helpers instead of running them', () => {
+  it('names the helper in docker’s order: credHelpers, then credsStore (which supersedes inline auths), then auths', () => {
     expect(lookupDockerConfig(config, 'gcr.io')).toEqual({ helper: 'gcloud' });
-    expect(lookupDockerConfig(config, 'empty.example')).toEqual({ helper: 'desktop' });
+    const store = parseDockerConfig(JSON.stringify({ auths: { 'ghcr.io': { auth: b64('a:b') } }, credHelpers: { 'gcr.io': 'gcloud' }, credsStore: 'desktop' }), 'x');
+    expect(lookupDockerConfig(store, 'gcr.io')).toEqual({ helper: 'gcloud' });
+    expect(lookupDockerConfig(store, 'ghcr.io')).toEqual({ helper: 'desktop' });
     expect(lookupDockerConfig(parseDockerConfig('{"auths":{}}', 'x'), 'other.io')).toEqual({});
+  });
+
+  it('containers auth.json: namespace keys, most specific first, before the registry entry', () => {
+    const podman = parseDockerConfig(
+      JSON.stringify({ auths: { 'quay.io': { auth: b64('registry:pw') }, 'quay.io/org': { auth: b64('org:pw') }, 'quay.io/org/team': { auth: b64('team:pw') } } }),
+      'auth.json',
+      'containers',
+    );
+    expect(lookupDockerConfig(podman, 'quay.io', 'org/team/app')).toEqual({ credentials: { username: 'team', password: 'pw' } });
+    expect(lookupDockerConfig(podman, 'quay.io', 'org/other')).toEqual({ credentials: { username: 'org', password: 'pw' } });
+    expect(lookupDockerConfig(podman, 'quay.io', 'elsewhere/app')).toEqual({ credentials: { username: 'registry', password: 'pw' } });
+    // In docker's format a path in a key is dropped (docker's own keys are URLs).
+    expect(lookupDockerConfig(parseDockerConfig(JSON.stringify({ auths: { 'quay.io/org': { auth: b64('org:pw') } } }), 'c'), 'quay.io', 'x/y')).toEqual({
+      credentials: { username: 'org', password: 'pw' },
+    });
+  });
+
+  it('the legacy ~/.dockercfg format: the auths map at the top level', () => {
+    const legacy = parseDockerConfig(JSON.stringify({ 'https://index.docker.io/v1/': { auth: b64('old:pw'), email: 'x@y' } }), '.dockercfg', 'dockercfg');
+    expect(lookupDockerConfig(legacy, 'docker.io')).toEqual({ credentials: { username: 'old', password: 'pw' } });
   });
 
   it.each([
@@ -76,30 +98,71 @@ describe('CredentialStore', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'imgverify-creds-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  const docker = (path: string) => [{ path, format: 'docker' as const }];
+
   it('prefers the credentials option, then the docker config', async () => {
     const path = join(dir, 'config.json');
     writeFileSync(path, JSON.stringify({ auths: { 'reg.example:5000': { auth: b64('file:pw') }, 'https://index.docker.io/v1/': { auth: b64('hub:pw') } } }));
-    const store = new CredentialStore({ 'https://reg.example:5000/': { username: 'opt', password: 'pw' } }, path);
+    const store = new CredentialStore({ 'https://reg.example:5000/': { username: 'opt', password: 'pw' } }, docker(path));
     expect((await store.lookup('reg.example:5000')).credentials).toEqual({ username: 'opt', password: 'pw' });
     expect(await store.lookup('docker.io')).toEqual({ credentials: { username: 'hub', password: 'pw' }, source: `docker config ${path}` });
     expect((await store.lookup('other.example')).credentials).toBeUndefined();
   });
 
   it('treats a missing config file as no credentials, and names it', async () => {
-    const store = new CredentialStore(undefined, join(dir, 'absent.json'));
+    const store = new CredentialStore(undefined, docker(join(dir, 'absent.json')));
     const found = await store.lookup('ghcr.io');
     expect(found.credentials).toBeUndefined();
     expect(found.source).toContain('absent.json');
   });
 
-  it('says when a credential helper holds the credentials', async () => {
+  it('consults files in order: the first with an answer for the registry wins; a file without one is skipped', async () => {
+    const first = join(dir, 'first.json');
+    const second = join(dir, 'auth.json');
+    writeFileSync(first, JSON.stringify({ auths: { 'ghcr.io': { auth: b64('first:pw') } } }));
+    writeFileSync(second, JSON.stringify({ auths: { 'ghcr.io': { auth: b64('second:pw') }, 'quay.io': { auth: b64('podman:pw') } } }));
+    const store = new CredentialStore(undefined, [...docker(first), { path: second, format: 'containers' }]);
+    expect((await store.lookup('ghcr.io')).credentials).toEqual({ username: 'first', password: 'pw' });
+    expect(await store.lookup('quay.io')).toEqual({ credentials: { username: 'podman', password: 'pw' }, source: `containers auth file ${second}` });
+  });
+
+  it('a missing credential helper is a clear error naming it and where it was configured', async () => {
     const path = join(dir, 'config.json');
     writeFileSync(path, JSON.stringify({ credsStore: 'osxkeychain', auths: { 'ghcr.io': {} } }));
-    expect((await new CredentialStore(undefined, path).lookup('ghcr.io')).source).toContain('docker-credential-osxkeychain');
+    const err = await new CredentialStore(undefined, docker(path), { PATH: dir }).lookup('ghcr.io').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImgverifyError);
+    expect((err as ImgverifyError).code).toBe('INVALID_OPTIONS');
+    expect((err as Error).message).toContain(`credential helper docker-credential-osxkeychain (named in docker config ${path}) for ghcr.io: docker-credential-osxkeychain is not on PATH`);
+  });
+
+  it('reload() reads the files again', async () => {
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify({ auths: { 'ghcr.io': { auth: b64('old:pw') } } }));
+    const store = new CredentialStore(undefined, docker(path));
+    expect((await store.lookup('ghcr.io')).credentials).toEqual({ username: 'old', password: 'pw' });
+    writeFileSync(path, JSON.stringify({ auths: { 'ghcr.io': { auth: b64('new:pw') } } }));
+    expect((await store.lookup('ghcr.io')).credentials).toEqual({ username: 'old', password: 'pw' });
+    store.reload();
+    expect((await store.lookup('ghcr.io')).credentials).toEqual({ username: 'new', password: 'pw' });
+  });
+
+  it('the default chain: REGISTRY_AUTH_FILE, docker config, containers auth files, ~/.dockercfg', () => {
+    expect(defaultCredentialFiles({ HOME: '/h', REGISTRY_AUTH_FILE: '/r/auth.json', XDG_RUNTIME_DIR: '/run/user/1', DOCKER_CONFIG: '/d' })).toEqual([
+      { path: '/r/auth.json', format: 'containers' },
+      { path: '/d/config.json', format: 'docker' },
+      { path: '/run/user/1/containers/auth.json', format: 'containers' },
+      { path: '/h/.config/containers/auth.json', format: 'containers' },
+      { path: '/h/.dockercfg', format: 'dockercfg' },
+    ]);
+    expect(defaultCredentialFiles({ HOME: '/h', XDG_CONFIG_HOME: '/cfg' }).map((f) => f.path)).toEqual([
+      '/h/.docker/config.json',
+      '/cfg/containers/auth.json',
+      '/h/.dockercfg',
+    ]);
   });
 
   it('rejects malformed explicit credentials', () => {
-    const bad = (creds: unknown) => () => new CredentialStore({ r: creds as never }, undefined);
+    const bad = (creds: unknown) => () => new CredentialStore({ r: creds as never }, []);
     expect(bad({ username: 'a:b', password: 'x' })).toThrow(/no ":"/);
     expect(bad({ username: 'a' })).toThrow(ImgverifyError);
     expect(bad({ identityToken: '' })).toThrow(/identityToken/);

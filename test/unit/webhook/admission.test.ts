@@ -202,6 +202,35 @@ describe('extractImages', () => {
     expect(() => extractImages(object, 'Pod')).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: { admissionReview: true, path } }));
   });
 
+  it('image volumes (volumes[].image.reference, Kubernetes image volumes) are verified like containers (issue 9.6)', () => {
+    const withVolumes = {
+      ...podSpec({ main: ['nginx:1.25'] }),
+      volumes: [{ name: 'config', configMap: { name: 'c' } }, { name: 'models', image: { reference: 'ghcr.io/org/models:v3', pullPolicy: 'IfNotPresent' } }, { name: 'empty', image: {} }],
+    };
+    expect(extractImages({ spec: withVolumes }, 'Pod')).toEqual([
+      { path: '/spec/containers/0/image', image: 'nginx:1.25', field: 'containers', container: 'c0', pinned: false },
+      { path: '/spec/volumes/1/image/reference', image: 'ghcr.io/org/models:v3', field: 'volumes', container: 'models', pinned: false },
+      { path: '/spec/volumes/2/image/reference', image: '', field: 'volumes', container: 'empty', pinned: false },
+    ]);
+    expect(extractImages({ spec: { template: { spec: withVolumes } } }, { group: 'apps', version: 'v1', kind: 'Deployment' }).map((i) => i.path)).toContain(
+      '/spec/template/spec/volumes/1/image/reference',
+    );
+    // Pinned by /mutate like a container image.
+    const patch = buildImagePatch([{ path: '/spec/volumes/1/image/reference', image: 'ghcr.io/org/models:v3', newImage: `ghcr.io/org/models:v3@${DIGEST}` }]);
+    expect((applyPatch({ spec: withVolumes }, patch) as { spec: { volumes: Array<{ image?: { reference: string } }> } }).spec.volumes[1]!.image!.reference).toBe(
+      `ghcr.io/org/models:v3@${DIGEST}`,
+    );
+  });
+
+  it.each([
+    [{ spec: { containers: [], volumes: {} } }, '/spec/volumes'],
+    [{ spec: { containers: [], volumes: ['x'] } }, '/spec/volumes/0'],
+    [{ spec: { containers: [], volumes: [{ name: 'v', image: 'ghcr.io/x' }] } }, '/spec/volumes/0/image'],
+    [{ spec: { containers: [], volumes: [{ name: 'v', image: { reference: 7 } }] } }, '/spec/volumes/0/image/reference'],
+  ])('throws on a malformed volume %j', (object, path) => {
+    expect(() => extractImages(object, 'Pod')).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', details: { admissionReview: true, path } }));
+  });
+
   it('escapes JSON pointer tokens (RFC 6901)', () => {
     expect(jsonPointer(['a/b', 'c~d', 0])).toBe('/a~1b/c~0d/0');
   });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { parseReference } from '../../../src/reference';
-import { compileGlob, globMatch, globMatchesReference, globToExpression, policyImageName } from '../../../src/webhook/glob';
+import { compileGlob, globMatch, globMatchesReference, globToExpression, policyImageName, policyImageNames, registryAliases } from '../../../src/webhook/glob';
 
 const DIGEST = 'sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350';
 
@@ -120,11 +120,14 @@ describe('the webhook form (parsed reference, no fallback)', () => {
     expect(globMatchesReference('*/*', parseReference('myuser/myapp'))).toBe(true);
   });
 
-  it('matches digest references the way the validating webhook sees them', () => {
+  it('matches digest references under every name: tag, digest and tag+digest (issue 9.6; policy-controller sees only the digest form)', () => {
     const ref = parseReference(`nginx:1.25@${DIGEST}`);
     expect(policyImageName(ref)).toBe(`index.docker.io/library/nginx@${DIGEST}`);
     expect(globMatchesReference('index.docker.io/library/*', ref)).toBe(true);
-    expect(globMatchesReference('index.docker.io/library/nginx:**', ref)).toBe(false);
+    expect(globMatchesReference('index.docker.io/library/nginx:**', ref)).toBe(true);
+    expect(globMatchesReference('index.docker.io/library/nginx:1.25', ref)).toBe(true);
+    expect(globMatchesReference(`index.docker.io/library/nginx:1.25@${DIGEST}`, ref)).toBe(true);
+    expect(globMatchesReference('index.docker.io/library/nginx:1.24', ref)).toBe(false);
   });
 
   it('names references like go-containerregistry', () => {
@@ -224,5 +227,48 @@ describe('glob properties', () => {
         else expect(threw).toBeInstanceOf(ImgverifyError);
       }),
     );
+  });
+});
+
+describe('every name of an image (issue 9.6): a policy cannot be escaped by naming the image another way', () => {
+  const governed = (glob: string, image: string) => globMatchesReference(glob, parseReference(image));
+
+  it.each([
+    // A repository glob (any tag) governs the pinned references, which have no tag.
+    ['127.0.0.1:5000/app:*', `127.0.0.1:5000/app@${DIGEST}`, true],
+    ['127.0.0.1:5000/app:**', `127.0.0.1:5000/app@${DIGEST}`, true],
+    ['127.0.0.1:5000/app:*', `127.0.0.1:5000/app:v1@${DIGEST}`, true],
+    ['127.0.0.1:5000/app@*', '127.0.0.1:5000/app:v1', true],
+    ['ghcr.io/org/*:*', `ghcr.io/org/app@${DIGEST}`, true],
+    // A glob limited to some tags cannot know a digest reference's tag.
+    ['127.0.0.1:5000/app:v1*', `127.0.0.1:5000/app@${DIGEST}`, false],
+    ['127.0.0.1:5000/app:v1*', `127.0.0.1:5000/app:v1.2@${DIGEST}`, true],
+    // Registry spellings: IPv4 forms, loopback names, default port, Docker Hub aliases.
+    ['127.0.0.1:5000/**', '127.1:5000/app:v1', true],
+    ['127.0.0.1:5000/**', '0x7f.0.0.1:5000/app:v1', true],
+    ['127.0.0.1:5000/**', 'localhost:5000/app:v1', true],
+    ['127.0.0.1:5000/**', '[::1]:5000/app:v1', true],
+    ['localhost:5000/**', '127.0.0.1:5000/app:v1', true],
+    ['127.0.0.1:5000/**', '127.0.0.2:5000/app:v1', false],
+    ['127.0.0.1:5000/**', 'localhost:5001/app:v1', false],
+    ['ghcr.io/org/**', 'ghcr.io:443/org/app:v1', true],
+    ['ghcr.io:443/org/**', 'ghcr.io/org/app:v1', true],
+    ['ghcr.io/org/**', 'ghcr.io:8443/org/app:v1', false],
+    ['index.docker.io/library/nginx:*', 'registry-1.docker.io/library/nginx:1.27', true],
+    ['index.docker.io/library/nginx:*', 'registry-1.docker.io/nginx:1.27', true],
+    ['index.docker.io/library/nginx:*', 'docker.io/nginx:1.27', true],
+    ['docker.io/library/**', 'nginx', true],
+    ['registry.hub.docker.com/**', 'nginx', true],
+    ['index.docker.io/library/nginx:*', 'quay.io/library/nginx:1.27', false],
+  ])('%s governs %s: %s', (glob, image, match) => {
+    expect(governed(glob, image)).toBe(match);
+  });
+
+  it('lists the names: canonical first, each form over each spelling', () => {
+    const names = policyImageNames(parseReference(`localhost:5000/app:v1@${DIGEST}`));
+    expect(names[0]).toBe(`localhost:5000/app@${DIGEST}`);
+    expect(names).toEqual(expect.arrayContaining([`127.0.0.1:5000/app:v1`, `[::1]:5000/app:v1@${DIGEST}`, `localhost:5000/app@${DIGEST}`]));
+    expect(registryAliases('GHCR.io')).toEqual(['ghcr.io', 'ghcr.io:443']);
+    expect(registryAliases('[::0001]:5000')).toEqual(['localhost:5000', '127.0.0.1:5000', '[::1]:5000']);
   });
 });

@@ -1,0 +1,116 @@
+/**
+ * The one HTTP stack of imgverify: connection pools (undici), the proxy each URL goes through
+ * (HTTPS_PROXY/HTTP_PROXY/NO_PROXY, see ./proxy), the trusted CAs, and TLS client
+ * certificates for the registries that require them (mTLS). The registry client and the SBOM
+ * URL fetch both use it, so they agree on proxies, CAs and connection reuse.
+ *
+ * A client certificate is presented only to the host it was given for: a redirect to another
+ * host (blob storage) or a token realm elsewhere gets a connection without it.
+ */
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { ImgverifyError } from '../../errors';
+import { registryApiHost } from '../../reference';
+import { normaliseRegistryKey } from '../auth/docker-config';
+import { ProxyRules, proxySettingsFromEnv, type ProxySettings } from './proxy';
+
+/** A TLS client certificate (PEM chain) and its private key (PEM). */
+export interface ClientCertificate {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+export interface HttpStackOptions {
+  /** Root CAs (PEM); replaces Node's roots when given (the registry client passes Node's plus the extra ones). */
+  readonly ca?: readonly string[];
+  /** Proxies; default: from `env`. `false`: always connect directly. */
+  readonly proxy?: ProxySettings | false;
+  /** Environment to read proxy variables from (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Client certificates by registry (`ghcr.io`, `registry.corp:5000`). */
+  readonly clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  /** Connections kept per origin. Default 32. */
+  readonly maxConnectionsPerHost?: number;
+  /** TCP + TLS (+ proxy tunnel) connect timeout. Default 30 000 ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Where a request goes: the dispatcher, and the proxy it passes through (for messages). */
+export interface Route {
+  readonly dispatcher: Dispatcher;
+  readonly proxy?: URL;
+}
+
+export class HttpStack {
+  private readonly rules: ProxyRules;
+  private readonly certificates = new Map<string, ClientCertificate>();
+  private readonly dispatchers = new Map<string, Dispatcher>();
+  private readonly connections: number;
+  private readonly connectTimeoutMs: number;
+  private readonly ca?: readonly string[];
+  private closed = false;
+
+  constructor(options: HttpStackOptions = {}) {
+    this.rules = new ProxyRules(options.proxy === false ? {} : (options.proxy ?? proxySettingsFromEnv(options.env ?? process.env)));
+    this.connections = options.maxConnectionsPerHost ?? 32;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    if (options.ca !== undefined) this.ca = options.ca;
+    for (const [registry, certificate] of Object.entries(options.clientCertificates ?? {})) {
+      if (typeof certificate !== 'object' || certificate === null || !isPem(certificate.cert) || !isPem(certificate.key)) {
+        throw new ImgverifyError('INVALID_OPTIONS', `client certificate for "${registry}": expected {cert, key} as PEM`, { details: { registry } });
+      }
+      // Keyed by the host the registry's API is served from, as URLs name it.
+      this.certificates.set(registryApiHost(normaliseRegistryKey(registry)), certificate);
+    }
+  }
+
+  /** The proxy URLs in use (for messages and tests). */
+  get proxies(): { readonly https?: URL; readonly http?: URL } {
+    return { ...(this.rules.https ? { https: this.rules.https } : {}), ...(this.rules.http ? { http: this.rules.http } : {}) };
+  }
+
+  /** The dispatcher for a URL: direct or through its proxy, with the host's client certificate if any. */
+  route(url: URL): Route {
+    if (this.closed) throw new ImgverifyError('INVALID_OPTIONS', 'the HTTP stack is closed');
+    const proxy = this.rules.proxyFor(url);
+    const host = url.host.toLowerCase();
+    const certificate = url.protocol === 'https:' ? this.certificates.get(host) : undefined;
+    const key = `${proxy?.href ?? 'direct'}\n${certificate !== undefined ? host : ''}`;
+    let dispatcher = this.dispatchers.get(key);
+    if (dispatcher === undefined) {
+      dispatcher = this.create(proxy, certificate);
+      this.dispatchers.set(key, dispatcher);
+    }
+    return { dispatcher, ...(proxy !== undefined ? { proxy } : {}) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
+  }
+
+  private create(proxy: URL | undefined, certificate: ClientCertificate | undefined): Dispatcher {
+    const tls = {
+      ...(this.ca !== undefined ? { ca: [...this.ca] } : {}),
+      ...(certificate !== undefined ? { cert: certificate.cert, key: certificate.key } : {}),
+    };
+    if (proxy === undefined) {
+      return new Agent({ connections: this.connections, keepAliveTimeout: 10_000, connect: { timeout: this.connectTimeoutMs, ...tls } });
+    }
+    return new ProxyAgent({
+      uri: proxy.href,
+      connections: this.connections,
+      keepAliveTimeout: 10_000,
+      connectTimeout: this.connectTimeoutMs,
+      // The target's TLS inside the tunnel: our CAs and the client certificate.
+      requestTls: { timeout: this.connectTimeoutMs, ...tls },
+      // An https proxy is verified with the same CAs.
+      proxyTls: { timeout: this.connectTimeoutMs, ...(this.ca !== undefined ? { ca: [...this.ca] } : {}) },
+    });
+  }
+}
+
+function isPem(value: unknown): boolean {
+  const text = Buffer.isBuffer(value) ? value.toString('utf8') : value;
+  return typeof text === 'string' && /-----BEGIN [A-Z0-9 ]+-----/.test(text);
+}
