@@ -89,6 +89,10 @@ export const ERROR_CODES = {
   IDENTITY_MISMATCH: 'verification',
   /** The OIDC issuer of the certificate does not satisfy the policy. */
   ISSUER_MISMATCH: 'verification',
+  /** The certificate lacks (or has an unreadable) Fulcio claim the policy names, e.g. sourceRepositoryIdentifier. */
+  CLAIM_MISSING: 'verification',
+  /** A Fulcio claim of the certificate (e.g. sourceRepositoryRef) does not satisfy the policy. */
+  CLAIM_MISMATCH: 'verification',
   /** The signature was not made by the public key given. */
   KEY_MISMATCH: 'verification',
   /** An attestation does not have the requested predicate type. */
