@@ -49,7 +49,13 @@ export interface CompiledIdentity {
 export type ClaimFailureCode = 'CLAIM_MISSING' | 'CLAIM_MISMATCH';
 
 export type IdentityMatch =
-  | { readonly ok: true; readonly subject: string; readonly issuer: string }
+  | {
+      readonly ok: true;
+      readonly subject: string;
+      readonly issuer: string;
+      /** The claims the matching identity named, with the certificate's values (absent when it named none). */
+      readonly checkedClaims?: Readonly<Record<string, string>>;
+    }
   | {
       readonly ok: false;
       readonly code: 'IDENTITY_MISMATCH' | 'ISSUER_MISMATCH' | ClaimFailureCode;
@@ -170,7 +176,10 @@ export function matchIdentity(identity: CertificateIdentity, accepted: readonly 
     if (subjects.length === 0) continue;
     if (identity.issuer !== undefined && candidate.issuer(identity.issuer)) {
       const failure = failingClaim(identity, candidate, subjects[0]!);
-      if (failure === undefined) return { ok: true, subject: subjects[0]!, issuer: identity.issuer };
+      if (failure === undefined) {
+        const checked = Object.fromEntries(candidate.claims.map((c) => [c.name, identity.claims[c.name]!]));
+        return { ok: true, subject: subjects[0]!, issuer: identity.issuer, ...(candidate.claims.length > 0 ? { checkedClaims: checked } : {}) };
+      }
       claimFailure ??= failure;
       continue;
     }

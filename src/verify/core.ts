@@ -321,11 +321,11 @@ function identifySigner(ctx: PolicyChecks, entity: SignedEntity): Signer {
 // ---------------------------------------------------------------------------------------------
 // 6. policy
 
-/** The signer as the policy accepted it (`subject`: the SAN that matched). */
+/** The signer as the policy accepted it (`subject`: the SAN that matched; `verifiedClaims`: the claims it named). */
 function checkPolicy(ctx: PolicyChecks, signer: Signer): SignerInfo {
   // A key policy was decided in step 3, which verified the signature with the policy's key.
   if (ctx.policy.kind === 'key' || !signer.identity) return signer.info;
   const match = matchIdentity(signer.identity, ctx.policy.identities);
   if (!match.ok) throw new ImgverifyError(match.code, match.message, match.details ? { details: { ...match.details } } : {});
-  return { ...signer.info, subject: match.subject, issuer: match.issuer };
+  return { ...signer.info, subject: match.subject, issuer: match.issuer, ...defined({ verifiedClaims: match.checkedClaims }) };
 }

@@ -22,6 +22,8 @@ export interface SignerInfo {
    * policy then failed.
    */
   readonly claims?: CertificateClaims;
+  /** The claims the policy named and the certificate satisfied, with their values (verified signatures only). */
+  readonly verifiedClaims?: CertificateClaims;
   /** For key-based signatures: SHA-256 of the public key's SPKI, hex. */
   readonly publicKeySha256?: string;
 }

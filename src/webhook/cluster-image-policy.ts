@@ -12,7 +12,7 @@
 import { createPublicKey } from 'node:crypto';
 import { RE2JS } from 're2js';
 import { parseAllDocuments } from 'yaml';
-import { ImgverifyError, predicateTypeURI, type ImageReference } from '../index';
+import { CERTIFICATE_CLAIM_NAMES, ImgverifyError, predicateTypeURI, type CertificateClaimName, type ClaimMatchers, type ImageReference } from '../index';
 import { compileGlob, policyImageName, type ImageGlob } from './glob';
 
 // --- The model -------------------------------------------------------------------------
@@ -29,13 +29,21 @@ export interface PolicyLocation {
   readonly line?: number;
 }
 
-/** One acceptable keyless signer: exactly one of issuer/issuerRegExp and of subject/subjectRegExp. */
+/**
+ * One acceptable keyless signer: exactly one of issuer/issuerRegExp and of subject/subjectRegExp.
+ * `claims` and `claimsRegExp` are an imgverify extension (policy-controller does not have them):
+ * Fulcio certificate claims the signer must carry, by name (docs/webhook.md).
+ */
 export interface KeylessIdentity {
   readonly issuer?: string;
   readonly subject?: string;
   /** RE2 expression, matched as a search (unanchored), as policy-controller and cosign do. */
   readonly issuerRegExp?: string;
   readonly subjectRegExp?: string;
+  /** imgverify extension: exact values of certificate claims, e.g. `sourceRepositoryIdentifier: "495574555"`. */
+  readonly claims?: Readonly<ClaimMatchers>;
+  /** imgverify extension: RE2 regexps on certificate claims, e.g. `sourceRepositoryRef: ^refs/tags/v`. */
+  readonly claimsRegExp?: Readonly<ClaimMatchers>;
 }
 
 export interface KeylessAuthority {
@@ -250,10 +258,37 @@ function checkRegExp(c: Checker, pattern: string, path: string): void {
   }
 }
 
+/** `claims` / `claimsRegExp` of an identity: a mapping of known claim names to non-empty strings. */
+function parseClaims(c: Checker, obj: Json, key: 'claims' | 'claimsRegExp', path: string): ClaimMatchers | undefined {
+  if (!present(obj, key)) return undefined;
+  const where = `${path}.${key}`;
+  const map = c.object(obj[key], where);
+  if (!map) return undefined;
+  const out: ClaimMatchers = {};
+  for (const [name, value] of Object.entries(map)) {
+    if (!(CERTIFICATE_CLAIM_NAMES as readonly string[]).includes(name)) {
+      c.error(`${where}.${name}`, `unknown certificate claim (known: ${CERTIFICATE_CLAIM_NAMES.join(', ')})`);
+      continue;
+    }
+    if (typeof value !== 'string' || value === '') {
+      c.error(`${where}.${name}`, `expected a non-empty string, got ${describe(value)}`);
+      continue;
+    }
+    if (key === 'claimsRegExp') checkRegExp(c, value, `${where}.${name}`);
+    out[name as CertificateClaimName] = value;
+  }
+  return Object.freeze(out);
+}
+
 function parseIdentity(c: Checker, value: unknown, path: string): KeylessIdentity | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
-  c.onlyKnown(obj, path, ['issuer', 'subject', 'issuerRegExp', 'subjectRegExp']);
+  c.onlyKnown(obj, path, ['issuer', 'subject', 'issuerRegExp', 'subjectRegExp', 'claims', 'claimsRegExp']);
+  const claims = parseClaims(c, obj, 'claims', path);
+  const claimsRegExp = parseClaims(c, obj, 'claimsRegExp', path);
+  for (const name of Object.keys(claims ?? {})) {
+    if (claimsRegExp && name in claimsRegExp) c.error(`${path}.claimsRegExp.${name}`, `expected exactly one of claims.${name}, claimsRegExp.${name}, got both`);
+  }
   const issuer = c.string(obj, 'issuer', path);
   const subject = c.string(obj, 'subject', path);
   const issuerRegExp = c.string(obj, 'issuerRegExp', path);
@@ -278,6 +313,8 @@ function parseIdentity(c: Checker, value: unknown, path: string): KeylessIdentit
     ...(issuerRegExp !== undefined ? { issuerRegExp } : {}),
     ...(subject !== undefined ? { subject } : {}),
     ...(subjectRegExp !== undefined ? { subjectRegExp } : {}),
+    ...(claims !== undefined && Object.keys(claims).length > 0 ? { claims } : {}),
+    ...(claimsRegExp !== undefined && Object.keys(claimsRegExp).length > 0 ? { claimsRegExp } : {}),
   });
 }
 

@@ -187,6 +187,8 @@ export function authorityPolicy(authority: Authority): VerificationPolicy | unde
         ...(id.subjectRegExp !== undefined ? { subjectRegExp: id.subjectRegExp } : {}),
         ...(id.issuer !== undefined ? { issuer: id.issuer } : {}),
         ...(id.issuerRegExp !== undefined ? { issuerRegExp: id.issuerRegExp } : {}),
+        ...(id.claims !== undefined ? { claims: { ...id.claims } } : {}),
+        ...(id.claimsRegExp !== undefined ? { claimsRegExp: { ...id.claimsRegExp } } : {}),
       })),
     };
   }
@@ -235,7 +237,8 @@ function signerText(result: ImageVerificationResult | undefined, signature?: Sig
   const signer = sig?.signer;
   if (!signer) return 'a valid signature';
   if (signer.publicKeySha256) return `a signature by key sha256:${signer.publicKeySha256.slice(0, 16)}…`;
-  return `a signature by ${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'})`;
+  const claims = Object.entries(signer.verifiedClaims ?? {}).map(([k, v]) => `${k}=${v}`);
+  return `a signature by ${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'}${claims.length > 0 ? `; claims ${claims.join(', ')}` : ''})`;
 }
 
 function failureOf(err: ImgverifyError | undefined, fallback: string): { reason: string; code?: ErrorCode; operational: boolean } {

@@ -15,7 +15,7 @@ import {
   readSbom,
   type ImageVerificationResult,
 } from '../..';
-import { outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { hasPolicyFlags, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
@@ -66,12 +66,10 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   const concurrency = values.concurrency === undefined ? DEFAULT_RELEASE_CONCURRENCY : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a positive integer, got "${values.concurrency}"`);
 
-  const hasIdentityFlags = ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key'].some(
-    (f) => values[f as keyof typeof values] !== undefined,
-  );
-  // The Kubernetes preset supplies the release identity unless the user gave their own.
+  // The Kubernetes preset supplies the release identity unless the user gave their own (claim
+  // flags alone add to it).
   const policy = policyFromFlags(
-    values.kubernetes !== undefined && !hasIdentityFlags
+    values.kubernetes !== undefined && !hasPolicyFlags(values)
       ? { ...values, 'certificate-identity': KUBERNETES_RELEASE_IDENTITY.subject, 'certificate-oidc-issuer': KUBERNETES_RELEASE_IDENTITY.issuer }
       : values,
   );
@@ -99,7 +97,8 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   try {
     const progress = new Progress(references.length, io.stderr, io.isTTY);
     const byReference = new Map<string, ImageVerificationResult>();
-    for await (const result of verifier.verifyMany(references, verifier.preparePolicy(policy), { concurrency })) {
+    const prepared = verifier.preparePolicy(policy);
+    for await (const result of verifier.verifyMany(references, prepared, { concurrency })) {
       byReference.set(result.image, result);
       progress.update(result);
     }
@@ -109,6 +108,8 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
         `${JSON.stringify(
           {
             sbom: source,
+            // What every signature was checked against: identity, issuer and the claims named.
+            policy: prepared.description,
             images: results.length,
             verified: results.filter((r) => r.verified).length,
             results: results.map(resultToJSON),
@@ -120,10 +121,10 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
         )}\n`,
       );
     } else if (values.pin) {
-      io.stderr(`${summaryTable(results)}\n`);
+      io.stderr(`${summaryTable(results)}\npolicy: ${prepared.description}\n`);
       for (const r of results) if (r.verified) io.stdout(`${pinnedReference(r)}\n`);
     } else {
-      io.stdout(`${summaryTable(results)}\n`);
+      io.stdout(`${summaryTable(results)}\npolicy: ${prepared.description}\n`);
     }
     return exitCodeForResults(results);
   } finally {

@@ -2,20 +2,22 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createVerifier, parseReference, type ImageVerificationResult, type ImageVerifier, type PreparedPolicy } from '../..';
 import { mapConcurrent } from '../../util/pool';
-import { outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { CLAIMS_HELP, outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import { resultToJSON, resultToText } from '../output';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
 
-const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
+export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
   --certificate-identity-regexp R   RE2 regexp matched against the identity (unanchored, as cosign)
   --certificate-oidc-issuer S       exact OIDC issuer
   --certificate-oidc-issuer-regexp R
   --key FILE                        PEM public key instead of identities
   --insecure-ignore-tlog            accept signatures without a transparency-log entry
-  --insecure-ignore-sct             accept certificates without an SCT (a present SCT is still checked)`;
+  --insecure-ignore-sct             accept certificates without an SCT (a present SCT is still checked)
+
+${CLAIMS_HELP}`;
 
 const TRUST_HELP = `Trust and registry:
   --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)

@@ -145,7 +145,12 @@ describe('claims', () => {
 
   test('every named claim must match, exact or regexp', () => {
     const id = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryIdentifier: '123', githubWorkflowTrigger: 'push' }, claimsRegExp: { sourceRepositoryRef: '^refs/tags/v' } });
-    expect(matchIdentity(gh(), [id])).toEqual({ ok: true, subject: WF, issuer: GH });
+    expect(matchIdentity(gh(), [id])).toEqual({
+      ok: true,
+      subject: WF,
+      issuer: GH,
+      checkedClaims: { githubWorkflowTrigger: 'push', sourceRepositoryRef: 'refs/tags/v1.0.0', sourceRepositoryIdentifier: '123' },
+    });
     expect(id.description).toBe(`subject "${WF}" issued by "${GH}" with githubWorkflowTrigger "push", sourceRepositoryRef /^refs/tags/v/, sourceRepositoryIdentifier "123"`);
   });
 

@@ -409,3 +409,34 @@ describe('matchPolicies', () => {
     expect(matchPolicies(policies, parseReference(image)).map((p) => p.name)).toEqual(names);
   });
 });
+
+describe('imgverify extension: certificate claims in keyless identities', () => {
+  const claimsAuthority = (identity: string) => `
+keyless:
+  identities:
+    - issuer: https://token.actions.githubusercontent.com
+      subjectRegExp: ^https://github\\.com/org/app/
+${indent(identity, 6)}
+`;
+
+  it('reads claims and claimsRegExp by name', () => {
+    const result = parse(withAuthority(claimsAuthority('claims: {sourceRepositoryIdentifier: "495574555", runnerEnvironment: github-hosted}\nclaimsRegExp: {sourceRepositoryRef: ^refs/tags/v}')));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.keyless!.identities[0]).toEqual({
+      issuer: 'https://token.actions.githubusercontent.com',
+      subjectRegExp: '^https://github\\.com/org/app/',
+      claims: { sourceRepositoryIdentifier: '495574555', runnerEnvironment: 'github-hosted' },
+      claimsRegExp: { sourceRepositoryRef: '^refs/tags/v' },
+    });
+  });
+
+  it.each([
+    ['an unknown claim', 'claims: {repositoryId: "1"}', 'spec.authorities[0].keyless.identities[0].claims.repositoryId', 'unknown certificate claim'],
+    ['a claim that is not a string', 'claims: {sourceRepositoryIdentifier: 495574555}', 'spec.authorities[0].keyless.identities[0].claims.sourceRepositoryIdentifier', 'expected a non-empty string'],
+    ['a claim in both', 'claims: {sourceRepositoryRef: a}\nclaimsRegExp: {sourceRepositoryRef: b}', 'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef', 'got both'],
+    ['an invalid regexp', 'claimsRegExp: {sourceRepositoryRef: "("}', 'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef', 'not a valid RE2'],
+    ['claims that are a list', 'claims: [a]', 'spec.authorities[0].keyless.identities[0].claims', 'expected a mapping'],
+  ])('%s is a load error naming the path', (_what, identity, path, fragment) => {
+    expectError(withAuthority(claimsAuthority(identity)), path, fragment);
+  });
+});
