@@ -97,6 +97,8 @@ export const ERROR_CODES = {
   KEY_MISMATCH: 'verification',
   /** An attestation does not have the requested predicate type. */
   PREDICATE_TYPE_MISMATCH: 'verification',
+  /** A verified attestation does not satisfy a condition (CEL expression) on what it says. */
+  ATTESTATION_CONDITION_FAILED: 'verification',
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -20,6 +20,7 @@
 export {
   createVerifier,
   ImageVerifier,
+  type AttestationOptions,
   type BundleArtifact,
   type PreparedPolicy,
   type VerifiedBundle,
@@ -44,6 +45,12 @@ export { CERTIFICATE_CLAIM_NAMES, type CertificateClaimName, type CertificateCla
 export type { KeylessPolicy, KeyPolicy, PolicyOptions, VerificationPolicy } from './policy/policy';
 export type { CertificateIdentity, SubjectAlternativeName } from './policy/certificate-identity';
 export { PREDICATE_TYPES, predicateTypeURI, type PredicateTypeName } from './attestation/predicate-types';
+export {
+  compileAttestationCondition,
+  compileAttestationConditionFile,
+  MAX_CONDITION_COST,
+  type AttestationCondition,
+} from './policy/cel';
 
 // Errors
 export {

@@ -15,6 +15,7 @@ import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-re
 import { digestTag } from '../cosign/oci';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { ImgverifyError, toImgverifyError } from '../errors';
+import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
@@ -72,6 +73,18 @@ export type VerifiedContent =
   | { readonly kind: 'dsse'; readonly payloadType: string; readonly payload: Buffer };
 
 export type { BundleArtifact };
+
+/** Options of `verifyAttestations`. */
+export interface AttestationOptions {
+  /** cosign's short name (`slsaprovenance1`, ...) or a predicate type URI: only statements of that type count. */
+  predicateType?: string;
+  /**
+   * Conditions on what the statement says: CEL expressions over `predicateType`, `subject` and
+   * `predicate`, each either text (compiled on this call) or compiled once with
+   * `compileAttestationCondition`. An attestation counts only when every one is true.
+   */
+  condition?: string | AttestationCondition | ReadonlyArray<string | AttestationCondition>;
+}
 
 function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
   if (option === undefined) return publicGoodTrustRoot();
@@ -156,14 +169,18 @@ export class ImageVerifier {
    * in-toto statements about the image digest — legacy `.att` layers and cosign v3 bundles
    * attached as OCI referrers — signed as the policy requires. With a `predicateType`
    * (cosign's short name or a URI), only statements of that type count; the verified
-   * statements are returned.
+   * statements are returned. With a `condition`, only statements that satisfy it (every
+   * expression true) count; the others fail ATTESTATION_CONDITION_FAILED with the reason.
+   * A condition that does not compile throws INVALID_POLICY naming its line and column.
    */
   async verifyAttestations(
     image: string | ImageReference,
     policy: VerificationPolicy | PreparedPolicy,
-    options: { predicateType?: string } = {},
+    options: AttestationOptions = {},
   ): Promise<AttestationVerificationResult> {
     const { checks } = this.prepared(policy);
+    const given = options.condition === undefined ? [] : Array.isArray(options.condition) ? options.condition : [options.condition];
+    const conditions = (given as ReadonlyArray<string | AttestationCondition>).map((c, i) => toCondition(c, given.length === 1 ? 'condition' : `condition[${i}]`));
     let wanted: string | undefined;
     if (options.predicateType !== undefined) {
       wanted = predicateTypeURI(options.predicateType);
@@ -173,7 +190,7 @@ export class ImageVerifier {
     }
     const result = await this.run(image, async (target) => {
       const found = await this.discover(target, 'att');
-      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'));
+      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'), conditions);
     });
     // A result that failed before discovery (bad reference, registry error) has no attestations.
     return { ...result, attestations: result.attestations ?? [] };

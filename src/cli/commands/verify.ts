@@ -1,6 +1,15 @@
 /** `imgverify verify IMAGE [IMAGE...]` (cosign verify) and `verify-attestation` (cosign verify-attestation), in-process. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createVerifier, parseReference, type ImageVerificationResult, type ImageVerifier, type PreparedPolicy } from '../..';
+import { readFileSync } from 'node:fs';
+import {
+  compileAttestationConditionFile,
+  createVerifier,
+  parseReference,
+  type AttestationCondition,
+  type ImageVerificationResult,
+  type ImageVerifier,
+  type PreparedPolicy,
+} from '../..';
 import { mapConcurrent } from '../../util/pool';
 import { CLAIMS_HELP, outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
@@ -50,6 +59,11 @@ prints the verified statements (--output json).
   --type T                          predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1,
                                     link, spdx, spdxjson, cyclonedx, vuln, openvex, custom, or a URI
                                     (default: any)
+  --policy FILE.cel                 a condition on what the attestation says, in CEL, over the verified
+                                    statement's predicateType, subject and predicate; an attestation
+                                    counts only when every expression is true (several expressions in
+                                    a file are separated by "---" lines; the flag may be repeated).
+                                    CUE and Rego policies (cosign) are not supported
 
 ${POLICY_HELP}
 
@@ -61,7 +75,7 @@ ${EXIT_HELP}
 interface ImageCommand<R extends ImageVerificationResult> {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly check: (verifier: ImageVerifier, image: string, policy: PreparedPolicy, values: Record<string, unknown>) => Promise<R>;
+  readonly check: (verifier: ImageVerifier, image: string, policy: PreparedPolicy, values: Record<string, unknown>, conditions: readonly AttestationCondition[]) => Promise<R>;
   readonly text: (result: R) => string;
 }
 
@@ -80,6 +94,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   if (positionals.length === 0) throw usageError('at least one IMAGE is required');
   const format = outputFormat(values);
   const policy = policyFromFlags(values);
+  const conditions = conditionsFromFlags((values as Record<string, unknown>).policy);
   // A malformed IMAGE argument is a usage error, reported before any network work.
   const refs = positionals.map((p) => parseReference(p));
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
@@ -92,7 +107,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
     const indexed = positionals.map((image, index) => ({ image, index }));
     for await (const { index, result } of mapConcurrent(indexed, concurrency, async ({ image, index }) => ({
       index,
-      result: await command.check(verifier, image, prepared, values),
+      result: await command.check(verifier, image, prepared, values, conditions),
     }))) {
       results[index] = result;
       if (format === 'text') io.stdout(`${command.text(result)}\n`);
@@ -102,6 +117,23 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   } finally {
     await verifier.close();
   }
+}
+
+/** `--policy FILE` (repeatable): CEL conditions, compiled before any image is looked at (errors: exit 2). */
+function conditionsFromFlags(files: unknown): AttestationCondition[] {
+  const list = files === undefined ? [] : Array.isArray(files) ? (files as string[]) : [files as string];
+  return list.flatMap((file) => {
+    if (/\.(cue|rego)$/i.test(file)) {
+      throw usageError(`--policy ${file}: CUE and Rego policies are not supported; write the condition in CEL (a .cel file)`);
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw usageError(`--policy: cannot read ${file}: ${(err as Error).message}`);
+    }
+    return compileAttestationConditionFile(text, file);
+  });
 }
 
 export function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -116,9 +148,12 @@ export function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
 export function verifyAttestationCommand(argv: string[], io: CommandIO): Promise<number> {
   return runImageCommand(argv, io, {
     usage: VERIFY_ATTESTATION_USAGE,
-    options: { type: { type: 'string' } },
-    check: (verifier, image, policy, values) =>
-      verifier.verifyAttestations(image, policy, typeof values.type === 'string' ? { predicateType: values.type } : {}),
+    options: { type: { type: 'string' }, policy: { type: 'string', multiple: true } },
+    check: (verifier, image, policy, values, conditions) =>
+      verifier.verifyAttestations(image, policy, {
+        ...(typeof values.type === 'string' ? { predicateType: values.type } : {}),
+        ...(conditions.length > 0 ? { condition: conditions } : {}),
+      }),
     text: (result) => {
       const types = [...new Set(result.attestations.map((a) => a.predicateType))];
       return `${resultToText(result)}${types.length > 0 ? `  [${types.join(', ')}]` : ''}`;
