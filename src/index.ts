@@ -21,7 +21,10 @@ export {
   createVerifier,
   ImageVerifier,
   type AttestationOptions,
+  type BlobVerifyOptions,
+  type BlobSignature,
   type BundleArtifact,
+  type VerifiedBlob,
   type PreparedPolicy,
   type VerifiedBundle,
   type VerifiedContent,
@@ -67,6 +70,10 @@ export {
 
 // Image references
 export { DEFAULT_REGISTRY, formatReference, parseReference, repositoryName, withDigest, type ImageReference } from './reference';
+
+// Files and URLs (verify-blob's --signature, --certificate, --bundle)
+export { readFileOrUrl, type ReadOptions } from './net/read';
+export { PUBLIC_GOOD_REKOR_URL } from './rekor/client';
 
 // Trust material
 export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';

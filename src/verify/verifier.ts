@@ -21,6 +21,10 @@ import { formatReference, parseReference, repositoryName, type ImageReference } 
 import { RegistryClient, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
 import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
+import type { BlobSignature } from './adapters/blob';
+import { verdictFailure, verifyBlobSignature } from './blob';
+import { WebClient } from '../net/web-client';
+import { PUBLIC_GOOD_REKOR_URL, RekorClient } from '../rekor/client';
 import { policyChecks, type PolicyChecks } from './context';
 import { verifySignature } from './core';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
@@ -72,7 +76,26 @@ export type VerifiedContent =
   /** The verified DSSE payload (an in-toto statement naming the artifact) and its type. */
   | { readonly kind: 'dsse'; readonly payloadType: string; readonly payload: Buffer };
 
-export type { BundleArtifact };
+export type { BlobSignature, BundleArtifact };
+
+/** How `verifyBlob` finds a log entry the signature material does not carry. */
+export interface BlobVerifyOptions {
+  /** The Rekor v1 API to look the entry up in (default https://rekor.sigstore.dev). Its answers are verified, never trusted. */
+  rekorUrl?: string;
+  /** Never contact Rekor: a signature without a log entry is then refused (INVALID_OPTIONS), unless the policy waives the log. */
+  offline?: boolean;
+  /** Deadline of each request to Rekor, ms (default 30 s). */
+  timeoutMs?: number;
+  /** Extra CA certificates (PEM) for Rekor's TLS. */
+  ca?: string | string[];
+  signal?: AbortSignal;
+}
+
+/** What a blob's verification established: as a bundle's, and the Rekor entry found online. */
+export interface VerifiedBlob extends VerifiedBundle {
+  /** The Rekor entry, when it was looked up (not carried by a bundle). */
+  readonly rekorEntry?: { readonly uuid: string; readonly url: string };
+}
 
 /** Options of `verifyAttestations`. */
 export interface AttestationOptions {
@@ -206,12 +229,33 @@ export class ImageVerifier {
     const { checks } = this.prepared(policy);
     const input = artifactBundleInput(bundle, artifact);
     const v = verifySignature(input, checks);
-    if (!v.verified) throw toImgverifyError(v.failure);
-    const content: VerifiedContent = v.dsse
-      ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
-      : { kind: 'message-signature', digest: v.messageDigest! };
-    if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
-    return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
+    if (!v.verified) throw verdictFailure(v);
+    return verifiedContent(v);
+  }
+
+  /**
+   * Verifies a signed file as `cosign verify-blob` does: a Sigstore bundle, cosign's older bundle
+   * JSON, or a signature with its certificate (PEM or base64 of PEM) or the policy's key. A
+   * signature without a log entry has it looked up in Rekor by the file's SHA-256
+   * (`options.rekorUrl`); each entry Rekor offers is verified like a bundled one (SET or
+   * inclusion proof and checkpoint against the trust root, a body naming this signature,
+   * certificate and digest) before it counts. The same algorithm as every other signature.
+   * Throws ImgverifyError naming the failed check (a policy failure's `details.signer` says
+   * who did sign); FETCH_FAILED when Rekor cannot be reached.
+   */
+  async verifyBlob(artifact: Buffer, signature: BlobSignature, policy: VerificationPolicy | PreparedPolicy, options: BlobVerifyOptions = {}): Promise<VerifiedBlob> {
+    if (!Buffer.isBuffer(artifact)) throw new ImgverifyError('INVALID_OPTIONS', 'the artifact must be a Buffer of its bytes');
+    const { checks } = this.prepared(policy);
+    const web = options.offline
+      ? undefined
+      : new WebClient({ ...defined({ timeoutMs: options.timeoutMs, ca: options.ca }) });
+    try {
+      const rekor = web ? new RekorClient(web, options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;
+      const { verdict, rekorEntry } = await verifyBlobSignature(checks, artifact, signature, { ...defined({ rekor, signal: options.signal }) });
+      return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
+    } finally {
+      await web?.close();
+    }
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */
@@ -298,6 +342,14 @@ export class ImageVerifier {
     const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, suffix)} or as OCI referrers`;
     return `no ${what} found for ${target.reference} (${target.digest}) at ${where}`;
   }
+}
+
+function verifiedContent(v: ReturnType<typeof verifySignature>): VerifiedBundle {
+  const content: VerifiedContent = v.dsse
+    ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
+    : { kind: 'message-signature', digest: v.messageDigest! };
+  if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
+  return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {
