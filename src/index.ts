@@ -102,6 +102,14 @@ export type { FetchedManifest, ReferrersListing, RegistryReader } from './cosign
 
 // SBOMs and releases
 export {
+  KUBERNETES_ARTIFACT_IDENTITY,
+  KUBERNETES_BINARIES,
+  KUBERNETES_DL_BASE_URL,
+  kubernetesBinaryUrl,
+  verifyKubernetesBinaries,
+  verifySbomSignature,
+  type ArtifactOptions,
+  type ArtifactVerification,
   KUBERNETES_RELEASE_IDENTITY,
   KUBERNETES_SBOM_BASE_URL,
   kubernetesSbomUrl,

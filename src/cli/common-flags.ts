@@ -52,7 +52,7 @@ export const TRUST_AND_REGISTRY_FLAGS = {
 
 export type OutputFormat = 'json' | 'text';
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | readonly string[] | undefined>;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];

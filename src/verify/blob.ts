@@ -13,7 +13,7 @@ import { ImgverifyError, toImgverifyError } from '../errors';
 import type { RekorClient } from '../rekor/client';
 import { blobBundleInput, detachedSignatureInput, type BlobSignature } from './adapters/blob';
 import type { PolicyChecks } from './context';
-import { verifySignature, type SignatureInput, type SignatureVerdict } from './core';
+import { verifySignature, type Artifact, type SignatureInput, type SignatureVerdict } from './core';
 
 export interface BlobLookup {
   /** Where to look up the log entry of a signature that carries none; absent: offline. */
@@ -39,7 +39,8 @@ function throwing(verdict: SignatureVerdict): SignatureVerdict {
   return verdict;
 }
 
-export async function verifyBlobSignature(ctx: PolicyChecks, artifact: Buffer, material: BlobSignature, lookup: BlobLookup): Promise<BlobVerdict> {
+/** `artifact`: the file's bytes, or its SHA-256 (a file too large to hold, hashed as it was read). */
+export async function verifyBlobSignature(ctx: PolicyChecks, artifact: Artifact, material: BlobSignature, lookup: BlobLookup): Promise<BlobVerdict> {
   if (material.bundle !== undefined) {
     if (material.signature !== undefined || material.certificate !== undefined || material.certificateChain !== undefined) {
       throw new ImgverifyError('INVALID_OPTIONS', 'give either a bundle or a signature with its certificate or key, not both');
@@ -56,7 +57,10 @@ export async function verifyBlobSignature(ctx: PolicyChecks, artifact: Buffer, m
       'the signature carries no transparency-log entry and looking it up in Rekor is not allowed offline: give a bundle, or verify online',
     );
   }
-  const sha256 = createHash('sha256').update(artifact).digest('hex');
+  const sha256 = 'bytes' in artifact ? createHash('sha256').update(artifact.bytes).digest('hex') : artifact.digest.hex;
+  if (!('bytes' in artifact) && artifact.digest.algorithm !== 'sha256') {
+    throw new ImgverifyError('INVALID_OPTIONS', 'Rekor indexes artifacts by SHA-256: give the file, or its SHA-256 digest');
+  }
   const rekor = lookup.rekor;
   const uuids = await rekor.search(sha256, lookup.signal);
   if (uuids.length === 0) {

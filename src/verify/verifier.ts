@@ -20,7 +20,7 @@ import { compilePolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
-import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
+import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
 import type { BlobSignature } from './adapters/blob';
 import { verdictFailure, verifyBlobSignature } from './blob';
 import { WebClient } from '../net/web-client';
@@ -243,15 +243,21 @@ export class ImageVerifier {
    * Throws ImgverifyError naming the failed check (a policy failure's `details.signer` says
    * who did sign); FETCH_FAILED when Rekor cannot be reached.
    */
-  async verifyBlob(artifact: Buffer, signature: BlobSignature, policy: VerificationPolicy | PreparedPolicy, options: BlobVerifyOptions = {}): Promise<VerifiedBlob> {
-    if (!Buffer.isBuffer(artifact)) throw new ImgverifyError('INVALID_OPTIONS', 'the artifact must be a Buffer of its bytes');
+  async verifyBlob(
+    artifact: Buffer | { readonly digest: string },
+    signature: BlobSignature,
+    policy: VerificationPolicy | PreparedPolicy,
+    options: BlobVerifyOptions = {},
+  ): Promise<VerifiedBlob> {
+    // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
+    const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
     const { checks } = this.prepared(policy);
     const web = options.offline
       ? undefined
       : new WebClient({ ...defined({ timeoutMs: options.timeoutMs, ca: options.ca }) });
     try {
       const rekor = web ? new RekorClient(web, options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;
-      const { verdict, rekorEntry } = await verifyBlobSignature(checks, artifact, signature, { ...defined({ rekor, signal: options.signal }) });
+      const { verdict, rekorEntry } = await verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
       return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
     } finally {
       await web?.close();

@@ -17,7 +17,7 @@ import { X509Certificate } from '@sigstore/core';
 import { hashedRekordHash, legacySignatureToBundle, parseRekorBundle, type LegacySignature } from '../../cosign/legacy-signature';
 import { ImgverifyError } from '../../errors';
 import { decodeBase64, decodePem, isRecord, type Bytes } from '../../util/encoding';
-import type { SignatureInput } from '../core';
+import type { Artifact, SignatureInput } from '../core';
 import { artifactBundleInput } from './bundle';
 
 /** A signature over a file, in any of the shapes cosign verify-blob takes. */
@@ -100,17 +100,24 @@ export function isCosignBundle(json: unknown): boolean {
   return isRecord(json) && 'base64Signature' in json && !('mediaType' in json);
 }
 
-/** The message signature over `artifact` (bytes), with the given or looked-up log entries. */
-function messageInput(artifact: Buffer, sig: LegacySignature, tlogEntries?: readonly TransparencyLogEntry[]): SignatureInput {
-  const hash = hashedRekordHash(sig.rekorBundle);
-  const bundle = legacySignatureToBundle(sig, { kind: 'message', payload: artifact, hash });
+/**
+ * The message signature over `artifact` (its bytes, or its digest for a file too large to hold),
+ * with the given or looked-up log entries.
+ */
+function messageInput(artifact: Artifact, sig: LegacySignature, tlogEntries?: readonly TransparencyLogEntry[]): SignatureInput {
+  const hash = 'bytes' in artifact ? hashedRekordHash(sig.rekorBundle) : artifact.digest.algorithm;
+  const bundle = legacySignatureToBundle(sig, { kind: 'message', payload: 'bytes' in artifact ? artifact.bytes : Buffer.alloc(0), hash });
+  if (!('bytes' in artifact) && bundle.content.$case === 'messageSignature') {
+    // Only the digest is known: it is what the signature is verified over (the bundle's own field is a hint).
+    bundle.content.messageSignature.messageDigest!.digest = Buffer.from(artifact.digest.hex, 'hex');
+  }
   if (tlogEntries) bundle.verificationMaterial.tlogEntries = [...tlogEntries];
   if (sig.chain.length > 0 && bundle.verificationMaterial.content?.$case === 'x509CertificateChain') {
     bundle.verificationMaterial.content.x509CertificateChain.certificates.push(...sig.chain.map((rawBytes) => ({ rawBytes })));
   }
   return {
     bundle,
-    artifact: { bytes: artifact },
+    artifact,
     subject: { kind: 'artifact' },
     // cosign verify-blob --key ignores a certificate given with it.
     certificateUnderKeyPolicy: 'ignore',
@@ -118,7 +125,7 @@ function messageInput(artifact: Buffer, sig: LegacySignature, tlogEntries?: read
 }
 
 /** A signature with its certificate or key (no bundle): the log entries are the caller's lookup. */
-export function detachedSignatureInput(artifact: Buffer, material: BlobSignature, tlogEntries: readonly TransparencyLogEntry[]): SignatureInput {
+export function detachedSignatureInput(artifact: Artifact, material: BlobSignature, tlogEntries: readonly TransparencyLogEntry[]): SignatureInput {
   if (material.signature === undefined) throw new ImgverifyError('INVALID_OPTIONS', 'a signature is required (or a bundle)');
   const signature = decodeSignature(material.signature);
   const certificate = material.certificate !== undefined ? decodeCertificate(material.certificate) : undefined;
@@ -127,7 +134,7 @@ export function detachedSignatureInput(artifact: Buffer, material: BlobSignature
 }
 
 /** cosign's older bundle JSON (`cosign sign-blob --bundle`), parsed or as text. */
-export function cosignBundleInput(artifact: Buffer, json: unknown): SignatureInput {
+export function cosignBundleInput(artifact: Artifact, json: unknown): SignatureInput {
   if (!isRecord(json)) throw malformed('cosign bundle', 'not a JSON object');
   const signature = decodeBase64(json.base64Signature);
   if (!signature || signature.length === 0) throw malformed('cosign bundle', 'base64Signature is not base64');
@@ -137,7 +144,8 @@ export function cosignBundleInput(artifact: Buffer, json: unknown): SignatureInp
 }
 
 /** A bundle of either shape for `artifact`. */
-export function blobBundleInput(artifact: Buffer, bundle: unknown): SignatureInput {
+export function blobBundleInput(artifact: Artifact, bundle: unknown): SignatureInput {
   const json = parseJSON(bundle);
-  return isCosignBundle(json) ? cosignBundleInput(artifact, json) : artifactBundleInput(json, { bytes: artifact });
+  if (isCosignBundle(json)) return cosignBundleInput(artifact, json);
+  return artifactBundleInput(json, 'bytes' in artifact ? { bytes: artifact.bytes } : { digest: `${artifact.digest.algorithm}:${artifact.digest.hex}` });
 }
