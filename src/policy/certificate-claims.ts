@@ -23,19 +23,42 @@ import type { X509Certificate } from '@sigstore/core';
 
 const FULCIO_ARC = '1.3.6.1.4.1.57264.1.';
 
+/** The name of a Fulcio certificate claim imgverify knows. */
+export type CertificateClaimName =
+  | 'githubWorkflowTrigger'
+  | 'githubWorkflowSha'
+  | 'githubWorkflowName'
+  | 'githubWorkflowRepository'
+  | 'githubWorkflowRef'
+  | 'buildSignerURI'
+  | 'buildSignerDigest'
+  | 'runnerEnvironment'
+  | 'sourceRepositoryURI'
+  | 'sourceRepositoryDigest'
+  | 'sourceRepositoryRef'
+  | 'sourceRepositoryIdentifier'
+  | 'sourceRepositoryOwnerURI'
+  | 'sourceRepositoryOwnerIdentifier'
+  | 'buildConfigURI'
+  | 'buildConfigDigest'
+  | 'buildTrigger'
+  | 'runInvocationURI'
+  | 'sourceRepositoryVisibilityAtSigning'
+  | 'deploymentEnvironment';
+
 interface ClaimSpec {
-  readonly name: string;
+  readonly name: CertificateClaimName;
   readonly oid: string;
   /** `raw`: the extension value is the string's bytes (v1); `der`: a DER UTF8String (v2). */
   readonly encoding: 'raw' | 'der';
 }
 
-function claim<N extends string>(name: N, arc: number, encoding: 'raw' | 'der'): ClaimSpec & { readonly name: N } {
+function claim(name: CertificateClaimName, arc: number, encoding: 'raw' | 'der'): ClaimSpec {
   return Object.freeze({ name, oid: `${FULCIO_ARC}${arc}`, encoding });
 }
 
-/** Every claim imgverify knows, in OID order. */
-export const CERTIFICATE_CLAIMS = Object.freeze([
+/** Every claim imgverify knows, in OID order. @internal */
+export const CERTIFICATE_CLAIMS: readonly ClaimSpec[] = Object.freeze([
   claim('githubWorkflowTrigger', 2, 'raw'),
   claim('githubWorkflowSha', 3, 'raw'),
   claim('githubWorkflowName', 4, 'raw'),
@@ -56,12 +79,15 @@ export const CERTIFICATE_CLAIMS = Object.freeze([
   claim('runInvocationURI', 21, 'der'),
   claim('sourceRepositoryVisibilityAtSigning', 22, 'der'),
   claim('deploymentEnvironment', 23, 'der'),
-] as const);
+]);
 
-/** The name of a Fulcio certificate claim imgverify knows (`sourceRepositoryIdentifier`, ...). */
-export type CertificateClaimName = (typeof CERTIFICATE_CLAIMS)[number]['name'];
-
+/** The names of the claims imgverify knows, in OID order. */
 export const CERTIFICATE_CLAIM_NAMES: readonly CertificateClaimName[] = Object.freeze(CERTIFICATE_CLAIMS.map((c) => c.name));
+
+/** The certificate extension (OID) of each claim, e.g. sourceRepositoryIdentifier → 1.3.6.1.4.1.57264.1.15. */
+export const CERTIFICATE_CLAIM_OIDS: Readonly<Record<CertificateClaimName, string>> = Object.freeze(
+  Object.fromEntries(CERTIFICATE_CLAIMS.map((c) => [c.name, c.oid])) as Record<CertificateClaimName, string>,
+);
 
 /**
  * A certificate's claims by name (`CertificateClaimName`; an extension of the Fulcio arc that
