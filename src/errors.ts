@@ -89,10 +89,16 @@ export const ERROR_CODES = {
   IDENTITY_MISMATCH: 'verification',
   /** The OIDC issuer of the certificate does not satisfy the policy. */
   ISSUER_MISMATCH: 'verification',
+  /** The certificate lacks (or has an unreadable) Fulcio claim the policy names, e.g. sourceRepositoryIdentifier. */
+  CLAIM_MISSING: 'verification',
+  /** A Fulcio claim of the certificate (e.g. sourceRepositoryRef) does not satisfy the policy. */
+  CLAIM_MISMATCH: 'verification',
   /** The signature was not made by the public key given. */
   KEY_MISMATCH: 'verification',
   /** An attestation does not have the requested predicate type. */
   PREDICATE_TYPE_MISMATCH: 'verification',
+  /** A verified attestation does not satisfy a condition (CEL expression) on what it says. */
+  ATTESTATION_CONDITION_FAILED: 'verification',
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

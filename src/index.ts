@@ -20,7 +20,11 @@
 export {
   createVerifier,
   ImageVerifier,
+  type AttestationOptions,
+  type BlobVerifyOptions,
+  type BlobSignature,
   type BundleArtifact,
+  type VerifiedBlob,
   type PreparedPolicy,
   type VerifiedBundle,
   type VerifiedContent,
@@ -40,10 +44,17 @@ export type {
 export { MAX_BUNDLE_BYTES } from './bundle/parse';
 
 // Policies
-export type { IdentityMatcher } from './policy/identity-policy';
+export type { ClaimMatchers, IdentityMatcher } from './policy/identity-policy';
+export { CERTIFICATE_CLAIM_NAMES, CERTIFICATE_CLAIM_OIDS, type CertificateClaimName, type CertificateClaims } from './policy/certificate-claims';
 export type { KeylessPolicy, KeyPolicy, PolicyOptions, VerificationPolicy } from './policy/policy';
 export type { CertificateIdentity, SubjectAlternativeName } from './policy/certificate-identity';
 export { PREDICATE_TYPES, predicateTypeURI, type PredicateTypeName } from './attestation/predicate-types';
+export {
+  compileAttestationCondition,
+  compileAttestationConditionFile,
+  MAX_CONDITION_COST,
+  type AttestationCondition,
+} from './policy/cel';
 
 // Errors
 export {
@@ -60,6 +71,10 @@ export {
 
 // Image references
 export { DEFAULT_REGISTRY, formatReference, parseReference, repositoryName, withDigest, type ImageReference } from './reference';
+
+// Files and URLs (verify-blob's --signature, --certificate, --bundle)
+export { readFileOrUrl, type ReadFileOrUrlOptions } from './net/read';
+export { PUBLIC_GOOD_REKOR_URL } from './rekor/client';
 
 // Trust material
 export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
@@ -92,6 +107,14 @@ export type { FetchedManifest, ReadOptions, ReferrersListing, RegistryReader } f
 
 // SBOMs and releases
 export {
+  KUBERNETES_ARTIFACT_IDENTITY,
+  KUBERNETES_BINARIES,
+  KUBERNETES_DL_BASE_URL,
+  kubernetesBinaryUrl,
+  verifyKubernetesBinaries,
+  verifySbomSignature,
+  type ArtifactOptions,
+  type ArtifactVerification,
   KUBERNETES_RELEASE_IDENTITY,
   KUBERNETES_SBOM_BASE_URL,
   kubernetesSbomUrl,

@@ -3,10 +3,33 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import { parseReference, type RegistryClientOptions, type VerificationPolicy, type VerifierOptions } from '..';
+import { CERTIFICATE_CLAIM_NAMES, parseReference, type CertificateClaimName, type ClaimMatchers, type RegistryClientOptions, type VerificationPolicy, type VerifierOptions } from '..';
 import { usageError } from './usage-error';
 
+/**
+ * The flag of a certificate claim: cosign's `--certificate-github-workflow-*` for the GitHub
+ * claims (githubWorkflowSha → certificate-github-workflow-sha), the claim's name in kebab case
+ * for the others (sourceRepositoryIdentifier → source-repository-identifier). Each has a
+ * `-regexp` variant (an imgverify addition for the GitHub ones; cosign has only exact values).
+ */
+export function claimFlag(name: CertificateClaimName): string {
+  const kebab = name.replace(/URI/g, 'Uri').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return kebab.startsWith('github-') ? `certificate-${kebab}` : kebab;
+}
+
+export const CLAIM_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+  CERTIFICATE_CLAIM_NAMES.flatMap((name) => [
+    [claimFlag(name), { type: 'string' }],
+    [`${claimFlag(name)}-regexp`, { type: 'string' }],
+  ]),
+);
+
+/** The claim flags for --help, two per line. */
+export const CLAIMS_HELP = `Certificate claims (keyless; each must match; exact, or -regexp for an RE2 regexp):
+${CERTIFICATE_CLAIM_NAMES.map((name) => `  --${claimFlag(name)}[-regexp]`.padEnd(58) + name).join('\n')}`;
+
 export const POLICY_FLAGS = {
+  ...CLAIM_FLAGS,
   'certificate-identity': { type: 'string' },
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
@@ -32,7 +55,7 @@ export const TRUST_AND_REGISTRY_FLAGS = {
 
 export type OutputFormat = 'json' | 'text';
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+type Values = Record<string, string | boolean | readonly string[] | undefined>;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
@@ -55,7 +78,32 @@ export function parseDuration(text: string, flag: string): number {
   return ms;
 }
 
-/** The policy given by --certificate-identity[-regexp] + --certificate-oidc-issuer[-regexp], or --key. */
+/** The claims given by the claim flags (exact and regexp), or undefined when none is given. */
+export function claimsFromFlags(values: Values): { claims?: ClaimMatchers; claimsRegExp?: ClaimMatchers } {
+  const claims: ClaimMatchers = {};
+  const claimsRegExp: ClaimMatchers = {};
+  for (const name of CERTIFICATE_CLAIM_NAMES) {
+    const exact = str(values, claimFlag(name));
+    const pattern = str(values, `${claimFlag(name)}-regexp`);
+    if (exact !== undefined && pattern !== undefined) throw usageError(`give only one of --${claimFlag(name)} and --${claimFlag(name)}-regexp`);
+    if (exact !== undefined) claims[name] = exact;
+    if (pattern !== undefined) claimsRegExp[name] = pattern;
+  }
+  return {
+    ...(Object.keys(claims).length > 0 ? { claims } : {}),
+    ...(Object.keys(claimsRegExp).length > 0 ? { claimsRegExp } : {}),
+  };
+}
+
+/** Whether any identity, issuer, claim or key flag is given. */
+export function hasPolicyFlags(values: Values): boolean {
+  return ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key'].some((f) => values[f] !== undefined);
+}
+
+/**
+ * The policy given by --certificate-identity[-regexp] + --certificate-oidc-issuer[-regexp] and
+ * the claim flags, or --key.
+ */
 export function policyFromFlags(values: Values): VerificationPolicy {
   const identity = str(values, 'certificate-identity');
   const identityRe = str(values, 'certificate-identity-regexp');
@@ -66,10 +114,12 @@ export function policyFromFlags(values: Values): VerificationPolicy {
     ...(values['insecure-ignore-tlog'] === true ? { insecureIgnoreTlog: true } : {}),
     ...(values['insecure-ignore-sct'] === true ? { insecureIgnoreSct: true } : {}),
   };
+  const claims = claimsFromFlags(values);
   if (keyPath !== undefined) {
     if (identity ?? identityRe ?? issuer ?? issuerRe) {
       throw usageError('--key cannot be combined with --certificate-identity/--certificate-oidc-issuer flags');
     }
+    if (Object.keys(claims).length > 0) throw usageError('--key cannot be combined with certificate claim flags: a key has no certificate');
     let pem: Buffer;
     try {
       pem = readFileSync(keyPath);
@@ -93,6 +143,7 @@ export function policyFromFlags(values: Values): VerificationPolicy {
   return {
     ...(identity !== undefined ? { subject: identity } : { subjectRegExp: identityRe! }),
     ...(issuer !== undefined ? { issuer } : { issuerRegExp: issuerRe! }),
+    ...claims,
     ...options,
   };
 }
@@ -122,7 +173,7 @@ export function registryTransportFromFlags(values: Values): RegistryClientOption
  */
 export function credentialHosts(values: Values, named: readonly string[] | undefined, command: string): string[] {
   const flag = values['registry-credentials-host'];
-  const listed = Array.isArray(flag) ? flag : typeof flag === 'string' ? [flag] : [];
+  const listed: readonly string[] = typeof flag === 'string' ? [flag] : Array.isArray(flag) ? flag.filter((h): h is string => typeof h === 'string') : [];
   const hosts = listed.map((h) => {
     const bad = () => usageError(`--registry-credentials-host: "${h}" is not a registry host (e.g. ghcr.io, registry.corp:5000)`);
     // A host: something the reference grammar reads as a registry, with nothing after it.

@@ -11,9 +11,11 @@ Commands:
   verify IMAGE...        verify cosign signatures of container images
   verify-attestation IMAGE... [--type T]
                          verify cosign attestations (in-toto) and print the statements
-  verify-release (--sbom FILE_OR_URL | --kubernetes VERSION)
-                         verify every image an SPDX SBOM lists (a Kubernetes release)
+  verify-release (--sbom FILE_OR_URL | --kubernetes VERSION [--binaries [OS/ARCH]])
+                         verify every image an SPDX SBOM lists (a Kubernetes release), and its binaries
   verify-bundle FILE     verify a Sigstore bundle for a file or sha256: digest
+  verify-blob FILE       verify a signed file (cosign verify-blob): signature + certificate or key,
+                         or a bundle; the Rekor entry is looked up online when no bundle carries it
   webhook                serve the Kubernetes admission webhook (HTTPS)
   policy test IMAGE...   evaluate ClusterImagePolicies against images (dry run)
   version                print the version
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, () => Command> = {
   'verify-attestation': () => (require('./commands/verify') as typeof import('./commands/verify')).verifyAttestationCommand,
   'verify-release': () => (require('./commands/verify-release') as typeof import('./commands/verify-release')).verifyReleaseCommand,
   'verify-bundle': () => (require('./commands/verify-bundle') as typeof import('./commands/verify-bundle')).verifyBundleCommand,
+  'verify-blob': () => (require('./commands/verify-blob') as typeof import('./commands/verify-blob')).verifyBlobCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

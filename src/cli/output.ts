@@ -11,7 +11,15 @@ function signerText(sig: SignatureResult): string {
   const s = sig.signer;
   if (!s) return 'unknown signer';
   if (s.publicKeySha256) return `key sha256:${s.publicKeySha256.slice(0, 16)}…`;
-  return `${s.subject ?? '(no identity)'} (issuer ${s.issuer ?? 'unknown'})`;
+  return `${s.subject ?? '(no identity)'} (issuer ${s.issuer ?? 'unknown'}${claimsText(s.verifiedClaims)})`;
+}
+
+/** `; sourceRepositoryIdentifier=123, ...`: the claims a policy checked, for one-line output. */
+export function claimsText(claims: Readonly<Record<string, string>> | undefined): string {
+  if (!claims || Object.keys(claims).length === 0) return '';
+  return `; ${Object.entries(claims)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')}`;
 }
 
 /** `registry/repo:tag@sha256:…` as far as it is known. */

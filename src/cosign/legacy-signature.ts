@@ -87,8 +87,7 @@ function safeInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-export function parseRekorBundle(text: string): RekorBundle {
-  const what = `annotation ${ANNOTATION_BUNDLE}`;
+export function parseRekorBundle(text: string, what = `annotation ${ANNOTATION_BUNDLE}`): RekorBundle {
   let json: unknown;
   try {
     json = JSON.parse(text);

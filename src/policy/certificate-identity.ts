@@ -1,12 +1,13 @@
 /**
  * What a Fulcio certificate says about its signer: the subject alternative names (email,
- * URI, DNS, IP, and Sigstore's OtherName username) and the OIDC issuer.
+ * URI, DNS, IP, and Sigstore's OtherName username), the OIDC issuer, and the workload claims.
  *
  * `@sigstore/core`'s `subjectAltName` returns only the first URI or email, so the names are
  * read from the extension's GeneralNames here, as cosign's `GetSubjectAlternateNames` does:
  * a policy identity may match any of them.
  */
 import type { X509Certificate } from '@sigstore/core';
+import { certificateClaims, type CertificateClaims } from './certificate-claims';
 
 /** Fulcio's issuer extension, DER UTF8String (current). */
 export const OID_FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
@@ -28,6 +29,13 @@ export interface CertificateIdentity {
   readonly subjectAlternativeNames: readonly SubjectAlternativeName[];
   /** OIDC issuer from extension .1.8, else .1.1; undefined when absent. */
   readonly issuer?: string;
+  /** Fulcio's claims about the signing workload (./certificate-claims.ts), by name. */
+  readonly claims: CertificateClaims;
+  /**
+   * Claims the certificate has but that could not be read, with why: a policy naming one fails.
+   * @internal
+   */
+  readonly unreadableClaims?: Readonly<Record<string, string>>;
 }
 
 function formatIp(bytes: Buffer): string {
@@ -75,8 +83,8 @@ function issuerOf(cert: X509Certificate): string | undefined {
 }
 
 /**
- * Reads the signer identity of a certificate. A malformed SAN or issuer extension yields
- * no names / no issuer (and so fails any policy) rather than an exception.
+ * Reads the signer identity of a certificate. A malformed SAN, issuer or claim extension yields
+ * no names / no issuer / no claim (and so fails any policy naming it) rather than an exception.
  */
 export function certificateIdentity(cert: X509Certificate): CertificateIdentity {
   let sans: SubjectAlternativeName[];
@@ -91,5 +99,11 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
   } catch {
     issuer = undefined;
   }
-  return Object.freeze({ subjectAlternativeNames: Object.freeze(sans), ...(issuer !== undefined ? { issuer } : {}) });
+  const { claims, unreadable } = certificateClaims(cert);
+  return Object.freeze({
+    subjectAlternativeNames: Object.freeze(sans),
+    ...(issuer !== undefined ? { issuer } : {}),
+    claims,
+    ...(Object.keys(unreadable).length > 0 ? { unreadableClaims: unreadable } : {}),
+  });
 }

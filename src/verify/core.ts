@@ -17,8 +17,9 @@
  *                 call as step 2)
  *   4. binding    what was signed names the subject: a simple-signing payload's
  *                 `docker-manifest-digest`, an in-toto statement's subject, or the artifact digest
- *   5. signer     who signed: the certificate's SANs and OIDC issuer, or the policy's key
- *   6. policy     the signer is one the policy accepts
+ *   5. signer     who signed: the certificate's SANs, OIDC issuer and Fulcio claims (workflow,
+ *                 repository, ref, ...), or the policy's key
+ *   6. policy     the signer is one the policy accepts (identity, issuer, claims)
  *
  * The first failing step ends it, named by its error code. Nothing in the input is trusted
  * before steps 2–3 pass; the facts established before a failure (log entry, signing time,
@@ -309,17 +310,22 @@ function identifySigner(ctx: PolicyChecks, entity: SignedEntity): Signer {
   }
   const identity = certificateIdentity(entity.key.certificate);
   const first = identity.subjectAlternativeNames[0];
-  return { identity, info: { subjectAlternativeNames: identity.subjectAlternativeNames, ...defined({ subject: first?.value, issuer: identity.issuer }) } };
+  // The claims are reported whatever the policy decides (facts on failure).
+  const claims = Object.keys(identity.claims).length > 0 ? identity.claims : undefined;
+  return {
+    identity,
+    info: { subjectAlternativeNames: identity.subjectAlternativeNames, ...defined({ subject: first?.value, issuer: identity.issuer, claims }) },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // 6. policy
 
-/** The signer as the policy accepted it (`subject`: the SAN that matched). */
+/** The signer as the policy accepted it (`subject`: the SAN that matched; `verifiedClaims`: the claims it named). */
 function checkPolicy(ctx: PolicyChecks, signer: Signer): SignerInfo {
   // A key policy was decided in step 3, which verified the signature with the policy's key.
   if (ctx.policy.kind === 'key' || !signer.identity) return signer.info;
   const match = matchIdentity(signer.identity, ctx.policy.identities);
-  if (!match.ok) throw new ImgverifyError(match.code, match.message);
-  return { ...signer.info, subject: match.subject, issuer: match.issuer };
+  if (!match.ok) throw new ImgverifyError(match.code, match.message, match.details ? { details: { ...match.details } } : {});
+  return { ...signer.info, subject: match.subject, issuer: match.issuer, ...defined({ verifiedClaims: match.checkedClaims }) };
 }

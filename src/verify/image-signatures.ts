@@ -13,6 +13,7 @@ import type { LegacyArtifacts } from '../cosign/discover-legacy';
 import type { ReferrerBundle } from '../cosign/discover-referrers';
 import { COSIGN_SIGN_PREDICATE, type InTotoStatement } from '../cosign/in-toto';
 import { ImgverifyError, toImgverifyError } from '../errors';
+import { evaluateCondition, type AttestationCondition } from '../policy/cel';
 import { defined } from '../util/object';
 import type { CompiledPolicy } from '../policy/policy';
 import { legacyAttestationInput, legacySignatureInput } from './adapters/legacy';
@@ -51,7 +52,8 @@ export function judgeSignatures(digest: string, found: Discovered, ctx: PolicyCh
 
 /**
  * cosign `verify-attestation`: `.att` layers and v3 attestation bundles. With `wanted` (a
- * predicate type URI), a verified statement of another type fails PREDICATE_TYPE_MISMATCH.
+ * predicate type URI), a verified statement of another type fails PREDICATE_TYPE_MISMATCH; a
+ * verified statement that does not satisfy every condition fails ATTESTATION_CONDITION_FAILED.
  */
 export function judgeAttestations(
   digest: string,
@@ -59,6 +61,7 @@ export function judgeAttestations(
   ctx: PolicyChecks,
   wanted: string | undefined,
   none: string,
+  conditions: readonly AttestationCondition[] = [],
 ): ImageVerdict & { readonly attestations: readonly VerifiedAttestation[] } {
   const outcomes = [
     ...legacyOutcomes(found.legacy, DSSE_ENVELOPE_MEDIA_TYPE, (blob, annotations) => legacyAttestationInput(blob, annotations, digest), ctx),
@@ -71,6 +74,15 @@ export function judgeAttestations(
     if (wanted !== undefined && statement.predicateType !== wanted) {
       const err = new ImgverifyError('PREDICATE_TYPE_MISMATCH', `attestation has predicate type ${statement.predicateType}, not ${wanted}`);
       return { ...signature, verified: false, failure: failureInfo(err) };
+    }
+    for (const condition of conditions) {
+      const outcome = evaluateCondition(condition, statement.json);
+      if (!outcome.ok) {
+        const err = new ImgverifyError('ATTESTATION_CONDITION_FAILED', `attestation (${statement.predicateType}) does not satisfy the condition ${outcome.reason}`, {
+          details: { condition: condition.origin, predicateType: statement.predicateType },
+        });
+        return { ...signature, verified: false, failure: failureInfo(err) };
+      }
     }
     attestations.push({ predicateType: statement.predicateType, statement: statement.json, signature });
     return signature;

@@ -1,6 +1,7 @@
 /** Results of verification, as the library returns them and the CLI prints them. */
 import type { ErrorCategory, ErrorCode, ImgverifyError } from '../errors';
 import type { ReferrerListing, ReferrerShape } from '../cosign/discover-referrers';
+import type { CertificateClaims } from '../policy/certificate-claims';
 import type { SubjectAlternativeName } from '../policy/certificate-identity';
 
 /** Where a signature was found. */
@@ -16,6 +17,14 @@ export interface SignerInfo {
   readonly subjectAlternativeNames?: readonly SubjectAlternativeName[];
   /** OIDC issuer from the certificate. */
   readonly issuer?: string;
+  /**
+   * The certificate's Fulcio claims by name (`githubWorkflowRepository`, `sourceRepositoryURI`,
+   * `sourceRepositoryIdentifier`, `runnerEnvironment`, ...), when it has any; also when the
+   * policy then failed.
+   */
+  readonly claims?: CertificateClaims;
+  /** The claims the policy named and the certificate satisfied, with their values (verified signatures only). */
+  readonly verifiedClaims?: CertificateClaims;
   /** For key-based signatures: SHA-256 of the public key's SPKI, hex. */
   readonly publicKeySha256?: string;
 }

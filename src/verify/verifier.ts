@@ -15,11 +15,16 @@ import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-re
 import { digestTag } from '../cosign/oci';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { ImgverifyError, toImgverifyError } from '../errors';
+import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
-import { REGISTRY_CLIENT_DEFAULTS, RegistryClient, type RegistryClientOptions } from '../registry';
+import { REGISTRY_CLIENT_DEFAULTS, RegistryClient, type HttpStack, type RegistryClientOptions } from '../registry';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
-import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
+import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
+import type { BlobSignature } from './adapters/blob';
+import { verdictFailure, verifyBlobSignature } from './blob';
+import { WebClient } from '../net/web-client';
+import { PUBLIC_GOOD_REKOR_URL, RekorClient } from '../rekor/client';
 import { policyChecks, type PolicyChecks } from './context';
 import { verifySignature } from './core';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
@@ -77,7 +82,40 @@ export type VerifiedContent =
   /** The verified DSSE payload (an in-toto statement naming the artifact) and its type. */
   | { readonly kind: 'dsse'; readonly payloadType: string; readonly payload: Buffer };
 
-export type { BundleArtifact };
+export type { BlobSignature, BundleArtifact };
+
+/** How `verifyBlob` finds a log entry the signature material does not carry. */
+export interface BlobVerifyOptions {
+  /** The Rekor v1 API to look the entry up in (default https://rekor.sigstore.dev). Its answers are verified, never trusted. */
+  rekorUrl?: string;
+  /** Never contact Rekor: a signature without a log entry is then refused (INVALID_OPTIONS), unless the policy waives the log. */
+  offline?: boolean;
+  /** Deadline of each request to Rekor, ms (default 30 s). */
+  timeoutMs?: number;
+  /** Extra CA certificates (PEM) for Rekor's TLS. */
+  ca?: string | string[];
+  /** The HTTP stack (proxies, CAs, connections) to share with other clients (shareHttpStack). */
+  httpStack?: HttpStack;
+  signal?: AbortSignal;
+}
+
+/** What a blob's verification established: as a bundle's, and the Rekor entry found online. */
+export interface VerifiedBlob extends VerifiedBundle {
+  /** The Rekor entry, when it was looked up (not carried by a bundle). */
+  readonly rekorEntry?: { readonly uuid: string; readonly url: string };
+}
+
+/** Options of `verifyAttestations`. */
+export interface AttestationOptions {
+  /** cosign's short name (`slsaprovenance1`, ...) or a predicate type URI: only statements of that type count. */
+  predicateType?: string;
+  /**
+   * Conditions on what the statement says: CEL expressions over `predicateType`, `subject` and
+   * `predicate`, each either text (compiled on this call) or compiled once with
+   * `compileAttestationCondition`. An attestation counts only when every one is true.
+   */
+  condition?: string | AttestationCondition | ReadonlyArray<string | AttestationCondition>;
+}
 
 function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
   if (option === undefined) return publicGoodTrustRoot();
@@ -173,14 +211,18 @@ export class ImageVerifier {
    * in-toto statements about the image digest — legacy `.att` layers and cosign v3 bundles
    * attached as OCI referrers — signed as the policy requires. With a `predicateType`
    * (cosign's short name or a URI), only statements of that type count; the verified
-   * statements are returned.
+   * statements are returned. With a `condition`, only statements that satisfy it (every
+   * expression true) count; the others fail ATTESTATION_CONDITION_FAILED with the reason.
+   * A condition that does not compile throws INVALID_POLICY naming its line and column.
    */
   async verifyAttestations(
     image: string | ImageReference,
     policy: VerificationPolicy | PreparedPolicy,
-    options: { predicateType?: string } = {},
+    options: AttestationOptions = {},
   ): Promise<AttestationVerificationResult> {
     const { checks } = this.prepared(policy);
+    const given = options.condition === undefined ? [] : Array.isArray(options.condition) ? options.condition : [options.condition];
+    const conditions = (given as ReadonlyArray<string | AttestationCondition>).map((c, i) => toCondition(c, given.length === 1 ? 'condition' : `condition[${i}]`));
     let wanted: string | undefined;
     if (options.predicateType !== undefined) {
       wanted = predicateTypeURI(options.predicateType);
@@ -190,7 +232,7 @@ export class ImageVerifier {
     }
     const result = await this.run(image, async (target) => {
       const found = await this.discover(target, 'attestation');
-      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'));
+      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'), conditions);
     });
     // A result that failed before discovery (bad reference, registry error) has no attestations.
     return { ...result, attestations: result.attestations ?? [] };
@@ -206,12 +248,39 @@ export class ImageVerifier {
     const { checks } = this.prepared(policy);
     const input = artifactBundleInput(bundle, artifact);
     const v = verifySignature(input, checks);
-    if (!v.verified) throw toImgverifyError(v.failure);
-    const content: VerifiedContent = v.dsse
-      ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
-      : { kind: 'message-signature', digest: v.messageDigest! };
-    if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
-    return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
+    if (!v.verified) throw verdictFailure(v);
+    return verifiedContent(v);
+  }
+
+  /**
+   * Verifies a signed file as `cosign verify-blob` does: a Sigstore bundle, cosign's older bundle
+   * JSON, or a signature with its certificate (PEM or base64 of PEM) or the policy's key. A
+   * signature without a log entry has it looked up in Rekor by the file's SHA-256
+   * (`options.rekorUrl`); each entry Rekor offers is verified like a bundled one (SET or
+   * inclusion proof and checkpoint against the trust root, a body naming this signature,
+   * certificate and digest) before it counts. The same algorithm as every other signature.
+   * Throws ImgverifyError naming the failed check (a policy failure's `details.signer` says
+   * who did sign); FETCH_FAILED when Rekor cannot be reached.
+   */
+  async verifyBlob(
+    artifact: Buffer | { readonly digest: string },
+    signature: BlobSignature,
+    policy: VerificationPolicy | PreparedPolicy,
+    options: BlobVerifyOptions = {},
+  ): Promise<VerifiedBlob> {
+    // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
+    const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
+    const { checks } = this.prepared(policy);
+    const web = options.offline
+      ? undefined
+      : new WebClient(defined({ timeoutMs: options.timeoutMs, ca: options.ca, httpStack: options.httpStack }));
+    try {
+      const rekor = web ? new RekorClient(web, options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;
+      const { verdict, rekorEntry } = await verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
+      return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
+    } finally {
+      await web?.close();
+    }
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */
@@ -304,6 +373,14 @@ export class ImageVerifier {
     const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, suffix)} or as OCI referrers`;
     return `no ${what} found for ${target.reference} (${target.digest}) at ${where}`;
   }
+}
+
+function verifiedContent(v: ReturnType<typeof verifySignature>): VerifiedBundle {
+  const content: VerifiedContent = v.dsse
+    ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
+    : { kind: 'message-signature', digest: v.messageDigest! };
+  if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
+  return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {

@@ -12,7 +12,16 @@
 import { createPublicKey } from 'node:crypto';
 import { RE2JS } from 're2js';
 import { parseAllDocuments } from 'yaml';
-import { ImgverifyError, predicateTypeURI, type ImageReference } from '../index';
+import {
+  CERTIFICATE_CLAIM_NAMES,
+  compileAttestationCondition,
+  ImgverifyError,
+  predicateTypeURI,
+  type AttestationCondition,
+  type CertificateClaimName,
+  type ClaimMatchers,
+  type ImageReference,
+} from '../index';
 import { compileGlob, globGovernsImage, imageNames, type ImageGlob } from './glob';
 
 // --- The model -------------------------------------------------------------------------
@@ -29,13 +38,21 @@ export interface PolicyLocation {
   readonly line?: number;
 }
 
-/** One acceptable keyless signer: exactly one of issuer/issuerRegExp and of subject/subjectRegExp. */
+/**
+ * One acceptable keyless signer: exactly one of issuer/issuerRegExp and of subject/subjectRegExp.
+ * `claims` and `claimsRegExp` are an imgverify extension (policy-controller does not have them):
+ * Fulcio certificate claims the signer must carry, by name (docs/webhook.md).
+ */
 export interface KeylessIdentity {
   readonly issuer?: string;
   readonly subject?: string;
   /** RE2 expression, matched as a search (unanchored), as policy-controller and cosign do. */
   readonly issuerRegExp?: string;
   readonly subjectRegExp?: string;
+  /** imgverify extension: exact values of certificate claims, e.g. `sourceRepositoryIdentifier: "495574555"`. */
+  readonly claims?: Readonly<ClaimMatchers>;
+  /** imgverify extension: RE2 regexps on certificate claims, e.g. `sourceRepositoryRef: ^refs/tags/v`. */
+  readonly claimsRegExp?: Readonly<ClaimMatchers>;
 }
 
 export interface KeylessAuthority {
@@ -65,6 +82,8 @@ export interface AttestationRequirement {
   readonly predicateType: string;
   /** The in-toto predicateType an attestation must have (short names resolved with cosign's table). */
   readonly predicateTypeURI: string;
+  /** `policy: {type: cel, data}`: a CEL condition the attestation must satisfy, compiled at load. */
+  readonly policy?: { readonly type: 'cel'; readonly data: string; readonly condition: AttestationCondition };
 }
 
 /** An authority: exactly one of `keyless`, `key`, `static` is set. */
@@ -134,7 +153,8 @@ const UNSUPPORTED = {
   'ctlog.trustRootRef': 'TrustRoot resources are not supported; the public-good Rekor is always used',
   'ctlog.url': `only the public-good Rekor (${PUBLIC_REKOR_URL}) is supported; a private Rekor needs a TrustRoot`,
   'ctlog.empty': 'ctlog without url disables transparency-log verification in policy-controller, which imgverify does not do',
-  'attestation.policy': 'CUE/Rego attestation policies are not evaluated; ignoring one would accept any attestation of the type',
+  'attestation.policy': 'CUE/Rego attestation policies are not evaluated (use type: cel); ignoring one would accept any attestation of the type',
+  'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
 } as const;
 
 /** Standard Kubernetes ObjectMeta fields: accepted and ignored (they do not affect admission). */
@@ -250,10 +270,37 @@ function checkRegExp(c: Checker, pattern: string, path: string): void {
   }
 }
 
+/** `claims` / `claimsRegExp` of an identity: a mapping of known claim names to non-empty strings. */
+function parseClaims(c: Checker, obj: Json, key: 'claims' | 'claimsRegExp', path: string): ClaimMatchers | undefined {
+  if (!present(obj, key)) return undefined;
+  const where = `${path}.${key}`;
+  const map = c.object(obj[key], where);
+  if (!map) return undefined;
+  const out: ClaimMatchers = {};
+  for (const [name, value] of Object.entries(map)) {
+    if (!(CERTIFICATE_CLAIM_NAMES as readonly string[]).includes(name)) {
+      c.error(`${where}.${name}`, `unknown certificate claim (known: ${CERTIFICATE_CLAIM_NAMES.join(', ')})`);
+      continue;
+    }
+    if (typeof value !== 'string' || value === '') {
+      c.error(`${where}.${name}`, `expected a non-empty string, got ${describe(value)}`);
+      continue;
+    }
+    if (key === 'claimsRegExp') checkRegExp(c, value, `${where}.${name}`);
+    out[name as CertificateClaimName] = value;
+  }
+  return Object.freeze(out);
+}
+
 function parseIdentity(c: Checker, value: unknown, path: string): KeylessIdentity | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
-  c.onlyKnown(obj, path, ['issuer', 'subject', 'issuerRegExp', 'subjectRegExp']);
+  c.onlyKnown(obj, path, ['issuer', 'subject', 'issuerRegExp', 'subjectRegExp', 'claims', 'claimsRegExp']);
+  const claims = parseClaims(c, obj, 'claims', path);
+  const claimsRegExp = parseClaims(c, obj, 'claimsRegExp', path);
+  for (const name of Object.keys(claims ?? {})) {
+    if (claimsRegExp && name in claimsRegExp) c.error(`${path}.claimsRegExp.${name}`, `expected exactly one of claims.${name}, claimsRegExp.${name}, got both`);
+  }
   const issuer = c.string(obj, 'issuer', path);
   const subject = c.string(obj, 'subject', path);
   const issuerRegExp = c.string(obj, 'issuerRegExp', path);
@@ -278,6 +325,8 @@ function parseIdentity(c: Checker, value: unknown, path: string): KeylessIdentit
     ...(issuerRegExp !== undefined ? { issuerRegExp } : {}),
     ...(subject !== undefined ? { subject } : {}),
     ...(subjectRegExp !== undefined ? { subjectRegExp } : {}),
+    ...(claims !== undefined && Object.keys(claims).length > 0 ? { claims } : {}),
+    ...(claimsRegExp !== undefined && Object.keys(claimsRegExp).length > 0 ? { claimsRegExp } : {}),
   });
 }
 
@@ -360,11 +409,53 @@ function parseStatic(c: Checker, value: unknown, path: string): StaticAuthority 
   return Object.freeze({ action, ...(message !== undefined ? { message } : {}) });
 }
 
+/**
+ * `attestations[].policy`: `{type: cel, data: <expression>}` is evaluated (compiled here, at
+ * load; a compile error names the file, the path and the line/column in the expression). CUE and
+ * Rego, and the fields that fetch a policy or add the workload's spec to the input, are errors.
+ */
+function parseAttestationPolicy(c: Checker, value: unknown, path: string): AttestationRequirement['policy'] | undefined {
+  const obj = c.object(value, path);
+  if (!obj) return undefined;
+  c.onlyKnown(obj, path, ['type', 'data', 'remote', 'configMapRef', 'fetchConfigFile', 'includeSpec', 'includeObjectMeta', 'includeTypeMeta']);
+  for (const key of ['remote', 'configMapRef', 'fetchConfigFile', 'includeSpec', 'includeObjectMeta', 'includeTypeMeta']) {
+    c.unsupported(obj, key, path, UNSUPPORTED['attestation.policy.field']);
+  }
+  const type = c.string(obj, 'type', path);
+  if (type === undefined) {
+    c.error(`${path}.type`, 'missing field: type is required (cel)');
+    return undefined;
+  }
+  if (type !== 'cel') {
+    c.error(`${path}.type`, `unsupported policy type ${JSON.stringify(type)}: ${UNSUPPORTED['attestation.policy']}`);
+    return undefined;
+  }
+  const data = c.string(obj, 'data', path);
+  if (data === undefined) {
+    c.error(`${path}.data`, 'missing field: data (the CEL expression) is required');
+    return undefined;
+  }
+  try {
+    const condition = compileAttestationCondition(data, { origin: `${c.location.file}: ${path}.data` });
+    return Object.freeze({ type: 'cel' as const, data, condition });
+  } catch (err) {
+    // The message already names the file, the path and the position in the expression.
+    const details = (err as ImgverifyError).details ?? {};
+    c.errors.push(
+      new ImgverifyError('INVALID_POLICY', `${describeLocation(c.location)}: ${(err as Error).message.replace(`${c.location.file}: `, '')}`, {
+        cause: err,
+        details: { ...details, file: c.location.file, document: c.location.document, path: `${path}.data` },
+      }),
+    );
+    return undefined;
+  }
+}
+
 function parseAttestation(c: Checker, value: unknown, path: string): AttestationRequirement | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['name', 'predicateType', 'policy']);
-  c.unsupported(obj, 'policy', path, UNSUPPORTED['attestation.policy']);
+  const policy = present(obj, 'policy') ? parseAttestationPolicy(c, obj['policy'], `${path}.policy`) : undefined;
   const name = c.string(obj, 'name', path);
   const predicateType = c.string(obj, 'predicateType', path);
   if (name === undefined) c.error(`${path}.name`, 'missing field: name is required');
@@ -381,7 +472,7 @@ function parseAttestation(c: Checker, value: unknown, path: string): Attestation
     return undefined;
   }
   if (name === undefined) return undefined;
-  return Object.freeze({ name, predicateType, predicateTypeURI: uri });
+  return Object.freeze({ name, predicateType, predicateTypeURI: uri, ...(policy ? { policy } : {}) });
 }
 
 function parseCtlog(c: Checker, value: unknown, path: string): { url: string } | undefined {

@@ -31,6 +31,7 @@ import {
   withDigest,
   type ErrorCode,
   type ImageReference,
+  type AttestationCondition,
   type ImageVerificationResult,
   type PreparedPolicy,
   type SignatureResult,
@@ -57,8 +58,8 @@ export interface VerificationSession {
   resolve(ref: ImageReference): Promise<string>;
   /** Signatures of the digest-pinned reference against a prepared policy. */
   verify(pinned: ImageReference, policy: PreparedPolicy): Promise<ImageVerificationResult>;
-  /** Attestations of one predicate type (URI). */
-  verifyAttestations(pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string }): Promise<AttestationsResult>;
+  /** Attestations of one predicate type (URI), satisfying a CEL condition when one is given. */
+  verifyAttestations(pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string; condition?: AttestationCondition }): Promise<AttestationsResult>;
 }
 
 export interface VerificationBackend {
@@ -194,6 +195,8 @@ export function authorityPolicy(authority: Authority): VerificationPolicy | unde
         ...(id.subjectRegExp !== undefined ? { subjectRegExp: id.subjectRegExp } : {}),
         ...(id.issuer !== undefined ? { issuer: id.issuer } : {}),
         ...(id.issuerRegExp !== undefined ? { issuerRegExp: id.issuerRegExp } : {}),
+        ...(id.claims !== undefined ? { claims: { ...id.claims } } : {}),
+        ...(id.claimsRegExp !== undefined ? { claimsRegExp: { ...id.claimsRegExp } } : {}),
       })),
     };
   }
@@ -242,7 +245,8 @@ function signerText(result: ImageVerificationResult | undefined, signature?: Sig
   const signer = sig?.signer;
   if (!signer) return 'a valid signature';
   if (signer.publicKeySha256) return `a signature by key sha256:${signer.publicKeySha256.slice(0, 16)}…`;
-  return `a signature by ${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'})`;
+  const claims = Object.entries(signer.verifiedClaims ?? {}).map(([k, v]) => `${k}=${v}`);
+  return `a signature by ${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'}${claims.length > 0 ? `; claims ${claims.join(', ')}` : ''})`;
 }
 
 function failureOf(err: ImgverifyError | undefined, fallback: string): { reason: string; code?: ErrorCode; operational: boolean } {
@@ -517,7 +521,13 @@ export class PolicyEvaluator {
       if (authority.attestations.length > 0) {
         const verified: string[] = [];
         for (const requirement of authority.attestations) {
-          const result = await abortable(session.verifyAttestations(pinned, policy, { predicateType: requirement.predicateTypeURI }), signal);
+          const result = await abortable(
+            session.verifyAttestations(pinned, policy, {
+              predicateType: requirement.predicateTypeURI,
+              ...(requirement.policy ? { condition: requirement.policy.condition } : {}),
+            }),
+            signal,
+          );
           const found = result.verified
             ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI && formatAccepts(authority, a.signature))
             : undefined;
@@ -527,7 +537,7 @@ export class PolicyEvaluator {
               : failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`);
             return fail({ ...failure, reason: `attestation "${requirement.name}" (${requirement.predicateTypeURI}): ${failure.reason}` });
           }
-          verified.push(`"${requirement.name}" (${signerText(result, found.signature)})`);
+          verified.push(`"${requirement.name}" (${signerText(result, found.signature)}${requirement.policy ? '; CEL condition satisfied' : ''})`);
         }
         return pass(`attestations verified: ${verified.join(', ')}`);
       }

@@ -61,6 +61,9 @@ export { VerifierBackend, type VerifierBackendOptions } from './verification';
 // Types of the root entry that the webhook's signatures name, so that a consumer of this entry
 // can name them too (the same types as `import type { … } from 'imgverify'`).
 export type {
+  AttestationCondition,
+  CertificateClaimName,
+  ClaimMatchers,
   ErrorCode,
   ImageReference,
   ImageVerificationResult,

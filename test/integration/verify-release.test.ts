@@ -95,7 +95,21 @@ test('text output: a summary table with image, digest, verdict, signer and reaso
   expect(apiserver).toMatch(/sha256:[0-9a-f]{12}…\s+verified\s+krel-trust@/);
   const proxy = lines.find((l) => l.startsWith(`${registry.host}/kube-proxy-arm64:v1.32.0 `))!;
   expect(proxy).toMatch(/FAILED\s+NO_SIGNATURES: no signatures found/);
-  expect(lines.at(-1)).toBe('23 images: 20 verified, 3 failed, 0 could not be checked');
+  expect(lines.at(-2)).toBe('23 images: 20 verified, 3 failed, 0 could not be checked');
+  expect(lines.at(-1)).toBe(`policy: subject "${RELEASE_SIGNER}" issued by "${RELEASE_ISSUER}"`);
+  expect(r.code).toBe(1);
+});
+
+test('claim flags add to the --kubernetes preset identity; the report names the claims checked', async () => {
+  const r = await runCli(['verify-release', '--kubernetes', 'v1.32.0', '--trusted-root', rootFile, '--build-trigger', 'push', '-o', 'json'], {
+    IMGVERIFY_KUBERNETES_SBOM_BASE_URL: sbomBase,
+  });
+  const report = JSON.parse(r.stdout);
+  expect(report.policy).toBe(`subject "${RELEASE_SIGNER}" issued by "${RELEASE_ISSUER}" with buildTrigger "push"`);
+  // The release service account's certificates carry no workload claims.
+  const apiserver = report.results.find((x: Json) => x.image === `${registry.host}/kube-apiserver-amd64:v1.32.0`);
+  expect(apiserver.error.code).toBe('CLAIM_MISSING');
+  expect(apiserver.signatures[0].signer.subject).toBe(RELEASE_SIGNER);
   expect(r.code).toBe(1);
 });
 

@@ -11,7 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type SignerInfo, type VerifiedBundle } from '../..';
 import { defined } from '../../util/object';
-import { outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
+import { CLAIMS_HELP, outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
 
@@ -30,6 +30,8 @@ Policy (keyless: one identity flag and one issuer flag are required):
   --key FILE                        PEM public key, for bundles signed with a key
   --insecure-ignore-tlog            accept bundles without a transparency-log entry
   --insecure-ignore-sct             accept certificates without a valid SCT
+
+${CLAIMS_HELP}
 
 Trust and output:
   --bundle FILE                     the bundle (JSON)

@@ -1,21 +1,31 @@
 /**
  * `imgverify verify-release --sbom FILE_OR_URL | --kubernetes VERSION`: verifies every image
  * an SPDX SBOM lists, in one process, with bounded concurrency, progress, a summary table,
- * a JSON report, and `--pin` to print verified images by digest.
+ * a JSON report, and `--pin` to print verified images by digest. With `--kubernetes`, also the
+ * SBOM's own signature (`release.sig`/`release.cert` beside it) and, with `--binaries
+ * [OS/ARCH]`, the release binaries (`dl.k8s.io/release/VERSION/bin/OS/ARCH/*` with their
+ * `.sig`/`.cert`), in the same report.
  */
 import { parseArgs } from 'node:util';
 import {
   createVerifier,
+  exitCodeFor,
   imagesFromSbom,
   ImgverifyError,
+  KUBERNETES_ARTIFACT_IDENTITY,
+  KUBERNETES_DL_BASE_URL,
   KUBERNETES_RELEASE_IDENTITY,
   KUBERNETES_SBOM_BASE_URL,
   kubernetesSbomUrl,
   readSbom,
   shareHttpStack,
+  verifyKubernetesBinaries,
+  verifySbomSignature,
+  type ArtifactVerification,
   type ImageVerificationResult,
 } from '../..';
-import { credentialHosts, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { defined } from '../../util/object';
+import { credentialHosts, hasPolicyFlags, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
@@ -29,10 +39,19 @@ export const VERIFY_RELEASE_USAGE = `Usage: imgverify verify-release (--sbom FIL
 Verifies every container image that an SPDX SBOM (tag-value or JSON) lists.
 
   --sbom FILE_OR_URL        the SBOM (https URL, or http on loopback)
-  --kubernetes VERSION      preset: the SBOM at https://sbom.k8s.io/<VERSION>/release, signed by
+  --kubernetes VERSION      preset: the SBOM at https://sbom.k8s.io/<VERSION>/release, its images signed by
                             ${KUBERNETES_RELEASE_IDENTITY.subject}
                             (issuer ${KUBERNETES_RELEASE_IDENTITY.issuer}) unless identity flags are given;
+                            the SBOM's own signature (release.sig, release.cert) is verified too, signed by
+                            ${KUBERNETES_ARTIFACT_IDENTITY.subject};
                             IMGVERIFY_KUBERNETES_SBOM_BASE_URL points it at a mirror
+  --binaries [OS/ARCH]      with --kubernetes: download and verify the release binaries of OS/ARCH
+                            (default: this machine's, e.g. linux/amd64; repeatable) from
+                            ${KUBERNETES_DL_BASE_URL}/release/<VERSION>/bin/OS/ARCH/ with their .sig and .cert,
+                            signed by ${KUBERNETES_ARTIFACT_IDENTITY.subject}; their Rekor
+                            entries are looked up online (--rekor-url); IMGVERIFY_KUBERNETES_DL_BASE_URL
+                            points it at a mirror
+  --rekor-url URL           the Rekor the binaries' and SBOM's entries are looked up in
   --concurrency N           images verified at once (default ${DEFAULT_RELEASE_CONCURRENCY})
   --pin                     print each verified image as registry/repo:tag@sha256:..., one per line
                             (the summary then goes to stderr)
@@ -46,7 +65,33 @@ proxies (HTTPS_PROXY, NO_PROXY) with the same --timeout, at most 10 redirects, n
 Exit status as for verify: 0 all verified, 1 a verification failed, 2 usage, 3 operational.
 `;
 
-export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promise<number> {
+const ARCHES: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+const OSES: Readonly<Record<string, string>> = { linux: 'linux', darwin: 'darwin', win32: 'windows' };
+
+/** The platform of this machine as Kubernetes names it (linux/amd64 when it has no Kubernetes binaries). */
+export function hostPlatform(platform: string = process.platform, arch: string = process.arch): string {
+  const os = OSES[platform];
+  const a = ARCHES[arch];
+  return os && a ? `${os}/${a}` : 'linux/amd64';
+}
+
+/** `--binaries` takes an optional value: a bare `--binaries` (last, or before another flag) means this machine's platform. */
+export function withBinariesDefault(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => (arg === '--binaries' && (i === argv.length - 1 || argv[i + 1]!.startsWith('-')) ? `--binaries=${hostPlatform()}` : arg));
+}
+
+function artifactLine(a: ArtifactVerification): string {
+  if (a.status === 'verified') {
+    const log = a.tlog ? `, log index ${a.tlog.logIndex}` : '';
+    return `verified  ${a.name}  sha256:${(a.sha256 ?? '').slice(0, 12)}…  signed by ${a.signer?.subject ?? '?'}${log}`;
+  }
+  if (a.status === 'not-published') return `-         ${a.name}  not published in this release`;
+  const label = a.failure?.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
+  return `${label}  ${a.name}  ${a.failure?.code ?? ''}: ${a.failure?.message ?? 'not verified'}`;
+}
+
+export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Promise<number> {
+  const argv = withBinariesDefault(rawArgv);
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -56,6 +101,8 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
       kubernetes: { type: 'string' },
       concurrency: { type: 'string' },
       pin: { type: 'boolean' },
+      binaries: { type: 'string', multiple: true },
+      'rekor-url': { type: 'string' },
     },
     allowPositionals: false,
     strict: true,
@@ -66,21 +113,23 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   }
   void positionals;
   if ((values.sbom === undefined) === (values.kubernetes === undefined)) throw usageError('give exactly one of --sbom and --kubernetes');
+  const platforms = [...new Set((values.binaries ?? []).flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== ''))];
+  if (values.binaries !== undefined && values.kubernetes === undefined) throw usageError('--binaries needs --kubernetes VERSION (the release the binaries belong to)');
   const format = outputFormat(values);
   const concurrency = values.concurrency === undefined ? DEFAULT_RELEASE_CONCURRENCY : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a positive integer, got "${values.concurrency}"`);
 
-  const hasIdentityFlags = ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key'].some(
-    (f) => values[f as keyof typeof values] !== undefined,
-  );
-  // The Kubernetes preset supplies the release identity unless the user gave their own.
+  // The Kubernetes preset supplies the release identity unless the user gave their own (claim
+  // flags alone add to it).
   const policy = policyFromFlags(
-    values.kubernetes !== undefined && !hasIdentityFlags
+    values.kubernetes !== undefined && !hasPolicyFlags(values)
       ? { ...values, 'certificate-identity': KUBERNETES_RELEASE_IDENTITY.subject, 'certificate-oidc-issuer': KUBERNETES_RELEASE_IDENTITY.issuer }
       : values,
   );
   const source = values.kubernetes !== undefined ? kubernetesSbomUrl(values.kubernetes, io.env.IMGVERIFY_KUBERNETES_SBOM_BASE_URL ?? KUBERNETES_SBOM_BASE_URL) : values.sbom!;
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : undefined;
+  // Checked before any download: a bad platform is a usage error.
+  for (const p of platforms) validatePlatform(p);
   // Flag credentials go only to registries named with --registry-credentials-host: the SBOM is
   // untrusted input (often fetched from a URL) and must not choose where a password goes.
   const options = verifierOptionsFromFlags(values, io.env, credentialHosts(values, undefined, 'verify-release'));
@@ -115,37 +164,79 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
 
   const verifier = createVerifier({ ...options, registry });
   try {
+    // The publisher's signature over the SBOM (Kubernetes publishes release.sig and release.cert beside it).
+    const artifactOptions = { ...defined({ rekorUrl: values['rekor-url'], timeoutMs }), httpStack: stack };
+    let sbomSignature: ArtifactVerification | undefined;
+    if (values.kubernetes !== undefined) {
+      sbomSignature = await verifySbomSignature(verifier, source, sbom, artifactOptions);
+      io.stderr(`SBOM signature: ${artifactLine(sbomSignature)}\n`);
+    }
     const progress = new Progress(references.length, io.stderr, io.isTTY);
     const byReference = new Map<string, ImageVerificationResult>();
-    for await (const result of verifier.verifyMany(references, verifier.preparePolicy(policy), { concurrency })) {
+    const prepared = verifier.preparePolicy(policy);
+    for await (const result of verifier.verifyMany(references, prepared, { concurrency })) {
       byReference.set(result.image, result);
       progress.update(result);
     }
     const results = references.map((r) => byReference.get(r)!);
+    let binaries: ArtifactVerification[] = [];
+    if (values.kubernetes !== undefined && platforms.length > 0) {
+      const baseUrl = io.env.IMGVERIFY_KUBERNETES_DL_BASE_URL ?? KUBERNETES_DL_BASE_URL;
+      binaries = await verifyKubernetesBinaries(verifier, values.kubernetes, platforms, { ...artifactOptions, baseUrl });
+      for (const b of binaries) io.stderr(`[binaries] ${artifactLine(b)}\n`);
+    }
+    const artifacts = [...(sbomSignature ? [sbomSignature] : []), ...binaries];
     if (format === 'json') {
       io.stdout(
         `${JSON.stringify(
           {
             sbom: source,
+            // What every signature was checked against: identity, issuer and the claims named.
+            policy: prepared.description,
             images: results.length,
             verified: results.filter((r) => r.verified).length,
             results: results.map(resultToJSON),
             skipped: sbomImages.skipped,
             warnings: sbomImages.warnings,
+            ...defined({ sbomSignature }),
+            ...(platforms.length > 0 ? { binaries } : {}),
           },
           null,
           2,
         )}\n`,
       );
     } else if (values.pin) {
-      io.stderr(`${summaryTable(results)}\n`);
+      io.stderr(`${summaryTable(results)}\npolicy: ${prepared.description}\n${artifactsText(artifacts)}`);
       for (const r of results) if (r.verified) io.stdout(`${pinnedReference(r)}\n`);
     } else {
-      io.stdout(`${summaryTable(results)}\n`);
+      io.stdout(`${summaryTable(results)}\npolicy: ${prepared.description}\n${artifactsText(artifacts)}`);
     }
-    return exitCodeForResults(results);
+    return combinedExit(exitCodeForResults(results), artifacts);
   } finally {
     await verifier.close();
     await stack.close();
   }
+}
+
+function validatePlatform(platform: string): string {
+  if (!/^(linux|darwin|windows)\/(amd64|arm64|arm|386|ppc64le|s390x)$/.test(platform)) {
+    throw usageError(`--binaries: invalid platform ${JSON.stringify(platform)}: expected OS/ARCH, e.g. linux/amd64 (OS: linux, darwin, windows)`);
+  }
+  return platform;
+}
+
+function artifactsText(artifacts: readonly ArtifactVerification[]): string {
+  if (artifacts.length === 0) return '';
+  const lines = artifacts.map((a) => (a.name === 'sbom' ? `SBOM signature: ${artifactLine(a)}` : artifactLine(a)));
+  const binaries = artifacts.filter((a) => a.name !== 'sbom');
+  const count = (s: ArtifactVerification['status']) => binaries.filter((b) => b.status === s).length;
+  const summary = binaries.length > 0 ? [`${binaries.length} binaries: ${count('verified')} verified, ${count('failed')} failed, ${count('not-published')} not published`] : [];
+  return `\n${[...lines, ...summary].join('\n')}\n`;
+}
+
+/** The images' exit status combined with the signed files': a failed check outranks an unreachable file. */
+function combinedExit(images: number, artifacts: readonly ArtifactVerification[]): number {
+  const codes = new Set([images, ...artifacts.filter((a) => a.status === 'failed').map((a) => (a.failure ? exitCodeFor(a.failure.category) : 1))]);
+  for (const code of [2, 1, 4, 3]) if (codes.has(code)) return code;
+  return 0;
 }

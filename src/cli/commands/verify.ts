@@ -1,21 +1,32 @@
 /** `imgverify verify IMAGE [IMAGE...]` (cosign verify) and `verify-attestation` (cosign verify-attestation), in-process. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createVerifier, parseReference, type ImageVerificationResult, type ImageVerifier, type PreparedPolicy } from '../..';
+import { readFileSync } from 'node:fs';
+import {
+  compileAttestationConditionFile,
+  createVerifier,
+  parseReference,
+  type AttestationCondition,
+  type ImageVerificationResult,
+  type ImageVerifier,
+  type PreparedPolicy,
+} from '../..';
 import { mapConcurrent } from '../../util/pool';
-import { credentialHosts, outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import { CLAIMS_HELP, credentialHosts, outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import { resultToJSON, resultToText } from '../output';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
 
-const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
+export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
   --certificate-identity-regexp R   RE2 regexp matched against the identity (unanchored, as cosign)
   --certificate-oidc-issuer S       exact OIDC issuer
   --certificate-oidc-issuer-regexp R
   --key FILE                        PEM public key instead of identities
   --insecure-ignore-tlog            accept signatures without a transparency-log entry
-  --insecure-ignore-sct             accept certificates without an SCT (a present SCT is still checked)`;
+  --insecure-ignore-sct             accept certificates without an SCT (a present SCT is still checked)
+
+${CLAIMS_HELP}`;
 
 const TRUST_HELP = `Trust and registry:
   --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)
@@ -55,6 +66,11 @@ prints the verified statements (--output json).
   --type T                          predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1,
                                     link, spdx, spdxjson, cyclonedx, vuln, openvex, custom, or a URI
                                     (default: any)
+  --policy FILE.cel                 a condition on what the attestation says, in CEL, over the verified
+                                    statement's predicateType, subject and predicate; an attestation
+                                    counts only when every expression is true (several expressions in
+                                    a file are separated by "---" lines; the flag may be repeated).
+                                    CUE and Rego policies (cosign) are not supported
 
 ${POLICY_HELP}
 
@@ -66,7 +82,7 @@ ${EXIT_HELP}
 interface ImageCommand<R extends ImageVerificationResult> {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly check: (verifier: ImageVerifier, image: string, policy: PreparedPolicy, values: Record<string, unknown>) => Promise<R>;
+  readonly check: (verifier: ImageVerifier, image: string, policy: PreparedPolicy, values: Record<string, unknown>, conditions: readonly AttestationCondition[]) => Promise<R>;
   readonly text: (result: R) => string;
 }
 
@@ -85,6 +101,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   if (positionals.length === 0) throw usageError('at least one IMAGE is required');
   const format = outputFormat(values);
   const policy = policyFromFlags(values);
+  const conditions = conditionsFromFlags((values as Record<string, unknown>).policy);
   // A malformed IMAGE argument is a usage error, reported before any network work.
   const refs = positionals.map((p) => parseReference(p));
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
@@ -101,7 +118,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
     const indexed = positionals.map((image, index) => ({ image, index }));
     for await (const { index, result } of mapConcurrent(indexed, concurrency, async ({ image, index }) => ({
       index,
-      result: await command.check(verifier, image, prepared, values),
+      result: await command.check(verifier, image, prepared, values, conditions),
     }))) {
       results[index] = result;
       if (format === 'text') io.stdout(`${command.text(result)}\n`);
@@ -111,6 +128,23 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   } finally {
     await verifier.close();
   }
+}
+
+/** `--policy FILE` (repeatable): CEL conditions, compiled before any image is looked at (errors: exit 2). */
+function conditionsFromFlags(files: unknown): AttestationCondition[] {
+  const list = files === undefined ? [] : Array.isArray(files) ? (files as string[]) : [files as string];
+  return list.flatMap((file) => {
+    if (/\.(cue|rego)$/i.test(file)) {
+      throw usageError(`--policy ${file}: CUE and Rego policies are not supported; write the condition in CEL (a .cel file)`);
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw usageError(`--policy: cannot read ${file}: ${(err as Error).message}`);
+    }
+    return compileAttestationConditionFile(text, file);
+  });
 }
 
 export function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -125,9 +159,12 @@ export function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
 export function verifyAttestationCommand(argv: string[], io: CommandIO): Promise<number> {
   return runImageCommand(argv, io, {
     usage: VERIFY_ATTESTATION_USAGE,
-    options: { type: { type: 'string' } },
-    check: (verifier, image, policy, values) =>
-      verifier.verifyAttestations(image, policy, typeof values.type === 'string' ? { predicateType: values.type } : {}),
+    options: { type: { type: 'string' }, policy: { type: 'string', multiple: true } },
+    check: (verifier, image, policy, values, conditions) =>
+      verifier.verifyAttestations(image, policy, {
+        ...(typeof values.type === 'string' ? { predicateType: values.type } : {}),
+        ...(conditions.length > 0 ? { condition: conditions } : {}),
+      }),
     text: (result) => {
       const types = [...new Set(result.attestations.map((a) => a.predicateType))];
       return `${resultToText(result)}${types.length > 0 ? `  [${types.join(', ')}]` : ''}`;

@@ -5,6 +5,7 @@ export * from './attest';
 export * from './cosign';
 export * from './cosignKey';
 export * from './simpleSigning';
+export * from './signBlob';
 export * from './ctlog';
 export * from './fulcio';
 export * from './github';

@@ -8,9 +8,10 @@ import { generateKeyPairSync } from 'node:crypto';
 
 const KREL = 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com';
 const GOOGLE = 'https://accounts.google.com';
-const signer = (names: string[], issuer?: string): CertificateIdentity => ({
+const signer = (names: string[], issuer?: string, claims: Record<string, string> = {}): CertificateIdentity => ({
   subjectAlternativeNames: names.map((value) => ({ type: 'email' as const, value })),
   ...(issuer !== undefined ? { issuer } : {}),
+  claims,
 });
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -134,4 +135,88 @@ test('property: an exact identity matches exactly itself', () => {
       expect(matchIdentity(signer([other], issuer), [id]).ok).toBe(other === subject);
     }),
   );
+});
+
+describe('claims', () => {
+  const GH = 'https://token.actions.githubusercontent.com';
+  const WF = 'https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0';
+  const claims = { sourceRepositoryURI: 'https://github.com/org/app', sourceRepositoryIdentifier: '123', sourceRepositoryRef: 'refs/tags/v1.0.0', githubWorkflowTrigger: 'push' };
+  const gh = (c: Record<string, string> = claims) => signer([WF], GH, c);
+
+  test('every named claim must match, exact or regexp', () => {
+    const id = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryIdentifier: '123', githubWorkflowTrigger: 'push' }, claimsRegExp: { sourceRepositoryRef: '^refs/tags/v' } });
+    expect(matchIdentity(gh(), [id])).toEqual({
+      ok: true,
+      subject: WF,
+      issuer: GH,
+      checkedClaims: { githubWorkflowTrigger: 'push', sourceRepositoryRef: 'refs/tags/v1.0.0', sourceRepositoryIdentifier: '123' },
+    });
+    expect(id.description).toBe(`subject "${WF}" issued by "${GH}" with githubWorkflowTrigger "push", sourceRepositoryRef /^refs/tags/v/, sourceRepositoryIdentifier "123"`);
+  });
+
+  test('a claim with another value is CLAIM_MISMATCH naming the claim, both values and the OID', () => {
+    const id = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryIdentifier: '999' } });
+    const m = matchIdentity(gh(), [id]);
+    expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISMATCH', details: { claim: 'sourceRepositoryIdentifier', oid: '1.3.6.1.4.1.57264.1.15', expected: '"999"', actual: '123' } });
+    expect(!m.ok && m.message).toContain('sourceRepositoryIdentifier claim "123" does not: expected "999"');
+  });
+
+  test('a claim the certificate lacks is CLAIM_MISSING naming the claim and its extension', () => {
+    const id = compileIdentity({ subject: WF, issuer: GH, claimsRegExp: { runnerEnvironment: '^github-hosted$' } });
+    const m = matchIdentity(gh(), [id]);
+    expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISSING', details: { claim: 'runnerEnvironment', oid: '1.3.6.1.4.1.57264.1.11' } });
+    expect(!m.ok && m.message).toContain('has no runnerEnvironment claim (extension 1.3.6.1.4.1.57264.1.11)');
+  });
+
+  test('an unreadable claim is CLAIM_MISSING with the reason', () => {
+    const id = compileIdentity({ subject: WF, issuer: GH, claims: { buildTrigger: 'push' } });
+    const m = matchIdentity({ ...gh(), unreadableClaims: { buildTrigger: 'extension 1.3.6.1.4.1.57264.1.20 is malformed: trailing bytes after the string' } }, [id]);
+    expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISSING' });
+    expect(!m.ok && m.message).toContain('cannot be read (extension 1.3.6.1.4.1.57264.1.20 is malformed');
+  });
+
+  test('claim failures outrank issuer and identity mismatches of other identities; another identity may still pass', () => {
+    const wrongClaim = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryIdentifier: '999' } });
+    const otherIssuer = compileIdentity({ subject: WF, issuer: GOOGLE });
+    const otherSubject = compileIdentity({ subject: 'x@y.z', issuer: GH });
+    const m = matchIdentity(gh(), [otherSubject, otherIssuer, wrongClaim]);
+    expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISMATCH' });
+    expect(!m.ok && m.message).toContain('(policy: ');
+    expect(matchIdentity(gh(), [wrongClaim, compileIdentity({ subjectRegExp: '^https://github\\.com/org/', issuer: GH, claims: { sourceRepositoryIdentifier: '123' } })]).ok).toBe(true);
+  });
+
+  test('claims are checked only once subject and issuer matched', () => {
+    const id = compileIdentity({ subject: 'x@y.z', issuer: GH, claims: { sourceRepositoryIdentifier: '999' } });
+    expect(matchIdentity(gh(), [id])).toMatchObject({ ok: false, code: 'IDENTITY_MISMATCH' });
+  });
+
+  test.each([
+    [{ subject: KREL, issuer: GOOGLE, claims: { repository: 'x' } }, 'unknown certificate claim "repository"'],
+    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: 'a' }, claimsRegExp: { sourceRepositoryRef: 'b' } }, 'either in claims or in claimsRegExp'],
+    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: '' } }, 'claims.sourceRepositoryRef must be a non-empty string'],
+    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: 7 } }, 'claims.sourceRepositoryRef must be a non-empty string'],
+    [{ subject: KREL, issuer: GOOGLE, claimsRegExp: { sourceRepositoryRef: '(' } }, 'claimsRegExp.sourceRepositoryRef: invalid RE2'],
+    [{ subject: KREL, issuer: GOOGLE, claims: ['x'] }, 'claims must be an object'],
+  ])('malformed claim policies are INVALID_POLICY: %j', (matcher, why) => {
+    let caught: unknown;
+    try {
+      compileIdentity(matcher as never);
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as ImgverifyError).code).toBe('INVALID_POLICY');
+    expect((caught as ImgverifyError).message).toContain(why);
+  });
+
+  test('property: an exact claim matches exactly its value', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.string(), (value, other) => {
+        const id = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryDigest: value } });
+        expect(matchIdentity(gh({ sourceRepositoryDigest: value }), [id]).ok).toBe(true);
+        const m = matchIdentity(gh({ sourceRepositoryDigest: other }), [id]);
+        expect(m.ok).toBe(other === value);
+        expect(matchIdentity(gh({}), [id])).toMatchObject({ ok: false, code: 'CLAIM_MISSING' });
+      }),
+    );
+  });
 });

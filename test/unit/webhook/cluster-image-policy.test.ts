@@ -237,7 +237,10 @@ describe('unsupported policy-controller fields are errors', () => {
     ['ctlog.url (private Rekor)', withAuthority(`${KEYLESS}\nctlog: {url: "https://rekor.internal"}`), 'spec.authorities[0].ctlog.url', 'public-good Rekor'],
     ['ctlog: {} (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
     ['ctlog.trustRootRef', withAuthority(`${KEYLESS}\nctlog: {trustRootRef: mine}`), 'spec.authorities[0].ctlog.trustRootRef', 'TrustRoot'],
-    ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy', 'CUE/Rego'],
+    ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'CUE/Rego'],
+    ['attestation Rego policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'use type: cel'],
+    ['a remote attestation policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, remote: {url: "https://x"}}}]`), 'spec.authorities[0].attestations[0].policy.remote', 'only policy.type and policy.data'],
+    ['includeSpec', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, data: "true", includeSpec: true}}]`), 'spec.authorities[0].attestations[0].policy.includeSpec', 'spec-including'],
   ];
   test.each(cases)('%s', (_name, text, path, fragment) => {
     expectError(text, path, fragment);
@@ -407,5 +410,63 @@ describe('matchPolicies', () => {
     ['quay.io/org/app', []],
   ])('%s -> %j', (image, names) => {
     expect(matchPolicies(policies, parseReference(image)).map((p) => p.name)).toEqual(names);
+  });
+});
+
+describe('imgverify extension: certificate claims in keyless identities', () => {
+  const claimsAuthority = (identity: string) => `
+keyless:
+  identities:
+    - issuer: https://token.actions.githubusercontent.com
+      subjectRegExp: ^https://github\\.com/org/app/
+${indent(identity, 6)}
+`;
+
+  it('reads claims and claimsRegExp by name', () => {
+    const result = parse(withAuthority(claimsAuthority('claims: {sourceRepositoryIdentifier: "495574555", runnerEnvironment: github-hosted}\nclaimsRegExp: {sourceRepositoryRef: ^refs/tags/v}')));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.keyless!.identities[0]).toEqual({
+      issuer: 'https://token.actions.githubusercontent.com',
+      subjectRegExp: '^https://github\\.com/org/app/',
+      claims: { sourceRepositoryIdentifier: '495574555', runnerEnvironment: 'github-hosted' },
+      claimsRegExp: { sourceRepositoryRef: '^refs/tags/v' },
+    });
+  });
+
+  it.each([
+    ['an unknown claim', 'claims: {repositoryId: "1"}', 'spec.authorities[0].keyless.identities[0].claims.repositoryId', 'unknown certificate claim'],
+    ['a claim that is not a string', 'claims: {sourceRepositoryIdentifier: 495574555}', 'spec.authorities[0].keyless.identities[0].claims.sourceRepositoryIdentifier', 'expected a non-empty string'],
+    ['a claim in both', 'claims: {sourceRepositoryRef: a}\nclaimsRegExp: {sourceRepositoryRef: b}', 'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef', 'got both'],
+    ['an invalid regexp', 'claimsRegExp: {sourceRepositoryRef: "("}', 'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef', 'not a valid RE2'],
+    ['claims that are a list', 'claims: [a]', 'spec.authorities[0].keyless.identities[0].claims', 'expected a mapping'],
+  ])('%s is a load error naming the path', (_what, identity, path, fragment) => {
+    expectError(withAuthority(claimsAuthority(identity)), path, fragment);
+  });
+});
+
+describe('attestations[].policy: {type: cel, data}', () => {
+  it('compiles the expression at load', () => {
+    const result = parse(withAuthority(`${KEYLESS}\nattestations:\n  - name: provenance\n    predicateType: slsaprovenance1\n    policy:\n      type: cel\n      data: |\n        predicate.buildDefinition.externalParameters.workflow.repository == "https://github.com/org/app"`));
+    expect(result.errors).toEqual([]);
+    const requirement = result.policies[0]!.authorities[0]!.attestations[0]!;
+    expect(requirement.policy).toMatchObject({ type: 'cel', data: expect.stringContaining('workflow.repository') });
+    expect(requirement.policy!.condition.origin).toBe('policy.yaml: spec.authorities[0].attestations[0].policy.data');
+  });
+
+  it.each([
+    ['a syntax error', 'predicateType ==', ':1:15: CEL: syntax error'],
+    ['an undeclared field', 'predicat.builder.id == "x"', ':1:1: CEL: undeclared reference to \'predicat\''],
+    ['an unknown function', 'subject.exists(s, s.name.endsWit("x"))', "undeclared function 'endsWit'"],
+  ])('%s is a load error with the position in the expression', (_what, expression, fragment) => {
+    expectError(
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, data: '${expression.replace(/'/g, "''")}'}}]`),
+      'spec.authorities[0].attestations[0].policy.data',
+      fragment,
+    );
+  });
+
+  it('a policy without data or type is a load error', () => {
+    expectError(withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel}}]`), 'spec.authorities[0].attestations[0].policy.data', 'missing field');
+    expectError(withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {data: "true"}}]`), 'spec.authorities[0].attestations[0].policy.type', 'missing field');
   });
 });

@@ -1,0 +1,46 @@
+/**
+ * A file or an https URL, read with a size bound: what `--signature`, `--certificate` and
+ * `--bundle` take (cosign reads them from either). Files are read from disk; URLs through the
+ * web client (https, or http on loopback; redirects followed; FETCH_FAILED when unreachable).
+ */
+import { open } from 'node:fs/promises';
+import { ImgverifyError } from '../errors';
+import { WebClient } from './web-client';
+
+export interface ReadFileOrUrlOptions {
+  /** What is read, for messages (`--signature`). */
+  readonly what: string;
+  readonly maxBytes: number;
+  /** For URLs: the deadline of the request, ms (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export function isHttpUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+/** The bytes of a file or URL. A missing or unreadable file is INVALID_OPTIONS (a usage error). */
+export async function readFileOrUrl(source: string, options: ReadFileOrUrlOptions): Promise<Buffer> {
+  if (isHttpUrl(source)) {
+    const web = new WebClient(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    try {
+      return await web.get(source, { what: options.what, maxBytes: options.maxBytes, ...(options.signal ? { signal: options.signal } : {}) });
+    } finally {
+      await web.close();
+    }
+  }
+  let handle;
+  try {
+    handle = await open(source, 'r');
+  } catch (err) {
+    throw new ImgverifyError('INVALID_OPTIONS', `${options.what}: cannot read ${source}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > options.maxBytes) throw new ImgverifyError('INVALID_OPTIONS', `${options.what}: ${source} is larger than ${options.maxBytes} bytes`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
