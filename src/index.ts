@@ -35,6 +35,8 @@ export type {
   FailureInfo,
   ImageVerificationResult,
   ReferrerOrigin,
+  ReferrerListing,
+  ReferrerShape,
   SignatureResult,
   SignatureSource,
   SignerInfo,
@@ -84,6 +86,8 @@ export { defaultCredentialFiles, defaultDockerConfigPath, HttpStack, RegistryCli
 export type {
   ClientCertificate,
   CredentialFile,
+  CredentialFileFormat,
+  Env,
   HttpStackOptions,
   ManifestKind,
   ProxySettings,

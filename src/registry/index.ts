@@ -33,7 +33,8 @@ export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS, shareHttpStack } from './options'
 export { referrersTag, MAX_REFERRERS_PAGES } from './referrers';
 export { computeDigest, verifyDigest } from './digest';
 export { normaliseRegistryKey } from './auth/docker-config';
-export { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile } from './auth/credentials';
+export { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile, type Env } from './auth/credentials';
+export type { CredentialFileFormat } from './auth/docker-config';
 export { HttpStack, type ClientCertificate, type HttpStackOptions } from './transport/http-stack';
 export { proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 export {

@@ -1,6 +1,8 @@
 /** Results of verification, as the library returns them and the CLI prints them. */
 import type { ErrorCategory, ErrorCode, ImgverifyError } from '../errors';
 import type { ReferrerListing, ReferrerShape } from '../cosign/discover-referrers';
+
+export type { ReferrerListing, ReferrerShape };
 import type { CertificateClaims } from '../policy/certificate-claims';
 import type { SubjectAlternativeName } from '../policy/certificate-identity';
 

@@ -24,7 +24,8 @@ import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type Crede
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CredentialFile {
   readonly path: string;

@@ -68,7 +68,7 @@ export class HttpStack {
     return { ...(this.rules.https ? { https: this.rules.https } : {}), ...(this.rules.http ? { http: this.rules.http } : {}) };
   }
 
-  /** The dispatcher for a URL: direct or through its proxy, with the host's client certificate if any. */
+  /** @internal The dispatcher for a URL: direct or through its proxy, with the host's client certificate if any. */
   route(url: URL): Route {
     if (this.closed) throw new ImgverifyError('INVALID_OPTIONS', 'the HTTP stack is closed');
     const proxy = this.rules.proxyFor(url);
