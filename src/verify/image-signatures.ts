@@ -117,12 +117,12 @@ function judge(source: SignatureSource, location: string, decode: () => Signatur
 }
 
 function signatureResult(source: SignatureSource, location: string, v: SignatureVerdict): SignatureResult {
-  const { signer, signedDigest, dockerReference, tlog, signedAt } = v;
+  const { signer, trustRoot, signedDigest, dockerReference, tlog, signedAt } = v;
   return {
     source,
     location,
     verified: v.verified,
-    ...defined({ signer, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
+    ...defined({ signer, trustRoot, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
   };
 }
 

@@ -15,10 +15,11 @@ import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-re
 import { digestTag } from '../cosign/oci';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { ImgverifyError, toImgverifyError } from '../errors';
-import { compilePolicy, type VerificationPolicy } from '../policy/policy';
+import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
 import { RegistryClient, type RegistryClientOptions } from '../registry';
-import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
+import type { LoadedTrustRoot } from '../trust';
+import { ActiveTrust, sameRoots, trustEntries, type TrustEntry, type TrustRootInput } from '../trust/source';
 import { artifactBundleInput, type BundleArtifact } from './adapters/bundle';
 import { policyChecks, type PolicyChecks } from './context';
 import { verifySignature } from './core';
@@ -28,8 +29,13 @@ import { mapConcurrent } from '../util/pool';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
 
 export interface VerifierOptions {
-  /** Trust material: a `trusted_root.json` path, its parsed JSON, or a loaded root. Default: the embedded public-good root. */
-  trustedRoot?: string | LoadedTrustRoot | object;
+  /**
+   * Trust material: a `trusted_root.json` path, its parsed JSON, a loaded root, or a provider
+   * whose root is refreshed while the process runs (`loadTufTrustRoot`); or several of them, any
+   * one of which may verify a signature (every check of a signature within one root). Default:
+   * the embedded public-good root.
+   */
+  trustedRoot?: TrustRootInput | readonly TrustRootInput[];
   /** Options of the registry client the verifier creates (credentials, http, timeouts, limits). */
   registry?: RegistryClientOptions;
   /** Use this registry reader instead of creating a client (it is not closed by `close()`). */
@@ -43,21 +49,26 @@ export interface VerifierOptions {
 }
 
 /**
- * A policy compiled for one verifier's trust root (`verifier.preparePolicy`): pass it to that
- * verifier's methods to skip re-compiling. Opaque; a prepared policy given to a verifier with
- * another trust root is compiled again for it.
+ * A policy compiled once (`verifier.preparePolicy`): pass it to the verifier's methods to skip
+ * re-compiling. Opaque; its checks are set up once for each set of trust roots it is used with
+ * (another verifier's, or a refreshed TUF root).
  */
 export interface PreparedPolicy {
   /** What the policy accepts, in words (as failure messages name it). */
   readonly description: string;
 }
 
-/** The internals of prepared policies, out of the public type. */
-const PREPARED = new WeakMap<PreparedPolicy, { readonly policy: VerificationPolicy; readonly checks: PolicyChecks }>();
+/** The internals of prepared policies, out of the public type: the policy, and its checks for the trust roots it was used with. */
+const PREPARED = new WeakMap<PreparedPolicy, { readonly compiled: CompiledPolicy; checks: PolicyChecks[] }>();
+
+/** Checks kept per prepared policy: the roots in force and a few before (several verifiers, a refresh). */
+const MAX_CHECKS_PER_POLICY = 4;
 
 /** What a bundle's verification established. */
 export interface VerifiedBundle {
   readonly signer: SignerInfo;
+  /** The trust root the bundle verified under (its `source`). */
+  readonly trustRoot: string;
   /** The first transparency-log entry (all of them were verified). */
   readonly tlog?: TlogInfo;
   /** The earliest verified timestamp (RFC 3161 or Rekor integration time), ISO 8601. */
@@ -73,13 +84,6 @@ export type VerifiedContent =
 
 export type { BundleArtifact };
 
-function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
-  if (option === undefined) return publicGoodTrustRoot();
-  if (typeof option === 'string') return trustRootFromFile(option);
-  if ('material' in option && 'trustedRoot' in option) return option as LoadedTrustRoot;
-  return trustRootFromJSON(option);
-}
-
 /** An image resolved to its digest, and where its signatures are stored. */
 interface Target {
   readonly reference: string;
@@ -91,7 +95,7 @@ interface Target {
 }
 
 export class ImageVerifier {
-  readonly trust: LoadedTrustRoot;
+  private readonly active: ActiveTrust;
   private readonly registryOptions: RegistryClientOptions | undefined;
   private readonly sharedReader: RegistryReader | undefined;
   private ownedClient: RegistryClient | undefined;
@@ -100,7 +104,7 @@ export class ImageVerifier {
   private readonly concurrency: number;
 
   constructor(options: VerifierOptions = {}) {
-    this.trust = loadTrust(options.trustedRoot);
+    this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     this.sharedReader = options.registryClient;
     this.registryOptions = options.registry;
     if (options.signatureRepository !== undefined) {
@@ -118,6 +122,21 @@ export class ImageVerifier {
     }
   }
 
+  /** The first trust root in force (the only one unless several were given). */
+  get trust(): LoadedTrustRoot {
+    return this.active.current()[0]!;
+  }
+
+  /** The trust roots in force, in order (a provider's current root). */
+  get trustRoots(): readonly LoadedTrustRoot[] {
+    return this.active.current();
+  }
+
+  /** @internal The trust sources as given (loaded roots and providers), to share with another verifier. */
+  get trustSources(): readonly TrustEntry[] {
+    return this.active.entries;
+  }
+
   /**
    * Compiles a policy for repeated use (identities, regexps, key). Throws INVALID_POLICY or
    * KEY_INVALID. A plain policy object is compiled on every call, never cached by identity,
@@ -128,13 +147,22 @@ export class ImageVerifier {
   }
 
   private prepared(policy: VerificationPolicy | PreparedPolicy): { prepared: PreparedPolicy; checks: PolicyChecks } {
+    const roots = this.active.current();
     const known = PREPARED.get(policy as PreparedPolicy);
-    if (known && known.checks.trust === this.trust) return { prepared: policy as PreparedPolicy, checks: known.checks };
-    const source = known ? known.policy : (policy as VerificationPolicy);
+    if (known) {
+      // A prepared policy is compiled once; its checks once per set of trust roots it meets.
+      let checks = known.checks.find((c) => sameRoots(c.roots.map((r) => r.trust), roots));
+      if (!checks) {
+        checks = policyChecks(roots, known.compiled);
+        known.checks = [checks, ...known.checks].slice(0, MAX_CHECKS_PER_POLICY);
+      }
+      return { prepared: policy as PreparedPolicy, checks };
+    }
+    const source = policy as VerificationPolicy;
     const compiled = compilePolicy(source);
-    const checks = policyChecks(this.trust, compiled);
+    const checks = policyChecks(roots, compiled);
     const prepared: PreparedPolicy = Object.freeze({ description: compiled.description });
-    PREPARED.set(prepared, { policy: source, checks });
+    PREPARED.set(prepared, { compiled, checks: [checks] });
     return { prepared, checks };
   }
 
@@ -193,8 +221,8 @@ export class ImageVerifier {
     const content: VerifiedContent = v.dsse
       ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
       : { kind: 'message-signature', digest: v.messageDigest! };
-    if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
-    return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
+    if (!v.signer || !v.trustRoot) throw toImgverifyError(new Error('a verified signature has no signer or trust root'));
+    return { signer: v.signer, trustRoot: v.trustRoot, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
   }
 
   /** Verifies many images with bounded concurrency, yielding each result as it completes. */

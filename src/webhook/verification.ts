@@ -93,7 +93,7 @@ export class VerifierBackend implements VerificationBackend {
   session(signal: AbortSignal): VerificationSession {
     const reader = new SessionReader(this.client, signal);
     // A verifier is a trust root and a registry reader: cheap to make, one per session.
-    const verifier = createVerifier({ trustedRoot: this.verifier.trust, registryClient: reader });
+    const verifier = createVerifier({ trustedRoot: this.verifier.trustSources, registryClient: reader });
     return {
       resolve: async (ref) => {
         const manifest = await reader.getManifest(ref, ref.tag!);
