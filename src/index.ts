@@ -60,8 +60,34 @@ export {
 // Image references
 export { DEFAULT_REGISTRY, formatReference, parseReference, repositoryName, withDigest, type ImageReference } from './reference';
 
-// Trust material
-export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
+// Trust material: fixed roots, several roots, TUF-backed roots kept current
+export {
+  DEFAULT_TUF_MAX_AGE_MS,
+  defaultTufCacheDir,
+  describeTrustRoot,
+  hasTufCache,
+  initializeTuf,
+  isTrustRootProvider,
+  loadTufTrustRoot,
+  publicGoodTrustRoot,
+  PUBLIC_GOOD_TUF_MIRROR,
+  trustRootFromFile,
+  trustRootFromJSON,
+  trustRootFromText,
+  trustRootFromTufRepository,
+  TufTrustRoot,
+  type AuthoritySummary,
+  type LoadedTrustRoot,
+  type LogSummary,
+  type TrustRootInput,
+  type TrustRootProvider,
+  type TrustRootSummary,
+  type TufOptions,
+  type TufRefreshResult,
+  type TufRoleStatus,
+  type TufStatus,
+  type ValidityWindow,
+} from './trust';
 
 // Registry access
 export { RegistryClient, defaultDockerConfigPath } from './registry';

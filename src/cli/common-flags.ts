@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import type { RegistryClientOptions, VerificationPolicy, VerifierOptions } from '..';
+import { TRUST_FLAGS, trustFromFlags } from './trust-flags';
+import type { CommandIO } from './io';
 import { usageError } from './usage-error';
 
 export const POLICY_FLAGS = {
@@ -17,7 +19,7 @@ export const POLICY_FLAGS = {
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export const TRUST_AND_REGISTRY_FLAGS = {
-  'trusted-root': { type: 'string' },
+  ...TRUST_FLAGS,
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
   'registry-username': { type: 'string' },
@@ -29,7 +31,7 @@ export const TRUST_AND_REGISTRY_FLAGS = {
 
 export type OutputFormat = 'json' | 'text';
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
@@ -112,8 +114,10 @@ export function registryTransportFromFlags(values: Values): RegistryClientOption
 /**
  * Verifier options from the flags. `registries` are the registry hosts of the images on the
  * command line: --registry-username/--registry-password apply to those (as cosign's do).
+ * Trust: ./trust-flags.ts (files, the TUF cache, or the embedded root).
  */
-export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv, registries: readonly string[] = []): VerifierOptions {
+export async function verifierOptionsFromFlags(values: Values, io: CommandIO, registries: readonly string[] = []): Promise<VerifierOptions> {
+  const env = io.env;
   const registry = registryTransportFromFlags(values);
   const timeout = str(values, 'timeout');
   if (timeout !== undefined) registry.timeoutMs = parseDuration(timeout, '--timeout');
@@ -126,8 +130,8 @@ export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv,
     registry.credentials = Object.fromEntries(registries.map((host) => [host, { username, password: password! }]));
   }
   const options: VerifierOptions = { registry };
-  const trustedRoot = str(values, 'trusted-root');
-  if (trustedRoot !== undefined) options.trustedRoot = trustedRoot;
+  const trust = await trustFromFlags(values, io);
+  if (trust.roots) options.trustedRoot = trust.roots;
   const sigRepo = env.COSIGN_REPOSITORY;
   if (sigRepo) options.signatureRepository = sigRepo;
   return options;

@@ -14,6 +14,9 @@ Commands:
   verify-release (--sbom FILE_OR_URL | --kubernetes VERSION)
                          verify every image an SPDX SBOM lists (a Kubernetes release)
   verify-bundle FILE     verify a Sigstore bundle for a file or sha256: digest
+  initialize [--mirror URL] [--root FILE|URL]
+                         update the trusted root from a TUF repository and cache it
+  trust show             the trust material in use: where it comes from, keys, validity
   webhook                serve the Kubernetes admission webhook (HTTPS)
   policy test IMAGE...   evaluate ClusterImagePolicies against images (dry run)
   version                print the version
@@ -33,6 +36,8 @@ const COMMANDS: Record<string, () => Command> = {
   'verify-attestation': () => (require('./commands/verify') as typeof import('./commands/verify')).verifyAttestationCommand,
   'verify-release': () => (require('./commands/verify-release') as typeof import('./commands/verify-release')).verifyReleaseCommand,
   'verify-bundle': () => (require('./commands/verify-bundle') as typeof import('./commands/verify-bundle')).verifyBundleCommand,
+  initialize: () => (require('./commands/initialize') as typeof import('./commands/initialize')).initializeCommand,
+  trust: () => (require('./commands/trust') as typeof import('./commands/trust')).trustCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

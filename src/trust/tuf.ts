@@ -418,8 +418,23 @@ export class TufTrustRoot implements TrustRootProvider {
     this.state = loaded.status;
   }
 
+  /**
+   * The verified trusted root. Once the TUF metadata has expired (no refresh succeeded in
+   * time), throws TUF_METADATA_EXPIRED: a verifier then reports that error for every image
+   * (fail closed) until a refresh succeeds.
+   */
   current(): LoadedTrustRoot {
+    if (this.expiresMs <= Date.now()) {
+      throw tufError('TUF_METADATA_EXPIRED', `the TUF metadata of ${this.options.mirror} expired at ${this.state.expires} and was not refreshed`, {
+        mirror: this.options.mirror,
+        expires: this.state.expires,
+      });
+    }
     return this.root;
+  }
+
+  private get expiresMs(): number {
+    return Date.parse(this.state.expires);
   }
 
   /** Versions and expiry of the metadata in use, and when it was last updated. */
@@ -541,7 +556,7 @@ async function updateOrKeep(options: Resolved, version: CacheVersion): Promise<{
 }
 
 /**
- * A TUF repository held in memory (policy-controller's TrustRoot `repository`: a tarball of
+ * @internal A TUF repository held in memory (policy-controller's TrustRoot `repository`: a tarball of
  * the repository, for air-gapped clusters): verified from `root` with tuf-js, no network.
  * `files` maps paths inside the repository (`root.json`, `timestamp.json`, `targets/…`) to bytes.
  */

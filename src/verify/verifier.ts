@@ -143,27 +143,26 @@ export class ImageVerifier {
    * so a caller that mutates its policy object always gets the policy it now describes.
    */
   preparePolicy(policy: VerificationPolicy | PreparedPolicy): PreparedPolicy {
-    return this.prepared(policy).prepared;
+    if (PREPARED.has(policy as PreparedPolicy)) return policy as PreparedPolicy;
+    const compiled = compilePolicy(policy as VerificationPolicy);
+    const prepared: PreparedPolicy = Object.freeze({ description: compiled.description });
+    PREPARED.set(prepared, { compiled, checks: [] });
+    return prepared;
   }
 
-  private prepared(policy: VerificationPolicy | PreparedPolicy): { prepared: PreparedPolicy; checks: PolicyChecks } {
+  /**
+   * The checks of a prepared policy under the trust roots in force now: set up once per set of
+   * roots (a refreshed TUF root is a new set).
+   */
+  private checksFor(prepared: PreparedPolicy): PolicyChecks {
+    const entry = PREPARED.get(prepared)!;
     const roots = this.active.current();
-    const known = PREPARED.get(policy as PreparedPolicy);
-    if (known) {
-      // A prepared policy is compiled once; its checks once per set of trust roots it meets.
-      let checks = known.checks.find((c) => sameRoots(c.roots.map((r) => r.trust), roots));
-      if (!checks) {
-        checks = policyChecks(roots, known.compiled);
-        known.checks = [checks, ...known.checks].slice(0, MAX_CHECKS_PER_POLICY);
-      }
-      return { prepared: policy as PreparedPolicy, checks };
+    let checks = entry.checks.find((c) => sameRoots(c.roots.map((r) => r.trust), roots));
+    if (!checks) {
+      checks = policyChecks(roots, entry.compiled);
+      entry.checks = [checks, ...entry.checks].slice(0, MAX_CHECKS_PER_POLICY);
     }
-    const source = policy as VerificationPolicy;
-    const compiled = compilePolicy(source);
-    const checks = policyChecks(roots, compiled);
-    const prepared: PreparedPolicy = Object.freeze({ description: compiled.description });
-    PREPARED.set(prepared, { compiled, checks: [checks] });
-    return { prepared, checks };
+    return checks;
   }
 
   /**
@@ -172,8 +171,9 @@ export class ImageVerifier {
    * for every per-image outcome.
    */
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
-    const { checks } = this.prepared(policy);
+    const prepared = this.preparePolicy(policy);
     return this.run(image, async (target) => {
+      const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'sig');
       return judgeSignatures(target.digest, found, checks, this.nothingFound('signatures', target, 'sig'));
     });
@@ -191,7 +191,7 @@ export class ImageVerifier {
     policy: VerificationPolicy | PreparedPolicy,
     options: { predicateType?: string } = {},
   ): Promise<AttestationVerificationResult> {
-    const { checks } = this.prepared(policy);
+    const prepared = this.preparePolicy(policy);
     let wanted: string | undefined;
     if (options.predicateType !== undefined) {
       wanted = predicateTypeURI(options.predicateType);
@@ -200,6 +200,7 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
+      const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'att');
       return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'));
     });
@@ -214,7 +215,7 @@ export class ImageVerifier {
    * failed check; returns the signer, log entry, signing time and what was signed.
    */
   verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy): VerifiedBundle {
-    const { checks } = this.prepared(policy);
+    const checks = this.checksFor(this.preparePolicy(policy));
     const input = artifactBundleInput(bundle, artifact);
     const v = verifySignature(input, checks);
     if (!v.verified) throw toImgverifyError(v.failure);

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadPolicies, PolicyEvaluator, VerifierBackend, type ImageDecision } from '../../webhook';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
+import { trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { noMatchFromFlags, registryFromFlags, requiredFlag, VERIFICATION_FLAGS } from './webhook';
 
@@ -17,7 +18,7 @@ prints the verdict, each matching policy and the authority that decided (or why 
   --policies DIR             folder of ClusterImagePolicy YAML/JSON files
   --no-match allow|warn|deny images that no policy matches (default deny)
   --timeout D                deadline for all images (default 30s)
-  --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp(29)}
   --docker-config FILE       registry credentials (default: $DOCKER_CONFIG/config.json)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
@@ -75,9 +76,9 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     io.stderr(`imgverify policy test: the policies in ${dir} do not load (${set.errors.length} error${set.errors.length === 1 ? '' : 's'})\n`);
     return 2;
   }
-  const trustedRoot = values['trusted-root'];
+  const trust = await trustFromFlags(values, io);
   const backend = new VerifierBackend({
-    ...(trustedRoot !== undefined ? { trustedRoot } : {}),
+    ...(trust.roots ? { trustedRoot: trust.roots } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),
   });
   try {

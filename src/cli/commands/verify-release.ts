@@ -95,7 +95,7 @@ export async function verifyReleaseCommand(argv: string[], io: CommandIO): Promi
   const references = sbomImages.images.map((i) => i.reference);
   const registries = [...new Set(references.map((r) => parseReference(r).registry))];
 
-  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, registries));
+  const verifier = createVerifier(await verifierOptionsFromFlags(values, io, registries));
   try {
     const progress = new Progress(references.length, io.stderr, io.isTTY);
     const byReference = new Map<string, ImageVerificationResult>();

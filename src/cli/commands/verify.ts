@@ -6,6 +6,7 @@ import { outputFormat, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, 
 import { exitCodeForResults } from '../exit-code';
 import { resultToJSON, resultToText } from '../output';
 import type { CommandIO } from '../io';
+import { trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 
 const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
@@ -18,7 +19,7 @@ const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are 
   --insecure-ignore-sct             accept certificates without an SCT (a present SCT is still checked)`;
 
 const TRUST_HELP = `Trust and registry:
-  --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp()}
   --allow-http-registry             plain http to any registry (loopback registries always use http)
   --registry-cacert FILE            extra CA certificates (PEM) for registry TLS
   --registry-username U --registry-password P
@@ -27,7 +28,8 @@ const TRUST_HELP = `Trust and registry:
   --output json|text                json: an array, one object per IMAGE (default: text)`;
 
 const EXIT_HELP = `Exit status: 0 all verified; 1 a verification failed; 2 usage or configuration error;
-3 operational error (registry unreachable, timeout, image not found).`;
+3 operational error (registry unreachable, timeout, image not found, TUF metadata expired and no
+mirror to update it from).`;
 
 export const VERIFY_USAGE = `Usage: imgverify verify IMAGE [IMAGE...] [flags]
 
@@ -83,7 +85,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a positive integer, got "${String(values.concurrency)}"`);
 
-  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, [...new Set(refs.map((r) => r.registry))]));
+  const verifier = createVerifier(await verifierOptionsFromFlags(values, io, [...new Set(refs.map((r) => r.registry))]));
   try {
     const prepared = verifier.preparePolicy(policy);
     const results = new Array<R>(positionals.length);

@@ -1,9 +1,10 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { defaultDockerConfigPath, type RegistryClientOptions } from '../..';
+import { defaultDockerConfigPath, defaultTufCacheDir, type RegistryClientOptions } from '../..';
 import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
+import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 
 export const WEBHOOK_USAGE = `Usage: imgverify webhook --policies DIR --tls-cert FILE --tls-key FILE [flags]
@@ -21,7 +22,9 @@ POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
   --no-match allow|warn|deny images that no policy matches (default deny)
   --cache-ttl D              how long a passing verdict per (digest, policy) is kept (default 5m; 0: no cache)
   --cache-size N             most cached verdicts (default ${EVALUATOR_DEFAULTS.cacheSize})
-  --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp(29)}
+                             (a TUF root is refreshed from its mirror while the webhook runs; TrustRoot
+                             documents in the policy folder bring their own, see docs/webhook.md)
   --docker-config FILE       registry credentials, docker config.json (default: $DOCKER_CONFIG/config.json)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
@@ -35,14 +38,14 @@ export const VERIFICATION_FLAGS = {
   policies: { type: 'string' },
   'no-match': { type: 'string' },
   timeout: { type: 'string' },
-  'trusted-root': { type: 'string' },
+  ...TRUST_FLAGS,
   'docker-config': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
@@ -131,7 +134,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const cacheTtlMs = values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl');
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
-  const trustedRoot = values['trusted-root'];
+  const trust = await trustFromFlags(values, io);
 
   const server = await startWebhookServer({
     policiesDir,
@@ -143,7 +146,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     noMatch: noMatchFromFlags(values),
     cacheTtlMs,
     cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
-    ...(trustedRoot !== undefined ? { trustedRoot } : {}),
+    ...(trust.roots ? { trustedRoot: trust.roots } : {}),
+    tufCacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
+    ...(values.offline === true ? { offline: true } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),
     log: jsonLines(io, logLevel),
   });
