@@ -88,6 +88,10 @@ export {
   type TufStatus,
   type ValidityWindow,
 } from './trust';
+/** @internal Building blocks of the webhook's TrustRoot documents. */
+export { ComposedTrustRoot, trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys, type TrustEntry } from './trust';
+/** @internal */
+export { pemCertificates } from './trust/from-keys';
 
 // Registry access
 export { RegistryClient, defaultDockerConfigPath } from './registry';

@@ -16,3 +16,6 @@ export {
   type TufStatus,
 } from './tuf';
 export { describeTrustRoot, type AuthoritySummary, type LogSummary, type TrustRootSummary, type ValidityWindow } from './describe';
+export { trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys } from './from-keys';
+export { ComposedTrustRoot, composeTrustRoot, type TrustParts } from './compose';
+export type { TrustEntry } from './source';

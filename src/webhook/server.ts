@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ImgverifyError, type LoadedTrustRoot, type RegistryClientOptions } from '../index';
+import { defaultTufCacheDir, ImgverifyError, type RegistryClientOptions, type TrustRootInput } from '../index';
 import {
   admissionResponse,
   buildImagePatch,
@@ -38,6 +38,7 @@ import {
 import { PolicyEvaluator, summarize, type NoMatchAction, type VerificationBackend } from './evaluate';
 import { METRICS_CONTENT_TYPE, WebhookMetrics } from './metrics';
 import { loadPolicies, watchPolicies, type PolicySet } from './policy-folder';
+import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
 import { VerifierBackend } from './verification';
 
 export const METRICS_PATH = '/metrics';
@@ -72,8 +73,17 @@ export interface WebhookServerOptions {
   readonly cacheSize?: number;
   /** Images of one request verified at once (default 8). */
   readonly concurrency?: number;
-  /** Trust root for the default backend (default: the embedded public-good root). */
-  readonly trustedRoot?: string | LoadedTrustRoot | object;
+  /**
+   * The default trust of the default backend (default: the embedded public-good root): files,
+   * loaded roots or providers; a `TufTrustRoot` is refreshed periodically.
+   */
+  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[];
+  /** Where TrustRoot documents with `remote` keep their TUF caches (default: `defaultTufCacheDir()`). */
+  readonly tufCacheDir?: string;
+  /** Never contact a TUF mirror (TrustRoot `remote` then needs a cache from an earlier run). */
+  readonly offline?: boolean;
+  /** How often TUF-backed trust is checked for a due refresh (default 10 min; 0: never). */
+  readonly trustRefreshIntervalMs?: number;
   /** Registry client options for the default backend (docker config, http, CA). */
   readonly registry?: RegistryClientOptions;
   /** Verification backend (default: the library verifier over a registry client). */
@@ -99,6 +109,8 @@ export interface RunningWebhookServer {
   ready(): boolean;
   /** Re-reads the certificate files now; true when a new certificate is in use. */
   reloadTls(): Promise<boolean>;
+  /** Refreshes the TUF-backed trust now (TrustRoot `remote`, a default TUF root): an update from a mirror only when due. */
+  refreshTrust(): Promise<void>;
   /** Stops watching and listening; closes idle connections and the backend the server created. */
   close(): Promise<void>;
 }
@@ -154,6 +166,14 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         registry: { timeoutMs: options.timeoutMs ?? 8000, ...options.registry },
       });
   const backend = options.backend ?? ownedBackend!;
+  const defaultTrust = options.trustedRoot === undefined ? [] : Array.isArray(options.trustedRoot) ? (options.trustedRoot as readonly TrustRootInput[]) : [options.trustedRoot as TrustRootInput];
+  const trust = new TrustRefresher({
+    cacheDir: options.tufCacheDir ?? defaultTufCacheDir(),
+    ...(options.offline ? { offline: true } : {}),
+    defaults: defaultTrust,
+    metrics,
+    log,
+  });
   const evaluator = new PolicyEvaluator({
     backend,
     metrics,
@@ -237,11 +257,14 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const tlsPollMs = options.tlsPollIntervalMs ?? 10_000;
   const tlsPoll = tlsPollMs > 0 ? setInterval(() => void reloadTls(), tlsPollMs) : undefined;
   tlsPoll?.unref();
+  trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
 
   // --- Policies ---------------------------------------------------------------------------
   let lastRejection: string | undefined;
-  const activate = (set: PolicySet, initial: boolean): void => {
-    evaluator.setPolicies(set);
+  const activate = async (set: PolicySet, initial: boolean): Promise<void> => {
+    // The TrustRoot documents of the set are loaded before it is in force (those that fail, fail closed).
+    await trust.load(set);
+    evaluator.setPolicies(set, { trustRoots: trust.roots });
     lastRejection = undefined;
     metrics.ready.set(1);
     if (!initial) metrics.policyReloads.inc({ result: 'loaded' });
@@ -263,11 +286,17 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     });
   };
   const initial = await loadPolicies(options.policiesDir);
-  if (initial.errors.length === 0) activate(initial, true);
+  if (initial.errors.length === 0) await activate(initial, true);
   else reject(initial, true);
+  // Policy updates are applied one at a time, in order (loading TrustRoots may take a moment).
+  let applying: Promise<void> = Promise.resolve();
   const stopWatching = watchPolicies(
     options.policiesDir,
-    (update) => (update.kind === 'loaded' ? activate(update.set, false) : reject(update.set, false)),
+    (update) => {
+      applying = applying.then(() => (update.kind === 'loaded' ? activate(update.set, false) : reject(update.set, false))).catch((err: unknown) => {
+        log('error', 'applying a policy update failed', { error: (err as Error).message });
+      });
+    },
     {
       ...(evaluator.version !== undefined ? { activeVersion: evaluator.version } : {}),
       ...(options.policyDebounceMs !== undefined ? { debounceMs: options.policyDebounceMs } : {}),
@@ -434,6 +463,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     });
   } catch (err) {
     stopWatching();
+    trust.stop();
     for (const w of tlsWatchers) w.close();
     if (tlsPoll) clearInterval(tlsPoll);
     await ownedBackend?.close();
@@ -451,10 +481,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     evaluator,
     ready: () => evaluator.ready && !closing.signal.aborted,
     reloadTls,
+    refreshTrust: () => trust.refresh(),
     close: () => {
       closed ??= (async () => {
         closing.abort(new ImgverifyError('ABORTED', 'the webhook is shutting down'));
         stopWatching();
+        trust.stop();
         for (const w of tlsWatchers) w.close();
         if (tlsPoll) clearInterval(tlsPoll);
         if (tlsTimer) clearTimeout(tlsTimer);

@@ -3,7 +3,8 @@
  * image, with the policy and authority that decided, for people writing policies.
  */
 import { parseArgs } from 'node:util';
-import { loadPolicies, PolicyEvaluator, VerifierBackend, type ImageDecision } from '../../webhook';
+import { defaultTufCacheDir } from '../..';
+import { loadPolicies, PolicyEvaluator, TrustRootSet, VerifierBackend, type ImageDecision } from '../../webhook';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
@@ -83,7 +84,14 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   });
   try {
     const evaluator = new PolicyEvaluator({ backend, noMatch, timeoutMs, cacheTtlMs: 0 });
-    evaluator.setPolicies(set);
+    const trustRoots = new TrustRootSet({
+      cacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
+      ...(values.offline === true ? { offline: true } : {}),
+    });
+    for (const { name, error } of await trustRoots.load(set.trustRoots)) {
+      io.stderr(`warning: TrustRoot "${name}" cannot be loaded; authorities using it fail: ${error.message} [${error.code}]\n`);
+    }
+    evaluator.setPolicies(set, { trustRoots });
     for (const u of evaluator.unusableAuthorities()) io.stderr(`warning: policy "${u.policy}" authority "${u.authority}" can never pass: ${u.reason}\n`);
     const decisions = await evaluator.evaluate(positionals);
     if (format === 'json') {
