@@ -30,15 +30,19 @@ export function trustHelp(indent = 36): string {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-/** The trust the flags name: files, a TUF root (warnings on stderr), or undefined for the embedded root. */
-export async function trustFromFlags(values: Values, io: CommandIO): Promise<{ roots?: TrustRootInput[]; tuf?: TufTrustRoot }> {
+/**
+ * The trust the flags name: files, a TUF root (warnings on stderr), or undefined for the
+ * embedded root. An explicit --tuf-cache that holds nothing is an error, except for the webhook
+ * (`cacheOnly`), where it is also where TrustRoot documents keep their caches.
+ */
+export async function trustFromFlags(values: Values, io: CommandIO, options: { cacheOnly?: boolean } = {}): Promise<{ roots?: TrustRootInput[]; tuf?: TufTrustRoot }> {
   const files = values['trusted-root'];
   const list = Array.isArray(files) ? files : typeof files === 'string' ? [files] : [];
   if (list.length > 0) return { roots: list };
   const explicit = typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : undefined;
   const cacheDir = explicit ?? defaultTufCacheDir(io.env);
   if (!hasTufCache(cacheDir)) {
-    if (explicit !== undefined) {
+    if (explicit !== undefined && !options.cacheOnly) {
       throw new ImgverifyError('TUF_NOT_INITIALIZED', `--tuf-cache ${explicit}: no TUF metadata is cached there: run imgverify initialize --tuf-cache ${explicit} first`);
     }
     return {};

@@ -77,7 +77,7 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     io.stderr(`imgverify policy test: the policies in ${dir} do not load (${set.errors.length} error${set.errors.length === 1 ? '' : 's'})\n`);
     return 2;
   }
-  const trust = await trustFromFlags(values, io);
+  const trust = await trustFromFlags(values, io, { cacheOnly: true });
   const backend = new VerifierBackend({
     ...(trust.roots ? { trustedRoot: trust.roots } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),

@@ -134,7 +134,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const cacheTtlMs = values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl');
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
-  const trust = await trustFromFlags(values, io);
+  const trust = await trustFromFlags(values, io, { cacheOnly: true });
 
   const server = await startWebhookServer({
     policiesDir,
