@@ -88,9 +88,8 @@ export {
   type TufStatus,
   type ValidityWindow,
 } from './trust';
-/** @internal Building blocks of the webhook's TrustRoot documents. */
-export { ComposedTrustRoot, trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys, type TrustEntry } from './trust';
-/** @internal */
+// Building blocks of the webhook's TrustRoot documents: trust from PEM keys and certificates, and from parts of several roots.
+export { ComposedTrustRoot, composeTrustRoot, trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys, type TrustEntry, type TrustParts } from './trust';
 export { pemCertificates } from './trust/from-keys';
 
 // Registry access

@@ -32,7 +32,7 @@ export function composeTrustRoot(parts: TrustParts<LoadedTrustRoot>, source: str
   return trustRootFromJSON(TrustedRoot.toJSON(composed), source);
 }
 
-/** @internal Parts that may be providers: composed again when one of them changes. */
+/** Parts that may be providers: composed again when one of them changes. */
 export class ComposedTrustRoot implements TrustRootProvider {
   private memo: { keys: LoadedTrustRoot[]; root: LoadedTrustRoot } | undefined;
 

@@ -23,7 +23,7 @@ export interface TrustRootProvider {
 /** One trust root as the library takes it: a `trusted_root.json` path, its parsed JSON, a loaded root or a provider. */
 export type TrustRootInput = string | LoadedTrustRoot | TrustRootProvider | object;
 
-/** @internal A fixed root or a provider. */
+/** A loaded trust root or a provider: what a verifier holds for each trust source. */
 export type TrustEntry = LoadedTrustRoot | TrustRootProvider;
 
 export function isTrustRootProvider(value: unknown): value is TrustRootProvider {

@@ -556,7 +556,7 @@ async function updateOrKeep(options: Resolved, version: CacheVersion): Promise<{
 }
 
 /**
- * @internal A TUF repository held in memory (policy-controller's TrustRoot `repository`: a tarball of
+ * A TUF repository held in memory (policy-controller's TrustRoot `repository`: a tarball of
  * the repository, for air-gapped clusters): verified from `root` with tuf-js, no network.
  * `files` maps paths inside the repository (`root.json`, `timestamp.json`, `targets/…`) to bytes.
  */

@@ -61,7 +61,6 @@ export { VerifierBackend, type VerifierBackendOptions } from './verification';
 export {
   TRUST_ROOT_API_VERSION,
   TrustRootSet,
-  type ResolvedTrustRoot,
   type TrustRootDocument,
   type TrustRootSetOptions,
   type TrustRootSpec,
@@ -76,6 +75,9 @@ export type {
   ImgverifyError,
   LoadedTrustRoot,
   PreparedPolicy,
+  TrustKeys,
+  KeysAuthority,
+  KeysLog,
   TrustRootInput,
   TrustRootProvider,
   RegistryClientOptions,

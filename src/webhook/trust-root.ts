@@ -331,15 +331,17 @@ export class TrustRootSet {
     return errors;
   }
 
+  /** @internal */
   get(name: string): ResolvedTrustRoot | undefined {
     return this.byName.get(name);
   }
 
+  /** @internal */
   get all(): readonly ResolvedTrustRoot[] {
     return [...this.byName.values()];
   }
 
-  /** Refreshes the TUF-backed TrustRoots (an update from the mirror only when due); one result each. */
+  /** @internal Refreshes the TUF-backed TrustRoots (an update from the mirror only when due); one result each. */
   async refresh(): Promise<Array<{ name: string; result: 'refreshed' | 'kept' | 'failed'; message?: string }>> {
     const out: Array<{ name: string; result: 'refreshed' | 'kept' | 'failed'; message?: string }> = [];
     for (const r of this.byName.values()) {
