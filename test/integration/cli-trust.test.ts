@@ -100,10 +100,11 @@ test('initialize, then verify / verify-bundle / trust show use the mirror\'s tru
 });
 
 test('expired metadata and the mirror stopped: the verifying commands stop with exit 3 (TUF_METADATA_EXPIRED), --offline too', async () => {
-  const { served, env, rootFile } = await setup({ timestampExpiresIn: 3000 });
+  // Long enough for initialize to finish on a loaded machine; then wait for the expiry itself.
+  const { repo, served, env, rootFile } = await setup({ timestampExpiresIn: 15_000 });
   expect((await runBuiltCli(['initialize', '--mirror', served.url, '--root', rootFile], env)).code).toBe(0);
   await served.stop();
-  await new Promise((r) => setTimeout(r, 3500));
+  await repo.timestampExpired();
   for (const extra of [[], ['--offline']]) {
     const r = await runBuiltCli(['verify', image, ...POLICY, ...extra], env);
     expect(r.code).toBe(3);

@@ -72,6 +72,11 @@ describe('initialize', () => {
     expect(served.requests).toEqual(expect.arrayContaining(['2.root.json', 'timestamp.json', '1.snapshot.json', '1.targets.json', repo.targetPath('trusted_root.json')]));
   });
 
+  test('the initial root can be a URL (cosign initialize --root URL)', async () => {
+    const trust = await initializeTuf({ mirror: served.url, root: `${served.url}/1.root.json`, cacheDir: newCache() });
+    expect(trust.status().root.version).toBe(1);
+  });
+
   test('a root file path is read; a root that is not TUF root metadata is TRUST_ROOT_INVALID', async () => {
     expect((await failure(initializeTuf({ mirror: served.url, root: Buffer.from('{"signed":{"_type":"targets"}}'), cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
     expect((await failure(initializeTuf({ mirror: served.url, root: '/nonexistent/root.json', cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
@@ -190,9 +195,9 @@ describe('updates', () => {
   });
 
   test('expired metadata and no mirror: TUF_METADATA_EXPIRED (operational), online or offline', async () => {
-    repo.publish({ timestampExpiresIn: 2000 });
+    repo.publish({ timestampExpiresIn: 6000 });
     const cacheDir = await initialized();
-    await new Promise((r) => setTimeout(r, 3000));
+    await repo.timestampExpired();
     const offline = await failure(loadTufTrustRoot({ cacheDir, offline: true }));
     expect(offline.code).toBe('TUF_METADATA_EXPIRED');
     expect(offline.category).toBe('operational');
@@ -204,9 +209,9 @@ describe('updates', () => {
   });
 
   test('an expired cache is refreshed when the mirror answers', async () => {
-    repo.publish({ timestampExpiresIn: 2000 });
+    repo.publish({ timestampExpiresIn: 6000 });
     const cacheDir = await initialized();
-    await new Promise((r) => setTimeout(r, 3000));
+    await repo.timestampExpired();
     repo.publish();
     const trust = await loadTufTrustRoot({ cacheDir });
     expect(trust.status().timestamp.version).toBe(3);

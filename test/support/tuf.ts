@@ -163,6 +163,13 @@ export class TestTufRepository {
     this.files.set(path, Buffer.from(JSON.stringify(json, null, 1)));
   }
 
+  /** Resolves once the served timestamp.json has expired (for tests of expired metadata). */
+  async timestampExpired(): Promise<void> {
+    const expires = Date.parse((JSON.parse(this.files.get('timestamp.json')!.toString('utf8')) as { signed: { expires: string } }).signed.expires);
+    const wait = expires - Date.now() + 250;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
   /** The path a target is served at. */
   targetPath(name: string): string {
     const bytes = this.targets.get(name)!;
