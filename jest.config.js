@@ -8,6 +8,8 @@ module.exports = {
     // runs first, checks the types of src and test in one pass instead of once per worker.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
+  // Each test file gets an empty cache folder (no TUF cache of the machine's user leaks in).
+  setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 60000,
   // Integration tests start real processes (registry, CLI); two workers fit the 2-core machines.
   maxWorkers: 2,

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   SBOM_INVALID: 'usage',
   /** An SBOM lists no container images, so there is nothing to verify. */
   SBOM_NO_IMAGES: 'usage',
+  /** A TUF cache was asked for (--offline, --tuf-cache) where none was initialized (imgverify initialize). */
+  TUF_NOT_INITIALIZED: 'usage',
 
   // --- operational (exit 3): the answer could not be obtained ---
   /** The registry could not be reached (DNS, connection refused, TLS handshake). */
@@ -45,6 +47,10 @@ export const ERROR_CODES = {
   FETCH_FAILED: 'operational',
   /** The caller aborted the operation (an AbortSignal), or the process is shutting down. */
   ABORTED: 'operational',
+  /** The TUF mirror did not answer (connection, timeout, HTTP error, a file it should have is missing). */
+  TUF_MIRROR_UNREACHABLE: 'operational',
+  /** The cached TUF metadata has expired and no update could be made (offline, or the mirror failed). */
+  TUF_METADATA_EXPIRED: 'operational',
 
   // --- internal (exit 4): a bug in imgverify, never a verdict about the input ---
   /** An unexpected exception: a bug, to be reported. */
@@ -61,6 +67,12 @@ export const ERROR_CODES = {
   NO_SIGNATURES: 'verification',
   /** Signatures exist but none passed every check and the policy. */
   NO_MATCHING_SIGNATURES: 'verification',
+  /**
+   * TUF metadata or a target from the mirror does not verify by the TUF rules: a bad signature
+   * or too few, a rollback, expired metadata served as new, a target whose hash or length
+   * differs, content that is not TUF metadata. The trust in use is left as it was.
+   */
+  TUF_METADATA_INVALID: 'verification',
 
   // per-signature checks
   /** A signature artifact is malformed (bad base64, bad PEM, missing annotation). */

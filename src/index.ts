@@ -78,8 +78,37 @@ export { DEFAULT_REGISTRY, formatReference, parseReference, repositoryName, with
 export { readFileOrUrl, type ReadFileOrUrlOptions } from './net/read';
 export { PUBLIC_GOOD_REKOR_URL } from './rekor/client';
 
-// Trust material
-export { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trust';
+// Trust material: fixed roots, several roots, TUF-backed roots kept current
+export {
+  DEFAULT_TUF_MAX_AGE_MS,
+  defaultTufCacheDir,
+  describeTrustRoot,
+  hasTufCache,
+  initializeTuf,
+  isTrustRootProvider,
+  loadTufTrustRoot,
+  publicGoodTrustRoot,
+  PUBLIC_GOOD_TUF_MIRROR,
+  trustRootFromFile,
+  trustRootFromJSON,
+  trustRootFromText,
+  trustRootFromTufRepository,
+  TufTrustRoot,
+  type AuthoritySummary,
+  type LoadedTrustRoot,
+  type LogSummary,
+  type TrustRootInput,
+  type TrustRootProvider,
+  type TrustRootSummary,
+  type TufOptions,
+  type TufRefreshResult,
+  type TufRoleStatus,
+  type TufStatus,
+  type ValidityWindow,
+} from './trust';
+// Building blocks of the webhook's TrustRoot documents: trust from PEM keys and certificates, and from parts of several roots.
+export { ComposedTrustRoot, composeTrustRoot, trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys, type TrustEntry, type TrustParts } from './trust';
+export { pemCertificates } from './trust/from-keys';
 
 // Registry access
 export { defaultCredentialFiles, defaultDockerConfigPath, HttpStack, RegistryClient, shareHttpStack } from './registry';

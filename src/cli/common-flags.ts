@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { CERTIFICATE_CLAIM_NAMES, parseReference, type CertificateClaimName, type ClaimMatchers, type RegistryClientOptions, type VerificationPolicy, type VerifierOptions } from '..';
+import { TRUST_FLAGS, trustFromFlags } from './trust-flags';
+import type { CommandIO } from './io';
 import { usageError } from './usage-error';
 
 /**
@@ -40,7 +42,7 @@ export const POLICY_FLAGS = {
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export const TRUST_AND_REGISTRY_FLAGS = {
-  'trusted-root': { type: 'string' },
+  ...TRUST_FLAGS,
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
   'registry-username': { type: 'string' },
@@ -197,9 +199,11 @@ export function credentialHosts(values: Values, named: readonly string[] | undef
 
 /**
  * Verifier options from the flags. `hosts` are the registries flag credentials go to (see
- * credentialHosts). `env` supplies the proxy variables and where credential files are.
+ * credentialHosts). `io.env` supplies the proxy variables and where credential files are.
+ * Trust: ./trust-flags.ts (files, the TUF cache, or the embedded root).
  */
-export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv, hosts: readonly string[] = []): VerifierOptions {
+export async function verifierOptionsFromFlags(values: Values, io: CommandIO, hosts: readonly string[] = []): Promise<VerifierOptions> {
+  const env = io.env;
   const registry = registryTransportFromFlags(values);
   registry.env = env;
   const timeout = str(values, 'timeout');
@@ -229,8 +233,8 @@ export function verifierOptionsFromFlags(values: Values, env: NodeJS.ProcessEnv,
     registry.clientCertificates = Object.fromEntries(hosts.map((host) => [host, certificate]));
   }
   const options: VerifierOptions = { registry };
-  const trustedRoot = str(values, 'trusted-root');
-  if (trustedRoot !== undefined) options.trustedRoot = trustedRoot;
+  const trust = await trustFromFlags(values, io);
+  if (trust.roots) options.trustedRoot = trust.roots;
   const sigRepo = env.COSIGN_REPOSITORY;
   if (sigRepo) options.signatureRepository = sigRepo;
   return options;

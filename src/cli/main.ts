@@ -16,6 +16,9 @@ Commands:
   verify-bundle FILE     verify a Sigstore bundle for a file or sha256: digest
   verify-blob FILE       verify a signed file (cosign verify-blob): signature + certificate or key,
                          or a bundle; the Rekor entry is looked up online when no bundle carries it
+  initialize [--mirror URL] [--root FILE|URL]
+                         update the trusted root from a TUF repository and cache it
+  trust show             the trust material in use: where it comes from, keys, validity
   webhook                serve the Kubernetes admission webhook (HTTPS)
   policy test IMAGE...   evaluate ClusterImagePolicies against images (dry run)
   version                print the version
@@ -36,6 +39,8 @@ const COMMANDS: Record<string, () => Command> = {
   'verify-release': () => (require('./commands/verify-release') as typeof import('./commands/verify-release')).verifyReleaseCommand,
   'verify-bundle': () => (require('./commands/verify-bundle') as typeof import('./commands/verify-bundle')).verifyBundleCommand,
   'verify-blob': () => (require('./commands/verify-blob') as typeof import('./commands/verify-blob')).verifyBlobCommand,
+  initialize: () => (require('./commands/initialize') as typeof import('./commands/initialize')).initializeCommand,
+  trust: () => (require('./commands/trust') as typeof import('./commands/trust')).trustCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

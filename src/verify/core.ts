@@ -6,13 +6,15 @@
  *
  *   1. decode     the adapter decoded the stored format (shape, encodings) into a bundle; here:
  *                 the material fits the policy (a certificate for identities, a key for --key),
- *                 the signature is for this artifact (the bundle's digest hint), a transparency-log
- *                 entry is present unless the policy waives it
- *   2. trust      `@sigstore/verify` (./sigstore.ts): verified times (SET, RFC 3161), certificate
- *                 chain to a trusted CA at those times, SCT, log inclusion (SET, or proof and signed
- *                 checkpoint), log body ↔ signature and digest; then what it leaves out: the leaf is
- *                 a code-signing certificate, every log entry names this certificate or key.
- *                 Rekor intoto 0.0.1 entries, which it does not know, are checked in ./intoto-v001.ts
+ *                 the signature is for this artifact (the bundle's digest hint)
+ *   2. trust      within ONE trust root (tried in order, ./context.ts): a transparency-log entry is
+ *                 present unless the policy waives it or the root lists no log; `@sigstore/verify`
+ *                 (./sigstore.ts): verified times (SET, RFC 3161), certificate chain to a trusted
+ *                 CA at those times, SCT, log inclusion (SET, or proof and signed checkpoint), log
+ *                 body ↔ signature and digest; then what it leaves out: the leaf is a code-signing
+ *                 certificate, every log entry names this certificate or key. Rekor intoto 0.0.1
+ *                 entries, which it does not know, are checked in ./intoto-v001.ts. The verdict
+ *                 names the root; when none verifies, the failure of the root that got furthest
  *   3. signature  over the message, its digest, or the DSSE PAE (`@sigstore/verify`, in the same
  *                 call as step 2)
  *   4. binding    what was signed names the subject: a simple-signing payload's
@@ -37,12 +39,12 @@ import { checkStatementBindsDigest, parseStatement, type InTotoStatement } from 
 import type { RekorBundle } from '../cosign/legacy-signature';
 import { checkRekorBodyNamesSigner } from '../cosign/rekor-body';
 import { checkPayloadBindsDigest, parseSimpleSigning } from '../cosign/simple-signing';
-import { ImgverifyError, toImgverifyError } from '../errors';
+import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
 import { certificateIdentity, type CertificateIdentity } from '../policy/certificate-identity';
 import { matchIdentity } from '../policy/identity-policy';
 import { defined } from '../util/object';
 import { checkCodeSigningUsage } from './code-signing';
-import { POLICY_KEY_HINT, type PolicyChecks } from './context';
+import { POLICY_KEY_HINT, type PolicyChecks, type RootChecks } from './context';
 import { verifyIntotoV001Entry } from './intoto-v001';
 import { MessageContent, PrehashedMessageContent } from './signature-content';
 import type { SignerInfo, TlogInfo } from './types';
@@ -85,6 +87,8 @@ export interface SignatureVerdict {
   readonly verified: boolean;
   /** The first check that failed. */
   readonly failure?: ImgverifyError;
+  /** The trust root the signature verified under (its `source`, step 2). */
+  readonly trustRoot?: string;
   /** The first transparency-log entry (step 2; all of them were verified). */
   readonly tlog?: TlogInfo;
   /** The earliest verified timestamp (RFC 3161 or log integration time), ISO 8601 (step 2). */
@@ -109,8 +113,8 @@ export function verifySignature(input: SignatureInput, ctx: PolicyChecks): Signa
   try {
     // 1. decode
     const { entity, messageDigest } = decode(input, ctx);
-    // 2–3. trust checks and signature
-    verifyTrustAndSignature(input, entity, ctx);
+    // 2–3. trust checks and signature, within one trust root
+    facts.trustRoot = verifyTrustAndSignature(input, entity, ctx).trust.source;
     Object.assign(facts, establishedTimes(input.bundle, entity), messageDigest ? { messageDigest } : {});
     // 4. binding
     Object.assign(facts, checkBinding(input));
@@ -149,9 +153,6 @@ function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntit
   const useKey = policy.kind === 'key';
   if (useKey && material !== 'publicKey' && input.certificateUnderKeyPolicy === 'reject') {
     throw new ImgverifyError('KEY_MISMATCH', 'the signature is signed with a certificate (keyless), not a key: verify it with the certificate identity and issuer');
-  }
-  if (bundle.verificationMaterial.tlogEntries.length === 0 && !policy.options.insecureIgnoreTlog) {
-    throw new ImgverifyError('TLOG_ENTRY_MISSING', 'the signature has no transparency-log entry; it cannot be trusted without one (cosign: --insecure-ignore-tlog)');
   }
   const signature = bundle.content.$case === 'messageSignature' ? messageContent(bundle, input.artifact) : undefined;
   const entity = bundleToSignedEntity(bundle, { ...(signature ? { signature } : {}), publicKeyHint: POLICY_KEY_HINT });
@@ -202,16 +203,35 @@ function messageContent(bundle: Bundle, artifact: Artifact | undefined): Message
 // ---------------------------------------------------------------------------------------------
 // 2–3. trust checks and signature
 
-function verifyTrustAndSignature(input: SignatureInput, entity: SignedEntity, ctx: PolicyChecks): void {
+/** Steps 2–3 under each trust root in turn; the root that verified the signature. */
+function verifyTrustAndSignature(input: SignatureInput, entity: SignedEntity, ctx: PolicyChecks): RootChecks {
+  const failures: Array<{ readonly root: RootChecks; readonly error: ImgverifyError }> = [];
+  for (const root of ctx.roots) {
+    try {
+      verifyWithinRoot(input, entity, root);
+      return root;
+    } catch (err) {
+      const error = toImgverifyError(err);
+      if (error.code === 'INTERNAL_ERROR') throw error; // a bug, not a verdict about this root
+      failures.push({ root, error });
+    }
+  }
+  throw mostInformative(failures);
+}
+
+function verifyWithinRoot(input: SignatureInput, entity: SignedEntity, root: RootChecks): void {
+  if (input.bundle.verificationMaterial.tlogEntries.length === 0 && root.requiresTlog) {
+    throw new ImgverifyError('TLOG_ENTRY_MISSING', 'the signature has no transparency-log entry; it cannot be trusted without one (cosign: --insecure-ignore-tlog)');
+  }
   let key: KeyObject;
   if (input.intotoV001) {
     // The SET and body of this entry kind are checked here; everything else by the library.
     const { rekor, envelope } = input.intotoV001;
     if (input.bundle.content.$case !== 'dsseEnvelope') throw new ImgverifyError('TLOG_BODY_MISMATCH', 'an intoto entry logs a DSSE envelope');
-    verifyIntotoV001Entry(rekor, envelope, Buffer.from(input.bundle.content.dsseEnvelope.payload), ctx.trust.material);
-    key = ctx.checksWithoutTlog.verify({ ...entity, tlogEntries: [] }).key;
+    verifyIntotoV001Entry(rekor, envelope, Buffer.from(input.bundle.content.dsseEnvelope.payload), root.trust.material);
+    key = root.checksWithoutTlog.verify({ ...entity, tlogEntries: [] }).key;
   } else {
-    key = ctx.checks.verify(entity).key;
+    key = root.checks.verify(entity).key;
   }
   // What @sigstore/verify leaves out: the extended key usage, and that each log entry names
   // this signer (it compares only signatures and digests).
@@ -221,6 +241,41 @@ function verifyTrustAndSignature(input: SignatureInput, entity: SignedEntity, ct
   for (const entry of input.bundle.verificationMaterial.tlogEntries) {
     checkRekorBodyNamesSigner(Buffer.from(entry.canonicalizedBody), { certificate, publicKey: key });
   }
+}
+
+/**
+ * How far a root's checks got before failing, in `@sigstore/verify`'s order (timestamps,
+ * signing key and SCT, log entries, signature; then imgverify's own checks). A root that
+ * does not know the signer fails early (chain, unknown log key); the root the signature was
+ * made under fails late, and its failure is the one that tells what is wrong.
+ */
+const STAGE: Partial<Record<ErrorCode, number>> = {
+  TIMESTAMP_INVALID: 1,
+  CERTIFICATE_CHAIN_INVALID: 2,
+  KEY_MISMATCH: 2,
+  SCT_INVALID: 3,
+  TLOG_ENTRY_MISSING: 4,
+  TLOG_INCLUSION_PROMISE_INVALID: 4,
+  TLOG_INCLUSION_PROOF_INVALID: 4,
+  TLOG_BODY_MISMATCH: 5,
+  SIGNATURE_INVALID: 6,
+};
+
+/** The failure when no trust root verified the signature: the one of the root that got furthest (first on a tie). */
+function mostInformative(failures: ReadonlyArray<{ readonly root: RootChecks; readonly error: ImgverifyError }>): ImgverifyError {
+  const [first] = failures;
+  if (!first) throw new Error('no trust root was tried');
+  if (failures.length === 1) return first.error;
+  let best = first;
+  for (const f of failures) if ((STAGE[f.error.code] ?? 0) > (STAGE[best.error.code] ?? 0)) best = f;
+  const others = failures.filter((f) => f !== best).map((f) => `${f.root.trust.source}: ${f.error.code}`);
+  return new ImgverifyError(best.error.code, `${best.error.message} (trust root ${best.root.trust.source}; no other root verified it: ${others.join(', ')})`, {
+    cause: best.error,
+    details: {
+      ...best.error.details,
+      trustRoots: failures.map((f) => ({ source: f.root.trust.source, code: f.error.code, message: f.error.message })),
+    },
+  });
 }
 
 function leafDer(bundle: Bundle): Buffer | undefined {

@@ -139,11 +139,11 @@ function judge(where: Where, decode: () => SignatureInput, ctx: PolicyChecks): O
 }
 
 function signatureResult(where: Where, v: SignatureVerdict): SignatureResult {
-  const { signer, signedDigest, dockerReference, tlog, signedAt } = v;
+  const { signer, trustRoot, signedDigest, dockerReference, tlog, signedAt } = v;
   return {
     ...where,
     verified: v.verified,
-    ...defined({ signer, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
+    ...defined({ signer, trustRoot, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
   };
 }
 

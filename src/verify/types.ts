@@ -67,6 +67,8 @@ export interface SignatureResult {
    * step (binding, policy) failed — e.g. the identity that did not match the policy.
    */
   readonly signer?: SignerInfo;
+  /** The trust root the signature verified under (its `source`: `embedded public-good`, a file path, a TUF mirror, ...). */
+  readonly trustRoot?: string;
   /** The image digest the signed payload binds. */
   readonly signedDigest?: string;
   /** `critical.identity.docker-reference` of a simple-signing payload (informational). */

@@ -16,10 +16,11 @@ import { digestTag } from '../cosign/oci';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { ImgverifyError, toImgverifyError } from '../errors';
 import { toCondition, type AttestationCondition } from '../policy/cel';
-import { compilePolicy, type VerificationPolicy } from '../policy/policy';
+import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
 import { REGISTRY_CLIENT_DEFAULTS, RegistryClient, type HttpStack, type RegistryClientOptions } from '../registry';
-import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from '../trust';
+import type { LoadedTrustRoot } from '../trust';
+import { ActiveTrust, sameRoots, trustEntries, type TrustEntry, type TrustRootInput } from '../trust/source';
 import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
 import type { BlobSignature } from './adapters/blob';
 import { verdictFailure, verifyBlobSignature } from './blob';
@@ -33,8 +34,13 @@ import { mapConcurrent } from '../util/pool';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
 
 export interface VerifierOptions {
-  /** Trust material: a `trusted_root.json` path, its parsed JSON, or a loaded root. Default: the embedded public-good root. */
-  trustedRoot?: string | LoadedTrustRoot | object;
+  /**
+   * Trust material: a `trusted_root.json` path, its parsed JSON, a loaded root, or a provider
+   * whose root is refreshed while the process runs (`loadTufTrustRoot`); or several of them, any
+   * one of which may verify a signature (every check of a signature within one root). Default:
+   * the embedded public-good root.
+   */
+  trustedRoot?: TrustRootInput | readonly TrustRootInput[];
   /** Options of the registry client the verifier creates (credentials, http, timeouts, limits). */
   registry?: RegistryClientOptions;
   /** Use this registry reader instead of creating a client (it is not closed by `close()`). */
@@ -54,21 +60,26 @@ export interface VerifierOptions {
 }
 
 /**
- * A policy compiled for one verifier's trust root (`verifier.preparePolicy`): pass it to that
- * verifier's methods to skip re-compiling. Opaque; a prepared policy given to a verifier with
- * another trust root is compiled again for it.
+ * A policy compiled once (`verifier.preparePolicy`): pass it to the verifier's methods to skip
+ * re-compiling. Opaque; its checks are set up once for each set of trust roots it is used with
+ * (another verifier's, or a refreshed TUF root).
  */
 export interface PreparedPolicy {
   /** What the policy accepts, in words (as failure messages name it). */
   readonly description: string;
 }
 
-/** The internals of prepared policies, out of the public type. */
-const PREPARED = new WeakMap<PreparedPolicy, { readonly policy: VerificationPolicy; readonly checks: PolicyChecks }>();
+/** The internals of prepared policies, out of the public type: the policy, and its checks for the trust roots it was used with. */
+const PREPARED = new WeakMap<PreparedPolicy, { readonly compiled: CompiledPolicy; checks: PolicyChecks[] }>();
+
+/** Checks kept per prepared policy: the roots in force and a few before (several verifiers, a refresh). */
+const MAX_CHECKS_PER_POLICY = 4;
 
 /** What a bundle's verification established. */
 export interface VerifiedBundle {
   readonly signer: SignerInfo;
+  /** The trust root the bundle verified under (its `source`). */
+  readonly trustRoot: string;
   /** The first transparency-log entry (all of them were verified). */
   readonly tlog?: TlogInfo;
   /** The earliest verified timestamp (RFC 3161 or Rekor integration time), ISO 8601. */
@@ -117,13 +128,6 @@ export interface AttestationOptions {
   condition?: string | AttestationCondition | ReadonlyArray<string | AttestationCondition>;
 }
 
-function loadTrust(option: VerifierOptions['trustedRoot']): LoadedTrustRoot {
-  if (option === undefined) return publicGoodTrustRoot();
-  if (typeof option === 'string') return trustRootFromFile(option);
-  if ('material' in option && 'trustedRoot' in option) return option;
-  return trustRootFromJSON(option);
-}
-
 /** An image resolved to its digest, and where its signatures are stored. */
 interface Target {
   readonly reference: string;
@@ -137,7 +141,7 @@ interface Target {
 }
 
 export class ImageVerifier {
-  readonly trust: LoadedTrustRoot;
+  private readonly active: ActiveTrust;
   private readonly registry: RegistryReader;
   private ownedClient: RegistryClient | undefined;
   private readonly signatureRepository?: RepositoryRef;
@@ -146,7 +150,7 @@ export class ImageVerifier {
   private readonly timeoutMs: number;
 
   constructor(options: VerifierOptions = {}) {
-    this.trust = loadTrust(options.trustedRoot);
+    this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     // Created now, so that a configuration error (a proxy URL, a certificate file) is thrown here.
     if (options.registryClient) {
       this.registry = options.registryClient;
@@ -173,24 +177,47 @@ export class ImageVerifier {
     }
   }
 
+  /** The first trust root in force (the only one unless several were given). */
+  get trust(): LoadedTrustRoot {
+    return this.active.current()[0]!;
+  }
+
+  /** The trust roots in force, in order (a provider's current root). */
+  get trustRoots(): readonly LoadedTrustRoot[] {
+    return this.active.current();
+  }
+
+  /** @internal The trust sources as given (loaded roots and providers), to share with another verifier. */
+  get trustSources(): readonly TrustEntry[] {
+    return this.active.entries;
+  }
+
   /**
    * Compiles a policy for repeated use (identities, regexps, key). Throws INVALID_POLICY or
    * KEY_INVALID. A plain policy object is compiled on every call, never cached by identity,
    * so a caller that mutates its policy object always gets the policy it now describes.
    */
   preparePolicy(policy: VerificationPolicy | PreparedPolicy): PreparedPolicy {
-    return this.prepared(policy).prepared;
+    if (PREPARED.has(policy as PreparedPolicy)) return policy as PreparedPolicy;
+    const compiled = compilePolicy(policy as VerificationPolicy);
+    const prepared: PreparedPolicy = Object.freeze({ description: compiled.description });
+    PREPARED.set(prepared, { compiled, checks: [] });
+    return prepared;
   }
 
-  private prepared(policy: VerificationPolicy | PreparedPolicy): { prepared: PreparedPolicy; checks: PolicyChecks } {
-    const known = PREPARED.get(policy as PreparedPolicy);
-    if (known && known.checks.trust === this.trust) return { prepared: policy as PreparedPolicy, checks: known.checks };
-    const source = known ? known.policy : (policy as VerificationPolicy);
-    const compiled = compilePolicy(source);
-    const checks = policyChecks(this.trust, compiled);
-    const prepared: PreparedPolicy = Object.freeze({ description: compiled.description });
-    PREPARED.set(prepared, { policy: source, checks });
-    return { prepared, checks };
+  /**
+   * The checks of a prepared policy under the trust roots in force now: set up once per set of
+   * roots (a refreshed TUF root is a new set).
+   */
+  private checksFor(prepared: PreparedPolicy): PolicyChecks {
+    const entry = PREPARED.get(prepared)!;
+    const roots = this.active.current();
+    let checks = entry.checks.find((c) => sameRoots(c.roots.map((r) => r.trust), roots));
+    if (!checks) {
+      checks = policyChecks(roots, entry.compiled);
+      entry.checks = [checks, ...entry.checks].slice(0, MAX_CHECKS_PER_POLICY);
+    }
+    return checks;
   }
 
   /**
@@ -199,8 +226,9 @@ export class ImageVerifier {
    * for every per-image outcome.
    */
   async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
-    const { checks } = this.prepared(policy);
+    const prepared = this.preparePolicy(policy);
     return this.run(image, async (target) => {
+      const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'signature');
       return judgeSignatures(target.digest, found, checks, this.nothingFound('signatures', target, 'sig'));
     });
@@ -220,7 +248,7 @@ export class ImageVerifier {
     policy: VerificationPolicy | PreparedPolicy,
     options: AttestationOptions = {},
   ): Promise<AttestationVerificationResult> {
-    const { checks } = this.prepared(policy);
+    const prepared = this.preparePolicy(policy);
     const given = options.condition === undefined ? [] : Array.isArray(options.condition) ? options.condition : [options.condition];
     const conditions = (given as ReadonlyArray<string | AttestationCondition>).map((c, i) => toCondition(c, given.length === 1 ? 'condition' : `condition[${i}]`));
     let wanted: string | undefined;
@@ -231,6 +259,7 @@ export class ImageVerifier {
       }
     }
     const result = await this.run(image, async (target) => {
+      const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'attestation');
       return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'), conditions);
     });
@@ -245,7 +274,7 @@ export class ImageVerifier {
    * failed check; returns the signer, log entry, signing time and what was signed.
    */
   verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy): VerifiedBundle {
-    const { checks } = this.prepared(policy);
+    const checks = this.checksFor(this.preparePolicy(policy));
     const input = artifactBundleInput(bundle, artifact);
     const v = verifySignature(input, checks);
     if (!v.verified) throw verdictFailure(v);
@@ -270,7 +299,7 @@ export class ImageVerifier {
   ): Promise<VerifiedBlob> {
     // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
     const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
-    const { checks } = this.prepared(policy);
+    const checks = this.checksFor(this.preparePolicy(policy));
     const web = options.offline
       ? undefined
       : new WebClient(defined({ timeoutMs: options.timeoutMs, ca: options.ca, httpStack: options.httpStack }));
@@ -379,8 +408,8 @@ function verifiedContent(v: ReturnType<typeof verifySignature>): VerifiedBundle 
   const content: VerifiedContent = v.dsse
     ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
     : { kind: 'message-signature', digest: v.messageDigest! };
-  if (!v.signer) throw toImgverifyError(new Error('a verified signature has no signer'));
-  return { signer: v.signer, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
+  if (!v.signer || !v.trustRoot) throw toImgverifyError(new Error('a verified signature has no signer or trust root'));
+  return { signer: v.signer, trustRoot: v.trustRoot, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
 }
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {

@@ -16,6 +16,7 @@ import {
   CERTIFICATE_CLAIM_NAMES,
   compileAttestationCondition,
   ImgverifyError,
+  pemCertificates,
   predicateTypeURI,
   type AttestationCondition,
   type CertificateClaimName,
@@ -23,6 +24,7 @@ import {
   type ImageReference,
 } from '../index';
 import { compileGlob, globGovernsImage, imageNames, type ImageGlob } from './glob';
+import { duplicateTrustRootNames, isTrustRoot, parseTrustRoot, type TrustRootDocument } from './trust-root';
 
 // --- The model -------------------------------------------------------------------------
 
@@ -60,6 +62,18 @@ export interface KeylessAuthority {
   readonly url: string;
   /** Non-empty; any one identity suffices. */
   readonly identities: readonly KeylessIdentity[];
+  /** `ca-cert.data`: the Fulcio CA chain (PEM) certificates must chain to, instead of the trust root's CAs. */
+  readonly caCert?: string;
+}
+
+/** The TrustRoot documents an authority names, per part of the trust (see docs/webhook.md). */
+export interface TrustRootRefs {
+  /** `keyless.trustRootRef`: certificate authorities and CT logs. */
+  readonly keyless?: string;
+  /** `ctlog.trustRootRef`: transparency logs. */
+  readonly ctlog?: string;
+  /** `rfc3161timestamp.trustRootRef`: timestamp authorities. */
+  readonly rfc3161timestamp?: string;
 }
 
 export interface KeyAuthority {
@@ -95,8 +109,10 @@ export interface Authority {
   readonly static?: StaticAuthority;
   /** When non-empty, the authority is satisfied by verified attestations of every listed type, not by signatures. */
   readonly attestations: readonly AttestationRequirement[];
-  /** Only ever the public-good Rekor (the default); any other value is rejected at load. */
-  readonly ctlog?: { readonly url: string };
+  /** The transparency log: the public-good Rekor, or any log of a TrustRoot named by `ctlog.trustRootRef`. */
+  readonly ctlog?: { readonly url?: string };
+  /** TrustRoot documents this authority's verification uses instead of the webhook's default trust. */
+  readonly trustRootRefs?: TrustRootRefs;
   /** policy-controller's `signatureFormat`; absent means legacy (cosign's default). */
   readonly signatureFormat?: SignatureFormat;
 }
@@ -123,6 +139,8 @@ export interface PolicyWarning extends PolicyLocation {
 
 export interface PolicyParseResult {
   readonly policies: ClusterImagePolicy[];
+  /** TrustRoot documents (policy.sigstore.dev/v1alpha1) in the same files. */
+  readonly trustRoots: TrustRootDocument[];
   /** ImgverifyError(INVALID_POLICY), details `{file, document, path}`. */
   readonly errors: ImgverifyError[];
   readonly warnings: PolicyWarning[];
@@ -144,21 +162,19 @@ const UNSUPPORTED = {
   'spec.policy': 'CUE/Rego policies are not evaluated by imgverify; ignoring one would admit images it rejects',
   'spec.match': 'resource-based matching (match) is not implemented; ignoring it would apply the policy to resources it does not select',
   'authority.source': 'signatures stored in another repository (source, signaturePullSecrets) are not supported',
-  'authority.rfc3161timestamp': 'RFC 3161 timestamp authorities come from a TrustRoot resource, which imgverify does not read',
+  'authority.rfc3161timestamp': 'rfc3161timestamp needs a trustRootRef naming a TrustRoot document with timestamp authorities',
   'key.kms': 'KMS keys are not supported; put the PEM public key in key.data',
   'key.secretRef': 'keys in Kubernetes Secrets are not supported; put the PEM public key in key.data',
-  'keyless.ca-cert': 'a custom Fulcio CA is not supported; certificates are verified against the Sigstore trusted root',
-  'keyless.trustRootRef': 'TrustRoot resources are not supported; certificates are verified against the Sigstore trusted root',
+  'keyless.ca-cert': 'ca-cert takes the PEM chain in ca-cert.data; Secrets and KMS are not read',
   'keyless.insecureIgnoreSCT': 'insecureIgnoreSCT: true is not supported; embedded SCTs are always verified',
-  'ctlog.trustRootRef': 'TrustRoot resources are not supported; the public-good Rekor is always used',
-  'ctlog.url': `only the public-good Rekor (${PUBLIC_REKOR_URL}) is supported; a private Rekor needs a TrustRoot`,
+  'ctlog.url': `without a trustRootRef only the public-good Rekor (${PUBLIC_REKOR_URL}) is known; a private Rekor needs ctlog.trustRootRef naming a TrustRoot`,
   'ctlog.empty': 'ctlog without url disables transparency-log verification in policy-controller, which imgverify does not do',
   'attestation.policy': 'CUE/Rego attestation policies are not evaluated (use type: cel); ignoring one would accept any attestation of the type',
   'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
 } as const;
 
 /** Standard Kubernetes ObjectMeta fields: accepted and ignored (they do not affect admission). */
-const OBJECT_META_FIELDS = [
+export const OBJECT_META_FIELDS = [
   'name',
   'generateName',
   'namespace',
@@ -178,10 +194,10 @@ const OBJECT_META_FIELDS = [
 
 // --- Parsing ---------------------------------------------------------------------------
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-/** Collects problems for one document; every check records and continues, so a file reports all of them. */
-class Checker {
+/** @internal Collects problems for one document; every check records and continues, so a file reports all of them. */
+export class Checker {
   readonly errors: ImgverifyError[] = [];
   readonly warnings: PolicyWarning[] = [];
   constructor(readonly location: PolicyLocation) {}
@@ -233,11 +249,11 @@ class Checker {
   }
 }
 
-function describeLocation({ file, document, line }: PolicyLocation): string {
+export function describeLocation({ file, document, line }: PolicyLocation): string {
   return `${file}: document ${document}${line !== undefined ? ` (line ${line})` : ''}`;
 }
 
-function policyError(location: PolicyLocation, path: string, message: string, cause?: unknown): ImgverifyError {
+export function policyError(location: PolicyLocation, path: string, message: string, cause?: unknown): ImgverifyError {
   const { file, document, line } = location;
   return new ImgverifyError('INVALID_POLICY', `${describeLocation(location)}${path ? `: ${path}` : ''}: ${message}`, {
     ...(cause !== undefined ? { cause } : {}),
@@ -245,22 +261,22 @@ function policyError(location: PolicyLocation, path: string, message: string, ca
   });
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Date) return 'a timestamp';
   return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function present(obj: Json, key: string): boolean {
+export function present(obj: Json, key: string): boolean {
   return obj[key] !== undefined && obj[key] !== null;
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 function checkRegExp(c: Checker, pattern: string, path: string): void {
   try {
@@ -330,12 +346,30 @@ function parseIdentity(c: Checker, value: unknown, path: string): KeylessIdentit
   });
 }
 
-function parseKeyless(c: Checker, value: unknown, path: string): KeylessAuthority | undefined {
+function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthority & { trustRootRef?: string }) | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['url', 'identities', 'ca-cert', 'trustRootRef', 'insecureIgnoreSCT']);
-  c.unsupported(obj, 'ca-cert', path, UNSUPPORTED['keyless.ca-cert']);
-  c.unsupported(obj, 'trustRootRef', path, UNSUPPORTED['keyless.trustRootRef']);
+  const trustRootRef = c.string(obj, 'trustRootRef', path);
+  let caCert: string | undefined;
+  if (present(obj, 'ca-cert')) {
+    const ref = c.object(obj['ca-cert'], `${path}.ca-cert`);
+    if (ref) {
+      c.onlyKnown(ref, `${path}.ca-cert`, ['data', 'kms', 'secretRef']);
+      c.unsupported(ref, 'kms', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
+      c.unsupported(ref, 'secretRef', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
+      caCert = c.string(ref, 'data', `${path}.ca-cert`);
+      if (caCert === undefined) c.error(`${path}.ca-cert.data`, 'missing field: the PEM certificate chain of the CA is required');
+      else {
+        try {
+          pemCertificates(caCert, `${path}.ca-cert.data`, 'ca-cert');
+        } catch (err) {
+          c.error(`${path}.ca-cert.data`, (err as Error).message);
+          caCert = undefined;
+        }
+      }
+    }
+  }
   const ignoreSct = obj['insecureIgnoreSCT'];
   if (ignoreSct === true) c.error(`${path}.insecureIgnoreSCT`, `unsupported value: ${UNSUPPORTED['keyless.insecureIgnoreSCT']}`);
   else if (ignoreSct !== undefined && ignoreSct !== null && ignoreSct !== false) {
@@ -344,7 +378,7 @@ function parseKeyless(c: Checker, value: unknown, path: string): KeylessAuthorit
 
   const url = c.string(obj, 'url', path) ?? DEFAULT_FULCIO_URL;
   if (!isAbsoluteURL(url)) c.error(`${path}.url`, `not an absolute URL: ${JSON.stringify(url)}`);
-  else if (stripSlash(url) !== DEFAULT_FULCIO_URL) {
+  else if (stripSlash(url) !== DEFAULT_FULCIO_URL && trustRootRef === undefined && caCert === undefined) {
     c.warn(`${path}.url`, `Fulcio URL ${url} is informational: certificates are verified against the Sigstore trusted root`);
   }
 
@@ -358,7 +392,7 @@ function parseKeyless(c: Checker, value: unknown, path: string): KeylessAuthorit
       if (identity) identities.push(identity);
     });
   }
-  return Object.freeze({ url, identities: Object.freeze(identities) });
+  return Object.freeze({ url, identities: Object.freeze(identities), ...(caCert !== undefined ? { caCert } : {}), ...(trustRootRef !== undefined ? { trustRootRef } : {}) });
 }
 
 function parseKey(c: Checker, value: unknown, path: string): KeyAuthority | undefined {
@@ -475,12 +509,17 @@ function parseAttestation(c: Checker, value: unknown, path: string): Attestation
   return Object.freeze({ name, predicateType, predicateTypeURI: uri, ...(policy ? { policy } : {}) });
 }
 
-function parseCtlog(c: Checker, value: unknown, path: string): { url: string } | undefined {
+function parseCtlog(c: Checker, value: unknown, path: string): { url?: string; trustRootRef?: string } | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['url', 'trustRootRef']);
-  if (c.unsupported(obj, 'trustRootRef', path, UNSUPPORTED['ctlog.trustRootRef'])) return undefined;
   const url = c.string(obj, 'url', path);
+  const trustRootRef = c.string(obj, 'trustRootRef', path);
+  if (trustRootRef !== undefined) {
+    // The TrustRoot's logs are the ones checked; the URL is informational.
+    if (url !== undefined && !isAbsoluteURL(url)) c.error(`${path}.url`, `not an absolute URL: ${JSON.stringify(url)}`);
+    return Object.freeze({ ...(url !== undefined ? { url } : {}), trustRootRef });
+  }
   if (url === undefined) {
     c.error(path, `unsupported value: ${UNSUPPORTED['ctlog.empty']}`);
     return undefined;
@@ -497,16 +536,23 @@ function parseAuthority(c: Checker, value: unknown, path: string, index: number)
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['name', 'key', 'keyless', 'static', 'source', 'ctlog', 'attestations', 'rfc3161timestamp', 'signatureFormat']);
   c.unsupported(obj, 'source', path, UNSUPPORTED['authority.source']);
-  c.unsupported(obj, 'rfc3161timestamp', path, UNSUPPORTED['authority.rfc3161timestamp']);
+  let tsaRef: string | undefined;
+  if (present(obj, 'rfc3161timestamp')) {
+    const tsa = c.object(obj['rfc3161timestamp'], `${path}.rfc3161timestamp`);
+    if (tsa) {
+      c.onlyKnown(tsa, `${path}.rfc3161timestamp`, ['trustRootRef']);
+      tsaRef = c.string(tsa, 'trustRootRef', `${path}.rfc3161timestamp`);
+      if (tsaRef === undefined) c.error(`${path}.rfc3161timestamp.trustRootRef`, `missing field: ${UNSUPPORTED['authority.rfc3161timestamp']}`);
+    }
+  }
 
   const name = c.string(obj, 'name', path) ?? `authority-${index}`;
   const kinds = (['key', 'keyless', 'static', 'rfc3161timestamp'] as const).filter((k) => present(obj, k));
-  if (kinds.length === 0) {
+  if (kinds.length === 0 || (kinds.length === 1 && kinds[0] === 'rfc3161timestamp')) {
     c.error(path, 'expected exactly one of key, keyless, static, got neither');
     return undefined;
   }
-  // rfc3161timestamp alone is already reported as unsupported; with key or keyless it is an
-  // addition upstream allows, so only static conflicts with it.
+  // rfc3161timestamp is an addition to key or keyless, so only static conflicts with it.
   const authorityKinds = kinds.filter((k) => k !== 'rfc3161timestamp');
   if (authorityKinds.length > 1 || (kinds.includes('static') && kinds.includes('rfc3161timestamp'))) {
     c.error(path, `expected exactly one of key, keyless, static, got ${kinds.join(', ')}`);
@@ -544,13 +590,20 @@ function parseAuthority(c: Checker, value: unknown, path: string, index: number)
   }
 
   if (!keyless && !key && !staticRef) return undefined;
+  const refs: TrustRootRefs = Object.freeze({
+    ...(keyless?.trustRootRef !== undefined ? { keyless: keyless.trustRootRef } : {}),
+    ...(ctlog?.trustRootRef !== undefined ? { ctlog: ctlog.trustRootRef } : {}),
+    ...(tsaRef !== undefined ? { rfc3161timestamp: tsaRef } : {}),
+  });
+  const { trustRootRef: _ref, ...keylessModel } = keyless ?? { trustRootRef: undefined };
   return Object.freeze({
     name,
-    ...(keyless ? { keyless } : {}),
+    ...(keyless ? { keyless: Object.freeze(keylessModel) as KeylessAuthority } : {}),
     ...(key ? { key } : {}),
     ...(staticRef ? { static: staticRef } : {}),
     attestations: Object.freeze(attestations),
-    ...(ctlog ? { ctlog } : {}),
+    ...(ctlog ? { ctlog: Object.freeze(ctlog.url !== undefined ? { url: ctlog.url } : {}) } : {}),
+    ...(Object.keys(refs).length > 0 ? { trustRootRefs: refs } : {}),
     ...(format === 'legacy' || format === 'bundle' ? { signatureFormat: format } : {}),
   });
 }
@@ -611,13 +664,14 @@ function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images
   return { images: Object.freeze(images), authorities: Object.freeze(authorities), mode: mode === 'warn' ? 'warn' : 'enforce' };
 }
 
-function parseDocument(c: Checker, value: unknown): ClusterImagePolicy | undefined {
+function parseDocument(c: Checker, value: unknown): ClusterImagePolicy | TrustRootDocument | undefined {
   const doc = c.object(value, '');
   if (!doc) return undefined;
   const apiVersion = c.string(doc, 'apiVersion', '');
   const kind = c.string(doc, 'kind', '');
+  if (kind === 'TrustRoot') return parseTrustRoot(c, doc);
   if (kind !== 'ClusterImagePolicy') {
-    c.error('kind', `unsupported kind ${JSON.stringify(kind ?? null)}: only ClusterImagePolicy documents are accepted`);
+    c.error('kind', `unsupported kind ${JSON.stringify(kind ?? null)}: only ClusterImagePolicy and TrustRoot documents are accepted`);
     return undefined;
   }
   if (apiVersion !== API_VERSIONS[0] && apiVersion !== API_VERSIONS[1]) {
@@ -654,8 +708,10 @@ export function parseClusterImagePolicy(value: unknown, location: PolicyLocation
   const c = new Checker(
     Object.freeze({ file: location.file, document: location.document, ...(location.line !== undefined ? { line: location.line } : {}) }),
   );
-  const policy = parseDocument(c, value);
-  return { policies: policy ? [policy] : [], errors: c.errors, warnings: c.warnings };
+  const parsed = parseDocument(c, value);
+  const policies = parsed && !isTrustRoot(parsed) ? [parsed] : [];
+  const trustRoots = parsed && isTrustRoot(parsed) ? [parsed] : [];
+  return { policies, trustRoots, errors: c.errors, warnings: c.warnings };
 }
 
 /**
@@ -667,6 +723,7 @@ export function parseClusterImagePolicies(text: string, file: string): PolicyPar
   const errors: ImgverifyError[] = [];
   const warnings: PolicyWarning[] = [];
   const policies: ClusterImagePolicy[] = [];
+  const trustRoots: TrustRootDocument[] = [];
   const fail = (location: PolicyLocation, message: string, cause?: unknown): void => {
     errors.push(policyError(location, '', message, cause));
   };
@@ -708,9 +765,30 @@ export function parseClusterImagePolicies(text: string, file: string): PolicyPar
     errors.push(...result.errors);
     warnings.push(...result.warnings);
     policies.push(...result.policies);
+    trustRoots.push(...result.trustRoots);
   }
-  errors.push(...duplicateNames(policies));
-  return { policies: errors.length > 0 ? [] : policies, errors, warnings };
+  errors.push(...duplicateNames(policies), ...duplicateTrustRootNames(trustRoots));
+  return errors.length > 0 ? { policies: [], trustRoots: [], errors, warnings } : { policies, trustRoots, errors, warnings };
+}
+
+/**
+ * Errors for authorities that name a TrustRoot the set does not hold (`names`: the TrustRoot
+ * documents of the whole folder).
+ */
+export function unknownTrustRootRefs(policies: readonly ClusterImagePolicy[], names: ReadonlySet<string>): ImgverifyError[] {
+  const errors: ImgverifyError[] = [];
+  for (const policy of policies) {
+    policy.authorities.forEach((authority, i) => {
+      const refs: TrustRootRefs = authority.trustRootRefs ?? {};
+      for (const [part, name] of Object.entries(refs) as Array<[keyof TrustRootRefs, string | undefined]>) {
+        if (name !== undefined && !names.has(name)) {
+          const field = part === 'keyless' ? 'keyless.trustRootRef' : part === 'ctlog' ? 'ctlog.trustRootRef' : 'rfc3161timestamp.trustRootRef';
+          errors.push(policyError(policy.source, `spec.authorities[${i}].${field}`, `no TrustRoot named ${JSON.stringify(name)} in the policy folder`));
+        }
+      }
+    });
+  }
+  return errors;
 }
 
 /** Errors for policies that share a name (names are cluster-unique in Kubernetes). */
@@ -779,7 +857,7 @@ function stripSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function isAbsoluteURL(value: string): boolean {
+export function isAbsoluteURL(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === 'https:' || url.protocol === 'http:';

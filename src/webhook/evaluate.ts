@@ -35,12 +35,14 @@ import {
   type ImageVerificationResult,
   type PreparedPolicy,
   type SignatureResult,
+  type TrustRootInput,
   type VerificationPolicy,
 } from '../index';
 import { TtlCache, verdictKey } from './cache';
 import { matchPolicies, type Authority, type ClusterImagePolicy, type PolicyMode } from './cluster-image-policy';
 import type { WebhookMetrics } from './metrics';
 import type { PolicySet } from './policy-folder';
+import { authorityTrust, type TrustRootSet } from './trust-root';
 
 // --- The backend: how images are resolved and verified ---------------------------------
 
@@ -63,8 +65,13 @@ export interface VerificationSession {
 }
 
 export interface VerificationBackend {
-  /** Compiles a policy once (throws INVALID_POLICY / KEY_INVALID). */
-  prepare(policy: VerificationPolicy): PreparedPolicy;
+  /**
+   * Compiles a policy once (throws INVALID_POLICY / KEY_INVALID), to be verified under `trust`
+   * (an authority's TrustRoots) or, without it, the backend's default trust.
+   */
+  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[]): PreparedPolicy;
+  /** The default trust, as loaded roots and providers (for authorities that combine it with a `ca-cert`). */
+  defaultTrust?(): readonly TrustRootInput[];
   /** A session whose registry requests are aborted by `signal`. */
   session(signal: AbortSignal): VerificationSession;
 }
@@ -204,20 +211,42 @@ export function authorityPolicy(authority: Authority): VerificationPolicy | unde
   return undefined;
 }
 
-function prepareAuthority(backend: VerificationBackend, authority: Authority): PreparedAuthority {
+function prepareAuthority(backend: VerificationBackend, policy: ClusterImagePolicy, authority: Authority, trustRoots: TrustRootSet | undefined): PreparedAuthority {
   const kind = kindOf(authority);
   if (kind === 'static') return { authority, kind };
+  let trust: readonly TrustRootInput[] | undefined;
+  try {
+    const defaults = (backend.defaultTrust?.() ?? []) as Parameters<typeof authorityTrust>[3];
+    trust = trustRoots || authority.trustRootRefs || authority.keyless?.caCert !== undefined ? authorityTrustOrThrow(policy, authority, trustRoots, defaults) : undefined;
+  } catch (err) {
+    return { authority, kind, unusable: `the authority's trust cannot be used: ${(err as Error).message}` };
+  }
   if (authority.key && authority.key.hashAlgorithm !== 'sha256') {
     // The verifier checks key signatures over SHA-256 (cosign's default); accepting another
     // algorithm silently would verify something else than the policy says.
     return { authority, kind, unusable: `key.hashAlgorithm ${authority.key.hashAlgorithm} is not supported (only sha256)` };
   }
   try {
-    return { authority, kind, prepared: backend.prepare(authorityPolicy(authority)!) };
+    return { authority, kind, prepared: backend.prepare(authorityPolicy(authority)!, ...(trust ? [trust] : [])) };
   } catch (err) {
     return { authority, kind, unusable: `the authority cannot be used: ${(err as Error).message}` };
   }
 }
+
+function authorityTrustOrThrow(
+  policy: ClusterImagePolicy,
+  authority: Authority,
+  trustRoots: TrustRootSet | undefined,
+  defaults: Parameters<typeof authorityTrust>[3],
+): readonly TrustRootInput[] | undefined {
+  if (!trustRoots && authority.trustRootRefs) throw new ImgverifyError('INVALID_POLICY', 'it names TrustRoots, and none are loaded');
+  if (authority.keyless?.caCert !== undefined && !authority.trustRootRefs && defaults.length === 0) {
+    throw new ImgverifyError('INVALID_POLICY', 'ca-cert needs the default trust (transparency and CT logs) of a verifier backend');
+  }
+  return authorityTrust(policy, authority, trustRoots ?? EMPTY_TRUST_ROOTS, defaults);
+}
+
+const EMPTY_TRUST_ROOTS = { get: () => undefined } as unknown as TrustRootSet;
 
 // --- Helpers -------------------------------------------------------------------------------
 
@@ -317,13 +346,13 @@ export class PolicyEvaluator {
    * older versions can no longer be hit (the version is part of the key) and are dropped.
    * Throws INVALID_POLICY for a set with errors: the caller keeps the set it has.
    */
-  setPolicies(set: Pick<PolicySet, 'policies' | 'version' | 'errors'>): void {
+  setPolicies(set: Pick<PolicySet, 'policies' | 'version' | 'errors'>, options: { readonly trustRoots?: TrustRootSet } = {}): void {
     if (set.errors.length > 0) {
       throw new ImgverifyError('INVALID_POLICY', `the policy set has ${set.errors.length} error(s): ${set.errors[0]!.message}`);
     }
     if (this.active?.version === set.version) return;
     const authorities = new Map<ClusterImagePolicy, readonly PreparedAuthority[]>();
-    for (const policy of set.policies) authorities.set(policy, policy.authorities.map((a) => prepareAuthority(this.backend, a)));
+    for (const policy of set.policies) authorities.set(policy, policy.authorities.map((a) => prepareAuthority(this.backend, policy, a, options.trustRoots)));
     this.active = Object.freeze({ version: set.version, policies: set.policies, authorities });
     this.cache.clear();
     this.metrics?.policies.set(set.policies.length);

@@ -41,6 +41,7 @@ export {
   type SignatureFormat,
   type StaticAction,
   type StaticAuthority,
+  type TrustRootRefs,
 } from './cluster-image-policy';
 export {
   EVALUATOR_DEFAULTS,
@@ -58,6 +59,13 @@ export {
   type Verdict,
 } from './evaluate';
 export { VerifierBackend, type VerifierBackendOptions } from './verification';
+export {
+  TRUST_ROOT_API_VERSION,
+  TrustRootSet,
+  type TrustRootDocument,
+  type TrustRootSetOptions,
+  type TrustRootSpec,
+} from './trust-root';
 // Types of the root entry that the webhook's signatures name, so that a consumer of this entry
 // can name them too (the same types as `import type { … } from 'imgverify'`).
 export type {
@@ -71,6 +79,11 @@ export type {
   ImgverifyError,
   LoadedTrustRoot,
   PreparedPolicy,
+  TrustKeys,
+  KeysAuthority,
+  KeysLog,
+  TrustRootInput,
+  TrustRootProvider,
   RegistryClientOptions,
   SignatureResult,
   VerificationPolicy,

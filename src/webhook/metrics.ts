@@ -9,6 +9,9 @@
  *   imgverify_policy_reloads_total{result}                counter
  *   imgverify_tls_reloads_total{result}                   counter
  *   imgverify_policies / imgverify_cache_entries / imgverify_ready   gauges
+ *   imgverify_trust_root_expiry_timestamp_seconds{trust_root}        gauge (TUF metadata expiry)
+ *   imgverify_trust_root_last_refresh_timestamp_seconds{trust_root}  gauge
+ *   imgverify_trust_root_refreshes_total{trust_root,result}          counter
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -163,6 +166,12 @@ export class WebhookMetrics {
   readonly policies = new Gauge('imgverify_policies', 'ClusterImagePolicies in force.');
   readonly cacheEntries = new Gauge('imgverify_cache_entries', 'Entries in the verification cache.');
   readonly ready = new Gauge('imgverify_ready', '1 when a valid policy set is loaded and the server can decide.');
+  readonly trustRootExpiry = new Gauge(
+    'imgverify_trust_root_expiry_timestamp_seconds',
+    'When the TUF metadata of a trust root expires (Unix time): TrustRoot documents by name, the default trust as "default".',
+  );
+  readonly trustRootLastRefresh = new Gauge('imgverify_trust_root_last_refresh_timestamp_seconds', 'When a trust root was last loaded or updated from its source (Unix time).');
+  readonly trustRootRefreshes = new Counter('imgverify_trust_root_refreshes_total', 'Trust root refresh attempts, by result (refreshed, kept: the mirror failed and the cache is still valid, failed).');
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -174,6 +183,9 @@ export class WebhookMetrics {
     this.policies,
     this.cacheEntries,
     this.ready,
+    this.trustRootExpiry,
+    this.trustRootLastRefresh,
+    this.trustRootRefreshes,
   ];
 
   constructor() {

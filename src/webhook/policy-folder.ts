@@ -24,7 +24,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgverifyError } from '../index';
-import { duplicateNames, parseClusterImagePolicies, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
+import { duplicateNames, parseClusterImagePolicies, unknownTrustRootRefs, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
+import { duplicateTrustRootNames, type TrustRootDocument } from './trust-root';
 import { watchFolders } from './watch';
 
 /** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */
@@ -35,6 +36,8 @@ const CONFIGMAP_DATA_LINK = '..data';
 export interface PolicySet {
   /** All policies, in file-name then document order; empty when `errors` is not. */
   readonly policies: readonly ClusterImagePolicy[];
+  /** The TrustRoot documents (empty when `errors` is not). */
+  readonly trustRoots: readonly TrustRootDocument[];
   /** `sha256:<hex>` over the file names and contents read: equal versions, equal policies. */
   readonly version: string;
   /** ImgverifyError(INVALID_POLICY), each naming file, document and field path. */
@@ -67,6 +70,7 @@ async function loadOnce(dir: string): Promise<PolicySet> {
   const errors: ImgverifyError[] = [];
   const warnings: PolicyWarning[] = [];
   const policies: ClusterImagePolicy[] = [];
+  const trustRoots: TrustRootDocument[] = [];
   const files: string[] = [];
   const hash = createHash('sha256');
 
@@ -78,7 +82,7 @@ async function loadOnce(dir: string): Promise<PolicySet> {
   } catch (err) {
     const message = `cannot read policy folder ${dir}: ${(err as Error).message}`;
     hash.update(`error\0${message}`);
-    return { policies: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files };
+    return { policies: [], trustRoots: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files };
   }
 
   for (const name of names) {
@@ -102,10 +106,13 @@ async function loadOnce(dir: string): Promise<PolicySet> {
     errors.push(...result.errors);
     warnings.push(...result.warnings);
     policies.push(...result.policies);
+    trustRoots.push(...result.trustRoots);
   }
-  errors.push(...duplicateNames(policies));
+  errors.push(...duplicateNames(policies), ...duplicateTrustRootNames(trustRoots));
+  errors.push(...unknownTrustRootRefs(policies, new Set(trustRoots.map((t) => t.name))));
   return {
     policies: errors.length > 0 ? [] : policies,
+    trustRoots: errors.length > 0 ? [] : trustRoots,
     version: `sha256:${hash.digest('hex')}`,
     errors,
     warnings,
@@ -130,6 +137,7 @@ export async function loadPolicies(dir: string): Promise<PolicySet> {
   const message = `cannot read policy folder ${dir}: ${(lastError as Error).message}`;
   return {
     policies: [],
+    trustRoots: [],
     version: `sha256:${createHash('sha256').update(`error\0${message}`).digest('hex')}`,
     errors: [folderError(message, { dir }, lastError)],
     warnings: [],

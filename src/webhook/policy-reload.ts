@@ -5,6 +5,7 @@
  * is not ready.
  */
 import type { PolicyEvaluator } from './evaluate';
+import type { TrustRootSet } from './trust-root';
 import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import { refuseEmptyPolicySet } from './empty-policies';
@@ -12,6 +13,11 @@ import { loadPolicies, watchPolicies, type PolicySet, type PolicyUpdate } from '
 
 export interface PolicyReloadOptions {
   readonly dir: string;
+  /**
+   * Runs before a valid set is put in force, and gives what the evaluator takes with it (the
+   * set's TrustRoot documents, loaded). May take a moment: updates are applied one at a time.
+   */
+  readonly prepare?: (set: PolicySet) => Promise<{ readonly trustRoots?: TrustRootSet }>;
   readonly evaluator: PolicyEvaluator;
   readonly metrics: WebhookMetrics;
   readonly log: Logger;
@@ -34,8 +40,9 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
   const { dir, evaluator, metrics, log } = options;
   let lastRejection: string | undefined;
 
-  const activate = (set: PolicySet, initial: boolean): void => {
-    evaluator.setPolicies(set);
+  const activate = async (set: PolicySet, initial: boolean): Promise<void> => {
+    const extra = options.prepare ? await options.prepare(set) : {};
+    evaluator.setPolicies(set, extra);
     lastRejection = undefined;
     metrics.ready.set(1);
     if (!initial) metrics.policyReloads.inc({ result: 'loaded' });
@@ -59,12 +66,15 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
 
   const guard = (set: PolicySet): PolicySet => refuseEmptyPolicySet(set, dir, options.allowEmpty === true);
   const initial = guard(await loadPolicies(dir));
-  if (initial.errors.length === 0) activate(initial, true);
+  if (initial.errors.length === 0) await activate(initial, true);
   else reject(initial, true);
+  // Updates are applied one at a time, in order (preparing a set may take a moment).
+  let applying: Promise<void> = Promise.resolve();
   const onUpdate = (update: PolicyUpdate): void => {
     const set = guard(update.set);
-    if (update.kind === 'loaded' && set.errors.length === 0) activate(set, false);
-    else reject(set, false);
+    applying = applying
+      .then(() => (update.kind === 'loaded' && set.errors.length === 0 ? activate(set, false) : reject(set, false)))
+      .catch((err: unknown) => log('error', 'applying a policy update failed', { error: (err as Error).message }));
   };
   const stop = watchPolicies(dir, onUpdate, {
     ...(evaluator.version !== undefined ? { activeVersion: evaluator.version } : {}),

@@ -9,7 +9,7 @@
  * within the evaluator's deadline.
  */
 import type { AddressInfo, Socket } from 'node:net';
-import { ImgverifyError, type LoadedTrustRoot, type RegistryClientOptions } from '../index';
+import { defaultTufCacheDir, ImgverifyError, type RegistryClientOptions, type TrustRootInput } from '../index';
 import { PolicyEvaluator, type NoMatchAction, type VerificationBackend } from './evaluate';
 import { defined } from '../util/object';
 import { watchCredentialFiles } from './credential-reload';
@@ -18,6 +18,7 @@ import { WebhookMetrics } from './metrics';
 import { startPolicyReload } from './policy-reload';
 import { createRouter } from './router';
 import { createTlsServer, type TlsServer } from './tls-reload';
+import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
 import { VerifierBackend } from './verification';
 
 export { jsonLogger, type Logger, type LogLevel } from './log';
@@ -45,8 +46,17 @@ export interface WebhookServerOptions {
   readonly cacheSize?: number;
   /** Images of one request verified at once (default 8). */
   readonly concurrency?: number;
-  /** Trust root for the default backend (default: the embedded public-good root). */
-  readonly trustedRoot?: string | LoadedTrustRoot | object;
+  /**
+   * The default trust of the default backend (default: the embedded public-good root): files,
+   * loaded roots or providers; a `TufTrustRoot` is refreshed periodically.
+   */
+  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[];
+  /** Where TrustRoot documents with `remote` keep their TUF caches (default: `defaultTufCacheDir()`). */
+  readonly tufCacheDir?: string;
+  /** Never contact a TUF mirror (TrustRoot `remote` then needs a cache from an earlier run). */
+  readonly offline?: boolean;
+  /** How often TUF-backed trust is checked for a due refresh (default 10 min; 0: never). */
+  readonly trustRefreshIntervalMs?: number;
   /** Accept a policy folder with no policies (default false: an empty set is rejected like an invalid one). */
   readonly allowEmptyPolicies?: boolean;
   /** Registry client options for the default backend (docker config, http, CA). */
@@ -76,6 +86,8 @@ export interface RunningWebhookServer {
   ready(): boolean;
   /** Re-reads the certificate files now; true when a new certificate is in use. */
   reloadTls(): Promise<boolean>;
+  /** Refreshes the TUF-backed trust now (TrustRoot `remote`, a default TUF root): an update from a mirror only when due. */
+  refreshTrust(): Promise<void>;
   /** Stops watching and listening; closes idle connections and the backend the server created. */
   close(): Promise<void>;
 }
@@ -117,7 +129,22 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     throw err;
   }
   const { server } = tls;
+  const defaultTrust: readonly TrustRootInput[] =
+    options.trustedRoot === undefined ? [] : Array.isArray(options.trustedRoot) ? (options.trustedRoot as readonly TrustRootInput[]) : [options.trustedRoot];
+  const trust = new TrustRefresher({
+    cacheDir: options.tufCacheDir ?? defaultTufCacheDir(),
+    ...(options.offline ? { offline: true } : {}),
+    defaults: defaultTrust,
+    metrics,
+    log,
+  });
+  trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
   const policies = await startPolicyReload({
+    // The TrustRoot documents of a set are loaded before it is in force (those that fail, fail closed).
+    prepare: async (set) => {
+      await trust.load(set);
+      return { trustRoots: trust.roots };
+    },
     dir: options.policiesDir,
     evaluator,
     metrics,
@@ -168,6 +195,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   } catch (err) {
     policies.stop();
     stopCredentialWatch();
+    trust.stop();
     tls.stopWatching();
     await ownedBackend?.close();
     throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err });
@@ -184,11 +212,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     evaluator,
     ready: () => evaluator.ready && !closing.signal.aborted,
     reloadTls: tls.reload,
+    refreshTrust: () => trust.refresh(),
     close: () => {
       closed ??= (async () => {
         closing.abort(new ImgverifyError('ABORTED', 'the webhook is shutting down'));
         policies.stop();
         stopCredentialWatch();
+        trust.stop();
         tls.stopWatching();
         // Requests in flight get a few seconds to finish; then every connection is closed.
         await new Promise<void>((resolve) => {

@@ -16,20 +16,23 @@ import {
   repositoryName,
   type FetchedManifest,
   type ImageVerifier,
-  type LoadedTrustRoot,
   type PreparedPolicy,
   type ReadOptions,
   type ReferrersListing,
   type RegistryClientOptions,
   type RegistryReader,
   type RepositoryRef,
+  type TrustRootInput,
   type VerificationPolicy,
 } from '../index';
 import type { VerificationBackend, VerificationSession } from './evaluate';
 
 export interface VerifierBackendOptions {
-  /** `trusted_root.json` path, its JSON, or a loaded root. Default: the embedded public-good root. */
-  readonly trustedRoot?: string | LoadedTrustRoot | object;
+  /**
+   * The default trust: `trusted_root.json` paths, their JSON, loaded roots or providers (a TUF
+   * root); several are tried in turn. Default: the embedded public-good root.
+   */
+  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[];
   /** Registry client options (docker config path, http, CA, timeouts). */
   readonly registry?: RegistryClientOptions;
 }
@@ -83,28 +86,46 @@ class SessionReader implements RegistryReader {
 export class VerifierBackend implements VerificationBackend {
   readonly verifier: ImageVerifier;
   private readonly client: RegistryClient;
+  /** The trust of policies prepared for an authority with its own (TrustRoots). */
+  private readonly trustOf = new WeakMap<PreparedPolicy, readonly TrustRootInput[]>();
 
   constructor(options: VerifierBackendOptions = {}) {
     this.client = new RegistryClient(options.registry);
     this.verifier = createVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
   }
 
-  prepare(policy: VerificationPolicy): PreparedPolicy {
-    return this.verifier.preparePolicy(policy);
+  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[]): PreparedPolicy {
+    // A plain policy object is compiled into a new prepared policy, bound here to its trust.
+    const prepared = this.verifier.preparePolicy(policy);
+    if (trust) this.trustOf.set(prepared, trust);
+    return prepared;
+  }
+
+  defaultTrust(): readonly TrustRootInput[] {
+    return this.verifier.trustSources;
   }
 
   session(signal: AbortSignal): VerificationSession {
     const reader = new SessionReader(this.client, signal);
-    // A verifier is a trust root and a registry reader: cheap to make, one per session.
-    const verifier = createVerifier({ trustedRoot: this.verifier.trust, registryClient: reader });
+    // A verifier is trust and a registry reader: cheap to make, one per session and trust.
+    const verifiers = new Map<readonly TrustRootInput[] | undefined, ImageVerifier>();
+    const verifierFor = (policy: PreparedPolicy): ImageVerifier => {
+      const trust = this.trustOf.get(policy);
+      let verifier = verifiers.get(trust);
+      if (!verifier) {
+        verifier = createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: reader });
+        verifiers.set(trust, verifier);
+      }
+      return verifier;
+    };
     return {
       resolve: async (ref) => {
         const manifest = await reader.getManifest(ref, ref.tag!);
         reader.remember(ref, manifest);
         return manifest.digest;
       },
-      verify: (pinned, policy) => verifier.verify(pinned, policy),
-      verifyAttestations: (pinned, policy, options) => verifier.verifyAttestations(pinned, policy, options),
+      verify: (pinned, policy) => verifierFor(policy).verify(pinned, policy),
+      verifyAttestations: (pinned, policy, options) => verifierFor(policy).verifyAttestations(pinned, policy, options),
     };
   }
 

@@ -3,9 +3,11 @@
  * image, with the policy and authority that decided, for people writing policies.
  */
 import { parseArgs } from 'node:util';
-import { loadPolicies, PolicyEvaluator, refuseEmptyPolicySet, VerifierBackend, type ImageDecision } from '../../webhook';
+import { defaultTufCacheDir } from '../..';
+import { loadPolicies, PolicyEvaluator, refuseEmptyPolicySet, TrustRootSet, VerifierBackend, type ImageDecision } from '../../webhook';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
+import { trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { noMatchFromFlags, registryFromFlags, requiredFlag, VERIFICATION_FLAGS } from './webhook';
 
@@ -18,7 +20,7 @@ prints the verdict, each matching policy and the authority that decided (or why 
   --no-match allow|warn|deny images that no policy matches (default deny)
   --allow-empty-policies     accept a folder with no policies (default: it does not load, as in the webhook)
   --timeout D                deadline for all images (default 30s)
-  --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp(29)}
   --docker-config FILE       registry credentials (default: $DOCKER_CONFIG/config.json)
   --registry-config FILE     more credential files, repeatable (as the webhook)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
@@ -77,14 +79,21 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     io.stderr(`imgverify policy test: the policies in ${dir} do not load (${set.errors.length} error${set.errors.length === 1 ? '' : 's'})\n`);
     return 2;
   }
-  const trustedRoot = values['trusted-root'];
+  const trust = await trustFromFlags(values, io, { cacheOnly: true });
   const backend = new VerifierBackend({
-    ...(trustedRoot !== undefined ? { trustedRoot } : {}),
+    ...(trust.roots ? { trustedRoot: trust.roots } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),
   });
   try {
     const evaluator = new PolicyEvaluator({ backend, noMatch, timeoutMs, cacheTtlMs: 0 });
-    evaluator.setPolicies(set);
+    const trustRoots = new TrustRootSet({
+      cacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
+      ...(values.offline === true ? { offline: true } : {}),
+    });
+    for (const { name, error } of await trustRoots.load(set.trustRoots)) {
+      io.stderr(`warning: TrustRoot "${name}" cannot be loaded; authorities using it fail: ${error.message} [${error.code}]\n`);
+    }
+    evaluator.setPolicies(set, { trustRoots });
     for (const u of evaluator.unusableAuthorities()) io.stderr(`warning: policy "${u.policy}" authority "${u.authority}" can never pass: ${u.reason}\n`);
     const decisions = await evaluator.evaluate(positionals);
     if (format === 'json') {

@@ -13,6 +13,7 @@ import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type Bun
 import { defined } from '../../util/object';
 import { CLAIMS_HELP, outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
+import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 
 export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
@@ -35,7 +36,7 @@ ${CLAIMS_HELP}
 
 Trust and output:
   --bundle FILE                     the bundle (JSON)
-  --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp()}
   --staging                         accepted for the conformance protocol; needs --trusted-root
   --output json|text                json: one object {verified, signer, tlog, signedAt, content, failure}
 
@@ -45,7 +46,7 @@ Exit status: 0 verified; 1 verification failed; 2 usage or configuration error; 
 const FLAGS = {
   ...POLICY_FLAGS,
   bundle: { type: 'string' },
-  'trusted-root': { type: 'string' },
+  ...TRUST_FLAGS,
   staging: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
@@ -113,13 +114,13 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
   if (positionals.length !== 1) throw usageError(`verify-bundle needs exactly one FILE_OR_DIGEST, got ${positionals.length}`);
   if (values.bundle === undefined) throw usageError('--bundle FILE is required');
   const format = outputFormat(values);
-  const trustedRoot = values['trusted-root'];
-  if (values.staging && trustedRoot === undefined) {
+  if (values.staging && (values['trusted-root'] ?? []).length === 0) {
     throw usageError('--staging: no staging trust root is embedded; give the staging trusted_root.json with --trusted-root');
   }
 
   // Configuration: any error here is thrown (exit 2 for usage, as main maps categories).
-  const verifier = createVerifier(trustedRoot === undefined ? {} : { trustedRoot });
+  const trust = await trustFromFlags(values, io);
+  const verifier = createVerifier(trust.roots ? { trustedRoot: trust.roots } : {});
   const policy = verifier.preparePolicy(policyFromFlags(values));
   const bundleBytes = await readInput(values.bundle, '--bundle', MAX_BUNDLE_BYTES);
   const target = positionals[0]!;

@@ -132,7 +132,7 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
   for (const p of platforms) validatePlatform(p);
   // Flag credentials go only to registries named with --registry-credentials-host: the SBOM is
   // untrusted input (often fetched from a URL) and must not choose where a password goes.
-  const options = verifierOptionsFromFlags(values, io.env, credentialHosts(values, undefined, 'verify-release'));
+  const options = await verifierOptionsFromFlags(values, io, credentialHosts(values, undefined, 'verify-release'));
   // One HTTP stack (proxies, CAs, connections) for the SBOM URL and the registries.
   const { stack, options: registry } = shareHttpStack(options.registry ?? {});
   let sbom: Buffer;

@@ -15,6 +15,7 @@ import { CLAIMS_HELP, credentialHosts, outputFormat, POLICY_FLAGS, policyFromFla
 import { exitCodeForResults } from '../exit-code';
 import { resultToJSON, resultToText } from '../output';
 import type { CommandIO } from '../io';
+import { trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 
 export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
@@ -29,7 +30,7 @@ export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer fl
 ${CLAIMS_HELP}`;
 
 const TRUST_HELP = `Trust and registry:
-  --trusted-root FILE               trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp()}
   --allow-http-registry             plain http to any registry (loopback registries always use http)
   --registry-cacert FILE            extra CA certificates (PEM) for registry TLS
   --registry-username U --registry-password P
@@ -45,7 +46,8 @@ const TRUST_HELP = `Trust and registry:
   --output json|text                json: an array, one object per IMAGE (default: text)`;
 
 const EXIT_HELP = `Exit status: 0 all verified; 1 a verification failed; 2 usage or configuration error;
-3 operational error (registry unreachable, timeout, image not found).`;
+3 operational error (registry unreachable, timeout, image not found, TUF metadata expired and no
+mirror to update it from).`;
 
 export const VERIFY_USAGE = `Usage: imgverify verify IMAGE [IMAGE...] [flags]
 
@@ -111,7 +113,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
   // COSIGN_REPOSITORY (or exactly those of --registry-credentials-host).
   const named = refs.map((r) => r.registry);
   if (io.env.COSIGN_REPOSITORY) named.push(parseReference(io.env.COSIGN_REPOSITORY).registry);
-  const verifier = createVerifier(verifierOptionsFromFlags(values, io.env, credentialHosts(values, named, 'verify')));
+  const verifier = createVerifier(await verifierOptionsFromFlags(values, io, credentialHosts(values, named, 'verify')));
   try {
     const prepared = verifier.preparePolicy(policy);
     const results = new Array<R>(positionals.length);

@@ -1,9 +1,10 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { RegistryClientOptions } from '../..';
+import { defaultTufCacheDir, type RegistryClientOptions } from '../..';
 import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
+import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 
 export const WEBHOOK_USAGE = `Usage: imgverify webhook --policies DIR --tls-cert FILE --tls-key FILE [flags]
@@ -23,7 +24,9 @@ POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
                              does not load: not ready at start, last good set kept on reload)
   --cache-ttl D              how long a passing verdict per (digest, policy) is kept (default 5m; 0: no cache)
   --cache-size N             most cached verdicts (default ${EVALUATOR_DEFAULTS.cacheSize})
-  --trusted-root FILE        trusted_root.json (default: the embedded Sigstore public-good root)
+${trustHelp(29)}
+                             (a TUF root is refreshed from its mirror while the webhook runs; TrustRoot
+                             documents in the policy folder bring their own, see docs/webhook.md)
   --docker-config FILE       registry credentials, docker config.json (default: $DOCKER_CONFIG/config.json,
                              then the containers auth.json files; credential helpers are run)
   --registry-config FILE     more credential files (mounted kubernetes.io/dockerconfigjson Secrets),
@@ -41,7 +44,7 @@ export const VERIFICATION_FLAGS = {
   policies: { type: 'string' },
   'no-match': { type: 'string' },
   timeout: { type: 'string' },
-  'trusted-root': { type: 'string' },
+  ...TRUST_FLAGS,
   'docker-config': { type: 'string' },
   'registry-config': { type: 'string', multiple: true },
   'allow-http-registry': { type: 'boolean' },
@@ -150,7 +153,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const cacheTtlMs = values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl');
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
-  const trustedRoot = values['trusted-root'];
+  const trust = await trustFromFlags(values, io, { cacheOnly: true });
 
   const server = await startWebhookServer({
     policiesDir,
@@ -163,7 +166,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     allowEmptyPolicies: values['allow-empty-policies'] === true,
     cacheTtlMs,
     cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
-    ...(trustedRoot !== undefined ? { trustedRoot } : {}),
+    ...(trust.roots ? { trustedRoot: trust.roots } : {}),
+    tufCacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
+    ...(values.offline === true ? { offline: true } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),
     log: jsonLines(io, logLevel),
   });

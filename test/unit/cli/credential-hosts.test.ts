@@ -24,8 +24,9 @@ describe('credentialHosts', () => {
     expect(() => credentialHosts({ 'registry-credentials-host': [host] }, [], 'verify')).toThrow(/is not a registry host/);
   });
 
-  it('the credentials and client certificate go to those hosts only', () => {
-    const options = verifierOptionsFromFlags({ 'registry-username': 'u', 'registry-password': 'p' }, {}, ['ghcr.io']);
+  it('the credentials and client certificate go to those hosts only', async () => {
+    const io = { stdout: () => undefined, stderr: () => undefined, env: {}, isTTY: false };
+    const options = await verifierOptionsFromFlags({ 'registry-username': 'u', 'registry-password': 'p', 'trusted-root': [] }, io, ['ghcr.io']);
     expect(Object.keys(options.registry!.credentials!)).toEqual(['ghcr.io']);
     expect(options.registry!.env).toEqual({});
   });

@@ -41,6 +41,19 @@ test('a validFor.end written as null (proto3 JSON for "absent") means no end', (
   expect(loaded.material.tlogs[0]!.validFor.end.getTime()).toBeGreaterThan(Date.parse('9999-01-01T00:00:00Z'));
 });
 
+test('a root without transparency logs or CT logs loads (the shape of GitHub\'s root for private repositories)', () => {
+  // `gh attestation trusted-root` prints GitHub's root with no "tlogs" and no "ctlogs" key at
+  // all: its Fulcio issues no SCTs and its signatures carry RFC 3161 timestamps, not log entries.
+  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
+  const trusted = JSON.parse(Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8'));
+  delete trusted.tlogs;
+  delete trusted.ctlogs;
+  const loaded = trustRootFromJSON(trusted, 'no logs');
+  expect(loaded.material.tlogs).toHaveLength(0);
+  expect(loaded.material.ctlogs).toHaveLength(0);
+  expect(loaded.material.timestampAuthorities.length).toBeGreaterThan(0);
+});
+
 describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
   // The public-good root's JSON, straight from the @sigstore/tuf seed.
   const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));
@@ -50,7 +63,7 @@ describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
   test.each<[string, (r: JsonObject) => unknown]>([
     ['not an object', () => 'x'],
     ['unknown media type', (r) => ({ ...r, mediaType: 'application/json' })],
-    ['tlogs missing', (r) => ({ ...r, tlogs: undefined })],
+    ['tlogs not a list', (r) => ({ ...r, tlogs: {} })],
     ['tlog key without validFor.start', (r) => (delete r.tlogs[0].publicKey.validFor.start, r)],
     ['tlog key not base64', (r) => ((r.tlogs[0].publicKey.rawBytes = '%%%'), r)],
     ['tlog without logId', (r) => (delete r.tlogs[0].logId, r)],

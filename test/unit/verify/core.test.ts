@@ -75,7 +75,7 @@ describe('each step fails with its own code, and nothing after it is established
     expect(v.signedDigest).toBeUndefined();
   });
 
-  test('1. decode: no log entry is refused before any cryptography', () => {
+  test('2. trust: no log entry is refused before any cryptography', () => {
     const v = legacy(sigstore.signImage({ digest: DIGEST, identity: { email: SIGNER }, tlog: false }));
     expect(v.failure?.code).toBe('TLOG_ENTRY_MISSING');
   });

@@ -228,15 +228,14 @@ describe('unsupported policy-controller fields are errors', () => {
     ['CIP-level CUE policy', withAuthority(KEYLESS, 'policy:\n  type: cue\n  data: "x"'), 'spec.policy', 'CUE/Rego'],
     ['match by resource', withAuthority(KEYLESS, 'match:\n  - resource: pods\n    version: v1'), 'spec.match', 'resource-based matching'],
     ['source', withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs}]`), 'spec.authorities[0].source', 'another repository'],
-    ['rfc3161timestamp', withAuthority(`${KEYLESS}\nrfc3161timestamp: {trustRootRef: tsa}`), 'spec.authorities[0].rfc3161timestamp', 'TrustRoot'],
+    ['rfc3161timestamp without trustRootRef', withAuthority(`${KEYLESS}\nrfc3161timestamp: {}`), 'spec.authorities[0].rfc3161timestamp.trustRootRef', 'TrustRoot'],
     ['key.kms', withAuthority('key: {kms: "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"}'), 'spec.authorities[0].key.kms', 'KMS'],
     ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
-    ['keyless.ca-cert', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert', 'custom Fulcio CA'],
-    ['keyless.trustRootRef', withAuthority('keyless:\n  trustRootRef: mine\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.trustRootRef', 'TrustRoot'],
+    ['keyless.ca-cert that is not PEM', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.data', 'no PEM certificate'],
+    ['keyless.ca-cert in a Secret', withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.secretRef', 'Secrets and KMS'],
     ['keyless.insecureIgnoreSCT', withAuthority('keyless:\n  insecureIgnoreSCT: true\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.insecureIgnoreSCT', 'SCTs are always verified'],
     ['ctlog.url (private Rekor)', withAuthority(`${KEYLESS}\nctlog: {url: "https://rekor.internal"}`), 'spec.authorities[0].ctlog.url', 'public-good Rekor'],
     ['ctlog: {} (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
-    ['ctlog.trustRootRef', withAuthority(`${KEYLESS}\nctlog: {trustRootRef: mine}`), 'spec.authorities[0].ctlog.trustRootRef', 'TrustRoot'],
     ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'CUE/Rego'],
     ['attestation Rego policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'use type: cel'],
     ['a remote attestation policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, remote: {url: "https://x"}}}]`), 'spec.authorities[0].attestations[0].policy.remote', 'only policy.type and policy.data'],
@@ -244,6 +243,15 @@ describe('unsupported policy-controller fields are errors', () => {
   ];
   test.each(cases)('%s', (_name, text, path, fragment) => {
     expectError(text, path, fragment);
+  });
+
+  it('accepts trustRootRef on keyless, ctlog (any Rekor URL then) and rfc3161timestamp', () => {
+    const text = withAuthority('keyless:\n  trustRootRef: mine\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "https://rekor.internal", trustRootRef: logs}\nrfc3161timestamp: {trustRootRef: tsa}');
+    const result = parse(text);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.policies[0]!.authorities[0]).toMatchObject({ trustRootRefs: { keyless: 'mine', ctlog: 'logs', rfc3161timestamp: 'tsa' }, ctlog: { url: 'https://rekor.internal' } });
+    expect(result.policies[0]!.authorities[0]!.keyless).not.toHaveProperty('trustRootRef');
   });
 
   it('accepts insecureIgnoreSCT: false (the default)', () => {
@@ -297,7 +305,7 @@ describe("policy-controller's validation rules", () => {
     ['duplicate authority names', `${K8S_POLICY}    - name: authority-0\n      static: {action: pass}\n`, 'spec.authorities[1].name', 'duplicate authority name'],
     ['a missing name', K8S_POLICY.replace('  name: registry-k8s-io\n', ''), 'metadata.name', 'missing field'],
     ['an invalid name', K8S_POLICY.replace('name: registry-k8s-io', 'name: Registry_K8s'), 'metadata.name', 'RFC 1123'],
-    ['another kind', K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: TrustRoot'), 'kind', 'only ClusterImagePolicy'],
+    ['another kind', K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: ImagePolicy'), 'kind', 'only ClusterImagePolicy and TrustRoot'],
     ['another apiVersion', K8S_POLICY.replace('policy.sigstore.dev/v1beta1', 'policy.sigstore.dev/v1'), 'apiVersion', 'unsupported apiVersion'],
     ['no spec', 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: a}\n', 'spec', 'missing field'],
     ['a wrong type', K8S_POLICY.replace('- glob: "registry.k8s.io/**"', '- glob: 42'), 'spec.images[0].glob', 'expected a string, got number 42'],

@@ -130,7 +130,10 @@ describe('deploy/ manifests', () => {
     const dockerConfig = container.env.find((e: Manifest) => e.name === 'DOCKER_CONFIG').value;
     expect(dockerConfig).toBe(mountOf('docker-config'));
     expect(`${dockerConfig}/config.json`).toBe('/etc/imgverify/docker/config.json');
-    for (const mount of container.volumeMounts.filter((m: Manifest) => m.name !== 'tmp')) expect(mount.readOnly).toBe(true);
+    // Writable: /tmp and the TUF cache (TrustRoot documents' metadata), both emptyDirs.
+    expect(argument('--tuf-cache').startsWith(`${mountOf('tuf-cache')}/`)).toBe(true);
+    expect(volumes.get('tuf-cache').emptyDir).toBeDefined();
+    for (const mount of container.volumeMounts.filter((m: Manifest) => m.name !== 'tmp' && m.name !== 'tuf-cache')) expect(mount.readOnly).toBe(true);
   });
 
   it('run non-root with a read-only root file system, no privilege escalation, and resources', () => {

@@ -1,0 +1,592 @@
+/**
+ * Trust that stays current: the `trusted_root.json` target of a TUF repository (the Sigstore
+ * public-good one by default), updated with `tuf-js` — every TUF rule (root rotation walked
+ * forward, signatures and thresholds, rollback and freeze checks, target hashes and lengths)
+ * is `tuf-js`'s; this module only decides when to update and keeps the cache.
+ *
+ * The cache (one mirror per cache folder) is a set of version folders and a `current`
+ * symlink:
+ *
+ *   <cacheDir>/current -> v-<time>-<random>/
+ *   <cacheDir>/v-…/state.json            {mirror, targetsUrl, updatedAt}
+ *   <cacheDir>/v-…/metadata/root.json …  what tuf-js verified and persisted
+ *   <cacheDir>/v-…/targets/trusted_root.json
+ *
+ * An update runs in a staging folder seeded with a copy of the current metadata (so rollbacks
+ * are caught against it) and replaces `current` with one rename once everything verified:
+ * a failed update (bad signature, rollback, wrong target hash, a mirror serving garbage or
+ * not answering) leaves the cache in use untouched. Reading the cache verifies it again,
+ * offline, with the same rules (expiry included).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Updater } from 'tuf-js';
+import { ImgverifyError, type ErrorCode } from '../errors';
+import { trustRootFromText, type LoadedTrustRoot } from './trusted-root';
+import { LengthError, MemoryFetcher, MirrorFetcher, OfflineFetcher, type WireFailure } from './tuf-fetcher';
+import type { TrustRootProvider } from './source';
+
+/** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
+export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
+/** After this long, a cached update is refreshed from the mirror (when it answers). */
+export const DEFAULT_TUF_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_TIMEOUT_MS = 15_000;
+const MAX_ROOT_BYTES = 512 * 1024;
+const STATE_FILE = 'state.json';
+const CURRENT = 'current';
+
+export interface TufOptions {
+  /** The TUF repository (default: the Sigstore public-good mirror). */
+  readonly mirror?: string;
+  /**
+   * Where targets are, relative to the mirror (default `targets`), as policy-controller's
+   * TrustRoot `targets`.
+   */
+  readonly targets?: string;
+  /**
+   * The initial trusted `root.json` (a path, an http(s) URL, or its bytes), for `initialize`
+   * and for a cache that has none yet. Default: the root that ships in `@sigstore/tuf` for the
+   * public-good mirror; another mirror needs one.
+   */
+  readonly root?: string | Buffer;
+  /** The cache folder (default `defaultTufCacheDir()`). */
+  readonly cacheDir?: string;
+  /** Never touch the network: use the cache as it is (it must still be valid). */
+  readonly offline?: boolean;
+  /** Per request, ms (default 15 s). */
+  readonly timeoutMs?: number;
+  /** Refresh from the mirror when the last update is older than this (default 24 h), or metadata expired. */
+  readonly maxAgeMs?: number;
+}
+
+/** A TUF role's metadata as verified: its version and when it expires. */
+export interface TufRoleStatus {
+  readonly version: number;
+  readonly expires: string;
+}
+
+/** What a TUF-backed trust root holds. */
+export interface TufStatus {
+  readonly mirror: string;
+  readonly cacheDir: string;
+  /** When the metadata was last updated from the mirror (ISO 8601). */
+  readonly updatedAt: string;
+  readonly root: TufRoleStatus;
+  readonly timestamp: TufRoleStatus;
+  readonly snapshot: TufRoleStatus;
+  readonly targets: TufRoleStatus;
+  /** The earliest expiry: after it the cache cannot be used without an update. */
+  readonly expires: string;
+  /** SHA-256 of the `trusted_root.json` target, hex. */
+  readonly trustedRootSha256: string;
+}
+
+/** The outcome of a refresh that did not throw. */
+export interface TufRefreshResult {
+  /** A new update from the mirror is in use. */
+  readonly updated: boolean;
+  /** Why the cached metadata is still in use, when a refresh was due but failed (the mirror did not answer, or answered with bad data). */
+  readonly warning?: string;
+}
+
+interface State {
+  readonly format: 1;
+  readonly mirror: string;
+  readonly targetsUrl: string;
+  readonly updatedAt: string;
+}
+
+/** The default cache folder: `$XDG_CACHE_HOME/imgverify/tuf`, else `~/.cache/imgverify/tuf`. */
+export function defaultTufCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.cache');
+  return join(base, 'imgverify', 'tuf');
+}
+
+/** Whether `cacheDir` holds an initialized TUF cache. */
+export function hasTufCache(cacheDir: string): boolean {
+  return existsSync(join(cacheDir, CURRENT, STATE_FILE));
+}
+
+function normalizeMirror(mirror: string): string {
+  let url: URL;
+  try {
+    url = new URL(mirror);
+  } catch {
+    throw new ImgverifyError('INVALID_OPTIONS', `TUF mirror must be an http(s) URL, got ${JSON.stringify(mirror)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ImgverifyError('INVALID_OPTIONS', `TUF mirror must be an http(s) URL, got ${mirror}`);
+  return mirror.replace(/\/+$/, '');
+}
+
+function targetsUrl(mirror: string, targets: string | undefined): string {
+  const path = (targets ?? 'targets').replace(/^\/+|\/+$/g, '');
+  return path === '' ? mirror : `${mirror}/${path}`;
+}
+
+function tufError(code: ErrorCode, message: string, details: Record<string, unknown>, cause?: unknown): ImgverifyError {
+  return new ImgverifyError(code, message, { details, ...(cause !== undefined ? { cause } : {}) });
+}
+
+// --- Initial roots ---------------------------------------------------------------------------
+
+/** The root.json that ships in `@sigstore/tuf` for the public-good mirror. */
+function embeddedRoot(mirror: string): Buffer | undefined {
+  if (mirror !== PUBLIC_GOOD_TUF_MIRROR) return undefined;
+  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { 'root.json'?: string }>;
+  const root = seeds[PUBLIC_GOOD_TUF_MIRROR]?.['root.json'];
+  return root ? Buffer.from(root, 'base64') : undefined;
+}
+
+async function readInitialRoot(root: string | Buffer, timeoutMs: number): Promise<Buffer> {
+  if (Buffer.isBuffer(root)) return root;
+  if (/^https?:\/\//i.test(root)) {
+    let response: Response;
+    try {
+      response = await fetch(root, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw tufError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: ${(err as Error).message}`, { root }, err);
+    }
+    if (!response.ok) throw tufError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: HTTP ${response.status}`, { root });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (bytes.length > MAX_ROOT_BYTES) throw tufError('TRUST_ROOT_INVALID', `the TUF root ${root} is larger than ${MAX_ROOT_BYTES} bytes`, { root });
+    return bytes;
+  }
+  try {
+    return await readFile(root);
+  } catch (err) {
+    throw tufError('TRUST_ROOT_INVALID', `cannot read the TUF root ${root}: ${(err as Error).message}`, { root }, err);
+  }
+}
+
+/** A root.json the user gave must at least be one (tuf-js checks its self-signatures). */
+function checkRootShape(bytes: Buffer, where: string): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw tufError('TRUST_ROOT_INVALID', `the TUF root ${where} is not JSON: ${(err as Error).message}`, { root: where }, err);
+  }
+  const signed = (json as { signed?: { _type?: unknown } } | null)?.signed;
+  if (signed?._type !== 'root') throw tufError('TRUST_ROOT_INVALID', `the TUF root ${where} is not TUF root metadata (signed._type is not "root")`, { root: where });
+}
+
+// --- The cache -------------------------------------------------------------------------------
+
+interface CacheVersion {
+  readonly dir: string;
+  readonly state: State;
+}
+
+function currentVersion(cacheDir: string): CacheVersion | undefined {
+  let name: string;
+  try {
+    name = readlinkSync(join(cacheDir, CURRENT));
+  } catch {
+    return undefined;
+  }
+  const dir = resolve(cacheDir, name);
+  try {
+    const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as State;
+    if (state.format !== 1 || typeof state.mirror !== 'string' || typeof state.updatedAt !== 'string') return undefined;
+    return { dir, state };
+  } catch {
+    return undefined;
+  }
+}
+
+async function newStaging(cacheDir: string): Promise<string> {
+  await mkdir(cacheDir, { recursive: true });
+  const dir = join(cacheDir, `.staging-${randomBytes(6).toString('hex')}`);
+  await mkdir(join(dir, 'metadata'), { recursive: true });
+  await mkdir(join(dir, 'targets'), { recursive: true });
+  return dir;
+}
+
+/** Puts a verified staging folder in use with one rename of the `current` link; prunes old versions. */
+async function publish(cacheDir: string, staging: string): Promise<string> {
+  const name = `v-${Date.now()}-${randomBytes(4).toString('hex')}`;
+  await rename(staging, join(cacheDir, name));
+  const link = join(cacheDir, `.current-${randomBytes(4).toString('hex')}`);
+  await symlink(name, link);
+  await rename(link, join(cacheDir, CURRENT));
+  // Old versions go once no reader can still be starting on them (a reader resolves `current` once).
+  const now = Date.now();
+  for (const entry of await readdir(cacheDir)) {
+    if (entry === name || !/^v-\d+-/.test(entry)) continue;
+    const info = await stat(join(cacheDir, entry)).catch(() => undefined);
+    if (info && now - info.mtimeMs > 60_000) await rm(join(cacheDir, entry), { recursive: true, force: true });
+  }
+  return join(cacheDir, name);
+}
+
+// --- Verifying ---------------------------------------------------------------------------------
+
+/** Expiry and version of the cached roles (display; tuf-js enforces them). */
+function roleStatus(dir: string, role: string): TufRoleStatus {
+  const json = JSON.parse(readFileSync(join(dir, 'metadata', `${role}.json`), 'utf8')) as { signed: { version: number; expires: string } };
+  return { version: json.signed.version, expires: json.signed.expires };
+}
+
+function statusOf(version: CacheVersion, cacheDir: string, trustedRoot: Buffer): TufStatus {
+  const roles = {
+    root: roleStatus(version.dir, 'root'),
+    timestamp: roleStatus(version.dir, 'timestamp'),
+    snapshot: roleStatus(version.dir, 'snapshot'),
+    targets: roleStatus(version.dir, 'targets'),
+  };
+  const expires = Object.values(roles)
+    .map((r) => r.expires)
+    .sort((a, b) => Date.parse(a) - Date.parse(b))[0]!;
+  return {
+    mirror: version.state.mirror,
+    cacheDir,
+    updatedAt: version.state.updatedAt,
+    ...roles,
+    expires,
+    trustedRootSha256: createHash('sha256').update(trustedRoot).digest('hex'),
+  };
+}
+
+type Fetchers = MirrorFetcher | OfflineFetcher | MemoryFetcher;
+
+/** Runs tuf-js on a metadata folder: refresh, then the trusted_root.json target (downloaded unless cached and matching). */
+async function runUpdater(dir: string, mirror: string, targets: string, fetcher: Fetchers, forceCache: boolean): Promise<Buffer> {
+  const updater = new Updater({
+    metadataDir: join(dir, 'metadata'),
+    metadataBaseUrl: mirror,
+    targetDir: join(dir, 'targets'),
+    targetBaseUrl: targets,
+    fetcher,
+    forceCache,
+  });
+  await updater.refresh();
+  const info = await updater.getTargetInfo(TRUSTED_ROOT_TARGET);
+  if (!info) throw new TargetMissing(`the signed targets of ${mirror} have no ${TRUSTED_ROOT_TARGET}`);
+  const path = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
+  return readFile(path);
+}
+
+class TargetMissing extends Error {
+  override name = 'TargetMissing';
+}
+
+/** A failed tuf-js run, as an ImgverifyError: offline, mirror not answering, or bad data. */
+function classify(err: unknown, fetcher: Fetchers, mirror: string, action: string): ImgverifyError {
+  if (err instanceof ImgverifyError) return err;
+  const wire: WireFailure | undefined = fetcher.failures[0];
+  const details = { mirror };
+  const why = (err as Error)?.message ?? String(err);
+  if (wire?.kind === 'offline') return tufError('TUF_METADATA_EXPIRED', `${action}: the cached TUF metadata of ${mirror} needs an update, and the mirror may not be asked (offline): ${why}`, details, err);
+  if (wire && !(err instanceof LengthError)) {
+    return tufError('TUF_MIRROR_UNREACHABLE', `${action}: the TUF mirror ${mirror} did not answer as a TUF repository: ${wire.message}`, { ...details, url: wire.url }, err);
+  }
+  return tufError('TUF_METADATA_INVALID', `${action}: the TUF metadata from ${mirror} does not verify: ${why} (${(err as Error)?.name ?? 'error'})`, details, err);
+}
+
+/** The verified trust root of a cache version, checked offline with tuf-js (signatures, expiry, target hash). */
+async function verifyCached(version: CacheVersion, cacheDir: string): Promise<{ root: LoadedTrustRoot; status: TufStatus }> {
+  const { dir, state } = version;
+  const now = Date.now();
+  for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+    let expires: string;
+    try {
+      expires = roleStatus(dir, role).expires;
+    } catch (err) {
+      throw tufError('TUF_METADATA_INVALID', `the TUF cache ${cacheDir} is damaged (${role}.json): ${(err as Error).message}`, { mirror: state.mirror, cacheDir }, err);
+    }
+    if (Date.parse(expires) <= now) {
+      throw tufError('TUF_METADATA_EXPIRED', `the cached TUF ${role} metadata of ${state.mirror} expired at ${expires}: update it (imgverify initialize, or a mirror that answers)`, {
+        mirror: state.mirror,
+        cacheDir,
+        role,
+        expires,
+      });
+    }
+  }
+  const fetcher = new OfflineFetcher(join(dir, '.scratch'));
+  let bytes: Buffer;
+  try {
+    bytes = await runUpdater(dir, state.mirror, state.targetsUrl, fetcher, true);
+  } catch (err) {
+    throw classify(err, fetcher, state.mirror, `reading the TUF cache ${cacheDir}`);
+  }
+  const root = trustRootFromText(bytes, `TUF ${state.mirror}`);
+  return { root, status: statusOf(version, cacheDir, bytes) };
+}
+
+interface UpdateSpec {
+  readonly cacheDir: string;
+  readonly mirror: string;
+  readonly targetsUrl: string;
+  readonly timeoutMs: number;
+  /** Start from this root (a new initialization) ... */
+  readonly initialRoot?: Buffer;
+  /** ... or from this cache version's metadata. */
+  readonly from?: CacheVersion;
+}
+
+/** An update from the mirror into a new cache version; the cache in use is untouched unless it succeeds. */
+async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
+  const staging = await newStaging(spec.cacheDir);
+  const fetcher = new MirrorFetcher(join(staging, '.scratch'), spec.timeoutMs, 'imgverify');
+  try {
+    if (spec.from) {
+      await cp(join(spec.from.dir, 'metadata'), join(staging, 'metadata'), { recursive: true });
+      await cp(join(spec.from.dir, 'targets'), join(staging, 'targets'), { recursive: true });
+    } else if (spec.initialRoot) {
+      await writeFile(join(staging, 'metadata', 'root.json'), spec.initialRoot);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await runUpdater(staging, spec.mirror, spec.targetsUrl, fetcher, false);
+    } catch (err) {
+      throw classify(err, fetcher, spec.mirror, action);
+    }
+    try {
+      trustRootFromText(bytes, `TUF ${spec.mirror}`);
+    } catch (err) {
+      throw tufError('TUF_METADATA_INVALID', `${action}: the ${TRUSTED_ROOT_TARGET} target of ${spec.mirror} is signed but is not a usable trusted root: ${(err as Error).message}`, { mirror: spec.mirror }, err);
+    }
+    await rm(join(staging, '.scratch'), { recursive: true, force: true });
+    const state: State = { format: 1, mirror: spec.mirror, targetsUrl: spec.targetsUrl, updatedAt: new Date().toISOString() };
+    await writeFile(join(staging, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+    const dir = await publish(spec.cacheDir, staging);
+    return { dir, state };
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function isStale(version: CacheVersion, maxAgeMs: number): boolean {
+  if (Date.now() - Date.parse(version.state.updatedAt) > maxAgeMs) return true;
+  try {
+    return ['root', 'timestamp', 'snapshot', 'targets'].some((role) => Date.parse(roleStatus(version.dir, role).expires) <= Date.now());
+  } catch {
+    return true;
+  }
+}
+
+// --- The public API ------------------------------------------------------------------------------
+
+interface Resolved {
+  readonly cacheDir: string;
+  readonly mirror: string;
+  readonly targetsUrl: string;
+  readonly timeoutMs: number;
+  readonly maxAgeMs: number;
+  readonly offline: boolean;
+}
+
+function resolveOptions(options: TufOptions): Resolved {
+  const mirror = normalizeMirror(options.mirror ?? PUBLIC_GOOD_TUF_MIRROR);
+  return {
+    cacheDir: resolve(options.cacheDir ?? defaultTufCacheDir()),
+    mirror,
+    targetsUrl: targetsUrl(mirror, options.targets),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxAgeMs: options.maxAgeMs ?? DEFAULT_TUF_MAX_AGE_MS,
+    offline: options.offline === true,
+  };
+}
+
+/**
+ * A trust root kept current by TUF: `current()` is the verified `trusted_root.json` of the
+ * mirror, `refresh()` updates it when due (a long-running process calls it periodically). Pass
+ * it as `trustedRoot` to `createVerifier`: verifiers read it at every verification.
+ */
+export class TufTrustRoot implements TrustRootProvider {
+  readonly source: string;
+  private root: LoadedTrustRoot;
+  private state: TufStatus;
+  private refreshing: Promise<TufRefreshResult> | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly options: Resolved,
+    loaded: { root: LoadedTrustRoot; status: TufStatus },
+    /** Warnings of the load (a refresh that was due and failed). */
+    readonly warnings: readonly string[] = [],
+  ) {
+    this.source = `TUF ${options.mirror}`;
+    this.root = loaded.root;
+    this.state = loaded.status;
+  }
+
+  /**
+   * The verified trusted root. Once the TUF metadata has expired (no refresh succeeded in
+   * time), throws TUF_METADATA_EXPIRED: a verifier then reports that error for every image
+   * (fail closed) until a refresh succeeds.
+   */
+  current(): LoadedTrustRoot {
+    if (this.expiresMs <= Date.now()) {
+      throw tufError('TUF_METADATA_EXPIRED', `the TUF metadata of ${this.options.mirror} expired at ${this.state.expires} and was not refreshed`, {
+        mirror: this.options.mirror,
+        expires: this.state.expires,
+      });
+    }
+    return this.root;
+  }
+
+  private get expiresMs(): number {
+    return Date.parse(this.state.expires);
+  }
+
+  /** Versions and expiry of the metadata in use, and when it was last updated. */
+  status(): TufStatus {
+    return this.state;
+  }
+
+  /**
+   * Updates from the mirror when the last update is older than `maxAgeMs` or metadata expired
+   * (always with `force`). A mirror that does not answer, or answers with data that does not
+   * verify, leaves the current root in use (the result says why) while the cached metadata is
+   * valid; once it has expired, throws TUF_METADATA_EXPIRED. Concurrent calls share one update.
+   */
+  refresh(options: { force?: boolean } = {}): Promise<TufRefreshResult> {
+    this.refreshing ??= this.doRefresh(options.force === true).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(force: boolean): Promise<TufRefreshResult> {
+    const { cacheDir, mirror } = this.options;
+    const version = currentVersion(cacheDir);
+    if (!version) throw tufError('TUF_NOT_INITIALIZED', `the TUF cache ${cacheDir} is gone: run imgverify initialize`, { cacheDir, mirror });
+    if (this.options.offline || (!force && !isStale(version, this.options.maxAgeMs))) {
+      // Another process may have updated the cache; an expired one throws TUF_METADATA_EXPIRED.
+      if (version.state.updatedAt !== this.state.updatedAt || Date.parse(this.state.expires) <= Date.now()) this.adopt(await verifyCached(version, cacheDir));
+      return { updated: false };
+    }
+    const outcome = await updateOrKeep(this.options, version);
+    this.adopt(outcome.loaded);
+    return { updated: outcome.updated, ...(outcome.warning !== undefined ? { warning: outcome.warning } : {}) };
+  }
+
+  private adopt(loaded: { root: LoadedTrustRoot; status: TufStatus }): void {
+    this.root = loaded.root;
+    this.state = loaded.status;
+  }
+}
+
+/**
+ * `imgverify initialize`: a TUF update against the mirror, from the given root (else the
+ * cache's own root for the same mirror, else the root that ships in `@sigstore/tuf` for the
+ * public-good mirror), verified and cached. Fails with TUF_METADATA_INVALID (bad data),
+ * TUF_MIRROR_UNREACHABLE, TRUST_ROOT_INVALID (the root given) or INVALID_OPTIONS, leaving the
+ * cache in use untouched.
+ */
+export async function initializeTuf(options: TufOptions = {}): Promise<TufTrustRoot> {
+  const resolved = resolveOptions(options);
+  if (resolved.offline) throw new ImgverifyError('INVALID_OPTIONS', 'initialize updates from the mirror: it cannot be offline');
+  const { cacheDir, mirror } = resolved;
+  const existing = currentVersion(cacheDir);
+  let initialRoot: Buffer | undefined;
+  let from: CacheVersion | undefined;
+  if (options.root !== undefined) {
+    initialRoot = await readInitialRoot(options.root, resolved.timeoutMs);
+    checkRootShape(initialRoot, Buffer.isBuffer(options.root) ? '(bytes)' : options.root);
+  } else if (existing && existing.state.mirror === mirror) {
+    from = existing;
+  } else {
+    initialRoot = embeddedRoot(mirror);
+    if (!initialRoot) {
+      throw new ImgverifyError('INVALID_OPTIONS', `no root ships for the TUF mirror ${mirror}: give its initial root.json (--root FILE|URL)`, { details: { mirror } });
+    }
+  }
+  const version = await update(
+    { cacheDir, mirror, targetsUrl: resolved.targetsUrl, timeoutMs: resolved.timeoutMs, ...(initialRoot ? { initialRoot } : {}), ...(from ? { from } : {}) },
+    `initializing from ${mirror}`,
+  );
+  return new TufTrustRoot(resolved, await verifyCached(version, cacheDir));
+}
+
+/**
+ * The trust root of an initialized TUF cache: updated from the mirror first when due (the
+ * last update older than `maxAgeMs`, or metadata expired) and not `offline`. When the mirror
+ * does not answer or answers with bad data, the cached metadata is used while still valid, and
+ * `warnings` says so; expired, TUF_METADATA_EXPIRED (operational). An uninitialized cache is
+ * TUF_NOT_INITIALIZED.
+ */
+export async function loadTufTrustRoot(options: TufOptions = {}): Promise<TufTrustRoot> {
+  const resolved = resolveOptions(options);
+  const version = currentVersion(resolved.cacheDir);
+  if (!version) {
+    throw tufError('TUF_NOT_INITIALIZED', `no TUF metadata is cached in ${resolved.cacheDir}: run imgverify initialize${options.cacheDir ? ' --tuf-cache DIR' : ''} first`, {
+      cacheDir: resolved.cacheDir,
+    });
+  }
+  if (options.mirror !== undefined && version.state.mirror !== resolved.mirror) {
+    throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache ${resolved.cacheDir} holds ${version.state.mirror}, not ${resolved.mirror}: run imgverify initialize --mirror ${resolved.mirror}`);
+  }
+  const used: Resolved = { ...resolved, mirror: version.state.mirror, targetsUrl: version.state.targetsUrl };
+  if (used.offline || !isStale(version, used.maxAgeMs)) return new TufTrustRoot(used, await verifyCached(version, used.cacheDir));
+  const outcome = await updateOrKeep(used, version);
+  return new TufTrustRoot(used, outcome.loaded, outcome.warning !== undefined ? [outcome.warning] : []);
+}
+
+/**
+ * An update from the mirror; when it fails, the cached metadata while it is still valid (with
+ * a warning saying why), else TUF_METADATA_EXPIRED naming both failures.
+ */
+async function updateOrKeep(options: Resolved, version: CacheVersion): Promise<{ loaded: { root: LoadedTrustRoot; status: TufStatus }; updated: boolean; warning?: string }> {
+  const { cacheDir, mirror } = options;
+  let error: ImgverifyError;
+  try {
+    const next = await update({ cacheDir, mirror, targetsUrl: options.targetsUrl, timeoutMs: options.timeoutMs, from: version }, `refreshing ${mirror}`);
+    return { loaded: await verifyCached(next, cacheDir), updated: true };
+  } catch (err) {
+    error = err instanceof ImgverifyError ? err : tufError('TUF_METADATA_INVALID', `refreshing ${mirror}: ${(err as Error).message}`, { mirror }, err);
+  }
+  let cached: { root: LoadedTrustRoot; status: TufStatus };
+  try {
+    cached = await verifyCached(version, cacheDir);
+  } catch (expired) {
+    if (expired instanceof ImgverifyError && expired.code === 'TUF_METADATA_EXPIRED') {
+      throw tufError('TUF_METADATA_EXPIRED', `${expired.message}; the update failed: ${error.message} [${error.code}]`, { ...expired.details, update: error.code }, error);
+    }
+    throw expired;
+  }
+  const warning = `${error.message} [${error.code}]; using the cached TUF metadata (timestamp version ${cached.status.timestamp.version}, valid until ${cached.status.expires})`;
+  return { loaded: cached, updated: false, warning };
+}
+
+/**
+ * A TUF repository held in memory (policy-controller's TrustRoot `repository`: a tarball of
+ * the repository, for air-gapped clusters): verified from `root` with tuf-js, no network.
+ * `files` maps paths inside the repository (`root.json`, `timestamp.json`, `targets/…`) to bytes.
+ */
+export async function trustRootFromTufRepository(
+  root: Buffer,
+  files: ReadonlyMap<string, Buffer>,
+  options: { readonly source: string; readonly scratchDir: string; readonly targets?: string },
+): Promise<{ root: LoadedTrustRoot; status: Omit<TufStatus, 'cacheDir' | 'mirror' | 'updatedAt'> }> {
+  checkRootShape(root, options.source);
+  const base = 'tuf-repository://repository';
+  const byUrl = new Map([...files].map(([path, bytes]) => [`${base}/${path.replace(/^\/+/, '')}`, bytes]));
+  const dir = join(options.scratchDir, `repository-${randomBytes(6).toString('hex')}`);
+  await mkdir(join(dir, 'metadata'), { recursive: true });
+  await mkdir(join(dir, 'targets'), { recursive: true });
+  const fetcher = new MemoryFetcher(join(dir, '.scratch'), byUrl);
+  try {
+    await writeFile(join(dir, 'metadata', 'root.json'), root);
+    let bytes: Buffer;
+    try {
+      bytes = await runUpdater(dir, base, targetsUrl(base, options.targets), fetcher, false);
+    } catch (err) {
+      const failure = fetcher.failures[0];
+      const why = failure ? failure.message.replace(`${base}/`, '') : (err as Error).message;
+      throw tufError('TUF_METADATA_INVALID', `${options.source}: the TUF repository does not verify: ${why}`, { source: options.source }, err);
+    }
+    const loaded = trustRootFromText(bytes, options.source);
+    const status = statusOf({ dir, state: { format: 1, mirror: base, targetsUrl: base, updatedAt: new Date().toISOString() } }, dir, bytes);
+    const { cacheDir: _c, mirror: _m, updatedAt: _u, ...rest } = status;
+    return { root: loaded, status: rest };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
