@@ -20,9 +20,7 @@
  *   - RSA-PSS and other key types are not supported from a digest, likewise.
  */
 import { constants, publicDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { p256 } from '@noble/curves/p256';
-import { p384 } from '@noble/curves/p384';
-import { p521 } from '@noble/curves/p521';
+import type { p256 } from '@noble/curves/p256';
 import { ImgverifyError } from '../errors';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
@@ -36,8 +34,19 @@ const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = Object.fre
   sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
 });
 
-/** By Node's curve name; the three share one type (@noble/curves' ECDSA). */
-const CURVES: Readonly<Record<string, typeof p256 | undefined>> = { prime256v1: p256, secp384r1: p384, secp521r1: p521 };
+/**
+ * By Node's curve name; the three share one type (@noble/curves' ECDSA). Loaded on first use:
+ * only a verification from a digest needs them, and importing imgverify stays cheap.
+ */
+function curves(): Readonly<Record<string, typeof p256 | undefined>> {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost) */
+  return {
+    prime256v1: (require('@noble/curves/p256') as typeof import('@noble/curves/p256')).p256,
+    secp384r1: (require('@noble/curves/p384') as typeof import('@noble/curves/p384')).p384,
+    secp521r1: (require('@noble/curves/p521') as typeof import('@noble/curves/p521')).p521,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 function unsupported(why: string): ImgverifyError {
   return new ImgverifyError('INVALID_OPTIONS', `${why}: it cannot be verified from a digest; verify with the artifact file instead`);
@@ -52,7 +61,8 @@ function ecPoint(key: KeyObject): Uint8Array {
 
 function verifyEcdsa(key: KeyObject, digest: Buffer, signature: Buffer): boolean {
   const curveName = key.asymmetricKeyDetails?.namedCurve ?? '';
-  const curve = Object.hasOwn(CURVES, curveName) ? CURVES[curveName] : undefined;
+  const known = curves();
+  const curve = Object.hasOwn(known, curveName) ? known[curveName] : undefined;
   if (!curve) throw unsupported(`the signing key is on the elliptic curve ${curveName || 'unknown'}`);
   try {
     return curve.verify(signature, digest, ecPoint(key), { prehash: false, lowS: false, format: 'der' });

@@ -19,8 +19,7 @@
  * largest list it can iterate, to the power of its comprehension nesting), refused above
  * MAX_CONDITION_COST steps rather than run.
  */
-import { celEnv, isCelError, parse, plan, type CelEnv, type CelInput, type CelResult } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import type { CelEnv, CelInput, CelResult } from '@bufbuild/cel';
 import { ImgverifyError } from '../errors';
 
 /** Longest expression accepted (characters). */
@@ -61,10 +60,17 @@ const TYPE_IDENTIFIERS = new Set(['int', 'uint', 'double', 'bool', 'string', 'by
 /** Calls the planner implements itself rather than through functions. */
 const SPECIAL_CALLS = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '_[_]', '_[?_]', '_?._']);
 
+/** @bufbuild/cel, loaded when the first condition is compiled (start-up cost: about a hundred modules). */
+function cel(): typeof import('@bufbuild/cel') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return require('@bufbuild/cel') as typeof import('@bufbuild/cel');
+}
+
 let sharedEnv: CelEnv | undefined;
 
 function env(): CelEnv {
-  sharedEnv ??= celEnv({ funcs: strings });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed, with cel()
+  sharedEnv ??= cel().celEnv({ funcs: (require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext')).strings });
   return sharedEnv;
 }
 
@@ -184,9 +190,9 @@ export function compileCondition(expression: string, origin: string, firstLine =
   if (expression.length > MAX_CONDITION_LENGTH) {
     throw compileError(origin, shift({ line: 1, column: 1 }), `the expression is longer than ${MAX_CONDITION_LENGTH} characters`, expression);
   }
-  let parsed: ReturnType<typeof parse>;
+  let parsed: ReturnType<typeof import('@bufbuild/cel').parse>;
   try {
-    parsed = parse(expression);
+    parsed = cel().parse(expression);
   } catch (err) {
     const location = (err as { location?: { start?: { line?: number; column?: number } } }).location?.start;
     const at = location?.line !== undefined && location.column !== undefined ? { line: location.line, column: location.column } : { line: 1, column: 1 };
@@ -208,7 +214,7 @@ export function compileCondition(expression: string, origin: string, firstLine =
   }
   let run: Compiled['run'];
   try {
-    run = plan(celEnvironment, parsed);
+    run = cel().plan(celEnvironment, parsed);
   } catch (err) {
     throw compileError(origin, where(undefined), (err as Error).message, expression);
   }
@@ -323,7 +329,7 @@ export function evaluateCondition(condition: AttestationCondition, statement: Re
   } catch (err) {
     return { ok: false, reason: `${condition.origin}: evaluation failed: ${(err as Error).message}` };
   }
-  if (isCelError(result)) return { ok: false, reason: `${condition.origin}: evaluation error: ${result.message}` };
+  if (cel().isCelError(result)) return { ok: false, reason: `${condition.origin}: evaluation error: ${result.message}` };
   if (result === true) return { ok: true };
   if (result === false) return { ok: false, reason: `${condition.origin}: ${oneLine(condition.expression)} is false` };
   return { ok: false, reason: `${condition.origin}: the expression is not a boolean` };

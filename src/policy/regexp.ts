@@ -3,7 +3,7 @@
  * (unanchored, like Go's `regexp.MatchString`). re2js runs in linear time, so a pattern
  * from an untrusted policy file cannot cause catastrophic backtracking.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { ImgverifyError } from '../errors';
 
 export interface CompiledRegExp {
@@ -18,7 +18,9 @@ export function compileRegExp(pattern: string, what: string): CompiledRegExp {
   }
   let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern);
+    // Loaded with the first regexp policy (a single large module: start-up cost otherwise).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+    re = (require('re2js') as typeof import('re2js')).RE2JS.compile(pattern);
   } catch (err) {
     throw new ImgverifyError('INVALID_POLICY', `${what}: invalid RE2 regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`, {
       cause: err,

@@ -5,16 +5,11 @@
  */
 import { ImgverifyError } from '../errors';
 import { parseReference } from '../reference';
-import { Authenticator } from './auth/authenticator';
-import { CredentialStore } from './auth/credentials';
-import { fetchBlob } from './blob';
-import { contextDetails, describe } from './context';
-import { fetchManifest } from './manifest';
-import { checkMaxBytes, resolveOptions, shareHttpStack, type ResolvedOptions } from './options';
-import { listReferrers } from './referrers';
-import { HttpClient } from './transport/http';
+import { lazy } from '../util/lazy';
+import type { Authenticator } from './auth/authenticator';
+import type { ResolvedOptions } from './options';
 import type { HttpStack } from './transport/http-stack';
-import { RegistryTransport } from './transport/transport';
+import type { RegistryTransport } from './transport/transport';
 import type {
   BlobOptions,
   Manifest,
@@ -24,6 +19,24 @@ import type {
   RegistryClientOptions,
   RepositoryRef,
 } from './types';
+
+/**
+ * The client's machinery, loaded when the first client is created: importing imgverify does
+ * not load the HTTP stack, authentication and transport (bench/startup.ts).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded when first needed, see above */
+const impl = lazy(() => ({
+  ...(require('./auth/authenticator') as typeof import('./auth/authenticator')),
+  ...(require('./auth/credentials') as typeof import('./auth/credentials')),
+  ...(require('./blob') as typeof import('./blob')),
+  ...(require('./context') as typeof import('./context')),
+  ...(require('./manifest') as typeof import('./manifest')),
+  ...(require('./options') as typeof import('./options')),
+  ...(require('./referrers') as typeof import('./referrers')),
+  ...(require('./transport/http') as typeof import('./transport/http')),
+  ...(require('./transport/transport') as typeof import('./transport/transport')),
+}));
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export class RegistryClient {
   private readonly options: ResolvedOptions;
@@ -36,6 +49,7 @@ export class RegistryClient {
   private closed = false;
 
   constructor(options: RegistryClientOptions = {}) {
+    const { Authenticator, CredentialStore, HttpClient, RegistryTransport, resolveOptions, shareHttpStack } = impl();
     this.options = resolveOptions(options);
     this.ownsStack = this.options.httpStack === undefined;
     this.stack = this.options.httpStack ?? shareHttpStack(options).stack;
@@ -60,6 +74,7 @@ export class RegistryClient {
   /** A blob's bytes, verified against its digest. */
   async getBlob(ref: RepositoryRef, digest: string, opts: BlobOptions = {}): Promise<Buffer> {
     const repo = this.begin(ref);
+    const { checkMaxBytes, fetchBlob } = impl();
     const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxBlobBytes);
     return this.bounded(repo, `blob ${digest}`, opts.signal, (signal) =>
       fetchBlob(this.transport, repo, digest, { maxBytes, signal }),
@@ -72,6 +87,7 @@ export class RegistryClient {
     if (opts.artifactType !== undefined && typeof opts.artifactType !== 'string') {
       throw new ImgverifyError('INVALID_OPTIONS', 'listReferrers: artifactType must be a string');
     }
+    const { fetchManifest, listReferrers } = impl();
     return this.bounded(repo, `referrers of ${digest}`, opts.signal, (signal) =>
       listReferrers(
         {
@@ -113,6 +129,7 @@ export class RegistryClient {
     if (opts.accept !== undefined && !(Array.isArray(opts.accept) && opts.accept.every((t) => typeof t === 'string' && /^[\x21-\x7e]+$/.test(t)))) {
       throw new ImgverifyError('INVALID_OPTIONS', 'accept must be a list of media types');
     }
+    const { checkMaxBytes, fetchManifest } = impl();
     const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxManifestBytes);
     return this.bounded(repo, tagOrDigest.includes(':') ? `manifest ${tagOrDigest}` : `manifest "${tagOrDigest}"`, opts.signal, (signal) =>
       fetchManifest(this.transport, repo, tagOrDigest, { maxBytes, ...(opts.accept ? { accept: opts.accept } : {}), allowMissing, signal }),
@@ -133,6 +150,7 @@ export class RegistryClient {
     } catch (err) {
       if (deadline.aborted && !outer?.aborted && !(err instanceof ImgverifyError && err.code === 'REGISTRY_TIMEOUT')) {
         const ctx = { registry: repo.registry, repository: repo.repository, subject };
+        const { contextDetails, describe } = impl();
         throw new ImgverifyError('REGISTRY_TIMEOUT', `${describe(ctx)}: no complete answer within ${this.options.timeoutMs} ms (redirects, retries and token requests included)`, {
           cause: err,
           details: { ...contextDetails(ctx), timeoutMs: this.options.timeoutMs },

@@ -20,7 +20,9 @@ import type { WebClient } from '../net/web-client';
 import { checkUrl } from '../net/web-client';
 import { decodeBase64, decodeHex, isRecord } from '../util/encoding';
 
-export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
+import { PUBLIC_GOOD_REKOR_URL } from './constants';
+
+export { PUBLIC_GOOD_REKOR_URL };
 
 /** UUIDs looked at per search: an artifact is rarely logged more than a few times. */
 export const MAX_ENTRIES_PER_SEARCH = 16;

@@ -18,7 +18,6 @@
  */
 import { createHash } from 'node:crypto';
 import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
-import type { IdentityMatcher } from '../policy/identity-policy';
 import type { VerificationPolicy } from '../policy/policy';
 import { WebClient } from '../net/web-client';
 import type { HttpStack } from '../registry';
@@ -27,37 +26,9 @@ import { defined } from '../util/object';
 import type { ImageVerifier, PreparedPolicy, VerifiedBlob } from '../verify/verifier';
 import type { FailureInfo, SignerInfo, TlogInfo } from '../verify/types';
 import { failureInfo } from '../verify/types';
+import { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL } from './kubernetes';
 
-/** Who signs the release binaries and the SBOM (the Kubernetes docs' verify-blob identity). */
-export const KUBERNETES_ARTIFACT_IDENTITY: Readonly<Required<Pick<IdentityMatcher, 'subject' | 'issuer'>>> = Object.freeze({
-  subject: 'krel-staging@k8s-releng-prod.iam.gserviceaccount.com',
-  issuer: 'https://accounts.google.com',
-});
-
-export const KUBERNETES_DL_BASE_URL = 'https://dl.k8s.io';
-
-/**
- * The binaries a Kubernetes release publishes under `bin/<os>/<arch>/` (v1.2x–v1.3x): server
- * components for linux, the clients everywhere, the node components for windows.
- */
-export const KUBERNETES_BINARIES: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  linux: Object.freeze([
-    'apiextensions-apiserver',
-    'kube-aggregator',
-    'kube-apiserver',
-    'kube-controller-manager',
-    'kube-log-runner',
-    'kube-proxy',
-    'kube-scheduler',
-    'kubeadm',
-    'kubectl',
-    'kubectl-convert',
-    'kubelet',
-    'mounter',
-  ]),
-  darwin: Object.freeze(['kubectl', 'kubectl-convert']),
-  windows: Object.freeze(['kube-log-runner.exe', 'kube-proxy.exe', 'kubeadm.exe', 'kubectl.exe', 'kubectl-convert.exe', 'kubelet.exe']),
-});
+export { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL };
 
 const PLATFORM = /^(linux|darwin|windows)\/(amd64|arm64|arm|386|ppc64le|s390x)$/;
 const VERSION = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;

@@ -23,7 +23,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Updater } from 'tuf-js';
+import type { Updater } from 'tuf-js';
 import { ImgverifyError, type ErrorCode } from '../errors';
 import { trustRootFromText, type LoadedTrustRoot } from './trusted-root';
 import { LengthError, MemoryFetcher, MirrorFetcher, OfflineFetcher, type WireFailure } from './tuf-fetcher';
@@ -256,7 +256,9 @@ type Fetchers = MirrorFetcher | OfflineFetcher | MemoryFetcher;
 
 /** Runs tuf-js on a metadata folder: refresh, then the trusted_root.json target (downloaded unless cached and matching). */
 async function runUpdater(dir: string, mirror: string, targets: string, fetcher: Fetchers, forceCache: boolean): Promise<Buffer> {
-  const updater = new Updater({
+  // tuf-js (and its dependencies) loaded when a TUF update or check runs: not on every import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost)
+  const updater: Updater = new (require('tuf-js') as typeof import('tuf-js')).Updater({
     metadataDir: join(dir, 'metadata'),
     metadataBaseUrl: mirror,
     targetDir: join(dir, 'targets'),

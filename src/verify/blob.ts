@@ -13,7 +13,9 @@ import { ImgverifyError, toImgverifyError } from '../errors';
 import type { RekorClient } from '../rekor/client';
 import { blobBundleInput, detachedSignatureInput, type BlobSignature } from './adapters/blob';
 import type { PolicyChecks } from './context';
-import { verifySignature, type Artifact, type SignatureInput, type SignatureVerdict } from './core';
+import { verdictFailure, verifySignature, type Artifact, type SignatureInput, type SignatureVerdict } from './core';
+
+export { verdictFailure };
 
 export interface BlobLookup {
   /** Where to look up the log entry of a signature that carries none; absent: offline. */
@@ -25,13 +27,6 @@ export interface BlobLookup {
 export interface BlobVerdict {
   readonly verdict: SignatureVerdict;
   readonly rekorEntry?: { readonly uuid: string; readonly url: string };
-}
-
-/** The failure of a verdict, with the signer it established (facts on failure: who did sign). */
-export function verdictFailure(verdict: SignatureVerdict): ImgverifyError {
-  const failure = toImgverifyError(verdict.failure);
-  if (!verdict.signer || failure.category !== 'verification') return failure;
-  return new ImgverifyError(failure.code, failure.message, { cause: failure, details: { ...failure.details, signer: verdict.signer } });
 }
 
 function throwing(verdict: SignatureVerdict): SignatureVerdict {

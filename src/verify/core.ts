@@ -131,6 +131,14 @@ export function verifySignature(input: SignatureInput, ctx: PolicyChecks): Signa
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** The failure of a verdict, with the signer it established (facts on failure: who did sign). */
+export function verdictFailure(verdict: SignatureVerdict): ImgverifyError {
+  const failure = toImgverifyError(verdict.failure);
+  if (!verdict.signer || failure.category !== 'verification') return failure;
+  return new ImgverifyError(failure.code, failure.message, { cause: failure, details: { ...failure.details, signer: verdict.signer } });
+}
+
+
 // ---------------------------------------------------------------------------------------------
 // 1. decode
 

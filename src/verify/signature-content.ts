@@ -13,7 +13,6 @@
  * log entries with it.
  */
 import { createHash, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { ed25519ph } from '@noble/curves/ed25519';
 import type { SignedEntity } from '@sigstore/verify';
 import { verifyPrehashed, type DigestAlgorithm } from '../bundle/prehashed';
 
@@ -68,7 +67,11 @@ export class MessageContent extends DigestedContent {
     try {
       if (key.asymmetricKeyType === 'ed25519') {
         // Pure Ed25519 and Ed25519ph are domain-separated: neither verifies as the other.
-        return cryptoVerify(null, this.message, key, this.signature) || ed25519ph.verify(this.signature, this.message, ed25519Raw(key));
+        if (cryptoVerify(null, this.message, key, this.signature)) return true;
+        // Loaded when first needed (start-up cost): only cosign's Ed25519ph signatures use it.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+        const { ed25519ph } = require('@noble/curves/ed25519') as typeof import('@noble/curves/ed25519');
+        return ed25519ph.verify(this.signature, this.message, ed25519Raw(key));
       }
       return cryptoVerify(this.algorithm, this.message, key, this.signature);
     } catch {

@@ -10,28 +10,38 @@
  * with a coded error; a malformed policy is a programming error and throws.
  */
 import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
-import { fetchLegacyArtifacts, type LegacyArtifacts } from '../cosign/discover-legacy';
-import { fetchReferrerBundles, type ReferrerBundle } from '../cosign/discover-referrers';
-import { digestTag } from '../cosign/oci';
+import type { LegacyArtifacts } from '../cosign/discover-legacy';
+import type { ReferrerBundle } from '../cosign/discover-referrers';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { ImgverifyError, toImgverifyError } from '../errors';
 import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
-import { REGISTRY_CLIENT_DEFAULTS, RegistryClient, type HttpStack, type RegistryClientOptions } from '../registry';
+import type { HttpStack, RegistryClient, RegistryClientOptions } from '../registry';
 import type { LoadedTrustRoot } from '../trust';
 import { ActiveTrust, sameRoots, trustEntries, type TrustEntry, type TrustRootInput } from '../trust/source';
 import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
 import type { BlobSignature } from './adapters/blob';
-import { verdictFailure, verifyBlobSignature } from './blob';
-import { WebClient } from '../net/web-client';
-import { PUBLIC_GOOD_REKOR_URL, RekorClient } from '../rekor/client';
 import { policyChecks, type PolicyChecks } from './context';
-import { verifySignature } from './core';
+import { verdictFailure, verifySignature } from './core';
+import { lazy } from '../util/lazy';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
 import { defined } from '../util/object';
 import { mapConcurrent } from '../util/pool';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
+
+// Loaded on first use (start-up cost, bench/startup.ts): the registry client and its HTTP
+// stack when a verifier is created, discovery on the first image, blob/Rekor support on the
+// first verifyBlob.
+/* eslint-disable @typescript-eslint/no-require-imports -- the lazily loaded parts, see above */
+const registryClient = lazy(() => require('../registry/client') as typeof import('../registry/client'));
+const registryOptions = lazy(() => require('../registry/options') as typeof import('../registry/options'));
+const discoverLegacy = lazy(() => require('../cosign/discover-legacy') as typeof import('../cosign/discover-legacy'));
+const discoverReferrers = lazy(() => require('../cosign/discover-referrers') as typeof import('../cosign/discover-referrers'));
+const blob = lazy(() => require('./blob') as typeof import('./blob'));
+const webClient = lazy(() => require('../net/web-client') as typeof import('../net/web-client'));
+const rekorClient = lazy(() => require('../rekor/client') as typeof import('../rekor/client'));
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface VerifierOptions {
   /**
@@ -155,7 +165,7 @@ export class ImageVerifier {
     if (options.registryClient) {
       this.registry = options.registryClient;
     } else {
-      this.ownedClient = new RegistryClient(options.registry);
+      this.ownedClient = new (registryClient().RegistryClient)(options.registry);
       this.registry = this.ownedClient;
     }
     if (options.signatureRepository !== undefined) {
@@ -167,7 +177,7 @@ export class ImageVerifier {
       this.signatureRepository = { registry: repo.registry, repository: repo.repository };
     }
     if (options.maxSignatures !== undefined) this.maxSignatures = options.maxSignatures;
-    this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? REGISTRY_CLIENT_DEFAULTS.timeoutMs;
+    this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? registryOptions().DEFAULTS.timeoutMs;
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
       throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
     }
@@ -302,10 +312,10 @@ export class ImageVerifier {
     const checks = this.checksFor(this.preparePolicy(policy));
     const web = options.offline
       ? undefined
-      : new WebClient(defined({ timeoutMs: options.timeoutMs, ca: options.ca, httpStack: options.httpStack }));
+      : new (webClient().WebClient)(defined({ timeoutMs: options.timeoutMs, ca: options.ca, httpStack: options.httpStack }));
     try {
-      const rekor = web ? new RekorClient(web, options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;
-      const { verdict, rekorEntry } = await verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
+      const rekor = web ? new (rekorClient().RekorClient)(web, options.rekorUrl ?? rekorClient().PUBLIC_GOOD_REKOR_URL) : undefined;
+      const { verdict, rekorEntry } = await blob().verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
       return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
     } finally {
       await web?.close();
@@ -391,15 +401,15 @@ export class ImageVerifier {
   private async discover(target: Target, kind: 'signature' | 'attestation'): Promise<Discovered> {
     const options = { ...defined({ maxSignatures: this.maxSignatures }), signal: target.signal };
     const [legacy, referrers]: [LegacyArtifacts | null, readonly ReferrerBundle[]] = await Promise.all([
-      fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, kind === 'signature' ? 'sig' : 'att', options),
+      discoverLegacy().fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, kind === 'signature' ? 'sig' : 'att', options),
       // cosign v3 bundles are attached to the image itself (its repository), not to a signature repository.
-      fetchReferrerBundles(this.registry, target.imageRepo, target.digest, { ...options, kind }),
+      discoverReferrers().fetchReferrerBundles(this.registry, target.imageRepo, target.digest, { ...options, kind }),
     ]);
     return { legacy, referrers };
   }
 
   private nothingFound(what: string, target: Target, suffix: 'sig' | 'att'): string {
-    const where = `${repositoryName(target.signatureRepo)}:${digestTag(target.digest, suffix)} or as OCI referrers`;
+    const where = `${repositoryName(target.signatureRepo)}:${target.digest.replace(':', '-')}.${suffix} or as OCI referrers`;
     return `no ${what} found for ${target.reference} (${target.digest}) at ${where}`;
   }
 }

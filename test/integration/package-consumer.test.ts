@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { docExamples, exampleModule } from '../support/doc-examples';
 
 const ROOT = resolve(__dirname, '..', '..');
 let dir: string;
@@ -28,7 +29,7 @@ beforeAll(() => {
   const app = join(dir, 'app');
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  npm(['install', '--prefer-offline', '--no-package-lock', tarball], app);
+  npm(['install', '--prefer-offline', '--no-package-lock', tarball, '@types/node@22'], app);
 }, 240_000);
 
 afterAll(() => {
@@ -76,4 +77,40 @@ test('type declarations are installed and reachable from the package entry', () 
 test('the imgverify bin runs', () => {
   const out = execFileSync(join(app(), 'node_modules', '.bin', 'imgverify'), ['version'], { cwd: app(), encoding: 'utf8' });
   expect(out.trim()).toMatch(/^imgverify \d+\.\d+\.\d+$/);
+});
+
+describe('every TypeScript example of README.md and docs/ type-checks against the packed package', () => {
+  const examples = docExamples(ROOT);
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+  test('there are examples to check', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(9);
+  });
+
+  // A consumer's strict settings; Node's types from @types/node, as the README says a TypeScript user installs.
+  const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types: ['node'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
+
+  test.each([
+    ['ESM', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
+    ['CommonJS', 'cjs', { type: 'commonjs' }, { module: 'node16', moduleResolution: 'node16' }],
+  ] as const)('%s consumer', (_name, kind, pkg, moduleOptions) => {
+    const dir = join(app(), `examples-${kind}`);
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `examples-${kind}`, private: true, ...pkg }));
+    const names = examples.map((example, i) => {
+      const name = `example-${i}.${kind === 'esm' ? 'mts' : 'cts'}`;
+      writeFileSync(join(dir, name), exampleModule(example, kind));
+      return name;
+    });
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, ...moduleOptions, typeRoots: [join(app(), 'node_modules', '@types')] }, files: names }));
+    let output = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
+    } catch (err) {
+      output = (err as { stdout?: string }).stdout ?? String(err);
+    }
+    // Name the documentation line of each error (the files start with a comment naming it).
+    const located = output.replace(/example-(\d+)\.[cm]ts/g, (_m, i: string) => examples[Number(i)]!.where);
+    expect(located).toBe('');
+  }, 120_000);
 });

@@ -7,7 +7,7 @@
  * A client certificate is presented only to the host it was given for: a redirect to another
  * host (blob storage) or a token realm elsewhere gets a connection without it.
  */
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ImgverifyError } from '../../errors';
 import { registryApiHost } from '../../reference';
 import { normaliseRegistryKey } from '../auth/docker-config';
@@ -38,6 +38,15 @@ export interface HttpStackOptions {
 export interface Route {
   readonly dispatcher: Dispatcher;
   readonly proxy?: URL;
+}
+
+/**
+ * undici, loaded when the first connection is made: importing imgverify (or creating a verifier
+ * that is only used for bundles) does not pay for the HTTP client's hundred modules.
+ */
+function undici(): typeof import('undici') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost)
+  return require('undici') as typeof import('undici');
 }
 
 export class HttpStack {
@@ -95,9 +104,9 @@ export class HttpStack {
       ...(certificate !== undefined ? { cert: certificate.cert, key: certificate.key } : {}),
     };
     if (proxy === undefined) {
-      return new Agent({ connections: this.connections, keepAliveTimeout: 10_000, connect: { timeout: this.connectTimeoutMs, ...tls } });
+      return new (undici().Agent)({ connections: this.connections, keepAliveTimeout: 10_000, connect: { timeout: this.connectTimeoutMs, ...tls } });
     }
-    return new ProxyAgent({
+    return new (undici().ProxyAgent)({
       uri: proxy.href,
       connections: this.connections,
       keepAliveTimeout: 10_000,
