@@ -37,11 +37,15 @@ export function addonPath(root: string): string {
   return join(root, 'node_modules', '@jazzer.js', 'fuzzer', 'prebuilds', `fuzzer-${process.platform}-${process.arch}.node`);
 }
 
-/** Whether the addon loads in a fresh node (with `preload` in LD_PRELOAD); the error otherwise. */
+/**
+ * Whether the addon loads in a fresh node (with `preload` in LD_PRELOAD); the error otherwise.
+ * LD_BIND_NOW resolves every symbol at load: a weakened addon loads lazily without the shim
+ * and would only fail at its first call into a missing symbol.
+ */
 function loadError(addon: string, preload?: string): string | undefined {
   const res = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], {
     encoding: 'utf8',
-    env: { ...process.env, ...(preload ? { LD_PRELOAD: preload } : {}) },
+    env: { ...process.env, LD_BIND_NOW: '1', ...(preload ? { LD_PRELOAD: preload } : {}) },
   });
   return res.status === 0 ? undefined : res.stderr.split('\n').find((l) => l.startsWith('Error:')) ?? res.stderr.slice(0, 500);
 }
@@ -95,7 +99,7 @@ export function ensureJazzerLoads(root: string, log: (line: string) => void): st
   const first = loadError(addon);
   if (first === undefined) return '';
   if (existsSync(shim) && loadError(addon, shim) === undefined) return shim;
-  if (!/GLIBC_2\.38|GLIBCXX_3\.4\.32/.test(first)) throw new Error(`the Jazzer.js addon does not load: ${first}`);
+  if (!/GLIBC_2\.38|GLIBCXX_3\.4\.32|__isoc23_|ios_base_library_init/.test(first)) throw new Error(`the Jazzer.js addon does not load: ${first}`);
   log(`jazzer: the prebuilt addon does not load (${first.trim()}); building the compatibility shim (see fuzz/jazzer-compat.ts)`);
   mkdirSync(dirname(shim), { recursive: true });
   const source = join(dirname(shim), 'jazzer-compat.cc');
