@@ -13,7 +13,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { parseBundle } from '../src/bundle/parse';
 import { ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_RFC3161_TIMESTAMP, ANNOTATION_SIGNATURE } from '../src/cosign/annotations';
 import { parseDsseEnvelope } from '../src/cosign/dsse';
@@ -22,6 +22,8 @@ import { parseLegacySignature, parseRekorBundle, rekorKindVersion } from '../src
 import { parseImageManifest as parseCosignManifest } from '../src/cosign/oci';
 import { checkPayloadBindsDigest, parseSimpleSigning } from '../src/cosign/simple-signing';
 import { certificateIdentity } from '../src/policy/certificate-identity';
+import { readCertificate } from '../src/util/certificate';
+import { checkCodeSigningUsage } from '../src/verify/code-signing';
 import { formatReference, parseReference } from '../src/reference';
 import { parseChallenges, findChallenge } from '../src/registry/auth/challenge';
 import { parseTokenResponse } from '../src/registry/auth/token';
@@ -233,6 +235,9 @@ function parseJson(data: Buffer): unknown {
  */
 export const CERTIFICATE_READERS: ReadonlyArray<{ readonly name: string; readonly read: (cert: X509Certificate) => unknown }> = [
   { name: 'certificateIdentity', read: (cert) => certificateIdentity(cert) },
+  { name: 'checkCodeSigningUsage', read: (cert) => checkCodeSigningUsage(cert) },
+  // What @sigstore/verify reads of a leaf, beyond what readCertificate checked.
+  { name: 'certificate fields', read: (cert) => [cert.isCA, cert.subjectAltName, cert.extKeyUsage?.digitalSignature, cert.validForDate(new Date())] },
 ];
 
 /** Policy document parsers (text, file name). TrustRoot YAML (another branch) is added here. */
@@ -348,9 +353,9 @@ export const TARGETS: readonly FuzzTarget[] = [
     fuzz: (data) => {
       let cert: X509Certificate;
       try {
-        cert = X509Certificate.parse(Buffer.from(data));
+        cert = readCertificate(data);
       } catch {
-        return; // not DER: the callers wrap @sigstore/core's parse error (SIGNATURE_MALFORMED)
+        return; // not a certificate: the callers wrap this error (SIGNATURE_MALFORMED)
       }
       for (const reader of CERTIFICATE_READERS) typed(reader.name, () => reader.read(cert));
     },
