@@ -25,9 +25,13 @@ POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
   --docker-config FILE       registry credentials, docker config.json (default: $DOCKER_CONFIG/config.json)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
+  --shutdown-delay D         on SIGTERM, keep serving this long with /readyz answering 503 before
+                             refusing connections, so the pod leaves the Service first (default 0s)
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
 
-Runs until SIGTERM or SIGINT. Exit status 2 for a usage or configuration error.
+Runs until SIGTERM or SIGINT, then shuts down gracefully: /readyz answers 503 at once, new
+connections are refused after --shutdown-delay, requests in flight finish within --timeout,
+then the process exits 0. Exit status 2 for a usage or configuration error.
 `;
 
 /** Flags the webhook and \`policy test\` share: how images are verified. */
@@ -114,6 +118,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       'cache-ttl': { type: 'string' },
       'cache-size': { type: 'string' },
       'log-level': { type: 'string' },
+      'shutdown-delay': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -132,6 +137,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
   const trustedRoot = values['trusted-root'];
+  const delayText = values['shutdown-delay'];
+  const shutdownDelayMs = delayText === undefined || /^0+(?:ms|s|m)?$/.test(delayText.trim()) ? 0 : parseDuration(delayText, '--shutdown-delay');
+  if (shutdownDelayMs > 60_000) throw usageError('--shutdown-delay must be at most 60s');
 
   const server = await startWebhookServer({
     policiesDir,
@@ -145,6 +153,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
     ...(trustedRoot !== undefined ? { trustedRoot } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),
+    shutdownDelayMs,
     log: jsonLines(io, logLevel),
   });
   const signal = await (until ?? stopSignal());
