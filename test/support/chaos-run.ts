@@ -123,7 +123,7 @@ function judge(image: PreparedImage, result: ImageVerificationResult | undefined
   const kinds = faults.map((f) => f.kind);
   const base = { image: image.repo, class: image.class, faults: kinds };
   if (thrown !== undefined) {
-    const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+    const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : JSON.stringify(thrown);
     return { ...base, verified: false, code: thrown instanceof ImgverifyError ? thrown.code : 'none', judgement: 'crash', message };
   }
   const r = result!;
@@ -166,7 +166,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosReport> {
       redirectTo: elsewhere.url,
       ...(options.kinds ? { kinds: options.kinds } : {}),
     });
-    release.push(chaos.release);
+    release.push(() => chaos.release());
     proxy = await startProxy(registry, { onRequest: chaos.hook });
     client = new RegistryClient({ dockerConfigPath: false, timeoutMs, retries: options.retries ?? 3, retryBaseDelayMs: 20, maxRetryDelayMs: 1500 });
     const verifier = createVerifier({ trustedRoot: sigstore.trustedRoot, registryClient: client });
