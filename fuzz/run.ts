@@ -12,11 +12,12 @@
  * the input is written to build/fuzz/findings/TARGET/ and its path printed: turn it into a
  * regression test (test/unit/fuzz-regressions.test.ts), fix, run again.
  * Figures per target: executions, edges covered (libFuzzer's `cov`), features (`ft`),
- * corpus size, peak RSS, findings. Numbers go in docs/reliability.md.
+ * corpus size, line and branch coverage of the target's parser modules by the final corpus
+ * (a replay with istanbul, Jazzer.js's regression mode), peak RSS, findings. Numbers go in docs/reliability.md.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,46 @@ interface Result {
   readonly peakRssMb: number;
   readonly findings: string[];
   readonly exitCode: number | null;
+  /** Line and branch coverage (%) of the target's parser modules by the final corpus. */
+  readonly linesPct?: number;
+  readonly branchesPct?: number;
+}
+
+function runJazzer(args: string[], name: string, preload: string): Promise<{ code: number | null; log: string }> {
+  const child = spawn(process.execPath, ['--max-old-space-size=1536', JAZZER, ENTRY, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, IMGVERIFY_FUZZ_TARGET: name, ...(preload ? { LD_PRELOAD: preload } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const onData = (d: Buffer) => {
+    log += d.toString();
+    if (log.length > 4_000_000) log = log.slice(-2_000_000);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((r) => child.on('close', (code) => r({ code, log })));
+}
+
+/** Replays the corpus with istanbul coverage (Jazzer.js regression mode): lines and branches of the target's files. */
+async function corpusCoverage(name: string, corpus: string, preload: string): Promise<{ linesPct: number; branchesPct: number } | undefined> {
+  const target = findTarget(name)!;
+  const dir = join(ROOT, 'build', 'fuzz', 'coverage', name);
+  rmSync(dir, { recursive: true, force: true });
+  await runJazzer([corpus, '--sync', '-i', INSTRUMENTED, '-m', 'regression', '--coverage', '--coverage_directory', dir, '--coverage_reporters', 'json-summary'], name, preload);
+  const summaryFile = join(dir, 'coverage-summary.json');
+  if (!existsSync(summaryFile)) return undefined;
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, { lines: { total: number; covered: number }; branches: { total: number; covered: number } }>;
+  let lines = [0, 0];
+  let branches = [0, 0];
+  for (const file of target.files) {
+    const entry = summary[join(INSTRUMENTED, `${file}.js`)];
+    if (!entry) continue;
+    lines = [lines[0]! + entry.lines.covered, lines[1]! + entry.lines.total];
+    branches = [branches[0]! + entry.branches.covered, branches[1]! + entry.branches.total];
+  }
+  if (lines[1] === 0) return undefined;
+  return { linesPct: (100 * lines[0]!) / lines[1]!, branchesPct: branches[1] === 0 ? 100 : (100 * branches[0]!) / branches[1]! };
 }
 
 function writeSeeds(dir: string, seeds: Buffer[]): void {
@@ -55,8 +96,6 @@ async function fuzzOne(name: string, seconds: number, seed: number | undefined, 
   mkdirSync(findingsDir, { recursive: true });
   const before = new Set(readdirSync(findingsDir));
   const args = [
-    JAZZER,
-    ENTRY,
     corpus,
     '--sync',
     '-i',
@@ -70,20 +109,8 @@ async function fuzzOne(name: string, seconds: number, seed: number | undefined, 
     '-print_final_stats=1',
     ...(seed !== undefined ? [`-seed=${seed}`] : []),
   ];
-  const child = spawn(process.execPath, ['--max-old-space-size=1536', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, IMGVERIFY_FUZZ_TARGET: name, ...(preload ? { LD_PRELOAD: preload } : {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const onData = (d: Buffer) => {
-    log += d.toString();
-    if (log.length > 4_000_000) log = log.slice(-2_000_000);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
   const started = Date.now();
-  const exitCode = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const { code: exitCode, log } = await runJazzer(args, name, preload);
   const elapsed = (Date.now() - started) / 1000;
   writeFileSync(join(ROOT, 'build', 'fuzz', `${name}.log`), log);
 
@@ -109,6 +136,7 @@ async function fuzzOne(name: string, seconds: number, seed: number | undefined, 
     peakRssMb: last(/stat::peak_rss_mb: (\d+)/g) || last(/rss: (\d+)Mb/g),
     findings,
     exitCode,
+    ...(await corpusCoverage(name, corpus, preload)),
   };
 }
 
@@ -139,14 +167,17 @@ async function main(): Promise<void> {
   for (const name of names) {
     console.error(`fuzzing ${name} for ${seconds} s ...`);
     const r = await fuzzOne(name, seconds, seed, preload);
-    console.error(`  ${r.executions} executions, cov ${r.edges}, ft ${r.features}, corpus ${r.corpus}, findings ${r.findings.length}`);
+    console.error(`  ${r.executions} executions, cov ${r.edges}, ft ${r.features}, corpus ${r.corpus}, lines ${r.linesPct?.toFixed(0) ?? '?'}%, findings ${r.findings.length}`);
     results.push(r);
   }
   console.log(`\nJazzer.js fuzzing, ${seconds} s per target; machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);
-  console.log('| target | executions | exec/s | edges (cov) | features (ft) | corpus | peak RSS MB | findings |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| target | executions | exec/s | edges (cov) | features (ft) | corpus | lines / branches of its parsers | peak RSS MB | findings |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const pct = (n: number | undefined) => (n === undefined ? '?' : `${n.toFixed(0)}%`);
   for (const r of results) {
-    console.log(`| ${r.target} | ${r.executions} | ${r.execPerSecond.toFixed(0)} | ${r.edges} | ${r.features} | ${r.corpus} | ${r.peakRssMb} | ${r.findings.length} |`);
+    console.log(
+      `| ${r.target} | ${r.executions} | ${r.execPerSecond.toFixed(0)} | ${r.edges} | ${r.features} | ${r.corpus} | ${pct(r.linesPct)} / ${pct(r.branchesPct)} | ${r.peakRssMb} | ${r.findings.length} |`,
+    );
   }
   console.log(JSON.stringify({ seconds, results }));
   if (results.some((r) => r.findings.length > 0 || r.exitCode !== 0)) process.exitCode = 1;
