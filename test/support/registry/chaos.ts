@@ -68,6 +68,8 @@ export interface InjectedFault {
   readonly kind: FaultKind;
   readonly method: string;
   readonly path: string;
+  /** Method and URL: what a retry asks again. */
+  readonly key: string;
   /** 0 for the first request of this path, 1 for the second... */
   readonly attempt: number;
 }
@@ -76,9 +78,11 @@ export interface ChaosLayer {
   readonly hook: ProxyHook;
   /** Every fault injected, in order. */
   readonly faults: InjectedFault[];
+  /** Every request answered without a fault, in order (`ok`: a status below 400). */
+  readonly clean: Array<{ readonly key: string; readonly path: string; readonly ok: boolean }>;
   /** Faults by kind. */
   counts(): Record<FaultKind, number>;
-  /** Faults whose path was later answered without a fault (a retry or a later request recovered). */
+  /** Faults whose request was later answered without a fault (by a retry, or by a later request for the same URL). */
   recovered(): number;
   /** Requests seen. */
   requests(): number;
@@ -103,6 +107,7 @@ export function createChaos(options: ChaosOptions): ChaosLayer {
   if (!(options.rate >= 0 && options.rate <= 1)) throw new Error(`rate must be in [0, 1], got ${options.rate}`);
   const seen = new Map<string, number>();
   const faults: InjectedFault[] = [];
+  const clean: Array<{ key: string; path: string; ok: boolean }> = [];
   const pendingRecovery = new Map<string, number>();
   let recovered = 0;
   let requests = 0;
@@ -115,18 +120,18 @@ export function createChaos(options: ChaosOptions): ChaosLayer {
     seen.set(key, attempt + 1);
     const faulted = (options.applies?.(req) ?? true) && draw(options.seed, 'rate', key, attempt) < options.rate;
     if (!faulted) {
+      const res = await ctx.forward();
+      clean.push({ key, path: req.path, ok: res.status < 400 });
       const waiting = pendingRecovery.get(key);
-      if (waiting !== undefined) {
+      if (waiting !== undefined && res.status < 400) {
         pendingRecovery.delete(key);
-        const res = await ctx.forward();
-        if (res.status < 400) recovered += waiting;
-        return res;
+        recovered += waiting;
       }
-      return undefined;
+      return res;
     }
     const kind = kinds[Math.floor(draw(options.seed, 'kind', key, attempt) * kinds.length)]!;
     const record = () => {
-      faults.push({ kind, method: req.method, path: req.path, attempt });
+      faults.push({ kind, method: req.method, path: req.path, key, attempt });
       pendingRecovery.set(key, (pendingRecovery.get(key) ?? 0) + 1);
     };
     const position = (n: number) => Math.floor(draw(options.seed, 'pos', key, attempt) * n);
@@ -207,6 +212,7 @@ export function createChaos(options: ChaosOptions): ChaosLayer {
   return {
     hook,
     faults,
+    clean,
     counts: () => {
       const out = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
       for (const f of faults) out[f.kind]++;
