@@ -36,6 +36,9 @@ export function readCertificate(der: Uint8Array | string): X509Certificate {
     }
     void cert.isCA;
     void cert.extBasicConstraints?.pathLenConstraint;
+    // Read by isCA only for CA certificates; a key usage that is not a BIT STRING is malformed
+    // whatever the certificate (found by fuzzing).
+    void cert.extKeyUsage?.digitalSignature;
     void cert.subjectAltName;
     void cert.extSubjectKeyID?.keyIdentifier;
     void cert.extAuthorityKeyID?.keyIdentifier;

@@ -66,3 +66,21 @@ describe('certificates whose DER parses but whose structure is not X.509 (sigsto
     expect((thrown as ImgverifyError).code).toBe('SIGNATURE_MALFORMED');
   });
 });
+
+describe('a leaf certificate whose key usage extension is not a BIT STRING (certificate finding)', () => {
+  const der = finding('certificate', 'crash-27ecab2d29b432e0480b122f986cb5d5be1810aa.der');
+
+  it('is refused by readCertificate (it used to pass: isCA reads key usage only for CA certificates)', () => {
+    expect(() => readCertificate(der)).toThrow(/malformed certificate structure/);
+  });
+
+  it('in a cosign .sig layer it is SIGNATURE_MALFORMED', () => {
+    let thrown: unknown;
+    try {
+      parseLegacySignature({ 'dev.cosignproject.cosign/signature': 'MEUCIQ==', 'dev.sigstore.cosign/certificate': pem(der) });
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as ImgverifyError).code).toBe('SIGNATURE_MALFORMED');
+  });
+});
