@@ -76,8 +76,8 @@ export default defineConfig(
     },
   },
   {
-    // Benchmarks and examples are command-line programs that report on the console.
-    files: ['bench/**', 'examples/**'],
+    // Benchmarks, examples and the fuzz runner are command-line programs that report on the console.
+    files: ['bench/**', 'examples/**', 'fuzz/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -22,7 +22,8 @@
  * 2022–2023 sigstore-js / sigstore-go v0.1 bundles carry the full chain and are refused
  * here (docs/conformance.md lists them).
  */
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
+import { readCertificate } from '../util/certificate';
 import {
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
@@ -135,7 +136,7 @@ function checkCertificate(value: unknown, where: string): X509Certificate {
   const cert = record(value, where);
   checkBytes(cert.rawBytes, `${where}.rawBytes`);
   try {
-    return X509Certificate.parse(Buffer.from(cert.rawBytes as string, 'base64'));
+    return readCertificate(Buffer.from(cert.rawBytes as string, 'base64'));
   } catch (err) {
     throw malformed(`${where} is not a DER X.509 certificate (${(err as Error).message})`, err);
   }

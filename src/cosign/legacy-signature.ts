@@ -8,7 +8,7 @@
  * and nothing is trusted until `@sigstore/verify` and our own checks have passed.
  */
 import { createHash } from 'node:crypto';
-import { X509Certificate } from '@sigstore/core';
+import { readCertificate } from '../util/certificate';
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
 import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
@@ -53,7 +53,7 @@ function certificatesFromPem(text: string, what: string): Bytes[] {
   return blocks.map((block) => {
     if (block.type !== 'CERTIFICATE') throw malformed(what, `PEM block of type ${block.type}, expected CERTIFICATE`);
     try {
-      X509Certificate.parse(block.der);
+      readCertificate(block.der);
     } catch (err) {
       throw malformed(what, `not an X.509 certificate (${(err as Error).message})`);
     }

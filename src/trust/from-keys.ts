@@ -8,6 +8,7 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
+import { readCertificate } from '../util/certificate';
 import { ImgverifyError } from '../errors';
 import { trustRootFromJSON, type LoadedTrustRoot } from './trusted-root';
 
@@ -46,7 +47,7 @@ export function pemCertificates(pem: string, where: string, source: string): Buf
   if (blocks.length === 0) throw invalid(source, `${where} holds no PEM certificate`);
   blocks.forEach((der, i) => {
     try {
-      X509Certificate.parse(der);
+      readCertificate(der);
     } catch (err) {
       throw invalid(source, `${where} certificate ${i} is not X.509: ${(err as Error).message}`);
     }

@@ -8,7 +8,7 @@
  * root to be rejected, so validation here is stricter than the library's.
  */
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from '@sigstore/core';
+import { readCertificate } from '../util/certificate';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
@@ -96,7 +96,7 @@ function checkAuthorities(list: unknown, name: string, source: string, required:
     ca.certChain.certificates.forEach((cert: unknown, j: number) => {
       const der = requireBase64(isRecord(cert) ? cert.rawBytes : undefined, `${where}.certChain.certificates[${j}].rawBytes`, source);
       try {
-        X509Certificate.parse(der);
+        readCertificate(der);
       } catch (err) {
         throw invalid(source, `${where}.certChain.certificates[${j}] is not a DER X.509 certificate`, err);
       }

@@ -91,7 +91,7 @@ export interface AuthorityOutcome {
   readonly reason: string;
   /** The error code of a failure, when it has one. */
   readonly code?: ErrorCode;
-  /** A registry error or timeout: nothing was learned about the image. */
+  /** A registry error, a timeout or a corrupt registry answer: nothing was learned about the image (never cached). */
   readonly operational: boolean;
 }
 
@@ -278,9 +278,18 @@ function signerText(result: ImageVerificationResult | undefined, signature?: Sig
   return `a signature by ${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'}${claims.length > 0 ? `; claims ${claims.join(', ')}` : ''})`;
 }
 
+/**
+ * Failures that say the registry's answer was not the content asked for: bytes that do not
+ * hash to their digest, a body cut short or over its bound, a manifest that is not JSON.
+ * Nothing was learned about the image's signatures and the next request may get the right
+ * bytes, so, like registry errors, they deny (or warn) but are never cached: cached, one bad
+ * answer denied a signed image for the whole negative TTL (found by the soak benchmark).
+ */
+const BAD_ANSWER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DIGEST_MISMATCH', 'MALFORMED_CONTENT', 'SIZE_LIMIT_EXCEEDED']);
+
 function failureOf(err: ImgverifyError | undefined, fallback: string): { reason: string; code?: ErrorCode; operational: boolean } {
   if (!err) return { reason: fallback, operational: false };
-  return { reason: `${err.message} [${err.code}]`, code: err.code, operational: err.category === 'operational' };
+  return { reason: `${err.message} [${err.code}]`, code: err.code, operational: err.category === 'operational' || BAD_ANSWER_CODES.has(err.code) };
 }
 
 /** The timeout error every unfinished verification of a request gets. */

@@ -25,11 +25,16 @@ export interface RouterOptions {
   readonly metrics: WebhookMetrics;
   readonly log: Logger;
   readonly maxBodyBytes: number;
-  /** Aborts when the server shuts down: evaluations in flight stop, /readyz says so. */
-  readonly closing: AbortSignal;
+  /** True once the server is shutting down: /readyz answers 503, connections are not kept alive. */
+  readonly shuttingDown: () => boolean;
+  /** Aborts evaluations in flight: only when shutting down has run out of time. */
+  readonly abort: AbortSignal;
   /** Why the policy folder's current content does not load, if it does not (for /readyz). */
   readonly policyRejection: () => string | undefined;
 }
+
+/** Each response's server's `shuttingDown` (read by send(), right before the answer is written). */
+const shutdownOf = new WeakMap<ServerResponse, () => boolean>();
 
 class HttpError extends Error {
   constructor(
@@ -56,6 +61,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) return;
+  if (shutdownOf.get(res)?.()) res.shouldKeepAlive = false;
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', ...extra });
   res.end(body);
 }
@@ -66,7 +72,7 @@ function sendJson(res: ServerResponse, status: number, value: unknown, extra: Re
 
 /** The server's `request` listener. */
 export function createRouter(options: RouterOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { evaluator, metrics, log, maxBodyBytes, closing } = options;
+  const { evaluator, metrics, log, maxBodyBytes, shuttingDown, abort } = options;
 
   /** Answers one AdmissionReview; resolves to the request metric's result. */
   const admission = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<string> => {
@@ -98,7 +104,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     const started = Date.now();
     let outcome: AdmissionDecision;
     try {
-      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, closing);
+      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort);
     } catch (err) {
       // The uid is known: answer with a denial rather than an HTTP error (fail closed).
       log('error', 'admission failed unexpectedly', { uid: request.uid, error: (err as Error).message });
@@ -125,8 +131,9 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
 
   const readyz = (res: ServerResponse): void => {
     const rejection = options.policyRejection();
-    if (!evaluator.ready || closing.aborted) {
-      send(res, 503, 'text/plain', `not ready: ${closing.aborted ? 'shutting down' : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`}\n`);
+    const stopping = shuttingDown();
+    if (!evaluator.ready || stopping) {
+      send(res, 503, 'text/plain', `not ready: ${stopping ? 'shutting down' : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`}\n`);
       return;
     }
     const note = rejection ? `; the policy folder changed but does not load, keeping ${evaluator.version}: ${rejection}` : '';
@@ -170,6 +177,9 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
   };
 
   return (req, res) => {
+    // While shutting down every answer (also of a request that was in flight when it began)
+    // closes its connection, so clients reconnect to another replica.
+    shutdownOf.set(res, shuttingDown);
     handle(req, res).catch((err: unknown) => {
       log('error', 'request failed', { error: (err as Error).message });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });

@@ -71,6 +71,12 @@ export interface WebhookServerOptions {
   readonly tlsPollIntervalMs?: number;
   /** Registry credential files are re-read this often besides file events (default 30 s; 0: events only). */
   readonly credentialPollIntervalMs?: number;
+  /**
+   * On close, how long the server keeps serving while /readyz already answers 503, so that
+   * Kubernetes takes the pod out of the Service's endpoints before it stops accepting
+   * connections (default 0). See docs/webhook.md, "Shutting down".
+   */
+  readonly shutdownDelayMs?: number;
   readonly log?: Logger;
 }
 
@@ -88,7 +94,13 @@ export interface RunningWebhookServer {
   reloadTls(): Promise<boolean>;
   /** Refreshes the TUF-backed trust now (TrustRoot `remote`, a default TUF root): an update from a mirror only when due. */
   refreshTrust(): Promise<void>;
-  /** Stops watching and listening; closes idle connections and the backend the server created. */
+  /**
+   * Shuts down gracefully: /readyz answers 503 at once; after `shutdownDelayMs` the server
+   * stops accepting connections; requests in flight finish (each within the evaluator's
+   * deadline); then connections, watchers and the backend the server created are closed.
+   * Requests still running a few seconds past the deadline are denied and their connections
+   * closed.
+   */
   close(): Promise<void>;
 }
 
@@ -113,7 +125,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
   });
-  const closing = new AbortController();
+  // Two stages of shutting down: `stopping` (readiness false, no keep-alive), and `abort`
+  // (requests in flight are cut short: only when they overrun the deadline).
+  let stopping = false;
+  const abort = new AbortController();
 
   let tls: TlsServer;
   try {
@@ -171,7 +186,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       metrics,
       log,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      closing: closing.signal,
+      shuttingDown: () => stopping,
+      abort: abort.signal,
       policyRejection: policies.lastRejection,
     }),
   );
@@ -210,26 +226,43 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     metrics,
     evaluator,
-    ready: () => evaluator.ready && !closing.signal.aborted,
+    ready: () => evaluator.ready && !stopping,
     reloadTls: tls.reload,
     refreshTrust: () => trust.refresh(),
     close: () => {
       closed ??= (async () => {
-        closing.abort(new ImgverifyError('ABORTED', 'the webhook is shutting down'));
-        policies.stop();
-        stopCredentialWatch();
-        trust.stop();
-        tls.stopWatching();
-        // Requests in flight get a few seconds to finish; then every connection is closed.
+        // 1. Not ready: the kubelet's probe fails and the endpoint is removed; meanwhile
+        //    requests still routed here are served as usual.
+        stopping = true;
+        metrics.ready.set(0);
+        const delay = options.shutdownDelayMs ?? 0;
+        if (delay > 0) {
+          log('info', 'shutting down: not ready, still serving', { delayMs: delay });
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+        // 2. Stop accepting; idle keep-alive connections close now, busy ones after their
+        //    answer (no keep-alive while stopping). Requests in flight finish within the
+        //    evaluator's deadline; past it (and a margin to write the answer) they are
+        //    aborted (a denial) and their connections closed.
+        const graceMs = evaluator.timeoutMs + 2000;
+        log('info', 'shutting down: no longer accepting connections', { graceMs });
         await new Promise<void>((resolve) => {
-          const force = setTimeout(() => server.closeAllConnections(), 5000);
-          force.unref();
+          const overrun = setTimeout(() => {
+            abort.abort(new ImgverifyError('ABORTED', 'the webhook is shutting down'));
+            setTimeout(() => server.closeAllConnections(), 1000).unref();
+          }, graceMs);
+          overrun.unref();
           server.close(() => {
-            clearTimeout(force);
+            clearTimeout(overrun);
             resolve();
           });
           server.closeIdleConnections();
         });
+        // 3. Nothing is in flight: stop watching and release the registry connections.
+        policies.stop();
+        stopCredentialWatch();
+        trust.stop();
+        tls.stopWatching();
         await ownedBackend?.close();
       })();
       return closed;

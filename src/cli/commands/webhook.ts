@@ -34,9 +34,13 @@ ${trustHelp(29)}
                              re-read when they change
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
+  --shutdown-delay D         on SIGTERM, keep serving this long with /readyz answering 503 before
+                             refusing connections, so the pod leaves the Service first (default 0s)
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
 
-Runs until SIGTERM or SIGINT. Exit status 2 for a usage or configuration error.
+Runs until SIGTERM or SIGINT, then shuts down gracefully: /readyz answers 503 at once, new
+connections are refused after --shutdown-delay, requests in flight finish within --timeout,
+then the process exits 0. Exit status 2 for a usage or configuration error.
 `;
 
 /** Flags the webhook and \`policy test\` share: how images are verified. */
@@ -136,6 +140,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       'cache-ttl': { type: 'string' },
       'cache-size': { type: 'string' },
       'log-level': { type: 'string' },
+      'shutdown-delay': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -154,6 +159,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
   const trust = await trustFromFlags(values, io, { cacheOnly: true });
+  const delayText = values['shutdown-delay'];
+  const shutdownDelayMs = delayText === undefined || /^0+(?:ms|s|m)?$/.test(delayText.trim()) ? 0 : parseDuration(delayText, '--shutdown-delay');
+  if (shutdownDelayMs > 60_000) throw usageError('--shutdown-delay must be at most 60s');
 
   const server = await startWebhookServer({
     policiesDir,
@@ -170,6 +178,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     tufCacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
     ...(values.offline === true ? { offline: true } : {}),
     registry: registryFromFlags(values, io.env, timeoutMs),
+    shutdownDelayMs,
     log: jsonLines(io, logLevel),
   });
   const signal = await (until ?? stopSignal());

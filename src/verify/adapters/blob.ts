@@ -13,7 +13,7 @@
  * All become a bundle whose message signature is over the artifact's bytes.
  */
 import type { TransparencyLogEntry } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import { readCertificate } from '../../util/certificate';
 import { hashedRekordHash, legacySignatureToBundle, parseRekorBundle, type LegacySignature } from '../../cosign/legacy-signature';
 import { ImgverifyError } from '../../errors';
 import { decodeBase64, decodePem, isRecord, type Bytes } from '../../util/encoding';
@@ -70,7 +70,7 @@ function certificatesFrom(value: string | Buffer, what: string): Bytes[] {
   return blocks.map((block) => {
     if (block.type !== 'CERTIFICATE') throw malformed(what, `PEM block of type ${block.type}, expected CERTIFICATE`);
     try {
-      X509Certificate.parse(block.der);
+      readCertificate(block.der);
     } catch (err) {
       throw malformed(what, `not an X.509 certificate (${(err as Error).message})`);
     }

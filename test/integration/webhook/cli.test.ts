@@ -236,6 +236,9 @@ describe('imgverify policy test', () => {
     expect((await runCli(['webhook', '--policies', policies])).stderr).toContain('--tls-cert is required');
     expect((await runCli(['webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--no-match', 'maybe'])).code).toBe(2);
     expect((await runCli(['webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--timeout', '45s'])).code).toBe(2);
+    const delay = await runCli(['webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--shutdown-delay', '2m']);
+    expect(delay.code).toBe(2);
+    expect(delay.stderr).toContain('--shutdown-delay must be at most 60s');
     const missingCert = await runCli(['webhook', '--policies', policies, '--tls-cert', join(work, 'none.crt'), '--tls-key', files.key, '--port', '0']);
     expect(missingCert.code).toBe(2);
     expect(missingCert.stderr).toContain('cannot load the TLS certificate');

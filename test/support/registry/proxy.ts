@@ -24,8 +24,20 @@ export interface ProxyResponse {
   readonly body: Buffer;
 }
 
-/** What the proxy sends back: a response, or a connection reset. */
-export type ProxyReply = ProxyResponse | { readonly reset: true };
+/**
+ * A response cut short: the status, the headers (with `contentLength` as Content-Length,
+ * default the whole body's length) and the first `sendBytes` bytes of the body, then the
+ * connection is reset (`end: 'reset'`, an RST) or closed (`end: 'close'`, a FIN).
+ */
+export interface PartialReply {
+  readonly partial: ProxyResponse;
+  readonly sendBytes: number;
+  readonly contentLength?: number;
+  readonly end: 'reset' | 'close';
+}
+
+/** What the proxy sends back: a response, a connection reset, or a response cut short. */
+export type ProxyReply = ProxyResponse | { readonly reset: true } | PartialReply;
 
 export interface ProxyContext {
   /**
@@ -110,6 +122,17 @@ export async function startProxy(target: string | { readonly url: string; readon
     const reply = (hook ? await hook(req, { forward: (overrides) => forward(req, overrides) }) : undefined) ?? (await forward(req));
     if ('reset' in reply) {
       raw.socket.resetAndDestroy();
+      return;
+    }
+    if ('partial' in reply) {
+      const { partial, sendBytes } = reply;
+      res.writeHead(partial.status, { ...partial.headers, 'content-length': String(reply.contentLength ?? partial.body.length) });
+      res.flushHeaders();
+      if (sendBytes > 0) res.write(partial.body.subarray(0, sendBytes));
+      // Let the bytes leave before the connection ends.
+      await new Promise<void>((resolve) => setTimeout(resolve, 5));
+      if (reply.end === 'reset') raw.socket.resetAndDestroy();
+      else raw.socket.destroySoon();
       return;
     }
     res.writeHead(reply.status, { ...reply.headers, 'content-length': String(reply.body.length) });

@@ -93,6 +93,39 @@ describe('deploy/ manifests', () => {
     expect(matchesSelector(labels, only('PodDisruptionBudget').spec.selector.matchLabels)).toBe(true);
   });
 
+  it('survive a node drain: a PodDisruptionBudget keeping one of the two replicas, spread over nodes', () => {
+    const pdb = only('PodDisruptionBudget');
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
+    expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    const ownPods = deployment.spec.template.metadata.labels;
+    const [antiAffinity] = podSpec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(antiAffinity.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(matchesSelector(ownPods, antiAffinity.podAffinityTerm.labelSelector.matchLabels)).toBe(true);
+    const [spread] = podSpec.topologySpreadConstraints;
+    expect(spread.topologyKey).toBe('topology.kubernetes.io/zone');
+    expect(spread.whenUnsatisfiable).toBe('ScheduleAnyway');
+    expect(matchesSelector(ownPods, spread.labelSelector.matchLabels)).toBe(true);
+    // Required anti-affinity would stall a rolling update (maxSurge 1) on a two-node cluster.
+    expect(podSpec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+  });
+
+  it('give a terminating pod time to leave the Service and finish its requests', () => {
+    const seconds = (flag: string, fallback: number): number => {
+      const i = container.args.indexOf(flag);
+      if (i === -1) return fallback;
+      const m = /^(\d+)s$/.exec(String(container.args[i + 1]));
+      if (!m) throw new Error(`${flag} ${container.args[i + 1]}: expected whole seconds`);
+      return Number(m[1]);
+    };
+    const delay = seconds('--shutdown-delay', 0);
+    const timeout = seconds('--timeout', 8);
+    expect(delay).toBeGreaterThan(0);
+    // Shutdown: the delay, in-flight requests up to the deadline, 2 s to answer, 1 s to close.
+    expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(delay + timeout + 3);
+  });
+
   it('route Service port 443 to the container port the server listens on', () => {
     expect(service.spec.ports).toHaveLength(1);
     const [port] = service.spec.ports;

@@ -355,6 +355,27 @@ describe('fail closed', () => {
     expect(metrics.cacheHits.get()).toBe(1);
   });
 
+  // Found by the soak benchmark: one corrupted registry answer denied a signed image for the
+  // 30 s of the negative cache, for every request.
+  test.each(['DIGEST_MISMATCH', 'MALFORMED_CONTENT', 'SIZE_LIMIT_EXCEEDED'] as const)(
+    'a failure because the registry sent bad bytes (%s) denies, and is not cached',
+    async (code) => {
+      const backend = new FakeBackend();
+      const { evaluator, metrics } = evaluatorWith([policy('p', { authorities: [keyless()] })], { backend });
+      const image = `registry.test/app:v1@${D1}`;
+      backend.failure = new ImgverifyError(code, 'manifest "sha256-....sig": the bytes received do not match');
+      const [d] = await evaluator.evaluate([image]);
+      expect(d!.verdict).toBe('denied');
+      expect(d!.reason).toContain(`[${code}]`);
+      expect(d!.policies[0]!.operational).toBe(true);
+      expect(evaluator.cacheSize).toBe(0);
+      backend.failure = undefined;
+      const [next] = await evaluator.evaluate([image]);
+      expect(next!.verdict).toBe('allowed');
+      expect(metrics.cacheHits.get()).toBe(0);
+    },
+  );
+
   test.each([
     ['enforce', 'denied'],
     ['warn', 'warned'],
