@@ -15,6 +15,8 @@
  *
  * @packageDocumentation
  */
+// First: on an unsupported Node.js version, fail here with a clear message (not deep inside a dependency).
+import './util/require-node';
 import type { ReadFileOrUrlOptions } from './net/read';
 import type { CredentialFile, Env, HttpStack, RegistryClientOptions } from './registry';
 import type { ArtifactOptions, ArtifactVerification } from './release/kubernetes-artifacts';
@@ -59,6 +61,8 @@ export {
   type VerifiedBundle,
   type VerifiedContent,
   type VerifierOptions,
+  type VerifyCallOptions,
+  type VerifyManyOptions,
 } from './verify/verifier';
 export type {
   AttestationVerificationResult,

@@ -9,6 +9,7 @@
  * SAN as a regexp search, which would let `a.b@x.com` match `axb@x.com`).
  */
 import { ImgverifyError } from '../errors';
+import { keysOf, rejectUnknownKeys } from '../util/options';
 import { CERTIFICATE_CLAIM_NAMES, claimOid, isCertificateClaimName, type CertificateClaimName } from './certificate-claims';
 import type { CertificateIdentity } from './certificate-identity';
 import { compileRegExp, type CompiledRegExp } from './regexp';
@@ -31,6 +32,8 @@ export interface IdentityMatcher {
   /** RE2 regexps (matched as a search, like the others) on Fulcio claims, e.g. `{ sourceRepositoryRef: '^refs/tags/v' }`. */
   claimsRegExp?: ClaimMatchers;
 }
+
+export const IDENTITY_MATCHER_KEYS = keysOf<IdentityMatcher>()('subject', 'subjectRegExp', 'issuer', 'issuerRegExp', 'claims', 'claimsRegExp');
 
 interface CompiledClaim {
   readonly name: CertificateClaimName;
@@ -119,6 +122,7 @@ function compileClaims(matcher: IdentityMatcher, where: string): CompiledClaim[]
 
 export function compileIdentity(matcher: IdentityMatcher, where = 'identity'): CompiledIdentity {
   if (typeof matcher !== 'object' || matcher === null) throw new ImgverifyError('INVALID_POLICY', `${where}: not an object`);
+  rejectUnknownKeys(matcher, IDENTITY_MATCHER_KEYS, where, 'INVALID_POLICY');
   const subject = exactOrPattern(matcher.subject, matcher.subjectRegExp, 'subject', where);
   const issuer = exactOrPattern(matcher.issuer, matcher.issuerRegExp, 'issuer', where);
   const claims = compileClaims(matcher, where);

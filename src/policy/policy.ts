@@ -5,7 +5,8 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { ImgverifyError } from '../errors';
-import { compileIdentity, type CompiledIdentity, type IdentityMatcher } from './identity-policy';
+import { keysOf, rejectUnknownKeys } from '../util/options';
+import { compileIdentity, IDENTITY_MATCHER_KEYS, type CompiledIdentity, type IdentityMatcher } from './identity-policy';
 
 export interface KeylessPolicy {
   /** Acceptable signers; one match suffices. */
@@ -63,21 +64,31 @@ export function keyId(key: KeyObject): string {
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
+const OPTION_KEYS = keysOf<PolicyOptions>()('insecureIgnoreTlog', 'insecureIgnoreSct');
+const KEY_POLICY_KEYS = new Set([...keysOf<KeyPolicy>()('publicKey'), ...OPTION_KEYS]);
+const KEYLESS_POLICY_KEYS = new Set([...keysOf<KeylessPolicy>()('identities'), ...OPTION_KEYS]);
+const IDENTITY_POLICY_KEYS = new Set([...IDENTITY_MATCHER_KEYS, ...OPTION_KEYS]);
+
 export function compilePolicy(policy: VerificationPolicy): CompiledPolicy {
   if (typeof policy !== 'object' || policy === null) throw new ImgverifyError('INVALID_POLICY', 'policy must be an object');
+  if ('publicKey' in policy && policy.publicKey !== undefined && ('identities' in policy || 'subject' in policy || 'subjectRegExp' in policy)) {
+    throw new ImgverifyError('INVALID_POLICY', 'a policy takes either a public key or identities, not both');
+  }
+  // A misspelt key (subjectRegexp) would otherwise be ignored: the policy would not say what its author meant.
+  const kind = 'publicKey' in policy ? KEY_POLICY_KEYS : 'identities' in policy ? KEYLESS_POLICY_KEYS : IDENTITY_POLICY_KEYS;
+  rejectUnknownKeys(policy, kind, 'policy', 'INVALID_POLICY');
   const options: PolicyOptions = {
     insecureIgnoreTlog: policy.insecureIgnoreTlog === true,
     insecureIgnoreSct: policy.insecureIgnoreSct === true,
   };
   if ('publicKey' in policy && policy.publicKey !== undefined) {
-    if ('identities' in policy || 'subject' in policy || 'subjectRegExp' in policy) {
-      throw new ImgverifyError('INVALID_POLICY', 'a policy takes either a public key or identities, not both');
-    }
     const publicKey = parsePublicKey(policy.publicKey);
     const id = keyId(publicKey);
     return Object.freeze({ kind: 'key', publicKey, keyId: id, options, description: `public key sha256:${id}` });
   }
-  const list = 'identities' in policy ? policy.identities : [policy as IdentityMatcher];
+  // A single identity is the policy itself, without the options.
+  const { insecureIgnoreTlog: _tlog, insecureIgnoreSct: _sct, ...single } = policy as IdentityMatcher & PolicyOptions;
+  const list = 'identities' in policy ? policy.identities : [single];
   if (!Array.isArray(list) || list.length === 0) {
     throw new ImgverifyError('INVALID_POLICY', 'a keyless policy needs at least one identity (subject and issuer)');
   }

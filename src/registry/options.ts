@@ -1,6 +1,7 @@
 /** RegistryClientOptions checked and completed with defaults. */
 import { rootCertificates } from 'node:tls';
 import { ImgverifyError } from '../errors';
+import { keysOf, rejectUnknownKeys } from '../util/options';
 import { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile } from './auth/credentials';
 import { HttpStack, type ClientCertificate } from './transport/http-stack';
 import { ProxyRules, proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
@@ -41,8 +42,30 @@ export interface ResolvedOptions {
   readonly signal?: AbortSignal;
 }
 
+const OPTION_KEYS = keysOf<RegistryClientOptions>()(
+  'credentials',
+  'dockerConfigPath',
+  'credentialFiles',
+  'allowHttp',
+  'ca',
+  'clientCertificates',
+  'proxy',
+  'env',
+  'httpStack',
+  'timeoutMs',
+  'retries',
+  'retryBaseDelayMs',
+  'maxRetryDelayMs',
+  'maxManifestBytes',
+  'maxBlobBytes',
+  'maxConnectionsPerHost',
+  'userAgent',
+  'signal',
+);
+
 export function resolveOptions(options: RegistryClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  rejectUnknownKeys(options, OPTION_KEYS, 'registry options');
   const int = (name: keyof typeof DEFAULTS, min: number, max: number): number => {
     const value = options[name as keyof RegistryClientOptions] ?? DEFAULTS[name];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {

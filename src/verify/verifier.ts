@@ -13,7 +13,8 @@ import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate
 import type { LegacyArtifacts } from '../cosign/discover-legacy';
 import type { ReferrerBundle } from '../cosign/discover-referrers';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
-import { ImgverifyError, toImgverifyError } from '../errors';
+import { abortedError, ImgverifyError, toImgverifyError } from '../errors';
+import { keysOf, rejectUnknownKeys } from '../util/options';
 import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
@@ -126,8 +127,22 @@ export interface VerifiedBlob extends VerifiedBundle {
   readonly rekorEntry?: { readonly uuid: string; readonly url: string };
 }
 
+/**
+ * Options of one call. `signal` aborts it: the result then has the error ABORTED (or the
+ * signal's reason, when that is an ImgverifyError), as every other per-image outcome; no
+ * request is made once the signal is aborted.
+ */
+export interface VerifyCallOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of `verifyMany`: at most `concurrency` images in flight; once `signal` aborts, no new image starts. */
+export interface VerifyManyOptions extends VerifyCallOptions {
+  concurrency?: number;
+}
+
 /** Options of `verifyAttestations`. */
-export interface AttestationOptions {
+export interface AttestationOptions extends VerifyCallOptions {
   /** cosign's short name (`slsaprovenance1`, ...) or a predicate type URI: only statements of that type count. */
   predicateType?: string;
   /**
@@ -160,6 +175,8 @@ export class ImageVerifier {
   private readonly timeoutMs: number;
 
   constructor(options: VerifierOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new ImgverifyError('INVALID_OPTIONS', 'createVerifier options must be an object');
+    rejectUnknownKeys(options, VERIFIER_OPTION_KEYS, 'createVerifier options');
     this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     // Created now, so that a configuration error (a proxy URL, a certificate file) is thrown here.
     if (options.registryClient) {
@@ -235,9 +252,10 @@ export class ImageVerifier {
    * cosign v3 bundles attached as OCI referrers, looked up in parallel. Resolves to a result
    * for every per-image outcome.
    */
-  async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy): Promise<ImageVerificationResult> {
+  async verify(image: string | ImageReference, policy: VerificationPolicy | PreparedPolicy, options: VerifyCallOptions = {}): Promise<ImageVerificationResult> {
+    rejectUnknownKeys(options, CALL_OPTION_KEYS, 'verify options');
     const prepared = this.preparePolicy(policy);
-    return this.run(image, async (target) => {
+    return this.run(image, options.signal, async (target) => {
       const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'signature');
       return judgeSignatures(target.digest, found, checks, this.nothingFound('signatures', target, 'sig'));
@@ -258,6 +276,7 @@ export class ImageVerifier {
     policy: VerificationPolicy | PreparedPolicy,
     options: AttestationOptions = {},
   ): Promise<AttestationVerificationResult> {
+    rejectUnknownKeys(options, ATTESTATION_OPTION_KEYS, 'verifyAttestations options');
     const prepared = this.preparePolicy(policy);
     const given = options.condition === undefined ? [] : Array.isArray(options.condition) ? options.condition : [options.condition];
     const conditions = (given as ReadonlyArray<string | AttestationCondition>).map((c, i) => toCondition(c, given.length === 1 ? 'condition' : `condition[${i}]`));
@@ -268,7 +287,7 @@ export class ImageVerifier {
         throw new ImgverifyError('INVALID_POLICY', `unknown predicate type ${JSON.stringify(options.predicateType)}: use one of ${PREDICATE_TYPE_NAMES.join(', ')} or a URI`);
       }
     }
-    const result = await this.run(image, async (target) => {
+    const result = await this.run(image, options.signal, async (target) => {
       const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'attestation');
       return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'), conditions);
@@ -283,7 +302,9 @@ export class ImageVerifier {
    * signatures, with the artifact as the subject. No I/O. Throws ImgverifyError naming the
    * failed check; returns the signer, log entry, signing time and what was signed.
    */
-  verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy): VerifiedBundle {
+  verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy, options: VerifyCallOptions = {}): VerifiedBundle {
+    rejectUnknownKeys(options, CALL_OPTION_KEYS, 'verifyBundle options');
+    if (options.signal?.aborted) throw abortedError(options.signal.reason);
     const checks = this.checksFor(this.preparePolicy(policy));
     const input = artifactBundleInput(bundle, artifact);
     const v = verifySignature(input, checks);
@@ -307,6 +328,7 @@ export class ImageVerifier {
     policy: VerificationPolicy | PreparedPolicy,
     options: BlobVerifyOptions = {},
   ): Promise<VerifiedBlob> {
+    rejectUnknownKeys(options, BLOB_OPTION_KEYS, 'verifyBlob options');
     // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
     const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
     const checks = this.checksFor(this.preparePolicy(policy));
@@ -326,10 +348,18 @@ export class ImageVerifier {
   verifyMany(
     images: Iterable<string | ImageReference> | AsyncIterable<string | ImageReference>,
     policy: VerificationPolicy | PreparedPolicy,
-    options: { concurrency?: number } = {},
+    options: VerifyManyOptions = {},
   ): AsyncGenerator<ImageVerificationResult> {
+    rejectUnknownKeys(options, MANY_OPTION_KEYS, 'verifyMany options');
     const prepared = this.preparePolicy(policy);
-    return mapConcurrent(images, options.concurrency ?? this.concurrency, (image) => this.verify(image, prepared));
+    const { signal } = options;
+    const call = signal ? { signal } : {};
+    return mapConcurrent(untilAborted(images, signal), options.concurrency ?? this.concurrency, (image) => this.verify(image, prepared, call));
+  }
+
+  /** `await using verifier = createVerifier()`: closes it when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** Releases the registry connections (of a client this verifier created). */
@@ -345,6 +375,7 @@ export class ImageVerifier {
    */
   private async run<T extends ImageVerdict>(
     image: string | ImageReference,
+    callSignal: AbortSignal | undefined,
     check: (target: Target) => Promise<T>,
   ): Promise<ImageVerificationResult & Partial<T>> {
     const input = typeof image === 'string' ? image : formatReference(image);
@@ -358,9 +389,11 @@ export class ImageVerifier {
     const reference = formatReference(ref);
     let digest: string | undefined;
     let mediaType: string | undefined;
-    // One deadline for the whole image: resolution, discovery and every fetch.
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    // One deadline for the whole image (resolution, discovery and every fetch), and the caller's signal.
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const signal = callSignal ? AbortSignal.any([callSignal, deadline]) : deadline;
     try {
+      if (callSignal?.aborted) throw abortedError(callSignal.reason);
       if (ref.digest) {
         // The digest is what signatures bind; like cosign, do not fetch the image for it.
         digest = ref.digest;
@@ -373,8 +406,9 @@ export class ImageVerifier {
       const outcome = await check({ reference, digest, signatureRepo, imageRepo: ref, signal });
       return { image: input, reference, digest, ...defined({ mediaType }), ...outcome };
     } catch (caught) {
-      const err =
-        signal.aborted && !(caught instanceof ImgverifyError && caught.code === 'REGISTRY_TIMEOUT')
+      const err = callSignal?.aborted
+        ? abortedError(callSignal.reason)
+        : deadline.aborted && !(caught instanceof ImgverifyError && caught.code === 'REGISTRY_TIMEOUT')
           ? new ImgverifyError('REGISTRY_TIMEOUT', `verification of ${reference} did not finish within ${this.timeoutMs} ms`, {
               cause: caught,
               details: { timeoutMs: this.timeoutMs },
@@ -421,6 +455,20 @@ function verifiedContent(v: ReturnType<typeof verifySignature>): VerifiedBundle 
   if (!v.signer || !v.trustRoot) throw toImgverifyError(new Error('a verified signature has no signer or trust root'));
   return { signer: v.signer, trustRoot: v.trustRoot, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
 }
+
+/** The images of `images`, until `signal` aborts (then no more are taken). */
+async function* untilAborted<T>(images: Iterable<T> | AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  for await (const image of images) {
+    if (signal?.aborted) return;
+    yield image;
+  }
+}
+
+const VERIFIER_OPTION_KEYS = keysOf<VerifierOptions>()('trustedRoot', 'registry', 'registryClient', 'signatureRepository', 'maxSignatures', 'concurrency', 'timeoutMs');
+const CALL_OPTION_KEYS = keysOf<VerifyCallOptions>()('signal');
+const MANY_OPTION_KEYS = keysOf<VerifyManyOptions>()('signal', 'concurrency');
+const ATTESTATION_OPTION_KEYS = keysOf<AttestationOptions>()('signal', 'predicateType', 'condition');
+const BLOB_OPTION_KEYS = keysOf<BlobVerifyOptions>()('rekorUrl', 'offline', 'timeoutMs', 'ca', 'httpStack', 'signal');
 
 export function createVerifier(options: VerifierOptions = {}): ImageVerifier {
   return new ImageVerifier(options);

@@ -11,6 +11,8 @@
  *
  * @packageDocumentation
  */
+// First: on an unsupported Node.js version, fail here with a clear message (not deep inside a dependency).
+import '../util/require-node';
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_PORT,

@@ -74,6 +74,12 @@ test('type declarations are installed and reachable from the package entry', () 
   expect(dts).toContain('createVerifier');
 });
 
+test('source maps carry their sources (src/ is not shipped)', () => {
+  const map = JSON.parse(readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+  expect(map.sources).toEqual(['../src/index.ts']);
+  expect(map.sourcesContent?.[0]).toContain('createVerifier');
+});
+
 test('the imgverify bin runs', () => {
   const out = execFileSync(join(app(), 'node_modules', '.bin', 'imgverify'), ['version'], { cwd: app(), encoding: 'utf8' });
   expect(out.trim()).toMatch(/^imgverify \d+\.\d+\.\d+$/);

@@ -1,7 +1,7 @@
 /** Runs the CLI in-process (fast) or as a real child process (exit codes, stdout as users see it). */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { run } from '../../src/cli/main';
+import { run } from '../../src/cli/run';
 import type { CommandIO } from '../../src/cli/io';
 
 export interface CliResult {

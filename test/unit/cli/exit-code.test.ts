@@ -1,6 +1,6 @@
 import { ImgverifyError } from '../../../src/errors';
 import { exitCodeForResults } from '../../../src/cli/exit-code';
-import { run } from '../../../src/cli/main';
+import { run } from '../../../src/cli/run';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 
 const ok: ImageVerificationResult = { image: 'a', verified: true, signatures: [] };
