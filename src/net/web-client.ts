@@ -42,10 +42,10 @@ export interface FetchOptions {
 const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-function failed(what: string, url: URL, why: string, cause?: unknown): ImgverifyError {
+function failed(what: string, url: URL, why: string, cause?: unknown, status?: number): ImgverifyError {
   return new ImgverifyError('FETCH_FAILED', `cannot fetch ${what} from ${displayUrl(url)}: ${why}`, {
     ...(cause !== undefined ? { cause } : {}),
-    details: { url: displayUrl(url) },
+    details: { url: displayUrl(url), ...(status !== undefined ? { status } : {}) },
   });
 }
 
@@ -118,7 +118,7 @@ export class WebClient {
       }
       if (res.status !== 200 && res.status !== 201) {
         await res.discard();
-        throw failed(options.what, url, `HTTP ${res.status}`);
+        throw failed(options.what, url, `HTTP ${res.status}`, undefined, res.status);
       }
       try {
         return await res.readBody(options.maxBytes);

@@ -10,6 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ImgverifyError } from '../errors';
+import type { WebClient } from '../net/web-client';
 import type { Fetcher } from 'tuf-js';
 // tuf-js ends its walk of N.root.json at a 403/404 only when the fetcher throws its own
 // DownloadHTTPError (not exported from its entry point).
@@ -69,48 +71,38 @@ export class WireError extends DownloadHTTPError {
   }
 }
 
-/** The HTTP(S) mirror. */
+/**
+ * The HTTP(S) mirror, over the project's HTTP stack (net/web-client.ts): the proxies of the
+ * environment (HTTPS_PROXY, NO_PROXY), Node's CAs plus the ones given, redirects re-checked
+ * (https, or http on loopback), one timeout per file, bodies bounded by what the TUF metadata
+ * allows. `close()` releases its connections.
+ */
 export class MirrorFetcher extends BytesFetcher {
-  constructor(
-    scratchDir: string,
-    private readonly timeoutMs: number,
-    private readonly userAgent: string,
-  ) {
+  private readonly web: WebClient;
+
+  constructor(scratchDir: string, timeoutMs: number, userAgent: string) {
     super(scratchDir);
+    // Loaded with the first update (start-up cost: the HTTP stack is not needed to read a cache).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+    this.web = new (require('../net/web-client') as typeof import('../net/web-client')).WebClient({ timeoutMs, userAgent });
   }
 
   protected async get(url: string, maxLength: number): Promise<Buffer> {
-    let response: Response;
     try {
-      response = await fetch(url, { headers: { 'user-agent': this.userAgent }, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'follow' });
+      return await this.web.get(url, { what: 'TUF metadata or target', maxBytes: maxLength });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
-      return this.fail({ url, kind: 'unreachable', message: `cannot fetch ${url}: ${why}` });
-    }
-    if (!response.ok || !response.body) {
-      await response.body?.cancel().catch(() => undefined);
-      const kind = response.status === 403 || response.status === 404 ? 'missing' : 'unreachable';
-      this.fail({ url, kind, message: `${url} answered HTTP ${response.status}` }, response.status);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const body = response.body as unknown as AsyncIterable<Uint8Array>;
-    try {
-      for await (const value of body) {
-        size += value.byteLength;
+      if (err instanceof ImgverifyError && err.code === 'SIZE_LIMIT_EXCEEDED') {
         // Bad data, not a wire failure: the length limit is TUF's (what the signed metadata allows).
-        if (size > maxLength) throw new LengthError(`${url} is larger than the ${maxLength} bytes the TUF metadata allows`);
-        chunks.push(Buffer.from(value));
+        throw new LengthError(`${url} is larger than the ${maxLength} bytes the TUF metadata allows`);
       }
-    } catch (err) {
-      if (err instanceof LengthError) {
-        await response.body.cancel().catch(() => undefined);
-        throw err;
-      }
-      return this.fail({ url, kind: 'unreachable', message: `reading ${url} failed: ${(err as Error).message}` });
+      const status = err instanceof ImgverifyError && typeof err.details?.status === 'number' ? err.details.status : 0;
+      const kind = status === 403 || status === 404 ? 'missing' : 'unreachable';
+      return this.fail({ url, kind, message: err instanceof Error ? err.message : String(err) }, status);
     }
-    return Buffer.concat(chunks);
+  }
+
+  close(): Promise<void> {
+    return this.web.close();
   }
 }
 

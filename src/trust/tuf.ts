@@ -362,6 +362,8 @@ async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     throw err;
+  } finally {
+    await fetcher.close();
   }
 }
 
