@@ -47,7 +47,8 @@ function malformed(what: string, why: string): ImgverifyError {
   return new ImgverifyError('SIGNATURE_MALFORMED', `${what}: ${why}`);
 }
 
-function certificatesFromPem(text: string, what: string): Bytes[] {
+/** Every certificate of a PEM text (DER), each checked to be X.509; SIGNATURE_MALFORMED naming `what` otherwise. */
+export function certificatesFromPem(text: string, what: string): Bytes[] {
   const blocks = decodePem(text);
   if (!blocks) throw malformed(what, 'not PEM');
   return blocks.map((block) => {

@@ -89,7 +89,7 @@ export class MirrorFetcher extends BytesFetcher {
 
   protected async get(url: string, maxLength: number): Promise<Buffer> {
     try {
-      return await this.web.get(url, { what: 'TUF metadata or target', maxBytes: maxLength });
+      return await this.web.get(url, { what: 'a TUF file', maxBytes: maxLength });
     } catch (err) {
       if (err instanceof ImgverifyError && err.code === 'SIZE_LIMIT_EXCEEDED') {
         // Bad data, not a wire failure: the length limit is TUF's (what the signed metadata allows).

@@ -1,15 +1,15 @@
 /**
  * Registry credential files (mounted `kubernetes.io/dockerconfigjson` Secrets, `--registry-config`,
  * `--docker-config`) change while the webhook runs: a rotated pull secret must take effect
- * without a restart. This watches the folders holding them (a mounted Secret changes by
- * swapping its `..data` symlink, which only shows on the folder) and re-reads them
- * periodically in case an event is missed; when the content of any file changes (or it
+ * without a restart. The folders holding them are watched with ./watch.ts (a mounted Secret changes by
+ * swapping its `..data` symlink, which only shows on the folder), and re-read periodically in
+ * case an event is missed; when the content of any file changes (or it
  * appears or disappears), `onChange` runs once. Content is compared by hash and never kept.
  */
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { watchFolders } from './watch';
 
 export interface CredentialWatchOptions {
   /** Quiet time after the last file-system event. Default 250 ms. */
@@ -33,57 +33,28 @@ export async function credentialFingerprint(paths: readonly string[]): Promise<s
 
 /** Starts watching; returns a function that stops it (no callback runs after it returns). */
 export function watchCredentialFiles(paths: readonly string[], onChange: () => void, options: CredentialWatchOptions = {}): () => void {
-  const debounceMs = options.debounceMs ?? 250;
-  const pollIntervalMs = options.pollIntervalMs ?? 30_000;
   let closed = false;
   let current: string | undefined;
-  let checking: Promise<void> | undefined;
-  let debounce: NodeJS.Timeout | undefined;
-  const watchers: FSWatcher[] = [];
-
-  const check = (): Promise<void> => {
-    checking ??= (async () => {
-      try {
-        const next = await credentialFingerprint(paths);
-        if (closed) return;
-        if (current !== undefined && next !== current) {
-          try {
-            onChange();
-          } catch {
-            // The caller logs; a throwing callback must not stop the watch.
-          }
-        }
-        current = next;
-      } finally {
-        checking = undefined;
-      }
-    })();
-    return checking;
-  };
-  const schedule = (): void => {
+  // Each run hashes the files and calls back only when the hash moved since the last run.
+  const check = async (): Promise<void> => {
+    const next = await credentialFingerprint(paths);
     if (closed) return;
-    if (debounce) clearTimeout(debounce);
-    debounce = setTimeout(() => void check(), debounceMs);
-    debounce.unref();
-  };
-
-  void check();
-  for (const dir of new Set(paths.map((p) => dirname(p)))) {
-    try {
-      const w = watch(dir, { persistent: false }, schedule);
-      w.on('error', () => w.close());
-      watchers.push(w);
-    } catch {
-      // The folder does not exist (yet): the poll notices when the file appears.
+    if (current !== undefined && next !== current) {
+      try {
+        onChange();
+      } catch {
+        // The caller logs; a throwing callback must not stop the watch.
+      }
     }
-  }
-  const poll = pollIntervalMs > 0 ? setInterval(() => void check(), pollIntervalMs) : undefined;
-  poll?.unref();
-
+    current = next;
+  };
+  const stop = watchFolders([...new Set(paths.map((p) => dirname(p)))], check, {
+    debounceMs: options.debounceMs ?? 250,
+    pollIntervalMs: options.pollIntervalMs ?? 30_000,
+    runAtStart: true,
+  });
   return () => {
     closed = true;
-    if (debounce) clearTimeout(debounce);
-    if (poll) clearInterval(poll);
-    for (const w of watchers) w.close();
+    stop();
   };
 }

@@ -7,10 +7,10 @@
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImgverifyError } from '../../src/errors';
 import { hasTufCache, initializeTuf, loadTufTrustRoot } from '../../src/trust/tuf';
 import { createTestSigstore } from '../support/sigstore';
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../support/tuf';
+import { rejection } from '../support/errors';
 
 const sigstore = createTestSigstore({ organization: 'tuf.test' });
 const rotated = createTestSigstore({ organization: 'rotated.test' });
@@ -25,16 +25,6 @@ beforeEach(async () => {
 afterEach(() => served.stop());
 
 const newCache = () => join(mkdtempSync(join(tmpdir(), 'imgverify-tuf-')), 'cache');
-
-async function failure(promise: Promise<unknown>): Promise<ImgverifyError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Everything in the cache: the `current` link and each file's bytes. */
 function cacheContents(dir: string): Record<string, string> {
@@ -78,12 +68,12 @@ describe('initialize', () => {
   });
 
   test('a root file path is read; a root that is not TUF root metadata is TRUST_ROOT_INVALID', async () => {
-    expect((await failure(initializeTuf({ mirror: served.url, root: Buffer.from('{"signed":{"_type":"targets"}}'), cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
-    expect((await failure(initializeTuf({ mirror: served.url, root: '/nonexistent/root.json', cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
+    expect((await rejection(initializeTuf({ mirror: served.url, root: Buffer.from('{"signed":{"_type":"targets"}}'), cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
+    expect((await rejection(initializeTuf({ mirror: served.url, root: '/nonexistent/root.json', cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
   });
 
   test('a mirror with no root of its own shipped needs --root', async () => {
-    const err = await failure(initializeTuf({ mirror: served.url, cacheDir: newCache() }));
+    const err = await rejection(initializeTuf({ mirror: served.url, cacheDir: newCache() }));
     expect(err.code).toBe('INVALID_OPTIONS');
     expect(err.message).toMatch(/--root/);
   });
@@ -91,7 +81,7 @@ describe('initialize', () => {
   test('a root signed by other keys than it lists is refused (tuf-js checks its self-signatures)', async () => {
     const other = new TestTufRepository({ 'trusted_root.json': sigstore.trustedRoot });
     repo.files.set('1.root.json', other.root(1));
-    const err = await failure(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir: newCache() }));
+    const err = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir: newCache() }));
     expect(err.code).toBe('TUF_METADATA_INVALID');
   });
 });
@@ -124,7 +114,7 @@ describe('bad TUF data fails with TUF_METADATA_INVALID and leaves the cache in u
     const cacheDir = await initialized();
     const before = cacheContents(cacheDir);
     attack();
-    const err = await failure(initializeTuf({ mirror: served.url, cacheDir }));
+    const err = await rejection(initializeTuf({ mirror: served.url, cacheDir }));
     expect(err.code).toBe('TUF_METADATA_INVALID');
     expect(err.category).toBe('verification');
     expect(cacheContents(cacheDir)).toEqual(before);
@@ -142,7 +132,7 @@ describe('bad TUF data fails with TUF_METADATA_INVALID and leaves the cache in u
     expect((await loadTufTrustRoot({ cacheDir })).status().timestamp.version).toBe(2);
     const before = cacheContents(cacheDir);
     repo.restore(v1);
-    const err = await failure(initializeTuf({ mirror: served.url, cacheDir }));
+    const err = await rejection(initializeTuf({ mirror: served.url, cacheDir }));
     expect(err.code).toBe('TUF_METADATA_INVALID');
     expect(err.message).toMatch(/version/i);
     expect(cacheContents(cacheDir)).toEqual(before);
@@ -189,7 +179,7 @@ describe('updates', () => {
     expect(trust.warnings).toHaveLength(1);
     expect(trust.warnings[0]).toMatch(/TUF_MIRROR_UNREACHABLE.*using the cached TUF metadata/);
     expect(trust.current().trustedRoot.certificateAuthorities[0]?.subject?.organization).toBe('tuf.test');
-    const err = await failure(initializeTuf({ mirror: served.url, cacheDir, timeoutMs: 2000 }));
+    const err = await rejection(initializeTuf({ mirror: served.url, cacheDir, timeoutMs: 2000 }));
     expect(err.code).toBe('TUF_MIRROR_UNREACHABLE');
     expect(err.category).toBe('operational');
   });
@@ -198,12 +188,12 @@ describe('updates', () => {
     repo.publish({ timestampExpiresIn: 6000 });
     const cacheDir = await initialized();
     await repo.timestampExpired();
-    const offline = await failure(loadTufTrustRoot({ cacheDir, offline: true }));
+    const offline = await rejection(loadTufTrustRoot({ cacheDir, offline: true }));
     expect(offline.code).toBe('TUF_METADATA_EXPIRED');
     expect(offline.category).toBe('operational');
     expect(offline.message).toMatch(/timestamp metadata .* expired/);
     await served.stop();
-    const online = await failure(loadTufTrustRoot({ cacheDir, timeoutMs: 2000 }));
+    const online = await rejection(loadTufTrustRoot({ cacheDir, timeoutMs: 2000 }));
     expect(online.code).toBe('TUF_METADATA_EXPIRED');
     expect(online.message).toMatch(/the update failed: .*TUF_MIRROR_UNREACHABLE/);
   });
@@ -218,7 +208,7 @@ describe('updates', () => {
   });
 
   test('no cache: TUF_NOT_INITIALIZED (usage)', async () => {
-    const err = await failure(loadTufTrustRoot({ cacheDir: newCache() }));
+    const err = await rejection(loadTufTrustRoot({ cacheDir: newCache() }));
     expect(err.code).toBe('TUF_NOT_INITIALIZED');
     expect(err.category).toBe('usage');
   });

@@ -14,24 +14,15 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImgverifyError } from '../../src/errors';
+import { type ImgverifyError } from '../../src/errors';
 import { initializeTuf } from '../../src/trust/tuf';
 import { describeInterop, interopPath } from '../support/interop';
 import { serveTufRepository, TestTufRepository } from '../support/tuf';
+import { rejection } from '../support/errors';
 
 function embeddedRoot(): Buffer {
   const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { 'root.json': string }>;
   return Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!['root.json'], 'base64');
-}
-
-async function failure(promise: Promise<unknown>): Promise<ImgverifyError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('expected a failure');
 }
 
 describeInterop('the real public-good TUF root, walked forward (v14 → v15 → v16)', () => {
@@ -52,7 +43,7 @@ describeInterop('the real public-good TUF root, walked forward (v14 → v15 → 
     const served = await serveTufRepository(repo);
     try {
       const cacheDir = join(mkdtempSync(join(tmpdir(), 'imgverify-pg-walk-')), 'cache');
-      const error = await failure(initializeTuf({ mirror: served.url, root: v14, cacheDir, timeoutMs: 5000 }));
+      const error = await rejection(initializeTuf({ mirror: served.url, root: v14, cacheDir, timeoutMs: 5000 }));
       return { error, requests: served.requests };
     } finally {
       await served.stop();
@@ -64,7 +55,7 @@ describeInterop('the real public-good TUF root, walked forward (v14 → v15 → 
     expect(requests).toEqual(['15.root.json', '16.root.json', '17.root.json', 'timestamp.json']);
     // Not a verification failure: the mirror simply has no timestamp.json.
     expect(error.code).toBe('TUF_MIRROR_UNREACHABLE');
-    expect(error.message).toMatch(/timestamp\.json answered HTTP 404/);
+    expect(error.message).toMatch(/cannot fetch a TUF file from http:\/\/127\.0\.0\.1:\d+\/timestamp\.json: HTTP 404/);
   });
 
   test('a v16 with three of its signatures changed stops the walk: TUF_METADATA_INVALID', async () => {

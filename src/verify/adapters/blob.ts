@@ -13,10 +13,9 @@
  * All become a bundle whose message signature is over the artifact's bytes.
  */
 import type { TransparencyLogEntry } from '@sigstore/bundle';
-import { readCertificate } from '../../util/certificate';
-import { hashedRekordHash, legacySignatureToBundle, parseRekorBundle, type LegacySignature } from '../../cosign/legacy-signature';
+import { certificatesFromPem, hashedRekordHash, legacySignatureToBundle, parseRekorBundle, type LegacySignature } from '../../cosign/legacy-signature';
 import { ImgverifyError } from '../../errors';
-import { decodeBase64, decodePem, isRecord, type Bytes } from '../../util/encoding';
+import { decodeBase64, isRecord, type Bytes } from '../../util/encoding';
 import type { Artifact, SignatureInput } from '../core';
 import { artifactBundleInput } from './bundle';
 
@@ -65,17 +64,7 @@ function certificatesFrom(value: string | Buffer, what: string): Bytes[] {
     if (!decoded) throw malformed(what, 'neither PEM nor base64 of PEM');
     pem = decoded.toString('utf8').trim();
   }
-  const blocks = decodePem(pem);
-  if (!blocks) throw malformed(what, 'not PEM');
-  return blocks.map((block) => {
-    if (block.type !== 'CERTIFICATE') throw malformed(what, `PEM block of type ${block.type}, expected CERTIFICATE`);
-    try {
-      readCertificate(block.der);
-    } catch (err) {
-      throw malformed(what, `not an X.509 certificate (${(err as Error).message})`);
-    }
-    return block.der;
-  });
+  return certificatesFromPem(pem, what);
 }
 
 /** The leaf certificate (DER) from PEM or base64 of PEM: exactly one certificate. */

@@ -5,7 +5,7 @@
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { ImgverifyError, type ErrorCode } from '../../../src/errors';
+import type { ErrorCode } from '../../../src/errors';
 import type { VerificationPolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON } from '../../../src/trust';
 import type { BundleArtifact, VerifiedBundle } from '../../../src';
@@ -24,6 +24,7 @@ import {
   type TestSigstore,
 } from '../../support/sigstore';
 import type { JsonObject } from '../../support/json';
+import { thrown } from '../../support/errors';
 
 const SIGNER = 'release@example.test';
 const IMAGE_DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -40,18 +41,8 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function errorOf(fn: () => unknown): ImgverifyError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('expected an ImgverifyError, nothing was thrown');
-}
-
 function expectCode(fn: () => unknown, code: ErrorCode, message?: RegExp): void {
-  const err = errorOf(fn);
+  const err = thrown(fn);
   expect({ code: err.code, message: err.message }).toEqual({ code, message: message ? expect.stringMatching(message) : expect.any(String) });
 }
 

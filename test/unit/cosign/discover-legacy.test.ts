@@ -7,6 +7,7 @@ import { ImgverifyError } from '../../../src/errors';
 import { DEFAULT_MAX_SIGNATURES, fetchLegacyArtifacts } from '../../../src/cosign/discover-legacy';
 import { digestOf, MemoryRegistry, OCI_CONFIG, OCI_MANIFEST } from '../../support/memory-registry';
 import { buildSignatureManifest, createTestSigstore, generateKeyPair, type CosignLayer } from '../../support/sigstore';
+import { rejection } from '../../support/errors';
 
 const repo = { registry: 'registry.example.test', repository: 'team/app' };
 const IMAGE = `sha256:${'ab'.repeat(32)}`;
@@ -30,16 +31,6 @@ function pushSig(registry: MemoryRegistry, layers: CosignLayer[] = [keyless, key
 /** A `.sig` manifest whose layers are these descriptors (blobs pushed separately). */
 function manifestWith(layers: unknown[]): Record<string, unknown> {
   return { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: digestOf(Buffer.from('{}')), size: 2 }, layers };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ImgverifyError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('it resolved');
 }
 
 test('the .sig image of a digest: every layer with its digest-checked blob, in manifest order', async () => {

@@ -8,6 +8,7 @@ import { BUNDLE_V03_MEDIA_TYPE, fetchReferrerBundles } from '../../../src/cosign
 import { signImageV3 } from '../../support/referrers';
 import { digestOf, MemoryRegistry, OCI_EMPTY, OCI_MANIFEST, type PushedDescriptor } from '../../support/memory-registry';
 import { createTestSigstore } from '../../support/sigstore';
+import { rejection } from '../../support/errors';
 
 const repo = { registry: 'registry.example.test', repository: 'team/app' };
 const IMAGE = `sha256:${'ab'.repeat(32)}`;
@@ -42,16 +43,6 @@ function pushReferrer(registry: MemoryRegistry, shape: ArtifactShape = {}): Push
   };
   const { bytes: _bytes, ...descriptor } = registry.putManifest(repo, manifest);
   return { ...descriptor, ...(artifactType !== undefined ? { artifactType } : {}) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ImgverifyError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('it resolved');
 }
 
 test('no referrers: none', async () => {

@@ -4,8 +4,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ImgverifyError } from '../../../src/errors';
 import { checkUrl, WebClient } from '../../../src/net/web-client';
+import { rejection } from '../../support/errors';
 
 let server: Server;
 let base: string;
@@ -29,34 +29,25 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-async function failure(p: Promise<unknown>): Promise<ImgverifyError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ImgverifyError)) throw new Error(`expected an ImgverifyError, got ${String(err)}`);
-  return err;
-}
-
 test('a body, and a redirect on the same server', async () => {
   expect((await web.get(`${base}/file`, { what: 'file', maxBytes: 100 })).toString()).toBe('content');
   expect((await web.get(`${base}/to-file`, { what: 'file', maxBytes: 100 })).toString()).toBe('content');
 });
 
 test('a redirect to plain http on another host is refused', async () => {
-  const err = await failure(web.get(`${base}/to-plain-http`, { what: 'the signature', maxBytes: 100 }));
+  const err = await rejection(web.get(`${base}/to-plain-http`, { what: 'the signature', maxBytes: 100 }));
   expect(err.code).toBe('FETCH_FAILED');
   expect(err.message).toContain('which is not https');
 });
 
 test('redirect loops end', async () => {
-  expect((await failure(web.get(`${base}/loop`, { what: 'x', maxBytes: 100 }))).message).toContain('more than 10 redirects');
+  expect((await rejection(web.get(`${base}/loop`, { what: 'x', maxBytes: 100 }))).message).toContain('more than 10 redirects');
 });
 
 test('404 names the file; more than maxBytes is SIZE_LIMIT_EXCEEDED', async () => {
-  const err = await failure(web.get(`${base}/none`, { what: 'kubectl.sig', maxBytes: 100 }));
+  const err = await rejection(web.get(`${base}/none`, { what: 'kubectl.sig', maxBytes: 100 }));
   expect(err).toMatchObject({ code: 'FETCH_FAILED', message: `cannot fetch kubectl.sig from ${base}/none: HTTP 404` });
-  expect((await failure(web.get(`${base}/big`, { what: 'big', maxBytes: 1024 }))).code).toBe('SIZE_LIMIT_EXCEEDED');
+  expect((await rejection(web.get(`${base}/big`, { what: 'big', maxBytes: 1024 }))).code).toBe('SIZE_LIMIT_EXCEEDED');
 });
 
 test('URLs: https, or http on loopback; no user info; no other scheme', () => {
