@@ -190,11 +190,34 @@ export function credentialHosts(values: Values, named: readonly string[] | undef
   const given = ['registry-username', 'registry-client-cert'].filter((f) => values[f] !== undefined);
   if (named === undefined && given.length > 0) {
     throw usageError(
-      `${command}: --${given[0]} needs --registry-credentials-host HOST (repeatable): the registries come from the SBOM, ` +
-        'and flag credentials go only to registries you name',
+      `${command}: --${given[0]} needs --registry-credentials-host HOST (repeatable): the registries come from ` +
+        `${command === 'verify-release' ? 'the SBOM' : 'the images admitted'}, and flag credentials go only to registries you name`,
     );
   }
   return [...new Set(named ?? [])];
+}
+
+/**
+ * --registry-client-cert/--registry-client-key (cosign's flags): the client certificate
+ * presented to `hosts` (see credentialHosts) for registries that require mTLS. The files are
+ * read once, here.
+ */
+export function clientCertificatesFromFlags(values: Values, hosts: readonly string[]): RegistryClientOptions['clientCertificates'] {
+  const certFile = str(values, 'registry-client-cert');
+  const keyFile = str(values, 'registry-client-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw usageError('--registry-client-cert and --registry-client-key go together');
+  }
+  if (certFile === undefined || keyFile === undefined) return undefined;
+  const read = (file: string, flag: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw usageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  const certificate = { cert: read(certFile, '--registry-client-cert'), key: read(keyFile, '--registry-client-key') };
+  return Object.fromEntries(hosts.map((host) => [host, certificate]));
 }
 
 /**
@@ -216,22 +239,8 @@ export async function verifierOptionsFromFlags(values: Values, io: CommandIO, ho
   if (username !== undefined) {
     registry.credentials = Object.fromEntries(hosts.map((host) => [host, { username, password: password! }]));
   }
-  const certFile = str(values, 'registry-client-cert');
-  const keyFile = str(values, 'registry-client-key');
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw usageError('--registry-client-cert and --registry-client-key go together');
-  }
-  if (certFile !== undefined) {
-    const read = (file: string, flag: string) => {
-      try {
-        return readFileSync(file, 'utf8');
-      } catch (err) {
-        throw usageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
-      }
-    };
-    const certificate = { cert: read(certFile, '--registry-client-cert'), key: read(keyFile!, '--registry-client-key') };
-    registry.clientCertificates = Object.fromEntries(hosts.map((host) => [host, certificate]));
-  }
+  const clientCertificates = clientCertificatesFromFlags(values, hosts);
+  if (clientCertificates !== undefined) registry.clientCertificates = clientCertificates;
   const options: VerifierOptions = { registry };
   const trust = await trustFromFlags(values, io);
   if (trust.roots) options.trustedRoot = trust.roots;

@@ -9,7 +9,7 @@
  * - SBOM URLs through the same stack; redirect loops, slow servers, /dev/zero and FIFOs.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -191,6 +191,45 @@ describe('mTLS: a registry that requires a client certificate', () => {
     const r = await runCli(['verify', `${mtls.host}/secure/app:v1`, ...identity(), '--registry-client-cert', certFile]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--registry-client-cert and --registry-client-key go together');
+  });
+
+  describe('policy test (the webhook\'s registry flags): --registry-client-cert for the --registry-credentials-host registries', () => {
+    let policies: string;
+    beforeAll(() => {
+      policies = join(work, 'mtls-policies');
+      mkdirSync(policies, { recursive: true });
+      writeFileSync(
+        join(policies, 'policy.yaml'),
+        `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: secure}
+spec:
+  images: [{glob: "${mtls.host}/secure/**"}]
+  authorities: [{keyless: {identities: [{issuer: "${ISSUER}", subject: "${SIGNER}"}]}}]
+`,
+      );
+    });
+    const base = () => ['policy', 'test', '--policies', policies, '--trusted-root', rootFile, '--registry-cacert', join(work, 'mtls-ca.pem'), `${mtls.host}/secure/app:v1`];
+
+    test('presented to the named registry: admitted', async () => {
+      const r = await runCli([...base(), '--registry-client-cert', certFile, '--registry-client-key', keyFile, '--registry-credentials-host', mtls.host]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('ALLOWED');
+      expect(r.code).toBe(0);
+    });
+
+    test('negative: named for another registry, it is not presented and the handshake refusal denies', async () => {
+      const r = await runCli([...base(), '--registry-client-cert', certFile, '--registry-client-key', keyFile, '--registry-credentials-host', 'registry.other.test']);
+      expect(r.stdout).toContain('DENIED');
+      expect(r.stdout).toContain('refused the TLS handshake');
+      expect(r.code).toBe(1);
+    });
+
+    test('negative: without --registry-credentials-host (images come from Pods) it is a usage error', async () => {
+      const r = await runCli([...base(), '--registry-client-cert', certFile, '--registry-client-key', keyFile]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--registry-client-cert needs --registry-credentials-host');
+    });
   });
 
   test('library: clientCertificates per registry; a certificate is presented only to its own host', async () => {

@@ -25,6 +25,10 @@ ${trustHelp(29)}
   --registry-config FILE     more credential files, repeatable (as the webhook)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
+  --registry-client-cert FILE --registry-client-key FILE
+                             client certificate and key (PEM) for mTLS registries (as the webhook)
+  --registry-credentials-host HOST
+                             a registry the client certificate is for (repeatable; required with it)
   --output json|text         (default text)
 
 Exit status: 0 every image would be admitted (possibly with warnings); 1 an image would be
@@ -82,7 +86,7 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   const trust = await trustFromFlags(values, io, { cacheOnly: true });
   const backend = new VerifierBackend({
     ...(trust.roots ? { trustedRoot: trust.roots } : {}),
-    registry: registryFromFlags(values, io.env, timeoutMs),
+    registry: registryFromFlags(values, io.env, timeoutMs, 'policy test'),
   });
   try {
     const evaluator = new PolicyEvaluator({ backend, noMatch, timeoutMs, cacheTtlMs: 0 });

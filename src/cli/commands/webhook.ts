@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultTufCacheDir, type RegistryClientOptions } from '../..';
 import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
-import { parseDuration, registryTransportFromFlags } from '../common-flags';
+import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
@@ -34,6 +34,12 @@ ${trustHelp(29)}
                              re-read when they change
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
+  --registry-client-cert FILE --registry-client-key FILE
+                             client certificate and key (PEM) for registries that require mTLS,
+                             presented only to the --registry-credentials-host registries; read at
+                             start (restart to rotate them)
+  --registry-credentials-host HOST
+                             a registry the client certificate is for (repeatable; required with it)
   --shutdown-delay D         on SIGTERM, keep serving this long with /readyz answering 503 before
                              refusing connections, so the pod leaves the Service first (default 0s)
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
@@ -53,6 +59,9 @@ export const VERIFICATION_FLAGS = {
   'registry-config': { type: 'string', multiple: true },
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
+  'registry-client-cert': { type: 'string' },
+  'registry-client-key': { type: 'string' },
+  'registry-credentials-host': { type: 'string', multiple: true },
   'allow-empty-policies': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
@@ -76,13 +85,16 @@ export function noMatchFromFlags(values: Values): NoMatchAction {
  * `--registry-config F...` (mounted pull secrets) are consulted in that order, first answer
  * per registry wins; without either, the default chain (docker config, containers auth files).
  */
-export function registryFromFlags(values: Values, env: NodeJS.ProcessEnv, timeoutMs: number): RegistryClientOptions {
+export function registryFromFlags(values: Values, env: NodeJS.ProcessEnv, timeoutMs: number, command: string): RegistryClientOptions {
+  // Images come from Pods (untrusted): the client certificate goes only to the hosts named.
+  const clientCertificates = clientCertificatesFromFlags(values, credentialHosts(values, undefined, command));
   const dockerConfig = str(values, 'docker-config');
   const extra = values['registry-config'];
   const files = Array.isArray(extra) ? extra : typeof extra === 'string' ? [extra] : [];
   if (files.some((f) => f === '')) throw usageError('--registry-config needs a file');
   return {
     ...registryTransportFromFlags(values),
+    ...(clientCertificates !== undefined ? { clientCertificates } : {}),
     env,
     ...(dockerConfig !== undefined ? { dockerConfigPath: dockerConfig } : {}),
     ...(files.length > 0 ? { credentialFiles: files } : {}),
@@ -177,7 +189,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     ...(trust.roots ? { trustedRoot: trust.roots } : {}),
     tufCacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
     ...(values.offline === true ? { offline: true } : {}),
-    registry: registryFromFlags(values, io.env, timeoutMs),
+    registry: registryFromFlags(values, io.env, timeoutMs, 'webhook'),
     shutdownDelayMs,
     log: jsonLines(io, logLevel),
   });

@@ -1,4 +1,8 @@
 /** Flag credentials go only to registries named on the command line (issue 9.3). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registryFromFlags } from '../../../src/cli/commands/webhook';
 import { credentialHosts, verifierOptionsFromFlags } from '../../../src/cli/common-flags';
 
 describe('credentialHosts', () => {
@@ -29,5 +33,29 @@ describe('credentialHosts', () => {
     const options = await verifierOptionsFromFlags({ 'registry-username': 'u', 'registry-password': 'p', 'trusted-root': [] }, io, ['ghcr.io']);
     expect(Object.keys(options.registry!.credentials!)).toEqual(['ghcr.io']);
     expect(options.registry!.env).toEqual({});
+  });
+});
+
+describe('webhook and policy test: --registry-client-cert (registries come from Pods)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgverify-client-cert-'));
+  const cert = join(dir, 'c.pem');
+  const key = join(dir, 'k.pem');
+  writeFileSync(cert, 'CERT');
+  writeFileSync(key, 'KEY');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('goes only to the --registry-credentials-host registries', () => {
+    const options = registryFromFlags({ 'registry-client-cert': cert, 'registry-client-key': key, 'registry-credentials-host': ['registry.corp:5000'] }, {}, 8000, 'webhook');
+    expect(options.clientCertificates).toEqual({ 'registry.corp:5000': { cert: 'CERT', key: 'KEY' } });
+  });
+
+  it('without --registry-credentials-host: a usage error naming the flag', () => {
+    expect(() => registryFromFlags({ 'registry-client-cert': cert, 'registry-client-key': key }, {}, 8000, 'webhook')).toThrow(
+      /webhook: --registry-client-cert needs --registry-credentials-host HOST \(repeatable\): the registries come from the images admitted/,
+    );
+  });
+
+  it('without the flags: no client certificate', () => {
+    expect(registryFromFlags({}, {}, 8000, 'webhook').clientCertificates).toBeUndefined();
   });
 });
