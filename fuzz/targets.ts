@@ -21,6 +21,7 @@ import { checkStatementBindsDigest, parseStatement } from '../src/cosign/in-toto
 import { parseLegacySignature, parseRekorBundle, rekorKindVersion } from '../src/cosign/legacy-signature';
 import { parseImageManifest as parseCosignManifest } from '../src/cosign/oci';
 import { checkPayloadBindsDigest, parseSimpleSigning } from '../src/cosign/simple-signing';
+import { certificateClaims } from '../src/policy/certificate-claims';
 import { certificateIdentity } from '../src/policy/certificate-identity';
 import { readCertificate } from '../src/util/certificate';
 import { checkCodeSigningUsage } from '../src/verify/code-signing';
@@ -214,6 +215,52 @@ metadata: {name: second}
 spec: {images: [{glob: "registry.k8s.io/*"}], authorities: [{static: {action: fail, message: "no"}}]}
 `),
   );
+  // A TrustRoot from the production trusted root's material, and a policy naming it with
+  // claims and a CEL condition (the imgverify extensions).
+  const root = JSON.parse(read('fixtures', 'trust', 'prod_trusted_root.sigstore-python.json').toString('utf8')) as {
+    certificateAuthorities: Array<{ certChain: { certificates: Array<{ rawBytes: string }> } }>;
+    tlogs: Array<{ publicKey: { rawBytes: string } }>;
+    ctlogs: Array<{ publicKey: { rawBytes: string } }>;
+  };
+  const pemOf = (der: string, label: string) => `-----BEGIN ${label}-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  const chain = b64(root.certificateAuthorities[0]!.certChain.certificates.map((c) => pemOf(c.rawBytes, 'CERTIFICATE')).join(''));
+  const log = (key: string) => b64(pemOf(key, 'PUBLIC KEY'));
+  out.push(
+    text(`apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata: {name: ours}
+spec:
+  sigstoreKeys:
+    certificateAuthorities: [{subject: {organization: sigstore.dev, commonName: sigstore}, uri: "https://fulcio.sigstore.dev", certChain: "${chain}"}]
+    tLogs: [{baseURL: "https://rekor.sigstore.dev", hashAlgorithm: sha-256, publicKey: "${log(root.tlogs[0]!.publicKey.rawBytes)}"}]
+    ctLogs: [{baseURL: "https://ctfe.sigstore.dev/test", hashAlgorithm: sha-256, publicKey: "${log(root.ctlogs[0]!.publicKey.rawBytes)}"}]
+---
+apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata: {name: mirror}
+spec: {remote: {mirror: "https://tuf.example.test", root: "e30="}}
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: ours}
+spec:
+  images: [{glob: "ghcr.io/my-org/**"}]
+  authorities:
+    - keyless:
+        trustRootRef: ours
+        identities:
+          - issuer: https://token.actions.githubusercontent.com
+            subjectRegExp: ^https://github\\.com/my-org/
+            claims: {sourceRepositoryIdentifier: "495574555", runnerEnvironment: github-hosted}
+            claimsRegExp: {sourceRepositoryRef: "^refs/tags/v"}
+      ctlog: {trustRootRef: ours}
+      attestations:
+        - name: provenance
+          predicateType: https://slsa.dev/provenance/v1
+          policy: {type: cel, data: "predicate.buildDefinition.externalParameters.workflow.repository == 'https://github.com/my-org/app'"}
+`),
+  );
   out.push(text('a: &x [*x, *x]\nb: !!binary aGVsbG8=\nc: 0x1f\nd: yes\n'));
   return out;
 }
@@ -233,16 +280,22 @@ function parseJson(data: Buffer): unknown {
 
 /**
  * Certificate readers: each takes a parsed certificate and must not throw anything but an
- * ImgverifyError. The Fulcio claims parser (another branch) is added to this list.
+ * ImgverifyError.
  */
 export const CERTIFICATE_READERS: ReadonlyArray<{ readonly name: string; readonly read: (cert: X509Certificate) => unknown }> = [
   { name: 'certificateIdentity', read: (cert) => certificateIdentity(cert) },
   { name: 'checkCodeSigningUsage', read: (cert) => checkCodeSigningUsage(cert) },
+  // Every Fulcio extension (OIDs 1.3.6.1.4.1.57264.1.*) read as a claim.
+  { name: 'certificateClaims', read: (cert) => certificateClaims(cert) },
   // What @sigstore/verify reads of a leaf, beyond what readCertificate checked.
   { name: 'certificate fields', read: (cert) => [cert.isCA, cert.subjectAltName, cert.extKeyUsage?.digitalSignature, cert.validForDate(new Date())] },
 ];
 
-/** Policy document parsers (text, file name). TrustRoot YAML (another branch) is added here. */
+/**
+ * Policy document parsers (text, file name). parseClusterImagePolicies reads both kinds of
+ * document of the policy folder: ClusterImagePolicy (with its CEL conditions compiled) and
+ * TrustRoot (its base64 PEM material decoded).
+ */
 export const POLICY_PARSERS: ReadonlyArray<{ readonly name: string; readonly parse: (text: string, file: string) => unknown }> = [
   {
     name: 'parseClusterImagePolicies',
@@ -358,7 +411,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'certificate',
-    files: ['util/certificate', 'policy/certificate-identity', 'verify/code-signing'],
+    files: ['util/certificate', 'policy/certificate-identity', 'policy/certificate-claims', 'verify/code-signing'],
     description: "X.509 certificates' SAN and Fulcio extensions (certificate readers)",
     fuzz: (data) => {
       let cert: X509Certificate;
@@ -400,8 +453,8 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'cluster-image-policy',
-    files: ['webhook/cluster-image-policy', 'webhook/glob'],
-    description: 'ClusterImagePolicy YAML (policy parsers) and glob matching',
+    files: ['webhook/cluster-image-policy', 'webhook/trust-root', 'webhook/glob', 'policy/cel'],
+    description: 'ClusterImagePolicy and TrustRoot YAML (policy parsers), CEL conditions, glob matching',
     fuzz: (data) => {
       const t = utf8(data);
       for (const parser of POLICY_PARSERS) typed(parser.name, () => parser.parse(t, 'fuzz.yaml'));

@@ -25,7 +25,7 @@ export interface KeysAuthority {
 
 export interface KeysLog {
   readonly baseUrl: string;
-  /** `sha256` (the default) or `sha384` / `sha512`. */
+  /** `sha256` (the default), `sha384` or `sha512`; also spelled `sha-256` or `SHA2_256`. */
   readonly hashAlgorithm?: string;
   readonly publicKeyPem: string;
 }
@@ -76,7 +76,16 @@ function keyDetails(key: KeyObject): string {
   }
 }
 
-const HASHES: Readonly<Record<string, string>> = { sha256: 'SHA2_256', sha384: 'SHA2_384', sha512: 'SHA2_512' };
+/**
+ * A log's hash algorithm as written: `sha256` (what policy-controller's conversion maps),
+ * `sha-256` (the spelling of policy-controller's own example, pkg/apis/config/testdata/
+ * config-sigstore-keys.yaml, which its conversion passes through unmapped), or the
+ * trusted_root.json enum name `SHA2_256`; likewise for 384 and 512. All name the same hash.
+ */
+function logHash(written: string): string | undefined {
+  const m = /^(?:sha-?|sha2_)(256|384|512)$/.exec(written.trim().toLowerCase());
+  return m ? `SHA2_${m[1]!}` : undefined;
+}
 
 function logJson(log: KeysLog, where: string, source: string): Record<string, unknown> {
   let key: KeyObject;
@@ -93,8 +102,8 @@ function logJson(log: KeysLog, where: string, source: string): Record<string, un
   } catch (err) {
     throw invalid(source, `${where}.publicKey: ${(err as Error).message}`);
   }
-  const hash = HASHES[(log.hashAlgorithm ?? 'sha256').trim().toLowerCase()];
-  if (!hash) throw invalid(source, `${where}.hashAlgorithm ${JSON.stringify(log.hashAlgorithm)} is not sha256, sha384 or sha512`);
+  const hash = logHash(log.hashAlgorithm ?? 'sha256');
+  if (!hash) throw invalid(source, `${where}.hashAlgorithm ${JSON.stringify(log.hashAlgorithm)} is not sha256, sha384 or sha512 (or sha-256, SHA2_256, ...)`);
   return {
     baseUrl: log.baseUrl,
     hashAlgorithm: hash,

@@ -31,12 +31,20 @@ test('a valid sigstoreKeys TrustRoot parses (PEM as base64, as the CRD\'s []byte
   expect(errors(doc({ sigstoreKeys: plain }))).toEqual([]);
 });
 
+test.each(['sha256', 'sha-256', 'SHA2_256', 'sha-384', 'sha512'])(
+  'a log hashAlgorithm spelled %j loads (sha-256 is the spelling of policy-controller\'s own example, pkg/apis/config/testdata/config-sigstore-keys.yaml)',
+  (hashAlgorithm) => {
+    expect(errors(doc({ sigstoreKeys: { ...KEYS, tLogs: [{ ...KEYS.tLogs[0], hashAlgorithm }] } }))).toEqual([]);
+  },
+);
+
 test.each<[string, string, RegExp]>([
   ['no form', doc({}), /spec: expected exactly one of sigstoreKeys, remote, repository, got neither/],
   ['two forms', doc({ sigstoreKeys: KEYS, remote: { mirror: 'https://tuf.internal', root: b64('{}') } }), /got sigstoreKeys, remote/],
   ['certChain not base64', doc({ sigstoreKeys: { certificateAuthorities: [{ ...KEYS.certificateAuthorities[0], certChain: '%%%' }] } }), /certificateAuthorities\[0\]\.certChain: not base64/],
   ['certChain without a certificate', doc({ sigstoreKeys: { certificateAuthorities: [{ ...KEYS.certificateAuthorities[0], certChain: b64('hello') }] } }), /certChain holds no PEM certificate/],
   ['a tlog key that is not a key', doc({ sigstoreKeys: { ...KEYS, tLogs: [{ ...KEYS.tLogs[0], publicKey: CA_CHAIN }] } }), /tLogs\[0\]\.publicKey is not a PEM public key/],
+  ['a log hash that is not SHA-2', doc({ sigstoreKeys: { ...KEYS, tLogs: [{ ...KEYS.tLogs[0], hashAlgorithm: 'md5' }] } }), /tLogs\[0\]\.hashAlgorithm "md5" is not sha256, sha384 or sha512/],
   ['no CA and no TSA', doc({ sigstoreKeys: { tLogs: KEYS.tLogs } }), /at least one of certificateAuthorities, timestampAuthorities/],
   ['an unknown field', doc({ sigstoreKeys: { ...KEYS, rekor: 1 } }), /spec\.sigstoreKeys\.rekor: unknown field/],
   ['remote without mirror', doc({ remote: { root: b64('{}') } }), /spec\.remote\.mirror: missing field/],
