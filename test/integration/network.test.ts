@@ -33,6 +33,7 @@ import {
 import { releaseSbom } from '../support/release';
 import { pushSignatures, pushTestImage } from '../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../support/sigstore';
+import { policyYaml } from './webhook/helpers';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -198,16 +199,7 @@ describe('mTLS: a registry that requires a client certificate', () => {
     beforeAll(() => {
       policies = join(work, 'mtls-policies');
       mkdirSync(policies, { recursive: true });
-      writeFileSync(
-        join(policies, 'policy.yaml'),
-        `apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata: {name: secure}
-spec:
-  images: [{glob: "${mtls.host}/secure/**"}]
-  authorities: [{keyless: {identities: [{issuer: "${ISSUER}", subject: "${SIGNER}"}]}}]
-`,
-      );
+      writeFileSync(join(policies, 'policy.yaml'), policyYaml('secure', [`${mtls.host}/secure/**`], [{ name: 'signed', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]));
     });
     const base = () => ['policy', 'test', '--policies', policies, '--trusted-root', rootFile, '--registry-cacert', join(work, 'mtls-ca.pem'), `${mtls.host}/secure/app:v1`];
 

@@ -45,7 +45,8 @@ export function writeConfigMap(dir: string, files: Record<string, string>): void
 
 export interface AuthoritySpec {
   name: string;
-  keyless?: { identities: Array<{ issuer: string; subject: string }> };
+  keyless?: { identities: Array<{ issuer: string; subject: string }>; trustRootRef?: string; 'ca-cert'?: { data: string } };
+  rfc3161timestamp?: { trustRootRef: string };
   key?: { data: string };
   static?: { action: 'pass' | 'fail'; message?: string };
   attestations?: Array<{ name: string; predicateType: string }>;

@@ -19,7 +19,7 @@ import { createTestSigstore, type CosignLayer, type TestSigstore } from '../../s
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../../support/tuf';
 import { createCa, issueServerCert } from '../../support/registry';
 import { writeFileSync } from 'node:fs';
-import { writeConfigMap } from './helpers';
+import { policyYaml as webhookPolicyYaml, writeConfigMap, type AuthoritySpec } from './helpers';
 
 const SIGNER = 'release@example.test';
 const ISSUER = 'https://accounts.example.test';
@@ -88,9 +88,8 @@ function trustRootYaml(name: string, spec: Record<string, unknown>): string {
   return `${JSON.stringify({ apiVersion: 'policy.sigstore.dev/v1alpha1', kind: 'TrustRoot', metadata: { name }, spec }, null, 2)}\n`;
 }
 
-function policyYaml(name: string, authority: Record<string, unknown>): string {
-  const spec = { images: [{ glob: `${registry.host}/trustroots/**` }], authorities: [{ name: 'signed', ...authority }] };
-  return `${JSON.stringify({ apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec }, null, 2)}\n`;
+function policyYaml(name: string, authority: Omit<AuthoritySpec, 'name'>): string {
+  return webhookPolicyYaml(name, [`${registry.host}/trustroots/**`], [{ name: 'signed', ...authority }]);
 }
 
 const keyless = (trustRootRef?: string) => ({ keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }], ...(trustRootRef ? { trustRootRef } : {}) } });
