@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { IN_TOTO_PAYLOAD_TYPE, parseDsseEnvelope, type DsseEnvelope } from '../../../src/cosign/dsse';
 import { createTestSigstore, IN_TOTO_PAYLOAD_TYPE as SUPPORT_PAYLOAD_TYPE } from '../../support/sigstore';
+import { thrown } from '../../support/errors';
 
 const bytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
 const PAYLOAD = Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}');
@@ -16,16 +17,6 @@ const envelope = (fields: Record<string, unknown> = {}): Record<string, unknown>
   signatures: [{ keyid: 'k1', sig: SIG.toString('base64') }],
   ...fields,
 });
-
-function failure(fn: () => unknown): ImgverifyError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('the envelope was accepted');
-}
 
 describe('parseDsseEnvelope', () => {
   test('the envelope cosign attest pushes (the test Sigstore layer blob) parses to its payload and signature', () => {
@@ -80,7 +71,7 @@ describe('parseDsseEnvelope', () => {
     ['a second signature that is not base64', bytes(envelope({ signatures: [{ sig: 'AQID' }, { sig: 'not base64' }] })), /signatures\[1\]\.sig is not base64/],
     ['a signature that is a string', bytes(envelope({ signatures: ['AQID'] })), /signatures\[0\]\.sig is not base64/],
   ])('%s is SIGNATURE_MALFORMED', (_name, input, message) => {
-    const err = failure(() => parseDsseEnvelope(input));
+    const err = thrown(() => parseDsseEnvelope(input));
     expect(err.code).toBe('SIGNATURE_MALFORMED');
     expect(err.message).toMatch(/^DSSE envelope: /);
     expect(err.message).toMatch(message);

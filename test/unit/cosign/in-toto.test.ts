@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { checkStatementBindsDigest, COSIGN_SIGN_PREDICATE, parseStatement, STATEMENT_TYPES, type InTotoStatement } from '../../../src/cosign/in-toto';
 import { createTestSigstore, inTotoStatement } from '../../support/sigstore';
+import { thrown } from '../../support/errors';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const OTHER = `sha256:${'cd'.repeat(32)}`;
@@ -19,16 +20,6 @@ const statement = (fields: Record<string, unknown> = {}): Record<string, unknown
   predicate: { buildType: 'x' },
   ...fields,
 });
-
-function failure(fn: () => unknown): ImgverifyError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('it was accepted');
-}
 
 describe('parseStatement', () => {
   test('the statement cosign attest signs (in-toto v0.1, Go field order) parses', () => {
@@ -82,7 +73,7 @@ describe('parseStatement', () => {
     ['a second subject that is not an object', bytes(statement({ subject: [{ digest: {} }, 'x'] })), /subject\[1\] has no digest/],
     ['a digest that is a list', bytes(statement({ subject: [{ digest: ['sha256'] }] })), /subject\[0\] has no digest/],
   ])('%s is PAYLOAD_INVALID', (_name, payload, message) => {
-    const err = failure(() => parseStatement(payload));
+    const err = thrown(() => parseStatement(payload));
     expect(err.code).toBe('PAYLOAD_INVALID');
     expect(err.message).toMatch(/^signed payload is not an in-toto statement: /);
     expect(err.message).toMatch(message);
@@ -145,7 +136,7 @@ describe('checkStatementBindsDigest', () => {
     ['a prefix of the digest', [{ digest: { sha256: 'ab'.repeat(31) } }], /not about sha256:abab/],
     ['a subject with no digest entries', [{ name: 'a', digest: {} }], /its subjects are a \(no digest\)/],
   ])('%s is PAYLOAD_DIGEST_MISMATCH', (_name, subjects, message) => {
-    const err = failure(() => checkStatementBindsDigest(parsed(subjects), DIGEST));
+    const err = thrown(() => checkStatementBindsDigest(parsed(subjects), DIGEST));
     expect(err.code).toBe('PAYLOAD_DIGEST_MISMATCH');
     expect(err.message).toMatch(message);
     expect(err.details).toEqual({ expected: DIGEST });
@@ -153,8 +144,8 @@ describe('checkStatementBindsDigest', () => {
 
   test('the statement of an attestation about another image does not bind this one', () => {
     const layer = createTestSigstore().attestImage({ digest: DIGEST, predicateType: SLSA, predicate: {}, defect: 'subject-other-digest' });
-    expect(failure(() => checkStatementBindsDigest(parseStatement(layer.details.statement), DIGEST)).code).toBe('PAYLOAD_DIGEST_MISMATCH');
-    expect(failure(() => checkStatementBindsDigest(parseStatement(bytes(statement())), OTHER)).code).toBe('PAYLOAD_DIGEST_MISMATCH');
+    expect(thrown(() => checkStatementBindsDigest(parseStatement(layer.details.statement), DIGEST)).code).toBe('PAYLOAD_DIGEST_MISMATCH');
+    expect(thrown(() => checkStatementBindsDigest(parseStatement(bytes(statement())), OTHER)).code).toBe('PAYLOAD_DIGEST_MISMATCH');
   });
 
   test('property: binds exactly when a subject carries the digest under its algorithm', () => {
@@ -165,7 +156,7 @@ describe('checkStatementBindsDigest', () => {
         const binds = subjects.some((s) => s.digest.sha256 === wanted);
         const check = () => checkStatementBindsDigest(parsed(subjects), `sha256:${wanted}`);
         if (binds) expect(check).not.toThrow();
-        else expect(failure(check).code).toBe('PAYLOAD_DIGEST_MISMATCH');
+        else expect(thrown(check).code).toBe('PAYLOAD_DIGEST_MISMATCH');
       }),
       { numRuns: 300 },
     );

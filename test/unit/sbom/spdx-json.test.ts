@@ -1,5 +1,6 @@
-import { ImgverifyError } from '../../../src/errors';
+import { type ImgverifyError } from '../../../src/errors';
 import { parseSpdxJson } from '../../../src/sbom/spdx-json';
+import { thrown } from '../../support/errors';
 
 const BASE = {
   spdxVersion: 'SPDX-2.3',
@@ -14,15 +15,7 @@ function json(extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ ...BASE, ...extra }, null, 2);
 }
 
-function failure(text: string): ImgverifyError {
-  try {
-    parseSpdxJson(text);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ImgverifyError);
-    return err as ImgverifyError;
-  }
-  throw new Error('expected the document to be refused');
-}
+const failure = (text: string): ImgverifyError => thrown(() => parseSpdxJson(text));
 
 const IMAGE_PACKAGE = {
   SPDXID: 'SPDXRef-Package-img',

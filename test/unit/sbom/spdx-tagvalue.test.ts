@@ -1,5 +1,6 @@
-import { ImgverifyError } from '../../../src/errors';
+import { type ImgverifyError } from '../../../src/errors';
 import { parseSpdxTagValue } from '../../../src/sbom/spdx-tagvalue';
+import { thrown } from '../../support/errors';
 
 const HEADER = [
   'SPDXVersion: SPDX-2.3',
@@ -17,15 +18,7 @@ function doc(...lines: string[]): string {
 }
 
 /** The ImgverifyError thrown by parsing `text`. */
-function failure(text: string | Buffer, opts?: { maxBytes?: number }): ImgverifyError {
-  try {
-    parseSpdxTagValue(text, opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ImgverifyError);
-    return err as ImgverifyError;
-  }
-  throw new Error('expected the document to be refused');
-}
+const failure = (text: string | Buffer, opts?: { maxBytes?: number }): ImgverifyError => thrown(() => parseSpdxTagValue(text, opts));
 
 describe('parseSpdxTagValue: documents', () => {
   test('reads the document creation section', () => {

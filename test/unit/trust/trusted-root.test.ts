@@ -1,5 +1,4 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { ImgverifyError } from '../../../src/errors';
 import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust';
 import { FIXTURE, fixturePath, readFixtureJSON } from '../../support/fixtures';
 import { describeInterop, interopPath } from '../../support/interop';
@@ -7,16 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../../support/json';
-
-function failure(fn: () => unknown): ImgverifyError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('expected a failure');
-}
+import { thrown } from '../../support/errors';
 
 test('the embedded public-good root loads, with two Fulcio CAs and the Rekor v1 key', () => {
   const root = publicGoodTrustRoot();
@@ -73,17 +63,17 @@ describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
     ['ctlog key garbage', (r) => ((r.ctlogs[0].publicKey.rawBytes = 'AAAA'), r)],
   ])('%s', (_name, mutate) => {
     expect(() => trustRootFromJSON(json(), 'test')).not.toThrow();
-    const err = failure(() => trustRootFromJSON(mutate(json()), 'test'));
+    const err = thrown(() => trustRootFromJSON(mutate(json()), 'test'));
     expect(err.code).toBe('TRUST_ROOT_INVALID');
     expect(err.message).toMatch(/trusted root \(test\) is invalid/);
   });
 
   test('malformed JSON text and unreadable files', () => {
-    expect(failure(() => trustRootFromText('{"mediaType":', 'x')).message).toMatch(/not valid JSON/);
-    expect(failure(() => trustRootFromFile('/nonexistent/trusted_root.json')).message).toMatch(/cannot read file/);
+    expect(thrown(() => trustRootFromText('{"mediaType":', 'x')).message).toMatch(/not valid JSON/);
+    expect(thrown(() => trustRootFromFile('/nonexistent/trusted_root.json')).message).toMatch(/cannot read file/);
     const dir = mkdtempSync(join(tmpdir(), 'imgverify-tr-'));
     writeFileSync(join(dir, 'tr.json'), '[]');
-    expect(failure(() => trustRootFromFile(join(dir, 'tr.json'))).code).toBe('TRUST_ROOT_INVALID');
+    expect(thrown(() => trustRootFromFile(join(dir, 'tr.json'))).code).toBe('TRUST_ROOT_INVALID');
   });
 });
 

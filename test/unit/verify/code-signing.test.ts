@@ -3,12 +3,13 @@
  * and every Fulcio leaf has.
  */
 import { X509Certificate } from '@sigstore/core';
-import { ImgverifyError } from '../../../src/errors';
+import { type ImgverifyError } from '../../../src/errors';
 import { checkCodeSigningUsage } from '../../../src/verify/code-signing';
 import { createTestSigstore, DEFAULT_ISSUER, generateKeyPair } from '../../support/sigstore';
 import * as der from '../../support/sigstore/der';
 import { OID } from '../../support/sigstore/oids';
 import { distinguishedName, encodeTbs, extKeyUsage, keyUsage, KEY_USAGE, randomSerialNumber, signTbs, type Extension } from '../../support/sigstore/x509';
+import { thrown } from '../../support/errors';
 
 const sigstore = createTestSigstore();
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -29,15 +30,7 @@ function certificateWith(extensions: Extension[]): X509Certificate {
   return X509Certificate.parse(signTbs(tbs, privateKey));
 }
 
-function failure(cert: X509Certificate): ImgverifyError {
-  try {
-    checkCodeSigningUsage(cert);
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('the certificate was accepted');
-}
+const failure = (cert: X509Certificate): ImgverifyError => thrown(() => checkCodeSigningUsage(cert));
 
 test('a Fulcio leaf (codeSigning EKU) is a signing certificate', () => {
   expect(() => checkCodeSigningUsage(fulcioLeaf())).not.toThrow();

@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { ImgverifyError } from '../../../src/errors';
 import type { RekorBundle } from '../../../src/cosign/legacy-signature';
 import { trustRootFromJSON } from '../../../src/trust';
 import { isIntotoV001, verifyIntotoV001Entry } from '../../../src/verify/intoto-v001';
 import { canonicalJson, createTestSigstore, sign, type RekorEntry } from '../../support/sigstore';
+import { thrown } from '../../support/errors';
 
 const sigstore = createTestSigstore();
 const material = trustRootFromJSON(sigstore.trustedRoot).material;
@@ -55,16 +55,6 @@ function signedByLog(body: Buffer, integratedTime = Math.floor(layer.details.sig
   return { body, signedEntryTimestamp: set, integratedTime, logIndex, logID };
 }
 
-function failure(fn: () => unknown): ImgverifyError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ImgverifyError) return err;
-    throw err;
-  }
-  throw new Error('the entry was accepted');
-}
-
 describe('isIntotoV001', () => {
   test('true only for an intoto 0.0.1 body', () => {
     expect(isIntotoV001(logged())).toBe(true);
@@ -88,7 +78,7 @@ describe('verifyIntotoV001Entry', () => {
 
   describe('the SET: TLOG_INCLUSION_PROMISE_INVALID', () => {
     const setFailure = (rekor: RekorBundle, trust = material): void => {
-      const err = failure(() => verifyIntotoV001Entry(rekor, envelope, payload, trust));
+      const err = thrown(() => verifyIntotoV001Entry(rekor, envelope, payload, trust));
       expect(err.code).toBe('TLOG_INCLUSION_PROMISE_INVALID');
       expect(err.message).toMatch(/signed entry timestamp \(SET\) check failed/);
     };
@@ -131,7 +121,7 @@ describe('verifyIntotoV001Entry', () => {
       ['a payload hash under another algorithm', () => spec({ payloadHash: { algorithm: 'sha1', value: sha256(payload) } }), /payload hash/],
       ['a payload hash that is null', () => spec({ payloadHash: null }), /payload hash/],
     ])('%s', (_name, body, message) => {
-      const err = failure(() => verifyIntotoV001Entry(logged(body()), envelope, payload, material));
+      const err = thrown(() => verifyIntotoV001Entry(logged(body()), envelope, payload, material));
       expect(err.code).toBe('TLOG_BODY_MISMATCH');
       expect(err.message).toMatch(message);
     });
@@ -139,13 +129,13 @@ describe('verifyIntotoV001Entry', () => {
     test('another envelope or payload than the one logged', () => {
       const rekor = logged();
       const other = sigstore.attestImage({ digest: `sha256:${'ab'.repeat(32)}`, predicateType: 'https://slsa.dev/provenance/v1', predicate: { v: 2 } });
-      expect(failure(() => verifyIntotoV001Entry(rekor, other.payload, payload, material)).code).toBe('TLOG_BODY_MISMATCH');
-      expect(failure(() => verifyIntotoV001Entry(rekor, envelope, other.details.statement, material)).code).toBe('TLOG_BODY_MISMATCH');
-      expect(failure(() => verifyIntotoV001Entry(rekor, Buffer.concat([envelope, Buffer.from('\n')]), payload, material)).code).toBe('TLOG_BODY_MISMATCH');
+      expect(thrown(() => verifyIntotoV001Entry(rekor, other.payload, payload, material)).code).toBe('TLOG_BODY_MISMATCH');
+      expect(thrown(() => verifyIntotoV001Entry(rekor, envelope, other.details.statement, material)).code).toBe('TLOG_BODY_MISMATCH');
+      expect(thrown(() => verifyIntotoV001Entry(rekor, Buffer.concat([envelope, Buffer.from('\n')]), payload, material)).code).toBe('TLOG_BODY_MISMATCH');
     });
 
     test('a body that is not JSON, though the log signed it', () => {
-      const err = failure(() => verifyIntotoV001Entry(signedByLog(Buffer.from('not json')), envelope, payload, material));
+      const err = thrown(() => verifyIntotoV001Entry(signedByLog(Buffer.from('not json')), envelope, payload, material));
       expect(err.code).toBe('TLOG_BODY_MISMATCH');
       expect(err.message).toBe('Rekor entry body is not JSON');
     });
@@ -166,7 +156,7 @@ describe('verifyIntotoV001Entry', () => {
         const valid =
           typeof value === 'object' && value !== null && !Array.isArray(value) && matches(content?.hash, envelope) && (content?.payloadHash === undefined || matches(content.payloadHash, payload));
         if (valid) expect(() => verifyIntotoV001Entry(rekor, envelope, payload, material)).not.toThrow();
-        else expect(failure(() => verifyIntotoV001Entry(rekor, envelope, payload, material)).code).toBe('TLOG_BODY_MISMATCH');
+        else expect(thrown(() => verifyIntotoV001Entry(rekor, envelope, payload, material)).code).toBe('TLOG_BODY_MISMATCH');
       }),
       { numRuns: 200 },
     );
