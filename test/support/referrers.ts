@@ -59,17 +59,26 @@ export async function pushBundleReferrers(
   bundles: ReadonlyArray<Record<string, unknown>>,
   extra: readonly PushedDescriptor[] = [],
 ): Promise<PushedDescriptor[]> {
+  return pushReferrers(target, repo, subject, bundles, { artifactType: BUNDLE_V03, extra });
+}
+
+/**
+ * Pushes each bundle as an artifact manifest (one bundle layer) referring to `subject`, and the
+ * referrers tag index listing their descriptors, as `listed` rewrites them, then `extra`.
+ */
+async function pushReferrers(
+  target: PushTarget,
+  repo: string,
+  subject: PushedDescriptor,
+  bundles: ReadonlyArray<Record<string, unknown>>,
+  shape: { artifactType: string | undefined; listed?: (d: PushedDescriptor) => PushedDescriptor; extra?: readonly PushedDescriptor[] },
+): Promise<PushedDescriptor[]> {
   const descriptors: PushedDescriptor[] = [];
   for (const bundle of bundles) {
-    const pushed = await pushArtifact(target, repo, {
-      artifactType: BUNDLE_V03,
-      subject,
-      payload: Buffer.from(JSON.stringify(bundle)),
-      layerMediaType: BUNDLE_V03,
-    });
-    descriptors.push(pushed.descriptor);
+    const pushed = await pushArtifact(target, repo, { artifactType: shape.artifactType, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03 });
+    descriptors.push(shape.listed ? shape.listed(pushed.descriptor) : pushed.descriptor);
   }
-  await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...extra]);
+  await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...(shape.extra ?? [])]);
   return descriptors;
 }
 
@@ -91,14 +100,13 @@ export async function pushCosign3FallbackReferrers(
   bundles: ReadonlyArray<Record<string, unknown>>,
   descriptorType: 'empty' | 'absent',
 ): Promise<PushedDescriptor[]> {
-  const descriptors: PushedDescriptor[] = [];
-  for (const bundle of bundles) {
-    const pushed = await pushArtifact(target, repo, { artifactType: BUNDLE_V03, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03 });
-    const { artifactType: _typed, annotations: _lost, ...plain } = pushed.descriptor;
-    descriptors.push(descriptorType === 'empty' ? { ...plain, artifactType: OCI_EMPTY_TYPE } : plain);
-  }
-  await pushIndex(target, repo, subject.digest.replace(':', '-'), descriptors);
-  return descriptors;
+  return pushReferrers(target, repo, subject, bundles, {
+    artifactType: BUNDLE_V03,
+    listed: (descriptor) => {
+      const { artifactType: _typed, annotations: _lost, ...plain } = descriptor;
+      return descriptorType === 'empty' ? { ...plain, artifactType: OCI_EMPTY_TYPE } : plain;
+    },
+  });
 }
 
 /**
@@ -114,13 +122,7 @@ export async function pushNewBundleFormatReferrers(
   bundles: ReadonlyArray<Record<string, unknown>>,
   extra: readonly PushedDescriptor[] = [],
 ): Promise<PushedDescriptor[]> {
-  const descriptors: PushedDescriptor[] = [];
-  for (const bundle of bundles) {
-    const pushed = await pushArtifact(target, repo, { artifactType: undefined, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03 });
-    descriptors.push(pushed.descriptor);
-  }
-  await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...extra]);
-  return descriptors;
+  return pushReferrers(target, repo, subject, bundles, { artifactType: undefined, extra });
 }
 
 /**
