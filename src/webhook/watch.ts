@@ -12,6 +12,9 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 
+/** The timing of the folders the webhook reads (policies, credential files): quick after events, a poll as a safety net. */
+export const FOLDER_WATCH_DEFAULTS = { debounceMs: 250, pollIntervalMs: 30_000 } as const;
+
 export interface WatchFoldersOptions {
   /** Quiet time after the last event before `onChange` runs. */
   readonly debounceMs: number;
