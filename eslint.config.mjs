@@ -44,7 +44,16 @@ export default defineConfig(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       'no-console': 'error',
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
+      // String(x) and `${x}` call x's own toString: a value parsed from hostile JSON or YAML
+      // ({"toString": null}) makes them throw. Messages use src/util/describe.ts instead.
+      '@typescript-eslint/no-base-to-string': ['error', { checkUnknown: true }],
     },
+  },
+  // In the library and the fuzz targets, an `any` (JSON.parse's result) is not put in a message
+  // unchecked either; tests may.
+  {
+    files: ['src/**/*.ts', 'fuzz/**/*.ts'],
+    rules: { '@typescript-eslint/restrict-template-expressions': ['error', { allowAny: false, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true }] },
   },
   // The CLI and the webhook are clients of the library like any embedder: they import only the
   // public entries (src/index.ts, src/webhook/index.ts), their own folder, and src/util/.

@@ -6,6 +6,7 @@
  * (`-timeout`, `-rss_limit_mb`, see fuzz/run.ts).
  */
 import { ERROR_CODES, ImgverifyError } from '../src/errors';
+import { errorMessage } from '../src/util/describe';
 
 /** A finding: what escaped, kept as the cause so the fuzzer prints its stack. */
 export class InvariantViolation extends Error {
@@ -21,7 +22,7 @@ export function assertTyped(err: unknown, what: string): void {
     if (typeof err.message !== 'string' || err.message.length === 0) throw new InvariantViolation(`${what}: ImgverifyError ${err.code} without a message`, { cause: err });
     return;
   }
-  const shown = err instanceof Error ? `${err.name}: ${err.message}` : `non-Error ${typeof err}: ${String(err).slice(0, 200)}`;
+  const shown = err instanceof Error ? `${err.name}: ${err.message}` : `non-Error: ${errorMessage(err)}`;
   throw new InvariantViolation(`${what}: threw something other than a typed ImgverifyError: ${shown}`, { cause: err });
 }
 

@@ -11,12 +11,14 @@
  * list of certificate readers, the policy target a list of YAML document parsers) or add a
  * target here; `npm run fuzz -- --list` shows them.
  */
+import { X509Certificate as NodeX509 } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { X509Certificate } from '@sigstore/core';
 import { parseBundle } from '../src/bundle/parse';
 import { ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_RFC3161_TIMESTAMP, ANNOTATION_SIGNATURE } from '../src/cosign/annotations';
 import { parseDsseEnvelope } from '../src/cosign/dsse';
+import { checkRekorBodyNamesSigner, type SignerKeyMaterial } from '../src/cosign/rekor-body';
 import { checkStatementBindsDigest, parseStatement } from '../src/cosign/in-toto';
 import { parseLegacySignature, parseRekorBundle, rekorKindVersion } from '../src/cosign/legacy-signature';
 import { parseImageManifest as parseCosignManifest } from '../src/cosign/oci';
@@ -24,6 +26,7 @@ import { checkPayloadBindsDigest, parseSimpleSigning } from '../src/cosign/simpl
 import { certificateClaims } from '../src/policy/certificate-claims';
 import { certificateIdentity } from '../src/policy/certificate-identity';
 import { readCertificate } from '../src/util/certificate';
+import { lazy } from '../src/util/lazy';
 import { checkCodeSigningUsage } from '../src/verify/code-signing';
 import { formatReference, parseReference } from '../src/reference';
 import { parseChallenges, findChallenge } from '../src/registry/auth/challenge';
@@ -106,6 +109,22 @@ function certificateSeeds(): Buffer[] {
     for (const c of vm?.x509CertificateChain?.certificates ?? []) if (c.rawBytes) out.push(Buffer.from(c.rawBytes, 'base64'));
   }
   return out;
+}
+
+/** The k8s signature's leaf certificate as the signer a Rekor body must name. */
+const k8sSigner = lazy((): SignerKeyMaterial => {
+  const cert = new NodeX509(k8sArtifact().certificate);
+  return { certificate: cert.raw, publicKey: cert.publicKey };
+});
+
+/** Rekor entry bodies: the k8s .sig's (hashedrekord 0.0.1) and the real bundles' (dsse, intoto, Rekor v2). */
+function rekorBodySeeds(): Buffer[] {
+  const bodies = [Buffer.from((k8sArtifact().bundle as { Payload: { body: string } }).Payload.body, 'base64')];
+  for (const bundle of bundleFiles()) {
+    const b = JSON.parse(bundle.toString('utf8')) as { verificationMaterial?: { tlogEntries?: Array<{ canonicalizedBody?: string }> } };
+    for (const e of b.verificationMaterial?.tlogEntries ?? []) if (e.canonicalizedBody) bodies.push(Buffer.from(e.canonicalizedBody, 'base64'));
+  }
+  return bodies;
 }
 
 function dsseSeeds(): Buffer[] {
@@ -408,6 +427,15 @@ export const TARGETS: readonly FuzzTarget[] = [
       typed('parseBundle(bytes)', () => parseBundle(data));
     },
     seeds: bundleFiles,
+  },
+  {
+    name: 'rekor-body',
+    files: ['cosign/rekor-body'],
+    description: 'Rekor entry bodies (every kind) and whether they name the signer',
+    fuzz: (data) => {
+      typed('checkRekorBodyNamesSigner', () => checkRekorBodyNamesSigner(data, k8sSigner()));
+    },
+    seeds: rekorBodySeeds,
   },
   {
     name: 'certificate',

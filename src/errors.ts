@@ -5,6 +5,7 @@
  * (which decides the CLI exit status); people read `message`, which always says which
  * check failed and why.
  */
+import { errorMessage } from './util/describe';
 
 /** What kind of failure a code is; decides the CLI exit status (2, 1, 3, 4). */
 export type ErrorCategory = 'usage' | 'verification' | 'operational' | 'internal';
@@ -158,7 +159,7 @@ export function isImgverifyError(err: unknown): err is ImgverifyError {
  */
 export function toImgverifyError(err: unknown): ImgverifyError {
   if (err instanceof ImgverifyError) return err;
-  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const what = err instanceof Error ? `${typeof err.name === 'string' ? err.name : 'Error'}: ${errorMessage(err)}` : errorMessage(err);
   return new ImgverifyError('INTERNAL_ERROR', `internal error, a bug in imgverify (please report it with this message): ${what}`, {
     cause: err,
   });

@@ -15,6 +15,7 @@
  * the typed value.
  */
 import { ImgverifyError } from './errors';
+import { describeValue } from './util/describe';
 
 export const DEFAULT_REGISTRY = 'docker.io';
 export const DEFAULT_TAG = 'latest';
@@ -90,7 +91,8 @@ function splitDomain(name: string): { registry: string; path: string } {
 
 /** Parses and normalises an image reference. Throws ImgverifyError(INVALID_REFERENCE). */
 export function parseReference(input: string): ImageReference {
-  if (typeof input !== 'string' || input.length === 0) throw invalid(String(input), 'empty reference');
+  if (typeof input !== 'string') throw invalid('', `not a string but ${describeValue(input)}`);
+  if (input.length === 0) throw invalid(input, 'empty reference');
   if (input !== input.trim()) throw invalid(input, 'leading or trailing white space');
 
   let rest = input;

@@ -10,6 +10,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ImgverifyError } from '../errors';
 import { decodeBase64, decodePem, isRecord } from '../util/encoding';
+import { describeValue } from '../util/describe';
 
 /** The signer's key material as the signature is verified with it. */
 export interface SignerKeyMaterial {
@@ -106,7 +107,8 @@ function bodyVerifiers(json: Record<string, unknown>): Array<{ der: Buffer; type
       throw mismatch(`verifier ${i} has neither a certificate nor a public key`);
     });
   }
-  throw mismatch(`unsupported entry kind ${String(kind)} ${String(version)}`);
+  const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v.slice(0, 64)).slice(1, -1) : describeValue(v));
+  throw mismatch(`unsupported entry kind ${shown(kind)} ${shown(version)}`);
 }
 
 /** Throws TLOG_BODY_MISMATCH unless every verifier the Rekor body names is the signer. */

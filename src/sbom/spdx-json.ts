@@ -37,6 +37,7 @@ import {
   SPDX_VERSION_RE,
   underscored,
 } from './vocabulary';
+import { errorMessage } from '../util/describe';
 
 export type JsonOptions = SbomInputOptions;
 
@@ -62,7 +63,7 @@ export function parseSpdxJson(input: string | Uint8Array, opts?: JsonOptions): S
 
 /** Names the line and column where the text stops being JSON. */
 function syntaxError(text: string, err: unknown): ImgverifyError {
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   const position = jsonErrorOffset(text);
   if (position === -1) return new ImgverifyError('SBOM_INVALID', `SPDX JSON is not valid JSON: ${reason}`, { details: {} });
   let line = 1;

@@ -16,6 +16,7 @@ import type { Fetcher } from 'tuf-js';
 // tuf-js ends its walk of N.root.json at a 403/404 only when the fetcher throws its own
 // DownloadHTTPError (not exported from its entry point).
 import { DownloadHTTPError } from 'tuf-js/dist/error';
+import { errorMessage } from '../util/describe';
 
 export type FetcherHandler<T> = (file: string) => Promise<T>;
 
@@ -97,7 +98,7 @@ export class MirrorFetcher extends BytesFetcher {
       }
       const status = err instanceof ImgverifyError && typeof err.details?.status === 'number' ? err.details.status : 0;
       const kind = status === 403 || status === 404 ? 'missing' : 'unreachable';
-      return this.fail({ url, kind, message: err instanceof Error ? err.message : String(err) }, status);
+      return this.fail({ url, kind, message: errorMessage(err) }, status);
     }
   }
 

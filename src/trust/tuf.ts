@@ -28,6 +28,7 @@ import { ImgverifyError, type ErrorCode } from '../errors';
 import { trustRootFromText, type LoadedTrustRoot } from './trusted-root';
 import { LengthError, MemoryFetcher, MirrorFetcher, OfflineFetcher, type WireFailure } from './tuf-fetcher';
 import type { TrustRootProvider } from './source';
+import { errorMessage } from '../util/describe';
 
 /** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
 export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
@@ -282,7 +283,7 @@ function classify(err: unknown, fetcher: Fetchers, mirror: string, action: strin
   if (err instanceof ImgverifyError) return err;
   const wire: WireFailure | undefined = fetcher.failures[0];
   const details = { mirror };
-  const why = (err as Error)?.message ?? String(err);
+  const why = errorMessage(err);
   if (wire?.kind === 'offline') return tufError('TUF_METADATA_EXPIRED', `${action}: the cached TUF metadata of ${mirror} needs an update, and the mirror may not be asked (offline): ${why}`, details, err);
   if (wire && !(err instanceof LengthError)) {
     return tufError('TUF_MIRROR_UNREACHABLE', `${action}: the TUF mirror ${mirror} did not answer as a TUF repository: ${wire.message}`, { ...details, url: wire.url }, err);

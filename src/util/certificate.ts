@@ -11,6 +11,7 @@
  * be handed on. (Worth offering upstream: a structural check in `X509Certificate.parse`.)
  */
 import { X509Certificate } from '@sigstore/core';
+import { errorMessage } from './describe';
 
 /**
  * Parses DER (or PEM) and reads every field the verification reads; throws a plain Error
@@ -44,7 +45,7 @@ export function readCertificate(der: Uint8Array | string): X509Certificate {
     void cert.extAuthorityKeyID?.keyIdentifier;
     void cert.extSCT?.signedCertificateTimestamps;
   } catch (err) {
-    throw new Error(`malformed certificate structure (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new Error(`malformed certificate structure (${errorMessage(err)})`, { cause: err });
   }
   return cert;
 }

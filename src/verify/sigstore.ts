@@ -6,6 +6,7 @@
 import { PolicyError, VerificationError, Verifier, type SignedEntity, type Signer, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
 import { forVerification } from '../trust/cached-certificate';
+import { errorMessage } from '../util/describe';
 
 export interface SigstoreCheckOptions {
   /** Transparency-log entries required (1; 0 with --insecure-ignore-tlog). */
@@ -67,7 +68,7 @@ export function translateSigstoreError(err: unknown): ImgverifyError {
   // reported as a verdict about the signature.
   if (err instanceof TypeError || err instanceof ReferenceError) return toImgverifyError(err);
   // ASN.1, DER and key parsing errors on hostile input (plain Errors from @sigstore/core) end up here.
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new ImgverifyError('SIGNATURE_MALFORMED', `signature material could not be processed: ${message}`, { cause: err });
 }
 

@@ -59,6 +59,7 @@
  */
 import { RE2JS } from 're2js';
 import { DEFAULT_REGISTRY, ImgverifyError, parseReference, type ImageReference } from '../index';
+import { describeValue } from '../util/describe';
 
 /** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
 export const POLICY_DOCKER_HUB_REGISTRY = 'index.docker.io';
@@ -89,7 +90,8 @@ function invalidGlob(glob: string, why: string): ImgverifyError {
 
 /** Translates a glob to policy-controller's regular expression. Throws INVALID_POLICY. */
 export function globToExpression(glob: string): string {
-  if (typeof glob !== 'string' || glob.length === 0) throw invalidGlob(String(glob), 'empty glob');
+  if (typeof glob !== 'string') throw invalidGlob('', `not a string but ${describeValue(glob)}`);
+  if (glob.length === 0) throw invalidGlob(glob, 'empty glob');
   if (glob.length > MAX_GLOB_LENGTH) throw invalidGlob(glob.slice(0, 64) + '...', `longer than ${MAX_GLOB_LENGTH} characters`);
   // Rule 6: legacy shorthands for Docker Hub.
   let source = glob;

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { docExamples, exampleModule } from '../support/doc-examples';
+import { errorMessage } from '../../src/util/describe';
 
 const ROOT = resolve(__dirname, '..', '..');
 let dir: string;
@@ -113,7 +114,7 @@ describe('every TypeScript example of README.md and docs/ type-checks against th
     try {
       execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
     } catch (err) {
-      output = (err as { stdout?: string }).stdout ?? String(err);
+      output = (err as { stdout?: string }).stdout ?? errorMessage(err);
     }
     // Name the documentation line of each error (the files start with a comment naming it).
     const located = output.replace(/example-(\d+)\.[cm]ts/g, (_m, i: string) => examples[Number(i)]!.where);

@@ -19,6 +19,7 @@ import { CONTENT_FAULTS, createChaos, FAULT_KINDS, type FaultKind, type Injected
 import { closePushers, startProxy, startRegistry, type RunningProxy, type RunningRegistry } from './registry';
 import { pushSignatures, pushTestImage } from './signed-images';
 import { createTestSigstore, type CosignLayer, type TestSigstore } from './sigstore';
+import { errorMessage } from '../../src/util/describe';
 
 export const CHAOS_ISSUER = 'https://accounts.example.test';
 export const CHAOS_SIGNER = 'release@example.test';
@@ -133,7 +134,7 @@ function judge(image: PreparedImage, result: ImageVerificationResult | undefined
   const r = result!;
   if (r.verified) return { ...base, verified: true, judgement: image.class === 'signed' ? 'ok' : 'false-accept' };
   const err = r.error;
-  if (!(err instanceof ImgverifyError) || typeof err.code !== 'string') return { ...base, verified: false, code: 'none', judgement: 'no-code', message: String(err) };
+  if (!(err instanceof ImgverifyError) || typeof err.code !== 'string') return { ...base, verified: false, code: 'none', judgement: 'no-code', message: errorMessage(err) };
   const withCode = { ...base, verified: false, code: err.code, message: err.message };
   if (err.code === 'INTERNAL_ERROR') return { ...withCode, judgement: 'crash' };
   if (image.class !== 'signed') return { ...withCode, judgement: 'ok' };
@@ -149,7 +150,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosReport> {
   const concurrency = options.concurrency ?? 8;
   const rounds = options.rounds ?? 1;
   const crashes: string[] = [];
-  const onUnhandled = (err: unknown) => crashes.push(`unhandled: ${String(err)}`);
+  const onUnhandled = (err: unknown) => crashes.push(`unhandled: ${errorMessage(err)}`);
   process.on('unhandledRejection', onUnhandled);
 
   let registry: RunningRegistry | undefined;

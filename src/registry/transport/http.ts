@@ -260,7 +260,7 @@ function errorCode(err: unknown): string | undefined {
 function isProxyAddress(err: unknown, proxy: URL): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
     const { hostname, port, address } = e as { hostname?: unknown; port?: unknown; address?: unknown };
-    if (hostname === proxy.hostname || (address !== undefined && String(port) === (proxy.port || (proxy.protocol === 'https:' ? '443' : '80')))) return true;
+    if (hostname === proxy.hostname || (address !== undefined && (typeof port === 'number' || typeof port === 'string') && String(port) === (proxy.port || (proxy.protocol === 'https:' ? '443' : '80')))) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -4,12 +4,13 @@ import { legacySignatureToBundle, parseLegacySignature, parseRekorBundle } from 
 import { FIXTURE, readFixtureJSON } from '../../support/fixtures';
 import { artifactAnnotations, type CosignArtifact } from '../../support/interop';
 import { createTestSigstore } from '../../support/sigstore';
+import { errorMessage } from '../../../src/util/describe';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (err) {
-    return err instanceof ImgverifyError ? err.code : `UNCODED: ${String(err)}`;
+    return err instanceof ImgverifyError ? err.code : `UNCODED: ${errorMessage(err)}`;
   }
   return undefined;
 }

@@ -150,6 +150,16 @@ describe('entries that do not name the signer: TLOG_BODY_MISMATCH', () => {
     body.spec.signatures.push({ signature: b64('x'), verifier: b64(stranger.details.certificate.pem) });
     expect(rejection(bytes(body), attestationSigner(dsse)).code).toBe('TLOG_BODY_MISMATCH');
   });
+
+  // CI found it (property test below, seed 2064330965): String() of {"toString": null} throws a
+  // TypeError, so naming the unsupported kind in the message turned a refusal into a crash.
+  test.each(['apiVersion', 'kind'])('a %s whose toString is not a function is refused, not a TypeError', (field) => {
+    const body = json(keyless.details.rekorEntry!.body);
+    body[field] = JSON.parse('{"toString":null,"valueOf":null}');
+    const err = rejection(bytes(body), keylessSigner);
+    expect(err.code).toBe('TLOG_BODY_MISMATCH');
+    expect(err.message).toMatch(/unsupported entry kind .*an object/);
+  });
 });
 
 describe('untrusted input (property tests)', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { parseImageIndex, parseImageManifest, parseJsonObject } from '../../../src/registry/content';
+import { errorMessage } from '../../../src/util/describe';
 
 const d = (over: Record<string, unknown> = {}) => ({ mediaType: 'application/octet-stream', digest: `sha256:${'a'.repeat(64)}`, size: 3, ...over });
 const manifest = (over: Record<string, unknown> = {}) => ({ schemaVersion: 2, config: d(), layers: [d()], ...over });
@@ -8,7 +9,7 @@ const codeOf = (f: () => unknown) => {
   try {
     f();
   } catch (err) {
-    return err instanceof ImgverifyError ? `${err.code}: ${err.message}` : `not ImgverifyError: ${String(err)}`;
+    return err instanceof ImgverifyError ? `${err.code}: ${err.message}` : `not ImgverifyError: ${errorMessage(err)}`;
   }
   return 'no error';
 };
