@@ -25,6 +25,7 @@ import {
 } from '../index';
 import { compileGlob, globGovernsImage, imageNames, type ImageGlob } from './glob';
 import { duplicateTrustRootNames, isTrustRoot, parseTrustRoot, type TrustRootDocument } from './trust-root';
+import { describeValue } from '../util/describe';
 
 // --- The model -------------------------------------------------------------------------
 
@@ -265,11 +266,11 @@ export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
+/** A YAML value's kind in YAML's words; scalars as src/util/describe.ts shows them. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Date) return 'a timestamp';
-  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
+  return typeof value === 'object' && value !== null ? 'a mapping' : describeValue(value);
 }
 
 export function present(obj: Json, key: string): boolean {
