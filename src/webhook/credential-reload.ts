@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FOLDER_WATCH_DEFAULTS, watchFolders } from './watch';
+import { watchFolders } from './watch';
 
 export interface CredentialWatchOptions {
   /** Quiet time after the last file-system event. Default 250 ms. */
@@ -49,8 +49,8 @@ export function watchCredentialFiles(paths: readonly string[], onChange: () => v
     current = next;
   };
   const stop = watchFolders([...new Set(paths.map((p) => dirname(p)))], check, {
-    debounceMs: options.debounceMs ?? FOLDER_WATCH_DEFAULTS.debounceMs,
-    pollIntervalMs: options.pollIntervalMs ?? FOLDER_WATCH_DEFAULTS.pollIntervalMs,
+    debounceMs: options.debounceMs,
+    pollIntervalMs: options.pollIntervalMs,
     runAtStart: true,
   });
   return () => {

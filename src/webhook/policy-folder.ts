@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { ImgverifyError } from '../index';
 import { duplicateNames, parseClusterImagePolicies, unknownTrustRootRefs, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
 import { duplicateTrustRootNames, type TrustRootDocument } from './trust-root';
-import { FOLDER_WATCH_DEFAULTS, watchFolders } from './watch';
+import { watchFolders } from './watch';
 
 /** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -207,8 +207,8 @@ export function watchPolicies(dir: string, onChange: (update: PolicyUpdate) => v
   // timestamped directories; an edit in a plain folder as events on the file. A folder that
   // does not exist (yet) is reported by the load, and watched once it does.
   const stop = watchFolders([dir], reload, {
-    debounceMs: options.debounceMs ?? FOLDER_WATCH_DEFAULTS.debounceMs,
-    pollIntervalMs: options.pollIntervalMs ?? FOLDER_WATCH_DEFAULTS.pollIntervalMs,
+    debounceMs: options.debounceMs,
+    pollIntervalMs: options.pollIntervalMs,
     runAtStart: true,
   });
   return () => {

@@ -12,14 +12,15 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 
-/** The timing of the folders the webhook reads (policies, credential files): quick after events, a poll as a safety net. */
-export const FOLDER_WATCH_DEFAULTS = { debounceMs: 250, pollIntervalMs: 30_000 } as const;
+/** The default timing (the webhook's policy folder and credential files): quick after events, a poll as a safety net. */
+const DEFAULT_DEBOUNCE_MS = 250;
+const DEFAULT_POLL_INTERVAL_MS = 30_000;
 
 export interface WatchFoldersOptions {
-  /** Quiet time after the last event before `onChange` runs. */
-  readonly debounceMs: number;
-  /** `onChange` also runs this often without events; 0: on events only. Folders that could not be watched are tried again then. */
-  readonly pollIntervalMs: number;
+  /** Quiet time after the last event before `onChange` runs. Default 250 ms. */
+  readonly debounceMs?: number | undefined;
+  /** `onChange` also runs this often without events; 0: on events only. Folders that could not be watched are tried again then. Default 30 s. */
+  readonly pollIntervalMs?: number | undefined;
   /** Run `onChange` once right away (not debounced). */
   readonly runAtStart?: boolean;
   /** A folder that cannot be watched (for now): told once, until it can be again. */
@@ -34,6 +35,8 @@ export interface WatchFoldersOptions {
  * watchers and timers never keep the process alive.
  */
 export function watchFolders(dirs: readonly string[], onChange: () => void | Promise<void>, options: WatchFoldersOptions): () => void {
+  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const watchers = new Map<string, FSWatcher>();
   const unwatchable = new Set<string>();
   let closed = false;
@@ -70,7 +73,7 @@ export function watchFolders(dirs: readonly string[], onChange: () => void | Pro
     debounce = setTimeout(() => {
       debounce = undefined;
       runNow();
-    }, options.debounceMs);
+    }, debounceMs);
     debounce.unref();
   };
 
@@ -100,11 +103,11 @@ export function watchFolders(dirs: readonly string[], onChange: () => void | Pro
   startWatching();
   if (options.runAtStart) runNow();
   const poll =
-    options.pollIntervalMs > 0
+    pollIntervalMs > 0
       ? setInterval(() => {
           startWatching();
           runNow();
-        }, options.pollIntervalMs)
+        }, pollIntervalMs)
       : undefined;
   poll?.unref();
 
