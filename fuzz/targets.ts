@@ -36,7 +36,8 @@ import { nextLink, parseLinkHeader } from '../src/registry/link';
 import { parseRegistryErrors } from '../src/registry/registry-errors';
 import { imagesFromSpdx, parseSpdx } from '../src/sbom';
 import { buildImagePatch, changedImages, extractImages, parseAdmissionReview, skipReason } from '../src/webhook/admission';
-import { matchPolicies, parseClusterImagePolicies } from '../src/webhook/cluster-image-policy';
+import { matchPolicies } from '../src/webhook/glob';
+import { parseClusterImagePolicies } from '../src/webhook/policy-documents';
 import { typed } from './invariant';
 
 export interface FuzzTarget {
@@ -481,7 +482,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'cluster-image-policy',
-    files: ['webhook/cluster-image-policy', 'webhook/trust-root', 'webhook/glob', 'policy/cel'],
+    files: ['webhook/crd-document', 'webhook/policy-documents', 'webhook/cluster-image-policy', 'webhook/trust-root', 'webhook/policy-set', 'webhook/glob', 'policy/cel'],
     description: 'ClusterImagePolicy and TrustRoot YAML (policy parsers), CEL conditions, glob matching',
     fuzz: (data) => {
       const t = utf8(data);

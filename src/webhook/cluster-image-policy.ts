@@ -1,6 +1,7 @@
 /**
  * policy-controller's `ClusterImagePolicy` (policy.sigstore.dev/v1beta1, and v1alpha1,
- * whose shape is the same), read from YAML or JSON into a typed, validated model.
+ * whose shape is the same) documents: checked and read into the model of
+ * ./cluster-image-policy-types, defaults applied. ./policy-documents reads them from files.
  *
  * Validation follows policy-controller's `clusterimagepolicy_validation.go` and defaults
  * (`clusterimagepolicy_defaults.go`), plus one rule of our own: nothing is silently
@@ -11,147 +12,33 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { RE2JS } from 're2js';
-import { parseAllDocuments } from 'yaml';
 import {
   CERTIFICATE_CLAIM_NAMES,
   compileAttestationCondition,
   ImgverifyError,
   pemCertificates,
   predicateTypeURI,
-  type AttestationCondition,
   type CertificateClaimName,
   type ClaimMatchers,
-  type ImageReference,
 } from '../index';
-import { compileGlob, globGovernsImage, imageNames, type ImageGlob } from './glob';
-import { duplicateTrustRootNames, isTrustRoot, parseTrustRoot, type TrustRootDocument } from './trust-root';
-import { describeValue } from '../util/describe';
+import {
+  API_VERSIONS,
+  DEFAULT_FULCIO_URL,
+  PUBLIC_REKOR_URL,
+  type AttestationRequirement,
+  type Authority,
+  type ClusterImagePolicy,
+  type HashAlgorithm,
+  type KeyAuthority,
+  type KeylessAuthority,
+  type KeylessIdentity,
+  type StaticAuthority,
+  type TrustRootRefs,
+} from './cluster-image-policy-types';
+import { describe, describeLocation, isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
+import { compileGlob } from './glob';
 
-// --- The model -------------------------------------------------------------------------
-
-export type PolicyMode = 'enforce' | 'warn';
-export type StaticAction = 'pass' | 'fail';
-export type HashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
-export type SignatureFormat = 'legacy' | 'bundle';
-
-/** Where a policy came from: file name, 0-based document index in the YAML stream, and the 1-based line it starts on. */
-export interface PolicyLocation {
-  readonly file: string;
-  readonly document: number;
-  readonly line?: number;
-}
-
-/**
- * One acceptable keyless signer: exactly one of issuer/issuerRegExp and of subject/subjectRegExp.
- * `claims` and `claimsRegExp` are an imgverify extension (policy-controller does not have them):
- * Fulcio certificate claims the signer must carry, by name (docs/webhook.md).
- */
-export interface KeylessIdentity {
-  readonly issuer?: string;
-  readonly subject?: string;
-  /** RE2 expression, matched as a search (unanchored), as policy-controller and cosign do. */
-  readonly issuerRegExp?: string;
-  readonly subjectRegExp?: string;
-  /** imgverify extension: exact values of certificate claims, e.g. `sourceRepositoryIdentifier: "495574555"`. */
-  readonly claims?: Readonly<ClaimMatchers>;
-  /** imgverify extension: RE2 regexps on certificate claims, e.g. `sourceRepositoryRef: ^refs/tags/v`. */
-  readonly claimsRegExp?: Readonly<ClaimMatchers>;
-}
-
-export interface KeylessAuthority {
-  /** Fulcio URL (default https://fulcio.sigstore.dev). Informational: certificates are checked against the trusted root. */
-  readonly url: string;
-  /** Non-empty; any one identity suffices. */
-  readonly identities: readonly KeylessIdentity[];
-  /** `ca-cert.data`: the Fulcio CA chain (PEM) certificates must chain to, instead of the trust root's CAs. */
-  readonly caCert?: string;
-}
-
-/** The TrustRoot documents an authority names, per part of the trust (see docs/webhook.md). */
-export interface TrustRootRefs {
-  /** `keyless.trustRootRef`: certificate authorities and CT logs. */
-  readonly keyless?: string;
-  /** `ctlog.trustRootRef`: transparency logs. */
-  readonly ctlog?: string;
-  /** `rfc3161timestamp.trustRootRef`: timestamp authorities. */
-  readonly rfc3161timestamp?: string;
-}
-
-export interface KeyAuthority {
-  /** PEM public key (checked to parse at load time). */
-  readonly data: string;
-  /** Digest the signature was made over; default sha256. */
-  readonly hashAlgorithm: HashAlgorithm;
-}
-
-export interface StaticAuthority {
-  readonly action: StaticAction;
-  /** Shown in the denial for `fail`. */
-  readonly message?: string;
-}
-
-export interface AttestationRequirement {
-  /** Unique within the authority. */
-  readonly name: string;
-  /** As written: a cosign short name (`slsaprovenance1`, `custom`, ...) or a URI. */
-  readonly predicateType: string;
-  /** The in-toto predicateType an attestation must have (short names resolved with cosign's table). */
-  readonly predicateTypeURI: string;
-  /** `policy: {type: cel, data}`: a CEL condition the attestation must satisfy, compiled at load. */
-  readonly policy?: { readonly type: 'cel'; readonly data: string; readonly condition: AttestationCondition };
-}
-
-/** An authority: exactly one of `keyless`, `key`, `static` is set. */
-export interface Authority {
-  /** As written, or `authority-<index>` (policy-controller's default). Unique within the policy. */
-  readonly name: string;
-  readonly keyless?: KeylessAuthority;
-  readonly key?: KeyAuthority;
-  readonly static?: StaticAuthority;
-  /** When non-empty, the authority is satisfied by verified attestations of every listed type, not by signatures. */
-  readonly attestations: readonly AttestationRequirement[];
-  /** The transparency log: the public-good Rekor, or any log of a TrustRoot named by `ctlog.trustRootRef`. */
-  readonly ctlog?: { readonly url?: string };
-  /** TrustRoot documents this authority's verification uses instead of the webhook's default trust. */
-  readonly trustRootRefs?: TrustRootRefs;
-  /** policy-controller's `signatureFormat`; absent means legacy (cosign's default). */
-  readonly signatureFormat?: SignatureFormat;
-}
-
-export interface ClusterImagePolicy {
-  /** metadata.name, unique across the loaded set. */
-  readonly name: string;
-  readonly apiVersion: 'policy.sigstore.dev/v1beta1' | 'policy.sigstore.dev/v1alpha1';
-  /** Non-empty. An image is subject to the policy when any glob matches it. */
-  readonly images: readonly { readonly glob: string }[];
-  /** Non-empty; any one authority suffices (policies that match the same image are ANDed). */
-  readonly authorities: readonly Authority[];
-  /** `enforce` (default) denies on failure; `warn` admits with a warning. */
-  readonly mode: PolicyMode;
-  readonly source: PolicyLocation;
-}
-
-/** A problem that does not stop a policy from loading. */
-export interface PolicyWarning extends PolicyLocation {
-  /** Field path inside the document, e.g. `spec.images[0].glob`. */
-  readonly path: string;
-  readonly message: string;
-}
-
-export interface PolicyParseResult {
-  readonly policies: ClusterImagePolicy[];
-  /** TrustRoot documents (policy.sigstore.dev/v1alpha1) in the same files. */
-  readonly trustRoots: TrustRootDocument[];
-  /** ImgverifyError(INVALID_POLICY), details `{file, document, path}`. */
-  readonly errors: ImgverifyError[];
-  readonly warnings: PolicyWarning[];
-}
-
-export const API_VERSIONS = Object.freeze(['policy.sigstore.dev/v1beta1', 'policy.sigstore.dev/v1alpha1'] as const);
-export const DEFAULT_FULCIO_URL = 'https://fulcio.sigstore.dev';
-export const PUBLIC_REKOR_URL = 'https://rekor.sigstore.dev';
 const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha224', 'sha256', 'sha384', 'sha512'];
-const MAX_ALIAS_COUNT = 100;
 
 // --- Field decisions -------------------------------------------------------------------
 
@@ -174,110 +61,7 @@ const UNSUPPORTED = {
   'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
 } as const;
 
-/** Standard Kubernetes ObjectMeta fields: accepted and ignored (they do not affect admission). */
-export const OBJECT_META_FIELDS = [
-  'name',
-  'generateName',
-  'namespace',
-  'selfLink',
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'labels',
-  'annotations',
-  'ownerReferences',
-  'finalizers',
-  'managedFields',
-];
-
 // --- Parsing ---------------------------------------------------------------------------
-
-export type Json = Record<string, unknown>;
-
-/** @internal Collects problems for one document; every check records and continues, so a file reports all of them. */
-export class Checker {
-  readonly errors: ImgverifyError[] = [];
-  readonly warnings: PolicyWarning[] = [];
-  constructor(readonly location: PolicyLocation) {}
-
-  error(path: string, message: string): void {
-    this.errors.push(policyError(this.location, path, message));
-  }
-
-  warn(path: string, message: string): void {
-    this.warnings.push({ ...this.location, path, message });
-  }
-
-  /** A mapping, or undefined (after recording an error) when the value is another type. */
-  object(value: unknown, path: string): Json | undefined {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)) return value as Json;
-    this.error(path, `expected a mapping, got ${describe(value)}`);
-    return undefined;
-  }
-
-  array(value: unknown, path: string): unknown[] | undefined {
-    if (Array.isArray(value)) return value as unknown[];
-    this.error(path, `expected a list, got ${describe(value)}`);
-    return undefined;
-  }
-
-  /** A string field; null and absent are undefined, and so is "" (Go's omitempty zero value). */
-  string(obj: Json, key: string, path: string): string | undefined {
-    const value = obj[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') {
-      this.error(`${path}.${key}`, `expected a string, got ${describe(value)}`);
-      return undefined;
-    }
-    return value === '' ? undefined : value;
-  }
-
-  /** Records an error for every key not in `known`. */
-  onlyKnown(obj: Json, path: string, known: readonly string[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!known.includes(key)) this.error(join(path, key), 'unknown field');
-    }
-  }
-
-  /** Records an "unsupported" error when the field is present (and not null). */
-  unsupported(obj: Json, key: string, path: string, why: string): boolean {
-    if (obj[key] === undefined || obj[key] === null) return false;
-    this.error(join(path, key), `unsupported field: ${why}`);
-    return true;
-  }
-}
-
-export function describeLocation({ file, document, line }: PolicyLocation): string {
-  return `${file}: document ${document}${line !== undefined ? ` (line ${line})` : ''}`;
-}
-
-export function policyError(location: PolicyLocation, path: string, message: string, cause?: unknown): ImgverifyError {
-  const { file, document, line } = location;
-  return new ImgverifyError('INVALID_POLICY', `${describeLocation(location)}${path ? `: ${path}` : ''}: ${message}`, {
-    ...(cause !== undefined ? { cause } : {}),
-    details: { file, document, ...(line !== undefined ? { line } : {}), path },
-  });
-}
-
-export function join(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`;
-}
-
-/** A YAML value's kind in YAML's words; scalars as src/util/describe.ts shows them. */
-export function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (value instanceof Date) return 'a timestamp';
-  return typeof value === 'object' && value !== null ? 'a mapping' : describeValue(value);
-}
-
-export function present(obj: Json, key: string): boolean {
-  return obj[key] !== undefined && obj[key] !== null;
-}
-
-export const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 function checkRegExp(c: Checker, pattern: string, path: string): void {
   try {
@@ -665,32 +449,13 @@ function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images
   return { images: Object.freeze(images), authorities: Object.freeze(authorities), mode: mode === 'warn' ? 'warn' : 'enforce' };
 }
 
-function parseDocument(c: Checker, value: unknown): ClusterImagePolicy | TrustRootDocument | undefined {
-  const doc = c.object(value, '');
-  if (!doc) return undefined;
-  const apiVersion = c.string(doc, 'apiVersion', '');
-  const kind = c.string(doc, 'kind', '');
-  if (kind === 'TrustRoot') return parseTrustRoot(c, doc);
-  if (kind !== 'ClusterImagePolicy') {
-    c.error('kind', `unsupported kind ${JSON.stringify(kind ?? null)}: only ClusterImagePolicy and TrustRoot documents are accepted`);
-    return undefined;
-  }
+function parseClusterImagePolicyDocument(c: Checker, doc: Json, apiVersion: string | undefined): ClusterImagePolicy | undefined {
   if (apiVersion !== API_VERSIONS[0] && apiVersion !== API_VERSIONS[1]) {
     c.error('apiVersion', `unsupported apiVersion ${JSON.stringify(apiVersion ?? null)}: expected ${API_VERSIONS.join(' or ')}`);
     return undefined;
   }
-  c.onlyKnown(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-
-  let name: string | undefined;
-  const metadata = present(doc, 'metadata') ? c.object(doc['metadata'], 'metadata') : undefined;
-  if (metadata) {
-    c.onlyKnown(metadata, 'metadata', OBJECT_META_FIELDS);
-    name = c.string(metadata, 'name', 'metadata');
-  }
-  if (name === undefined) c.error('metadata.name', 'missing field: metadata.name is required');
-  else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    c.error('metadata.name', `invalid name ${JSON.stringify(name)}: must be a lower-case RFC 1123 subdomain`);
-  }
+  c.onlyKnown(doc, '', OBJECT_FIELDS);
+  const name = objectName(c, doc);
 
   if (!present(doc, 'spec')) {
     c.error('spec', 'missing field: spec is required');
@@ -701,168 +466,9 @@ function parseDocument(c: Checker, value: unknown): ClusterImagePolicy | TrustRo
   return Object.freeze({ name, apiVersion, ...spec, source: c.location });
 }
 
-/**
- * Validates one decoded document (a plain object from YAML or JSON) at `location`.
- * Returns the policy only when the document has no error.
- */
-export function parseClusterImagePolicy(value: unknown, location: PolicyLocation): PolicyParseResult {
-  const c = new Checker(
-    Object.freeze({ file: location.file, document: location.document, ...(location.line !== undefined ? { line: location.line } : {}) }),
-  );
-  const parsed = parseDocument(c, value);
-  const policies = parsed && !isTrustRoot(parsed) ? [parsed] : [];
-  const trustRoots = parsed && isTrustRoot(parsed) ? [parsed] : [];
-  return { policies, trustRoots, errors: c.errors, warnings: c.warnings };
-}
-
-/**
- * Parses the text of a policy file: YAML with one or more `---`-separated documents, or
- * JSON (one document) when `file` ends in `.json`. Empty documents are skipped. Names must
- * be unique within the text. Policies are returned only when the whole text is valid.
- */
-export function parseClusterImagePolicies(text: string, file: string): PolicyParseResult {
-  const errors: ImgverifyError[] = [];
-  const warnings: PolicyWarning[] = [];
-  const policies: ClusterImagePolicy[] = [];
-  const trustRoots: TrustRootDocument[] = [];
-  const fail = (location: PolicyLocation, message: string, cause?: unknown): void => {
-    errors.push(policyError(location, '', message, cause));
-  };
-
-  const values: Array<{ location: PolicyLocation; value: unknown }> = [];
-  if (file.toLowerCase().endsWith('.json')) {
-    try {
-      values.push({ location: { file, document: 0 }, value: JSON.parse(text) as unknown });
-    } catch (err) {
-      fail({ file, document: 0 }, `not valid JSON: ${(err as Error).message}`, err);
-    }
-  } else {
-    // YAML 1.1, as Kubernetes' own YAML decoder reads it; duplicate keys are errors.
-    const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: true });
-    const list = Array.isArray(docs) ? docs : [];
-    const lineStarts = lineOffsets(text);
-    list.forEach((doc, document) => {
-      const offset = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
-      const location: PolicyLocation = { file, document, line: lineOf(lineStarts, offset) };
-      if (doc.errors.length > 0) {
-        fail(location, `not valid YAML: ${doc.errors.map((e) => e.message).join('; ')}`, doc.errors[0]);
-        return;
-      }
-      for (const w of doc.warnings) warnings.push({ ...location, path: '', message: `YAML: ${w.message}` });
-      let value: unknown;
-      try {
-        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-      } catch (err) {
-        fail(location, `not valid YAML: ${(err as Error).message}`, err);
-        return;
-      }
-      if (value === null || value === undefined) return; // an empty document (comments, trailing ---)
-      values.push({ location, value });
-    });
-  }
-
-  for (const { location, value } of values) {
-    const result = parseClusterImagePolicy(value, location);
-    errors.push(...result.errors);
-    warnings.push(...result.warnings);
-    policies.push(...result.policies);
-    trustRoots.push(...result.trustRoots);
-  }
-  errors.push(...duplicateNames(policies), ...duplicateTrustRootNames(trustRoots));
-  return errors.length > 0 ? { policies: [], trustRoots: [], errors, warnings } : { policies, trustRoots, errors, warnings };
-}
-
-/**
- * Errors for authorities that name a TrustRoot the set does not hold (`names`: the TrustRoot
- * documents of the whole folder).
- */
-export function unknownTrustRootRefs(policies: readonly ClusterImagePolicy[], names: ReadonlySet<string>): ImgverifyError[] {
-  const errors: ImgverifyError[] = [];
-  for (const policy of policies) {
-    policy.authorities.forEach((authority, i) => {
-      const refs: TrustRootRefs = authority.trustRootRefs ?? {};
-      for (const [part, name] of Object.entries(refs) as Array<[keyof TrustRootRefs, string | undefined]>) {
-        if (name !== undefined && !names.has(name)) {
-          const field = part === 'keyless' ? 'keyless.trustRootRef' : part === 'ctlog' ? 'ctlog.trustRootRef' : 'rfc3161timestamp.trustRootRef';
-          errors.push(policyError(policy.source, `spec.authorities[${i}].${field}`, `no TrustRoot named ${JSON.stringify(name)} in the policy folder`));
-        }
-      }
-    });
-  }
-  return errors;
-}
-
-/** Errors for policies that share a name (names are cluster-unique in Kubernetes). */
-export function duplicateNames(policies: readonly ClusterImagePolicy[]): ImgverifyError[] {
-  const seen = new Map<string, PolicyLocation>();
-  const errors: ImgverifyError[] = [];
-  for (const policy of policies) {
-    const first = seen.get(policy.name);
-    if (first === undefined) {
-      seen.set(policy.name, policy.source);
-      continue;
-    }
-    errors.push(
-      policyError(policy.source, 'metadata.name', `duplicate ClusterImagePolicy name ${JSON.stringify(policy.name)} (first in ${describeLocation(first)})`),
-    );
-  }
-  return errors;
-}
-
-// --- Matching --------------------------------------------------------------------------
-
-const compiledGlobs = new WeakMap<ClusterImagePolicy, readonly ImageGlob[]>();
-
-function globsOf(policy: ClusterImagePolicy): readonly ImageGlob[] {
-  let globs = compiledGlobs.get(policy);
-  if (!globs) {
-    globs = policy.images.map((image) => compileGlob(image.glob));
-    compiledGlobs.set(policy, globs);
-  }
-  return globs;
-}
-
-/**
- * The policies that apply to an image: those with at least one glob matching its fully
- * qualified name (see ./glob). Every returned policy must be satisfied (AND); within a
- * policy any one authority suffices (OR). Order is the input order.
- */
-export function matchPolicies(policies: readonly ClusterImagePolicy[], image: ImageReference): ClusterImagePolicy[] {
-  // Every name of the image (tag, digest, registry spellings): a policy cannot be escaped by
-  // naming the image another way (./glob, issue 9.6).
-  const names = imageNames(image);
-  return policies.filter((policy) => globsOf(policy).some((glob) => globGovernsImage(glob, names)));
-}
-
-// --- helpers ---------------------------------------------------------------------------
-
-function lineOffsets(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-/** 1-based line of a character offset. */
-function lineOf(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo + 1;
-}
-
 function stripSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-export function isAbsoluteURL(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
+/** ClusterImagePolicy documents, for ./crd-document's `parseDocument`. */
+export const CLUSTER_IMAGE_POLICY_KIND: DocumentKind<ClusterImagePolicy> = { kind: 'ClusterImagePolicy', parse: parseClusterImagePolicyDocument };

@@ -39,10 +39,11 @@ import {
   type VerificationPolicy,
 } from '../index';
 import { TtlCache, verdictKey } from './cache';
-import { matchPolicies, type Authority, type ClusterImagePolicy, type PolicyMode } from './cluster-image-policy';
+import type { Authority, ClusterImagePolicy, PolicyMode } from './cluster-image-policy-types';
+import { matchPolicies } from './glob';
 import type { WebhookMetrics } from './metrics';
 import type { PolicySet } from './policy-folder';
-import { authorityTrust, type TrustRootSet } from './trust-root';
+import { authorityTrust, type TrustRootSet } from './trust-root-set';
 
 // --- The backend: how images are resolved and verified ---------------------------------
 

@@ -60,6 +60,7 @@
 import { RE2JS } from 're2js';
 import { DEFAULT_REGISTRY, ImgverifyError, parseReference, type ImageReference } from '../index';
 import { describeValue } from '../util/describe';
+import type { ClusterImagePolicy } from './cluster-image-policy-types';
 
 /** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
 export const POLICY_DOCKER_HUB_REGISTRY = 'index.docker.io';
@@ -229,4 +230,29 @@ export function globMatch(glob: ImageGlob | string, image: string): boolean {
   const name = policyImageName(parseReference(image));
   if (compiled.matches(name)) return true;
   return name !== image && compiled.matches(image);
+}
+
+// --- The policies that govern an image ---------------------------------------------------------
+
+const compiledGlobs = new WeakMap<ClusterImagePolicy, readonly ImageGlob[]>();
+
+function globsOf(policy: ClusterImagePolicy): readonly ImageGlob[] {
+  let globs = compiledGlobs.get(policy);
+  if (!globs) {
+    globs = policy.images.map((image) => compileGlob(image.glob));
+    compiledGlobs.set(policy, globs);
+  }
+  return globs;
+}
+
+/**
+ * The policies that apply to an image: those with at least one glob matching its fully
+ * qualified name (see above). Every returned policy must be satisfied (AND); within a
+ * policy any one authority suffices (OR). Order is the input order.
+ */
+export function matchPolicies(policies: readonly ClusterImagePolicy[], image: ImageReference): ClusterImagePolicy[] {
+  // Every name of the image (tag, digest, registry spellings): a policy cannot be escaped by
+  // naming the image another way (issue 9.6).
+  const names = imageNames(image);
+  return policies.filter((policy) => globsOf(policy).some((glob) => globGovernsImage(glob, names)));
 }

@@ -26,9 +26,10 @@ export {
 } from './server';
 export { loadPolicies, MAX_POLICY_FILE_BYTES, type PolicySet } from './policy-folder';
 export { refuseEmptyPolicySet } from './empty-policies';
+export { parseClusterImagePolicies, type PolicyParseResult } from './policy-documents';
+export type { PolicyLocation, PolicyWarning } from './crd-document';
 export {
   API_VERSIONS,
-  parseClusterImagePolicies,
   type AttestationRequirement,
   type Authority,
   type ClusterImagePolicy,
@@ -36,15 +37,12 @@ export {
   type KeyAuthority,
   type KeylessAuthority,
   type KeylessIdentity,
-  type PolicyLocation,
   type PolicyMode,
-  type PolicyParseResult,
-  type PolicyWarning,
   type SignatureFormat,
   type StaticAction,
   type StaticAuthority,
   type TrustRootRefs,
-} from './cluster-image-policy';
+} from './cluster-image-policy-types';
 export {
   EVALUATOR_DEFAULTS,
   NO_MATCH_ACTIONS,
@@ -61,13 +59,8 @@ export {
   type Verdict,
 } from './evaluate';
 export { VerifierBackend, type VerifierBackendOptions } from './verification';
-export {
-  TRUST_ROOT_API_VERSION,
-  TrustRootSet,
-  type TrustRootDocument,
-  type TrustRootSetOptions,
-  type TrustRootSpec,
-} from './trust-root';
+export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';
+export { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';
 // Types of the root entry that the webhook's signatures name, so that a consumer of this entry
 // can name them too (the same types as `import type { … } from 'imgverify'`).
 export type {

@@ -24,8 +24,11 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgverifyError } from '../index';
-import { duplicateNames, parseClusterImagePolicies, unknownTrustRootRefs, type ClusterImagePolicy, type PolicyWarning } from './cluster-image-policy';
-import { duplicateTrustRootNames, type TrustRootDocument } from './trust-root';
+import type { ClusterImagePolicy } from './cluster-image-policy-types';
+import type { PolicyWarning } from './crd-document';
+import { parseClusterImagePolicies } from './policy-documents';
+import { duplicateNames, duplicateTrustRootNames, unknownTrustRootRefs } from './policy-set';
+import type { TrustRootDocument } from './trust-root-types';
 import { watchFolders } from './watch';
 
 /** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */

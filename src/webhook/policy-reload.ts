@@ -5,7 +5,7 @@
  * is not ready.
  */
 import type { PolicyEvaluator } from './evaluate';
-import type { TrustRootSet } from './trust-root';
+import type { TrustRootSet } from './trust-root-set';
 import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import { refuseEmptyPolicySet } from './empty-policies';

@@ -8,7 +8,7 @@ import { TufTrustRoot, type ImgverifyError, type TrustRootInput } from '../index
 import type { Logger } from './server';
 import type { WebhookMetrics } from './metrics';
 import type { PolicySet } from './policy-folder';
-import { TrustRootSet } from './trust-root';
+import { TrustRootSet } from './trust-root-set';
 
 export const DEFAULT_TRUST_REFRESH_INTERVAL_MS = 10 * 60_000;
 

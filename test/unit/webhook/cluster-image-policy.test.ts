@@ -1,73 +1,15 @@
+/**
+ * ClusterImagePolicy documents: the model read, policy-controller's defaults and validation
+ * rules, every error naming file, document and field, the unsupported fields, and imgverify's
+ * extensions (certificate claims, CEL attestation conditions).
+ */
 import { generateKeyPairSync } from 'node:crypto';
-import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
-import { parseReference } from '../../../src/reference';
-import {
-  matchPolicies,
-  parseClusterImagePolicies,
-  parseClusterImagePolicy,
-  type ClusterImagePolicy,
-} from '../../../src/webhook/cluster-image-policy';
+import { indent, K8S_POLICY, KEYLESS, messages, parse, withAuthority } from './policy-text';
 
 const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const PRIVATE_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-
-function indent(text: string, spaces: number): string {
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => ' '.repeat(spaces) + line)
-    .join('\n');
-}
-
-const K8S_POLICY = `
-apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata:
-  name: registry-k8s-io
-  labels:
-    app: imgverify
-spec:
-  images:
-    - glob: "registry.k8s.io/**"
-  authorities:
-    - keyless:
-        identities:
-          - issuer: https://accounts.google.com
-            subject: krel-trust@k8s-releng-prod.iam.gserviceaccount.com
-`;
-
-/** A minimal valid policy whose authority is replaced by `authority` (YAML, indented under "- "). */
-function withAuthority(authority: string, extraSpec = ''): string {
-  return `
-apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata:
-  name: test
-spec:
-  images:
-    - glob: "ghcr.io/**"
-  authorities:
-    - ${indent(authority, 6).trimStart()}
-${extraSpec ? indent(extraSpec, 2) : ''}
-`;
-}
-
-const KEYLESS = `
-keyless:
-  identities:
-    - issuer: https://token.actions.githubusercontent.com
-      subjectRegExp: ^https://github\\.com/org/.*$
-`;
-
-function parse(text: string, file = 'policy.yaml') {
-  return parseClusterImagePolicies(text, file);
-}
-
-function messages(text: string): string[] {
-  return parse(text).errors.map((e) => e.message);
-}
 
 function expectError(text: string, path: string, fragment: string | RegExp = ''): void {
   const result = parse(text);
@@ -150,41 +92,6 @@ ${indent(PUBLIC_PEM, 10)}
       { name: 'slsa', predicateType: 'slsaprovenance1', predicateTypeURI: 'https://slsa.dev/provenance/v1' },
       { name: 'sbom', predicateType: 'https://example.com/sbom/v1', predicateTypeURI: 'https://example.com/sbom/v1' },
     ]);
-  });
-
-  it('reads several documents, skipping empty ones and counting them', () => {
-    // A comment before the first "---" belongs to the first document (YAML stream rules).
-    const text = `# leading comment\n---\n${K8S_POLICY}\n---\n# nothing here\n---\n${K8S_POLICY.replace('registry-k8s-io', 'second')}\n---\n`;
-    const result = parse(text);
-    expect(result.errors).toEqual([]);
-    const lines = text.split('\n');
-    const second = lines.indexOf('apiVersion: policy.sigstore.dev/v1beta1', 4) + 1;
-    expect(result.policies.map((p) => p.source)).toEqual([
-      { file: 'policy.yaml', document: 0, line: 4 },
-      { file: 'policy.yaml', document: 2, line: second },
-    ]);
-    expect(lines[3]).toBe('apiVersion: policy.sigstore.dev/v1beta1');
-  });
-
-  it('reads JSON files', () => {
-    const json = JSON.stringify({
-      apiVersion: 'policy.sigstore.dev/v1beta1',
-      kind: 'ClusterImagePolicy',
-      metadata: { name: 'json' },
-      spec: { images: [{ glob: '**' }], authorities: [{ static: { action: 'pass' } }] },
-    });
-    const result = parse(json, 'p.json');
-    expect(result.errors).toEqual([]);
-    expect(result.policies[0]!.authorities[0]!.static).toEqual({ action: 'pass' });
-    expect(parse('{"apiVersion": ', 'bad.json').errors[0]!.message).toMatch(/^bad\.json: document 0: not valid JSON/);
-  });
-
-  it('ignores status and standard metadata (kubectl get -o yaml output)', () => {
-    const text = K8S_POLICY.replace(
-      '  labels:',
-      '  uid: 1234\n  resourceVersion: "99"\n  creationTimestamp: "2024-01-01T00:00:00Z"\n  annotations: {a: b}\n  labels:',
-    ) + 'status:\n  conditions: []\n';
-    expect(parse(text).errors).toEqual([]);
   });
 });
 
@@ -337,87 +244,6 @@ describe("policy-controller's validation rules", () => {
     const result = parse(K8S_POLICY.replace('"registry.k8s.io/**"', '"*"'));
     expect(result.errors).toEqual([]);
     expect(result.warnings[0]).toMatchObject({ path: 'spec.images[0].glob', message: expect.stringContaining('index.docker.io/library/*') });
-  });
-
-  it('rejects duplicate policy names within a file', () => {
-    const result = parse(`${K8S_POLICY}---\n${K8S_POLICY}`);
-    expect(result.policies).toEqual([]);
-    expect(result.errors.map((e) => e.message)).toEqual([
-      'policy.yaml: document 1 (line 18): metadata.name: duplicate ClusterImagePolicy name "registry-k8s-io" (first in policy.yaml: document 0 (line 2))',
-    ]);
-  });
-
-  it('returns no policy at all when one document of the file is invalid', () => {
-    const result = parse(`${K8S_POLICY}---\n${K8S_POLICY.replace('registry-k8s-io', 'other').replace('mode', 'x')}---\nkind: Secret\n`);
-    expect(result.policies).toEqual([]);
-    expect(result.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^policy\.yaml: document 2 \(line \d+\): kind: unsupported kind "Secret"/)]);
-  });
-});
-
-describe('YAML handling', () => {
-  it('reports syntax errors with the document index', () => {
-    const result = parse(`${K8S_POLICY}---\nspec: [unclosed\n`);
-    expect(result.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^policy\.yaml: document 1 \(line \d+\): not valid YAML/)]);
-  });
-
-  it('rejects duplicate keys', () => {
-    expect(messages(K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: ClusterImagePolicy\nkind: ClusterImagePolicy'))).toEqual([
-      expect.stringMatching(/document 0 \(line 2\): not valid YAML: .*[Mm]ap keys must be unique/),
-    ]);
-  });
-
-  it('refuses alias bombs', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
-    expect(messages(bomb.join('\n'))).toEqual([expect.stringMatching(/not valid YAML: .*[Aa]lias/)]);
-  });
-
-  it('never throws on arbitrary decoded documents', () => {
-    fc.assert(
-      fc.property(fc.anything({ withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withSparseArray: true }), (value) => {
-        const result = parseClusterImagePolicy(value, { file: 'f', document: 0 });
-        expect(result.policies.length + result.errors.length).toBeGreaterThan(0);
-        for (const e of result.errors) expect(e).toBeInstanceOf(ImgverifyError);
-      }),
-    );
-  });
-
-  it('never throws on arbitrary text', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), (text) => {
-        const result = parseClusterImagePolicies(text, 'x.yaml');
-        for (const e of result.errors) expect(e).toBeInstanceOf(ImgverifyError);
-      }),
-    );
-  });
-});
-
-describe('matchPolicies', () => {
-  const load = (text: string): ClusterImagePolicy[] => {
-    const result = parse(text);
-    expect(result.errors).toEqual([]);
-    return result.policies;
-  };
-  const policies = load(
-    [
-      K8S_POLICY,
-      withAuthority(KEYLESS).replace('name: test', 'name: ghcr-all'),
-      withAuthority(KEYLESS).replace('name: test', 'name: ghcr-org').replace('ghcr.io/**', 'ghcr.io/org/*'),
-      withAuthority('static: {action: pass}').replace('name: test', 'name: hub').replace('"ghcr.io/**"', '"index.docker.io/library/*"'),
-    ].join('\n---\n'),
-  );
-
-  it.each([
-    ['registry.k8s.io/pause:3.9', ['registry-k8s-io']],
-    ['ghcr.io/org/app:1', ['ghcr-all', 'ghcr-org']],
-    ['ghcr.io/org/team/app:1', ['ghcr-all']],
-    ['ghcr.io/other/app@sha256:' + 'a'.repeat(64), ['ghcr-all']],
-    ['nginx', ['hub']],
-    ['docker.io/library/nginx:1', ['hub']],
-    ['docker.io/bitnami/nginx:1', []],
-    ['quay.io/org/app', []],
-  ])('%s -> %j', (image, names) => {
-    expect(matchPolicies(policies, parseReference(image)).map((p) => p.name)).toEqual(names);
   });
 });
 

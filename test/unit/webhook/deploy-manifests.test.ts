@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseReference } from '../../../src/reference';
 import { WEBHOOK_PATHS } from '../../../src/webhook/admission';
-import { matchPolicies, parseClusterImagePolicies } from '../../../src/webhook/cluster-image-policy';
+import { matchPolicies } from '../../../src/webhook/glob';
+import { parseClusterImagePolicies } from '../../../src/webhook/policy-documents';
 import type { Json } from '../../support/json';
 
 type Manifest = Json;

@@ -10,7 +10,8 @@ import { formatReference } from '../../../src/reference';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 import type { PreparedPolicy } from '../../../src/verify/verifier';
 import type { VerificationPolicy } from '../../../src/policy/policy';
-import { parseClusterImagePolicy, type ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy';
+import type { ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy-types';
+import { parsePolicyObject } from '../../../src/webhook/policy-documents';
 import {
   PolicyEvaluator,
   summarize,
@@ -113,7 +114,7 @@ class FakeBackend implements VerificationBackend {
 const keyless = (subject = 'release@example.test', name?: string) => ({ ...(name ? { name } : {}), keyless: { identities: [{ issuer: ISSUER, subject }] } });
 
 function policy(name: string, spec: Record<string, unknown>, index = 0): ClusterImagePolicy {
-  const result = parseClusterImagePolicy(
+  const result = parsePolicyObject(
     { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images: [{ glob: 'registry.test/**' }], ...spec } },
     { file: 'test.yaml', document: index },
   );

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { parseReference } from '../../../src/reference';
-import { compileGlob, globMatch, globMatchesReference, globToExpression, policyImageName, policyImageNames, registryAliases } from '../../../src/webhook/glob';
+import type { ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy-types';
+import { compileGlob, globMatch, globMatchesReference, globToExpression, matchPolicies, policyImageName, policyImageNames, registryAliases } from '../../../src/webhook/glob';
+import { K8S_POLICY, KEYLESS, parse, withAuthority } from './policy-text';
 
 const DIGEST = 'sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350';
 
@@ -270,5 +272,34 @@ describe('every name of an image (issue 9.6): a policy cannot be escaped by nami
     expect(names).toEqual(expect.arrayContaining([`127.0.0.1:5000/app:v1`, `[::1]:5000/app:v1@${DIGEST}`, `localhost:5000/app@${DIGEST}`]));
     expect(registryAliases('GHCR.io')).toEqual(['ghcr.io', 'ghcr.io:443']);
     expect(registryAliases('[::0001]:5000')).toEqual(['localhost:5000', '127.0.0.1:5000', '[::1]:5000']);
+  });
+});
+
+describe('matchPolicies', () => {
+  const load = (text: string): ClusterImagePolicy[] => {
+    const result = parse(text);
+    expect(result.errors).toEqual([]);
+    return result.policies;
+  };
+  const policies = load(
+    [
+      K8S_POLICY,
+      withAuthority(KEYLESS).replace('name: test', 'name: ghcr-all'),
+      withAuthority(KEYLESS).replace('name: test', 'name: ghcr-org').replace('ghcr.io/**', 'ghcr.io/org/*'),
+      withAuthority('static: {action: pass}').replace('name: test', 'name: hub').replace('"ghcr.io/**"', '"index.docker.io/library/*"'),
+    ].join('\n---\n'),
+  );
+
+  it.each([
+    ['registry.k8s.io/pause:3.9', ['registry-k8s-io']],
+    ['ghcr.io/org/app:1', ['ghcr-all', 'ghcr-org']],
+    ['ghcr.io/org/team/app:1', ['ghcr-all']],
+    ['ghcr.io/other/app@sha256:' + 'a'.repeat(64), ['ghcr-all']],
+    ['nginx', ['hub']],
+    ['docker.io/library/nginx:1', ['hub']],
+    ['docker.io/bitnami/nginx:1', []],
+    ['quay.io/org/app', []],
+  ])('%s -> %j', (image, names) => {
+    expect(matchPolicies(policies, parseReference(image)).map((p) => p.name)).toEqual(names);
   });
 });

@@ -1,23 +1,11 @@
 /**
- * TrustRoot documents (policy.sigstore.dev/v1alpha1) in the policy folder: validation, each
- * error naming file, document and field; references from authorities resolved at folder load.
+ * TrustRoot documents (policy.sigstore.dev/v1alpha1): validation, each error naming file,
+ * document and field.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadPolicies, parseClusterImagePolicies } from '../../../src/webhook';
-import { createTestSigstore } from '../../support/sigstore';
+import { parseClusterImagePolicies } from '../../../src/webhook';
+import { trustRootText } from './policy-text';
 
-const sigstore = createTestSigstore({ organization: 'trustroot-unit.test' });
-const b64 = (text: string): string => Buffer.from(text).toString('base64');
-const pem = (b64der: string, label = 'CERTIFICATE'): string => `-----BEGIN ${label}-----\n${b64der.match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
-const CA_CHAIN = b64(sigstore.trustedRoot.certificateAuthorities[0]!.certChain.certificates.map((c) => pem(c.rawBytes)).join(''));
-const TLOG_KEY = b64(pem(sigstore.trustedRoot.tlogs[0]!.publicKey.rawBytes, 'PUBLIC KEY'));
-
-function doc(spec: unknown, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ apiVersion: 'policy.sigstore.dev/v1alpha1', kind: 'TrustRoot', metadata: { name: 'private' }, spec, ...extra });
-}
-const KEYS = { certificateAuthorities: [{ subject: { organization: 'o', commonName: 'c' }, uri: 'https://fulcio.internal', certChain: CA_CHAIN }], tLogs: [{ baseURL: 'https://rekor.internal', hashAlgorithm: 'sha256', publicKey: TLOG_KEY }] };
+const { doc, KEYS, CA_CHAIN, TLOG_KEY, b64 } = trustRootText('trustroot-unit.test');
 
 function errors(text: string): string[] {
   return parseClusterImagePolicies(text, 'trust.json').errors.map((e) => e.message);
@@ -52,25 +40,4 @@ test.each<[string, string, RegExp]>([
   ['another apiVersion', doc({ sigstoreKeys: KEYS }, { apiVersion: 'policy.sigstore.dev/v1beta1' }), /unsupported apiVersion .* for a TrustRoot/],
 ])('%s is an error naming the field', (_name, text, message) => {
   expect(errors(text).join('\n')).toMatch(message);
-});
-
-test('the policy folder: a trustRootRef must name a TrustRoot of the folder (any file); names are unique', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroot-unit-'));
-  const policy = (ref: string): string =>
-    JSON.stringify({
-      apiVersion: 'policy.sigstore.dev/v1beta1',
-      kind: 'ClusterImagePolicy',
-      metadata: { name: 'p' },
-      spec: { images: [{ glob: '**' }], authorities: [{ keyless: { trustRootRef: ref, identities: [{ issuer: 'i', subject: 's' }] } }] },
-    });
-  writeFileSync(join(dir, 'a-trust.json'), doc({ sigstoreKeys: KEYS }));
-  writeFileSync(join(dir, 'b-policy.json'), policy('private'));
-  const ok = await loadPolicies(dir);
-  expect(ok.errors).toEqual([]);
-  expect(ok.trustRoots.map((t) => t.name)).toEqual(['private']);
-  writeFileSync(join(dir, 'b-policy.json'), policy('missing'));
-  const bad = await loadPolicies(dir);
-  expect(bad.errors.map((e) => e.message)).toEqual(['b-policy.json: document 0: spec.authorities[0].keyless.trustRootRef: no TrustRoot named "missing" in the policy folder']);
-  writeFileSync(join(dir, 'b-policy.json'), doc({ sigstoreKeys: KEYS }));
-  expect((await loadPolicies(dir)).errors.map((e) => e.message).join()).toMatch(/duplicate TrustRoot name "private"/);
 });

@@ -1,0 +1,107 @@
+/**
+ * The model of policy-controller's `ClusterImagePolicy` (policy.sigstore.dev/v1beta1, and
+ * v1alpha1, whose shape is the same) as the webhook uses it: what ./cluster-image-policy reads a
+ * document into, validated and with policy-controller's defaults applied. (policy-controller's
+ * `clusterimagepolicy_types.go`; the validation and defaults are in ./cluster-image-policy.)
+ */
+import type { AttestationCondition, ClaimMatchers } from '../index';
+import type { PolicyLocation } from './crd-document';
+
+export type PolicyMode = 'enforce' | 'warn';
+export type StaticAction = 'pass' | 'fail';
+export type HashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
+export type SignatureFormat = 'legacy' | 'bundle';
+
+/**
+ * One acceptable keyless signer: exactly one of issuer/issuerRegExp and of subject/subjectRegExp.
+ * `claims` and `claimsRegExp` are an imgverify extension (policy-controller does not have them):
+ * Fulcio certificate claims the signer must carry, by name (docs/webhook.md).
+ */
+export interface KeylessIdentity {
+  readonly issuer?: string;
+  readonly subject?: string;
+  /** RE2 expression, matched as a search (unanchored), as policy-controller and cosign do. */
+  readonly issuerRegExp?: string;
+  readonly subjectRegExp?: string;
+  /** imgverify extension: exact values of certificate claims, e.g. `sourceRepositoryIdentifier: "495574555"`. */
+  readonly claims?: Readonly<ClaimMatchers>;
+  /** imgverify extension: RE2 regexps on certificate claims, e.g. `sourceRepositoryRef: ^refs/tags/v`. */
+  readonly claimsRegExp?: Readonly<ClaimMatchers>;
+}
+
+export interface KeylessAuthority {
+  /** Fulcio URL (default https://fulcio.sigstore.dev). Informational: certificates are checked against the trusted root. */
+  readonly url: string;
+  /** Non-empty; any one identity suffices. */
+  readonly identities: readonly KeylessIdentity[];
+  /** `ca-cert.data`: the Fulcio CA chain (PEM) certificates must chain to, instead of the trust root's CAs. */
+  readonly caCert?: string;
+}
+
+/** The TrustRoot documents an authority names, per part of the trust (see docs/webhook.md). */
+export interface TrustRootRefs {
+  /** `keyless.trustRootRef`: certificate authorities and CT logs. */
+  readonly keyless?: string;
+  /** `ctlog.trustRootRef`: transparency logs. */
+  readonly ctlog?: string;
+  /** `rfc3161timestamp.trustRootRef`: timestamp authorities. */
+  readonly rfc3161timestamp?: string;
+}
+
+export interface KeyAuthority {
+  /** PEM public key (checked to parse at load time). */
+  readonly data: string;
+  /** Digest the signature was made over; default sha256. */
+  readonly hashAlgorithm: HashAlgorithm;
+}
+
+export interface StaticAuthority {
+  readonly action: StaticAction;
+  /** Shown in the denial for `fail`. */
+  readonly message?: string;
+}
+
+export interface AttestationRequirement {
+  /** Unique within the authority. */
+  readonly name: string;
+  /** As written: a cosign short name (`slsaprovenance1`, `custom`, ...) or a URI. */
+  readonly predicateType: string;
+  /** The in-toto predicateType an attestation must have (short names resolved with cosign's table). */
+  readonly predicateTypeURI: string;
+  /** `policy: {type: cel, data}`: a CEL condition the attestation must satisfy, compiled at load. */
+  readonly policy?: { readonly type: 'cel'; readonly data: string; readonly condition: AttestationCondition };
+}
+
+/** An authority: exactly one of `keyless`, `key`, `static` is set. */
+export interface Authority {
+  /** As written, or `authority-<index>` (policy-controller's default). Unique within the policy. */
+  readonly name: string;
+  readonly keyless?: KeylessAuthority;
+  readonly key?: KeyAuthority;
+  readonly static?: StaticAuthority;
+  /** When non-empty, the authority is satisfied by verified attestations of every listed type, not by signatures. */
+  readonly attestations: readonly AttestationRequirement[];
+  /** The transparency log: the public-good Rekor, or any log of a TrustRoot named by `ctlog.trustRootRef`. */
+  readonly ctlog?: { readonly url?: string };
+  /** TrustRoot documents this authority's verification uses instead of the webhook's default trust. */
+  readonly trustRootRefs?: TrustRootRefs;
+  /** policy-controller's `signatureFormat`; absent means legacy (cosign's default). */
+  readonly signatureFormat?: SignatureFormat;
+}
+
+export interface ClusterImagePolicy {
+  /** metadata.name, unique across the loaded set. */
+  readonly name: string;
+  readonly apiVersion: 'policy.sigstore.dev/v1beta1' | 'policy.sigstore.dev/v1alpha1';
+  /** Non-empty. An image is subject to the policy when any glob matches it. */
+  readonly images: readonly { readonly glob: string }[];
+  /** Non-empty; any one authority suffices (policies that match the same image are ANDed). */
+  readonly authorities: readonly Authority[];
+  /** `enforce` (default) denies on failure; `warn` admits with a warning. */
+  readonly mode: PolicyMode;
+  readonly source: PolicyLocation;
+}
+
+export const API_VERSIONS = Object.freeze(['policy.sigstore.dev/v1beta1', 'policy.sigstore.dev/v1alpha1'] as const);
+export const DEFAULT_FULCIO_URL = 'https://fulcio.sigstore.dev';
+export const PUBLIC_REKOR_URL = 'https://rekor.sigstore.dev';

@@ -1,0 +1,274 @@
+/**
+ * The TrustRoots of the policy set in force as trust: loaded once per distinct spec
+ * (`TrustRootSet`), a `remote` one through a TUF client that may start before its mirror answers
+ * (`LazyTufRoot`), and the trust roots each authority verifies against (`authorityTrust`).
+ *
+ * Which parts of a TrustRoot an authority uses: a reference's own part (certificate
+ * authorities and CT logs for `keyless`, transparency logs for `ctlog`, timestamp authorities
+ * for `rfc3161timestamp`); parts no reference names come from the authority's first named
+ * TrustRoot (keyless, then ctlog, then rfc3161timestamp). So `keyless.trustRootRef: github`
+ * alone means GitHub's whole root. (policy-controller takes unnamed parts from its default TUF
+ * root instead; see docs/webhook.md.)
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { extract } from 'tar-stream';
+import {
+  ComposedTrustRoot,
+  hasTufCache,
+  ImgverifyError,
+  initializeTuf,
+  loadTufTrustRoot,
+  trustRootFromKeys,
+  trustRootFromTufRepository,
+  type LoadedTrustRoot,
+  type TrustEntry,
+  type TrustRootProvider,
+  type TufStatus,
+  type TufTrustRoot,
+} from '../index';
+import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
+import type { TrustRootDocument } from './trust-root-types';
+
+/** A mirrorFS tarball unpacks to at most this much (a TUF repository with a few targets is well under 1 MiB). */
+const MAX_REPOSITORY_BYTES = 32 * 1024 * 1024;
+
+// --- Resolving ---------------------------------------------------------------------------------
+
+/** The files of a gzipped tarball of a TUF repository, by path below its `repository/` folder (policy-controller's layout). */
+export async function unpackRepository(mirrorFS: Buffer): Promise<Map<string, Buffer>> {
+  const tar = gunzipSync(mirrorFS, { maxOutputLength: MAX_REPOSITORY_BYTES });
+  const files = new Map<string, Buffer>();
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: unknown) => chunks.push(d as Buffer));
+      stream.on('end', () => {
+        if (header.type === 'file') {
+          const path = header.name.replace(/^\.?\/+/, '').replace(/^repository\//, '');
+          files.set(path, Buffer.concat(chunks));
+        }
+        next();
+      });
+      stream.resume();
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.end(tar);
+  await done;
+  return files;
+}
+
+/** A TrustRoot as trust: fixed, TUF-backed (refreshed), or failing with the reason it could not be loaded. */
+export interface ResolvedTrustRoot {
+  readonly name: string;
+  readonly entry: TrustEntry;
+  /** The TUF handle of a `remote` TrustRoot (refreshed periodically). */
+  readonly tuf?: LazyTufRoot;
+  /** When it was loaded / last refreshed (ms) and its TUF metadata expiry, for metrics. */
+  lastRefresh: number;
+  expires?: number;
+}
+
+/**
+ * A `remote` TrustRoot whose first update may fail (mirror down at start-up): until it
+ * succeeds, `current()` throws the reason (authorities using it fail closed, operational),
+ * and every `refresh()` tries again.
+ */
+export class LazyTufRoot implements TrustRootProvider {
+  private tuf: TufTrustRoot | undefined;
+  private error: ImgverifyError;
+
+  constructor(
+    readonly source: string,
+    private readonly load: () => Promise<TufTrustRoot>,
+  ) {
+    this.error = new ImgverifyError('TUF_MIRROR_UNREACHABLE', `${source} is not loaded yet`);
+  }
+
+  current(): LoadedTrustRoot {
+    if (!this.tuf) throw this.error;
+    return this.tuf.current();
+  }
+
+  status(): TufStatus | undefined {
+    return this.tuf?.status();
+  }
+
+  /** Loads it (first time) or refreshes it; returns the warning of a refresh that kept the cache, or throws. */
+  async refresh(): Promise<string | undefined> {
+    if (!this.tuf) {
+      try {
+        this.tuf = await this.load();
+        return this.tuf.warnings[0];
+      } catch (err) {
+        this.error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_MIRROR_UNREACHABLE', `${this.source}: ${(err as Error).message}`, { cause: err });
+        throw this.error;
+      }
+    }
+    return (await this.tuf.refresh()).warning;
+  }
+}
+
+export interface TrustRootSetOptions {
+  /** Where `remote` TrustRoots keep their TUF caches (one folder each) and `repository` ones unpack. */
+  readonly cacheDir: string;
+  /** Never contact a mirror (remote TrustRoots then need a cache from an earlier run). */
+  readonly offline?: boolean;
+}
+
+function specKey(doc: TrustRootDocument): string {
+  const hash = createHash('sha256');
+  const spec = doc.spec;
+  if (spec.kind === 'sigstoreKeys') hash.update(JSON.stringify(spec.keys));
+  else if (spec.kind === 'remote') hash.update(`${spec.mirror}\0${spec.targets ?? ''}\0`).update(spec.root);
+  else hash.update(`${spec.targets ?? ''}\0`).update(spec.root).update('\0').update(spec.mirrorFS);
+  return `${doc.name}\0${spec.kind}\0${hash.digest('hex')}`;
+}
+
+/**
+ * The TrustRoots of the policy set in force, loaded once per distinct spec (a policy reload
+ * that keeps a TrustRoot keeps its loaded trust and TUF cache).
+ */
+export class TrustRootSet {
+  private byKey = new Map<string, ResolvedTrustRoot>();
+  private byName = new Map<string, ResolvedTrustRoot>();
+
+  constructor(private readonly options: TrustRootSetOptions) {}
+
+  /** Loads the documents (those already loaded are kept); returns the errors of those that failed (they fail closed). */
+  async load(docs: readonly TrustRootDocument[]): Promise<Array<{ name: string; error: ImgverifyError }>> {
+    const next = new Map<string, ResolvedTrustRoot>();
+    const errors: Array<{ name: string; error: ImgverifyError }> = [];
+    for (const doc of docs) {
+      const key = specKey(doc);
+      let resolved = this.byKey.get(key);
+      if (!resolved) {
+        resolved = await this.resolve(doc, key);
+        const failure = await this.firstLoad(resolved);
+        if (failure) errors.push({ name: doc.name, error: failure });
+      }
+      next.set(key, resolved);
+    }
+    this.byKey = next;
+    this.byName = new Map([...next.values()].map((r) => [r.name, r]));
+    return errors;
+  }
+
+  /** @internal */
+  get(name: string): ResolvedTrustRoot | undefined {
+    return this.byName.get(name);
+  }
+
+  /** @internal */
+  get all(): readonly ResolvedTrustRoot[] {
+    return [...this.byName.values()];
+  }
+
+  /** @internal Refreshes the TUF-backed TrustRoots (an update from the mirror only when due); one result each. */
+  async refresh(): Promise<Array<{ name: string; result: 'refreshed' | 'kept' | 'failed'; message?: string }>> {
+    const out: Array<{ name: string; result: 'refreshed' | 'kept' | 'failed'; message?: string }> = [];
+    for (const r of this.byName.values()) {
+      if (!r.tuf) continue;
+      try {
+        const warning = await r.tuf.refresh();
+        this.track(r);
+        out.push(warning ? { name: r.name, result: 'kept', message: warning } : { name: r.name, result: 'refreshed' });
+      } catch (err) {
+        out.push({ name: r.name, result: 'failed', message: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  private track(r: ResolvedTrustRoot): void {
+    const status = r.tuf?.status();
+    if (!status) return;
+    r.lastRefresh = Date.parse(status.updatedAt);
+    r.expires = Date.parse(status.expires);
+  }
+
+  private async firstLoad(r: ResolvedTrustRoot): Promise<ImgverifyError | undefined> {
+    if (!r.tuf) return undefined;
+    try {
+      await r.tuf.refresh();
+      this.track(r);
+      return undefined;
+    } catch (err) {
+      return err instanceof ImgverifyError ? err : new ImgverifyError('TUF_MIRROR_UNREACHABLE', (err as Error).message);
+    }
+  }
+
+  private async resolve(doc: TrustRootDocument, key: string): Promise<ResolvedTrustRoot> {
+    const source = `TrustRoot ${doc.name}`;
+    const spec = doc.spec;
+    const folder = join(this.options.cacheDir, `trustroot-${doc.name}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
+    if (spec.kind === 'sigstoreKeys') return { name: doc.name, entry: trustRootFromKeys(spec.keys, source), lastRefresh: Date.now() };
+    if (spec.kind === 'repository') {
+      try {
+        const files = await unpackRepository(spec.mirrorFS);
+        const loaded = await trustRootFromTufRepository(spec.root, files, { source, scratchDir: this.options.cacheDir, ...(spec.targets !== undefined ? { targets: spec.targets } : {}) });
+        return { name: doc.name, entry: loaded.root, lastRefresh: Date.now(), expires: Date.parse(loaded.status.expires) };
+      } catch (err) {
+        const error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_METADATA_INVALID', `${source}: spec.repository.mirrorFS is not a gzipped tarball of a TUF repository: ${(err as Error).message}`);
+        return { name: doc.name, entry: failing(source, error), lastRefresh: Date.now() };
+      }
+    }
+    const offline = this.options.offline === true;
+    const tuf = new LazyTufRoot(source, () =>
+      hasTufCache(folder)
+        ? loadTufTrustRoot({ cacheDir: folder, offline })
+        : offline
+          ? Promise.reject(new ImgverifyError('TUF_NOT_INITIALIZED', `${source}: no TUF cache in ${folder} and offline: its mirror ${spec.mirror} may not be asked`))
+          : initializeTuf({ mirror: spec.mirror, root: spec.root, cacheDir: folder, ...(spec.targets !== undefined ? { targets: spec.targets } : {}) }),
+    );
+    return { name: doc.name, entry: tuf, tuf, lastRefresh: 0 };
+  }
+}
+
+/** A provider that always fails with `error` (a TrustRoot that could not be loaded: fail closed). */
+function failing(source: string, error: ImgverifyError): TrustRootProvider {
+  return {
+    source,
+    current: () => {
+      throw error;
+    },
+  };
+}
+
+// --- Which trust an authority uses -------------------------------------------------------------
+
+/**
+ * The trust roots an authority verifies against: undefined for the default; else built from the
+ * TrustRoots it names and its `ca-cert` (see the module comment). Throws when a name is unknown.
+ */
+export function authorityTrust(policy: ClusterImagePolicy, authority: Authority, roots: TrustRootSet, defaults: readonly TrustEntry[]): readonly TrustEntry[] | undefined {
+  const refs = authority.trustRootRefs ?? {};
+  const caCert = authority.keyless?.caCert;
+  if (refs.keyless === undefined && refs.ctlog === undefined && refs.rfc3161timestamp === undefined && caCert === undefined) return undefined;
+  const lookup = (name: string | undefined): TrustEntry | undefined => {
+    if (name === undefined) return undefined;
+    const found = roots.get(name);
+    if (!found) throw new ImgverifyError('INVALID_POLICY', `no TrustRoot named ${JSON.stringify(name)} is loaded`);
+    return found.entry;
+  };
+  const named = { keyless: lookup(refs.keyless), ctlog: lookup(refs.ctlog), tsa: lookup(refs.rfc3161timestamp) };
+  const primary = named.keyless ?? named.ctlog ?? named.tsa;
+  const label = `policy ${policy.name} authority ${authority.name}`;
+  const ca = caCert !== undefined ? trustRootFromKeys({ certificateAuthorities: [{ uri: authority.keyless?.url ?? '', certChainPem: caCert }] }, `${label} ca-cert`) : undefined;
+  const bases = primary ? [primary] : defaults;
+  // One name for every part and no ca-cert: that TrustRoot as it is.
+  if (!ca && [named.keyless, named.ctlog, named.tsa].every((e) => e === undefined || e === primary)) return [primary!];
+  return bases.map(
+    (base, i) =>
+      new ComposedTrustRoot(`${label}${bases.length > 1 ? ` #${i + 1}` : ''}`, {
+        certificateAuthorities: ca ?? named.keyless ?? base,
+        ctlogs: named.keyless ?? base,
+        transparencyLogs: named.ctlog ?? base,
+        timestampAuthorities: named.tsa ?? base,
+      }),
+  );
+}
