@@ -2,15 +2,8 @@
  * Trust that stays current: the `trusted_root.json` target of a TUF repository (the Sigstore
  * public-good one by default), updated with `tuf-js` — every TUF rule (root rotation walked
  * forward, signatures and thresholds, rollback and freeze checks, target hashes and lengths)
- * is `tuf-js`'s; this module only decides when to update and keeps the cache.
- *
- * The cache (one mirror per cache folder) is a set of version folders and a `current`
- * symlink:
- *
- *   <cacheDir>/current -> v-<time>-<random>/
- *   <cacheDir>/v-…/state.json            {mirror, targetsUrl, updatedAt}
- *   <cacheDir>/v-…/metadata/root.json …  what tuf-js verified and persisted
- *   <cacheDir>/v-…/targets/trusted_root.json
+ * is `tuf-js`'s; this module only decides when to update. The cache on disk (version folders
+ * and a `current` link) is ./tuf-cache; the root an initialization starts from, ./tuf-initial-root.
  *
  * An update runs in a staging folder seeded with a copy of the current metadata (so rollbacks
  * are caught against it) and replaces `current` with one rename once everything verified:
@@ -19,26 +12,24 @@
  * offline, with the same rules (expiry included).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Updater } from 'tuf-js';
 import { ImgverifyError, type ErrorCode } from '../errors';
 import { trustRootFromText, type LoadedTrustRoot } from './trusted-root';
+import { currentVersion, defaultTufCacheDir, isStale, newStaging, publish, roleStatus, TUF_ROLES, type CacheVersion } from './tuf-cache';
 import { LengthError, MemoryFetcher, MirrorFetcher, OfflineFetcher, type WireFailure } from './tuf-fetcher';
+import { checkRootShape, embeddedRoot, PUBLIC_GOOD_TUF_MIRROR, readInitialRoot } from './tuf-initial-root';
 import type { TrustRootProvider } from './source';
 import { errorMessage } from '../util/describe';
 
-/** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
-export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+export { defaultTufCacheDir, hasTufCache } from './tuf-cache';
+export { PUBLIC_GOOD_TUF_MIRROR } from './tuf-initial-root';
+
 export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 /** After this long, a cached update is refreshed from the mirror (when it answers). */
 export const DEFAULT_TUF_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_TIMEOUT_MS = 15_000;
-const MAX_ROOT_BYTES = 512 * 1024;
-const STATE_FILE = 'state.json';
-const CURRENT = 'current';
 
 export interface TufOptions {
   /** The TUF repository (default: the Sigstore public-good mirror). */
@@ -94,25 +85,6 @@ export interface TufRefreshResult {
   readonly warning?: string;
 }
 
-interface State {
-  readonly format: 1;
-  readonly mirror: string;
-  readonly targetsUrl: string;
-  readonly updatedAt: string;
-}
-
-/** The default cache folder: `$XDG_CACHE_HOME/imgverify/tuf`, else `~/.cache/imgverify/tuf`. */
-export function defaultTufCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.cache');
-  return join(base, 'imgverify', 'tuf');
-}
-
-/** Whether `cacheDir` holds an initialized TUF cache. */
-export function hasTufCache(cacheDir: string): boolean {
-  return existsSync(join(cacheDir, CURRENT, STATE_FILE));
-}
-
 function normalizeMirror(mirror: string): string {
   let url: URL;
   try {
@@ -133,105 +105,7 @@ function tufError(code: ErrorCode, message: string, details: Record<string, unkn
   return new ImgverifyError(code, message, { details, ...(cause !== undefined ? { cause } : {}) });
 }
 
-// --- Initial roots ---------------------------------------------------------------------------
-
-/** The root.json that ships in `@sigstore/tuf` for the public-good mirror. */
-function embeddedRoot(mirror: string): Buffer | undefined {
-  if (mirror !== PUBLIC_GOOD_TUF_MIRROR) return undefined;
-  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { 'root.json'?: string }>;
-  const root = seeds[PUBLIC_GOOD_TUF_MIRROR]?.['root.json'];
-  return root ? Buffer.from(root, 'base64') : undefined;
-}
-
-async function readInitialRoot(root: string | Buffer, timeoutMs: number): Promise<Buffer> {
-  if (Buffer.isBuffer(root)) return root;
-  if (/^https?:\/\//i.test(root)) {
-    let response: Response;
-    try {
-      response = await fetch(root, { signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      throw tufError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: ${(err as Error).message}`, { root }, err);
-    }
-    if (!response.ok) throw tufError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: HTTP ${response.status}`, { root });
-    const bytes = Buffer.from(await response.arrayBuffer());
-    if (bytes.length > MAX_ROOT_BYTES) throw tufError('TRUST_ROOT_INVALID', `the TUF root ${root} is larger than ${MAX_ROOT_BYTES} bytes`, { root });
-    return bytes;
-  }
-  try {
-    return await readFile(root);
-  } catch (err) {
-    throw tufError('TRUST_ROOT_INVALID', `cannot read the TUF root ${root}: ${(err as Error).message}`, { root }, err);
-  }
-}
-
-/** A root.json the user gave must at least be one (tuf-js checks its self-signatures). */
-function checkRootShape(bytes: Buffer, where: string): void {
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw tufError('TRUST_ROOT_INVALID', `the TUF root ${where} is not JSON: ${(err as Error).message}`, { root: where }, err);
-  }
-  const signed = (json as { signed?: { _type?: unknown } } | null)?.signed;
-  if (signed?._type !== 'root') throw tufError('TRUST_ROOT_INVALID', `the TUF root ${where} is not TUF root metadata (signed._type is not "root")`, { root: where });
-}
-
-// --- The cache -------------------------------------------------------------------------------
-
-interface CacheVersion {
-  readonly dir: string;
-  readonly state: State;
-}
-
-function currentVersion(cacheDir: string): CacheVersion | undefined {
-  let name: string;
-  try {
-    name = readlinkSync(join(cacheDir, CURRENT));
-  } catch {
-    return undefined;
-  }
-  const dir = resolve(cacheDir, name);
-  try {
-    const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as State;
-    if (state.format !== 1 || typeof state.mirror !== 'string' || typeof state.updatedAt !== 'string') return undefined;
-    return { dir, state };
-  } catch {
-    return undefined;
-  }
-}
-
-async function newStaging(cacheDir: string): Promise<string> {
-  await mkdir(cacheDir, { recursive: true });
-  const dir = join(cacheDir, `.staging-${randomBytes(6).toString('hex')}`);
-  await mkdir(join(dir, 'metadata'), { recursive: true });
-  await mkdir(join(dir, 'targets'), { recursive: true });
-  return dir;
-}
-
-/** Puts a verified staging folder in use with one rename of the `current` link; prunes old versions. */
-async function publish(cacheDir: string, staging: string): Promise<string> {
-  const name = `v-${Date.now()}-${randomBytes(4).toString('hex')}`;
-  await rename(staging, join(cacheDir, name));
-  const link = join(cacheDir, `.current-${randomBytes(4).toString('hex')}`);
-  await symlink(name, link);
-  await rename(link, join(cacheDir, CURRENT));
-  // Old versions go once no reader can still be starting on them (a reader resolves `current` once).
-  const now = Date.now();
-  for (const entry of await readdir(cacheDir)) {
-    if (entry === name || !/^v-\d+-/.test(entry)) continue;
-    const info = await stat(join(cacheDir, entry)).catch(() => undefined);
-    if (info && now - info.mtimeMs > 60_000) await rm(join(cacheDir, entry), { recursive: true, force: true });
-  }
-  return join(cacheDir, name);
-}
-
 // --- Verifying ---------------------------------------------------------------------------------
-
-/** Expiry and version of the cached roles (display; tuf-js enforces them). */
-function roleStatus(dir: string, role: string): TufRoleStatus {
-  const json = JSON.parse(readFileSync(join(dir, 'metadata', `${role}.json`), 'utf8')) as { signed: { version: number; expires: string } };
-  return { version: json.signed.version, expires: json.signed.expires };
-}
 
 function statusOf(version: CacheVersion, cacheDir: string, trustedRoot: Buffer): TufStatus {
   const roles = {
@@ -295,7 +169,7 @@ function classify(err: unknown, fetcher: Fetchers, mirror: string, action: strin
 async function verifyCached(version: CacheVersion, cacheDir: string): Promise<{ root: LoadedTrustRoot; status: TufStatus }> {
   const { dir, state } = version;
   const now = Date.now();
-  for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+  for (const role of TUF_ROLES) {
     let expires: string;
     try {
       expires = roleStatus(dir, role).expires;
@@ -356,24 +230,12 @@ async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
       throw tufError('TUF_METADATA_INVALID', `${action}: the ${TRUSTED_ROOT_TARGET} target of ${spec.mirror} is signed but is not a usable trusted root: ${(err as Error).message}`, { mirror: spec.mirror }, err);
     }
     await rm(join(staging, '.scratch'), { recursive: true, force: true });
-    const state: State = { format: 1, mirror: spec.mirror, targetsUrl: spec.targetsUrl, updatedAt: new Date().toISOString() };
-    await writeFile(join(staging, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
-    const dir = await publish(spec.cacheDir, staging);
-    return { dir, state };
+    return await publish(spec.cacheDir, staging, { format: 1, mirror: spec.mirror, targetsUrl: spec.targetsUrl, updatedAt: new Date().toISOString() });
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     throw err;
   } finally {
     await fetcher.close();
-  }
-}
-
-function isStale(version: CacheVersion, maxAgeMs: number): boolean {
-  if (Date.now() - Date.parse(version.state.updatedAt) > maxAgeMs) return true;
-  try {
-    return ['root', 'timestamp', 'snapshot', 'targets'].some((role) => Date.parse(roleStatus(version.dir, role).expires) <= Date.now());
-  } catch {
-    return true;
   }
 }
 

@@ -8,6 +8,8 @@
  *
  * A Map keeps insertion order, which makes it an LRU: a hit is re-inserted at the end and
  * the first key is the least recently used.
+ *
+ * `getOrRun` also de-duplicates work in flight: concurrent callers for one key share one run.
  */
 
 export interface TtlCacheOptions {
@@ -19,8 +21,12 @@ export interface TtlCacheOptions {
   readonly now?: () => number;
 }
 
+/** How `getOrRun` had its value: from the cache, by joining a run in flight, or by starting one. */
+export type CacheLookup<V> = { readonly how: 'hit'; readonly value: V } | { readonly how: 'joined' | 'run'; readonly value: Promise<V> };
+
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; expires: number }>();
+  private readonly inflight = new Map<string, Promise<V>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -64,10 +70,32 @@ export class TtlCache<V> {
     }
   }
 
+  /**
+   * The cached value of `key`; else the run in flight for `key`, joined; else `run()`, started
+   * now and shared with every caller for `key` until it settles. Its value is then kept for
+   * `ttlFor(value)` ms (undefined: the cache's TTL; false: not kept); a rejection is never kept.
+   */
+  getOrRun(key: string, run: () => Promise<V>, ttlFor: (value: V) => number | undefined | false): CacheLookup<V> {
+    const cached = this.get(key);
+    if (cached !== undefined) return { how: 'hit', value: cached };
+    const inflight = this.inflight.get(key);
+    if (inflight) return { how: 'joined', value: inflight };
+    const flight = run().then((value) => {
+      const ttl = ttlFor(value);
+      if (ttl !== false) this.set(key, value, ttl);
+      return value;
+    });
+    const settled = flight.finally(() => this.inflight.delete(key));
+    settled.catch(() => undefined);
+    this.inflight.set(key, flight);
+    return { how: 'run', value: flight };
+  }
+
   delete(key: string): boolean {
     return this.entries.delete(key);
   }
 
+  /** Forgets every entry (runs in flight go on, and keep their values as `ttlFor` says). */
   clear(): void {
     this.entries.clear();
   }

@@ -12,7 +12,8 @@ import {
   type AdmissionReviewResponse,
   type ContainerImage,
 } from './admission';
-import { summarize, type PolicyEvaluator } from './evaluate';
+import type { PolicyEvaluator } from './evaluate';
+import { summarize } from './outcomes';
 
 export interface AdmissionDecision {
   readonly review: AdmissionReviewResponse;

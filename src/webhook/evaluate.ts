@@ -31,105 +31,18 @@ import {
   withDigest,
   type ErrorCode,
   type ImageReference,
-  type AttestationCondition,
   type ImageVerificationResult,
-  type PreparedPolicy,
   type SignatureResult,
-  type TrustRootInput,
-  type VerificationPolicy,
 } from '../index';
+import { prepareAuthority, type PreparedAuthority } from './authority';
+import type { VerificationBackend, VerificationSession } from './backend';
 import { TtlCache, verdictKey } from './cache';
-import type { Authority, ClusterImagePolicy, PolicyMode } from './cluster-image-policy-types';
+import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
 import { matchPolicies } from './glob';
 import type { WebhookMetrics } from './metrics';
+import { describePolicyFailure, NO_MATCH_ACTIONS, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 import type { PolicySet } from './policy-folder';
-import { authorityTrust, type TrustRootSet } from './trust-root-set';
-
-// --- The backend: how images are resolved and verified ---------------------------------
-
-/** What `ImageVerifier.verifyAttestations` resolves to (only the fields used here). */
-export interface AttestationsResult extends ImageVerificationResult {
-  readonly attestations: ReadonlyArray<{ readonly predicateType: string; readonly signature: SignatureResult }>;
-}
-
-/**
- * The verification work for one image in one admission request. Implementations share
- * registry fetches between the calls of a session and abort them with its signal.
- */
-export interface VerificationSession {
-  /** The manifest digest a tag points to now (one manifest GET). */
-  resolve(ref: ImageReference): Promise<string>;
-  /** Signatures of the digest-pinned reference against a prepared policy. */
-  verify(pinned: ImageReference, policy: PreparedPolicy): Promise<ImageVerificationResult>;
-  /** Attestations of one predicate type (URI), satisfying a CEL condition when one is given. */
-  verifyAttestations(pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string; condition?: AttestationCondition }): Promise<AttestationsResult>;
-}
-
-export interface VerificationBackend {
-  /**
-   * Compiles a policy once (throws INVALID_POLICY / KEY_INVALID), to be verified under `trust`
-   * (an authority's TrustRoots) or, without it, the backend's default trust.
-   */
-  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[]): PreparedPolicy;
-  /** The default trust, as loaded roots and providers (for authorities that combine it with a `ca-cert`). */
-  defaultTrust?(): readonly TrustRootInput[];
-  /** A session whose registry requests are aborted by `signal`. */
-  session(signal: AbortSignal): VerificationSession;
-}
-
-// --- Outcomes ----------------------------------------------------------------------------
-
-export type NoMatchAction = 'allow' | 'warn' | 'deny';
-export const NO_MATCH_ACTIONS: readonly NoMatchAction[] = ['allow', 'warn', 'deny'];
-export type Verdict = 'allowed' | 'warned' | 'denied';
-export type AuthorityKind = 'keyless' | 'key' | 'static';
-
-export interface AuthorityOutcome {
-  readonly authority: string;
-  readonly kind: AuthorityKind;
-  readonly passed: boolean;
-  /** What was verified (passed) or why not. */
-  readonly reason: string;
-  /** The error code of a failure, when it has one. */
-  readonly code?: ErrorCode;
-  /** A registry error, a timeout or a corrupt registry answer: nothing was learned about the image (never cached). */
-  readonly operational: boolean;
-}
-
-export interface PolicyOutcome {
-  readonly policy: string;
-  readonly mode: PolicyMode;
-  readonly passed: boolean;
-  /** The authority that passed. */
-  readonly decidedBy?: string;
-  /** The authorities evaluated, in order (evaluation stops at the first that passes). */
-  readonly authorities: readonly AuthorityOutcome[];
-  /** Why the policy failed when no authority could be evaluated (tag not resolved, deadline). */
-  readonly reason?: string;
-  /** Failed only because of registry errors or the deadline (not cached). */
-  readonly operational: boolean;
-  /** Answered from the cache (or by joining the same evaluation in flight). */
-  readonly cached: boolean;
-}
-
-export interface ImageDecision {
-  /** The image as written in the workload. */
-  readonly image: string;
-  /** The manifest digest the decision is about, when it was resolved. */
-  readonly digest?: string;
-  readonly verdict: Verdict;
-  /** Whether any policy matched the image (false: the no-match setting decided). */
-  readonly matched: boolean;
-  readonly policies: readonly PolicyOutcome[];
-  /** Why the image is denied or warned about: one line, naming the image. */
-  readonly reason?: string;
-  /**
-   * The image to run, pinned to the verified digest (`repo:tag@sha256:...`), when policies
-   * matched, the image was admitted and its digest is known. Absent for unmatched images
-   * (nothing was verified, so nothing is resolved).
-   */
-  readonly pinned?: string;
-}
+import type { TrustRootSet } from './trust-root-set';
 
 // --- Options -------------------------------------------------------------------------------
 
@@ -172,82 +85,13 @@ export const EVALUATOR_DEFAULTS: Readonly<{
 /** Longest reason kept per authority: verifier messages can list every signature. */
 const MAX_REASON_LENGTH = 600;
 
-// --- Preparing a policy set ----------------------------------------------------------------
-
-interface PreparedAuthority {
-  readonly authority: Authority;
-  readonly kind: AuthorityKind;
-  readonly prepared?: PreparedPolicy;
-  /** Why this authority can never pass (it does not compile, or asks for what is unsupported). */
-  readonly unusable?: string;
-}
+// --- The policy set in force --------------------------------------------------------------
 
 interface ActiveSet {
   readonly version: string;
   readonly policies: readonly ClusterImagePolicy[];
   readonly authorities: ReadonlyMap<ClusterImagePolicy, readonly PreparedAuthority[]>;
 }
-
-function kindOf(authority: Authority): AuthorityKind {
-  if (authority.static) return 'static';
-  if (authority.key) return 'key';
-  return 'keyless';
-}
-
-/** The library policy an authority stands for (static authorities have none). */
-export function authorityPolicy(authority: Authority): VerificationPolicy | undefined {
-  if (authority.keyless) {
-    return {
-      identities: authority.keyless.identities.map((id) => ({
-        ...(id.subject !== undefined ? { subject: id.subject } : {}),
-        ...(id.subjectRegExp !== undefined ? { subjectRegExp: id.subjectRegExp } : {}),
-        ...(id.issuer !== undefined ? { issuer: id.issuer } : {}),
-        ...(id.issuerRegExp !== undefined ? { issuerRegExp: id.issuerRegExp } : {}),
-        ...(id.claims !== undefined ? { claims: { ...id.claims } } : {}),
-        ...(id.claimsRegExp !== undefined ? { claimsRegExp: { ...id.claimsRegExp } } : {}),
-      })),
-    };
-  }
-  if (authority.key) return { publicKey: authority.key.data };
-  return undefined;
-}
-
-function prepareAuthority(backend: VerificationBackend, policy: ClusterImagePolicy, authority: Authority, trustRoots: TrustRootSet | undefined): PreparedAuthority {
-  const kind = kindOf(authority);
-  if (kind === 'static') return { authority, kind };
-  let trust: readonly TrustRootInput[] | undefined;
-  try {
-    const defaults = (backend.defaultTrust?.() ?? []) as Parameters<typeof authorityTrust>[3];
-    trust = trustRoots || authority.trustRootRefs || authority.keyless?.caCert !== undefined ? authorityTrustOrThrow(policy, authority, trustRoots, defaults) : undefined;
-  } catch (err) {
-    return { authority, kind, unusable: `the authority's trust cannot be used: ${(err as Error).message}` };
-  }
-  if (authority.key && authority.key.hashAlgorithm !== 'sha256') {
-    // The verifier checks key signatures over SHA-256 (cosign's default); accepting another
-    // algorithm silently would verify something else than the policy says.
-    return { authority, kind, unusable: `key.hashAlgorithm ${authority.key.hashAlgorithm} is not supported (only sha256)` };
-  }
-  try {
-    return { authority, kind, prepared: backend.prepare(authorityPolicy(authority)!, ...(trust ? [trust] : [])) };
-  } catch (err) {
-    return { authority, kind, unusable: `the authority cannot be used: ${(err as Error).message}` };
-  }
-}
-
-function authorityTrustOrThrow(
-  policy: ClusterImagePolicy,
-  authority: Authority,
-  trustRoots: TrustRootSet | undefined,
-  defaults: Parameters<typeof authorityTrust>[3],
-): readonly TrustRootInput[] | undefined {
-  if (!trustRoots && authority.trustRootRefs) throw new ImgverifyError('INVALID_POLICY', 'it names TrustRoots, and none are loaded');
-  if (authority.keyless?.caCert !== undefined && !authority.trustRootRefs && defaults.length === 0) {
-    throw new ImgverifyError('INVALID_POLICY', 'ca-cert needs the default trust (transparency and CT logs) of a verifier backend');
-  }
-  return authorityTrust(policy, authority, trustRoots ?? EMPTY_TRUST_ROOTS, defaults);
-}
-
-const EMPTY_TRUST_ROOTS = { get: () => undefined } as unknown as TrustRootSet;
 
 // --- Helpers -------------------------------------------------------------------------------
 
@@ -300,12 +144,6 @@ export function deadlineError(timeoutMs: number): ImgverifyError {
   });
 }
 
-function describePolicyFailure(outcome: PolicyOutcome): string {
-  const parts = outcome.authorities.map((a) => `authority "${a.authority}" (${a.kind}): ${a.reason}`);
-  if (outcome.reason !== undefined) parts.unshift(outcome.reason);
-  return `policy "${outcome.policy}"${outcome.mode === 'warn' ? ' (warn mode)' : ''}: ${parts.join('; ') || 'no authority passed'}`;
-}
-
 // --- The evaluator -------------------------------------------------------------------------
 
 export class PolicyEvaluator {
@@ -313,7 +151,6 @@ export class PolicyEvaluator {
   readonly timeoutMs: number;
   private readonly backend: VerificationBackend;
   private readonly cache: TtlCache<PolicyOutcome>;
-  private readonly inflight = new Map<string, Promise<PolicyOutcome>>();
   private readonly negativeTtlMs: number;
   private readonly concurrency: number;
   private readonly metrics?: WebhookMetrics;
@@ -480,31 +317,21 @@ export class PolicyEvaluator {
     signal: AbortSignal,
   ): Promise<PolicyOutcome> {
     const key = verdictKey(pinned.digest!, active.version, policy.name);
-    const cached = this.cache.get(key);
-    if (cached) {
+    const got = this.cache.getOrRun(
+      key,
+      () => this.runPolicy(active, policy, pinned, session, signal),
+      // Operational failures are never kept, nor outcomes of a set no longer in force.
+      (outcome) => (!outcome.operational && this.active === active ? (outcome.passed ? undefined : this.negativeTtlMs) : false),
+    );
+    if (got.how === 'hit') {
       this.metrics?.cacheHits.inc();
-      return { ...cached, cached: true };
+      return { ...got.value, cached: true };
     }
-    let flight = this.inflight.get(key);
-    let joined = false;
-    if (flight) {
-      joined = true;
-      this.metrics?.cacheHits.inc();
-    } else {
-      this.metrics?.cacheMisses.inc();
-      flight = this.runPolicy(active, policy, pinned, session, signal).then((outcome) => {
-        if (!outcome.operational && this.active === active) {
-          this.cache.set(key, outcome, outcome.passed ? undefined : this.negativeTtlMs);
-        }
-        return outcome;
-      });
-      const settled = flight.finally(() => this.inflight.delete(key));
-      settled.catch(() => undefined);
-      this.inflight.set(key, flight);
-    }
+    if (got.how === 'joined') this.metrics?.cacheHits.inc();
+    else this.metrics?.cacheMisses.inc();
     try {
-      const outcome = await abortable(flight, signal);
-      return joined ? { ...outcome, cached: true } : outcome;
+      const outcome = await abortable(got.value, signal);
+      return got.how === 'joined' ? { ...outcome, cached: true } : outcome;
     } catch (err) {
       const failure = failureOf(toImgverifyError(err), 'verification failed');
       return { policy: policy.name, mode: policy.mode, passed: false, authorities: [], reason: truncate(failure.reason), operational: true, cached: false };
@@ -589,24 +416,4 @@ export class PolicyEvaluator {
       return fail(failureOf(toImgverifyError(err), 'verification failed'));
     }
   }
-}
-
-// --- Summaries for responses ---------------------------------------------------------------
-
-export interface AdmissionSummary {
-  readonly allowed: boolean;
-  /** For a denial: names each denied image and why. */
-  readonly message?: string;
-  /** warn-mode failures and no-match warnings, one per image. */
-  readonly warnings: readonly string[];
-}
-
-/** The admission answer for a set of image decisions. */
-export function summarize(decisions: readonly ImageDecision[]): AdmissionSummary {
-  const unique = [...new Map(decisions.map((d) => [d.image, d])).values()];
-  const denied = unique.filter((d) => d.verdict === 'denied');
-  const warnings = unique.filter((d) => d.verdict === 'warned').map((d) => `imgverify: ${d.reason ?? d.image}`);
-  if (denied.length === 0) return { allowed: true, warnings };
-  const message = `imgverify denied ${denied.length} of ${unique.length} image${unique.length === 1 ? '' : 's'}: ${denied.map((d) => d.reason ?? d.image).join(' | ')}`;
-  return { allowed: false, message, warnings };
 }

@@ -43,21 +43,9 @@ export {
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-export {
-  EVALUATOR_DEFAULTS,
-  NO_MATCH_ACTIONS,
-  PolicyEvaluator,
-  type AttestationsResult,
-  type AuthorityKind,
-  type AuthorityOutcome,
-  type ImageDecision,
-  type NoMatchAction,
-  type PolicyEvaluatorOptions,
-  type PolicyOutcome,
-  type VerificationBackend,
-  type VerificationSession,
-  type Verdict,
-} from './evaluate';
+export { EVALUATOR_DEFAULTS, PolicyEvaluator, type PolicyEvaluatorOptions } from './evaluate';
+export { NO_MATCH_ACTIONS, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
+export type { AttestationsResult, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verification';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';
 export { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';

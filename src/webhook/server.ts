@@ -10,7 +10,9 @@
  */
 import type { AddressInfo, Socket } from 'node:net';
 import { defaultTufCacheDir, ImgverifyError, type RegistryClientOptions, type TrustRootInput } from '../index';
-import { PolicyEvaluator, type NoMatchAction, type VerificationBackend } from './evaluate';
+import type { VerificationBackend } from './backend';
+import { PolicyEvaluator } from './evaluate';
+import type { NoMatchAction } from './outcomes';
 import { defined } from '../util/object';
 import { watchCredentialFiles } from './credential-reload';
 import { jsonLogger, type Logger } from './log';

@@ -1,21 +1,13 @@
 /**
  * The TrustRoots of the policy set in force as trust: loaded once per distinct spec
  * (`TrustRootSet`), a `remote` one through a TUF client that may start before its mirror answers
- * (`LazyTufRoot`), and the trust roots each authority verifies against (`authorityTrust`).
- *
- * Which parts of a TrustRoot an authority uses: a reference's own part (certificate
- * authorities and CT logs for `keyless`, transparency logs for `ctlog`, timestamp authorities
- * for `rfc3161timestamp`); parts no reference names come from the authority's first named
- * TrustRoot (keyless, then ctlog, then rfc3161timestamp). So `keyless.trustRootRef: github`
- * alone means GitHub's whole root. (policy-controller takes unnamed parts from its default TUF
- * root instead; see docs/webhook.md.)
+ * (`LazyTufRoot`). Which trust an authority takes from them is ./authority's `authorityTrust`.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import {
-  ComposedTrustRoot,
   hasTufCache,
   ImgverifyError,
   initializeTuf,
@@ -28,7 +20,6 @@ import {
   type TufStatus,
   type TufTrustRoot,
 } from '../index';
-import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
 import type { TrustRootDocument } from './trust-root-types';
 
 /** A mirrorFS tarball unpacks to at most this much (a TUF repository with a few targets is well under 1 MiB). */
@@ -237,38 +228,4 @@ function failing(source: string, error: ImgverifyError): TrustRootProvider {
       throw error;
     },
   };
-}
-
-// --- Which trust an authority uses -------------------------------------------------------------
-
-/**
- * The trust roots an authority verifies against: undefined for the default; else built from the
- * TrustRoots it names and its `ca-cert` (see the module comment). Throws when a name is unknown.
- */
-export function authorityTrust(policy: ClusterImagePolicy, authority: Authority, roots: TrustRootSet, defaults: readonly TrustEntry[]): readonly TrustEntry[] | undefined {
-  const refs = authority.trustRootRefs ?? {};
-  const caCert = authority.keyless?.caCert;
-  if (refs.keyless === undefined && refs.ctlog === undefined && refs.rfc3161timestamp === undefined && caCert === undefined) return undefined;
-  const lookup = (name: string | undefined): TrustEntry | undefined => {
-    if (name === undefined) return undefined;
-    const found = roots.get(name);
-    if (!found) throw new ImgverifyError('INVALID_POLICY', `no TrustRoot named ${JSON.stringify(name)} is loaded`);
-    return found.entry;
-  };
-  const named = { keyless: lookup(refs.keyless), ctlog: lookup(refs.ctlog), tsa: lookup(refs.rfc3161timestamp) };
-  const primary = named.keyless ?? named.ctlog ?? named.tsa;
-  const label = `policy ${policy.name} authority ${authority.name}`;
-  const ca = caCert !== undefined ? trustRootFromKeys({ certificateAuthorities: [{ uri: authority.keyless?.url ?? '', certChainPem: caCert }] }, `${label} ca-cert`) : undefined;
-  const bases = primary ? [primary] : defaults;
-  // One name for every part and no ca-cert: that TrustRoot as it is.
-  if (!ca && [named.keyless, named.ctlog, named.tsa].every((e) => e === undefined || e === primary)) return [primary!];
-  return bases.map(
-    (base, i) =>
-      new ComposedTrustRoot(`${label}${bases.length > 1 ? ` #${i + 1}` : ''}`, {
-        certificateAuthorities: ca ?? named.keyless ?? base,
-        ctlogs: named.keyless ?? base,
-        transparencyLogs: named.ctlog ?? base,
-        timestampAuthorities: named.tsa ?? base,
-      }),
-  );
 }

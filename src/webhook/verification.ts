@@ -25,7 +25,7 @@ import {
   type TrustRootInput,
   type VerificationPolicy,
 } from '../index';
-import type { VerificationBackend, VerificationSession } from './evaluate';
+import type { VerificationBackend, VerificationSession } from './backend';
 
 export interface VerifierBackendOptions {
   /**

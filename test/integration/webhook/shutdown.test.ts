@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageVerificationResult, PreparedPolicy } from '../../../src';
-import type { VerificationBackend, VerificationSession } from '../../../src/webhook/evaluate';
+import type { VerificationBackend, VerificationSession } from '../../../src/webhook/backend';
 import { startWebhookServer, type RunningWebhookServer } from '../../../src/webhook/server';
 import { createCa, issueServerCert, type TestCa } from '../../support/registry';
 import { admissionReview, eventually, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';

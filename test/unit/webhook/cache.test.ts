@@ -80,6 +80,75 @@ describe('TtlCache', () => {
   });
 });
 
+describe('TtlCache.getOrRun', () => {
+  /** A run the test settles by hand, counting how often it was started. */
+  function manual<V>() {
+    let resolve!: (v: V) => void;
+    let reject!: (e: unknown) => void;
+    let runs = 0;
+    const run = (): Promise<V> => {
+      runs++;
+      return new Promise<V>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+    };
+    return { run, resolve: (v: V) => resolve(v), reject: (e: unknown) => reject(e), runs: () => runs };
+  }
+
+  test('concurrent callers for one key share one run; once settled, the value is a hit', async () => {
+    const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10 });
+    const m = manual<string>();
+    const first = cache.getOrRun('k', m.run, () => undefined);
+    const second = cache.getOrRun('k', m.run, () => undefined);
+    expect(first.how).toBe('run');
+    expect(second.how).toBe('joined');
+    expect(m.runs()).toBe(1);
+    m.resolve('V');
+    await expect(first.value).resolves.toBe('V');
+    await expect(second.value).resolves.toBe('V');
+    expect(cache.getOrRun('k', m.run, () => undefined)).toEqual({ how: 'hit', value: 'V' });
+    expect(m.runs()).toBe(1);
+  });
+
+  test('keeps a value for the TTL ttlFor gives, or not at all when it says false', async () => {
+    const c = clock();
+    const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10, now: c.now });
+    await cache.getOrRun('short', () => Promise.resolve('S'), () => 100).value;
+    await cache.getOrRun('never', () => Promise.resolve('N'), () => false).value;
+    expect(cache.get('never')).toBeUndefined();
+    expect(cache.get('short')).toBe('S');
+    c.advance(100);
+    expect(cache.get('short')).toBeUndefined();
+    expect(cache.getOrRun('never', () => Promise.resolve('again'), () => false).how).toBe('run');
+  });
+
+  test('a rejected run is not kept and is not joined afterwards', async () => {
+    const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10 });
+    const m = manual<string>();
+    const first = cache.getOrRun('k', m.run, () => undefined);
+    const joined = cache.getOrRun('k', m.run, () => undefined);
+    m.reject(new Error('registry down'));
+    await expect(first.value).rejects.toThrow('registry down');
+    await expect(joined.value).rejects.toThrow('registry down');
+    expect(cache.size).toBe(0);
+    const retry = cache.getOrRun('k', () => Promise.resolve('ok'), () => undefined);
+    expect(retry.how).toBe('run');
+    await expect(retry.value).resolves.toBe('ok');
+  });
+
+  test('clear() forgets entries; a run in flight goes on and keeps its value', async () => {
+    const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10 });
+    const m = manual<string>();
+    const flight = cache.getOrRun('k', m.run, () => undefined);
+    cache.clear();
+    expect(cache.getOrRun('k', m.run, () => undefined).how).toBe('joined');
+    m.resolve('V');
+    await flight.value;
+    expect(cache.get('k')).toBe('V');
+  });
+});
+
 describe('verdictKey', () => {
   test('differs when the digest, the policy-set version or the policy differ', () => {
     const d1 = `sha256:${'a'.repeat(64)}`;

@@ -12,14 +12,9 @@ import type { PreparedPolicy } from '../../../src/verify/verifier';
 import type { VerificationPolicy } from '../../../src/policy/policy';
 import type { ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy-types';
 import { parsePolicyObject } from '../../../src/webhook/policy-documents';
-import {
-  PolicyEvaluator,
-  summarize,
-  type AttestationsResult,
-  type PolicyEvaluatorOptions,
-  type VerificationBackend,
-  type VerificationSession,
-} from '../../../src/webhook/evaluate';
+import type { AttestationsResult, VerificationBackend, VerificationSession } from '../../../src/webhook/backend';
+import { PolicyEvaluator, type PolicyEvaluatorOptions } from '../../../src/webhook/evaluate';
+import { summarize } from '../../../src/webhook/outcomes';
 import { WebhookMetrics } from '../../../src/webhook/metrics';
 
 const ISSUER = 'https://issuer.test';

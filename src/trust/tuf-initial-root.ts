@@ -1,0 +1,59 @@
+/**
+ * The root.json a TUF cache starts from (`imgverify initialize`): the one the user gives (a
+ * path, an http(s) URL or its bytes), else the one that ships in `@sigstore/tuf` for the
+ * public-good mirror. tuf-js verifies its self-signatures and walks rotations forward from it;
+ * here it is only read, bounded, and checked to be root metadata at all.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ImgverifyError, type ErrorCode } from '../errors';
+
+/** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
+export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+const MAX_ROOT_BYTES = 512 * 1024;
+
+function rootError(code: ErrorCode, message: string, root: string, cause?: unknown): ImgverifyError {
+  return new ImgverifyError(code, message, { details: { root }, ...(cause !== undefined ? { cause } : {}) });
+}
+
+/** The root.json that ships in `@sigstore/tuf` for the public-good mirror. */
+export function embeddedRoot(mirror: string): Buffer | undefined {
+  if (mirror !== PUBLIC_GOOD_TUF_MIRROR) return undefined;
+  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { 'root.json'?: string }>;
+  const root = seeds[PUBLIC_GOOD_TUF_MIRROR]?.['root.json'];
+  return root ? Buffer.from(root, 'base64') : undefined;
+}
+
+/** The bytes of a root given as bytes, an http(s) URL (at most 512 KiB, within `timeoutMs`) or a path. */
+export async function readInitialRoot(root: string | Buffer, timeoutMs: number): Promise<Buffer> {
+  if (Buffer.isBuffer(root)) return root;
+  if (/^https?:\/\//i.test(root)) {
+    let response: Response;
+    try {
+      response = await fetch(root, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: ${(err as Error).message}`, root, err);
+    }
+    if (!response.ok) throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: HTTP ${response.status}`, root);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (bytes.length > MAX_ROOT_BYTES) throw rootError('TRUST_ROOT_INVALID', `the TUF root ${root} is larger than ${MAX_ROOT_BYTES} bytes`, root);
+    return bytes;
+  }
+  try {
+    return await readFile(root);
+  } catch (err) {
+    throw rootError('TRUST_ROOT_INVALID', `cannot read the TUF root ${root}: ${(err as Error).message}`, root, err);
+  }
+}
+
+/** A root.json the user gave must at least be one (tuf-js checks its self-signatures). */
+export function checkRootShape(bytes: Buffer, where: string): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw rootError('TRUST_ROOT_INVALID', `the TUF root ${where} is not JSON: ${(err as Error).message}`, where, err);
+  }
+  const signed = (json as { signed?: { _type?: unknown } } | null)?.signed;
+  if (signed?._type !== 'root') throw rootError('TRUST_ROOT_INVALID', `the TUF root ${where} is not TUF root metadata (signed._type is not "root")`, where);
+}
