@@ -47,6 +47,16 @@ export default defineConfig(
       // String(x) and `${x}` call x's own toString: a value parsed from hostile JSON or YAML
       // ({"toString": null}) makes them throw. Messages use src/util/describe.ts instead.
       '@typescript-eslint/no-base-to-string': ['error', { checkUnknown: true }],
+      // `(err as Error).message` is `undefined` when the thrown value is not an Error (a string, a
+      // rejected value from a dependency, `{"message": 1}`), and a message then says "undefined".
+      // src/util/describe.ts's errorMessage(err) handles every thrown value.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name="message"] > TSAsExpression.object[typeAnnotation.typeName.name="Error"]',
+          message: 'a thrown value need not be an Error: use errorMessage(err) from src/util/describe.ts',
+        },
+      ],
     },
   },
   // In the library and the fuzz targets, an `any` (JSON.parse's result) is not put in a message

@@ -15,7 +15,7 @@
  * the typed value.
  */
 import { ImgverifyError } from './errors';
-import { describeValue } from './util/describe';
+import { describeValue, errorMessage } from './util/describe';
 
 export const DEFAULT_REGISTRY = 'docker.io';
 export const DEFAULT_TAG = 'latest';
@@ -105,7 +105,7 @@ export function parseReference(input: string): ImageReference {
     try {
       digest = parseDigest(candidate);
     } catch (err) {
-      throw invalid(input, (err as Error).message);
+      throw invalid(input, errorMessage(err));
     }
   }
 

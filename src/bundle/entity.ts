@@ -7,6 +7,7 @@
 import type { Bundle } from '@sigstore/bundle';
 import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
+import { errorMessage } from '../util/describe';
 
 type SignatureContent = SignedEntity['signature'];
 
@@ -23,7 +24,7 @@ export function bundleToSignedEntity(bundle: Bundle, overrides: EntityOverrides)
     entity = toSignedEntity(bundle);
   } catch (err) {
     // Certificates were parsed by parseBundle; what remains is an RFC 3161 token.
-    throw new ImgverifyError('SIGNATURE_MALFORMED', `bundle is malformed: ${(err as Error).message}`, { cause: err });
+    throw new ImgverifyError('SIGNATURE_MALFORMED', `bundle is malformed: ${errorMessage(err)}`, { cause: err });
   }
   return {
     ...entity,

@@ -34,7 +34,8 @@ import {
   type Bundle,
 } from '@sigstore/bundle';
 import { ImgverifyError } from '../errors';
-import { isRecord } from '../util/encoding';
+import { isRecord } from '../util/shape';
+import { errorMessage } from '../util/describe';
 
 export const BUNDLE_MEDIA_TYPES: ReadonlySet<string> = new Set([
   BUNDLE_V01_MEDIA_TYPE,
@@ -138,7 +139,7 @@ function checkCertificate(value: unknown, where: string): X509Certificate {
   try {
     return readCertificate(Buffer.from(cert.rawBytes as string, 'base64'));
   } catch (err) {
-    throw malformed(`${where} is not a DER X.509 certificate (${(err as Error).message})`, err);
+    throw malformed(`${where} is not a DER X.509 certificate (${errorMessage(err)})`, err);
   }
 }
 
@@ -202,7 +203,7 @@ export function parseBundle(input: unknown): Bundle {
     try {
       json = JSON.parse(typeof input === 'string' ? input : input.toString('utf8'));
     } catch (err) {
-      throw malformed(`not valid JSON (${(err as Error).message})`, err);
+      throw malformed(`not valid JSON (${errorMessage(err)})`, err);
     }
   }
   checkJSON(json);
@@ -213,7 +214,7 @@ export function parseBundle(input: unknown): Bundle {
     if (err instanceof ValidationError) {
       throw malformed(`${err.message}: ${(err.fields ?? []).join(', ')}`, err);
     }
-    throw malformed((err as Error).message, err);
+    throw malformed(errorMessage(err), err);
   }
   return withoutUnverifiableProofs(bundle);
 }

@@ -7,6 +7,7 @@ import { CERTIFICATE_CLAIM_NAMES, parseReference, type CertificateClaimName, typ
 import { TRUST_FLAGS, trustFromFlags } from './trust-flags';
 import type { CommandIO } from './io';
 import { usageError } from './usage-error';
+import { errorMessage } from '../util/describe';
 
 /**
  * The flag of a certificate claim: cosign's `--certificate-github-workflow-*` for the GitHub
@@ -126,7 +127,7 @@ export function policyFromFlags(values: Values): VerificationPolicy {
     try {
       pem = readFileSync(keyPath);
     } catch (err) {
-      throw usageError(`--key: cannot read ${keyPath}: ${(err as Error).message}`);
+      throw usageError(`--key: cannot read ${keyPath}: ${errorMessage(err)}`);
     }
     return { publicKey: pem, ...options };
   }
@@ -159,7 +160,7 @@ export function registryTransportFromFlags(values: Values): RegistryClientOption
     try {
       registry.ca = readFileSync(cacert, 'utf8');
     } catch (err) {
-      throw usageError(`--registry-cacert: cannot read ${cacert}: ${(err as Error).message}`);
+      throw usageError(`--registry-cacert: cannot read ${cacert}: ${errorMessage(err)}`);
     }
   }
   return registry;
@@ -213,7 +214,7 @@ export function clientCertificatesFromFlags(values: Values, hosts: readonly stri
     try {
       return readFileSync(file, 'utf8');
     } catch (err) {
-      throw usageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+      throw usageError(`${flag}: cannot read ${file}: ${errorMessage(err)}`);
     }
   };
   const certificate = { cert: read(certFile, '--registry-client-cert'), key: read(keyFile, '--registry-client-key') };

@@ -3,7 +3,8 @@
  * bundles): `{"payloadType", "payload" (base64), "signatures":[{"keyid","sig"}]}`.
  */
 import { ImgverifyError } from '../errors';
-import { decodeBase64, isRecord, type Bytes } from '../util/encoding';
+import { decodeBase64, type Bytes } from '../util/encoding';
+import { isRecord } from '../util/shape';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 

@@ -4,7 +4,7 @@
  * never from an (unsigned) annotation.
  */
 import { ImgverifyError } from '../errors';
-import { isRecord } from '../util/encoding';
+import { isRecord } from '../util/shape';
 
 export const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1']);
 /** The predicate type of a cosign v3 image signature (an attestation of "signed"). */

@@ -14,7 +14,8 @@ import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { ImgverifyError } from '../errors';
 import type { DsseEnvelope } from './dsse';
-import { decodeBase64, decodeHex, decodePem, isRecord, type Bytes } from '../util/encoding';
+import { decodeBase64, decodeHex, decodePem, type Bytes } from '../util/encoding';
+import { isRecord } from '../util/shape';
 import {
   ANNOTATION_BUNDLE,
   ANNOTATION_CERTIFICATE,
@@ -22,6 +23,7 @@ import {
   ANNOTATION_RFC3161_TIMESTAMP,
   ANNOTATION_SIGNATURE,
 } from './annotations';
+import { errorMessage } from '../util/describe';
 
 /** The Rekor entry cosign stores in `dev.sigstore.cosign/bundle`. */
 export interface RekorBundle {
@@ -56,7 +58,7 @@ export function certificatesFromPem(text: string, what: string): Bytes[] {
     try {
       readCertificate(block.der);
     } catch (err) {
-      throw malformed(what, `not an X.509 certificate (${(err as Error).message})`);
+      throw malformed(what, `not an X.509 certificate (${errorMessage(err)})`);
     }
     return block.der;
   });

@@ -4,7 +4,8 @@
  * this module only names the types for the cosign code and adds cosign's tag scheme.
  */
 import { ImgverifyError } from '../errors';
-import { isObject, parseImageManifest as parseManifestContent } from '../registry/content';
+import { parseImageManifest as parseManifestContent } from '../registry/content';
+import { isRecord } from '../util/shape';
 import type { Descriptor, ImageManifestContent } from '../registry/types';
 
 export type OciDescriptor = Descriptor;
@@ -12,7 +13,7 @@ export type OciManifest = ImageManifestContent;
 
 /** An image manifest (a `.sig`/`.att` manifest, a referrer artifact) from untrusted JSON. */
 export function parseImageManifest(json: unknown, where: string): OciManifest {
-  if (!isObject(json)) throw new ImgverifyError('MALFORMED_CONTENT', `${where}: manifest is not a JSON object`);
+  if (!isRecord(json)) throw new ImgverifyError('MALFORMED_CONTENT', `${where}: manifest is not a JSON object`);
   return parseManifestContent(json, where);
 }
 

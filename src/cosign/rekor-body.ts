@@ -9,7 +9,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ImgverifyError } from '../errors';
-import { decodeBase64, decodePem, isRecord } from '../util/encoding';
+import { decodeBase64, decodePem } from '../util/encoding';
+import { isRecord } from '../util/shape';
 import { describeValue } from '../util/describe';
 
 /** The signer's key material as the signature is verified with it. */

@@ -9,7 +9,7 @@
  * Kubernetes signatures name the mirror the image was promoted from.
  */
 import { ImgverifyError } from '../errors';
-import { isRecord } from '../util/encoding';
+import { isRecord } from '../util/shape';
 
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 

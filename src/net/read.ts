@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { ImgverifyError } from '../errors';
 import { WebClient } from './web-client';
+import { errorMessage } from '../util/describe';
 
 export interface ReadFileOrUrlOptions {
   /** What is read, for messages (`--signature`). */
@@ -34,7 +35,7 @@ export async function readFileOrUrl(source: string, options: ReadFileOrUrlOption
   try {
     handle = await open(source, 'r');
   } catch (err) {
-    throw new ImgverifyError('INVALID_OPTIONS', `${options.what}: cannot read ${source}: ${(err as Error).message}`, { cause: err });
+    throw new ImgverifyError('INVALID_OPTIONS', `${options.what}: cannot read ${source}: ${errorMessage(err)}`, { cause: err });
   }
   try {
     const { size } = await handle.stat();

@@ -21,6 +21,7 @@
  */
 import type { CelEnv, CelInput, CelResult } from '@bufbuild/cel';
 import { ImgverifyError } from '../errors';
+import { errorMessage } from '../util/describe';
 
 /** Longest expression accepted (characters). */
 export const MAX_CONDITION_LENGTH = 16 * 1024;
@@ -197,7 +198,7 @@ export function compileCondition(expression: string, origin: string, firstLine =
     const location = (err as { location?: { start?: { line?: number; column?: number } } }).location?.start;
     const at = location?.line !== undefined && location.column !== undefined ? { line: location.line, column: location.column } : { line: 1, column: 1 };
     const raw = (err as { rawMessage?: unknown }).rawMessage;
-    const message = typeof raw === 'string' ? raw : (err as Error).message.replace(/^<input>:\d+:\d+: /, '');
+    const message = typeof raw === 'string' ? raw : errorMessage(err).replace(/^<input>:\d+:\d+: /, '');
     throw compileError(origin, shift(at), `syntax error: ${message}`, expression);
   }
   const state: WalkState = { nodes: 0, nesting: 0, largestLiteral: 0 };
@@ -216,7 +217,7 @@ export function compileCondition(expression: string, origin: string, firstLine =
   try {
     run = cel().plan(celEnvironment, parsed);
   } catch (err) {
-    throw compileError(origin, where(undefined), (err as Error).message, expression);
+    throw compileError(origin, where(undefined), errorMessage(err), expression);
   }
   const condition: AttestationCondition = Object.freeze({ origin, expression });
   COMPILED.set(condition, { run, nodes: state.nodes, nesting: state.nesting, largestLiteral: state.largestLiteral });
@@ -327,7 +328,7 @@ export function evaluateCondition(condition: AttestationCondition, statement: Re
   try {
     result = compiled.run(input.bindings);
   } catch (err) {
-    return { ok: false, reason: `${condition.origin}: evaluation failed: ${(err as Error).message}` };
+    return { ok: false, reason: `${condition.origin}: evaluation failed: ${errorMessage(err)}` };
   }
   if (cel().isCelError(result)) return { ok: false, reason: `${condition.origin}: evaluation error: ${result.message}` };
   if (result === true) return { ok: true };

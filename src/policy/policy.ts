@@ -7,6 +7,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { ImgverifyError } from '../errors';
 import { keysOf, rejectUnknownKeys } from '../util/options';
 import { compileIdentity, IDENTITY_MATCHER_KEYS, type CompiledIdentity, type IdentityMatcher } from './identity-policy';
+import { errorMessage } from '../util/describe';
 
 export interface KeylessPolicy {
   /** Acceptable signers; one match suffices. */
@@ -46,7 +47,7 @@ export function parsePublicKey(input: string | Buffer | KeyObject, what = 'publi
   try {
     key = typeof input === 'object' && 'asymmetricKeyType' in input ? input : createPublicKey(input);
   } catch (err) {
-    throw new ImgverifyError('KEY_INVALID', `${what} is not a PEM public key: ${(err as Error).message}`, { cause: err });
+    throw new ImgverifyError('KEY_INVALID', `${what} is not a PEM public key: ${errorMessage(err)}`, { cause: err });
   }
   if (key.type !== 'public') throw new ImgverifyError('KEY_INVALID', `${what} is a ${key.type} key, expected a public key`);
   const type = key.asymmetricKeyType ?? 'unknown';

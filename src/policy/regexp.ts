@@ -5,6 +5,7 @@
  */
 import type { RE2JS } from 're2js';
 import { ImgverifyError } from '../errors';
+import { errorMessage } from '../util/describe';
 
 export interface CompiledRegExp {
   readonly source: string;
@@ -22,7 +23,7 @@ export function compileRegExp(pattern: string, what: string): CompiledRegExp {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
     re = (require('re2js') as typeof import('re2js')).RE2JS.compile(pattern);
   } catch (err) {
-    throw new ImgverifyError('INVALID_POLICY', `${what}: invalid RE2 regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`, {
+    throw new ImgverifyError('INVALID_POLICY', `${what}: invalid RE2 regular expression ${JSON.stringify(pattern)}: ${errorMessage(err)}`, {
       cause: err,
       details: { pattern },
     });

@@ -4,6 +4,7 @@
  * is cast. Failures are MALFORMED_CONTENT and name the field.
  */
 import { ImgverifyError } from '../errors';
+import { isRecord } from '../util/shape';
 import { isDigestString } from './digest';
 import { isMediaType } from './media-types';
 import type { Descriptor, ImageIndexContent, ImageManifestContent, Platform } from './types';
@@ -27,7 +28,7 @@ export function parseJsonObject(bytes: Uint8Array, what: string, details: Record
   } catch {
     throw malformed(what, 'is not valid JSON', details);
   }
-  if (!isObject(json)) throw malformed(what, 'is not a JSON object', details);
+  if (!isRecord(json)) throw malformed(what, 'is not a JSON object', details);
   return json;
 }
 
@@ -101,7 +102,7 @@ class Validator {
   annotations(value: unknown, field: string): Record<string, string> | undefined {
     // Go encoders write a nil map as null.
     if (value === undefined || value === null) return undefined;
-    if (!isObject(value)) throw this.fail(field, 'is not an object');
+    if (!isRecord(value)) throw this.fail(field, 'is not an object');
     const entries = Object.entries(value);
     if (entries.length > MAX_ANNOTATIONS) throw this.fail(field, `has more than ${MAX_ANNOTATIONS} entries`);
     for (const [key, v] of entries) if (typeof v !== 'string') throw this.fail(`${field}.${key}`, 'is not a string');
@@ -110,7 +111,7 @@ class Validator {
   }
 
   descriptor(value: unknown, field: string): Descriptor {
-    if (!isObject(value)) throw this.fail(field, 'is not an object');
+    if (!isRecord(value)) throw this.fail(field, 'is not an object');
     if (!isMediaType(value.mediaType)) throw this.fail(`${field}.mediaType`, 'is not a media type');
     if (!isDigestString(value.digest)) throw this.fail(`${field}.digest`, 'is not a valid digest');
     if (typeof value.size !== 'number' || !Number.isSafeInteger(value.size) || value.size < 0) {
@@ -132,7 +133,7 @@ class Validator {
   }
 
   platform(value: unknown, field: string): Platform {
-    if (!isObject(value)) throw this.fail(field, 'is not an object');
+    if (!isRecord(value)) throw this.fail(field, 'is not an object');
     const opt = (key: string) => (value[key] === undefined ? undefined : this.string(value[key], `${field}.${key}`));
     return {
       architecture: this.string(value.architecture, `${field}.architecture`),
@@ -147,10 +148,6 @@ class Validator {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function malformed(what: string, why: string, details: Record<string, unknown>): ImgverifyError {

@@ -6,7 +6,8 @@
  */
 import { ImgverifyError } from '../errors';
 import { parseDigest } from '../reference';
-import { isObject, parseImageIndex, parseJsonObject } from './content';
+import { parseImageIndex, parseJsonObject } from './content';
+import { isRecord } from '../util/shape';
 import { contextDetails, describe, displayUrl, type RequestContext } from './context';
 import { nextLink } from './link';
 import { OCI_INDEX, baseMediaType } from './media-types';
@@ -102,7 +103,7 @@ function looksLikeIndex(res: RegistryResponse): boolean {
   if (baseMediaType(res.header('content-type')) === OCI_INDEX) return true;
   try {
     const json: unknown = JSON.parse(res.body.toString('utf8'));
-    return isObject(json) && json.mediaType === OCI_INDEX && Array.isArray(json.manifests);
+    return isRecord(json) && json.mediaType === OCI_INDEX && Array.isArray(json.manifests);
   } catch {
     return false;
   }

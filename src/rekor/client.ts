@@ -18,7 +18,8 @@ import { ImgverifyError } from '../errors';
 import { rekorKindVersion } from '../cosign/legacy-signature';
 import type { WebClient } from '../net/web-client';
 import { checkUrl } from '../net/web-client';
-import { decodeBase64, decodeHex, isRecord } from '../util/encoding';
+import { decodeBase64, decodeHex } from '../util/encoding';
+import { isRecord } from '../util/shape';
 
 import { PUBLIC_GOOD_REKOR_URL } from './constants';
 

@@ -19,6 +19,7 @@ import { ImgverifyError } from '../errors';
 import { isLoopbackRegistry } from '../reference';
 import { HttpStack } from '../registry';
 import { DEFAULT_MAX_SBOM_BYTES } from '../sbom';
+import { errorMessage } from '../util/describe';
 
 const openFd = promisify(open);
 const fstatFd = promisify(fstat);
@@ -125,7 +126,7 @@ async function fetchSbomUrl(
     }
     if (err instanceof ImgverifyError) throw err;
     if (signal.aborted) throw signal.reason;
-    throw failed(source, (err as Error).message, err);
+    throw failed(source, errorMessage(err), err);
   }
 }
 
@@ -152,7 +153,7 @@ async function readBounded(stream: AsyncIterable<Uint8Array> & { destroy(): unkn
  */
 async function readSbomFile(path: string, maxBytes: number, signal: AbortSignal, deadline: AbortSignal, timeoutMs: number): Promise<Buffer> {
   const unreadable = (err: unknown) =>
-    new ImgverifyError('SBOM_INVALID', `cannot read SBOM file ${path}: ${(err as Error).message}`, { cause: err });
+    new ImgverifyError('SBOM_INVALID', `cannot read SBOM file ${path}: ${errorMessage(err)}`, { cause: err });
   let fd: number;
   try {
     fd = await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);

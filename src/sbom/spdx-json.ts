@@ -38,6 +38,7 @@ import {
   underscored,
 } from './vocabulary';
 import { errorMessage } from '../util/describe';
+import { isRecord, own } from '../util/shape';
 
 export type JsonOptions = SbomInputOptions;
 
@@ -78,12 +79,8 @@ function syntaxError(text: string, err: unknown): ImgverifyError {
   });
 }
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function object(value: unknown, path: string): Json {
-  if (!isObject(value)) fail(path, `expected an object, got ${typeName(value)}`);
+  if (!isRecord(value)) fail(path, `expected an object, got ${typeName(value)}`);
   return value;
 }
 
@@ -91,10 +88,6 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' || typeof value === 'undefined' ? `an ${typeof value}` : `a ${typeof value}`;
-}
-
-function own(o: Json, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
 }
 
 /** An optional string; "" counts as absent (apko writes `"versionInfo": ""`). */
@@ -125,7 +118,7 @@ function spdxId(o: Json, path: string): string {
 }
 
 function readDocument(root: unknown): SpdxDocument {
-  if (!isObject(root)) fail('', `expected a JSON object, got ${typeName(root)}`);
+  if (!isRecord(root)) fail('', `expected a JSON object, got ${typeName(root)}`);
   if (own(root, 'bomFormat') !== undefined) fail('', 'this is a CycloneDX document, not SPDX');
   if (own(root, '@context') !== undefined) fail('', 'SPDX 3 JSON-LD is not supported (SPDX 2.x only)');
   const version = own(root, 'spdxVersion');

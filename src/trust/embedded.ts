@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ImgverifyError } from '../errors';
 import { trustRootFromText, type LoadedTrustRoot } from './trusted-root';
+import { errorMessage } from '../util/describe';
 
 const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
 
@@ -20,7 +21,7 @@ export function publicGoodTrustRoot(): LoadedTrustRoot {
   try {
     seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));
   } catch (err) {
-    throw new ImgverifyError('TRUST_ROOT_INVALID', `${source} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new ImgverifyError('TRUST_ROOT_INVALID', `${source} cannot be read: ${errorMessage(err)}`, { cause: err });
   }
   const target = (seeds as Record<string, { targets?: Record<string, string> }>)[PUBLIC_GOOD_TUF_MIRROR]?.targets?.[
     'trusted_root.json'

@@ -11,6 +11,7 @@ import { X509Certificate } from '@sigstore/core';
 import { readCertificate } from '../util/certificate';
 import { ImgverifyError } from '../errors';
 import { trustRootFromJSON, type LoadedTrustRoot } from './trusted-root';
+import { errorMessage } from '../util/describe';
 
 export const ALWAYS = '1970-01-01T00:00:00Z';
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -49,7 +50,7 @@ export function pemCertificates(pem: string, where: string, source: string): Buf
     try {
       readCertificate(der);
     } catch (err) {
-      throw invalid(source, `${where} certificate ${i} is not X.509: ${(err as Error).message}`);
+      throw invalid(source, `${where} certificate ${i} is not X.509: ${errorMessage(err)}`);
     }
   });
   return blocks;
@@ -93,14 +94,14 @@ function logJson(log: KeysLog, where: string, source: string): Record<string, un
     if (!/-----BEGIN (?:RSA )?PUBLIC KEY-----/.test(log.publicKeyPem)) throw new Error('expected a PUBLIC KEY PEM block');
     key = createPublicKey(log.publicKeyPem);
   } catch (err) {
-    throw invalid(source, `${where}.publicKey is not a PEM public key: ${(err as Error).message}`);
+    throw invalid(source, `${where}.publicKey is not a PEM public key: ${errorMessage(err)}`);
   }
   const der = key.export({ type: 'spki', format: 'der' });
   let details: string;
   try {
     details = keyDetails(key);
   } catch (err) {
-    throw invalid(source, `${where}.publicKey: ${(err as Error).message}`);
+    throw invalid(source, `${where}.publicKey: ${errorMessage(err)}`);
   }
   const hash = logHash(log.hashAlgorithm ?? 'sha256');
   if (!hash) throw invalid(source, `${where}.hashAlgorithm ${JSON.stringify(log.hashAlgorithm)} is not sha256, sha384 or sha512 (or sha-256, SHA2_256, ...)`);

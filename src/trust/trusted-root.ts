@@ -13,7 +13,9 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
 import { forVerification } from './cached-certificate';
-import { decodeBase64, isRecord, type Bytes } from '../util/encoding';
+import { decodeBase64, type Bytes } from '../util/encoding';
+import { isRecord } from '../util/shape';
+import { errorMessage } from '../util/describe';
 
 const TRUSTED_ROOT_MEDIA_TYPES = new Set([
   'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -136,7 +138,7 @@ export function trustRootFromJSON(json: unknown, source = 'object'): LoadedTrust
     trustedRoot = TrustedRoot.fromJSON(json);
     material = withAnchors(toTrustMaterial(trustedRoot));
   } catch (err) {
-    throw invalid(source, `cannot parse keys: ${(err as Error).message}`, err);
+    throw invalid(source, `cannot parse keys: ${errorMessage(err)}`, err);
   }
   return Object.freeze({ source, trustedRoot, material });
 }
@@ -148,7 +150,7 @@ export function trustRootFromText(text: string | Buffer, source: string): Loaded
   try {
     json = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
   } catch (err) {
-    throw invalid(source, `not valid JSON (${(err as Error).message})`, err);
+    throw invalid(source, `not valid JSON (${errorMessage(err)})`, err);
   }
   return trustRootFromJSON(json, source);
 }
@@ -159,7 +161,7 @@ export function trustRootFromFile(path: string): LoadedTrustRoot {
   try {
     text = readFileSync(path);
   } catch (err) {
-    throw invalid(path, `cannot read file: ${(err as Error).message}`, err);
+    throw invalid(path, `cannot read file: ${errorMessage(err)}`, err);
   }
   return trustRootFromText(text, path);
 }

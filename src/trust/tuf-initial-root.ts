@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ImgverifyError, type ErrorCode } from '../errors';
+import { errorMessage } from '../util/describe';
 
 /** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
 export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
@@ -32,7 +33,7 @@ export async function readInitialRoot(root: string | Buffer, timeoutMs: number):
     try {
       response = await fetch(root, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: ${(err as Error).message}`, root, err);
+      throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: ${errorMessage(err)}`, root, err);
     }
     if (!response.ok) throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: HTTP ${response.status}`, root);
     const bytes = Buffer.from(await response.arrayBuffer());
@@ -42,7 +43,7 @@ export async function readInitialRoot(root: string | Buffer, timeoutMs: number):
   try {
     return await readFile(root);
   } catch (err) {
-    throw rootError('TRUST_ROOT_INVALID', `cannot read the TUF root ${root}: ${(err as Error).message}`, root, err);
+    throw rootError('TRUST_ROOT_INVALID', `cannot read the TUF root ${root}: ${errorMessage(err)}`, root, err);
   }
 }
 
@@ -52,7 +53,7 @@ export function checkRootShape(bytes: Buffer, where: string): void {
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw rootError('TRUST_ROOT_INVALID', `the TUF root ${where} is not JSON: ${(err as Error).message}`, where, err);
+    throw rootError('TRUST_ROOT_INVALID', `the TUF root ${where} is not JSON: ${errorMessage(err)}`, where, err);
   }
   const signed = (json as { signed?: { _type?: unknown } } | null)?.signed;
   if (signed?._type !== 'root') throw rootError('TRUST_ROOT_INVALID', `the TUF root ${where} is not TUF root metadata (signed._type is not "root")`, where);

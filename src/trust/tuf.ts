@@ -174,7 +174,7 @@ async function verifyCached(version: CacheVersion, cacheDir: string): Promise<{ 
     try {
       expires = roleStatus(dir, role).expires;
     } catch (err) {
-      throw tufError('TUF_METADATA_INVALID', `the TUF cache ${cacheDir} is damaged (${role}.json): ${(err as Error).message}`, { mirror: state.mirror, cacheDir }, err);
+      throw tufError('TUF_METADATA_INVALID', `the TUF cache ${cacheDir} is damaged (${role}.json): ${errorMessage(err)}`, { mirror: state.mirror, cacheDir }, err);
     }
     if (Date.parse(expires) <= now) {
       throw tufError('TUF_METADATA_EXPIRED', `the cached TUF ${role} metadata of ${state.mirror} expired at ${expires}: update it (imgverify initialize, or a mirror that answers)`, {
@@ -227,7 +227,7 @@ async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
     try {
       trustRootFromText(bytes, `TUF ${spec.mirror}`);
     } catch (err) {
-      throw tufError('TUF_METADATA_INVALID', `${action}: the ${TRUSTED_ROOT_TARGET} target of ${spec.mirror} is signed but is not a usable trusted root: ${(err as Error).message}`, { mirror: spec.mirror }, err);
+      throw tufError('TUF_METADATA_INVALID', `${action}: the ${TRUSTED_ROOT_TARGET} target of ${spec.mirror} is signed but is not a usable trusted root: ${errorMessage(err)}`, { mirror: spec.mirror }, err);
     }
     await rm(join(staging, '.scratch'), { recursive: true, force: true });
     return await publish(spec.cacheDir, staging, { format: 1, mirror: spec.mirror, targetsUrl: spec.targetsUrl, updatedAt: new Date().toISOString() });
@@ -407,7 +407,7 @@ async function updateOrKeep(options: Resolved, version: CacheVersion): Promise<{
     const next = await update({ cacheDir, mirror, targetsUrl: options.targetsUrl, timeoutMs: options.timeoutMs, from: version }, `refreshing ${mirror}`);
     return { loaded: await verifyCached(next, cacheDir), updated: true };
   } catch (err) {
-    error = err instanceof ImgverifyError ? err : tufError('TUF_METADATA_INVALID', `refreshing ${mirror}: ${(err as Error).message}`, { mirror }, err);
+    error = err instanceof ImgverifyError ? err : tufError('TUF_METADATA_INVALID', `refreshing ${mirror}: ${errorMessage(err)}`, { mirror }, err);
   }
   let cached: { root: LoadedTrustRoot; status: TufStatus };
   try {
@@ -446,7 +446,7 @@ export async function trustRootFromTufRepository(
       bytes = await runUpdater(dir, base, targetsUrl(base, options.targets), fetcher, false);
     } catch (err) {
       const failure = fetcher.failures[0];
-      const why = failure ? failure.message.replace(`${base}/`, '') : (err as Error).message;
+      const why = failure ? failure.message.replace(`${base}/`, '') : errorMessage(err);
       throw tufError('TUF_METADATA_INVALID', `${options.source}: the TUF repository does not verify: ${why}`, { source: options.source }, err);
     }
     const loaded = trustRootFromText(bytes, options.source);

@@ -7,6 +7,8 @@
  * throw and bound what they print.
  */
 
+import { types } from 'node:util';
+
 const MAX_SHOWN = 80;
 
 /** A short description of any value: `string "abc"`, `number 3`, `null`, `an object`, `an array`. */
@@ -35,8 +37,12 @@ export function describeValue(value: unknown): string {
   }
 }
 
-/** The message of a caught value: an Error's message, else a description of what was thrown. */
+/**
+ * The message of a caught value: an Error's message, else a description of what was thrown. An
+ * Error of another realm counts too (Node's own errors, fs ENOENT included, are not `instanceof
+ * Error` inside a vm context or a jest test).
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return typeof err.message === 'string' ? err.message : describeValue(err.message);
+  if (err instanceof Error || types.isNativeError(err)) return typeof err.message === 'string' ? err.message : describeValue(err.message);
   return typeof err === 'string' ? err : `a thrown value (${describeValue(err)})`;
 }

@@ -48,7 +48,3 @@ export function decodePem(text: unknown): PemBlock[] | undefined {
   if (blocks.length === 0 || text.slice(last).trim() !== '') return undefined;
   return blocks;
 }
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

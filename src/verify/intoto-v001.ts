@@ -16,7 +16,7 @@ import { crypto as sigstoreCrypto, json as sigstoreJson } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
 import type { RekorBundle } from '../cosign/legacy-signature';
-import { isRecord } from '../util/encoding';
+import { isRecord } from '../util/shape';
 
 export function isIntotoV001(rekor: RekorBundle | undefined): boolean {
   if (!rekor) return false;

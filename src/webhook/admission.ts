@@ -11,6 +11,7 @@
  * image volumes (`volumes[].image.reference`), which policy-controller does not look at.
  */
 import { ImgverifyError, parseReference } from '../index';
+import { isRecord, jsonKind, own, ShapeChecker, type JsonObject } from '../util/shape';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -77,43 +78,47 @@ function malformed(path: string, why: string): ImgverifyError {
   });
 }
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The checks of a JSON document whose first problem ends the parse, thrown as `error(path, why)`. */
+class JsonShape extends ShapeChecker<never> {
+  constructor(private readonly error: (path: string, why: string) => ImgverifyError) {
+    super();
+  }
+
+  protected problem(path: string, message: string): never {
+    throw this.error(path, message);
+  }
+
+  protected describe(value: unknown): string {
+    return jsonKind(value);
+  }
+
+  /** A string field, bounded; "" only with `allowEmpty`. */
+  requiredString(obj: Json, key: string, path: string, allowEmpty = false): string {
+    const value = this.text(own(obj, key), `${path}.${key}`);
+    if (!allowEmpty && value.length === 0) this.problem(`${path}.${key}`, 'empty');
+    if (value.length > MAX_FIELD_LENGTH) this.problem(`${path}.${key}`, `longer than ${MAX_FIELD_LENGTH} characters`);
+    return value;
+  }
+
+  /** A string field; absent, null and "" are undefined. */
+  optionalString(obj: Json, key: string, path: string): string | undefined {
+    const value = own(obj, key);
+    if (value === undefined || value === null || value === '') return undefined;
+    return this.requiredString(obj, key, path);
+  }
+
+  /** An object field; absent and null are null. */
+  objectOrNull(obj: Json, key: string, path: string): Json | null {
+    const value = own(obj, key);
+    if (value === undefined || value === null) return null;
+    return this.object(value, `${path}.${key}`);
+  }
 }
 
-/** An own property only: nothing inherited from a prototype counts. */
-function own(obj: Json, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
-}
-
-function requiredString(obj: Json, key: string, path: string, allowEmpty = false): string {
-  const value = own(obj, key);
-  if (typeof value !== 'string') throw malformed(`${path}.${key}`, `expected a string, got ${kindOf(value)}`);
-  if (!allowEmpty && value.length === 0) throw malformed(`${path}.${key}`, 'empty');
-  if (value.length > MAX_FIELD_LENGTH) throw malformed(`${path}.${key}`, `longer than ${MAX_FIELD_LENGTH} characters`);
-  return value;
-}
-
-function optionalString(obj: Json, key: string, path: string): string | undefined {
-  const value = own(obj, key);
-  if (value === undefined || value === null || value === '') return undefined;
-  return requiredString(obj, key, path);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
-
-function objectOrNull(obj: Json, key: string, path: string): Json | null {
-  const value = own(obj, key);
-  if (value === undefined || value === null) return null;
-  if (!isObject(value)) throw malformed(`${path}.${key}`, `expected an object, got ${kindOf(value)}`);
-  return value;
-}
+/** The AdmissionReview's fields, by dotted path. */
+const review = new JsonShape(malformed);
 
 /**
  * Reads and checks an AdmissionReview request body (already JSON-decoded). Throws
@@ -121,40 +126,37 @@ function objectOrNull(obj: Json, key: string, path: string): Json | null {
  * AdmissionReview request with the fields a decision needs; the server answers HTTP 400.
  */
 export function parseAdmissionReview(body: unknown): AdmissionRequest {
-  if (!isObject(body)) throw malformed('(body)', `expected an object, got ${kindOf(body)}`);
-  const apiVersion = own(body, 'apiVersion');
+  const doc = review.object(body, '(body)');
+  const apiVersion = own(doc, 'apiVersion');
   if (apiVersion !== ADMISSION_API_VERSION) {
-    throw malformed('apiVersion', `expected ${ADMISSION_API_VERSION}, got ${JSON.stringify(typeof apiVersion === 'string' ? apiVersion.slice(0, 64) : kindOf(apiVersion))}`);
+    throw malformed('apiVersion', `expected ${ADMISSION_API_VERSION}, got ${JSON.stringify(typeof apiVersion === 'string' ? apiVersion.slice(0, 64) : jsonKind(apiVersion))}`);
   }
-  if (own(body, 'kind') !== 'AdmissionReview') throw malformed('kind', 'expected AdmissionReview');
-  const request = own(body, 'request');
-  if (!isObject(request)) throw malformed('request', `expected an object, got ${kindOf(request)}`);
+  if (own(doc, 'kind') !== 'AdmissionReview') throw malformed('kind', 'expected AdmissionReview');
+  const request = review.object(own(doc, 'request'), 'request');
 
-  const uid = requiredString(request, 'uid', 'request');
+  const uid = review.requiredString(request, 'uid', 'request');
 
-  const kindValue = own(request, 'kind');
-  if (!isObject(kindValue)) throw malformed('request.kind', `expected an object, got ${kindOf(kindValue)}`);
+  const kindValue = review.object(own(request, 'kind'), 'request.kind');
   const kind: GroupVersionKind = Object.freeze({
-    group: requiredString(kindValue, 'group', 'request.kind', true),
-    version: requiredString(kindValue, 'version', 'request.kind'),
-    kind: requiredString(kindValue, 'kind', 'request.kind'),
+    group: review.requiredString(kindValue, 'group', 'request.kind', true),
+    version: review.requiredString(kindValue, 'version', 'request.kind'),
+    kind: review.requiredString(kindValue, 'kind', 'request.kind'),
   });
 
-  const resourceValue = own(request, 'resource');
-  if (!isObject(resourceValue)) throw malformed('request.resource', `expected an object, got ${kindOf(resourceValue)}`);
+  const resourceValue = review.object(own(request, 'resource'), 'request.resource');
   const resource: GroupVersionResource = Object.freeze({
-    group: requiredString(resourceValue, 'group', 'request.resource', true),
-    version: requiredString(resourceValue, 'version', 'request.resource'),
-    resource: requiredString(resourceValue, 'resource', 'request.resource'),
+    group: review.requiredString(resourceValue, 'group', 'request.resource', true),
+    version: review.requiredString(resourceValue, 'version', 'request.resource'),
+    resource: review.requiredString(resourceValue, 'resource', 'request.resource'),
   });
 
-  const operation = requiredString(request, 'operation', 'request');
+  const operation = review.requiredString(request, 'operation', 'request');
   if (!OPERATIONS.includes(operation as AdmissionOperation)) {
     throw malformed('request.operation', `expected one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}`);
   }
 
-  const object = objectOrNull(request, 'object', 'request');
-  const oldObject = objectOrNull(request, 'oldObject', 'request');
+  const object = review.objectOrNull(request, 'object', 'request');
+  const oldObject = review.objectOrNull(request, 'oldObject', 'request');
   if ((operation === 'CREATE' || operation === 'UPDATE') && object === null) {
     throw malformed('request.object', `required for ${operation}`);
   }
@@ -163,13 +165,13 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
   let userInfo: AdmissionUserInfo | undefined;
   const userValue = own(request, 'userInfo');
   if (userValue !== undefined && userValue !== null) {
-    if (!isObject(userValue)) throw malformed('request.userInfo', `expected an object, got ${kindOf(userValue)}`);
-    const groups = own(userValue, 'groups');
+    const user = review.object(userValue, 'request.userInfo');
+    const groups = own(user, 'groups');
     if (groups !== undefined && groups !== null && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) {
       throw malformed('request.userInfo.groups', 'expected a list of strings');
     }
-    const username = optionalString(userValue, 'username', 'request.userInfo');
-    const userUid = optionalString(userValue, 'uid', 'request.userInfo');
+    const username = review.optionalString(user, 'username', 'request.userInfo');
+    const userUid = review.optionalString(user, 'uid', 'request.userInfo');
     userInfo = Object.freeze({
       ...(username !== undefined ? { username } : {}),
       ...(userUid !== undefined ? { uid: userUid } : {}),
@@ -179,12 +181,12 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
 
   const dryRun = own(request, 'dryRun');
   if (dryRun !== undefined && dryRun !== null && typeof dryRun !== 'boolean') {
-    throw malformed('request.dryRun', `expected a boolean, got ${kindOf(dryRun)}`);
+    throw malformed('request.dryRun', `expected a boolean, got ${jsonKind(dryRun)}`);
   }
 
-  const subResource = optionalString(request, 'subResource', 'request');
-  const name = optionalString(request, 'name', 'request');
-  const namespace = optionalString(request, 'namespace', 'request');
+  const subResource = review.optionalString(request, 'subResource', 'request');
+  const name = review.optionalString(request, 'name', 'request');
+  const namespace = review.optionalString(request, 'namespace', 'request');
   return Object.freeze({
     uid,
     kind,
@@ -272,6 +274,9 @@ function badObject(pointer: string, why: string): ImgverifyError {
   });
 }
 
+/** The workload object's fields, by JSON pointer. */
+const workloadFields = new JsonShape(badObject);
+
 function isPinned(image: string): boolean {
   try {
     return parseReference(image).digest !== undefined;
@@ -290,28 +295,22 @@ function isPinned(image: string): boolean {
 export function extractImages(object: unknown, kind: GroupVersionKind | string): ContainerImage[] {
   const workload = workloadKind(kind);
   if (workload === undefined || object === null || object === undefined) return [];
-  if (!isObject(object)) throw badObject('', `expected an object, got ${kindOf(object)}`);
-
+  let podSpec = workloadFields.object(object, '');
   const specPath = POD_SPEC_PATHS[workload].path;
-  let node: unknown = object;
   for (let i = 0; i < specPath.length; i++) {
-    const next = own(node as Json, specPath[i]!);
+    const next = own(podSpec, specPath[i]!);
     if (next === undefined || next === null) return [];
-    if (!isObject(next)) throw badObject(jsonPointer(specPath.slice(0, i + 1)), `expected an object, got ${kindOf(next)}`);
-    node = next;
+    podSpec = workloadFields.object(next, jsonPointer(specPath.slice(0, i + 1)));
   }
-  const podSpec = node as Json;
 
   const images: ContainerImage[] = [];
   for (const field of CONTAINER_FIELDS) {
     const list = own(podSpec, field);
     if (list === undefined || list === null) continue;
     const listPath = [...specPath, field];
-    if (!Array.isArray(list)) throw badObject(jsonPointer(listPath), `expected a list, got ${kindOf(list)}`);
-    list.forEach((container: unknown, index) => {
-      if (!isObject(container)) throw badObject(jsonPointer([...listPath, index]), `expected an object, got ${kindOf(container)}`);
-      const image = own(container, 'image') ?? '';
-      if (typeof image !== 'string') throw badObject(jsonPointer([...listPath, index, 'image']), `expected a string, got ${kindOf(image)}`);
+    workloadFields.array(list, jsonPointer(listPath)).forEach((item, index) => {
+      const container = workloadFields.object(item, jsonPointer([...listPath, index]));
+      const image = workloadFields.text(own(container, 'image') ?? '', jsonPointer([...listPath, index, 'image']));
       const name = own(container, 'name');
       images.push(
         Object.freeze({
@@ -330,14 +329,12 @@ export function extractImages(object: unknown, kind: GroupVersionKind | string):
   const volumes = own(podSpec, 'volumes');
   if (volumes !== undefined && volumes !== null) {
     const listPath = [...specPath, 'volumes'];
-    if (!Array.isArray(volumes)) throw badObject(jsonPointer(listPath), `expected a list, got ${kindOf(volumes)}`);
-    volumes.forEach((volume: unknown, index) => {
-      if (!isObject(volume)) throw badObject(jsonPointer([...listPath, index]), `expected an object, got ${kindOf(volume)}`);
-      const source = own(volume, 'image');
-      if (source === undefined || source === null) return;
-      if (!isObject(source)) throw badObject(jsonPointer([...listPath, index, 'image']), `expected an object, got ${kindOf(source)}`);
-      const image = own(source, 'reference') ?? '';
-      if (typeof image !== 'string') throw badObject(jsonPointer([...listPath, index, 'image', 'reference']), `expected a string, got ${kindOf(image)}`);
+    workloadFields.array(volumes, jsonPointer(listPath)).forEach((item, index) => {
+      const volume = workloadFields.object(item, jsonPointer([...listPath, index]));
+      const value = own(volume, 'image');
+      if (value === undefined || value === null) return;
+      const source = workloadFields.object(value, jsonPointer([...listPath, index, 'image']));
+      const image = workloadFields.text(own(source, 'reference') ?? '', jsonPointer([...listPath, index, 'image', 'reference']));
       const name = own(volume, 'name');
       images.push(
         Object.freeze({
@@ -369,13 +366,13 @@ function sameImages(a: readonly ContainerImage[], b: readonly ContainerImage[]):
 
 function replicas(object: Json | null): number | undefined {
   const spec = object ? own(object, 'spec') : undefined;
-  const value = isObject(spec) ? own(spec, 'replicas') : undefined;
+  const value = isRecord(spec) ? own(spec, 'replicas') : undefined;
   return typeof value === 'number' ? value : undefined;
 }
 
 function deleting(object: Json | null): boolean {
   const metadata = object ? own(object, 'metadata') : undefined;
-  const stamp = isObject(metadata) ? own(metadata, 'deletionTimestamp') : undefined;
+  const stamp = isRecord(metadata) ? own(metadata, 'deletionTimestamp') : undefined;
   return stamp !== undefined && stamp !== null;
 }
 

@@ -15,6 +15,7 @@ import type { VerificationBackend } from './backend';
 import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
 import type { AuthorityKind } from './outcomes';
 import type { TrustRootSet } from './trust-root-set';
+import { errorMessage } from '../util/describe';
 
 /** An authority compiled once per policy set: its policy for the backend, or why it can never pass. */
 export interface PreparedAuthority {
@@ -58,7 +59,7 @@ export function prepareAuthority(backend: VerificationBackend, policy: ClusterIm
     const defaults = (backend.defaultTrust?.() ?? []) as Parameters<typeof authorityTrust>[3];
     trust = trustRoots || authority.trustRootRefs || authority.keyless?.caCert !== undefined ? authorityTrustOrThrow(policy, authority, trustRoots, defaults) : undefined;
   } catch (err) {
-    return { authority, kind, unusable: `the authority's trust cannot be used: ${(err as Error).message}` };
+    return { authority, kind, unusable: `the authority's trust cannot be used: ${errorMessage(err)}` };
   }
   if (authority.key && authority.key.hashAlgorithm !== 'sha256') {
     // The verifier checks key signatures over SHA-256 (cosign's default); accepting another
@@ -68,7 +69,7 @@ export function prepareAuthority(backend: VerificationBackend, policy: ClusterIm
   try {
     return { authority, kind, prepared: backend.prepare(authorityPolicy(authority)!, ...(trust ? [trust] : [])) };
   } catch (err) {
-    return { authority, kind, unusable: `the authority cannot be used: ${(err as Error).message}` };
+    return { authority, kind, unusable: `the authority cannot be used: ${errorMessage(err)}` };
   }
 }
 

@@ -37,6 +37,7 @@ import {
 } from './cluster-image-policy-types';
 import { describe, describeLocation, isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
 import { compileGlob } from './glob';
+import { errorMessage } from '../util/describe';
 
 const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha224', 'sha256', 'sha384', 'sha512'];
 
@@ -67,7 +68,7 @@ function checkRegExp(c: Checker, pattern: string, path: string): void {
   try {
     RE2JS.compile(pattern);
   } catch (err) {
-    c.error(path, `not a valid RE2 regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`);
+    c.error(path, `not a valid RE2 regular expression ${JSON.stringify(pattern)}: ${errorMessage(err)}`);
   }
 }
 
@@ -149,7 +150,7 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
         try {
           pemCertificates(caCert, `${path}.ca-cert.data`, 'ca-cert');
         } catch (err) {
-          c.error(`${path}.ca-cert.data`, (err as Error).message);
+          c.error(`${path}.ca-cert.data`, errorMessage(err));
           caCert = undefined;
         }
       }
@@ -198,7 +199,7 @@ function parseKey(c: Checker, value: unknown, path: string): KeyAuthority | unde
       const type = key.asymmetricKeyType ?? 'unknown';
       if (!['ec', 'rsa', 'ed25519'].includes(type)) throw new Error(`unsupported key type ${type}`);
     } catch (err) {
-      c.error(`${path}.data`, `not a PEM public key: ${(err as Error).message}`);
+      c.error(`${path}.data`, `not a PEM public key: ${errorMessage(err)}`);
     }
   }
   const rawHash = c.string(obj, 'hashAlgorithm', path);
@@ -261,7 +262,7 @@ function parseAttestationPolicy(c: Checker, value: unknown, path: string): Attes
     // The message already names the file, the path and the position in the expression.
     const details = (err as ImgverifyError).details ?? {};
     c.errors.push(
-      new ImgverifyError('INVALID_POLICY', `${describeLocation(c.location)}: ${(err as Error).message.replace(`${c.location.file}: `, '')}`, {
+      new ImgverifyError('INVALID_POLICY', `${describeLocation(c.location)}: ${errorMessage(err).replace(`${c.location.file}: `, '')}`, {
         cause: err,
         details: { ...details, file: c.location.file, document: c.location.document, path: `${path}.data` },
       }),
@@ -418,7 +419,7 @@ function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images
     try {
       compileGlob(glob);
     } catch (err) {
-      c.error(`${path}.glob`, (err as Error).message);
+      c.error(`${path}.glob`, errorMessage(err));
       return;
     }
     if (glob === '*' || glob === '*/*') {

@@ -16,7 +16,8 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { ImgverifyError } from '../index';
-import { describeValue } from '../util/describe';
+import { describeValue, errorMessage } from '../util/describe';
+import { isRecord, joinPath, ShapeChecker, type JsonObject } from '../util/shape';
 
 /** Where a policy came from: file name, 0-based document index in the YAML stream, and the 1-based line it starts on. */
 export interface PolicyLocation {
@@ -32,7 +33,7 @@ export interface PolicyWarning extends PolicyLocation {
   readonly message: string;
 }
 
-export type Json = Record<string, unknown>;
+export type Json = JsonObject;
 
 /** YAML aliases one document may expand (an alias bomb is refused, not expanded). */
 const MAX_ALIAS_COUNT = 100;
@@ -40,10 +41,14 @@ const MAX_ALIAS_COUNT = 100;
 // --- Recording problems ------------------------------------------------------------------------
 
 /** @internal Collects problems for one document; every check records and continues, so a file reports all of them. */
-export class Checker {
+export class Checker extends ShapeChecker {
   readonly errors: ImgverifyError[] = [];
   readonly warnings: PolicyWarning[] = [];
-  constructor(readonly location: PolicyLocation) {}
+  protected override readonly objectWord = 'a mapping';
+
+  constructor(readonly location: PolicyLocation) {
+    super();
+  }
 
   error(path: string, message: string): void {
     this.errors.push(policyError(this.location, path, message));
@@ -53,17 +58,18 @@ export class Checker {
     this.warnings.push({ ...this.location, path, message });
   }
 
-  /** A mapping, or undefined (after recording an error) when the value is another type. */
-  object(value: unknown, path: string): Json | undefined {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)) return value as Json;
-    this.error(path, `expected a mapping, got ${describe(value)}`);
+  protected problem(path: string, message: string): undefined {
+    this.error(path, message);
     return undefined;
   }
 
-  array(value: unknown, path: string): unknown[] | undefined {
-    if (Array.isArray(value)) return value as unknown[];
-    this.error(path, `expected a list, got ${describe(value)}`);
-    return undefined;
+  protected describe(value: unknown): string {
+    return describe(value);
+  }
+
+  /** A YAML timestamp decodes to a Date: not a mapping. */
+  protected override isObject(value: unknown): value is Json {
+    return isRecord(value) && !(value instanceof Date);
   }
 
   /** A string field; null and absent are undefined, and so is "" (Go's omitempty zero value). */
@@ -77,17 +83,10 @@ export class Checker {
     return value === '' ? undefined : value;
   }
 
-  /** Records an error for every key not in `known`. */
-  onlyKnown(obj: Json, path: string, known: readonly string[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!known.includes(key)) this.error(join(path, key), 'unknown field');
-    }
-  }
-
   /** Records an "unsupported" error when the field is present (and not null). */
   unsupported(obj: Json, key: string, path: string, why: string): boolean {
     if (obj[key] === undefined || obj[key] === null) return false;
-    this.error(join(path, key), `unsupported field: ${why}`);
+    this.error(joinPath(path, key), `unsupported field: ${why}`);
     return true;
   }
 }
@@ -102,10 +101,6 @@ export function policyError(location: PolicyLocation, path: string, message: str
     ...(cause !== undefined ? { cause } : {}),
     details: { file, document, ...(line !== undefined ? { line } : {}), path },
   });
-}
-
-export function join(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`;
 }
 
 /** A YAML value's kind in YAML's words; scalars as src/util/describe.ts shows them. */
@@ -244,7 +239,7 @@ export function readDocumentStream(text: string, file: string): DocumentStream {
     try {
       values.push({ location: { file, document: 0 }, value: JSON.parse(text) as unknown });
     } catch (err) {
-      fail({ file, document: 0 }, `not valid JSON: ${(err as Error).message}`, err);
+      fail({ file, document: 0 }, `not valid JSON: ${errorMessage(err)}`, err);
     }
     return { values, errors, warnings };
   }
@@ -264,7 +259,7 @@ export function readDocumentStream(text: string, file: string): DocumentStream {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
-      fail(location, `not valid YAML: ${(err as Error).message}`, err);
+      fail(location, `not valid YAML: ${errorMessage(err)}`, err);
       return;
     }
     if (value === null || value === undefined) return; // an empty document (comments, trailing ---)

@@ -14,6 +14,7 @@ import {
 } from './admission';
 import type { PolicyEvaluator } from './evaluate';
 import { summarize } from './outcomes';
+import { errorMessage } from '../util/describe';
 
 export interface AdmissionDecision {
   readonly review: AdmissionReviewResponse;
@@ -34,7 +35,7 @@ export async function decideAdmission(evaluator: PolicyEvaluator, request: Admis
   try {
     images = mutate && request.operation === 'UPDATE' ? changedImages(request.object, request.oldObject, request.kind) : extractImages(request.object, request.kind);
   } catch (err) {
-    return { review: admissionResponse({ uid, allowed: false, message: `imgverify: ${(err as Error).message}` }), images: 0, denied: true };
+    return { review: admissionResponse({ uid, allowed: false, message: `imgverify: ${errorMessage(err)}` }), images: 0, denied: true };
   }
   if (images.length === 0) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   const decisions = await evaluator.evaluate(

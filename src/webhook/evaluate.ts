@@ -43,6 +43,7 @@ import type { WebhookMetrics } from './metrics';
 import { describePolicyFailure, NO_MATCH_ACTIONS, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 import type { PolicySet } from './policy-folder';
 import type { TrustRootSet } from './trust-root-set';
+import { errorMessage } from '../util/describe';
 
 // --- Options -------------------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ export class PolicyEvaluator {
     try {
       ref = parseReference(image);
     } catch (err) {
-      const message = image === '' ? 'the container has no image' : (err as Error).message;
+      const message = image === '' ? 'the container has no image' : errorMessage(err);
       return { image, verdict: 'denied', matched: false, policies: [], reason: `${image || '(empty)'}: ${message}` };
     }
     const active = this.active;

@@ -59,7 +59,7 @@
  */
 import { RE2JS } from 're2js';
 import { DEFAULT_REGISTRY, ImgverifyError, parseReference, type ImageReference } from '../index';
-import { describeValue } from '../util/describe';
+import { describeValue, errorMessage } from '../util/describe';
 import type { ClusterImagePolicy } from './cluster-image-policy-types';
 
 /** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
@@ -121,7 +121,7 @@ export function compileGlob(glob: string): ImageGlob {
     re = RE2JS.compile(expression);
   } catch (err) {
     // Unreachable for globs that passed the character check; kept so a bug fails closed.
-    throw invalidGlob(glob, (err as Error).message);
+    throw invalidGlob(glob, errorMessage(err));
   }
   // `<repository part>:*` and the like: the repository part, compiled on its own.
   const whole = /^(.+[^:@])[:@]\*{1,2}$/.exec(glob === '*' || glob === '*/*' ? '' : glob);

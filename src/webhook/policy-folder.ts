@@ -30,6 +30,7 @@ import { parseClusterImagePolicies } from './policy-documents';
 import { duplicateNames, duplicateTrustRootNames, unknownTrustRootRefs } from './policy-set';
 import type { TrustRootDocument } from './trust-root-types';
 import { watchFolders } from './watch';
+import { errorMessage } from '../util/describe';
 
 /** ConfigMaps are at most 1 MiB; a bigger policy file is a mistake. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -83,7 +84,7 @@ async function loadOnce(dir: string): Promise<PolicySet> {
     source = await contentDirectory(dir);
     names = (await readdir(source)).filter((name) => !name.startsWith('.')).sort();
   } catch (err) {
-    const message = `cannot read policy folder ${dir}: ${(err as Error).message}`;
+    const message = `cannot read policy folder ${dir}: ${errorMessage(err)}`;
     hash.update(`error\0${message}`);
     return { policies: [], trustRoots: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files };
   }
@@ -137,7 +138,7 @@ export async function loadPolicies(dir: string): Promise<PolicySet> {
       if (!isMissing(err)) break;
     }
   }
-  const message = `cannot read policy folder ${dir}: ${(lastError as Error).message}`;
+  const message = `cannot read policy folder ${dir}: ${errorMessage(lastError)}`;
   return {
     policies: [],
     trustRoots: [],

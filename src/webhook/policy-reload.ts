@@ -10,6 +10,7 @@ import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import { refuseEmptyPolicySet } from './empty-policies';
 import { loadPolicies, watchPolicies, type PolicySet, type PolicyUpdate } from './policy-folder';
+import { errorMessage } from '../util/describe';
 
 export interface PolicyReloadOptions {
   readonly dir: string;
@@ -74,7 +75,7 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
     const set = guard(update.set);
     applying = applying
       .then(() => (update.kind === 'loaded' && set.errors.length === 0 ? activate(set, false) : reject(set, false)))
-      .catch((err: unknown) => log('error', 'applying a policy update failed', { error: (err as Error).message }));
+      .catch((err: unknown) => log('error', 'applying a policy update failed', { error: errorMessage(err) }));
   };
   const stop = watchPolicies(dir, onUpdate, {
     ...(evaluator.version !== undefined ? { activeVersion: evaluator.version } : {}),

@@ -17,6 +17,7 @@ import { decideAdmission, type AdmissionDecision } from './decide';
 import type { PolicyEvaluator } from './evaluate';
 import type { Logger } from './log';
 import { METRICS_CONTENT_TYPE, type WebhookMetrics } from './metrics';
+import { errorMessage } from '../util/describe';
 
 export const METRICS_PATH = '/metrics';
 
@@ -92,13 +93,13 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
       try {
         json = JSON.parse(body.toString('utf8'));
       } catch (err) {
-        throw new HttpError(400, `request body is not JSON: ${(err as Error).message}`);
+        throw new HttpError(400, `request body is not JSON: ${errorMessage(err)}`);
       }
       request = parseAdmissionReview(json);
     } catch (err) {
       const status = err instanceof HttpError ? err.status : err instanceof ImgverifyError && err.code === 'INVALID_OPTIONS' ? 400 : 500;
       if (status === 500) throw err;
-      sendJson(res, status, { error: (err as Error).message }, status === 413 ? { connection: 'close' } : {});
+      sendJson(res, status, { error: errorMessage(err) }, status === 413 ? { connection: 'close' } : {});
       return 'invalid';
     }
     const started = Date.now();
@@ -107,8 +108,8 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
       outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort);
     } catch (err) {
       // The uid is known: answer with a denial rather than an HTTP error (fail closed).
-      log('error', 'admission failed unexpectedly', { uid: request.uid, error: (err as Error).message });
-      outcome = { review: admissionResponse({ uid: request.uid, allowed: false, message: `imgverify: internal error: ${(err as Error).message}` }), images: 0, denied: true };
+      log('error', 'admission failed unexpectedly', { uid: request.uid, error: errorMessage(err) });
+      outcome = { review: admissionResponse({ uid: request.uid, allowed: false, message: `imgverify: internal error: ${errorMessage(err)}` }), images: 0, denied: true };
     }
     sendJson(res, 200, outcome.review);
     const response = outcome.review.response;
@@ -148,7 +149,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
       try {
         result = await admission(req, res, path);
       } catch (err) {
-        log('error', 'request failed', { path, error: (err as Error).message });
+        log('error', 'request failed', { path, error: errorMessage(err) });
         sendJson(res, 500, { error: 'internal error' });
       } finally {
         metrics.requests.inc({ path, result });
@@ -181,7 +182,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     // closes its connection, so clients reconnect to another replica.
     shutdownOf.set(res, shuttingDown);
     handle(req, res).catch((err: unknown) => {
-      log('error', 'request failed', { error: (err as Error).message });
+      log('error', 'request failed', { error: errorMessage(err) });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });

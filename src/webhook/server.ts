@@ -22,6 +22,7 @@ import { createRouter } from './router';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
 import { VerifierBackend } from './verification';
+import { errorMessage } from '../util/describe';
 
 export { jsonLogger, type Logger, type LogLevel } from './log';
 export { METRICS_PATH } from './router';
@@ -216,7 +217,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     trust.stop();
     tls.stopWatching();
     await ownedBackend?.close();
-    throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err });
+    throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${errorMessage(err)}`, { cause: err });
   }
   const address = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';

@@ -15,6 +15,7 @@ import { ImgverifyError } from '../index';
 import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import { watchFolders } from './watch';
+import { errorMessage } from '../util/describe';
 
 const MIN_TLS_VERSION = 'TLSv1.2';
 /** Events come in bursts (certificate, key, symlink swap): one reload after the last. */
@@ -69,7 +70,7 @@ export async function createTlsServer(options: TlsServerOptions): Promise<TlsSer
     inUse = versionOf(pair);
     server = createServer({ ...pair, minVersion: MIN_TLS_VERSION });
   } catch (err) {
-    throw new ImgverifyError('INVALID_OPTIONS', `cannot load the TLS certificate ${certFile} and key ${keyFile}: ${(err as Error).message}`, { cause: err });
+    throw new ImgverifyError('INVALID_OPTIONS', `cannot load the TLS certificate ${certFile} and key ${keyFile}: ${errorMessage(err)}`, { cause: err });
   }
 
   let rejected: string | undefined;
@@ -84,7 +85,7 @@ export async function createTlsServer(options: TlsServerOptions): Promise<TlsSer
     try {
       pair = await readPair();
     } catch (err) {
-      const why = (err as Error).message;
+      const why = errorMessage(err);
       reject(why, 'cannot read the TLS certificate files; keeping the certificate in use', why);
       return false;
     }
@@ -95,7 +96,7 @@ export async function createTlsServer(options: TlsServerOptions): Promise<TlsSer
       server.setSecureContext({ ...pair, minVersion: MIN_TLS_VERSION });
     } catch (err) {
       // The next event or poll tries again.
-      reject(version, 'new TLS certificate or key does not load; keeping the certificate in use', (err as Error).message);
+      reject(version, 'new TLS certificate or key does not load; keeping the certificate in use', errorMessage(err));
       return false;
     }
     inUse = version;

@@ -9,6 +9,7 @@ import type { Logger } from './server';
 import type { WebhookMetrics } from './metrics';
 import type { PolicySet } from './policy-folder';
 import { TrustRootSet } from './trust-root-set';
+import { errorMessage } from '../util/describe';
 
 export const DEFAULT_TRUST_REFRESH_INTERVAL_MS = 10 * 60_000;
 
@@ -54,7 +55,7 @@ export class TrustRefresher {
         if (result.warning) log('warn', 'default trust refresh failed; keeping the cached TUF metadata', { error: result.warning });
       } catch (err) {
         metrics.trustRootRefreshes.inc({ trust_root: 'default', result: 'failed' });
-        log('error', 'default trust refresh failed', { code: (err as ImgverifyError).code, error: (err as Error).message });
+        log('error', 'default trust refresh failed', { code: (err as ImgverifyError).code, error: errorMessage(err) });
       }
     }
     this.track();

@@ -21,6 +21,7 @@ import {
   type TufTrustRoot,
 } from '../index';
 import type { TrustRootDocument } from './trust-root-types';
+import { errorMessage } from '../util/describe';
 
 /** A mirrorFS tarball unpacks to at most this much (a TUF repository with a few targets is well under 1 MiB). */
 const MAX_REPOSITORY_BYTES = 32 * 1024 * 1024;
@@ -96,7 +97,7 @@ export class LazyTufRoot implements TrustRootProvider {
         this.tuf = await this.load();
         return this.tuf.warnings[0];
       } catch (err) {
-        this.error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_MIRROR_UNREACHABLE', `${this.source}: ${(err as Error).message}`, { cause: err });
+        this.error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_MIRROR_UNREACHABLE', `${this.source}: ${errorMessage(err)}`, { cause: err });
         throw this.error;
       }
     }
@@ -169,7 +170,7 @@ export class TrustRootSet {
         this.track(r);
         out.push(warning ? { name: r.name, result: 'kept', message: warning } : { name: r.name, result: 'refreshed' });
       } catch (err) {
-        out.push({ name: r.name, result: 'failed', message: (err as Error).message });
+        out.push({ name: r.name, result: 'failed', message: errorMessage(err) });
       }
     }
     return out;
@@ -189,7 +190,7 @@ export class TrustRootSet {
       this.track(r);
       return undefined;
     } catch (err) {
-      return err instanceof ImgverifyError ? err : new ImgverifyError('TUF_MIRROR_UNREACHABLE', (err as Error).message);
+      return err instanceof ImgverifyError ? err : new ImgverifyError('TUF_MIRROR_UNREACHABLE', errorMessage(err));
     }
   }
 
@@ -204,7 +205,7 @@ export class TrustRootSet {
         const loaded = await trustRootFromTufRepository(spec.root, files, { source, scratchDir: this.options.cacheDir, ...(spec.targets !== undefined ? { targets: spec.targets } : {}) });
         return { name: doc.name, entry: loaded.root, lastRefresh: Date.now(), expires: Date.parse(loaded.status.expires) };
       } catch (err) {
-        const error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_METADATA_INVALID', `${source}: spec.repository.mirrorFS is not a gzipped tarball of a TUF repository: ${(err as Error).message}`);
+        const error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_METADATA_INVALID', `${source}: spec.repository.mirrorFS is not a gzipped tarball of a TUF repository: ${errorMessage(err)}`);
         return { name: doc.name, entry: failing(source, error), lastRefresh: Date.now() };
       }
     }

@@ -14,6 +14,7 @@
 import { trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys } from '../index';
 import { isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
 import { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';
+import { errorMessage } from '../util/describe';
 
 /** []byte fields: base64 in the CRD; PEM or JSON text is accepted as it is. */
 function bytesField(c: Checker, obj: Json, key: string, path: string, plain: RegExp): Buffer | undefined {
@@ -102,7 +103,7 @@ function parseSpec(c: Checker, value: unknown, name: string | undefined): TrustR
       try {
         trustRootFromKeys(keys, `TrustRoot ${name ?? '?'}`);
       } catch (err) {
-        c.error(path, (err as Error).message);
+        c.error(path, errorMessage(err));
       }
     }
     return { kind: 'sigstoreKeys', keys };

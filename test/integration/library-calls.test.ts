@@ -9,6 +9,7 @@ import { startProxy, type RunningProxy, type RunningRegistry } from '../support/
 import { startVerificationEnvironment, type VerificationEnvironment } from '../support/environment';
 import { pushSignatures, pushTestImage } from '../support/signed-images';
 import type { TestSigstore } from '../support/sigstore';
+import { errorMessage } from '../../src/util/describe';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -113,7 +114,7 @@ describe('unknown option names are refused, naming the key', () => {
     try {
       fn();
     } catch (err) {
-      return { code: (err as ImgverifyError).code, message: (err as Error).message };
+      return { code: (err as ImgverifyError).code, message: errorMessage(err) };
     }
     throw new Error('nothing was thrown');
   };

@@ -34,6 +34,7 @@ import { releaseSbom } from '../support/release';
 import { pushSignatures, pushTestImage } from '../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../support/sigstore';
 import { policyYaml } from './webhook/helpers';
+import { errorMessage } from '../../src/util/describe';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -298,7 +299,7 @@ describe('SBOM fetches: one stack, one deadline, bounded redirects and sizes (9.
   test('a URL redirecting to itself is followed at most 10 times', async () => {
     const err = await readSbom(`${base}/loop`).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'FETCH_FAILED' });
-    expect((err as Error).message).toContain('more than 10 redirects');
+    expect(errorMessage(err)).toContain('more than 10 redirects');
     expect(hits).toBe(11);
   });
 
@@ -310,7 +311,7 @@ describe('SBOM fetches: one stack, one deadline, bounded redirects and sizes (9.
     const started = Date.now();
     const err = await readSbom(`${base}/slow`, { timeoutMs: 800 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'FETCH_FAILED' });
-    expect((err as Error).message).toContain('no complete answer within 800 ms');
+    expect(errorMessage(err)).toContain('no complete answer within 800 ms');
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
@@ -331,7 +332,7 @@ describe('SBOM fetches: one stack, one deadline, bounded redirects and sizes (9.
       await new Promise((r) => setTimeout(r, 200));
       const err = await readSbom(fifo, { timeoutMs: 700 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'FETCH_FAILED' });
-      expect((err as Error).message).toContain('not read completely within 700 ms');
+      expect(errorMessage(err)).toContain('not read completely within 700 ms');
     } finally {
       writer.kill('SIGKILL');
     }

@@ -15,6 +15,7 @@ import { createVerifier, type ImageVerifier, type VerificationPolicy } from '../
 import { runCli } from '../support/cli';
 import { startRekorServer, type RekorBehaviour, type RunningRekorServer } from '../support/rekor-server';
 import { createTestSigstore, generateKeyPair, publicKeyPem, signBlob, GITHUB_ACTIONS_ISSUER, type SignedBlob, type TestSigstore } from '../support/sigstore';
+import { errorMessage } from '../../src/util/describe';
 
 const KREL = 'krel-staging@k8s-releng-prod.iam.gserviceaccount.com';
 const GOOGLE = 'https://accounts.google.com';
@@ -103,7 +104,7 @@ describe('library: verifyBlob', () => {
     rekor.behaviour = behaviour;
     const err = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code, category: 'verification' });
-    expect((err as Error).message).toMatch(message);
+    expect(errorMessage(err)).toMatch(message);
   });
 
   test('a Rekor that answers 503, and one that is down: FETCH_FAILED (operational), never a verdict', async () => {

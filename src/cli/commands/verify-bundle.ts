@@ -15,6 +15,7 @@ import { CLAIMS_HELP, outputFormat, POLICY_FLAGS, policyFromFlags } from '../com
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
+import { errorMessage } from '../../util/describe';
 
 export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
 
@@ -59,7 +60,7 @@ async function readInput(path: string, what: string, limit?: number): Promise<Bu
     if (limit !== undefined && (await stat(path)).size > limit) throw new Error(`larger than ${limit} bytes`);
     return await readFile(path);
   } catch (err) {
-    throw usageError(`${what}: cannot read ${path}: ${(err as Error).message}`);
+    throw usageError(`${what}: cannot read ${path}: ${errorMessage(err)}`);
   }
 }
 

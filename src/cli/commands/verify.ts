@@ -17,6 +17,7 @@ import { resultToJSON, resultToText } from '../output';
 import type { CommandIO } from '../io';
 import { trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
+import { errorMessage } from '../../util/describe';
 
 export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
@@ -143,7 +144,7 @@ function conditionsFromFlags(files: unknown): AttestationCondition[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw usageError(`--policy: cannot read ${file}: ${(err as Error).message}`);
+      throw usageError(`--policy: cannot read ${file}: ${errorMessage(err)}`);
     }
     return compileAttestationConditionFile(text, file);
   });

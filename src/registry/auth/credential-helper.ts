@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { ImgverifyError } from '../../errors';
 import { sanitise } from '../registry-errors';
 import type { RegistryCredentials } from '../types';
+import { errorMessage } from '../../util/describe';
 
 export const HELPER_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -88,7 +89,7 @@ export function runCredentialHelper(req: HelperRequest): Promise<RegistryCredent
       try {
         finish(undefined, parseHelperOutput(out));
       } catch (err) {
-        finish(fail('REGISTRY_AUTH_FAILED', (err as Error).message));
+        finish(fail('REGISTRY_AUTH_FAILED', errorMessage(err)));
       }
     });
     child.stdin.end(helperServerUrl(req.registry));

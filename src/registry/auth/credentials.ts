@@ -21,6 +21,7 @@ import { abortable } from '../../util/abort';
 import type { RegistryCredentials } from '../types';
 import { helperLabel, runCredentialHelper } from './credential-helper';
 import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type CredentialFileFormat, type DockerConfig } from './docker-config';
+import { errorMessage } from '../../util/describe';
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
@@ -162,7 +163,7 @@ async function readCredentialFile(file: CredentialFile): Promise<DockerConfig | 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     if (err instanceof ImgverifyError) throw err;
-    throw new ImgverifyError('INVALID_OPTIONS', `cannot read credential file ${path}: ${(err as Error).message}`, {
+    throw new ImgverifyError('INVALID_OPTIONS', `cannot read credential file ${path}: ${errorMessage(err)}`, {
       cause: err,
       details: { dockerConfigPath: path },
     });

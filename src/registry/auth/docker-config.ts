@@ -8,6 +8,7 @@
  */
 import { ImgverifyError } from '../../errors';
 import type { RegistryCredentials } from '../types';
+import { isRecord } from '../../util/shape';
 
 export type CredentialFileFormat = 'docker' | 'containers' | 'dockercfg';
 
@@ -52,13 +53,13 @@ export function parseDockerConfig(text: string, path: string, format: Credential
     // V8's message quotes the text around the error, which may be a secret.
     throw invalid(path, 'not valid JSON');
   }
-  if (!isObject(json)) throw invalid(path, 'the top level is not a JSON object');
+  if (!isRecord(json)) throw invalid(path, 'the top level is not a JSON object');
 
   const auths = new Map<string, RegistryCredentials | undefined>();
   const namespaced = new Map<string, RegistryCredentials | undefined>();
   const entries = format === 'dockercfg' ? json : json.auths;
   if (entries !== undefined) {
-    if (!isObject(entries)) throw invalid(path, '"auths" is not an object');
+    if (!isRecord(entries)) throw invalid(path, '"auths" is not an object');
     for (const [key, entry] of Object.entries(entries)) {
       const credentials = parseEntry(entry, key, path);
       const scoped = format === 'containers' ? namespaceKey(key) : undefined;
@@ -74,7 +75,7 @@ export function parseDockerConfig(text: string, path: string, format: Credential
 
   const credHelpers = new Map<string, string>();
   if (format !== 'dockercfg' && json.credHelpers !== undefined) {
-    if (!isObject(json.credHelpers)) throw invalid(path, '"credHelpers" is not an object');
+    if (!isRecord(json.credHelpers)) throw invalid(path, '"credHelpers" is not an object');
     for (const [key, helper] of Object.entries(json.credHelpers)) {
       if (typeof helper !== 'string') throw invalid(path, `credHelpers["${key}"] is not a string`);
       if (helper !== '') credHelpers.set(normaliseRegistryKey(key), helper);
@@ -123,7 +124,7 @@ function namespaceKey(key: string): string | undefined {
 }
 
 function parseEntry(entry: unknown, key: string, path: string): RegistryCredentials | undefined {
-  if (!isObject(entry)) throw invalid(path, `auths["${key}"] is not an object`);
+  if (!isRecord(entry)) throw invalid(path, `auths["${key}"] is not an object`);
   const str = (field: string): string | undefined => {
     const value = entry[field];
     if (value === undefined || value === null || value === '') return undefined;
@@ -145,10 +146,6 @@ function parseEntry(entry: unknown, key: string, path: string): RegistryCredenti
   const password = str('password');
   if (username !== undefined && password !== undefined) return { username, password };
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function invalid(path: string, why: string): ImgverifyError {

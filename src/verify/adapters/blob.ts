@@ -15,9 +15,11 @@
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import { certificatesFromPem, hashedRekordHash, legacySignatureToBundle, parseRekorBundle, type LegacySignature } from '../../cosign/legacy-signature';
 import { ImgverifyError } from '../../errors';
-import { decodeBase64, isRecord, type Bytes } from '../../util/encoding';
+import { decodeBase64, type Bytes } from '../../util/encoding';
+import { isRecord } from '../../util/shape';
 import type { Artifact, SignatureInput } from '../core';
 import { artifactBundleInput } from './bundle';
+import { errorMessage } from '../../util/describe';
 
 /** A signature over a file, in any of the shapes cosign verify-blob takes. */
 export interface BlobSignature {
@@ -81,7 +83,7 @@ function parseJSON(value: unknown): unknown {
   try {
     return JSON.parse(text(value));
   } catch (err) {
-    throw malformed('bundle', `not valid JSON (${(err as Error).message})`);
+    throw malformed('bundle', `not valid JSON (${errorMessage(err)})`);
   }
 }
 

@@ -7,6 +7,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Agent } from 'undici';
+import { errorMessage } from '../../../src/util/describe';
 
 export interface ProxyRequest {
   readonly method: string;
@@ -142,7 +143,7 @@ export async function startProxy(target: string | { readonly url: string; readon
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`proxy error: ${(err as Error).message}`);
+      res.end(`proxy error: ${errorMessage(err)}`);
     });
   });
   server.on('connection', (socket) => {

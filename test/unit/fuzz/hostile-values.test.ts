@@ -12,6 +12,8 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { TARGETS, type FuzzTarget } from '../../../fuzz/targets';
+import { isRecord } from '../../../src/util/shape';
+import { errorMessage } from '../../../src/util/describe';
 
 /** Fresh each time (a parser could otherwise change a shared value). */
 const HOSTILE_JSON = [
@@ -34,7 +36,6 @@ const HOSTILE_JSON = [
 ];
 const hostile = (): unknown[] => HOSTILE_JSON.map((t) => JSON.parse(t) as unknown);
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A document carried inside a string, and how to put a changed one back. */
 function embedded(value: string): { doc: unknown; encode: (doc: unknown) => string } | undefined {
@@ -60,7 +61,7 @@ function* variants(value: unknown): Generator<unknown> {
   yield* hostile();
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) for (const v of variants(value[i])) yield value.map((x, j) => (j === i ? v : x));
-  } else if (isObject(value)) {
+  } else if (isRecord(value)) {
     for (const key of Object.keys(value)) for (const v of variants(value[key])) yield { ...value, [key]: v };
   } else if (typeof value === 'string') {
     const inner = embedded(value);
@@ -114,7 +115,7 @@ describe('hostile values at every position of every structured fuzz seed', () =>
         try {
           target.fuzz(input);
         } catch (err) {
-          throw new Error(`${target.name}: input ${tried} broke the invariant: ${(err as Error).message}\n${input.toString('utf8').slice(0, 2000)}`, { cause: err });
+          throw new Error(`${target.name}: input ${tried} broke the invariant: ${errorMessage(err)}\n${input.toString('utf8').slice(0, 2000)}`, { cause: err });
         }
       }
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CredentialStore, defaultCredentialFiles, defaultDockerConfigPath } from '../../../src/registry/auth/credentials';
 import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig } from '../../../src/registry/auth/docker-config';
 import { ImgverifyError } from '../../../src/errors';
+import { errorMessage } from '../../../src/util/describe';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -87,9 +88,9 @@ describe('parseDockerConfig', () => {
     }
     expect(err).toBeInstanceOf(ImgverifyError);
     expect((err as ImgverifyError).code).toBe('INVALID_OPTIONS');
-    expect((err as Error).message).toContain(why);
-    expect((err as Error).message).toContain('/home/u/.docker/config.json');
-    expect((err as Error).message).not.toContain('c2VjcmV0');
+    expect(errorMessage(err)).toContain(why);
+    expect(errorMessage(err)).toContain('/home/u/.docker/config.json');
+    expect(errorMessage(err)).not.toContain('c2VjcmV0');
   });
 });
 
@@ -132,7 +133,7 @@ describe('CredentialStore', () => {
     const err = await new CredentialStore(undefined, docker(path), { PATH: dir }).lookup('ghcr.io').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImgverifyError);
     expect((err as ImgverifyError).code).toBe('INVALID_OPTIONS');
-    expect((err as Error).message).toContain(`credential helper docker-credential-osxkeychain (named in docker config ${path}) for ghcr.io: docker-credential-osxkeychain is not on PATH`);
+    expect(errorMessage(err)).toContain(`credential helper docker-credential-osxkeychain (named in docker config ${path}) for ghcr.io: docker-credential-osxkeychain is not on PATH`);
   });
 
   it('reload() reads the files again', async () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { runInNewContext } from 'node:vm';
 import { describeValue, errorMessage } from '../../../src/util/describe';
 
 const hostile = (): unknown => JSON.parse('{"toString":null,"valueOf":null}');
@@ -46,6 +47,10 @@ describe('errorMessage', () => {
     expect(errorMessage('plain')).toBe('plain');
     expect(errorMessage(hostile())).toBe('a thrown value (an object)');
     expect(errorMessage(42)).toBe('a thrown value (number 42)');
+  });
+
+  it('is the message of an Error of another realm (a vm context, or Node\'s own errors inside jest)', () => {
+    expect(errorMessage(runInNewContext('new RangeError("elsewhere")'))).toBe('elsewhere');
   });
 
   it('does not trust an Error whose message was replaced by an object', () => {
