@@ -10,7 +10,7 @@
  * kept in build/fuzz/corpus/TARGET. A finding (an input that breaks the invariant of
  * fuzz/invariant.ts, runs longer than 10 s, or takes the process over 2 GiB) stops the run;
  * the input is written to build/fuzz/findings/TARGET/ and its path printed: turn it into a
- * regression test (test/unit/fuzz-regressions.test.ts), fix, run again.
+ * regression test (test/unit/project/fuzz/regressions.test.ts), fix, run again.
  * Figures per target: executions, edges covered (libFuzzer's `cov`), features (`ft`),
  * corpus size, line and branch coverage of the target's parser modules by the final corpus
  * (a replay with istanbul, Jazzer.js's regression mode), peak RSS, findings. Numbers go in docs/reliability.md.

@@ -1,6 +1,6 @@
 /** Fetching a blob: bounded, and hashed against the digest it was asked by. */
 import { parseDigest } from '../reference';
-import { contextDetails, describe, displayUrl, type RequestContext } from './context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from './context';
 import { verifyDigest } from './digest';
 import type { RegistryTransport } from './transport/transport';
 import type { RepositoryRef } from './types';
@@ -21,6 +21,6 @@ export async function fetchBlob(
     notFound: 'REGISTRY_ERROR',
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  verifyDigest(digest, res.body, `${describe(ctx)} from ${displayUrl(res.url)}`, contextDetails(ctx, res.url));
+  verifyDigest(digest, res.body, `${describeRequest(ctx)} from ${displayUrl(res.url)}`, contextDetails(ctx, res.url));
   return res.body;
 }

@@ -150,8 +150,8 @@ export class RegistryClient {
     } catch (err) {
       if (deadline.aborted && !outer?.aborted && !(err instanceof ImgverifyError && err.code === 'REGISTRY_TIMEOUT')) {
         const ctx = { registry: repo.registry, repository: repo.repository, subject };
-        const { contextDetails, describe } = impl();
-        throw new ImgverifyError('REGISTRY_TIMEOUT', `${describe(ctx)}: no complete answer within ${this.options.timeoutMs} ms (redirects, retries and token requests included)`, {
+        const { contextDetails, describeRequest } = impl();
+        throw new ImgverifyError('REGISTRY_TIMEOUT', `${describeRequest(ctx)}: no complete answer within ${this.options.timeoutMs} ms (redirects, retries and token requests included)`, {
           cause: err,
           details: { ...contextDetails(ctx), timeoutMs: this.options.timeoutMs },
         });

@@ -13,7 +13,7 @@ export interface RequestContext {
 }
 
 /** `manifest "latest" of 127.0.0.1:5000/foo` */
-export function describe(ctx: RequestContext): string {
+export function describeRequest(ctx: RequestContext): string {
   return `${ctx.subject} of ${ctx.registry}/${ctx.repository}`;
 }
 

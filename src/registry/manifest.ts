@@ -7,7 +7,7 @@
 import { ImgverifyError } from '../errors';
 import { parseDigest } from '../reference';
 import { parseImageIndex, parseImageManifest, parseJsonObject, type JsonObject } from './content';
-import { contextDetails, describe, displayUrl, type RequestContext } from './context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from './context';
 import { computeDigest, isDigestString, isSupportedAlgorithm, verifyDigest } from './digest';
 import { DEFAULT_MANIFEST_TYPES, OCI_INDEX, OCI_MANIFEST, baseMediaType, isMediaType, manifestKind } from './media-types';
 import type { RegistryResponse, RegistryTransport } from './transport/transport';
@@ -50,7 +50,7 @@ export async function fetchManifest(
 
   const details = contextDetails(ctx, res.url);
   const digest = byDigest ? checkAskedDigest(tagOrDigest, res, ctx) : checkAnnouncedDigest(res, ctx);
-  const what = `${describe(ctx)} (${digest})`;
+  const what = `${describeRequest(ctx)} (${digest})`;
   const json = parseJsonObject(res.body, what, details);
   const mediaType = resolveMediaType(json, res, accepted, what, details);
   return { digest, mediaType, kind: manifestKind(mediaType), bytes: res.body, json, content: parseContent(json, mediaType, what, details) };
@@ -71,7 +71,7 @@ export function classifyReference(tagOrDigest: string): 'tag' | 'digest' {
 }
 
 function checkAskedDigest(asked: string, res: RegistryResponse, ctx: RequestContext): string {
-  verifyDigest(asked, res.body, `${describe(ctx)} from ${displayUrl(res.url)}`, contextDetails(ctx, res.url));
+  verifyDigest(asked, res.body, `${describeRequest(ctx)} from ${displayUrl(res.url)}`, contextDetails(ctx, res.url));
   return asked;
 }
 
@@ -87,13 +87,13 @@ function checkAnnouncedDigest(res: RegistryResponse, ctx: RequestContext): strin
   const announced = res.header('docker-content-digest')?.trim();
   if (announced === undefined || announced === '') return computed;
   if (!isDigestString(announced)) {
-    throw new ImgverifyError('REGISTRY_ERROR', `${describe(ctx)}: malformed Docker-Content-Digest header`, {
+    throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(ctx)}: malformed Docker-Content-Digest header`, {
       details: contextDetails(ctx, res.url),
     });
   }
   // An algorithm we cannot compute proves nothing either way.
   if (!isSupportedAlgorithm(announced)) return computed;
-  verifyDigest(announced, res.body, `${describe(ctx)} from ${displayUrl(res.url)} (checked against its Docker-Content-Digest header)`, {
+  verifyDigest(announced, res.body, `${describeRequest(ctx)} from ${displayUrl(res.url)} (checked against its Docker-Content-Digest header)`, {
     ...contextDetails(ctx, res.url),
     announced,
   });

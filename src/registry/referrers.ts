@@ -8,7 +8,7 @@ import { ImgverifyError } from '../errors';
 import { parseDigest } from '../reference';
 import { parseImageIndex, parseJsonObject } from './content';
 import { isRecord } from '../util/shape';
-import { contextDetails, describe, displayUrl, type RequestContext } from './context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from './context';
 import { nextLink } from './link';
 import { OCI_INDEX, baseMediaType } from './media-types';
 import type { RegistryResponse, RegistryTransport } from './transport/transport';
@@ -74,7 +74,7 @@ async function fromApi(
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (res.status !== 200) return undefined;
-    const what = `${describe(ctx)} (page ${page + 1}, ${displayUrl(res.url)})`;
+    const what = `${describeRequest(ctx)} (page ${page + 1}, ${displayUrl(res.url)})`;
     const details = contextDetails(ctx, res.url);
     if (page === 0 && !looksLikeIndex(res)) return undefined;
     const json = parseJsonObject(res.body, what, details);
@@ -90,7 +90,7 @@ async function fromApi(
       throw new ImgverifyError('REGISTRY_ERROR', `${what}: pagination loops back to an earlier page`, { details });
     }
     if (page + 1 >= MAX_REFERRERS_PAGES) {
-      throw new ImgverifyError('REGISTRY_ERROR', `${describe(ctx)}: more than ${MAX_REFERRERS_PAGES} pages of referrers`, { details });
+      throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(ctx)}: more than ${MAX_REFERRERS_PAGES} pages of referrers`, { details });
     }
   }
 }
@@ -123,7 +123,7 @@ async function nextPath(
   if (next === undefined || next.origin !== origin.origin || next.pathname !== endpoint) {
     throw new ImgverifyError(
       'REGISTRY_ERROR',
-      `${describe(ctx)}: refusing to follow a pagination link that leaves ${origin.origin}${endpoint}`,
+      `${describeRequest(ctx)}: refusing to follow a pagination link that leaves ${origin.origin}${endpoint}`,
       { details: contextDetails(ctx, res.url) },
     );
   }

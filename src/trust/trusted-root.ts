@@ -125,7 +125,7 @@ export function trustRootFromJSON(json: unknown, source = 'object'): LoadedTrust
     throw invalid(source, `unsupported mediaType ${JSON.stringify(json.mediaType)}`);
   }
   // GitHub's instance for private repositories lists no transparency log at all (no "tlogs"
-  // key, no "ctlogs" key: `gh attestation trusted-root`, its second line); ./verify/context.ts
+  // key, no "ctlogs" key: `gh attestation trusted-root`, its second line); ./verify/policy-checks.ts
   // then asks for RFC 3161 timestamps instead of log entries.
   checkLogs(json.tlogs, 'tlogs', source, false);
   checkLogs(json.ctlogs, 'ctlogs', source, false);

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { ImgverifyError, toImgverifyError } from '../errors';
 import type { RekorClient } from '../rekor/client';
 import { blobBundleInput, detachedSignatureInput, type BlobSignature } from './adapters/blob';
-import type { PolicyChecks } from './context';
+import type { PolicyChecks } from './policy-checks';
 import { verdictFailure, verifySignature, type Artifact, type SignatureInput, type SignatureVerdict } from './core';
 
 export { verdictFailure };

@@ -7,7 +7,7 @@
  *   1. decode     the adapter decoded the stored format (shape, encodings) into a bundle; here:
  *                 the material fits the policy (a certificate for identities, a key for --key),
  *                 the signature is for this artifact (the bundle's digest hint)
- *   2. trust      within ONE trust root (tried in order, ./context.ts): a transparency-log entry is
+ *   2. trust      within ONE trust root (tried in order, ./policy-checks.ts): a transparency-log entry is
  *                 present unless the policy waives it or the root lists no log; `@sigstore/verify`
  *                 (./sigstore.ts): verified times (SET, RFC 3161), certificate chain to a trusted
  *                 CA at those times, SCT, log inclusion (SET, or proof and signed checkpoint), log
@@ -44,7 +44,7 @@ import { certificateIdentity, type CertificateIdentity } from '../policy/certifi
 import { matchIdentity } from '../policy/identity-policy';
 import { defined } from '../util/object';
 import { checkCodeSigningUsage } from './code-signing';
-import { POLICY_KEY_HINT, type PolicyChecks, type RootChecks } from './context';
+import { POLICY_KEY_HINT, type PolicyChecks, type RootChecks } from './policy-checks';
 import { verifyIntotoV001Entry } from './intoto-v001';
 import { MessageContent, PrehashedMessageContent } from './signature-content';
 import type { SignerInfo, TlogInfo } from './types';
@@ -165,7 +165,7 @@ function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntit
   const signature = bundle.content.$case === 'messageSignature' ? messageContent(bundle, input.artifact) : undefined;
   const entity = bundleToSignedEntity(bundle, { ...(signature ? { signature } : {}), publicKeyHint: POLICY_KEY_HINT });
   return {
-    // With a key policy the key is the policy's, looked up under its hint (context.ts).
+    // With a key policy the key is the policy's, looked up under its hint (policy-checks.ts).
     entity: useKey ? { ...entity, key: { $case: 'public-key', hint: POLICY_KEY_HINT } } : entity,
     ...(signature ? { messageDigest: `${signature.algorithm}:${signature.digest.toString('hex')}` } : {}),
   };

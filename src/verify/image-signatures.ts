@@ -18,7 +18,7 @@ import { defined } from '../util/object';
 import type { CompiledPolicy } from '../policy/policy';
 import { legacyAttestationInput, legacySignatureInput } from './adapters/legacy';
 import { referrerBundleInput } from './adapters/bundle';
-import type { PolicyChecks } from './context';
+import type { PolicyChecks } from './policy-checks';
 import { verifySignature, type SignatureInput, type SignatureVerdict } from './core';
 import { failureInfo, type SignatureResult, type VerifiedAttestation } from './types';
 

@@ -23,7 +23,7 @@ import type { LoadedTrustRoot } from '../trust';
 import { ActiveTrust, sameRoots, trustEntries, type TrustEntry, type TrustRootInput } from '../trust/source';
 import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
 import type { BlobSignature } from './adapters/blob';
-import { policyChecks, type PolicyChecks } from './context';
+import { policyChecks, type PolicyChecks } from './policy-checks';
 import { verdictFailure, verifySignature } from './core';
 import { lazy } from '../util/lazy';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';

@@ -1,7 +1,7 @@
 /**
  * What policy evaluation (./evaluate) needs from a verifier: resolve a tag, verify the signatures
  * and attestations of a digest against a compiled policy. No I/O in ./evaluate: the registry and
- * the verifier come in through this interface (./verification implements it over the library).
+ * the verifier come in through this interface (./verifier-backend implements it over the library).
  */
 import type { AttestationCondition, ImageReference, ImageVerificationResult, PreparedPolicy, SignatureResult, TrustRootInput, VerificationPolicy } from '../index';
 

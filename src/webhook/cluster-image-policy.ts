@@ -35,7 +35,7 @@ import {
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-import { describe, describeLocation, isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
+import { describeLocation, describeYamlValue, isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
 import { compileGlob } from './glob';
 import { errorMessage } from '../util/describe';
 
@@ -85,7 +85,7 @@ function parseClaims(c: Checker, obj: Json, key: 'claims' | 'claimsRegExp', path
       continue;
     }
     if (typeof value !== 'string' || value === '') {
-      c.error(`${where}.${name}`, `expected a non-empty string, got ${describe(value)}`);
+      c.error(`${where}.${name}`, `expected a non-empty string, got ${describeYamlValue(value)}`);
       continue;
     }
     if (key === 'claimsRegExp') checkRegExp(c, value, `${where}.${name}`);
@@ -159,7 +159,7 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
   const ignoreSct = obj['insecureIgnoreSCT'];
   if (ignoreSct === true) c.error(`${path}.insecureIgnoreSCT`, `unsupported value: ${UNSUPPORTED['keyless.insecureIgnoreSCT']}`);
   else if (ignoreSct !== undefined && ignoreSct !== null && ignoreSct !== false) {
-    c.error(`${path}.insecureIgnoreSCT`, `expected a boolean, got ${describe(ignoreSct)}`);
+    c.error(`${path}.insecureIgnoreSCT`, `expected a boolean, got ${describeYamlValue(ignoreSct)}`);
   }
 
   const url = c.string(obj, 'url', path) ?? DEFAULT_FULCIO_URL;

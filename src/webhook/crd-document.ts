@@ -64,7 +64,7 @@ export class Checker extends ShapeChecker {
   }
 
   protected describe(value: unknown): string {
-    return describe(value);
+    return describeYamlValue(value);
   }
 
   /** A YAML timestamp decodes to a Date: not a mapping. */
@@ -77,7 +77,7 @@ export class Checker extends ShapeChecker {
     const value = obj[key];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string') {
-      this.error(`${path}.${key}`, `expected a string, got ${describe(value)}`);
+      this.error(`${path}.${key}`, `expected a string, got ${describeYamlValue(value)}`);
       return undefined;
     }
     return value === '' ? undefined : value;
@@ -104,7 +104,7 @@ export function policyError(location: PolicyLocation, path: string, message: str
 }
 
 /** A YAML value's kind in YAML's words; scalars as src/util/describe.ts shows them. */
-export function describe(value: unknown): string {
+export function describeYamlValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Date) return 'a timestamp';
   return typeof value === 'object' && value !== null ? 'a mapping' : describeValue(value);

@@ -46,7 +46,7 @@ export {
 export { EVALUATOR_DEFAULTS, PolicyEvaluator, type PolicyEvaluatorOptions } from './evaluate';
 export { NO_MATCH_ACTIONS, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 export type { AttestationsResult, VerificationBackend, VerificationSession } from './backend';
-export { VerifierBackend, type VerifierBackendOptions } from './verification';
+export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';
 export { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';
 // Types of the root entry that the webhook's signatures name, so that a consumer of this entry

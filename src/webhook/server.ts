@@ -21,7 +21,7 @@ import { startPolicyReload } from './policy-reload';
 import { createRouter } from './router';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
-import { VerifierBackend } from './verification';
+import { VerifierBackend } from './verifier-backend';
 import { errorMessage } from '../util/describe';
 
 export { jsonLogger, type Logger, type LogLevel } from './log';

@@ -6,7 +6,7 @@
 import { parseReference } from '../../src/reference';
 import { compilePolicy } from '../../src/policy/policy';
 import { publicGoodTrustRoot, trustRootFromFile } from '../../src/trust';
-import { policyChecks } from '../../src/verify/context';
+import { policyChecks } from '../../src/verify/policy-checks';
 import { verifyLegacySignatureLayer } from '../support/verify';
 import {
   artifactAnnotations,

@@ -7,7 +7,7 @@ import { createVerifier, ImgverifyError, type BundleArtifact, type ImageVerifier
 import { compilePolicy } from '../../src/policy/policy';
 import { referrerBundleInput } from '../../src/verify/adapters/bundle';
 import { legacyAttestationInput, legacySignatureInput } from '../../src/verify/adapters/legacy';
-import { policyChecks, type PolicyChecks } from '../../src/verify/context';
+import { policyChecks, type PolicyChecks } from '../../src/verify/policy-checks';
 import { verifySignature, type SignatureInput, type SignatureVerdict } from '../../src/verify/core';
 
 /** A trust root and a policy, ready for the public verifier and for the core. */

@@ -9,7 +9,7 @@
  */
 import { ImgverifyError } from '../../errors';
 import { isLoopbackRegistry } from '../../reference';
-import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, sanitise, type RegistryErrorInfo } from '../registry-errors';
 import type { HttpClient } from '../transport/http';
 import { abortable } from '../../util/abort';
@@ -183,7 +183,7 @@ export class Authenticator {
   }
 
   private failed(ctx: RequestContext, url: URL, why: string, info: RegistryErrorInfo): ImgverifyError {
-    return new ImgverifyError('REGISTRY_AUTH_FAILED', `${describe(ctx)}: GET ${displayUrl(url)} ${why}${formatRegistryError(info)}`, {
+    return new ImgverifyError('REGISTRY_AUTH_FAILED', `${describeRequest(ctx)}: GET ${displayUrl(url)} ${why}${formatRegistryError(info)}`, {
       details: { ...contextDetails(ctx, url), status: 401, ...(info.code ? { registryError: info.code } : {}) },
     });
   }
@@ -222,7 +222,7 @@ export class Authenticator {
     if (why !== undefined) {
       throw new ImgverifyError(
         'INSECURE_REGISTRY_REFUSED',
-        `${describe(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}: ${why}`,
+        `${describeRequest(ctx)}: refusing to send credentials over plain http to token realm ${displayUrl(realm)}: ${why}`,
         { details: contextDetails(ctx, realm) },
       );
     }

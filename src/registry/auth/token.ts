@@ -5,7 +5,7 @@
  * `grant_type=refresh_token`. The response is hostile: bounded, shape-checked.
  */
 import { ImgverifyError } from '../../errors';
-import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
 import type { HttpClient } from '../transport/http';
 import { isRetryableError } from '../transport/http';
@@ -54,7 +54,7 @@ export async function fetchToken(
     url.searchParams.append('scope', req.scope);
     if (creds !== undefined) headers.authorization = basicAuthorization(creds.username, creds.password);
   }
-  const where = `${describe(ctx)}: token service ${displayUrl(url)}`;
+  const where = `${describeRequest(ctx)}: token service ${displayUrl(url)}`;
   const details = { ...contextDetails(ctx, url), scope: req.scope };
 
   return withRetries(retry, signal, isRetryableError, async () => {

@@ -4,7 +4,7 @@
  * read with a byte bound. Knows nothing about registries, auth or redirects.
  */
 import { ImgverifyError } from '../../errors';
-import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
 import { sanitise } from '../registry-errors';
 import type { HttpStack } from './http-stack';
 import { displayProxy } from './proxy';
@@ -155,7 +155,7 @@ export class HttpResponse {
   private tooLarge(limit: number, why: string): ImgverifyError {
     return new ImgverifyError(
       'SIZE_LIMIT_EXCEEDED',
-      `${describe(this.ctx)}: response from ${displayUrl(this.url)} exceeds the ${limit}-byte limit (${why})`,
+      `${describeRequest(this.ctx)}: response from ${displayUrl(this.url)} exceeds the ${limit}-byte limit (${why})`,
       { details: { ...contextDetails(this.ctx, this.url), limit } },
     );
   }
@@ -187,7 +187,7 @@ function mapNetworkError(
   proxy?: URL,
 ): unknown {
   if (err instanceof ImgverifyError) return err;
-  const where = `${describe(ctx)}: GET ${displayUrl(url)}${proxy ? ` via proxy ${displayProxy(proxy)}` : ''}`;
+  const where = `${describeRequest(ctx)}: GET ${displayUrl(url)}${proxy ? ` via proxy ${displayProxy(proxy)}` : ''}`;
   const details = contextDetails(ctx, url);
   const code = errorCode(err);
   if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {

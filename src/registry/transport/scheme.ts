@@ -8,7 +8,7 @@
 import { ImgverifyError } from '../../errors';
 import { isLoopbackRegistry } from '../../reference';
 import { normaliseRegistryKey } from '../auth/docker-config';
-import { displayUrl, type RequestContext, contextDetails, describe } from '../context';
+import { displayUrl, type RequestContext, contextDetails, describeRequest } from '../context';
 
 export type Scheme = 'https' | 'http';
 
@@ -36,19 +36,19 @@ export function schemeCandidates(registry: string, allowance: HttpAllowance): Sc
 /** Throws unless `url` may be requested: http(s) only, no user info, plain http only where allowed. */
 export function assertUrlAllowed(url: URL, allowance: HttpAllowance, ctx: RequestContext, why: string): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ImgverifyError('REGISTRY_ERROR', `${describe(ctx)}: ${why} uses unsupported scheme "${url.protocol}"`, {
+    throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(ctx)}: ${why} uses unsupported scheme "${url.protocol}"`, {
       details: contextDetails(ctx),
     });
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ImgverifyError('REGISTRY_ERROR', `${describe(ctx)}: ${why} carries user info in the URL; refused`, {
+    throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(ctx)}: ${why} carries user info in the URL; refused`, {
       details: contextDetails(ctx, url),
     });
   }
   if (url.protocol === 'http:' && !httpAllowed(url.host, allowance)) {
     throw new ImgverifyError(
       'INSECURE_REGISTRY_REFUSED',
-      `${describe(ctx)}: refusing plain http to ${displayUrl(url)} (${why}); ` +
+      `${describeRequest(ctx)}: refusing plain http to ${displayUrl(url)} (${why}); ` +
         `only loopback hosts and hosts listed in allowHttp may be reached without TLS`,
       { details: contextDetails(ctx, url) },
     );

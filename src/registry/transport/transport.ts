@@ -7,7 +7,7 @@ import { ImgverifyError, type ErrorCode } from '../../errors';
 import { registryApiHost } from '../../reference';
 import type { Authenticator, Authorization } from '../auth/authenticator';
 import { parseChallenges } from '../auth/challenge';
-import { contextDetails, describe, displayUrl, type RequestContext } from '../context';
+import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
 import { isRetryableError, isTlsMismatchError, type HttpClient, type HttpResponse } from './http';
 import { abortable } from '../../util/abort';
@@ -60,7 +60,7 @@ export class RegistryTransport {
         return { done: true, value: toRegistryResponse(res, body) };
       }
       const info = parseRegistryErrors(await res.readErrorBody());
-      const where = `${describe(req.ctx)}: GET ${displayUrl(res.url)}`;
+      const where = `${describeRequest(req.ctx)}: GET ${displayUrl(res.url)}`;
       const details = { ...contextDetails(req.ctx, res.url), status: res.status, ...(info.code ? { registryError: info.code } : {}) };
       const registryError = formatRegistryError(info);
       if (RETRYABLE_STATUSES.has(res.status)) {
@@ -155,13 +155,13 @@ export class RegistryTransport {
       if (location === undefined || !URL.canParse(location, url.href)) {
         throw new ImgverifyError(
           'REGISTRY_ERROR',
-          `${describe(req.ctx)}: GET ${displayUrl(url)} answered ${res.status} without a valid Location header`,
+          `${describeRequest(req.ctx)}: GET ${displayUrl(url)} answered ${res.status} without a valid Location header`,
           { details: { ...contextDetails(req.ctx, url), status: res.status } },
         );
       }
       url = new URL(location, url);
     }
-    throw new ImgverifyError('REGISTRY_ERROR', `${describe(req.ctx)}: more than ${MAX_REDIRECTS} redirects, last to ${displayUrl(url)}`, {
+    throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(req.ctx)}: more than ${MAX_REDIRECTS} redirects, last to ${displayUrl(url)}`, {
       details: contextDetails(req.ctx, url),
     });
   }

@@ -152,7 +152,7 @@ describeIfPresent('SPDX documents in ../shared/interop/sbom', () => {
     expect(warnings).toEqual([]);
   });
 
-  // bom-images.spdx.json's layer handling: test/unit/sbom/bom-images.test.ts (its copy in fixtures/).
+  // bom-images.spdx.json's layer handling: test/unit/sbom/images.bom.test.ts (its copy in fixtures/).
 
   // Its parse time is measured by bench/, never asserted here (a loaded machine is not a failure).
   test('bom-nginx.spdx (1.4 MB) parses', () => {

@@ -2,12 +2,12 @@
 // statement about the image, signed with an ephemeral key certified by Fulcio, logged in
 // Rekor as intoto 0.0.2 or dsse 0.0.1, stored as one layer with cosign's annotations.
 import crypto from 'node:crypto';
-import { COSIGN_ANNOTATIONS, DEFAULT_IDENTITY, DEFAULT_ISSUER, cosignBundleAnnotation } from './simpleSigning';
+import { COSIGN_ANNOTATIONS, DEFAULT_IDENTITY, DEFAULT_ISSUER, cosignBundleAnnotation } from './simple-signing';
 import type { IssuedCertificate, Identity } from './fulcio';
 import { goJson } from './json';
 import { generateKeyPair, sign } from './keys';
 import type { DsseEnvelopeJson, RekorEntry } from './rekor';
-import type { TestSigstore } from './testSigstore';
+import type { TestSigstore } from './test-sigstore';
 
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';

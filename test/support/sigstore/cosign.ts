@@ -20,8 +20,8 @@ import {
   otherDigest,
   simpleSigningPayload,
   tamperedPayload,
-} from './simpleSigning';
-import type { TestSigstore } from './testSigstore';
+} from './simple-signing';
+import type { TestSigstore } from './test-sigstore';
 import { TestTimestampAuthority } from './tsa';
 import type { Extension } from './x509';
 

@@ -3,19 +3,19 @@
 // See README.md in this folder for usage.
 export * from './attest';
 export * from './cosign';
-export * from './cosignKey';
-export * from './simpleSigning';
-export * from './signBlob';
+export * from './cosign-key';
+export * from './simple-signing';
+export * from './sign-blob';
 export * from './ctlog';
 export * from './fulcio';
 export * from './github';
 export * from './json';
 export * from './keys';
-export * from './legacyBundle';
+export * from './legacy-bundle';
 export * from './merkle';
-export * from './ociManifest';
+export * from './oci-manifest';
 export * from './rekor';
-export * from './testSigstore';
-export * from './trustedRoot';
+export * from './test-sigstore';
+export * from './trusted-root';
 export * from './tsa';
 export type { Extension, SubjectAlternativeName } from './x509';

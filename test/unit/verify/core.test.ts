@@ -8,7 +8,7 @@ import { compilePolicy, type VerificationPolicy } from '../../../src/policy/poli
 import { trustRootFromJSON } from '../../../src/trust';
 import { artifactBundleInput, referrerBundleInput } from '../../../src/verify/adapters/bundle';
 import { legacySignatureInput } from '../../../src/verify/adapters/legacy';
-import { policyChecks, type PolicyChecks } from '../../../src/verify/context';
+import { policyChecks, type PolicyChecks } from '../../../src/verify/policy-checks';
 import { verifySignature, type SignatureVerdict } from '../../../src/verify/core';
 import { DEFAULT_ISSUER, createTestSigstore, generateKeyPair, legacyLayerToBundle, publicKeyPem, signImageWithKey, type CosignLayer } from '../../support/sigstore';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { findChallenge, parseChallenges } from '../../../src/registry/auth/challenge';
+import { findChallenge, parseChallenges } from '../../../../src/registry/auth/challenge';
 
 const params = (header: string, scheme = 'bearer') => Object.fromEntries(findChallenge(parseChallenges(header), scheme)?.params ?? []);
 

@@ -2,7 +2,7 @@
 // authority and the trusted_root.json that trusts them, all minted at runtime.
 import { type AttestImageOptions, type AttestationLayer, attestImage } from './attest';
 import { type SignImageOptions, type SignedLayer, signImage } from './cosign';
-import { type KeySignedLayer, type SignImageWithKeyOptions, signImageWithKey } from './cosignKey';
+import { type KeySignedLayer, type SignImageWithKeyOptions, signImageWithKey } from './cosign-key';
 import { TestCtLog } from './ctlog';
 import { TestFulcio } from './fulcio';
 import { type RekorOptions, TestRekor } from './rekor';
@@ -12,7 +12,7 @@ import {
   type ValidityWindow,
   certificateAuthorityJson,
   transparencyLogJson,
-} from './trustedRoot';
+} from './trusted-root';
 import { TestTimestampAuthority } from './tsa';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

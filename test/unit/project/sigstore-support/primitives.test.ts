@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import crypto, { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FIXTURE, readFixtureJSON } from '../../support/fixtures';
-import * as der from '../../support/sigstore/der';
+import { FIXTURE, readFixtureJSON } from '../../../support/fixtures';
+import * as der from '../../../support/sigstore/der';
 import {
   MerkleTree,
   TestRekor,
@@ -20,7 +20,7 @@ import {
   fromPem,
   logIdOf,
   sha256,
-} from '../../support/sigstore';
+} from '../../../support/sigstore';
 
 // @sigstore/verify's internal RFC 6962 verifier: the reference our proofs must satisfy. It
 // reads only the body and proof of the entry and the size and root hash of the checkpoint.

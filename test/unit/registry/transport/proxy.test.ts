@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ProxyRules, parseProxyUrl, proxySettingsFromEnv } from '../../../src/registry/transport/proxy';
+import { ProxyRules, parseProxyUrl, proxySettingsFromEnv } from '../../../../src/registry/transport/proxy';
 
 const PROXY = 'http://proxy.corp:3128';
 const rules = (noProxy?: string) => new ProxyRules({ httpsProxy: PROXY, httpProxy: 'http://plain-proxy.corp:8080', ...(noProxy !== undefined ? { noProxy } : {}) });

@@ -6,7 +6,7 @@
  */
 import { compilePolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust';
-import { policyChecks } from '../../../src/verify/context';
+import { policyChecks } from '../../../src/verify/policy-checks';
 import { verifyLegacySignatureLayer } from '../../support/verify';
 import { createTestSigstore, DEFAULT_ISSUER, type SignedLayer } from '../../support/sigstore';
 

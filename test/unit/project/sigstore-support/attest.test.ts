@@ -1,7 +1,7 @@
 // Self-check: keyless cosign attestations (DSSE + in-toto, Rekor intoto 0.0.2 or dsse 0.0.1)
 // minted by the test Sigstore verify with @sigstore/verify.
-import { COSIGN_ANNOTATIONS, type TestSigstore, buildSignatureManifest, createTestSigstore } from '../../support/sigstore';
-import { verificationOutcome, verifyLayer } from './verifyHelpers';
+import { COSIGN_ANNOTATIONS, type TestSigstore, buildSignatureManifest, createTestSigstore } from '../../../support/sigstore';
+import { verificationOutcome, verifyLayer } from './verify-helpers';
 
 const digest = `sha256:${'ef'.repeat(32)}`;
 const predicateType = 'https://slsa.dev/provenance/v0.2';

@@ -1,5 +1,5 @@
-import { backoffDelay, parseRetryAfter, withRetries } from '../../../src/registry/transport/retry';
-import { ImgverifyError } from '../../../src/errors';
+import { backoffDelay, parseRetryAfter, withRetries } from '../../../../src/registry/transport/retry';
+import { ImgverifyError } from '../../../../src/errors';
 
 describe('retry policy', () => {
   it('reads Retry-After as seconds or an HTTP date', () => {

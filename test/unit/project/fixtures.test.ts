@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { FIXTURES_DIR } from '../support/fixtures';
-import { describeInterop, interopPath } from '../support/interop';
+import { FIXTURES_DIR } from '../../support/fixtures';
+import { describeInterop, interopPath } from '../../support/interop';
 
 /** Files that describe the folder rather than being data. */
 const NOT_DATA = new Set(['README.md', '.gitattributes']);

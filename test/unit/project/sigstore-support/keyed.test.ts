@@ -10,8 +10,8 @@ import {
   generateKeyPair,
   parseCosignBundle,
   publicKeyPem,
-} from '../../support/sigstore';
-import { verificationOutcome } from './verifyHelpers';
+} from '../../../support/sigstore';
+import { verificationOutcome } from './verify-helpers';
 
 const digest = `sha256:${'cd'.repeat(32)}`;
 const hint = 'release-key';

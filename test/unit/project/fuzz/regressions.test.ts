@@ -1,16 +1,16 @@
 /**
  * Every input the fuzzers found (`npm run fuzz`, fuzz/run.ts) is kept under
- * test/unit/fuzz/findings/TARGET/ and replayed here through its target: each must now satisfy
+ * test/unit/project/fuzz/findings/TARGET/ and replayed here through its target: each must now satisfy
  * the invariant (a value or a typed ImgverifyError). Findings also get a test of the fixed
  * behaviour below.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImgverifyError } from '../../../src/errors';
-import { parseBundle } from '../../../src/bundle/parse';
-import { parseLegacySignature } from '../../../src/cosign/legacy-signature';
-import { readCertificate } from '../../../src/util/certificate';
-import { findTarget, TARGETS } from '../../../fuzz/targets';
+import { ImgverifyError } from '../../../../src/errors';
+import { parseBundle } from '../../../../src/bundle/parse';
+import { parseLegacySignature } from '../../../../src/cosign/legacy-signature';
+import { readCertificate } from '../../../../src/util/certificate';
+import { findTarget, TARGETS } from '../../../../fuzz/targets';
 
 const FINDINGS = join(__dirname, 'findings');
 const finding = (target: string, name: string): Buffer => readFileSync(join(FINDINGS, target, name));

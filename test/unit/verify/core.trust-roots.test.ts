@@ -1,5 +1,5 @@
 /**
- * Several trust roots in the core's trust step (src/verify/core.ts, ./context.ts): a signature
+ * Several trust roots in the core's trust step (src/verify/core.ts, src/verify/policy-checks.ts): a signature
  * verifies when every check passes within ONE root, the verdict names that root, and when none
  * verifies the failure is the one of the root that got furthest. A root that lists no
  * transparency log (GitHub's instance for private repositories) verifies signatures that carry
@@ -8,7 +8,7 @@
 import { compilePolicy, type VerificationPolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust';
 import { legacySignatureInput } from '../../../src/verify/adapters/legacy';
-import { policyChecks } from '../../../src/verify/context';
+import { policyChecks } from '../../../src/verify/policy-checks';
 import { verifySignature, type SignatureVerdict } from '../../../src/verify/core';
 import { DEFAULT_ISSUER, createTestSigstore, generateKeyPair, publicKeyPem, signImageWithKey, type CosignLayer } from '../../support/sigstore';
 

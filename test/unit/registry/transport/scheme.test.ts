@@ -1,5 +1,5 @@
-import { type ImgverifyError } from '../../../src/errors';
-import { assertUrlAllowed, httpAllowance, httpAllowed, schemeCandidates } from '../../../src/registry/transport/scheme';
+import { type ImgverifyError } from '../../../../src/errors';
+import { assertUrlAllowed, httpAllowance, httpAllowed, schemeCandidates } from '../../../../src/registry/transport/scheme';
 
 const ctx = { registry: 'reg.example', repository: 'app', subject: 'manifest "v1"' };
 

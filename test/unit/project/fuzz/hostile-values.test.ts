@@ -11,9 +11,9 @@
  * a bundle, a DSSE payload, the bundle annotation of a .sig layer) are mutated inside as well.
  */
 import { parseAllDocuments } from 'yaml';
-import { TARGETS, type FuzzTarget } from '../../../fuzz/targets';
-import { isRecord } from '../../../src/util/shape';
-import { errorMessage } from '../../../src/util/describe';
+import { TARGETS, type FuzzTarget } from '../../../../fuzz/targets';
+import { isRecord } from '../../../../src/util/shape';
+import { errorMessage } from '../../../../src/util/describe';
 
 /** Fresh each time (a parser could otherwise change a shared value). */
 const HOSTILE_JSON = [

@@ -9,10 +9,10 @@ import type { Identity, IssuedCertificate } from './fulcio';
 import { type GithubWorkflowClaims, githubWorkflowCertificate } from './github';
 import { goJson } from './json';
 import { generateKeyPair, publicKeyPem, sign } from './keys';
-import { legacyLayerToBundle } from './legacyBundle';
+import { legacyLayerToBundle } from './legacy-bundle';
 import type { RekorEntry } from './rekor';
-import { COSIGN_ANNOTATIONS, DEFAULT_IDENTITY, DEFAULT_ISSUER, cosignBundleAnnotation, hashHex } from './simpleSigning';
-import type { TestSigstore } from './testSigstore';
+import { COSIGN_ANNOTATIONS, DEFAULT_IDENTITY, DEFAULT_ISSUER, cosignBundleAnnotation, hashHex } from './simple-signing';
+import type { TestSigstore } from './test-sigstore';
 
 export interface SignBlobOptions {
   identity?: Identity;

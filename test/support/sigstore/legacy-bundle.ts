@@ -4,8 +4,8 @@
 // Sigstore mints verifies, and to check the same conversion against real cosign signatures.
 import type { SerializedBundle } from '@sigstore/bundle';
 import { DSSE_MEDIA_TYPE } from './attest';
-import type { CosignLayer } from './simpleSigning';
-import { COSIGN_ANNOTATIONS } from './simpleSigning';
+import type { CosignLayer } from './simple-signing';
+import { COSIGN_ANNOTATIONS } from './simple-signing';
 import { fromPem, sha256 } from './keys';
 import type { InclusionProof } from './rekor';
 import crypto from 'node:crypto';

@@ -17,11 +17,12 @@ import {
   fromPem,
   sha256Digest,
   simpleSigningPayload,
-} from '../../support/sigstore';
-import { FIXTURE, readFixture, readFixtureJSON } from '../../support/fixtures';
-import { verificationOutcome, verifyLayer } from './verifyHelpers';
+} from '../../../support/sigstore';
+import { FIXTURE, readFixture, readFixtureJSON } from '../../../support/fixtures';
+import { interopPath } from '../../../support/interop';
+import { verificationOutcome, verifyLayer } from './verify-helpers';
 
-const INTEROP = path.resolve(__dirname, '../../../../shared/interop');
+const INTEROP = interopPath();
 const present = fs.existsSync(path.join(INTEROP, 'cosign-oci', 'vectors.json'));
 const describeInterop = present ? describe : describe.skip;
 if (!present) {

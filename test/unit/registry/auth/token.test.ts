@@ -1,5 +1,5 @@
-import { ImgverifyError } from '../../../src/errors';
-import { parseTokenResponse } from '../../../src/registry/auth/token';
+import { ImgverifyError } from '../../../../src/errors';
+import { parseTokenResponse } from '../../../../src/registry/auth/token';
 
 const parse = (value: unknown) => parseTokenResponse(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), 1_000_000, 'token service', {});
 

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../support/cli';
-import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
+import { runCli } from '../../../support/cli';
+import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../../support/sigstore';
 
 const SIGNER = 'release@example.test';
 const sigstore = createTestSigstore();

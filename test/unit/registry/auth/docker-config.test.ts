@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CredentialStore, defaultCredentialFiles, defaultDockerConfigPath } from '../../../src/registry/auth/credentials';
-import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig } from '../../../src/registry/auth/docker-config';
-import { ImgverifyError } from '../../../src/errors';
-import { errorMessage } from '../../../src/util/describe';
+import { CredentialStore, defaultCredentialFiles, defaultDockerConfigPath } from '../../../../src/registry/auth/credentials';
+import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig } from '../../../../src/registry/auth/docker-config';
+import { ImgverifyError } from '../../../../src/errors';
+import { errorMessage } from '../../../../src/util/describe';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 

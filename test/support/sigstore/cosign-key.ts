@@ -16,8 +16,8 @@ import {
   otherDigest,
   simpleSigningPayload,
   tamperedPayload,
-} from './simpleSigning';
-import type { TestSigstore } from './testSigstore';
+} from './simple-signing';
+import type { TestSigstore } from './test-sigstore';
 import { TestTimestampAuthority } from './tsa';
 
 /** Defects of a key-based signature. */

@@ -3,8 +3,8 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot, publicKeyDetailsFromJSON } from '@sigstore/protobuf-specs';
 import { type Signer, Verifier, type VerifierOptions, type VerificationPolicy, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
-import type { CosignLayer, LegacyBundleOptions, TrustedRootJson } from '../../support/sigstore';
-import { keyDetailsOf, legacyLayerToBundle, spkiDer } from '../../support/sigstore';
+import type { CosignLayer, LegacyBundleOptions, TrustedRootJson } from '../../../support/sigstore';
+import { keyDetailsOf, legacyLayerToBundle, spkiDer } from '../../../support/sigstore';
 
 export interface VerifyOptions extends LegacyBundleOptions {
   trustedRoot: TrustedRootJson | object;

@@ -3,7 +3,7 @@
 // history entry per layer, and one layer descriptor per signature with its annotations.
 // Everything is Go-marshalled: compact JSON, struct field order, sorted annotation keys.
 import crypto from 'node:crypto';
-import type { CosignLayer } from './simpleSigning';
+import type { CosignLayer } from './simple-signing';
 import { goJson, sortedKeys } from './json';
 
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';

@@ -10,8 +10,8 @@ import {
   createTestSigstore,
   parseCosignBundle,
   toPem,
-} from '../../support/sigstore';
-import { verificationCode, verificationOutcome, verifyLayer } from './verifyHelpers';
+} from '../../../support/sigstore';
+import { verificationCode, verificationOutcome, verifyLayer } from './verify-helpers';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
 const identity = { email: 'release@example.test' };
