@@ -28,31 +28,24 @@ export function unknownTrustRootRefs(policies: readonly ClusterImagePolicy[], na
   return errors;
 }
 
-/** Errors for policies that share a name (names are cluster-unique in Kubernetes). */
-export function duplicateNames(policies: readonly ClusterImagePolicy[]): ImgverifyError[] {
+/** Errors for documents of one kind that share a name (names are cluster-unique in Kubernetes); the first keeps it. */
+function duplicatesOf(kind: string, docs: readonly { readonly name: string; readonly source: PolicyLocation }[]): ImgverifyError[] {
   const seen = new Map<string, PolicyLocation>();
   const errors: ImgverifyError[] = [];
-  for (const policy of policies) {
-    const first = seen.get(policy.name);
-    if (first === undefined) {
-      seen.set(policy.name, policy.source);
-      continue;
-    }
-    errors.push(
-      policyError(policy.source, 'metadata.name', `duplicate ClusterImagePolicy name ${JSON.stringify(policy.name)} (first in ${describeLocation(first)})`),
-    );
+  for (const doc of docs) {
+    const first = seen.get(doc.name);
+    if (first) errors.push(policyError(doc.source, 'metadata.name', `duplicate ${kind} name ${JSON.stringify(doc.name)} (first in ${describeLocation(first)})`));
+    else seen.set(doc.name, doc.source);
   }
   return errors;
 }
 
+/** Errors for policies that share a name. */
+export function duplicateNames(policies: readonly ClusterImagePolicy[]): ImgverifyError[] {
+  return duplicatesOf('ClusterImagePolicy', policies);
+}
+
 /** Errors for TrustRoots that share a name. */
 export function duplicateTrustRootNames(roots: readonly TrustRootDocument[]): ImgverifyError[] {
-  const seen = new Map<string, PolicyLocation>();
-  const errors: ImgverifyError[] = [];
-  for (const root of roots) {
-    const first = seen.get(root.name);
-    if (first) errors.push(policyError(root.source, 'metadata.name', `duplicate TrustRoot name ${JSON.stringify(root.name)} (first in ${describeLocation(first)})`));
-    else seen.set(root.name, root.source);
-  }
-  return errors;
+  return duplicatesOf('TrustRoot', roots);
 }
