@@ -40,7 +40,11 @@ const MAX_ALIAS_COUNT = 100;
 
 // --- Recording problems ------------------------------------------------------------------------
 
-/** @internal Collects problems for one document; every check records and continues, so a file reports all of them. */
+/**
+ * Collects problems for one document; every check records and continues, so a file reports all
+ * of them. Not marked internal: the published declarations of this module (which the entry's
+ * types reach) name it, and stripping it broke them (test/integration/package-consumer.test.ts).
+ */
 export class Checker extends ShapeChecker {
   readonly errors: ImgverifyError[] = [];
   readonly warnings: PolicyWarning[] = [];

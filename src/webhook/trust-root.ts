@@ -125,7 +125,7 @@ function parseSpec(c: Checker, value: unknown, name: string | undefined): TrustR
   return { kind: 'repository', root, mirrorFS, ...(targets !== undefined ? { targets } : {}) };
 }
 
-/** @internal A TrustRoot document (the caller checked `kind`). */
+/** A TrustRoot document (the caller checked `kind`). */
 function parseTrustRoot(c: Checker, doc: Json, apiVersion: string | undefined): TrustRootDocument | undefined {
   if (apiVersion !== TRUST_ROOT_API_VERSION) {
     c.error('apiVersion', `unsupported apiVersion ${JSON.stringify(apiVersion ?? null)} for a TrustRoot: expected ${TRUST_ROOT_API_VERSION}`);
