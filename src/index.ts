@@ -82,7 +82,7 @@ export { MAX_BUNDLE_BYTES } from './bundle/parse';
 // Policies
 export type { ClaimMatchers, IdentityMatcher } from './policy/identity-policy';
 export { CERTIFICATE_CLAIM_NAMES, CERTIFICATE_CLAIM_OIDS, type CertificateClaimName, type CertificateClaims } from './policy/certificate-claims';
-export type { KeylessPolicy, KeyPolicy, PolicyOptions, VerificationPolicy } from './policy/policy';
+export type { KeylessPolicy, KeyPolicy, PolicyOptions, SignatureHashAlgorithm, VerificationPolicy } from './policy/policy';
 export type { CertificateIdentity, SubjectAlternativeName } from './policy/certificate-identity';
 export { PREDICATE_TYPES, predicateTypeURI, type PredicateTypeName } from './attestation/predicate-types';
 export {

@@ -5,6 +5,7 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { ImgverifyError } from '../errors';
+import { describeValue } from '../util/describe';
 import { keysOf, rejectUnknownKeys } from '../util/options';
 import { compileIdentity, IDENTITY_MATCHER_KEYS, type CompiledIdentity, type IdentityMatcher } from './identity-policy';
 import { errorMessage } from '../util/describe';
@@ -17,7 +18,19 @@ export interface KeylessPolicy {
 export interface KeyPolicy {
   /** PEM public key (ECDSA P-256/P-384, RSA, Ed25519) or a KeyObject. */
   publicKey: string | Buffer | KeyObject;
+  /**
+   * The hash the key signed with (ECDSA and RSA; Ed25519 signs the message itself), as cosign's
+   * `--signature-digest-algorithm` and policy-controller's `key.hashAlgorithm`: every signature
+   * and attestation is then verified with exactly this hash. Without it, the hash a signature's
+   * log entry names, else SHA-256 (cosign's default).
+   */
+  hashAlgorithm?: SignatureHashAlgorithm;
 }
+
+/** Hashes a key may sign with (cosign's `--signature-digest-algorithm` values). */
+export type SignatureHashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
+
+export const SIGNATURE_HASH_ALGORITHMS: readonly SignatureHashAlgorithm[] = Object.freeze(['sha224', 'sha256', 'sha384', 'sha512']);
 
 export interface PolicyOptions {
   /** Accept signatures with no transparency-log entry (cosign --insecure-ignore-tlog). Default false. */
@@ -36,6 +49,8 @@ export type CompiledPolicy =
       readonly publicKey: KeyObject;
       /** SHA-256 of the SPKI DER, hex: names the key in results. */
       readonly keyId: string;
+      /** The hash every signature must have been made with (ECDSA, RSA), when the policy names one. */
+      readonly hashAlgorithm?: SignatureHashAlgorithm;
       readonly options: PolicyOptions;
       readonly description: string;
     };
@@ -66,7 +81,7 @@ export function keyId(key: KeyObject): string {
 }
 
 const OPTION_KEYS = keysOf<PolicyOptions>()('insecureIgnoreTlog', 'insecureIgnoreSct');
-const KEY_POLICY_KEYS = new Set([...keysOf<KeyPolicy>()('publicKey'), ...OPTION_KEYS]);
+const KEY_POLICY_KEYS = new Set([...keysOf<KeyPolicy>()('publicKey', 'hashAlgorithm'), ...OPTION_KEYS]);
 const KEYLESS_POLICY_KEYS = new Set([...keysOf<KeylessPolicy>()('identities'), ...OPTION_KEYS]);
 const IDENTITY_POLICY_KEYS = new Set([...IDENTITY_MATCHER_KEYS, ...OPTION_KEYS]);
 
@@ -85,7 +100,18 @@ export function compilePolicy(policy: VerificationPolicy): CompiledPolicy {
   if ('publicKey' in policy && policy.publicKey !== undefined) {
     const publicKey = parsePublicKey(policy.publicKey);
     const id = keyId(publicKey);
-    return Object.freeze({ kind: 'key', publicKey, keyId: id, options, description: `public key sha256:${id}` });
+    const hash = policy.hashAlgorithm;
+    if (hash !== undefined && !SIGNATURE_HASH_ALGORITHMS.includes(hash)) {
+      throw new ImgverifyError('INVALID_POLICY', `hashAlgorithm must be one of ${SIGNATURE_HASH_ALGORITHMS.join(', ')}, got ${describeValue(hash)}`);
+    }
+    return Object.freeze({
+      kind: 'key',
+      publicKey,
+      keyId: id,
+      ...(hash !== undefined ? { hashAlgorithm: hash } : {}),
+      options,
+      description: `public key sha256:${id}${hash !== undefined ? ` (${hash})` : ''}`,
+    });
   }
   // A single identity is the policy itself, without the options.
   const { insecureIgnoreTlog: _tlog, insecureIgnoreSct: _sct, ...single } = policy as IdentityMatcher & PolicyOptions;

@@ -29,6 +29,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
+import { dsse } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import type { SignedEntity } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
@@ -42,11 +43,12 @@ import { checkPayloadBindsDigest, parseSimpleSigning } from '../cosign/simple-si
 import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
 import { certificateIdentity, type CertificateIdentity } from '../policy/certificate-identity';
 import { matchIdentity } from '../policy/identity-policy';
+import type { SignatureHashAlgorithm } from '../policy/policy';
 import { defined } from '../util/object';
 import { checkCodeSigningUsage } from './code-signing';
 import { POLICY_KEY_HINT, type PolicyChecks, type RootChecks } from './policy-checks';
 import { verifyIntotoV001Entry } from './intoto-v001';
-import { MessageContent, PrehashedMessageContent } from './signature-content';
+import { HashedDsseContent, MessageContent, PrehashedMessageContent } from './signature-content';
 import type { SignerInfo, TlogInfo } from './types';
 
 /** One signature, decoded from its stored format by an adapter. */
@@ -162,8 +164,14 @@ function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntit
   if (useKey && material !== 'publicKey' && input.certificateUnderKeyPolicy === 'reject') {
     throw new ImgverifyError('KEY_MISMATCH', 'the signature is signed with a certificate (keyless), not a key: verify it with the certificate identity and issuer');
   }
-  const signature = bundle.content.$case === 'messageSignature' ? messageContent(bundle, input.artifact) : undefined;
+  // A key policy may name the hash its key signs with (cosign --signature-digest-algorithm).
+  const signingHash = policy.kind === 'key' ? policy.hashAlgorithm : undefined;
+  const signature = bundle.content.$case === 'messageSignature' ? messageContent(bundle, input.artifact, signingHash) : undefined;
   const entity = bundleToSignedEntity(bundle, { ...(signature ? { signature } : {}), publicKeyHint: POLICY_KEY_HINT });
+  if (signingHash !== undefined && bundle.content.$case === 'dsseEnvelope') {
+    const { payloadType, payload } = bundle.content.dsseEnvelope;
+    entity.signature = new HashedDsseContent(entity.signature, dsse.preAuthEncoding(payloadType, Buffer.from(payload)), signingHash);
+  }
   return {
     // With a key policy the key is the policy's, looked up under its hint (policy-checks.ts).
     entity: useKey ? { ...entity, key: { $case: 'public-key', hint: POLICY_KEY_HINT } } : entity,
@@ -175,7 +183,7 @@ function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntit
  * The signature content of a message signature for the artifact, after checking that the
  * bundle's `messageDigest` (an unauthenticated hint) names the artifact (DIGEST_MISMATCH).
  */
-function messageContent(bundle: Bundle, artifact: Artifact | undefined): MessageContent | PrehashedMessageContent {
+function messageContent(bundle: Bundle, artifact: Artifact | undefined, signingHash: SignatureHashAlgorithm | undefined): MessageContent | PrehashedMessageContent {
   if (bundle.content.$case !== 'messageSignature') throw new Error('not a message signature');
   const { messageDigest, signature } = bundle.content.messageSignature;
   if (!artifact) {
@@ -185,8 +193,11 @@ function messageContent(bundle: Bundle, artifact: Artifact | undefined): Message
   if (!algorithm) throw new ImgverifyError('SIGNATURE_MALFORMED', `bundle is malformed: unsupported messageDigest algorithm ${messageDigest.algorithm}`);
   let content: MessageContent | PrehashedMessageContent;
   if ('bytes' in artifact) {
-    content = new MessageContent(artifact.bytes, Buffer.from(signature), algorithm);
+    content = new MessageContent(artifact.bytes, Buffer.from(signature), algorithm, signingHash);
   } else {
+    if (signingHash !== undefined && signingHash !== algorithm) {
+      throw new ImgverifyError('INVALID_OPTIONS', `the key signs ${signingHash.toUpperCase()} digests; a ${algorithm.toUpperCase()} digest cannot verify it: verify with the artifact file instead`);
+    }
     if (artifact.digest.algorithm !== algorithm) {
       const given = artifact.digest.algorithm.toUpperCase();
       throw new ImgverifyError(

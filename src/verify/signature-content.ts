@@ -15,6 +15,7 @@
 import { createHash, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { SignedEntity } from '@sigstore/verify';
 import { verifyPrehashed, type DigestAlgorithm } from '../bundle/prehashed';
+import type { SignatureHashAlgorithm } from '../policy/policy';
 
 type SignatureContent = SignedEntity['signature'];
 
@@ -59,6 +60,8 @@ export class MessageContent extends DigestedContent {
     private readonly message: Buffer,
     signature: Buffer,
     algorithm: DigestAlgorithm,
+    /** The hash ECDSA and RSA signed with, when a key policy names it; else the digest's. */
+    private readonly signingHash: SignatureHashAlgorithm = algorithm,
   ) {
     super(signature, createHash(algorithm).update(message).digest(), algorithm);
   }
@@ -73,7 +76,48 @@ export class MessageContent extends DigestedContent {
         const { ed25519ph } = require('@noble/curves/ed25519') as typeof import('@noble/curves/ed25519');
         return ed25519ph.verify(this.signature, this.message, ed25519Raw(key));
       }
-      return cryptoVerify(this.algorithm, this.message, key, this.signature);
+      return cryptoVerify(this.signingHash, this.message, key, this.signature);
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * A DSSE envelope's signature verified with the hash a key policy names: `@sigstore/verify`'s
+ * own content lets node:crypto pick the key's default hash (SHA-256 for ECDSA and RSA), which
+ * is not what a key that signs with SHA-384 or SHA-512 made. Everything but the signature check
+ * is the library's content, unchanged.
+ */
+export class HashedDsseContent implements SignatureContent {
+  constructor(
+    private readonly content: SignatureContent,
+    /** The envelope's pre-authentication encoding: what was signed. */
+    private readonly preAuthEncoding: Buffer,
+    private readonly signingHash: SignatureHashAlgorithm,
+  ) {}
+
+  get signature(): Buffer {
+    return this.content.signature;
+  }
+
+  compareSignature(signature: Buffer): boolean {
+    return this.content.compareSignature(signature);
+  }
+
+  compareDigest(digest: Buffer): boolean {
+    return this.content.compareDigest(digest);
+  }
+
+  compareSignedDigest(digest: Buffer): boolean {
+    return this.content.compareSignedDigest(digest);
+  }
+
+  verifySignature(key: KeyObject): boolean {
+    try {
+      // Ed25519 signs the encoding itself, whatever hash the policy names.
+      const hash = key.asymmetricKeyType === 'ed25519' ? null : this.signingHash;
+      return cryptoVerify(hash, this.preAuthEncoding, key, this.signature);
     } catch {
       return false;
     }

@@ -1,11 +1,11 @@
 // What `cosign attest` (legacy `.att` tag) pushes: a DSSE envelope over an in-toto
 // statement about the image, signed with an ephemeral key certified by Fulcio, logged in
 // Rekor as intoto 0.0.2 or dsse 0.0.1, stored as one layer with cosign's annotations.
-import crypto from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import { COSIGN_ANNOTATIONS, DEFAULT_IDENTITY, DEFAULT_ISSUER, cosignBundleAnnotation } from './simple-signing';
 import type { IssuedCertificate, Identity } from './fulcio';
 import { goJson } from './json';
-import { generateKeyPair, sign } from './keys';
+import { generateKeyPair, publicKeyPem, sign, type SigningHashName } from './keys';
 import type { DsseEnvelopeJson, RekorEntry } from './rekor';
 import type { TestSigstore } from './test-sigstore';
 
@@ -111,4 +111,37 @@ export function attestImage(sigstore: TestSigstore, opts: AttestImageOptions): A
     },
     details: { signedAt, envelope, statement, certificate, rekorEntry },
   };
+}
+
+export interface AttestImageWithKeyOptions {
+  digest: string;
+  repository?: string;
+  predicateType: string;
+  predicate: unknown;
+  /** ECDSA, RSA or Ed25519 private key (node:crypto). */
+  privateKey: KeyObject;
+  /** Hash ECDSA/RSA sign the DSSE pre-authentication encoding with (default SHA-256); ignored for Ed25519. */
+  hash?: SigningHashName;
+  /** Log it in Rekor as a dsse entry naming the public key. Default false (`cosign attest --key --tlog-upload=false`). */
+  tlog?: boolean;
+  signedAt?: Date;
+}
+
+/** What `cosign attest --key` pushes: the same `.att` layer, signed with a long-lived key, no certificate. */
+export function attestImageWithKey(sigstore: TestSigstore, opts: AttestImageWithKeyOptions): Omit<AttestationLayer, 'details'> {
+  const signedAt = opts.signedAt ?? sigstore.nextSigningTime();
+  const statement = inTotoStatement({ repository: opts.repository ?? 'registry.example.test/app', digest: opts.digest, predicateType: opts.predicateType, predicate: opts.predicate });
+  const signature = sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement), opts.privateKey, opts.hash ?? 'sha256');
+  const envelope: DsseEnvelopeJson = {
+    payloadType: IN_TOTO_PAYLOAD_TYPE,
+    payload: statement.toString('base64'),
+    signatures: [{ keyid: '', sig: signature.toString('base64') }],
+  };
+  const annotations: Record<string, string> = { predicateType: opts.predicateType, [COSIGN_ANNOTATIONS.signature]: '' };
+  if (opts.tlog) {
+    const publicKey = crypto.createPublicKey(opts.privateKey);
+    const entry = sigstore.rekor.addDsse({ envelope, verifierPEM: publicKeyPem(publicKey), integratedTime: signedAt, setSigner: 'log' });
+    annotations[COSIGN_ANNOTATIONS.bundle] = cosignBundleAnnotation(entry);
+  }
+  return { payload: Buffer.from(goJson(envelope), 'utf8'), mediaType: DSSE_MEDIA_TYPE, annotations };
 }

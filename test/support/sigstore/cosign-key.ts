@@ -2,7 +2,7 @@
 // a long-lived key (ECDSA, RSA or Ed25519), optionally logged in Rekor with the public key.
 import crypto, { type KeyObject } from 'node:crypto';
 import type { SigningDetails } from './cosign';
-import { type HashName, generateKeyPair, publicKeyPem, sign } from './keys';
+import { type HashName, type SigningHashName, generateKeyPair, publicKeyPem, sign } from './keys';
 import type { RekorEntry } from './rekor';
 import {
   COSIGN_ANNOTATIONS,
@@ -40,8 +40,11 @@ export interface SignImageWithKeyOptions {
   timestamp?: boolean;
   signedAt?: Date;
   optional?: Record<string, string> | null;
-  /** Message hash for ECDSA/RSA; cosign v2 uses SHA-256 for every file key. Ignored for Ed25519. */
-  hash?: HashName;
+  /**
+   * Message hash for ECDSA/RSA; cosign v2 uses SHA-256 for every file key unless told otherwise
+   * (policy-controller's key.hashAlgorithm). Ignored for Ed25519. Rekor logs no SHA-224 digest.
+   */
+  hash?: SigningHashName;
   defect?: KeyDefect;
 }
 
@@ -69,6 +72,7 @@ export function signImageWithKey(sigstore: TestSigstore, opts: SignImageWithKeyO
   let rekorEntry: RekorEntry | undefined;
   if (opts.tlog ?? false) {
     // Ed25519 is signed without a pre-hash, so its hashedrekord digest is SHA-256 of the payload.
+    if (hash === 'sha224') throw new Error('Rekor logs no SHA-224 digest: sign with tlog: false');
     const bodyHash: HashName = opts.privateKey.asymmetricKeyType === 'ed25519' ? 'sha256' : hash;
     const loggedKey =
       defect === 'rekor-body-other-key' ? generateKeyPair(sameKindAs(opts.privateKey)).publicKey : publicKey;

@@ -4,6 +4,8 @@ import crypto, { type KeyObject } from 'node:crypto';
 
 export type KeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'ecdsa-p521' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ed25519';
 export type HashName = 'sha256' | 'sha384' | 'sha512';
+/** Hashes a key may sign with (cosign --signature-digest-algorithm); Rekor logs only the HashName ones. */
+export type SigningHashName = HashName | 'sha224';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -111,7 +113,7 @@ export function defaultHashFor(key: KeyObject): HashName {
  * Signs `data`: ECDSA gives an ASN.1 DER (r, s) signature, RSA gives PKCS #1 v1.5, and
  * Ed25519 signs the message itself (pure Ed25519, no pre-hash; `hash` is ignored).
  */
-export function sign(data: Uint8Array, privateKey: KeyObject, hash: HashName = 'sha256'): NonSharedBuffer {
+export function sign(data: Uint8Array, privateKey: KeyObject, hash: SigningHashName = 'sha256'): NonSharedBuffer {
   const algorithm = privateKey.asymmetricKeyType === 'ed25519' ? null : hash;
   return crypto.sign(algorithm, data, privateKey);
 }

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { compilePolicy, type VerificationPolicy } from '../../../src/policy/policy';
 import { trustRootFromJSON } from '../../../src/trust';
 import { artifactBundleInput, referrerBundleInput } from '../../../src/verify/adapters/bundle';
-import { legacySignatureInput } from '../../../src/verify/adapters/legacy';
+import { legacyAttestationInput, legacySignatureInput } from '../../../src/verify/adapters/legacy';
 import { policyChecks, type PolicyChecks } from '../../../src/verify/policy-checks';
 import { verifySignature, type SignatureVerdict } from '../../../src/verify/core';
-import { DEFAULT_ISSUER, createTestSigstore, generateKeyPair, legacyLayerToBundle, publicKeyPem, signImageWithKey, type CosignLayer } from '../../support/sigstore';
+import { DEFAULT_ISSUER, attestImageWithKey, createTestSigstore, generateKeyPair, legacyLayerToBundle, publicKeyPem, signImageWithKey, type CosignLayer } from '../../support/sigstore';
 
 const SIGNER = 'release@example.test';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -116,4 +116,77 @@ test('4. binding: a message-signature bundle attached to an image is not a state
   const v = verifySignature(referrerBundleInput(bundle, asImage), KEYLESS);
   expect(v.failure?.code).toBe('PAYLOAD_INVALID');
   expect(v.tlog).toBeDefined();
+});
+
+describe("3. signature: the hash a key policy names (cosign --signature-digest-algorithm, policy-controller's key.hashAlgorithm)", () => {
+  const HASHES = ['sha224', 'sha256', 'sha384', 'sha512'] as const;
+  const keyPolicy = (publicKey: string, hashAlgorithm?: (typeof HASHES)[number]) =>
+    ctx({ publicKey, ...(hashAlgorithm ? { hashAlgorithm } : {}), insecureIgnoreTlog: true });
+
+  test.each([
+    ['ECDSA P-256', 'ecdsa-p256'],
+    ['RSA 2048', 'rsa-2048'],
+  ] as const)('%s: a signature made with each hash verifies only under that hash', (_name, type) => {
+    const key = generateKeyPair(type);
+    const pem = publicKeyPem(key.publicKey);
+    for (const made of HASHES) {
+      const layer = signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, hash: made, tlog: false });
+      for (const named of HASHES) {
+        const v = legacy(layer, DIGEST, keyPolicy(pem, named));
+        expect([made, named, v.verified ? 'ok' : v.failure?.code]).toEqual([made, named, made === named ? 'ok' : 'SIGNATURE_INVALID']);
+      }
+    }
+  });
+
+  test('without a named hash, a key-signed payload is checked with SHA-256 (no log entry to say otherwise)', () => {
+    const key = generateKeyPair('ecdsa-p256');
+    const pem = publicKeyPem(key.publicKey);
+    expect(legacy(signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, tlog: false }), DIGEST, keyPolicy(pem)).verified).toBe(true);
+    expect(legacy(signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, hash: 'sha512', tlog: false }), DIGEST, keyPolicy(pem)).failure?.code).toBe(
+      'SIGNATURE_INVALID',
+    );
+  });
+
+  test('a logged SHA-512 signature verifies under sha512, and the log entry is still checked', () => {
+    const key = generateKeyPair('ecdsa-p384');
+    const layer = signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, hash: 'sha512', tlog: true });
+    const v = legacy(layer, DIGEST, ctx({ publicKey: publicKeyPem(key.publicKey), hashAlgorithm: 'sha512' }));
+    expect(v.failure).toBeUndefined();
+    expect(v.tlog?.logIndex).toBe(layer.details.rekorEntry!.logIndex);
+    expect(legacy(layer, DIGEST, ctx({ publicKey: publicKeyPem(key.publicKey), hashAlgorithm: 'sha256' })).failure?.code).toBe('SIGNATURE_INVALID');
+  });
+
+  test('Ed25519 signs the message itself: the named hash does not change it', () => {
+    const key = generateKeyPair('ed25519');
+    const layer = signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, tlog: false });
+    expect(legacy(layer, DIGEST, keyPolicy(publicKeyPem(key.publicKey), 'sha512')).verified).toBe(true);
+  });
+
+  test('attestations (DSSE) are verified with the named hash too', () => {
+    const key = generateKeyPair('ecdsa-p256');
+    const pem = publicKeyPem(key.publicKey);
+    for (const made of HASHES) {
+      const layer = attestImageWithKey(sigstore, { digest: DIGEST, predicateType: 'https://example.test/p', predicate: {}, privateKey: key.privateKey, hash: made });
+      for (const named of HASHES) {
+        const v = verifySignature(legacyAttestationInput(layer.payload, layer.annotations, DIGEST), keyPolicy(pem, named));
+        expect([made, named, v.verified ? 'ok' : v.failure?.code]).toEqual([made, named, made === named ? 'ok' : 'SIGNATURE_INVALID']);
+      }
+    }
+  });
+
+  test('an unknown hash is a policy error', () => {
+    expect(() => compilePolicy({ publicKey: publicKeyPem(generateKeyPair('ecdsa-p256').publicKey), hashAlgorithm: 'md5' as 'sha256' })).toThrow(
+      /hashAlgorithm must be one of sha224, sha256, sha384, sha512, got string "md5"/,
+    );
+  });
+});
+
+describe('2. trust: a key signature without a log entry (cosign sign --key --tlog-upload=false)', () => {
+  const key = generateKeyPair('ecdsa-p256');
+  const layer = signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, tlog: false });
+
+  test('is refused when the log is required, and verified when the policy waives it', () => {
+    expect(legacy(layer, DIGEST, ctx({ publicKey: publicKeyPem(key.publicKey) })).failure?.code).toBe('TLOG_ENTRY_MISSING');
+    expect(legacy(layer, DIGEST, ctx({ publicKey: publicKeyPem(key.publicKey), insecureIgnoreTlog: true })).verified).toBe(true);
+  });
 });
