@@ -23,12 +23,19 @@ export interface VerificationSession {
   verifyAttestations(pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string; condition?: AttestationCondition }): Promise<AttestationsResult>;
 }
 
+/** Where a prepared policy's signatures are looked up. */
+export interface PrepareOptions {
+  /** The repository holding the `.sig`/`.att` tags (a ClusterImagePolicy `source[].oci`; cosign's COSIGN_REPOSITORY). */
+  readonly signatureRepository?: string;
+}
+
 export interface VerificationBackend {
   /**
-   * Compiles a policy once (throws INVALID_POLICY / KEY_INVALID), to be verified under `trust`
-   * (an authority's TrustRoots) or, without it, the backend's default trust.
+   * Compiles a policy once (throws INVALID_POLICY / KEY_INVALID / INVALID_OPTIONS), to be
+   * verified under `trust` (an authority's TrustRoots) or, without it, the backend's default
+   * trust, with its signatures looked up where `options` says.
    */
-  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[]): PreparedPolicy;
+  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[], options?: PrepareOptions): PreparedPolicy;
   /** The default trust, as loaded roots and providers (for authorities that combine it with a `ca-cert`). */
   defaultTrust?(): readonly TrustRootInput[];
   /** A session whose registry requests are aborted by `signal`. */

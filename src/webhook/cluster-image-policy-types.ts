@@ -30,8 +30,13 @@ export interface KeylessIdentity {
 }
 
 export interface KeylessAuthority {
-  /** Fulcio URL (default https://fulcio.sigstore.dev). Informational: certificates are checked against the trusted root. */
-  readonly url: string;
+  /**
+   * The Fulcio URL as written. Without a `trustRootRef`, it selects the trust roots that list it
+   * as a certificate authority (`uri`), and the authority verifies under those (docs/webhook.md);
+   * absent (policy-controller's default, https://fulcio.sigstore.dev, which it uses for nothing),
+   * the webhook's trust as a whole.
+   */
+  readonly url?: string;
   /** Non-empty; any one identity suffices. */
   readonly identities: readonly KeylessIdentity[];
   /** `ca-cert.data`: the Fulcio CA chain (PEM) certificates must chain to, instead of the trust root's CAs. */
@@ -51,8 +56,44 @@ export interface TrustRootRefs {
 export interface KeyAuthority {
   /** PEM public key (checked to parse at load time). */
   readonly data: string;
-  /** Digest the signature was made over; default sha256. */
+  /** The hash the key signs with (ECDSA, RSA); default sha256. Signatures are verified with exactly it. */
   readonly hashAlgorithm: HashAlgorithm;
+}
+
+/**
+ * `source[]`: where an authority's signatures and attestations are stored, when not beside the
+ * image (cosign's COSIGN_REPOSITORY).
+ */
+export interface SignatureSource {
+  /** The repository (`registry/path`) holding the `.sig`/`.att` tags; absent: the image's own repository. */
+  readonly oci?: string;
+  /** Names of Secrets in the admitted object's namespace with the credentials for that repository. */
+  readonly signaturePullSecrets: readonly string[];
+}
+
+/** A label selector (Kubernetes' `metav1.LabelSelector`): every requirement must hold. */
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /** Non-empty for In and NotIn, empty for Exists and DoesNotExist. */
+  readonly values: readonly string[];
+}
+
+/**
+ * `spec.match[]`: a kind of admitted object the policy applies to. Group and resource are
+ * compared exactly (the core group is ""), version exactly or `*` for any; with a selector, the
+ * object's own `metadata.labels` must satisfy it.
+ */
+export interface MatchResource {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  readonly selector?: LabelSelector;
 }
 
 export interface StaticAuthority {
@@ -81,8 +122,18 @@ export interface Authority {
   readonly static?: StaticAuthority;
   /** When non-empty, the authority is satisfied by verified attestations of every listed type, not by signatures. */
   readonly attestations: readonly AttestationRequirement[];
-  /** The transparency log: the public-good Rekor, or any log of a TrustRoot named by `ctlog.trustRootRef`. */
+  /**
+   * `ctlog`: a transparency-log entry is required. `url` as written: without `ctlog.trustRootRef`,
+   * it selects the trust roots that list it as a transparency log (`baseUrl`).
+   */
   readonly ctlog?: { readonly url?: string };
+  /**
+   * Whether a signature needs a transparency-log entry: always for keyless; for a key, only with
+   * `ctlog` (or a TrustRoot's timestamp authorities) — `cosign sign --key --tlog-upload=false`.
+   */
+  readonly requiresTlog: boolean;
+  /** `source`: where the signatures are, tried in order (absent: beside the image). */
+  readonly sources?: readonly SignatureSource[];
   /** TrustRoot documents this authority's verification uses instead of the webhook's default trust. */
   readonly trustRootRefs?: TrustRootRefs;
   /** policy-controller's `signatureFormat`; absent means legacy (cosign's default). */
@@ -99,6 +150,8 @@ export interface ClusterImagePolicy {
   readonly authorities: readonly Authority[];
   /** `enforce` (default) denies on failure; `warn` admits with a warning. */
   readonly mode: PolicyMode;
+  /** `spec.match`: the admitted objects the policy applies to (any entry); absent or empty: every object. */
+  readonly match?: readonly MatchResource[];
   readonly source: PolicyLocation;
 }
 

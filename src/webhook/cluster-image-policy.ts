@@ -16,15 +16,15 @@ import {
   CERTIFICATE_CLAIM_NAMES,
   compileAttestationCondition,
   ImgverifyError,
+  parseReference,
   pemCertificates,
   predicateTypeURI,
   type CertificateClaimName,
   type ClaimMatchers,
+  type ImageReference,
 } from '../index';
 import {
   API_VERSIONS,
-  DEFAULT_FULCIO_URL,
-  PUBLIC_REKOR_URL,
   type AttestationRequirement,
   type Authority,
   type ClusterImagePolicy,
@@ -32,12 +32,26 @@ import {
   type KeyAuthority,
   type KeylessAuthority,
   type KeylessIdentity,
+  type SignatureSource,
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-import { describeLocation, describeYamlValue, isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
+import {
+  describeYamlValue,
+  describeLocation,
+  DNS_SUBDOMAIN,
+  isAbsoluteURL,
+  objectName,
+  OBJECT_FIELDS,
+  present,
+  type Checker,
+  type DocumentKind,
+  type Json,
+} from './crd-document';
 import { compileGlob } from './glob';
 import { errorMessage } from '../util/describe';
+import { joinPath } from '../util/shape';
+import { parseMatch } from './resource-match';
 
 const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha224', 'sha256', 'sha384', 'sha512'];
 
@@ -49,20 +63,30 @@ const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha224', 'sha256', 'sha384',
  */
 const UNSUPPORTED = {
   'spec.policy': 'CUE/Rego policies are not evaluated by imgverify; ignoring one would admit images it rejects',
-  'spec.match': 'resource-based matching (match) is not implemented; ignoring it would apply the policy to resources it does not select',
-  'authority.source': 'signatures stored in another repository (source, signaturePullSecrets) are not supported',
+  'source.tagPrefix': 'signature tags with a prefix (tagPrefix) are not supported yet; ignoring it would look for signatures under other tags than the policy names',
+  'source.signaturePullSecrets':
+    'signaturePullSecrets are not supported yet (credentials from Secrets of the admitted object\'s namespace); ignoring them would fetch the signatures with other credentials than the policy names',
   'authority.rfc3161timestamp': 'rfc3161timestamp needs a trustRootRef naming a TrustRoot document with timestamp authorities',
   'key.kms': 'KMS keys are not supported; put the PEM public key in key.data',
   'key.secretRef': 'keys in Kubernetes Secrets are not supported; put the PEM public key in key.data',
   'keyless.ca-cert': 'ca-cert takes the PEM chain in ca-cert.data; Secrets and KMS are not read',
   'keyless.insecureIgnoreSCT': 'insecureIgnoreSCT: true is not supported; embedded SCTs are always verified',
-  'ctlog.url': `without a trustRootRef only the public-good Rekor (${PUBLIC_REKOR_URL}) is known; a private Rekor needs ctlog.trustRootRef naming a TrustRoot`,
-  'ctlog.empty': 'ctlog without url disables transparency-log verification in policy-controller, which imgverify does not do',
+  'ctlog.empty': 'ctlog without url or trustRootRef disables transparency-log verification of keyless signatures in policy-controller, which imgverify does not do',
   'attestation.policy': 'CUE/Rego attestation policies are not evaluated (use type: cel); ignoring one would accept any attestation of the type',
   'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
 } as const;
 
 // --- Parsing ---------------------------------------------------------------------------
+
+/**
+ * "Exactly one of" errors in policy-controller's words (knative's ErrMissingOneOf /
+ * ErrMultipleOneOf), naming every field by its full path, as its `kubectl create` test expects.
+ */
+function oneOfError(c: Checker, path: string, fields: readonly string[], present: readonly string[]): void {
+  const got = present.length === 0 ? 'neither' : present.length === 2 ? 'both' : 'several';
+  const given = present.length > 0 ? ` (${present.join(' and ')} set)` : '';
+  c.error(path, `expected exactly one, got ${got}: ${fields.map((f) => joinPath(path, f)).join(', ')}${given}`);
+}
 
 function checkRegExp(c: Checker, pattern: string, path: string): void {
   try {
@@ -113,7 +137,7 @@ function parseIdentity(c: Checker, value: unknown, path: string): KeylessIdentit
       c.error(path, `expected exactly one of ${field}, ${field}RegExp, got both`);
       ok = false;
     } else if (exact === undefined && re === undefined) {
-      c.error(path, `missing field: one of ${field}, ${field}RegExp is required`);
+      c.error(path, `missing field(s): one of ${path}.${field}, ${path}.${field}RegExp is required`);
       ok = false;
     }
   };
@@ -137,6 +161,7 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['url', 'identities', 'ca-cert', 'trustRootRef', 'insecureIgnoreSCT']);
   const trustRootRef = c.string(obj, 'trustRootRef', path);
+  if (present(obj, 'ca-cert') && c.string(obj, 'url', path) !== undefined) oneOfError(c, path, ['ca-cert', 'url'], ['ca-cert', 'url']);
   let caCert: string | undefined;
   if (present(obj, 'ca-cert')) {
     const ref = c.object(obj['ca-cert'], `${path}.ca-cert`);
@@ -162,11 +187,10 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
     c.error(`${path}.insecureIgnoreSCT`, `expected a boolean, got ${describeYamlValue(ignoreSct)}`);
   }
 
-  const url = c.string(obj, 'url', path) ?? DEFAULT_FULCIO_URL;
-  if (!isAbsoluteURL(url)) c.error(`${path}.url`, `not an absolute URL: ${JSON.stringify(url)}`);
-  else if (stripSlash(url) !== DEFAULT_FULCIO_URL && trustRootRef === undefined && caCert === undefined) {
-    c.warn(`${path}.url`, `Fulcio URL ${url} is informational: certificates are verified against the Sigstore trusted root`);
-  }
+  // Without a trustRootRef a written URL selects the trust roots that list it (checked when the
+  // set is put in force, against the webhook's roots: ./service-urls); with one it is informational.
+  const url = c.string(obj, 'url', path);
+  if (url !== undefined && !isAbsoluteURL(url)) c.error(`${path}.url`, `not an absolute URL: ${JSON.stringify(url)}`);
 
   const identities: KeylessIdentity[] = [];
   if (!present(obj, 'identities')) c.error(`${path}.identities`, 'missing field: at least one identity is required');
@@ -178,19 +202,24 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
       if (identity) identities.push(identity);
     });
   }
-  return Object.freeze({ url, identities: Object.freeze(identities), ...(caCert !== undefined ? { caCert } : {}), ...(trustRootRef !== undefined ? { trustRootRef } : {}) });
+  return Object.freeze({
+    ...(url !== undefined ? { url } : {}),
+    identities: Object.freeze(identities),
+    ...(caCert !== undefined ? { caCert } : {}),
+    ...(trustRootRef !== undefined ? { trustRootRef } : {}),
+  });
 }
 
 function parseKey(c: Checker, value: unknown, path: string): KeyAuthority | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['data', 'kms', 'secretRef', 'hashAlgorithm']);
-  const kms = c.unsupported(obj, 'kms', path, UNSUPPORTED['key.kms']);
-  const secret = c.unsupported(obj, 'secretRef', path, UNSUPPORTED['key.secretRef']);
   const data = c.string(obj, 'data', path);
-  if (data === undefined && !kms && !secret) c.error(`${path}.data`, 'missing field: a PEM public key is required');
+  const given = (['data', 'kms', 'secretRef'] as const).filter((k) => (k === 'data' ? data !== undefined : present(obj, k) && obj[k] !== ''));
+  if (given.length !== 1) oneOfError(c, path, ['data', 'kms', 'secretRef'], given);
+  c.unsupported(obj, 'kms', path, UNSUPPORTED['key.kms']);
+  c.unsupported(obj, 'secretRef', path, UNSUPPORTED['key.secretRef']);
   if (data !== undefined) {
-    if (kms || secret) c.error(path, 'expected exactly one of data, kms, secretRef, got several');
     try {
       // policy-controller (cryptoutils.UnmarshalPEMToPublicKey) takes only these two PEM
       // types; createPublicKey alone would also derive a public key from a private one.
@@ -295,33 +324,83 @@ function parseAttestation(c: Checker, value: unknown, path: string): Attestation
   return Object.freeze({ name, predicateType, predicateTypeURI: uri, ...(policy ? { policy } : {}) });
 }
 
-function parseCtlog(c: Checker, value: unknown, path: string): { url?: string; trustRootRef?: string } | undefined {
+/** `ctlog`: undefined when absent, or when it names no log at all (then `empty`). */
+function parseCtlog(c: Checker, value: unknown, path: string): { url?: string; trustRootRef?: string; empty?: true } | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['url', 'trustRootRef']);
   const url = c.string(obj, 'url', path);
   const trustRootRef = c.string(obj, 'trustRootRef', path);
-  if (trustRootRef !== undefined) {
-    // The TrustRoot's logs are the ones checked; the URL is informational.
-    if (url !== undefined && !isAbsoluteURL(url)) c.error(`${path}.url`, `not an absolute URL: ${JSON.stringify(url)}`);
-    return Object.freeze({ ...(url !== undefined ? { url } : {}), trustRootRef });
-  }
-  if (url === undefined) {
-    c.error(path, `unsupported value: ${UNSUPPORTED['ctlog.empty']}`);
+  if (url !== undefined && !isAbsoluteURL(url)) {
+    c.error(`${path}.url`, `not an absolute URL: ${JSON.stringify(url)}`);
     return undefined;
   }
-  if (stripSlash(url) !== PUBLIC_REKOR_URL) {
-    c.error(`${path}.url`, `unsupported value ${JSON.stringify(url)}: ${UNSUPPORTED['ctlog.url']}`);
-    return undefined;
+  // With a trustRootRef the TrustRoot's logs are the ones checked and the URL is informational;
+  // without one, the URL selects the trust roots that list it (./service-urls).
+  if (url === undefined && trustRootRef === undefined) return { empty: true };
+  return Object.freeze({ ...(url !== undefined ? { url } : {}), ...(trustRootRef !== undefined ? { trustRootRef } : {}) });
+}
+
+/**
+ * `source[]`: repositories holding the signatures (cosign's COSIGN_REPOSITORY), with the Secrets
+ * to read them. policy-controller validates `oci` as a registry or repository name; a registry
+ * alone names no place for signatures (policy-controller would look in Docker Hub's
+ * `library/<host>`), so it is refused here.
+ */
+function parseSources(c: Checker, value: unknown, path: string): SignatureSource[] {
+  const sources: SignatureSource[] = [];
+  c.array(value, path)?.forEach((item, i) => {
+    const where = `${path}[${i}]`;
+    const obj = c.object(item, where);
+    if (!obj) return;
+    c.onlyKnown(obj, where, ['oci', 'signaturePullSecrets', 'tagPrefix']);
+    c.unsupported(obj, 'tagPrefix', where, UNSUPPORTED['source.tagPrefix']);
+    const oci = c.string(obj, 'oci', where);
+    let ok = true;
+    if (oci !== undefined) {
+      const problem = repositoryProblem(oci);
+      if (problem) {
+        c.error(`${where}.oci`, `invalid value ${JSON.stringify(oci)}: ${problem}`);
+        ok = false;
+      }
+    }
+    const secrets: string[] = [];
+    if (present(obj, 'signaturePullSecrets')) {
+      c.array(obj['signaturePullSecrets'], `${where}.signaturePullSecrets`)?.forEach((ref, j) => {
+        const at = `${where}.signaturePullSecrets[${j}]`;
+        const secret = c.object(ref, at);
+        if (!secret) return;
+        c.onlyKnown(secret, at, ['name']);
+        const name = c.string(secret, 'name', at);
+        if (name === undefined) c.error(`${at}.name`, 'missing field: name (of a Secret in the admitted object\'s namespace) is required');
+        else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) c.error(`${at}.name`, `invalid Secret name ${JSON.stringify(name)}: must be a lower-case RFC 1123 subdomain`);
+        else secrets.push(name);
+      });
+      if (secrets.length > 0) c.error(`${where}.signaturePullSecrets`, `unsupported field: ${UNSUPPORTED['source.signaturePullSecrets']}`);
+    }
+    if (ok) sources.push(Object.freeze({ ...(oci !== undefined ? { oci } : {}), signaturePullSecrets: Object.freeze(secrets) }));
+  });
+  return sources;
+}
+
+/** Why `value` is not a repository to hold signatures (`registry/path`, no tag or digest), or undefined. */
+function repositoryProblem(value: string): string | undefined {
+  let ref: ImageReference;
+  try {
+    ref = parseReference(value);
+  } catch (err) {
+    return `not a repository name: ${errorMessage(err)}`;
   }
-  return Object.freeze({ url: PUBLIC_REKOR_URL });
+  const last = value.slice(value.lastIndexOf('/') + 1);
+  if (ref.digest !== undefined || last.includes(':')) return 'expected a repository without tag or digest, e.g. registry.example.com/signatures';
+  if (!value.includes('/') && /[.:]/.test(value)) return 'a registry alone names no repository: write registry/repository, e.g. registry.example.com/signatures';
+  return undefined;
 }
 
 function parseAuthority(c: Checker, value: unknown, path: string, index: number): Authority | undefined {
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['name', 'key', 'keyless', 'static', 'source', 'ctlog', 'attestations', 'rfc3161timestamp', 'signatureFormat']);
-  c.unsupported(obj, 'source', path, UNSUPPORTED['authority.source']);
   let tsaRef: string | undefined;
   if (present(obj, 'rfc3161timestamp')) {
     const tsa = c.object(obj['rfc3161timestamp'], `${path}.rfc3161timestamp`);
@@ -333,27 +412,20 @@ function parseAuthority(c: Checker, value: unknown, path: string, index: number)
   }
 
   const name = c.string(obj, 'name', path) ?? `authority-${index}`;
-  const kinds = (['key', 'keyless', 'static', 'rfc3161timestamp'] as const).filter((k) => present(obj, k));
-  if (kinds.length === 0 || (kinds.length === 1 && kinds[0] === 'rfc3161timestamp')) {
-    c.error(path, 'expected exactly one of key, keyless, static, got neither');
-    return undefined;
-  }
-  // rfc3161timestamp is an addition to key or keyless, so only static conflicts with it.
-  const authorityKinds = kinds.filter((k) => k !== 'rfc3161timestamp');
-  if (authorityKinds.length > 1 || (kinds.includes('static') && kinds.includes('rfc3161timestamp'))) {
-    c.error(path, `expected exactly one of key, keyless, static, got ${kinds.join(', ')}`);
-    return undefined;
-  }
-
-  const keyless = present(obj, 'keyless') ? parseKeyless(c, obj['keyless'], `${path}.keyless`) : undefined;
-  const key = present(obj, 'key') ? parseKey(c, obj['key'], `${path}.key`) : undefined;
-  const staticRef = present(obj, 'static') ? parseStatic(c, obj['static'], `${path}.static`) : undefined;
-  if (staticRef !== undefined || present(obj, 'static')) {
-    // Attestations, sources or a transparency log mean nothing for a static authority.
-    for (const other of ['attestations', 'source', 'ctlog'] as const) {
-      if (present(obj, other)) c.error(path, `expected exactly one of static, ${other}, got both`);
+  const kinds = (['key', 'keyless', 'static'] as const).filter((k) => present(obj, k));
+  // Exactly one kind; rfc3161timestamp is an addition to key or keyless, so only static conflicts with it.
+  if (kinds.length !== 1) oneOfError(c, path, ['key', 'keyless', 'static'], kinds);
+  const isStatic = present(obj, 'static');
+  if (isStatic) {
+    // Attestations, sources, a transparency log or a timestamp authority mean nothing for a static authority.
+    for (const other of ['attestations', 'source', 'ctlog', 'rfc3161timestamp'] as const) {
+      if (present(obj, other)) oneOfError(c, path, ['static', other], ['static', other]);
     }
   }
+  // Every kind present is read, so that its own problems are reported too.
+  const keyless = present(obj, 'keyless') ? parseKeyless(c, obj['keyless'], `${path}.keyless`) : undefined;
+  const key = present(obj, 'key') ? parseKey(c, obj['key'], `${path}.key`) : undefined;
+  const staticRef = isStatic ? parseStatic(c, obj['static'], `${path}.static`) : undefined;
 
   const attestations: AttestationRequirement[] = [];
   if (present(obj, 'attestations')) {
@@ -368,14 +440,26 @@ function parseAuthority(c: Checker, value: unknown, path: string, index: number)
     });
   }
 
-  const ctlog = present(obj, 'ctlog') && !present(obj, 'static') ? parseCtlog(c, obj['ctlog'], `${path}.ctlog`) : undefined;
+  const sources = present(obj, 'source') && !isStatic ? parseSources(c, obj['source'], `${path}.source`) : [];
+  let ctlog = present(obj, 'ctlog') && !isStatic ? parseCtlog(c, obj['ctlog'], `${path}.ctlog`) : undefined;
+  if (ctlog?.empty) {
+    // policy-controller: no URL and no TrustRoot is no Rekor client and no keys, so no log check.
+    if (present(obj, 'keyless')) c.error(`${path}.ctlog`, `unsupported value: ${UNSUPPORTED['ctlog.empty']}`);
+    ctlog = undefined;
+  }
+  if (present(obj, 'key') && ctlog === undefined && tsaRef === undefined) {
+    c.warn(
+      present(obj, 'ctlog') ? `${path}.ctlog` : path,
+      'key authority without a transparency log (ctlog url or trustRootRef): signatures are verified against the key alone and need no log entry, as in policy-controller (cosign sign --key --tlog-upload=false); add ctlog to require one',
+    );
+  }
 
   const format = c.string(obj, 'signatureFormat', path);
   if (format !== undefined && format !== 'legacy' && format !== 'bundle') {
     c.error(`${path}.signatureFormat`, `unsupported signature format ${JSON.stringify(format)}: expected legacy or bundle`);
   }
 
-  if (!keyless && !key && !staticRef) return undefined;
+  if (kinds.length !== 1 || (!keyless && !key && !staticRef)) return undefined;
   const refs: TrustRootRefs = Object.freeze({
     ...(keyless?.trustRootRef !== undefined ? { keyless: keyless.trustRootRef } : {}),
     ...(ctlog?.trustRootRef !== undefined ? { ctlog: ctlog.trustRootRef } : {}),
@@ -389,17 +473,20 @@ function parseAuthority(c: Checker, value: unknown, path: string, index: number)
     ...(staticRef ? { static: staticRef } : {}),
     attestations: Object.freeze(attestations),
     ...(ctlog ? { ctlog: Object.freeze(ctlog.url !== undefined ? { url: ctlog.url } : {}) } : {}),
+    // A key needs a log entry only when the authority names a log (or a TSA, which stands in for it).
+    requiresTlog: keyless !== undefined || (key !== undefined && (ctlog !== undefined || tsaRef !== undefined)),
+    ...(sources.length > 0 ? { sources: Object.freeze(sources) } : {}),
     ...(Object.keys(refs).length > 0 ? { trustRootRefs: refs } : {}),
     ...(format === 'legacy' || format === 'bundle' ? { signatureFormat: format } : {}),
   });
 }
 
-function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images' | 'authorities' | 'mode'> | undefined {
+function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images' | 'authorities' | 'mode' | 'match'> | undefined {
   const spec = c.object(value, 'spec');
   if (!spec) return undefined;
   c.onlyKnown(spec, 'spec', ['images', 'authorities', 'policy', 'mode', 'match']);
   c.unsupported(spec, 'policy', 'spec', UNSUPPORTED['spec.policy']);
-  c.unsupported(spec, 'match', 'spec', UNSUPPORTED['spec.match']);
+  const match = present(spec, 'match') ? parseMatch(c, spec['match'], 'spec.match') : undefined;
 
   const images: { glob: string }[] = [];
   const imageList = present(spec, 'images') ? c.array(spec['images'], 'spec.images') : undefined;
@@ -447,7 +534,7 @@ function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images
   if (mode !== 'enforce' && mode !== 'warn') {
     c.error('spec.mode', `unsupported mode ${JSON.stringify(mode)}: expected enforce or warn`);
   }
-  return { images: Object.freeze(images), authorities: Object.freeze(authorities), mode: mode === 'warn' ? 'warn' : 'enforce' };
+  return { images: Object.freeze(images), authorities: Object.freeze(authorities), mode: mode === 'warn' ? 'warn' : 'enforce', ...(match ? { match } : {}) };
 }
 
 function parseClusterImagePolicyDocument(c: Checker, doc: Json, apiVersion: string | undefined): ClusterImagePolicy | undefined {
@@ -465,10 +552,6 @@ function parseClusterImagePolicyDocument(c: Checker, doc: Json, apiVersion: stri
   const spec = parseSpec(c, doc['spec']);
   if (!spec || name === undefined || c.errors.length > 0) return undefined;
   return Object.freeze({ name, apiVersion, ...spec, source: c.location });
-}
-
-function stripSlash(url: string): string {
-  return url.replace(/\/+$/, '');
 }
 
 /** ClusterImagePolicy documents, for ./crd-document's `parseDocument`. */

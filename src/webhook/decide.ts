@@ -15,6 +15,7 @@ import {
 import type { PolicyEvaluator } from './evaluate';
 import { summarize } from './outcomes';
 import { errorMessage } from '../util/describe';
+import { objectLabels } from './resource-match';
 
 export interface AdmissionDecision {
   readonly review: AdmissionReviewResponse;
@@ -38,9 +39,11 @@ export async function decideAdmission(evaluator: PolicyEvaluator, request: Admis
     return { review: admissionResponse({ uid, allowed: false, message: `imgverify: ${errorMessage(err)}` }), images: 0, denied: true };
   }
   if (images.length === 0) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
+  // spec.match reads what the API server admits and the object's own labels (not its pod template's).
+  const object = { resource: request.resource, labels: objectLabels(request.object) };
   const decisions = await evaluator.evaluate(
     images.map((i) => i.image),
-    { signal },
+    { signal, object },
   );
   const summary = summarize(decisions);
   if (!summary.allowed) {

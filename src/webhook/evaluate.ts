@@ -3,6 +3,7 @@
  * signatures, turned into allow / warn / deny with a reason a person can act on.
  *
  *   image ──► parse ──► matchPolicies ──(none)──► the no-match setting (allow | warn | deny)
+ *                            (the image's globs, then `spec.match` on the admitted object: ./resource-match)
  *                            │
  *                            ▼
  *            resolve the tag to a digest, once per image per request (tags move)
@@ -33,8 +34,9 @@ import {
   type ImageReference,
   type ImageVerificationResult,
   type SignatureResult,
+  type TrustEntry,
 } from '../index';
-import { prepareAuthority, type PreparedAuthority } from './authority';
+import { prepareAuthority, type PreparedAuthority, type SourcePolicy } from './authority';
 import type { VerificationBackend, VerificationSession } from './backend';
 import { TtlCache, verdictKey } from './cache';
 import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
@@ -42,6 +44,8 @@ import { matchPolicies } from './glob';
 import type { WebhookMetrics } from './metrics';
 import { describePolicyFailure, NO_MATCH_ACTIONS, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 import type { PolicySet } from './policy-folder';
+import { policyAppliesTo, type MatchedObject } from './resource-match';
+import { candidateRoots, unknownServiceUrls } from './service-urls';
 import type { TrustRootSet } from './trust-root-set';
 import { errorMessage } from '../util/describe';
 
@@ -65,6 +69,18 @@ export interface PolicyEvaluatorOptions {
   readonly metrics?: WebhookMetrics;
   /** Clock for the cache (tests). */
   readonly now?: () => number;
+}
+
+/** Options of one `evaluate` call. */
+export interface EvaluateOptions {
+  /** Deadline for this call, ms (default: the evaluator's). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * The object the images belong to (its resource and labels), for policies with `spec.match`.
+   * Without it such policies apply to every image (the stricter reading).
+   */
+  readonly object?: MatchedObject;
 }
 
 export const EVALUATOR_DEFAULTS: Readonly<{
@@ -133,7 +149,14 @@ function signerText(result: ImageVerificationResult | undefined, signature?: Sig
  */
 const BAD_ANSWER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DIGEST_MISMATCH', 'MALFORMED_CONTENT', 'SIZE_LIMIT_EXCEEDED']);
 
-function failureOf(err: ImgverifyError | undefined, fallback: string): { reason: string; code?: ErrorCode; operational: boolean } {
+/** Why an authority did not pass: the reason, its error code, and whether it is operational. */
+interface Failure {
+  readonly reason: string;
+  readonly code?: ErrorCode;
+  readonly operational: boolean;
+}
+
+function failureOf(err: ImgverifyError | undefined, fallback: string): Failure {
   if (!err) return { reason: fallback, operational: false };
   return { reason: `${err.message} [${err.code}]`, code: err.code, operational: err.category === 'operational' || BAD_ANSWER_CODES.has(err.code) };
 }
@@ -207,6 +230,15 @@ export class PolicyEvaluator {
     this.metrics?.cacheEntries.set(0);
   }
 
+  /**
+   * Errors for authorities whose `keyless.url` / `ctlog.url` no trust root lists: the webhook's
+   * default trust and `trustRoots` (./service-urls). Run before `setPolicies`, on the whole set
+   * (folder mode) or one policy at a time; each error names the policy's field.
+   */
+  serviceUrlErrors(policies: readonly ClusterImagePolicy[], options: { readonly trustRoots?: TrustRootSet } = {}): ImgverifyError[] {
+    return unknownServiceUrls(policies, candidateRoots((this.backend.defaultTrust?.() ?? []) as readonly TrustEntry[], options.trustRoots?.all ?? []));
+  }
+
   /** Authorities that can never pass in the set in force, with why (to log at load). */
   unusableAuthorities(): Array<{ policy: string; authority: string; reason: string }> {
     const out: Array<{ policy: string; authority: string; reason: string }> = [];
@@ -221,7 +253,7 @@ export class PolicyEvaluator {
    * rejects: every failure is a decision with a reason. Answers within `timeoutMs`
    * (default: the evaluator's) even when the registry does not.
    */
-  async evaluate(images: readonly string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ImageDecision[]> {
+  async evaluate(images: readonly string[], options: EvaluateOptions = {}): Promise<ImageDecision[]> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(deadlineError(timeoutMs)), timeoutMs);
@@ -230,7 +262,7 @@ export class PolicyEvaluator {
     else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
       const distinct = [...new Set(images)];
-      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, controller.signal));
+      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, options.object, controller.signal));
       const byImage = new Map(distinct.map((image, i) => [image, decisions[i]!]));
       for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
       this.metrics?.cacheEntries.set(this.cache.size);
@@ -241,7 +273,7 @@ export class PolicyEvaluator {
     }
   }
 
-  private async evaluateImage(image: string, signal: AbortSignal): Promise<ImageDecision> {
+  private async evaluateImage(image: string, object: MatchedObject | undefined, signal: AbortSignal): Promise<ImageDecision> {
     let ref: ImageReference;
     try {
       ref = parseReference(image);
@@ -253,7 +285,7 @@ export class PolicyEvaluator {
     if (!active) {
       return { image, verdict: 'denied', matched: false, policies: [], reason: `${image}: no valid ClusterImagePolicy set is loaded yet` };
     }
-    const matched = matchPolicies(active.policies, ref);
+    const matched = matchPolicies(active.policies, ref).filter((policy) => policyAppliesTo(policy, object));
     if (matched.length === 0) return this.unmatched(image);
 
     let digest: string;
@@ -369,7 +401,7 @@ export class PolicyEvaluator {
   private async runAuthority(prepared: PreparedAuthority, pinned: ImageReference, session: VerificationSession, signal: AbortSignal): Promise<AuthorityOutcome> {
     const { authority, kind } = prepared;
     const pass = (reason: string): AuthorityOutcome => ({ authority: authority.name, kind, passed: true, reason, operational: false });
-    const fail = (f: { reason: string; code?: ErrorCode; operational: boolean }): AuthorityOutcome => ({
+    const fail = (f: Failure): AuthorityOutcome => ({
       authority: authority.name,
       kind,
       passed: false,
@@ -383,36 +415,66 @@ export class PolicyEvaluator {
       return fail({ reason: authority.static.message ? `static: fail: ${authority.static.message}` : 'static: fail', operational: false });
     }
     if (prepared.unusable || !prepared.prepared) return fail({ reason: prepared.unusable ?? 'the authority cannot be used', operational: false });
-    const policy = prepared.prepared;
+    const sources = prepared.prepared;
+    // With several sources each is tried in turn; a failure then says which source it is about.
+    const at = (source: SourcePolicy): string => (source.repository !== undefined ? ` in ${source.repository}` : '');
+    const combined = (failures: ReadonlyArray<{ source: SourcePolicy; failure: Failure }>): Failure =>
+      failures.length === 1
+        ? failures[0]!.failure
+        : {
+            reason: failures.map((f) => `source ${f.source.repository ?? '(beside the image)'}: ${f.failure.reason}`).join('; '),
+            ...(failures[0]!.failure.code ? { code: failures[0]!.failure.code } : {}),
+            operational: failures.some((f) => f.failure.operational),
+          };
     try {
       if (authority.attestations.length > 0) {
         const verified: string[] = [];
         for (const requirement of authority.attestations) {
-          const result = await abortable(
-            session.verifyAttestations(pinned, policy, {
-              predicateType: requirement.predicateTypeURI,
-              ...(requirement.policy ? { condition: requirement.policy.condition } : {}),
-            }),
-            signal,
-          );
-          const found = result.verified
-            ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI && formatAccepts(authority, a.signature))
-            : undefined;
-          if (!found) {
-            const failure = result.verified
-              ? { reason: `no verified attestation of type ${requirement.predicateTypeURI} in ${FORMAT_NAMES[authority.signatureFormat!]}`, operational: false }
-              : failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`);
+          const failures: Array<{ source: SourcePolicy; failure: Failure }> = [];
+          let passed: string | undefined;
+          for (const source of sources) {
+            const result = await abortable(
+              session.verifyAttestations(pinned, source.prepared, {
+                predicateType: requirement.predicateTypeURI,
+                ...(requirement.policy ? { condition: requirement.policy.condition } : {}),
+              }),
+              signal,
+            );
+            const found = result.verified
+              ? result.attestations.find((a) => a.predicateType === requirement.predicateTypeURI && formatAccepts(authority, a.signature))
+              : undefined;
+            if (found) {
+              passed = `"${requirement.name}" (${signerText(result, found.signature)}${requirement.policy ? '; CEL condition satisfied' : ''}${at(source)})`;
+              break;
+            }
+            failures.push({
+              source,
+              failure: result.verified
+                ? { reason: `no verified attestation of type ${requirement.predicateTypeURI} in ${FORMAT_NAMES[authority.signatureFormat!]}`, operational: false }
+                : failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`),
+            });
+          }
+          if (passed === undefined) {
+            const failure = combined(failures);
             return fail({ ...failure, reason: `attestation "${requirement.name}" (${requirement.predicateTypeURI}): ${failure.reason}` });
           }
-          verified.push(`"${requirement.name}" (${signerText(result, found.signature)}${requirement.policy ? '; CEL condition satisfied' : ''})`);
+          verified.push(passed);
         }
         return pass(`attestations verified: ${verified.join(', ')}`);
       }
-      const result = await abortable(session.verify(pinned, policy), signal);
-      const accepted = result.signatures.find((s) => s.verified && formatAccepts(authority, s));
-      if (accepted) return pass(`verified: ${signerText(result, accepted)}`);
-      if (result.verified) return fail({ reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`, operational: false });
-      return fail(failureOf(result.error, 'no signature passed every check and the policy'));
+      const failures: Array<{ source: SourcePolicy; failure: Failure }> = [];
+      for (const source of sources) {
+        const result = await abortable(session.verify(pinned, source.prepared), signal);
+        const accepted = result.signatures.find((sig) => sig.verified && formatAccepts(authority, sig));
+        if (accepted) return pass(`verified: ${signerText(result, accepted)}${at(source)}`);
+        failures.push({
+          source,
+          failure: result.verified
+            ? { reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`, operational: false }
+            : failureOf(result.error, 'no signature passed every check and the policy'),
+        });
+      }
+      return fail(combined(failures));
     } catch (err) {
       return fail(failureOf(toImgverifyError(err), 'verification failed'));
     }

@@ -43,6 +43,12 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
 
   const activate = async (set: PolicySet, initial: boolean): Promise<void> => {
     const extra = options.prepare ? await options.prepare(set) : {};
+    // A Fulcio or Rekor URL no trust root lists is a load error, like any in the files.
+    const urlErrors = evaluator.serviceUrlErrors(set.policies, extra);
+    if (urlErrors.length > 0) {
+      reject({ ...set, policies: [], trustRoots: [], errors: urlErrors }, initial);
+      return;
+    }
     evaluator.setPolicies(set, extra);
     lastRejection = undefined;
     metrics.ready.set(1);

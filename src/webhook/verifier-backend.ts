@@ -25,7 +25,13 @@ import {
   type TrustRootInput,
   type VerificationPolicy,
 } from '../index';
-import type { VerificationBackend, VerificationSession } from './backend';
+import type { PrepareOptions, VerificationBackend, VerificationSession } from './backend';
+
+/** Where a prepared policy verifies: its trust (else the backend's) and signature repository (else beside the image). */
+interface Place {
+  readonly trust?: readonly TrustRootInput[];
+  readonly repository?: string;
+}
 
 export interface VerifierBackendOptions {
   /**
@@ -86,18 +92,21 @@ class SessionReader implements RegistryReader {
 export class VerifierBackend implements VerificationBackend {
   readonly verifier: ImageVerifier;
   private readonly client: RegistryClient;
-  /** The trust of policies prepared for an authority with its own (TrustRoots). */
-  private readonly trustOf = new WeakMap<PreparedPolicy, readonly TrustRootInput[]>();
+  /** Where policies prepared with their own trust (TrustRoots) or signature repository verify. */
+  private readonly placeOf = new WeakMap<PreparedPolicy, Place>();
 
   constructor(options: VerifierBackendOptions = {}) {
     this.client = new RegistryClient(options.registry);
     this.verifier = createVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
   }
 
-  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[]): PreparedPolicy {
-    // A plain policy object is compiled into a new prepared policy, bound here to its trust.
+  prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[], options: PrepareOptions = {}): PreparedPolicy {
+    const repository = options.signatureRepository;
+    // Checked now (a repository name the verifier would refuse), not at the first admission.
+    if (repository !== undefined) createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: this.client, signatureRepository: repository });
+    // A plain policy object is compiled into a new prepared policy, bound here to its place.
     const prepared = this.verifier.preparePolicy(policy);
-    if (trust) this.trustOf.set(prepared, trust);
+    if (trust || repository !== undefined) this.placeOf.set(prepared, { ...(trust ? { trust } : {}), ...(repository !== undefined ? { repository } : {}) });
     return prepared;
   }
 
@@ -107,14 +116,21 @@ export class VerifierBackend implements VerificationBackend {
 
   session(signal: AbortSignal): VerificationSession {
     const reader = new SessionReader(this.client, signal);
-    // A verifier is trust and a registry reader: cheap to make, one per session and trust.
-    const verifiers = new Map<readonly TrustRootInput[] | undefined, ImageVerifier>();
+    // A verifier is trust, a registry reader and a signature repository: cheap to make, one per
+    // session and place.
+    const verifiers = new Map<readonly TrustRootInput[] | undefined, Map<string, ImageVerifier>>();
     const verifierFor = (policy: PreparedPolicy): ImageVerifier => {
-      const trust = this.trustOf.get(policy);
-      let verifier = verifiers.get(trust);
+      const place = this.placeOf.get(policy) ?? {};
+      let byRepository = verifiers.get(place.trust);
+      if (!byRepository) verifiers.set(place.trust, (byRepository = new Map<string, ImageVerifier>()));
+      let verifier = byRepository.get(place.repository ?? '');
       if (!verifier) {
-        verifier = createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: reader });
-        verifiers.set(trust, verifier);
+        verifier = createVerifier({
+          trustedRoot: place.trust ?? this.verifier.trustSources,
+          registryClient: reader,
+          ...(place.repository !== undefined ? { signatureRepository: place.repository } : {}),
+        });
+        byRepository.set(place.repository ?? '', verifier);
       }
       return verifier;
     };

@@ -35,10 +35,10 @@ describe('parseClusterImagePolicies: the model', () => {
           {
             name: 'authority-0',
             keyless: {
-              url: 'https://fulcio.sigstore.dev',
               identities: [{ issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' }],
             },
             attestations: [],
+            requiresTlog: true,
           },
         ],
         mode: 'enforce',
@@ -84,10 +84,11 @@ ${indent(PUBLIC_PEM, 10)}
       name: 'release-key',
       key: { data: expect.stringContaining('BEGIN PUBLIC KEY'), hashAlgorithm: 'sha512' },
       attestations: [],
-      ctlog: { url: 'https://rekor.sigstore.dev' },
+      ctlog: { url: 'https://rekor.sigstore.dev/' },
+      requiresTlog: true,
       signatureFormat: 'bundle',
     });
-    expect(policy!.authorities[1]).toEqual({ name: 'sidecars', static: { action: 'fail', message: 'no sidecars' }, attestations: [] });
+    expect(policy!.authorities[1]).toEqual({ name: 'sidecars', static: { action: 'fail', message: 'no sidecars' }, attestations: [], requiresTlog: false });
     expect(policy!.authorities[2]!.attestations).toEqual([
       { name: 'slsa', predicateType: 'slsaprovenance1', predicateTypeURI: 'https://slsa.dev/provenance/v1' },
       { name: 'sbom', predicateType: 'https://example.com/sbom/v1', predicateTypeURI: 'https://example.com/sbom/v1' },
@@ -124,7 +125,7 @@ describe('errors name file, document and path', () => {
     const text = withAuthority('keyless: {identities: [{issuer: a}], foo: 1}', 'mode: sometimes');
     expect(messages(text)).toEqual([
       'policy.yaml: document 0 (line 2): spec.authorities[0].keyless.foo: unknown field',
-      'policy.yaml: document 0 (line 2): spec.authorities[0].keyless.identities[0]: missing field: one of subject, subjectRegExp is required',
+      'policy.yaml: document 0 (line 2): spec.authorities[0].keyless.identities[0]: missing field(s): one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required',
       'policy.yaml: document 0 (line 2): spec.mode: unsupported mode "sometimes": expected enforce or warn',
     ]);
   });
@@ -133,16 +134,20 @@ describe('errors name file, document and path', () => {
 describe('unsupported policy-controller fields are errors', () => {
   const cases: Array<[string, string, string, string]> = [
     ['CIP-level CUE policy', withAuthority(KEYLESS, 'policy:\n  type: cue\n  data: "x"'), 'spec.policy', 'CUE/Rego'],
-    ['match by resource', withAuthority(KEYLESS, 'match:\n  - resource: pods\n    version: v1'), 'spec.match', 'resource-based matching'],
-    ['source', withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs}]`), 'spec.authorities[0].source', 'another repository'],
+    ['source with a tag prefix', withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, tagPrefix: sig-}]`), 'spec.authorities[0].source[0].tagPrefix', 'tagPrefix'],
+    [
+      'source with signaturePullSecrets',
+      withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, signaturePullSecrets: [{name: sigs}]}]`),
+      'spec.authorities[0].source[0].signaturePullSecrets',
+      'not supported yet',
+    ],
     ['rfc3161timestamp without trustRootRef', withAuthority(`${KEYLESS}\nrfc3161timestamp: {}`), 'spec.authorities[0].rfc3161timestamp.trustRootRef', 'TrustRoot'],
     ['key.kms', withAuthority('key: {kms: "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"}'), 'spec.authorities[0].key.kms', 'KMS'],
     ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
     ['keyless.ca-cert that is not PEM', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.data', 'no PEM certificate'],
     ['keyless.ca-cert in a Secret', withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.secretRef', 'Secrets and KMS'],
     ['keyless.insecureIgnoreSCT', withAuthority('keyless:\n  insecureIgnoreSCT: true\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.insecureIgnoreSCT', 'SCTs are always verified'],
-    ['ctlog.url (private Rekor)', withAuthority(`${KEYLESS}\nctlog: {url: "https://rekor.internal"}`), 'spec.authorities[0].ctlog.url', 'public-good Rekor'],
-    ['ctlog: {} (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
+    ['ctlog: {} on keyless (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
     ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'CUE/Rego'],
     ['attestation Rego policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'use type: cel'],
     ['a remote attestation policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, remote: {url: "https://x"}}}]`), 'spec.authorities[0].attestations[0].policy.remote', 'only policy.type and policy.data'],
@@ -165,35 +170,62 @@ describe('unsupported policy-controller fields are errors', () => {
     expect(parse(withAuthority('keyless:\n  insecureIgnoreSCT: false\n  identities: [{issuer: a, subject: b}]')).errors).toEqual([]);
   });
 
-  it('warns that a non-default Fulcio URL is informational', () => {
-    const result = parse(withAuthority('keyless:\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]'));
+  it('keeps a written Fulcio or Rekor URL as written (the trust roots that list it are found when the set is put in force)', () => {
+    const result = parse(withAuthority('keyless:\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "http://rekor.rekor-system.svc"}'));
     expect(result.errors).toEqual([]);
-    expect(result.warnings).toEqual([
-      expect.objectContaining({ path: 'spec.authorities[0].keyless.url', message: expect.stringContaining('informational') }),
-    ]);
+    expect(result.warnings).toEqual([]);
+    expect(result.policies[0]!.authorities[0]).toMatchObject({ keyless: { url: 'https://fulcio.internal' }, ctlog: { url: 'http://rekor.rekor-system.svc' }, requiresTlog: true });
   });
 });
 
 describe("policy-controller's validation rules", () => {
   it.each([
-    ['no authority kind', withAuthority('name: nothing'), 'spec.authorities[0]', 'expected exactly one of key, keyless, static, got neither'],
-    ['key and keyless', withAuthority(`${KEYLESS}\nkey: {data: x}`), 'spec.authorities[0]', 'got key, keyless'],
-    ['keyless and static', withAuthority(`${KEYLESS}\nstatic: {action: pass}`), 'spec.authorities[0]', 'got keyless, static'],
-    ['static with attestations', withAuthority('static: {action: pass}\nattestations: [{name: a, predicateType: vuln}]'), 'spec.authorities[0]', 'static, attestations'],
-    ['static with ctlog', withAuthority('static: {action: pass}\nctlog: {url: "https://rekor.sigstore.dev"}'), 'spec.authorities[0]', 'static, ctlog'],
+    [
+      'no authority kind',
+      withAuthority('name: nothing'),
+      'spec.authorities[0]',
+      'expected exactly one, got neither: spec.authorities[0].key, spec.authorities[0].keyless, spec.authorities[0].static',
+    ],
+    ['key and keyless', withAuthority(`${KEYLESS}\nkey: {data: x}`), 'spec.authorities[0]', 'got both: spec.authorities[0].key, spec.authorities[0].keyless, spec.authorities[0].static (key and keyless set)'],
+    ['keyless and static', withAuthority(`${KEYLESS}\nstatic: {action: pass}`), 'spec.authorities[0]', '(keyless and static set)'],
+    ['static with attestations', withAuthority('static: {action: pass}\nattestations: [{name: a, predicateType: vuln}]'), 'spec.authorities[0]', 'got both: spec.authorities[0].static, spec.authorities[0].attestations'],
+    ['static with ctlog', withAuthority('static: {action: pass}\nctlog: {url: "https://rekor.sigstore.dev"}'), 'spec.authorities[0]', 'got both: spec.authorities[0].static, spec.authorities[0].ctlog'],
+    ['static with a source', withAuthority('static: {action: pass}\nsource: [{oci: registry.example.com/sigs}]'), 'spec.authorities[0]', 'got both: spec.authorities[0].static, spec.authorities[0].source'],
     ['static without action', withAuthority('static: {}'), 'spec.authorities[0].static.action', 'missing field'],
     ['static with a bad action', withAuthority('static: {action: allow}'), 'spec.authorities[0].static.action', 'expected pass or fail'],
     ['keyless without identities', withAuthority('keyless: {url: "https://fulcio.sigstore.dev"}'), 'spec.authorities[0].keyless.identities', 'at least one identity'],
     ['keyless with empty identities', withAuthority('keyless: {identities: []}'), 'spec.authorities[0].keyless.identities', 'at least one identity'],
-    ['identity without issuer', withAuthority('keyless: {identities: [{subject: a}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of issuer, issuerRegExp is required'],
-    ['identity without subject', withAuthority('keyless: {identities: [{issuerRegExp: a}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of subject, subjectRegExp is required'],
+    [
+      'identity without issuer',
+      withAuthority('keyless: {identities: [{subject: a}]}'),
+      'spec.authorities[0].keyless.identities[0]',
+      'missing field(s): one of spec.authorities[0].keyless.identities[0].issuer, spec.authorities[0].keyless.identities[0].issuerRegExp is required',
+    ],
+    [
+      'identity without subject',
+      withAuthority('keyless: {identities: [{issuerRegExp: a}]}'),
+      'spec.authorities[0].keyless.identities[0]',
+      'one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required',
+    ],
     ['issuer and issuerRegExp', withAuthority('keyless: {identities: [{issuer: a, issuerRegExp: b, subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'got both'],
-    ['empty strings count as absent', withAuthority('keyless: {identities: [{issuer: "", subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of issuer'],
+    ['empty strings count as absent', withAuthority('keyless: {identities: [{issuer: "", subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of spec.authorities[0].keyless.identities[0].issuer'],
     ['an invalid RE2 expression', withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "("}]}'), 'spec.authorities[0].keyless.identities[0].subjectRegExp', 'not a valid RE2'],
     ['a Perl-only construct (lookahead)', withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "a(?=b)"}]}'), 'spec.authorities[0].keyless.identities[0].subjectRegExp', 'not a valid RE2'],
     ['a backreference', withAuthority('keyless: {identities: [{issuerRegExp: "(a)\\\\1", subject: b}]}'), 'spec.authorities[0].keyless.identities[0].issuerRegExp', 'not a valid RE2'],
     ['a relative Fulcio URL', withAuthority('keyless: {url: fulcio, identities: [{issuer: a, subject: b}]}'), 'spec.authorities[0].keyless.url', 'not an absolute URL'],
-    ['key without data', withAuthority('key: {hashAlgorithm: sha256}'), 'spec.authorities[0].key.data', 'missing field'],
+    [
+      'key without data',
+      withAuthority('key: {hashAlgorithm: sha256}'),
+      'spec.authorities[0].key',
+      'expected exactly one, got neither: spec.authorities[0].key.data, spec.authorities[0].key.kms, spec.authorities[0].key.secretRef',
+    ],
+    ['key data and kms', withAuthority(`key:\n  kms: "gcpkms://k"\n  data: |\n${indent(PUBLIC_PEM, 4)}`), 'spec.authorities[0].key', 'got both: spec.authorities[0].key.data, spec.authorities[0].key.kms'],
+    [
+      'keyless url and ca-cert',
+      withAuthority(`keyless:\n  url: https://fulcio.internal\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]`),
+      'spec.authorities[0].keyless',
+      'expected exactly one, got both: spec.authorities[0].keyless.ca-cert, spec.authorities[0].keyless.url',
+    ],
     ['key data that is not a key', withAuthority('key: {data: "---some key data----"}'), 'spec.authorities[0].key.data', 'not a PEM public key'],
     ['a private key', withAuthority(`key:\n  data: |\n${indent(PRIVATE_PEM, 4)}`), 'spec.authorities[0].key.data', 'not a PEM public key'],
     ['an unknown hash algorithm', withAuthority(`key:\n  hashAlgorithm: md5\n  data: |\n${indent(PUBLIC_PEM, 4)}`), 'spec.authorities[0].key.hashAlgorithm', 'unsupported hash algorithm'],
@@ -302,5 +334,119 @@ describe('attestations[].policy: {type: cel, data}', () => {
   it('a policy without data or type is a load error', () => {
     expectError(withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel}}]`), 'spec.authorities[0].attestations[0].policy.data', 'missing field');
     expectError(withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {data: "true"}}]`), 'spec.authorities[0].attestations[0].policy.type', 'missing field');
+  });
+});
+
+describe('spec.match', () => {
+  const withMatch = (match: string) => withAuthority(KEYLESS, `match:\n${indent(match, 2)}`);
+
+  it('reads resources and label selectors', () => {
+    const result = parse(
+      withMatch(`- {group: apps, version: v1, resource: deployments, selector: {matchLabels: {app.kubernetes.io/team: a}}}
+- version: "*"
+  resource: pods
+  selector:
+    matchExpressions:
+      - {key: env, operator: In, values: [prod, stage]}
+      - {key: legacy, operator: DoesNotExist}`),
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.policies[0]!.match).toEqual([
+      { group: 'apps', version: 'v1', resource: 'deployments', selector: { matchLabels: { 'app.kubernetes.io/team': 'a' }, matchExpressions: [] } },
+      {
+        group: '',
+        version: '*',
+        resource: 'pods',
+        selector: {
+          matchLabels: {},
+          matchExpressions: [
+            { key: 'env', operator: 'In', values: ['prod', 'stage'] },
+            { key: 'legacy', operator: 'DoesNotExist', values: [] },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('an empty list is no match at all', () => {
+    expect(parse(withMatch('[]')).policies[0]!.match).toBeUndefined();
+  });
+
+  it.each([
+    ['an unknown resource (policy-controller: invalid value: apple: spec.match[0].resource)', '- {resource: apple, version: v1}', 'spec.match[0].resource', 'invalid value "apple": unsupported resource name'],
+    ['a selector with no resource type', '- selector: {matchLabels: {a: b}}', 'spec.match[0].selector', 'requires a resource type'],
+    ['an unknown field', '- {resource: pods, version: v1, kind: Pod}', 'spec.match[0].kind', 'unknown field'],
+    ['an unknown operator', '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: Equals, values: [b]}]}}', 'spec.match[0].selector.matchExpressions[0].operator', 'expected one of In, NotIn, Exists, DoesNotExist'],
+    ['In without values', '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: In}]}}', 'spec.match[0].selector.matchExpressions[0].values', 'needs at least one value'],
+    ['Exists with values', '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: Exists, values: [b]}]}}', 'spec.match[0].selector.matchExpressions[0].values', 'takes no values'],
+    ['an invalid label key', '- {resource: pods, version: v1, selector: {matchLabels: {"-a": b}}}', 'spec.match[0].selector.matchLabels.-a', 'invalid label key'],
+    ['an invalid label key prefix', '- {resource: pods, version: v1, selector: {matchLabels: {"Example.COM/a": b}}}', 'spec.match[0].selector.matchLabels.Example.COM/a', 'prefix'],
+    ['an invalid label value', '- {resource: pods, version: v1, selector: {matchLabels: {a: "b c"}}}', 'spec.match[0].selector.matchLabels.a', 'invalid label value'],
+    ['a label value that is not a string', '- {resource: pods, version: v1, selector: {matchLabels: {a: 1}}}', 'spec.match[0].selector.matchLabels.a', 'expected a string label value, got number 1'],
+    ['a list where a mapping belongs', '- [pods]', 'spec.match[0]', 'expected a mapping'],
+  ])('%s is a load error naming the path', (_what, match, path, fragment) => {
+    expectError(withMatch(match), path, fragment);
+  });
+
+  it('warns about an entry that can match nothing (the resource and version are compared exactly)', () => {
+    const result = parse(withMatch('- {group: apps, version: v1}\n- {resource: pods}'));
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map((w) => w.path)).toEqual(['spec.match[0].resource', 'spec.match[1].version']);
+  });
+});
+
+describe('source[]', () => {
+  it('reads the repositories, in order', () => {
+    const result = parse(withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/org/signatures}, {oci: "ghcr.io/org/sigs"}, {}]`));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.sources).toEqual([
+      { oci: 'registry.example.com/org/signatures', signaturePullSecrets: [] },
+      { oci: 'ghcr.io/org/sigs', signaturePullSecrets: [] },
+      { signaturePullSecrets: [] },
+    ]);
+  });
+
+  it.each([
+    ['a registry alone', 'registry.example.com', 'a registry alone names no repository'],
+    ['a tag', 'registry.example.com/sigs:latest', 'without tag or digest'],
+    ['a digest', `registry.example.com/sigs@sha256:${'a'.repeat(64)}`, 'without tag or digest'],
+    ['not a name', 'Registry.example.com/UPPER', 'not a repository name'],
+  ])('%s is refused', (_what, oci, fragment) => {
+    expectError(withAuthority(`${KEYLESS}\nsource: [{oci: "${oci}"}]`), 'spec.authorities[0].source[0].oci', fragment);
+  });
+
+  it('a pull secret without a name is refused', () => {
+    expectError(withAuthority(`${KEYLESS}\nsource: [{signaturePullSecrets: [{}]}]`), 'spec.authorities[0].source[0].signaturePullSecrets[0].name', 'missing field');
+  });
+});
+
+describe('a key authority and the transparency log', () => {
+  const KEY = `key:\n  data: |\n${indent(PUBLIC_PEM, 4)}`;
+
+  it('without ctlog needs no log entry, and says so at load', () => {
+    const result = parse(withAuthority(KEY));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]).toMatchObject({ requiresTlog: false });
+    expect(result.policies[0]!.authorities[0]).not.toHaveProperty('ctlog');
+    expect(result.warnings).toEqual([expect.objectContaining({ path: 'spec.authorities[0]', message: expect.stringContaining('need no log entry') })]);
+  });
+
+  it('ctlog: {} is the same (policy-controller: no Rekor client and no keys, no check)', () => {
+    const result = parse(withAuthority(`${KEY}\nctlog: {}`));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]).toMatchObject({ requiresTlog: false });
+    expect(result.warnings).toEqual([expect.objectContaining({ path: 'spec.authorities[0].ctlog' })]);
+  });
+
+  it.each([
+    ['a ctlog url', 'ctlog: {url: "https://rekor.sigstore.dev"}'],
+    ['a ctlog trustRootRef', 'ctlog: {trustRootRef: logs}'],
+    ['a timestamp authority', 'rfc3161timestamp: {trustRootRef: tsa}'],
+  ])('with %s, the entry (or timestamp) stays required', (_what, extra) => {
+    const result = parse(withAuthority(`${KEY}\n${extra}`));
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.policies[0]!.authorities[0]).toMatchObject({ requiresTlog: true });
   });
 });

@@ -6,13 +6,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { ImgverifyError } from '../../../src/errors';
 import type { ImageReference } from '../../../src/reference';
+import { publicGoodTrustRoot } from '../../../src/trust/embedded';
+import type { TrustRootInput } from '../../../src/trust/source';
 import { formatReference } from '../../../src/reference';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 import type { PreparedPolicy } from '../../../src/verify/verifier';
 import type { VerificationPolicy } from '../../../src/policy/policy';
 import type { ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy-types';
 import { parsePolicyObject } from '../../../src/webhook/policy-documents';
-import type { AttestationsResult, VerificationBackend, VerificationSession } from '../../../src/webhook/backend';
+import type { AttestationsResult, PrepareOptions, VerificationBackend, VerificationSession } from '../../../src/webhook/backend';
 import { PolicyEvaluator, type PolicyEvaluatorOptions } from '../../../src/webhook/evaluate';
 import { summarize } from '../../../src/webhook/outcomes';
 import { WebhookMetrics } from '../../../src/webhook/metrics';
@@ -40,13 +42,28 @@ class FakeBackend implements VerificationBackend {
     [D3, []],
   ]);
   attestations = new Map<string, string[]>();
+  /** Signatures stored in another repository (a policy's `source[].oci`), by repository and digest. */
+  elsewhere = new Map<string, Map<string, Signer[]>>();
+  /** What each prepare() was asked for. */
+  prepared: Array<{ policy: VerificationPolicy; signatureRepository?: string }> = [];
   resolveCalls = 0;
   verifyCalls = 0;
   /** Makes every registry call fail (or hang, with 'hang'). */
   failure: ImgverifyError | 'hang' | undefined;
 
-  prepare(policy: VerificationPolicy): PreparedPolicy {
-    return { compiled: policy, checks: {} } as unknown as PreparedPolicy;
+  prepare(policy: VerificationPolicy, _trust?: unknown, options: PrepareOptions = {}): PreparedPolicy {
+    this.prepared.push({ policy, ...(options.signatureRepository !== undefined ? { signatureRepository: options.signatureRepository } : {}) });
+    return { compiled: policy, checks: {}, repository: options.signatureRepository } as unknown as PreparedPolicy;
+  }
+
+  /** The public-good root: what `ctlog.url: https://rekor.sigstore.dev` selects. */
+  defaultTrust(): readonly TrustRootInput[] {
+    return [publicGoodTrustRoot()];
+  }
+
+  private signaturesOf(prepared: PreparedPolicy, digest: string): Signer[] | undefined {
+    const repository = (prepared as unknown as { repository?: string }).repository;
+    return repository === undefined ? this.signatures.get(digest) : this.elsewhere.get(repository)?.get(digest);
   }
 
   private async registry(signal: AbortSignal): Promise<void> {
@@ -89,13 +106,13 @@ class FakeBackend implements VerificationBackend {
       verify: async (pinned, prepared) => {
         this.verifyCalls++;
         await this.registry(signal);
-        return this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signatures.get(pinned.digest!));
+        return this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signaturesOf(prepared, pinned.digest!));
       },
       verifyAttestations: async (pinned, prepared, { predicateType }): Promise<AttestationsResult> => {
         this.verifyCalls++;
         await this.registry(signal);
         const types = this.attestations.get(pinned.digest!) ?? [];
-        const result = this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signatures.get(pinned.digest!));
+        const result = this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signaturesOf(prepared, pinned.digest!));
         if (!result.verified) return { ...result, attestations: [] };
         if (!types.includes(predicateType)) {
           return { ...result, verified: false, attestations: [], error: new ImgverifyError('NO_SIGNATURES', `no attestations of type ${predicateType}`) };
@@ -204,12 +221,36 @@ describe('authorities: one passing authority is enough', () => {
     expect(no!.reason).toContain('[KEY_MISMATCH]');
   });
 
-  test('a key with an unsupported hashAlgorithm never passes (fail closed)', async () => {
-    const { evaluator } = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: 'sha512' } }] })]);
-    expect(evaluator.unusableAuthorities()).toEqual([{ policy: 'p', authority: 'k', reason: expect.stringContaining('sha512') }]);
-    const [d] = await evaluator.evaluate(['registry.test/other:v1']);
-    expect(d!.verdict).toBe('denied');
-    expect(d!.reason).toContain('hashAlgorithm sha512 is not supported');
+  test.each(['sha224', 'sha384', 'sha512'])('key.hashAlgorithm %s is the hash the library verifies with', (hash) => {
+    const { evaluator, backend } = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: hash } }] })]);
+    expect(evaluator.unusableAuthorities()).toEqual([]);
+    expect(backend.prepared.map((p) => p.policy)).toEqual([{ publicKey: releaseKey, hashAlgorithm: hash, insecureIgnoreTlog: true }]);
+  });
+
+  test('key.hashAlgorithm sha256 (the default) is left to the signature, as before', () => {
+    const { backend } = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: 'sha256' }, ctlog: { url: 'https://rekor.sigstore.dev' } }] })]);
+    expect(backend.prepared.map((p) => p.policy)).toEqual([{ publicKey: releaseKey }]);
+  });
+
+  test('a key authority needs a log entry only with ctlog; keyless always does', () => {
+    const { backend } = evaluatorWith([
+      policy('p', {
+        authorities: [
+          { name: 'no-log', key: { data: releaseKey } },
+          { name: 'log', key: { data: releaseKey }, ctlog: { url: 'https://rekor.sigstore.dev' } },
+          { name: 'empty-ctlog', key: { data: releaseKey }, ctlog: {} },
+          { name: 'tsa', key: { data: releaseKey }, rfc3161timestamp: { trustRootRef: 'tsa' } },
+          keyless(undefined, 'keyless'),
+        ],
+      }),
+    ]);
+    // The TrustRoot named by rfc3161timestamp is not loaded here: that authority is unusable (not prepared).
+    expect(backend.prepared.map((p) => p.policy)).toEqual([
+      { publicKey: releaseKey, insecureIgnoreTlog: true },
+      { publicKey: releaseKey },
+      { publicKey: releaseKey, insecureIgnoreTlog: true },
+      { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] },
+    ]);
   });
 });
 
@@ -446,5 +487,113 @@ describe('cache', () => {
     expect(backend.resolveCalls).toBe(2);
     expect(metrics.verdicts.get({ verdict: 'allowed', matched: 'true' })).toBe(1);
     expect(metrics.verdicts.get({ verdict: 'denied', matched: 'true' })).toBe(1);
+  });
+});
+
+describe('source[].oci: signatures stored in another repository', () => {
+  const SIGS = 'registry.test/signatures';
+  const withSources = (oci: string[]) => ({ authorities: [{ name: 'src', ...keyless(), source: oci.map((o) => ({ oci: o })) }] });
+
+  test('the signatures are looked up in the source, not beside the image', async () => {
+    const backend = new FakeBackend();
+    backend.signatures.set(D1, []);
+    backend.elsewhere.set(SIGS, new Map([[D1, [{ subject: 'release@example.test', issuer: ISSUER }]]]));
+    const { evaluator } = evaluatorWith([policy('p', withSources([SIGS]))], { backend });
+    expect(backend.prepared.map((p) => p.signatureRepository)).toEqual([SIGS]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('allowed');
+    expect(d!.policies[0]!.authorities[0]!.reason).toContain(`in ${SIGS}`);
+  });
+
+  test('a signature beside the image does not count for an authority whose signatures are elsewhere', async () => {
+    const { evaluator } = evaluatorWith([policy('p', withSources([SIGS]))]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain('[NO_SIGNATURES]');
+  });
+
+  test('several sources are tried in order; a failure names each', async () => {
+    const backend = new FakeBackend();
+    backend.elsewhere.set('registry.test/second', new Map([[D1, [{ subject: 'release@example.test', issuer: ISSUER }]]]));
+    const { evaluator } = evaluatorWith([policy('p', withSources(['registry.test/first', 'registry.test/second']))], { backend });
+    const [ok] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(ok!.verdict).toBe('allowed');
+    expect(ok!.policies[0]!.authorities[0]!.reason).toContain('in registry.test/second');
+    const [no] = await evaluator.evaluate(['registry.test/other:v1']);
+    expect(no!.verdict).toBe('denied');
+    expect(no!.reason).toMatch(/source registry\.test\/first: .*NO_SIGNATURES.*; source registry\.test\/second: .*NO_SIGNATURES/);
+  });
+
+  test('attestations are looked up in the sources too', async () => {
+    const backend = new FakeBackend();
+    backend.attestations.set(D1, ['https://slsa.dev/provenance/v1']);
+    backend.elsewhere.set(SIGS, new Map([[D1, [{ subject: 'release@example.test', issuer: ISSUER }]]]));
+    backend.signatures.set(D1, []);
+    const spec = { authorities: [{ name: 'src', ...keyless(), source: [{ oci: SIGS }], attestations: [{ name: 'prov', predicateType: 'slsaprovenance1' }] }] };
+    const { evaluator } = evaluatorWith([policy('p', spec)], { backend });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d!.verdict).toBe('allowed');
+    expect(d!.policies[0]!.authorities[0]!.reason).toContain(`in ${SIGS}`);
+  });
+});
+
+describe('spec.match: the admitted object decides whether a policy applies', () => {
+  const DEPLOYMENTS = { group: 'apps', version: 'v1', resource: 'deployments' };
+  const PODS = { group: '', version: 'v1', resource: 'pods' };
+  // Denies everything it applies to; a second policy that always passes makes "not applied" visible.
+  const strict = (match: unknown) => policy('strict', { match, authorities: [{ static: { action: 'fail', message: 'strict applied' } }] });
+  const lenient = policy('lenient', { authorities: [{ static: { action: 'pass' } }] }, 1);
+
+  async function verdict(match: unknown, object?: { resource: typeof PODS; labels: Record<string, string> }): Promise<string> {
+    const { evaluator } = evaluatorWith([strict(match), lenient]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1'], object ? { object } : {});
+    return d!.verdict;
+  }
+
+  test.each([
+    ['the resource named', [{ ...DEPLOYMENTS }], DEPLOYMENTS, {}, 'denied'],
+    ['another resource', [{ ...DEPLOYMENTS }], PODS, {}, 'allowed'],
+    ['another group', [{ group: 'batch', version: 'v1', resource: 'deployments' }], DEPLOYMENTS, {}, 'allowed'],
+    ['another version', [{ ...DEPLOYMENTS, version: 'v1beta1' }], DEPLOYMENTS, {}, 'allowed'],
+    ['any version (*)', [{ ...DEPLOYMENTS, version: '*' }], DEPLOYMENTS, {}, 'denied'],
+    ['the core group (pods)', [{ resource: 'pods', version: 'v1' }], PODS, {}, 'denied'],
+    ['one entry of several', [{ ...DEPLOYMENTS }, { resource: 'pods', version: 'v1' }], PODS, {}, 'denied'],
+    ['matchLabels held', [{ ...PODS, selector: { matchLabels: { team: 'a' } } }], PODS, { team: 'a', x: 'y' }, 'denied'],
+    ['matchLabels not held', [{ ...PODS, selector: { matchLabels: { team: 'a' } } }], PODS, { team: 'b' }, 'allowed'],
+    ['In', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod', 'stage'] }] } }], PODS, { env: 'stage' }, 'denied'],
+    ['In, label absent', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] } }], PODS, {}, 'allowed'],
+    ['NotIn, other value', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }], PODS, { env: 'prod' }, 'denied'],
+    ['NotIn, label absent', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }], PODS, {}, 'denied'],
+    ['NotIn, listed value', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }], PODS, { env: 'dev' }, 'allowed'],
+    ['Exists', [{ ...PODS, selector: { matchExpressions: [{ key: 'signed', operator: 'Exists' }] } }], PODS, { signed: '' }, 'denied'],
+    ['Exists, absent', [{ ...PODS, selector: { matchExpressions: [{ key: 'signed', operator: 'Exists' }] } }], PODS, {}, 'allowed'],
+    ['DoesNotExist', [{ ...PODS, selector: { matchExpressions: [{ key: 'legacy', operator: 'DoesNotExist' }] } }], PODS, {}, 'denied'],
+    ['DoesNotExist, present', [{ ...PODS, selector: { matchExpressions: [{ key: 'legacy', operator: 'DoesNotExist' }] } }], PODS, { legacy: 'y' }, 'allowed'],
+    [
+      'matchLabels and expressions are ANDed',
+      [{ ...PODS, selector: { matchLabels: { team: 'a' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] } }],
+      PODS,
+      { team: 'a', env: 'dev' },
+      'allowed',
+    ],
+  ])('%s', async (_name, match, resource, labels, expected) => {
+    expect(await verdict(match, { resource, labels })).toBe(expected);
+  });
+
+  test('without spec.match a policy applies to every object, as before', async () => {
+    const { evaluator } = evaluatorWith([policy('strict', { authorities: [{ static: { action: 'fail' } }] })]);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1'], { object: { resource: PODS, labels: {} } });
+    expect(d!.verdict).toBe('denied');
+  });
+
+  test('without an object (a bare list of images) a policy with spec.match applies: the stricter reading', async () => {
+    expect(await verdict([{ ...DEPLOYMENTS }])).toBe('denied');
+  });
+
+  test('an image that only excluded policies cover gets the no-match setting', async () => {
+    const { evaluator } = evaluatorWith([strict([{ ...DEPLOYMENTS }])], { noMatch: 'deny' });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1'], { object: { resource: PODS, labels: {} } });
+    expect(d).toMatchObject({ verdict: 'denied', matched: false });
+    expect(d!.reason).toContain('no ClusterImagePolicy matches');
   });
 });
