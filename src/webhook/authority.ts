@@ -66,6 +66,7 @@ export function authorityPolicy(authority: Authority): VerificationPolicy | unde
         ...(id.claims !== undefined ? { claims: { ...id.claims } } : {}),
         ...(id.claimsRegExp !== undefined ? { claimsRegExp: { ...id.claimsRegExp } } : {}),
       })),
+      ...(authority.keyless.insecureIgnoreSCT ? { insecureIgnoreSct: true } : {}),
     };
   }
   if (authority.key) {

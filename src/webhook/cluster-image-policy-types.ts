@@ -41,6 +41,8 @@ export interface KeylessAuthority {
   readonly identities: readonly KeylessIdentity[];
   /** `ca-cert.data`: the Fulcio CA chain (PEM) certificates must chain to, instead of the trust root's CAs. */
   readonly caCert?: string;
+  /** `insecureIgnoreSCT: true`: certificates need no verified embedded SCT (a Fulcio without a CT log). */
+  readonly insecureIgnoreSCT?: true;
 }
 
 /** The TrustRoot documents an authority names, per part of the trust (see docs/webhook.md). */

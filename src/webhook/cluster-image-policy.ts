@@ -39,7 +39,6 @@ import {
 import {
   describeYamlValue,
   describeLocation,
-  DNS_SUBDOMAIN,
   isAbsoluteURL,
   objectName,
   OBJECT_FIELDS,
@@ -70,7 +69,6 @@ const UNSUPPORTED = {
   'key.kms': 'KMS keys are not supported; put the PEM public key in key.data',
   'key.secretRef': 'keys in Kubernetes Secrets are not supported; put the PEM public key in key.data',
   'keyless.ca-cert': 'ca-cert takes the PEM chain in ca-cert.data; Secrets and KMS are not read',
-  'keyless.insecureIgnoreSCT': 'insecureIgnoreSCT: true is not supported; embedded SCTs are always verified',
   'ctlog.empty': 'ctlog without url or trustRootRef disables transparency-log verification of keyless signatures in policy-controller, which imgverify does not do',
   'attestation.policy': 'CUE/Rego attestation policies are not evaluated (use type: cel); ignoring one would accept any attestation of the type',
   'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
@@ -182,8 +180,10 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
     }
   }
   const ignoreSct = obj['insecureIgnoreSCT'];
-  if (ignoreSct === true) c.error(`${path}.insecureIgnoreSCT`, `unsupported value: ${UNSUPPORTED['keyless.insecureIgnoreSCT']}`);
-  else if (ignoreSct !== undefined && ignoreSct !== null && ignoreSct !== false) {
+  if (ignoreSct === true) {
+    // policy-controller's meaning (cosign --insecure-ignore-sct): for a Fulcio without a CT log.
+    c.warn(`${path}.insecureIgnoreSCT`, 'certificates of this authority are accepted without a verified embedded SCT (certificate transparency), as policy-controller does');
+  } else if (ignoreSct !== undefined && ignoreSct !== null && ignoreSct !== false) {
     c.error(`${path}.insecureIgnoreSCT`, `expected a boolean, got ${describeYamlValue(ignoreSct)}`);
   }
 
@@ -206,6 +206,7 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
     ...(url !== undefined ? { url } : {}),
     identities: Object.freeze(identities),
     ...(caCert !== undefined ? { caCert } : {}),
+    ...(ignoreSct === true ? { insecureIgnoreSCT: true as const } : {}),
     ...(trustRootRef !== undefined ? { trustRootRef } : {}),
   });
 }
@@ -372,8 +373,8 @@ function parseSources(c: Checker, value: unknown, path: string): SignatureSource
         if (!secret) return;
         c.onlyKnown(secret, at, ['name']);
         const name = c.string(secret, 'name', at);
+        // Only required, as in policy-controller: a name no Secret can have is reported missing when looked up.
         if (name === undefined) c.error(`${at}.name`, 'missing field: name (of a Secret in the admitted object\'s namespace) is required');
-        else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) c.error(`${at}.name`, `invalid Secret name ${JSON.stringify(name)}: must be a lower-case RFC 1123 subdomain`);
         else secrets.push(name);
       });
       if (secrets.length > 0) c.error(`${where}.signaturePullSecrets`, `unsupported field: ${UNSUPPORTED['source.signaturePullSecrets']}`);

@@ -7,6 +7,7 @@
  *     (`cosign sign --key --tlog-upload=false`, policy-controller's e2e cip-key-no-rekor.yaml);
  *     with ctlog the entry is required; keyless stays strict;
  *   - key.hashAlgorithm: signatures made with SHA-224/256/384/512 pass only under their hash;
+ *   - keyless.insecureIgnoreSCT: a certificate without an SCT passes only where it is set;
  *   - source[].oci: signatures stored in another repository;
  *   - spec.match: the admitted resource and the object's own labels (a Deployment's, not its
  *     pod template's);
@@ -78,6 +79,9 @@ function policies(): Record<string, string> {
     ...Object.fromEntries(
       HASHES.map((hash) => [`hash-${hash}.yaml`, cip(`hash-${hash}`, `${host}/${hash}-*`, { authorities: [{ key: { data: keyPem, hashAlgorithm: hash } }] })]),
     ),
+    // policy-controller's e2e cip-key-and-keyless-ignore-sct.yaml: a Fulcio without a CT log.
+    'no-sct.yaml': cip('no-sct', `${host}/nosct-*`, { authorities: [{ keyless: { insecureIgnoreSCT: true, ...IDENTITY } }] }),
+    'sct.yaml': cip('sct', `${host}/sct-*`, { authorities: [{ keyless: IDENTITY }] }),
     'source.yaml': cip('source', `${host}/sourced-*`, { authorities: [{ keyless: IDENTITY, source: [{ oci: `${host}/signatures` }] }] }),
     // spec.match: a policy that fails whatever it applies to, beside one that passes every image.
     'match.yaml': cip('match-team-a', `${host}/match-*`, {
@@ -187,6 +191,18 @@ describe('key.hashAlgorithm', () => {
       expect([made, named, answer.allowed]).toEqual([made, named, made === named]);
       if (made !== named) expect(answer.status?.message).toContain('[SIGNATURE_INVALID]');
     }
+  });
+});
+
+describe('keyless.insecureIgnoreSCT', () => {
+  test('a certificate without an SCT passes only under insecureIgnoreSCT: true', async () => {
+    const noSct = (digest: string): CosignLayer[] => [sigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, defect: 'no-sct' })];
+    const waived = await admit(await image('nosct', noSct));
+    expect(waived.status?.message).toBeUndefined();
+    expect(waived.allowed).toBe(true);
+    const strict = await admit(await image('sct', noSct));
+    expect(strict.allowed).toBe(false);
+    expect(strict.status?.message).toContain('[SCT_INVALID]');
   });
 });
 

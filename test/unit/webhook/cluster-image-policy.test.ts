@@ -146,7 +146,6 @@ describe('unsupported policy-controller fields are errors', () => {
     ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
     ['keyless.ca-cert that is not PEM', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.data', 'no PEM certificate'],
     ['keyless.ca-cert in a Secret', withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.secretRef', 'Secrets and KMS'],
-    ['keyless.insecureIgnoreSCT', withAuthority('keyless:\n  insecureIgnoreSCT: true\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.insecureIgnoreSCT', 'SCTs are always verified'],
     ['ctlog: {} on keyless (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
     ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'CUE/Rego'],
     ['attestation Rego policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'use type: cel'],
@@ -164,6 +163,13 @@ describe('unsupported policy-controller fields are errors', () => {
     expect(result.warnings).toEqual([]);
     expect(result.policies[0]!.authorities[0]).toMatchObject({ trustRootRefs: { keyless: 'mine', ctlog: 'logs', rfc3161timestamp: 'tsa' }, ctlog: { url: 'https://rekor.internal' } });
     expect(result.policies[0]!.authorities[0]!.keyless).not.toHaveProperty('trustRootRef');
+  });
+
+  it('accepts insecureIgnoreSCT: true with a warning (policy-controller: no SCT check for that authority)', () => {
+    const result = parse(withAuthority('keyless:\n  insecureIgnoreSCT: true\n  identities: [{issuer: a, subject: b}]'));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.keyless).toMatchObject({ insecureIgnoreSCT: true });
+    expect(result.warnings).toEqual([expect.objectContaining({ path: 'spec.authorities[0].keyless.insecureIgnoreSCT', message: expect.stringContaining('without a verified embedded SCT') })]);
   });
 
   it('accepts insecureIgnoreSCT: false (the default)', () => {

@@ -227,6 +227,11 @@ describe('authorities: one passing authority is enough', () => {
     expect(backend.prepared.map((p) => p.policy)).toEqual([{ publicKey: releaseKey, hashAlgorithm: hash, insecureIgnoreTlog: true }]);
   });
 
+  test('keyless.insecureIgnoreSCT: true waives the SCT in the library policy', () => {
+    const { backend } = evaluatorWith([policy('p', { authorities: [{ keyless: { insecureIgnoreSCT: true, identities: [{ issuer: ISSUER, subject: 's' }] } }] })]);
+    expect(backend.prepared.map((p) => p.policy)).toEqual([{ identities: [{ issuer: ISSUER, subject: 's' }], insecureIgnoreSct: true }]);
+  });
+
   test('key.hashAlgorithm sha256 (the default) is left to the signature, as before', () => {
     const { backend } = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: 'sha256' }, ctlog: { url: 'https://rekor.sigstore.dev' } }] })]);
     expect(backend.prepared.map((p) => p.policy)).toEqual([{ publicKey: releaseKey }]);
