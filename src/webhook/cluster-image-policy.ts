@@ -165,11 +165,13 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
     const ref = c.object(obj['ca-cert'], `${path}.ca-cert`);
     if (ref) {
       c.onlyKnown(ref, `${path}.ca-cert`, ['data', 'kms', 'secretRef']);
-      c.unsupported(ref, 'kms', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
-      c.unsupported(ref, 'secretRef', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
+      const kms = c.unsupported(ref, 'kms', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
+      const secret = c.unsupported(ref, 'secretRef', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
       caCert = c.string(ref, 'data', `${path}.ca-cert`);
-      if (caCert === undefined) c.error(`${path}.ca-cert.data`, 'missing field: the PEM certificate chain of the CA is required');
-      else {
+      // Without data, the refused kms or secretRef is the one problem to report.
+      if (caCert === undefined) {
+        if (!kms && !secret) c.error(`${path}.ca-cert.data`, 'missing field: the PEM certificate chain of the CA is required');
+      } else {
         try {
           pemCertificates(caCert, `${path}.ca-cert.data`, 'ca-cert');
         } catch (err) {
