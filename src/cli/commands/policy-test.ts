@@ -97,6 +97,13 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     for (const { name, error } of await trustRoots.load(set.trustRoots)) {
       io.stderr(`warning: TrustRoot "${name}" cannot be loaded; authorities using it fail: ${error.message} [${error.code}]\n`);
     }
+    // A Fulcio or Rekor URL no trust root lists does not load, as in the webhook.
+    const urlErrors = evaluator.serviceUrlErrors(set.policies, { trustRoots });
+    if (urlErrors.length > 0) {
+      for (const e of urlErrors) io.stderr(`error: ${e.message}\n`);
+      io.stderr(`imgverify policy test: the policies in ${dir} do not load (${urlErrors.length} error${urlErrors.length === 1 ? '' : 's'})\n`);
+      return 2;
+    }
     evaluator.setPolicies(set, { trustRoots });
     for (const u of evaluator.unusableAuthorities()) io.stderr(`warning: policy "${u.policy}" authority "${u.authority}" can never pass: ${u.reason}\n`);
     const decisions = await evaluator.evaluate(positionals);

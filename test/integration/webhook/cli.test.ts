@@ -219,6 +219,16 @@ describe('imgverify policy test', () => {
     expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities: missing field');
   });
 
+  test('a Rekor URL no trust root lists does not load: exit 2 naming the field', async () => {
+    const unknown = join(work, 'unknown-rekor');
+    writeConfigMap(unknown, {
+      'x.yaml': `apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\nspec:\n  images: [{glob: "**"}]\n  authorities: [{keyless: {identities: [{issuer: a, subject: b}]}, ctlog: {url: "https://rekor.elsewhere.test"}}]\n`,
+    });
+    const res = await runCli(['policy', 'test', '--policies', unknown, '--trusted-root', files.root, 'nginx']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.elsewhere.test"');
+  });
+
   test('an empty policy folder does not load (exit 2) unless --allow-empty-policies (issue 14.3)', async () => {
     const empty = join(work, 'empty-policies');
     writeConfigMap(empty, { 'release.yaml': '' });
