@@ -66,7 +66,7 @@ export interface KeyAuthority {
  * `source[]`: where an authority's signatures and attestations are stored, when not beside the
  * image (cosign's COSIGN_REPOSITORY).
  */
-export interface SignatureSource {
+export interface AuthoritySource {
   /** The repository (`registry/path`) holding the `.sig`/`.att` tags; absent: the image's own repository. */
   readonly oci?: string;
   /** Names of Secrets in the admitted object's namespace with the credentials for that repository. */
@@ -75,12 +75,17 @@ export interface SignatureSource {
 
 /** A label selector (Kubernetes' `metav1.LabelSelector`): every requirement must hold. */
 export interface LabelSelector {
+  /** Labels the object must carry with exactly these values. */
   readonly matchLabels: Readonly<Record<string, string>>;
+  /** Requirements on the object's labels, all of which must hold. */
   readonly matchExpressions: readonly LabelSelectorRequirement[];
 }
 
+/** One `matchExpressions` requirement. */
 export interface LabelSelectorRequirement {
+  /** The label key (`[prefix/]name`). */
   readonly key: string;
+  /** In: the label has one of `values`; NotIn: it is absent or has none of them; Exists; DoesNotExist. */
   readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
   /** Non-empty for In and NotIn, empty for Exists and DoesNotExist. */
   readonly values: readonly string[];
@@ -92,9 +97,13 @@ export interface LabelSelectorRequirement {
  * object's own `metadata.labels` must satisfy it.
  */
 export interface MatchResource {
+  /** The API group, compared exactly ("" is the core group: pods). */
   readonly group: string;
+  /** The version, compared exactly, or `*` for any. */
   readonly version: string;
+  /** The resource (plural, lower case: `deployments`), compared exactly. */
   readonly resource: string;
+  /** When present, the object's own `metadata.labels` must satisfy it. */
   readonly selector?: LabelSelector;
 }
 
@@ -135,7 +144,7 @@ export interface Authority {
    */
   readonly requiresTlog: boolean;
   /** `source`: where the signatures are, tried in order (absent: beside the image). */
-  readonly sources?: readonly SignatureSource[];
+  readonly sources?: readonly AuthoritySource[];
   /** TrustRoot documents this authority's verification uses instead of the webhook's default trust. */
   readonly trustRootRefs?: TrustRootRefs;
   /** policy-controller's `signatureFormat`; absent means legacy (cosign's default). */

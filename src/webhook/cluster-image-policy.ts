@@ -32,7 +32,7 @@ import {
   type KeyAuthority,
   type KeylessAuthority,
   type KeylessIdentity,
-  type SignatureSource,
+  type AuthoritySource,
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
@@ -350,8 +350,8 @@ function parseCtlog(c: Checker, value: unknown, path: string): { url?: string; t
  * alone names no place for signatures (policy-controller would look in Docker Hub's
  * `library/<host>`), so it is refused here.
  */
-function parseSources(c: Checker, value: unknown, path: string): SignatureSource[] {
-  const sources: SignatureSource[] = [];
+function parseSources(c: Checker, value: unknown, path: string): AuthoritySource[] {
+  const sources: AuthoritySource[] = [];
   c.array(value, path)?.forEach((item, i) => {
     const where = `${path}[${i}]`;
     const obj = c.object(item, where);

@@ -75,6 +75,7 @@ export interface PolicyEvaluatorOptions {
 export interface EvaluateOptions {
   /** Deadline for this call, ms (default: the evaluator's). */
   readonly timeoutMs?: number;
+  /** Aborts the call: every unfinished image is then a failure with the signal's reason. */
   readonly signal?: AbortSignal;
   /**
    * The object the images belong to (its resource and labels), for policies with `spec.match`.

@@ -37,15 +37,20 @@ export {
   type KeyAuthority,
   type KeylessAuthority,
   type KeylessIdentity,
+  type LabelSelector,
+  type LabelSelectorRequirement,
+  type MatchResource,
   type PolicyMode,
+  type AuthoritySource,
   type SignatureFormat,
   type StaticAction,
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-export { EVALUATOR_DEFAULTS, PolicyEvaluator, type PolicyEvaluatorOptions } from './evaluate';
+export { EVALUATOR_DEFAULTS, PolicyEvaluator, type EvaluateOptions, type PolicyEvaluatorOptions } from './evaluate';
+export type { MatchedObject } from './resource-match';
 export { NO_MATCH_ACTIONS, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
-export type { AttestationsResult, VerificationBackend, VerificationSession } from './backend';
+export type { AttestationsResult, PrepareOptions, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';
 export { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';
