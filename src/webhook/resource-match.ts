@@ -72,27 +72,15 @@ function labelValueProblem(value: string): string | undefined {
   return undefined;
 }
 
-function labelKey(c: Checker, value: unknown, path: string): string | undefined {
+/** A label key or value as Kubernetes allows it, or undefined after recording why not. */
+function label(c: Checker, value: unknown, path: string, part: 'key' | 'value'): string | undefined {
   if (typeof value !== 'string') {
-    c.error(path, `expected a label key, got ${describeYamlValue(value)}`);
+    c.error(path, `expected a ${part === 'key' ? 'label key' : 'string label value'}, got ${describeYamlValue(value)}`);
     return undefined;
   }
-  const problem = labelKeyProblem(value);
+  const problem = part === 'key' ? labelKeyProblem(value) : labelValueProblem(value);
   if (problem) {
-    c.error(path, `invalid label key ${JSON.stringify(value)}: ${problem}`);
-    return undefined;
-  }
-  return value;
-}
-
-function labelValue(c: Checker, value: unknown, path: string): string | undefined {
-  if (typeof value !== 'string') {
-    c.error(path, `expected a string label value, got ${describeYamlValue(value)}`);
-    return undefined;
-  }
-  const problem = labelValueProblem(value);
-  if (problem) {
-    c.error(path, `invalid label value ${JSON.stringify(value)}: ${problem}`);
+    c.error(path, `invalid label ${part} ${JSON.stringify(value)}: ${problem}`);
     return undefined;
   }
   return value;
@@ -104,7 +92,7 @@ function parseRequirement(c: Checker, value: unknown, path: string): LabelSelect
   c.onlyKnown(obj, path, ['key', 'operator', 'values']);
   let key: string | undefined;
   if (obj['key'] === undefined || obj['key'] === null) c.error(`${path}.key`, 'missing field: key is required');
-  else key = labelKey(c, obj['key'], `${path}.key`);
+  else key = label(c, obj['key'], `${path}.key`, 'key');
   const operator = c.string(obj, 'operator', path);
   if (operator === undefined) {
     c.error(`${path}.operator`, `missing field: operator is required (${OPERATORS.join(', ')})`);
@@ -118,7 +106,7 @@ function parseRequirement(c: Checker, value: unknown, path: string): LabelSelect
   if (!list) return undefined;
   const values: string[] = [];
   list.forEach((v, i) => {
-    const checked = labelValue(c, v, `${path}.values[${i}]`);
+    const checked = label(c, v, `${path}.values[${i}]`, 'value');
     if (checked !== undefined) values.push(checked);
   });
   const setBased = operator === 'In' || operator === 'NotIn';
@@ -138,8 +126,8 @@ function parseSelector(c: Checker, value: unknown, path: string): LabelSelector 
     const labels = c.object(obj['matchLabels'], `${path}.matchLabels`);
     for (const [k, v] of Object.entries(labels ?? {})) {
       const where = `${path}.matchLabels.${k}`;
-      const key = labelKey(c, k, where);
-      const val = labelValue(c, v, where);
+      const key = label(c, k, where, 'key');
+      const val = label(c, v, where, 'value');
       if (key !== undefined && val !== undefined) matchLabels[key] = val;
     }
   }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { createCa, issueServerCert, type TestCa } from '../../support/registry';
 
 // --- A policy folder as the kubelet mounts a ConfigMap ------------------------------------------
 
@@ -39,6 +40,19 @@ export function writeConfigMap(dir: string, files: Record<string, string>): void
     if (!name.startsWith('.') && !(name in files)) rmSync(join(dir, name), { force: true });
   }
   for (const old of oldTarget) rmSync(join(dir, old), { recursive: true, force: true });
+}
+
+// --- The serving certificate -------------------------------------------------------------------
+
+/** A test CA and a serving certificate it issued for 127.0.0.1, written as `tls.crt` / `tls.key` in `dir`. */
+export async function servingCertificate(dir: string, caName: string): Promise<{ ca: TestCa; certFile: string; keyFile: string }> {
+  const ca = await createCa(caName);
+  const cert = await issueServerCert(ca);
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  writeFileSync(certFile, cert.certPem);
+  writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
+  return { ca, certFile, keyFile };
 }
 
 // --- ClusterImagePolicy YAML ------------------------------------------------------------------

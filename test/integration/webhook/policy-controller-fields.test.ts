@@ -22,10 +22,10 @@ import { join } from 'node:path';
 import { trustRootFromJSON } from '../../../src';
 import { loadPolicies, PolicyEvaluator, VerifierBackend, type ImageDecision } from '../../../src/webhook';
 import { startWebhookServer, type RunningWebhookServer } from '../../../src/webhook/server';
-import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
+import { closePushers, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type CosignLayer, type SigningHashName, type TestSigstore } from '../../support/sigstore';
-import { admissionReview, WebhookClient, workload, writeConfigMap } from './helpers';
+import { admissionReview, servingCertificate, WebhookClient, workload, writeConfigMap } from './helpers';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -120,7 +120,8 @@ let client: WebhookClient;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imgverify-pc-fields-'));
-  [registry, ca] = await Promise.all([startRegistry(), createCa('imgverify fields test CA')]);
+  registry = await startRegistry();
+  ({ ca, certFile, keyFile } = await servingCertificate(work, 'imgverify fields test CA'));
   sigstore = createTestSigstore({ organization: 'private.test', rekor: { baseUrl: PRIVATE_REKOR } });
   other = createTestSigstore({ organization: 'other.test' });
   trustedRootPath = join(work, 'trusted_root.json');
@@ -128,11 +129,6 @@ beforeAll(async () => {
   const root = structuredClone(sigstore.trustedRoot);
   root.certificateAuthorities[0]!.uri = PRIVATE_FULCIO;
   writeFileSync(trustedRootPath, JSON.stringify(root));
-  const cert = await issueServerCert(ca);
-  certFile = join(work, 'tls.crt');
-  keyFile = join(work, 'tls.key');
-  writeFileSync(certFile, cert.certPem);
-  writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
   ({ client } = await startServer(policies()));
 });
 

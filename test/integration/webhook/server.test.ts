@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { startWebhookServer, type Logger, type RunningWebhookServer, type WebhookServerOptions } from '../../../src/webhook/server';
-import { closePushers, createCa, issueServerCert, startProxy, startRegistry, type RunningProxy, type RunningRegistry, type TestCa } from '../../support/registry';
+import { closePushers, issueServerCert, startProxy, startRegistry, type RunningProxy, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushAttestations, pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
-import { admissionReview, applyPatch, eventually, patchOps, policyYaml, WebhookClient, workload, writeConfigMap, type AuthoritySpec } from './helpers';
+import { admissionReview, applyPatch, eventually, patchOps, policyYaml, servingCertificate, WebhookClient, workload, writeConfigMap, type AuthoritySpec } from './helpers';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -96,16 +96,11 @@ let main: { server: RunningWebhookServer; client: WebhookClient; dir: string };
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imgverify-webhook-'));
-  [registry, ca] = await Promise.all([startRegistry(), createCa('imgverify webhook test CA')]);
+  [registry, { ca, certFile, keyFile }] = await Promise.all([startRegistry(), servingCertificate(work, 'imgverify webhook test CA')]);
   proxy = await startProxy(registry);
   sigstore = createTestSigstore();
   trustedRootPath = join(work, 'trusted_root.json');
   writeFileSync(trustedRootPath, JSON.stringify(sigstore.trustedRoot));
-  const cert = await issueServerCert(ca);
-  certFile = join(work, 'tls.crt');
-  keyFile = join(work, 'tls.key');
-  writeFileSync(certFile, cert.certPem);
-  writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
   main = await startServer(standardPolicies());
 });
 

@@ -4,14 +4,14 @@
  * denial), new connections are refused, and close() resolves once nothing is in flight.
  * The backend is a gate the test opens, so "in flight" is exact, not a timing guess.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageVerificationResult, PreparedPolicy } from '../../../src';
 import type { VerificationBackend, VerificationSession } from '../../../src/webhook/backend';
 import { startWebhookServer, type RunningWebhookServer } from '../../../src/webhook/server';
-import { createCa, issueServerCert, type TestCa } from '../../support/registry';
-import { admissionReview, eventually, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';
+import type { TestCa } from '../../support/registry';
+import { admissionReview, eventually, policyYaml, servingCertificate, WebhookClient, workload, writeConfigMap } from './helpers';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const IMAGE = 'registry.test/app:v1';
@@ -54,12 +54,7 @@ let keyFile: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imgverify-shutdown-'));
-  ca = await createCa('imgverify shutdown test CA');
-  const cert = await issueServerCert(ca);
-  certFile = join(work, 'tls.crt');
-  keyFile = join(work, 'tls.key');
-  writeFileSync(certFile, cert.certPem);
-  writeFileSync(keyFile, cert.keyPem);
+  ({ ca, certFile, keyFile } = await servingCertificate(work, 'imgverify shutdown test CA'));
 });
 
 afterAll(() => {
