@@ -1,6 +1,6 @@
 /**
  * Finds cosign's legacy artifacts of a digest: the manifest at tag `sha256-<hex>.sig`
- * (or `.att`) and each layer's blob. A missing tag means "none"; any other failure to
+ * (or `.att`; with cosign's attachment tag prefix, `<prefix>sha256-<hex>.sig`) and each layer's blob. A missing tag means "none"; any other failure to
  * fetch the tag is an operational error, never "none"; a layer blob that cannot be fetched
  * fails that signature with the reason.
  */
@@ -35,6 +35,8 @@ export interface LegacyArtifacts {
 }
 
 export interface DiscoverOptions {
+  /** Put before the tag (cosign's `--attachment-tag-prefix`): `<prefix>sha256-<hex>.sig`. */
+  readonly tagPrefix?: string;
   readonly maxSignatures?: number;
   readonly maxPayloadBytes?: number;
   /** The deadline of the verification this lookup belongs to. */
@@ -49,7 +51,7 @@ export async function fetchLegacyArtifacts(
   suffix: 'sig' | 'att',
   options: DiscoverOptions = {},
 ): Promise<LegacyArtifacts | null> {
-  const tag = digestTag(digest, suffix);
+  const tag = `${options.tagPrefix ?? ''}${digestTag(digest, suffix)}`;
   const location = `${repositoryName(repo)}:${tag}`;
   const signal = options.signal ? { signal: options.signal } : {};
   const manifest = await registry.findManifest(repo, tag, signal);

@@ -14,6 +14,7 @@ import type { LegacyArtifacts } from '../cosign/discover-legacy';
 import type { ReferrerBundle } from '../cosign/discover-referrers';
 import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
 import { abortedError, ImgverifyError, toImgverifyError } from '../errors';
+import { describeValue } from '../util/describe';
 import { keysOf, rejectUnknownKeys } from '../util/options';
 import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
@@ -58,6 +59,12 @@ export interface VerifierOptions {
   registryClient?: RegistryReader;
   /** Where signatures are stored, when not beside the image (cosign's COSIGN_REPOSITORY), e.g. `ghcr.io/org/signatures`. */
   signatureRepository?: string;
+  /**
+   * A prefix of the `.sig`/`.att` tags (cosign's `--attachment-tag-prefix`): signatures are then
+   * at `<prefix>sha256-<hex>.sig`. Letters, digits, `_`, `.`, `-`, at most 53 characters (a tag
+   * is at most 128).
+   */
+  attachmentTagPrefix?: string;
   /** Most signature layers accepted per image (default 50, as cosign). */
   maxSignatures?: number;
   /** Default concurrency of `verifyMany` (default 8). */
@@ -159,6 +166,8 @@ interface Target {
   readonly digest: string;
   /** Where legacy `.sig`/`.att` artifacts are (the image's repository unless overridden). */
   readonly signatureRepo: RepositoryRef;
+  /** cosign's attachment tag prefix ("" without). */
+  readonly tagPrefix: string;
   /** The image's own repository, where its referrers are. */
   readonly imageRepo: RepositoryRef;
   /** The deadline of this image's verification. */
@@ -170,6 +179,7 @@ export class ImageVerifier {
   private readonly registry: RegistryReader;
   private ownedClient: RegistryClient | undefined;
   private readonly signatureRepository?: RepositoryRef;
+  private readonly tagPrefix: string;
   private readonly maxSignatures?: number;
   private readonly concurrency: number;
   private readonly timeoutMs: number;
@@ -192,6 +202,10 @@ export class ImageVerifier {
         throw new ImgverifyError('INVALID_OPTIONS', `signatureRepository must be a repository without tag or digest, got ${options.signatureRepository}`);
       }
       this.signatureRepository = { registry: repo.registry, repository: repo.repository };
+    }
+    this.tagPrefix = options.attachmentTagPrefix ?? '';
+    if (typeof this.tagPrefix !== 'string' || !/^(?:[\w][\w.-]{0,52})?$/.test(this.tagPrefix)) {
+      throw new ImgverifyError('INVALID_OPTIONS', `attachmentTagPrefix must be letters, digits, _ . - (at most 53, not starting with . or -), got ${describeValue(options.attachmentTagPrefix)}`);
     }
     if (options.maxSignatures !== undefined) this.maxSignatures = options.maxSignatures;
     this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? registryOptions().DEFAULTS.timeoutMs;
@@ -403,7 +417,7 @@ export class ImageVerifier {
         mediaType = manifest.mediaType;
       }
       const signatureRepo = this.signatureRepository ?? ref;
-      const outcome = await check({ reference, digest, signatureRepo, imageRepo: ref, signal });
+      const outcome = await check({ reference, digest, signatureRepo, tagPrefix: this.tagPrefix, imageRepo: ref, signal });
       return { image: input, reference, digest, ...defined({ mediaType }), ...outcome };
     } catch (caught) {
       const err = callSignal?.aborted
@@ -435,7 +449,10 @@ export class ImageVerifier {
   private async discover(target: Target, kind: 'signature' | 'attestation'): Promise<Discovered> {
     const options = { ...defined({ maxSignatures: this.maxSignatures }), signal: target.signal };
     const [legacy, referrers]: [LegacyArtifacts | null, readonly ReferrerBundle[]] = await Promise.all([
-      discoverLegacy().fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, kind === 'signature' ? 'sig' : 'att', options),
+      discoverLegacy().fetchLegacyArtifacts(this.registry, target.signatureRepo, target.digest, kind === 'signature' ? 'sig' : 'att', {
+        ...options,
+        tagPrefix: target.tagPrefix,
+      }),
       // cosign v3 bundles are attached to the image itself (its repository), not to a signature repository.
       discoverReferrers().fetchReferrerBundles(this.registry, target.imageRepo, target.digest, { ...options, kind }),
     ]);
@@ -443,7 +460,7 @@ export class ImageVerifier {
   }
 
   private nothingFound(what: string, target: Target, suffix: 'sig' | 'att'): string {
-    const where = `${repositoryName(target.signatureRepo)}:${target.digest.replace(':', '-')}.${suffix} or as OCI referrers`;
+    const where = `${repositoryName(target.signatureRepo)}:${target.tagPrefix}${target.digest.replace(':', '-')}.${suffix} or as OCI referrers`;
     return `no ${what} found for ${target.reference} (${target.digest}) at ${where}`;
   }
 }
@@ -464,7 +481,16 @@ async function* untilAborted<T>(images: Iterable<T> | AsyncIterable<T>, signal: 
   }
 }
 
-const VERIFIER_OPTION_KEYS = keysOf<VerifierOptions>()('trustedRoot', 'registry', 'registryClient', 'signatureRepository', 'maxSignatures', 'concurrency', 'timeoutMs');
+const VERIFIER_OPTION_KEYS = keysOf<VerifierOptions>()(
+  'trustedRoot',
+  'registry',
+  'registryClient',
+  'signatureRepository',
+  'attachmentTagPrefix',
+  'maxSignatures',
+  'concurrency',
+  'timeoutMs',
+);
 const CALL_OPTION_KEYS = keysOf<VerifyCallOptions>()('signal');
 const MANY_OPTION_KEYS = keysOf<VerifyManyOptions>()('signal', 'concurrency');
 const ATTESTATION_OPTION_KEYS = keysOf<AttestationOptions>()('signal', 'predicateType', 'condition');

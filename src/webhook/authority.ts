@@ -36,6 +36,8 @@ export interface SourcePolicy {
   readonly prepared: PreparedPolicy;
   /** `source[].oci`: the repository holding the signatures (absent: beside the image). */
   readonly repository?: string;
+  /** `source[].tagPrefix`: the prefix of their tags. */
+  readonly tagPrefix?: string;
 }
 
 /** An authority compiled once per policy set: its policy for the backend, or why it can never pass. */
@@ -97,8 +99,9 @@ export function prepareAuthority(backend: VerificationBackend, policy: ClusterIm
   try {
     const sources = authority.sources ?? [{ signaturePullSecrets: [] }];
     const prepared = sources.map((source): SourcePolicy => {
-      const options = source.oci !== undefined ? { signatureRepository: source.oci } : undefined;
-      return { prepared: backend.prepare(authorityPolicy(authority)!, trust, options), ...(source.oci !== undefined ? { repository: source.oci } : {}) };
+      const where = { ...(source.oci !== undefined ? { repository: source.oci } : {}), ...(source.tagPrefix !== undefined ? { tagPrefix: source.tagPrefix } : {}) };
+      const options = { ...(source.oci !== undefined ? { signatureRepository: source.oci } : {}), ...(source.tagPrefix !== undefined ? { attachmentTagPrefix: source.tagPrefix } : {}) };
+      return { prepared: backend.prepare(authorityPolicy(authority)!, trust, Object.keys(options).length > 0 ? options : undefined), ...where };
     });
     return { authority, kind, prepared };
   } catch (err) {

@@ -27,6 +27,8 @@ export interface VerificationSession {
 export interface PrepareOptions {
   /** The repository holding the `.sig`/`.att` tags (a ClusterImagePolicy `source[].oci`; cosign's COSIGN_REPOSITORY). */
   readonly signatureRepository?: string;
+  /** A prefix of those tags (`source[].tagPrefix`; cosign's `--attachment-tag-prefix`). */
+  readonly attachmentTagPrefix?: string;
 }
 
 export interface VerificationBackend {

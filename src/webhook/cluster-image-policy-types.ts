@@ -71,6 +71,8 @@ export interface AuthoritySource {
   readonly oci?: string;
   /** Names of Secrets in the admitted object's namespace with the credentials for that repository. */
   readonly signaturePullSecrets: readonly string[];
+  /** A prefix of the `.sig`/`.att` tags (cosign's `--attachment-tag-prefix`): `<prefix>sha256-<hex>.sig`. */
+  readonly tagPrefix?: string;
 }
 
 /** A label selector (Kubernetes' `metav1.LabelSelector`): every requirement must hold. */

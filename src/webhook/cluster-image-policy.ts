@@ -62,7 +62,6 @@ const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha224', 'sha256', 'sha384',
  */
 const UNSUPPORTED = {
   'spec.policy': 'CUE/Rego policies are not evaluated by imgverify; ignoring one would admit images it rejects',
-  'source.tagPrefix': 'signature tags with a prefix (tagPrefix) are not supported yet; ignoring it would look for signatures under other tags than the policy names',
   'source.signaturePullSecrets':
     'signaturePullSecrets are not supported yet (credentials from Secrets of the admitted object\'s namespace); ignoring them would fetch the signatures with other credentials than the policy names',
   'authority.rfc3161timestamp': 'rfc3161timestamp needs a trustRootRef naming a TrustRoot document with timestamp authorities',
@@ -357,9 +356,14 @@ function parseSources(c: Checker, value: unknown, path: string): AuthoritySource
     const obj = c.object(item, where);
     if (!obj) return;
     c.onlyKnown(obj, where, ['oci', 'signaturePullSecrets', 'tagPrefix']);
-    c.unsupported(obj, 'tagPrefix', where, UNSUPPORTED['source.tagPrefix']);
     const oci = c.string(obj, 'oci', where);
+    const tagPrefix = c.string(obj, 'tagPrefix', where);
     let ok = true;
+    // What a tag allows before cosign's `sha256-<hex>.sig` (75 characters of the 128).
+    if (tagPrefix !== undefined && !/^[\w][\w.-]{0,52}$/.test(tagPrefix)) {
+      c.error(`${where}.tagPrefix`, `invalid value ${JSON.stringify(tagPrefix)}: a tag prefix is letters, digits, _ . - (at most 53 characters, not starting with . or -)`);
+      ok = false;
+    }
     if (oci !== undefined) {
       const problem = repositoryProblem(oci);
       if (problem) {
@@ -381,7 +385,7 @@ function parseSources(c: Checker, value: unknown, path: string): AuthoritySource
       });
       if (secrets.length > 0) c.error(`${where}.signaturePullSecrets`, `unsupported field: ${UNSUPPORTED['source.signaturePullSecrets']}`);
     }
-    if (ok) sources.push(Object.freeze({ ...(oci !== undefined ? { oci } : {}), signaturePullSecrets: Object.freeze(secrets) }));
+    if (ok) sources.push(Object.freeze({ ...(oci !== undefined ? { oci } : {}), signaturePullSecrets: Object.freeze(secrets), ...(tagPrefix !== undefined ? { tagPrefix } : {}) }));
   });
   return sources;
 }

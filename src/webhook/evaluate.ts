@@ -418,12 +418,14 @@ export class PolicyEvaluator {
     if (prepared.unusable || !prepared.prepared) return fail({ reason: prepared.unusable ?? 'the authority cannot be used', operational: false });
     const sources = prepared.prepared;
     // With several sources each is tried in turn; a failure then says which source it is about.
-    const at = (source: SourcePolicy): string => (source.repository !== undefined ? ` in ${source.repository}` : '');
+    const sourceName = (source: SourcePolicy): string =>
+      `${source.repository ?? '(beside the image)'}${source.tagPrefix !== undefined ? ` (tags ${source.tagPrefix}sha256-…)` : ''}`;
+    const at = (source: SourcePolicy): string => (source.repository !== undefined || source.tagPrefix !== undefined ? ` in ${sourceName(source)}` : '');
     const combined = (failures: ReadonlyArray<{ source: SourcePolicy; failure: Failure }>): Failure =>
       failures.length === 1
         ? failures[0]!.failure
         : {
-            reason: failures.map((f) => `source ${f.source.repository ?? '(beside the image)'}: ${f.failure.reason}`).join('; '),
+            reason: failures.map((f) => `source ${sourceName(f.source)}: ${f.failure.reason}`).join('; '),
             ...(failures[0]!.failure.code ? { code: failures[0]!.failure.code } : {}),
             operational: failures.some((f) => f.failure.operational),
           };

@@ -27,10 +27,16 @@ import {
 } from '../index';
 import type { PrepareOptions, VerificationBackend, VerificationSession } from './backend';
 
-/** Where a prepared policy verifies: its trust (else the backend's) and signature repository (else beside the image). */
+/** Where a prepared policy verifies: its trust (else the backend's), signature repository (else beside the image) and tag prefix. */
 interface Place {
   readonly trust?: readonly TrustRootInput[];
   readonly repository?: string;
+  readonly tagPrefix?: string;
+}
+
+/** The verifier options of a place's signature location. */
+function locationOptions(place: Place): { signatureRepository?: string; attachmentTagPrefix?: string } {
+  return { ...(place.repository !== undefined ? { signatureRepository: place.repository } : {}), ...(place.tagPrefix !== undefined ? { attachmentTagPrefix: place.tagPrefix } : {}) };
 }
 
 export interface VerifierBackendOptions {
@@ -101,12 +107,16 @@ export class VerifierBackend implements VerificationBackend {
   }
 
   prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[], options: PrepareOptions = {}): PreparedPolicy {
-    const repository = options.signatureRepository;
-    // Checked now (a repository name the verifier would refuse), not at the first admission.
-    if (repository !== undefined) createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: this.client, signatureRepository: repository });
+    const place: Place = {
+      ...(trust ? { trust } : {}),
+      ...(options.signatureRepository !== undefined ? { repository: options.signatureRepository } : {}),
+      ...(options.attachmentTagPrefix !== undefined ? { tagPrefix: options.attachmentTagPrefix } : {}),
+    };
+    // Checked now (a repository name or prefix the verifier would refuse), not at the first admission.
+    if (Object.keys(locationOptions(place)).length > 0) createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: this.client, ...locationOptions(place) });
     // A plain policy object is compiled into a new prepared policy, bound here to its place.
     const prepared = this.verifier.preparePolicy(policy);
-    if (trust || repository !== undefined) this.placeOf.set(prepared, { ...(trust ? { trust } : {}), ...(repository !== undefined ? { repository } : {}) });
+    if (Object.keys(place).length > 0) this.placeOf.set(prepared, place);
     return prepared;
   }
 
@@ -116,21 +126,18 @@ export class VerifierBackend implements VerificationBackend {
 
   session(signal: AbortSignal): VerificationSession {
     const reader = new SessionReader(this.client, signal);
-    // A verifier is trust, a registry reader and a signature repository: cheap to make, one per
+    // A verifier is trust, a registry reader and where signatures are: cheap to make, one per
     // session and place.
     const verifiers = new Map<readonly TrustRootInput[] | undefined, Map<string, ImageVerifier>>();
     const verifierFor = (policy: PreparedPolicy): ImageVerifier => {
       const place = this.placeOf.get(policy) ?? {};
-      let byRepository = verifiers.get(place.trust);
-      if (!byRepository) verifiers.set(place.trust, (byRepository = new Map<string, ImageVerifier>()));
-      let verifier = byRepository.get(place.repository ?? '');
+      let byLocation = verifiers.get(place.trust);
+      if (!byLocation) verifiers.set(place.trust, (byLocation = new Map<string, ImageVerifier>()));
+      const location = `${place.repository ?? ''}\0${place.tagPrefix ?? ''}`;
+      let verifier = byLocation.get(location);
       if (!verifier) {
-        verifier = createVerifier({
-          trustedRoot: place.trust ?? this.verifier.trustSources,
-          registryClient: reader,
-          ...(place.repository !== undefined ? { signatureRepository: place.repository } : {}),
-        });
-        byRepository.set(place.repository ?? '', verifier);
+        verifier = createVerifier({ trustedRoot: place.trust ?? this.verifier.trustSources, registryClient: reader, ...locationOptions(place) });
+        byLocation.set(location, verifier);
       }
       return verifier;
     };

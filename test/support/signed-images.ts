@@ -5,11 +5,11 @@
 import { pushBlob, pushImage, pushIndex, pushManifest, type PushedImage, type PushedManifest, type PushTarget } from './registry';
 import { buildSignatureManifest, signatureTag, type CosignLayer } from './sigstore';
 
-/** Pushes `.sig` manifest (and its blobs) for `imageDigest` into `repo`. */
-export async function pushSignatures(target: PushTarget, repo: string, imageDigest: string, layers: CosignLayer[]): Promise<string> {
+/** Pushes `.sig` manifest (and its blobs) for `imageDigest` into `repo`; `tagPrefix`: cosign's --attachment-tag-prefix. */
+export async function pushSignatures(target: PushTarget, repo: string, imageDigest: string, layers: CosignLayer[], tagPrefix = ''): Promise<string> {
   const sig = buildSignatureManifest(layers);
   for (const blob of sig.blobs) await pushBlob(target, repo, blob.bytes);
-  return pushManifest(target, repo, signatureTag(imageDigest), sig.manifest, sig.mediaType);
+  return pushManifest(target, repo, `${tagPrefix}${signatureTag(imageDigest)}`, sig.manifest, sig.mediaType);
 }
 
 /** An image at `repo:tag`, returning what was pushed. */

@@ -46,12 +46,15 @@ const keyPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString()
 
 let counter = 0;
 
-/** Pushes `<prefix>-<n>:v1` with the signatures `sign` makes, into the image's repository or `signatureRepo`. */
-async function image(prefix: string, sign: (digest: string) => CosignLayer[], signatureRepo?: string): Promise<string> {
+/**
+ * Pushes `<prefix>-<n>:v1` with the signatures `sign` makes, into the image's repository or
+ * `where.repository`, under cosign's tag or with `where.tagPrefix` before it.
+ */
+async function image(prefix: string, sign: (digest: string) => CosignLayer[], where: { repository?: string; tagPrefix?: string } = {}): Promise<string> {
   const repository = `${prefix}-${++counter}`;
   const pushed = await pushTestImage(registry, repository, 'v1');
   const layers = sign(pushed.digest);
-  if (layers.length > 0) await pushSignatures(registry, signatureRepo ?? repository, pushed.digest, layers);
+  if (layers.length > 0) await pushSignatures(registry, where.repository ?? repository, pushed.digest, layers, where.tagPrefix);
   return `${registry.host}/${repository}:v1`;
 }
 
@@ -83,6 +86,8 @@ function policies(): Record<string, string> {
     'no-sct.yaml': cip('no-sct', `${host}/nosct-*`, { authorities: [{ keyless: { insecureIgnoreSCT: true, ...IDENTITY } }] }),
     'sct.yaml': cip('sct', `${host}/sct-*`, { authorities: [{ keyless: IDENTITY }] }),
     'source.yaml': cip('source', `${host}/sourced-*`, { authorities: [{ keyless: IDENTITY, source: [{ oci: `${host}/signatures` }] }] }),
+    // policy-controller's e2e cip-keyless-with-source-prefix-tag.yaml (without its CUE attestation).
+    'prefix.yaml': cip('prefix', `${host}/prefixed-*`, { authorities: [{ keyless: IDENTITY, source: [{ tagPrefix: 'sigprefix' }] }] }),
     // spec.match: a policy that fails whatever it applies to, beside one that passes every image.
     'match.yaml': cip('match-team-a', `${host}/match-*`, {
       match: [{ group: 'apps', version: 'v1', resource: 'deployments', selector: { matchLabels: { team: 'a' } } }],
@@ -204,7 +209,7 @@ describe('keyless.insecureIgnoreSCT', () => {
 
 describe('source[].oci', () => {
   test('signatures stored in another repository admit the image', async () => {
-    const answer = await admit(await image('sourced', keylessSigned(), 'signatures'));
+    const answer = await admit(await image('sourced', keylessSigned(), { repository: 'signatures' }));
     expect(answer.status?.message).toBeUndefined();
     expect(answer.allowed).toBe(true);
   });
@@ -214,6 +219,17 @@ describe('source[].oci', () => {
     expect(answer.allowed).toBe(false);
     expect(answer.status?.message).toContain('[NO_SIGNATURES]');
     expect(answer.status?.message).toContain('signatures:sha256-');
+  });
+});
+
+describe('source[].tagPrefix', () => {
+  test('signatures under the prefixed tag admit the image; under cosign\'s plain tag they do not count', async () => {
+    const prefixed = await admit(await image('prefixed', keylessSigned(), { tagPrefix: 'sigprefix' }));
+    expect(prefixed.status?.message).toBeUndefined();
+    expect(prefixed.allowed).toBe(true);
+    const plain = await admit(await image('prefixed', keylessSigned()));
+    expect(plain.allowed).toBe(false);
+    expect(plain.status?.message).toContain(':sigprefixsha256-');
   });
 });
 

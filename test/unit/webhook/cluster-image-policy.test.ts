@@ -134,7 +134,6 @@ describe('errors name file, document and path', () => {
 describe('unsupported policy-controller fields are errors', () => {
   const cases: Array<[string, string, string, string]> = [
     ['CIP-level CUE policy', withAuthority(KEYLESS, 'policy:\n  type: cue\n  data: "x"'), 'spec.policy', 'CUE/Rego'],
-    ['source with a tag prefix', withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, tagPrefix: sig-}]`), 'spec.authorities[0].source[0].tagPrefix', 'tagPrefix'],
     [
       'source with signaturePullSecrets',
       withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, signaturePullSecrets: [{name: sigs}]}]`),
@@ -404,11 +403,12 @@ describe('spec.match', () => {
 
 describe('source[]', () => {
   it('reads the repositories, in order', () => {
-    const result = parse(withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/org/signatures}, {oci: "ghcr.io/org/sigs"}, {}]`));
+    const result = parse(withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/org/signatures}, {oci: "ghcr.io/org/sigs", tagPrefix: sig-}, {tagPrefix: sigprefix}, {}]`));
     expect(result.errors).toEqual([]);
     expect(result.policies[0]!.authorities[0]!.sources).toEqual([
       { oci: 'registry.example.com/org/signatures', signaturePullSecrets: [] },
-      { oci: 'ghcr.io/org/sigs', signaturePullSecrets: [] },
+      { oci: 'ghcr.io/org/sigs', signaturePullSecrets: [], tagPrefix: 'sig-' },
+      { signaturePullSecrets: [], tagPrefix: 'sigprefix' },
       { signaturePullSecrets: [] },
     ]);
   });
@@ -420,6 +420,10 @@ describe('source[]', () => {
     ['not a name', 'Registry.example.com/UPPER', 'not a repository name'],
   ])('%s is refused', (_what, oci, fragment) => {
     expectError(withAuthority(`${KEYLESS}\nsource: [{oci: "${oci}"}]`), 'spec.authorities[0].source[0].oci', fragment);
+  });
+
+  it.each(['-sig', 'a/b', 'x'.repeat(54)])('a tag prefix no tag could start with (%j) is refused', (prefix) => {
+    expectError(withAuthority(`${KEYLESS}\nsource: [{tagPrefix: "${prefix}"}]`), 'spec.authorities[0].source[0].tagPrefix', 'a tag prefix is letters');
   });
 
   it('a pull secret without a name is refused', () => {
