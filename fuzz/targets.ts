@@ -38,6 +38,7 @@ import { imagesFromSpdx, parseSpdx } from '../src/sbom';
 import { buildImagePatch, changedImages, extractImages, parseAdmissionReview, skipReason } from '../src/webhook/admission';
 import { matchPolicies } from '../src/webhook/glob';
 import { parseClusterImagePolicies } from '../src/webhook/policy-documents';
+import { policyAppliesTo } from '../src/webhook/resource-match';
 import { typed } from './invariant';
 
 export interface FuzzTarget {
@@ -281,6 +282,34 @@ spec:
           policy: {type: cel, data: "predicate.buildDefinition.externalParameters.workflow.repository == 'https://github.com/my-org/app'"}
 `),
   );
+  // policy-controller's fields: match with selectors, sources, URLs, a key without a log.
+  out.push(
+    text(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: fields}
+spec:
+  images: [{glob: "**demo**"}]
+  match:
+    - {group: apps, version: v1, resource: deployments, selector: {matchLabels: {team: a}}}
+    - resource: pods
+      version: "*"
+      selector: {matchExpressions: [{key: env, operator: In, values: [prod]}, {key: legacy, operator: DoesNotExist}]}
+  authorities:
+    - keyless:
+        url: http://fulcio.fulcio-system.svc
+        insecureIgnoreSCT: true
+        identities: [{issuerRegExp: .*kubernetes.default.*, subjectRegExp: .*default}]
+      ctlog: {url: http://rekor.rekor-system.svc}
+      source: [{oci: registry.example.test/signatures, tagPrefix: sigprefix}]
+    - key:
+        hashAlgorithm: sha512
+        data: |
+          -----BEGIN PUBLIC KEY-----
+          MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE5Mv2NTB9CTi6Z+Y0vkvm0XDWuGJP
+          j9e8SDJp8cvk3ub1PtYiUFOlLl8WBGNLqMxhkT1odCPlbO3Xz0pdBYGPhA==
+          -----END PUBLIC KEY-----
+`),
+  );
   out.push(text('a: &x [*x, *x]\nb: !!binary aGVsbG8=\nc: 0x1f\nd: yes\n'));
   return out;
 }
@@ -322,7 +351,11 @@ export const POLICY_PARSERS: ReadonlyArray<{ readonly name: string; readonly par
     parse: (t, file) => {
       const result = parseClusterImagePolicies(t, file);
       // What the webhook does with a loaded set: match images against the globs.
-      if (result.errors.length === 0) for (const image of ['nginx', 'ghcr.io/my-org/app:1', 'registry.k8s.io/pause:3.10']) matchPolicies(result.policies, parseReference(image));
+      if (result.errors.length === 0) {
+        for (const image of ['nginx', 'ghcr.io/my-org/app:1', 'registry.k8s.io/pause:3.10']) matchPolicies(result.policies, parseReference(image));
+        // ... and their spec.match against an admitted object.
+        for (const policy of result.policies) policyAppliesTo(policy, { resource: { group: 'apps', version: 'v1', resource: 'deployments' }, labels: { team: 'a' } });
+      }
       return result;
     },
   },
@@ -482,7 +515,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'cluster-image-policy',
-    files: ['webhook/crd-document', 'webhook/policy-documents', 'webhook/cluster-image-policy', 'webhook/trust-root', 'webhook/policy-set', 'webhook/glob', 'policy/cel'],
+    files: ['webhook/crd-document', 'webhook/policy-documents', 'webhook/cluster-image-policy', 'webhook/resource-match', 'webhook/trust-root', 'webhook/policy-set', 'webhook/glob', 'policy/cel'],
     description: 'ClusterImagePolicy and TrustRoot YAML (policy parsers), CEL conditions, glob matching',
     fuzz: (data) => {
       const t = utf8(data);
