@@ -25,7 +25,7 @@ import {
   type VerificationPolicy,
 } from '../index';
 import type { VerificationBackend } from './backend';
-import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
+import type { Authority, AuthoritySource, ClusterImagePolicy } from './cluster-image-policy-types';
 import type { AuthorityKind } from './outcomes';
 import { candidateRoots, rootsListing, selectingUrls, type Service } from './service-urls';
 import type { TrustRootSet } from './trust-root-set';
@@ -34,10 +34,8 @@ import { errorMessage } from '../util/describe';
 /** An authority's policy, compiled for one place its signatures are stored. */
 export interface SourcePolicy {
   readonly prepared: PreparedPolicy;
-  /** `source[].oci`: the repository holding the signatures (absent: beside the image). */
-  readonly repository?: string;
-  /** `source[].tagPrefix`: the prefix of their tags. */
-  readonly tagPrefix?: string;
+  /** The `source[]` entry (absent: signatures beside the image, under cosign's tags). */
+  readonly source?: AuthoritySource;
 }
 
 /** An authority compiled once per policy set: its policy for the backend, or why it can never pass. */
@@ -97,12 +95,16 @@ export function prepareAuthority(backend: VerificationBackend, policy: ClusterIm
     return { authority, kind, unusable: `the authority's trust cannot be used: ${errorMessage(err)}` };
   }
   try {
-    const sources = authority.sources ?? [{ signaturePullSecrets: [] }];
-    const prepared = sources.map((source): SourcePolicy => {
-      const where = { ...(source.oci !== undefined ? { repository: source.oci } : {}), ...(source.tagPrefix !== undefined ? { tagPrefix: source.tagPrefix } : {}) };
-      const options = { ...(source.oci !== undefined ? { signatureRepository: source.oci } : {}), ...(source.tagPrefix !== undefined ? { attachmentTagPrefix: source.tagPrefix } : {}) };
-      return { prepared: backend.prepare(authorityPolicy(authority)!, trust, Object.keys(options).length > 0 ? options : undefined), ...where };
-    });
+    const policy = authorityPolicy(authority)!;
+    const prepared = authority.sources?.map(
+      (source): SourcePolicy => ({
+        prepared: backend.prepare(policy, trust, {
+          ...(source.oci !== undefined ? { signatureRepository: source.oci } : {}),
+          ...(source.tagPrefix !== undefined ? { attachmentTagPrefix: source.tagPrefix } : {}),
+        }),
+        source,
+      }),
+    ) ?? [{ prepared: backend.prepare(policy, trust) }];
     return { authority, kind, prepared };
   } catch (err) {
     return { authority, kind, unusable: `the authority cannot be used: ${errorMessage(err)}` };

@@ -418,9 +418,9 @@ export class PolicyEvaluator {
     if (prepared.unusable || !prepared.prepared) return fail({ reason: prepared.unusable ?? 'the authority cannot be used', operational: false });
     const sources = prepared.prepared;
     // With several sources each is tried in turn; a failure then says which source it is about.
-    const sourceName = (source: SourcePolicy): string =>
-      `${source.repository ?? '(beside the image)'}${source.tagPrefix !== undefined ? ` (tags ${source.tagPrefix}sha256-…)` : ''}`;
-    const at = (source: SourcePolicy): string => (source.repository !== undefined || source.tagPrefix !== undefined ? ` in ${sourceName(source)}` : '');
+    const sourceName = ({ source }: SourcePolicy): string =>
+      `${source?.oci ?? '(beside the image)'}${source?.tagPrefix !== undefined ? ` (tags ${source.tagPrefix}sha256-…)` : ''}`;
+    const at = (s: SourcePolicy): string => (s.source?.oci !== undefined || s.source?.tagPrefix !== undefined ? ` in ${sourceName(s)}` : '');
     const combined = (failures: ReadonlyArray<{ source: SourcePolicy; failure: Failure }>): Failure =>
       failures.length === 1
         ? failures[0]!.failure
