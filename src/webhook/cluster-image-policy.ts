@@ -66,8 +66,9 @@ const UNSUPPORTED = {
     'signaturePullSecrets are not supported yet (credentials from Secrets of the admitted object\'s namespace); ignoring them would fetch the signatures with other credentials than the policy names',
   'authority.rfc3161timestamp': 'rfc3161timestamp needs a trustRootRef naming a TrustRoot document with timestamp authorities',
   'key.kms': 'KMS keys are not supported; put the PEM public key in key.data',
-  'key.secretRef': 'keys in Kubernetes Secrets are not supported; put the PEM public key in key.data',
-  'keyless.ca-cert': 'ca-cert takes the PEM chain in ca-cert.data; Secrets and KMS are not read',
+  'key.secretRef': 'keys in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM public key in key.data',
+  'keyless.ca-cert': 'ca-cert takes the PEM chain in ca-cert.data (or, when the webhook reads its policies from the cluster, a Secret in ca-cert.secretRef); KMS is not read',
+  'keyless.ca-cert.secretRef': 'ca-cert chains in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM chain in ca-cert.data',
   'ctlog.empty': 'ctlog without url or trustRootRef disables transparency-log verification of keyless signatures in policy-controller, which imgverify does not do',
   'attestation.policy': 'CUE/Rego attestation policies are not evaluated (use type: cel); ignoring one would accept any attestation of the type',
   'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
@@ -83,6 +84,34 @@ function oneOfError(c: Checker, path: string, fields: readonly string[], present
   const got = present.length === 0 ? 'neither' : present.length === 2 ? 'both' : 'several';
   const given = present.length > 0 ? ` (${present.join(' and ')} set)` : '';
   c.error(path, `expected exactly one, got ${got}: ${fields.map((f) => joinPath(path, f)).join(', ')}${given}`);
+}
+
+/**
+ * `secretRef` of a key or CA (`{name, namespace}`, Kubernetes' SecretReference) read through the
+ * source's Secret lookup: the Secret's one data value. Errors are recorded at `path.secretRef`;
+ * without a lookup (a policy folder) the field is refused with `unsupported`.
+ */
+function secretValue(c: Checker, obj: Json, path: string, unsupported: string): { readonly present: boolean; readonly value?: string } {
+  if (!present(obj, 'secretRef')) return { present: false };
+  const where = `${path}.secretRef`;
+  if (!c.context.secrets) {
+    c.error(where, `unsupported field: ${unsupported}`);
+    return { present: true };
+  }
+  const ref = c.object(obj['secretRef'], where);
+  if (!ref) return { present: true };
+  c.onlyKnown(ref, where, ['name', 'namespace']);
+  const name = c.string(ref, 'name', where);
+  const namespace = c.string(ref, 'namespace', where);
+  if (name === undefined) {
+    c.error(`${where}.name`, 'missing field: the name of a Secret is required');
+    return { present: true };
+  }
+  const found = c.context.secrets({ name, ...(namespace !== undefined ? { namespace } : {}) });
+  if ('error' in found) c.error(where, found.error);
+  else if ('deferred' in found) c.deferred = true;
+  else return { present: true, value: found.value };
+  return { present: true };
 }
 
 function checkRegExp(c: Checker, pattern: string, path: string): void {
@@ -165,17 +194,21 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
     if (ref) {
       c.onlyKnown(ref, `${path}.ca-cert`, ['data', 'kms', 'secretRef']);
       const kms = c.unsupported(ref, 'kms', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
-      const secret = c.unsupported(ref, 'secretRef', `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert']);
-      caCert = c.string(ref, 'data', `${path}.ca-cert`);
-      // Without data, the refused kms or secretRef is the one problem to report.
-      if (caCert === undefined) {
-        if (!kms && !secret) c.error(`${path}.ca-cert.data`, 'missing field: the PEM certificate chain of the CA is required');
+      const secret = secretValue(c, ref, `${path}.ca-cert`, UNSUPPORTED['keyless.ca-cert.secretRef']);
+      const data = c.string(ref, 'data', `${path}.ca-cert`);
+      const given = (['data', 'kms', 'secretRef'] as const).filter((k) => (k === 'data' ? data !== undefined : k === 'kms' ? kms : secret.present));
+      if (given.length > 1) oneOfError(c, `${path}.ca-cert`, ['data', 'kms', 'secretRef'], given);
+      // The chain is checked where it was written: in data, or in the Secret secretRef names.
+      const [chain, where] = data !== undefined ? [data, `${path}.ca-cert.data`] : [secret.value, `${path}.ca-cert.secretRef`];
+      // Without data, the refused kms or the secretRef is the one problem to report.
+      if (chain === undefined) {
+        if (!kms && !secret.present) c.error(`${path}.ca-cert.data`, 'missing field: the PEM certificate chain of the CA is required');
       } else {
         try {
-          pemCertificates(caCert, `${path}.ca-cert.data`, 'ca-cert');
+          pemCertificates(chain, where, 'ca-cert');
+          caCert = chain;
         } catch (err) {
-          c.error(`${path}.ca-cert.data`, errorMessage(err));
-          caCert = undefined;
+          c.error(where, errorMessage(err));
         }
       }
     }
@@ -216,11 +249,14 @@ function parseKey(c: Checker, value: unknown, path: string): KeyAuthority | unde
   const obj = c.object(value, path);
   if (!obj) return undefined;
   c.onlyKnown(obj, path, ['data', 'kms', 'secretRef', 'hashAlgorithm']);
-  const data = c.string(obj, 'data', path);
-  const given = (['data', 'kms', 'secretRef'] as const).filter((k) => (k === 'data' ? data !== undefined : present(obj, k) && obj[k] !== ''));
+  const written = c.string(obj, 'data', path);
+  const given = (['data', 'kms', 'secretRef'] as const).filter((k) => (k === 'data' ? written !== undefined : present(obj, k) && obj[k] !== ''));
   if (given.length !== 1) oneOfError(c, path, ['data', 'kms', 'secretRef'], given);
   c.unsupported(obj, 'kms', path, UNSUPPORTED['key.kms']);
-  c.unsupported(obj, 'secretRef', path, UNSUPPORTED['key.secretRef']);
+  const secret = secretValue(c, obj, path, UNSUPPORTED['key.secretRef']);
+  // The key is checked where it was written: in data, or in the Secret secretRef names.
+  const data = written ?? secret.value;
+  const where = written !== undefined ? `${path}.data` : `${path}.secretRef`;
   if (data !== undefined) {
     try {
       // policy-controller (cryptoutils.UnmarshalPEMToPublicKey) takes only these two PEM
@@ -230,7 +266,7 @@ function parseKey(c: Checker, value: unknown, path: string): KeyAuthority | unde
       const type = key.asymmetricKeyType ?? 'unknown';
       if (!['ec', 'rsa', 'ed25519'].includes(type)) throw new Error(`unsupported key type ${type}`);
     } catch (err) {
-      c.error(`${path}.data`, `not a PEM public key: ${errorMessage(err)}`);
+      c.error(where, `not a PEM public key: ${errorMessage(err)}`);
     }
   }
   const rawHash = c.string(obj, 'hashAlgorithm', path);

@@ -41,6 +41,23 @@ const MAX_ALIAS_COUNT = 100;
 // --- Recording problems ------------------------------------------------------------------------
 
 /**
+ * Reads a Secret a document names (`key.secretRef`, `ca-cert.secretRef`): its one data value,
+ * or why there is none. Only the cluster source has one (the webhook reads the Secrets of its
+ * namespace); without it, a `secretRef` is refused. `missing`: the Secret does not exist.
+ * `deferred` (apply-time validation only: a Secret that may be created after the policy)
+ * records no error and yields no model, so a document parsed with it is never enforced.
+ */
+export type SecretLookup = (ref: {
+  readonly name: string;
+  readonly namespace?: string;
+}) => { readonly value: string } | { readonly error: string; readonly missing?: boolean } | { readonly deferred: true };
+
+/** What a source lends the parsers besides the document. */
+export interface ParseContext {
+  readonly secrets?: SecretLookup;
+}
+
+/**
  * Collects problems for one document; every check records and continues, so a file reports all
  * of them. Not marked internal: the published declarations of this module (which the entry's
  * types reach) name it, and stripping it broke them (test/integration/package-consumer.test.ts).
@@ -49,8 +66,13 @@ export class Checker extends ShapeChecker {
   readonly errors: ImgverifyError[] = [];
   readonly warnings: PolicyWarning[] = [];
   protected override readonly objectWord = 'a mapping';
+  /** A Secret was not read (SecretLookup's `deferred`): the document yields no model. */
+  deferred = false;
 
-  constructor(readonly location: PolicyLocation) {
+  constructor(
+    readonly location: PolicyLocation,
+    readonly context: ParseContext = {},
+  ) {
     super();
   }
 
@@ -192,12 +214,13 @@ export interface DocumentResult<T> {
  * Validates one decoded document (a plain object from YAML, JSON or the Kubernetes API) at
  * `location`, with the parser of its `kind` among `kinds`. Never throws.
  */
-export function parseDocument<T>(value: unknown, location: PolicyLocation, kinds: readonly DocumentKind<T>[]): DocumentResult<T> {
+export function parseDocument<T>(value: unknown, location: PolicyLocation, kinds: readonly DocumentKind<T>[], context: ParseContext = {}): DocumentResult<T> {
   const c = new Checker(
     Object.freeze({ file: location.file, document: location.document, ...(location.line !== undefined ? { line: location.line } : {}) }),
+    context,
   );
   const document = dispatch(c, value, kinds);
-  return { ...(document !== undefined ? { document } : {}), errors: c.errors, warnings: c.warnings };
+  return { ...(document !== undefined && !c.deferred ? { document } : {}), errors: c.errors, warnings: c.warnings };
 }
 
 function dispatch<T>(c: Checker, value: unknown, kinds: readonly DocumentKind<T>[]): T | undefined {

@@ -16,6 +16,27 @@ import type { PolicyEvaluator } from './evaluate';
 import { summarize } from './outcomes';
 import { errorMessage } from '../util/describe';
 import { objectLabels } from './resource-match';
+import { POLICY_API_GROUP, POLICY_OBJECT_KINDS } from './policy-objects';
+
+/** Apply-time validation of a ClusterImagePolicy or TrustRoot: why it would not load (field paths first), empty when it would. */
+export type PolicyObjectValidator = (object: unknown) => readonly string[];
+
+/**
+ * A ClusterImagePolicy or TrustRoot created or updated (the webhook configuration sends them to
+ * /validate): denied with the loader's messages when it would not load. Undefined for other
+ * requests. Its status subresource and DELETE are not checked (they change no spec).
+ */
+function policyObjectDecision(request: AdmissionRequest, mutate: boolean, validate: PolicyObjectValidator | undefined): AdmissionDecision | undefined {
+  if (request.kind.group !== POLICY_API_GROUP || !POLICY_OBJECT_KINDS.includes(request.kind.kind)) return undefined;
+  const uid = request.uid;
+  const allowed = { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
+  if (mutate || !validate || request.subResource !== undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return allowed;
+  const messages = validate(request.object);
+  if (messages.length === 0) return allowed;
+  const name = request.name ?? '';
+  const message = `imgverify: ${request.kind.kind} ${JSON.stringify(name)} is invalid: ${messages.join('; ')}`;
+  return { review: admissionResponse({ uid, allowed: false, message }), images: 0, denied: true };
+}
 
 export interface AdmissionDecision {
   readonly review: AdmissionReviewResponse;
@@ -29,8 +50,16 @@ export interface AdmissionDecision {
  * creation applies; mutation pins only what changed (rewriting an unchanged image restarts
  * the container). An object whose images cannot be read is denied.
  */
-export async function decideAdmission(evaluator: PolicyEvaluator, request: AdmissionRequest, mutate: boolean, signal: AbortSignal): Promise<AdmissionDecision> {
+export async function decideAdmission(
+  evaluator: PolicyEvaluator,
+  request: AdmissionRequest,
+  mutate: boolean,
+  signal: AbortSignal,
+  validatePolicyObject?: PolicyObjectValidator,
+): Promise<AdmissionDecision> {
   const uid = request.uid;
+  const policyObject = policyObjectDecision(request, mutate, validatePolicyObject);
+  if (policyObject) return policyObject;
   if (skipReason(request) !== undefined) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   let images: ContainerImage[];
   try {

@@ -12,6 +12,9 @@
  *   imgverify_trust_root_expiry_timestamp_seconds{trust_root}        gauge (TUF metadata expiry)
  *   imgverify_trust_root_last_refresh_timestamp_seconds{trust_root}  gauge
  *   imgverify_trust_root_refreshes_total{trust_root,result}          counter
+ *   imgverify_kubernetes_synced{resource}                 gauge (cluster mode: 1 while read)
+ *   imgverify_policy_objects{kind,ready}                  gauge (cluster mode: objects by Ready)
+ *   imgverify_status_writes_total{result}                 counter (cluster mode)
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -172,6 +175,9 @@ export class WebhookMetrics {
   );
   readonly trustRootLastRefresh = new Gauge('imgverify_trust_root_last_refresh_timestamp_seconds', 'When a trust root was last loaded or updated from its source (Unix time).');
   readonly trustRootRefreshes = new Counter('imgverify_trust_root_refreshes_total', 'Trust root refresh attempts, by result (refreshed, kept: the mirror failed and the cache is still valid, failed).');
+  readonly kubernetesSynced = new Gauge('imgverify_kubernetes_synced', 'Cluster mode: 1 while a resource is listed and watched, 0 while it cannot be read (the webhook is then not ready).');
+  readonly policyObjects = new Gauge('imgverify_policy_objects', 'Cluster mode: ClusterImagePolicy and TrustRoot objects, by kind and whether they load (ready).');
+  readonly statusWrites = new Counter('imgverify_status_writes_total', 'Cluster mode: status updates of policy objects, by result (written, unchanged, conflict, gone, failed).');
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -186,6 +192,9 @@ export class WebhookMetrics {
     this.trustRootExpiry,
     this.trustRootLastRefresh,
     this.trustRootRefreshes,
+    this.kubernetesSynced,
+    this.policyObjects,
+    this.statusWrites,
   ];
 
   constructor() {

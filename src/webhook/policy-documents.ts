@@ -7,7 +7,7 @@
 import type { ImgverifyError } from '../index';
 import type { ClusterImagePolicy } from './cluster-image-policy-types';
 import { CLUSTER_IMAGE_POLICY_KIND } from './cluster-image-policy';
-import { parseDocument, readDocumentStream, type DocumentKind, type PolicyLocation, type PolicyWarning } from './crd-document';
+import { parseDocument, readDocumentStream, type DocumentKind, type ParseContext, type PolicyLocation, type PolicyWarning } from './crd-document';
 import { duplicateNames, duplicateTrustRootNames } from './policy-set';
 import { TRUST_ROOT_KIND } from './trust-root';
 import { isTrustRoot, type TrustRootDocument } from './trust-root-types';
@@ -26,10 +26,11 @@ const POLICY_KINDS: readonly DocumentKind<ClusterImagePolicy | TrustRootDocument
 
 /**
  * Validates one decoded document (a plain object from YAML, JSON or the Kubernetes API) at
- * `location`. Returns the policy or TrustRoot only when the document has no error.
+ * `location`. Returns the policy or TrustRoot only when the document has no error. `context`
+ * reads the Secrets a `secretRef` names (the cluster source; a folder has none).
  */
-export function parsePolicyObject(value: unknown, location: PolicyLocation): PolicyParseResult {
-  const { document: parsed, errors, warnings } = parseDocument(value, location, POLICY_KINDS);
+export function parsePolicyObject(value: unknown, location: PolicyLocation, context: ParseContext = {}): PolicyParseResult {
+  const { document: parsed, errors, warnings } = parseDocument(value, location, POLICY_KINDS, context);
   const policies = parsed && !isTrustRoot(parsed) ? [parsed] : [];
   const trustRoots = parsed && isTrustRoot(parsed) ? [parsed] : [];
   return { policies, trustRoots, errors, warnings };

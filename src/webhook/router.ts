@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ImgverifyError } from '../index';
 import { admissionResponse, parseAdmissionReview, WEBHOOK_PATHS, type AdmissionRequest } from './admission';
-import { decideAdmission, type AdmissionDecision } from './decide';
+import { decideAdmission, type AdmissionDecision, type PolicyObjectValidator } from './decide';
 import type { PolicyEvaluator } from './evaluate';
 import type { Logger } from './log';
 import { METRICS_CONTENT_TYPE, type WebhookMetrics } from './metrics';
@@ -32,6 +32,10 @@ export interface RouterOptions {
   readonly abort: AbortSignal;
   /** Why the policy folder's current content does not load, if it does not (for /readyz). */
   readonly policyRejection: () => string | undefined;
+  /** Cluster mode: false while the policy source cannot vouch for the set in force (/readyz 503, with `policyRejection`). */
+  readonly sourceReady?: () => boolean;
+  /** Apply-time validation of ClusterImagePolicy and TrustRoot objects sent to /validate. */
+  readonly validatePolicyObject?: PolicyObjectValidator;
 }
 
 /** Each response's server's `shuttingDown` (read by send(), right before the answer is written). */
@@ -105,7 +109,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     const started = Date.now();
     let outcome: AdmissionDecision;
     try {
-      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort);
+      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort, options.validatePolicyObject);
     } catch (err) {
       // The uid is known: answer with a denial rather than an HTTP error (fail closed).
       log('error', 'admission failed unexpectedly', { uid: request.uid, error: errorMessage(err) });
@@ -133,8 +137,9 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
   const readyz = (res: ServerResponse): void => {
     const rejection = options.policyRejection();
     const stopping = shuttingDown();
-    if (!evaluator.ready || stopping) {
-      send(res, 503, 'text/plain', `not ready: ${stopping ? 'shutting down' : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`}\n`);
+    if (!evaluator.ready || stopping || options.sourceReady?.() === false) {
+      const why = stopping ? 'shutting down' : evaluator.ready ? (rejection ?? 'the policy source is not ready') : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`;
+      send(res, 503, 'text/plain', `not ready: ${why}\n`);
       return;
     }
     const note = rejection ? `; the policy folder changed but does not load, keeping ${evaluator.version}: ${rejection}` : '';

@@ -1,12 +1,14 @@
 /**
- * The admission webhook's HTTPS server: the routes (router.ts), the policy folder kept in
- * force (policy-reload.ts) and the serving certificate that follows its files
- * (tls-reload.ts), started and stopped together.
+ * The admission webhook's HTTPS server: the routes (router.ts), the policies kept in force
+ * and the serving certificate that follows its files (tls-reload.ts), started and stopped
+ * together.
  *
- * Policies come from a folder (a mounted ConfigMap) that is watched and reloaded; an
- * invalid edit keeps the last good set. The serving certificate is watched too and swapped
- * for new connections; a bad pair keeps the old one. Every admission request is answered
- * within the evaluator's deadline.
+ * Policies come from a folder (a mounted ConfigMap, policy-reload.ts) that is watched and
+ * reloaded, where an invalid edit keeps the last good set; or from the cluster
+ * (kube/cluster-policies.ts: ClusterImagePolicy and TrustRoot objects, loaded one by one, with
+ * their status written back). The serving certificate is watched too and swapped for new
+ * connections; a bad pair keeps the old one. Every admission request is answered within the
+ * evaluator's deadline.
  */
 import type { AddressInfo, Socket } from 'node:net';
 import { defaultTufCacheDir, ImgverifyError, type RegistryClientOptions, type TrustRootInput } from '../index';
@@ -18,6 +20,8 @@ import { watchCredentialFiles } from './credential-reload';
 import { jsonLogger, type Logger } from './log';
 import { WebhookMetrics } from './metrics';
 import { startPolicyReload } from './policy-reload';
+import type { PolicyObjectValidator } from './decide';
+import { validatePolicyObject } from './policy-objects';
 import { createRouter } from './router';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
@@ -30,9 +34,31 @@ export { METRICS_PATH } from './router';
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 export const DEFAULT_PORT = 8443;
 
+/**
+ * Cluster mode: where the Kubernetes API is and the webhook's namespace (docs/webhook.md,
+ * "Policies from the cluster"). Without `kubeconfig`: `$KUBECONFIG`, the in-cluster
+ * configuration of a Pod, then `~/.kube/config`.
+ */
+export interface KubernetesSourceOptions {
+  /** A kubeconfig file. */
+  readonly kubeconfig?: string;
+  /** A context of the kubeconfig other than its current one. */
+  readonly context?: string;
+  /** Where `secretRef` Secrets are read (default: the Pod's namespace, else the context's, else `imgverify-system`). */
+  readonly namespace?: string;
+  /** The environment the configuration is looked up in (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `HOME`); default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Write `status.conditions` on the objects (default true). */
+  readonly writeStatus?: boolean;
+  /** @internal A folder the service account's files are read under instead of `/` (tests). */
+  readonly serviceAccountRoot?: string;
+}
+
 export interface WebhookServerOptions {
-  /** The ClusterImagePolicy folder (a mounted ConfigMap). */
-  readonly policiesDir: string;
+  /** The ClusterImagePolicy folder (a mounted ConfigMap). Exactly one of `policiesDir` and `kubernetes`. */
+  readonly policiesDir?: string;
+  /** Read the policies from the cluster instead (ClusterImagePolicy, TrustRoot and Secret objects). */
+  readonly kubernetes?: KubernetesSourceOptions;
   /** PEM certificate chain and private key files; watched and reloaded. */
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
@@ -60,7 +86,7 @@ export interface WebhookServerOptions {
   readonly offline?: boolean;
   /** How often TUF-backed trust is checked for a due refresh (default 10 min; 0: never). */
   readonly trustRefreshIntervalMs?: number;
-  /** Accept a policy folder with no policies (default false: an empty set is rejected like an invalid one). */
+  /** Accept a policy folder (or a cluster) with no policies (default false: an empty set is rejected like an invalid one). */
   readonly allowEmptyPolicies?: boolean;
   /** Registry client options for the default backend (docker config, http, CA). */
   readonly registry?: RegistryClientOptions;
@@ -109,6 +135,9 @@ export interface RunningWebhookServer {
 
 /** Starts the webhook server; resolves once it listens and the first policy load is done. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
+  if ((options.policiesDir === undefined) === (options.kubernetes === undefined)) {
+    throw new ImgverifyError('INVALID_OPTIONS', 'give exactly one policy source: policiesDir (a folder) or kubernetes (the cluster)');
+  }
   const log = options.log ?? jsonLogger;
   const metrics = new WebhookMetrics();
   const ownedBackend = options.backend
@@ -157,19 +186,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     log,
   });
   trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
-  const policies = await startPolicyReload({
-    // The TrustRoot documents of a set are loaded before it is in force (those that fail, fail closed).
-    prepare: async (set) => {
-      await trust.load(set);
-      return { trustRoots: trust.roots };
-    },
-    dir: options.policiesDir,
-    evaluator,
-    metrics,
-    log,
-    allowEmpty: options.allowEmptyPolicies === true,
-    ...defined({ debounceMs: options.policyDebounceMs, pollIntervalMs: options.policyPollIntervalMs }),
-  });
+  let policies: PolicySource;
+  try {
+    policies = await startPolicySource(options, { evaluator, trust, metrics, log });
+  } catch (err) {
+    trust.stop();
+    tls.stopWatching();
+    await ownedBackend?.close();
+    throw err;
+  }
   // Registry credentials (mounted pull secrets): re-read when they change.
   const stopCredentialWatch = ownedBackend
     ? watchCredentialFiles(
@@ -191,7 +216,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       shuttingDown: () => stopping,
       abort: abort.signal,
-      policyRejection: policies.lastRejection,
+      policyRejection: policies.rejection,
+      sourceReady: policies.ready,
+      validatePolicyObject: policies.validate,
     }),
   );
   server.on('tlsClientError', (err: Error, socket: Socket) => {
@@ -212,7 +239,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       });
     });
   } catch (err) {
-    policies.stop();
+    await policies.stop();
     stopCredentialWatch();
     trust.stop();
     tls.stopWatching();
@@ -229,7 +256,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     metrics,
     evaluator,
-    ready: () => evaluator.ready && !stopping,
+    ready: () => evaluator.ready && policies.ready() && !stopping,
     reloadTls: tls.reload,
     refreshTrust: () => trust.refresh(),
     close: () => {
@@ -262,7 +289,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
           server.closeIdleConnections();
         });
         // 3. Nothing is in flight: stop watching and release the registry connections.
-        policies.stop();
+        await policies.stop();
         stopCredentialWatch();
         trust.stop();
         tls.stopWatching();
@@ -271,4 +298,43 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       return closed;
     },
   };
+}
+
+/** Where the policies in force come from: a folder or the cluster. */
+interface PolicySource {
+  /** Why the source's content is not in force (or not ready), if it is not (/readyz). */
+  readonly rejection: () => string | undefined;
+  readonly ready: () => boolean;
+  readonly validate: PolicyObjectValidator;
+  readonly stop: () => void | Promise<void>;
+}
+
+async function startPolicySource(
+  options: WebhookServerOptions,
+  parts: { evaluator: PolicyEvaluator; trust: TrustRefresher; metrics: WebhookMetrics; log: Logger },
+): Promise<PolicySource> {
+  const { evaluator, trust, metrics, log } = parts;
+  const allowEmpty = options.allowEmptyPolicies === true;
+  if (options.kubernetes !== undefined) {
+    // Loaded only in cluster mode: the folder mode never loads the Kubernetes client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, as the CLI's commands are
+    const { startClusterPolicies } = require('./kube/cluster-policies') as typeof import('./kube/cluster-policies');
+    const { writeStatus, ...connection } = options.kubernetes;
+    const source = await startClusterPolicies({ connection, evaluator, trust, metrics, log, allowEmpty, ...(writeStatus === false ? { writeStatus } : {}) });
+    return { rejection: () => source.notReadyReason(), ready: () => source.ready(), validate: (object) => source.validate(object), stop: () => source.stop() };
+  }
+  const reload = await startPolicyReload({
+    // The TrustRoot documents of a set are loaded before it is in force (those that fail, fail closed).
+    prepare: async (set) => {
+      await trust.load(set);
+      return { trustRoots: trust.roots };
+    },
+    dir: options.policiesDir!,
+    evaluator,
+    metrics,
+    log,
+    allowEmpty,
+    ...defined({ debounceMs: options.policyDebounceMs, pollIntervalMs: options.policyPollIntervalMs }),
+  });
+  return { rejection: reload.lastRejection, ready: () => true, validate: (object) => validatePolicyObject(object), stop: reload.stop };
 }

@@ -155,6 +155,18 @@ export class TrustRootSet {
     return this.byName.get(name);
   }
 
+  /** @internal Why the TrustRoot `name` cannot be used now (authorities using it fail closed), if it cannot. */
+  failure(name: string): ImgverifyError | undefined {
+    const entry = this.byName.get(name)?.entry;
+    if (!entry || !('current' in entry)) return undefined;
+    try {
+      entry.current();
+      return undefined;
+    } catch (err) {
+      return err instanceof ImgverifyError ? err : new ImgverifyError('TRUST_ROOT_INVALID', errorMessage(err), { cause: err });
+    }
+  }
+
   /** @internal */
   get all(): readonly ResolvedTrustRoot[] {
     return [...this.byName.values()];

@@ -6,13 +6,24 @@ import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTr
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
+import { defined } from '../../util/object';
 
-export const WEBHOOK_USAGE = `Usage: imgverify webhook --policies DIR --tls-cert FILE --tls-key FILE [flags]
+export const WEBHOOK_USAGE = `Usage: imgverify webhook [--policies DIR] --tls-cert FILE --tls-key FILE [flags]
 
-Serves the Kubernetes admission webhook over HTTPS: POST /validate (allow or deny),
-POST /mutate (pin images to digests), GET /healthz, /readyz, /metrics.
+Serves the Kubernetes admission webhook over HTTPS: POST /validate (allow or deny; and
+apply-time validation of ClusterImagePolicy and TrustRoot objects), POST /mutate (pin images
+to digests), GET /healthz, /readyz, /metrics.
+
+Policies come from a folder (--policies), or else from the cluster: ClusterImagePolicy
+(policy.sigstore.dev v1beta1/v1alpha1) and TrustRoot objects, watched, with their status
+written back; key.secretRef and ca-cert.secretRef Secrets are read in --namespace.
 
   --policies DIR             folder of ClusterImagePolicy YAML/JSON files (a mounted ConfigMap); reloaded on change
+  --kubeconfig FILE          without --policies: the cluster's kubeconfig (default: $KUBECONFIG, else the
+                             in-cluster configuration of the Pod, else ~/.kube/config)
+  --context NAME             a kubeconfig context other than the current one
+  --namespace NS             where secretRef Secrets are read (default: the Pod's namespace, else the
+                             kubeconfig context's, else imgverify-system)
   --tls-cert FILE            serving certificate chain (PEM); reloaded on change
   --tls-key FILE             its private key (PEM)
   --port N                   HTTPS port (default ${DEFAULT_PORT}; 0: any free port)
@@ -153,6 +164,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       'cache-size': { type: 'string' },
       'log-level': { type: 'string' },
       'shutdown-delay': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      namespace: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -162,7 +176,11 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     return 0;
   }
   if (positionals.length > 0) throw usageError(`webhook takes no arguments, got "${positionals[0]}"`);
-  const policiesDir = requiredFlag(values, 'policies');
+  const policiesDir = str(values, 'policies');
+  if (policiesDir === '') throw usageError('--policies needs a folder');
+  const clusterFlags = (['kubeconfig', 'context', 'namespace'] as const).filter((f) => values[f] !== undefined);
+  if (policiesDir !== undefined && clusterFlags.length > 0) throw usageError(`--${clusterFlags[0]} reads policies from the cluster; it cannot be combined with --policies`);
+  for (const f of clusterFlags) if (values[f] === '') throw usageError(`--${f} needs a value`);
   const tlsCertFile = requiredFlag(values, 'tls-cert');
   const tlsKeyFile = requiredFlag(values, 'tls-key');
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : EVALUATOR_DEFAULTS.timeoutMs;
@@ -176,7 +194,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   if (shutdownDelayMs > 60_000) throw usageError('--shutdown-delay must be at most 60s');
 
   const server = await startWebhookServer({
-    policiesDir,
+    ...(policiesDir !== undefined
+      ? { policiesDir }
+      : { kubernetes: { env: io.env, ...defined({ kubeconfig: values.kubeconfig, context: values.context, namespace: values.namespace }) } }),
     tlsCertFile,
     tlsKeyFile,
     port: integer(values, 'port', DEFAULT_PORT, 0, 65535),

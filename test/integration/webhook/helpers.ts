@@ -3,11 +3,14 @@
  * requests as the API server sends them, an HTTPS client trusting the test CA, and a
  * JSONPatch applier to check what /mutate returns.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { createCa, issueServerCert, type TestCa } from '../../support/registry';
+import { BUILT_CLI } from '../../support/cli';
+import type { TestSigstore } from '../../support/sigstore';
 
 // --- A policy folder as the kubelet mounts a ConfigMap ------------------------------------------
 
@@ -235,4 +238,77 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+// --- TrustRoot specs -----------------------------------------------------------------------------
+
+export const b64 = (text: string | Buffer): string => Buffer.from(text).toString('base64');
+export const pem = (der: Buffer, label = 'CERTIFICATE'): string => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+
+/** A test Sigstore instance as a TrustRoot `sigstoreKeys` spec (PEM fields base64-encoded, as the CRD's []byte). */
+export function sigstoreKeys(sigstore: TestSigstore, withLogs = true): Record<string, unknown> {
+  const root = sigstore.trustedRoot;
+  const chain = (certs: Array<{ rawBytes: string }>) => b64(certs.map((c) => pem(Buffer.from(c.rawBytes, 'base64'))).join(''));
+  const log = (l: (typeof root.tlogs)[number]) => ({ baseURL: l.baseUrl, hashAlgorithm: 'sha256', publicKey: b64(pem(Buffer.from(l.publicKey.rawBytes, 'base64'), 'PUBLIC KEY')) });
+  return {
+    certificateAuthorities: root.certificateAuthorities.map((ca) => ({ subject: ca.subject, uri: ca.uri, certChain: chain(ca.certChain.certificates) })),
+    ...(withLogs ? { tLogs: root.tlogs.map(log), ctLogs: root.ctlogs.map(log) } : {}),
+    timestampAuthorities: root.timestampAuthorities.map((t) => ({ subject: t.subject, uri: t.uri, certChain: chain(t.certChain.certificates) })),
+  };
+}
+
+// --- The webhook as a process ----------------------------------------------------------------------
+
+export interface WebhookProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly port: number;
+  /** Everything written to stderr so far (JSON log lines). */
+  stderr(): string;
+  /** Log entries with this `msg`. */
+  logs(message: string): Array<Record<string, unknown>>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs the built CLI's `webhook` with `args`; resolves once it listens. */
+export async function startWebhookProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<WebhookProcess> {
+  const child = spawn(process.execPath, [BUILT_CLI, 'webhook', '--port', '0', '--host', '127.0.0.1', ...args], {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${stderr}`)), 30_000);
+    const check = (): void => {
+      const line = stderr.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    };
+    child.stderr.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited early (${code}): ${stderr}`));
+    });
+  });
+  const entries = (): Array<Record<string, unknown>> =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    child,
+    port,
+    stderr: () => stderr,
+    logs: (message) => entries().filter((e) => e.msg === message),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }

@@ -19,7 +19,7 @@ import { createTestSigstore, type CosignLayer, type TestSigstore } from '../../s
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../../support/tuf';
 import { createCa, issueServerCert } from '../../support/registry';
 import { writeFileSync } from 'node:fs';
-import { policyYaml as webhookPolicyYaml, writeConfigMap, type AuthoritySpec } from './helpers';
+import { b64, pem, policyYaml as webhookPolicyYaml, sigstoreKeys, writeConfigMap, type AuthoritySpec } from './helpers';
 
 const SIGNER = 'release@example.test';
 const ISSUER = 'https://accounts.example.test';
@@ -54,21 +54,6 @@ afterAll(async () => {
   await closePushers();
   await registry?.stop();
 });
-
-const b64 = (text: string | Buffer): string => Buffer.from(text).toString('base64');
-const pem = (der: Buffer, label = 'CERTIFICATE'): string => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
-
-/** The private instance as a sigstoreKeys spec (PEM fields base64-encoded, as the CRD's []byte). */
-function sigstoreKeys(sigstore: TestSigstore, withLogs = true): Record<string, unknown> {
-  const root = sigstore.trustedRoot;
-  const chain = (certs: Array<{ rawBytes: string }>) => b64(certs.map((c) => pem(Buffer.from(c.rawBytes, 'base64'))).join(''));
-  const log = (l: (typeof root.tlogs)[number]) => ({ baseURL: l.baseUrl, hashAlgorithm: 'sha256', publicKey: b64(pem(Buffer.from(l.publicKey.rawBytes, 'base64'), 'PUBLIC KEY')) });
-  return {
-    certificateAuthorities: root.certificateAuthorities.map((ca) => ({ subject: ca.subject, uri: ca.uri, certChain: chain(ca.certChain.certificates) })),
-    ...(withLogs ? { tLogs: root.tlogs.map(log), ctLogs: root.ctlogs.map(log) } : {}),
-    timestampAuthorities: root.timestampAuthorities.map((t) => ({ subject: t.subject, uri: t.uri, certChain: chain(t.certChain.certificates) })),
-  };
-}
 
 async function mirrorFS(repo: TestTufRepository): Promise<string> {
   const tar = pack();

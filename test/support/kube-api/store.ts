@@ -87,6 +87,14 @@ function specPart(object: Json): string {
   return JSON.stringify(rest);
 }
 
+/** A Secret's write-only `stringData` goes into `data` (base64), as the API server does. */
+function secretData(type: ResourceType, object: Json): void {
+  if (type.group !== '' || type.resource !== 'secrets' || object.stringData === undefined) return;
+  object.data = { ...(object.data ?? {}) };
+  for (const [k, v] of Object.entries(object.stringData as Record<string, string>)) object.data[k] = Buffer.from(v, 'utf8').toString('base64');
+  delete object.stringData;
+}
+
 function sameContent(a: Json, b: Json): boolean {
   const strip = (o: Json): string => JSON.stringify({ ...o, apiVersion: undefined, metadata: { ...o.metadata, resourceVersion: undefined } });
   return strip(a) === strip(b);
@@ -271,6 +279,7 @@ export class Store {
       throw new ApiError(409, 'AlreadyExists', `${qualified(type)} "${name}" already exists`, { name, group: type.group, kind: type.resource });
     }
     this.pruned(type, object, version, options);
+    secretData(type, object);
     if (type.status) delete object.status;
     if (type.resource === 'namespaces') object.status = { phase: 'Active' };
     object.apiVersion = apiVersionOf(type, version);
@@ -316,6 +325,7 @@ export class Store {
     } else {
       next = incoming;
       this.pruned(type, next, version, options);
+      secretData(type, next);
       if (type.status) {
         if (current.status !== undefined) next.status = current.status;
         else delete next.status;

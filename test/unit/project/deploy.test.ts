@@ -1,6 +1,7 @@
 /**
  * The Kubernetes manifests under deploy/ agree with each other and with the webhook code:
- * names, ports, paths, labels and the example policies.
+ * names, ports, paths, labels, the RBAC cluster mode needs (and no more), the CRDs
+ * (policy-controller's), the folder-mode overlay and the example policies.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,8 +9,11 @@ import { parseAllDocuments } from 'yaml';
 import { parseReference } from '../../../src/reference';
 import { WEBHOOK_PATHS } from '../../../src/webhook/admission';
 import { matchPolicies } from '../../../src/webhook/glob';
-import { parseClusterImagePolicies } from '../../../src/webhook/policy-documents';
+import { parseClusterImagePolicies, parsePolicyObject } from '../../../src/webhook/policy-documents';
+import { describeInterop, interopPath } from '../../support/interop';
 import type { Json } from '../../support/json';
+import { jsonPatch } from '../../support/kube-api/documents';
+import { serviceAccountIdentity, type Rule } from '../../support/kube-api';
 
 type Manifest = Json;
 
@@ -17,15 +21,26 @@ const DEPLOY = join(__dirname, '..', '..', '..', 'deploy');
 const NAMESPACE = 'imgverify-system';
 const INCLUDE_LABEL = 'policy.sigstore.dev/include';
 
-const files = readdirSync(DEPLOY).filter((f) => /\.ya?ml$/.test(f)).sort();
-const manifests: Manifest[] = [];
-for (const file of files) {
-  for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'), { uniqueKeys: true })) {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
-    const value = doc.toJS();
-    if (value !== null) manifests.push(Object.assign(value, { file }));
-  }
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
 }
+
+function readManifests(dir: string, names: readonly string[]): Manifest[] {
+  const out: Manifest[] = [];
+  for (const file of names) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'), { uniqueKeys: true })) {
+      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
+      const value = doc.toJS();
+      if (value !== null) out.push(Object.assign(value, { file }));
+    }
+  }
+  return out;
+}
+
+const files = yamlFiles(DEPLOY);
+const manifests: Manifest[] = readManifests(DEPLOY, files);
 
 function only(kind: string, name?: string): Manifest {
   const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.metadata?.name === name));
@@ -65,7 +80,7 @@ describe('deploy/ manifests', () => {
   });
 
   it('put every namespaced object in imgverify-system', () => {
-    const clusterScoped = new Set(['Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'Kustomization']);
+    const clusterScoped = new Set(['Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'Kustomization', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
     for (const m of manifests.filter((x) => !clusterScoped.has(x.kind))) {
       expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, NAMESPACE]);
     }
@@ -77,10 +92,10 @@ describe('deploy/ manifests', () => {
     expect([...kustomization.resources].sort()).toEqual(files.filter((f) => f !== 'kustomization.yaml'));
   });
 
-  it('run 2 replicas with the webhook arguments', () => {
+  it('run 2 replicas with the webhook arguments, policies from the cluster', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(container.args[0]).toBe('webhook');
-    expect(argument('--policies')).toBe('/etc/imgverify/policies');
+    expect(container.args).not.toContain('--policies');
     expect(argument('--tls-cert')).toBe('/etc/imgverify/tls/tls.crt');
     expect(argument('--tls-key')).toBe('/etc/imgverify/tls/tls.key');
     expect(argument('--port')).toBe('8443');
@@ -150,8 +165,7 @@ describe('deploy/ manifests', () => {
     for (const mount of container.volumeMounts) expect([mount.name, volumes.has(mount.name)]).toEqual([mount.name, true]);
     const mountOf = (name: string): string => container.volumeMounts.find((m: Manifest) => m.name === name).mountPath;
 
-    expect(volumes.get('policies').configMap.name).toBe(only('ConfigMap').metadata.name);
-    expect(mountOf('policies')).toBe(argument('--policies'));
+    expect(volumes.has('policies')).toBe(false);
 
     const tlsSecret = only('Secret', volumes.get('tls').secret.secretName);
     expect(tlsSecret.type).toBe('kubernetes.io/tls');
@@ -181,7 +195,9 @@ describe('deploy/ manifests', () => {
     });
     expect(container.resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     expect(container.resources.limits.memory).toEqual(expect.any(String));
-    expect(podSpec.automountServiceAccountToken).toBe(false);
+    // Cluster mode reads the API with the service account's token.
+    expect(podSpec.automountServiceAccountToken).toBe(true);
+    expect(only('ServiceAccount').automountServiceAccountToken).not.toBe(false);
     const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(new RegExp(`^USER ${podSpec.securityContext.runAsUser}:`, 'm'));
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/cli\/main\.js"\]$/m);
@@ -195,7 +211,7 @@ describe('deploy/ manifests', () => {
     const configuration = only(kind);
 
     it(`calls the Service at ${path}`, () => {
-      expect(configuration.webhooks).toHaveLength(1);
+      expect(configuration.webhooks).toHaveLength(kind === 'ValidatingWebhookConfiguration' ? 2 : 1);
       const [webhook] = configuration.webhooks;
       expect(webhook.clientConfig.service).toEqual({
         name: service.metadata.name,
@@ -245,12 +261,99 @@ describe('deploy/ manifests', () => {
     });
   });
 
-  it('ship example policies that load without errors and cover registry.k8s.io', () => {
-    const configMap = only('ConfigMap');
-    const entries = Object.entries(configMap.data as Record<string, string>);
-    expect(entries.length).toBeGreaterThan(0);
-    const policies = entries.flatMap(([key, text]) => {
-      const result = parseClusterImagePolicies(text, key);
+  it('validate ClusterImagePolicy and TrustRoot objects when applied, without blocking the policies that make the webhook ready', () => {
+    const [, policies] = only('ValidatingWebhookConfiguration').webhooks;
+    expect(policies.clientConfig.service).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace, path: WEBHOOK_PATHS.validate, port: 443 });
+    expect(policies.rules).toEqual([
+      {
+        apiGroups: ['policy.sigstore.dev'],
+        apiVersions: ['v1alpha1', 'v1beta1'],
+        operations: ['CREATE', 'UPDATE'],
+        resources: ['clusterimagepolicies', 'trustroots'],
+        scope: 'Cluster',
+      },
+    ]);
+    // Not ready until a policy loads: Fail here would refuse that very policy.
+    expect(policies.failurePolicy).toBe('Ignore');
+    expect([policies.sideEffects, policies.admissionReviewVersions]).toEqual(['None', ['v1']]);
+    expect(policies.namespaceSelector).toBeUndefined();
+  });
+
+  describe('RBAC: what cluster mode needs, and no more', () => {
+    const identity = serviceAccountIdentity(manifests, NAMESPACE, only('ServiceAccount').metadata.name);
+    const rules = identity.rules as Rule[];
+    const may = (verb: string, group: string, resource: string, namespace?: string): boolean =>
+      rules.some(
+        (r) =>
+          r.verbs.includes(verb) &&
+          r.apiGroups.includes(group) &&
+          r.resources.includes(resource) &&
+          (r.namespace === undefined || r.namespace === namespace) &&
+          r.resourceNames === undefined,
+      );
+
+    it('lists, watches and reads both policy kinds, and writes only their status', () => {
+      for (const resource of ['clusterimagepolicies', 'trustroots']) {
+        for (const verb of ['get', 'list', 'watch']) expect([resource, verb, may(verb, 'policy.sigstore.dev', resource)]).toEqual([resource, verb, true]);
+        for (const verb of ['create', 'update', 'patch', 'delete']) expect([resource, verb, may(verb, 'policy.sigstore.dev', resource)]).toEqual([resource, verb, false]);
+        expect(may('update', 'policy.sigstore.dev', `${resource}/status`)).toBe(true);
+      }
+    });
+
+    it('lists and watches Secrets of its own namespace only; reads single Secrets and ServiceAccounts elsewhere (pull secrets)', () => {
+      for (const verb of ['get', 'list', 'watch']) expect(may(verb, '', 'secrets', NAMESPACE)).toBe(true);
+      expect(may('list', '', 'secrets', 'team-a')).toBe(false);
+      expect(may('watch', '', 'secrets', 'team-a')).toBe(false);
+      expect(may('get', '', 'secrets', 'team-a')).toBe(true);
+      expect(may('get', '', 'serviceaccounts', 'team-a')).toBe(true);
+    });
+
+    it('never creates, changes or deletes an object, and never uses wildcards', () => {
+      for (const rule of rules) {
+        expect(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(v === 'update' && rule.resources.every((r) => r.endsWith('/status'))))).toEqual([]);
+        for (const list of [rule.verbs, rule.apiGroups, rule.resources]) expect(list).not.toContain('*');
+      }
+    });
+  });
+
+  describe('CRDs', () => {
+    const crds = manifests.filter((m) => m.kind === 'CustomResourceDefinition');
+
+    it('serve ClusterImagePolicy (v1alpha1 and v1beta1) and TrustRoot (v1alpha1) with a status subresource, converting by apiVersion alone', () => {
+      expect(crds.map((c) => c.metadata.name).sort()).toEqual(['clusterimagepolicies.policy.sigstore.dev', 'trustroots.policy.sigstore.dev']);
+      const cip = crds.find((c) => c.spec.names.kind === 'ClusterImagePolicy');
+      expect(cip.spec.versions.map((v: Json) => [v.name, v.served, v.storage, v.subresources])).toEqual([
+        ['v1alpha1', true, true, { status: {} }],
+        ['v1beta1', true, false, { status: {} }],
+      ]);
+      // Identical schemas: no conversion webhook is needed to read one version as the other.
+      expect(cip.spec.versions[0].schema).toEqual(cip.spec.versions[1].schema);
+      for (const crd of crds) expect([crd.metadata.name, crd.spec.conversion]).toEqual([crd.metadata.name, { strategy: 'None' }]);
+    });
+
+    describeInterop('are policy-controller\'s', () => {
+      it('same group, names, scope, versions and schemas as policy-controller\'s config/300-*.yaml', () => {
+        for (const [file, ours] of [
+          ['300-clusterimagepolicy.yaml', 'crd-clusterimagepolicy.yaml'],
+          ['300-trustroot.yaml', 'crd-trustroot.yaml'],
+        ] as const) {
+          const theirs = parseAllDocuments(readFileSync(interopPath('policy-controller', 'config', file), 'utf8'))[0]!.toJS();
+          const mine = manifests.find((m) => m.file === ours);
+          const { conversion: _theirs, ...theirSpec } = theirs.spec;
+          const { conversion: _mine, ...mySpec } = mine.spec;
+          expect([ours, mine.metadata.name, mySpec]).toEqual([ours, theirs.metadata.name, theirSpec]);
+        }
+      });
+    });
+  });
+
+  it('ship an example ClusterImagePolicy that loads without errors and covers registry.k8s.io', () => {
+    const dir = join(DEPLOY, 'examples');
+    const examples = readManifests(dir, yamlFiles(dir));
+    expect(examples.length).toBeGreaterThan(0);
+    const policies = examples.flatMap((object, document) => {
+      const { file: _file, ...value } = object;
+      const result = parsePolicyObject(value, { file: object.file, document });
       expect(result.errors.map((e) => e.message)).toEqual([]);
       expect(result.warnings).toEqual([]);
       return result.policies;
@@ -259,5 +362,47 @@ describe('deploy/ manifests', () => {
     expect(k8s?.authorities[0]?.keyless?.identities).toEqual([
       { issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' },
     ]);
+  });
+
+  describe('folder mode (deploy/folder-mode/)', () => {
+    const dir = join(DEPLOY, 'folder-mode');
+    const overlay = readManifests(dir, yamlFiles(dir));
+    const kustomization = overlay.find((m) => m.kind === 'Kustomization');
+    const configMap = overlay.find((m) => m.kind === 'ConfigMap');
+    const [patch] = kustomization.patches;
+    const { file: _file, ...plain } = deployment;
+    const patched: Manifest = jsonPatch(plain, parseAllDocuments(patch.patch)[0]!.toJS());
+    const patchedContainer = patched.spec.template.spec.containers[0];
+
+    it('builds on deploy/ and adds the policy ConfigMap', () => {
+      expect(kustomization.resources).toEqual(['../', ...yamlFiles(dir).filter((f) => f !== 'kustomization.yaml')]);
+      expect(patch.target).toEqual({ kind: 'Deployment', name: deployment.metadata.name });
+      expect(configMap.metadata.namespace).toBe(NAMESPACE);
+    });
+
+    it('mounts the ConfigMap where --policies reads it', () => {
+      const args: string[] = patchedContainer.args;
+      const folder = args[args.indexOf('--policies') + 1];
+      expect(folder).toBe('/etc/imgverify/policies');
+      const mount = patchedContainer.volumeMounts.find((m: Json) => m.name === 'policies');
+      expect(mount).toEqual({ name: 'policies', mountPath: folder, readOnly: true });
+      const volume = patched.spec.template.spec.volumes.find((v: Json) => v.name === 'policies');
+      expect(volume.configMap.name).toBe(configMap.metadata.name);
+    });
+
+    it('ships example policies that load without errors and cover registry.k8s.io', () => {
+      const entries = Object.entries(configMap.data as Record<string, string>);
+      expect(entries.length).toBeGreaterThan(0);
+      const policies = entries.flatMap(([key, text]) => {
+        const result = parseClusterImagePolicies(text, key);
+        expect(result.errors.map((e) => e.message)).toEqual([]);
+        expect(result.warnings).toEqual([]);
+        return result.policies;
+      });
+      const [k8s] = matchPolicies(policies, parseReference('registry.k8s.io/kube-apiserver:v1.30.0'));
+      expect(k8s?.authorities[0]?.keyless?.identities).toEqual([
+        { issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' },
+      ]);
+    });
   });
 });

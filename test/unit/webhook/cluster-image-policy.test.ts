@@ -144,7 +144,7 @@ describe('unsupported policy-controller fields are errors', () => {
     ['key.kms', withAuthority('key: {kms: "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"}'), 'spec.authorities[0].key.kms', 'KMS'],
     ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
     ['keyless.ca-cert that is not PEM', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.data', 'no PEM certificate'],
-    ['keyless.ca-cert in a Secret', withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.secretRef', 'Secrets and KMS'],
+    ['keyless.ca-cert in a Secret', withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.secretRef', 'in a policy folder put the PEM chain in ca-cert.data'],
     ['ctlog: {} on keyless (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
     ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'CUE/Rego'],
     ['attestation Rego policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'use type: cel'],

@@ -1,0 +1,50 @@
+/**
+ * ClusterImagePolicy and TrustRoot objects one at a time, as the cluster holds them (not as a
+ * folder's files): loaded with the same parsers, each error named by its field path alone (the
+ * object is named once, around them), and apply-time validation (an AdmissionReview whose
+ * object is one of them).
+ */
+import type { ImgverifyError } from '../index';
+import { describeLocation, type PolicyLocation, type SecretLookup } from './crd-document';
+import { parsePolicyObject, type PolicyParseResult } from './policy-documents';
+
+export const POLICY_API_GROUP = 'policy.sigstore.dev';
+/** The kinds apply-time validation checks. */
+export const POLICY_OBJECT_KINDS: readonly string[] = ['ClusterImagePolicy', 'TrustRoot'];
+
+/** Where an object of the cluster is (its kind and name, in place of a file and document). */
+export function objectLocation(kind: string, name: string): PolicyLocation {
+  return { file: `${kind} ${name}`, document: 0 };
+}
+
+/** An error's message without its location: `spec.authorities[0].key.data: not a PEM public key: …`. */
+export function fieldMessage(error: ImgverifyError, location: PolicyLocation): string {
+  const prefix = `${describeLocation(location)}: `;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
+/** Loads one object of the cluster; `secrets` reads the Secrets a `secretRef` names. */
+export function loadPolicyObject(kind: string, object: unknown, name: string, secrets?: SecretLookup): PolicyParseResult & { readonly location: PolicyLocation } {
+  const location = objectLocation(kind, name);
+  const result = parsePolicyObject(object, location, secrets ? { secrets } : {});
+  // An informer of one kind hands over only that kind; anything else is not loaded.
+  const wrongKind = (kind === 'TrustRoot' ? result.policies.length : result.trustRoots.length) > 0;
+  return wrongKind ? { ...result, policies: [], trustRoots: [], location } : { ...result, location };
+}
+
+/**
+ * Apply-time validation: the messages (field paths first) for which a ClusterImagePolicy or
+ * TrustRoot object would not load; empty when it would. A Secret it names is checked when it
+ * exists (`secrets`), and may be created after it (not read: `deferred`).
+ */
+export function validatePolicyObject(object: unknown, secrets?: SecretLookup): string[] {
+  const meta = typeof object === 'object' && object !== null ? (object as { metadata?: { name?: unknown }; kind?: unknown }) : {};
+  const name = typeof meta.metadata?.name === 'string' ? meta.metadata.name : '(unnamed)';
+  const kind = typeof meta.kind === 'string' ? meta.kind : 'object';
+  const lookup: SecretLookup = (ref) => {
+    const found = secrets?.(ref);
+    return found === undefined || ('error' in found && found.missing === true) ? { deferred: true } : found;
+  };
+  const location = objectLocation(kind, name);
+  return parsePolicyObject(object, location, { secrets: lookup }).errors.map((e) => fieldMessage(e, location));
+}
