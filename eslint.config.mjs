@@ -80,6 +80,10 @@ export default defineConfig(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../index', '!../util'], message: 'the webhook uses the public API only: import from "../index"' }] }] },
   },
   {
+    files: ['src/webhook/kube/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../../*', '!../../index', '!../../util'], message: 'the webhook uses the public API only: import from "../../index"' }] }] },
+  },
+  {
     // Tests take parsed JSON and YAML (bundles, manifests, registry documents) apart and
     // tamper with it; an `any` slip there fails the test, it cannot weaken the verifier.
     // Explicit `any` still needs a disable comment saying why.

@@ -44,7 +44,7 @@ export interface KubernetesSourceOptions {
   readonly kubeconfig?: string;
   /** A context of the kubeconfig other than its current one. */
   readonly context?: string;
-  /** Where `secretRef` Secrets are read (default: the Pod's namespace, else the context's, else `imgverify-system`). */
+  /** Where `secretRef` Secrets are read (default: the kubeconfig context's namespace, else the Pod's, else `imgverify-system`). */
   readonly namespace?: string;
   /** The environment the configuration is looked up in (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `HOME`); default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;

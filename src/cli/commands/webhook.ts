@@ -22,8 +22,8 @@ written back; key.secretRef and ca-cert.secretRef Secrets are read in --namespac
   --kubeconfig FILE          without --policies: the cluster's kubeconfig (default: $KUBECONFIG, else the
                              in-cluster configuration of the Pod, else ~/.kube/config)
   --context NAME             a kubeconfig context other than the current one
-  --namespace NS             where secretRef Secrets are read (default: the Pod's namespace, else the
-                             kubeconfig context's, else imgverify-system)
+  --namespace NS             where secretRef Secrets are read (default: the kubeconfig context's
+                             namespace, else the Pod's, else imgverify-system)
   --tls-cert FILE            serving certificate chain (PEM); reloaded on change
   --tls-key FILE             its private key (PEM)
   --port N                   HTTPS port (default ${DEFAULT_PORT}; 0: any free port)

@@ -223,7 +223,10 @@ export class ClusterPolicySource {
         const lookup = kind.kind === 'ClusterImagePolicy' ? secretLookup(namespace, (name) => secrets.get(name, namespace), used) : undefined;
         const result = loadPolicyObject(kind.kind, object, object.metadata.name, lookup);
         const errors = result.errors.map((e: ImgverifyError) => fieldMessage(e, result.location));
-        const secretFailed = result.errors.some((e) => String((e.details as { path?: unknown } | undefined)?.path ?? '').endsWith('.secretRef'));
+        const secretFailed = result.errors.some((e) => {
+          const path = (e.details as { path?: unknown } | undefined)?.path;
+          return typeof path === 'string' && path.endsWith('.secretRef');
+        });
         loaded.push({
           kind,
           object,
@@ -291,7 +294,8 @@ export class ClusterPolicySource {
       const key = `${o.kind.kind}/${o.object.metadata.name}`;
       const text = readiness.ready ? '' : (readiness.message ?? '');
       if (this.logged.get(key) !== text) {
-        const what = o.policy ? 'ClusterImagePolicy is enforced, but an authority fails' : o.kind.kind === 'TrustRoot' ? 'TrustRoot cannot be used; authorities using it fail' : 'ClusterImagePolicy does not load; not enforced';
+        const enforced = o.policy !== undefined && !refErrors.has(o.policy.name);
+        const what = enforced ? 'ClusterImagePolicy is enforced, but an authority fails' : o.kind.kind === 'TrustRoot' ? 'TrustRoot cannot be used; authorities using it fail' : 'ClusterImagePolicy does not load; not enforced';
         if (!readiness.ready) log('error', what, { object: describeObject(o.kind.resource, o.object), reason: readiness.reason ?? null, errors: readiness.message ?? null });
         else if (this.logged.has(key)) log('info', `${o.kind.kind} loads again`, { object: describeObject(o.kind.resource, o.object) });
         this.logged.set(key, text);
@@ -312,7 +316,7 @@ export class ClusterPolicySource {
     }
     const failing = new Set<string>();
     for (const authority of o.policy?.authorities ?? []) {
-      for (const name of Object.values(authority.trustRootRefs ?? {})) {
+      for (const name of Object.values(authority.trustRootRefs ?? {}) as Array<string | undefined>) {
         const failure = name !== undefined ? roots.failure(name) : undefined;
         if (failure) failing.add(`TrustRoot ${JSON.stringify(name)} cannot be used (${failure.message}): authority ${JSON.stringify(authority.name)} fails until it can`);
       }

@@ -7,9 +7,9 @@
  * any of them the webhook refuses to start (client-node's own default would be
  * http://localhost:8080).
  *
- * The namespace (where `secretRef` Secrets are read): `--namespace`, else the service
- * account's namespace file (in a Pod), else the kubeconfig context's namespace, else
- * `imgverify-system`.
+ * The namespace (where `secretRef` Secrets are read): `--namespace`, else the kubeconfig
+ * context's namespace (when a kubeconfig is used), else the service account's namespace file
+ * (in a Pod), else `imgverify-system`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -113,12 +113,13 @@ export function resolveConnection(k8s: KubernetesClient, options: KubeConnection
     throw configError(`${source}: the API server ${cluster.server} is not https (plain http only to a loopback address, such as kubectl proxy's)`);
   }
 
+  // The namespace of the configuration in use: a kubeconfig's context, else the Pod's.
+  const context = file !== undefined ? config.getContextObject(config.getCurrentContext())?.namespace : undefined;
+  const namespaceFile = join(saDir, 'namespace');
   let namespace: string;
   if (options.namespace !== undefined) namespace = checkNamespace(options.namespace, '--namespace');
-  else if (existsSync(join(saDir, 'namespace'))) namespace = checkNamespace(readFileSync(join(saDir, 'namespace'), 'utf8').trim(), join(saDir, 'namespace'));
-  else {
-    const context = config.getContextObject(config.getCurrentContext());
-    namespace = context?.namespace ? checkNamespace(context.namespace, `${source}: the context's namespace`) : DEFAULT_NAMESPACE;
-  }
+  else if (context) namespace = checkNamespace(context, `${source}: the context's namespace`);
+  else if (existsSync(namespaceFile)) namespace = checkNamespace(readFileSync(namespaceFile, 'utf8').trim(), namespaceFile);
+  else namespace = DEFAULT_NAMESPACE;
   return { config, namespace, source, server: cluster.server };
 }

@@ -13,7 +13,7 @@
  *
  * `onChange` is called after every change of the cache and of `synced`.
  */
-import type { ObjectCache, Watch as ClientWatch } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import type { ObjectCache } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { errorMessage } from '../../util/describe';
 import type { Logger } from '../log';
 import type { KubeApi } from './api';
@@ -127,7 +127,7 @@ export class ResourceInformer {
         throw err;
       }
     };
-    const cache = new k8s.ListWatch<KubeObject>(this.path, new BookmarkWatch(config) as ClientWatch, list as never, false) as unknown as ListWatchLike;
+    const cache = new k8s.ListWatch<KubeObject>(this.path, new BookmarkWatch(config), list, false) as unknown as ListWatchLike;
     this.cache = cache;
     for (const verb of ['add', 'update', 'delete']) cache.on(verb, () => this.changed());
     cache.on('error', (err: unknown) => {

@@ -196,15 +196,15 @@ test('reads the cluster: not ready without a policy; policies and Secrets take e
 
     // Apply-time validation: an AdmissionReview for a ClusterImagePolicy, with the loader's messages.
     const review = (object: Json) => ({ ...admissionReview('Pod', 'CREATE', object), request: { ...admissionReview('Pod', 'CREATE', object).request, kind: { group: GROUP, version: 'v1beta1', kind: object.kind }, resource: { group: GROUP, version: 'v1beta1', resource: 'clusterimagepolicies' }, namespace: undefined } });
-    const invalid = await client.review('/validate', review(cip('typo', 'x/**', { keyless: { identities: [{ issuer: ISSUER }] }, surprise: 1 })) as never);
+    const invalid = await client.review('/validate', review(cip('typo', 'x/**', { keyless: { identities: [{ issuer: ISSUER }] }, surprise: 1 })));
     expect(invalid.allowed).toBe(false);
     expect(invalid.status?.message).toBe('imgverify: ClusterImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field; spec.authorities[0].keyless.identities[0]: missing field: one of subject, subjectRegExp is required');
-    const withSecret = await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'release-key' } } })) as never);
+    const withSecret = await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'release-key' } } })));
     expect(withSecret.allowed).toBe(true);
     // A Secret that may come later is not an error when applying; one that exists is checked.
     expect((await client.review('/validate', review(cip('later', 'x/**', { key: { secretRef: { name: 'created-later' } } })) as never)).allowed).toBe(true);
     api.store.create(secrets(), NS, { metadata: { name: 'two-entries' }, stringData: { a: 'x', b: 'y' } });
-    await eventually(async () => !(await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'two-entries' } } })) as never)).allowed, 10_000, 'a Secret checked at apply time');
+    await eventually(async () => !(await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'two-entries' } } })))).allowed, 10_000, 'a Secret checked at apply time');
 
     expect(process.stderr()).not.toContain(api.adminToken);
   } finally {
