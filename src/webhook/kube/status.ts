@@ -14,6 +14,9 @@
 import { errorMessage } from '../../util/describe';
 import type { Logger } from '../log';
 import { KubeApiError, type KubeApi } from './api';
+
+/** What the writer needs of the API: a conditional status update, and a read after a conflict. */
+export type StatusApi = Pick<KubeApi, 'replaceStatus' | 'get'>;
 import { describeObject, type KubeObject, type KubeResource } from './resources';
 
 /** policy-controller's reason when a Secret (or KMS) key cannot be read (clusterimagepolicy_lifecycle.go). */
@@ -121,7 +124,7 @@ export class StatusWriter {
   private stopped = false;
 
   constructor(
-    private readonly api: KubeApi,
+    private readonly api: StatusApi,
     private readonly options: StatusWriterOptions,
   ) {}
 
