@@ -9,7 +9,7 @@ const NS = 'imgverify-system';
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 function secret(name: string, data: unknown, resourceVersion = '7'): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS, resourceVersion }, data } as KubeObject;
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS, resourceVersion }, data };
 }
 
 const store = new Map<string, KubeObject>([

@@ -99,7 +99,7 @@ describe('StatusWriter', () => {
     store.create(type(), undefined, { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'p' }, spec: { images: [{ glob: 'a/**' }], authorities: [{ static: { action: 'pass' } }] } });
   });
 
-  const current = (): KubeObject => store.view(type(), store.get(type(), undefined, 'p'), 'v1beta1');
+  const current = (): Json => store.view(type(), store.get(type(), undefined, 'p'), 'v1beta1');
 
   it('writes once, then not again for the same status', async () => {
     const w = writer();
