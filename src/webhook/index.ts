@@ -19,6 +19,7 @@ export {
   jsonLogger,
   METRICS_PATH,
   startWebhookServer,
+  type KubernetesSourceOptions,
   type Logger,
   type LogLevel,
   type RunningWebhookServer,
