@@ -204,15 +204,6 @@ export class ClusterPolicySource {
       });
   }
 
-  /** Resolves once no rebuild is pending or running (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.debounce || this.rebuilding) {
-      if (this.rebuilding) await this.rebuilding;
-      else await new Promise((r) => setTimeout(r, 10));
-    }
-    await this.writer?.idle();
-  }
-
   private loadObjects(): LoadedObject[] {
     const namespace = this.options.api.namespace;
     const secrets = this.secrets!;
@@ -303,6 +294,8 @@ export class ClusterPolicySource {
       this.writer?.update(o.kind.resource, o.object, readiness);
     }
     for (const kind of ['ClusterImagePolicy', 'TrustRoot']) for (const ready of ['true', 'false']) metrics.policyObjects.set(counts.get(JSON.stringify({ kind, ready })) ?? 0, { kind, ready });
+    const present = new Set(objects.map((o) => `${o.kind.kind}/${o.object.metadata.name}`));
+    for (const key of [...this.logged.keys()]) if (!present.has(key)) this.logged.delete(key);
   }
 
   /** The Ready condition of one object: its load errors, or the TrustRoots it needs. */
