@@ -2,6 +2,7 @@
  * `secretRef` Secrets as policy-controller reads them (inlineAndTrackSecret): the webhook's own
  * namespace, exactly one data entry, its value the PEM; what it reads is recorded.
  */
+import fc from 'fast-check';
 import type { KubeObject } from '../../../../src/webhook/kube/resources';
 import { MAX_SECRET_VALUE_BYTES, secretLookup } from '../../../../src/webhook/kube/secrets';
 
@@ -50,5 +51,17 @@ describe('secretLookup', () => {
   it('records a missing Secret too, so that its creation reloads the policy', () => {
     lookup({ name: 'later' });
     expect(used.get('later')).toBe('(missing)');
+  });
+});
+
+describe('secretLookup on hostile Secrets', () => {
+  it('never throws, whatever data a Secret holds', () => {
+    fc.assert(
+      fc.property(fc.anything(), fc.option(fc.string(), { nil: undefined }), (data, namespace) => {
+        const lookup = secretLookup(NS, () => ({ metadata: { name: 'x' }, data }));
+        const found = lookup({ name: 'x', ...(namespace !== undefined ? { namespace } : {}) });
+        expect('value' in found || 'error' in found).toBe(true);
+      }),
+    );
   });
 });

@@ -5,6 +5,7 @@
  * API server's storage (its resourceVersion and status-subresource rules), through the two
  * calls it makes.
  */
+import fc from 'fast-check';
 import { KubeApiError } from '../../../../src/webhook/kube/api';
 import { clusterImagePolicies, type KubeObject, type KubeResource } from '../../../../src/webhook/kube/resources';
 import { desiredStatus, hasStatus, kubeTime, MAX_MESSAGE_LENGTH, StatusWriter, type StatusApi } from '../../../../src/webhook/kube/status';
@@ -54,6 +55,19 @@ describe('desiredStatus and hasStatus', () => {
     };
     expect(hasStatus(object(policyController), desired)).toBe(false);
     expect(hasStatus(object({ ...desired, annotations: { a: 'b' } }), desired)).toBe(false);
+  });
+});
+
+describe('on hostile objects', () => {
+  it('desiredStatus and hasStatus never throw, whatever status and generation an object has', () => {
+    fc.assert(
+      fc.property(fc.anything(), fc.anything(), fc.boolean(), (status, generation, ready) => {
+        const obj = { metadata: { name: 'p', generation }, status } as unknown as KubeObject;
+        const desired = desiredStatus(obj, ready ? { ready } : { ready, reason: 'InvalidSpec', message: 'm' }, T0);
+        expect(typeof hasStatus(obj, desired)).toBe('boolean');
+        expect(typeof desired.conditions[0]!.lastTransitionTime).toBe('string');
+      }),
+    );
   });
 });
 
