@@ -191,10 +191,12 @@ function admissionSeeds(): Buffer[] {
 
 function policySeeds(): Buffer[] {
   const out: Buffer[] = [];
-  // The shipped example policies (deploy/), as the ConfigMap's data values.
-  const configMap = read('deploy', 'policies-configmap.yaml').toString('utf8');
+  // The shipped example policies (deploy/): the folder mode's ConfigMap data values, and the
+  // cluster mode's example object.
+  const configMap = read('deploy', 'folder-mode', 'policies-configmap.yaml').toString('utf8');
   const block = /\|\n((?: {4}.*\n?|\n)+)/g;
   for (const m of configMap.matchAll(block)) out.push(text(m[1]!.replace(/^ {4}/gm, '')));
+  out.push(read('deploy', 'examples', 'clusterimagepolicy-registry-k8s-io.yaml'));
   out.push(
     text(`apiVersion: policy.sigstore.dev/v1beta1
 kind: ClusterImagePolicy

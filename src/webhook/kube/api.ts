@@ -8,6 +8,7 @@
  */
 import { ImgverifyError } from '../../index';
 import { describeValue, errorMessage } from '../../util/describe';
+import { isRecord } from '../../util/shape';
 import type { Logger } from '../log';
 import { loadKubernetesClient, type KubeConfig, type KubernetesClient } from './client';
 import { resolveConnection, type KubeConnectionOptions } from './config';
@@ -38,10 +39,6 @@ export interface KubeList {
 }
 
 type Call = (params: Record<string, unknown>, options?: unknown) => Promise<unknown>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A KubeApiError from what the client threw (an ApiException with the server's Status, or a transport error). */
 function apiError(what: string, err: unknown): KubeApiError {

@@ -12,6 +12,7 @@
  * with a backoff; the latest wanted status per object wins.
  */
 import { errorMessage } from '../../util/describe';
+import { isRecord } from '../../util/shape';
 import type { Logger } from '../log';
 import { KubeApiError, type KubeApi } from './api';
 
@@ -47,10 +48,6 @@ export interface Condition {
 export interface ObjectStatus {
   readonly observedGeneration?: number;
   readonly conditions: readonly Condition[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** RFC 3339 with seconds, as Kubernetes writes times. */

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { errorMessage } from '../../../src/util/describe';
 import type { Json } from '../json';
 import { createCa, issueServerCert, type TestCa } from '../registry/certs';
 import { fieldSelector, labelSelector, DocumentError } from './documents';
@@ -131,7 +132,7 @@ function parseJson(body: Buffer): Json {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new ApiError(400, 'BadRequest', `the body of the request was in an unknown format: ${(err as Error).message}`);
+    throw new ApiError(400, 'BadRequest', `the body of the request was in an unknown format: ${errorMessage(err)}`);
   }
 }
 
@@ -441,7 +442,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
     handle(req, res).then(
       ({ user, verb }) => record(res.statusCode, user, verb),
       (err: unknown) => {
-        const error = err instanceof ApiError ? err : err instanceof DocumentError ? new ApiError(400, 'BadRequest', err.message) : new ApiError(500, 'InternalError', (err as Error).message);
+        const error = err instanceof ApiError ? err : err instanceof DocumentError ? new ApiError(400, 'BadRequest', err.message) : new ApiError(500, 'InternalError', errorMessage(err));
         if (!res.headersSent) sendJson(res, error.code, error.status());
         else res.destroy();
         record(error.code);

@@ -48,6 +48,14 @@ function only(kind: string, name?: string): Manifest {
   return found[0];
 }
 
+/** The example policy: Kubernetes release images, signed keyless by the release engineering account. */
+function expectKubernetesReleasePolicy(policies: Parameters<typeof matchPolicies>[0]): void {
+  const [k8s] = matchPolicies(policies, parseReference('registry.k8s.io/kube-apiserver:v1.30.0'));
+  expect(k8s?.authorities[0]?.keyless?.identities).toEqual([
+    { issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' },
+  ]);
+}
+
 function matchesSelector(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
@@ -358,10 +366,7 @@ describe('deploy/ manifests', () => {
       expect(result.warnings).toEqual([]);
       return result.policies;
     });
-    const [k8s] = matchPolicies(policies, parseReference('registry.k8s.io/kube-apiserver:v1.30.0'));
-    expect(k8s?.authorities[0]?.keyless?.identities).toEqual([
-      { issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' },
-    ]);
+    expectKubernetesReleasePolicy(policies);
   });
 
   describe('folder mode (deploy/folder-mode/)', () => {
@@ -399,10 +404,7 @@ describe('deploy/ manifests', () => {
         expect(result.warnings).toEqual([]);
         return result.policies;
       });
-      const [k8s] = matchPolicies(policies, parseReference('registry.k8s.io/kube-apiserver:v1.30.0'));
-      expect(k8s?.authorities[0]?.keyless?.identities).toEqual([
-        { issuer: 'https://accounts.google.com', subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com' },
-      ]);
+      expectKubernetesReleasePolicy(policies);
     });
   });
 });
