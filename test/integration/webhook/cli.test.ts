@@ -3,15 +3,14 @@
  * build`) as a real process, with registry credentials from a docker config.json against a
  * registry that requires them; and `imgverify policy test` for people writing policies.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILT_CLI, runCli } from '../../support/cli';
+import { runCli } from '../../support/cli';
 import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
-import { admissionReview, applyPatch, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';
+import { admissionReview, applyPatch, policyYaml, startWebhookProcess, WebhookClient, workload, writeConfigMap, type WebhookProcess } from './helpers';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -63,46 +62,22 @@ afterAll(async () => {
 });
 
 describe('imgverify webhook (built CLI process)', () => {
-  let child: ChildProcessWithoutNullStreams | undefined;
+  let child: WebhookProcess | undefined;
   afterEach(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (child && child.child.exitCode === null) child.child.kill('SIGKILL');
   });
 
   test('serves admission over TLS with credentials from the docker config, and stops on SIGTERM', async () => {
-    child = spawn(
-      process.execPath,
-      [
-        BUILT_CLI,
-        'webhook',
-        '--policies', policies,
-        '--tls-cert', files.cert,
-        '--tls-key', files.key,
-        '--port', '0',
-        '--host', '127.0.0.1',
-        '--trusted-root', files.root,
-        '--docker-config', files.dockerConfig,
-        '--timeout', '5s',
-        '--log-level', 'debug',
-      ],
-      { env: { PATH: process.env.PATH, HOME: '/nonexistent' } },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.on('close', (code) => resolve(code)));
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "listening" line: ${stderr}`)), 30_000);
-      child!.stderr.on('data', () => {
-        for (const line of stderr.split('\n')) {
-          if (!line.startsWith('{')) continue;
-          const entry = JSON.parse(line) as { msg: string; port?: number };
-          if (entry.msg === 'listening') {
-            clearTimeout(timer);
-            resolve(entry.port!);
-          }
-        }
-      });
-      child!.on('close', () => reject(new Error(`exited early: ${stderr}`)));
-    });
+    child = await startWebhookProcess([
+      '--policies', policies,
+      '--tls-cert', files.cert,
+      '--tls-key', files.key,
+      '--trusted-root', files.root,
+      '--docker-config', files.dockerConfig,
+      '--timeout', '5s',
+      '--log-level', 'debug',
+    ]);
+    const port = child.port;
     const client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
     try {
       expect((await client.get('/readyz')).status).toBe(200);
@@ -118,8 +93,8 @@ describe('imgverify webhook (built CLI process)', () => {
     } finally {
       await client.close();
     }
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await child.stop()).toBe(0);
+    const stderr = child.stderr();
     expect(stderr).toContain('"msg":"shutting down"');
     // The registry password never appears in the logs.
     expect(stderr).not.toContain(registry.pushCredentials!.password);
@@ -134,27 +109,12 @@ describe('imgverify webhook (built CLI process)', () => {
     // A names another registry only; B has a stale password for ours.
     writeConfigMap(secretA, { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('gh:x').toString('base64') } } }) });
     writeConfigMap(secretB, { '.dockerconfigjson': dockerconfigjson('stale') });
-    child = spawn(
-      process.execPath,
-      [
-        BUILT_CLI, 'webhook', '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key, '--port', '0', '--host', '127.0.0.1',
-        '--trusted-root', files.root, '--timeout', '5s', '--log-level', 'debug',
-        '--registry-config', join(secretA, '.dockerconfigjson'), '--registry-config', join(secretB, '.dockerconfigjson'),
-      ],
-      { env: { PATH: process.env.PATH, HOME: '/nonexistent' } },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "listening" line: ${stderr}`)), 30_000);
-      child!.stderr.on('data', () => {
-        const line = stderr.split('\n').find((l) => l.includes('"msg":"listening"'));
-        if (line) {
-          clearTimeout(timer);
-          resolve((JSON.parse(line) as { port: number }).port);
-        }
-      });
-    });
+    child = await startWebhookProcess([
+      '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key,
+      '--trusted-root', files.root, '--timeout', '5s', '--log-level', 'debug',
+      '--registry-config', join(secretA, '.dockerconfigjson'), '--registry-config', join(secretB, '.dockerconfigjson'),
+    ]);
+    const port = child.port;
     const client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
     try {
       const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [signed.ref] }));
@@ -170,8 +130,8 @@ describe('imgverify webhook (built CLI process)', () => {
         allowed = (await client.review('/validate', review())).allowed;
       }
       expect(allowed).toBe(true);
-      expect(stderr).toContain('registry credential files changed');
-      expect(stderr).not.toContain(password);
+      expect(child.stderr()).toContain('registry credential files changed');
+      expect(child.stderr()).not.toContain(password);
     } finally {
       await client.close();
     }
