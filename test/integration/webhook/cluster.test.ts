@@ -10,6 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runBuiltCli } from '../../support/cli';
 import type { Json } from '../../support/json';
 import { deployManifests, serviceAccountIdentity, startKubeApi, writeKubeconfig, type RunningKubeApi } from '../../support/kube-api';
 import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
@@ -286,4 +287,15 @@ test('two replicas write each status once between them (compare before writing; 
     await a.client.close();
     await b.client.close();
   }
+});
+
+test('usage: cluster flags with --policies, and no configuration at all, are exit 2', async () => {
+  const both = await runBuiltCli(['webhook', '--policies', work, '--kubeconfig', files.kubeconfig, '--tls-cert', files.cert, '--tls-key', files.key]);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toContain('--kubeconfig reads policies from the cluster; it cannot be combined with --policies');
+  const none = await runBuiltCli(['webhook', '--tls-cert', files.cert, '--tls-key', files.key, '--port', '0']);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toContain('no Kubernetes API configuration');
+  const absent = await runBuiltCli(['webhook', '--kubeconfig', join(work, 'absent'), '--tls-cert', files.cert, '--tls-key', files.key, '--port', '0']);
+  expect([absent.code, absent.stderr]).toEqual([2, expect.stringContaining('no such file')]);
 });
