@@ -18,7 +18,8 @@
  * TrustRoot is not enforced (as the folder refuses it), one whose TrustRoot fails to load stays
  * enforced and its authorities fail closed.
  *
- * Ready (/readyz) only while every informer is synced (listed, then watching) and a set is in
+ * Changes are gathered for `debounceMs` (100 ms) after the first one, then every object is
+ * loaded again. Ready (/readyz) only while every informer is synced (listed, then watching) and a set is in
  * force: an API server that cannot be reached keeps the webhook not ready, and one that stops
  * answering makes it not ready (the evaluator keeps the last set meanwhile). Seams: `kinds`
  * below is where another kind of policy object plugs in; `secretLookup` is where Secrets are
@@ -115,6 +116,7 @@ export class ClusterPolicySource {
     if (this.stopped) return;
     const { api, log } = this.options;
     let served: string[] | undefined;
+    const before = this.discoveryError;
     try {
       served = await api.servedVersions(POLICY_GROUP);
       this.discoveryError = served === undefined ? `the API server serves no ${POLICY_GROUP} resources: install the ClusterImagePolicy and TrustRoot CRDs (deploy/crd-*.yaml)` : undefined;
@@ -124,7 +126,7 @@ export class ClusterPolicySource {
     const version = CLUSTER_IMAGE_POLICY_VERSIONS.find((v) => served?.includes(v));
     if (served !== undefined && version === undefined) this.discoveryError = `${POLICY_GROUP} serves ${served.join(', ')}, not ${CLUSTER_IMAGE_POLICY_VERSIONS.join(' or ')}`;
     if (this.discoveryError !== undefined || version === undefined) {
-      log('warn', 'Kubernetes API: cannot read policies yet; not ready', { error: this.discoveryError ?? null, retryInMs: retryMs });
+      log(this.discoveryError === before ? 'debug' : 'warn', 'Kubernetes API: cannot read policies yet; not ready', { error: this.discoveryError ?? null, retryInMs: retryMs });
       this.options.metrics.ready.set(0);
       this.discoveryTimer = setTimeout(() => void this.discover(Math.min(retryMs * 2, this.options.retryMaxMs ?? 10_000)), retryMs);
       this.discoveryTimer.unref();
@@ -179,7 +181,8 @@ export class ClusterPolicySource {
     if (this.stopped) return;
     for (const i of this.informers()) this.options.metrics.kubernetesSynced.set(i.synced ? 1 : 0, { resource: i.path });
     if (!this.ready()) this.options.metrics.ready.set(0);
-    if (this.debounce) clearTimeout(this.debounce);
+    // Within debounceMs of the first change (a stream of changes cannot postpone it).
+    if (this.debounce) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.run();
