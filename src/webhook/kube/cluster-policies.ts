@@ -62,6 +62,9 @@ export interface ClusterPolicySourceOptions {
   readonly retryMaxMs?: number;
 }
 
+/** Every object is loaded again this often even without a change (TrustRoots that became usable, statuses to retry). */
+export const RESYNC_INTERVAL_MS = 30_000;
+
 /** A kind of policy object read from the cluster. */
 interface PolicyKind {
   readonly kind: 'ClusterImagePolicy' | 'TrustRoot';
@@ -89,6 +92,7 @@ export class ClusterPolicySource {
   private stopped = false;
   private discoveryError: string | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private rebuilding: Promise<void> | undefined;
   private again = false;
@@ -150,6 +154,9 @@ export class ClusterPolicySource {
     this.secrets = informer(SECRETS, api.namespace);
     log('info', 'watching policies', { clusterImagePolicies: `${POLICY_GROUP}/${version}`, trustRoots: `${POLICY_GROUP}/${TRUST_ROOTS.version}`, secrets: `namespace ${api.namespace}` });
     for (const i of this.informers()) i.start();
+    // What the objects alone do not say changes too (a TrustRoot's mirror answers): loaded again periodically.
+    this.resync = setInterval(() => this.schedule(), RESYNC_INTERVAL_MS);
+    this.resync.unref();
   }
 
   private informers(): ResourceInformer[] {
@@ -251,6 +258,18 @@ export class ClusterPolicySource {
     }
     policies = policies.filter((p) => !refErrors.has(p.name));
 
+    // The TrustRoots first: a keyless.url or ctlog.url must name a service one of the webhook's
+    // roots (default trust and TrustRoots) lists; a policy with one that none lists is not enforced.
+    await trust.load({ trustRoots });
+    if (this.stopped) return;
+    const urlErrors = new Map<string, string[]>();
+    for (const policy of policies) {
+      const errors = evaluator.serviceUrlErrors([policy], { trustRoots: trust.roots }).map((e) => fieldMessage(e, policy.source));
+      if (errors.length > 0) urlErrors.set(policy.name, errors);
+    }
+    policies = policies.filter((p) => !urlErrors.has(p.name));
+    for (const [name, errors] of urlErrors) refErrors.set(name, errors);
+
     const version = createHash('sha256');
     for (const o of objects) {
       if (!o.policy && !o.trustRoot) continue;
@@ -258,9 +277,6 @@ export class ClusterPolicySource {
       version.update(JSON.stringify([o.kind.kind, o.object.metadata.name, o.object['spec'] ?? null, [...o.secrets]])).update('\0');
     }
     const set: PolicySet = { policies, trustRoots, version: `sha256:${version.digest('hex')}`, errors: [], warnings: objects.flatMap((o) => o.warnings), files: [] };
-
-    await trust.load(set);
-    if (this.stopped) return;
     if (policies.length === 0 && this.options.allowEmpty !== true) {
       const total = objects.filter((o) => o.kind.kind === 'ClusterImagePolicy').length;
       this.refusal =
@@ -304,6 +320,7 @@ export class ClusterPolicySource {
   /** The Ready condition of one object: its load errors, or the TrustRoots it needs. */
   private statusOf(o: LoadedObject, refErrors: string[] | undefined): Readiness {
     if (o.errors.length > 0) return { ready: false, reason: o.reason, message: o.errors.join('; ') };
+    // TrustRoots the policy names (trustRootRef) or selects (keyless.url, ctlog.url).
     if (refErrors) return { ready: false, reason: REASON_TRUST_ROOT, message: refErrors.join('; ') };
     const roots = this.options.trust.roots;
     if (o.trustRoot) {
@@ -323,6 +340,7 @@ export class ClusterPolicySource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.discoveryTimer) clearTimeout(this.discoveryTimer);
+    if (this.resync) clearInterval(this.resync);
     if (this.debounce) clearTimeout(this.debounce);
     this.writer?.stop();
     await Promise.all(this.informers().map((i) => i.stop()));

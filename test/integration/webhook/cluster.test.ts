@@ -194,12 +194,16 @@ test('reads the cluster: not ready without a policy; policies and Secrets take e
     // A policy naming a TrustRoot that does not exist is not enforced, and says so.
     api.store.create(cips(), undefined, cip('dangling', `${registry.host}/cluster/nothing-*`, { keyless: { ...keyless.keyless, trustRootRef: 'missing' } }));
     expect((await condition(cips(), 'dangling', 'False')).ready).toMatchObject({ reason: 'TrustRootNotReady', message: 'spec.authorities[0].keyless.trustRootRef: no TrustRoot named "missing" that loads' });
+    // So is one whose ctlog.url no trust root of the webhook lists; the others are untouched.
+    api.store.create(cips(), undefined, cip('elsewhere', `${registry.host}/cluster/nothing-*`, { ...keyless, ctlog: { url: 'https://rekor.elsewhere.test' } }));
+    expect((await condition(cips(), 'elsewhere', 'False')).ready).toMatchObject({ reason: 'TrustRootNotReady', message: expect.stringMatching(/^spec\.authorities\[0\]\.ctlog\.url: no trust root of the webhook lists the Rekor URL "https:\/\/rekor\.elsewhere\.test"/) });
+    expect((await decide(client, images.rooted.ref)).allowed).toBe(true);
 
     // Apply-time validation: an AdmissionReview for a ClusterImagePolicy, with the loader's messages.
     const review = (object: Json) => ({ ...admissionReview('Pod', 'CREATE', object), request: { ...admissionReview('Pod', 'CREATE', object).request, kind: { group: GROUP, version: 'v1beta1', kind: object.kind }, resource: { group: GROUP, version: 'v1beta1', resource: 'clusterimagepolicies' }, namespace: undefined } });
     const invalid = await client.review('/validate', review(cip('typo', 'x/**', { keyless: { identities: [{ issuer: ISSUER }] }, surprise: 1 })));
     expect(invalid.allowed).toBe(false);
-    expect(invalid.status?.message).toBe('imgverify: ClusterImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field; spec.authorities[0].keyless.identities[0]: missing field: one of subject, subjectRegExp is required');
+    expect(invalid.status?.message).toBe('imgverify: ClusterImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field; spec.authorities[0].keyless.identities[0]: missing field(s): one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required');
     const withSecret = await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'release-key' } } })));
     expect(withSecret.allowed).toBe(true);
     // A Secret that may come later is not an error when applying; one that exists is checked.

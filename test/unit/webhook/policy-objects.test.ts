@@ -44,7 +44,7 @@ describe('loadPolicyObject with Secrets', () => {
     ['a missing Secret', { key: { secretRef: { name: 'gone' } } }, 'spec.authorities[0].key.secretRef: Secret "gone" not found in namespace "imgverify-system"'],
     ['a Secret that is no key', { key: { secretRef: { name: 'junk' } } }, 'spec.authorities[0].key.secretRef: not a PEM public key: expected a PUBLIC KEY PEM block'],
     ['a CA Secret that is no chain', keylessWithCa({ secretRef: { name: 'junk' } }), 'spec.authorities[0].keyless.ca-cert.secretRef'],
-    ['both data and secretRef', { key: { data: KEY, secretRef: { name: 'key' } } }, 'spec.authorities[0].key: expected exactly one of data, kms, secretRef, got several'],
+    ['both data and secretRef', { key: { data: KEY, secretRef: { name: 'key' } } }, 'spec.authorities[0].key: expected exactly one, got both: spec.authorities[0].key.data, spec.authorities[0].key.kms, spec.authorities[0].key.secretRef (data and secretRef set)'],
     ['a secretRef without a name', { key: { secretRef: {} } }, 'spec.authorities[0].key.secretRef.name: missing field'],
     ['a secretRef with an unknown field', { key: { secretRef: { name: 'key', key: 'cosign.pub' } } }, 'spec.authorities[0].key.secretRef.key: unknown field'],
   ])('%s: an error at its path, no policy', (_what, authority, message) => {
@@ -69,7 +69,7 @@ describe('validatePolicyObject (apply time)', () => {
   it('names each error by its field path only', () => {
     expect(validatePolicyObject(cip({ keyless: { identities: [{ issuer: 'x' }] }, surprise: 1 }))).toEqual([
       'spec.authorities[0].surprise: unknown field',
-      'spec.authorities[0].keyless.identities[0]: missing field: one of subject, subjectRegExp is required',
+      'spec.authorities[0].keyless.identities[0]: missing field(s): one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required',
     ]);
     expect(validatePolicyObject(cip({ static: { action: 'pass' } }))).toEqual([]);
   });
