@@ -16,6 +16,7 @@
  */
 import { ImgverifyError } from './errors';
 import { describeValue, errorMessage } from './util/describe';
+import { isLoopbackHost, parseRegistryHost } from './util/registry-host';
 
 export const DEFAULT_REGISTRY = 'docker.io';
 export const DEFAULT_TAG = 'latest';
@@ -172,8 +173,12 @@ export function registryHostname(registry: string): string {
   return colon === -1 ? registry : registry.slice(0, colon);
 }
 
-/** Loopback registries, where plain http is used (as go-containerregistry and docker do). */
+/**
+ * Loopback registries, where plain http is used (as go-containerregistry and docker do):
+ * `localhost`, 127.0.0.0/8 and `[::1]` in any spelling the resolver reads as one of them
+ * (`127.1`, `[::ffff:7f00:1]`, `[0:0:0:0:0:0:0:1]`; util/registry-host.ts, which the webhook's
+ * globs read hosts with too).
+ */
 export function isLoopbackRegistry(registry: string): boolean {
-  const host = registryHostname(registry).toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(?:\.[0-9]{1,3}){3}$/.test(host);
+  return isLoopbackHost(parseRegistryHost(registry).host);
 }

@@ -46,11 +46,12 @@
  * against every name of the image ({@link policyImageNames}):
  *   - the tag form, the digest form and the tag+digest form (`app:v1`, `app@sha256:…`,
  *     `app:v1@sha256:…`), where policy-controller sees only one;
- *   - every spelling of its registry: the default port written or not (`ghcr.io:443`),
- *     IPv4 in any form the resolver accepts (`127.1`, `0x7f.0.0.1`), IPv6 in any form,
+ *   - every spelling of its registry: the default port written or not (`ghcr.io:443`), a
+ *     port with leading zeros (`:05000`, `ghcr.io:0443`), IPv4 in any form the resolver
+ *     accepts (`127.1`, `0x7f.0.0.1`), IPv6 in any form, IPv4-mapped IPv6 (`[::ffff:7f00:1]`),
  *     Docker Hub's aliases (`docker.io`, `index.docker.io`, `registry-1.docker.io`,
  *     `registry.hub.docker.com`, with and without `library/`), and the loopback names
- *     (`localhost`, `127.0.0.1`, `[::1]`);
+ *     (`localhost`, `127.0.0.1`, `[::1]`, and `0.0.0.0` / `[::]`, which connect there);
  *   - a glob that accepts every tag or every digest of a repository (`…/app:*`, `…/app:**`,
  *     `…/app@*`) governs that repository, so also its digest-only references, which have
  *     no tag to match. A glob restricted to some tags (`…/app:v1*`) cannot know the tag of a
@@ -60,6 +61,7 @@
 import { RE2JS } from 're2js';
 import { DEFAULT_REGISTRY, ImgverifyError, parseReference, type ImageReference } from '../index';
 import { describeValue, errorMessage } from '../util/describe';
+import { parseRegistryHost } from '../util/registry-host';
 import type { ClusterImagePolicy } from './cluster-image-policy-types';
 
 /** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
@@ -152,23 +154,19 @@ export function policyImageName(ref: ImageReference): string {
 }
 
 const DOCKER_HUB_NAMES = ['index.docker.io', 'docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'];
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+/** The loopback names, and the unspecified addresses, which a socket connects to the loopback interface. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', '[::]'];
 
 /**
- * Every spelling of a registry host (see the module comment): canonical form first.
- * Exported for tests.
+ * Every spelling of a registry host (see the module comment): canonical form first. Hosts and
+ * ports are read by util/registry-host.ts (the same reading as the loopback test of
+ * ../reference): a port is a number (`:05000` is `:5000`, `:0443` the default port), an
+ * IPv4-mapped IPv6 address is its IPv4 address (`[::ffff:7f00:1]` is `127.0.0.1`), and the
+ * unspecified address (`0.0.0.0`, `[::]`), which a socket connects to the loopback interface,
+ * is a loopback name. Exported for tests.
  */
 export function registryAliases(registry: string): string[] {
-  const lower = registry.toLowerCase();
-  const colon = lower.startsWith('[') ? lower.indexOf(':', lower.indexOf(']')) : lower.lastIndexOf(':');
-  let host = colon === -1 ? lower : lower.slice(0, colon);
-  const port = colon === -1 ? '' : lower.slice(colon + 1);
-  // The URL parser is the resolver's view of a numeric host: 127.1, 0x7f.0.0.1, [::0001].
-  try {
-    host = new URL(`http://${host}`).hostname;
-  } catch {
-    // Not a host the URL parser reads (cannot be pulled either): keep it as written.
-  }
+  const { host, port } = parseRegistryHost(registry);
   const hosts = DOCKER_HUB_NAMES.includes(host) || host === DEFAULT_REGISTRY ? DOCKER_HUB_NAMES : LOOPBACK_NAMES.includes(host) ? LOOPBACK_NAMES : [host];
   const ports = port === '' || port === '443' ? ['', ':443'] : [`:${port}`];
   const out = new Set<string>();

@@ -96,8 +96,10 @@ describe('registry host helpers', () => {
     expect(registryApiHost('ghcr.io')).toBe('ghcr.io');
   });
   test('loopback detection', () => {
-    for (const r of ['localhost', 'localhost:5000', '127.0.0.1:1', '127.1.2.3', '[::1]:5000']) expect(isLoopbackRegistry(r)).toBe(true);
-    for (const r of ['ghcr.io', 'localhost.example.com', '128.0.0.1', '10.0.0.1:5000', '[::2]:5000', 'docker.io']) {
+    for (const r of ['localhost', 'localhost:5000', '127.0.0.1:1', '127.1.2.3', '[::1]:5000', 'LocalHost:05000']) expect(isLoopbackRegistry(r)).toBe(true);
+    // Other spellings of loopback, read as the URL parser (and so the HTTP stack) reads them (issue 20.14).
+    for (const r of ['127.1:5000', '0x7f.0.0.1', '[::ffff:7f00:1]:5000', '[0:0:0:0:0:ffff:7f00:1]', '[0:0:0:0:0:0:0:1]:5000']) expect(isLoopbackRegistry(r)).toBe(true);
+    for (const r of ['ghcr.io', 'localhost.example.com', '128.0.0.1', '10.0.0.1:5000', '[::2]:5000', 'docker.io', '[::ffff:a00:1]', '0.0.0.0:5000', '[::]:5000']) {
       expect(isLoopbackRegistry(r)).toBe(false);
     }
     expect(registryHostname('[::1]:5000')).toBe('::1');

@@ -256,6 +256,21 @@ describe('every name of an image (issue 9.6): a policy cannot be escaped by nami
     ['ghcr.io/org/**', 'ghcr.io:443/org/app:v1', true],
     ['ghcr.io:443/org/**', 'ghcr.io/org/app:v1', true],
     ['ghcr.io/org/**', 'ghcr.io:8443/org/app:v1', false],
+    // Ports are numbers; IPv4-mapped IPv6 is its IPv4 address; 0.0.0.0 and [::] connect to loopback (issue 20.14).
+    ['127.0.0.1:5000/**', '127.0.0.1:05000/app:v1', true],
+    ['127.0.0.1:5000/**', 'localhost:0005000/app:v1', true],
+    ['127.0.0.1:5000/**', '127.0.0.1:50000/app:v1', false],
+    ['ghcr.io/org/**', 'ghcr.io:0443/org/app:v1', true],
+    ['ghcr.io:443/org/**', 'ghcr.io:00443/org/app:v1', true],
+    ['ghcr.io/org/**', 'ghcr.io:4430/org/app:v1', false],
+    ['127.0.0.1:5000/**', '[::ffff:7f00:1]:5000/app:v1', true],
+    ['localhost:5000/**', '[0:0:0:0:0:ffff:7f00:1]:05000/app:v1', true],
+    ['127.0.0.1:5000/**', '[::ffff:7f00:2]:5000/app:v1', false],
+    ['10.0.0.7:5000/**', '[::ffff:a00:7]:5000/app:v1', true],
+    ['127.0.0.1:5000/**', '0.0.0.0:5000/app:v1', true],
+    ['localhost:5000/**', '[::]:5000/app:v1', true],
+    ['0.0.0.0:5000/**', '127.0.0.1:5000/app:v1', true],
+    ['127.0.0.1:5000/app:*', `[::ffff:7f00:1]:05000/app@${DIGEST}`, true],
     ['index.docker.io/library/nginx:*', 'registry-1.docker.io/library/nginx:1.27', true],
     ['index.docker.io/library/nginx:*', 'registry-1.docker.io/nginx:1.27', true],
     ['index.docker.io/library/nginx:*', 'docker.io/nginx:1.27', true],
@@ -271,7 +286,9 @@ describe('every name of an image (issue 9.6): a policy cannot be escaped by nami
     expect(names[0]).toBe(`localhost:5000/app@${DIGEST}`);
     expect(names).toEqual(expect.arrayContaining([`127.0.0.1:5000/app:v1`, `[::1]:5000/app:v1@${DIGEST}`, `localhost:5000/app@${DIGEST}`]));
     expect(registryAliases('GHCR.io')).toEqual(['ghcr.io', 'ghcr.io:443']);
-    expect(registryAliases('[::0001]:5000')).toEqual(['localhost:5000', '127.0.0.1:5000', '[::1]:5000']);
+    expect(registryAliases('[::0001]:5000')).toEqual(['localhost:5000', '127.0.0.1:5000', '[::1]:5000', '0.0.0.0:5000', '[::]:5000']);
+    expect(registryAliases('[::ffff:7f00:1]:05000')).toEqual(registryAliases('localhost:5000'));
+    expect(registryAliases('GHCR.io:0443')).toEqual(['ghcr.io', 'ghcr.io:443']);
   });
 });
 
