@@ -21,7 +21,8 @@ import { currentVersion, defaultTufCacheDir, isStale, newStaging, publish, roleS
 import { LengthError, MemoryFetcher, MirrorFetcher, OfflineFetcher, type WireFailure } from './tuf-fetcher';
 import { checkRootShape, embeddedRoot, PUBLIC_GOOD_TUF_MIRROR, readInitialRoot } from './tuf-initial-root';
 import type { TrustRootProvider } from './source';
-import { errorMessage } from '../util/describe';
+import { describeValue, errorMessage } from '../util/describe';
+import { baseUrlProblem, displayBaseUrl, relativePathProblem } from '../util/url';
 
 export { defaultTufCacheDir, hasTufCache } from './tuf-cache';
 export { PUBLIC_GOOD_TUF_MIRROR } from './tuf-initial-root';
@@ -86,17 +87,14 @@ export interface TufRefreshResult {
 }
 
 function normalizeMirror(mirror: string): string {
-  let url: URL;
-  try {
-    url = new URL(mirror);
-  } catch {
-    throw new ImgverifyError('INVALID_OPTIONS', `TUF mirror must be an http(s) URL, got ${JSON.stringify(mirror)}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ImgverifyError('INVALID_OPTIONS', `TUF mirror must be an http(s) URL, got ${mirror}`);
+  const problem = typeof mirror === 'string' ? baseUrlProblem(mirror) : 'not a string';
+  if (problem) throw new ImgverifyError('INVALID_OPTIONS', `TUF mirror ${displayBaseUrl(mirror)}: ${problem}`);
   return mirror.replace(/\/+$/, '');
 }
 
 function targetsUrl(mirror: string, targets: string | undefined): string {
+  const problem = targets === undefined ? undefined : typeof targets === 'string' ? relativePathProblem(targets) : 'not a string';
+  if (problem) throw new ImgverifyError('INVALID_OPTIONS', `TUF targets ${describeValue(targets)}: ${problem}`);
   const path = (targets ?? 'targets').replace(/^\/+|\/+$/g, '');
   return path === '' ? mirror : `${mirror}/${path}`;
 }

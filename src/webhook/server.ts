@@ -133,7 +133,11 @@ export interface RunningWebhookServer {
   close(): Promise<void>;
 }
 
-/** Starts the webhook server; resolves once it listens and the first policy load is done. */
+/**
+ * Starts the webhook server; resolves once it listens and the first policy load is done. It
+ * listens first: /healthz answers while the policies and their TrustRoots load (concurrently),
+ * /readyz answers 503 until the first valid set is in force.
+ */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
   if ((options.policiesDir === undefined) === (options.kubernetes === undefined)) {
     throw new ImgverifyError('INVALID_OPTIONS', 'give exactly one policy source: policiesDir (a folder) or kubernetes (the cluster)');
@@ -186,15 +190,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     log,
   });
   trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
-  let policies: PolicySource;
-  try {
-    policies = await startPolicySource(options, { evaluator, trust, metrics, log });
-  } catch (err) {
-    trust.stop();
-    tls.stopWatching();
-    await ownedBackend?.close();
-    throw err;
-  }
+  // The server listens before the policies load: loading TrustRoots may wait on their mirrors,
+  // and meanwhile /healthz answers (a liveness probe must not restart a pod that is loading)
+  // while /readyz answers 503 until the first policy set is in force.
+  let policies: PolicySource | undefined;
   // Registry credentials (mounted pull secrets): re-read when they change.
   const stopCredentialWatch = ownedBackend
     ? watchCredentialFiles(
@@ -216,9 +215,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       shuttingDown: () => stopping,
       abort: abort.signal,
-      policyRejection: policies.rejection,
-      sourceReady: policies.ready,
-      validatePolicyObject: policies.validate,
+      policyRejection: () => (policies ? policies.rejection() : 'loading the policies and their TrustRoots'),
+      sourceReady: () => policies?.ready() ?? false,
+      validatePolicyObject: (object) => (policies ? policies.validate(object) : validatePolicyObject(object)),
     }),
   );
   server.on('tlsClientError', (err: Error, socket: Socket) => {
@@ -229,6 +228,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 65_000;
 
+  const stopAll = async (): Promise<void> => {
+    await policies?.stop();
+    stopCredentialWatch();
+    trust.stop();
+    tls.stopWatching();
+    await ownedBackend?.close();
+  };
   const port = options.port ?? DEFAULT_PORT;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -239,16 +245,22 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       });
     });
   } catch (err) {
-    await policies.stop();
-    stopCredentialWatch();
-    trust.stop();
-    tls.stopWatching();
-    await ownedBackend?.close();
+    await stopAll();
     throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${errorMessage(err)}`, { cause: err });
   }
   const address = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
-  log('info', 'listening', { port: address.port, address: address.address, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch });
+  // 'listening' keeps its meaning for those who wait for it (serving, the first policy load
+  // done); this line says the socket is open while the policies load.
+  log('info', 'accepting connections; loading the policies', { port: address.port, address: address.address });
+  try {
+    policies = await startPolicySource(options, { evaluator, trust, metrics, log });
+  } catch (err) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stopAll();
+    throw err;
+  }
+  log('info', 'listening', { port: address.port, address: address.address, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch, ready: evaluator.ready && policies.ready() });
 
   let closed: Promise<void> | undefined;
   return {
@@ -256,7 +268,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     metrics,
     evaluator,
-    ready: () => evaluator.ready && policies.ready() && !stopping,
+    ready: () => evaluator.ready && policies!.ready() && !stopping,
     reloadTls: tls.reload,
     refreshTrust: () => trust.refresh(),
     close: () => {
@@ -289,11 +301,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
           server.closeIdleConnections();
         });
         // 3. Nothing is in flight: stop watching and release the registry connections.
-        await policies.stop();
-        stopCredentialWatch();
-        trust.stop();
-        tls.stopWatching();
-        await ownedBackend?.close();
+        await stopAll();
       })();
       return closed;
     },
@@ -324,7 +332,8 @@ async function startPolicySource(
     return { rejection: () => source.notReadyReason(), ready: () => source.ready(), validate: (object) => source.validate(object), stop: () => source.stop() };
   }
   const reload = await startPolicyReload({
-    // The TrustRoot documents of a set are loaded before it is in force (those that fail, fail closed).
+    // The TrustRoot documents of a set are loaded (concurrently) before it is in force; those
+    // that fail, fail closed. Until the first set is in force, /readyz answers 503.
     prepare: async (set) => {
       await trust.load(set);
       return { trustRoots: trust.roots };

@@ -22,7 +22,10 @@ import {
 } from '../index';
 import type { TrustRootDocument } from './trust-root-types';
 import { errorMessage } from '../util/describe';
+import { mapLimit } from '../util/pool';
 
+/** TrustRoots loaded at once (each a TUF update against its mirror, or a tarball unpacked). */
+const MAX_CONCURRENT_LOADS = 8;
 /** A mirrorFS tarball unpacks to at most this much (a TUF repository with a few targets is well under 1 MiB). */
 const MAX_REPOSITORY_BYTES = 32 * 1024 * 1024;
 
@@ -73,6 +76,7 @@ export interface ResolvedTrustRoot {
 export class LazyTufRoot implements TrustRootProvider {
   private tuf: TufTrustRoot | undefined;
   private error: ImgverifyError;
+  private running: Promise<string | undefined> | undefined;
 
   constructor(
     readonly source: string,
@@ -90,8 +94,13 @@ export class LazyTufRoot implements TrustRootProvider {
     return this.tuf?.status();
   }
 
-  /** Loads it (first time) or refreshes it; returns the warning of a refresh that kept the cache, or throws. */
-  async refresh(): Promise<string | undefined> {
+  /** Loads it (first time) or refreshes it; returns the warning of a refresh that kept the cache, or throws. Concurrent calls share one. */
+  refresh(): Promise<string | undefined> {
+    this.running ??= this.loadOrRefresh().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async loadOrRefresh(): Promise<string | undefined> {
     if (!this.tuf) {
       try {
         this.tuf = await this.load();
@@ -131,19 +140,26 @@ export class TrustRootSet {
 
   constructor(private readonly options: TrustRootSetOptions) {}
 
-  /** Loads the documents (those already loaded are kept); returns the errors of those that failed (they fail closed). */
+  /**
+   * Loads the documents (those already loaded are kept); returns the errors of those that
+   * failed (they fail closed). New ones load concurrently: a mirror that does not answer costs
+   * its own timeout, not the sum of every mirror's.
+   */
   async load(docs: readonly TrustRootDocument[]): Promise<Array<{ name: string; error: ImgverifyError }>> {
+    const keyed = docs.map((doc) => ({ doc, key: specKey(doc) }));
+    const fresh = [...new Map(keyed.filter(({ key }) => !this.byKey.has(key)).map((k) => [k.key, k])).values()];
+    const loaded = new Map<string, { resolved: ResolvedTrustRoot; failure: ImgverifyError | undefined }>();
+    await mapLimit(fresh, MAX_CONCURRENT_LOADS, async ({ doc, key }) => {
+      const resolved = await this.resolve(doc, key);
+      loaded.set(key, { resolved, failure: await this.firstLoad(resolved) });
+    });
     const next = new Map<string, ResolvedTrustRoot>();
     const errors: Array<{ name: string; error: ImgverifyError }> = [];
-    for (const doc of docs) {
-      const key = specKey(doc);
-      let resolved = this.byKey.get(key);
-      if (!resolved) {
-        resolved = await this.resolve(doc, key);
-        const failure = await this.firstLoad(resolved);
-        if (failure) errors.push({ name: doc.name, error: failure });
-      }
-      next.set(key, resolved);
+    for (const { doc, key } of keyed) {
+      if (next.has(key)) continue;
+      const fromLoad = loaded.get(key);
+      if (fromLoad?.failure) errors.push({ name: doc.name, error: fromLoad.failure });
+      next.set(key, fromLoad?.resolved ?? this.byKey.get(key)!);
     }
     this.byKey = next;
     this.byName = new Map([...next.values()].map((r) => [r.name, r]));
@@ -172,20 +188,18 @@ export class TrustRootSet {
     return [...this.byName.values()];
   }
 
-  /** @internal Refreshes the TUF-backed TrustRoots (an update from the mirror only when due); one result each. */
+  /** @internal Refreshes the TUF-backed TrustRoots, concurrently (an update from the mirror only when due); one result each. */
   async refresh(): Promise<Array<{ name: string; result: 'refreshed' | 'kept' | 'failed'; message?: string }>> {
-    const out: Array<{ name: string; result: 'refreshed' | 'kept' | 'failed'; message?: string }> = [];
-    for (const r of this.byName.values()) {
-      if (!r.tuf) continue;
+    const tufRoots = [...this.byName.values()].filter((r) => r.tuf !== undefined);
+    return mapLimit(tufRoots, MAX_CONCURRENT_LOADS, async (r) => {
       try {
-        const warning = await r.tuf.refresh();
+        const warning = await r.tuf!.refresh();
         this.track(r);
-        out.push(warning ? { name: r.name, result: 'kept', message: warning } : { name: r.name, result: 'refreshed' });
+        return warning ? { name: r.name, result: 'kept' as const, message: warning } : { name: r.name, result: 'refreshed' as const };
       } catch (err) {
-        out.push({ name: r.name, result: 'failed', message: errorMessage(err) });
+        return { name: r.name, result: 'failed' as const, message: errorMessage(err) };
       }
-    }
-    return out;
+    });
   }
 
   private track(r: ResolvedTrustRoot): void {

@@ -14,7 +14,8 @@
 import { trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys } from '../index';
 import { isAbsoluteURL, objectName, OBJECT_FIELDS, present, type Checker, type DocumentKind, type Json } from './crd-document';
 import { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';
-import { errorMessage } from '../util/describe';
+import { describeValue, errorMessage } from '../util/describe';
+import { baseUrlProblem, displayBaseUrl, relativePathProblem } from '../util/url';
 
 /** []byte fields: base64 in the CRD; PEM or JSON text is accepted as it is. */
 function bytesField(c: Checker, obj: Json, key: string, path: string, plain: RegExp): Buffer | undefined {
@@ -109,11 +110,16 @@ function parseSpec(c: Checker, value: unknown, name: string | undefined): TrustR
     return { kind: 'sigstoreKeys', keys };
   }
   const targets = c.string(obj, 'targets', path);
+  const targetsProblem = targets === undefined ? undefined : relativePathProblem(targets);
+  if (targetsProblem) c.error(`${path}.targets`, `${targetsProblem}: ${describeValue(targets)}`);
   if (form === 'remote') {
     c.onlyKnown(obj, path, ['mirror', 'root', 'targets']);
     const mirror = c.string(obj, 'mirror', path);
     if (mirror === undefined) c.error(`${path}.mirror`, 'missing field: mirror is required');
-    else if (!isAbsoluteURL(mirror)) c.error(`${path}.mirror`, `not an http(s) URL: ${JSON.stringify(mirror)}`);
+    else {
+      const problem = baseUrlProblem(mirror);
+      if (problem) c.error(`${path}.mirror`, `${problem}: ${displayBaseUrl(mirror)}`);
+    }
     const root = bytesField(c, obj, 'root', path, JSON_TEXT);
     if (mirror === undefined || !root) return undefined;
     return { kind: 'remote', mirror, root, ...(targets !== undefined ? { targets } : {}) };

@@ -78,6 +78,21 @@ describe('initialize', () => {
     expect(err.message).toMatch(/--root/);
   });
 
+  test('a mirror with a query, a fragment or user info, or targets that climb out, is INVALID_OPTIONS before any request (issue 20.11)', async () => {
+    for (const options of [
+      { mirror: `${served.url}/?action=delete` },
+      { mirror: `${served.url}/#x` },
+      { mirror: served.url.replace('http://', 'http://user:secret@') },
+      { mirror: served.url, targets: '../admin' },
+      { mirror: served.url, targets: 'targets?x=1' },
+    ]) {
+      const err = await rejection(initializeTuf({ ...options, root: repo.root(1), cacheDir: newCache() }));
+      expect(err.code).toBe('INVALID_OPTIONS');
+      expect(err.message).not.toMatch(/secret/);
+    }
+    expect(served.requests).toEqual([]);
+  });
+
   test('a root signed by other keys than it lists is refused (tuf-js checks its self-signatures)', async () => {
     const other = new TestTufRepository({ 'trusted_root.json': sigstore.trustedRoot });
     repo.files.set('1.root.json', other.root(1));

@@ -192,27 +192,45 @@ export interface ServedRepository {
   readonly url: string;
   /** Paths requested, in order. */
   readonly requests: string[];
+  /** Requests waiting for `release()` (a server started with `{ held: true }`). */
+  pending(): number;
+  /** Answers the held requests and every later one. */
+  release(): void;
   stop(): Promise<void>;
 }
 
-/** Serves the repository's files (live: later changes are served) over HTTP on 127.0.0.1. */
-export async function serveTufRepository(repo: TestTufRepository): Promise<ServedRepository> {
+/**
+ * Serves the repository's files (live: later changes are served) over HTTP on 127.0.0.1.
+ * `held`: requests are accepted but not answered until `release()` (a mirror that hangs).
+ */
+export async function serveTufRepository(repo: TestTufRepository, options: { held?: boolean } = {}): Promise<ServedRepository> {
   const requests: string[] = [];
+  let held = options.held === true;
+  const waiting: Array<() => void> = [];
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/+/, ''));
     requests.push(path);
-    const body = repo.files.get(path);
-    if (!body) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }).end(body);
+    const answer = (): void => {
+      const body = repo.files.get(path);
+      if (!body) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }).end(body);
+    };
+    if (held) waiting.push(answer);
+    else answer();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    pending: () => waiting.length,
+    release: () => {
+      held = false;
+      for (const answer of waiting.splice(0)) answer();
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -19,7 +19,7 @@ import { createTestSigstore, type CosignLayer, type TestSigstore } from '../../s
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../../support/tuf';
 import { createCa, issueServerCert } from '../../support/registry';
 import { writeFileSync } from 'node:fs';
-import { b64, pem, policyYaml as webhookPolicyYaml, sigstoreKeys, writeConfigMap, type AuthoritySpec } from './helpers';
+import { b64, eventually, pem, policyYaml as webhookPolicyYaml, sigstoreKeys, WebhookClient, writeConfigMap, type AuthoritySpec } from './helpers';
 
 const SIGNER = 'release@example.test';
 const ISSUER = 'https://accounts.example.test';
@@ -189,5 +189,61 @@ test('the webhook server exports each TrustRoot\'s expiry and last refresh, and 
     expect(server.metrics.render()).toMatch(/imgverify_trust_root_refreshes_total\{result="refreshed",trust_root="private"\} 1/);
   } finally {
     await server.close();
+  }
+});
+
+test('remote TrustRoots load concurrently while the server already listens: /healthz answers, /readyz waits for them (issue 20.11)', async () => {
+  // Four mirrors that accept requests and hold them: each TrustRoot's first update waits on its
+  // own mirror. Loaded one after another, only one mirror would ever have a request waiting.
+  const mirrors = await Promise.all(
+    [1, 2, 3, 4].map(async () => {
+      const repo = new TestTufRepository({ 'trusted_root.json': privateSigstore.trustedRoot });
+      return { repo, served: await serveTufRepository(repo, { held: true }) };
+    }),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-concurrent-'));
+  const files: Record<string, string> = { 'policy.yaml': policyYaml('private-only', keyless('held-1')) };
+  mirrors.forEach((m, i) => (files[`trust-root-${i + 1}.yaml`] = trustRootYaml(`held-${i + 1}`, { remote: { mirror: m.served.url, root: b64(m.repo.root(1)) } })));
+  writeConfigMap(join(dir, 'policies'), files);
+  const ca = await createCa();
+  const cert = await issueServerCert(ca);
+  writeFileSync(join(dir, 'tls.crt'), cert.certPem);
+  writeFileSync(join(dir, 'tls.key'), cert.keyPem);
+  let port: number | undefined;
+  const starting = startWebhookServer({
+    policiesDir: join(dir, 'policies'),
+    tlsCertFile: join(dir, 'tls.crt'),
+    tlsKeyFile: join(dir, 'tls.key'),
+    port: 0,
+    host: '127.0.0.1',
+    tufCacheDir: join(dir, 'tuf'),
+    trustedRoot: trustRootFromJSON(publicSigstore.trustedRoot, 'public'),
+    log: (_level, message, fields) => {
+      if (message === 'accepting connections; loading the policies') port = fields?.port as number;
+    },
+  });
+  let client: WebhookClient | undefined;
+  try {
+    await eventually(() => port !== undefined, 10_000, 'the server to listen');
+    client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
+    await eventually(() => mirrors.every((m) => m.served.pending() > 0), 10_000, 'every mirror to be asked at once');
+    expect((await client.get('/healthz')).status).toBe(200);
+    const notReady = await client.get('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.text).toMatch(/loading the policies and their TrustRoots/);
+    for (const m of mirrors) m.served.release();
+    const server = await starting;
+    try {
+      expect((await client.get('/readyz')).status).toBe(200);
+      const [decision] = await server.evaluator.evaluate([images.private]);
+      expect(decision!.verdict).toBe('allowed');
+    } finally {
+      await server.close();
+    }
+  } finally {
+    for (const m of mirrors) m.served.release();
+    await starting.then((s) => s.close()).catch(() => undefined);
+    await client?.close();
+    await Promise.all(mirrors.map((m) => m.served.stop()));
   }
 });

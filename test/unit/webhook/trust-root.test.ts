@@ -37,7 +37,26 @@ test.each<[string, string, RegExp]>([
   ['an unknown field', doc({ sigstoreKeys: { ...KEYS, rekor: 1 } }), /spec\.sigstoreKeys\.rekor: unknown field/],
   ['remote without mirror', doc({ remote: { root: b64('{}') } }), /spec\.remote\.mirror: missing field/],
   ['repository without mirrorFS', doc({ repository: { root: b64('{}') } }), /spec\.repository\.mirrorFS: missing field/],
+  // A query or fragment would ride on every file fetched from the mirror (issue 20.11: one made the webhook GET /internal/admin?action=delete).
+  ['a mirror with a query', doc({ remote: { mirror: 'http://10.0.0.5/internal/admin?action=delete', root: b64('{}') } }), /spec\.remote\.mirror: has a query .*"http:\/\/10\.0\.0\.5\/internal\/admin"/],
+  ['a mirror with an empty query', doc({ remote: { mirror: 'https://tuf.internal/?', root: b64('{}') } }), /spec\.remote\.mirror: has a query/],
+  ['a mirror with a fragment', doc({ remote: { mirror: 'https://tuf.internal/#x', root: b64('{}') } }), /spec\.remote\.mirror: has a fragment/],
+  ['a mirror with user info', doc({ remote: { mirror: 'https://u:secret@tuf.internal', root: b64('{}') } }), /spec\.remote\.mirror: has user info/],
+  ['a mirror that is not http(s)', doc({ remote: { mirror: 'file:///etc', root: b64('{}') } }), /spec\.remote\.mirror: not an http\(s\) URL/],
+  ['targets with a query', doc({ remote: { mirror: 'https://tuf.internal', targets: 'targets?x=1', root: b64('{}') } }), /spec\.remote\.targets: .*may not hold "\?"/],
+  ['targets climbing out', doc({ repository: { root: b64('{}'), mirrorFS: b64('x'), targets: '../admin' } }), /spec\.repository\.targets: .*"\.\." segments/],
+  ['targets as %2e%2e', doc({ remote: { mirror: 'https://tuf.internal', targets: 'a/%2E%2e/b', root: b64('{}') } }), /spec\.remote\.targets: .*"\.\." segments/],
   ['another apiVersion', doc({ sigstoreKeys: KEYS }, { apiVersion: 'policy.sigstore.dev/v1beta1' }), /unsupported apiVersion .* for a TrustRoot/],
 ])('%s is an error naming the field', (_name, text, message) => {
   expect(errors(text).join('\n')).toMatch(message);
+});
+
+test('a secret in a refused mirror URL is not echoed', () => {
+  const text = errors(doc({ remote: { mirror: 'https://u:hunter2@tuf.internal/?token=abc', root: b64('{}') } })).join('\n');
+  expect(text).toMatch(/spec\.remote\.mirror/);
+  expect(text).not.toMatch(/hunter2|token=abc/);
+});
+
+test('a mirror with a path and nested targets loads', () => {
+  expect(errors(doc({ remote: { mirror: 'https://tuf.internal/repo/', targets: 'a/targets', root: b64('{}') } }))).toEqual([]);
 });
