@@ -51,6 +51,33 @@ export interface PolicySet {
   readonly files: readonly string[];
 }
 
+/** What a policy file looked like when read, for ./partial-write (a file caught mid-write). */
+export interface PolicyFileShape {
+  /** Zero bytes, or white space only. */
+  readonly blank: boolean;
+  /** The YAML stream ends with a document separator (`---`) and no document after it (comments and blank lines aside). */
+  readonly trailingSeparator: boolean;
+}
+
+/** A load of the folder with the shape of each file read (internal: the watcher and ./policy-reload use it). */
+export interface PolicyFolderLoad {
+  readonly set: PolicySet;
+  readonly shapes: ReadonlyMap<string, PolicyFileShape>;
+  /** Read from a mounted ConfigMap's `..data`, which the kubelet swaps in one rename: never half written. */
+  readonly atomic: boolean;
+}
+
+/** Whether the last line that is not blank or a comment is a bare document separator. */
+function endsWithSeparator(text: string): boolean {
+  const lines = text.split(/\r?\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (/^\s*(?:#.*)?$/.test(line)) continue;
+    return /^---[ \t]*(?:#.*)?$/.test(line);
+  }
+  return false;
+}
+
 function folderError(message: string, details: Record<string, unknown>, cause?: unknown): ImgverifyError {
   return new ImgverifyError('INVALID_POLICY', message, { details, ...(cause !== undefined ? { cause } : {}) });
 }
@@ -70,12 +97,13 @@ async function contentDirectory(dir: string): Promise<string> {
   return dir;
 }
 
-async function loadOnce(dir: string): Promise<PolicySet> {
+async function loadOnce(dir: string): Promise<PolicyFolderLoad> {
   const errors: ImgverifyError[] = [];
   const warnings: PolicyWarning[] = [];
   const policies: ClusterImagePolicy[] = [];
   const trustRoots: TrustRootDocument[] = [];
   const files: string[] = [];
+  const shapes = new Map<string, PolicyFileShape>();
   const hash = createHash('sha256');
 
   let source: string;
@@ -86,7 +114,7 @@ async function loadOnce(dir: string): Promise<PolicySet> {
   } catch (err) {
     const message = `cannot read policy folder ${dir}: ${errorMessage(err)}`;
     hash.update(`error\0${message}`);
-    return { policies: [], trustRoots: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files };
+    return { set: { policies: [], trustRoots: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files }, shapes, atomic: false };
   }
 
   for (const name of names) {
@@ -106,7 +134,9 @@ async function loadOnce(dir: string): Promise<PolicySet> {
     const bytes = await readFile(path);
     hash.update(`file\0${name}\0${bytes.length}\0`).update(bytes);
     files.push(name);
-    const result = parseClusterImagePolicies(bytes.toString('utf8'), name);
+    const text = bytes.toString('utf8');
+    shapes.set(name, { blank: text.trim() === '', trailingSeparator: endsWithSeparator(text) });
+    const result = parseClusterImagePolicies(text, name);
     errors.push(...result.errors);
     warnings.push(...result.warnings);
     policies.push(...result.policies);
@@ -115,12 +145,16 @@ async function loadOnce(dir: string): Promise<PolicySet> {
   errors.push(...duplicateNames(policies), ...duplicateTrustRootNames(trustRoots));
   errors.push(...unknownTrustRootRefs(policies, new Set(trustRoots.map((t) => t.name))));
   return {
-    policies: errors.length > 0 ? [] : policies,
-    trustRoots: errors.length > 0 ? [] : trustRoots,
-    version: `sha256:${hash.digest('hex')}`,
-    errors,
-    warnings,
-    files,
+    set: {
+      policies: errors.length > 0 ? [] : policies,
+      trustRoots: errors.length > 0 ? [] : trustRoots,
+      version: `sha256:${hash.digest('hex')}`,
+      errors,
+      warnings,
+      files,
+    },
+    shapes,
+    atomic: source !== dir,
   };
 }
 
@@ -129,6 +163,11 @@ async function loadOnce(dir: string): Promise<PolicySet> {
  * vanishes mid-read (a ConfigMap swap) makes it start over, a few times at most.
  */
 export async function loadPolicies(dir: string): Promise<PolicySet> {
+  return (await loadPolicyFolder(dir)).set;
+}
+
+/** @internal loadPolicies, with the shape of each file read. */
+export async function loadPolicyFolder(dir: string): Promise<PolicyFolderLoad> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -139,7 +178,7 @@ export async function loadPolicies(dir: string): Promise<PolicySet> {
     }
   }
   const message = `cannot read policy folder ${dir}: ${errorMessage(lastError)}`;
-  return {
+  const set: PolicySet = {
     policies: [],
     trustRoots: [],
     version: `sha256:${createHash('sha256').update(`error\0${message}`).digest('hex')}`,
@@ -147,13 +186,14 @@ export async function loadPolicies(dir: string): Promise<PolicySet> {
     warnings: [],
     files: [],
   };
+  return { set, shapes: new Map(), atomic: false };
 }
 
 // --- Watching --------------------------------------------------------------------------
 
 export type PolicyUpdate =
-  /** A valid set that differs from the active one (or follows a rejected one): switch to it. */
-  | { readonly kind: 'loaded'; readonly set: PolicySet }
+  /** A valid set that differs from the active one (or follows a rejected one): switch to it. `load`: with each file's shape, for ./partial-write. */
+  | { readonly kind: 'loaded'; readonly set: PolicySet; readonly load: PolicyFolderLoad }
   /** The folder changed but does not load: keep enforcing `activeVersion` (undefined if none yet). */
   | { readonly kind: 'rejected'; readonly set: PolicySet; readonly activeVersion: string | undefined };
 
@@ -192,7 +232,8 @@ export function watchPolicies(dir: string, onChange: (update: PolicyUpdate) => v
   };
 
   const reload = async (): Promise<void> => {
-    const set = await loadPolicies(dir);
+    const load = await loadPolicyFolder(dir);
+    const { set } = load;
     if (closed) return;
     if (set.errors.length > 0) {
       const failure = `${set.version}\0${set.errors.map((e) => e.message).join('\0')}`;
@@ -203,7 +244,7 @@ export function watchPolicies(dir: string, onChange: (update: PolicyUpdate) => v
     } else if (set.version !== activeVersion || lastFailure !== undefined) {
       activeVersion = set.version;
       lastFailure = undefined;
-      report({ kind: 'loaded', set });
+      report({ kind: 'loaded', set, load });
     }
   };
 

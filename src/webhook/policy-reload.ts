@@ -2,14 +2,16 @@
  * Keeps the evaluator's policies in step with the policy folder: the first load, then every
  * valid change the watcher reports. An invalid edit keeps the set in force (an edit must not
  * switch enforcement off) and is remembered for /readyz; before any valid set the webhook
- * is not ready.
+ * is not ready. So does an empty set (./empty-policies) and a file caught mid-write
+ * (./partial-write).
  */
 import type { PolicyEvaluator } from './evaluate';
 import type { TrustRootSet } from './trust-root-set';
 import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import { refuseEmptyPolicySet } from './empty-policies';
-import { loadPolicies, watchPolicies, type PolicySet, type PolicyUpdate } from './policy-folder';
+import { loadPolicyFolder, watchPolicies, type PolicySet, type PolicyUpdate } from './policy-folder';
+import { refusePartialWrites } from './partial-write';
 import { errorMessage } from '../util/describe';
 
 export interface PolicyReloadOptions {
@@ -40,6 +42,8 @@ export interface PolicyReload {
 export async function startPolicyReload(options: PolicyReloadOptions): Promise<PolicyReload> {
   const { dir, evaluator, metrics, log } = options;
   let lastRejection: string | undefined;
+  /** The set in force (a reload that looks like a file caught mid-write is compared with it). */
+  let inForce: PolicySet | undefined;
 
   const activate = async (set: PolicySet, initial: boolean): Promise<void> => {
     const extra = options.prepare ? await options.prepare(set) : {};
@@ -50,6 +54,7 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
       return;
     }
     evaluator.setPolicies(set, extra);
+    inForce = set;
     lastRejection = undefined;
     metrics.ready.set(1);
     if (!initial) metrics.policyReloads.inc({ result: 'loaded' });
@@ -72,15 +77,18 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
   };
 
   const guard = (set: PolicySet): PolicySet => refuseEmptyPolicySet(set, dir, options.allowEmpty === true);
-  const initial = guard(await loadPolicies(dir));
+  const initial = guard((await loadPolicyFolder(dir)).set);
   if (initial.errors.length === 0) await activate(initial, true);
   else reject(initial, true);
   // Updates are applied one at a time, in order (preparing a set may take a moment).
   let applying: Promise<void> = Promise.resolve();
   const onUpdate = (update: PolicyUpdate): void => {
-    const set = guard(update.set);
     applying = applying
-      .then(() => (update.kind === 'loaded' && set.errors.length === 0 ? activate(set, false) : reject(set, false)))
+      .then(() => {
+        // Compared with the set in force when the update's turn comes (updates apply in order).
+        const set = guard(update.kind === 'loaded' ? refusePartialWrites(update.load, inForce) : update.set);
+        return update.kind === 'loaded' && set.errors.length === 0 ? activate(set, false) : reject(set, false);
+      })
       .catch((err: unknown) => log('error', 'applying a policy update failed', { error: errorMessage(err) }));
   };
   const stop = watchPolicies(dir, onUpdate, {

@@ -422,6 +422,44 @@ describe('reloads', () => {
     expect(logs.some((l) => l.level === 'error' && JSON.stringify(l.fields).includes('--allow-empty-policies'))).toBe(true);
   });
 
+  test('a plain policy file caught half-written keeps the set in force; removing a policy on purpose still takes effect (issue 20.15)', async () => {
+    const dir = mkdtempSync(join(work, 'plain-policies-'));
+    const release = policyYaml('release', [`${proxy.host}/app-*:*`], authorities());
+    const extra = policyYaml('extra', [`${proxy.host}/extra-*:*`], authorities());
+    const both = `${release}---\n${extra}`;
+    writeFileSync(join(dir, 'policies.yaml'), both);
+    writeFileSync(join(dir, 'soft.yaml'), policyYaml('soft', [`${proxy.host}/soft-*:*`], authorities(), 'warn'));
+    const { server, client } = await startServer({}, { policiesDir: dir });
+    const names = () => server.evaluator.policies.map((p) => p.name);
+    expect(names()).toEqual(['release', 'extra', 'soft']);
+    const good = server.evaluator.version;
+    // Caught after the first document, and truncated to zero bytes: rejected, the set in force stays.
+    const halves: Array<[string, RegExp]> = [
+      [`${release}---\n`, /policies\.yaml: ends with a document separator "---" and no document after it, and no longer holds ClusterImagePolicy\/extra/],
+      ['', /policies\.yaml: the file is empty but held ClusterImagePolicy\/release, ClusterImagePolicy\/extra/],
+    ];
+    for (const [i, [text, message]] of halves.entries()) {
+      writeFileSync(join(dir, 'policies.yaml'), text);
+      await eventually(() => server.metrics.policyReloads.get({ result: 'rejected' }) === i + 1, 10_000, `rejected reload ${i + 1}`);
+      expect(server.evaluator.version).toBe(good);
+      expect(names()).toEqual(['release', 'extra', 'soft']);
+      const ready = await client.get('/readyz');
+      expect(ready.status).toBe(200);
+      expect(ready.text).toMatch(message);
+      expect(logs.some((l) => l.level === 'error' && l.message.includes('keeping the policies in force') && message.test(String((l.fields?.errors as string[] | undefined)?.join('\n'))))).toBe(true);
+    }
+    // The writer finishes: loaded again, nothing rejected any more.
+    writeFileSync(join(dir, 'policies.yaml'), both);
+    await eventually(async () => !(await client.get('/readyz')).text.includes('does not load'), 10_000, 'the finished file');
+    expect(names()).toEqual(['release', 'extra', 'soft']);
+    // On purpose: the file rewritten without a policy, then another file deleted.
+    writeFileSync(join(dir, 'policies.yaml'), release);
+    await eventually(() => names().join() === 'release,soft', 10_000, 'the removal of "extra"');
+    rmSync(join(dir, 'soft.yaml'));
+    await eventually(() => names().join() === 'release', 10_000, 'the removal of soft.yaml');
+    expect(server.metrics.policyReloads.get({ result: 'rejected' })).toBe(2);
+  });
+
   test('an empty policy folder at start-up keeps the webhook not ready, unless --allow-empty-policies (issue 14.3)', async () => {
     const empty = await startServer({}, { noMatch: 'allow' });
     expect(empty.server.ready()).toBe(false);
