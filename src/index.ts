@@ -135,7 +135,11 @@ export type { AuthoritySummary, LogSummary, TrustRootSummary, ValidityWindow } f
 export function describeTrustRoot(root: LoadedTrustRoot, now?: number): TrustRootSummary {
   return trustDescribe().describeTrustRoot(root, now);
 }
-/** Whether `cacheDir` holds TUF metadata cached by `initializeTuf`. */
+/**
+ * Whether `cacheDir` holds a TUF cache of `initializeTuf`: an initialized one, or one that is
+ * damaged or not a folder (`loadTufTrustRoot` then says what is wrong; a caller must not fall
+ * back to other trust).
+ */
 export function hasTufCache(cacheDir: string): boolean {
   return trustTuf().hasTufCache(cacheDir);
 }

@@ -71,14 +71,30 @@ export function outputFormat(values: Values): OutputFormat {
   return output;
 }
 
-/** Parses durations such as `30s`, `2m`, `1500ms`, or plain seconds. */
-export function parseDuration(text: string, flag: string): number {
+/** The longest duration a flag takes unless it says otherwise: an hour, the registry client's longest timeout. */
+export const MAX_DURATION_MS = 3_600_000;
+
+/**
+ * Parses durations such as `30s`, `2m`, `1500ms`, or plain seconds, into whole milliseconds
+ * (rounded up): more than 0 and at most `maxMs` (default MAX_DURATION_MS), so that no value
+ * reaches a timer beyond what it can hold (a timer given more than 2^31-1 ms fires after 1 ms).
+ * Every duration flag of every command is read here.
+ */
+export function parseDuration(text: string, flag: string, options: { maxMs?: number } = {}): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (!m) throw usageError(`${flag}: invalid duration "${text}" (use e.g. 30s, 2m, 1500ms)`);
   const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  const ms = Math.ceil(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
   if (!(ms > 0)) throw usageError(`${flag}: duration must be positive`);
+  const maxMs = options.maxMs ?? MAX_DURATION_MS;
+  if (!(ms <= maxMs)) throw usageError(`${flag}: ${text.trim()} is longer than the longest allowed, ${describeDuration(maxMs)}`);
   return ms;
+}
+
+function describeDuration(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }
 
 /** The claims given by the claim flags (exact and regexp), or undefined when none is given. */

@@ -12,12 +12,27 @@
  * offline, with the same rules (expiry included).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Updater } from 'tuf-js';
 import { ImgverifyError, type ErrorCode } from '../errors';
 import { trustRootFromText, type LoadedTrustRoot } from './trusted-root';
-import { currentVersion, defaultTufCacheDir, isStale, newStaging, publish, roleStatus, TUF_ROLES, type CacheVersion } from './tuf-cache';
+import {
+  checkVersion,
+  copyVersion,
+  currentVersion,
+  defaultTufCacheDir,
+  ensureCacheDir,
+  isStale,
+  newStaging,
+  publish,
+  roleStatus,
+  TUF_ROLES,
+  tufCacheState,
+  writeNewFile,
+  type CacheVersion,
+} from './tuf-cache';
 import { LengthError, MemoryFetcher, MirrorFetcher, OfflineFetcher, type WireFailure } from './tuf-fetcher';
 import { checkRootShape, embeddedRoot, PUBLIC_GOOD_TUF_MIRROR, readInitialRoot } from './tuf-initial-root';
 import type { TrustRootProvider } from './source';
@@ -167,6 +182,8 @@ function classify(err: unknown, fetcher: Fetchers, mirror: string, action: strin
 async function verifyCached(version: CacheVersion, cacheDir: string): Promise<{ root: LoadedTrustRoot; status: TufStatus }> {
   const { dir, state } = version;
   const now = Date.now();
+  // Only what an update writes (no links, bounded sizes) is handed to tuf-js.
+  checkVersion(version);
   for (const role of TUF_ROLES) {
     let expires: string;
     try {
@@ -199,28 +216,63 @@ interface UpdateSpec {
   readonly mirror: string;
   readonly targetsUrl: string;
   readonly timeoutMs: number;
-  /** Start from this root (a new initialization) ... */
+  /** Start from this root (given by the user, or the one that ships) ... */
   readonly initialRoot?: Buffer;
-  /** ... or from this cache version's metadata. */
+  /**
+   * ... and/or from this cache version's metadata (with `initialRoot`, its root.json is
+   * replaced by it): the versions it holds are the floor the mirror's may not go below.
+   */
   readonly from?: CacheVersion;
 }
 
-/** An update from the mirror into a new cache version; the cache in use is untouched unless it succeeds. */
+/** The version of each role a cache version holds (those that read), the floor of an update from it. */
+function versionFloors(version: CacheVersion | undefined): Map<string, number> {
+  const floors = new Map<string, number>();
+  if (!version) return floors;
+  for (const role of TUF_ROLES) {
+    try {
+      floors.set(role, roleStatus(version.dir, role).version);
+    } catch {
+      // Unreadable: no floor from it (tuf-js ignores such a file too).
+    }
+  }
+  return floors;
+}
+
+/**
+ * An update from the mirror into a new cache version; the cache in use is untouched unless it
+ * succeeds. Started from the cached metadata, tuf-js refuses a mirror that serves older versions
+ * (its rollback checks); and whatever the update started from (a root given to `initialize`
+ * that the cached metadata does not verify under), no role may end below the version the cache
+ * already trusts.
+ */
 async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
   const staging = await newStaging(spec.cacheDir);
   const fetcher = new MirrorFetcher(join(staging, '.scratch'), spec.timeoutMs, 'imgverify');
   try {
-    if (spec.from) {
-      await cp(join(spec.from.dir, 'metadata'), join(staging, 'metadata'), { recursive: true });
-      await cp(join(spec.from.dir, 'targets'), join(staging, 'targets'), { recursive: true });
-    } else if (spec.initialRoot) {
-      await writeFile(join(staging, 'metadata', 'root.json'), spec.initialRoot);
+    if (spec.from) await copyVersion(spec.from, staging);
+    if (spec.initialRoot) {
+      const rootPath = join(staging, 'metadata', 'root.json');
+      await rm(rootPath, { force: true });
+      await writeNewFile(rootPath, spec.initialRoot);
     }
+    const floors = versionFloors(spec.from);
     let bytes: Buffer;
     try {
       bytes = await runUpdater(staging, spec.mirror, spec.targetsUrl, fetcher, false);
     } catch (err) {
       throw classify(err, fetcher, spec.mirror, action);
+    }
+    for (const [role, floor] of floors) {
+      const now = roleStatus(staging, role).version;
+      if (now < floor) {
+        throw tufError(
+          'TUF_METADATA_INVALID',
+          `${action}: rollback refused: the ${role} metadata verified is version ${now}, older than version ${floor} that the cache ${spec.cacheDir} already trusts ` +
+            '(to trust a repository that started over, use a new --tuf-cache folder)',
+          { mirror: spec.mirror, role, version: now, cached: floor },
+        );
+      }
     }
     try {
       trustRootFromText(bytes, `TUF ${spec.mirror}`);
@@ -237,6 +289,39 @@ async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
   }
 }
 
+/**
+ * Runs `fn` on the current version; when it fails because that version was removed meanwhile
+ * (another process published a newer one and pruned it), starts over once on the version now
+ * current.
+ */
+async function withCurrentVersion<T>(cacheDir: string, fn: (version: CacheVersion) => Promise<T>, hint = ''): Promise<T> {
+  const first = currentVersionOrThrow(cacheDir, hint);
+  try {
+    return await fn(first);
+  } catch (err) {
+    const now = currentVersion(cacheDir);
+    if (existsSync(first.dir) || !now || now.dir === first.dir) throw err;
+    return fn(now);
+  }
+}
+
+/** The current version; TUF_NOT_INITIALIZED when there is none, saying whether the cache is missing or damaged. */
+function currentVersionOrThrow(cacheDir: string, hint = ''): CacheVersion {
+  const version = currentVersion(cacheDir);
+  if (version) return version;
+  const state = tufCacheState(cacheDir);
+  if (state === 'not a folder') throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache folder ${cacheDir} cannot be used: it is not a folder`, { details: { cacheDir } });
+  if (state === 'damaged') {
+    throw tufError(
+      'TUF_NOT_INITIALIZED',
+      `the TUF cache ${cacheDir} is damaged (no readable current version): it is not used, and no other trust is used in its place; ` +
+        `run imgverify initialize${hint} to rebuild it, or remove the folder`,
+      { cacheDir, state: 'damaged' },
+    );
+  }
+  throw tufError('TUF_NOT_INITIALIZED', `no TUF metadata is cached in ${cacheDir}: run imgverify initialize${hint} first`, { cacheDir });
+}
+
 // --- The public API ------------------------------------------------------------------------------
 
 interface Resolved {
@@ -248,14 +333,28 @@ interface Resolved {
   readonly offline: boolean;
 }
 
+/** Longest per-request timeout (as the registry client's `timeoutMs`). */
+const MAX_TIMEOUT_MS = 3_600_000;
+
 function resolveOptions(options: TufOptions): Resolved {
   const mirror = normalizeMirror(options.mirror ?? PUBLIC_GOOD_TUF_MIRROR);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}, got ${describeValue(timeoutMs)}`);
+  }
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_TUF_MAX_AGE_MS;
+  if (typeof maxAgeMs !== 'number' || !(maxAgeMs >= 0) || !Number.isFinite(maxAgeMs)) {
+    throw new ImgverifyError('INVALID_OPTIONS', `maxAgeMs must be a number of milliseconds from 0, got ${describeValue(maxAgeMs)}`);
+  }
+  if (options.cacheDir !== undefined && (typeof options.cacheDir !== 'string' || options.cacheDir === '')) {
+    throw new ImgverifyError('INVALID_OPTIONS', `cacheDir must be a folder path, got ${describeValue(options.cacheDir)}`);
+  }
   return {
     cacheDir: resolve(options.cacheDir ?? defaultTufCacheDir()),
     mirror,
     targetsUrl: targetsUrl(mirror, options.targets),
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    maxAgeMs: options.maxAgeMs ?? DEFAULT_TUF_MAX_AGE_MS,
+    timeoutMs,
+    maxAgeMs,
     offline: options.offline === true,
   };
 }
@@ -319,17 +418,17 @@ export class TufTrustRoot implements TrustRootProvider {
   }
 
   private async doRefresh(force: boolean): Promise<TufRefreshResult> {
-    const { cacheDir, mirror } = this.options;
-    const version = currentVersion(cacheDir);
-    if (!version) throw tufError('TUF_NOT_INITIALIZED', `the TUF cache ${cacheDir} is gone: run imgverify initialize`, { cacheDir, mirror });
-    if (this.options.offline || (!force && !isStale(version, this.options.maxAgeMs))) {
-      // Another process may have updated the cache; an expired one throws TUF_METADATA_EXPIRED.
-      if (version.state.updatedAt !== this.state.updatedAt || Date.parse(this.state.expires) <= Date.now()) this.adopt(await verifyCached(version, cacheDir));
-      return { updated: false };
-    }
-    const outcome = await updateOrKeep(this.options, version);
-    this.adopt(outcome.loaded);
-    return { updated: outcome.updated, ...(outcome.warning !== undefined ? { warning: outcome.warning } : {}) };
+    const { cacheDir } = this.options;
+    return withCurrentVersion(cacheDir, async (version) => {
+      if (this.options.offline || (!force && !isStale(version, this.options.maxAgeMs))) {
+        // Another process may have updated the cache; an expired one throws TUF_METADATA_EXPIRED.
+        if (version.state.updatedAt !== this.state.updatedAt || Date.parse(this.state.expires) <= Date.now()) this.adopt(await verifyCached(version, cacheDir));
+        return { updated: false };
+      }
+      const outcome = await updateOrKeep(this.options, version);
+      this.adopt(outcome.loaded);
+      return { updated: outcome.updated, ...(outcome.warning !== undefined ? { warning: outcome.warning } : {}) };
+    });
   }
 
   private adopt(loaded: { root: LoadedTrustRoot; status: TufStatus }): void {
@@ -349,24 +448,22 @@ export async function initializeTuf(options: TufOptions = {}): Promise<TufTrustR
   const resolved = resolveOptions(options);
   if (resolved.offline) throw new ImgverifyError('INVALID_OPTIONS', 'initialize updates from the mirror: it cannot be offline');
   const { cacheDir, mirror } = resolved;
-  const existing = currentVersion(cacheDir);
   let initialRoot: Buffer | undefined;
-  let from: CacheVersion | undefined;
   if (options.root !== undefined) {
     initialRoot = await readInitialRoot(options.root, resolved.timeoutMs);
     checkRootShape(initialRoot, Buffer.isBuffer(options.root) ? '(bytes)' : options.root);
-  } else if (existing && existing.state.mirror === mirror) {
-    from = existing;
-  } else {
-    initialRoot = embeddedRoot(mirror);
-    if (!initialRoot) {
+  }
+  const run = async (existing: CacheVersion | undefined): Promise<CacheVersion> => {
+    // The cached metadata of the same mirror seeds the update, a given root or not: the mirror
+    // may not serve versions below what the cache already trusts.
+    const from = existing && existing.state.mirror === mirror ? existing : undefined;
+    const root = initialRoot ?? (from ? undefined : embeddedRoot(mirror));
+    if (!root && !from) {
       throw new ImgverifyError('INVALID_OPTIONS', `no root ships for the TUF mirror ${mirror}: give its initial root.json (--root FILE|URL)`, { details: { mirror } });
     }
-  }
-  const version = await update(
-    { cacheDir, mirror, targetsUrl: resolved.targetsUrl, timeoutMs: resolved.timeoutMs, ...(initialRoot ? { initialRoot } : {}), ...(from ? { from } : {}) },
-    `initializing from ${mirror}`,
-  );
+    return update({ cacheDir, mirror, targetsUrl: resolved.targetsUrl, timeoutMs: resolved.timeoutMs, ...(root ? { initialRoot: root } : {}), ...(from ? { from } : {}) }, `initializing from ${mirror}`);
+  };
+  const version = currentVersion(cacheDir) ? await withCurrentVersion(cacheDir, run) : await run(undefined);
   return new TufTrustRoot(resolved, await verifyCached(version, cacheDir));
 }
 
@@ -379,19 +476,16 @@ export async function initializeTuf(options: TufOptions = {}): Promise<TufTrustR
  */
 export async function loadTufTrustRoot(options: TufOptions = {}): Promise<TufTrustRoot> {
   const resolved = resolveOptions(options);
-  const version = currentVersion(resolved.cacheDir);
-  if (!version) {
-    throw tufError('TUF_NOT_INITIALIZED', `no TUF metadata is cached in ${resolved.cacheDir}: run imgverify initialize${options.cacheDir ? ' --tuf-cache DIR' : ''} first`, {
-      cacheDir: resolved.cacheDir,
-    });
-  }
-  if (options.mirror !== undefined && version.state.mirror !== resolved.mirror) {
-    throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache ${resolved.cacheDir} holds ${version.state.mirror}, not ${resolved.mirror}: run imgverify initialize --mirror ${resolved.mirror}`);
-  }
-  const used: Resolved = { ...resolved, mirror: version.state.mirror, targetsUrl: version.state.targetsUrl };
-  if (used.offline || !isStale(version, used.maxAgeMs)) return new TufTrustRoot(used, await verifyCached(version, used.cacheDir));
-  const outcome = await updateOrKeep(used, version);
-  return new TufTrustRoot(used, outcome.loaded, outcome.warning !== undefined ? [outcome.warning] : []);
+  const hint = options.cacheDir ? ' --tuf-cache DIR' : '';
+  return withCurrentVersion(resolved.cacheDir, async (version) => {
+    if (options.mirror !== undefined && version.state.mirror !== resolved.mirror) {
+      throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache ${resolved.cacheDir} holds ${version.state.mirror}, not ${resolved.mirror}: run imgverify initialize --mirror ${resolved.mirror}`);
+    }
+    const used: Resolved = { ...resolved, mirror: version.state.mirror, targetsUrl: version.state.targetsUrl };
+    if (used.offline || !isStale(version, used.maxAgeMs)) return new TufTrustRoot(used, await verifyCached(version, used.cacheDir));
+    const outcome = await updateOrKeep(used, version);
+    return new TufTrustRoot(used, outcome.loaded, outcome.warning !== undefined ? [outcome.warning] : []);
+  }, hint);
 }
 
 /**
@@ -433,12 +527,14 @@ export async function trustRootFromTufRepository(
   checkRootShape(root, options.source);
   const base = 'tuf-repository://repository';
   const byUrl = new Map([...files].map(([path, bytes]) => [`${base}/${path.replace(/^\/+/, '')}`, bytes]));
+  await ensureCacheDir(options.scratchDir);
   const dir = join(options.scratchDir, `repository-${randomBytes(6).toString('hex')}`);
-  await mkdir(join(dir, 'metadata'), { recursive: true });
-  await mkdir(join(dir, 'targets'), { recursive: true });
+  await mkdir(dir, { mode: 0o700 });
   const fetcher = new MemoryFetcher(join(dir, '.scratch'), byUrl);
   try {
-    await writeFile(join(dir, 'metadata', 'root.json'), root);
+    await mkdir(join(dir, 'metadata'));
+    await mkdir(join(dir, 'targets'));
+    await writeNewFile(join(dir, 'metadata', 'root.json'), root);
     let bytes: Buffer;
     try {
       bytes = await runUpdater(dir, base, targetsUrl(base, options.targets), fetcher, false);

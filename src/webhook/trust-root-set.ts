@@ -4,6 +4,7 @@
  * (`LazyTufRoot`). Which trust an authority takes from them is ./authority's `authorityTrust`.
  */
 import { createHash } from 'node:crypto';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
@@ -236,13 +237,24 @@ export class TrustRootSet {
       }
     }
     const offline = this.options.offline === true;
-    const tuf = new LazyTufRoot(source, () =>
-      hasTufCache(folder)
-        ? loadTufTrustRoot({ cacheDir: folder, offline })
-        : offline
-          ? Promise.reject(new ImgverifyError('TUF_NOT_INITIALIZED', `${source}: no TUF cache in ${folder} and offline: its mirror ${spec.mirror} may not be asked`))
-          : initializeTuf({ mirror: spec.mirror, root: spec.root, cacheDir: folder, ...(spec.targets !== undefined ? { targets: spec.targets } : {}) }),
-    );
+    const initialize = (): Promise<TufTrustRoot> =>
+      initializeTuf({ mirror: spec.mirror, root: spec.root, cacheDir: folder, ...(spec.targets !== undefined ? { targets: spec.targets } : {}) });
+    const tuf = new LazyTufRoot(source, async () => {
+      // The folder is one the webhook makes below its cache: anything but a folder there is refused.
+      const info = await lstat(folder).catch(() => undefined);
+      if (info && !info.isDirectory()) throw new ImgverifyError('TUF_METADATA_INVALID', `${source}: its TUF cache ${folder} is not a folder (a link or a file planted there is refused)`);
+      if (!hasTufCache(folder)) {
+        if (offline) throw new ImgverifyError('TUF_NOT_INITIALIZED', `${source}: no TUF cache in ${folder} and offline: its mirror ${spec.mirror} may not be asked`);
+        return initialize();
+      }
+      try {
+        return await loadTufTrustRoot({ cacheDir: folder, offline });
+      } catch (err) {
+        // A damaged cache of the webhook's own is rebuilt from the document's root, as a new pod's empty one would be.
+        if (offline || !(err instanceof ImgverifyError) || err.code !== 'TUF_NOT_INITIALIZED') throw err;
+        return initialize();
+      }
+    });
     return { name: doc.name, entry: tuf, tuf, lastRefresh: 0 };
   }
 }

@@ -4,10 +4,11 @@
  * Sigstore's trusted_root.json. Key rotation, an expired timestamp, a rollback, a bad
  * signature, a wrong target hash, garbage, and the server stopped.
  */
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hasTufCache, initializeTuf, loadTufTrustRoot } from '../../src/trust/tuf';
+import * as tufCache from '../../src/trust/tuf-cache';
 import { createTestSigstore } from '../support/sigstore';
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../support/tuf';
 import { rejection } from '../support/errors';
@@ -151,6 +152,139 @@ describe('bad TUF data fails with TUF_METADATA_INVALID and leaves the cache in u
     expect(err.code).toBe('TUF_METADATA_INVALID');
     expect(err.message).toMatch(/version/i);
     expect(cacheContents(cacheDir)).toEqual(before);
+  });
+});
+
+describe('initialize --root does not roll back below the cached versions (issue 20.10)', () => {
+  test('an older timestamp served to initialize --root: refused by tuf-js, seeded with the cached metadata', async () => {
+    const v1 = repo.snapshotFiles();
+    repo.publish();
+    repo.publish();
+    const cacheDir = await initialized();
+    expect((await loadTufTrustRoot({ cacheDir })).status().timestamp.version).toBe(3);
+    const before = cacheContents(cacheDir);
+    repo.restore(v1);
+    const err = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir }));
+    expect(err.code).toBe('TUF_METADATA_INVALID');
+    expect(err.message).toMatch(/version/i);
+    expect(cacheContents(cacheDir)).toEqual(before);
+  });
+
+  test('the root before a rotation, and a mirror that serves what was signed before it: refused, no role below what the cache trusts', async () => {
+    const beforeRotation = repo.snapshotFiles();
+    const cacheDir = await initialized();
+    repo.rotateRoot();
+    expect(await (await loadTufTrustRoot({ cacheDir })).refresh({ force: true })).toEqual({ updated: true });
+    const before = cacheContents(cacheDir);
+    // The cached timestamp is signed by the rotated keys: under root 1 tuf-js cannot read it,
+    // and a mirror that stops at 1.root.json serves metadata that verifies under root 1.
+    repo.restore(beforeRotation);
+    const err = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir }));
+    expect(err.code).toBe('TUF_METADATA_INVALID');
+    expect(err.message).toMatch(/rollback refused: the root metadata verified is version 1, older than version 2 that the cache .* already trusts/);
+    expect(cacheContents(cacheDir)).toEqual(before);
+  });
+
+  test('an older root that the mirror\'s rotations walk forward from is fine', async () => {
+    const cacheDir = await initialized();
+    repo.rotateRoot();
+    await (await loadTufTrustRoot({ cacheDir })).refresh({ force: true });
+    repo.publish();
+    const trust = await initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir });
+    expect(trust.status()).toMatchObject({ root: { version: 2 }, timestamp: { version: 3 } });
+  });
+
+  test('another mirror in the same folder starts over (the cache holds one mirror)', async () => {
+    const cacheDir = await initialized();
+    repo.publish();
+    await (await loadTufTrustRoot({ cacheDir })).refresh({ force: true });
+    const other = new TestTufRepository({ 'trusted_root.json': sigstore.trustedRoot });
+    const otherServed = await serveTufRepository(other);
+    try {
+      const trust = await initializeTuf({ mirror: otherServed.url, root: other.root(1), cacheDir });
+      expect(trust.status()).toMatchObject({ mirror: otherServed.url, timestamp: { version: 1 } });
+    } finally {
+      await otherServed.stop();
+    }
+  });
+});
+
+describe('the cache folder (issue 20.10)', () => {
+  test('a symbolic link planted in the cache is refused, never written through', async () => {
+    const cacheDir = await initialized();
+    repo.publish();
+    const victim = join(dirname(cacheDir), 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const current = join(cacheDir, readlinkSync(join(cacheDir, 'current')));
+    rmSync(join(current, 'metadata', 'timestamp.json'));
+    symlinkSync(victim, join(current, 'metadata', 'timestamp.json'));
+    const refresh = await rejection(loadTufTrustRoot({ cacheDir, maxAgeMs: 0 }));
+    expect(refresh.code).toBe('TUF_METADATA_INVALID');
+    expect(refresh.message).toMatch(/timestamp\.json is a symbolic link/);
+    const init = await rejection(initializeTuf({ mirror: served.url, cacheDir }));
+    expect(init.message).toMatch(/timestamp\.json is a symbolic link/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+  });
+
+  test('a planted metadata folder link, a current link out of the cache, a target that is a link: refused', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'imgverify-elsewhere-'));
+    const cacheDir = await initialized();
+    const current = join(cacheDir, readlinkSync(join(cacheDir, 'current')));
+    rmSync(join(current, 'targets', 'trusted_root.json'));
+    symlinkSync(join(elsewhere, 'x.json'), join(current, 'targets', 'trusted_root.json'));
+    expect((await rejection(loadTufTrustRoot({ cacheDir, offline: true }))).message).toMatch(/trusted_root\.json is a symbolic link/);
+    const other = await initialized();
+    const otherCurrent = join(other, readlinkSync(join(other, 'current')));
+    rmSync(join(otherCurrent, 'metadata'), { recursive: true });
+    symlinkSync(elsewhere, join(otherCurrent, 'metadata'));
+    expect((await rejection(loadTufTrustRoot({ cacheDir: other, offline: true }))).message).toMatch(/metadata is (?:a symbolic link|not a folder)/);
+    const third = await initialized();
+    rmSync(join(third, 'current'));
+    symlinkSync(otherCurrent, join(third, 'current'));
+    expect((await rejection(loadTufTrustRoot({ cacheDir: third, offline: true }))).message).toMatch(/is damaged/);
+  });
+
+  test('a file, a device or /proc/self as the cache folder: INVALID_OPTIONS at once, before any request', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'imgverify-file-')), 'file');
+    writeFileSync(file, 'x');
+    for (const cacheDir of [file, '/dev/null', join(file, 'below')]) {
+      const err = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir }));
+      expect(err.code).toBe('INVALID_OPTIONS');
+      expect(err.message).toMatch(/TUF cache folder .* cannot be used: .*not a (?:folder|directory)/);
+    }
+    // A recursive mkdir below /proc/self never returns; the cache's own walk ends.
+    const proc = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir: '/proc/self/imgverify/tuf' }));
+    expect(proc.code).toBe('INVALID_OPTIONS');
+    const procSelf = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir: '/proc/self' }));
+    expect(procSelf.code).toBe('INVALID_OPTIONS');
+    expect(served.requests).toEqual([]);
+    expect((await rejection(loadTufTrustRoot({ cacheDir: '/dev/null' }))).message).toMatch(/not a folder/);
+  });
+
+  test('a reader whose version was replaced and pruned meanwhile starts over once on the current one', async () => {
+    const cacheDir = await initialized();
+    const stale = tufCache.currentVersion(cacheDir)!;
+    repo.publish();
+    await initializeTuf({ mirror: served.url, cacheDir });
+    rmSync(stale.dir, { recursive: true }); // pruned by another process
+    const spy = jest.spyOn(tufCache, 'currentVersion').mockReturnValueOnce(stale);
+    try {
+      const trust = await loadTufTrustRoot({ cacheDir, offline: true });
+      expect(trust.status().timestamp.version).toBe(2);
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('timeouts and ages are checked: no overflow to 1 ms', async () => {
+    for (const timeoutMs of [0, -1, 1.5, 2_400_000_000, Number.NaN]) {
+      const err = await rejection(initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir: newCache(), timeoutMs }));
+      expect(err.code).toBe('INVALID_OPTIONS');
+      expect(err.message).toMatch(/timeoutMs must be an integer from 1 to 3600000/);
+    }
+    expect((await rejection(loadTufTrustRoot({ cacheDir: newCache(), maxAgeMs: -1 }))).code).toBe('INVALID_OPTIONS');
+    expect(served.requests).toEqual([]);
   });
 });
 

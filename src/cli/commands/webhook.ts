@@ -84,6 +84,9 @@ function str(values: Values, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The longest --cache-ttl: a day (a verdict is re-checked at least daily). */
+const MAX_CACHE_TTL_MS = 24 * 60 * 60_000;
+
 export function noMatchFromFlags(values: Values): NoMatchAction {
   const value = str(values, 'no-match') ?? EVALUATOR_DEFAULTS.noMatch;
   if (!NO_MATCH_ACTIONS.includes(value as NoMatchAction)) throw usageError(`--no-match must be allow, warn or deny, got "${value}"`);
@@ -185,7 +188,8 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const tlsKeyFile = requiredFlag(values, 'tls-key');
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : EVALUATOR_DEFAULTS.timeoutMs;
   if (timeoutMs > 30_000) throw usageError('--timeout must be at most 30s (the longest admission webhook timeout Kubernetes allows)');
-  const cacheTtlMs = values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl');
+  const cacheTtlMs =
+    values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl', { maxMs: MAX_CACHE_TTL_MS });
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
   const trust = await trustFromFlags(values, io, { cacheOnly: true });

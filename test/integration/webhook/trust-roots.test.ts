@@ -5,7 +5,7 @@
  * stand-in for public-good) is refused under a policy that references only the private root,
  * and the reverse. A TrustRoot with a TSA and no log verifies timestamped, unlogged signatures.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
@@ -246,4 +246,24 @@ test('remote TrustRoots load concurrently while the server already listens: /hea
     await client?.close();
     await Promise.all(mirrors.map((m) => m.served.stop()));
   }
+});
+
+test('a remote TrustRoot\'s own TUF cache: rebuilt from the document when damaged; a link planted as its folder is refused (issue 20.10)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-cache-'));
+  writeConfigMap(join(dir, 'policies'), { 'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }), 'policy.yaml': policyYaml('p', keyless('private')) });
+  const set = await loadPolicies(join(dir, 'policies'));
+  const cacheDir = join(dir, 'tuf');
+  expect(await new TrustRootSet({ cacheDir }).load(set.trustRoots)).toEqual([]);
+  const folder = join(cacheDir, readdirSync(cacheDir).find((n) => n.startsWith('trustroot-private-'))!);
+  rmSync(join(folder, readlinkSync(join(folder, 'current'))), { recursive: true }); // current dangles
+  expect(await new TrustRootSet({ cacheDir }).load(set.trustRoots)).toEqual([]);
+  expect(existsSync(join(folder, readlinkSync(join(folder, 'current')), 'state.json'))).toBe(true);
+  // Offline, a damaged cache cannot be rebuilt: it fails closed, saying so.
+  rmSync(join(folder, readlinkSync(join(folder, 'current'))), { recursive: true });
+  const offline = await new TrustRootSet({ cacheDir, offline: true }).load(set.trustRoots);
+  expect(offline.map((e) => e.error.message).join()).toMatch(/is damaged/);
+  rmSync(folder, { recursive: true });
+  symlinkSync(mkdtempSync(join(tmpdir(), 'imgverify-elsewhere-')), folder);
+  const planted = await new TrustRootSet({ cacheDir }).load(set.trustRoots);
+  expect(planted.map((e) => e.error.message).join()).toMatch(/its TUF cache .* is not a folder/);
 });

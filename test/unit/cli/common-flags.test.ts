@@ -1,9 +1,9 @@
-/** Flag credentials go only to registries named on the command line (issue 9.3). */
+/** Flag credentials go only to registries named on the command line (issue 9.3); durations (issue 20.10). */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registryFromFlags } from '../../../src/cli/commands/webhook';
-import { credentialHosts, verifierOptionsFromFlags } from '../../../src/cli/common-flags';
+import { credentialHosts, MAX_DURATION_MS, parseDuration, verifierOptionsFromFlags } from '../../../src/cli/common-flags';
 
 describe('credentialHosts', () => {
   it('verify: the registries of the IMAGE arguments, de-duplicated', () => {
@@ -58,4 +58,14 @@ describe('webhook and policy test: --registry-client-cert (registries come from 
   it('without the flags: no client certificate', () => {
     expect(registryFromFlags({}, {}, 8000, 'webhook').clientCertificates).toBeUndefined();
   });
+});
+
+test('the shared duration parser (issue 20.10): whole milliseconds, rounded up, bounded', () => {
+  expect(parseDuration('0.5ms', '--timeout')).toBe(1);
+  expect(parseDuration('1.5s', '--timeout')).toBe(1500);
+  expect(parseDuration('60m', '--timeout')).toBe(MAX_DURATION_MS);
+  expect(parseDuration(' 30 ', '--timeout')).toBe(30_000);
+  expect(() => parseDuration('60.001m', '--timeout')).toThrow(/longer than the longest allowed, 60m/);
+  expect(() => parseDuration('31s', '--timeout', { maxMs: 30_000 })).toThrow(/--timeout: 31s is longer than the longest allowed, 30s/);
+  expect(() => parseDuration('1e9', '--timeout')).toThrow(/invalid duration/);
 });

@@ -15,9 +15,11 @@ import {
   hasTufCache,
   isStale,
   newStaging,
+  OLD_VERSION_GRACE_MS,
   publish,
   roleStatus,
   TUF_ROLES,
+  tufCacheState,
   type CacheState,
   type CacheVersion,
 } from '../../../src/trust/tuf-cache';
@@ -59,13 +61,13 @@ describe('publish and current', () => {
     expect(JSON.parse(readFileSync(join(version.dir, 'state.json'), 'utf8'))).toEqual(s);
   });
 
-  test('a second publish moves current; the previous version stays until it is a minute old, then is pruned', async () => {
+  test('a second publish moves current; the version it replaced stays for the grace time from then, then is pruned', async () => {
     const cacheDir = newCacheDir();
     const first = await published(cacheDir);
     const second = await published(cacheDir);
     expect(currentVersion(cacheDir)?.dir).toBe(second.dir);
     expect(existsSync(first.dir)).toBe(true); // a reader may have resolved `current` to it a moment ago
-    const old = new Date(Date.now() - 2 * 60_000);
+    const old = new Date(Date.now() - OLD_VERSION_GRACE_MS - 60_000);
     utimesSync(first.dir, old, old);
     const third = await published(cacheDir);
     expect(currentVersion(cacheDir)?.dir).toBe(third.dir);
@@ -78,6 +80,20 @@ describe('publish and current', () => {
     await published(cacheDir);
     expect(existsSync(staging)).toBe(true);
     expect(existsSync(second.dir)).toBe(false);
+  });
+
+  test('a version published long ago and replaced now stays for the grace time: a reader that resolved current to it still reads it (issue 20.10)', async () => {
+    const cacheDir = newCacheDir();
+    const old = await published(cacheDir);
+    const longAgo = new Date(Date.now() - 2 * 24 * HOUR);
+    utimesSync(old.dir, longAgo, longAgo);
+    const reader = currentVersion(cacheDir)!;
+    expect(reader.dir).toBe(old.dir);
+    await published(cacheDir); // a refresh in another process
+    expect(existsSync(reader.dir)).toBe(true);
+    expect(roleStatus(reader.dir, 'timestamp').version).toBe(2);
+    await published(cacheDir); // and another: the first is within its grace time still
+    expect(existsSync(reader.dir)).toBe(true);
   });
 
   test('roleStatus reads the version and expiry of cached metadata', async () => {
@@ -113,12 +129,30 @@ describe('staleness', () => {
 });
 
 describe('a damaged cache', () => {
-  test('a dangling current link reads as no cache', async () => {
+  test('a dangling current link is a damaged cache: no version, and loading says so instead of falling back (issue 20.10)', async () => {
     const cacheDir = newCacheDir();
     const version = await published(cacheDir);
     rmSync(version.dir, { recursive: true });
-    expect(hasTufCache(cacheDir)).toBe(false);
     expect(currentVersion(cacheDir)).toBeUndefined();
+    expect(tufCacheState(cacheDir)).toBe('damaged');
+    expect(hasTufCache(cacheDir)).toBe(true);
+    const err = await rejection(loadTufTrustRoot({ cacheDir, offline: true }));
+    expect(err.code).toBe('TUF_NOT_INITIALIZED');
+    expect(err.message).toMatch(/the TUF cache .* is damaged .*no other trust is used in its place/);
+  });
+
+  test('what a folder holds: absent, initialized, damaged, not a folder', async () => {
+    const cacheDir = newCacheDir();
+    expect(tufCacheState(cacheDir)).toBe('absent');
+    await newStaging(cacheDir); // an interrupted first initialization
+    expect(tufCacheState(cacheDir)).toBe('absent');
+    const version = await published(cacheDir);
+    expect(tufCacheState(cacheDir)).toBe('initialized');
+    rmSync(join(cacheDir, 'current'));
+    expect(tufCacheState(cacheDir)).toBe('damaged'); // versions, no current
+    rmSync(version.dir, { recursive: true });
+    expect(tufCacheState(cacheDir)).toBe('absent');
+    expect(tufCacheState('/dev/null')).toBe('not a folder');
   });
 
   test.each<[string, string]>([
