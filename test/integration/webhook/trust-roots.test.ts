@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { trustRootFromJSON } from '../../../src';
-import { loadPolicies, PolicyEvaluator, startWebhookServer, TrustRootSet, VerifierBackend, type ImageDecision } from '../../../src/webhook';
+import { loadPolicies, PolicyEvaluator, startWebhookServer, TrustRootSet, VerifierBackend, type ImageDecision, type Logger, type RunningWebhookServer } from '../../../src/webhook';
 import { runCli } from '../../support/cli';
 import { closePushers, startRegistry, type RunningRegistry } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type CosignLayer, type TestSigstore } from '../../support/sigstore';
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../../support/tuf';
-import { createCa, issueServerCert } from '../../support/registry';
+import { createCa, issueServerCert, type TestCa } from '../../support/registry';
 import { writeFileSync } from 'node:fs';
 import { b64, eventually, pem, policyYaml as webhookPolicyYaml, sigstoreKeys, WebhookClient, writeConfigMap, type AuthoritySpec } from './helpers';
 
@@ -162,14 +162,18 @@ test('imgverify policy test loads TrustRoots from the folder too', async () => {
   expect(r.stdout).toMatch(/ALLOWED .*app-\d+:v1[\s\S]*DENIED/);
 });
 
-test('the webhook server exports each TrustRoot\'s expiry and last refresh, and refreshes without a restart', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-server-'));
-  writeConfigMap(join(dir, 'policies'), { 'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }), 'policy.yaml': policyYaml('private-only', keyless('private')) });
+/**
+ * A webhook server over a policy folder of `files` in `dir`, serving a certificate of a new CA,
+ * the "public" instance as its default trust. `starting` is not awaited here: the server listens
+ * before its policies (and their TrustRoots) are loaded.
+ */
+async function startServerWith(dir: string, files: Record<string, string>, log: Logger = () => undefined): Promise<{ ca: TestCa; starting: Promise<RunningWebhookServer> }> {
+  writeConfigMap(join(dir, 'policies'), files);
   const ca = await createCa();
   const cert = await issueServerCert(ca);
   writeFileSync(join(dir, 'tls.crt'), cert.certPem);
   writeFileSync(join(dir, 'tls.key'), cert.keyPem);
-  const server = await startWebhookServer({
+  const starting = startWebhookServer({
     policiesDir: join(dir, 'policies'),
     tlsCertFile: join(dir, 'tls.crt'),
     tlsKeyFile: join(dir, 'tls.key'),
@@ -177,8 +181,16 @@ test('the webhook server exports each TrustRoot\'s expiry and last refresh, and 
     host: '127.0.0.1',
     tufCacheDir: join(dir, 'tuf'),
     trustedRoot: trustRootFromJSON(publicSigstore.trustedRoot, 'public'),
-    log: () => undefined,
+    log,
   });
+  return { ca, starting };
+}
+
+test('the webhook server exports each TrustRoot\'s expiry and last refresh, and refreshes without a restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-server-'));
+  const server = await (
+    await startServerWith(dir, { 'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }), 'policy.yaml': policyYaml('private-only', keyless('private')) })
+  ).starting;
   try {
     const metrics = server.metrics.render();
     expect(metrics).toMatch(/imgverify_trust_root_expiry_timestamp_seconds\{trust_root="private"\} \d{10}/);
@@ -204,23 +216,9 @@ test('remote TrustRoots load concurrently while the server already listens: /hea
   const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-concurrent-'));
   const files: Record<string, string> = { 'policy.yaml': policyYaml('private-only', keyless('held-1')) };
   mirrors.forEach((m, i) => (files[`trust-root-${i + 1}.yaml`] = trustRootYaml(`held-${i + 1}`, { remote: { mirror: m.served.url, root: b64(m.repo.root(1)) } })));
-  writeConfigMap(join(dir, 'policies'), files);
-  const ca = await createCa();
-  const cert = await issueServerCert(ca);
-  writeFileSync(join(dir, 'tls.crt'), cert.certPem);
-  writeFileSync(join(dir, 'tls.key'), cert.keyPem);
   let port: number | undefined;
-  const starting = startWebhookServer({
-    policiesDir: join(dir, 'policies'),
-    tlsCertFile: join(dir, 'tls.crt'),
-    tlsKeyFile: join(dir, 'tls.key'),
-    port: 0,
-    host: '127.0.0.1',
-    tufCacheDir: join(dir, 'tuf'),
-    trustedRoot: trustRootFromJSON(publicSigstore.trustedRoot, 'public'),
-    log: (_level, message, fields) => {
-      if (message === 'accepting connections; loading the policies') port = fields?.port as number;
-    },
+  const { ca, starting } = await startServerWith(dir, files, (_level, message, fields) => {
+    if (message === 'accepting connections; loading the policies') port = fields?.port as number;
   });
   let client: WebhookClient | undefined;
   try {

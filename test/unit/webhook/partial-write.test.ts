@@ -10,18 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { refusePartialWrites } from '../../../src/webhook/partial-write';
 import { loadPolicyFolder, type PolicySet } from '../../../src/webhook/policy-folder';
-import { trustRootText } from './policy-text';
+import { passingPolicy, trustRootText } from './policy-text';
 
-function policy(name: string): string {
-  return `apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata:
-  name: ${name}
-spec:
-  images: [{glob: "ghcr.io/${name}/**"}]
-  authorities: [{static: {action: pass}}]
-`;
-}
+const policy = (name: string): string => passingPolicy(name, `ghcr.io/${name}/**`);
 
 const { doc, KEYS } = trustRootText('partial-write.test');
 const TWO = `${policy('a')}---\n${policy('b')}`;

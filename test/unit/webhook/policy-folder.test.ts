@@ -2,17 +2,9 @@ import { mkdir, mkdtemp, readlink, rename, rm, symlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicies, watchPolicies, type PolicyUpdate } from '../../../src/webhook/policy-folder';
+import { passingPolicy } from './policy-text';
 
-function policy(name: string, glob = 'ghcr.io/**'): string {
-  return `apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata:
-  name: ${name}
-spec:
-  images: [{glob: "${glob}"}]
-  authorities: [{static: {action: pass}}]
-`;
-}
+const policy = passingPolicy;
 
 let root: string;
 beforeEach(async () => {

@@ -1,6 +1,6 @@
 /**
  * Policy texts the webhook's unit tests share: a real-world ClusterImagePolicy (registry.k8s.io's
- * signer), a minimal policy around any authority, the file parser with a default name, and
+ * signer), a minimal policy around any authority, a passing policy, the file parser with a default name, and
  * TrustRoot documents holding a test Sigstore's keys.
  */
 import { parseClusterImagePolicies } from '../../../src/webhook/policy-documents';
@@ -53,6 +53,18 @@ keyless:
     - issuer: https://token.actions.githubusercontent.com
       subjectRegExp: ^https://github\\.com/org/.*$
 `;
+
+/** A ClusterImagePolicy named `name` for `glob` whose one authority passes (for tests of folders and reloads). */
+export function passingPolicy(name: string, glob = 'ghcr.io/**'): string {
+  return `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: ${name}
+spec:
+  images: [{glob: "${glob}"}]
+  authorities: [{static: {action: pass}}]
+`;
+}
 
 export function parse(text: string, file = 'policy.yaml') {
   return parseClusterImagePolicies(text, file);
