@@ -17,9 +17,9 @@ import { closePushers, startRegistry, type RunningRegistry } from '../../support
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type CosignLayer, type TestSigstore } from '../../support/sigstore';
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../../support/tuf';
-import { createCa, issueServerCert, type TestCa } from '../../support/registry';
+import type { TestCa } from '../../support/registry';
 import { writeFileSync } from 'node:fs';
-import { b64, eventually, pem, policyYaml as webhookPolicyYaml, sigstoreKeys, WebhookClient, writeConfigMap, type AuthoritySpec } from './helpers';
+import { b64, eventually, pem, policyYaml as webhookPolicyYaml, servingCertificate, sigstoreKeys, WebhookClient, writeConfigMap, type AuthoritySpec } from './helpers';
 
 const SIGNER = 'release@example.test';
 const ISSUER = 'https://accounts.example.test';
@@ -169,14 +169,11 @@ test('imgverify policy test loads TrustRoots from the folder too', async () => {
  */
 async function startServerWith(dir: string, files: Record<string, string>, log: Logger = () => undefined): Promise<{ ca: TestCa; starting: Promise<RunningWebhookServer> }> {
   writeConfigMap(join(dir, 'policies'), files);
-  const ca = await createCa();
-  const cert = await issueServerCert(ca);
-  writeFileSync(join(dir, 'tls.crt'), cert.certPem);
-  writeFileSync(join(dir, 'tls.key'), cert.keyPem);
+  const { ca, certFile, keyFile } = await servingCertificate(dir, 'imgverify trust roots test CA');
   const starting = startWebhookServer({
     policiesDir: join(dir, 'policies'),
-    tlsCertFile: join(dir, 'tls.crt'),
-    tlsKeyFile: join(dir, 'tls.key'),
+    tlsCertFile: certFile,
+    tlsKeyFile: keyFile,
     port: 0,
     host: '127.0.0.1',
     tufCacheDir: join(dir, 'tuf'),
