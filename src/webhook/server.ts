@@ -268,7 +268,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     metrics,
     evaluator,
-    ready: () => evaluator.ready && policies!.ready() && !stopping,
+    ready: () => evaluator.ready && policies.ready() && !stopping,
     reloadTls: tls.reload,
     refreshTrust: () => trust.refresh(),
     close: () => {
