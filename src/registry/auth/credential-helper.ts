@@ -6,14 +6,15 @@
  * non-zero exit means the helper has none: the registry is then read anonymously.
  *
  * The helper is found on `PATH` (of the environment given), its name must be a plain file
- * name (no path), and it is bounded: 10 s, 1 MiB of output. Its output is never quoted in
- * messages (it holds secrets); a failure says which helper, for which registry, and how.
+ * name (no path), and it is bounded: 10 s, 1 MiB of output, run by ./spawn (its process group
+ * is killed when a bound is hit). Its output is never quoted in messages (it holds secrets); a
+ * failure says which helper, for which registry, and how.
  */
-import { spawn } from 'node:child_process';
 import { ImgverifyError } from '../../errors';
 import { sanitise } from '../registry-errors';
 import type { RegistryCredentials } from '../types';
 import { errorMessage } from '../../util/describe';
+import { BoundedRunError, runBounded } from './spawn';
 
 export const HELPER_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -33,67 +34,44 @@ export interface HelperRequest {
   readonly from: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs?: number;
+  /** Stops the helper early. */
+  readonly signal?: AbortSignal;
 }
 
 /** Runs the helper; resolves to its credentials, or undefined when it has none. */
-export function runCredentialHelper(req: HelperRequest): Promise<RegistryCredentials | undefined> {
+export async function runCredentialHelper(req: HelperRequest): Promise<RegistryCredentials | undefined> {
   const program = `docker-credential-${req.name}`;
   const what = `credential helper ${program} (named in ${req.from}) for ${req.registry}`;
   const fail = (code: 'INVALID_OPTIONS' | 'REGISTRY_AUTH_FAILED', why: string, cause?: unknown) =>
     new ImgverifyError(code, `${what}: ${why}`, { ...(cause !== undefined ? { cause } : {}), details: { registry: req.registry, helper: program } });
-  if (!HELPER_NAME_RE.test(req.name)) {
-    return Promise.reject(fail('INVALID_OPTIONS', 'not a valid helper name (letters, digits, ".", "_", "-")'));
+  if (!HELPER_NAME_RE.test(req.name)) throw fail('INVALID_OPTIONS', 'not a valid helper name (letters, digits, ".", "_", "-")');
+  let result;
+  try {
+    result = await runBounded({
+      program,
+      args: ['get'],
+      env: req.env,
+      input: helperServerUrl(req.registry),
+      timeoutMs: req.timeoutMs ?? HELPER_TIMEOUT_MS,
+      maxOutputBytes: MAX_OUTPUT_BYTES,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof BoundedRunError)) throw err;
+    if (err.kind === 'not-found') throw fail('INVALID_OPTIONS', `${program} is not on PATH`, err.cause);
+    if (err.kind === 'spawn') throw fail('INVALID_OPTIONS', `${program} ${err.why}`, err.cause);
+    throw fail('REGISTRY_AUTH_FAILED', err.why);
   }
-  const timeoutMs = req.timeoutMs ?? HELPER_TIMEOUT_MS;
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const finish = (err: ImgverifyError | undefined, value?: RegistryCredentials): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const child = spawn(program, ['get'], { env: { ...req.env }, stdio: ['pipe', 'pipe', 'pipe'], shell: false });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(fail('REGISTRY_AUTH_FAILED', `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    timer.unref();
-    const stdout: Buffer[] = [];
-    let size = 0;
-    const collect = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_OUTPUT_BYTES) {
-        child.kill('SIGKILL');
-        finish(fail('REGISTRY_AUTH_FAILED', `more than ${MAX_OUTPUT_BYTES} bytes of output`));
-        return;
-      }
-      stdout.push(chunk);
-    };
-    child.stdout.on('data', collect);
-    // stderr is drained and dropped: it may echo secrets.
-    child.stderr.on('data', () => undefined);
-    child.stdin.on('error', () => undefined);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') finish(fail('INVALID_OPTIONS', `${program} is not on PATH`, err));
-      else finish(fail('INVALID_OPTIONS', `cannot run ${program} (${err.code ?? err.message})`, err));
-    });
-    child.on('close', (code, signal) => {
-      if (settled) return;
-      const out = Buffer.concat(stdout).toString('utf8');
-      if (code !== 0) {
-        if (/credentials not found/i.test(out)) return finish(undefined, undefined);
-        return finish(fail('REGISTRY_AUTH_FAILED', `exited with ${code !== null ? `status ${code}` : `signal ${signal}`}`));
-      }
-      try {
-        finish(undefined, parseHelperOutput(out));
-      } catch (err) {
-        finish(fail('REGISTRY_AUTH_FAILED', errorMessage(err)));
-      }
-    });
-    child.stdin.end(helperServerUrl(req.registry));
-  });
+  const out = result.stdout.toString('utf8');
+  if (result.code !== 0) {
+    if (/credentials not found/i.test(out)) return undefined;
+    throw fail('REGISTRY_AUTH_FAILED', `exited with ${result.code !== null ? `status ${result.code}` : `signal ${result.signal}`}`);
+  }
+  try {
+    return parseHelperOutput(out);
+  } catch (err) {
+    throw fail('REGISTRY_AUTH_FAILED', errorMessage(err));
+  }
 }
 
 /** `{ServerURL, Username, Secret}` → credentials; empty ones mean none. Messages never quote values. */
