@@ -19,6 +19,8 @@
 import './util/require-node';
 import type { ReadFileOrUrlOptions } from './net/read';
 import type { CredentialFile, Env, HttpStack, RegistryClientOptions } from './registry';
+import type { CredentialProviders, CredentialProviderSettings, CredentialProvidersOptions } from './registry/auth/credential-provider';
+import type { KeyringEntry, RegistryKeyring } from './registry/auth/keyring';
 import type { ArtifactOptions, ArtifactVerification } from './release/kubernetes-artifacts';
 import type { FetchSbomOptions } from './release/fetch-sbom';
 import type { SbomVerification } from './release/verify-sbom';
@@ -46,6 +48,8 @@ const trustCompose = lazy(() => require('./trust/compose') as typeof import('./t
 const trustFromKeys = lazy(() => require('./trust/from-keys') as typeof import('./trust/from-keys'));
 const registryCredentials = lazy(() => require('./registry/auth/credentials') as typeof import('./registry/auth/credentials'));
 const registryOptions = lazy(() => require('./registry/options') as typeof import('./registry/options'));
+const keyringModule = lazy(() => require('./registry/auth/keyring') as typeof import('./registry/auth/keyring'));
+const credentialProviders = lazy(() => require('./registry/auth/credential-provider') as typeof import('./registry/auth/credential-provider'));
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 // The verifier
@@ -186,7 +190,29 @@ export function defaultDockerConfigPath(env?: Env): string {
 export function shareHttpStack(options: RegistryClientOptions): { stack: HttpStack; options: RegistryClientOptions } {
   return registryOptions().shareHttpStack(options);
 }
+/**
+ * Kubelet credential provider plugins (KEP-2133) from the kubelet's `CredentialProviderConfig`
+ * and plugin folder, checked; for the `credentialProviders` registry option.
+ */
+export function loadCredentialProviders(settings: CredentialProviderSettings, options?: CredentialProvidersOptions): Promise<CredentialProviders> {
+  return credentialProviders().loadCredentialProviders(settings, options);
+}
+/**
+ * The credential entries of a pull secret's docker config (`.dockerconfigjson` or
+ * `.dockercfg`), keys as written; throws INVALID_OPTIONS naming `source`, never the content.
+ */
+export function keyringEntries(text: string, format: 'dockerconfigjson' | 'dockercfg', source: string): KeyringEntry[] {
+  return keyringModule().keyringEntries(text, format, source);
+}
+/** Credentials matched to images as the kubelet matches pull secrets (globs per host label, ports, path prefixes). */
+export function registryKeyring(entries: readonly KeyringEntry[]): RegistryKeyring {
+  return new (keyringModule().RegistryKeyring)(entries);
+}
+export type { CredentialProviders, CredentialProviderSettings, CredentialProvidersOptions, KeyringEntry, RegistryKeyring };
 export type {
+  CallCredentials,
+  CredentialCandidate,
+  CredentialLookupResult,
   ClientCertificate,
   CredentialFile,
   CredentialFileFormat,

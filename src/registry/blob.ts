@@ -3,13 +3,13 @@ import { parseDigest } from '../reference';
 import { contextDetails, describeRequest, displayUrl, type RequestContext } from './context';
 import { verifyDigest } from './digest';
 import type { RegistryTransport } from './transport/transport';
-import type { RepositoryRef } from './types';
+import type { CallCredentials, RepositoryRef } from './types';
 
 export async function fetchBlob(
   transport: RegistryTransport,
   ref: RepositoryRef,
   digest: string,
-  opts: { readonly maxBytes: number; readonly signal?: AbortSignal },
+  opts: { readonly maxBytes: number; readonly signal?: AbortSignal; readonly credentials?: CallCredentials },
 ): Promise<Buffer> {
   parseDigest(digest);
   const ctx: RequestContext = { registry: ref.registry, repository: ref.repository, subject: `blob ${digest}`, reference: digest };
@@ -20,6 +20,7 @@ export async function fetchBlob(
     // A blob that a manifest lists but the registry cannot serve is a registry fault.
     notFound: 'REGISTRY_ERROR',
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
   verifyDigest(digest, res.body, `${describeRequest(ctx)} from ${displayUrl(res.url)}`, contextDetails(ctx, res.url));
   return res.body;

@@ -12,6 +12,7 @@ import type { HttpStack } from './transport/http-stack';
 import type { RegistryTransport } from './transport/transport';
 import type {
   BlobOptions,
+  CallCredentials,
   Manifest,
   ManifestOptions,
   Referrers,
@@ -54,7 +55,7 @@ export class RegistryClient {
     this.ownsStack = this.options.httpStack === undefined;
     this.stack = this.options.httpStack ?? shareHttpStack(options).stack;
     const http = new HttpClient(this.stack, this.options.userAgent, this.options.timeoutMs);
-    const store = new CredentialStore(this.options.credentials, this.options.credentialFiles, this.options.env);
+    const store = new CredentialStore(this.options.credentials, this.options.credentialFiles, this.options.env, this.options.credentialProviders);
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
     this.auth = auth;
     this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
@@ -76,8 +77,9 @@ export class RegistryClient {
     const repo = this.begin(ref);
     const { checkMaxBytes, fetchBlob } = impl();
     const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxBlobBytes);
+    const credentials = checkCallCredentials(opts.credentials);
     return this.bounded(repo, `blob ${digest}`, opts.signal, (signal) =>
-      fetchBlob(this.transport, repo, digest, { maxBytes, signal }),
+      fetchBlob(this.transport, repo, digest, { maxBytes, signal, ...credentials }),
     );
   }
 
@@ -88,18 +90,19 @@ export class RegistryClient {
       throw new ImgverifyError('INVALID_OPTIONS', 'listReferrers: artifactType must be a string');
     }
     const { fetchManifest, listReferrers } = impl();
+    const credentials = checkCallCredentials(opts.credentials);
     return this.bounded(repo, `referrers of ${digest}`, opts.signal, (signal) =>
       listReferrers(
         {
           transport: this.transport,
           findManifest: (r, tag, s) =>
-            fetchManifest(this.transport, r, tag, { maxBytes: this.options.maxManifestBytes, allowMissing: true, ...(s ? { signal: s } : {}) }),
+            fetchManifest(this.transport, r, tag, { maxBytes: this.options.maxManifestBytes, allowMissing: true, ...(s ? { signal: s } : {}), ...credentials }),
           maxPageBytes: this.options.maxManifestBytes,
           unsupported: this.referrersUnsupported,
         },
         repo,
         digest,
-        { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), signal },
+        { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), signal, ...credentials },
       ),
     );
   }
@@ -131,8 +134,9 @@ export class RegistryClient {
     }
     const { checkMaxBytes, fetchManifest } = impl();
     const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxManifestBytes);
+    const credentials = checkCallCredentials(opts.credentials);
     return this.bounded(repo, tagOrDigest.includes(':') ? `manifest ${tagOrDigest}` : `manifest "${tagOrDigest}"`, opts.signal, (signal) =>
-      fetchManifest(this.transport, repo, tagOrDigest, { maxBytes, ...(opts.accept ? { accept: opts.accept } : {}), allowMissing, signal }),
+      fetchManifest(this.transport, repo, tagOrDigest, { maxBytes, ...(opts.accept ? { accept: opts.accept } : {}), allowMissing, signal, ...credentials }),
     );
   }
 
@@ -171,6 +175,15 @@ export class RegistryClient {
     if (client === undefined) return call;
     return AbortSignal.any([call, client]);
   }
+}
+
+/** A call's `credentials`, checked (JavaScript callers may pass anything), as options to spread. */
+function checkCallCredentials(credentials: CallCredentials | undefined): { credentials?: CallCredentials } {
+  if (credentials === undefined) return {};
+  if (typeof credentials !== 'object' || credentials === null || typeof credentials.lookup !== 'function') {
+    throw new ImgverifyError('INVALID_OPTIONS', 'credentials must be an object with a lookup(registry, repository, signal) method');
+  }
+  return { credentials };
 }
 
 /**

@@ -47,7 +47,10 @@ export {
 } from './media-types';
 export type {
   BlobOptions,
+  CallCredentials,
   CallOptions,
+  CredentialCandidate,
+  CredentialLookupResult,
   Descriptor,
   ImageIndexContent,
   ImageManifestContent,

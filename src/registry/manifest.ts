@@ -11,7 +11,7 @@ import { contextDetails, describeRequest, displayUrl, type RequestContext } from
 import { computeDigest, isDigestString, isSupportedAlgorithm, verifyDigest } from './digest';
 import { DEFAULT_MANIFEST_TYPES, OCI_INDEX, OCI_MANIFEST, baseMediaType, isMediaType, manifestKind } from './media-types';
 import type { RegistryResponse, RegistryTransport } from './transport/transport';
-import type { Manifest, ManifestContent, RepositoryRef } from './types';
+import type { CallCredentials, Manifest, ManifestContent, RepositoryRef } from './types';
 
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 
@@ -21,6 +21,7 @@ export interface FetchManifestOptions {
   /** Resolve to null on 404 instead of throwing IMAGE_NOT_FOUND. */
   readonly allowMissing: boolean;
   readonly signal?: AbortSignal;
+  readonly credentials?: CallCredentials;
 }
 
 export async function fetchManifest(
@@ -45,6 +46,7 @@ export async function fetchManifest(
     passStatuses: opts.allowMissing ? [404] : [],
     notFound: 'IMAGE_NOT_FOUND',
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
   if (res.status === 404) return null;
 

@@ -2,6 +2,7 @@
 import { rootCertificates } from 'node:tls';
 import { ImgverifyError } from '../errors';
 import { keysOf, rejectUnknownKeys } from '../util/options';
+import type { CredentialProviders } from './auth/credential-provider';
 import { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile } from './auth/credentials';
 import { HttpStack, type ClientCertificate } from './transport/http-stack';
 import { ProxyRules, proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
@@ -24,6 +25,7 @@ export const DEFAULTS = Object.freeze({
 
 export interface ResolvedOptions {
   readonly credentials?: Readonly<Record<string, RegistryCredentials>>;
+  readonly credentialProviders?: CredentialProviders;
   /** The credential files consulted, in order. */
   readonly credentialFiles: readonly CredentialFile[];
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -44,6 +46,7 @@ export interface ResolvedOptions {
 
 const OPTION_KEYS = keysOf<RegistryClientOptions>()(
   'credentials',
+  'credentialProviders',
   'dockerConfigPath',
   'credentialFiles',
   'allowHttp',
@@ -94,9 +97,14 @@ export function resolveOptions(options: RegistryClientOptions): ResolvedOptions 
   // Parsed now, so a malformed proxy URL is an options error at construction.
   if (proxy !== false) new ProxyRules(proxy);
   const credentialFiles = resolveCredentialFiles(options, env);
+  const providers = options.credentialProviders as unknown;
+  if (providers !== undefined && (typeof providers !== 'object' || providers === null || typeof (providers as CredentialProviders).lookup !== 'function')) {
+    throw invalid('credentialProviders must come from loadCredentialProviders()');
+  }
   const ca = resolveCa(options.ca);
   return {
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    ...(options.credentialProviders !== undefined ? { credentialProviders: options.credentialProviders } : {}),
     credentialFiles,
     env,
     proxy,

@@ -12,7 +12,7 @@ import { contextDetails, describeRequest, displayUrl, type RequestContext } from
 import { nextLink } from './link';
 import { OCI_INDEX, baseMediaType } from './media-types';
 import type { RegistryResponse, RegistryTransport } from './transport/transport';
-import type { Descriptor, Manifest, Referrers, RepositoryRef } from './types';
+import type { CallCredentials, Descriptor, Manifest, Referrers, RepositoryRef } from './types';
 
 export const MAX_REFERRERS_PAGES = 64;
 
@@ -39,7 +39,7 @@ export async function listReferrers(
   deps: ReferrersDeps,
   ref: RepositoryRef,
   digest: string,
-  opts: { readonly artifactType?: string; readonly signal?: AbortSignal },
+  opts: { readonly artifactType?: string; readonly signal?: AbortSignal; readonly credentials?: CallCredentials },
 ): Promise<Referrers> {
   parseDigest(digest);
   const key = ref.registry;
@@ -54,7 +54,7 @@ async function fromApi(
   deps: ReferrersDeps,
   ref: RepositoryRef,
   digest: string,
-  opts: { readonly artifactType?: string; readonly signal?: AbortSignal },
+  opts: { readonly artifactType?: string; readonly signal?: AbortSignal; readonly credentials?: CallCredentials },
 ): Promise<Descriptor[] | undefined> {
   const ctx: RequestContext = { registry: ref.registry, repository: ref.repository, subject: `referrers of ${digest}`, reference: digest };
   const endpoint = `/v2/${ref.repository}/referrers/${digest}`;
@@ -72,6 +72,7 @@ async function fromApi(
       passStatuses: page === 0 ? [404, 405] : [],
       notFound: 'REGISTRY_ERROR',
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
     });
     if (res.status !== 200) return undefined;
     const what = `${describeRequest(ctx)} (page ${page + 1}, ${displayUrl(res.url)})`;

@@ -1,5 +1,6 @@
 /** Public types of the registry client. */
 import type { ImageReference } from '../reference';
+import type { CredentialProviders } from './auth/credential-provider';
 import type { ManifestKind } from './media-types';
 import type { ClientCertificate, HttpStack } from './transport/http-stack';
 import type { ProxySettings } from './transport/proxy';
@@ -29,6 +30,13 @@ export interface RegistryClientOptions {
    * `false` (without `credentialFiles`): read no credential file at all.
    */
   dockerConfigPath?: string | false;
+  /**
+   * Kubelet credential provider plugins (`loadCredentialProviders()`: the kubelet's
+   * `--image-credential-provider-config` and `--image-credential-provider-bin-dir`), asked
+   * after the `credentials` option and before the credential files, for the images their
+   * `matchImages` match.
+   */
+  credentialProviders?: CredentialProviders;
   /**
    * Credential files to consult, in order, instead of the default chain (after
    * `dockerConfigPath` when that is a path): docker `config.json`, containers `auth.json`, or
@@ -93,9 +101,37 @@ export interface RegistryClientOptions {
   signal?: AbortSignal;
 }
 
+/** A credential to try for a registry, and where it comes from (for messages; never the secret). */
+export interface CredentialCandidate {
+  readonly credentials: RegistryCredentials;
+  /** `Secret default/regcred`, `credential provider ecr-credential-provider`. */
+  readonly source: string;
+}
+
+/** What a {@link CallCredentials} has for one repository. */
+export interface CredentialLookupResult {
+  /** The credentials to try, in order; each goes only to this registry (and its token realm). */
+  readonly candidates: readonly CredentialCandidate[];
+  /** Where they were looked for (and what could not be read), for messages; never a secret. */
+  readonly searched: string;
+}
+
+/**
+ * Credentials that travel with calls rather than with the client: an admitted Kubernetes
+ * object's pull secrets, looked up per repository when a registry asks for authentication.
+ * They are tried before the client's own (the `credentials` option, credential provider
+ * plugins, credential files), in turn until the registry accepts one; a token obtained with
+ * one credential is only ever used by calls that hold the same credential.
+ */
+export interface CallCredentials {
+  lookup(registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult>;
+}
+
 export interface CallOptions {
   /** Aborts this call (in addition to the client's signal). */
   readonly signal?: AbortSignal;
+  /** Credentials for this call only (see {@link CallCredentials}). */
+  readonly credentials?: CallCredentials;
 }
 
 export interface ManifestOptions extends CallOptions {

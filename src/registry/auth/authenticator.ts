@@ -2,11 +2,15 @@
  * Authentication for registry requests, kept out of the code that reads manifests and blobs.
  *
  * A registry's challenge (from the API version check or a 401) is remembered, so later
- * requests authenticate up front. Bearer tokens are cached per (registry, realm, service,
- * scope) until they expire, and concurrent requests for one scope share one token fetch.
+ * requests authenticate up front. A request walks through its credentials (CredentialWalk):
+ * the call's own (an admitted object's pull secrets), then the client's; one the registry or
+ * its token service refuses gives way to the next. Bearer tokens are cached per (registry,
+ * realm, service, scope, credential): a token is only reused by a request holding the
+ * credential it was obtained with; concurrent requests for one key share one token fetch.
  * Credentials go only to the registry's own origin and to its token realm, and over plain
  * http only to a loopback realm of a registry that may itself use plain http.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { ImgverifyError } from '../../errors';
 import { isLoopbackRegistry } from '../../reference';
 import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
@@ -15,9 +19,9 @@ import type { HttpClient } from '../transport/http';
 import { abortable } from '../../util/abort';
 import type { RetryPolicy } from '../transport/retry';
 import { assertUrlAllowed, httpAllowed, type HttpAllowance } from '../transport/scheme';
-import type { RegistryCredentials } from '../types';
+import type { CallCredentials, CredentialCandidate, RegistryCredentials } from '../types';
 import { findChallenge, type Challenge } from './challenge';
-import type { CredentialStore } from './credentials';
+import type { CredentialSegment, CredentialStore } from './credentials';
 import { basicAuthorization, fetchToken, type IssuedToken, type TokenRequest } from './token';
 
 type AuthState = { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: URL; readonly service?: string };
@@ -42,9 +46,94 @@ interface CachedToken {
   abandoned: boolean;
 }
 
+/** Per process: credential fingerprints in cache keys cannot be compared across processes or reversed offline. */
+const FINGERPRINT_SALT = randomBytes(32);
+
+/** A credential's identity in token cache keys (a salted hash: the key never holds the secret). */
+export function credentialKey(credentials: RegistryCredentials | undefined): string {
+  if (credentials === undefined) return 'anonymous';
+  const text = 'identityToken' in credentials ? `token\0${credentials.identityToken}` : `basic\0${credentials.username}\0${credentials.password}`;
+  return createHmac('sha256', FINGERPRINT_SALT).update(text, 'utf8').digest('base64url');
+}
+
+/**
+ * One request's way through its credentials: the call's own (an admitted object's pull
+ * secrets), then the client's (option, plugins, files), each source asked only when the ones
+ * before had nothing the registry accepted. A credential the registry refuses (401 or 403 from
+ * the registry, or a refusal by its token service) gives way to the next; when every one was
+ * refused the request fails naming each. Anonymous access is used only when no credential
+ * applies at all, as the kubelet pulls (it never falls back to anonymous either).
+ */
+export class CredentialWalk {
+  private readonly loaded: CredentialCandidate[] = [];
+  private readonly seen = new Set<string>();
+  private readonly searched: string[] = [];
+  private readonly refusals: string[] = [];
+  private index = 0;
+  private segment = 0;
+  private started = false;
+
+  constructor(
+    private readonly segments: readonly CredentialSegment[],
+    /** Credentials refused earlier for this repository in the same call credentials' lifetime: skipped. */
+    private readonly refusedBefore?: Set<string>,
+  ) {}
+
+  /** The credential to use now: `undefined` is anonymous (no credential applies); 'exhausted' when every one was refused. */
+  async current(signal?: AbortSignal): Promise<CredentialCandidate | undefined | 'exhausted'> {
+    if (!this.started) {
+      this.started = true;
+      await this.fill(signal);
+    }
+    if (this.index < this.loaded.length) return this.loaded[this.index]!;
+    return this.seen.size === 0 ? undefined : 'exhausted';
+  }
+
+  /** The current credential was refused (`why`); true when another one remains to try. */
+  async refuse(why: string, signal?: AbortSignal): Promise<boolean> {
+    const current = this.loaded[this.index];
+    if (current === undefined) return false;
+    this.refusals.push(`${current.source} (${why})`);
+    this.refusedBefore?.add(credentialKey(current.credentials));
+    this.index++;
+    await this.fill(signal);
+    return this.index < this.loaded.length;
+  }
+
+  /** For messages: where credentials came from, and which were refused (with why). */
+  describe(): string {
+    const current = this.loaded[this.index];
+    if (current !== undefined) return this.refusals.length > 0 ? `${current.source}; refused before it: ${this.refusals.join('; ')}` : current.source;
+    if (this.seen.size === 0) return this.searched.join('; ') || 'no credentials configured';
+    const last = this.loaded[this.loaded.length - 1];
+    return this.refusals.length === 1 && last !== undefined ? last.source : `each refused: ${this.refusals.join('; ')}`;
+  }
+
+  /** Loads sources until a credential not yet tried is at the cursor, or none remain. */
+  private async fill(signal: AbortSignal | undefined): Promise<void> {
+    while (this.index >= this.loaded.length && this.segment < this.segments.length) {
+      const result = await this.segments[this.segment++]!(signal);
+      if (result.searched !== '') this.searched.push(result.searched);
+      for (const candidate of result.candidates) {
+        const key = credentialKey(candidate.credentials);
+        // The same credential from two places is tried once.
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        if (this.refusedBefore?.has(key)) {
+          this.refusals.push(`${candidate.source} (refused earlier for this repository)`);
+          continue;
+        }
+        this.loaded.push(candidate);
+      }
+    }
+  }
+}
+
 export class Authenticator {
   private readonly states = new Map<string, AuthState>();
   private readonly tokens = new Map<string, CachedToken>();
+  /** Per call credentials: `registry/repository` → keys of the credentials the registry refused. */
+  private readonly refused = new WeakMap<CallCredentials, Map<string, Set<string>>>();
 
   constructor(
     private readonly http: HttpClient,
@@ -53,6 +142,18 @@ export class Authenticator {
     private readonly allowance: HttpAllowance,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** A request's walk through its credentials (the call's, then the client's). */
+  walk(target: AuthTarget, call?: CallCredentials): CredentialWalk {
+    const own = this.store.segments(target.registry, target.repository);
+    if (call === undefined) return new CredentialWalk(own);
+    let byRepo = this.refused.get(call);
+    if (byRepo === undefined) this.refused.set(call, (byRepo = new Map()));
+    const repo = `${target.registry}/${target.repository}`;
+    let refused = byRepo.get(repo);
+    if (refused === undefined) byRepo.set(repo, (refused = new Set()));
+    return new CredentialWalk([(signal) => call.lookup(target.registry, target.repository, signal), ...own], refused);
+  }
 
   /** Remembers a registry's challenge; unusable challenges leave what was known. */
   learn(registry: string, challenges: readonly Challenge[]): void {
@@ -66,18 +167,55 @@ export class Authenticator {
     }
   }
 
-  /** The Authorization for a request to the registry, when its auth scheme is known. */
-  async authorization(target: AuthTarget, ctx: RequestContext, signal?: AbortSignal): Promise<Authorization | undefined> {
+  /**
+   * The Authorization for a request to the registry with the walk's current credential, when
+   * the registry's auth scheme is known. A credential its token service refuses gives way to
+   * the next; the last refusal is thrown (naming the ones before).
+   */
+  async authorization(target: AuthTarget, ctx: RequestContext, signal?: AbortSignal, walk: CredentialWalk = this.walk(target)): Promise<Authorization | undefined> {
     const state = this.states.get(target.registry);
     if (state === undefined) return undefined;
-    const { credentials } = await this.store.lookup(target.registry, target.repository, signal);
-    if (state.scheme === 'basic') {
-      if (credentials === undefined || !('username' in credentials)) return undefined;
-      return { header: basicAuthorization(credentials.username, credentials.password), scheme: 'basic', fresh: false };
+    for (;;) {
+      const current = await walk.current(signal);
+      if (current === 'exhausted') return undefined;
+      const credentials = current?.credentials;
+      if (state.scheme === 'basic') {
+        if (credentials === undefined) return undefined;
+        if (!('username' in credentials)) {
+          if (await walk.refuse('an identity token cannot be used for basic authentication', signal)) continue;
+          return undefined;
+        }
+        return { header: basicAuthorization(credentials.username, credentials.password), scheme: 'basic', fresh: false };
+      }
+      this.assertRealmAllowed(state.realm, credentials, ctx);
+      try {
+        return await this.bearer(target, state, credentials, ctx, signal);
+      } catch (err) {
+        // The token service refused this credential: the next may be accepted.
+        if (credentials !== undefined && err instanceof ImgverifyError && err.code === 'REGISTRY_AUTH_FAILED' && !signal?.aborted) {
+          const status = err.details?.status;
+          if (await walk.refuse(`the token service answered ${typeof status === 'number' ? status : 'with a refusal'}`, signal)) continue;
+          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${err.message} (credentials: ${walk.describe()})`, {
+            cause: err,
+            ...(err.details ? { details: { ...err.details } } : {}),
+          });
+        }
+        throw err;
+      }
     }
-    this.assertRealmAllowed(state.realm, credentials, ctx);
+  }
+
+  private async bearer(
+    target: AuthTarget,
+    state: Extract<AuthState, { scheme: 'bearer' }>,
+    credentials: RegistryCredentials | undefined,
+    ctx: RequestContext,
+    signal: AbortSignal | undefined,
+  ): Promise<Authorization> {
     const scope = `repository:${target.repository}:pull`;
-    const key = [target.registry, state.realm.href, state.service ?? '', scope].join('\n');
+    // The credential is part of the key: a token obtained with one credential is only ever
+    // sent by requests that hold that same credential (never another object's, never anonymous ones).
+    const key = [target.registry, state.realm.href, state.service ?? '', scope, credentialKey(credentials)].join('\n');
     for (;;) {
       let entry = this.tokens.get(key);
       let fresh = false;
@@ -131,7 +269,8 @@ export class Authenticator {
 
   /**
    * After a 401 from the registry: learns its challenge and returns when another attempt can
-   * succeed; throws REGISTRY_AUTH_FAILED (or INSECURE_REGISTRY_REFUSED) when it cannot.
+   * succeed (the same credential with a new token, or the next credential); throws
+   * REGISTRY_AUTH_FAILED (or INSECURE_REGISTRY_REFUSED) when none can.
    */
   async onUnauthorized(
     target: AuthTarget,
@@ -141,8 +280,8 @@ export class Authenticator {
     url: URL,
     info: RegistryErrorInfo,
     signal?: AbortSignal,
+    walk: CredentialWalk = this.walk(target),
   ): Promise<void> {
-    const { credentials, source } = await this.store.lookup(target.registry, target.repository, signal);
     const bearer = findChallenge(challenges, 'bearer');
     const basic = findChallenge(challenges, 'basic');
     if (bearer !== undefined) {
@@ -151,18 +290,25 @@ export class Authenticator {
         throw this.failed(ctx, url, 'asks for a bearer token without a valid realm', info);
       }
       if (sent?.scheme === 'bearer') {
-        if (sent.fresh) throw this.rejected(ctx, url, sent, source, info);
+        // A cached token the registry no longer accepts is fetched anew; a fresh one it
+        // refuses means the credential is not good for this repository: try the next.
         this.forget(sent.header);
+        if (sent.fresh && !(await walk.refuse(`the registry answered 401${formatRegistryError(info)}`, signal))) throw this.rejected(ctx, url, sent, walk, info);
       }
       this.learn(target.registry, [bearer]);
-      this.assertRealmAllowed(new URL(realm), credentials, ctx);
+      const current = await walk.current(signal);
+      this.assertRealmAllowed(new URL(realm), current === 'exhausted' ? undefined : current?.credentials, ctx);
       return;
     }
     if (basic !== undefined) {
-      if (credentials === undefined || !('username' in credentials)) {
-        throw this.failed(ctx, url, `requires a username and password (${source})`, info);
+      if (sent?.scheme === 'basic' && !(await walk.refuse(`the registry answered 401${formatRegistryError(info)}`, signal))) throw this.rejected(ctx, url, sent, walk, info);
+      let current = await walk.current(signal);
+      while (current !== undefined && current !== 'exhausted' && !('username' in current.credentials)) {
+        current = (await walk.refuse('an identity token cannot be used for basic authentication', signal)) ? await walk.current(signal) : 'exhausted';
       }
-      if (sent?.scheme === 'basic') throw this.rejected(ctx, url, sent, source, info);
+      if (current === undefined || current === 'exhausted') {
+        throw this.failed(ctx, url, `requires a username and password (${walk.describe()})`, info);
+      }
       this.learn(target.registry, [basic]);
       return;
     }
@@ -170,16 +316,25 @@ export class Authenticator {
     throw this.failed(ctx, url, `answered 401 without a supported authentication challenge (offered: ${sanitise(offered)})`, info);
   }
 
-  /** The error for a request that was refused although it carried our best authorization. */
-  async rejectedError(target: AuthTarget, ctx: RequestContext, url: URL, sent: Authorization | undefined, info: RegistryErrorInfo) {
-    const { source } = await this.store.lookup(target.registry, target.repository);
-    return this.rejected(ctx, url, sent, source, info);
+  /**
+   * After a 403 from the registry: true when the walk has another credential to try (the one
+   * sent gives way to it), false when the 403 is the answer.
+   */
+  async onForbidden(sent: Authorization | undefined, info: RegistryErrorInfo, walk: CredentialWalk, signal?: AbortSignal): Promise<boolean> {
+    if (sent === undefined) return false;
+    if (sent.scheme === 'bearer') this.forget(sent.header);
+    return walk.refuse(`the registry answered 403${formatRegistryError(info)}`, signal);
   }
 
-  private rejected(ctx: RequestContext, url: URL, sent: Authorization | undefined, source: string, info: RegistryErrorInfo) {
+  /** The error for a request that was refused although it carried our best authorization. */
+  rejectedError(ctx: RequestContext, url: URL, sent: Authorization | undefined, info: RegistryErrorInfo, walk: CredentialWalk): ImgverifyError {
+    return this.rejected(ctx, url, sent, walk, info);
+  }
+
+  private rejected(ctx: RequestContext, url: URL, sent: Authorization | undefined, walk: CredentialWalk, info: RegistryErrorInfo) {
     const how =
       sent === undefined ? 'without credentials' : sent.scheme === 'basic' ? 'with basic credentials' : 'with a bearer token';
-    return this.failed(ctx, url, `refused the request ${how} (credentials: ${source})`, info);
+    return this.failed(ctx, url, `refused the request ${how} (credentials: ${walk.describe()})`, info);
   }
 
   private failed(ctx: RequestContext, url: URL, why: string, info: RegistryErrorInfo): ImgverifyError {

@@ -18,7 +18,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgverifyError } from '../../errors';
 import { abortable } from '../../util/abort';
-import type { RegistryCredentials } from '../types';
+import type { CredentialLookupResult, RegistryCredentials } from '../types';
+import type { CredentialProviders } from './credential-provider';
 import { helperLabel, runCredentialHelper } from './credential-helper';
 import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type CredentialFileFormat, type DockerConfig } from './docker-config';
 import { errorMessage } from '../../util/describe';
@@ -39,6 +40,9 @@ export interface CredentialLookup {
   readonly source: string;
 }
 
+/** One source of credentials in a chain, asked only when the ones before it had nothing accepted. */
+export type CredentialSegment = (signal?: AbortSignal) => Promise<CredentialLookupResult>;
+
 export class CredentialStore {
   private readonly explicit = new Map<string, RegistryCredentials>();
   private files = new Map<string, Promise<DockerConfig | undefined>>();
@@ -48,6 +52,7 @@ export class CredentialStore {
     explicit: Readonly<Record<string, RegistryCredentials>> | undefined,
     private readonly sources: readonly CredentialFile[],
     private readonly env: Env = process.env,
+    private readonly providers?: CredentialProviders,
   ) {
     for (const [key, value] of Object.entries(explicit ?? {})) {
       this.explicit.set(normaliseRegistryKey(key), validateCredentials(value, key));
@@ -65,11 +70,37 @@ export class CredentialStore {
     this.helpers = new Map();
   }
 
+  /**
+   * The client's own credential sources for a repository, in order: the `credentials` option,
+   * the kubelet credential provider plugins, the credential files (their first answer).
+   */
+  segments(registry: string, repository: string): CredentialSegment[] {
+    const out: CredentialSegment[] = [];
+    const explicit = this.explicit.get(normaliseRegistryKey(registry));
+    if (explicit !== undefined) {
+      out.push(() => Promise.resolve({ candidates: [{ credentials: explicit, source: 'the credentials option' }], searched: 'the credentials option' }));
+    }
+    const providers = this.providers;
+    if (providers !== undefined) out.push((signal) => providers.lookup(registry, repository, signal));
+    if (this.sources.length > 0) {
+      out.push(async (signal) => {
+        const found = await this.lookupFiles(registry, repository, signal);
+        return { candidates: found.credentials !== undefined ? [{ credentials: found.credentials, source: found.source }] : [], searched: found.source };
+      });
+    }
+    return out;
+  }
+
+  /** The `credentials` option, else the first credential file with an answer (no plugins). */
   async lookup(registry: string, repository?: string, signal?: AbortSignal): Promise<CredentialLookup> {
     const explicit = this.explicit.get(normaliseRegistryKey(registry));
     if (explicit !== undefined) return { credentials: explicit, source: 'the credentials option' };
     if (this.sources.length === 0) return { source: 'no credentials option entry, credential files disabled' };
+    const found = await this.lookupFiles(registry, repository, signal);
+    return found.credentials !== undefined ? found : { source: `no credentials option entry; ${found.source}` };
+  }
 
+  private async lookupFiles(registry: string, repository: string | undefined, signal: AbortSignal | undefined): Promise<CredentialLookup> {
     const consulted: string[] = [];
     for (const file of this.sources) {
       const config = await this.load(file);
@@ -90,8 +121,8 @@ export class CredentialStore {
     return {
       source:
         consulted.length === 0
-          ? `no credentials option entry; none of the credential files exist (${files})`
-          : `no entry for ${registry} in the credentials option or ${consulted.join('; ')}`,
+          ? `none of the credential files exist (${files})`
+          : `no entry for ${registry} in ${consulted.join('; ')}`,
     };
   }
 

@@ -46,44 +46,32 @@ export function normaliseRegistryKey(key: string): string {
 
 /** Parses a credential file's text; `path` is only for messages. Throws INVALID_OPTIONS. */
 export function parseDockerConfig(text: string, path: string, format: CredentialFileFormat = 'docker'): DockerConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // V8's message quotes the text around the error, which may be a secret.
-    throw invalid(path, 'not valid JSON');
-  }
-  if (!isRecord(json)) throw invalid(path, 'the top level is not a JSON object');
-
+  const where = fileWhere(path);
+  const json = parseJsonObject(text, where);
   const auths = new Map<string, RegistryCredentials | undefined>();
   const namespaced = new Map<string, RegistryCredentials | undefined>();
-  const entries = format === 'dockercfg' ? json : json.auths;
-  if (entries !== undefined) {
-    if (!isRecord(entries)) throw invalid(path, '"auths" is not an object');
-    for (const [key, entry] of Object.entries(entries)) {
-      const credentials = parseEntry(entry, key, path);
-      const scoped = format === 'containers' ? namespaceKey(key) : undefined;
-      const target = scoped !== undefined ? namespaced : auths;
-      const registry = scoped ?? normaliseRegistryKey(key);
-      // A later exact spelling must not be shadowed by an alias seen first, nor the reverse:
-      // the first usable entry wins, as docker's lookup order is unspecified here.
-      if (!target.has(registry) || (target.get(registry) === undefined && credentials !== undefined)) {
-        target.set(registry, credentials);
-      }
+  for (const { key, credentials } of rawAuthEntries(json, where, format === 'dockercfg' ? 'dockercfg' : 'docker')) {
+    const scoped = format === 'containers' ? namespaceKey(key) : undefined;
+    const target = scoped !== undefined ? namespaced : auths;
+    const registry = scoped ?? normaliseRegistryKey(key);
+    // A later exact spelling must not be shadowed by an alias seen first, nor the reverse:
+    // the first usable entry wins, as docker's lookup order is unspecified here.
+    if (!target.has(registry) || (target.get(registry) === undefined && credentials !== undefined)) {
+      target.set(registry, credentials);
     }
   }
 
   const credHelpers = new Map<string, string>();
   if (format !== 'dockercfg' && json.credHelpers !== undefined) {
-    if (!isRecord(json.credHelpers)) throw invalid(path, '"credHelpers" is not an object');
+    if (!isRecord(json.credHelpers)) throw invalid(where, '"credHelpers" is not an object');
     for (const [key, helper] of Object.entries(json.credHelpers)) {
-      if (typeof helper !== 'string') throw invalid(path, `credHelpers["${key}"] is not a string`);
+      if (typeof helper !== 'string') throw invalid(where, `credHelpers["${key}"] is not a string`);
       if (helper !== '') credHelpers.set(normaliseRegistryKey(key), helper);
     }
   }
 
   if (format !== 'dockercfg' && json.credsStore !== undefined && typeof json.credsStore !== 'string') {
-    throw invalid(path, '"credsStore" is not a string');
+    throw invalid(where, '"credsStore" is not a string');
   }
   const credsStore = format !== 'dockercfg' && typeof json.credsStore === 'string' && json.credsStore !== '' ? json.credsStore : undefined;
   return { auths, namespaced, credHelpers, ...(credsStore !== undefined ? { credsStore } : {}) };
@@ -123,12 +111,53 @@ function namespaceKey(key: string): string | undefined {
   return path === '' ? undefined : `${normaliseRegistryKey(trimmed.slice(0, slash))}/${path}`;
 }
 
-function parseEntry(entry: unknown, key: string, path: string): RegistryCredentials | undefined {
-  if (!isRecord(entry)) throw invalid(path, `auths["${key}"] is not an object`);
+/** Where a credential document comes from, for messages and error details (never its content). */
+export interface CredentialDocumentWhere {
+  /** Message prefix: `credential file /path`, `Secret ns/name (.dockerconfigjson)`. */
+  readonly label: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+function fileWhere(path: string): CredentialDocumentWhere {
+  return { label: `credential file ${path}`, details: { dockerConfigPath: path } };
+}
+
+/** The JSON object of a credential document. Throws INVALID_OPTIONS (never quoting the text). */
+export function parseJsonObject(text: string, where: CredentialDocumentWhere): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // V8's message quotes the text around the error, which may be a secret.
+    throw invalid(where, 'not valid JSON');
+  }
+  if (!isRecord(json)) throw invalid(where, 'the top level is not a JSON object');
+  return json;
+}
+
+/**
+ * The `auths` entries of a docker config (`docker`: under `auths`, as in `config.json` and a
+ * `kubernetes.io/dockerconfigjson` Secret) or of a legacy `.dockercfg` (`dockercfg`: the map
+ * is the top level, as in a `kubernetes.io/dockercfg` Secret), with their keys as written and
+ * in document order; `credentials` is undefined for an entry with nothing usable.
+ */
+export function rawAuthEntries(
+  json: Record<string, unknown>,
+  where: CredentialDocumentWhere,
+  format: 'docker' | 'dockercfg',
+): Array<{ readonly key: string; readonly credentials: RegistryCredentials | undefined }> {
+  const entries = format === 'dockercfg' ? json : json.auths;
+  if (entries === undefined) return [];
+  if (!isRecord(entries)) throw invalid(where, '"auths" is not an object');
+  return Object.entries(entries).map(([key, entry]) => ({ key, credentials: parseEntry(entry, key, where) }));
+}
+
+function parseEntry(entry: unknown, key: string, where: CredentialDocumentWhere): RegistryCredentials | undefined {
+  if (!isRecord(entry)) throw invalid(where, `auths["${key}"] is not an object`);
   const str = (field: string): string | undefined => {
     const value = entry[field];
     if (value === undefined || value === null || value === '') return undefined;
-    if (typeof value !== 'string') throw invalid(path, `auths["${key}"].${field} is not a string`);
+    if (typeof value !== 'string') throw invalid(where, `auths["${key}"].${field} is not a string`);
     return value;
   };
   const identityToken = str('identitytoken');
@@ -136,10 +165,10 @@ function parseEntry(entry: unknown, key: string, path: string): RegistryCredenti
 
   const auth = str('auth');
   if (auth !== undefined) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(auth)) throw invalid(path, `auths["${key}"].auth is not base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(auth)) throw invalid(where, `auths["${key}"].auth is not base64`);
     const decoded = Buffer.from(auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0) throw invalid(path, `auths["${key}"].auth does not decode to "username:password"`);
+    if (colon <= 0) throw invalid(where, `auths["${key}"].auth does not decode to "username:password"`);
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
   const username = str('username');
@@ -148,9 +177,7 @@ function parseEntry(entry: unknown, key: string, path: string): RegistryCredenti
   return undefined;
 }
 
-function invalid(path: string, why: string): ImgverifyError {
-  // Never quote the file's content: it holds secrets.
-  return new ImgverifyError('INVALID_OPTIONS', `credential file ${path}: ${why}`, {
-    details: { dockerConfigPath: path },
-  });
+function invalid(where: CredentialDocumentWhere, why: string): ImgverifyError {
+  // Never quote the document's content: it holds secrets.
+  return new ImgverifyError('INVALID_OPTIONS', `${where.label}: ${why}`, { details: { ...where.details } });
 }

@@ -6,6 +6,7 @@
 import { ImgverifyError, type ErrorCode } from '../../errors';
 import { registryApiHost } from '../../reference';
 import type { Authenticator, Authorization } from '../auth/authenticator';
+import type { CallCredentials } from '../types';
 import { parseChallenges } from '../auth/challenge';
 import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
@@ -15,6 +16,7 @@ import { RETRYABLE_STATUSES, boundedRetryAfter, retryAfterRefused, withRetries, 
 import { assertUrlAllowed, sameOrigin, schemeCandidates, type HttpAllowance } from './scheme';
 
 const MAX_REDIRECTS = 10;
+const MAX_AUTH_ROUNDS = 32;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface RegistryGet {
@@ -29,6 +31,8 @@ export interface RegistryGet {
   /** Error code for a 404 that is not passed through. Default IMAGE_NOT_FOUND. */
   readonly notFound?: ErrorCode;
   readonly signal?: AbortSignal;
+  /** The call's own credentials, tried before the client's (see CallCredentials). */
+  readonly credentials?: CallCredentials;
 }
 
 export interface RegistryResponse {
@@ -118,21 +122,36 @@ export class RegistryTransport {
     await res.discard();
   }
 
-  /** One request with authentication: a 401 is answered once, with what its challenge asks for. */
+  /**
+   * One request with authentication: a 401 is answered with what its challenge asks for (a
+   * token, basic credentials; a stale token is fetched anew once), and a credential the
+   * registry refuses (401 with it, or 403) gives way to the request's next one.
+   */
   private async exchange(origin: URL, req: RegistryGet): Promise<HttpResponse> {
     const target = { registry: req.ctx.registry, repository: req.ctx.repository };
     const url = new URL(req.path, origin);
-    let authz = await this.auth.authorization(target, req.ctx, req.signal);
+    const walk = this.auth.walk(target, req.credentials);
+    let authz = await this.auth.authorization(target, req.ctx, req.signal, walk);
     for (let round = 0; ; round++) {
       const res = await this.follow(url, origin, authz, req);
-      // A 401 from storage we were redirected to is not the registry's challenge.
-      if (res.status !== 401 || !sameOrigin(res.url, origin)) return res;
-      const challenges = parseChallenges(res.headerValues('www-authenticate'));
+      // A 401 or 403 from storage we were redirected to is not the registry's answer.
+      if ((res.status !== 401 && res.status !== 403) || !sameOrigin(res.url, origin)) return res;
+      const challenges = res.status === 401 ? parseChallenges(res.headerValues('www-authenticate')) : [];
       const info = parseRegistryErrors(await res.readErrorBody());
-      if (round > 0) throw await this.auth.rejectedError(target, req.ctx, res.url, authz, info);
-      await this.auth.onUnauthorized(target, challenges, authz, req.ctx, res.url, info, req.signal);
-      const next = await this.auth.authorization(target, req.ctx, req.signal);
-      if (next === undefined) throw await this.auth.rejectedError(target, req.ctx, res.url, authz, info);
+      if (res.status === 403) {
+        if (!(await this.auth.onForbidden(authz, info, walk, req.signal))) {
+          const details = { ...contextDetails(req.ctx, res.url), status: 403, ...(info.code ? { registryError: info.code } : {}) };
+          const sent = authz === undefined ? '' : ` (credentials: ${walk.describe()})`;
+          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${describe(req.ctx)}: GET ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`, { details });
+        }
+      } else {
+        // Each round learns a challenge, renews a stale token or moves to the next credential;
+        // the bound only guards against a registry that keeps changing its challenge.
+        if ((round > 0 && authz === undefined) || round > MAX_AUTH_ROUNDS) throw this.auth.rejectedError(req.ctx, res.url, authz, info, walk);
+        await this.auth.onUnauthorized(target, challenges, authz, req.ctx, res.url, info, req.signal, walk);
+      }
+      const next = await this.auth.authorization(target, req.ctx, req.signal, walk);
+      if (next === undefined) throw this.auth.rejectedError(req.ctx, res.url, authz, info, walk);
       authz = next;
     }
   }

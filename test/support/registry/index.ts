@@ -7,3 +7,4 @@ export { createCa, issueClientCert, issueServerCert, type IssuedCert, type TestC
 export { startConnectProxy, type ConnectProxyOptions, type ProxiedExchange, type RunningConnectProxy } from './connect-proxy';
 export { installCredentialHelper, type HelperBehaviour, type InstalledHelper } from './credential-helper';
 export * from './zoo';
+export { credentialProviderConfigYaml, installCredentialProviderPlugin, type InstalledPlugin, type PluginBehaviour, type PluginCall } from './credential-provider';

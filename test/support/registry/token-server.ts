@@ -27,6 +27,11 @@ export interface TokenServerOptions {
   readonly requireCredentials?: boolean;
   /** Whether an anonymous caller may pull a repository. Default: every repository. */
   readonly anonymousPull?: boolean | ((repository: string) => boolean);
+  /**
+   * Whether an authenticated user may pull a repository (the token then grants nothing for it,
+   * and the registry answers 401 insufficient_scope). Default: every user, every repository.
+   */
+  readonly userPull?: (username: string, repository: string) => boolean;
   /** `expires_in` of issued tokens, seconds. Default 300. */
   readonly expiresIn?: number;
 }
@@ -145,7 +150,10 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     for (const scope of scopes) {
       const parsed = parseScope(scope);
       if (parsed === undefined || parsed.type !== 'repository') continue;
-      const actions = username !== undefined ? parsed.actions : parsed.actions.filter((a) => a === 'pull' && anonymousMayPull(parsed.name));
+      const actions =
+        username !== undefined
+          ? parsed.actions.filter((a) => a !== 'pull' || (options.userPull?.(username, parsed.name) ?? true))
+          : parsed.actions.filter((a) => a === 'pull' && anonymousMayPull(parsed.name));
       if (actions.length > 0) granted.push({ type: parsed.type, name: parsed.name, actions });
     }
     const token = issue(username ?? '', granted);
