@@ -286,6 +286,25 @@ function isPinned(image: string): boolean {
 }
 
 /**
+ * The pod spec of a workload object (a Pod's `spec`, a Deployment's `spec.template.spec`, a
+ * CronJob's `spec.jobTemplate.spec.template.spec`...) and its path, or undefined for a kind we
+ * do not examine or an object without one. A field of the wrong type on the way throws
+ * ImgverifyError(INVALID_OPTIONS).
+ */
+export function podSpecOf(object: unknown, kind: GroupVersionKind | string): { podSpec: Record<string, unknown>; specPath: readonly string[] } | undefined {
+  const workload = workloadKind(kind);
+  if (workload === undefined || object === null || object === undefined) return undefined;
+  let podSpec = workloadFields.object(object, '');
+  const specPath = POD_SPEC_PATHS[workload].path;
+  for (let i = 0; i < specPath.length; i++) {
+    const next = own(podSpec, specPath[i]!);
+    if (next === undefined || next === null) return undefined;
+    podSpec = workloadFields.object(next, jsonPointer(specPath.slice(0, i + 1)));
+  }
+  return { podSpec, specPath };
+}
+
+/**
  * The container images of a workload object, each with the JSON pointer of its `image`
  * field, in policy-controller's order (init, regular, ephemeral containers). An object of
  * a kind we do not examine has none; a missing pod spec or container list has none; a
@@ -293,15 +312,9 @@ function isPinned(image: string): boolean {
  * The same image used by several containers appears once per container.
  */
 export function extractImages(object: unknown, kind: GroupVersionKind | string): ContainerImage[] {
-  const workload = workloadKind(kind);
-  if (workload === undefined || object === null || object === undefined) return [];
-  let podSpec = workloadFields.object(object, '');
-  const specPath = POD_SPEC_PATHS[workload].path;
-  for (let i = 0; i < specPath.length; i++) {
-    const next = own(podSpec, specPath[i]!);
-    if (next === undefined || next === null) return [];
-    podSpec = workloadFields.object(next, jsonPointer(specPath.slice(0, i + 1)));
-  }
+  const found = podSpecOf(object, kind);
+  if (found === undefined) return [];
+  const { podSpec, specPath } = found;
 
   const images: ContainerImage[] = [];
   for (const field of CONTAINER_FIELDS) {

@@ -148,7 +148,7 @@ export class Authenticator {
     const own = this.store.segments(target.registry, target.repository);
     if (call === undefined) return new CredentialWalk(own);
     let byRepo = this.refused.get(call);
-    if (byRepo === undefined) this.refused.set(call, (byRepo = new Map()));
+    if (byRepo === undefined) this.refused.set(call, (byRepo = new Map<string, Set<string>>()));
     const repo = `${target.registry}/${target.repository}`;
     let refused = byRepo.get(repo);
     if (refused === undefined) byRepo.set(repo, (refused = new Set()));

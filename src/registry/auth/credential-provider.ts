@@ -159,7 +159,7 @@ function parseProvider(value: unknown, where: string, path: string, configVersio
     matchImages: matchImages as string[],
     defaultCacheDurationMs: cacheMs,
     apiVersion: apiVersion as PluginApiVersion,
-    args: (args as string[] | undefined | null) ?? [],
+    args: (args) ?? [],
     env: envList,
   };
 }

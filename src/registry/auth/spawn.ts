@@ -84,7 +84,7 @@ export function runBounded(run: BoundedRun): Promise<BoundedResult> {
 
     const stdout: Buffer[] = [];
     let size = 0;
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (settled) return;
       size += chunk.length;
       if (size > run.maxOutputBytes) {
@@ -93,13 +93,13 @@ export function runBounded(run: BoundedRun): Promise<BoundedResult> {
       }
       stdout.push(chunk);
     });
-    child.stderr!.on('data', () => undefined);
-    child.stdin!.on('error', () => undefined);
+    child.stderr.on('data', () => undefined);
+    child.stdin.on('error', () => undefined);
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') finish(new BoundedRunError('not-found', 'not found', { cause: err }));
       else finish(new BoundedRunError('spawn', `cannot be run (${err.code ?? err.message})`, { cause: err }));
     });
     child.on('close', (code, signal) => finish(undefined, { code, signal, stdout: Buffer.concat(stdout) }));
-    child.stdin!.end(run.input);
+    child.stdin.end(run.input);
   });
 }
