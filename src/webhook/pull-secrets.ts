@@ -35,6 +35,7 @@ import {
   type RegistryKeyring,
 } from '../index';
 import { errorMessage } from '../util/describe';
+import { isRecord, own, type JsonObject } from '../util/shape';
 import { podSpecOf, type GroupVersionKind } from './admission';
 import { TtlCache } from './cache';
 
@@ -80,9 +81,8 @@ const SECRET_TYPES: Readonly<Record<string, { key: string; format: 'dockerconfig
   'kubernetes.io/dockercfg': { key: '.dockercfg', format: 'dockercfg' },
 });
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const own = (obj: Json, key: string): unknown => (Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined);
+type Json = JsonObject;
+const isObject = isRecord;
 
 /** A Secret read: its entries, or why it gives none. */
 type SecretRead = { readonly entries: readonly KeyringEntry[] } | { readonly none: string };
@@ -267,7 +267,7 @@ export class MemoryObjectSource implements ObjectCredentialSource {
   /** Every read, in order: `Secret ns/name`, `ServiceAccount ns/name`. */
   readonly reads: string[] = [];
   /** When set, reads throw it (an unreachable API server). */
-  failure?: Error;
+  failure?: Error | undefined;
 
   setSecret(namespace: string, name: string, secret: unknown): void {
     this.secrets.set(`${namespace}/${name}`, secret);

@@ -31,7 +31,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ImgverifyError } from '../../errors';
 import { abortable } from '../../util/abort';
-import { describeValue } from '../../util/describe';
+import { isRecord } from '../../util/shape';
+import { describeValue, errorMessage } from '../../util/describe';
 import type { CredentialCandidate, CredentialLookupResult } from '../types';
 import { RegistryKeyring, urlsMatch, type KeyringEntry } from './keyring';
 import { BoundedRunError, runBounded } from './spawn';
@@ -76,10 +77,7 @@ function configError(where: string, why: string): ImgverifyError {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const isObject = isRecord;
 
 function rejectUnknown(obj: Json, allowed: readonly string[], where: string, path: string): void {
   for (const key of Object.keys(obj)) {
@@ -197,7 +195,7 @@ async function readConfigFile(path: string): Promise<CredentialProviderSpec[]> {
   try {
     info = await stat(path);
   } catch (err) {
-    throw configError(path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw configError(path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
   }
   if (info.size > MAX_CONFIG_BYTES) throw configError(path, `larger than ${MAX_CONFIG_BYTES} bytes`);
   return parseCredentialProviderConfig(await readFile(path, 'utf8'), path);
@@ -218,7 +216,7 @@ export async function readCredentialProviderSpecs(settings: CredentialProviderSe
   try {
     info = await stat(config);
   } catch (err) {
-    throw configError(config, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw configError(config, `cannot be read (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
   }
   let specs: CredentialProviderSpec[] = [];
   if (info.isDirectory()) {
@@ -240,7 +238,7 @@ export async function readCredentialProviderSpecs(settings: CredentialProviderSe
   try {
     if (!(await stat(binDir)).isDirectory()) throw new Error('not a folder');
   } catch (err) {
-    throw new ImgverifyError('INVALID_OPTIONS', `credential provider plugin folder ${binDir} does not exist or is not a folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+    throw new ImgverifyError('INVALID_OPTIONS', `credential provider plugin folder ${binDir} does not exist or is not a folder (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`, {
       details: { credentialProviderBinDir: binDir },
     });
   }
@@ -431,7 +429,7 @@ export class CredentialProviders {
         notes.push(found.length > 0 ? label : `${label}: none for ${image}`);
       } catch (err) {
         if (signal?.aborted) throw err;
-        notes.push(`${label} failed: ${(err as Error).message}`);
+        notes.push(`${label} failed: ${errorMessage(err)}`);
       }
     }
     return { candidates, searched: notes.join('; ') };

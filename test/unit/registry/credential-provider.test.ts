@@ -270,7 +270,7 @@ describe('running plugins (exec protocol credentialprovider.kubelet.k8s.io)', ()
     const plugin = installCredentialProviderPlugin(bin, 'plugin', { auth });
     const p = providers([spec()]);
     const err = await p.lookup('registry.example', 'app', AbortSignal.abort(new Error('deadline'))).catch((e: unknown) => e);
-    expect((err as Error).message).toBe('deadline');
+    expect(err).toEqual(new Error('deadline'));
     await waitUntil(() => plugin.calls().length === 1);
     await new Promise((r) => setTimeout(r, 300));
     expect((await p.lookup('registry.example', 'app')).candidates).toHaveLength(1);
