@@ -9,7 +9,7 @@ import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
-import { noMatchFromFlags, registryFromFlags, requiredFlag, VERIFICATION_FLAGS } from './webhook';
+import { credentialProvidersFromFlags, noMatchFromFlags, registryFromFlags, requiredFlag, VERIFICATION_FLAGS } from './webhook';
 
 export const POLICY_USAGE = `Usage: imgverify policy test --policies DIR IMAGE... [flags]
 
@@ -23,6 +23,8 @@ prints the verdict, each matching policy and the authority that decided (or why 
 ${trustHelp(29)}
   --docker-config FILE       registry credentials (default: $DOCKER_CONFIG/config.json)
   --registry-config FILE     more credential files, repeatable (as the webhook)
+  --image-credential-provider-config FILE --image-credential-provider-bin-dir DIR
+                             kubelet credential provider plugins (as the webhook)
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
   --registry-client-cert FILE --registry-client-key FILE
@@ -86,7 +88,7 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   const trust = await trustFromFlags(values, io, { cacheOnly: true });
   const backend = new VerifierBackend({
     ...(trust.roots ? { trustedRoot: trust.roots } : {}),
-    registry: registryFromFlags(values, io.env, timeoutMs, 'policy test'),
+    registry: { ...registryFromFlags(values, io.env, timeoutMs, 'policy test'), ...(await credentialProvidersFromFlags(values, io.env)) },
   });
   try {
     const evaluator = new PolicyEvaluator({ backend, noMatch, timeoutMs, cacheTtlMs: 0 });

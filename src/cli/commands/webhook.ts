@@ -1,6 +1,6 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { defaultTufCacheDir, type RegistryClientOptions } from '../..';
+import { defaultTufCacheDir, loadCredentialProviders, type RegistryClientOptions } from '../..';
 import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
@@ -43,6 +43,11 @@ ${trustHelp(29)}
   --registry-config FILE     more credential files (mounted kubernetes.io/dockerconfigjson Secrets),
                              repeatable, consulted in order after --docker-config; all are
                              re-read when they change
+  --image-credential-provider-config FILE --image-credential-provider-bin-dir DIR
+                             kubelet credential provider plugins (the kubelet's own flags: a
+                             CredentialProviderConfig file or folder, and the plugin folder), asked
+                             for the images their matchImages match, after the admitted object's
+                             pull secrets and before the credential files
   --allow-http-registry      plain http to any registry (loopback registries always use http)
   --registry-cacert FILE     extra CA certificates (PEM) for registry TLS
   --registry-client-cert FILE --registry-client-key FILE
@@ -68,6 +73,8 @@ export const VERIFICATION_FLAGS = {
   ...TRUST_FLAGS,
   'docker-config': { type: 'string' },
   'registry-config': { type: 'string', multiple: true },
+  'image-credential-provider-config': { type: 'string' },
+  'image-credential-provider-bin-dir': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
   'registry-cacert': { type: 'string' },
   'registry-client-cert': { type: 'string' },
@@ -114,6 +121,21 @@ export function registryFromFlags(values: Values, env: NodeJS.ProcessEnv, timeou
     ...(files.length > 0 ? { credentialFiles: files } : {}),
     timeoutMs: Math.ceil(timeoutMs),
   };
+}
+
+/**
+ * Kubelet credential provider plugins from `--image-credential-provider-config` and
+ * `--image-credential-provider-bin-dir` (both or neither), loaded and checked now: a bad
+ * configuration or a missing plugin is a configuration error (exit 2) at start.
+ */
+export async function credentialProvidersFromFlags(values: Values, env: NodeJS.ProcessEnv): Promise<Pick<RegistryClientOptions, 'credentialProviders'>> {
+  const config = str(values, 'image-credential-provider-config');
+  const binDir = str(values, 'image-credential-provider-bin-dir');
+  if (config === undefined && binDir === undefined) return {};
+  if (config === undefined || config === '' || binDir === undefined || binDir === '') {
+    throw usageError('--image-credential-provider-config and --image-credential-provider-bin-dir go together (as in the kubelet)');
+  }
+  return { credentialProviders: await loadCredentialProviders({ config, binDir }, { env }) };
 }
 
 export function requiredFlag(values: Values, name: string): string {
@@ -213,7 +235,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     ...(trust.roots ? { trustedRoot: trust.roots } : {}),
     tufCacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
     ...(values.offline === true ? { offline: true } : {}),
-    registry: registryFromFlags(values, io.env, timeoutMs, 'webhook'),
+    registry: { ...registryFromFlags(values, io.env, timeoutMs, 'webhook'), ...(await credentialProvidersFromFlags(values, io.env)) },
     shutdownDelayMs,
     log: jsonLines(io, logLevel),
   });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli';
-import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
+import { closePushers, createCa, credentialProviderConfigYaml, installCredentialProviderPlugin, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
 import { admissionReview, applyPatch, policyYaml, startWebhookProcess, WebhookClient, workload, writeConfigMap, type WebhookProcess } from './helpers';
@@ -198,6 +198,35 @@ describe('imgverify policy test', () => {
     const allowed = await runCli(['policy', 'test', '--policies', empty, '--no-match', 'allow', '--allow-empty-policies', 'nginx']);
     expect(allowed.code).toBe(0);
     expect(allowed.stdout).toContain('no policy matches (no-match setting: allow)');
+  });
+
+  test('kubelet credential provider plugins (--image-credential-provider-config, --image-credential-provider-bin-dir) give the registry credentials', async () => {
+    const bin = join(work, 'provider-bin');
+    const plugin = installCredentialProviderPlugin(bin, 'registry-login', { auth: { [registry.host]: registry.pushCredentials! }, cacheKeyType: 'Registry' });
+    const conf = join(work, 'credential-providers.yaml');
+    writeFileSync(conf, credentialProviderConfigYaml([{ name: 'registry-login', matchImages: [registry.host], args: ['get-credentials'] }]));
+    const res = await runCli(['policy', 'test', '--policies', policies, '--trusted-root', files.root, '--image-credential-provider-config', conf, '--image-credential-provider-bin-dir', bin, signed.ref]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`ALLOWED  ${signed.ref} (${signed.digest})`);
+    // Asked once, for the repository (the kubelet's image argument), with its configured args.
+    expect(plugin.calls().map((c) => [c.request.image, c.argv])).toEqual([[`${registry.host}/cli/signed`, ['get-credentials']]]);
+  });
+
+  test('credential provider flags: both or neither; a bad configuration or a missing plugin is exit 2 naming it', async () => {
+    const conf = join(work, 'bad-providers.yaml');
+    const base = ['policy', 'test', '--policies', policies, '--trusted-root', files.root];
+    const alone = await runCli([...base, '--image-credential-provider-config', conf, signed.ref]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--image-credential-provider-config and --image-credential-provider-bin-dir go together');
+    writeFileSync(conf, credentialProviderConfigYaml([{ name: 'registry-login', matchImages: [registry.host], defaultCacheDuration: 'soon' }]));
+    const bad = await runCli([...base, '--image-credential-provider-config', conf, '--image-credential-provider-bin-dir', work, signed.ref]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`credential provider config ${conf}: providers[0].defaultCacheDuration: not a duration`);
+    writeFileSync(conf, credentialProviderConfigYaml([{ name: 'absent-plugin', matchImages: [registry.host] }]));
+    const missing = await runCli([...base, '--image-credential-provider-config', conf, '--image-credential-provider-bin-dir', work, signed.ref]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`credential provider plugin executable ${join(work, 'absent-plugin')} does not exist`);
   });
 
   test('usage errors', async () => {
