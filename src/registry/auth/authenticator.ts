@@ -112,7 +112,8 @@ export class CredentialWalk {
   /** Loads sources until a credential not yet tried is at the cursor, or none remain. */
   private async fill(signal: AbortSignal | undefined): Promise<void> {
     while (this.index >= this.loaded.length && this.segment < this.segments.length) {
-      const result = await this.segments[this.segment++]!(signal);
+      // Bounded by the request's signal whatever the source does with it (an API server that hangs).
+      const result = await abortable(this.segments[this.segment++]!(signal), signal);
       if (result.searched !== '') this.searched.push(result.searched);
       for (const candidate of result.candidates) {
         const key = credentialKey(candidate.credentials);
