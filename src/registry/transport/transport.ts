@@ -142,7 +142,7 @@ export class RegistryTransport {
         if (!(await this.auth.onForbidden(authz, info, walk, req.signal))) {
           const details = { ...contextDetails(req.ctx, res.url), status: 403, ...(info.code ? { registryError: info.code } : {}) };
           const sent = authz === undefined ? '' : ` (credentials: ${walk.describe()})`;
-          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${describe(req.ctx)}: GET ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`, { details });
+          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${describeRequest(req.ctx)}: GET ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`, { details });
         }
       } else {
         // Each round learns a challenge, renews a stale token or moves to the next credential;
