@@ -3,7 +3,7 @@
  * and attestations of a digest against a compiled policy. No I/O in ./evaluate: the registry and
  * the verifier come in through this interface (./verifier-backend implements it over the library).
  */
-import type { AttestationCondition, ImageReference, ImageVerificationResult, PreparedPolicy, SignatureResult, TrustRootInput, VerificationPolicy } from '../index';
+import type { AttestationCondition, CallCredentials, ImageReference, ImageVerificationResult, PreparedPolicy, SignatureResult, TrustRootInput, VerificationPolicy } from '../index';
 
 /** What `ImageVerifier.verifyAttestations` resolves to (only the fields used here). */
 export interface AttestationsResult extends ImageVerificationResult {
@@ -40,6 +40,10 @@ export interface VerificationBackend {
   prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[], options?: PrepareOptions): PreparedPolicy;
   /** The default trust, as loaded roots and providers (for authorities that combine it with a `ca-cert`). */
   defaultTrust?(): readonly TrustRootInput[];
-  /** A session whose registry requests are aborted by `signal`. */
-  session(signal: AbortSignal): VerificationSession;
+  /**
+   * A session whose registry requests are aborted by `signal` and carry `credentials` (the
+   * admitted object's pull secrets), tried before the backend's own; they are used for this
+   * session's requests only.
+   */
+  session(signal: AbortSignal, credentials?: CallCredentials): VerificationSession;
 }

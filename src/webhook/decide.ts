@@ -14,6 +14,7 @@ import {
 } from './admission';
 import type { PolicyEvaluator } from './evaluate';
 import { summarize } from './outcomes';
+import type { PullSecretCredentials } from './pull-secrets';
 import { errorMessage } from '../util/describe';
 import { objectLabels } from './resource-match';
 import { POLICY_API_GROUP, POLICY_OBJECT_KINDS } from './policy-objects';
@@ -48,7 +49,8 @@ export interface AdmissionDecision {
 /**
  * Validation (`mutate` false) checks every image of the object, as a policy added since
  * creation applies; mutation pins only what changed (rewriting an unchanged image restarts
- * the container). An object whose images cannot be read is denied.
+ * the container). An object whose images cannot be read is denied. With `pullSecrets`, the
+ * images are read with the object's pull secrets (and its ServiceAccount's) first.
  */
 export async function decideAdmission(
   evaluator: PolicyEvaluator,
@@ -56,6 +58,7 @@ export async function decideAdmission(
   mutate: boolean,
   signal: AbortSignal,
   validatePolicyObject?: PolicyObjectValidator,
+  pullSecrets?: PullSecretCredentials,
 ): Promise<AdmissionDecision> {
   const uid = request.uid;
   const policyObject = policyObjectDecision(request, mutate, validatePolicyObject);
@@ -70,9 +73,11 @@ export async function decideAdmission(
   if (images.length === 0) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   // spec.match reads what the API server admits and the object's own labels (not its pod template's).
   const object = { resource: request.resource, labels: objectLabels(request.object) };
+  // The object's pull secrets travel with the evaluation of its images, and only with it.
+  const credentials = pullSecrets?.forObject(request.namespace, request.object, request.kind);
   const decisions = await evaluator.evaluate(
     images.map((i) => i.image),
-    { signal, object },
+    { signal, object, ...(credentials ? { credentials } : {}) },
   );
   const summary = summarize(decisions);
   if (!summary.allowed) {

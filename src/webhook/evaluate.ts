@@ -9,7 +9,8 @@
  *            resolve the tag to a digest, once per image per request (tags move)
  *                            │
  *                            ▼
- *            per matching policy, cached by (digest, policy-set version, policy name):
+ *            per matching policy, cached by (digest, policy-set version, policy name;
+ *            a failure also by the admitted object's credentials):
  *              authorities in order until one passes (OR):
  *                static pass|fail · keyless identities · key · attestations (every listed type)
  *                            │
@@ -30,6 +31,7 @@ import {
   parseReference,
   toImgverifyError,
   withDigest,
+  type CallCredentials,
   type ErrorCode,
   type ImageReference,
   type ImageVerificationResult,
@@ -71,6 +73,14 @@ export interface PolicyEvaluatorOptions {
   readonly now?: () => number;
 }
 
+/** An admitted object's registry credentials, for the evaluation of its images (./pull-secrets). */
+export interface EvaluationCredentials {
+  /** Sent with the registry requests of this evaluation only. */
+  readonly credentials: CallCredentials;
+  /** Which credentials these are (no secret): evaluations with equal ones may share work. */
+  readonly fingerprint: string;
+}
+
 /** Options of one `evaluate` call. */
 export interface EvaluateOptions {
   /** Deadline for this call, ms (default: the evaluator's). */
@@ -82,6 +92,8 @@ export interface EvaluateOptions {
    * Without it such policies apply to every image (the stricter reading).
    */
   readonly object?: MatchedObject;
+  /** The admitted object's pull secrets (default: the backend's own credentials only). */
+  readonly credentials?: EvaluationCredentials;
 }
 
 export const EVALUATOR_DEFAULTS: Readonly<{
@@ -263,7 +275,7 @@ export class PolicyEvaluator {
     else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
       const distinct = [...new Set(images)];
-      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, options.object, controller.signal));
+      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, options.object, controller.signal, options.credentials));
       const byImage = new Map(distinct.map((image, i) => [image, decisions[i]!]));
       for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
       this.metrics?.cacheEntries.set(this.cache.size);
@@ -274,7 +286,7 @@ export class PolicyEvaluator {
     }
   }
 
-  private async evaluateImage(image: string, object: MatchedObject | undefined, signal: AbortSignal): Promise<ImageDecision> {
+  private async evaluateImage(image: string, object: MatchedObject | undefined, signal: AbortSignal, credentials: EvaluationCredentials | undefined): Promise<ImageDecision> {
     let ref: ImageReference;
     try {
       ref = parseReference(image);
@@ -290,7 +302,7 @@ export class PolicyEvaluator {
     if (matched.length === 0) return this.unmatched(image);
 
     let digest: string;
-    const session = this.backend.session(signal);
+    const session = credentials ? this.backend.session(signal, credentials.credentials) : this.backend.session(signal);
     try {
       digest = ref.digest ?? (await abortable(session.resolve(ref), signal));
     } catch (err) {
@@ -310,7 +322,7 @@ export class PolicyEvaluator {
       return this.decide(image, undefined, outcomes);
     }
     const pinned = withDigest(ref, digest);
-    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal)));
+    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal, credentials?.fingerprint)));
     return this.decide(image, digest, outcomes);
   }
 
@@ -342,20 +354,43 @@ export class PolicyEvaluator {
     };
   }
 
-  /** One policy's outcome for a digest: from the cache, joined in flight, or evaluated. */
+  /**
+   * One policy's outcome for a digest: from the cache, joined in flight, or evaluated.
+   *
+   * With an admitted object's credentials (`fingerprint` names them), a pass is shared: it
+   * says a signature verified, whoever fetched it. Everything else is the object's own: a
+   * failure is cached under its credentials (with others, more may be readable: a signature
+   * repository its pull secrets cannot read), and only evaluations with the same credentials
+   * join one in flight (so an object never waits on, or gets, the answer fetched with another
+   * object's pull secrets, nor lends its own). Operational failures (a registry refusing the
+   * credentials included) are never kept.
+   */
   private async policyOutcome(
     active: ActiveSet,
     policy: ClusterImagePolicy,
     pinned: ImageReference,
     session: VerificationSession,
     signal: AbortSignal,
+    fingerprint?: string,
   ): Promise<PolicyOutcome> {
-    const key = verdictKey(pinned.digest!, active.version, policy.name);
+    const shared = verdictKey(pinned.digest!, active.version, policy.name);
+    const key = fingerprint === undefined ? shared : `${shared}\0${fingerprint}`;
+    const pass = key === shared ? undefined : this.cache.get(shared);
+    if (pass?.passed) {
+      this.metrics?.cacheHits.inc();
+      return { ...pass, cached: true };
+    }
     const got = this.cache.getOrRun(
       key,
       () => this.runPolicy(active, policy, pinned, session, signal),
       // Operational failures are never kept, nor outcomes of a set no longer in force.
-      (outcome) => (!outcome.operational && this.active === active ? (outcome.passed ? undefined : this.negativeTtlMs) : false),
+      (outcome) => {
+        if (outcome.operational || this.active !== active) return false;
+        if (!outcome.passed) return this.negativeTtlMs;
+        if (key === shared) return undefined;
+        this.cache.set(shared, outcome);
+        return false;
+      },
     );
     if (got.how === 'hit') {
       this.metrics?.cacheHits.inc();

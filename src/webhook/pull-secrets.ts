@@ -35,9 +35,10 @@ import {
   type RegistryKeyring,
 } from '../index';
 import { errorMessage } from '../util/describe';
-import { isRecord, own, type JsonObject } from '../util/shape';
+import { isRecord, own } from '../util/shape';
 import { podSpecOf, type GroupVersionKind } from './admission';
 import { TtlCache } from './cache';
+import type { EvaluationCredentials } from './evaluate';
 
 /**
  * How Secrets and ServiceAccounts are read. Answers are the objects as the API returns them
@@ -61,17 +62,6 @@ export interface PullSecretOptions {
 
 export const PULL_SECRET_DEFAULTS = Object.freeze({ ttlMs: 30_000, notFoundTtlMs: 5_000, maxEntries: 1000 });
 
-/** What an admitted object's images are read with. */
-export interface ObjectCredentials {
-  /** For the registry client's calls (the library's CallCredentials). */
-  readonly credentials: CallCredentials;
-  /**
-   * Which credentials these are, without any secret: a hash of the namespace, the Secret
-   * names and the ServiceAccount. Evaluations with equal fingerprints may share work.
-   */
-  readonly fingerprint: string;
-}
-
 /** Most pull secrets read for one object (a Pod lists a handful). */
 const MAX_SECRETS = 64;
 /** The API's own limit on a Secret's data. */
@@ -81,7 +71,6 @@ const SECRET_TYPES: Readonly<Record<string, { key: string; format: 'dockerconfig
   'kubernetes.io/dockercfg': { key: '.dockercfg', format: 'dockercfg' },
 });
 
-type Json = JsonObject;
 const isObject = isRecord;
 
 /** A Secret read: its entries, or why it gives none. */
@@ -162,7 +151,7 @@ export class PullSecretCredentials {
    * The credentials of an object admitted in `namespace`; undefined when it has no pod spec or
    * no namespace (its images are then read with the webhook's own credentials only).
    */
-  forObject(namespace: string | undefined, object: unknown, kind: GroupVersionKind | string): ObjectCredentials | undefined {
+  forObject(namespace: string | undefined, object: unknown, kind: GroupVersionKind | string): EvaluationCredentials | undefined {
     if (namespace === undefined || namespace === '') return undefined;
     const refs = pullSecretReferences(object, kind);
     if (refs === undefined) return undefined;
@@ -258,48 +247,4 @@ export class PullSecretCredentials {
     }
     return flight;
   }
-}
-
-/** An ObjectCredentialSource over objects held in memory (tests, and embedders with their own cache). */
-export class MemoryObjectSource implements ObjectCredentialSource {
-  private readonly secrets = new Map<string, unknown>();
-  private readonly accounts = new Map<string, unknown>();
-  /** Every read, in order: `Secret ns/name`, `ServiceAccount ns/name`. */
-  readonly reads: string[] = [];
-  /** When set, reads throw it (an unreachable API server). */
-  failure?: Error | undefined;
-
-  setSecret(namespace: string, name: string, secret: unknown): void {
-    this.secrets.set(`${namespace}/${name}`, secret);
-  }
-
-  deleteSecret(namespace: string, name: string): void {
-    this.secrets.delete(`${namespace}/${name}`);
-  }
-
-  setServiceAccount(namespace: string, name: string, account: unknown): void {
-    this.accounts.set(`${namespace}/${name}`, account);
-  }
-
-  deleteServiceAccount(namespace: string, name: string): void {
-    this.accounts.delete(`${namespace}/${name}`);
-  }
-
-  getSecret(namespace: string, name: string): Promise<unknown> {
-    this.reads.push(`Secret ${namespace}/${name}`);
-    return this.failure ? Promise.reject(this.failure) : Promise.resolve(this.secrets.get(`${namespace}/${name}`));
-  }
-
-  getServiceAccount(namespace: string, name: string): Promise<unknown> {
-    this.reads.push(`ServiceAccount ${namespace}/${name}`);
-    return this.failure ? Promise.reject(this.failure) : Promise.resolve(this.accounts.get(`${namespace}/${name}`));
-  }
-}
-
-/** A `kubernetes.io/dockerconfigjson` Secret object holding `auths` (tests, examples). */
-export function dockerConfigSecret(auths: Readonly<Record<string, { readonly username: string; readonly password: string }>>): Json {
-  const config = {
-    auths: Object.fromEntries(Object.entries(auths).map(([k, v]) => [k, { auth: Buffer.from(`${v.username}:${v.password}`).toString('base64') }])),
-  };
-  return { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') } };
 }

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ImgverifyError } from '../index';
 import { admissionResponse, parseAdmissionReview, WEBHOOK_PATHS, type AdmissionRequest } from './admission';
 import { decideAdmission, type AdmissionDecision, type PolicyObjectValidator } from './decide';
+import type { PullSecretCredentials } from './pull-secrets';
 import type { PolicyEvaluator } from './evaluate';
 import type { Logger } from './log';
 import { METRICS_CONTENT_TYPE, type WebhookMetrics } from './metrics';
@@ -36,6 +37,8 @@ export interface RouterOptions {
   readonly sourceReady?: () => boolean;
   /** Apply-time validation of ClusterImagePolicy and TrustRoot objects sent to /validate. */
   readonly validatePolicyObject?: PolicyObjectValidator;
+  /** Reads admitted objects' pull secrets (when the webhook can read them; once the cluster connection is up). */
+  readonly pullSecrets?: () => PullSecretCredentials | undefined;
 }
 
 /** Each response's server's `shuttingDown` (read by send(), right before the answer is written). */
@@ -109,7 +112,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     const started = Date.now();
     let outcome: AdmissionDecision;
     try {
-      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort, options.validatePolicyObject);
+      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort, options.validatePolicyObject, options.pullSecrets?.());
     } catch (err) {
       // The uid is known: answer with a denial rather than an HTTP error (fail closed).
       log('error', 'admission failed unexpectedly', { uid: request.uid, error: errorMessage(err) });

@@ -22,6 +22,7 @@ import { WebhookMetrics } from './metrics';
 import { startPolicyReload } from './policy-reload';
 import type { PolicyObjectValidator } from './decide';
 import { validatePolicyObject } from './policy-objects';
+import { PullSecretCredentials, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
 import { createRouter } from './router';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
@@ -92,6 +93,14 @@ export interface WebhookServerOptions {
   readonly registry?: RegistryClientOptions;
   /** Verification backend (default: the library verifier over a registry client). */
   readonly backend?: VerificationBackend;
+  /**
+   * Where admitted objects' Secrets and ServiceAccounts are read (the Kubernetes API in
+   * cluster mode): their pull secrets are then tried first for their images (docs/webhook.md,
+   * "Registry credentials"). Without it, images are read with the webhook's own credentials.
+   */
+  readonly objectCredentials?: ObjectCredentialSource;
+  /** How long pull secret reads are kept (default 30 s, not found 5 s, 1000 entries). */
+  readonly pullSecretCache?: PullSecretOptions;
   readonly maxBodyBytes?: number;
   /** Policy folder watching (see watchPolicies). */
   readonly policyDebounceMs?: number;
@@ -190,6 +199,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     log,
   });
   trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
+  // Admitted objects' pull secrets: read where the embedder says (in cluster mode, once the
+  // cluster connection is up, from the Kubernetes API).
+  let pullSecrets: PullSecretCredentials | undefined = options.objectCredentials ? new PullSecretCredentials(options.objectCredentials, options.pullSecretCache) : undefined;
   // The server listens before the policies load: loading TrustRoots may wait on their mirrors,
   // and meanwhile /healthz answers (a liveness probe must not restart a pod that is loading)
   // while /readyz answers 503 until the first policy set is in force.
@@ -218,6 +230,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       policyRejection: () => (policies ? policies.rejection() : 'loading the policies and their TrustRoots'),
       sourceReady: () => policies?.ready() ?? false,
       validatePolicyObject: (object) => (policies ? policies.validate(object) : validatePolicyObject(object)),
+      pullSecrets: () => pullSecrets,
     }),
   );
   server.on('tlsClientError', (err: Error, socket: Socket) => {

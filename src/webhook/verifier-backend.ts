@@ -6,12 +6,16 @@
  *     digest-pinned `verify()` does not fetch it again;
  *   - shares every registry answer between the policies and authorities evaluated for the
  *     image (the `.sig` manifest and blobs are fetched once, however many authorities);
- *   - aborts its registry requests when the request's deadline passes.
+ *   - aborts its registry requests when the request's deadline passes;
+ *   - sends the admitted object's credentials (its pull secrets) with its registry requests,
+ *     before the client's own: they serve this session only (the client keys tokens by
+ *     credential, so nothing obtained with them serves another object).
  * The library's ImageVerifier does the verification; it is used as is, with the session's
  * reader as its registry client.
  */
 import {
   createVerifier,
+  type CallCredentials,
   RegistryClient,
   repositoryName,
   type FetchedManifest,
@@ -53,30 +57,36 @@ export interface VerifierBackendOptions {
 class SessionReader implements RegistryReader {
   private readonly memo = new Map<string, Promise<unknown>>();
 
+  /** Every call's options: the session's signal, and the admitted object's credentials. */
+  private readonly call: { readonly signal: AbortSignal; readonly credentials?: CallCredentials };
+
   constructor(
     private readonly client: RegistryClient,
-    private readonly signal: AbortSignal,
-  ) {}
+    signal: AbortSignal,
+    credentials?: CallCredentials,
+  ) {
+    this.call = { signal, ...(credentials ? { credentials } : {}) };
+  }
 
   // Answers are shared within the session, so they run under the session's deadline (a
   // caller's own deadline, e.g. the verifier's per-image one, is never shorter here).
   getManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest> {
-    return this.once(`manifest ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.getManifest(repo, tagOrDigest, { signal: this.signal }));
+    return this.once(`manifest ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.getManifest(repo, tagOrDigest, this.call));
   }
 
   findManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest | null> {
-    return this.once(`find ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.findManifest(repo, tagOrDigest, { signal: this.signal }));
+    return this.once(`find ${repositoryName(repo)} ${tagOrDigest}`, () => this.client.findManifest(repo, tagOrDigest, this.call));
   }
 
   getBlob(repo: RepositoryRef, digest: string, options: ReadOptions & { maxBytes?: number } = {}): Promise<Buffer> {
     return this.once(`blob ${repositoryName(repo)} ${digest} ${options.maxBytes ?? ''}`, () =>
-      this.client.getBlob(repo, digest, { signal: this.signal, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) }),
+      this.client.getBlob(repo, digest, { ...this.call, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) }),
     );
   }
 
   listReferrers(repo: RepositoryRef, digest: string, options: ReadOptions & { artifactType?: string } = {}): Promise<ReferrersListing> {
     return this.once(`referrers ${repositoryName(repo)} ${digest} ${options.artifactType ?? ''}`, () =>
-      this.client.listReferrers(repo, digest, { signal: this.signal, ...(options.artifactType !== undefined ? { artifactType: options.artifactType } : {}) }),
+      this.client.listReferrers(repo, digest, { ...this.call, ...(options.artifactType !== undefined ? { artifactType: options.artifactType } : {}) }),
     );
   }
 
@@ -124,8 +134,9 @@ export class VerifierBackend implements VerificationBackend {
     return this.verifier.trustSources;
   }
 
-  session(signal: AbortSignal): VerificationSession {
-    const reader = new SessionReader(this.client, signal);
+  session(signal: AbortSignal, credentials?: CallCredentials): VerificationSession {
+    // The session's reader is its own: what it memoises was fetched with this object's credentials.
+    const reader = new SessionReader(this.client, signal, credentials);
     // A verifier is trust, a registry reader and where signatures are: cheap to make, one per
     // session and place.
     const verifiers = new Map<readonly TrustRootInput[] | undefined, Map<string, ImageVerifier>>();

@@ -4,7 +4,8 @@
  * namespace, from kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg Secrets; cached
  * with a bound and a TTL. Reads go through the in-memory ObjectCredentialSource.
  */
-import { dockerConfigSecret, MemoryObjectSource, PullSecretCredentials, pullSecretReferences, secretEntries } from '../../../src/webhook/pull-secrets';
+import { PullSecretCredentials, pullSecretReferences, secretEntries } from '../../../src/webhook/pull-secrets';
+import { dockerConfigSecret, MemoryObjectSource } from '../../support/pull-secrets';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const creds = (username: string) => ({ username, password: `${username}-pw` });
