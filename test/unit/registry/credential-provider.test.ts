@@ -5,6 +5,7 @@
  * cacheDuration and auth map, the cache per cacheKeyType, and the bounds (a plugin that hangs
  * is killed with its process group, one that floods is cut off).
  */
+import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +14,13 @@ import {
   loadCredentialProviders,
   parseCredentialProviderConfig,
   parseGoDuration,
+  parsePluginResponse,
   readCredentialProviderSpecs,
   type CredentialProviderSpec,
 } from '../../../src/registry/auth/credential-provider';
 import { credentialProviderConfigYaml, installCredentialProviderPlugin } from '../../support/registry';
 import { rejection, thrown } from '../../support/errors';
+import { ImgverifyError } from '../../../src/errors';
 
 describe('parseGoDuration (metav1.Duration)', () => {
   it.each([
@@ -394,3 +397,34 @@ async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('hostile input (property)', () => {
+  const spec: CredentialProviderSpec = { name: 'p', matchImages: ['r.example'], defaultCacheDurationMs: 0, apiVersion: 'credentialprovider.kubelet.k8s.io/v1', args: [], env: [] };
+
+  it('a plugin response is parsed or refused with an Error, never quoting it', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.record({ apiVersion: fc.constant(spec.apiVersion), kind: fc.constant('CredentialProviderResponse'), cacheKeyType: fc.constantFrom('Image', 'Registry', 'Global', 'x'), auth: fc.dictionary(fc.string(), fc.jsonValue()) })), (value) => {
+        const text = JSON.stringify(value) ?? 'null';
+        try {
+          parsePluginResponse(Buffer.from(text), spec);
+          return true;
+        } catch (err) {
+          return err instanceof Error && !(text.length > 12 && err.message.includes(text));
+        }
+      }),
+    );
+  });
+
+  it('a configuration is loaded or refused with INVALID_OPTIONS', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v) ?? '')), (text) => {
+        try {
+          parseCredentialProviderConfig(text, 'c.yaml');
+          return true;
+        } catch (err) {
+          return err instanceof ImgverifyError && err.code === 'INVALID_OPTIONS';
+        }
+      }),
+    );
+  });
+});

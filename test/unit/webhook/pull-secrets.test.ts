@@ -4,6 +4,7 @@
  * namespace, from kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg Secrets; cached
  * with a bound and a TTL. Reads go through the in-memory ObjectCredentialSource.
  */
+import fc from 'fast-check';
 import { PullSecretCredentials, pullSecretReferences, secretEntries } from '../../../src/webhook/pull-secrets';
 import { dockerConfigSecret, MemoryObjectSource } from '../../support/pull-secrets';
 
@@ -176,5 +177,18 @@ describe('PullSecretCredentials', () => {
   it('no namespace or no pod spec: no object credentials', () => {
     expect(make().forObject(undefined, pod({}), 'Pod')).toBeUndefined();
     expect(make().forObject('team', { data: {} }, 'ConfigMap')).toBeUndefined();
+  });
+});
+
+describe('hostile Secrets (property)', () => {
+  it('secretEntries never throws, whatever the API answers', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom('kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg', 'Opaque'), (data, type) => {
+        const encoded = Buffer.from(JSON.stringify(data) ?? '').toString('base64');
+        const read = secretEntries({ type, data: { '.dockerconfigjson': encoded, '.dockercfg': encoded } }, 'Secret ns/x');
+        return 'entries' in read || typeof read.none === 'string';
+      }),
+    );
+    fc.assert(fc.property(fc.anything(), (secret) => typeof secretEntries(secret, 'Secret ns/x') === 'object'));
   });
 });
