@@ -103,6 +103,7 @@ export interface RegistryClientOptions {
 
 /** A credential to try for a registry, and where it comes from (for messages; never the secret). */
 export interface CredentialCandidate {
+  /** Sent only to the registry they were looked up for (and its token service). */
   readonly credentials: RegistryCredentials;
   /** `Secret default/regcred`, `credential provider ecr-credential-provider`. */
   readonly source: string;
@@ -124,6 +125,7 @@ export interface CredentialLookupResult {
  * one credential is only ever used by calls that hold the same credential.
  */
 export interface CallCredentials {
+  /** The credentials for one repository (`registry/repository`), in the order to try them. */
   lookup(registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult>;
 }
 

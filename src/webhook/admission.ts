@@ -30,10 +30,13 @@ export const WEBHOOK_PATHS = Object.freeze({
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 const OPERATIONS: readonly AdmissionOperation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
+/** A Kubernetes object's kind, as an AdmissionReview names it (`{group: 'apps', version: 'v1', kind: 'Deployment'}`). */
 export interface GroupVersionKind {
   /** "" for the core group (Pod, ReplicationController, PodTemplate). */
   readonly group: string;
+  /** `v1`, `v1beta1`. */
   readonly version: string;
+  /** `Pod`, `Deployment`. */
   readonly kind: string;
 }
 

@@ -51,6 +51,7 @@ export {
 export { EVALUATOR_DEFAULTS, PolicyEvaluator, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions } from './evaluate';
 export type { MatchedObject } from './resource-match';
 export { PULL_SECRET_DEFAULTS, PullSecretCredentials, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
+export type { GroupVersionKind } from './admission';
 export { NO_MATCH_ACTIONS, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 export type { AttestationsResult, PrepareOptions, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';

@@ -46,10 +46,13 @@ import type { EvaluationCredentials } from './evaluate';
  * undefined when the object does not exist; a throw when it cannot be read.
  */
 export interface ObjectCredentialSource {
+  /** The Secret `namespace/name` (`{type, data}`), undefined when it does not exist. */
   getSecret(namespace: string, name: string, signal?: AbortSignal): Promise<unknown>;
+  /** The ServiceAccount `namespace/name` (`{imagePullSecrets}`), undefined when it does not exist. */
   getServiceAccount(namespace: string, name: string, signal?: AbortSignal): Promise<unknown>;
 }
 
+/** How pull secret reads are cached. */
 export interface PullSecretOptions {
   /** How long a Secret or ServiceAccount read is kept. Default 30 s. */
   readonly ttlMs?: number;
@@ -57,9 +60,11 @@ export interface PullSecretOptions {
   readonly notFoundTtlMs?: number;
   /** Most Secrets, and most ServiceAccounts, kept. Default 1000. */
   readonly maxEntries?: number;
+  /** Clock (tests). Default Date.now. */
   readonly now?: () => number;
 }
 
+/** How long pull secret reads are kept, and how many, by default. */
 export const PULL_SECRET_DEFAULTS = Object.freeze({ ttlMs: 30_000, notFoundTtlMs: 5_000, maxEntries: 1000 });
 
 /** Most pull secrets read for one object (a Pod lists a handful). */

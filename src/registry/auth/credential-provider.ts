@@ -63,6 +63,7 @@ export interface CredentialProviderSpec {
   readonly env: ReadonlyArray<{ readonly name: string; readonly value: string }>;
 }
 
+/** Where the kubelet keeps its credential provider configuration and plugins. */
 export interface CredentialProviderSettings {
   /** `--image-credential-provider-config`: a CredentialProviderConfig file, or a folder of them. */
   readonly config: string;
@@ -312,10 +313,13 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
+/** How plugins are run. */
 export interface CredentialProvidersOptions {
   /** The environment the plugins inherit (the kubelet passes its own). Default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How long one run may take. Default 10 s. */
   readonly timeoutMs?: number;
+  /** Clock for the cache (tests). Default Date.now. */
   readonly now?: () => number;
 }
 
@@ -401,12 +405,13 @@ class Provider {
 export class CredentialProviders {
   private readonly providers: readonly Provider[];
 
+  /** @internal Use loadCredentialProviders(). */
   constructor(specs: readonly CredentialProviderSpec[], binDir: string, options: CredentialProvidersOptions = {}) {
     const resolved = { env: options.env ?? process.env, timeoutMs: options.timeoutMs ?? PLUGIN_TIMEOUT_MS, now: options.now ?? Date.now };
     this.providers = specs.map((spec) => new Provider(spec, binDir, resolved));
   }
 
-  /** Runs so far per provider name (tests). */
+  /** @internal Runs so far per provider name (tests). */
   runs(): Record<string, number> {
     return Object.fromEntries(this.providers.map((p) => [p.spec.name, p.runs]));
   }
@@ -416,6 +421,7 @@ export class CredentialProviders {
     for (const p of this.providers) p.clear();
   }
 
+  /** The plugins' credentials for one repository, in configuration order; failures are named in `searched`. */
   async lookup(registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult> {
     const image = `${registry}/${repository}`;
     const candidates: CredentialCandidate[] = [];

@@ -25,9 +25,11 @@
 import type { CredentialCandidate, RegistryCredentials } from '../types';
 import { parseJsonObject, rawAuthEntries } from './docker-config';
 
+/** One credential of a docker config (a pull secret) or a plugin answer, with the key it is for. */
 export interface KeyringEntry {
   /** The key as written in the docker config (or a plugin's `auth` map). */
   readonly key: string;
+  /** Sent only to registries the key matches. */
   readonly credentials: RegistryCredentials;
   /** Where the entry comes from, for messages: `Secret default/regcred`. */
   readonly source: string;
@@ -203,6 +205,7 @@ export class RegistryKeyring {
     this.index = [...this.byKey.keys()].sort().reverse();
   }
 
+  /** The number of distinct keys. */
   get size(): number {
     return this.index.length;
   }
