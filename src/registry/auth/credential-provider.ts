@@ -175,11 +175,18 @@ function validMatchImage(value: string): boolean {
 
 /** Parses one CredentialProviderConfig document (YAML or JSON); `where` names it in messages. */
 export function parseCredentialProviderConfig(text: string, where: string): CredentialProviderSpec[] {
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  // YAML 1.1, as the kubelet's decoder reads it; duplicate keys are errors.
+  const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
   if (!Array.isArray(docs) || docs.length !== 1) throw configError(where, 'expected one YAML or JSON document');
   const doc = docs[0]!;
   if (doc.errors.length > 0) throw configError(where, `not valid YAML or JSON: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const json: unknown = doc.toJS({ maxAliasCount: 100 });
+  let json: unknown;
+  try {
+    json = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias to no anchor, too many aliases.
+    throw configError(where, `not valid YAML: ${errorMessage(err)}`);
+  }
   if (!isObject(json)) throw configError(where, 'the top level is not an object');
   rejectUnknown(json, ['apiVersion', 'kind', 'providers'], where, '(top level)');
   if (json.kind !== 'CredentialProviderConfig') throw configError(where, `kind: expected CredentialProviderConfig, got ${describeValue(json.kind)}`);

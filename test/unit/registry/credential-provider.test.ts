@@ -112,6 +112,8 @@ describe('CredentialProviderConfig', () => {
     ['{"apiVersion":"kubelet.config.k8s.io/v1","kind":"CredentialProviderConfig","extra":1}', '(top level): unknown field string "extra"'],
     ['a: 1\n---\nb: 2\n', 'expected one YAML or JSON document'],
     ['a: [1\n', 'not valid YAML or JSON'],
+    // fast-check found it: an alias to no anchor made the YAML library throw a ReferenceError.
+    ['*toLocale', 'not valid YAML: Unresolved alias'],
   ])('%s is refused: %s', (text, why) => {
     const err = thrown(() => parse(text), 'INVALID_OPTIONS');
     expect(err.message).toContain(`credential provider config ${where}: `);
