@@ -34,6 +34,7 @@ import {
   type KeyringEntry,
   type RegistryKeyring,
 } from '../index';
+import { abortable } from '../util/abort';
 import { errorMessage } from '../util/describe';
 import { isRecord, own } from '../util/shape';
 import { podSpecOf, type GroupVersionKind } from './admission';
@@ -43,13 +44,16 @@ import type { EvaluationCredentials } from './evaluate';
 /**
  * How Secrets and ServiceAccounts are read. Answers are the objects as the API returns them
  * (`{type, data: {key: base64}}`, `{imagePullSecrets: [{name}]}`), treated as hostile;
- * undefined when the object does not exist; a throw when it cannot be read.
+ * undefined when the object does not exist; a throw when it cannot be read. A read is shared
+ * by every admission that needs it, so no one request's deadline aborts it: the source bounds
+ * its reads itself (the Kubernetes API access has its own deadline), and each request stops
+ * waiting at its own.
  */
 export interface ObjectCredentialSource {
   /** The Secret `namespace/name` (`{type, data}`), undefined when it does not exist. */
-  getSecret(namespace: string, name: string, signal?: AbortSignal): Promise<unknown>;
+  getSecret(namespace: string, name: string): Promise<unknown>;
   /** The ServiceAccount `namespace/name` (`{imagePullSecrets}`), undefined when it does not exist. */
-  getServiceAccount(namespace: string, name: string, signal?: AbortSignal): Promise<unknown>;
+  getServiceAccount(namespace: string, name: string): Promise<unknown>;
 }
 
 /** How pull secret reads are cached. */
@@ -162,10 +166,10 @@ export class PullSecretCredentials {
     if (refs === undefined) return undefined;
     const fingerprint = createHash('sha256').update(JSON.stringify([namespace, refs.secrets, refs.serviceAccount])).digest('hex');
     let keyrings: Promise<{ own: RegistryKeyring; account: RegistryKeyring; searched: string }> | undefined;
-    const load = (signal?: AbortSignal) => (keyrings ??= this.keyrings(namespace, refs.secrets, refs.serviceAccount, signal));
+    const load = () => (keyrings ??= this.keyrings(namespace, refs.secrets, refs.serviceAccount));
     const credentials: CallCredentials = {
       lookup: async (registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult> => {
-        const { own: mine, account, searched } = await load(signal);
+        const { own: mine, account, searched } = await abortable(load(), signal);
         const image = `${registry}/${repository}`;
         const candidates: CredentialCandidate[] = [...mine.lookup(image), ...account.lookup(image)];
         return { candidates, searched };
@@ -174,24 +178,47 @@ export class PullSecretCredentials {
     return { credentials, fingerprint };
   }
 
-  private async keyrings(namespace: string, names: readonly string[], serviceAccount: string, signal?: AbortSignal) {
+  /**
+   * Credentials from named Secrets of a namespace only, no ServiceAccount (a policy's
+   * `source[].signaturePullSecrets`, read in the admitted object's namespace). Same reads,
+   * cache and matching as {@link forObject}.
+   */
+  forSecrets(namespace: string, names: readonly string[]): EvaluationCredentials {
+    const secrets = referenceNames(names.map((name) => ({ name })));
+    const fingerprint = createHash('sha256').update(JSON.stringify(['secrets', namespace, secrets])).digest('hex');
+    let keyring: Promise<{ keyring: RegistryKeyring; searched: string }> | undefined;
+    const load = async () => {
+      const notes: string[] = [];
+      const entries = await this.entriesOf(namespace, secrets, '', notes);
+      return { keyring: registryKeyring(entries), searched: `secrets in ${namespace}: ${notes.join('; ') || 'none named'}` };
+    };
+    const credentials: CallCredentials = {
+      lookup: async (registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult> => {
+        const { keyring: found, searched } = await abortable((keyring ??= load()), signal);
+        return { candidates: found.lookup(`${registry}/${repository}`), searched };
+      },
+    };
+    return { credentials, fingerprint };
+  }
+
+  private async keyrings(namespace: string, names: readonly string[], serviceAccount: string) {
     const notes: string[] = [];
-    const ownEntries = await this.entriesOf(namespace, names, '', notes, signal);
+    const ownEntries = await this.entriesOf(namespace, names, '', notes);
     const accountLabel = `ServiceAccount ${namespace}/${serviceAccount}`;
-    const account = await this.account(namespace, serviceAccount, signal);
+    const account = await this.account(namespace, serviceAccount);
     let accountEntries: KeyringEntry[] = [];
     if ('none' in account) notes.push(account.none);
     else {
       const extra = account.secrets.filter((n) => !names.includes(n));
-      accountEntries = await this.entriesOf(namespace, extra, ` (of ${accountLabel})`, notes, signal);
+      accountEntries = await this.entriesOf(namespace, extra, ` (of ${accountLabel})`, notes);
       if (account.secrets.length === 0) notes.push(`${accountLabel} has no imagePullSecrets`);
     }
     if (names.length === 0) notes.unshift(`the object names no imagePullSecrets`);
     return { own: registryKeyring(ownEntries), account: registryKeyring(accountEntries), searched: `pull secrets in ${namespace}: ${notes.join('; ')}` };
   }
 
-  private async entriesOf(namespace: string, names: readonly string[], suffix: string, notes: string[], signal?: AbortSignal): Promise<KeyringEntry[]> {
-    const reads = await Promise.all(names.map((name) => this.secret(namespace, name, signal)));
+  private async entriesOf(namespace: string, names: readonly string[], suffix: string, notes: string[]): Promise<KeyringEntry[]> {
+    const reads = await Promise.all(names.map((name) => this.secret(namespace, name)));
     const entries: KeyringEntry[] = [];
     reads.forEach((read, i) => {
       if ('none' in read) notes.push(`${read.none}${suffix}`);
@@ -203,18 +230,18 @@ export class PullSecretCredentials {
     return entries;
   }
 
-  private secret(namespace: string, name: string, signal?: AbortSignal): Promise<SecretRead> {
+  private secret(namespace: string, name: string): Promise<SecretRead> {
     const label = `Secret ${namespace}/${name}`;
     return this.cached(this.secrets, `${namespace}/${name}`, `secret\0${namespace}/${name}`, label, async () => {
-      const secret = await this.source.getSecret(namespace, name, signal);
+      const secret = await this.source.getSecret(namespace, name);
       return secret === undefined ? undefined : secretEntries(secret, label);
     });
   }
 
-  private account(namespace: string, name: string, signal?: AbortSignal): Promise<AccountRead> {
+  private account(namespace: string, name: string): Promise<AccountRead> {
     const label = `ServiceAccount ${namespace}/${name}`;
     return this.cached(this.accounts, `${namespace}/${name}`, `account\0${namespace}/${name}`, label, async () => {
-      const account = await this.source.getServiceAccount(namespace, name, signal);
+      const account = await this.source.getServiceAccount(namespace, name);
       if (account === undefined) return undefined;
       return isObject(account) ? { secrets: referenceNames(own(account, 'imagePullSecrets')) } : { none: `${label} is not an object` };
     });

@@ -192,3 +192,17 @@ describe('hostile Secrets (property)', () => {
     fc.assert(fc.property(fc.anything(), (secret) => typeof secretEntries(secret, 'Secret ns/x') === 'object'));
   });
 });
+
+describe('PullSecretCredentials.forSecrets (signaturePullSecrets)', () => {
+  it('named Secrets of a namespace only, no ServiceAccount; same cache', async () => {
+    const source = new MemoryObjectSource();
+    source.setSecret('team', 'sigs', dockerConfigSecret({ 'signatures.example': creds('sig-reader') }));
+    source.setServiceAccount('team', 'default', { imagePullSecrets: [{ name: 'other' }] });
+    const c = new PullSecretCredentials(source);
+    const found = await c.forSecrets('team', ['sigs', 'missing']).credentials.lookup('signatures.example', 'org/app');
+    expect(found.candidates.map((x) => x.source)).toEqual(['Secret team/sigs']);
+    expect(found.searched).toBe('secrets in team: Secret team/sigs; Secret team/missing does not exist');
+    expect(source.reads).toEqual(['Secret team/sigs', 'Secret team/missing']);
+    expect(c.forSecrets('team', ['sigs']).fingerprint).not.toBe(c.forSecrets('other', ['sigs']).fingerprint);
+  });
+});
