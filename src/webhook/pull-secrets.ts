@@ -181,7 +181,7 @@ export class PullSecretCredentials {
   /**
    * Credentials from named Secrets of a namespace only, no ServiceAccount (a policy's
    * `source[].signaturePullSecrets`, read in the admitted object's namespace). Same reads,
-   * cache and matching as {@link forObject}.
+   * cache and matching as `forObject`.
    */
   forSecrets(namespace: string, names: readonly string[]): EvaluationCredentials {
     const secrets = referenceNames(names.map((name) => ({ name })));
