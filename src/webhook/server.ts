@@ -94,9 +94,10 @@ export interface WebhookServerOptions {
   /** Verification backend (default: the library verifier over a registry client). */
   readonly backend?: VerificationBackend;
   /**
-   * Where admitted objects' Secrets and ServiceAccounts are read (the Kubernetes API in
-   * cluster mode): their pull secrets are then tried first for their images (docs/webhook.md,
-   * "Registry credentials"). Without it, images are read with the webhook's own credentials.
+   * Where admitted objects' Secrets and ServiceAccounts are read: their pull secrets are then
+   * tried first for their images (docs/webhook.md, "Registry credentials"). Default: the
+   * Kubernetes API in cluster mode (`kubernetes`); none in folder mode (images are then read
+   * with the webhook's own credentials).
    */
   readonly objectCredentials?: ObjectCredentialSource;
   /** How long pull secret reads are kept (default 30 s, not found 5 s, 1000 entries). */
@@ -268,6 +269,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   log('info', 'accepting connections; loading the policies', { port: address.port, address: address.address });
   try {
     policies = await startPolicySource(options, { evaluator, trust, metrics, log });
+    // In cluster mode, without an embedder's source, the pull secrets come from the cluster.
+    if (pullSecrets === undefined && policies.objects !== undefined) pullSecrets = new PullSecretCredentials(policies.objects, options.pullSecretCache);
   } catch (err) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stopAll();
@@ -328,6 +331,8 @@ interface PolicySource {
   readonly ready: () => boolean;
   readonly validate: PolicyObjectValidator;
   readonly stop: () => void | Promise<void>;
+  /** Cluster mode: where admitted objects' Secrets and ServiceAccounts are read. */
+  readonly objects?: ObjectCredentialSource;
 }
 
 async function startPolicySource(
@@ -342,7 +347,15 @@ async function startPolicySource(
     const { startClusterPolicies } = require('./kube/cluster-policies') as typeof import('./kube/cluster-policies');
     const { writeStatus, ...connection } = options.kubernetes;
     const source = await startClusterPolicies({ connection, evaluator, trust, metrics, log, allowEmpty, ...(writeStatus === false ? { writeStatus } : {}) });
-    return { rejection: () => source.notReadyReason(), ready: () => source.ready(), validate: (object) => source.validate(object), stop: () => source.stop() };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- with the rest of cluster mode
+    const { kubeObjectCredentialSource } = require('./kube/object-credentials') as typeof import('./kube/object-credentials');
+    return {
+      rejection: () => source.notReadyReason(),
+      ready: () => source.ready(),
+      validate: (object) => source.validate(object),
+      stop: () => source.stop(),
+      objects: kubeObjectCredentialSource(source.api),
+    };
   }
   const reload = await startPolicyReload({
     // The TrustRoot documents of a set are loaded (concurrently) before it is in force; those

@@ -107,6 +107,11 @@ export class ClusterPolicySource {
     }
   }
 
+  /** The API connection (also where admitted objects' pull secrets are read). */
+  get api(): KubeApi {
+    return this.options.api;
+  }
+
   /** Starts reading the cluster (returns at once; `ready()` says when the policies are in force). */
   static start(options: ClusterPolicySourceOptions): ClusterPolicySource {
     const source = new ClusterPolicySource(options);
