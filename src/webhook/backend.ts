@@ -10,6 +10,25 @@ export interface AttestationsResult extends ImageVerificationResult {
   readonly attestations: ReadonlyArray<{ readonly predicateType: string; readonly signature: SignatureResult }>;
 }
 
+/** Registry credentials for one evaluation: an admitted object's pull secrets, or a source's signaturePullSecrets (./pull-secrets). */
+export interface EvaluationCredentials {
+  /** Sent with the registry requests they are given for, and only those. */
+  readonly credentials: CallCredentials;
+  /** Which credentials these are (no secret): work done with equal ones may be shared. */
+  readonly fingerprint: string;
+}
+
+/** Where one `verify` / `verifyAttestations` call reads the signatures with. */
+export interface SignatureReadOptions {
+  /**
+   * Credentials for the policy's signature repository (a source's `signaturePullSecrets`):
+   * the requests to that repository carry them instead of the session's credentials (the
+   * backend's own still follow); requests to any other repository (the image's own: its OCI
+   * referrers) keep the session's.
+   */
+  readonly signatureCredentials?: EvaluationCredentials;
+}
+
 /**
  * The verification work for one image in one admission request. Implementations share
  * registry fetches between the calls of a session and abort them with its signal.
@@ -18,9 +37,13 @@ export interface VerificationSession {
   /** The manifest digest a tag points to now (one manifest GET). */
   resolve(ref: ImageReference): Promise<string>;
   /** Signatures of the digest-pinned reference against a prepared policy. */
-  verify(pinned: ImageReference, policy: PreparedPolicy): Promise<ImageVerificationResult>;
+  verify(pinned: ImageReference, policy: PreparedPolicy, options?: SignatureReadOptions): Promise<ImageVerificationResult>;
   /** Attestations of one predicate type (URI), satisfying a CEL condition when one is given. */
-  verifyAttestations(pinned: ImageReference, policy: PreparedPolicy, options: { predicateType: string; condition?: AttestationCondition }): Promise<AttestationsResult>;
+  verifyAttestations(
+    pinned: ImageReference,
+    policy: PreparedPolicy,
+    options: { predicateType: string; condition?: AttestationCondition } & SignatureReadOptions,
+  ): Promise<AttestationsResult>;
 }
 
 /** Where a prepared policy's signatures are looked up. */

@@ -62,8 +62,6 @@ const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha224', 'sha256', 'sha384',
  */
 const UNSUPPORTED = {
   'spec.policy': 'CUE/Rego policies are not evaluated by imgverify; ignoring one would admit images it rejects',
-  'source.signaturePullSecrets':
-    'signaturePullSecrets are not supported yet (credentials from Secrets of the admitted object\'s namespace); ignoring them would fetch the signatures with other credentials than the policy names',
   'authority.rfc3161timestamp': 'rfc3161timestamp needs a trustRootRef naming a TrustRoot document with timestamp authorities',
   'key.kms': 'KMS keys are not supported; put the PEM public key in key.data',
   'key.secretRef': 'keys in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM public key in key.data',
@@ -381,9 +379,11 @@ function parseCtlog(c: Checker, value: unknown, path: string): { url?: string; t
 
 /**
  * `source[]`: repositories holding the signatures (cosign's COSIGN_REPOSITORY), with the Secrets
- * to read them. policy-controller validates `oci` as a registry or repository name; a registry
- * alone names no place for signatures (policy-controller would look in Docker Hub's
- * `library/<host>`), so it is refused here.
+ * to read them (`signaturePullSecrets`: names of Secrets in the admitted object's namespace, read
+ * at admission; where no Secrets can be read the set is refused by `signaturePullSecretErrors`).
+ * policy-controller validates `oci` as a registry or repository name; a registry alone names no
+ * place for signatures (policy-controller would look in Docker Hub's `library/<host>`), so it is
+ * refused here.
  */
 function parseSources(c: Checker, value: unknown, path: string): AuthoritySource[] {
   const sources: AuthoritySource[] = [];
@@ -419,7 +419,6 @@ function parseSources(c: Checker, value: unknown, path: string): AuthoritySource
         if (name === undefined) c.error(`${at}.name`, 'missing field: name (of a Secret in the admitted object\'s namespace) is required');
         else secrets.push(name);
       });
-      if (secrets.length > 0) c.error(`${where}.signaturePullSecrets`, `unsupported field: ${UNSUPPORTED['source.signaturePullSecrets']}`);
     }
     if (ok) sources.push(Object.freeze({ ...(oci !== undefined ? { oci } : {}), signaturePullSecrets: Object.freeze(secrets), ...(tagPrefix !== undefined ? { tagPrefix } : {}) }));
   });

@@ -50,7 +50,8 @@ export interface AdmissionDecision {
  * Validation (`mutate` false) checks every image of the object, as a policy added since
  * creation applies; mutation pins only what changed (rewriting an unchanged image restarts
  * the container). An object whose images cannot be read is denied. With `pullSecrets`, the
- * images are read with the object's pull secrets (and its ServiceAccount's) first.
+ * images are read with the object's pull secrets (and its ServiceAccount's) first, and a
+ * source's `signaturePullSecrets` are read in the object's namespace.
  */
 export async function decideAdmission(
   evaluator: PolicyEvaluator,
@@ -73,11 +74,14 @@ export async function decideAdmission(
   if (images.length === 0) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   // spec.match reads what the API server admits and the object's own labels (not its pod template's).
   const object = { resource: request.resource, labels: objectLabels(request.object) };
-  // The object's pull secrets travel with the evaluation of its images, and only with it.
+  // The object's pull secrets travel with the evaluation of its images, and only with it; so do
+  // the Secrets of its namespace that a policy's sources name (signaturePullSecrets).
   const credentials = pullSecrets?.forObject(request.namespace, request.object, request.kind);
+  const namespace = request.namespace;
+  const signatureSecrets = pullSecrets && namespace ? (names: readonly string[]) => pullSecrets.forSecrets(namespace, names) : undefined;
   const decisions = await evaluator.evaluate(
     images.map((i) => i.image),
-    { signal, object, ...(credentials ? { credentials } : {}) },
+    { signal, object, ...(credentials ? { credentials } : {}), ...(signatureSecrets ? { signatureSecrets } : {}) },
   );
   const summary = summarize(decisions);
   if (!summary.allowed) {

@@ -10,7 +10,7 @@
  *                            │
  *                            ▼
  *            per matching policy, cached by (digest, policy-set version, policy name;
- *            a failure also by the admitted object's credentials):
+ *            a failure also by the admitted object's credentials and the signaturePullSecrets read):
  *              authorities in order until one passes (OR):
  *                static pass|fail · keyless identities · key · attestations (every listed type)
  *                            │
@@ -31,7 +31,6 @@ import {
   parseReference,
   toImgverifyError,
   withDigest,
-  type CallCredentials,
   type ErrorCode,
   type ImageReference,
   type ImageVerificationResult,
@@ -39,7 +38,7 @@ import {
   type TrustEntry,
 } from '../index';
 import { prepareAuthority, type PreparedAuthority, type SourcePolicy } from './authority';
-import type { VerificationBackend, VerificationSession } from './backend';
+import type { EvaluationCredentials, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 import { TtlCache, verdictKey } from './cache';
 import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
 import { matchPolicies } from './glob';
@@ -73,13 +72,7 @@ export interface PolicyEvaluatorOptions {
   readonly now?: () => number;
 }
 
-/** An admitted object's registry credentials, for the evaluation of its images (./pull-secrets). */
-export interface EvaluationCredentials {
-  /** Sent with the registry requests of this evaluation only. */
-  readonly credentials: CallCredentials;
-  /** Which credentials these are (no secret): evaluations with equal ones may share work. */
-  readonly fingerprint: string;
-}
+export type { EvaluationCredentials } from './backend';
 
 /** Options of one `evaluate` call. */
 export interface EvaluateOptions {
@@ -94,6 +87,33 @@ export interface EvaluateOptions {
   readonly object?: MatchedObject;
   /** The admitted object's pull secrets (default: the backend's own credentials only). */
   readonly credentials?: EvaluationCredentials;
+  /**
+   * The credentials of named Secrets of the admitted object's namespace, for authority sources
+   * with `signaturePullSecrets` (decideAdmission: `PullSecretCredentials.forSecrets`). They read
+   * that source's signature repository instead of `credentials`. Without it such a source
+   * fails, and the failure is not cached.
+   */
+  readonly signatureSecrets?: SignatureSecrets;
+}
+
+/** The credentials of named Secrets of the admitted object's namespace (EvaluateOptions.signatureSecrets). */
+export type SignatureSecrets = (names: readonly string[]) => EvaluationCredentials;
+
+/** One evaluation's SignatureSecrets: each list of names asked for once. */
+function onceByNames(secrets: SignatureSecrets | undefined): SignatureSecrets | undefined {
+  if (!secrets) return undefined;
+  const made = new Map<string, EvaluationCredentials>();
+  return (names) => {
+    const key = JSON.stringify(names);
+    let found = made.get(key);
+    if (!found) made.set(key, (found = secrets(names)));
+    return found;
+  };
+}
+
+/** The `signaturePullSecrets` lists of a policy's authorities' sources (empty lists left out). */
+function secretLists(prepared: readonly PreparedAuthority[] | undefined): Array<readonly string[]> {
+  return (prepared ?? []).flatMap((a) => (a.prepared ?? []).flatMap((s) => (s.source && s.source.signaturePullSecrets.length > 0 ? [s.source.signaturePullSecrets] : [])));
 }
 
 export const EVALUATOR_DEFAULTS: Readonly<{
@@ -275,7 +295,8 @@ export class PolicyEvaluator {
     else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
       const distinct = [...new Set(images)];
-      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, options.object, controller.signal, options.credentials));
+      const secrets = onceByNames(options.signatureSecrets);
+      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, options.object, controller.signal, options.credentials, secrets));
       const byImage = new Map(distinct.map((image, i) => [image, decisions[i]!]));
       for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
       this.metrics?.cacheEntries.set(this.cache.size);
@@ -286,7 +307,13 @@ export class PolicyEvaluator {
     }
   }
 
-  private async evaluateImage(image: string, object: MatchedObject | undefined, signal: AbortSignal, credentials: EvaluationCredentials | undefined): Promise<ImageDecision> {
+  private async evaluateImage(
+    image: string,
+    object: MatchedObject | undefined,
+    signal: AbortSignal,
+    credentials: EvaluationCredentials | undefined,
+    secrets: SignatureSecrets | undefined,
+  ): Promise<ImageDecision> {
     let ref: ImageReference;
     try {
       ref = parseReference(image);
@@ -322,7 +349,7 @@ export class PolicyEvaluator {
       return this.decide(image, undefined, outcomes);
     }
     const pinned = withDigest(ref, digest);
-    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal, credentials?.fingerprint)));
+    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal, credentials?.fingerprint, secrets)));
     return this.decide(image, digest, outcomes);
   }
 
@@ -363,7 +390,9 @@ export class PolicyEvaluator {
    * repository its pull secrets cannot read), and only evaluations with the same credentials
    * join one in flight (so an object never waits on, or gets, the answer fetched with another
    * object's pull secrets, nor lends its own). Operational failures (a registry refusing the
-   * credentials included) are never kept.
+   * credentials included) are never kept. The same holds for the Secrets a policy's sources
+   * name (`signaturePullSecrets`, read in the object's namespace): their fingerprints are part
+   * of the key of a failure.
    */
   private async policyOutcome(
     active: ActiveSet,
@@ -371,10 +400,13 @@ export class PolicyEvaluator {
     pinned: ImageReference,
     session: VerificationSession,
     signal: AbortSignal,
-    fingerprint?: string,
+    fingerprint: string | undefined,
+    secrets: SignatureSecrets | undefined,
   ): Promise<PolicyOutcome> {
     const shared = verdictKey(pinned.digest!, active.version, policy.name);
-    const key = fingerprint === undefined ? shared : `${shared}\0${fingerprint}`;
+    const lists = secretLists(active.authorities.get(policy));
+    const secretKeys = lists.length === 0 ? [] : secrets ? lists.map((names) => secrets(names).fingerprint) : ['(no Secrets)'];
+    const key = [shared, ...(fingerprint === undefined ? [] : [fingerprint]), ...secretKeys].join('\0');
     const pass = key === shared ? undefined : this.cache.get(shared);
     if (pass?.passed) {
       this.metrics?.cacheHits.inc();
@@ -382,7 +414,7 @@ export class PolicyEvaluator {
     }
     const got = this.cache.getOrRun(
       key,
-      () => this.runPolicy(active, policy, pinned, session, signal),
+      () => this.runPolicy(active, policy, pinned, session, signal, secrets),
       // Operational failures are never kept, nor outcomes of a set no longer in force.
       (outcome) => {
         if (outcome.operational || this.active !== active) return false;
@@ -414,10 +446,11 @@ export class PolicyEvaluator {
     pinned: ImageReference,
     session: VerificationSession,
     signal: AbortSignal,
+    secrets: SignatureSecrets | undefined,
   ): Promise<PolicyOutcome> {
     const outcomes: AuthorityOutcome[] = [];
     for (const prepared of active.authorities.get(policy) ?? []) {
-      const outcome = await this.runAuthority(prepared, pinned, session, signal);
+      const outcome = await this.runAuthority(prepared, pinned, session, signal, secrets);
       outcomes.push(outcome);
       if (outcome.passed) {
         return { policy: policy.name, mode: policy.mode, passed: true, decidedBy: outcome.authority, authorities: outcomes, operational: false, cached: false };
@@ -434,7 +467,13 @@ export class PolicyEvaluator {
     };
   }
 
-  private async runAuthority(prepared: PreparedAuthority, pinned: ImageReference, session: VerificationSession, signal: AbortSignal): Promise<AuthorityOutcome> {
+  private async runAuthority(
+    prepared: PreparedAuthority,
+    pinned: ImageReference,
+    session: VerificationSession,
+    signal: AbortSignal,
+    secrets: SignatureSecrets | undefined,
+  ): Promise<AuthorityOutcome> {
     const { authority, kind } = prepared;
     const pass = (reason: string): AuthorityOutcome => ({ authority: authority.name, kind, passed: true, reason, operational: false });
     const fail = (f: Failure): AuthorityOutcome => ({
@@ -464,6 +503,17 @@ export class PolicyEvaluator {
             ...(failures[0]!.failure.code ? { code: failures[0]!.failure.code } : {}),
             operational: failures.some((f) => f.failure.operational),
           };
+    // A source's signaturePullSecrets: the credentials its signature repository is read with,
+    // or why it cannot be read (no Secrets here: operational, as a registry refusal is).
+    const readWith = ({ source }: SourcePolicy): SignatureReadOptions | Failure => {
+      const names = source?.signaturePullSecrets ?? [];
+      if (names.length === 0) return {};
+      if (secrets) return { signatureCredentials: secrets(names) };
+      return {
+        reason: `its signaturePullSecrets (${names.map((n) => JSON.stringify(n)).join(', ')}) are Secrets of the admitted object's namespace, and none can be read here (no object namespace, or no Secret source: cluster mode has one)`,
+        operational: true,
+      };
+    };
     try {
       if (authority.attestations.length > 0) {
         const verified: string[] = [];
@@ -471,10 +521,16 @@ export class PolicyEvaluator {
           const failures: Array<{ source: SourcePolicy; failure: Failure }> = [];
           let passed: string | undefined;
           for (const source of sources) {
+            const read = readWith(source);
+            if ('reason' in read) {
+              failures.push({ source, failure: read });
+              continue;
+            }
             const result = await abortable(
               session.verifyAttestations(pinned, source.prepared, {
                 predicateType: requirement.predicateTypeURI,
                 ...(requirement.policy ? { condition: requirement.policy.condition } : {}),
+                ...read,
               }),
               signal,
             );
@@ -502,7 +558,12 @@ export class PolicyEvaluator {
       }
       const failures: Array<{ source: SourcePolicy; failure: Failure }> = [];
       for (const source of sources) {
-        const result = await abortable(session.verify(pinned, source.prepared), signal);
+        const read = readWith(source);
+        if ('reason' in read) {
+          failures.push({ source, failure: read });
+          continue;
+        }
+        const result = await abortable(session.verify(pinned, source.prepared, read), signal);
         const accepted = result.signatures.find((sig) => sig.verified && formatAccepts(authority, sig));
         if (accepted) return pass(`verified: ${signerText(result, accepted)}${at(source)}`);
         failures.push({

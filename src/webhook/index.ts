@@ -48,12 +48,12 @@ export {
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-export { EVALUATOR_DEFAULTS, PolicyEvaluator, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions } from './evaluate';
+export { EVALUATOR_DEFAULTS, PolicyEvaluator, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions, type SignatureSecrets } from './evaluate';
 export type { MatchedObject } from './resource-match';
-export { PULL_SECRET_DEFAULTS, PullSecretCredentials, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
+export { PULL_SECRET_DEFAULTS, PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
 export type { GroupVersionKind } from './admission';
 export { NO_MATCH_ACTIONS, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
-export type { AttestationsResult, PrepareOptions, VerificationBackend, VerificationSession } from './backend';
+export type { AttestationsResult, PrepareOptions, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';
 export { TRUST_ROOT_API_VERSION, type TrustRootDocument, type TrustRootSpec } from './trust-root-types';

@@ -5,6 +5,7 @@
  * is not ready. So does an empty set (./empty-policies) and a file caught mid-write
  * (./partial-write).
  */
+import type { ImgverifyError } from '../index';
 import type { PolicyEvaluator } from './evaluate';
 import type { TrustRootSet } from './trust-root-set';
 import type { Logger } from './log';
@@ -22,6 +23,8 @@ export interface PolicyReloadOptions {
    */
   readonly prepare?: (set: PolicySet) => Promise<{ readonly trustRoots?: TrustRootSet }>;
   readonly evaluator: PolicyEvaluator;
+  /** More reasons a valid set does not load here (signaturePullSecrets without a Secret source). */
+  readonly refuse?: (set: PolicySet) => readonly ImgverifyError[];
   readonly metrics: WebhookMetrics;
   readonly log: Logger;
   /** Accept a folder with no policies (default false: an empty set is rejected like an invalid one). */
@@ -48,7 +51,7 @@ export async function startPolicyReload(options: PolicyReloadOptions): Promise<P
   const activate = async (set: PolicySet, initial: boolean): Promise<void> => {
     const extra = options.prepare ? await options.prepare(set) : {};
     // A Fulcio or Rekor URL no trust root lists is a load error, like any in the files.
-    const urlErrors = evaluator.serviceUrlErrors(set.policies, extra);
+    const urlErrors = [...evaluator.serviceUrlErrors(set.policies, extra), ...(options.refuse?.(set) ?? [])];
     if (urlErrors.length > 0) {
       reject({ ...set, policies: [], trustRoots: [], errors: urlErrors }, initial);
       return;

@@ -39,6 +39,8 @@ import { errorMessage } from '../util/describe';
 import { isRecord, own } from '../util/shape';
 import { podSpecOf, type GroupVersionKind } from './admission';
 import { TtlCache } from './cache';
+import type { ClusterImagePolicy } from './cluster-image-policy-types';
+import { policyError } from './crd-document';
 import type { EvaluationCredentials } from './evaluate';
 
 /**
@@ -279,4 +281,29 @@ export class PullSecretCredentials {
     }
     return flight;
   }
+}
+
+/**
+ * Errors for the authority sources that name `signaturePullSecrets`, for a setting without
+ * Secrets to read them from (`where`: a policy folder without an ObjectCredentialSource,
+ * `policy test`). Such a set does not load, rather than failing every admission it governs,
+ * and is never loaded by reading the signatures with other credentials than the policy names.
+ */
+export function signaturePullSecretErrors(policies: readonly ClusterImagePolicy[], where: string): ImgverifyError[] {
+  const errors: ImgverifyError[] = [];
+  for (const policy of policies) {
+    policy.authorities.forEach((authority, i) => {
+      authority.sources?.forEach((source, j) => {
+        if (source.signaturePullSecrets.length === 0) return;
+        errors.push(
+          policyError(
+            policy.source,
+            `spec.authorities[${i}].source[${j}].signaturePullSecrets`,
+            `${where} cannot read Secrets of the admitted object's namespace, which signaturePullSecrets name; the webhook reads them in cluster mode (policies from the cluster, no --policies) or through an embedder's objectCredentials`,
+          ),
+        );
+      });
+    });
+  }
+  return errors;
 }

@@ -19,10 +19,11 @@ import { defined } from '../util/object';
 import { watchCredentialFiles } from './credential-reload';
 import { jsonLogger, type Logger } from './log';
 import { WebhookMetrics } from './metrics';
+import type { PolicySet } from './policy-folder';
 import { startPolicyReload } from './policy-reload';
 import type { PolicyObjectValidator } from './decide';
 import { validatePolicyObject } from './policy-objects';
-import { PullSecretCredentials, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
+import { PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
 import { createRouter } from './router';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
@@ -366,6 +367,9 @@ async function startPolicySource(
     },
     dir: options.policiesDir!,
     evaluator,
+    // signaturePullSecrets name Secrets of the admitted object's namespace: in a folder only an
+    // embedder's objectCredentials can read them; without, such a set does not load.
+    ...(options.objectCredentials ? {} : { refuse: (set: PolicySet) => signaturePullSecretErrors(set.policies, 'a policy folder') }),
     metrics,
     log,
     allowEmpty,

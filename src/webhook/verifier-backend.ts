@@ -9,13 +9,18 @@
  *   - aborts its registry requests when the request's deadline passes;
  *   - sends the admitted object's credentials (its pull secrets) with its registry requests,
  *     before the client's own: they serve this session only (the client keys tokens by
- *     credential, so nothing obtained with them serves another object).
+ *     credential, so nothing obtained with them serves another object);
+ *   - sends a source's signaturePullSecrets, instead, with the requests to that source's
+ *     signature repository (and only those: the image's own repository keeps the object's),
+ *     through a reader of their own (nothing fetched with one set of credentials is memoised
+ *     for another).
  * The library's ImageVerifier does the verification; it is used as is, with the session's
  * reader as its registry client.
  */
 import {
   createVerifier,
   type CallCredentials,
+  parseReference,
   RegistryClient,
   repositoryName,
   type FetchedManifest,
@@ -29,7 +34,7 @@ import {
   type TrustRootInput,
   type VerificationPolicy,
 } from '../index';
-import type { PrepareOptions, VerificationBackend, VerificationSession } from './backend';
+import type { EvaluationCredentials, PrepareOptions, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 
 /** Where a prepared policy verifies: its trust (else the backend's), signature repository (else beside the image) and tag prefix. */
 interface Place {
@@ -105,6 +110,40 @@ class SessionReader implements RegistryReader {
   }
 }
 
+/**
+ * A source's signature repository read with its signaturePullSecrets, everything else (the
+ * image's own repository: its OCI referrers) with the session's credentials. Requests are
+ * routed by repository, so a Secret's credential never goes to the image's repository, even
+ * on the same registry or when the Secret has an entry for the image's registry.
+ */
+class SignatureRepositoryReader implements RegistryReader {
+  constructor(
+    private readonly signatures: RegistryReader,
+    private readonly others: RegistryReader,
+    private readonly repository: string,
+  ) {}
+
+  private readerFor(repo: RepositoryRef): RegistryReader {
+    return repositoryName(repo) === this.repository ? this.signatures : this.others;
+  }
+
+  getManifest(repo: RepositoryRef, tagOrDigest: string, options?: ReadOptions): Promise<FetchedManifest> {
+    return this.readerFor(repo).getManifest(repo, tagOrDigest, options);
+  }
+
+  findManifest(repo: RepositoryRef, tagOrDigest: string, options?: ReadOptions): Promise<FetchedManifest | null> {
+    return this.readerFor(repo).findManifest(repo, tagOrDigest, options);
+  }
+
+  getBlob(repo: RepositoryRef, digest: string, options?: ReadOptions & { maxBytes?: number }): Promise<Buffer> {
+    return this.readerFor(repo).getBlob(repo, digest, options);
+  }
+
+  listReferrers(repo: RepositoryRef, digest: string, options?: ReadOptions & { artifactType?: string }): Promise<ReferrersListing> {
+    return this.readerFor(repo).listReferrers(repo, digest, options);
+  }
+}
+
 export class VerifierBackend implements VerificationBackend {
   readonly verifier: ImageVerifier;
   private readonly client: RegistryClient;
@@ -137,17 +176,33 @@ export class VerifierBackend implements VerificationBackend {
   session(signal: AbortSignal, credentials?: CallCredentials): VerificationSession {
     // The session's reader is its own: what it memoises was fetched with this object's credentials.
     const reader = new SessionReader(this.client, signal, credentials);
+    // signaturePullSecrets: one reader per set of credentials (by fingerprint), for this session.
+    const secretReaders = new Map<string, SessionReader>();
+    const secretReader = (c: EvaluationCredentials): SessionReader => {
+      let found = secretReaders.get(c.fingerprint);
+      if (!found) secretReaders.set(c.fingerprint, (found = new SessionReader(this.client, signal, c.credentials)));
+      return found;
+    };
     // A verifier is trust, a registry reader and where signatures are: cheap to make, one per
-    // session and place.
+    // session, place and signature credentials.
     const verifiers = new Map<readonly TrustRootInput[] | undefined, Map<string, ImageVerifier>>();
-    const verifierFor = (policy: PreparedPolicy): ImageVerifier => {
+    const verifierFor = (policy: PreparedPolicy, read: SignatureReadOptions = {}): ImageVerifier => {
       const place = this.placeOf.get(policy) ?? {};
       let byLocation = verifiers.get(place.trust);
       if (!byLocation) verifiers.set(place.trust, (byLocation = new Map<string, ImageVerifier>()));
-      const location = `${place.repository ?? ''}\0${place.tagPrefix ?? ''}`;
+      const secrets = read.signatureCredentials;
+      const location = `${place.repository ?? ''}\0${place.tagPrefix ?? ''}\0${secrets?.fingerprint ?? ''}`;
       let verifier = byLocation.get(location);
       if (!verifier) {
-        verifier = createVerifier({ trustedRoot: place.trust ?? this.verifier.trustSources, registryClient: reader, ...locationOptions(place) });
+        // Signatures in another repository: only that repository is read with the Secrets.
+        // Beside the image: the image's repository is where they are (the tag was resolved
+        // with the object's credentials already, and a pinned image is not fetched).
+        const registryClient = !secrets
+          ? reader
+          : place.repository !== undefined
+            ? new SignatureRepositoryReader(secretReader(secrets), reader, repositoryName(parseReference(place.repository)))
+            : secretReader(secrets);
+        verifier = createVerifier({ trustedRoot: place.trust ?? this.verifier.trustSources, registryClient, ...locationOptions(place) });
         byLocation.set(location, verifier);
       }
       return verifier;
@@ -158,8 +213,9 @@ export class VerifierBackend implements VerificationBackend {
         reader.remember(ref, manifest);
         return manifest.digest;
       },
-      verify: (pinned, policy) => verifierFor(policy).verify(pinned, policy),
-      verifyAttestations: (pinned, policy, options) => verifierFor(policy).verifyAttestations(pinned, policy, options),
+      verify: (pinned, policy, options) => verifierFor(policy, options).verify(pinned, policy),
+      verifyAttestations: (pinned, policy, { signatureCredentials, ...options }) =>
+        verifierFor(policy, signatureCredentials ? { signatureCredentials } : {}).verifyAttestations(pinned, policy, options),
     };
   }
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { defaultTufCacheDir } from '../..';
-import { loadPolicies, PolicyEvaluator, refuseEmptyPolicySet, TrustRootSet, VerifierBackend, type ImageDecision } from '../../webhook';
+import { loadPolicies, PolicyEvaluator, refuseEmptyPolicySet, signaturePullSecretErrors, TrustRootSet, VerifierBackend, type ImageDecision } from '../../webhook';
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
@@ -99,8 +99,9 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     for (const { name, error } of await trustRoots.load(set.trustRoots)) {
       io.stderr(`warning: TrustRoot "${name}" cannot be loaded; authorities using it fail: ${error.message} [${error.code}]\n`);
     }
-    // A Fulcio or Rekor URL no trust root lists does not load, as in the webhook.
-    const urlErrors = evaluator.serviceUrlErrors(set.policies, { trustRoots });
+    // A Fulcio or Rekor URL no trust root lists does not load, as in the webhook; nor do
+    // signaturePullSecrets (Secrets of an admitted object's namespace: here there is neither).
+    const urlErrors = [...evaluator.serviceUrlErrors(set.policies, { trustRoots }), ...signaturePullSecretErrors(set.policies, 'policy test')];
     if (urlErrors.length > 0) {
       for (const e of urlErrors) io.stderr(`error: ${e.message}\n`);
       io.stderr(`imgverify policy test: the policies in ${dir} do not load (${urlErrors.length} error${urlErrors.length === 1 ? '' : 's'})\n`);

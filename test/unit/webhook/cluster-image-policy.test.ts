@@ -134,12 +134,6 @@ describe('errors name file, document and path', () => {
 describe('unsupported policy-controller fields are errors', () => {
   const cases: Array<[string, string, string, string]> = [
     ['CIP-level CUE policy', withAuthority(KEYLESS, 'policy:\n  type: cue\n  data: "x"'), 'spec.policy', 'CUE/Rego'],
-    [
-      'source with signaturePullSecrets',
-      withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, signaturePullSecrets: [{name: sigs}]}]`),
-      'spec.authorities[0].source[0].signaturePullSecrets',
-      'not supported yet',
-    ],
     ['rfc3161timestamp without trustRootRef', withAuthority(`${KEYLESS}\nrfc3161timestamp: {}`), 'spec.authorities[0].rfc3161timestamp.trustRootRef', 'TrustRoot'],
     ['key.kms', withAuthority('key: {kms: "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"}'), 'spec.authorities[0].key.kms', 'KMS'],
     ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
@@ -424,6 +418,12 @@ describe('source[]', () => {
 
   it.each(['-sig', 'a/b', 'x'.repeat(54)])('a tag prefix no tag could start with (%j) is refused', (prefix) => {
     expectError(withAuthority(`${KEYLESS}\nsource: [{tagPrefix: "${prefix}"}]`), 'spec.authorities[0].source[0].tagPrefix', 'a tag prefix is letters');
+  });
+
+  it('reads signaturePullSecrets: names of Secrets (as policy-controller, any name; read at admission in the object\'s namespace)', () => {
+    const result = parse(withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, signaturePullSecrets: [{name: sigs}, {name: examplePullSecret}, {name: sigs}]}]`));
+    expect(result.errors).toEqual([]);
+    expect(result.policies[0]!.authorities[0]!.sources).toEqual([{ oci: 'registry.example.com/sigs', signaturePullSecrets: ['sigs', 'examplePullSecret', 'sigs'] }]);
   });
 
   it('a pull secret without a name is refused', () => {

@@ -14,10 +14,12 @@
  * Counts (the before figures are main at 47eeebd, measured the same way): of the 50 policies
  * policy-controller admits, 25 use CUE or Rego and 7 more KMS keys; of the other 18, 7 loaded
  * before (and two of those could never pass: a key hash other than SHA-256, a key without a log
- * entry), 16 load now and 2 read Kubernetes Secrets (refused in a policy folder, naming exactly
- * those fields). Of the 33 invalid ones, 17 were refused naming every field path of their ERROR
+ * entry), 16 load now in a policy folder and 2 read Kubernetes Secrets (refused in a policy
+ * folder, naming exactly those fields); those 2 load as cluster objects where their Secrets
+ * exist. Of the 33 invalid ones, 17 were refused naming every field path of their ERROR
  * lines (24 naming at least one), 33 now.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { trustRootFromJSON } from '../../../src/trust';
 import { publicGoodTrustRoot } from '../../../src/trust/embedded';
-import { loadPolicies, PolicyEvaluator, TrustRootSet, VerifierBackend, parseClusterImagePolicies } from '../../../src/webhook';
+import { loadPolicies, PolicyEvaluator, signaturePullSecretErrors, TrustRootSet, VerifierBackend, parseClusterImagePolicies } from '../../../src/webhook';
+import { loadPolicyObject } from '../../../src/webhook/policy-objects';
 import { fixturePath } from '../../support/fixtures';
 import { createTestSigstore } from '../../support/sigstore';
 
@@ -101,17 +104,19 @@ function reasonsOf(text: string): string | undefined {
 /**
  * Policies that read Kubernetes Secrets (`key.secretRef`, `ca-cert.secretRef`, `source[].
  * signaturePullSecrets`): those are read when the webhook reads the cluster, which a policy
- * folder is not; here they are refused naming exactly those fields.
+ * folder is not; there they are refused naming exactly those fields (the secretRefs by the
+ * parser, which has no Secrets of the webhook's namespace; signaturePullSecrets, Secrets of the
+ * admitted object's namespace, when the folder's set is put in force: signaturePullSecretErrors).
  */
-const NEEDS_SECRETS: Readonly<Record<string, readonly string[]>> = {
-  'valid/valid-keyless-with-source.yaml': ['spec.authorities[0].keyless.ca-cert.secretRef', 'spec.authorities[0].source[0].signaturePullSecrets'],
-  'e2e/cip-key-secret.yaml': ['spec.authorities[0].key.secretRef'],
+const NEEDS_SECRETS: Readonly<Record<string, { readonly parse: readonly string[]; readonly folder: readonly string[] }>> = {
+  'valid/valid-keyless-with-source.yaml': { parse: ['spec.authorities[0].keyless.ca-cert.secretRef'], folder: ['spec.authorities[0].source[0].signaturePullSecrets'] },
+  'e2e/cip-key-secret.yaml': { parse: ['spec.authorities[0].key.secretRef'], folder: [] },
 };
 
 const ADMITTED = [...corpusFiles('valid'), ...corpusFiles('e2e'), ...corpusFiles('tester')];
 const LOADED = ADMITTED.filter((f) => NOT_LOADED[f] === undefined && NEEDS_SECRETS[f] === undefined);
 
-test('the corpus: 50 policies policy-controller admits (and a Deployment), 33 it refuses; 16 load in a policy folder', () => {
+test('the corpus: 50 policies policy-controller admits (and a Deployment), 33 it refuses; 16 load in a policy folder, 2 more from the cluster', () => {
   expect(ADMITTED).toHaveLength(51);
   expect(Object.keys(NOT_LOADED)).toHaveLength(33);
   expect(corpusFiles('invalid')).toHaveLength(33);
@@ -123,10 +128,20 @@ test('the list of policies not loaded is what the documents say (CUE/Rego, KMS, 
   expect(computed).toEqual(NOT_LOADED);
 });
 
+const pathsOf = (errors: ReadonlyArray<{ details?: unknown }>): string[] => [...new Set(errors.map((e) => (e.details as { path: string }).path))].sort();
+
 test.each(Object.entries(NEEDS_SECRETS))('%s reads Secrets: in a policy folder it is refused naming only those fields', (file, paths) => {
   const result = parseClusterImagePolicies(read(file), file);
   expect(result.policies).toEqual([]);
-  expect([...new Set(result.errors.map((e) => (e.details as { path: string }).path))].sort()).toEqual([...paths].sort());
+  expect(pathsOf(result.errors)).toEqual([...paths.parse].sort());
+  // The same document without its secretRefs: only signaturePullSecrets keep it from a folder.
+  const doc = asDoc(parseYaml(read(file)));
+  const authority = asList(asDoc(doc['spec'])['authorities'])[0]!;
+  if (asDoc(authority['key'])['secretRef'] !== undefined) authority['key'] = { data: SECRET_VALUES['cip-secret'] };
+  if (asDoc(authority['keyless'])['ca-cert'] !== undefined) asDoc(authority['keyless'])['ca-cert'] = { data: SECRET_VALUES['ca-cert-secret'] };
+  const inline = parseClusterImagePolicies(JSON.stringify(doc), `${file}.json`);
+  expect(inline.errors.map((e) => e.message)).toEqual([]);
+  expect(pathsOf(signaturePullSecretErrors(inline.policies, 'a policy folder'))).toEqual([...paths.folder].sort());
 });
 
 // --- Valid policies ---------------------------------------------------------------------------
@@ -159,6 +174,12 @@ function filledTrustRoot(name: string): string {
   return readFileSync(fixturePath(...TRUSTROOTS, 'e2e', name), 'utf8').replace(/\b(FULCIO_CERT_CHAIN|REKOR_PUBLIC_KEY|CTFE_PUBLIC_KEY|TSA_CERT_CHAIN|TSA_URL|TUF_MIRROR|ROOT_JSON|REPOSITORY)\b/g, (m) => values[m]!);
 }
 
+/** The Secrets the policies that read them name, as their e2e scripts create them (a key, a CA chain of the e2e Sigstore). */
+const SECRET_VALUES: Readonly<Record<string, string>> = {
+  'cip-secret': generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  'ca-cert-secret': e2eSigstore.trustedRoot.certificateAuthorities[0]!.certChain.certificates.map((c) => pem(c.rawBytes)).join(''),
+};
+
 /** The TrustRoots an e2e policy is applied with (its scripts apply them beside it). */
 const COMPANIONS: Readonly<Record<string, string>> = { 'e2e/cip-key-tsa.yaml': 'with-tsa.yaml' };
 
@@ -189,6 +210,24 @@ describe('every valid policy without CUE, Rego or KMS loads as the webhook loads
     expect(evaluator.serviceUrlErrors(set.policies, { trustRoots }).map((e) => e.message)).toEqual([]);
     evaluator.setPolicies(set, { trustRoots });
     expect(evaluator.unusableAuthorities()).toEqual([]);
+  });
+
+  // As the cluster source loads them: the secretRefs read from the webhook's namespace, where
+  // the e2e scripts create those Secrets; signaturePullSecrets are read at admission, in the
+  // admitted object's namespace (test/integration/webhook/signature-pull-secrets.test.ts).
+  test.each(Object.keys(NEEDS_SECRETS))('%s loads as a cluster object where its Secrets exist', (file) => {
+    const lookup = ({ name }: { name: string }) =>
+      SECRET_VALUES[name] !== undefined ? { value: SECRET_VALUES[name] } : { error: `Secret ${JSON.stringify(name)} not found`, missing: true as const };
+    const result = loadPolicyObject('ClusterImagePolicy', parseYaml(read(file)), file, lookup);
+    expect(result.errors.map((e) => e.message)).toEqual([]);
+    expect(result.policies).toHaveLength(1);
+    const evaluator = new PolicyEvaluator({ backend });
+    expect(evaluator.serviceUrlErrors(result.policies).map((e) => e.message)).toEqual([]);
+    evaluator.setPolicies({ policies: result.policies, version: `sha256:${file}`, errors: [] });
+    expect(evaluator.unusableAuthorities()).toEqual([]);
+    if (file === 'valid/valid-keyless-with-source.yaml') {
+      expect(result.policies[0]!.authorities[0]!.sources).toEqual([{ signaturePullSecrets: ['examplePullSecret'] }]);
+    }
   });
 });
 
