@@ -189,6 +189,16 @@ describe('imgverify policy test', () => {
     expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.elsewhere.test"');
   });
 
+  test('signaturePullSecrets (Secrets of an admitted object\'s namespace) cannot be read by policy test: exit 2 naming the field', async () => {
+    const dir = join(work, 'signature-pull-secrets');
+    writeConfigMap(dir, {
+      'x.yaml': `apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\nspec:\n  images: [{glob: "**"}]\n  authorities: [{keyless: {identities: [{issuer: a, subject: b}]}, source: [{oci: registry.example/sigs}, {signaturePullSecrets: [{name: sigs}]}]}]\n`,
+    });
+    const res = await runCli(['policy', 'test', '--policies', dir, '--trusted-root', files.root, 'nginx']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("error: x.yaml: document 0 (line 1): spec.authorities[0].source[1].signaturePullSecrets: policy test cannot read Secrets of the admitted object's namespace");
+  });
+
   test('an empty policy folder does not load (exit 2) unless --allow-empty-policies (issue 14.3)', async () => {
     const empty = join(work, 'empty-policies');
     writeConfigMap(empty, { 'release.yaml': '' });

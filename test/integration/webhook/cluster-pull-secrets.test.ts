@@ -4,11 +4,16 @@
  * ServiceAccounts from the (emulated) Kubernetes API, with exactly the permissions
  * deploy/rbac.yaml grants its service account, while Secrets and ServiceAccounts are created;
  * real AdmissionReviews, a real registry whose token service requires credentials. (How long
- * reads are kept, rotation and isolation are shown in-process in pull-secrets.test.ts.)
+ * reads are kept, rotation and isolation are shown in-process in pull-secrets.test.ts.) And a
+ * policy's `source[].signaturePullSecrets`, read in the admitted object's namespace for a
+ * signature repository only they can read (in-process: signature-pull-secrets.test.ts).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { fixturePath } from '../../support/fixtures';
 import type { Json } from '../../support/json';
 import { deployManifests, serviceAccountIdentity, startKubeApi, writeKubeconfig, type Identity, type RunningKubeApi } from '../../support/kube-api';
 import { dockerConfigSecret } from '../../support/pull-secrets';
@@ -21,12 +26,15 @@ const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
 const NS = 'imgverify-system';
 const puller = { username: 'puller', password: 'cluster-puller-pw' };
+const sigReader = { username: 'sig-reader', password: 'cluster-sig-reader-pw' };
 
 let registry: RunningRegistry;
 let api: RunningKubeApi;
 let ca: TestCa;
 let work: string;
 let image: string;
+let sourced: string;
+let caChain: string;
 let webhookIdentity: Identity;
 const running: Array<{ process: WebhookProcess; client: WebhookClient }> = [];
 
@@ -36,14 +44,27 @@ const accounts = () => api.store.type('serviceaccounts');
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imgverify-cluster-pull-'));
   [registry, ca, api] = await Promise.all([
-    startRegistry({ auth: 'token', users: [{ username: 'pusher', password: 'pusher-pw' }, puller], token: { anonymousPull: false } }),
+    startRegistry({
+      auth: 'token',
+      users: [{ username: 'pusher', password: 'pusher-pw' }, puller, sigReader],
+      token: {
+        anonymousPull: false,
+        // sig-reader reads the signature repository only; puller everything else.
+        userPull: (user, repository) => user === 'pusher' || (user === 'puller' && !repository.startsWith('sigs/')) || (user === 'sig-reader' && repository.startsWith('sigs/')),
+      },
+    }),
     createCa('imgverify cluster pull secrets CA'),
-    startKubeApi({ namespaces: ['default', NS, 'team-a', 'team-b'] }),
+    startKubeApi({ namespaces: ['default', NS, 'team-a', 'team-b', 'team-c'] }),
   ]);
   const sigstore = createTestSigstore();
   const pushed = await pushTestImage(registry, 'private/app', 'v1');
   await pushSignatures(registry, 'private/app', pushed.digest, [sigstore.signImage({ digest: pushed.digest, identity: { email: SIGNER }, issuer: ISSUER })]);
   image = `${registry.host}/private/app:v1`;
+  // Signatures in another repository, which only the policy's signaturePullSecrets can read.
+  const other = await pushTestImage(registry, 'sourced/app', 'v1');
+  await pushSignatures(registry, 'sigs/sourced', other.digest, [sigstore.signImage({ digest: other.digest, identity: { email: SIGNER }, issuer: ISSUER })]);
+  sourced = `${registry.host}/sourced/app:v1`;
+  caChain = sigstore.trustedRoot.certificateAuthorities[0]!.certChain.certificates.map((c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`).join('');
   const cert = await issueServerCert(ca);
   writeFileSync(join(work, 'tls.crt'), cert.certPem);
   writeFileSync(join(work, 'tls.key'), cert.keyPem);
@@ -77,8 +98,8 @@ async function webhook(identity: Identity = webhookIdentity): Promise<WebhookCli
   return client;
 }
 
-function pod(namespace: string, spec: Json, kind: 'Pod' | 'Deployment' = 'Pod') {
-  const object = workload(kind, { containers: [image] });
+function pod(namespace: string, spec: Json, kind: 'Pod' | 'Deployment' = 'Pod', containers = [image]) {
+  const object = workload(kind, { containers });
   const podSpec = kind === 'Pod' ? object.spec : (object.spec as Json).template.spec;
   Object.assign(podSpec, spec);
   (object.metadata as Json).namespace = namespace;
@@ -130,4 +151,42 @@ test('without the RBAC rule for Secrets and ServiceAccounts the reads are refuse
   const answer = await client.review('/validate', pod('team-b', { imagePullSecrets: [{ name: 'regcred' }] }));
   expect(answer.allowed).toBe(false);
   expect(answer.status?.message).toMatch(/Secret team-b\/regcred cannot be read: get \/api\/v1\/namespaces\/team-b\/secrets\/regcred: .*forbidden/i);
+});
+
+test("a policy's signaturePullSecrets, read from the cluster in the Pod's namespace; policy-controller's valid-keyless-with-source.yaml loads where its Secret exists", async () => {
+  const cips = api.store.type('clusterimagepolicies.policy.sigstore.dev');
+  api.store.create(cips, undefined, {
+    apiVersion: 'policy.sigstore.dev/v1beta1',
+    kind: 'ClusterImagePolicy',
+    metadata: { name: 'sourced' },
+    spec: {
+      images: [{ glob: `${registry.host}/sourced/**` }],
+      authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }, source: [{ oci: `${registry.host}/sigs/sourced`, signaturePullSecrets: [{ name: 'sig-creds' }] }] }],
+    },
+  });
+  // policy-controller's corpus policy: its ca-cert Secret in the webhook's namespace, its
+  // signaturePullSecrets (examplePullSecret) read at admission in the object's namespace.
+  api.store.create(secrets(), NS, { metadata: { name: 'ca-cert-secret' }, stringData: { 'ca.pem': caChain } });
+  api.store.create(cips, undefined, parseYaml(readFileSync(fixturePath('policy-controller', 'test', 'testdata', 'policy-controller', 'valid', 'valid-keyless-with-source.yaml'), 'utf8')), 'v1alpha1');
+  const client = await webhook();
+  const ready = (name: string) => api.store.get(cips, undefined, name)?.status?.conditions?.find((c: Json) => c.type === 'Ready')?.status;
+  await eventually(() => ready('sourced') === 'True' && ready('image-policy') === 'True', 15_000, 'both policies Ready');
+
+  api.store.create(secrets(), 'team-c', dockerSecret('regcred', puller));
+  const review = () => pod('team-c', { imagePullSecrets: [{ name: 'regcred' }] }, 'Pod', [sourced]);
+  const first = await client.review('/validate', review());
+  expect(first.allowed).toBe(false);
+  expect(first.status?.message).toContain('Secret team-c/sig-creds does not exist');
+  // The Pod's own pull secret (puller) cannot read the signature repository; the policy's Secret can.
+  api.store.create(secrets(), 'team-c', dockerSecret('sig-creds', sigReader));
+  await eventually(async () => (await client.review('/validate', review())).allowed, 15_000, 'the created signature pull secret is used');
+  const reads = new Set(api.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/team-c/')).map((r) => `${r.method} ${r.path}`));
+  expect(reads).toEqual(new Set(['GET /api/v1/namespaces/team-c/secrets/regcred', 'GET /api/v1/namespaces/team-c/serviceaccounts/default', 'GET /api/v1/namespaces/team-c/secrets/sig-creds']));
+  // Apply-time validation lets such a policy through.
+  const object = { ...api.store.get(cips, undefined, 'sourced'), metadata: { name: 'sourced-again' } };
+  const base = admissionReview('Pod', 'CREATE', object);
+  const policyReview = { ...base, request: { ...base.request, kind: { group: 'policy.sigstore.dev', version: 'v1beta1', kind: 'ClusterImagePolicy' }, resource: { group: 'policy.sigstore.dev', version: 'v1beta1', resource: 'clusterimagepolicies' }, namespace: undefined } };
+  const applied = await client.review('/validate', policyReview);
+  expect(applied.status?.message).toBeUndefined();
+  expect(applied.allowed).toBe(true);
 });

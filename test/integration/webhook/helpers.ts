@@ -11,6 +11,8 @@ import { Agent, request } from 'undici';
 import { createCa, issueServerCert, type TestCa } from '../../support/registry';
 import { BUILT_CLI } from '../../support/cli';
 import type { TestSigstore } from '../../support/sigstore';
+import type { ObjectCredentialSource } from '../../../src/webhook/pull-secrets';
+import { startWebhookServer, type RunningWebhookServer, type WebhookServerOptions } from '../../../src/webhook/server';
 
 // --- A policy folder as the kubelet mounts a ConfigMap ------------------------------------------
 
@@ -67,6 +69,7 @@ export interface AuthoritySpec {
   key?: { data: string };
   static?: { action: 'pass' | 'fail'; message?: string };
   attestations?: Array<{ name: string; predicateType: string }>;
+  source?: Array<{ oci?: string; tagPrefix?: string; signaturePullSecrets?: Array<{ name: string }> }>;
 }
 
 export function policyYaml(name: string, globs: string[], authorities: AuthoritySpec[], mode: 'enforce' | 'warn' = 'enforce'): string {
@@ -311,4 +314,26 @@ export async function startWebhookProcess(args: readonly string[], env: NodeJS.P
       return code;
     },
   };
+}
+
+/**
+ * An in-process webhook over `work`'s `policies/`, `tls.crt`, `tls.key` and `trusted_root.json`
+ * that reads admitted objects' Secrets from `objectCredentials`, keeping them briefly (400 ms,
+ * missing ones 200 ms) so that tests see changes soon.
+ */
+export function startPullSecretWebhook(work: string, objectCredentials: ObjectCredentialSource, options: Partial<WebhookServerOptions> = {}): Promise<RunningWebhookServer> {
+  return startWebhookServer({
+    policiesDir: join(work, 'policies'),
+    tlsCertFile: join(work, 'tls.crt'),
+    tlsKeyFile: join(work, 'tls.key'),
+    port: 0,
+    host: '127.0.0.1',
+    trustedRoot: join(work, 'trusted_root.json'),
+    registry: { dockerConfigPath: false, retries: 0 },
+    objectCredentials,
+    pullSecretCache: { ttlMs: 400, notFoundTtlMs: 200 },
+    timeoutMs: 5000,
+    tlsPollIntervalMs: 0,
+    ...options,
+  });
 }

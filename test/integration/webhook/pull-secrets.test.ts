@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWebhookServer, type Logger, type RunningWebhookServer } from '../../../src/webhook/server';
+import type { Logger, RunningWebhookServer } from '../../../src/webhook/server';
 import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry } from '../../support/registry';
 import { dockerConfigSecret, MemoryObjectSource } from '../../support/pull-secrets';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore } from '../../support/sigstore';
-import { admissionReview, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';
+import { admissionReview, policyYaml, startPullSecretWebhook, WebhookClient, workload, writeConfigMap } from './helpers';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -58,20 +58,7 @@ beforeAll(async () => {
   writeConfigMap(join(work, 'policies'), { 'release.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
 
   source = new MemoryObjectSource();
-  server = await startWebhookServer({
-    policiesDir: join(work, 'policies'),
-    tlsCertFile: join(work, 'tls.crt'),
-    tlsKeyFile: join(work, 'tls.key'),
-    port: 0,
-    host: '127.0.0.1',
-    trustedRoot: join(work, 'trusted_root.json'),
-    registry: { dockerConfigPath: false, retries: 0 },
-    objectCredentials: source,
-    pullSecretCache: { ttlMs: 400, notFoundTtlMs: 200 },
-    timeoutMs: 5000,
-    tlsPollIntervalMs: 0,
-    log,
-  });
+  server = await startPullSecretWebhook(work, source, { log });
   client = new WebhookClient(server.url, ca.certPem);
 });
 
