@@ -2,6 +2,7 @@
  * The `imgverify` command line: subcommand dispatch, usage errors, exit statuses.
  */
 import { exitCodeFor, toImgverifyError } from '..';
+import { errorMessage } from '../util/describe';
 import { processIO, type CommandIO } from './io';
 
 const USAGE = `Usage: imgverify <command> [flags]
@@ -80,9 +81,19 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
 }
 
 
-/** Runs the command line of this process and sets its exit status. */
+/**
+ * Runs the command line of this process and sets its exit status. A promise rejection nobody
+ * handles (a bug) is reported on stderr instead of ending the process before the command has
+ * answered; the webhook logs and counts its own (`surviveUnhandledRejections`).
+ */
 export function main(): void {
-  run(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  if (argv[0] !== 'webhook') {
+    process.on('unhandledRejection', (reason: unknown) => {
+      process.stderr.write(`imgverify: internal error, ignored: an unhandled promise rejection: ${errorMessage(reason)}\n`);
+    });
+  }
+  run(argv).then(
     (code) => {
       process.exitCode = code;
     },

@@ -21,10 +21,11 @@ export async function* mapConcurrent<T, R>(
       return;
     }
     const id = index++;
-    inFlight.set(
-      id,
-      fn(next.value, id).then((value) => ({ id, value })),
-    );
+    const settled = fn(next.value, id).then((value) => ({ id, value }));
+    // Handled at once: it may reject while the next item is produced, or after another one
+    // ended the mapping (the rejection then goes nowhere instead of ending the process).
+    settled.catch(() => undefined);
+    inFlight.set(id, settled);
   };
   while (!done && inFlight.size < concurrency) await launch();
   while (inFlight.size > 0) {

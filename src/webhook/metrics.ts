@@ -15,6 +15,7 @@
  *   imgverify_kubernetes_synced{resource}                 gauge (cluster mode: 1 while read)
  *   imgverify_policy_objects{kind,ready}                  gauge (cluster mode: objects by Ready)
  *   imgverify_status_writes_total{result}                 counter (cluster mode)
+ *   imgverify_webhook_unhandled_rejections_total                      counter
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -178,6 +179,10 @@ export class WebhookMetrics {
   readonly kubernetesSynced = new Gauge('imgverify_kubernetes_synced', 'Cluster mode: 1 while a resource is listed and watched, 0 while it cannot be read (the webhook is then not ready).');
   readonly policyObjects = new Gauge('imgverify_policy_objects', 'Cluster mode: ClusterImagePolicy and TrustRoot objects, by kind and whether they load (ready).');
   readonly statusWrites = new Counter('imgverify_status_writes_total', 'Cluster mode: status updates of policy objects, by result (written, unchanged, conflict, gone, failed).');
+  readonly unhandledRejections = new Counter(
+    'imgverify_webhook_unhandled_rejections_total',
+    'Promise rejections nobody handled (a bug): logged and counted instead of ending the process.',
+  );
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -195,6 +200,7 @@ export class WebhookMetrics {
     this.kubernetesSynced,
     this.policyObjects,
     this.statusWrites,
+    this.unhandledRejections,
   ];
 
   constructor() {
@@ -204,6 +210,7 @@ export class WebhookMetrics {
     this.policies.set(0);
     this.cacheEntries.set(0);
     this.ready.set(0);
+    this.unhandledRejections.inc({}, 0);
   }
 
   /** The exposition text (`Content-Type: text/plain; version=0.0.4`). */

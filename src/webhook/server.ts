@@ -16,6 +16,7 @@ import type { VerificationBackend } from './backend';
 import { PolicyEvaluator } from './evaluate';
 import type { NoMatchAction } from './outcomes';
 import { defined } from '../util/object';
+import { errorMessage } from '../util/describe';
 import { watchCredentialFiles } from './credential-reload';
 import { jsonLogger, type Logger } from './log';
 import { WebhookMetrics } from './metrics';
@@ -117,6 +118,15 @@ export interface WebhookServerOptions {
    * connections (default 0). See docs/webhook.md, "Shutting down".
    */
   readonly shutdownDelayMs?: number;
+  /**
+   * The last line of defence of a process that only serves the webhook (the CLI sets it): a
+   * promise rejection nobody handles anywhere in the process is logged (level error) and
+   * counted in `imgverify_webhook_unhandled_rejections_total` instead of ending the process
+   * (Node's default), so one bug cannot take down a webhook that the API server calls with
+   * `failurePolicy: Fail`. Installed while the server runs (default false: a library does not
+   * change its host process's behaviour unasked).
+   */
+  readonly surviveUnhandledRejections?: boolean;
   readonly log?: Logger;
 }
 
@@ -263,6 +273,14 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     await stopAll();
     throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${errorMessage(err)}`, { cause: err });
   }
+  const onUnhandledRejection = (reason: unknown): void => {
+    metrics.unhandledRejections.inc();
+    log('error', 'unhandled promise rejection (a bug; the webhook keeps serving)', {
+      error: errorMessage(reason),
+      ...(reason instanceof Error && reason.stack ? { stack: reason.stack } : {}),
+    });
+  };
+  if (options.surviveUnhandledRejections) process.on('unhandledRejection', onUnhandledRejection);
   const address = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
   // 'listening' keeps its meaning for those who wait for it (serving, the first policy load
@@ -275,6 +293,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   } catch (err) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stopAll();
+    process.off('unhandledRejection', onUnhandledRejection);
     throw err;
   }
   log('info', 'listening', { port: address.port, address: address.address, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch, ready: evaluator.ready && policies.ready() });
@@ -319,6 +338,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         });
         // 3. Nothing is in flight: stop watching and release the registry connections.
         await stopAll();
+        process.off('unhandledRejection', onUnhandledRejection);
       })();
       return closed;
     },

@@ -237,6 +237,8 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     ...(values.offline === true ? { offline: true } : {}),
     registry: { ...registryFromFlags(values, io.env, timeoutMs, 'webhook'), ...(await credentialProvidersFromFlags(values, io.env)) },
     shutdownDelayMs,
+    // This process only serves the webhook: a stray rejection is logged and counted, not fatal.
+    surviveUnhandledRejections: true,
     log: jsonLines(io, logLevel),
   });
   const signal = await (until ?? stopSignal());
