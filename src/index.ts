@@ -93,6 +93,10 @@ export {
   compileAttestationCondition,
   compileAttestationConditionFile,
   MAX_CONDITION_COST,
+  MAX_CONDITION_MS,
+  MAX_CONDITION_OUTPUT,
+  MAX_CONDITION_STEPS,
+  MAX_STATEMENT_DEPTH,
   type AttestationCondition,
 } from './policy/cel';
 

@@ -14,14 +14,21 @@
  * checked and planned once, when the policy is loaded; what the library does not check at load
  * (it has no public type checker) is checked here on the syntax tree: every identifier is a
  * statement field or a comprehension variable, every function exists. Errors name the line and
- * column. Evaluation cost is bounded: statically (size, comprehension nesting) and, before each
- * evaluation, by an estimate over the statement at hand (the expression's size times the
- * largest list it can iterate, to the power of its comprehension nesting), refused above
- * MAX_CONDITION_COST steps rather than run.
+ * column; so are type mistakes that would fail every evaluation (./cel-types.ts). Evaluation
+ * cost is bounded: statically (size, comprehension nesting); before each evaluation, by an
+ * estimate over the statement at hand (the expression's size times the largest list it can
+ * iterate, to the power of its comprehension nesting), refused above MAX_CONDITION_COST steps
+ * rather than run; and while it runs, by a meter (./cel-meter.ts) that charges every function
+ * call by the size of what it works on and every comprehension iteration, and stops the
+ * evaluation at MAX_CONDITION_STEPS, MAX_CONDITION_MS or the caller's deadline.
  */
 import type { CelEnv, CelInput, CelResult } from '@bufbuild/cel';
 import { ImgverifyError } from '../errors';
 import { errorMessage } from '../util/describe';
+import { ITERATE_FUNCTION, metered, meteredEnvironment, STEP_FUNCTION } from './cel-meter';
+import { qualifiedName, STATEMENT_TYPES, typeProblem, type ExprNode } from './cel-types';
+
+export { MAX_CONDITION_MS, MAX_CONDITION_OUTPUT, MAX_CONDITION_STEPS } from './cel-meter';
 
 /** Longest expression accepted (characters). */
 export const MAX_CONDITION_LENGTH = 16 * 1024;
@@ -30,11 +37,18 @@ export const MAX_CONDITION_NODES = 5_000;
 /** Deepest nesting of comprehensions (exists, all, map, filter, ...). */
 export const MAX_COMPREHENSION_NESTING = 3;
 /**
- * Most estimated evaluation steps for one statement. Measured here: `subject.all(a,
- * subject.exists(b, ...))` over the 461 subjects of a Kubernetes provenance estimates 4.7 million
- * and takes about 1.2 s; the limit keeps an accepted evaluation within about 1.3 s of CPU here.
+ * Most estimated evaluation steps for one statement, checked before it runs: `subject.all(a,
+ * subject.exists(b, ...))` over the 461 subjects of a Kubernetes provenance estimates 4.7
+ * million. The estimate is a worst case over lists and maps and cannot see what string
+ * functions do: the meter (MAX_CONDITION_STEPS, MAX_CONDITION_MS) bounds the evaluation itself.
  */
 export const MAX_CONDITION_COST = 5_000_000;
+/**
+ * Deepest nesting of objects and arrays in a statement evaluated by a condition: JSON nested
+ * deeper (thousands of levels fit in a few KB) is refused for that attestation instead of
+ * overflowing the stack.
+ */
+export const MAX_STATEMENT_DEPTH = 100;
 
 /** An attestation condition compiled once: pass it to `verifyAttestations` as often as needed. */
 export interface AttestationCondition {
@@ -71,7 +85,7 @@ let sharedEnv: CelEnv | undefined;
 
 function env(): CelEnv {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed, with cel()
-  sharedEnv ??= cel().celEnv({ funcs: (require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext')).strings });
+  sharedEnv ??= meteredEnvironment(cel(), (require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext')).strings);
   return sharedEnv;
 }
 
@@ -97,12 +111,6 @@ function compileError(origin: string, at: Position, why: string, expression: str
   return new ImgverifyError('INVALID_POLICY', `${origin}:${at.line}:${at.column}: CEL: ${why}`, {
     details: { origin, line: at.line, column: at.column, expression },
   });
-}
-
-// A structural view of @bufbuild/cel-spec's Expr, only what the checks read.
-interface ExprNode {
-  readonly id: bigint | number | string;
-  readonly exprKind: { readonly case?: string; readonly value?: unknown };
 }
 
 interface WalkState {
@@ -134,6 +142,11 @@ function walk(expr: ExprNode | undefined, scope: ReadonlySet<string>, depth: num
       return;
     case 'callExpr': {
       const name = v.function as string;
+      // `strings.quote(x)`: the target names the function's namespace, it is no value.
+      if (qualifiedName(v.target as ExprNode | undefined, name, scope, celEnvironment) !== undefined) {
+        for (const arg of (v.args as ExprNode[]) ?? []) walk(arg, scope, depth, state, celEnvironment);
+        return;
+      }
       if (!SPECIAL_CALLS.has(name) && !celEnvironment.funcs.find(name)) fail(`undeclared function '${name}'`);
       walk(v.target as ExprNode | undefined, scope, depth, state, celEnvironment);
       for (const arg of (v.args as ExprNode[]) ?? []) walk(arg, scope, depth, state, celEnvironment);
@@ -213,6 +226,9 @@ export function compileCondition(expression: string, origin: string, firstLine =
   if (state.nesting > MAX_COMPREHENSION_NESTING) {
     throw compileError(origin, where(undefined), `comprehensions (exists, all, map, filter, ...) are nested ${state.nesting} deep, more than ${MAX_COMPREHENSION_NESTING}`, expression);
   }
+  const mistake = typeProblem(parsed.expr as unknown as ExprNode, celEnvironment, STATEMENT_TYPES);
+  if (mistake) throw compileError(origin, where(mistake.id), mistake.why, expression);
+  meterComprehensions(parsed.expr as unknown as ExprNode);
   let run: Compiled['run'];
   try {
     run = cel().plan(celEnvironment, parsed);
@@ -222,6 +238,48 @@ export function compileCondition(expression: string, origin: string, firstLine =
   const condition: AttestationCondition = Object.freeze({ origin, expression });
   COMPILED.set(condition, { run, nodes: state.nodes, nesting: state.nesting, largestLiteral: state.largestLiteral });
   return condition;
+}
+
+/** A call of a metering function around `node` (same id: errors keep its position). */
+function meterCall(fn: string, node: unknown): ExprNode {
+  const around = node as ExprNode;
+  return { id: around.id, exprKind: { case: 'callExpr', value: { function: fn, args: [around] } } };
+}
+
+/**
+ * Rewrites every comprehension so that the meter sees it: its range passes through
+ * ITERATE_FUNCTION (charged by its size) and its loop condition, evaluated once an iteration,
+ * through STEP_FUNCTION. Both return their argument unchanged.
+ */
+function meterComprehensions(expr: ExprNode | undefined): void {
+  if (!expr) return;
+  const v = expr.exprKind.value as Record<string, unknown>;
+  switch (expr.exprKind.case) {
+    case 'selectExpr':
+      meterComprehensions(v.operand as ExprNode);
+      return;
+    case 'callExpr':
+      meterComprehensions(v.target as ExprNode | undefined);
+      for (const arg of (v.args as ExprNode[]) ?? []) meterComprehensions(arg);
+      return;
+    case 'listExpr':
+      for (const e of (v.elements as ExprNode[]) ?? []) meterComprehensions(e);
+      return;
+    case 'structExpr':
+      for (const e of (v.entries as Array<{ keyKind: { value?: unknown }; value: ExprNode }>) ?? []) {
+        const key = e.keyKind.value;
+        if (key && typeof key === 'object' && 'exprKind' in key) meterComprehensions(key as ExprNode);
+        meterComprehensions(e.value);
+      }
+      return;
+    case 'comprehensionExpr':
+      for (const part of ['iterRange', 'accuInit', 'loopCondition', 'loopStep', 'result']) meterComprehensions(v[part] as ExprNode);
+      v.iterRange = meterCall(ITERATE_FUNCTION, v.iterRange);
+      v.loopCondition = meterCall(STEP_FUNCTION, v.loopCondition);
+      return;
+    default:
+      return;
+  }
 }
 
 /**
@@ -268,16 +326,23 @@ export function toCondition(condition: string | AttestationCondition, origin = '
   return condition;
 }
 
-/** JSON as CEL input: objects become maps (no prototype lookups), arrays lists; the largest collection is measured. */
-function celInput(value: unknown, measure: { largest: number }): CelInput {
+class TooDeep extends Error {}
+
+/**
+ * JSON as CEL input: objects become maps (no prototype lookups), arrays lists; the largest
+ * collection is measured. Nesting deeper than MAX_STATEMENT_DEPTH throws TooDeep (the
+ * recursion is bounded by it).
+ */
+function celInput(value: unknown, measure: { largest: number }, depth: number): CelInput {
+  if (value !== null && typeof value === 'object' && depth >= MAX_STATEMENT_DEPTH) throw new TooDeep();
   if (Array.isArray(value)) {
     measure.largest = Math.max(measure.largest, value.length);
-    return value.map((v) => celInput(v, measure));
+    return value.map((v) => celInput(v, measure, depth + 1));
   }
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     measure.largest = Math.max(measure.largest, entries.length);
-    return new Map(entries.map(([k, v]) => [k, celInput(v, measure)]));
+    return new Map(entries.map(([k, v]) => [k, celInput(v, measure, depth + 1)]));
   }
   if (typeof value === 'string') {
     measure.largest = Math.max(measure.largest, value.length === 0 ? 0 : 1);
@@ -287,10 +352,7 @@ function celInput(value: unknown, measure: { largest: number }): CelInput {
   return null;
 }
 
-interface StatementInput {
-  readonly bindings: Record<string, CelInput>;
-  readonly largest: number;
-}
+type StatementInput = { readonly bindings: Record<string, CelInput>; readonly largest: number } | { readonly refused: string };
 
 const INPUTS = new WeakMap<object, StatementInput>();
 
@@ -298,24 +360,41 @@ function statementInput(statement: Readonly<Record<string, unknown>>): Statement
   let input = INPUTS.get(statement);
   if (!input) {
     const measure = { largest: 0 };
-    const bindings: Record<string, CelInput> = {
-      predicateType: typeof statement.predicateType === 'string' ? statement.predicateType : '',
-      subject: celInput(Array.isArray(statement.subject) ? statement.subject : [], measure),
-      predicate: celInput(statement.predicate ?? null, measure),
-    };
-    input = { bindings, largest: measure.largest };
+    try {
+      const bindings: Record<string, CelInput> = {
+        predicateType: typeof statement.predicateType === 'string' ? statement.predicateType : '',
+        // The statement is depth 0, so its fields are at depth 1.
+        subject: celInput(Array.isArray(statement.subject) ? statement.subject : [], measure, 1),
+        predicate: celInput(statement.predicate ?? null, measure, 1),
+      };
+      input = { bindings, largest: measure.largest };
+    } catch (err) {
+      if (!(err instanceof TooDeep)) throw err;
+      input = { refused: `the statement nests objects and arrays more than ${MAX_STATEMENT_DEPTH} deep; conditions are not evaluated over it` };
+    }
     INPUTS.set(statement, input);
   }
   return input;
 }
 
+export interface EvaluationLimits {
+  /** A `performance.now()` time the evaluation must not run past (the verification's deadline). */
+  readonly deadline?: number;
+  /** Wall time allowed (default MAX_CONDITION_MS); tests under a slow runner give more. */
+  readonly maxMs?: number;
+}
+
 export type ConditionOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-/** Evaluates a compiled condition over a verified statement (the parsed JSON). Never throws. */
-export function evaluateCondition(condition: AttestationCondition, statement: Readonly<Record<string, unknown>>): ConditionOutcome {
+/**
+ * Evaluates a compiled condition over a verified statement (the parsed JSON), within the
+ * limits (module comment). Never throws.
+ */
+export function evaluateCondition(condition: AttestationCondition, statement: Readonly<Record<string, unknown>>, limits: EvaluationLimits = {}): ConditionOutcome {
   const compiled = COMPILED.get(condition);
   if (!compiled) return { ok: false, reason: `${condition.origin}: not a compiled condition` };
   const input = statementInput(statement);
+  if ('refused' in input) return { ok: false, reason: `${condition.origin}: ${input.refused}` };
   const range = Math.max(1, input.largest, compiled.largestLiteral);
   const cost = compiled.nodes * range ** compiled.nesting;
   if (cost > MAX_CONDITION_COST) {
@@ -326,7 +405,9 @@ export function evaluateCondition(condition: AttestationCondition, statement: Re
   }
   let result: CelResult;
   try {
-    result = compiled.run(input.bindings);
+    const run = metered(() => compiled.run(input.bindings), limits.deadline, limits.maxMs);
+    if (run.stopped !== undefined) return { ok: false, reason: `${condition.origin}: the evaluation was stopped after ${run.steps} steps: ${run.stopped}` };
+    result = run.value;
   } catch (err) {
     return { ok: false, reason: `${condition.origin}: evaluation failed: ${errorMessage(err)}` };
   }

@@ -13,7 +13,7 @@ import type { LegacyArtifacts } from '../cosign/discover-legacy';
 import type { ReferrerBundle } from '../cosign/discover-referrers';
 import { COSIGN_SIGN_PREDICATE, type InTotoStatement } from '../cosign/in-toto';
 import { ImgverifyError, toImgverifyError } from '../errors';
-import { evaluateCondition, type AttestationCondition } from '../policy/cel';
+import { evaluateCondition, type AttestationCondition, type EvaluationLimits } from '../policy/cel';
 import { defined } from '../util/object';
 import type { CompiledPolicy } from '../policy/policy';
 import { legacyAttestationInput, legacySignatureInput } from './adapters/legacy';
@@ -50,33 +50,47 @@ export function judgeSignatures(digest: string, found: Discovered, ctx: PolicyCh
   return { signatures, ...verdict(signatures, ctx.policy, none) };
 }
 
+/** Conditions are evaluated without a pause for at most this long: then the event loop gets a turn. */
+const CONDITION_SLICE_MS = 20;
+
 /**
  * cosign `verify-attestation`: `.att` layers and v3 attestation bundles. With `wanted` (a
  * predicate type URI), a verified statement of another type fails PREDICATE_TYPE_MISMATCH; a
  * verified statement that does not satisfy every condition fails ATTESTATION_CONDITION_FAILED.
+ * Conditions run within `limits` (each evaluation stops at the deadline), and between them the
+ * event loop gets a turn (a webhook keeps answering its probes); once `signal` has aborted,
+ * its reason is thrown.
  */
-export function judgeAttestations(
+export async function judgeAttestations(
   digest: string,
   found: Discovered,
   ctx: PolicyChecks,
   wanted: string | undefined,
   none: string,
   conditions: readonly AttestationCondition[] = [],
-): ImageVerdict & { readonly attestations: readonly VerifiedAttestation[] } {
+  limits: EvaluationLimits & { readonly signal?: AbortSignal } = {},
+): Promise<ImageVerdict & { readonly attestations: readonly VerifiedAttestation[] }> {
   const outcomes = [
     ...legacyOutcomes(found.legacy, DSSE_ENVELOPE_MEDIA_TYPE, (blob, annotations) => legacyAttestationInput(blob, annotations, digest), ctx),
     // A verified v3 signature (cosign sign predicate) is not an attestation: left out here.
     ...referrerOutcomes(found.referrers, digest, ctx).filter((o) => !(o.signature.verified && o.statement?.predicateType === COSIGN_SIGN_PREDICATE)),
   ];
   const attestations: VerifiedAttestation[] = [];
-  const signatures = outcomes.map(({ signature, statement }): SignatureResult => {
+  const signatures: SignatureResult[] = [];
+  let sliceStart = performance.now();
+  const judged = async ({ signature, statement }: Outcome): Promise<SignatureResult> => {
     if (!signature.verified || !statement) return signature;
     if (wanted !== undefined && statement.predicateType !== wanted) {
       const err = new ImgverifyError('PREDICATE_TYPE_MISMATCH', `attestation has predicate type ${statement.predicateType}, not ${wanted}`);
       return { ...signature, verified: false, failure: failureInfo(err) };
     }
     for (const condition of conditions) {
-      const outcome = evaluateCondition(condition, statement.json);
+      if (performance.now() - sliceStart > CONDITION_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+      if (limits.signal?.aborted) throw limits.signal.reason;
+      const outcome = evaluateCondition(condition, statement.json, defined({ deadline: limits.deadline }));
       if (!outcome.ok) {
         const err = new ImgverifyError('ATTESTATION_CONDITION_FAILED', `attestation (${statement.predicateType}) does not satisfy the condition ${outcome.reason}`, {
           details: { condition: condition.origin, predicateType: statement.predicateType },
@@ -86,7 +100,8 @@ export function judgeAttestations(
     }
     attestations.push({ predicateType: statement.predicateType, statement: statement.json, signature });
     return signature;
-  });
+  };
+  for (const outcome of outcomes) signatures.push(await judged(outcome));
   return { signatures, attestations, ...verdict(signatures, ctx.policy, none) };
 }
 

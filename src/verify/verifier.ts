@@ -172,6 +172,8 @@ interface Target {
   readonly imageRepo: RepositoryRef;
   /** The deadline of this image's verification. */
   readonly signal: AbortSignal;
+  /** The same deadline as a `performance.now()` time (what synchronous work checks). */
+  readonly deadline: number;
 }
 
 export class ImageVerifier {
@@ -304,7 +306,10 @@ export class ImageVerifier {
     const result = await this.run(image, options.signal, async (target) => {
       const checks = this.checksFor(prepared);
       const found = await this.discover(target, 'attestation');
-      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'), conditions);
+      return judgeAttestations(target.digest, found, checks, wanted, this.nothingFound('attestations', target, 'att'), conditions, {
+        deadline: target.deadline,
+        signal: target.signal,
+      });
     });
     // A result that failed before discovery (bad reference, registry error) has no attestations.
     return { ...result, attestations: result.attestations ?? [] };
@@ -405,6 +410,7 @@ export class ImageVerifier {
     let mediaType: string | undefined;
     // One deadline for the whole image (resolution, discovery and every fetch), and the caller's signal.
     const deadline = AbortSignal.timeout(this.timeoutMs);
+    const deadlineAt = performance.now() + this.timeoutMs;
     const signal = callSignal ? AbortSignal.any([callSignal, deadline]) : deadline;
     try {
       if (callSignal?.aborted) throw abortedError(callSignal.reason);
@@ -417,7 +423,7 @@ export class ImageVerifier {
         mediaType = manifest.mediaType;
       }
       const signatureRepo = this.signatureRepository ?? ref;
-      const outcome = await check({ reference, digest, signatureRepo, tagPrefix: this.tagPrefix, imageRepo: ref, signal });
+      const outcome = await check({ reference, digest, signatureRepo, tagPrefix: this.tagPrefix, imageRepo: ref, signal, deadline: deadlineAt });
       return { image: input, reference, digest, ...defined({ mediaType }), ...outcome };
     } catch (caught) {
       const err = callSignal?.aborted

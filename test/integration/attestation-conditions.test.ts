@@ -122,6 +122,43 @@ predicate.buildDefinition.internalParameters.github.repository_id == "495574555"
   });
 });
 
+describe('an attestation nested 3000 deep (issue 20.4)', () => {
+  let deepImage: string;
+  /** 6 KB of JSON: 3000 levels of alternating arrays and objects. */
+  const deepPredicate = (() => {
+    let value: unknown = 'bottom';
+    for (let i = 0; i < 3000; i++) value = i % 2 === 0 ? [value] : { x: value };
+    return { nested: value };
+  })();
+
+  beforeAll(async () => {
+    const pushed = await pushTestImage(registry, 'cel/deep', 'v1');
+    const attest = (predicateType: string, predicate: unknown) =>
+      sigstore.attestImage({ digest: pushed.digest, repository: `${registry.host}/cel/deep`, predicateType, predicate, identity: { email: SIGNER }, issuer: ISSUER });
+    await pushAttestations(registry, 'cel/deep', pushed.digest, [attest('https://example.test/deep/v1', deepPredicate), attest(SLSA1, GITHUB_PREDICATE)]);
+    deepImage = `${registry.host}/cel/deep:v1`;
+  });
+
+  test('with a condition: that attestation fails with a clear reason, the other one counts (was INTERNAL_ERROR, exit 4, for the image)', async () => {
+    const policy = file('deep.cel', 'predicate.runDetails.builder.id.startsWith("https://github.com/actions/runner/github-hosted")\n');
+    const r = await runCli(['verify-attestation', deepImage, ...flags(), '--policy', policy, '-o', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [result] = JSON.parse(r.stdout) as Array<{ attestations: Array<{ predicateType: string }>; signatures: Array<{ verified: boolean; failure?: { code: string; message: string } }> }>;
+    expect(result!.attestations.map((a) => a.predicateType)).toEqual([SLSA1]);
+    const failures = result!.signatures.filter((s) => !s.verified).map((s) => s.failure);
+    expect(failures).toEqual([expect.objectContaining({ code: 'ATTESTATION_CONDITION_FAILED', message: expect.stringContaining('nests objects and arrays more than 100 deep') })]);
+  });
+
+  test('-o json of the deep statement is bounded (indentation stops at 20 levels: was 32 MB)', async () => {
+    const r = await runCli(['verify-attestation', deepImage, ...flags(), '--type', 'https://example.test/deep/v1', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeLessThan(100_000);
+    const [result] = JSON.parse(r.stdout) as Array<{ attestations: Array<{ statement: { predicate: unknown } }> }>;
+    expect(JSON.stringify(result!.attestations[0]!.statement.predicate)).toBe(JSON.stringify(deepPredicate));
+  });
+});
+
 test('library: condition option, text or compiled once', async () => {
   const verifier = createVerifier({ trustedRoot: sigstore.trustedRoot });
   try {
@@ -187,5 +224,15 @@ spec:
     const r = await runCli(['policy', 'test', '--policies', folder, '--trusted-root', rootFile, image]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/policy\.yaml: document 0 \(line 1\): spec\.authorities\[0\]\.attestations\[0\]\.policy\.data:1:\d+: CEL: syntax error/);
+  });
+
+  test.each([
+    ['a constant regular expression that does not compile', 'predicate.runDetails.builder.id.matches("(")', ':1:41: CEL: the regular expression does not compile (RE2)'],
+    ['a wrong argument type', 'predicate.runDetails.builder.id.startsWith(1)', ":1:32: CEL: found no matching overload for 'startsWith' applied to 'dyn.(int)'"],
+    ['a result that is not a boolean', 'size(subject)', ":1:1: CEL: the expression's result is int, not bool"],
+  ])('%s: reported when the folder loads (exit 2), not at every admission (issue 20.18)', async (_what, data, message) => {
+    const r = await runCli(['policy', 'test', '--policies', policies(`load-${data.length}`, data), '--trusted-root', rootFile, image]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`policy.yaml: document 0 (line 1): spec.authorities[0].attestations[0].policy.data${message}`);
   });
 });

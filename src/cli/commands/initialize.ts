@@ -8,6 +8,7 @@ import { defaultTufCacheDir, initializeTuf, PUBLIC_GOOD_TUF_MIRROR, type TufStat
 import { outputFormat, parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
+import { jsonText } from '../../util/json-text';
 
 export const INITIALIZE_USAGE = `Usage: imgverify initialize [--mirror URL] [--root FILE|URL] [--tuf-cache DIR]
 
@@ -71,7 +72,7 @@ export async function initializeCommand(argv: string[], io: CommandIO): Promise<
     ...(values.timeout !== undefined ? { timeoutMs: parseDuration(values.timeout, '--timeout') } : {}),
   });
   const status = trust.status();
-  if (format === 'json') io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+  if (format === 'json') io.stdout(`${jsonText(status)}\n`);
   else io.stdout(`TUF metadata verified and cached:\n${tufStatusLines(status).join('\n')}\n`);
   return 0;
 }

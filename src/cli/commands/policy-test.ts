@@ -10,6 +10,7 @@ import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { credentialProvidersFromFlags, noMatchFromFlags, registryFromFlags, requiredFlag, VERIFICATION_FLAGS } from './webhook';
+import { jsonText } from '../../util/json-text';
 
 export const POLICY_USAGE = `Usage: imgverify policy test --policies DIR IMAGE... [flags]
 
@@ -111,7 +112,7 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     for (const u of evaluator.unusableAuthorities()) io.stderr(`warning: policy "${u.policy}" authority "${u.authority}" can never pass: ${u.reason}\n`);
     const decisions = await evaluator.evaluate(positionals);
     if (format === 'json') {
-      io.stdout(`${JSON.stringify({ policySetVersion: set.version, noMatch, decisions }, null, 2)}\n`);
+      io.stdout(`${jsonText({ policySetVersion: set.version, noMatch, decisions })}\n`);
     } else {
       io.stdout(`${set.policies.length} polic${set.policies.length === 1 ? 'y' : 'ies'} from ${dir} (${set.files.join(', ') || 'no files'})\n`);
       for (const decision of decisions) io.stdout(`${decisionToText(decision, noMatch)}\n`);

@@ -10,6 +10,7 @@ import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { tufStatusLines } from './initialize';
+import { jsonText } from '../../util/json-text';
 
 export const TRUST_USAGE = `Usage: imgverify trust show [flags]
 
@@ -78,7 +79,7 @@ async function show(argv: string[], io: CommandIO): Promise<number> {
     if (tuf && Date.parse(tuf.expires) - now < WEEK_MS) warnings.unshift(`the TUF metadata expires at ${tuf.expires}, within 7 days: it must be refreshed from ${tuf.mirror} before then`);
     return { kind, ...summary, warnings, ...(tuf ? { tuf } : {}) };
   });
-  if (format === 'json') io.stdout(`${JSON.stringify({ roots: shown }, null, 2)}\n`);
+  if (format === 'json') io.stdout(`${jsonText({ roots: shown })}\n`);
   else io.stdout(`${shown.map(text).join('\n\n')}\n`);
   return 0;
 }

@@ -26,6 +26,7 @@ import { CLAIMS_HELP, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags
 import type { CommandIO } from '../io';
 import { claimsText } from '../output';
 import { usageError } from '../usage-error';
+import { jsonText } from '../../util/json-text';
 
 export const VERIFY_BLOB_USAGE = `Usage: imgverify verify-blob FILE [flags]
 
@@ -158,7 +159,7 @@ export async function verifyBlobCommand(argv: string[], io: CommandIO): Promise<
   } finally {
     await verifier.close();
   }
-  if (format === 'json') io.stdout(`${JSON.stringify(blobVerdictJSON(target, verdict), null, 2)}\n`);
+  if (format === 'json') io.stdout(`${jsonText(blobVerdictJSON(target, verdict))}\n`);
   else io.stdout(`${blobVerdictText(target, verdict)}\n`);
   return 'error' in verdict ? exitCodeFor(verdict.error.category) : 0;
 }

@@ -16,6 +16,7 @@ import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { errorMessage } from '../../util/describe';
+import { jsonText } from '../../util/json-text';
 
 export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
 
@@ -134,7 +135,7 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
     if (!(err instanceof ImgverifyError)) throw err;
     verdict = { error: err };
   }
-  if (format === 'json') io.stdout(`${JSON.stringify(verdictJSON(values.bundle, target, verdict), null, 2)}\n`);
+  if (format === 'json') io.stdout(`${jsonText(verdictJSON(values.bundle, target, verdict))}\n`);
   else io.stdout(`${verdictText(target, verdict)}\n`);
   return 'error' in verdict ? exitCodeFor(verdict.error.category) : 0;
 }

@@ -18,6 +18,7 @@ import type { CommandIO } from '../io';
 import { trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { errorMessage } from '../../util/describe';
+import { jsonText } from '../../util/json-text';
 
 export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
@@ -126,7 +127,7 @@ async function runImageCommand<R extends ImageVerificationResult>(argv: string[]
       results[index] = result;
       if (format === 'text') io.stdout(`${command.text(result)}\n`);
     }
-    if (format === 'json') io.stdout(`${JSON.stringify(results.map(resultToJSON), null, 2)}\n`);
+    if (format === 'json') io.stdout(`${jsonText(results.map(resultToJSON))}\n`);
     return exitCodeForResults(results);
   } finally {
     await verifier.close();
