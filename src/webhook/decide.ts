@@ -60,6 +60,7 @@ export async function decideAdmission(
   signal: AbortSignal,
   validatePolicyObject?: PolicyObjectValidator,
   pullSecrets?: PullSecretCredentials,
+  timeoutMs?: number,
 ): Promise<AdmissionDecision> {
   const uid = request.uid;
   const policyObject = policyObjectDecision(request, mutate, validatePolicyObject);
@@ -81,7 +82,7 @@ export async function decideAdmission(
   const signatureSecrets = pullSecrets && namespace ? (names: readonly string[]) => pullSecrets.forSecrets(namespace, names) : undefined;
   const decisions = await evaluator.evaluate(
     images.map((i) => i.image),
-    { signal, object, ...(credentials ? { credentials } : {}), ...(signatureSecrets ? { signatureSecrets } : {}) },
+    { signal, object, ...(credentials ? { credentials } : {}), ...(signatureSecrets ? { signatureSecrets } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
   );
   const summary = summarize(decisions);
   if (!summary.allowed) {

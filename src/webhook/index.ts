@@ -14,6 +14,7 @@
 // First: on an unsupported Node.js version, fail here with a clear message (not deep inside a dependency).
 import '../util/require-node';
 export {
+  ADMISSION_LIMITS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_PORT,
   jsonLogger,

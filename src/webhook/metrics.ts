@@ -16,6 +16,8 @@
  *   imgverify_policy_objects{kind,ready}                  gauge (cluster mode: objects by Ready)
  *   imgverify_status_writes_total{result}                 counter (cluster mode)
  *   imgverify_webhook_unhandled_rejections_total                      counter
+ *   imgverify_admissions_in_flight / imgverify_admission_body_bytes_in_flight /
+ *   imgverify_admissions_queued                                       gauges
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -157,7 +159,7 @@ export class Histogram implements Metric {
 
 /** The webhook's metrics, rendered in registration order. */
 export class WebhookMetrics {
-  readonly requests = new Counter('imgverify_admission_requests_total', 'Admission requests answered, by path and result (allowed, denied, invalid, error).');
+  readonly requests = new Counter('imgverify_admission_requests_total', 'Admission requests answered, by path and result (allowed, denied, invalid, overloaded, error).');
   readonly duration = new Histogram('imgverify_admission_duration_seconds', 'Time to answer an admission request, by path.');
   readonly verdicts = new Counter(
     'imgverify_image_verdicts_total',
@@ -183,6 +185,9 @@ export class WebhookMetrics {
     'imgverify_webhook_unhandled_rejections_total',
     'Promise rejections nobody handled (a bug): logged and counted instead of ending the process.',
   );
+  readonly admissionsInFlight = new Gauge('imgverify_admissions_in_flight', 'Admission requests being decided.');
+  readonly admissionBodyBytes = new Gauge('imgverify_admission_body_bytes_in_flight', 'Body bytes reserved by the admission requests being decided.');
+  readonly admissionsQueued = new Gauge('imgverify_admissions_queued', 'Admission requests waiting for room (refused with 429 when it does not come in time).');
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -201,6 +206,9 @@ export class WebhookMetrics {
     this.policyObjects,
     this.statusWrites,
     this.unhandledRejections,
+    this.admissionsInFlight,
+    this.admissionBodyBytes,
+    this.admissionsQueued,
   ];
 
   constructor() {
@@ -211,6 +219,9 @@ export class WebhookMetrics {
     this.cacheEntries.set(0);
     this.ready.set(0);
     this.unhandledRejections.inc({}, 0);
+    this.admissionsInFlight.set(0);
+    this.admissionBodyBytes.set(0);
+    this.admissionsQueued.set(0);
   }
 
   /** The exposition text (`Content-Type: text/plain; version=0.0.4`). */

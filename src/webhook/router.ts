@@ -8,11 +8,14 @@
  *   GET  /metrics    Prometheus text format
  *
  * A malformed AdmissionReview is HTTP 400; anything else unexpected after the request uid
- * is known is a denial (fail closed), before it an HTTP 500.
+ * is known is a denial (fail closed), before it an HTTP 500. Admissions in flight are bounded
+ * (./admission-limiter.ts): one that finds no room within its wait is HTTP 429 with
+ * Retry-After, before its body is read; the wait counts against its deadline.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ImgverifyError } from '../index';
 import { admissionResponse, parseAdmissionReview, WEBHOOK_PATHS, type AdmissionRequest } from './admission';
+import type { AdmissionLimiter } from './admission-limiter';
 import { decideAdmission, type AdmissionDecision, type PolicyObjectValidator } from './decide';
 import type { PullSecretCredentials } from './pull-secrets';
 import type { PolicyEvaluator } from './evaluate';
@@ -39,6 +42,9 @@ export interface RouterOptions {
   readonly validatePolicyObject?: PolicyObjectValidator;
   /** Reads admitted objects' pull secrets (when the webhook can read them; once the cluster connection is up). */
   readonly pullSecrets?: () => PullSecretCredentials | undefined;
+  /** Admissions in flight and their body bytes; `queueWaitMs` is how long one waits for room. */
+  readonly limiter: AdmissionLimiter;
+  readonly queueWaitMs: number;
 }
 
 /** Each response's server's `shuttingDown` (read by send(), right before the answer is written). */
@@ -53,10 +59,14 @@ class HttpError extends Error {
   }
 }
 
+/** The declared body size (Content-Length), if any. */
+function declaredLength(req: IncomingMessage): number | undefined {
+  const declared = Number(req.headers['content-length']);
+  return req.headers['content-length'] !== undefined && Number.isFinite(declared) ? declared : undefined;
+}
+
 /** The request body, up to `limit` bytes (413 beyond). */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -93,6 +103,28 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
       send(res, 415, 'text/plain', 'expected application/json\n');
       return 'invalid';
     }
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > maxBodyBytes) {
+      sendJson(res, 413, { error: `request body of ${declared} bytes exceeds the limit of ${maxBodyBytes}` }, { connection: 'close' });
+      return 'invalid';
+    }
+    // Room before the body is read: a body without Content-Length may be the largest allowed.
+    const queued = Date.now();
+    const release = await options.limiter.acquire(declared ?? maxBodyBytes, options.queueWaitMs);
+    if (!release) {
+      log('warn', 'admission refused: too many in flight', { path, ...options.limiter.state });
+      sendJson(res, 429, { error: 'too many admission requests in flight; retry' }, { 'retry-after': '1', connection: 'close' });
+      return 'overloaded';
+    }
+    try {
+      return await decide(req, res, path, Math.max(1, evaluator.timeoutMs - (Date.now() - queued)));
+    } finally {
+      release();
+    }
+  };
+
+  /** Reads, parses and decides one AdmissionReview within `timeoutMs`. */
+  const decide = async (req: IncomingMessage, res: ServerResponse, path: string, timeoutMs: number): Promise<string> => {
     let request: AdmissionRequest;
     try {
       const body = await readBody(req, maxBodyBytes);
@@ -112,7 +144,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     const started = Date.now();
     let outcome: AdmissionDecision;
     try {
-      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort, options.validatePolicyObject, options.pullSecrets?.());
+      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort, options.validatePolicyObject, options.pullSecrets?.(), timeoutMs);
     } catch (err) {
       // The uid is known: answer with a denial rather than an HTTP error (fail closed).
       log('error', 'admission failed unexpectedly', { uid: request.uid, error: errorMessage(err) });

@@ -26,6 +26,7 @@ import type { PolicyObjectValidator } from './decide';
 import { validatePolicyObject } from './policy-objects';
 import { PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
 import { createRouter } from './router';
+import { AdmissionLimiter } from './admission-limiter';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
 import { VerifierBackend } from './verifier-backend';
@@ -35,6 +36,12 @@ export { jsonLogger, type Logger, type LogLevel } from './log';
 export { METRICS_PATH } from './router';
 /** AdmissionReviews are a few KiB; the API server's own limit on an object is 3 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/**
+ * Admissions in flight (docs/webhook.md, "Load"): decided at once, body bytes reserved by
+ * bodies over `smallBytes` (two reviews of the largest size: a parsed review takes up to 20
+ * times its size, and the Deployment's limit is 512 MiB), and waiting for room.
+ */
+export const ADMISSION_LIMITS = Object.freeze({ maxConcurrent: 32, maxBytes: 2 * DEFAULT_MAX_BODY_BYTES, maxQueued: 128, smallBytes: 64 * 1024 });
 export const DEFAULT_PORT = 8443;
 
 /**
@@ -105,6 +112,15 @@ export interface WebhookServerOptions {
   /** How long pull secret reads are kept (default 30 s, not found 5 s, 1000 entries). */
   readonly pullSecretCache?: PullSecretOptions;
   readonly maxBodyBytes?: number;
+  /**
+   * Bounds on admissions in flight (default ADMISSION_LIMITS): requests decided at once, body
+   * bytes they reserve (their Content-Length, or `maxBodyBytes` without one), and requests
+   * waiting for room. A request waits at most half the deadline (`timeoutMs`), which the wait
+   * counts against; one that finds no room is answered 429 with Retry-After: 1.
+   */
+  readonly maxConcurrentAdmissions?: number;
+  readonly maxInFlightBodyBytes?: number;
+  readonly maxQueuedAdmissions?: number;
   /** Policy folder watching (see watchPolicies). */
   readonly policyDebounceMs?: number;
   readonly policyPollIntervalMs?: number;
@@ -230,9 +246,24 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       )
     : () => undefined;
 
+  const limiter = new AdmissionLimiter(
+    {
+      maxConcurrent: options.maxConcurrentAdmissions ?? ADMISSION_LIMITS.maxConcurrent,
+      maxBytes: options.maxInFlightBodyBytes ?? ADMISSION_LIMITS.maxBytes,
+      maxQueued: options.maxQueuedAdmissions ?? ADMISSION_LIMITS.maxQueued,
+      smallBytes: ADMISSION_LIMITS.smallBytes,
+    },
+    (state) => {
+      metrics.admissionsInFlight.set(state.running);
+      metrics.admissionBodyBytes.set(state.bytes);
+      metrics.admissionsQueued.set(state.queued);
+    },
+  );
   server.on(
     'request',
     createRouter({
+      limiter,
+      queueWaitMs: Math.floor(evaluator.timeoutMs / 2),
       evaluator,
       metrics,
       log,

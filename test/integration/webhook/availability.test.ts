@@ -6,6 +6,7 @@
  * ended the process). The built CLI runs as a real process, as users run it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,9 @@ import { BUILT_CLI, runBuiltCli } from '../../support/cli';
 import { createCa, issueServerCert, type TestCa } from '../../support/registry';
 import { startSilentServer, type SilentServer } from '../../support/silent-server';
 import { createTestSigstore } from '../../support/sigstore';
+import type { ImageVerificationResult, PreparedPolicy } from '../../../src';
+import type { VerificationBackend, VerificationSession } from '../../../src/webhook/evaluate';
+import { startWebhookServer } from '../../../src/webhook/server';
 import { admissionReview, eventually, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';
 
 const ISSUER = 'https://accounts.example.test';
@@ -137,5 +141,63 @@ describe('a deadline never ends the process (issue 20.1)', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(1);
     for (const image of images) expect(res.stdout).toContain(`DENIED   ${image}\n`);
+  });
+});
+
+/** Verifications that never finish on their own (the deadline ends them); counts those begun. */
+class StuckBackend implements VerificationBackend {
+  started = 0;
+  prepare(): PreparedPolicy {
+    return {} as PreparedPolicy;
+  }
+  session(signal: AbortSignal): VerificationSession {
+    const stuck = (): Promise<never> => {
+      this.started++;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    };
+    return {
+      // Each tag its own digest: no two requests share a verification.
+      resolve: async (ref) => `sha256:${createHash('sha256').update(ref.tag ?? '').digest('hex')}`,
+      verify: (): Promise<ImageVerificationResult> => stuck(),
+      verifyAttestations: () => stuck(),
+    };
+  }
+}
+
+describe('admissions in flight are bounded (issue 20.3)', () => {
+  test('16 concurrent 3 MB AdmissionReviews: two are decided at once, the others wait and are refused with 429 (they took the webhook past 900 MB)', async () => {
+    const dir = join(work, 'bounded-policies');
+    writeConfigMap(dir, { 'p.yaml': policyYaml('release', ['registry.test/**'], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
+    const backend = new StuckBackend();
+    const server = await startWebhookServer({ policiesDir: dir, tlsCertFile: files.cert, tlsKeyFile: files.key, port: 0, host: '127.0.0.1', backend, timeoutMs: 3000, log: () => undefined });
+    const client = new WebhookClient(server.url, ca.certPem);
+    try {
+      // A million empty objects in the Pod (about 3 MB; some 60 MB once parsed).
+      const junk = Array.from({ length: 1_000_000 }, () => ({}));
+      const bodies = Array.from({ length: 16 }, (_, i) => {
+        const pod = workload('Pod', { containers: [`registry.test/app:v${i}`] }) as { spec: Record<string, unknown> };
+        pod.spec.junk = junk;
+        return JSON.stringify(admissionReview('Pod', 'CREATE', pod));
+      });
+      expect(bodies[0]!.length).toBeGreaterThan(2_500_000);
+      const answers = await Promise.all(bodies.map((body) => client.post('/validate', body)));
+      const statuses = answers.map((a) => a.status).sort();
+      // 6 MiB of bodies in flight: two decided (denied at the 3 s deadline), the rest waited 1.5 s for room and were refused.
+      expect(backend.started).toBe(2);
+      expect(statuses).toEqual([...Array(2).fill(200), ...Array(14).fill(429)]);
+      const refused = answers.find((a) => a.status === 429)!;
+      expect(JSON.parse(refused.text)).toEqual({ error: 'too many admission requests in flight; retry' });
+      const metrics = (await client.get('/metrics')).text;
+      expect(metrics).toContain('imgverify_admission_requests_total{path="/validate",result="overloaded"} 14');
+      expect(metrics).toMatch(/^imgverify_admissions_in_flight 0$/m);
+      expect(metrics).toMatch(/^imgverify_admission_body_bytes_in_flight 0$/m);
+      // An ordinary review (a few KB) is decided: small bodies never wait for bytes.
+      const small = await client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: ['registry.test/app:small'] })));
+      expect(small.allowed).toBe(false);
+      expect(backend.started).toBe(3);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });
