@@ -5,16 +5,18 @@
  * `Secret` is an identity (OAuth2 refresh) token. "credentials not found" on stdout with a
  * non-zero exit means the helper has none: the registry is then read anonymously.
  *
- * The helper is found on `PATH` (of the environment given), its name must be a plain file
- * name (no path), and it is bounded: 10 s, 1 MiB of output, run by ./spawn (its process group
- * is killed when a bound is hit). Its output is never quoted in messages (it holds secrets); a
- * failure says which helper, for which registry, and how.
+ * The helper is found in the absolute directories of `PATH` (of the environment given; empty
+ * and relative entries are skipped, as Go's exec.LookPath refuses them with ErrDot, so a
+ * helper planted in the working directory never runs), its name must be a plain file name (no
+ * path), and it is bounded: 10 s or the caller's signal, 1 MiB of output, run by ./spawn (its
+ * process group is killed when a bound is hit and once it has answered). Its output is never
+ * quoted in messages (it holds secrets); a failure says which helper, for which registry, and how.
  */
 import { ImgverifyError } from '../../errors';
 import { sanitise } from '../registry-errors';
 import type { RegistryCredentials } from '../types';
 import { errorMessage } from '../../util/describe';
-import { BoundedRunError, runBounded } from './spawn';
+import { BoundedRunError, findOnPath, runBounded } from './spawn';
 
 export const HELPER_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -45,10 +47,12 @@ export async function runCredentialHelper(req: HelperRequest): Promise<RegistryC
   const fail = (code: 'INVALID_OPTIONS' | 'REGISTRY_AUTH_FAILED', why: string, cause?: unknown) =>
     new ImgverifyError(code, `${what}: ${why}`, { ...(cause !== undefined ? { cause } : {}), details: { registry: req.registry, helper: program } });
   if (!HELPER_NAME_RE.test(req.name)) throw fail('INVALID_OPTIONS', 'not a valid helper name (letters, digits, ".", "_", "-")');
+  const path = findOnPath(program, req.env.PATH);
+  if (path === undefined) throw fail('INVALID_OPTIONS', `${program} is not on PATH (only its absolute directories are searched)`);
   let result;
   try {
     result = await runBounded({
-      program,
+      program: path,
       args: ['get'],
       env: req.env,
       input: helperServerUrl(req.registry),

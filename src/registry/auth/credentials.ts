@@ -25,6 +25,20 @@ import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type Crede
 import { errorMessage } from '../../util/describe';
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
+/**
+ * How long a helper's failure is kept (a helper that hangs or crashes is not run again for
+ * every registry request, one process each); its absence of credentials is kept until reload.
+ */
+export const HELPER_FAILURE_TTL_MS = 10_000;
+
+/** A helper run shared by the lookups waiting for it; stopped when every one of them has given up. */
+interface HelperRun {
+  readonly promise: Promise<RegistryCredentials | undefined>;
+  readonly stop: AbortController;
+  waiting: number;
+  /** When a failure stops counting (set once it failed). */
+  failedUntil?: number;
+}
 
 /** Environment variables, as `process.env` holds them. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -46,7 +60,7 @@ export type CredentialSegment = (signal?: AbortSignal) => Promise<CredentialLook
 export class CredentialStore {
   private readonly explicit = new Map<string, RegistryCredentials>();
   private files = new Map<string, Promise<DockerConfig | undefined>>();
-  private helpers = new Map<string, Promise<RegistryCredentials | undefined>>();
+  private helpers = new Map<string, HelperRun>();
 
   constructor(
     explicit: Readonly<Record<string, RegistryCredentials>> | undefined,
@@ -110,7 +124,7 @@ export class CredentialStore {
       const from = `${describeFile(file)} ${file.path}`;
       if (found.credentials !== undefined) return { credentials: found.credentials, source: from };
       if (found.helper !== undefined) {
-        const credentials = await abortable(this.helper(found.helper, registry, from), signal);
+        const credentials = await this.helper(found.helper, registry, from, signal);
         const label = `credential helper ${helperLabel(found.helper)} (named in ${from})`;
         if (credentials !== undefined) return { credentials, source: label };
         // docker's answer for this file is "none": a later file may still have one.
@@ -135,19 +149,46 @@ export class CredentialStore {
     return pending;
   }
 
-  /** One helper run per (helper, registry) until reload; a failed run is not cached. */
-  private helper(name: string, registry: string, from: string): Promise<RegistryCredentials | undefined> {
+  /**
+   * One helper run per (helper, registry) until reload, shared by the lookups that ask while it
+   * runs; it is stopped (its process group killed) once every one of them has been aborted, and
+   * such a run is forgotten. A failure is kept HELPER_FAILURE_TTL_MS.
+   */
+  private async helper(name: string, registry: string, from: string, signal?: AbortSignal): Promise<RegistryCredentials | undefined> {
+    if (signal?.aborted) throw signal.reason;
     const key = `${name}\n${registry}`;
-    let pending = this.helpers.get(key);
-    if (pending === undefined) {
-      const created = runCredentialHelper({ name, registry, from, env: this.env });
-      pending = created;
-      this.helpers.set(key, created);
-      created.catch(() => {
-        if (this.helpers.get(key) === created) this.helpers.delete(key);
-      });
+    let run = this.helpers.get(key);
+    if (run?.failedUntil !== undefined && Date.now() >= run.failedUntil) {
+      this.helpers.delete(key);
+      run = undefined;
     }
-    return pending;
+    if (run === undefined) {
+      const stop = new AbortController();
+      const promise = runCredentialHelper({ name, registry, from, env: this.env, signal: stop.signal });
+      const created: HelperRun = { promise, stop, waiting: 0 };
+      this.helpers.set(key, created);
+      promise.catch(() => {
+        if (stop.signal.aborted) {
+          if (this.helpers.get(key) === created) this.helpers.delete(key);
+        } else created.failedUntil = Date.now() + HELPER_FAILURE_TTL_MS;
+      });
+      run = created;
+    }
+    const shared = run;
+    shared.waiting++;
+    const onAbort = (): void => {
+      if (--shared.waiting > 0 || shared.failedUntil !== undefined) return;
+      // Nobody waits any more: the run is stopped and forgotten (the next lookup runs it again).
+      if (this.helpers.get(key) === shared) this.helpers.delete(key);
+      shared.stop.abort(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await abortable(shared.promise, signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!signal?.aborted) shared.waiting--;
+    }
   }
 }
 

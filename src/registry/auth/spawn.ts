@@ -9,6 +9,31 @@
  * (it may echo secrets). Nothing here quotes either in a message.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+
+/** After the program exits, how long its pipes may stay open (a child of it holding them) before its group is killed. */
+const EXIT_GRACE_MS = 200;
+
+/**
+ * The program's path in the absolute directories of `path` (a PATH value), or undefined.
+ * Empty and relative entries (the working directory) are skipped, as Go's exec.LookPath does
+ * (ErrDot): a program planted in the working directory is never run.
+ */
+export function findOnPath(program: string, path: string | undefined): string | undefined {
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '' || !isAbsolute(dir)) continue;
+    const candidate = join(dir, program);
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not there, or not executable: the next directory
+    }
+  }
+  return undefined;
+}
 
 export interface BoundedRun {
   /** The program: a path, or a name found on `env.PATH`. */
@@ -62,10 +87,17 @@ export function runBounded(run: BoundedRun): Promise<BoundedResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(grace);
       run.signal?.removeEventListener('abort', onAbort);
+      // Whatever is left of its group goes, and its pipes are closed: nothing outlives the answer.
+      killGroup(child);
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
       if (err) reject(err);
       else resolve(value!);
     };
+    let grace: NodeJS.Timeout | undefined;
     const child = spawn(run.program, [...run.args], {
       env: { ...run.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -99,7 +131,15 @@ export function runBounded(run: BoundedRun): Promise<BoundedResult> {
       if (err.code === 'ENOENT') finish(new BoundedRunError('not-found', 'not found', { cause: err }));
       else finish(new BoundedRunError('spawn', `cannot be run (${err.code ?? err.message})`, { cause: err }));
     });
+    // 'close' waits for the pipes, which a child of the program may hold (a script that ran
+    // `sleep 100` without exec): after the program's own exit, a short grace for its output,
+    // then the answer with what came.
+    child.on('exit', (code, signal) => {
+      grace = setTimeout(() => finish(undefined, { code, signal, stdout: Buffer.concat(stdout) }), EXIT_GRACE_MS);
+    });
     child.on('close', (code, signal) => finish(undefined, { code, signal, stdout: Buffer.concat(stdout) }));
+    child.stdout.on('error', () => undefined);
+    child.stderr.on('error', () => undefined);
     child.stdin.end(run.input);
   });
 }

@@ -6,9 +6,10 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { RegistryClient, type RegistryClientOptions } from '../../../src/registry';
 import { closePushers, installCredentialHelper, pushImage, startRegistry, type InstalledHelper, type PushedImage, type RunningRegistry } from '../../support/registry';
+import { runBuiltCli } from '../../support/cli';
 import { rejection } from './helpers';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -127,6 +128,90 @@ describe('credential helpers, containers auth files, several credential files', 
       await c.close();
     }
   }, 30_000);
+
+  /** Whether a process is alive (signal 0 probes it). */
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const until = async (check: () => boolean, ms: number): Promise<boolean> => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
+    return check();
+  };
+
+  it('a helper whose child hangs (sleep 100, not exec) is stopped at the caller\'s deadline with its whole process group (issue 20.5)', async () => {
+    const h = helper('hangchild', {}, 'hang-child');
+    const c = client({ dockerConfigPath: config('hangchild/config.json', { credHelpers: { [basic.host]: 'hangchild' } }), env: h.env(), timeoutMs: 30_000 });
+    try {
+      // The registry client passes the caller's reason through.
+      await expect(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1', { signal: AbortSignal.timeout(1500) })).rejects.toThrow('The operation was aborted due to timeout');
+      expect(await until(() => h.childPid() !== undefined, 5000)).toBe(true);
+      const sleep = h.childPid()!;
+      // The helper's child went with it: nothing outlives the lookup.
+      expect(await until(() => !alive(sleep), 5000)).toBe(true);
+    } finally {
+      const sleep = h.childPid();
+      if (sleep !== undefined && alive(sleep)) process.kill(sleep, 'SIGKILL');
+      await c.close();
+    }
+  });
+
+  it('imgverify verify --timeout 3s with that helper: exit 3 at the deadline, the process does not wait for the helper\'s child (it stayed 100 s) (issue 20.5)', async () => {
+    const h = helper('hangcli', {}, 'hang-child');
+    const dockerConfig = join(dir, 'hangcli');
+    config('hangcli/config.json', { credHelpers: { [basic.host]: 'hangcli' } });
+    try {
+      const r = await runBuiltCli(
+        ['verify', `${basic.host}/private/app:v1`, '--certificate-identity', 'x@example.test', '--certificate-oidc-issuer', 'https://issuer.example.test', '--timeout', '3s'],
+        { ...h.env(), DOCKER_CONFIG: dockerConfig },
+        30_000,
+      );
+      expect(r.code).toBe(3);
+      expect(r.stdout + r.stderr).toContain('REGISTRY_TIMEOUT');
+      const sleep = h.childPid();
+      expect(sleep === undefined || (await until(() => !alive(sleep), 5000))).toBe(true);
+    } finally {
+      const sleep = h.childPid();
+      if (sleep !== undefined && alive(sleep)) process.kill(sleep, 'SIGKILL');
+    }
+  });
+
+  it('a helper that failed is not run again for a while (one process per lookup leaked in the webhook); reload runs it again (issue 20.5)', async () => {
+    const h = helper('crashes', {}, 'crash');
+    const c = client({ dockerConfigPath: config('crashes/config.json', { credHelpers: { [basic.host]: 'crashes' } }), env: h.env() });
+    try {
+      for (let i = 0; i < 3; i++) await rejection(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1'), 'REGISTRY_AUTH_FAILED');
+      expect(h.calls()).toHaveLength(1);
+      c.reloadCredentials();
+      await rejection(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1'), 'REGISTRY_AUTH_FAILED');
+      expect(h.calls()).toHaveLength(2);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it.each([
+    ['an empty PATH entry (the working directory)', (dir: string) => `/nonexistent:`, true],
+    ['a "." entry', () => '/nonexistent:.', true],
+    ['a relative entry', (dir: string) => `/nonexistent:${relative(process.cwd(), dir)}`, false],
+  ])('a helper found only through %s is not run (issue 20.13)', async (_what, path, inDir) => {
+    const h = helper('planted', { [basic.host]: { Username: user.username, Secret: user.password } });
+    const c = client({ dockerConfigPath: config('planted/config.json', { credHelpers: { [basic.host]: 'planted' } }), env: { PATH: path(h.dir), HOME: '/nonexistent' } });
+    const cwd = process.cwd();
+    if (inDir) process.chdir(h.dir);
+    try {
+      const err = await rejection(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1'), 'INVALID_OPTIONS');
+      expect(err.message).toContain('docker-credential-planted is not on PATH (only its absolute directories are searched)');
+      expect(h.calls()).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+      await c.close();
+    }
+  });
 
   it('containers auth.json: REGISTRY_AUTH_FILE, and $XDG_RUNTIME_DIR/containers/auth.json (podman, buildah, skopeo)', async () => {
     const authFile = config('podman/auth.json', { auths: { [basic.host]: { auth: b64(`${user.username}:${user.password}`) } } });

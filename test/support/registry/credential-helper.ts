@@ -10,7 +10,11 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type HelperBehaviour = 'normal' | 'hang' | 'flood' | 'crash';
+/**
+ * `hang-child`: runs `sleep 100` as its child (not `exec`), which holds the pipes; the sleep's
+ * pid is written to `<program>.child` in the helper's folder (`childPid()`).
+ */
+export type HelperBehaviour = 'normal' | 'hang' | 'hang-child' | 'flood' | 'crash';
 
 export interface InstalledHelper {
   /** The folder to put first on PATH. */
@@ -19,6 +23,8 @@ export interface InstalledHelper {
   readonly program: string;
   /** Server URLs asked for, in order. */
   calls(): string[];
+  /** The pid of the last `sleep` a `hang-child` helper started (undefined before). */
+  childPid(): number | undefined;
   /** An environment with the folder first on PATH. */
   env(extra?: Record<string, string>): Record<string, string>;
   remove(): void;
@@ -41,6 +47,7 @@ export function installCredentialHelper(
   const body = {
     normal: `case "$url" in\n${cases}\n  *) echo "credentials not found in native keychain"; exit 1 ;;\nesac`,
     hang: "exec sleep 60",
+    'hang-child': `sleep 100 &\necho $! > ${quote(join(dir, `${program}.child`))}\nwait`,
     flood: 'head -c 2000000 /dev/zero | tr "\\0" "x"',
     crash: 'echo "secret-looking noise" >&2; exit 3',
   }[behaviour];
@@ -60,6 +67,10 @@ export function installCredentialHelper(
     dir,
     program,
     calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+    childPid: () => {
+      const file = join(dir, `${program}.child`);
+      return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+    },
     env: (extra = {}) => ({ PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: '/nonexistent', ...extra }),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
