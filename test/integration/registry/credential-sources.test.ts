@@ -195,7 +195,7 @@ describe('credential helpers, containers auth files, several credential files', 
   });
 
   it.each([
-    ['an empty PATH entry (the working directory)', (dir: string) => `/nonexistent:`, true],
+    ['an empty PATH entry (the working directory)', () => '/nonexistent:', true],
     ['a "." entry', () => '/nonexistent:.', true],
     ['a relative entry', (dir: string) => `/nonexistent:${relative(process.cwd(), dir)}`, false],
   ])('a helper found only through %s is not run (issue 20.13)', async (_what, path, inDir) => {
