@@ -24,6 +24,8 @@ export async function startSilentServer(): Promise<SilentServer> {
     accepted++;
     sockets.add(socket);
     socket.on('error', () => undefined);
+    // Read and drop what the client sends (a TLS ClientHello): a socket never read never sees the client's end.
+    socket.resume();
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -17,7 +17,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgverifyError } from '../../errors';
-import { abortable } from '../../util/abort';
+import { SharedRun } from '../../util/shared-run';
 import type { CredentialLookupResult, RegistryCredentials } from '../types';
 import type { CredentialProviders } from './credential-provider';
 import { helperLabel, runCredentialHelper } from './credential-helper';
@@ -33,9 +33,7 @@ export const HELPER_FAILURE_TTL_MS = 10_000;
 
 /** A helper run shared by the lookups waiting for it; stopped when every one of them has given up. */
 interface HelperRun {
-  readonly promise: Promise<RegistryCredentials | undefined>;
-  readonly stop: AbortController;
-  waiting: number;
+  readonly run: SharedRun<RegistryCredentials | undefined>;
   /** When a failure stops counting (set once it failed). */
   failedUntil?: number;
 }
@@ -154,41 +152,25 @@ export class CredentialStore {
    * runs; it is stopped (its process group killed) once every one of them has been aborted, and
    * such a run is forgotten. A failure is kept HELPER_FAILURE_TTL_MS.
    */
-  private async helper(name: string, registry: string, from: string, signal?: AbortSignal): Promise<RegistryCredentials | undefined> {
-    if (signal?.aborted) throw signal.reason;
+  private helper(name: string, registry: string, from: string, signal?: AbortSignal): Promise<RegistryCredentials | undefined> {
     const key = `${name}\n${registry}`;
-    let run = this.helpers.get(key);
-    if (run?.failedUntil !== undefined && Date.now() >= run.failedUntil) {
-      this.helpers.delete(key);
-      run = undefined;
-    }
-    if (run === undefined) {
-      const stop = new AbortController();
-      const promise = runCredentialHelper({ name, registry, from, env: this.env, signal: stop.signal });
-      const created: HelperRun = { promise, stop, waiting: 0 };
-      this.helpers.set(key, created);
-      promise.catch(() => {
-        if (stop.signal.aborted) {
-          if (this.helpers.get(key) === created) this.helpers.delete(key);
-        } else created.failedUntil = Date.now() + HELPER_FAILURE_TTL_MS;
+    let entry = this.helpers.get(key);
+    if (entry?.failedUntil !== undefined && Date.now() >= entry.failedUntil) entry = undefined;
+    if (entry === undefined) {
+      const forget = (): void => {
+        if (this.helpers.get(key) === created) this.helpers.delete(key);
+      };
+      const created: HelperRun = {
+        // Stopped and forgotten when every lookup waiting for it has given up: the next runs it again.
+        run: new SharedRun((stop) => runCredentialHelper({ name, registry, from, env: this.env, signal: stop }), forget),
+      };
+      created.run.promise.catch(() => {
+        if (!created.run.stopped) created.failedUntil = Date.now() + HELPER_FAILURE_TTL_MS;
       });
-      run = created;
+      this.helpers.set(key, created);
+      entry = created;
     }
-    const shared = run;
-    shared.waiting++;
-    const onAbort = (): void => {
-      if (--shared.waiting > 0 || shared.failedUntil !== undefined) return;
-      // Nobody waits any more: the run is stopped and forgotten (the next lookup runs it again).
-      if (this.helpers.get(key) === shared) this.helpers.delete(key);
-      shared.stop.abort(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await abortable(shared.promise, signal);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (!signal?.aborted) shared.waiting--;
-    }
+    return entry.run.join(signal);
   }
 }
 

@@ -7,7 +7,8 @@
  * A client certificate is presented only to the host it was given for: a redirect to another
  * host (blob storage) or a token realm elsewhere gets a connection without it.
  */
-import type { Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import type { buildConnector, Dispatcher } from 'undici';
 import { ImgverifyError } from '../../errors';
 import { registryApiHost } from '../../reference';
 import { normaliseRegistryKey } from '../auth/docker-config';
@@ -57,6 +58,8 @@ export class HttpStack {
   private readonly connectTimeoutMs: number;
   private readonly ca?: readonly string[];
   private closed = false;
+  /** Sockets of connections still being set up (TCP, TLS, a proxy's): close() destroys them. */
+  private readonly connecting = new Set<Socket>();
 
   constructor(options: HttpStackOptions = {}) {
     this.rules = new ProxyRules(options.proxy === false ? {} : (options.proxy ?? proxySettingsFromEnv(options.env ?? process.env)));
@@ -92,10 +95,33 @@ export class HttpStack {
     return { dispatcher, ...(proxy !== undefined ? { proxy } : {}) };
   }
 
+  /**
+   * Closes every connection at once, also those still connecting and requests still running
+   * (a graceful close waited for a connect that no deadline bounded: up to 30 s).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
+    // undici's destroy() leaves a connection being set up to its connect timeout.
+    for (const socket of this.connecting) socket.destroy();
+    this.connecting.clear();
+    await Promise.all([...this.dispatchers.values()].map((d) => d.destroy()));
+  }
+
+  /** `connector`, with the sockets it is setting up known to close(). */
+  private tracked(connector: buildConnector.connector): buildConnector.connector {
+    return (options, callback) => {
+      let socket: Socket | undefined;
+      let settled = false;
+      socket = connector(options, (err, connected) => {
+        settled = true;
+        if (socket !== undefined) this.connecting.delete(socket);
+        // The signature is a union of (err, null) and (null, socket).
+        (callback as (e: Error | null, s: Socket | null) => void)(err, connected);
+      }) as Socket | undefined;
+      if (!settled && socket !== undefined) this.connecting.add(socket);
+      return socket as ReturnType<buildConnector.connector>;
+    };
   }
 
   private create(proxy: URL | undefined, certificate: ClientCertificate | undefined): Dispatcher {
@@ -104,13 +130,19 @@ export class HttpStack {
       ...(certificate !== undefined ? { cert: certificate.cert, key: certificate.key } : {}),
     };
     if (proxy === undefined) {
-      return new (undici().Agent)({ connections: this.connections, keepAliveTimeout: 10_000, connect: { timeout: this.connectTimeoutMs, ...tls } });
+      const connect = this.tracked(undici().buildConnector({ timeout: this.connectTimeoutMs, ...tls }));
+      return new (undici().Agent)({ connections: this.connections, keepAliveTimeout: 10_000, connect });
     }
     return new (undici().ProxyAgent)({
       uri: proxy.href,
       connections: this.connections,
       keepAliveTimeout: 10_000,
       connectTimeout: this.connectTimeoutMs,
+      // The connections to the proxy (every tunnel starts as one): known to close().
+      clientFactory: (origin: URL, options: object) => {
+        const { connect } = options as { connect: buildConnector.connector };
+        return new (undici().Pool)(origin, { ...options, connect: this.tracked(connect) });
+      },
       // The target's TLS inside the tunnel: our CAs and the client certificate.
       requestTls: { timeout: this.connectTimeoutMs, ...tls },
       // An https proxy is verified with the same CAs.

@@ -11,7 +11,7 @@ import { parseChallenges } from '../auth/challenge';
 import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
 import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
 import { isRetryableError, isTlsMismatchError, type HttpClient, type HttpResponse } from './http';
-import { abortable } from '../../util/abort';
+import { SharedRun } from '../../util/shared-run';
 import { RETRYABLE_STATUSES, boundedRetryAfter, retryAfterRefused, withRetries, type RetryPolicy } from './retry';
 import { assertUrlAllowed, sameOrigin, schemeCandidates, type HttpAllowance } from './scheme';
 
@@ -45,7 +45,7 @@ export interface RegistryResponse {
 }
 
 export class RegistryTransport {
-  private readonly origins = new Map<string, Promise<URL>>();
+  private readonly origins = new Map<string, SharedRun<URL>>();
 
   constructor(
     private readonly http: HttpClient,
@@ -85,39 +85,41 @@ export class RegistryTransport {
 
   /**
    * The origin (scheme, host, port) of a registry's API. Registries that may use plain http
-   * are probed once with the API version check, https first; the result is shared.
+   * are probed once with the API version check, https first; the result is shared. The probe
+   * is stopped (its connection closed) when every request waiting for it has given up.
    */
   async origin(ctx: RequestContext, signal?: AbortSignal): Promise<URL> {
     const host = registryApiHost(ctx.registry);
     if (schemeCandidates(ctx.registry, this.allowance).length === 1) return new URL(`https://${host}`);
     let probe = this.origins.get(ctx.registry);
     if (probe === undefined) {
-      const created = this.probe(host, ctx);
+      const forget = (): void => {
+        if (this.origins.get(ctx.registry) === created) this.origins.delete(ctx.registry);
+      };
+      const created = new SharedRun((stop) => this.probe(host, ctx, stop), forget);
       probe = created;
       this.origins.set(ctx.registry, created);
-      created.catch(() => {
-        if (this.origins.get(ctx.registry) === created) this.origins.delete(ctx.registry);
-      });
+      created.promise.catch(forget);
     }
-    return abortable(probe, signal);
+    return probe.join(signal);
   }
 
-  private async probe(host: string, ctx: RequestContext): Promise<URL> {
+  private async probe(host: string, ctx: RequestContext, signal: AbortSignal): Promise<URL> {
     const https = new URL(`https://${host}`);
     try {
-      await this.ping(https, ctx);
+      await this.ping(https, ctx, signal);
       return https;
     } catch (err) {
       if (!isTlsMismatchError(err)) throw err;
     }
     const http = new URL(`http://${host}`);
-    await this.ping(http, ctx);
+    await this.ping(http, ctx, signal);
     return http;
   }
 
   /** GET /v2/: any HTTP answer proves the scheme; a 401 tells how to authenticate. */
-  private async ping(origin: URL, ctx: RequestContext): Promise<void> {
-    const res = await this.http.send({ url: new URL('/v2/', origin), method: 'GET', headers: {} }, ctx);
+  private async ping(origin: URL, ctx: RequestContext, signal: AbortSignal): Promise<void> {
+    const res = await this.http.send({ url: new URL('/v2/', origin), method: 'GET', headers: {}, signal }, ctx);
     if (res.status === 401) this.auth.learn(ctx.registry, parseChallenges(res.headerValues('www-authenticate')));
     await res.discard();
   }
