@@ -111,15 +111,18 @@ export class HttpStack {
   /** `connector`, with the sockets it is setting up known to close(). */
   private tracked(connector: buildConnector.connector): buildConnector.connector {
     return (options, callback) => {
-      let socket: Socket | undefined;
-      let settled = false;
-      socket = connector(options, (err, connected) => {
-        settled = true;
-        if (socket !== undefined) this.connecting.delete(socket);
+      // The callback may come before the connector returns the socket (an immediate failure).
+      const state: { socket?: Socket; settled: boolean } = { settled: false };
+      const socket = connector(options, (err, connected) => {
+        state.settled = true;
+        if (state.socket !== undefined) this.connecting.delete(state.socket);
         // The signature is a union of (err, null) and (null, socket).
         (callback as (e: Error | null, s: Socket | null) => void)(err, connected);
       }) as Socket | undefined;
-      if (!settled && socket !== undefined) this.connecting.add(socket);
+      if (!state.settled && socket !== undefined) {
+        state.socket = socket;
+        this.connecting.add(socket);
+      }
       return socket as ReturnType<buildConnector.connector>;
     };
   }
