@@ -3,6 +3,7 @@
  * cosign code on this narrow interface keeps it free of transport concerns.
  */
 import type { Descriptor, RepositoryRef } from '../registry/types';
+import { abortable } from '../util/abort';
 
 export type { RepositoryRef };
 
@@ -29,4 +30,17 @@ export interface RegistryReader {
   findManifest(repo: RepositoryRef, tagOrDigest: string, options?: ReadOptions): Promise<FetchedManifest | null>;
   getBlob(repo: RepositoryRef, digest: string, options?: ReadOptions & { maxBytes?: number }): Promise<Buffer>;
   listReferrers(repo: RepositoryRef, digest: string, options?: ReadOptions & { artifactType?: string }): Promise<ReferrersListing>;
+}
+
+/**
+ * `reader` with every read raced against its signal: an injected reader that ignores the
+ * signal cannot hold a verification past its deadline (the read goes on, unobserved).
+ */
+export function signalBound(reader: RegistryReader): RegistryReader {
+  return {
+    getManifest: (repo, tagOrDigest, options) => abortable(reader.getManifest(repo, tagOrDigest, options), options?.signal),
+    findManifest: (repo, tagOrDigest, options) => abortable(reader.findManifest(repo, tagOrDigest, options), options?.signal),
+    getBlob: (repo, digest, options) => abortable(reader.getBlob(repo, digest, options), options?.signal),
+    listReferrers: (repo, digest, options) => abortable(reader.listReferrers(repo, digest, options), options?.signal),
+  };
 }

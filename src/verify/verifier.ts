@@ -12,7 +12,7 @@
 import { predicateTypeURI, PREDICATE_TYPE_NAMES } from '../attestation/predicate-types';
 import type { LegacyArtifacts } from '../cosign/discover-legacy';
 import type { ReferrerBundle } from '../cosign/discover-referrers';
-import type { RegistryReader, RepositoryRef } from '../cosign/registry-reader';
+import { signalBound, type RegistryReader, type RepositoryRef } from '../cosign/registry-reader';
 import { abortedError, ImgverifyError, toImgverifyError } from '../errors';
 import { describeValue } from '../util/describe';
 import { keysOf, rejectUnknownKeys } from '../util/options';
@@ -192,7 +192,8 @@ export class ImageVerifier {
     this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     // Created now, so that a configuration error (a proxy URL, a certificate file) is thrown here.
     if (options.registryClient) {
-      this.registry = options.registryClient;
+      // Not ours: it may not honour the signal, so every read is raced against it.
+      this.registry = signalBound(options.registryClient);
     } else {
       this.ownedClient = new (registryClient().RegistryClient)(options.registry);
       this.registry = this.ownedClient;
@@ -339,7 +340,8 @@ export class ImageVerifier {
    * inclusion proof and checkpoint against the trust root, a body naming this signature,
    * certificate and digest) before it counts. The same algorithm as every other signature.
    * Throws ImgverifyError naming the failed check (a policy failure's `details.signer` says
-   * who did sign); FETCH_FAILED when Rekor cannot be reached.
+   * who did sign); FETCH_FAILED when Rekor cannot be reached; ABORTED (or the signal's
+   * reason, when that is an ImgverifyError) once `options.signal` has aborted.
    */
   async verifyBlob(
     artifact: Buffer | { readonly digest: string },
@@ -348,6 +350,7 @@ export class ImageVerifier {
     options: BlobVerifyOptions = {},
   ): Promise<VerifiedBlob> {
     rejectUnknownKeys(options, BLOB_OPTION_KEYS, 'verifyBlob options');
+    if (options.signal?.aborted) throw abortedError(options.signal.reason);
     // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
     const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
     const checks = this.checksFor(this.preparePolicy(policy));
@@ -358,6 +361,10 @@ export class ImageVerifier {
       const rekor = web ? new (rekorClient().RekorClient)(web, options.rekorUrl ?? rekorClient().PUBLIC_GOOD_REKOR_URL) : undefined;
       const { verdict, rekorEntry } = await blob().verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
       return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
+    } catch (err) {
+      // The transport passes the caller's reason through (a DOMException, often): said as ABORTED.
+      if (options.signal?.aborted) throw abortedError(options.signal.reason);
+      throw err;
     } finally {
       await web?.close();
     }

@@ -11,9 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createVerifier, type ImageVerifier, type VerificationPolicy } from '../../src';
+import { createVerifier, ImgverifyError, type ImageVerifier, type VerificationPolicy } from '../../src';
 import { runCli } from '../support/cli';
 import { startRekorServer, type RekorBehaviour, type RunningRekorServer } from '../support/rekor-server';
+import { startSilentServer } from '../support/silent-server';
 import { createTestSigstore, generateKeyPair, publicKeyPem, signBlob, GITHUB_ACTIONS_ISSUER, type SignedBlob, type TestSigstore } from '../support/sigstore';
 import { errorMessage } from '../../src/util/describe';
 
@@ -113,6 +114,19 @@ describe('library: verifyBlob', () => {
     const down = await startRekorServer(sigstore.rekor);
     await down.stop();
     await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: down.url, timeoutMs: 5000 })).rejects.toMatchObject({ code: 'FETCH_FAILED', message: expect.stringContaining('connection refused') });
+  });
+
+  test('aborted while Rekor does not answer: ImgverifyError ABORTED, not the signal\'s raw DOMException (issue 20.8)', async () => {
+    const silent = await startSilentServer();
+    try {
+      const during = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
+      expect(during).toBeInstanceOf(ImgverifyError);
+      expect(during).toMatchObject({ code: 'ABORTED', category: 'operational', message: expect.stringContaining('aborted due to timeout') });
+      const before = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.abort() }).catch((e: unknown) => e);
+      expect(before).toMatchObject({ code: 'ABORTED' });
+    } finally {
+      await silent.stop();
+    }
   });
 
   test('an artifact Rekor has no entry for: TLOG_ENTRY_MISSING', async () => {

@@ -5,6 +5,7 @@
  */
 import { ImgverifyError } from '../../errors';
 import { contextDetails, describeRequest, displayUrl, type RequestContext } from '../context';
+import { errorMessage } from '../../util/describe';
 import { sanitise } from '../registry-errors';
 import type { HttpStack } from './http-stack';
 import { displayProxy } from './proxy';
@@ -243,9 +244,30 @@ function mapNetworkError(
   if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
     return mapped('REGISTRY_ERROR', 'the registry client was closed');
   }
+  // A bug (ours or the HTTP stack's), not the network: never said to be the registry's fault.
+  if (isProgrammingError(err, code)) {
+    return new ImgverifyError('INTERNAL_ERROR', `${where}: unexpected error in the HTTP stack: ${errorMessage(err)}`, { cause: err, details });
+  }
   const message = err instanceof Error ? sanitise(err.message) : 'unknown error';
   return mapped('REGISTRY_UNREACHABLE', `request failed (${code ?? 'no code'}: ${message})`);
 }
+
+/** Codes of errors about how the HTTP stack was called (arguments), not about the network. */
+const MISUSE_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE']);
+
+/**
+ * A TypeError, RangeError, ReferenceError or SyntaxError (JavaScript's errors of programs,
+ * which network failures never are: they are plain Errors with a system or undici code), or
+ * an error about the arguments, or something thrown that is not an Error at all.
+ */
+function isProgrammingError(err: unknown, code: string | undefined): boolean {
+  if (code !== undefined && MISUSE_CODES.has(code)) return true;
+  // By tag and name, not instanceof: Node's own errors may come from another realm (a vm context).
+  if (typeof err !== 'object' || err === null || Object.prototype.toString.call(err) !== '[object Error]') return true;
+  return PROGRAM_ERRORS.has((err as { name?: unknown }).name);
+}
+
+const PROGRAM_ERRORS: ReadonlySet<unknown> = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 
 function errorCode(err: unknown): string | undefined {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {

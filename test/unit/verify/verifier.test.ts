@@ -1,5 +1,5 @@
 /** The verifier's pure side: prepared policies are opaque and bound to the trust root they were compiled for. */
-import { createVerifier } from '../../../src';
+import { createVerifier, type RegistryReader } from '../../../src';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
 
 const SIGNER = 'release@example.test';
@@ -22,4 +22,29 @@ test("a policy prepared for one trust root is compiled again for another, never 
   const bundle = legacyLayerToBundle(signedByB);
   expect(verifierB.verifyBundle(bundle, { bytes: signedByB.payload }, prepared).signer.subject).toBe(SIGNER);
   expect(() => verifierA.verifyBundle(bundle, { bytes: signedByB.payload }, prepared)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_CHAIN_INVALID' }));
+});
+
+describe('an injected registry reader that ignores the signal (issue 20.7)', () => {
+  /** Every read waits forever, whatever its signal says. */
+  const deaf: RegistryReader = {
+    getManifest: () => new Promise(() => undefined),
+    findManifest: () => new Promise(() => undefined),
+    getBlob: () => new Promise(() => undefined),
+    listReferrers: () => new Promise(() => undefined),
+  };
+  const policy = { subject: SIGNER, issuer: DEFAULT_ISSUER };
+
+  test('the deadline (timeoutMs) still ends the verification: REGISTRY_TIMEOUT', async () => {
+    const verifier = createVerifier({ trustedRoot: a.trustedRoot, registryClient: deaf, timeoutMs: 300 });
+    const tagged = await verifier.verify('registry.example.test/app:v1', policy);
+    expect(tagged).toMatchObject({ verified: false, error: { code: 'REGISTRY_TIMEOUT' } });
+    const pinned = await verifier.verifyAttestations(`registry.example.test/app@${DIGEST}`, policy);
+    expect(pinned).toMatchObject({ verified: false, error: { code: 'REGISTRY_TIMEOUT' } });
+  });
+
+  test("the caller's signal ends it: ABORTED", async () => {
+    const verifier = createVerifier({ trustedRoot: a.trustedRoot, registryClient: deaf, timeoutMs: 60_000 });
+    const result = await verifier.verify(`registry.example.test/app@${DIGEST}`, policy, { signal: AbortSignal.timeout(200) });
+    expect(result).toMatchObject({ verified: false, error: { code: 'ABORTED' } });
+  });
 });
