@@ -110,7 +110,8 @@ export class WebClient {
         } catch {
           throw failed(options.what, url, `redirected to an invalid location`);
         }
-        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && isLoopbackRegistry(next.host))) {
+        // Plain http on loopback is for a host the user named: a redirect from elsewhere may not go there.
+        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && isLoopbackRegistry(next.host) && isLoopbackRegistry(first.host))) {
           throw failed(options.what, url, `redirected to ${displayUrl(next)}, which is not https`);
         }
         url = next;

@@ -21,9 +21,15 @@ export function httpAllowance(option: boolean | readonly string[] | undefined): 
   return new Set(option.map(normaliseRegistryKey));
 }
 
-/** May plain http be used with `host` (`host[:port]`, as in a URL or a registry name)? */
-export function httpAllowed(host: string, allowance: HttpAllowance): boolean {
-  if (isLoopbackRegistry(host)) return true;
+/**
+ * May plain http be used with `host` (`host[:port]`, as in a URL or a registry name)? With
+ * `namedBy`, the host was not named by the user but by that registry (a redirect target): the
+ * loopback exception then holds only when the registry the user named is on
+ * loopback itself (a local setup), so a remote registry can never send us to plain http on the
+ * machine's own services; hosts listed in allowHttp (or all, with `true`) stay allowed.
+ */
+export function httpAllowed(host: string, allowance: HttpAllowance, namedBy?: string): boolean {
+  if (isLoopbackRegistry(host) && (namedBy === undefined || isLoopbackRegistry(namedBy))) return true;
   if (allowance === true) return true;
   return allowance.has(normaliseRegistryKey(host));
 }
@@ -33,8 +39,11 @@ export function schemeCandidates(registry: string, allowance: HttpAllowance): Sc
   return httpAllowed(registry, allowance) ? ['https', 'http'] : ['https'];
 }
 
-/** Throws unless `url` may be requested: http(s) only, no user info, plain http only where allowed. */
-export function assertUrlAllowed(url: URL, allowance: HttpAllowance, ctx: RequestContext, why: string): void {
+/**
+ * Throws unless `url` may be requested: http(s) only, no user info, plain http only where
+ * allowed. `namedBy`: the registry that named the URL, when the user did not (httpAllowed).
+ */
+export function assertUrlAllowed(url: URL, allowance: HttpAllowance, ctx: RequestContext, why: string, namedBy?: string): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(ctx)}: ${why} uses unsupported scheme "${url.protocol}"`, {
       details: contextDetails(ctx),
@@ -45,13 +54,14 @@ export function assertUrlAllowed(url: URL, allowance: HttpAllowance, ctx: Reques
       details: contextDetails(ctx, url),
     });
   }
-  if (url.protocol === 'http:' && !httpAllowed(url.host, allowance)) {
-    throw new ImgverifyError(
-      'INSECURE_REGISTRY_REFUSED',
-      `${describeRequest(ctx)}: refusing plain http to ${displayUrl(url)} (${why}); ` +
-        `only loopback hosts and hosts listed in allowHttp may be reached without TLS`,
-      { details: contextDetails(ctx, url) },
-    );
+  if (url.protocol === 'http:' && !httpAllowed(url.host, allowance, namedBy)) {
+    const rule =
+      namedBy !== undefined && isLoopbackRegistry(url.host)
+        ? `a ${why} named by ${namedBy}, which is not itself on loopback, may not use plain http on loopback unless listed in allowHttp`
+        : 'only loopback hosts and hosts listed in allowHttp may be reached without TLS';
+    throw new ImgverifyError('INSECURE_REGISTRY_REFUSED', `${describeRequest(ctx)}: refusing plain http to ${displayUrl(url)} (${why}); ${rule}`, {
+      details: contextDetails(ctx, url),
+    });
   }
 }
 

@@ -165,7 +165,8 @@ export class RegistryTransport {
   private async follow(start: URL, origin: URL, authz: Authorization | undefined, req: RegistryGet): Promise<HttpResponse> {
     let url = start;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      assertUrlAllowed(url, this.allowance, req.ctx, hop === 0 ? 'registry URL' : 'redirect target');
+      // A redirect target was named by the registry, not by the user: no loopback exception for it.
+      assertUrlAllowed(url, this.allowance, req.ctx, hop === 0 ? 'registry URL' : 'redirect target', hop === 0 ? undefined : req.ctx.registry);
       const headers: Record<string, string> = {};
       if (req.accept !== undefined && req.accept.length > 0) headers.accept = req.accept.join(', ');
       if (authz !== undefined && sameOrigin(url, origin)) headers.authorization = authz.header;

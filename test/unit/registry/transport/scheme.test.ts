@@ -18,6 +18,16 @@ describe('scheme selection', () => {
     expect(schemeCandidates('anything.example', httpAllowance(true))).toEqual(['https', 'http']);
   });
 
+  it('a redirect target on loopback is allowed plain http only when the registry that named it is on loopback, or allowHttp lists it (issue 20.12)', () => {
+    expect(httpAllowed('127.0.0.1:9000', httpAllowance(undefined), 'localhost:5000')).toBe(true);
+    expect(httpAllowed('127.0.0.1:9000', httpAllowance(undefined), 'registry.example')).toBe(false);
+    expect(httpAllowed('[::1]:9000', httpAllowance(['registry.example']), 'registry.example')).toBe(false);
+    expect(httpAllowed('127.0.0.1:9000', httpAllowance(['127.0.0.1:9000']), 'registry.example')).toBe(true);
+    expect(httpAllowed('127.0.0.1:9000', httpAllowance(true), 'registry.example')).toBe(true);
+    // Named by the user: loopback as ever.
+    expect(httpAllowed('127.0.0.1:9000', httpAllowance(undefined))).toBe(true);
+  });
+
   it('does not take look-alike names for loopback', () => {
     for (const host of ['localhost.evil.example', '127.0.0.1.nip.io', '128.0.0.1', '[::2]']) expect(httpAllowed(host, httpAllowance(undefined))).toBe(false);
   });
