@@ -1,12 +1,12 @@
 /**
  * Flags shared by the verifying commands. Names follow cosign so users' habits carry over.
  */
-import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { CERTIFICATE_CLAIM_NAMES, parseReference, type CertificateClaimName, type ClaimMatchers, type RegistryClientOptions, type VerificationPolicy, type VerifierOptions } from '..';
 import { TRUST_FLAGS, trustFromFlags } from './trust-flags';
 import type { CommandIO } from './io';
 import { usageError } from './usage-error';
+import { MAX_PEM_FILE_BYTES, readBoundedFileSync } from '../util/bounded-file';
 import { errorMessage } from '../util/describe';
 
 /**
@@ -141,7 +141,7 @@ export function policyFromFlags(values: Values): VerificationPolicy {
     if (Object.keys(claims).length > 0) throw usageError('--key cannot be combined with certificate claim flags: a key has no certificate');
     let pem: Buffer;
     try {
-      pem = readFileSync(keyPath);
+      pem = readBoundedFileSync(keyPath, MAX_PEM_FILE_BYTES);
     } catch (err) {
       throw usageError(`--key: cannot read ${keyPath}: ${errorMessage(err)}`);
     }
@@ -174,7 +174,7 @@ export function registryTransportFromFlags(values: Values): RegistryClientOption
   const cacert = str(values, 'registry-cacert');
   if (cacert !== undefined) {
     try {
-      registry.ca = readFileSync(cacert, 'utf8');
+      registry.ca = readBoundedFileSync(cacert, MAX_PEM_FILE_BYTES).toString('utf8');
     } catch (err) {
       throw usageError(`--registry-cacert: cannot read ${cacert}: ${errorMessage(err)}`);
     }
@@ -228,7 +228,7 @@ export function clientCertificatesFromFlags(values: Values, hosts: readonly stri
   if (certFile === undefined || keyFile === undefined) return undefined;
   const read = (file: string, flag: string): string => {
     try {
-      return readFileSync(file, 'utf8');
+      return readBoundedFileSync(file, MAX_PEM_FILE_BYTES).toString('utf8');
     } catch (err) {
       throw usageError(`${flag}: cannot read ${file}: ${errorMessage(err)}`);
     }

@@ -1,12 +1,13 @@
 /**
  * A file or an https URL, read with a size bound: what `--signature`, `--certificate` and
- * `--bundle` take (cosign reads them from either). Files are read from disk; URLs through the
+ * `--bundle` take (cosign reads them from either), and `initialize --root`. Files are read from
+ * disk (regular files only, bounded while reading: ../util/bounded-file.ts); URLs through the
  * web client (https, or http on loopback; redirects followed; FETCH_FAILED when unreachable).
  */
-import { open } from 'node:fs/promises';
 import { ImgverifyError } from '../errors';
-import { WebClient } from './web-client';
+import { readBoundedFile } from '../util/bounded-file';
 import { errorMessage } from '../util/describe';
+import { WebClient } from './web-client';
 
 export interface ReadFileOrUrlOptions {
   /** What is read, for messages (`--signature`). */
@@ -31,17 +32,9 @@ export async function readFileOrUrl(source: string, options: ReadFileOrUrlOption
       await web.close();
     }
   }
-  let handle;
   try {
-    handle = await open(source, 'r');
+    return await readBoundedFile(source, options.maxBytes);
   } catch (err) {
     throw new ImgverifyError('INVALID_OPTIONS', `${options.what}: cannot read ${source}: ${errorMessage(err)}`, { cause: err });
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > options.maxBytes) throw new ImgverifyError('INVALID_OPTIONS', `${options.what}: ${source} is larger than ${options.maxBytes} bytes`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
   }
 }

@@ -7,7 +7,6 @@
  * the Sigstore specification makes it required and sigstore-conformance expects such a
  * root to be rejected, so validation here is stricter than the library's.
  */
-import { readFileSync } from 'node:fs';
 import { readCertificate } from '../util/certificate';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
@@ -15,6 +14,7 @@ import { ImgverifyError } from '../errors';
 import { forVerification } from './cached-certificate';
 import { decodeBase64, type Bytes } from '../util/encoding';
 import { isRecord } from '../util/shape';
+import { readBoundedFileSync } from '../util/bounded-file';
 import { errorMessage } from '../util/describe';
 
 const TRUSTED_ROOT_MEDIA_TYPES = new Set([
@@ -155,11 +155,11 @@ export function trustRootFromText(text: string | Buffer, source: string): Loaded
   return trustRootFromJSON(json, source);
 }
 
-/** Reads and validates a `trusted_root.json` file. */
+/** Reads (a regular file, at most MAX_TRUSTED_ROOT_BYTES, bounded while reading) and validates a `trusted_root.json` file. */
 export function trustRootFromFile(path: string): LoadedTrustRoot {
   let text: Buffer;
   try {
-    text = readFileSync(path);
+    text = readBoundedFileSync(path, MAX_TRUSTED_ROOT_BYTES);
   } catch (err) {
     throw invalid(path, `cannot read file: ${errorMessage(err)}`, err);
   }

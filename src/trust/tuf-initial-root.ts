@@ -5,9 +5,9 @@
  * here it is only read, bounded, and checked to be root metadata at all.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { ImgverifyError, type ErrorCode } from '../errors';
 import { errorMessage } from '../util/describe';
+import { readFileOrUrl } from '../net/read';
 
 /** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
 export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
@@ -25,25 +25,18 @@ export function embeddedRoot(mirror: string): Buffer | undefined {
   return root ? Buffer.from(root, 'base64') : undefined;
 }
 
-/** The bytes of a root given as bytes, an http(s) URL (at most 512 KiB, within `timeoutMs`) or a path. */
+/**
+ * The bytes of a root given as bytes, an http(s) URL or a path: at most 512 KiB, a regular file
+ * (bounded while read), or a URL fetched through imgverify's HTTP stack (https, or http on
+ * loopback; proxies; the body bounded while read) within `timeoutMs`.
+ */
 export async function readInitialRoot(root: string | Buffer, timeoutMs: number): Promise<Buffer> {
   if (Buffer.isBuffer(root)) return root;
-  if (/^https?:\/\//i.test(root)) {
-    let response: Response;
-    try {
-      response = await fetch(root, { signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: ${errorMessage(err)}`, root, err);
-    }
-    if (!response.ok) throw rootError('TUF_MIRROR_UNREACHABLE', `cannot fetch the TUF root ${root}: HTTP ${response.status}`, root);
-    const bytes = Buffer.from(await response.arrayBuffer());
-    if (bytes.length > MAX_ROOT_BYTES) throw rootError('TRUST_ROOT_INVALID', `the TUF root ${root} is larger than ${MAX_ROOT_BYTES} bytes`, root);
-    return bytes;
-  }
   try {
-    return await readFile(root);
+    return await readFileOrUrl(root, { what: 'the TUF root', maxBytes: MAX_ROOT_BYTES, timeoutMs });
   } catch (err) {
-    throw rootError('TRUST_ROOT_INVALID', `cannot read the TUF root ${root}: ${errorMessage(err)}`, root, err);
+    const code = err instanceof ImgverifyError && err.code === 'FETCH_FAILED' ? 'TUF_MIRROR_UNREACHABLE' : 'TRUST_ROOT_INVALID';
+    throw rootError(code, `cannot read the TUF root ${root}: ${errorMessage(err)}`, root, err);
   }
 }
 

@@ -38,6 +38,7 @@ import { checkRootShape, embeddedRoot, PUBLIC_GOOD_TUF_MIRROR, readInitialRoot }
 import type { TrustRootProvider } from './source';
 import { describeValue, errorMessage } from '../util/describe';
 import { baseUrlProblem, displayBaseUrl, relativePathProblem } from '../util/url';
+import { checkUrl } from '../net/web-client';
 
 export { defaultTufCacheDir, hasTufCache } from './tuf-cache';
 export { PUBLIC_GOOD_TUF_MIRROR } from './tuf-initial-root';
@@ -104,6 +105,7 @@ export interface TufRefreshResult {
 function normalizeMirror(mirror: string): string {
   const problem = typeof mirror === 'string' ? baseUrlProblem(mirror) : 'not a string';
   if (problem) throw new ImgverifyError('INVALID_OPTIONS', `TUF mirror ${displayBaseUrl(mirror)}: ${problem}`);
+  checkUrl(mirror, 'TUF mirror'); // plain http only on loopback, said now rather than as "did not answer"
   return mirror.replace(/\/+$/, '');
 }
 

@@ -7,11 +7,11 @@
  * and the key, or a key that does not match) keeps the one in use, and is reported once.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ImgverifyError } from '../index';
+import { MAX_PEM_FILE_BYTES, readBoundedFile } from '../util/bounded-file';
 import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import { watchFolders } from './watch';
@@ -58,7 +58,7 @@ function versionOf(pair: Pair): string {
 export async function createTlsServer(options: TlsServerOptions): Promise<TlsServer> {
   const { certFile, keyFile, metrics, log } = options;
   const readPair = async (): Promise<Pair> => {
-    const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
+    const [cert, key] = await Promise.all([readBoundedFile(certFile, MAX_PEM_FILE_BYTES), readBoundedFile(keyFile, MAX_PEM_FILE_BYTES)]);
     return { cert, key };
   };
 

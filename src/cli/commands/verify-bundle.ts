@@ -7,7 +7,7 @@
  * anything is verified (exit 2); a verification outcome is printed as one verdict.
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type SignerInfo, type VerifiedBundle } from '../..';
 import { defined } from '../../util/object';
@@ -17,6 +17,8 @@ import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { errorMessage } from '../../util/describe';
 import { jsonText } from '../../util/json-text';
+import { readBoundedFile } from '../../util/bounded-file';
+import { errorMessage } from '../../util/describe';
 
 export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
 
@@ -58,8 +60,7 @@ const DIGEST_ARG = /^(sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a
 
 async function readInput(path: string, what: string, limit?: number): Promise<Buffer> {
   try {
-    if (limit !== undefined && (await stat(path)).size > limit) throw new Error(`larger than ${limit} bytes`);
-    return await readFile(path);
+    return limit !== undefined ? await readBoundedFile(path, limit) : await readFile(path);
   } catch (err) {
     throw usageError(`${what}: cannot read ${path}: ${errorMessage(err)}`);
   }

@@ -1,6 +1,5 @@
 /** `imgverify verify IMAGE [IMAGE...]` (cosign verify) and `verify-attestation` (cosign verify-attestation), in-process. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readFileSync } from 'node:fs';
 import {
   compileAttestationConditionFile,
   createVerifier,
@@ -19,6 +18,11 @@ import { trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { errorMessage } from '../../util/describe';
 import { jsonText } from '../../util/json-text';
+import { readBoundedFileSync } from '../../util/bounded-file';
+import { errorMessage } from '../../util/describe';
+
+/** A `--policy` file: CEL text, a few expressions of at most 16 KiB each. */
+const MAX_POLICY_FILE_BYTES = 1024 * 1024;
 
 export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
@@ -143,7 +147,7 @@ function conditionsFromFlags(files: unknown): AttestationCondition[] {
     }
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readBoundedFileSync(file, MAX_POLICY_FILE_BYTES).toString('utf8');
     } catch (err) {
       throw usageError(`--policy: cannot read ${file}: ${errorMessage(err)}`);
     }

@@ -13,10 +13,12 @@
  * Files are read lazily (only when a registry asks for authentication), bounded, and cached
  * until `reload()`; helper answers likewise. Nothing read here is ever quoted in messages.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgverifyError } from '../../errors';
+import { readBoundedFile } from '../../util/bounded-file';
+import { errorMessage } from '../../util/describe';
 import { SharedRun } from '../../util/shared-run';
 import type { CredentialLookupResult, RegistryCredentials } from '../types';
 import type { CredentialProviders } from './credential-provider';
@@ -208,12 +210,8 @@ async function readCredentialFile(file: CredentialFile): Promise<DockerConfig | 
   try {
     const info = await stat(path);
     if (!info.isFile()) return undefined;
-    if (info.size > MAX_CONFIG_BYTES) {
-      throw new ImgverifyError('INVALID_OPTIONS', `credential file ${path} is larger than ${MAX_CONFIG_BYTES} bytes`, {
-        details: { dockerConfigPath: path },
-      });
-    }
-    return parseDockerConfig(await readFile(path, 'utf8'), path, file.format);
+    // Bounded while reading: the file may have grown (or been swapped) since the stat.
+    return parseDockerConfig((await readBoundedFile(path, MAX_CONFIG_BYTES)).toString('utf8'), path, file.format);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     if (err instanceof ImgverifyError) throw err;
