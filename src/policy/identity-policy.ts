@@ -94,6 +94,10 @@ function claimMap(value: unknown, field: string, where: string): Record<string, 
     if (!isCertificateClaimName(name)) {
       throw new ImgverifyError('INVALID_POLICY', `${where}: ${field}: unknown certificate claim ${JSON.stringify(name)} (known: ${CERTIFICATE_CLAIM_NAMES.join(', ')})`);
     }
+    // A claim named with no value (an unset environment variable) would check nothing: refused, as null is.
+    if ((value as Record<string, unknown>)[name] === undefined) {
+      throw new ImgverifyError('INVALID_POLICY', `${where}: ${field}.${name} is undefined (an unset variable?): give a value, or leave the claim out`);
+    }
   }
   return value as Record<string, unknown>;
 }

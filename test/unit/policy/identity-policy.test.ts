@@ -197,7 +197,11 @@ describe('claims', () => {
     [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: 7 } }, 'claims.sourceRepositoryRef must be a non-empty string'],
     [{ subject: KREL, issuer: GOOGLE, claimsRegExp: { sourceRepositoryRef: '(' } }, 'claimsRegExp.sourceRepositoryRef: invalid RE2'],
     [{ subject: KREL, issuer: GOOGLE, claims: ['x'] }, 'claims must be an object'],
-  ])('malformed claim policies are INVALID_POLICY: %j', (matcher, why) => {
+    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: null } }, 'claims.sourceRepositoryRef must be a non-empty string'],
+    // Issue 20.16: an unset environment variable was a claim silently not checked.
+    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryIdentifier: undefined } }, 'claims.sourceRepositoryIdentifier is undefined (an unset variable?)'],
+    [{ subject: KREL, issuer: GOOGLE, claimsRegExp: { sourceRepositoryRef: undefined } }, 'claimsRegExp.sourceRepositoryRef is undefined (an unset variable?)'],
+  ])('malformed claim policies are INVALID_POLICY: %p', (matcher, why) => {
     let caught: unknown;
     try {
       compileIdentity(matcher as never);

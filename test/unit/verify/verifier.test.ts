@@ -48,3 +48,11 @@ describe('an injected registry reader that ignores the signal (issue 20.7)', () 
     expect(result).toMatchObject({ verified: false, error: { code: 'ABORTED' } });
   });
 });
+
+test('a claim given as undefined (an unset environment variable) is refused, as null is: it would check nothing (issue 20.16)', () => {
+  const verifier = createVerifier({ trustedRoot: a.trustedRoot });
+  const unset: string | undefined = process.env.IMGVERIFY_TEST_SURELY_UNSET;
+  expect(() => verifier.preparePolicy({ subject: SIGNER, issuer: DEFAULT_ISSUER, claims: { sourceRepositoryIdentifier: unset as string } })).toThrow(
+    expect.objectContaining({ code: 'INVALID_POLICY', message: expect.stringContaining('claims.sourceRepositoryIdentifier is undefined') }),
+  );
+});
