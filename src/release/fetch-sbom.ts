@@ -20,6 +20,7 @@ import { isLoopbackRegistry } from '../reference';
 import { HttpStack } from '../registry';
 import { DEFAULT_MAX_SBOM_BYTES } from '../sbom';
 import { errorMessage } from '../util/describe';
+import { urlForMessages } from '../util/url-text';
 
 const openFd = promisify(open);
 const fstatFd = promisify(fstat);
@@ -40,12 +41,15 @@ export interface FetchSbomOptions {
   readonly signal?: AbortSignal;
 }
 
+// Messages name a URL without its query: a signed URL's token is a secret.
 function failed(source: string, why: string, cause?: unknown): ImgverifyError {
-  return new ImgverifyError('FETCH_FAILED', `cannot fetch SBOM ${source}: ${why}`, { cause, details: { source } });
+  const shown = urlForMessages(source);
+  return new ImgverifyError('FETCH_FAILED', `cannot fetch SBOM ${shown}: ${why}`, { cause, details: { source: shown } });
 }
 
 function tooLarge(source: string, maxBytes: number): ImgverifyError {
-  return new ImgverifyError('SBOM_INVALID', `SBOM ${source} is larger than ${maxBytes} bytes`, { details: { source, limit: maxBytes } });
+  const shown = urlForMessages(source);
+  return new ImgverifyError('SBOM_INVALID', `SBOM ${shown} is larger than ${maxBytes} bytes`, { details: { source: shown, limit: maxBytes } });
 }
 
 export function isUrl(source: string): boolean {
@@ -66,8 +70,14 @@ export async function readSbom(source: string, options: FetchSbomOptions = {}): 
   }
 }
 
+/**
+ * https, or plain http on loopback for a URL the user gave; a redirect may go to plain http on
+ * loopback only from a loopback URL the user gave (a remote host may not send the fetch to the
+ * machine's own plain-http services).
+ */
 function checkScheme(url: URL, source: string, redirected: boolean): void {
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackRegistry(url.host))) return;
+  const loopbackAllowed = isLoopbackRegistry(url.host) && (!redirected || isLoopbackRegistry(new URL(source).host));
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopbackAllowed)) return;
   if (!redirected && url.protocol === 'http:') {
     throw new ImgverifyError('SBOM_INVALID', `refusing to fetch SBOM over plain http from ${url.host}: use https`);
   }

@@ -27,6 +27,7 @@ import type { ImageVerifier, PreparedPolicy, VerifiedBlob } from '../verify/veri
 import type { FailureInfo, SignerInfo, TlogInfo } from '../verify/types';
 import { failureInfo } from '../verify/types';
 import { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL } from './kubernetes';
+import { urlForMessages } from '../util/url-text';
 
 export { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL };
 
@@ -101,7 +102,7 @@ function failed(name: string, url: string, err: unknown, facts: Partial<Artifact
 
 function missingMaterial(what: string, url: string, err: unknown): ImgverifyError {
   if (fetchStatus(err) === 404) {
-    return new ImgverifyError('NO_SIGNATURES', `the release publishes the file but no ${what} (${url}: HTTP 404)`);
+    return new ImgverifyError('NO_SIGNATURES', `the release publishes the file but no ${what} (${urlForMessages(url)}: HTTP 404)`);
   }
   return toImgverifyError(err);
 }

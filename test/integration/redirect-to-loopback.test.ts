@@ -8,6 +8,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { readSbom } from '../../src';
 import { WebClient } from '../../src/net/web-client';
 import { HttpStack, RegistryClient } from '../../src/registry';
 import { createCa, issueServerCert, startConnectProxy, type RunningConnectProxy, type TestCa } from '../support/registry';
@@ -73,7 +74,7 @@ test('listed in allowHttp, that redirect target may be used (the user named it)'
   }
 });
 
-test('an SBOM on a remote https host redirecting to plain http on loopback: refused', async () => {
+test('a release file (the web client: .sig, .cert, Rekor) on a remote https host redirecting to plain http on loopback: refused', async () => {
   const stack = new HttpStack({ env: { HTTPS_PROXY: proxy.url }, ca: [ca.certPem] });
   const web = new WebClient({ httpStack: stack, timeoutMs: 10_000 });
   try {
@@ -82,6 +83,33 @@ test('an SBOM on a remote https host redirecting to plain http on loopback: refu
     expect(localHits).toEqual([]);
   } finally {
     await web.close();
+    await stack.close();
+  }
+});
+
+test('an SBOM URL (verify-release --sbom) on a remote https host redirecting to plain http on loopback: refused', async () => {
+  const stack = new HttpStack({ env: { HTTPS_PROXY: proxy.url }, ca: [ca.certPem] });
+  try {
+    const err = await rejection(readSbom(`https://${FRONT}/release/sbom.spdx`, { httpStack: stack, timeoutMs: 10_000 }), 'FETCH_FAILED');
+    expect(err.message).toContain(`redirected to a non-https location http://${localHost}/internal/admin`);
+    expect(localHits).toEqual([]);
+  } finally {
+    await stack.close();
+  }
+});
+
+test('a loopback SBOM URL the user gave is still fetched over plain http (a local mirror)', async () => {
+  const sbom = await readSbom(`http://${localHost}/sbom.json`, { timeoutMs: 10_000 });
+  expect(sbom.toString()).toBe('{}');
+});
+
+test('a failing SBOM URL is named without its query: a signed URL carries its token there (issue 20.17)', async () => {
+  const stack = new HttpStack({ env: { HTTPS_PROXY: proxy.url }, ca: [ca.certPem] });
+  try {
+    const err = await rejection(readSbom(`https://${FRONT}/release/sbom.spdx?X-Amz-Signature=s3cr3t-token&X-Amz-Credential=AKIA`, { httpStack: stack, timeoutMs: 10_000 }), 'FETCH_FAILED');
+    expect(err.message).toContain(`cannot fetch SBOM https://${FRONT}/release/sbom.spdx:`);
+    expect(JSON.stringify({ message: err.message, details: err.details })).not.toMatch(/s3cr3t|AKIA/);
+  } finally {
     await stack.close();
   }
 });

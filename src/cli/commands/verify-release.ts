@@ -31,6 +31,8 @@ import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
 import { pinnedReference, Progress, summaryTable } from '../report-table';
 import { usageError } from '../usage-error';
+import { urlForMessages } from '../../util/url-text';
+import { jsonText } from '../../util/json-text';
 
 export const DEFAULT_RELEASE_CONCURRENCY = 16;
 
@@ -152,13 +154,13 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
     // The SBOM is the command's input: a malformed one is a usage error (exit 2, SBOM_INVALID),
     // like a malformed trusted root; the message names the source.
     if (!(err instanceof ImgverifyError)) throw err;
-    throw new ImgverifyError(err.code, `SBOM ${source} cannot be used: ${err.message}`, { cause: err, details: err.details ?? {} });
+    throw new ImgverifyError(err.code, `SBOM ${urlForMessages(source)} cannot be used: ${err.message}`, { cause: err, details: err.details ?? {} });
   }
   for (const w of sbomImages.warnings) io.stderr(`warning: ${w}\n`);
   for (const s of sbomImages.skipped) io.stderr(`warning: not verified: SBOM package ${s.spdxId} (${s.name}): ${s.reason}\n`);
   if (sbomImages.images.length === 0) {
     await stack.close();
-    throw new ImgverifyError('SBOM_NO_IMAGES', `the SBOM ${source} lists no container images`);
+    throw new ImgverifyError('SBOM_NO_IMAGES', `the SBOM ${urlForMessages(source)} lists no container images`);
   }
   const references = sbomImages.images.map((i) => i.reference);
 
@@ -188,9 +190,8 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
     const artifacts = [...(sbomSignature ? [sbomSignature] : []), ...binaries];
     if (format === 'json') {
       io.stdout(
-        `${JSON.stringify(
-          {
-            sbom: source,
+        `${jsonText({
+            sbom: urlForMessages(source),
             // What every signature was checked against: identity, issuer and the claims named.
             policy: prepared.description,
             images: results.length,
@@ -200,10 +201,7 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
             warnings: sbomImages.warnings,
             ...defined({ sbomSignature }),
             ...(platforms.length > 0 ? { binaries } : {}),
-          },
-          null,
-          2,
-        )}\n`,
+          })}\n`,
       );
     } else if (values.pin) {
       io.stderr(`${summaryTable(results)}\npolicy: ${prepared.description}\n${artifactsText(artifacts)}`);

@@ -160,8 +160,16 @@ export function displayProxy(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
-function redactProxy(value: string): string {
-  return value.replace(/\/\/[^@/]*@/, '//***@').slice(0, 200);
+/**
+ * A proxy setting for messages, whatever its shape: everything up to its last "@" (after the
+ * scheme, if any) is user info and goes, whatever it contains (a password with "/" or "@" made
+ * the value an invalid URL, and the old pattern stopped at the "/").
+ */
+export function redactProxy(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at === -1) return value.slice(0, 200);
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  return `${scheme}***${value.slice(at)}`.slice(0, 200);
 }
 
 function bareHost(host: string): string {

@@ -62,3 +62,32 @@ describe('proxy settings from the environment (as Go reads them)', () => {
     );
   });
 });
+
+describe('a proxy setting that is not a URL is shown without its user info (issue 20.17)', () => {
+  it.each([
+    ['http://user:pa/ss@proxy.corp:3128', 'http://***@proxy.corp:3128'],
+    ['user:pa/ss@proxy.corp:3128', '***@proxy.corp:3128'],
+    ['http://user:p ss/w@proxy.corp:3128', 'http://***@proxy.corp:3128'],
+  ])('%s', (value, shown) => {
+    let message = '';
+    try {
+      parseProxyUrl(value, 'HTTPS_PROXY');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(`HTTPS_PROXY: not a proxy URL: ${shown}`);
+    expect(message).not.toContain('pa/ss');
+    expect(message).not.toContain('ss/w');
+  });
+
+  it('from the environment, too: the client refuses the setting without printing the password', () => {
+    let message = '';
+    try {
+      new ProxyRules(proxySettingsFromEnv({ HTTPS_PROXY: 'http://user:s3cr/et@proxy.corp:3128' }));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('not a proxy URL');
+    expect(message).not.toContain('s3cr');
+  });
+});
