@@ -28,7 +28,9 @@ export const CLAIM_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromE
 );
 
 /** The claim flags for --help, two per line. */
-export const CLAIMS_HELP = `Certificate claims (keyless; each must match; exact, or -regexp for an RE2 regexp):
+export const CLAIMS_HELP = `Certificate claims (keyless; each must match; exact, or -regexp for an RE2 regexp,
+unanchored as cosign's: "^refs/tags/v" matches refs/tags/v1.2, "main" matches refs/heads/not-main;
+write ^...$ to match the whole value):
 ${CERTIFICATE_CLAIM_NAMES.map((name) => `  --${claimFlag(name)}[-regexp]`.padEnd(58) + name).join('\n')}`;
 
 export const POLICY_FLAGS = {

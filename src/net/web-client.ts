@@ -147,9 +147,19 @@ export class WebClient {
     }
   }
 
-  /** The transport's registry error codes, said as what they are here: a fetch that failed. */
+  /**
+   * The transport's errors, said as what they are here: a fetch that failed, a body over its
+   * bound (the transport names things as a registry's, which garbled these messages).
+   */
   private mapped(err: unknown, what: string, url: URL): unknown {
     if (!(err instanceof ImgverifyError)) return err;
+    if (err.code === 'SIZE_LIMIT_EXCEEDED') {
+      const limit = err.details?.limit;
+      return new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${what} from ${displayUrl(url)} is larger than ${typeof limit === 'number' ? limit : 'the limit of'} bytes`, {
+        cause: err,
+        details: { url: displayUrl(url), ...(typeof limit === 'number' ? { limit } : {}) },
+      });
+    }
     if (err.code === 'REGISTRY_UNREACHABLE' || err.code === 'REGISTRY_TIMEOUT' || err.code === 'REGISTRY_ERROR') {
       const why = err.message.includes(': ') ? err.message.slice(err.message.lastIndexOf(': ') + 2) : err.message;
       return failed(what, url, err.code === 'REGISTRY_TIMEOUT' ? `no complete answer in time (${why})` : why, err);

@@ -120,7 +120,7 @@ export class RekorClient {
   async search(sha256: string, signal?: AbortSignal): Promise<string[]> {
     const what = `the index search for sha256:${sha256}`;
     const bytes = await this.web.postJson(this.url('/api/v1/index/retrieve'), { hash: `sha256:${sha256}` }, {
-      what: `Rekor ${what}`,
+      what: `the Rekor index search for sha256:${sha256}`,
       maxBytes: MAX_INDEX_BYTES,
       accept: 'application/json',
       ...(signal ? { signal } : {}),

@@ -64,6 +64,7 @@ export async function verifyBlobSignature(ctx: PolicyChecks, artifact: Artifact,
     });
   }
   const failures: Array<{ uuid: string; failure: ImgverifyError; reachedSigner: boolean }> = [];
+  let unanswered: ImgverifyError | undefined;
   for (const uuid of uuids) {
     let input: SignatureInput;
     let url: string;
@@ -75,15 +76,19 @@ export async function verifyBlobSignature(ctx: PolicyChecks, artifact: Artifact,
       input = detachedSignatureInput(artifact, material, [entry.entry]);
     } catch (err) {
       const failure = toImgverifyError(err);
-      // The log could not be asked: no verdict about the signature can be given.
-      if (failure.category !== 'verification') throw failure;
-      failures.push({ uuid, failure, reachedSigner: false });
+      if (lookup.signal?.aborted) throw failure;
+      // This entry could not be read (a 404 for a UUID the index listed, a timeout): a later one
+      // may still verify; if none does, no verdict can be given (below).
+      if (failure.category !== 'verification') unanswered ??= failure;
+      else failures.push({ uuid, failure, reachedSigner: false });
       continue;
     }
     const verdict = verifySignature(input, ctx);
     if (verdict.verified) return { verdict, rekorEntry: { uuid: found, url } };
     failures.push({ uuid, failure: verdictFailure(verdict), reachedSigner: verdict.signer !== undefined });
   }
+  // None verified, and an entry could not be read: it might have been the one.
+  if (unanswered !== undefined) throw unanswered;
   // None verified: the one that got furthest (a signer that the policy refused) says why.
   const best = failures.find((f) => f.reachedSigner) ?? failures[0]!;
   if (failures.length === 1) throw best.failure;

@@ -102,6 +102,12 @@ describe('HTTPS_PROXY (CONNECT) in front of a TLS registry with a private CA', (
     expect(without.stdout).toContain('REGISTRY_UNREACHABLE');
     expect(without.stdout).toContain(`via proxy ${authProxy.url}`);
     expect(without.stdout).toContain('proxy authentication required');
+    // Wrong credentials given: the message says they were refused, not that none were given (issue 20.18).
+    const wrong = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], { HTTPS_PROXY: authProxy.url.replace('http://', 'http://proxyuser:not%20it@') });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stdout).toContain('the proxy did not accept the user:password given in the proxy URL');
+    expect(wrong.stdout).not.toContain('give user:password');
+    expect(wrong.stdout).not.toContain('not it');
     const url = authProxy.url.replace('http://', 'http://proxyuser:proxy%20pass@');
     const withAuth = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], { HTTPS_PROXY: url });
     expect(withAuth.code).toBe(0);

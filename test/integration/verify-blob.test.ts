@@ -129,6 +129,27 @@ describe('library: verifyBlob', () => {
     }
   });
 
+  test('the index lists first an entry the log answers 404 for: the next entry is still looked at, and verifies (issue 20.18)', async () => {
+    rekor.behaviour = 'stale-first';
+    const result = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url });
+    expect(result.signer.subject).toBe(KREL);
+    expect(rekor.requests.some((r) => r.endsWith(`/entries/${'f'.repeat(64)}`))).toBe(true);
+  });
+
+  test('an entry that cannot be read, and none that verifies: FETCH_FAILED (no verdict), not a verification failure', async () => {
+    rekor.behaviour = 'stale-first';
+    const other = signBlob(sigstore, Buffer.from('signed by someone else'), { identity: { email: 'other@example.test' }, issuer: GOOGLE });
+    const err = await verifier.verifyBlob(other.artifact, { signature: other.sigFile, certificate: other.certFile! }, POLICY, { rekorUrl: rekor.url }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FETCH_FAILED', category: 'operational' });
+  });
+
+  test('an index answer over its bound: SIZE_LIMIT_EXCEEDED saying what and where, in words (the message was garbled) (issue 20.18)', async () => {
+    rekor.behaviour = 'huge-index';
+    const err = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).catch((e: unknown) => e);
+    const sha256 = createHash('sha256').update(kubectl.artifact).digest('hex');
+    expect(err).toMatchObject({ code: 'SIZE_LIMIT_EXCEEDED', message: `the Rekor index search for sha256:${sha256} from ${rekor.url}/api/v1/index/retrieve is larger than 262144 bytes` });
+  });
+
   test('an artifact Rekor has no entry for: TLOG_ENTRY_MISSING', async () => {
     const err = await verifier.verifyBlob(Buffer.from('another file'), material(), POLICY, { rekorUrl: rekor.url }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TLOG_ENTRY_MISSING', message: expect.stringContaining('has no entry for the artifact') });

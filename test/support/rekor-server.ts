@@ -35,7 +35,11 @@ export type RekorBehaviour =
   /** Every request is answered 503. */
   | 'unavailable'
   /** Answers are not JSON. */
-  | 'garbage';
+  | 'garbage'
+  /** The index lists first a UUID the log answers 404 for (an index ahead of, or out of step with, the log), then the real ones. */
+  | 'stale-first'
+  /** The index answers more than a client accepts (300 000 UUIDs' worth). */
+  | 'huge-index';
 
 export interface RunningRekorServer {
   readonly url: string;
@@ -126,7 +130,9 @@ export async function startRekorServer(rekor: TestRekor, behaviour: RekorBehavio
       }
       if (typeof hash !== 'string') return send(res, 422, { code: 422, message: 'hash is required' });
       const matching = rekor.entries.filter((e) => (state.behaviour === 'other-artifact' ? artifactHashOf(e) !== hash : artifactHashOf(e) === hash));
-      return send(res, 200, matching.map((e) => e.uuid));
+      if (state.behaviour === 'huge-index') return send(res, 200, Array.from({ length: 5000 }, (_, i) => i.toString(16).padStart(64, '0')));
+      const stale = state.behaviour === 'stale-first' && matching.length > 0 ? ['f'.repeat(64)] : [];
+      return send(res, 200, [...stale, ...matching.map((e) => e.uuid)]);
     }
     const m = /^\/api\/v1\/log\/entries\/([0-9a-f]{64,80})$/.exec(path);
     if (req.method === 'GET' && m) {

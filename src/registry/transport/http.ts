@@ -205,7 +205,12 @@ function mapNetworkError(
   const proxyStatus = proxy !== undefined ? /Proxy (?:response \((\d{3})\)|Authentication Required \((407)\))/.exec(err instanceof Error ? err.message : '') : null;
   if (proxy !== undefined && proxyStatus) {
     const status = proxyStatus[1] ?? proxyStatus[2];
-    const hint = status === '407' ? ': proxy authentication required (give user:password in the proxy URL)' : '';
+    const hint =
+      status !== '407'
+        ? ''
+        : proxy.username !== '' || proxy.password !== ''
+          ? ': the proxy did not accept the user:password given in the proxy URL'
+          : ': proxy authentication required (give user:password in the proxy URL)';
     return mapped('REGISTRY_UNREACHABLE', `the proxy refused to connect to ${url.host} (HTTP ${status})${hint}`);
   }
   if (proxy !== undefined && (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') && isProxyAddress(err, proxy)) {

@@ -14,6 +14,13 @@ test('no command prints usage and exits 2', async () => {
   expect(r.stdout).toContain('Usage: imgverify');
 });
 
+test.each([['verify'], ['verify-attestation'], ['verify-bundle']])('%s --help says the claim regexps are unanchored (issue 20.18)', async (command) => {
+  const r = await runCli([command, '--help']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('--source-repository-ref[-regexp]');
+  expect(r.stdout).toMatch(/-regexp for an RE2 regexp,\nunanchored as cosign's: "\^refs\/tags\/v" matches refs\/tags\/v1\.2/);
+});
+
 test('unknown command exits 2', async () => {
   const r = await runCli(['frobnicate']);
   expect(r.code).toBe(2);
