@@ -51,8 +51,47 @@ export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-export async function pushBlob(target: PushTarget, repo: string, bytes: Uint8Array): Promise<string> {
+/** Uploads of a blob to one repository in flight (joined), and the last upload of a digest to a registry (waited for). */
+const blobUploads = new Map<string, Promise<string>>();
+const digestQueues = new Map<string, Promise<unknown>>();
+
+/**
+ * Pushes a blob, safely under concurrency: docker-registry 2.8 can fail one of two concurrent
+ * uploads of identical content, so a push of content already being uploaded to the same
+ * repository joins that upload; uploads of one digest to a registry (other repositories) go
+ * one at a time; a blob the repository already has (HEAD) is not uploaded again; and a failed
+ * upload is retried once.
+ */
+export function pushBlob(target: PushTarget, repo: string, bytes: Uint8Array): Promise<string> {
   const digest = sha256(bytes);
+  const key = `${target.url} ${repo} ${digest}`;
+  let upload = blobUploads.get(key);
+  if (upload === undefined) {
+    const queue = `${target.url} ${digest}`;
+    const created = (digestQueues.get(queue) ?? Promise.resolve()).catch(() => undefined).then(() => uploadBlob(target, repo, bytes, digest));
+    digestQueues.set(queue, created);
+    upload = created.finally(() => {
+      if (blobUploads.get(key) === upload) blobUploads.delete(key);
+      if (digestQueues.get(queue) === created) digestQueues.delete(queue);
+    });
+    blobUploads.set(key, upload);
+  }
+  return upload;
+}
+
+async function uploadBlob(target: PushTarget, repo: string, bytes: Uint8Array, digest: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const head = await send(target, repo, 'HEAD', `/v2/${repo}/blobs/${digest}`, {});
+    if (head.status === 200) return digest;
+    try {
+      return await uploadOnce(target, repo, bytes, digest);
+    } catch (err) {
+      if (attempt > 0) throw err;
+    }
+  }
+}
+
+async function uploadOnce(target: PushTarget, repo: string, bytes: Uint8Array, digest: string): Promise<string> {
   const start = await send(target, repo, 'POST', `/v2/${repo}/blobs/uploads/`, {});
   if (start.status !== 202) throw new Error(`blob upload start for ${repo}: ${start.status} ${start.body}`);
   const location = start.headers.location;
@@ -206,7 +245,7 @@ export async function closePushers(): Promise<void> {
   await Promise.all(all.map((a) => a.close()));
 }
 
-async function send(target: PushTarget, repo: string, method: 'POST' | 'PUT', path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Sent> {
+async function send(target: PushTarget, repo: string, method: 'HEAD' | 'POST' | 'PUT', path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Sent> {
   const key = `${target.url} ${repo}`;
   const attempt = async (authorization?: string): Promise<Sent> => {
     const res = await agentFor(target).request({
