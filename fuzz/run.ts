@@ -46,10 +46,10 @@ interface Result {
   readonly branchesPct?: number;
 }
 
-function runJazzer(args: string[], name: string, preload: string): Promise<{ code: number | null; log: string }> {
+function runJazzer(args: string[], name: string, preload: string, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; log: string }> {
   const child = spawn(process.execPath, ['--max-old-space-size=1536', JAZZER, ENTRY, ...args], {
     cwd: ROOT,
-    env: { ...process.env, IMGVERIFY_FUZZ_TARGET: name, ...(preload ? { LD_PRELOAD: preload } : {}) },
+    env: { ...process.env, IMGVERIFY_FUZZ_TARGET: name, ...(preload ? { LD_PRELOAD: preload } : {}), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -67,7 +67,10 @@ async function corpusCoverage(name: string, corpus: string, preload: string): Pr
   const target = findTarget(name)!;
   const dir = join(ROOT, 'build', 'fuzz', 'coverage', name);
   rmSync(dir, { recursive: true, force: true });
-  await runJazzer([corpus, '--sync', '-i', INSTRUMENTED, '-m', 'regression', '--coverage', '--coverage_directory', dir, '--coverage_reporters', 'json-summary'], name, preload);
+  // The replay keeps the fuzzing run's timing figures (IMGVERIFY_FUZZ_NO_STATS).
+  await runJazzer([corpus, '--sync', '-i', INSTRUMENTED, '-m', 'regression', '--coverage', '--coverage_directory', dir, '--coverage_reporters', 'json-summary'], name, preload, {
+    IMGVERIFY_FUZZ_NO_STATS: '1',
+  });
   const summaryFile = join(dir, 'coverage-summary.json');
   if (!existsSync(summaryFile)) return undefined;
   const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, { lines: { total: number; covered: number }; branches: { total: number; covered: number } }>;
@@ -166,8 +169,12 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const name of names) {
     console.error(`fuzzing ${name} for ${seconds} s ...`);
+    const stats = join(ROOT, 'build', 'fuzz', 'stats', `${name}.json`);
+    rmSync(stats, { force: true });
     const r = await fuzzOne(name, seconds, seed, preload);
     console.error(`  ${r.executions} executions, cov ${r.edges}, ft ${r.features}, corpus ${r.corpus}, lines ${r.linesPct?.toFixed(0) ?? '?'}%, findings ${r.findings.length}`);
+    // A target that times what it runs (the CEL evaluations) leaves its figures here.
+    if (existsSync(stats)) console.error(`  timing: ${readFileSync(stats, 'utf8').trim()}`);
     results.push(r);
   }
   console.log(`\nJazzer.js fuzzing, ${seconds} s per target; machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);

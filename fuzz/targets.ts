@@ -40,6 +40,7 @@ import { matchPolicies } from '../src/webhook/glob';
 import { parseClusterImagePolicies } from '../src/webhook/policy-documents';
 import { policyAppliesTo } from '../src/webhook/resource-match';
 import { typed } from './invariant';
+import { celSeeds, fuzzCel } from './cel-target';
 
 export interface FuzzTarget {
   readonly name: string;
@@ -569,6 +570,13 @@ export const TARGETS: readonly FuzzTarget[] = [
       asJson({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'v1' } }] }),
       asJson({ token: 'eyJhbGciOiJFUzI1NiJ9.e30.sig', access_token: 'eyJ', expires_in: 300, issued_at: '2024-01-01T00:00:00Z' }),
     ],
+  },
+  {
+    name: 'cel',
+    files: ['policy/cel', 'policy/cel-meter', 'policy/cel-types'],
+    description: 'CEL conditions compiled and evaluated over statements, each evaluation timed (fuzz/cel-target.ts)',
+    fuzz: fuzzCel,
+    seeds: celSeeds,
   },
 ];
 
