@@ -3,9 +3,9 @@
  * `verifyAttestations` does, with the time each evaluation takes recorded.
  *
  * An input is the expression, a NUL byte, and the statement's JSON (without a NUL, or with a
- * statement that is not a JSON object, one of the built-in statements below is used: the
- * GitHub SLSA v1 provenance of sigstore-js 2.0.0, and one with a 195 KB string and a
- * 2 000-element list, the shapes that made evaluations run for minutes). The invariant: the
+ * statement that is not a JSON object, the built-in statements are used: the SLSA v1
+ * provenance and the cosign attestation of two real bundles in fixtures/, and one with a 195 KB
+ * string and 2 000-element lists, the shapes that made evaluations run for minutes). The invariant: the
  * compiler returns a condition or throws a typed error (fuzz/invariant.ts); the evaluation
  * never throws; and it never runs longer than twice MAX_CONDITION_MS (the meter's bound, with
  * room for the check's granularity): such an input is a finding.
@@ -13,25 +13,18 @@
  * Evaluation times go to build/fuzz/stats/cel.json (count, mean, a log-scale histogram,
  * percentiles, the slowest input's expression), rewritten every 2 s and read by fuzz/run.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileCondition, evaluateCondition, MAX_CONDITION_MS } from '../src/policy/cel';
 import { InvariantViolation, typed } from './invariant';
 
-const GITHUB_STATEMENT = {
-  _type: 'https://in-toto.io/Statement/v1',
-  subject: [{ name: 'pkg:npm/sigstore@2.0.0', digest: { sha512: '46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c' } }],
-  predicateType: 'https://slsa.dev/provenance/v1',
-  predicate: {
-    buildDefinition: {
-      buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
-      externalParameters: { workflow: { ref: 'refs/heads/main', repository: 'https://github.com/sigstore/sigstore-js', path: '.github/workflows/release.yml' } },
-      internalParameters: { github: { event_name: 'push', repository_id: '495574555', repository_owner_id: '71096353' } },
-      resolvedDependencies: [{ uri: 'git+https://github.com/sigstore/sigstore-js@refs/heads/main', digest: { gitCommit: 'f0b49a04e5a62250e0f60fb128004a73110fe311' } }],
-    },
-    runDetails: { builder: { id: 'https://github.com/actions/runner/github-hosted' }, metadata: { invocationId: 'https://github.com/sigstore/sigstore-js/actions/runs/5904696764/attempts/1' } },
-  },
-};
+const ROOT = join(__dirname, ...(__dirname.includes(join('build', 'tools')) ? ['..', '..', '..'] : ['..']));
+
+/** The in-toto statement a real bundle of fixtures/ carries (its DSSE payload). */
+function fixtureStatement(...path: string[]): Record<string, unknown> {
+  const bundle = JSON.parse(readFileSync(join(ROOT, 'fixtures', ...path), 'utf8')) as { dsseEnvelope: { payload: string } };
+  return JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as Record<string, unknown>;
+}
 
 const LARGE_STATEMENT = {
   _type: 'https://in-toto.io/Statement/v1',
@@ -40,12 +33,22 @@ const LARGE_STATEMENT = {
   predicate: { ref: 'a-'.repeat(97_500), list: Array.from({ length: 2000 }, (_, i) => `item-${i}`), nested: { a: { b: { c: ['x', 'y'] } } } },
 };
 
-const STATEMENTS: ReadonlyArray<Readonly<Record<string, unknown>>> = [GITHUB_STATEMENT, LARGE_STATEMENT];
+let statements: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined;
+
+/** The built-in statements: two real ones (a SLSA v1 provenance, a cosign attestation) and the oversized one. */
+function builtInStatements(): ReadonlyArray<Readonly<Record<string, unknown>>> {
+  statements ??= [
+    fixtureStatement('bundles', 'sigstore-python', 'a.dsse.staging-rekor-v2.txt.sigstore.json'),
+    fixtureStatement('bundles', 'cosign', 'oci-attestation.sigstore.json'),
+    LARGE_STATEMENT,
+  ];
+  return statements;
+}
 
 /** The expressions of the seeds: the documented conditions, and the costly shapes of issue 20.2. */
 const SEED_EXPRESSIONS = [
   'predicate.buildDefinition.externalParameters.workflow.repository == "https://github.com/sigstore/sigstore-js"',
-  'predicate.buildDefinition.internalParameters.github.repository_id == "495574555" && predicate.runDetails.builder.id.startsWith("https://github.com/actions/runner/github-hosted")',
+  'predicate.runDetails.builder.id.startsWith("https://github.com/") && predicateType == "https://slsa.dev/provenance/v1"',
   'subject.exists(s, s.name.endsWith("/bin/linux/amd64/kubectl") && size(s.digest.sha256) == 64)',
   'subject.all(a, subject.exists(b, a.name == b.name))',
   'predicate.ref.replace("-", "_") == ""',
@@ -87,8 +90,7 @@ const timing: Timing = { count: 0, totalMs: 0, maxMs: 0, slowest: '', buckets: n
 let lastWrite = 0;
 
 function statsFile(): string {
-  const root = join(__dirname, ...(__dirname.includes(join('build', 'tools')) ? ['..', '..', '..'] : ['..']));
-  return join(root, 'build', 'fuzz', 'stats', 'cel.json');
+  return join(ROOT, 'build', 'fuzz', 'stats', 'cel.json');
 }
 
 /** The percentile's bucket bound (ms): the smallest bound under which that share of evaluations fell. */
@@ -155,7 +157,7 @@ export function fuzzCel(data: Buffer): void {
   const own = parseStatement(nul === -1 ? undefined : text.slice(nul + 1));
   const condition = typed('compileCondition', () => compileCondition(expression, 'fuzz.cel'));
   if (!condition) return;
-  for (const statement of own ? [own] : STATEMENTS) {
+  for (const statement of own ? [own] : builtInStatements()) {
     const started = performance.now();
     let outcome: ReturnType<typeof evaluateCondition>;
     try {

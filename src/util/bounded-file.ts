@@ -37,24 +37,34 @@ function tooLarge(maxBytes: number): BoundedFileError {
   return new BoundedFileError(`larger than ${maxBytes} bytes: refused`);
 }
 
+/**
+ * The reading, written once for both callers: checks the file's stats, then yields each buffer
+ * to fill and receives how many bytes were read into it (0 at the end); returns the content.
+ */
+function* boundedRead(stats: Stats, maxBytes: number): Generator<Buffer, Buffer, number> {
+  if (!stats.isFile()) throw notRegular(stats);
+  if (stats.size > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, maxBytes + 1 - total));
+    const n = yield chunk;
+    if (n === 0) return Buffer.concat(chunks, total);
+    total += n;
+    if (total > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk.subarray(0, n));
+  }
+}
+
 /** The bytes of a regular file of at most `maxBytes`; throws BoundedFileError, or the system's error (ENOENT...). */
 export function readBoundedFileSync(path: string, maxBytes: number): Buffer {
   const fd = openSync(path, FLAGS);
   try {
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) throw notRegular(stats);
-    if (stats.size > maxBytes) throw tooLarge(maxBytes);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(CHUNK, maxBytes + 1 - total));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(chunk.subarray(0, n));
+    const reading = boundedRead(fstatSync(fd), maxBytes);
+    for (let step = reading.next(); ; ) {
+      if (step.done) return step.value;
+      step = reading.next(readSync(fd, step.value, 0, step.value.length, null));
     }
-    return Buffer.concat(chunks, total);
   } finally {
     closeSync(fd);
   }
@@ -64,20 +74,11 @@ export function readBoundedFileSync(path: string, maxBytes: number): Buffer {
 export async function readBoundedFile(path: string, maxBytes: number): Promise<Buffer> {
   const handle = await open(path, FLAGS);
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw notRegular(stats);
-    if (stats.size > maxBytes) throw tooLarge(maxBytes);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(CHUNK, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(chunk.subarray(0, bytesRead));
+    const reading = boundedRead(await handle.stat(), maxBytes);
+    for (let step = reading.next(); ; ) {
+      if (step.done) return step.value;
+      step = reading.next((await handle.read(step.value, 0, step.value.length, null)).bytesRead);
     }
-    return Buffer.concat(chunks, total);
   } finally {
     await handle.close();
   }
