@@ -30,7 +30,6 @@ import { AdmissionLimiter } from './admission-limiter';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
 import { VerifierBackend } from './verifier-backend';
-import { errorMessage } from '../util/describe';
 
 export { jsonLogger, type Logger, type LogLevel } from './log';
 export { METRICS_PATH } from './router';

@@ -18,7 +18,6 @@ import { usageError } from '../usage-error';
 import { errorMessage } from '../../util/describe';
 import { jsonText } from '../../util/json-text';
 import { readBoundedFile } from '../../util/bounded-file';
-import { errorMessage } from '../../util/describe';
 
 export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
 

@@ -19,7 +19,6 @@ import { usageError } from '../usage-error';
 import { errorMessage } from '../../util/describe';
 import { jsonText } from '../../util/json-text';
 import { readBoundedFileSync } from '../../util/bounded-file';
-import { errorMessage } from '../../util/describe';
 
 /** A `--policy` file: CEL text, a few expressions of at most 16 KiB each. */
 const MAX_POLICY_FILE_BYTES = 1024 * 1024;

@@ -24,7 +24,6 @@ import type { CredentialLookupResult, RegistryCredentials } from '../types';
 import type { CredentialProviders } from './credential-provider';
 import { helperLabel, runCredentialHelper } from './credential-helper';
 import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type CredentialFileFormat, type DockerConfig } from './docker-config';
-import { errorMessage } from '../../util/describe';
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 /**

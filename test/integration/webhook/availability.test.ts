@@ -15,7 +15,7 @@ import { createCa, issueServerCert, type TestCa } from '../../support/registry';
 import { startSilentServer, type SilentServer } from '../../support/silent-server';
 import { createTestSigstore } from '../../support/sigstore';
 import type { ImageVerificationResult, PreparedPolicy } from '../../../src';
-import type { VerificationBackend, VerificationSession } from '../../../src/webhook/evaluate';
+import type { VerificationBackend, VerificationSession } from '../../../src/webhook/backend';
 import { startWebhookServer } from '../../../src/webhook/server';
 import { admissionReview, eventually, policyYaml, WebhookClient, workload, writeConfigMap } from './helpers';
 

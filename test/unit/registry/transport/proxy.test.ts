@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { ProxyRules, parseProxyUrl, proxySettingsFromEnv } from '../../../../src/registry/transport/proxy';
+import { errorMessage } from '../../../../src/util/describe';
 
 const PROXY = 'http://proxy.corp:3128';
 const rules = (noProxy?: string) => new ProxyRules({ httpsProxy: PROXY, httpProxy: 'http://plain-proxy.corp:8080', ...(noProxy !== undefined ? { noProxy } : {}) });
@@ -73,7 +74,7 @@ describe('a proxy setting that is not a URL is shown without its user info (issu
     try {
       parseProxyUrl(value, 'HTTPS_PROXY');
     } catch (err) {
-      message = (err as Error).message;
+      message = errorMessage(err);
     }
     expect(message).toBe(`HTTPS_PROXY: not a proxy URL: ${shown}`);
     expect(message).not.toContain('pa/ss');
@@ -85,7 +86,7 @@ describe('a proxy setting that is not a URL is shown without its user info (issu
     try {
       new ProxyRules(proxySettingsFromEnv({ HTTPS_PROXY: 'http://user:s3cr/et@proxy.corp:3128' }));
     } catch (err) {
-      message = (err as Error).message;
+      message = errorMessage(err);
     }
     expect(message).toContain('not a proxy URL');
     expect(message).not.toContain('s3cr');

@@ -5,9 +5,9 @@
  * bug, INTERNAL_ERROR, never blamed on the registry.
  */
 import type { Dispatcher } from 'undici';
-import { ImgverifyError } from '../../../src/errors';
-import type { HttpStack } from '../../../src/registry/transport/http-stack';
-import { HttpClient } from '../../../src/registry/transport/http';
+import { ImgverifyError } from '../../../../src/errors';
+import type { HttpStack } from '../../../../src/registry/transport/http-stack';
+import { HttpClient } from '../../../../src/registry/transport/http';
 
 function clientThrowing(thrown: unknown): HttpClient {
   const dispatcher = { request: () => Promise.reject(thrown) } as unknown as Dispatcher;
