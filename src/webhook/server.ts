@@ -118,7 +118,9 @@ export interface WebhookServerOptions {
    * counts against; one that finds no room is answered 429 with Retry-After: 1.
    */
   readonly maxConcurrentAdmissions?: number;
+  /** Body bytes reserved by admissions in flight (bodies over 64 KiB reserve their size; see maxConcurrentAdmissions). */
   readonly maxInFlightBodyBytes?: number;
+  /** Admissions waiting for room; more are answered 429 at once (see maxConcurrentAdmissions). */
   readonly maxQueuedAdmissions?: number;
   /** Policy folder watching (see watchPolicies). */
   readonly policyDebounceMs?: number;
