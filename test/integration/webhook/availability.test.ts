@@ -144,16 +144,28 @@ describe('a deadline never ends the process (issue 20.1)', () => {
   });
 });
 
-/** Verifications that never finish on their own (the deadline ends them); counts those begun. */
+/** Verifications that never finish on their own (the deadline ends them); counts those begun, and the most at once. */
 class StuckBackend implements VerificationBackend {
   started = 0;
+  running = 0;
+  most = 0;
   prepare(): PreparedPolicy {
     return {} as PreparedPolicy;
   }
   session(signal: AbortSignal): VerificationSession {
     const stuck = (): Promise<never> => {
       this.started++;
-      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      this.most = Math.max(this.most, ++this.running);
+      return new Promise((_, reject) =>
+        signal.addEventListener(
+          'abort',
+          () => {
+            this.running--;
+            reject(signal.reason as Error);
+          },
+          { once: true },
+        ),
+      );
     };
     return {
       // Each tag its own digest: no two requests share a verification.
@@ -181,20 +193,25 @@ describe('admissions in flight are bounded (issue 20.3)', () => {
       });
       expect(bodies[0]!.length).toBeGreaterThan(2_500_000);
       const answers = await Promise.all(bodies.map((body) => client.post('/validate', body)));
-      const statuses = answers.map((a) => a.status).sort();
-      // 6 MiB of bodies in flight: two decided (denied at the 3 s deadline), the rest waited 1.5 s for room and were refused.
-      expect(backend.started).toBe(2);
-      expect(statuses).toEqual([...Array(2).fill(200), ...Array(14).fill(429)]);
-      const refused = answers.find((a) => a.status === 429)!;
-      expect(JSON.parse(refused.text)).toEqual({ error: 'too many admission requests in flight; retry' });
+      // 6 MiB of bodies in flight: never more than two decided at once (each denied at the 3 s
+      // deadline); the rest wait 1.5 s for room and are refused. (Which ones, and so how many
+      // of each, depends on when their headers arrive on a busy machine: 2 and 14 here, alone.)
+      expect(backend.most).toBe(2);
+      const decided = answers.filter((a) => a.status === 200);
+      const refused = answers.filter((a) => a.status === 429);
+      expect(decided.length + refused.length).toBe(16);
+      expect(decided.length).toBe(backend.started);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(refused[0]!.text)).toEqual({ error: 'too many admission requests in flight; retry' });
       const metrics = (await client.get('/metrics')).text;
-      expect(metrics).toContain('imgverify_admission_requests_total{path="/validate",result="overloaded"} 14');
+      expect(metrics).toContain(`imgverify_admission_requests_total{path="/validate",result="overloaded"} ${refused.length}`);
       expect(metrics).toMatch(/^imgverify_admissions_in_flight 0$/m);
       expect(metrics).toMatch(/^imgverify_admission_body_bytes_in_flight 0$/m);
       // An ordinary review (a few KB) is decided: small bodies never wait for bytes.
+      const before = backend.started;
       const small = await client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: ['registry.test/app:small'] })));
       expect(small.allowed).toBe(false);
-      expect(backend.started).toBe(3);
+      expect(backend.started).toBe(before + 1);
     } finally {
       await client.close();
       await server.close();
