@@ -4,6 +4,7 @@
  * may remain (it kept the process alive about 30 s, the connect timeout), and close() must not
  * wait for it (it blocked 26 to 30 s).
  */
+import { within } from '../../support/processes';
 import { startSilentServer, type SilentServer } from '../../support/silent-server';
 import { testClient } from './helpers';
 
@@ -15,12 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await silent?.stop();
 });
-
-/** Polls `check` for up to `ms` (the failure this guards against lasts 30 s). */
-async function within(ms: number, check: () => boolean): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
-  return check();
-}
 
 test('the caller aborts while the connection is being set up: the connection is closed', async () => {
   const before = silent.connections();

@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { RegistryClient, type RegistryClientOptions } from '../../../src/registry';
 import { closePushers, installCredentialHelper, pushImage, startRegistry, type InstalledHelper, type PushedImage, type RunningRegistry } from '../../support/registry';
 import { runBuiltCli } from '../../support/cli';
+import { isAlive as alive, within } from '../../support/processes';
 import { rejection } from './helpers';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -129,30 +130,16 @@ describe('credential helpers, containers auth files, several credential files', 
     }
   }, 30_000);
 
-  /** Whether a process is alive (signal 0 probes it). */
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const until = async (check: () => boolean, ms: number): Promise<boolean> => {
-    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
-    return check();
-  };
-
   it('a helper whose child hangs (sleep 100, not exec) is stopped at the caller\'s deadline with its whole process group (issue 20.5)', async () => {
     const h = helper('hangchild', {}, 'hang-child');
     const c = client({ dockerConfigPath: config('hangchild/config.json', { credHelpers: { [basic.host]: 'hangchild' } }), env: h.env(), timeoutMs: 30_000 });
     try {
       // The registry client passes the caller's reason through.
       await expect(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1', { signal: AbortSignal.timeout(1500) })).rejects.toThrow('The operation was aborted due to timeout');
-      expect(await until(() => h.childPid() !== undefined, 5000)).toBe(true);
+      expect(await within(5000, () => h.childPid() !== undefined)).toBe(true);
       const sleep = h.childPid()!;
       // The helper's child went with it: nothing outlives the lookup.
-      expect(await until(() => !alive(sleep), 5000)).toBe(true);
+      expect(await within(5000, () => !alive(sleep))).toBe(true);
     } finally {
       const sleep = h.childPid();
       if (sleep !== undefined && alive(sleep)) process.kill(sleep, 'SIGKILL');
@@ -173,7 +160,7 @@ describe('credential helpers, containers auth files, several credential files', 
       expect(r.code).toBe(3);
       expect(r.stdout + r.stderr).toContain('REGISTRY_TIMEOUT');
       const sleep = h.childPid();
-      expect(sleep === undefined || (await until(() => !alive(sleep), 5000))).toBe(true);
+      expect(sleep === undefined || (await within(5000, () => !alive(sleep)))).toBe(true);
     } finally {
       const sleep = h.childPid();
       if (sleep !== undefined && alive(sleep)) process.kill(sleep, 'SIGKILL');

@@ -21,6 +21,7 @@ import {
 import { credentialProviderConfigYaml, installCredentialProviderPlugin } from '../../support/registry';
 import { rejection, thrown } from '../../support/errors';
 import { ImgverifyError } from '../../../src/errors';
+import { isAlive as alive } from '../../support/processes';
 
 describe('parseGoDuration (metav1.Duration)', () => {
   it.each([
@@ -382,15 +383,6 @@ describe('running plugins (exec protocol credentialprovider.kubelet.k8s.io)', ()
     expect((await p.lookup('registry.example', 'a')).candidates).toHaveLength(1);
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoundedRunError, findOnPath, runBounded } from '../../../../src/registry/auth/spawn';
+import { isAlive as alive, within } from '../../../support/processes';
 
 let dir: string;
 beforeAll(() => {
@@ -21,20 +22,6 @@ function script(name: string, body: string): string {
   return path;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25))) if (check()) return true;
-  return check();
-}
-
 const run = (program: string, extra: Partial<Parameters<typeof runBounded>[0]> = {}) =>
   runBounded({ program, args: [], env: { PATH: '/usr/bin:/bin' }, input: '', timeoutMs: 20_000, maxOutputBytes: 1024, ...extra });
 
@@ -45,7 +32,7 @@ test('a program that answers and exits while its child holds the pipes: the answ
   expect(result).toMatchObject({ code: 0 });
   expect(result.stdout.toString()).toBe('{"ok":true}');
   const child = Number(readFileSync(pidFile, 'utf8'));
-  expect(await until(() => !alive(child), 5000)).toBe(true);
+  expect(await within(5000, () => !alive(child))).toBe(true);
 });
 
 test('a program whose child hangs: the signal stops the whole group', async () => {
@@ -53,10 +40,10 @@ test('a program whose child hangs: the signal stops the whole group', async () =
   const program = script('hangs', `sleep 100 &\necho $! > ${pidFile}\nwait`);
   const stop = new AbortController();
   const pending = run(program, { signal: stop.signal });
-  expect(await until(() => existsSync(pidFile), 5000)).toBe(true);
+  expect(await within(5000, () => existsSync(pidFile))).toBe(true);
   stop.abort();
   await expect(pending).rejects.toBeInstanceOf(BoundedRunError);
-  expect(await until(() => !alive(Number(readFileSync(pidFile, 'utf8'))), 5000)).toBe(true);
+  expect(await within(5000, () => !alive(Number(readFileSync(pidFile, 'utf8'))))).toBe(true);
 });
 
 test('findOnPath: absolute directories only (empty and relative PATH entries are the working directory)', () => {
