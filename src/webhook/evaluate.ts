@@ -76,7 +76,11 @@ export type { EvaluationCredentials } from './backend';
 
 /** Options of one `evaluate` call. */
 export interface EvaluateOptions {
-  /** Deadline for this call, ms (default: the evaluator's). */
+  /**
+   * Deadline for this call, ms (default: the evaluator's). A shorter one is taken as what is
+   * left of the evaluator's deadline (the webhook passes it after time spent waiting for room),
+   * so a timeout's reason names the evaluator's deadline, the one the operator configured.
+   */
   readonly timeoutMs?: number;
   /** Aborts the call: every unfinished image is then a failure with the signal's reason. */
   readonly signal?: AbortSignal;
@@ -289,7 +293,7 @@ export class PolicyEvaluator {
   async evaluate(images: readonly string[], options: EvaluateOptions = {}): Promise<ImageDecision[]> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(deadlineError(timeoutMs)), timeoutMs);
+    const timer = setTimeout(() => controller.abort(deadlineError(Math.max(timeoutMs, this.timeoutMs))), timeoutMs);
     const onOuterAbort = (): void => controller.abort(abortedError(options.signal?.reason));
     if (options.signal?.aborted) onOuterAbort();
     else options.signal?.addEventListener('abort', onOuterAbort, { once: true });

@@ -431,6 +431,15 @@ describe('fail closed', () => {
     expect(d!.verdict).toBe(verdict);
     expect(d!.reason).toContain("within the webhook's 150 ms deadline [REGISTRY_TIMEOUT]");
   });
+
+  test("what is left of the deadline after a wait for room ends the call; the reason names the webhook's deadline", async () => {
+    const backend = new FakeBackend();
+    backend.failure = 'hang';
+    const { evaluator } = evaluatorWith([policy('p', { authorities: [keyless()] })], { backend, timeoutMs: 5000 });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1'], { timeoutMs: 40 });
+    expect(d!.verdict).toBe('denied');
+    expect(d!.reason).toContain("within the webhook's 5000 ms deadline [REGISTRY_TIMEOUT]");
+  });
 });
 
 describe('cache', () => {
