@@ -127,7 +127,7 @@ export { PUBLIC_GOOD_REKOR_URL } from './rekor/constants';
 // Trust material: fixed roots, several roots, TUF-backed roots kept current
 export { publicGoodTrustRoot } from './trust/embedded';
 export { trustRootFromFile, trustRootFromJSON, trustRootFromText, type LoadedTrustRoot } from './trust/trusted-root';
-export { isTrustRootProvider, type TrustEntry, type TrustRootInput, type TrustRootProvider } from './trust/source';
+export { isTrustRootProvider, trustMaterialVersion, type TrustEntry, type TrustRootInput, type TrustRootProvider } from './trust/source';
 export {
   DEFAULT_TUF_MAX_AGE_MS,
   defaultTufCacheDir,

@@ -4,6 +4,8 @@
  * runs (a TUF-backed root refreshed periodically, ./tuf-root.ts). A verifier may hold several;
  * a signature verifies when it passes every check within one of them.
  */
+import { createHash } from 'node:crypto';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ImgverifyError } from '../errors';
 import { publicGoodTrustRoot } from './embedded';
 import { trustRootFromFile, trustRootFromJSON, type LoadedTrustRoot } from './trusted-root';
@@ -68,4 +70,44 @@ export class ActiveTrust {
 /** Whether two lists hold the same roots, in order. */
 export function sameRoots(a: readonly LoadedTrustRoot[], b: readonly LoadedTrustRoot[]): boolean {
   return a.length === b.length && a.every((root, i) => root === b[i]);
+}
+
+/** Content digests of loaded roots, computed once per root object. */
+const ROOT_DIGESTS = new WeakMap<LoadedTrustRoot, string>();
+
+function rootDigest(root: LoadedTrustRoot): string {
+  let digest = ROOT_DIGESTS.get(root);
+  if (digest === undefined) {
+    // The trusted root as its canonical JSON (protobuf-specs' field order): the material, not where it came from.
+    digest = createHash('sha256').update(JSON.stringify(TrustedRoot.toJSON(root.trustedRoot))).digest('hex');
+    ROOT_DIGESTS.set(root, digest);
+  }
+  return digest;
+}
+
+/**
+ * A version of the trust material in force for these trust sources now: `sha256:<hex>` over the
+ * content of each one's current root, in order. It changes whenever a provider (a TUF root
+ * after a refresh, a composed root whose part changed) hands out a root with other content, and
+ * is the same in every process holding the same material, so verdicts cached under one trust
+ * can be keyed by it. A provider that cannot give its root now (expired TUF metadata, a mirror
+ * never reached) counts by its error code: verifications under it fail until it recovers. A
+ * path or trusted-root JSON counts by its text (a verifier loads it once).
+ */
+export function trustMaterialVersion(sources: readonly TrustRootInput[]): string {
+  const hash = createHash('sha256');
+  for (const source of sources) {
+    let part: string;
+    if (typeof source === 'string') part = `path:${source}`;
+    else if (isTrustRootProvider(source)) {
+      try {
+        part = `root:${rootDigest(source.current())}`;
+      } catch (err) {
+        part = `unavailable:${err instanceof ImgverifyError ? err.code : 'error'}`;
+      }
+    } else if (typeof source === 'object' && source !== null && isLoadedTrustRoot(source)) part = `root:${rootDigest(source)}`;
+    else part = `json:${JSON.stringify(source)}`;
+    hash.update(part).update('\n');
+  }
+  return `sha256:${hash.digest('hex')}`;
 }

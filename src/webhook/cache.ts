@@ -1,10 +1,12 @@
 /**
  * The verification cache: what a policy decided about an image digest, kept for a while.
  *
- * Keyed by (digest, policy-set version, policy name): a digest names immutable content, the
- * version changes with any edit of the policy folder, so an entry can only be wrong when
- * the signatures in the registry change (a signature added or removed) -- which is what
- * the TTL bounds. Tags are never keys: they are resolved on every request.
+ * Keyed by (digest, policy-set version, policy name, trust version): a digest names immutable
+ * content, the policy-set version changes with any edit of the policy folder, the trust version
+ * with the content of any trust root in force (a TUF refresh that brings a new root), so an
+ * entry can only be wrong when the signatures in the registry change (a signature added or
+ * removed) -- which is what the TTL bounds. Tags are never keys: they are resolved on every
+ * request.
  *
  * A Map keeps insertion order, which makes it an LRU: a hit is re-inserted at the end and
  * the first key is the least recently used.
@@ -107,8 +109,11 @@ export class TtlCache<V> {
   }
 }
 
-/** The cache key of one policy's outcome for one image digest under one policy-set version. */
-export function verdictKey(digest: string, policySetVersion: string, policyName: string): string {
-  // NUL cannot occur in any of the three (digest grammar, hex version, DNS name).
-  return `${digest}\0${policySetVersion}\0${policyName}`;
+/**
+ * The cache key of one policy's outcome for one image digest under one policy-set version and
+ * one version of the trust material (`trustMaterialVersion`).
+ */
+export function verdictKey(digest: string, policySetVersion: string, policyName: string, trustVersion: string): string {
+  // NUL cannot occur in any of the four (digest grammar, hex versions, DNS name).
+  return `${digest}\0${policySetVersion}\0${policyName}\0${trustVersion}`;
 }

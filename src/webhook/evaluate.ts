@@ -9,8 +9,9 @@
  *            resolve the tag to a digest, once per image per request (tags move)
  *                            │
  *                            ▼
- *            per matching policy, cached by (digest, policy-set version, policy name;
- *            a failure also by the admitted object's credentials and the signaturePullSecrets read):
+ *            per matching policy, cached by (digest, policy-set version, policy name,
+ *            trust version; a failure also by the admitted object's credentials and the
+ *            signaturePullSecrets read):
  *              authorities in order until one passes (OR):
  *                static pass|fail · keyless identities · key · attestations (every listed type)
  *                            │
@@ -30,12 +31,14 @@ import {
   ImgverifyError,
   parseReference,
   toImgverifyError,
+  trustMaterialVersion,
   withDigest,
   type ErrorCode,
   type ImageReference,
   type ImageVerificationResult,
   type SignatureResult,
   type TrustEntry,
+  type TrustRootInput,
 } from '../index';
 import { prepareAuthority, type PreparedAuthority, type SourcePolicy } from './authority';
 import type { EvaluationCredentials, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
@@ -145,6 +148,13 @@ interface ActiveSet {
   readonly version: string;
   readonly policies: readonly ClusterImagePolicy[];
   readonly authorities: ReadonlyMap<ClusterImagePolicy, readonly PreparedAuthority[]>;
+  /**
+   * Every trust source the authorities verify under (the backend's default trust and the
+   * TrustRoots; composed roots and `ca-cert`s are built from them or fixed by the set): its
+   * version (`trustMaterialVersion`) is part of each verdict's cache key, so a refreshed root
+   * is never answered with a verdict reached under the one before.
+   */
+  readonly trust: readonly TrustRootInput[];
 }
 
 // --- Helpers -------------------------------------------------------------------------------
@@ -261,7 +271,8 @@ export class PolicyEvaluator {
     if (this.active?.version === set.version) return;
     const authorities = new Map<ClusterImagePolicy, readonly PreparedAuthority[]>();
     for (const policy of set.policies) authorities.set(policy, policy.authorities.map((a) => prepareAuthority(this.backend, policy, a, options.trustRoots)));
-    this.active = Object.freeze({ version: set.version, policies: set.policies, authorities });
+    const trust = [...(this.backend.defaultTrust?.() ?? []), ...(options.trustRoots?.all.map((r) => r.entry) ?? [])];
+    this.active = Object.freeze({ version: set.version, policies: set.policies, authorities, trust });
     this.cache.clear();
     this.metrics?.policies.set(set.policies.length);
     this.metrics?.cacheEntries.set(0);
@@ -407,7 +418,8 @@ export class PolicyEvaluator {
     fingerprint: string | undefined,
     secrets: SignatureSecrets | undefined,
   ): Promise<PolicyOutcome> {
-    const shared = verdictKey(pinned.digest!, active.version, policy.name);
+    const trustVersion = trustMaterialVersion(active.trust);
+    const shared = verdictKey(pinned.digest!, active.version, policy.name, trustVersion);
     const lists = secretLists(active.authorities.get(policy));
     const secretKeys = lists.length === 0 ? [] : secrets ? lists.map((names) => secrets(names).fingerprint) : ['(no Secrets)'];
     const key = [shared, ...(fingerprint === undefined ? [] : [fingerprint]), ...secretKeys].join('\0');
@@ -419,9 +431,9 @@ export class PolicyEvaluator {
     const got = this.cache.getOrRun(
       key,
       () => this.runPolicy(active, policy, pinned, session, signal, secrets),
-      // Operational failures are never kept, nor outcomes of a set no longer in force.
+      // Operational failures are never kept, nor outcomes of a set or trust no longer in force.
       (outcome) => {
-        if (outcome.operational || this.active !== active) return false;
+        if (outcome.operational || this.active !== active || trustMaterialVersion(active.trust) !== trustVersion) return false;
         if (!outcome.passed) return this.negativeTtlMs;
         if (key === shared) return undefined;
         this.cache.set(shared, outcome);

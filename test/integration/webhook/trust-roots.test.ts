@@ -262,3 +262,29 @@ test('a remote TrustRoot\'s own TUF cache: rebuilt from the document when damage
   const planted = await new TrustRootSet({ cacheDir }).load(set.trustRoots);
   expect(planted.map((e) => e.error.message).join()).toMatch(/its TUF cache .* is not a folder/);
 });
+
+test('a cached verdict is not served once the trust root is refreshed to one that denies (the cache key holds the trust version)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-refresh-'));
+  writeConfigMap(join(dir, 'policies'), { 'policy.yaml': policyYaml('default-trust', keyless()) });
+  const set = await loadPolicies(join(dir, 'policies'));
+  // The default trust as a provider whose root a refresh replaces (as a TUF root's is).
+  const roots = { private: trustRootFromJSON(privateSigstore.trustedRoot, 'private'), public: trustRootFromJSON(publicSigstore.trustedRoot, 'public') };
+  let current = roots.private;
+  const backend = new VerifierBackend({ trustedRoot: { source: 'refreshed', current: () => current } });
+  try {
+    const evaluator = new PolicyEvaluator({ backend, timeoutMs: 20_000 });
+    evaluator.setPolicies(set);
+    const [first] = await evaluator.evaluate([images.private]);
+    expect(first!.verdict).toBe('allowed');
+    expect((await evaluator.evaluate([images.private]))[0]!.policies[0]!.cached).toBe(true);
+    current = roots.public;
+    const [after] = await evaluator.evaluate([images.private]);
+    expect(after!.verdict).toBe('denied');
+    expect(after!.policies[0]).toMatchObject({ cached: false, authorities: [{ code: 'CERTIFICATE_CHAIN_INVALID' }] });
+    // And back: the verdict under the first root's content is valid again.
+    current = trustRootFromJSON(privateSigstore.trustedRoot, 'private, loaded again');
+    expect((await evaluator.evaluate([images.private]))[0]!.verdict).toBe('allowed');
+  } finally {
+    await backend.close();
+  }
+});

@@ -17,6 +17,8 @@ export interface ProxyRequest {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** performance.now() when the request arrived, and when its answer was written (benchmarks read them). */
+  readonly timing: { readonly receivedAt: number; answeredAt?: number };
 }
 
 export interface ProxyResponse {
@@ -105,10 +107,12 @@ export async function startProxy(target: string | { readonly url: string; readon
   };
 
   const handle = async (raw: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const receivedAt = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of raw) chunks.push(chunk as Buffer);
     const url = raw.url ?? '/';
-    const req: ProxyRequest = { method: raw.method ?? 'GET', path: url.split('?', 1)[0]!, url, headers: raw.headers, body: Buffer.concat(chunks) };
+    const req: ProxyRequest = { method: raw.method ?? 'GET', path: url.split('?', 1)[0]!, url, headers: raw.headers, body: Buffer.concat(chunks), timing: { receivedAt } };
+    res.on('finish', () => (req.timing.answeredAt = performance.now()));
     requests.push(req);
     if (delayMs > 0) {
       // Cancelled by stop(): a delayed request then simply never answers.

@@ -150,16 +150,17 @@ describe('TtlCache.getOrRun', () => {
 });
 
 describe('verdictKey', () => {
-  test('differs when the digest, the policy-set version or the policy differ', () => {
+  test('differs when the digest, the policy-set version, the policy or the trust version differ', () => {
     const d1 = `sha256:${'a'.repeat(64)}`;
     const d2 = `sha256:${'b'.repeat(64)}`;
     const keys = new Set([
-      verdictKey(d1, 'sha256:v1', 'p'),
-      verdictKey(d2, 'sha256:v1', 'p'),
-      verdictKey(d1, 'sha256:v2', 'p'),
-      verdictKey(d1, 'sha256:v1', 'q'),
+      verdictKey(d1, 'sha256:v1', 'p', 'sha256:t1'),
+      verdictKey(d2, 'sha256:v1', 'p', 'sha256:t1'),
+      verdictKey(d1, 'sha256:v2', 'p', 'sha256:t1'),
+      verdictKey(d1, 'sha256:v1', 'q', 'sha256:t1'),
+      verdictKey(d1, 'sha256:v1', 'p', 'sha256:t2'),
     ]);
-    expect(keys.size).toBe(4);
-    expect(verdictKey(d1, 'sha256:v1', 'p')).toBe(verdictKey(d1, 'sha256:v1', 'p'));
+    expect(keys.size).toBe(5);
+    expect(verdictKey(d1, 'sha256:v1', 'p', 'sha256:t1')).toBe(verdictKey(d1, 'sha256:v1', 'p', 'sha256:t1'));
   });
 });

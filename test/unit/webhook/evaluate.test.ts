@@ -4,10 +4,13 @@
  * the cache. The real verifier and registry are exercised in test/integration/webhook.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ImgverifyError } from '../../../src/errors';
 import type { ImageReference } from '../../../src/reference';
 import { publicGoodTrustRoot } from '../../../src/trust/embedded';
 import type { TrustRootInput } from '../../../src/trust/source';
+import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust/trusted-root';
+import { createTestSigstore } from '../../support/sigstore';
 import { formatReference } from '../../../src/reference';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 import type { PreparedPolicy } from '../../../src/verify/verifier';
@@ -492,6 +495,51 @@ describe('cache', () => {
     expect(results.every(([d]) => d!.verdict === 'allowed')).toBe(true);
     expect(backend.verifyCalls).toBe(1);
     expect(metrics.cacheHits.get() + metrics.cacheMisses.get()).toBe(5);
+  });
+
+  /** A default trust whose root can be swapped (a TUF refresh); signatures verify only under `accepted`. */
+  class RefreshedTrustBackend extends FakeBackend {
+    root: LoadedTrustRoot;
+    constructor(public accepted: LoadedTrustRoot) {
+      super();
+      this.root = accepted;
+    }
+
+    override defaultTrust(): readonly TrustRootInput[] {
+      return [{ source: 'TUF test', current: () => this.root }];
+    }
+
+    override session(signal: AbortSignal): VerificationSession {
+      const session = super.session(signal);
+      return {
+        ...session,
+        verify: async (pinned, prepared) => {
+          const result = await session.verify(pinned, prepared);
+          if (this.root === this.accepted) return result;
+          return { ...result, verified: false, signatures: [], error: new ImgverifyError('CERTIFICATE_CHAIN_INVALID', 'the certificate was not issued by a CA of the trust root in force') };
+        },
+      };
+    }
+  }
+
+  test('a verdict reached under one trust root is not served after a refresh to a root that denies', async () => {
+    const backend = new RefreshedTrustBackend(publicGoodTrustRoot());
+    const { evaluator } = evaluatorWith([policy('p', { authorities: [keyless()] })], { backend });
+    expect((await evaluator.evaluate(['registry.test/app:v1']))[0]!.verdict).toBe('allowed');
+    backend.root = trustRootFromJSON(createTestSigstore().trustedRoot, 'refreshed');
+    const [d] = await evaluator.evaluate(['registry.test/app:v1']);
+    expect(d).toMatchObject({ verdict: 'denied', policies: [{ cached: false, authorities: [{ code: 'CERTIFICATE_CHAIN_INVALID' }] }] });
+    expect(backend.verifyCalls).toBe(2);
+  });
+
+  test('a refresh that brings the same trust material keeps the cached verdicts (the key is the content, not the object)', async () => {
+    const backend = new RefreshedTrustBackend(publicGoodTrustRoot());
+    const { evaluator } = evaluatorWith([policy('p', { authorities: [keyless()] })], { backend });
+    await evaluator.evaluate(['registry.test/app:v1']);
+    backend.root = trustRootFromJSON(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot) as object, 'the same, loaded again');
+    backend.accepted = backend.root;
+    expect((await evaluator.evaluate(['registry.test/app:v1']))[0]!.policies[0]!.cached).toBe(true);
+    expect(backend.verifyCalls).toBe(1);
   });
 
   test('an image listed twice in a request is evaluated once', async () => {
