@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // out so that the time each image is taken (its start) can be recorded.
   const { images } = imagesFromSbom(readFileSync(sbomFile));
   const started = new Map<string, number>();
-  async function* taken(): AsyncGenerator<string> {
+  function* taken(): Generator<string> {
     for (const image of images) {
       started.set(image.reference, performance.now());
       yield image.reference;

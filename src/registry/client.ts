@@ -8,6 +8,7 @@ import { parseReference } from '../reference';
 import { lazy } from '../util/lazy';
 import type { Authenticator } from './auth/authenticator';
 import type { ResolvedOptions } from './options';
+import type { ReferrersCapabilities } from './referrers';
 import type { HttpStack } from './transport/http-stack';
 import type { RegistryTransport } from './transport/transport';
 import type {
@@ -46,7 +47,7 @@ export class RegistryClient {
   private readonly ownsStack: boolean;
   private readonly transport: RegistryTransport;
   private readonly auth: Authenticator;
-  private readonly referrersUnsupported = new Set<string>();
+  private readonly referrersApi: ReferrersCapabilities;
   private closed = false;
 
   constructor(options: RegistryClientOptions = {}) {
@@ -59,6 +60,7 @@ export class RegistryClient {
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
     this.auth = auth;
     this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
+    this.referrersApi = new (impl().ReferrersCapabilities)();
   }
 
   /** The manifest at a tag or digest; IMAGE_NOT_FOUND when there is none. */
@@ -98,7 +100,7 @@ export class RegistryClient {
           findManifest: (r, tag, s) =>
             fetchManifest(this.transport, r, tag, { maxBytes: this.options.maxManifestBytes, allowMissing: true, ...(s ? { signal: s } : {}), ...credentials }),
           maxPageBytes: this.options.maxManifestBytes,
-          unsupported: this.referrersUnsupported,
+          capabilities: this.referrersApi,
         },
         repo,
         digest,

@@ -204,4 +204,108 @@ describe('referrers', () => {
       }
     });
   });
+
+  describe('the referrers API is probed once per registry and the answer shared', () => {
+    const at = (repository = 'sig/app') => ({ registry: proxy.host, repository });
+    const apiRequests = () => proxy.requests.filter((r) => r.path.includes('/referrers/'));
+    const emptyIndex = () =>
+      jsonReply(200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+
+    it('calls that start together wait for one probe; without the API each then reads its tag', async () => {
+      const client = testClient();
+      try {
+        const before = apiRequests().length;
+        const listings = await Promise.all(Array.from({ length: 16 }, (_, i) => client.listReferrers(at(), i % 2 === 1 ? image.digest : unsigned.digest)));
+        expect(apiRequests().length - before).toBe(1);
+        expect(new Set(listings.map((l) => l.source))).toEqual(new Set(['tag-schema']));
+        expect(listings[1]!.descriptors.map((d) => d.digest)).toEqual([sig.digest, sbom.digest]);
+        expect(listings[0]!.descriptors).toEqual([]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('with the API, the calls that waited use it once the probe has answered', async () => {
+      // Answered after 30 ms: calls that did not wait would all be at the registry by then.
+      proxy.setHook(async (req) => (req.path.includes('/referrers/') ? (await new Promise((resolve) => setTimeout(resolve, 30)), emptyIndex()) : undefined));
+      const client = testClient();
+      try {
+        const before = apiRequests().length;
+        const listings = await Promise.all(Array.from({ length: 8 }, () => client.listReferrers(at(), image.digest)));
+        expect(new Set(listings.map((l) => l.source))).toEqual(new Set(['referrers-api']));
+        const asked = apiRequests().slice(before);
+        expect(asked).toHaveLength(8);
+        // The first answered before any other was sent.
+        const [first, ...rest] = [...asked].sort((a, b) => a.timing.receivedAt - b.timing.receivedAt);
+        expect(rest.every((r) => r.timing.receivedAt >= first!.timing.answeredAt!)).toBe(true);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('a probe that fails teaches nothing: the calls that waited ask for themselves, and none reads as "no referrers"', async () => {
+      let failing = true;
+      proxy.setHook((req) => (failing && req.path.includes('/referrers/') ? textReply(503, 'down') : undefined));
+      const client = testClient({ retries: 0 });
+      try {
+        const before = apiRequests().length;
+        const results = await Promise.allSettled(Array.from({ length: 4 }, () => client.listReferrers(at(), image.digest)));
+        expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'listed'))).toEqual(Array(4).fill('REGISTRY_ERROR'));
+        expect(apiRequests().length - before).toBe(4);
+        // Nothing was learned from the errors: the next call probes, and learns from the registry's real 404.
+        failing = false;
+        expect((await client.listReferrers(at(), image.digest)).descriptors.map((d) => d.digest)).toEqual([sig.digest, sbom.digest]);
+        expect(apiRequests().length - before).toBe(5);
+        await client.listReferrers(at(), unsigned.digest);
+        expect(apiRequests().length - before).toBe(5);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('when the probing call is aborted, a call that waited for it probes for itself', async () => {
+      let delayed = 0;
+      proxy.setHook(async (req) => {
+        if (req.path.includes('/referrers/') && delayed++ === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+        return undefined;
+      });
+      const client = testClient();
+      try {
+        const controller = new AbortController();
+        const prober = client.listReferrers(at(), image.digest, { signal: controller.signal });
+        const waiter = client.listReferrers(at(), image.digest);
+        setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+        await expect(prober).rejects.toThrow('caller gave up');
+        const listing = await waiter;
+        expect(listing.source).toBe('tag-schema');
+        expect(listing.descriptors.map((d) => d.digest)).toEqual([sig.digest, sbom.digest]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('a 404 saying the repository is unknown (NAME_UNKNOWN) does not make the registry one without the API', async () => {
+      for (const [body, apiAskedForKnownRepository] of [
+        [{ errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }, 1],
+        [{ errors: [{ code: 'UNSUPPORTED', message: 'no such route' }] }, 0],
+      ] as const) {
+        proxy.setHook((req) => {
+          if (req.path.startsWith('/v2/ghost/app/referrers/')) return jsonReply(404, body);
+          if (req.path.startsWith('/v2/sig/app/referrers/')) return emptyIndex();
+          return undefined;
+        });
+        const client = testClient();
+        try {
+          expect(await client.listReferrers(at('ghost/app'), image.digest)).toEqual({ descriptors: [], source: 'tag-schema' });
+          const before = apiRequests().length;
+          const listing = await client.listReferrers(at(), image.digest);
+          expect(apiRequests().length - before).toBe(apiAskedForKnownRepository);
+          expect(listing.source).toBe(apiAskedForKnownRepository === 1 ? 'referrers-api' : 'tag-schema');
+        } finally {
+          await client.close();
+        }
+      }
+    });
+  });
 });
+
