@@ -16,7 +16,8 @@ import { imagesFromSbom } from '../src/sbom';
 async function main(): Promise<void> {
   const [sbomFile, rootFile, concurrency, subject, issuer] = process.argv.slice(2) as [string, string, string, string, string];
   const start = performance.now();
-  const verifier = createVerifier({ trustedRoot: rootFile });
+  // As `imgverify verify-release` does: the verifier's concurrency sizes its connection pool.
+  const verifier = createVerifier({ trustedRoot: rootFile, concurrency: Number(concurrency) });
   // verifySbomImages (src/release) is this: the SBOM's images through verifyMany. Spelled
   // out so that the time each image is taken (its start) can be recorded.
   const { images } = imagesFromSbom(readFileSync(sbomFile));

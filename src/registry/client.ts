@@ -9,6 +9,7 @@ import { lazy } from '../util/lazy';
 import type { Authenticator } from './auth/authenticator';
 import type { ResolvedOptions } from './options';
 import type { ReferrersCapabilities } from './referrers';
+import type { RegistryLimiter, RegistryLoad } from './transport/limiter';
 import type { HttpStack } from './transport/http-stack';
 import type { RegistryTransport } from './transport/transport';
 import type {
@@ -36,6 +37,7 @@ const impl = lazy(() => ({
   ...(require('./options') as typeof import('./options')),
   ...(require('./referrers') as typeof import('./referrers')),
   ...(require('./transport/http') as typeof import('./transport/http')),
+  ...(require('./transport/limiter') as typeof import('./transport/limiter')),
   ...(require('./transport/transport') as typeof import('./transport/transport')),
 }));
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -48,6 +50,7 @@ export class RegistryClient {
   private readonly transport: RegistryTransport;
   private readonly auth: Authenticator;
   private readonly referrersApi: ReferrersCapabilities;
+  private readonly limiter: RegistryLimiter;
   private closed = false;
 
   constructor(options: RegistryClientOptions = {}) {
@@ -59,7 +62,8 @@ export class RegistryClient {
     const store = new CredentialStore(this.options.credentials, this.options.credentialFiles, this.options.env, this.options.credentialProviders);
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
     this.auth = auth;
-    this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry);
+    this.limiter = new (impl().RegistryLimiter)(this.options.maxConnectionsPerHost);
+    this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry, this.limiter);
     this.referrersApi = new (impl().ReferrersCapabilities)();
   }
 
@@ -107,6 +111,14 @@ export class RegistryClient {
         { ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}), signal, ...credentials },
       ),
     );
+  }
+
+  /**
+   * @internal Requests in flight and waiting at a registry, and the cap in force (lowered
+   * while the registry answers 429, then raised back to `maxConnectionsPerHost`).
+   */
+  registryLoad(registry: string): RegistryLoad {
+    return this.limiter.load(registry.toLowerCase());
   }
 
   /** The credential files this client consults, in order (whether or not they exist). */

@@ -44,3 +44,13 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   }
   return results;
 }
+
+/**
+ * Connections per registry host that let `concurrency` images verify without queueing behind
+ * each other: an image has at most two requests out at once (its `.sig` chain and its referrers
+ * lookup beside it). Never fewer than the registry client's default (32), never more than its
+ * bound (1024). Requests beyond it wait in the client, in arrival order (../registry/transport/limiter).
+ */
+export function connectionsForImages(concurrency: number): number {
+  return Math.min(1024, Math.max(32, 2 * concurrency));
+}

@@ -29,7 +29,7 @@ import { verdictFailure, verifySignature } from './core';
 import { lazy } from '../util/lazy';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
 import { defined } from '../util/object';
-import { mapConcurrent } from '../util/pool';
+import { connectionsForImages, mapConcurrent } from '../util/pool';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
 
 // Loaded on first use (start-up cost, bench/startup.ts): the registry client and its HTTP
@@ -67,7 +67,11 @@ export interface VerifierOptions {
   attachmentTagPrefix?: string;
   /** Most signature layers accepted per image (default 50, as cosign). */
   maxSignatures?: number;
-  /** Default concurrency of `verifyMany` (default 8). */
+  /**
+   * Default concurrency of `verifyMany` (default 8). The registry client the verifier creates
+   * keeps two connections per registry for each image in flight (at least 32), unless
+   * `registry.maxConnectionsPerHost` says otherwise.
+   */
   concurrency?: number;
   /**
    * Deadline for one image's whole verification: tag resolution, signature discovery and
@@ -190,12 +194,18 @@ export class ImageVerifier {
     if (typeof options !== 'object' || options === null) throw new ImgverifyError('INVALID_OPTIONS', 'createVerifier options must be an object');
     rejectUnknownKeys(options, VERIFIER_OPTION_KEYS, 'createVerifier options');
     this.active = new ActiveTrust(trustEntries(options.trustedRoot));
+    this.concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new ImgverifyError('INVALID_OPTIONS', `concurrency must be a positive integer, got ${options.concurrency}`);
+    }
     // Created now, so that a configuration error (a proxy URL, a certificate file) is thrown here.
     if (options.registryClient) {
       // Not ours: it may not honour the signal, so every read is raced against it.
       this.registry = signalBound(options.registryClient);
     } else {
-      this.ownedClient = new (registryClient().RegistryClient)(options.registry);
+      const registry = options.registry ?? {};
+      const sized = registry.maxConnectionsPerHost === undefined && registry.httpStack === undefined ? { ...registry, maxConnectionsPerHost: connectionsForImages(this.concurrency) } : registry;
+      this.ownedClient = new (registryClient().RegistryClient)(sized);
       this.registry = this.ownedClient;
     }
     if (options.signatureRepository !== undefined) {
@@ -214,10 +224,6 @@ export class ImageVerifier {
     this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? registryOptions().DEFAULTS.timeoutMs;
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
       throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
-    }
-    this.concurrency = options.concurrency ?? 8;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
-      throw new ImgverifyError('INVALID_OPTIONS', `concurrency must be a positive integer, got ${options.concurrency}`);
     }
   }
 

@@ -25,6 +25,7 @@ import {
   type ImageVerificationResult,
 } from '../..';
 import { defined } from '../../util/object';
+import { connectionsForImages } from '../../util/pool';
 import { credentialHosts, hasPolicyFlags, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
@@ -136,7 +137,8 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
   // untrusted input (often fetched from a URL) and must not choose where a password goes.
   const options = await verifierOptionsFromFlags(values, io, credentialHosts(values, undefined, 'verify-release'));
   // One HTTP stack (proxies, CAs, connections) for the SBOM URL and the registries.
-  const { stack, options: registry } = shareHttpStack(options.registry ?? {});
+  // Connections for `concurrency` images in flight (as a verifier sizes its own client).
+  const { stack, options: registry } = shareHttpStack({ maxConnectionsPerHost: connectionsForImages(concurrency), ...options.registry });
   let sbom: Buffer;
   try {
     sbom = await readSbom(source, { httpStack: stack, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
@@ -164,7 +166,7 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
   }
   const references = sbomImages.images.map((i) => i.reference);
 
-  const verifier = createVerifier({ ...options, registry });
+  const verifier = createVerifier({ ...options, registry, concurrency });
   try {
     // The publisher's signature over the SBOM (Kubernetes publishes release.sig and release.cert beside it).
     const artifactOptions = { ...defined({ rekorUrl: values['rekor-url'], timeoutMs }), httpStack: stack };

@@ -14,6 +14,7 @@ import { isRetryableError, isTlsMismatchError, type HttpClient, type HttpRespons
 import { SharedRun } from '../../util/shared-run';
 import { RETRYABLE_STATUSES, boundedRetryAfter, retryAfterRefused, withRetries, type RetryPolicy } from './retry';
 import { assertUrlAllowed, sameOrigin, schemeCandidates, type HttpAllowance } from './scheme';
+import type { RegistryLimiter } from './limiter';
 
 const MAX_REDIRECTS = 10;
 const MAX_AUTH_ROUNDS = 32;
@@ -52,12 +53,17 @@ export class RegistryTransport {
     private readonly auth: Authenticator,
     private readonly allowance: HttpAllowance,
     private readonly retry: RetryPolicy,
+    /** Requests in flight per registry, adapting to 429s (./limiter). */
+    private readonly limiter: RegistryLimiter,
   ) {}
 
   async get(req: RegistryGet): Promise<RegistryResponse> {
     return withRetries(this.retry, req.signal, isRetryableError, async (attempt) => {
       const origin = await this.origin(req.ctx, req.signal);
+      // Held until this attempt's answer is read (or dropped), whichever way it ends.
+      using slot = await this.limiter.acquire(req.ctx.registry, req.signal);
       const res = await this.exchange(origin, req);
+      if (res.status !== 429) slot.answered();
       const pass = res.status === 200 || (req.passStatuses ?? []).includes(res.status);
       if (pass) {
         const body = res.status === 200 ? await res.readBody(req.maxBytes) : await res.readErrorBody();
@@ -68,7 +74,10 @@ export class RegistryTransport {
       const details = { ...contextDetails(req.ctx, res.url), status: res.status, ...(info.code ? { registryError: info.code } : {}) };
       const registryError = formatRegistryError(info);
       if (RETRYABLE_STATUSES.has(res.status)) {
+        if (res.status === 429) slot.throttled();
         const waitMs = boundedRetryAfter(res.header('retry-after'), this.retry, (wait) => retryAfterRefused(`${where} answered ${res.status}${registryError}`, wait, this.retry, details));
+        // A 429's Retry-After holds the registry's other requests too (only a wait this client accepts).
+        if (res.status === 429 && waitMs !== undefined) slot.pause(waitMs);
         const tries = `attempt ${attempt + 1} of ${this.retry.retries + 1}`;
         const error = new ImgverifyError('REGISTRY_ERROR', `${where} answered ${res.status}${registryError} (${tries})`, { details });
         return { done: false, error, ...(waitMs !== undefined ? { delayMs: waitMs } : {}) };

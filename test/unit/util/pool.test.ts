@@ -1,4 +1,4 @@
-import { mapConcurrent } from '../../../src/util/pool';
+import { connectionsForImages, mapConcurrent } from '../../../src/util/pool';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,4 +37,8 @@ test('accepts async iterables', async () => {
 
 test('rejects a bad concurrency', async () => {
   await expect(mapConcurrent([1], 0, async (x) => x).next()).rejects.toThrow(RangeError);
+});
+
+test('connectionsForImages: two per image in flight, from 32 to 1024', () => {
+  expect([1, 16, 17, 64, 512, 513, 10_000].map(connectionsForImages)).toEqual([32, 32, 34, 128, 1024, 1024, 1024]);
 });

@@ -56,3 +56,19 @@ test('a claim given as undefined (an unset environment variable) is refused, as 
     expect.objectContaining({ code: 'INVALID_POLICY', message: expect.stringContaining('claims.sourceRepositoryIdentifier is undefined') }),
   );
 });
+
+test("the registry client a verifier creates has two connections per image of its concurrency (at least 32), unless the options say otherwise", async () => {
+  const capOf = (verifier: ReturnType<typeof createVerifier>): number =>
+    (verifier as unknown as { ownedClient: { registryLoad(registry: string): { cap: number } } }).ownedClient.registryLoad('registry.test').cap;
+  const verifiers = [
+    createVerifier({ trustedRoot: a.trustedRoot }),
+    createVerifier({ trustedRoot: a.trustedRoot, concurrency: 64 }),
+    createVerifier({ trustedRoot: a.trustedRoot, concurrency: 64, registry: { maxConnectionsPerHost: 10 } }),
+    createVerifier({ trustedRoot: a.trustedRoot, concurrency: 4000 }),
+  ];
+  try {
+    expect(verifiers.map(capOf)).toEqual([32, 128, 10, 1024]);
+  } finally {
+    await Promise.all(verifiers.map((v) => v.close()));
+  }
+});
