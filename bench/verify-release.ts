@@ -116,6 +116,14 @@ interface Row {
   wallMs: number;
   modelMs: number;
   ratio: number | null;
+  /** Round of the run (--repeat). */
+  rep: number;
+  /**
+   * measured / max(model, the same build's wall time without latency in the same round): how
+   * far from the better of the two bounds, when the machine's CPU (not the round trips) is the
+   * limit, as on a shared machine.
+   */
+  boundRatio: number | null;
   imagesPerSecond: number;
   cpuMsPerImage: number;
   maxRssMiB: number;
@@ -176,8 +184,8 @@ async function main(): Promise<void> {
       `imgverify verify-release benchmark (${process.version}, loopback docker-registry via proxy; latency ${latencyMs} ms per request` +
         `${rateLimit !== undefined ? `; registry rate limit ${rateLimit} requests/s` : ''}; builds: ${builds.map(([name, path]) => `${name} = ${path}`).join(', ')})`,
     );
-    console.log(`model = latency × (${SETUP} + ${CHAIN} × ⌈images / concurrency⌉); ratio = measured / model`);
-    console.log('build    images  conc  latency  load   wall s  model s  ratio  images/s  CPU ms/image  RSS MiB  req/image  429s  images in flight  requests in flight (avg/peak)');
+    console.log(`model = latency × (${SETUP} + ${CHAIN} × ⌈images / concurrency⌉); ratio = measured / model; bound = measured / max(model, wall at 0 ms)`);
+    console.log('build    images  conc  latency  load   wall s  model s  ratio   bound  images/s  CPU ms/image  RSS MiB  req/image  429s  images in flight  requests in flight (avg/peak)');
     const rows: Row[] = [];
     for (let rep = 0; rep < repeat; rep++) {
       for (const n of sizes) {
@@ -206,6 +214,8 @@ async function main(): Promise<void> {
                 wallMs: run.wallMs,
                 modelMs: model,
                 ratio: latency > 0 ? +(run.wallMs / model).toFixed(2) : null,
+                rep,
+                boundRatio: null,
                 imagesPerSecond: +((n * 1000) / run.wallMs).toFixed(1),
                 cpuMsPerImage: +(run.cpuMs / n).toFixed(2),
                 maxRssMiB: run.maxRssMiB,
@@ -216,6 +226,8 @@ async function main(): Promise<void> {
                 requestsInFlight: flight.average,
                 peakRequestsInFlight: flight.peak,
               };
+              const cpuBound = rows.find((r) => r.build === build && r.images === n && r.concurrency === concurrency && r.rep === rep && r.latency === 0);
+              if (latency > 0 && cpuBound) row.boundRatio = +(run.wallMs / Math.max(model, cpuBound.wallMs)).toFixed(2);
               rows.push(row);
               console.log(
                 [
@@ -227,6 +239,7 @@ async function main(): Promise<void> {
                   (run.wallMs / 1000).toFixed(2).padStart(7),
                   (model / 1000).toFixed(2).padStart(7),
                   (row.ratio === null ? '-' : row.ratio.toFixed(2)).padStart(6),
+                  (row.boundRatio === null ? '-' : row.boundRatio.toFixed(2)).padStart(6),
                   String(row.imagesPerSecond).padStart(8),
                   String(row.cpuMsPerImage).padStart(12),
                   String(run.maxRssMiB).padStart(7),
@@ -258,7 +271,8 @@ async function main(): Promise<void> {
           if (same.length === 0) continue;
           console.log(
             `${build}: ${n} images, concurrency ${concurrency}, ${latencyMs} ms: model ${(modelMs(n, concurrency, latencyMs) / 1000).toFixed(2)} s, ` +
-              `measured ${same.map((r) => (r.wallMs / 1000).toFixed(2)).join(' / ')} s, ratio ${same.map((r) => r.ratio!.toFixed(2)).join(' / ')} (median ${median(same.map((r) => r.ratio!)).toFixed(2)})`,
+              `measured ${same.map((r) => (r.wallMs / 1000).toFixed(2)).join(' / ')} s, ratio ${same.map((r) => r.ratio!.toFixed(2)).join(' / ')} (median ${median(same.map((r) => r.ratio!)).toFixed(2)}), ` +
+              `to max(model, 0 ms wall) ${same.map((r) => r.boundRatio?.toFixed(2) ?? '-').join(' / ')}, load ${same.map((r) => r.load.toFixed(1)).join(' / ')}`,
           );
         }
       }
