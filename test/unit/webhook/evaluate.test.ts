@@ -536,7 +536,7 @@ describe('cache', () => {
     const backend = new RefreshedTrustBackend(publicGoodTrustRoot());
     const { evaluator } = evaluatorWith([policy('p', { authorities: [keyless()] })], { backend });
     await evaluator.evaluate(['registry.test/app:v1']);
-    backend.root = trustRootFromJSON(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot) as object, 'the same, loaded again');
+    backend.root = trustRootFromJSON(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot), 'the same, loaded again');
     backend.accepted = backend.root;
     expect((await evaluator.evaluate(['registry.test/app:v1']))[0]!.policies[0]!.cached).toBe(true);
     expect(backend.verifyCalls).toBe(1);
