@@ -62,7 +62,8 @@ export class RegistryClient {
     const store = new CredentialStore(this.options.credentials, this.options.credentialFiles, this.options.env, this.options.credentialProviders);
     const auth = new Authenticator(http, this.options.retry, store, this.options.allowance);
     this.auth = auth;
-    this.limiter = new (impl().RegistryLimiter)(this.options.maxConnectionsPerHost);
+    // The stack's connection limit, whether the stack is this client's or shared (shareHttpStack).
+    this.limiter = new (impl().RegistryLimiter)(this.stack.maxConnectionsPerHost);
     this.transport = new RegistryTransport(http, auth, this.options.allowance, this.options.retry, this.limiter);
     this.referrersApi = new (impl().ReferrersCapabilities)();
   }

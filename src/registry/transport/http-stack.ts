@@ -75,6 +75,11 @@ export class HttpStack {
     }
   }
 
+  /** @internal The most connections open per origin (a client sharing the stack caps its requests in flight by it). */
+  get maxConnectionsPerHost(): number {
+    return this.connections;
+  }
+
   /** The proxy URLs in use (for messages and tests). */
   get proxies(): { readonly https?: URL; readonly http?: URL } {
     return { ...(this.rules.https ? { https: this.rules.https } : {}), ...(this.rules.http ? { http: this.rules.http } : {}) };

@@ -1,5 +1,5 @@
 /** The verifier's pure side: prepared policies are opaque and bound to the trust root they were compiled for. */
-import { createVerifier, type RegistryReader } from '../../../src';
+import { createVerifier, shareHttpStack, type RegistryReader } from '../../../src';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
 
 const SIGNER = 'release@example.test';
@@ -60,15 +60,19 @@ test('a claim given as undefined (an unset environment variable) is refused, as 
 test("the registry client a verifier creates has two connections per image of its concurrency (at least 32), unless the options say otherwise", async () => {
   const capOf = (verifier: ReturnType<typeof createVerifier>): number =>
     (verifier as unknown as { ownedClient: { registryLoad(registry: string): { cap: number } } }).ownedClient.registryLoad('registry.test').cap;
+  const shared = shareHttpStack({ maxConnectionsPerHost: 128 });
   const verifiers = [
     createVerifier({ trustedRoot: a.trustedRoot }),
     createVerifier({ trustedRoot: a.trustedRoot, concurrency: 64 }),
     createVerifier({ trustedRoot: a.trustedRoot, concurrency: 64, registry: { maxConnectionsPerHost: 10 } }),
     createVerifier({ trustedRoot: a.trustedRoot, concurrency: 4000 }),
+    // As verify-release does: a stack shared with the SBOM download, sized for its concurrency.
+    createVerifier({ trustedRoot: a.trustedRoot, concurrency: 64, registry: shared.options }),
   ];
   try {
-    expect(verifiers.map(capOf)).toEqual([32, 128, 10, 1024]);
+    expect(verifiers.map(capOf)).toEqual([32, 128, 10, 1024, 128]);
   } finally {
     await Promise.all(verifiers.map((v) => v.close()));
+    await shared.stack.close();
   }
 });
