@@ -43,7 +43,8 @@ interface Run {
   /** CPU time (user + system) of the verifying process, its start-up included. */
   cpuMs: number;
   maxRssMiB: number;
-  imagesInFlight: number;
+  /** Absent from runners before issue 22 (a --compare build). */
+  imagesInFlight?: number;
 }
 
 /** Dependent round trips per image, and before the first one (see the header). */
@@ -130,7 +131,7 @@ interface Row {
   requestsPerImage: number;
   requests: Partial<Record<Kind, number>>;
   status429: number;
-  imagesInFlight: number;
+  imagesInFlight: number | null;
   requestsInFlight: number;
   peakRequestsInFlight: number;
 }
@@ -222,7 +223,7 @@ async function main(): Promise<void> {
                 requestsPerImage: +(log.length / n).toFixed(2),
                 requests,
                 status429: status429 - before429,
-                imagesInFlight: run.imagesInFlight,
+                imagesInFlight: run.imagesInFlight ?? null,
                 requestsInFlight: flight.average,
                 peakRequestsInFlight: flight.peak,
               };
@@ -245,7 +246,7 @@ async function main(): Promise<void> {
                   String(run.maxRssMiB).padStart(7),
                   String(row.requestsPerImage).padStart(9),
                   String(row.status429).padStart(5),
-                  String(run.imagesInFlight).padStart(16),
+                  String(run.imagesInFlight ?? '-').padStart(16),
                   `${flight.average} / ${flight.peak}`.padStart(16),
                 ].join('  '),
               );

@@ -99,6 +99,11 @@ class Gate {
       this.active++;
       waiter.resolve();
     }
+    if (this.queue.length === 0 && this.timer !== undefined) {
+      // Nobody left waiting (the last one aborted): no timer keeps the process alive.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const wait = this.pausedUntil - this.now();
     if (this.queue.length > 0 && wait > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => {

@@ -106,4 +106,18 @@ describe('RegistryLimiter', () => {
     expect(limiter.load('r.test')).toEqual({ cap: 1, inFlight: 0, waiting: 0 });
     await expect(limiter.acquire('r.test', AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
   });
+
+  test('when the last request held by Retry-After gives up, no timer is left behind', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const limiter = new RegistryLimiter(4);
+    const refused = await limiter.acquire('r.test');
+    refused.pause(10_000);
+    refused.release();
+    const controller = new AbortController();
+    const waiting = limiter.acquire('r.test', controller.signal);
+    expect(jest.getTimerCount()).toBe(1);
+    controller.abort(new Error('deadline'));
+    await expect(waiting).rejects.toThrow('deadline');
+    expect(jest.getTimerCount()).toBe(0);
+  });
 });
