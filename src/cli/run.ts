@@ -21,6 +21,8 @@ Commands:
   trust show             the trust material in use: where it comes from, keys, validity
   webhook                serve the Kubernetes admission webhook (HTTPS)
   policy test IMAGE...   evaluate ClusterImagePolicies against images (dry run)
+  policy test -f FILE    ... against every image of Kubernetes manifests (CI: text, JSON, SARIF, JUnit)
+  audit                  which running Pods the policies would deny today (OpenReports Reports)
   version                print the version
 
 Run "imgverify <command> --help" for a command's flags.
@@ -34,6 +36,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
 const COMMANDS: Record<string, () => Command> = {
   webhook: () => (require('./commands/webhook') as typeof import('./commands/webhook')).webhookCommand,
   policy: () => (require('./commands/policy-test') as typeof import('./commands/policy-test')).policyCommand,
+  audit: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand,
   verify: () => (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand,
   'verify-attestation': () => (require('./commands/verify') as typeof import('./commands/verify')).verifyAttestationCommand,
   'verify-release': () => (require('./commands/verify-release') as typeof import('./commands/verify-release')).verifyReleaseCommand,

@@ -218,17 +218,17 @@ export type WorkloadKind =
   | 'Job'
   | 'CronJob';
 
-/** Where each kind keeps its pod spec, and its API group. */
-const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; readonly path: readonly string[] }>> = Object.freeze({
-  Pod: { group: '', path: ['spec'] },
-  PodTemplate: { group: '', path: ['template', 'spec'] },
-  ReplicationController: { group: '', path: ['spec', 'template', 'spec'] },
-  Deployment: { group: 'apps', path: ['spec', 'template', 'spec'] },
-  ReplicaSet: { group: 'apps', path: ['spec', 'template', 'spec'] },
-  StatefulSet: { group: 'apps', path: ['spec', 'template', 'spec'] },
-  DaemonSet: { group: 'apps', path: ['spec', 'template', 'spec'] },
-  Job: { group: 'batch', path: ['spec', 'template', 'spec'] },
-  CronJob: { group: 'batch', path: ['spec', 'jobTemplate', 'spec', 'template', 'spec'] },
+/** Where each kind keeps its pod spec, its API group and its resource (the plural of its API paths). */
+const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; readonly resource: string; readonly path: readonly string[] }>> = Object.freeze({
+  Pod: { group: '', resource: 'pods', path: ['spec'] },
+  PodTemplate: { group: '', resource: 'podtemplates', path: ['template', 'spec'] },
+  ReplicationController: { group: '', resource: 'replicationcontrollers', path: ['spec', 'template', 'spec'] },
+  Deployment: { group: 'apps', resource: 'deployments', path: ['spec', 'template', 'spec'] },
+  ReplicaSet: { group: 'apps', resource: 'replicasets', path: ['spec', 'template', 'spec'] },
+  StatefulSet: { group: 'apps', resource: 'statefulsets', path: ['spec', 'template', 'spec'] },
+  DaemonSet: { group: 'apps', resource: 'daemonsets', path: ['spec', 'template', 'spec'] },
+  Job: { group: 'batch', resource: 'jobs', path: ['spec', 'template', 'spec'] },
+  CronJob: { group: 'batch', resource: 'cronjobs', path: ['spec', 'jobTemplate', 'spec', 'template', 'spec'] },
 });
 
 /** Kinds that can be scaled down (policy-controller's PodScalable). */
@@ -264,6 +264,16 @@ export function workloadKind(kind: GroupVersionKind | string): WorkloadKind | un
   const entry = POD_SPEC_PATHS[name as WorkloadKind];
   if (typeof kind !== 'string' && kind.group !== entry.group) return undefined;
   return name as WorkloadKind;
+}
+
+/**
+ * The resource the API server admits an object of a workload kind as (what an AdmissionReview's
+ * `request.resource` says, and `spec.match` reads): `{apps, v1, deployments}` for an apps/v1
+ * Deployment. Undefined for a kind whose images are not examined.
+ */
+export function workloadResource(kind: GroupVersionKind): GroupVersionResource | undefined {
+  const workload = workloadKind(kind);
+  return workload === undefined ? undefined : { group: kind.group, version: kind.version, resource: POD_SPEC_PATHS[workload].resource };
 }
 
 /** RFC 6901: "~" is written "~0" and "/" is written "~1" inside a reference token. */

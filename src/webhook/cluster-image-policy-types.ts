@@ -153,10 +153,17 @@ export interface Authority {
   readonly signatureFormat?: SignatureFormat;
 }
 
+/**
+ * A ClusterImagePolicy, or an imgverify `ImagePolicy` (policy.imgverify.dev/v1alpha1: the same
+ * `spec`, namespaced): one applies to every object, the other only to objects in its namespace,
+ * in addition to the cluster's (an image must satisfy both: AND).
+ */
 export interface ClusterImagePolicy {
-  /** metadata.name, unique across the loaded set. */
+  /** metadata.name, unique across the loaded set (an ImagePolicy's within its namespace). */
   readonly name: string;
-  readonly apiVersion: 'policy.sigstore.dev/v1beta1' | 'policy.sigstore.dev/v1alpha1';
+  readonly apiVersion: 'policy.sigstore.dev/v1beta1' | 'policy.sigstore.dev/v1alpha1' | typeof IMAGE_POLICY_API_VERSION;
+  /** An ImagePolicy's namespace (`metadata.namespace`); absent for a ClusterImagePolicy. */
+  readonly namespace?: string;
   /** Non-empty. An image is subject to the policy when any glob matches it. */
   readonly images: readonly { readonly glob: string }[];
   /** Non-empty; any one authority suffices (policies that match the same image are ANDed). */
@@ -169,5 +176,20 @@ export interface ClusterImagePolicy {
 }
 
 export const API_VERSIONS = Object.freeze(['policy.sigstore.dev/v1beta1', 'policy.sigstore.dev/v1alpha1'] as const);
+/** The namespaced `ImagePolicy` kind: imgverify's own group (policy-controller has no namespaced kind). */
+export const IMAGE_POLICY_API_VERSION = 'policy.imgverify.dev/v1alpha1';
+
+/**
+ * How a policy is named in outcomes, messages, reports and the verdict cache: a ClusterImagePolicy
+ * by its name, an ImagePolicy as `namespace/name` (a name has no `/`, so the two never collide).
+ */
+export function policyKey(policy: Pick<ClusterImagePolicy, 'name' | 'namespace'>): string {
+  return policy.namespace === undefined ? policy.name : `${policy.namespace}/${policy.name}`;
+}
+
+/** `ClusterImagePolicy "name"` or `ImagePolicy "namespace/name"`, for messages. */
+export function describePolicy(policy: Pick<ClusterImagePolicy, 'name' | 'namespace'>): string {
+  return `${policy.namespace === undefined ? 'ClusterImagePolicy' : 'ImagePolicy'} ${JSON.stringify(policyKey(policy))}`;
+}
 export const DEFAULT_FULCIO_URL = 'https://fulcio.sigstore.dev';
 export const PUBLIC_REKOR_URL = 'https://rekor.sigstore.dev';

@@ -25,6 +25,7 @@ import {
 } from '../index';
 import {
   API_VERSIONS,
+  IMAGE_POLICY_API_VERSION,
   type AttestationRequirement,
   type Authority,
   type ClusterImagePolicy,
@@ -41,6 +42,7 @@ import {
   describeLocation,
   isAbsoluteURL,
   objectName,
+  objectNamespace,
   OBJECT_FIELDS,
   present,
   type Checker,
@@ -92,6 +94,10 @@ function oneOfError(c: Checker, path: string, fields: readonly string[], present
 function secretValue(c: Checker, obj: Json, path: string, unsupported: string): { readonly present: boolean; readonly value?: string } {
   if (!present(obj, 'secretRef')) return { present: false };
   const where = `${path}.secretRef`;
+  if (c.secretsRefused !== undefined) {
+    c.error(where, `unsupported field: ${c.secretsRefused}`);
+    return { present: true };
+  }
   if (!c.context.secrets) {
     c.error(where, `unsupported field: ${unsupported}`);
     return { present: true };
@@ -598,3 +604,37 @@ function parseClusterImagePolicyDocument(c: Checker, doc: Json, apiVersion: stri
 
 /** ClusterImagePolicy documents, for ./crd-document's `parseDocument`. */
 export const CLUSTER_IMAGE_POLICY_KIND: DocumentKind<ClusterImagePolicy> = { kind: 'ClusterImagePolicy', parse: parseClusterImagePolicyDocument };
+
+/**
+ * Why an ImagePolicy may not name a Secret: `secretRef` Secrets are read in the webhook's own
+ * namespace, and a namespace's policy must not make the webhook read that namespace's Secrets
+ * (whoever may write an ImagePolicy in their namespace could probe them).
+ */
+const IMAGE_POLICY_SECRETS =
+  'an ImagePolicy cannot name a Secret (secretRef Secrets are read in the webhook\'s namespace, which a namespace\'s policy must not reach): put the PEM in key.data or ca-cert.data, or use a ClusterImagePolicy';
+
+/**
+ * imgverify's namespaced `ImagePolicy` (policy.imgverify.dev/v1alpha1): a ClusterImagePolicy's
+ * `spec`, applying only to objects in `metadata.namespace` (required), in addition to the
+ * cluster's policies.
+ */
+function parseImagePolicyDocument(c: Checker, doc: Json, apiVersion: string | undefined): ClusterImagePolicy | undefined {
+  if (apiVersion !== IMAGE_POLICY_API_VERSION) {
+    c.error('apiVersion', `unsupported apiVersion ${JSON.stringify(apiVersion ?? null)}: expected ${IMAGE_POLICY_API_VERSION}`);
+    return undefined;
+  }
+  c.onlyKnown(doc, '', OBJECT_FIELDS);
+  const name = objectName(c, doc);
+  const namespace = objectNamespace(c, doc);
+  if (!present(doc, 'spec')) {
+    c.error('spec', 'missing field: spec is required');
+    return undefined;
+  }
+  c.secretsRefused = IMAGE_POLICY_SECRETS;
+  const spec = parseSpec(c, doc['spec']);
+  if (!spec || name === undefined || namespace === undefined || c.errors.length > 0) return undefined;
+  return Object.freeze({ name, namespace, apiVersion, ...spec, source: c.location });
+}
+
+/** ImagePolicy documents, for ./crd-document's `parseDocument`. */
+export const IMAGE_POLICY_KIND: DocumentKind<ClusterImagePolicy> = { kind: 'ImagePolicy', parse: parseImagePolicyDocument };

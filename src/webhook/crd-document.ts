@@ -68,6 +68,8 @@ export class Checker extends ShapeChecker {
   protected override readonly objectWord = 'a mapping';
   /** A Secret was not read (SecretLookup's `deferred`): the document yields no model. */
   deferred = false;
+  /** Set by a kind whose documents may not read Secrets at all (`secretRef` is then refused with this reason). */
+  secretsRefused: string | undefined;
 
   constructor(
     readonly location: PolicyLocation,
@@ -187,6 +189,22 @@ export function objectName(c: Checker, doc: Json): string | undefined {
   if (name === undefined) c.error('metadata.name', 'missing field: metadata.name is required');
   else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) c.error('metadata.name', `invalid name ${JSON.stringify(name)}: must be a lower-case RFC 1123 subdomain`);
   return name;
+}
+
+/** A namespace name: a lower-case RFC 1123 label (at most 63 characters). */
+export const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * `metadata.namespace` of a namespaced object: required (a file has no namespace to default to:
+ * a policy that silently landed in `default` would govern the wrong namespace) and a valid
+ * namespace name. Returns it, or undefined after recording why there is none.
+ */
+export function objectNamespace(c: Checker, doc: Json): string | undefined {
+  const metadata = present(doc, 'metadata') ? c.object(doc['metadata'], 'metadata') : undefined;
+  const namespace = metadata ? c.string(metadata, 'namespace', 'metadata') : undefined;
+  if (namespace === undefined) c.error('metadata.namespace', 'missing field: metadata.namespace is required (the namespace whose objects the policy applies to)');
+  else if (!DNS_LABEL.test(namespace)) c.error('metadata.namespace', `invalid namespace ${JSON.stringify(namespace)}: must be a lower-case RFC 1123 label`);
+  return namespace;
 }
 
 // --- One object --------------------------------------------------------------------------------

@@ -1,34 +1,33 @@
 /**
- * One admission decision: the images of the request's object, evaluated under the policies,
- * answered as an AdmissionReview (with a JSONPatch pinning digests when mutating).
+ * One admission decision: the images of the request's object, evaluated under the policies
+ * (./workload, the entry manifests and audits share), answered as an AdmissionReview (with a
+ * JSONPatch pinning digests when mutating).
  */
 import {
   admissionResponse,
   buildImagePatch,
   changedImages,
-  extractImages,
   skipReason,
   type AdmissionRequest,
   type AdmissionReviewResponse,
   type ContainerImage,
 } from './admission';
 import type { PolicyEvaluator } from './evaluate';
-import { summarize } from './outcomes';
 import type { PullSecretCredentials } from './pull-secrets';
 import { errorMessage } from '../util/describe';
-import { objectLabels } from './resource-match';
-import { POLICY_API_GROUP, POLICY_OBJECT_KINDS } from './policy-objects';
+import { evaluateWorkload } from './workload';
+import { isPolicyObjectKind } from './policy-objects';
 
-/** Apply-time validation of a ClusterImagePolicy or TrustRoot: why it would not load (field paths first), empty when it would. */
+/** Apply-time validation of a ClusterImagePolicy, ImagePolicy or TrustRoot: why it would not load (field paths first), empty when it would. */
 export type PolicyObjectValidator = (object: unknown) => readonly string[];
 
 /**
- * A ClusterImagePolicy or TrustRoot created or updated (the webhook configuration sends them to
+ * A ClusterImagePolicy, ImagePolicy or TrustRoot created or updated (the webhook configuration sends them to
  * /validate): denied with the loader's messages when it would not load. Undefined for other
  * requests. Its status subresource and DELETE are not checked (they change no spec).
  */
 function policyObjectDecision(request: AdmissionRequest, mutate: boolean, validate: PolicyObjectValidator | undefined): AdmissionDecision | undefined {
-  if (request.kind.group !== POLICY_API_GROUP || !POLICY_OBJECT_KINDS.includes(request.kind.kind)) return undefined;
+  if (!isPolicyObjectKind(request.kind.group, request.kind.kind)) return undefined;
   const uid = request.uid;
   const allowed = { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   if (mutate || !validate || request.subResource !== undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return allowed;
@@ -65,26 +64,17 @@ export async function decideAdmission(
   const uid = request.uid;
   const policyObject = policyObjectDecision(request, mutate, validatePolicyObject);
   if (policyObject) return policyObject;
-  if (skipReason(request) !== undefined) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
-  let images: ContainerImage[];
+  if (skipReason(request) !== undefined || request.object === null) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
+  let changed: ContainerImage[] | undefined;
   try {
-    images = mutate && request.operation === 'UPDATE' ? changedImages(request.object, request.oldObject, request.kind) : extractImages(request.object, request.kind);
+    if (mutate && request.operation === 'UPDATE') changed = changedImages(request.object, request.oldObject, request.kind);
   } catch (err) {
     return { review: admissionResponse({ uid, allowed: false, message: `imgverify: ${errorMessage(err)}` }), images: 0, denied: true };
   }
-  if (images.length === 0) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
-  // spec.match reads what the API server admits and the object's own labels (not its pod template's).
-  const object = { resource: request.resource, labels: objectLabels(request.object) };
+  const workload = { object: request.object, kind: request.kind, resource: request.resource, ...(request.namespace !== undefined ? { namespace: request.namespace } : {}) };
   // The object's pull secrets travel with the evaluation of its images, and only with it; so do
   // the Secrets of its namespace that a policy's sources name (signaturePullSecrets).
-  const credentials = pullSecrets?.forObject(request.namespace, request.object, request.kind);
-  const namespace = request.namespace;
-  const signatureSecrets = pullSecrets && namespace ? (names: readonly string[]) => pullSecrets.forSecrets(namespace, names) : undefined;
-  const decisions = await evaluator.evaluate(
-    images.map((i) => i.image),
-    { signal, object, ...(credentials ? { credentials } : {}), ...(signatureSecrets ? { signatureSecrets } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
-  );
-  const summary = summarize(decisions);
+  const { images, decisions, summary } = await evaluateWorkload(evaluator, workload, { signal, ...(changed ? { images: changed } : {}), ...(pullSecrets ? { pullSecrets } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   if (!summary.allowed) {
     return { review: admissionResponse({ uid, allowed: false, message: summary.message!, warnings: summary.warnings }), images: images.length, denied: true };
   }

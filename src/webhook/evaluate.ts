@@ -43,7 +43,7 @@ import {
 import { prepareAuthority, type PreparedAuthority, type SourcePolicy } from './authority';
 import type { EvaluationCredentials, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 import { TtlCache, verdictKey } from './cache';
-import type { Authority, ClusterImagePolicy } from './cluster-image-policy-types';
+import { policyKey, type Authority, type ClusterImagePolicy } from './cluster-image-policy-types';
 import { matchPolicies } from './glob';
 import type { WebhookMetrics } from './metrics';
 import { describePolicyFailure, NO_MATCH_ACTIONS, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
@@ -101,6 +101,13 @@ export interface EvaluateOptions {
    * fails, and the failure is not cached.
    */
   readonly signatureSecrets?: SignatureSecrets;
+  /**
+   * The namespace of the object the images belong to: ImagePolicies of other namespaces do not
+   * apply. Without it every ImagePolicy applies (the stricter reading).
+   */
+  readonly namespace?: string;
+  /** A run of its own (an audit, a manifest check): its verdict cache instead of the evaluator's, its concurrency, no admission metrics. */
+  readonly run?: VerificationRun;
 }
 
 /** The credentials of named Secrets of the admitted object's namespace (EvaluateOptions.signatureSecrets). */
@@ -121,6 +128,21 @@ function onceByNames(secrets: SignatureSecrets | undefined): SignatureSecrets | 
 /** The `signaturePullSecrets` lists of a policy's authorities' sources (empty lists left out). */
 function secretLists(prepared: readonly PreparedAuthority[] | undefined): Array<readonly string[]> {
   return (prepared ?? []).flatMap((a) => (a.prepared ?? []).flatMap((s) => (s.source && s.source.signaturePullSecrets.length > 0 ? [s.source.signaturePullSecrets] : [])));
+}
+
+/**
+ * A verification run apart from admissions (an audit): verdicts are shared within the run (each
+ * distinct digest and policy verified once, failures included) and never with the admission
+ * cache, so a run sees the registry as it is now (a signature deleted since is noticed, however
+ * recently an admission passed the image: kyverno#7525). Images of one `evaluate` call are
+ * evaluated `concurrency` at a time.
+ */
+export class VerificationRun {
+  /** @internal Entries live as long as the run object (a run is minutes; the bound is only a safety net). */
+  readonly cache = new TtlCache<PolicyOutcome>({ ttlMs: 24 * 60 * 60_000, maxEntries: 100_000 });
+  constructor(readonly concurrency = 1) {
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new ImgverifyError('INVALID_OPTIONS', 'concurrency must be a positive integer');
+  }
 }
 
 export const EVALUATOR_DEFAULTS: Readonly<{
@@ -291,7 +313,7 @@ export class PolicyEvaluator {
   unusableAuthorities(): Array<{ policy: string; authority: string; reason: string }> {
     const out: Array<{ policy: string; authority: string; reason: string }> = [];
     for (const [policy, list] of this.active?.authorities ?? []) {
-      for (const a of list) if (a.unusable) out.push({ policy: policy.name, authority: a.authority.name, reason: a.unusable });
+      for (const a of list) if (a.unusable) out.push({ policy: policyKey(policy), authority: a.authority.name, reason: a.unusable });
     }
     return out;
   }
@@ -311,10 +333,12 @@ export class PolicyEvaluator {
     try {
       const distinct = [...new Set(images)];
       const secrets = onceByNames(options.signatureSecrets);
-      const decisions = await mapLimit(distinct, this.concurrency, (image) => this.evaluateImage(image, options.object, controller.signal, options.credentials, secrets));
+      const decisions = await mapLimit(distinct, options.run?.concurrency ?? this.concurrency, (image) => this.evaluateImage(image, options, secrets, controller.signal));
       const byImage = new Map(distinct.map((image, i) => [image, decisions[i]!]));
-      for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
-      this.metrics?.cacheEntries.set(this.cache.size);
+      if (!options.run) {
+        for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
+        this.metrics?.cacheEntries.set(this.cache.size);
+      }
       return images.map((image) => byImage.get(image)!);
     } finally {
       clearTimeout(timer);
@@ -322,13 +346,7 @@ export class PolicyEvaluator {
     }
   }
 
-  private async evaluateImage(
-    image: string,
-    object: MatchedObject | undefined,
-    signal: AbortSignal,
-    credentials: EvaluationCredentials | undefined,
-    secrets: SignatureSecrets | undefined,
-  ): Promise<ImageDecision> {
+  private async evaluateImage(image: string, { object, namespace, run, credentials }: EvaluateOptions, secrets: SignatureSecrets | undefined, signal: AbortSignal): Promise<ImageDecision> {
     let ref: ImageReference;
     try {
       ref = parseReference(image);
@@ -340,7 +358,7 @@ export class PolicyEvaluator {
     if (!active) {
       return { image, verdict: 'denied', matched: false, policies: [], reason: `${image}: no valid ClusterImagePolicy set is loaded yet` };
     }
-    const matched = matchPolicies(active.policies, ref).filter((policy) => policyAppliesTo(policy, object));
+    const matched = matchPolicies(active.policies, ref).filter((policy) => policyAppliesTo(policy, object, namespace));
     if (matched.length === 0) return this.unmatched(image);
 
     let digest: string;
@@ -352,7 +370,7 @@ export class PolicyEvaluator {
       const failure = failureOf(toImgverifyError(err), 'the tag could not be resolved');
       const outcomes = matched.map(
         (policy): PolicyOutcome => ({
-          policy: policy.name,
+          policy: policyKey(policy),
           mode: policy.mode,
           passed: false,
           authorities: [],
@@ -364,7 +382,7 @@ export class PolicyEvaluator {
       return this.decide(image, undefined, outcomes);
     }
     const pinned = withDigest(ref, digest);
-    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal, credentials?.fingerprint, secrets)));
+    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal, { fingerprint: credentials?.fingerprint, secrets, run })));
     return this.decide(image, digest, outcomes);
   }
 
@@ -415,43 +433,47 @@ export class PolicyEvaluator {
     pinned: ImageReference,
     session: VerificationSession,
     signal: AbortSignal,
-    fingerprint: string | undefined,
-    secrets: SignatureSecrets | undefined,
+    { fingerprint, secrets, run }: { fingerprint: string | undefined; secrets: SignatureSecrets | undefined; run: VerificationRun | undefined },
   ): Promise<PolicyOutcome> {
+    // A run (an audit) has a cache of its own, kept for the run: its failures too (each verified
+    // once), and no admission metrics. Admissions keep failures for the negative TTL.
+    const cache = run?.cache ?? this.cache;
+    const negativeTtlMs = run ? undefined : this.negativeTtlMs;
+    const metrics = run ? undefined : this.metrics;
     const trustVersion = trustMaterialVersion(active.trust);
-    const shared = verdictKey(pinned.digest!, active.version, policy.name, trustVersion);
+    const shared = verdictKey(pinned.digest!, active.version, policyKey(policy), trustVersion);
     const lists = secretLists(active.authorities.get(policy));
     const secretKeys = lists.length === 0 ? [] : secrets ? lists.map((names) => secrets(names).fingerprint) : ['(no Secrets)'];
     const key = [shared, ...(fingerprint === undefined ? [] : [fingerprint]), ...secretKeys].join('\0');
-    const pass = key === shared ? undefined : this.cache.get(shared);
+    const pass = key === shared ? undefined : cache.get(shared);
     if (pass?.passed) {
-      this.metrics?.cacheHits.inc();
+      metrics?.cacheHits.inc();
       return { ...pass, cached: true };
     }
-    const got = this.cache.getOrRun(
+    const got = cache.getOrRun(
       key,
       () => this.runPolicy(active, policy, pinned, session, signal, secrets),
       // Operational failures are never kept, nor outcomes of a set or trust no longer in force.
       (outcome) => {
         if (outcome.operational || this.active !== active || trustMaterialVersion(active.trust) !== trustVersion) return false;
-        if (!outcome.passed) return this.negativeTtlMs;
+        if (!outcome.passed) return negativeTtlMs;
         if (key === shared) return undefined;
-        this.cache.set(shared, outcome);
+        cache.set(shared, outcome);
         return false;
       },
     );
     if (got.how === 'hit') {
-      this.metrics?.cacheHits.inc();
+      metrics?.cacheHits.inc();
       return { ...got.value, cached: true };
     }
-    if (got.how === 'joined') this.metrics?.cacheHits.inc();
-    else this.metrics?.cacheMisses.inc();
+    if (got.how === 'joined') metrics?.cacheHits.inc();
+    else metrics?.cacheMisses.inc();
     try {
       const outcome = await abortable(got.value, signal);
       return got.how === 'joined' ? { ...outcome, cached: true } : outcome;
     } catch (err) {
       const failure = failureOf(toImgverifyError(err), 'verification failed');
-      return { policy: policy.name, mode: policy.mode, passed: false, authorities: [], reason: truncate(failure.reason), operational: true, cached: false };
+      return { policy: policyKey(policy), mode: policy.mode, passed: false, authorities: [], reason: truncate(failure.reason), operational: true, cached: false };
     }
   }
 
@@ -469,11 +491,11 @@ export class PolicyEvaluator {
       const outcome = await this.runAuthority(prepared, pinned, session, signal, secrets);
       outcomes.push(outcome);
       if (outcome.passed) {
-        return { policy: policy.name, mode: policy.mode, passed: true, decidedBy: outcome.authority, authorities: outcomes, operational: false, cached: false };
+        return { policy: policyKey(policy), mode: policy.mode, passed: true, decidedBy: outcome.authority, authorities: outcomes, operational: false, cached: false };
       }
     }
     return {
-      policy: policy.name,
+      policy: policyKey(policy),
       mode: policy.mode,
       passed: false,
       authorities: outcomes,

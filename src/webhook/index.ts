@@ -32,6 +32,7 @@ export { parseClusterImagePolicies, type PolicyParseResult } from './policy-docu
 export type { PolicyLocation, PolicyWarning } from './crd-document';
 export {
   API_VERSIONS,
+  IMAGE_POLICY_API_VERSION,
   type AttestationRequirement,
   type Authority,
   type ClusterImagePolicy,
@@ -49,11 +50,17 @@ export {
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-export { EVALUATOR_DEFAULTS, PolicyEvaluator, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions, type SignatureSecrets } from './evaluate';
+export { EVALUATOR_DEFAULTS, PolicyEvaluator, VerificationRun, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions, type SignatureSecrets } from './evaluate';
+export { evaluateWorkload, type Workload, type WorkloadEvaluation, type WorkloadEvaluationOptions } from './workload';
+export { manifestName, manifestWorkload, objectKind, readManifests, type ManifestError, type ManifestObject, type ManifestStream, type SourcePosition } from './manifests';
+export type { ContainerField, ContainerImage, GroupVersionKind, GroupVersionResource } from './admission';
+export { auditPods, DEFAULT_AUDIT_CONCURRENCY, type AuditCounts, type AuditedImage, type AuditOptions, type AuditResult, type PodAudit } from './audit';
+export { auditCluster, type ClusterAuditOptions, type ClusterAuditResult } from './audit-cluster';
+export { runningImages, runningReference, type ImageSource, type RunningImage } from './running-images';
+export { auditReports, podResult, REPORT_API_VERSION, REPORT_NAME, type ReportObject, type ReportResult, type ReportResultValue } from './reports';
 export type { MatchedObject } from './resource-match';
 export { PULL_SECRET_DEFAULTS, PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
-export type { GroupVersionKind } from './admission';
-export { NO_MATCH_ACTIONS, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
+export { NO_MATCH_ACTIONS, type AdmissionSummary, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 export type { AttestationsResult, PrepareOptions, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';

@@ -23,6 +23,7 @@ export interface AuthorityOutcome {
 }
 
 export interface PolicyOutcome {
+  /** The policy's name; an ImagePolicy's is `namespace/name`. */
   readonly policy: string;
   readonly mode: PolicyMode;
   readonly passed: boolean;

@@ -1,12 +1,12 @@
 /**
- * The documents of a policy source: ClusterImagePolicy and TrustRoot objects, one at a time
+ * The documents of a policy source: ClusterImagePolicy, ImagePolicy and TrustRoot objects, one at a time
  * (`parsePolicyObject`: a document already decoded, from a file or the Kubernetes API) or from
  * the text of a policy file (`parseClusterImagePolicies`). The document machinery is in
  * ./crd-document, the kinds in ./cluster-image-policy and ./trust-root.
  */
 import type { ImgverifyError } from '../index';
 import type { ClusterImagePolicy } from './cluster-image-policy-types';
-import { CLUSTER_IMAGE_POLICY_KIND } from './cluster-image-policy';
+import { CLUSTER_IMAGE_POLICY_KIND, IMAGE_POLICY_KIND } from './cluster-image-policy';
 import { parseDocument, readDocumentStream, type DocumentKind, type ParseContext, type PolicyLocation, type PolicyWarning } from './crd-document';
 import { duplicateNames, duplicateTrustRootNames } from './policy-set';
 import { TRUST_ROOT_KIND } from './trust-root';
@@ -22,7 +22,7 @@ export interface PolicyParseResult {
 }
 
 /** The kinds a policy source may hold. */
-const POLICY_KINDS: readonly DocumentKind<ClusterImagePolicy | TrustRootDocument>[] = [CLUSTER_IMAGE_POLICY_KIND, TRUST_ROOT_KIND];
+const POLICY_KINDS: readonly DocumentKind<ClusterImagePolicy | TrustRootDocument>[] = [CLUSTER_IMAGE_POLICY_KIND, IMAGE_POLICY_KIND, TRUST_ROOT_KIND];
 
 /**
  * Validates one decoded document (a plain object from YAML, JSON or the Kubernetes API) at

@@ -1,5 +1,5 @@
 /**
- * ClusterImagePolicy and TrustRoot objects one at a time, as the cluster holds them (not as a
+ * ClusterImagePolicy, ImagePolicy and TrustRoot objects one at a time, as the cluster holds them (not as a
  * folder's files): loaded with the same parsers, each error named by its field path alone (the
  * object is named once, around them), and apply-time validation (an AdmissionReview whose
  * object is one of them).
@@ -8,11 +8,18 @@ import type { ImgverifyError } from '../index';
 import { describeLocation, type PolicyLocation, type SecretLookup } from './crd-document';
 import { parsePolicyObject, type PolicyParseResult } from './policy-documents';
 
-export const POLICY_API_GROUP = 'policy.sigstore.dev';
-/** The kinds apply-time validation checks. */
-export const POLICY_OBJECT_KINDS: readonly string[] = ['ClusterImagePolicy', 'TrustRoot'];
+/** The kinds apply-time validation checks, by API group. */
+export const POLICY_OBJECT_KINDS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  'policy.sigstore.dev': ['ClusterImagePolicy', 'TrustRoot'],
+  'policy.imgverify.dev': ['ImagePolicy'],
+});
 
-/** Where an object of the cluster is (its kind and name, in place of a file and document). */
+/** Whether objects of this group and kind are policy objects (checked at apply time). */
+export function isPolicyObjectKind(group: string, kind: string): boolean {
+  return Object.prototype.hasOwnProperty.call(POLICY_OBJECT_KINDS, group) && POLICY_OBJECT_KINDS[group]!.includes(kind);
+}
+
+/** Where an object of the cluster is (its kind and name, `namespace/name` for a namespaced one, in place of a file and document). */
 export function objectLocation(kind: string, name: string): PolicyLocation {
   return { file: `${kind} ${name}`, document: 0 };
 }
@@ -28,7 +35,8 @@ export function loadPolicyObject(kind: string, object: unknown, name: string, se
   const location = objectLocation(kind, name);
   const result = parsePolicyObject(object, location, secrets ? { secrets } : {});
   // An informer of one kind hands over only that kind; anything else is not loaded.
-  const wrongKind = (kind === 'TrustRoot' ? result.policies.length : result.trustRoots.length) > 0;
+  const wrongKind =
+    (kind === 'TrustRoot' ? result.policies.length : result.trustRoots.length) > 0 || result.policies.some((p) => (p.namespace !== undefined) !== (kind === 'ImagePolicy'));
   return wrongKind ? { ...result, policies: [], trustRoots: [], location } : { ...result, location };
 }
 
@@ -38,8 +46,9 @@ export function loadPolicyObject(kind: string, object: unknown, name: string, se
  * exists (`secrets`), and may be created after it (not read: `deferred`).
  */
 export function validatePolicyObject(object: unknown, secrets?: SecretLookup): string[] {
-  const meta = typeof object === 'object' && object !== null ? (object as { metadata?: { name?: unknown }; kind?: unknown }) : {};
-  const name = typeof meta.metadata?.name === 'string' ? meta.metadata.name : '(unnamed)';
+  const meta = typeof object === 'object' && object !== null ? (object as { metadata?: { name?: unknown; namespace?: unknown }; kind?: unknown }) : {};
+  const bare = typeof meta.metadata?.name === 'string' ? meta.metadata.name : '(unnamed)';
+  const name = meta.kind === 'ImagePolicy' && typeof meta.metadata?.namespace === 'string' ? `${meta.metadata.namespace}/${bare}` : bare;
   const kind = typeof meta.kind === 'string' ? meta.kind : 'object';
   const lookup: SecretLookup = (ref) => {
     const found = secrets?.(ref);

@@ -4,7 +4,7 @@
  * TrustRoot of the set.
  */
 import type { ImgverifyError } from '../index';
-import type { ClusterImagePolicy, TrustRootRefs } from './cluster-image-policy-types';
+import { policyKey, type ClusterImagePolicy, type TrustRootRefs } from './cluster-image-policy-types';
 import { describeLocation, policyError, type PolicyLocation } from './crd-document';
 import type { TrustRootDocument } from './trust-root-types';
 
@@ -28,21 +28,28 @@ export function unknownTrustRootRefs(policies: readonly ClusterImagePolicy[], na
   return errors;
 }
 
-/** Errors for documents of one kind that share a name (names are cluster-unique in Kubernetes); the first keeps it. */
-function duplicatesOf(kind: string, docs: readonly { readonly name: string; readonly source: PolicyLocation }[]): ImgverifyError[] {
+/**
+ * Errors for documents of one kind that share a name (names are unique per kind in Kubernetes:
+ * cluster-wide, or within a namespace for a namespaced kind); the first keeps it.
+ */
+function duplicatesOf(kind: string, docs: readonly { readonly name: string; readonly namespace?: string; readonly source: PolicyLocation }[]): ImgverifyError[] {
   const seen = new Map<string, PolicyLocation>();
   const errors: ImgverifyError[] = [];
   for (const doc of docs) {
-    const first = seen.get(doc.name);
-    if (first) errors.push(policyError(doc.source, 'metadata.name', `duplicate ${kind} name ${JSON.stringify(doc.name)} (first in ${describeLocation(first)})`));
-    else seen.set(doc.name, doc.source);
+    const key = policyKey(doc);
+    const first = seen.get(key);
+    if (first) errors.push(policyError(doc.source, 'metadata.name', `duplicate ${kind} name ${JSON.stringify(key)} (first in ${describeLocation(first)})`));
+    else seen.set(key, doc.source);
   }
   return errors;
 }
 
-/** Errors for policies that share a name. */
+/** Errors for policies that share a name (ClusterImagePolicies cluster-wide, ImagePolicies per namespace). */
 export function duplicateNames(policies: readonly ClusterImagePolicy[]): ImgverifyError[] {
-  return duplicatesOf('ClusterImagePolicy', policies);
+  return [
+    ...duplicatesOf('ClusterImagePolicy', policies.filter((p) => p.namespace === undefined)),
+    ...duplicatesOf('ImagePolicy', policies.filter((p) => p.namespace !== undefined)),
+  ];
 }
 
 /** Errors for TrustRoots that share a name. */

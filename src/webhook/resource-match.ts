@@ -211,12 +211,17 @@ export function matchSelects(match: MatchResource, object: MatchedObject): boole
 }
 
 /**
- * Whether a policy applies to an admitted object: always without `spec.match`; with it, when an
- * entry selects the object. Without an object to decide on (a bare list of images), a policy
- * with `spec.match` applies: the stricter reading, never an image let through because nothing
- * said what runs it.
+ * Whether a policy applies to an admitted object: an ImagePolicy only to objects of its namespace;
+ * always without `spec.match`; with it, when an entry selects the object. Without an object (or a
+ * namespace) to decide on (a bare list of images), a policy with `spec.match` (an ImagePolicy)
+ * applies: the stricter reading, never an image let through because nothing said what runs it.
  */
-export function policyAppliesTo(policy: { readonly match?: readonly MatchResource[] }, object: MatchedObject | undefined): boolean {
+export function policyAppliesTo(
+  policy: { readonly match?: readonly MatchResource[]; readonly namespace?: string },
+  object: MatchedObject | undefined,
+  namespace?: string,
+): boolean {
+  if (policy.namespace !== undefined && namespace !== undefined && policy.namespace !== namespace) return false;
   if (!policy.match || policy.match.length === 0 || object === undefined) return true;
   return policy.match.some((m) => matchSelects(m, object));
 }

@@ -10,7 +10,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** `stdin`: what `-f -` reads (absent: standard input cannot be read, as `readStdin` is not given). */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CommandIO = {
@@ -18,6 +19,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
     stderr: (t) => void (stderr += t),
     env: { HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
     isTTY: false,
+    ...(stdin !== undefined ? { readStdin: async () => Buffer.from(stdin) } : {}),
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };
@@ -26,12 +28,14 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
 export const BUILT_CLI = resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** Runs the built CLI (`dist/cli/main.js`, from `npm run build`) with the current Node binary. */
-export function runBuiltCli(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+export function runBuiltCli(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, stdin?: string): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BUILT_CLI, ...argv], {
       env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // Without `stdin` the child sees it closed at once (an empty standard input).
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -209,6 +209,26 @@ export class KubeApi {
     return plain(written);
   }
 
+  /** Creates a namespaced custom object (a KubeApiError with status 409 when it exists). */
+  async create(resource: KubeResource, namespace: string, body: Record<string, unknown>): Promise<KubeObject> {
+    const what = `create ${collectionPath(resource, namespace)}`;
+    if (resource.group === '' || !resource.namespaced) throw new ImgverifyError('INTERNAL_ERROR', `${what}: only namespaced custom resources are written`);
+    const { group, version, plural } = resource;
+    return plain(await this.call(this.custom, 'createNamespacedCustomObject', { group, version, plural, namespace, body }, what));
+  }
+
+  /**
+   * Replaces a namespaced custom object, conditional on `body.metadata.resourceVersion`: a
+   * KubeApiError with status 409 when it changed since, 404 when it is gone.
+   */
+  async replace(resource: KubeResource, body: KubeObject): Promise<KubeObject> {
+    const { name, namespace } = body.metadata;
+    const what = `update ${collectionPath(resource, namespace)}/${name}`;
+    if (resource.group === '' || !resource.namespaced || namespace === undefined) throw new ImgverifyError('INTERNAL_ERROR', `${what}: only namespaced custom resources are written`);
+    const { group, version, plural } = resource;
+    return plain(await this.call(this.custom, 'replaceNamespacedCustomObject', { group, version, plural, namespace, name, body }, what));
+  }
+
   /** An informer (list, then watch) of a resource; call `start()`. */
   informer(resource: KubeResource, options: InformerOptions & { readonly log: Logger }): ResourceInformer {
     return new ResourceInformer(this, resource, options);

@@ -28,7 +28,7 @@
 import { createHash } from 'node:crypto';
 import type { ImgverifyError } from '../../index';
 import { errorMessage } from '../../util/describe';
-import type { ClusterImagePolicy } from '../cluster-image-policy-types';
+import { policyKey, type ClusterImagePolicy } from '../cluster-image-policy-types';
 import type { PolicyWarning } from '../crd-document';
 import type { PolicyEvaluator } from '../evaluate';
 import type { Logger } from '../log';
@@ -41,7 +41,18 @@ import type { TrustRootDocument } from '../trust-root-types';
 import { KubeApi } from './api';
 import type { KubeConnectionOptions } from './config';
 import type { ResourceInformer } from './informer';
-import { CLUSTER_IMAGE_POLICY_VERSIONS, clusterImagePolicies, describeObject, POLICY_GROUP, SECRETS, TRUST_ROOTS, type KubeObject, type KubeResource } from './resources';
+import {
+  CLUSTER_IMAGE_POLICY_VERSIONS,
+  clusterImagePolicies,
+  describeObject,
+  IMAGE_POLICIES,
+  IMAGE_POLICY_GROUP,
+  POLICY_GROUP,
+  SECRETS,
+  TRUST_ROOTS,
+  type KubeObject,
+  type KubeResource,
+} from './resources';
 import { secretLookup } from './secrets';
 import { REASON_INVALID, REASON_KEYS, REASON_TRUST_ROOT, StatusWriter, type Readiness } from './status';
 
@@ -67,7 +78,7 @@ export const RESYNC_INTERVAL_MS = 30_000;
 
 /** A kind of policy object read from the cluster. */
 interface PolicyKind {
-  readonly kind: 'ClusterImagePolicy' | 'TrustRoot';
+  readonly kind: 'ClusterImagePolicy' | 'ImagePolicy' | 'TrustRoot';
   readonly resource: KubeResource;
   readonly informer: ResourceInformer;
 }
@@ -91,6 +102,8 @@ export class ClusterPolicySource {
   private readonly writer: StatusWriter | undefined;
   private stopped = false;
   private discoveryError: string | undefined;
+  /** ImagePolicy (policy.imgverify.dev) is not served: looked for again at every resync. */
+  private imagePoliciesMissing = false;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -159,9 +172,46 @@ export class ClusterPolicySource {
     this.secrets = informer(SECRETS, api.namespace);
     log('info', 'watching policies', { clusterImagePolicies: `${POLICY_GROUP}/${version}`, trustRoots: `${POLICY_GROUP}/${TRUST_ROOTS.version}`, secrets: `namespace ${api.namespace}` });
     for (const i of this.informers()) i.start();
+    this.makeInformer = informer;
+    await this.discoverImagePolicies();
     // What the objects alone do not say changes too (a TrustRoot's mirror answers): loaded again periodically.
-    this.resync = setInterval(() => this.schedule(), RESYNC_INTERVAL_MS);
+    this.resync = setInterval(() => {
+      if (this.imagePoliciesMissing) void this.discoverImagePolicies();
+      this.schedule();
+    }, RESYNC_INTERVAL_MS);
     this.resync.unref();
+  }
+
+  private makeInformer: ((resource: KubeResource, namespace?: string) => ResourceInformer) | undefined;
+
+  /**
+   * Namespaced ImagePolicies (policy.imgverify.dev), in every namespace, when their CRD is
+   * installed. Without it there can be none, so the cluster's policies are complete without it;
+   * it is looked for again at every resync (a CRD installed later is read from then on).
+   */
+  private async discoverImagePolicies(): Promise<void> {
+    if (this.stopped || !this.makeInformer || this.kinds.some((k) => k.kind === 'ImagePolicy')) return;
+    let served: string[] | undefined;
+    try {
+      served = await this.options.api.servedVersions(IMAGE_POLICY_GROUP);
+    } catch (err) {
+      this.options.log('warn', 'Kubernetes API: discovery of ImagePolicy failed; looked for again later', { error: errorMessage(err) });
+      this.imagePoliciesMissing = true;
+      return;
+    }
+    if (this.stopped) return;
+    if (!served?.includes(IMAGE_POLICIES.version)) {
+      if (!this.imagePoliciesMissing) {
+        this.options.log('info', `the API server serves no ${IMAGE_POLICY_GROUP}/${IMAGE_POLICIES.version}: namespaced ImagePolicies are not read (install deploy/crd-imagepolicy.yaml to use them)`);
+      }
+      this.imagePoliciesMissing = true;
+      return;
+    }
+    this.imagePoliciesMissing = false;
+    const informer = this.makeInformer(IMAGE_POLICIES);
+    this.kinds.push({ kind: 'ImagePolicy', resource: IMAGE_POLICIES, informer });
+    this.options.log('info', 'watching ImagePolicies', { imagePolicies: `${IMAGE_POLICY_GROUP}/${IMAGE_POLICIES.version}`, namespaces: 'all' });
+    informer.start();
   }
 
   private informers(): ResourceInformer[] {
@@ -227,7 +277,7 @@ export class ClusterPolicySource {
       for (const object of kind.informer.objects()) {
         const used = new Map<string, string>();
         const lookup = kind.kind === 'ClusterImagePolicy' ? secretLookup(namespace, (name) => secrets.get(name, namespace), used) : undefined;
-        const result = loadPolicyObject(kind.kind, object, object.metadata.name, lookup);
+        const result = loadPolicyObject(kind.kind, object, objectName(object), lookup);
         const errors = result.errors.map((e: ImgverifyError) => fieldMessage(e, result.location));
         const secretFailed = result.errors.some((e) => {
           const path = (e.details as { path?: unknown } | undefined)?.path;
@@ -245,7 +295,7 @@ export class ClusterPolicySource {
         });
       }
     }
-    return loaded.sort((a, b) => (a.kind.kind === b.kind.kind ? a.object.metadata.name.localeCompare(b.object.metadata.name) : a.kind.kind.localeCompare(b.kind.kind)));
+    return loaded.sort((a, b) => (a.kind.kind === b.kind.kind ? objectName(a.object).localeCompare(objectName(b.object)) : a.kind.kind.localeCompare(b.kind.kind)));
   }
 
   private async rebuild(): Promise<void> {
@@ -259,9 +309,9 @@ export class ClusterPolicySource {
     const names = new Set(trustRoots.map((t) => t.name));
     for (const policy of policies) {
       const errors = unknownTrustRootRefs([policy], names).map((e) => fieldMessage(e, policy.source).replace(/ in the policy folder$/, ' that loads'));
-      if (errors.length > 0) refErrors.set(policy.name, errors);
+      if (errors.length > 0) refErrors.set(policyKey(policy), errors);
     }
-    policies = policies.filter((p) => !refErrors.has(p.name));
+    policies = policies.filter((p) => !refErrors.has(policyKey(p)));
 
     // The TrustRoots first: a keyless.url or ctlog.url must name a service one of the webhook's
     // roots (default trust and TrustRoots) lists; a policy with one that none lists is not enforced.
@@ -270,16 +320,16 @@ export class ClusterPolicySource {
     const urlErrors = new Map<string, string[]>();
     for (const policy of policies) {
       const errors = evaluator.serviceUrlErrors([policy], { trustRoots: trust.roots }).map((e) => fieldMessage(e, policy.source));
-      if (errors.length > 0) urlErrors.set(policy.name, errors);
+      if (errors.length > 0) urlErrors.set(policyKey(policy), errors);
     }
-    policies = policies.filter((p) => !urlErrors.has(p.name));
+    policies = policies.filter((p) => !urlErrors.has(policyKey(p)));
     for (const [name, errors] of urlErrors) refErrors.set(name, errors);
 
     const version = createHash('sha256');
     for (const o of objects) {
       if (!o.policy && !o.trustRoot) continue;
-      if (o.policy && refErrors.has(o.policy.name)) continue;
-      version.update(JSON.stringify([o.kind.kind, o.object.metadata.name, o.object['spec'] ?? null, [...o.secrets]])).update('\0');
+      if (o.policy && refErrors.has(policyKey(o.policy))) continue;
+      version.update(JSON.stringify([o.kind.kind, objectName(o.object), o.object['spec'] ?? null, [...o.secrets]])).update('\0');
     }
     const set: PolicySet = { policies, trustRoots, version: `sha256:${version.digest('hex')}`, errors: [], warnings: objects.flatMap((o) => o.warnings), files: [] };
     if (policies.length === 0 && this.options.allowEmpty !== true) {
@@ -294,7 +344,7 @@ export class ClusterPolicySource {
       evaluator.setPolicies(set, { trustRoots: trust.roots });
       if (before !== evaluator.version) {
         metrics.policyReloads.inc({ result: 'loaded' });
-        log('info', before === undefined ? 'policies loaded' : 'policies reloaded', { version: set.version, policies: policies.map((p) => p.name), trustRoots: trustRoots.map((t) => t.name) });
+        log('info', before === undefined ? 'policies loaded' : 'policies reloaded', { version: set.version, policies: policies.map(policyKey), trustRoots: trustRoots.map((t) => t.name) });
         for (const unusable of evaluator.unusableAuthorities()) log('warn', 'authority can never pass', unusable);
       }
     }
@@ -303,22 +353,22 @@ export class ClusterPolicySource {
     // Status, and logs of what changed.
     const counts = new Map<string, number>();
     for (const o of objects) {
-      const readiness = this.statusOf(o, refErrors.get(o.object.metadata.name));
+      const readiness = this.statusOf(o, o.policy ? refErrors.get(policyKey(o.policy)) : undefined);
       const label = { kind: o.kind.kind, ready: readiness.ready ? 'true' : 'false' };
       counts.set(JSON.stringify(label), (counts.get(JSON.stringify(label)) ?? 0) + 1);
-      const key = `${o.kind.kind}/${o.object.metadata.name}`;
+      const key = `${o.kind.kind}/${objectName(o.object)}`;
       const text = readiness.ready ? '' : (readiness.message ?? '');
       if (this.logged.get(key) !== text) {
-        const enforced = o.policy !== undefined && !refErrors.has(o.policy.name);
-        const what = enforced ? 'ClusterImagePolicy is enforced, but an authority fails' : o.kind.kind === 'TrustRoot' ? 'TrustRoot cannot be used; authorities using it fail' : 'ClusterImagePolicy does not load; not enforced';
+        const enforced = o.policy !== undefined && !refErrors.has(policyKey(o.policy));
+        const what = enforced ? `${o.kind.kind} is enforced, but an authority fails` : o.kind.kind === 'TrustRoot' ? 'TrustRoot cannot be used; authorities using it fail' : `${o.kind.kind} does not load; not enforced`;
         if (!readiness.ready) log('error', what, { object: describeObject(o.kind.resource, o.object), reason: readiness.reason ?? null, errors: readiness.message ?? null });
         else if (this.logged.has(key)) log('info', `${o.kind.kind} loads again`, { object: describeObject(o.kind.resource, o.object) });
         this.logged.set(key, text);
       }
       this.writer?.update(o.kind.resource, o.object, readiness);
     }
-    for (const kind of ['ClusterImagePolicy', 'TrustRoot']) for (const ready of ['true', 'false']) metrics.policyObjects.set(counts.get(JSON.stringify({ kind, ready })) ?? 0, { kind, ready });
-    const present = new Set(objects.map((o) => `${o.kind.kind}/${o.object.metadata.name}`));
+    for (const kind of ['ClusterImagePolicy', 'ImagePolicy', 'TrustRoot']) for (const ready of ['true', 'false']) metrics.policyObjects.set(counts.get(JSON.stringify({ kind, ready })) ?? 0, { kind, ready });
+    const present = new Set(objects.map((o) => `${o.kind.kind}/${objectName(o.object)}`));
     for (const key of [...this.logged.keys()]) if (!present.has(key)) this.logged.delete(key);
   }
 
@@ -350,6 +400,11 @@ export class ClusterPolicySource {
     this.writer?.stop();
     await Promise.all(this.informers().map((i) => i.stop()));
   }
+}
+
+/** An object's name as policies and statuses name it: `name`, or `namespace/name` for a namespaced one. */
+function objectName(object: KubeObject): string {
+  return object.metadata.namespace !== undefined ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
 }
 
 /** Connects to the API server (reads the configuration; INVALID_OPTIONS when there is none) and starts reading. */

@@ -42,6 +42,11 @@ export const TRUST_ROOTS: KubeResource = { group: POLICY_GROUP, version: 'v1alph
 export const SECRETS: KubeResource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
 export const SERVICE_ACCOUNTS: KubeResource = { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true };
 export const PODS: KubeResource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+/** imgverify's namespaced ImagePolicy (deploy/crd-imagepolicy.yaml). */
+export const IMAGE_POLICY_GROUP = 'policy.imgverify.dev';
+export const IMAGE_POLICIES: KubeResource = { group: IMAGE_POLICY_GROUP, version: 'v1alpha1', plural: 'imagepolicies', kind: 'ImagePolicy', namespaced: true };
+/** OpenReports' Report (openreports.io/v1alpha1), where audits are written. */
+export const REPORTS: KubeResource = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', namespaced: true };
 
 export function apiVersionOf(resource: KubeResource): string {
   return resource.group === '' ? resource.version : `${resource.group}/${resource.version}`;

@@ -44,12 +44,14 @@ export function writeServiceAccount(root: string, api: Pick<RunningKubeApi, 'por
 
 const DEPLOY = join(__dirname, '..', '..', '..', 'deploy');
 
-/** Every manifest under deploy/. */
-export function deployManifests(): Json[] {
-  return readdirSync(DEPLOY)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, f), 'utf8')).map((d) => d.toJS()))
-    .filter((m) => m !== null);
+/** Every manifest under deploy/, and those of the overlays named (`audit`: deploy/audit/). */
+export function deployManifests(...overlays: string[]): Json[] {
+  return ['', ...overlays].flatMap((folder) =>
+    readdirSync(join(DEPLOY, folder))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, folder, f), 'utf8')).map((d) => d.toJS()))
+      .filter((m) => m !== null),
+  );
 }
 
 /**

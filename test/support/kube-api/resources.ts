@@ -93,12 +93,15 @@ export const STANDARD_RESOURCES: readonly ResourceType[] = [
   resourceType({ group: '', versions: ['v1'], resource: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] }),
   resourceType({ group: '', versions: ['v1'], resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] }),
   resourceType({ group: '', versions: ['v1'], resource: 'pods', kind: 'Pod', namespaced: true, status: true, shortNames: ['po'] }),
-  resourceType({ group: 'openreports.io', versions: ['v1alpha1'], resource: 'reports', kind: 'Report', namespaced: true }),
 ];
 
-/** The resources the webhook's manifests define (deploy/*crd*.yaml). */
+/**
+ * The resources the webhook's manifests define (deploy/crd-*.yaml, and OpenReports' Report CRD it
+ * ships for clusters without one): served with their schemas, so what the webhook writes is
+ * pruned by them as the API server would.
+ */
 export function deployResources(): ResourceType[] {
-  return ['crd-clusterimagepolicy.yaml', 'crd-trustroot.yaml'].flatMap(deployCrds);
+  return ['crd-clusterimagepolicy.yaml', 'crd-trustroot.yaml', 'crd-imagepolicy.yaml', 'openreports/crd-report.yaml'].flatMap(deployCrds);
 }
 
 /** `resource` or `resource.group` (kubectl's spelling), e.g. `secrets`, `clusterimagepolicies.policy.sigstore.dev`. */

@@ -269,7 +269,7 @@ describe('deploy/ manifests', () => {
     });
   });
 
-  it('validate ClusterImagePolicy and TrustRoot objects when applied, without blocking the policies that make the webhook ready', () => {
+  it('validate ClusterImagePolicy, ImagePolicy and TrustRoot objects when applied, without blocking the policies that make the webhook ready', () => {
     const [, policies] = only('ValidatingWebhookConfiguration').webhooks;
     expect(policies.clientConfig.service).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace, path: WEBHOOK_PATHS.validate, port: 443 });
     expect(policies.rules).toEqual([
@@ -279,6 +279,13 @@ describe('deploy/ manifests', () => {
         operations: ['CREATE', 'UPDATE'],
         resources: ['clusterimagepolicies', 'trustroots'],
         scope: 'Cluster',
+      },
+      {
+        apiGroups: ['policy.imgverify.dev'],
+        apiVersions: ['v1alpha1'],
+        operations: ['CREATE', 'UPDATE'],
+        resources: ['imagepolicies'],
+        scope: 'Namespaced',
       },
     ]);
     // Not ready until a policy loads: Fail here would refuse that very policy.
@@ -308,6 +315,19 @@ describe('deploy/ manifests', () => {
       }
     });
 
+    it('lists, watches and reads ImagePolicies in every namespace, and writes only their status', () => {
+      for (const namespace of ['team-a', NAMESPACE]) {
+        for (const verb of ['get', 'list', 'watch']) expect([verb, may(verb, 'policy.imgverify.dev', 'imagepolicies', namespace)]).toEqual([verb, true]);
+        for (const verb of ['create', 'update', 'patch', 'delete']) expect([verb, may(verb, 'policy.imgverify.dev', 'imagepolicies', namespace)]).toEqual([verb, false]);
+        expect(may('update', 'policy.imgverify.dev', 'imagepolicies/status', namespace)).toBe(true);
+      }
+    });
+
+    it('reads no Pods and writes no Reports unless the audit overlay is applied', () => {
+      expect(may('list', '', 'pods', 'team-a')).toBe(false);
+      expect(may('create', 'openreports.io', 'reports', 'team-a')).toBe(false);
+    });
+
     it('lists and watches Secrets of its own namespace only; reads single Secrets and ServiceAccounts elsewhere (pull secrets)', () => {
       for (const verb of ['get', 'list', 'watch']) expect(may(verb, '', 'secrets', NAMESPACE)).toBe(true);
       expect(may('list', '', 'secrets', 'team-a')).toBe(false);
@@ -328,7 +348,7 @@ describe('deploy/ manifests', () => {
     const crds = manifests.filter((m) => m.kind === 'CustomResourceDefinition');
 
     it('serve ClusterImagePolicy (v1alpha1 and v1beta1) and TrustRoot (v1alpha1) with a status subresource, converting by apiVersion alone', () => {
-      expect(crds.map((c) => c.metadata.name).sort()).toEqual(['clusterimagepolicies.policy.sigstore.dev', 'trustroots.policy.sigstore.dev']);
+      expect(crds.map((c) => c.metadata.name).sort()).toEqual(['clusterimagepolicies.policy.sigstore.dev', 'imagepolicies.policy.imgverify.dev', 'trustroots.policy.sigstore.dev']);
       const cip = crds.find((c) => c.spec.names.kind === 'ClusterImagePolicy');
       expect(cip.spec.versions.map((v: Json) => [v.name, v.served, v.storage, v.subresources])).toEqual([
         ['v1alpha1', true, true, { status: {} }],
@@ -339,6 +359,20 @@ describe('deploy/ manifests', () => {
       for (const crd of crds) expect([crd.metadata.name, crd.spec.conversion]).toEqual([crd.metadata.name, { strategy: 'None' }]);
     });
 
+    it("serve the namespaced ImagePolicy (policy.imgverify.dev/v1alpha1) with a ClusterImagePolicy's spec and status schemas", () => {
+      const ip = crds.find((c) => c.spec.names.kind === 'ImagePolicy');
+      const cip = crds.find((c) => c.spec.names.kind === 'ClusterImagePolicy');
+      expect([ip.spec.group, ip.spec.scope, ip.spec.names.plural]).toEqual(['policy.imgverify.dev', 'Namespaced', 'imagepolicies']);
+      expect(ip.spec.versions.map((v: Json) => [v.name, v.served, v.storage, v.subresources])).toEqual([['v1alpha1', true, true, { status: {} }]]);
+      const schema = (crd: Json, version: string): Json => crd.spec.versions.find((v: Json) => v.name === version).schema.openAPIV3Schema;
+      const withoutDescription = ({ description: _d, ...rest }: Json): Json => rest;
+      expect(withoutDescription(schema(ip, 'v1alpha1').properties.spec)).toEqual(withoutDescription(schema(cip, 'v1beta1').properties.spec));
+      expect(schema(ip, 'v1alpha1').properties.status).toEqual(schema(cip, 'v1beta1').properties.status);
+      // An example of the kind, as a team writes one, loads.
+      const example = { apiVersion: 'policy.imgverify.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name: 'team', namespace: 'team-a' }, spec: { images: [{ glob: 'ghcr.io/team-a/**' }], authorities: [{ keyless: { identities: [{ issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^https://github.com/team-a/' }] } }] } };
+      expect(parsePolicyObject(example, { file: 'example', document: 0 }).policies).toHaveLength(1);
+    });
+
     describeInterop('are policy-controller\'s', () => {
       it('same group, names, scope, versions and schemas as policy-controller\'s config/300-*.yaml', () => {
         for (const [file, ours] of [
@@ -347,6 +381,7 @@ describe('deploy/ manifests', () => {
         ] as const) {
           const theirs = parseAllDocuments(readFileSync(interopPath('policy-controller', 'config', file), 'utf8'))[0]!.toJS();
           const mine = manifests.find((m) => m.file === ours);
+          expect(mine).toBeDefined();
           const { conversion: _theirs, ...theirSpec } = theirs.spec;
           const { conversion: _mine, ...mySpec } = mine.spec;
           expect([ours, mine.metadata.name, mySpec]).toEqual([ours, theirs.metadata.name, theirSpec]);
@@ -367,6 +402,51 @@ describe('deploy/ manifests', () => {
       return result.policies;
     });
     expectKubernetesReleasePolicy(policies);
+  });
+
+  describe('the periodic audit (deploy/audit/) and the OpenReports CRD (deploy/openreports/)', () => {
+    const dir = join(DEPLOY, 'audit');
+    const overlay = readManifests(dir, yamlFiles(dir));
+    const kustomization = overlay.find((m) => m.kind === 'Kustomization');
+    const [patch] = kustomization.patches;
+    const { file: _file, ...plain } = deployment;
+    const patched: Manifest = jsonPatch(plain, parseAllDocuments(patch.patch)[0]!.toJS());
+
+    it('builds on deploy/ and turns the audit on, with reports', () => {
+      expect(kustomization.resources).toEqual(['../', ...yamlFiles(dir).filter((f) => f !== 'kustomization.yaml')]);
+      expect(patch.target).toEqual({ kind: 'Deployment', name: deployment.metadata.name });
+      const args: string[] = patched.spec.template.spec.containers[0].args;
+      expect(args[args.indexOf('--audit-interval') + 1]).toMatch(/^\d+m$/);
+      expect(args).toContain('--write-reports');
+    });
+
+    it('grants the audit Pods (list, watch) and Reports (get, list, create, update) in every namespace, nothing else', () => {
+      const identity = serviceAccountIdentity([...manifests, ...overlay], NAMESPACE, only('ServiceAccount').metadata.name);
+      const base = serviceAccountIdentity(manifests, NAMESPACE, only('ServiceAccount').metadata.name);
+      const added = (identity.rules as Rule[]).slice((base.rules as Rule[]).length);
+      expect(added.map((r) => [r.apiGroups, r.resources, [...r.verbs].sort(), r.namespace])).toEqual([
+        [[''], ['pods'], ['list', 'watch'], undefined],
+        [['openreports.io'], ['reports'], ['create', 'get', 'list', 'update'], undefined],
+      ]);
+    });
+
+    it("ships OpenReports' Report CRD (openreports.io/v1alpha1, namespaced, reports) for clusters without it", () => {
+      const crd = readManifests(join(DEPLOY, 'openreports'), ['crd-report.yaml'])[0];
+      expect([crd.kind, crd.metadata.name, crd.spec.group, crd.spec.scope, crd.spec.names.kind, crd.spec.names.plural]).toEqual([
+        'CustomResourceDefinition',
+        'reports.openreports.io',
+        'openreports.io',
+        'Namespaced',
+        'Report',
+        'reports',
+      ]);
+      const schema = crd.spec.versions[0].schema.openAPIV3Schema.properties;
+      expect(schema.results.items.properties.result.enum).toEqual(['pass', 'fail', 'warn', 'error', 'skip']);
+      expect(schema.results.items.required).toEqual(['policy']);
+      expect(Object.keys(schema.summary.properties)).toEqual(['pass', 'fail', 'warn', 'error', 'skip']);
+      // Not in deploy/'s own kustomization: a cluster with OpenReports (from Kyverno) keeps its CRD.
+      expect(only('Kustomization').resources.some((r: string) => r.includes('openreports'))).toBe(false);
+    });
   });
 
   describe('folder mode (deploy/folder-mode/)', () => {
