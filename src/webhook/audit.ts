@@ -11,7 +11,10 @@
  * Verification is real every run: a run has its own verdict cache (a `VerificationRun`), never
  * the admission cache, so a signature deleted from the registry since the last admission (or the
  * last run) is noticed (kyverno#7525). Within a run each distinct digest is verified once per
- * policy (a pass is a fact about the signatures, whoever fetched them); Pods are evaluated
+ * policy and credential scope, as admissions share verdicts: a pass is shared by every Pod (it
+ * is a fact about the signatures, whoever fetched them), a failure only by Pods with the same
+ * pull secrets (with others, more may be readable: a signature repository one Pod's secrets can
+ * read and another's cannot). Pods are evaluated
  * `concurrency` at a time, each Pod's images `IMAGE_CONCURRENCY` at a time, so an audit never has
  * more than `concurrency × IMAGE_CONCURRENCY` verifications in flight, apart from admissions.
  */
@@ -20,6 +23,7 @@ import { errorMessage } from '../util/describe';
 import { isRecord, own } from '../util/shape';
 import { VerificationRun, type PolicyEvaluator } from './evaluate';
 import type { ImageDecision, Verdict } from './outcomes';
+import type { PullSecretCredentials } from './pull-secrets';
 import { runningImages, type RunningImage } from './running-images';
 import { evaluateWorkload } from './workload';
 
@@ -38,6 +42,8 @@ export interface AuditOptions {
   readonly signal?: AbortSignal;
   /** Called after each Pod (progress bars). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Reads each Pod's pull secrets (and its ServiceAccount's), as admissions read them. */
+  readonly pullSecrets?: PullSecretCredentials;
   /** Clock (tests). */
   readonly now?: () => Date;
 }
@@ -139,6 +145,7 @@ async function auditPod(evaluator: PolicyEvaluator, pod: unknown, run: Verificat
     run,
     timeoutMs: options.timeoutMs ?? DEFAULT_AUDIT_POD_TIMEOUT_MS,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.pullSecrets ? { pullSecrets: options.pullSecrets } : {}),
   });
   const audited = images.map(
     (image, i): AuditedImage => ({

@@ -4,7 +4,8 @@
  * running Pods (./audit) all call, so that the three can never decide differently.
  *
  *   object ──► its images (the pod spec's, or those given: an audit's running images)
- *          ──► PolicyEvaluator.evaluate(images, {object: resource + labels, namespace})
+ *          ──► its pull secrets (./pull-secrets: the pod spec's, then its ServiceAccount's)
+ *          ──► PolicyEvaluator.evaluate(images, {object: resource + labels, namespace, credentials})
  *          ──► per image a decision, and the admission answer (summarize)
  *
  * An object whose images cannot be read (a field of the wrong type) is denied, with why.
@@ -12,6 +13,7 @@
 import { extractImages, type ContainerImage, type GroupVersionKind, type GroupVersionResource } from './admission';
 import type { PolicyEvaluator, VerificationRun } from './evaluate';
 import { summarize, type AdmissionSummary, type ImageDecision } from './outcomes';
+import type { PullSecretCredentials } from './pull-secrets';
 import { objectLabels } from './resource-match';
 import { errorMessage } from '../util/describe';
 
@@ -35,6 +37,8 @@ export interface WorkloadEvaluationOptions {
   readonly images?: readonly ContainerImage[];
   /** A run apart from admissions (an audit, a manifest check): verdicts shared within it only. */
   readonly run?: VerificationRun;
+  /** Reads the object's pull secrets (its pod spec's imagePullSecrets, then its ServiceAccount's, in its namespace): tried first for its images. */
+  readonly pullSecrets?: PullSecretCredentials;
 }
 
 export interface WorkloadEvaluation {
@@ -63,6 +67,8 @@ export async function evaluateWorkload(evaluator: PolicyEvaluator, workload: Wor
   if (images.length === 0) return { images, decisions: [], summary: { allowed: true, warnings: [] } };
   // spec.match reads what the API server admits and the object's own labels (not its pod template's).
   const object = { resource: workload.resource, labels: objectLabels(workload.object) };
+  // The object's pull secrets travel with the evaluation of its images, and only with it.
+  const credentials = options.pullSecrets?.forObject(workload.namespace, workload.object, workload.kind);
   const decisions = await evaluator.evaluate(
     images.map((i) => i.image),
     {
@@ -71,6 +77,7 @@ export async function evaluateWorkload(evaluator: PolicyEvaluator, workload: Wor
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.run ? { run: options.run } : {}),
+      ...(credentials ? { credentials } : {}),
     },
   );
   return { images, decisions, summary: summarize(decisions) };

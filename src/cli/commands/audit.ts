@@ -13,14 +13,14 @@ import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { folderEvaluator } from './policy-test';
-import { jsonLines, noMatchFromFlags, registryFromFlags, VERIFICATION_FLAGS } from './webhook';
+import { credentialProvidersFromFlags, jsonLines, noMatchFromFlags, registryFromFlags, VERIFICATION_FLAGS } from './webhook';
 
 export const AUDIT_USAGE = `Usage: imgverify audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--policies DIR] [flags]
 
 Lists the Pods of every namespace (--namespace: one), and verifies the images they run (the
 digests their container statuses report; the spec's image while a container has none) under the
 policies, each Pod evaluated as an admission of it would be today (spec.match, the ImagePolicies
-of its namespace). Each distinct image is verified once per run, for real: nothing is taken from
+of its namespace, its pull secrets and its ServiceAccount's, read from the cluster). Each distinct image is verified once per run, for real: nothing is taken from
 an earlier verification. Prints one row per image of each Pod; a Pod is denied when any of its
 images is.
 
@@ -47,6 +47,8 @@ ${trustHelp(29)}
                              client certificate and key (PEM) for mTLS registries
   --registry-credentials-host HOST
                              a registry the client certificate is for (repeatable; required with it)
+  --image-credential-provider-config FILE --image-credential-provider-bin-dir DIR
+                             kubelet credential provider plugins (as the webhook)
   --output text|json         (default text); a progress bar on stderr when it is a terminal
   --log-level L              warn (default), info or debug: JSON lines on stderr
 
@@ -143,7 +145,10 @@ export async function auditCommand(argv: string[], io: CommandIO): Promise<numbe
   } else {
     const trust = await trustFromFlags(values, io, { cacheOnly: true });
     trustedRoot = trust.roots;
-    backend = new VerifierBackend({ ...(trust.roots ? { trustedRoot: trust.roots } : {}), registry: registryFromFlags(values, io.env, timeoutMs, 'audit') });
+    backend = new VerifierBackend({
+      ...(trust.roots ? { trustedRoot: trust.roots } : {}),
+      registry: { ...registryFromFlags(values, io.env, timeoutMs, 'audit'), ...(await credentialProvidersFromFlags(values, io.env)) },
+    });
     evaluator = new PolicyEvaluator({ backend, noMatch: noMatchFromFlags(values), timeoutMs, cacheTtlMs: 0 });
   }
   try {

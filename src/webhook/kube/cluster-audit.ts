@@ -10,10 +10,12 @@ import { auditPods, type AuditOptions, type AuditResult } from '../audit';
 import type { PolicyEvaluator } from '../evaluate';
 import type { Logger } from '../log';
 import { WebhookMetrics } from '../metrics';
+import { PullSecretCredentials } from '../pull-secrets';
 import { auditReports, namespaceReport } from '../reports';
 import { TrustRefresher } from '../trust-refresh';
 import type { KubeApi } from './api';
 import { ClusterPolicySource } from './cluster-policies';
+import { kubeObjectCredentialSource } from './object-credentials';
 import { writeReports, type ReportWriteResult } from './report-writer';
 import { PODS, REPORTS, type KubeObject } from './resources';
 
@@ -86,8 +88,9 @@ export async function auditAndReport(options: RunClusterAuditOptions, pods: read
   return { ...audit, reports };
 }
 
-/** Lists the Pods, audits them, writes the Reports when asked. */
+/** Lists the Pods, audits them (with their pull secrets, read from the API), writes the Reports when asked. */
 export async function runClusterAudit(options: RunClusterAuditOptions): Promise<AuditResult & { readonly reports?: ReportWriteResult }> {
   if (options.writeReports) await checkReportsServed(options.api);
-  return auditAndReport(options, await listPods(options.api, options.namespace));
+  const pullSecrets = options.pullSecrets ?? new PullSecretCredentials(kubeObjectCredentialSource(options.api));
+  return auditAndReport({ ...options, pullSecrets }, await listPods(options.api, options.namespace));
 }
