@@ -18,6 +18,9 @@
  *   imgverify_webhook_unhandled_rejections_total                      counter
  *   imgverify_admissions_in_flight / imgverify_admission_body_bytes_in_flight /
  *   imgverify_admissions_queued                                       gauges
+ *   imgverify_audit_pods{verdict} / imgverify_audit_images{verdict}   gauges (the last audit run)
+ *   imgverify_audit_last_run_timestamp_seconds / imgverify_audit_last_run_duration_seconds   gauges
+ *   imgverify_audit_runs_total{result} / imgverify_audit_report_writes_total{result}        counters
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -188,6 +191,12 @@ export class WebhookMetrics {
   readonly admissionsInFlight = new Gauge('imgverify_admissions_in_flight', 'Admission requests being decided.');
   readonly admissionBodyBytes = new Gauge('imgverify_admission_body_bytes_in_flight', 'Body bytes reserved by the admission requests being decided.');
   readonly admissionsQueued = new Gauge('imgverify_admissions_queued', 'Admission requests waiting for room (refused with 429 when it does not come in time).');
+  readonly auditPods = new Gauge('imgverify_audit_pods', 'Periodic audit (--audit-interval): running Pods of the last run, by verdict (allowed, warned, denied).');
+  readonly auditImages = new Gauge('imgverify_audit_images', 'Periodic audit: distinct images verified in the last run, by their worst verdict.');
+  readonly auditLastRun = new Gauge('imgverify_audit_last_run_timestamp_seconds', 'Periodic audit: when the last run finished (Unix time).');
+  readonly auditDuration = new Gauge('imgverify_audit_last_run_duration_seconds', 'Periodic audit: how long the last run took.');
+  readonly auditRuns = new Counter('imgverify_audit_runs_total', 'Periodic audit: runs, by result (completed, failed).');
+  readonly auditReportWrites = new Counter('imgverify_audit_report_writes_total', 'Periodic audit: OpenReports Reports, by result (written, unchanged, failed).');
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -209,6 +218,12 @@ export class WebhookMetrics {
     this.admissionsInFlight,
     this.admissionBodyBytes,
     this.admissionsQueued,
+    this.auditPods,
+    this.auditImages,
+    this.auditLastRun,
+    this.auditDuration,
+    this.auditRuns,
+    this.auditReportWrites,
   ];
 
   constructor() {

@@ -63,6 +63,18 @@ export interface KubernetesSourceOptions {
   readonly serviceAccountRoot?: string;
 }
 
+/** The periodic audit of running Pods (docs/audit.md), with the cluster connection it reads them through. */
+export interface WebhookAuditOptions {
+  /** Every this many ms, the images every running Pod runs are verified again. */
+  readonly intervalMs: number;
+  /** Write one OpenReports Report per namespace after each run. */
+  readonly writeReports?: boolean;
+  /** Pods audited at once (default 2; each verifies up to 2 images at once, apart from admissions). */
+  readonly concurrency?: number;
+  /** In folder mode, where the API server is (cluster mode uses `kubernetes`); default `$KUBECONFIG`, in-cluster, `~/.kube/config`. */
+  readonly connection?: Pick<KubernetesSourceOptions, 'kubeconfig' | 'context' | 'env'>;
+}
+
 export interface WebhookServerOptions {
   /** The ClusterImagePolicy folder (a mounted ConfigMap). Exactly one of `policiesDir` and `kubernetes`. */
   readonly policiesDir?: string;
@@ -145,6 +157,8 @@ export interface WebhookServerOptions {
    */
   readonly surviveUnhandledRejections?: boolean;
   readonly log?: Logger;
+  /** Audit the running Pods periodically (the Kubernetes API: cluster mode's connection, else `audit.connection`). */
+  readonly audit?: WebhookAuditOptions;
 }
 
 export interface RunningWebhookServer {
@@ -285,7 +299,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 65_000;
 
+  let audit: { stop(): Promise<void> } | undefined;
   const stopAll = async (): Promise<void> => {
+    await audit?.stop();
     await policies?.stop();
     stopCredentialWatch();
     trust.stop();
@@ -322,6 +338,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     policies = await startPolicySource(options, { evaluator, trust, metrics, log });
     // In cluster mode, without an embedder's source, the pull secrets come from the cluster.
     if (pullSecrets === undefined && policies.objects !== undefined) pullSecrets = new PullSecretCredentials(policies.objects, options.pullSecretCache);
+    if (options.audit) audit = await startAudit(options, options.audit, { evaluator, metrics, log, pullSecrets: () => pullSecrets });
   } catch (err) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stopAll();
@@ -428,4 +445,27 @@ async function startPolicySource(
     ...defined({ debounceMs: options.policyDebounceMs, pollIntervalMs: options.policyPollIntervalMs }),
   });
   return { rejection: reload.lastRejection, ready: () => true, validate: (object) => validatePolicyObject(object), stop: reload.stop };
+}
+
+/**
+ * The periodic audit (kube/audit-loop.ts): its own module, started once the policies are, over
+ * cluster mode's connection options (else `audit.connection`). Loaded only when asked for.
+ */
+async function startAudit(
+  options: WebhookServerOptions,
+  audit: WebhookAuditOptions,
+  parts: { evaluator: PolicyEvaluator; metrics: WebhookMetrics; log: Logger; pullSecrets: () => PullSecretCredentials | undefined },
+): Promise<{ stop(): Promise<void> }> {
+  if (!(Number.isFinite(audit.intervalMs) && audit.intervalMs >= 1000)) throw new ImgverifyError('INVALID_OPTIONS', `audit.intervalMs must be at least 1000, got ${audit.intervalMs}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, as cluster mode's
+  const { startAuditLoop } = require('./kube/audit-loop') as typeof import('./kube/audit-loop');
+  const source: KubernetesSourceOptions = options.kubernetes ?? audit.connection ?? {};
+  const { writeStatus: _writeStatus, ...connection } = source;
+  return startAuditLoop({
+    connection,
+    ...parts,
+    intervalMs: audit.intervalMs,
+    ...(audit.writeReports ? { writeReports: true } : {}),
+    ...(audit.concurrency !== undefined ? { concurrency: audit.concurrency } : {}),
+  });
 }

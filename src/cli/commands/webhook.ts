@@ -56,6 +56,12 @@ ${trustHelp(29)}
                              start (restart to rotate them)
   --registry-credentials-host HOST
                              a registry the client certificate is for (repeatable; required with it)
+  --audit-interval D         re-verify the images every running Pod runs, this often (e.g. 10m): Pods from
+                             an informer (every namespace), imgverify_audit_* metrics, a run apart from
+                             admissions (its own verdicts; 2 Pods at a time). With --policies, the Pods
+                             are read through --kubeconfig/--context (else in-cluster). docs/audit.md
+  --audit-concurrency N      Pods audited at once (default 2; each verifies up to 2 images at once)
+  --write-reports            after each audit run, create or update one OpenReports Report per namespace
   --shutdown-delay D         on SIGTERM, keep serving this long with /readyz answering 503 before
                              refusing connections, so the pod leaves the Service first (default 0s)
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
@@ -192,6 +198,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
       namespace: { type: 'string' },
+      'audit-interval': { type: 'string' },
+      'audit-concurrency': { type: 'string' },
+      'write-reports': { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -203,9 +212,14 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   if (positionals.length > 0) throw usageError(`webhook takes no arguments, got "${positionals[0]}"`);
   const policiesDir = str(values, 'policies');
   if (policiesDir === '') throw usageError('--policies needs a folder');
-  const clusterFlags = (['kubeconfig', 'context', 'namespace'] as const).filter((f) => values[f] !== undefined);
+  const auditIntervalMs = values['audit-interval'] !== undefined ? parseDuration(values['audit-interval'], '--audit-interval') : undefined;
+  if (auditIntervalMs !== undefined && auditIntervalMs < 1000) throw usageError('--audit-interval must be at least 1s');
+  for (const f of ['write-reports', 'audit-concurrency'] as const) if (values[f] !== undefined && auditIntervalMs === undefined) throw usageError(`--${f} goes with --audit-interval`);
+  // With --policies, --kubeconfig and --context say where the audit reads the Pods.
+  const clusterFlags = (['kubeconfig', 'context', 'namespace'] as const).filter((f) => values[f] !== undefined && !(auditIntervalMs !== undefined && f !== 'namespace'));
   if (policiesDir !== undefined && clusterFlags.length > 0) throw usageError(`--${clusterFlags[0]} reads policies from the cluster; it cannot be combined with --policies`);
-  for (const f of clusterFlags) if (values[f] === '') throw usageError(`--${f} needs a value`);
+  for (const f of ['kubeconfig', 'context', 'namespace'] as const) if (values[f] === '') throw usageError(`--${f} needs a value`);
+  const connection = { env: io.env, ...defined({ kubeconfig: values.kubeconfig, context: values.context }) };
   const tlsCertFile = requiredFlag(values, 'tls-cert');
   const tlsKeyFile = requiredFlag(values, 'tls-key');
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : EVALUATOR_DEFAULTS.timeoutMs;
@@ -222,7 +236,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const server = await startWebhookServer({
     ...(policiesDir !== undefined
       ? { policiesDir }
-      : { kubernetes: { env: io.env, ...defined({ kubeconfig: values.kubeconfig, context: values.context, namespace: values.namespace }) } }),
+      : { kubernetes: { ...connection, ...defined({ namespace: values.namespace }) } }),
     tlsCertFile,
     tlsKeyFile,
     port: integer(values, 'port', DEFAULT_PORT, 0, 65535),
@@ -240,6 +254,16 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     // This process only serves the webhook: a stray rejection is logged and counted, not fatal.
     surviveUnhandledRejections: true,
     log: jsonLines(io, logLevel),
+    ...(auditIntervalMs !== undefined
+      ? {
+          audit: {
+            intervalMs: auditIntervalMs,
+            ...(values['write-reports'] === true ? { writeReports: true } : {}),
+            ...(values['audit-concurrency'] !== undefined ? { concurrency: integer(values, 'audit-concurrency', 2, 1, 64) } : {}),
+            ...(policiesDir !== undefined ? { connection } : {}),
+          },
+        }
+      : {}),
   });
   const signal = await (until ?? stopSignal());
   jsonLines(io, logLevel)('info', 'shutting down', typeof signal === 'string' ? { signal } : {});
