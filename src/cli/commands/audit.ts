@@ -53,8 +53,8 @@ ${trustHelp(29)}
   --log-level L              warn (default), info or debug: JSON lines on stderr
 
 Exit status: 0 no running Pod would be denied (possibly with warnings); 1 a running Pod would be
-denied; 2 usage error, or policies that do not load; 3 the cluster cannot be read, or a Report
-cannot be written.
+denied; 2 usage error, policies that do not load, or no Report CRD for --write-reports; 3 the
+cluster cannot be read, or a Report cannot be written.
 `;
 
 /** A redrawn bar on a terminal; nothing otherwise (the table follows). */

@@ -109,6 +109,12 @@ export async function pushManifest(target: PushTarget, repo: string, tagOrDigest
   return sha256(bytes);
 }
 
+/** Deletes a manifest by digest (the registry must allow deletes, as startRegistry's do): its tags go with it. */
+export async function deleteManifest(target: PushTarget, repo: string, digest: string): Promise<void> {
+  const res = await send(target, repo, 'DELETE', `/v2/${repo}/manifests/${digest}`, {});
+  if (res.status !== 202) throw new Error(`manifest DELETE ${repo}@${digest}: ${res.status} ${res.body}`);
+}
+
 export interface ImageOptions {
   readonly layers?: number;
   readonly layerSize?: number;
@@ -245,7 +251,7 @@ export async function closePushers(): Promise<void> {
   await Promise.all(all.map((a) => a.close()));
 }
 
-async function send(target: PushTarget, repo: string, method: 'HEAD' | 'POST' | 'PUT', path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Sent> {
+async function send(target: PushTarget, repo: string, method: 'HEAD' | 'POST' | 'PUT' | 'DELETE', path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Sent> {
   const key = `${target.url} ${repo}`;
   const attempt = async (authorization?: string): Promise<Sent> => {
     const res = await agentFor(target).request({
