@@ -252,7 +252,9 @@ test('--write-reports without the Report CRD, and usage errors: exit 2 naming th
   const bare = await startKubeApi({ namespaces: ['default'], resources: STANDARD_RESOURCES });
   try {
     const kubeconfig = writeKubeconfig(join(work, 'bare-kubeconfig'), bare, bare.adminToken);
-    const folder = join(work, 'policies');
+    const folder = join(work, 'bare-policies');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'policies.yaml'), JSON.stringify(policyObjects()[0]));
     const res = await runBuiltCli(['audit', '--kubeconfig', kubeconfig, '--policies', folder, '--trusted-root', files.root, '--write-reports']);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('deploy/openreports/crd-report.yaml');
