@@ -37,6 +37,7 @@ const pemOf = (keys: typeof releaseKeys): string => keys.publicKey.export({ type
 const cips = () => api.store.type(`clusterimagepolicies.${GROUP}`);
 const trustRoots = () => api.store.type(`trustroots.${GROUP}`);
 const secrets = () => api.store.type('secrets');
+const imagePolicies = () => api.store.type('imagepolicies.policy.imgverify.dev');
 
 function cip(name: string, glob: string, authority: Json, apiVersion = `${GROUP}/v1beta1`): Json {
   return { apiVersion, kind: 'ClusterImagePolicy', metadata: { name }, spec: { images: [{ glob }], authorities: [{ name: 'main', ...authority }] } };
@@ -126,6 +127,7 @@ async function condition(type: ReturnType<typeof cips>, name: string, status: 'T
 
 function clearCluster(): void {
   for (const type of [cips(), trustRoots()]) for (const o of api.store.list(type, undefined).items) api.store.delete(type, undefined, o.metadata.name);
+  for (const o of api.store.list(imagePolicies(), undefined).items) api.store.delete(imagePolicies(), o.metadata.namespace, o.metadata.name);
   for (const o of api.store.list(secrets(), NS).items) api.store.delete(secrets(), NS, o.metadata.name);
 }
 
@@ -212,6 +214,61 @@ test('reads the cluster: not ready without a policy; policies and Secrets take e
     await eventually(async () => !(await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'two-entries' } } })))).allowed, 10_000, 'a Secret checked at apply time');
 
     expect(process.stderr()).not.toContain(api.adminToken);
+  } finally {
+    await client.close();
+  }
+});
+
+test("ImagePolicies: a namespace's own policies apply to its objects in addition to the cluster's; status written; invalid ones not enforced; apply-time validation", async () => {
+  const { client } = await webhook();
+  const inNamespace = async (namespace: string, image: string) => {
+    const object = workload('Pod', { containers: [image] });
+    (object.metadata as Json).namespace = namespace;
+    const review = admissionReview('Pod', 'CREATE', object);
+    const res = await client.review('/validate', { ...review, request: { ...review.request, namespace } });
+    return { allowed: res.allowed, message: res.status?.message ?? '' };
+  };
+  const ip = (namespace: string, name: string, authority: Json): Json => ({
+    apiVersion: 'policy.imgverify.dev/v1alpha1',
+    kind: 'ImagePolicy',
+    metadata: { name, namespace },
+    spec: { images: [{ glob: `${registry.host}/cluster/**` }], authorities: [{ name: 'team', ...authority }] },
+  });
+  try {
+    api.store.create(cips(), undefined, cip('release', `${registry.host}/cluster/app-*`, keyless));
+    await eventually(async () => (await readyz(client)).status === 200, 15_000, 'ready');
+    expect((await inNamespace('team-a', images.signed.ref)).allowed).toBe(true);
+
+    // team-a requires its key too: the keyless-signed image is denied there, not elsewhere.
+    api.store.create(imagePolicies(), 'team-a', ip('team-a', 'team-key', { key: { data: pemOf(releaseKeys) } }));
+    await eventually(async () => !(await inNamespace('team-a', images.signed.ref)).allowed, 15_000, "team-a's ImagePolicy enforced");
+    expect((await inNamespace('team-a', images.signed.ref)).message).toContain('policy "team-a/team-key"');
+    expect((await inNamespace('default', images.signed.ref)).allowed).toBe(true);
+    const ready = () => api.store.get(imagePolicies(), 'team-a', 'team-key').status?.conditions?.find((c: Json) => c.type === 'Ready');
+    await eventually(() => ready()?.status === 'True', 15_000, 'the ImagePolicy Ready True');
+
+    // A broken one is not enforced, says why, and does not stop the others.
+    api.store.create(imagePolicies(), 'default', ip('default', 'broken', { key: { data: 'not a key' } }));
+    await eventually(() => api.store.get(imagePolicies(), 'default', 'broken').status?.conditions?.[0]?.status === 'False', 15_000, 'the broken ImagePolicy Ready False');
+    expect(api.store.get(imagePolicies(), 'default', 'broken').status.conditions[0]).toMatchObject({ reason: 'InvalidSpec', message: expect.stringContaining('spec.authorities[0].key.data: not a PEM public key') });
+    // A secretRef is refused in a namespace's policy (it would read the webhook's Secrets).
+    api.store.create(imagePolicies(), 'default', ip('default', 'secretive', { key: { secretRef: { name: 'release-key' } } }));
+    await eventually(() => api.store.get(imagePolicies(), 'default', 'secretive').status?.conditions?.[0]?.status === 'False', 15_000, 'the secretRef ImagePolicy Ready False');
+    expect((await inNamespace('default', images.signed.ref)).allowed).toBe(true);
+
+    // Deleted: team-a's images need the cluster's policy only again.
+    api.store.delete(imagePolicies(), 'team-a', 'team-key');
+    await eventually(async () => (await inNamespace('team-a', images.signed.ref)).allowed, 15_000, "team-a's ImagePolicy gone");
+
+    // Apply-time validation of an ImagePolicy object.
+    const review = (object: Json) => {
+      const base = admissionReview('Pod', 'CREATE', object);
+      return { ...base, request: { ...base.request, kind: { group: 'policy.imgverify.dev', version: 'v1alpha1', kind: 'ImagePolicy' }, resource: { group: 'policy.imgverify.dev', version: 'v1alpha1', resource: 'imagepolicies' }, namespace: 'team-a' } };
+    };
+    const invalid = await client.review('/validate', review(ip('team-a', 'typo', { key: { data: pemOf(releaseKeys) }, surprise: 1 })));
+    expect([invalid.allowed, invalid.status?.message]).toEqual([false, 'imgverify: ImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field']);
+    expect((await client.review('/validate', review(ip('team-a', 'fine', { key: { data: pemOf(releaseKeys) } })))).allowed).toBe(true);
+    expect(api.requests.some((r) => r.path === '/apis/policy.imgverify.dev/v1alpha1/imagepolicies' && r.verb === 'watch')).toBe(true);
   } finally {
     await client.close();
   }
