@@ -60,7 +60,7 @@ export { runningImages, runningReference, type ImageSource, type RunningImage } 
 export { auditReports, podResult, REPORT_API_VERSION, REPORT_NAME, type ReportObject, type ReportResult, type ReportResultValue } from './reports';
 export type { MatchedObject } from './resource-match';
 export { PULL_SECRET_DEFAULTS, PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
-export { NO_MATCH_ACTIONS, type AdmissionSummary, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
+export { decisionReason, NO_MATCH_ACTIONS, type AdmissionSummary, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
 export type { AttestationsResult, PrepareOptions, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';

@@ -65,6 +65,12 @@ export function describePolicyFailure(outcome: PolicyOutcome): string {
   return `policy "${outcome.policy}"${outcome.mode === 'warn' ? ' (warn mode)' : ''}: ${parts.join('; ') || 'no authority passed'}`;
 }
 
+/** Why an image is denied or warned about, without the image and digest its `reason` starts with (for lists that name the image already). */
+export function decisionReason(decision: Pick<ImageDecision, 'image' | 'digest' | 'reason'>): string | undefined {
+  const prefix = `${decision.image}${decision.digest ? ` (${decision.digest})` : ''}: `;
+  return decision.reason?.startsWith(prefix) ? decision.reason.slice(prefix.length) : decision.reason;
+}
+
 // --- Summaries for responses ---------------------------------------------------------------
 
 export interface AdmissionSummary {

@@ -18,6 +18,7 @@
  * how many were left out.
  */
 import type { AuditedImage, AuditResult, PodAudit } from './audit';
+import { decisionReason } from './outcomes';
 
 export const REPORT_API_VERSION = 'openreports.io/v1alpha1';
 export const REPORT_KIND = 'Report';
@@ -86,13 +87,13 @@ function policiesOf(pod: PodAudit, result: ReportResultValue): string {
 
 function resultOf(pod: PodAudit, startedAt: Date): ReportResult {
   const result = podResult(pod);
-  const lines = pod.malformed !== undefined ? [`the Pod's images cannot be read: ${pod.malformed}`] : pod.images.map((i) => `${imageKey(i)} ${i.image}: ${i.decision.verdict}${i.decision.reason ? `: ${i.decision.reason}` : ''}`);
+  const lines = pod.malformed !== undefined ? [`the Pod's images cannot be read: ${pod.malformed}`] : pod.images.map((i) => `${imageKey(i)} ${i.image}: ${i.decision.verdict}${i.decision.reason ? `: ${decisionReason(i.decision)}` : ''}`);
   const denied = pod.images.filter((i) => i.decision.verdict === 'denied').length;
   const head = pod.malformed !== undefined ? '' : `${denied > 0 ? `${denied} of ${pod.images.length} images denied` : `${pod.images.length} image${pod.images.length === 1 ? '' : 's'} ${result === 'warn' ? 'admitted with warnings' : 'verified'}`}. `;
   const properties: Record<string, string> = {};
   for (const i of pod.images) {
     properties[`image.${imageKey(i)}`] = bound(`${i.decision.verdict} ${i.image}`, MAX_PROPERTY);
-    if (i.decision.reason !== undefined) properties[`reason.${imageKey(i)}`] = bound(i.decision.reason, MAX_PROPERTY);
+    if (i.decision.reason !== undefined) properties[`reason.${imageKey(i)}`] = bound(decisionReason(i.decision)!, MAX_PROPERTY);
     if (i.note !== undefined) properties[`note.${imageKey(i)}`] = bound(i.note, MAX_PROPERTY);
   }
   const ms = startedAt.getTime();

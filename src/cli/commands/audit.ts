@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { defaultTufCacheDir } from '../..';
-import { auditCluster, DEFAULT_AUDIT_CONCURRENCY, PolicyEvaluator, VerifierBackend, type ClusterAuditResult, type PodAudit } from '../../webhook';
+import { auditCluster, DEFAULT_AUDIT_CONCURRENCY, decisionReason, PolicyEvaluator, VerifierBackend, type ClusterAuditResult, type PodAudit } from '../../webhook';
 import { parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
@@ -71,7 +71,7 @@ function progressBar(io: CommandIO): ((done: number, total: number) => void) | u
 /** Why, for a row: the decision's reason; for an allowed image, the policies that passed and how. */
 function why(image: PodAudit['images'][number]): string {
   const d = image.decision;
-  const base = d.reason ?? (d.matched ? d.policies.map((p) => `${p.policy}: ${p.authorities.find((a) => a.authority === p.decidedBy)?.reason ?? 'passed'}`).join('; ') : 'no policy matches (no-match: allow)');
+  const base = decisionReason(d) ?? (d.matched ? d.policies.map((p) => `${p.policy}: ${p.authorities.find((a) => a.authority === p.decidedBy)?.reason ?? 'passed'}`).join('; ') : 'no policy matches (no-match: allow)');
   return image.note !== undefined ? `${base} [${image.note}]` : base;
 }
 

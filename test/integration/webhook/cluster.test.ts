@@ -359,4 +359,11 @@ test('usage: cluster flags with --policies, and no configuration at all, are exi
   expect(none.stderr).toContain('no Kubernetes API configuration');
   const absent = await runBuiltCli(['webhook', '--kubeconfig', join(work, 'absent'), '--tls-cert', files.cert, '--tls-key', files.key, '--port', '0']);
   expect([absent.code, absent.stderr]).toEqual([2, expect.stringContaining('no such file')]);
+  // The periodic audit's flags.
+  const reportsAlone = await runBuiltCli(['webhook', '--kubeconfig', files.kubeconfig, '--tls-cert', files.cert, '--tls-key', files.key, '--write-reports']);
+  expect([reportsAlone.code, reportsAlone.stderr]).toEqual([2, expect.stringContaining('--write-reports goes with --audit-interval')]);
+  const tooOften = await runBuiltCli(['webhook', '--kubeconfig', files.kubeconfig, '--tls-cert', files.cert, '--tls-key', files.key, '--audit-interval', '500ms']);
+  expect([tooOften.code, tooOften.stderr]).toEqual([2, expect.stringContaining('--audit-interval must be at least 1s')]);
+  const folderNamespace = await runBuiltCli(['webhook', '--policies', work, '--namespace', 'x', '--audit-interval', '1m', '--tls-cert', files.cert, '--tls-key', files.key]);
+  expect([folderNamespace.code, folderNamespace.stderr]).toEqual([2, expect.stringContaining('--namespace reads policies from the cluster')]);
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Json } from '../json';
 import type { Identity, Rule, RunningKubeApi } from './server';
+import { PROJECT_ROOT } from '../fixtures';
 
 export { startKubeApi, type Identity, type KubeApiOptions, type RequestHook, type RequestRecord, type Rule, type RunningKubeApi } from './server';
 export { ApiError, Store, type StoredEvent } from './store';
@@ -42,7 +43,8 @@ export function writeServiceAccount(root: string, api: Pick<RunningKubeApi, 'por
   return { dir, env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port) } };
 }
 
-const DEPLOY = join(__dirname, '..', '..', '..', 'deploy');
+// From the sources (jest) and from the compiled tools (build/tools/test/support/...) alike.
+const DEPLOY = join(PROJECT_ROOT, 'deploy');
 
 /** Every manifest under deploy/, and those of the overlays named (`audit`: deploy/audit/). */
 export function deployManifests(...overlays: string[]): Json[] {

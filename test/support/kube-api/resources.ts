@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Json } from '../json';
+import { PROJECT_ROOT } from '../fixtures';
 
 export interface ResourceType {
   /** "" for the core group. */
@@ -76,7 +77,8 @@ export function crdResource(crd: Json): ResourceType {
   });
 }
 
-const DEPLOY = join(__dirname, '..', '..', '..', 'deploy');
+// From the sources (jest) and from the compiled tools (build/tools/test/support/...) alike.
+const DEPLOY = join(PROJECT_ROOT, 'deploy');
 
 /** The CRDs of a manifest file under deploy/. */
 export function deployCrds(file: string): ResourceType[] {
