@@ -111,12 +111,12 @@ async function main(): Promise<void> {
     });
     const pod = (namespace: string, name: string, containers: Array<[string, { ref: string; at: string }, string]>, pullSecrets?: string[]) => {
       const pods = api.store.type('pods');
-      const created = api.store.create(pods, namespace, {
+      const created: unknown = api.store.create(pods, namespace, {
         metadata: { name, namespace },
         spec: { containers: containers.map(([n, img]) => ({ name: n, image: img.ref })), ...(pullSecrets ? { imagePullSecrets: pullSecrets.map((n) => ({ name: n })) } : {}) },
       });
       const containerStatuses = containers.map(([n, img, shape]) => ({ name: n, image: img.ref, imageID: shape === 'docker' ? `docker-pullable://${img.at}` : img.at, ready: true, restartCount: 0 }));
-      api.store.update(pods, namespace, name, { ...created, status: { phase: 'Running', containerStatuses } }, 'v1', { subresource: 'status' });
+      api.store.update(pods, namespace, name, { ...(created as Record<string, unknown>), status: { phase: 'Running', containerStatuses } }, 'v1', { subresource: 'status' });
     };
     pod('team-a', 'web-7d4b9', [['web', web, 'containerd']]);
     pod('team-a', 'api-0', [['api', api2, 'docker']]);
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     await show('the same from standard input, as SARIF (GitHub code scanning)', ['policy', 'test', '--policies', 'policies', '-f', '-', '--stdin-filename', 'rendered/prod.yaml', '-o', 'sarif', ...flags], work, { text: manifests, from: 'kustomize build overlays/prod' });
     await show('what runs', ['audit', '--kubeconfig', 'kubeconfig', ...flags], work);
     await show('what runs, with OpenReports Reports', ['audit', '--kubeconfig', 'kubeconfig', '--write-reports', ...flags], work);
-    const report = api.store.get(api.store.type('reports.openreports.io'), 'team-b', 'imgverify-images');
+    const report = api.store.get(api.store.type('reports.openreports.io'), 'team-b', 'imgverify-images') as { metadata: Record<string, unknown> };
     const { managedFields: _m, ...metadata } = report.metadata;
     console.log(`\n### kubectl get report -n team-b imgverify-images -o yaml\n${stringify({ ...report, metadata })}`);
   } finally {

@@ -14,7 +14,7 @@ export async function readAll(stream: NodeJS.ReadableStream, maxBytes: number): 
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += buffer.length;
     if (size > maxBytes) throw new RangeError(`more than ${maxBytes} bytes`);
     chunks.push(buffer);

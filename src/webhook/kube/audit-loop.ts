@@ -101,8 +101,10 @@ export class AuditLoop {
         this.pods.objects(),
       );
       if (this.stopped) return;
-      for (const [verdict, n] of Object.entries(result.summary.pods)) metrics.auditPods.set(n, { verdict });
-      for (const [verdict, n] of Object.entries(result.summary.images)) metrics.auditImages.set(n, { verdict });
+      for (const verdict of ['allowed', 'warned', 'denied'] as const) {
+        metrics.auditPods.set(result.summary.pods[verdict], { verdict });
+        metrics.auditImages.set(result.summary.images[verdict], { verdict });
+      }
       metrics.auditLastRun.set(Math.round(Date.now() / 1000));
       metrics.auditDuration.set((Date.now() - started) / 1000);
       metrics.auditRuns.inc({ result: 'completed' });

@@ -37,7 +37,7 @@ function same(stored: KubeObject, report: ReportObject): boolean {
   const results = (o: Record<string, unknown>): unknown[] => (Array.isArray(o['results']) ? (o['results'] as unknown[]).map((r) => (isRecord(r) ? { ...r, timestamp: undefined } : r)) : []);
   const strip = (o: Record<string, unknown>): string => JSON.stringify({ source: o['source'], summary: o['summary'], results: results(o) });
   const annotations = (o: unknown): unknown => (isRecord(o) ? o['annotations'] : undefined);
-  return strip(stored as Record<string, unknown>) === strip(report as unknown as Record<string, unknown>) && JSON.stringify(annotations(stored.metadata) ?? {}) === JSON.stringify(report.metadata.annotations ?? {});
+  return strip(stored) === strip(report as unknown as Record<string, unknown>) && JSON.stringify(annotations(stored.metadata) ?? {}) === JSON.stringify(report.metadata.annotations ?? {});
 }
 
 async function writeOne(api: ReportApi, report: ReportObject, log: Logger): Promise<'written' | 'unchanged'> {

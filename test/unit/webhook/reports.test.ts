@@ -95,7 +95,7 @@ test('every field is one the shipped Report CRD declares: stored unchanged under
   const store = new Store([...STANDARD_RESOURCES, ...deployResources()]);
   store.create(store.type('namespaces'), undefined, { metadata: { name: 'team-b' } });
   const [report] = auditReports(result([podAudit('team-b', 'web', [['app', `r.test/app@${D}`, 'denied'], ['side', `r.test/side@${D}`, 'allowed']])]));
-  const stored = store.create(store.type('reports.openreports.io'), 'team-b', report as never, 'v1alpha1', { fieldValidation: 'Strict' });
+  const stored = store.create(store.type('reports.openreports.io'), 'team-b', report, 'v1alpha1', { fieldValidation: 'Strict' });
   const { metadata: _m, ...written } = report!;
   const { metadata: _s, ...kept } = stored;
   expect(kept).toEqual({ ...written, apiVersion: 'openreports.io/v1alpha1', kind: 'Report' });
