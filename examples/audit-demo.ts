@@ -21,7 +21,7 @@ import { PROJECT_ROOT } from '../test/support/fixtures';
 import { startKubeApi, writeKubeconfig } from '../test/support/kube-api';
 import { manifestYaml, yamlStream } from '../test/support/manifests';
 import { closePushers, startRegistry, type RunningRegistry } from '../test/support/registry';
-import { pushSignatures, pushTestImage } from '../test/support/signed-images';
+import { pushSignedImage } from '../test/support/signed-images';
 import { createTestSigstore } from '../test/support/sigstore';
 
 const ISSUER = 'https://accounts.example.test';
@@ -58,14 +58,9 @@ async function main(): Promise<void> {
     registries.push(registry, privateRegistry);
     const sigstore = createTestSigstore();
     const teamKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const push = async (target: RunningRegistry, repo: string, sign: 'keyless' | 'none' | 'both') => {
-      const pushed = await pushTestImage(target, repo, 'v1');
-      const layers = [];
-      if (sign !== 'none') layers.push(sigstore.signImage({ digest: pushed.digest, identity: { email: SIGNER }, issuer: ISSUER }));
-      if (sign === 'both') layers.push(sigstore.signImageWithKey({ digest: pushed.digest, privateKey: teamKey.privateKey, tlog: false }));
-      if (layers.length > 0) await pushSignatures(target, repo, pushed.digest, layers);
-      return { ref: `${target.host}/${repo}:v1`, at: `${target.host}/${repo}@${pushed.digest}` };
-    };
+    const keyless = { email: SIGNER, issuer: ISSUER };
+    const push = (target: RunningRegistry, repo: string, sign: 'keyless' | 'none' | 'both') =>
+      pushSignedImage(target, sigstore, repo, 'v1', sign === 'none' ? {} : sign === 'keyless' ? { keyless } : { keyless, key: teamKey.privateKey });
     const web = await push(registry, 'shop/web', 'both');
     const api2 = await push(registry, 'shop/api', 'keyless');
     const sidecar = await push(registry, 'shop/log-shipper', 'none');

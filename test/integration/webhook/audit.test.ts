@@ -15,7 +15,7 @@ import { runBuiltCli } from '../../support/cli';
 import type { Json } from '../../support/json';
 import { deployManifests, serviceAccountIdentity, STANDARD_RESOURCES, startKubeApi, writeKubeconfig, type RunningKubeApi } from '../../support/kube-api';
 import { closePushers, createCa, deleteManifest, issueServerCert, startRegistry, type RunningRegistry } from '../../support/registry';
-import { pushSignatures, pushTestImage } from '../../support/signed-images';
+import { pushSignedImage, type SignedTestImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
 import { eventually, startWebhookProcess, WebhookClient, type WebhookProcess } from './helpers';
 
@@ -31,21 +31,12 @@ let work: string;
 let files: { root: string; kubeconfig: string; webhookKubeconfig: string; cert: string; key: string; caPem: string };
 const releaseKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
-interface Pushed {
-  ref: string;
-  repo: string;
-  digest: string;
-  signature?: string;
-}
+type Pushed = SignedTestImage;
 const images: Record<'signed' | 'unsigned' | 'dual' | 'movingSigned' | 'revoked' | 'revokedLater' | 'private', Pushed> = {} as never;
 
-async function push(target: RunningRegistry, repo: string, tag: string, sign: 'keyless' | 'none' | 'both'): Promise<Pushed> {
-  const pushed = await pushTestImage(target, repo, tag);
-  const layers = [];
-  if (sign !== 'none') layers.push(sigstore.signImage({ digest: pushed.digest, identity: { email: SIGNER }, issuer: ISSUER }));
-  if (sign === 'both') layers.push(sigstore.signImageWithKey({ digest: pushed.digest, privateKey: releaseKeys.privateKey, tlog: false }));
-  const signature = layers.length > 0 ? await pushSignatures(target, repo, pushed.digest, layers) : undefined;
-  return { ref: `${target.host}/${repo}:${tag}`, repo, digest: pushed.digest, ...(signature ? { signature } : {}) };
+function push(target: RunningRegistry, repo: string, tag: string, sign: 'keyless' | 'none' | 'both'): Promise<Pushed> {
+  const keyless = { email: SIGNER, issuer: ISSUER };
+  return pushSignedImage(target, sigstore, repo, tag, sign === 'none' ? {} : sign === 'keyless' ? { keyless } : { keyless, key: releaseKeys.privateKey });
 }
 
 const type = (name: string) => api.store.type(name);
@@ -122,20 +113,19 @@ beforeAll(async () => {
   const dockerconfig = JSON.stringify({ auths: { [privateRegistry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } });
   api.store.create(type('secrets'), 'team-b', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: 'team-b' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') } });
 
-  const at = (p: Pushed) => `${p.ref.split(':v1')[0]}@${p.digest}`;
   // dockershim's shape (docker-pullable://), containerd's (repo@digest) and an image ID alone.
-  createPod('team-a', 'a-signed', [{ name: 'app', image: images.signed.ref, imageID: `docker-pullable://${at(images.signed)}` }]);
-  createPod('team-a', 'a-dual', [{ name: 'app', image: images.dual.ref, imageID: at(images.dual) }]);
+  createPod('team-a', 'a-signed', [{ name: 'app', image: images.signed.ref, imageID: `docker-pullable://${images.signed.at}` }]);
+  createPod('team-a', 'a-dual', [{ name: 'app', image: images.dual.ref, imageID: images.dual.at }]);
   createPod('team-b', 'multi', [
-    { name: 'init', image: images.signed.ref, imageID: at(images.signed), init: true },
-    { name: 'app', image: images.dual.ref, imageID: at(images.dual) },
-    { name: 'sidecar', image: images.unsigned.ref, imageID: at(images.unsigned) },
+    { name: 'init', image: images.signed.ref, imageID: images.signed.at, init: true },
+    { name: 'app', image: images.dual.ref, imageID: images.dual.at },
+    { name: 'sidecar', image: images.unsigned.ref, imageID: images.unsigned.at },
   ]);
-  createPod('team-b', 'moved', [{ name: 'app', image: images.movingSigned.ref, imageID: at(images.movingSigned) }]);
-  createPod('team-b', 'private', [{ name: 'app', image: images.private.ref, imageID: at(images.private) }], { pullSecrets: ['regcred'] });
-  createPod('team-b', 'revoked', [{ name: 'app', image: images.revoked.ref, imageID: at(images.revoked) }]);
-  createPod('team-b', 'local', [{ name: 'app', image: `${images.signed.ref.split(':v1')[0]}@${images.signed.digest}`, imageID: `sha256:${'c'.repeat(64)}` }]);
-  createPod('default', 'done', [{ name: 'app', image: images.unsigned.ref, imageID: at(images.unsigned) }], { phase: 'Succeeded' });
+  createPod('team-b', 'moved', [{ name: 'app', image: images.movingSigned.ref, imageID: images.movingSigned.at }]);
+  createPod('team-b', 'private', [{ name: 'app', image: images.private.ref, imageID: images.private.at }], { pullSecrets: ['regcred'] });
+  createPod('team-b', 'revoked', [{ name: 'app', image: images.revoked.ref, imageID: images.revoked.at }]);
+  createPod('team-b', 'local', [{ name: 'app', image: `${images.signed.at}`, imageID: `sha256:${'c'.repeat(64)}` }]);
+  createPod('default', 'done', [{ name: 'app', image: images.unsigned.ref, imageID: images.unsigned.at }], { phase: 'Succeeded' });
 }, 120_000);
 
 afterAll(async () => {
@@ -206,7 +196,7 @@ test('the table; --namespace narrows to one namespace; a policy folder instead o
 });
 
 test("without the Pod's pull secrets the private image cannot be read: the same image in another Pod is denied with why", async () => {
-  createPod('team-a', 'no-secret', [{ name: 'app', image: images.private.ref, imageID: `${images.private.ref.split(':v1')[0]}@${images.private.digest}` }]);
+  createPod('team-a', 'no-secret', [{ name: 'app', image: images.private.ref, imageID: `${images.private.at}` }]);
   try {
     const json = JSON.parse((await audit(['-o', 'json'])).stdout) as AuditJson;
     expect(verdicts(json)['team-b/private']).toBe('allowed');
@@ -245,7 +235,7 @@ test('--write-reports: one OpenReports Report per namespace, one result per Pod;
   expect(updated.summary).toMatchObject({ pass: 3, fail: 2 });
   expect((updated.results as Json[]).find((r) => r.resources[0].name === 'revoked').result).toBe('fail');
   expect((api.store.get(reports, 'team-a', 'imgverify-images').results as Json[]).map((r) => r.resources[0].name)).toEqual(['a-dual']);
-  createPod('team-a', 'a-signed', [{ name: 'app', image: images.signed.ref, imageID: `docker-pullable://${images.signed.ref.split(':v1')[0]}@${images.signed.digest}` }]);
+  createPod('team-a', 'a-signed', [{ name: 'app', image: images.signed.ref, imageID: `docker-pullable://${images.signed.at}` }]);
 });
 
 test('--write-reports without the Report CRD, and usage errors: exit 2 naming the problem', async () => {
@@ -270,7 +260,7 @@ describe('the webhook audits continuously (--audit-interval)', () => {
   afterAll(async () => webhook?.stop());
 
   test('every interval, apart from admissions: metrics, Reports, and a signature deleted meanwhile turns the next run to fail', async () => {
-    createPod('team-b', 'later', [{ name: 'app', image: images.revokedLater.ref, imageID: `${images.revokedLater.ref.split(':v1')[0]}@${images.revokedLater.digest}` }]);
+    createPod('team-b', 'later', [{ name: 'app', image: images.revokedLater.ref, imageID: `${images.revokedLater.at}` }]);
     webhook = await startWebhookProcess(['--tls-cert', files.cert, '--tls-key', files.key, '--trusted-root', files.root, '--kubeconfig', files.webhookKubeconfig, '--audit-interval', '2s', '--write-reports', '--log-level', 'info']);
     const client = new WebhookClient(`https://127.0.0.1:${webhook.port}`, files.caPem);
     const metric = async (line: RegExp): Promise<number | undefined> => {

@@ -15,7 +15,7 @@ import Ajv from 'ajv';
 import { runBuiltCli, runCli } from '../../support/cli';
 import { lineOf, manifestYaml, POD_BEARING_KINDS, yamlStream, type PodBearingKind } from '../../support/manifests';
 import { closePushers, startRegistry, type RunningRegistry } from '../../support/registry';
-import { pushSignatures, pushTestImage } from '../../support/signed-images';
+import { pushSignedImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
 import { policyYaml } from './helpers';
 
@@ -36,14 +36,9 @@ beforeAll(async () => {
   sigstore = createTestSigstore();
   root = join(work, 'trusted_root.json');
   writeFileSync(root, JSON.stringify(sigstore.trustedRoot));
-  const push = async (name: string, sign: 'keyless' | 'none' | 'both'): Promise<string> => {
-    const pushed = await pushTestImage(registry, `ci/${name}`, 'v1');
-    const layers = [];
-    if (sign !== 'none') layers.push(sigstore.signImage({ digest: pushed.digest, identity: { email: SIGNER }, issuer: ISSUER }));
-    if (sign === 'both') layers.push(sigstore.signImageWithKey({ digest: pushed.digest, privateKey: releaseKeys.privateKey, tlog: false }));
-    if (layers.length > 0) await pushSignatures(registry, `ci/${name}`, pushed.digest, layers);
-    return `${registry.host}/ci/${name}:v1`;
-  };
+  const keyless = { email: SIGNER, issuer: ISSUER };
+  const push = async (name: string, sign: 'keyless' | 'none' | 'both'): Promise<string> =>
+    (await pushSignedImage(registry, sigstore, `ci/${name}`, 'v1', sign === 'none' ? {} : sign === 'keyless' ? { keyless } : { keyless, key: releaseKeys.privateKey })).ref;
   images.signed = await push('signed', 'keyless');
   images.unsigned = await push('unsigned', 'none');
   images.dual = await push('dual', 'both');
