@@ -24,6 +24,7 @@ export {
   type Logger,
   type LogLevel,
   type RunningWebhookServer,
+  type WebhookAuditOptions,
   type WebhookServerOptions,
 } from './server';
 export { loadPolicies, MAX_POLICY_FILE_BYTES, type PolicySet } from './policy-folder';
@@ -57,7 +58,7 @@ export type { ContainerField, ContainerImage, GroupVersionKind, GroupVersionReso
 export { auditPods, DEFAULT_AUDIT_CONCURRENCY, type AuditCounts, type AuditedImage, type AuditOptions, type AuditResult, type PodAudit } from './audit';
 export { auditCluster, type ClusterAuditOptions, type ClusterAuditResult } from './audit-cluster';
 export { runningImages, runningReference, type ImageSource, type RunningImage } from './running-images';
-export { auditReports, podResult, REPORT_API_VERSION, REPORT_NAME, type ReportObject, type ReportResult, type ReportResultValue } from './reports';
+export { auditReports, podResult, REPORT_API_VERSION, REPORT_KIND, REPORT_NAME, type ReportObject, type ReportResult, type ReportResultValue } from './reports';
 export type { MatchedObject } from './resource-match';
 export { PULL_SECRET_DEFAULTS, PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
 export { decisionReason, NO_MATCH_ACTIONS, type AdmissionSummary, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
