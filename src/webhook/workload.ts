@@ -5,7 +5,8 @@
  *
  *   object ──► its images (the pod spec's, or those given: an audit's running images)
  *          ──► its pull secrets (./pull-secrets: the pod spec's, then its ServiceAccount's)
- *          ──► PolicyEvaluator.evaluate(images, {object: resource + labels, namespace, credentials})
+ *          ──► PolicyEvaluator.evaluate(images, {object: resource + labels, namespace, credentials,
+ *                                               signatureSecrets: the namespace's Secrets a source names})
  *          ──► per image a decision, and the admission answer (summarize)
  *
  * An object whose images cannot be read (a field of the wrong type) is denied, with why.
@@ -37,7 +38,11 @@ export interface WorkloadEvaluationOptions {
   readonly images?: readonly ContainerImage[];
   /** A run apart from admissions (an audit, a manifest check): verdicts shared within it only. */
   readonly run?: VerificationRun;
-  /** Reads the object's pull secrets (its pod spec's imagePullSecrets, then its ServiceAccount's, in its namespace): tried first for its images. */
+  /**
+   * Reads the object's pull secrets (its pod spec's imagePullSecrets, then its ServiceAccount's,
+   * in its namespace): tried first for its images; and the Secrets of its namespace that an
+   * authority source's `signaturePullSecrets` name (without it such a source fails).
+   */
   readonly pullSecrets?: PullSecretCredentials;
 }
 
@@ -67,8 +72,12 @@ export async function evaluateWorkload(evaluator: PolicyEvaluator, workload: Wor
   if (images.length === 0) return { images, decisions: [], summary: { allowed: true, warnings: [] } };
   // spec.match reads what the API server admits and the object's own labels (not its pod template's).
   const object = { resource: workload.resource, labels: objectLabels(workload.object) };
-  // The object's pull secrets travel with the evaluation of its images, and only with it.
-  const credentials = options.pullSecrets?.forObject(workload.namespace, workload.object, workload.kind);
+  // The object's pull secrets travel with the evaluation of its images, and only with it; so do
+  // the Secrets of its namespace that a policy's sources name (signaturePullSecrets).
+  const { pullSecrets } = options;
+  const credentials = pullSecrets?.forObject(workload.namespace, workload.object, workload.kind);
+  const namespace = workload.namespace;
+  const signatureSecrets = pullSecrets && namespace ? (names: readonly string[]) => pullSecrets.forSecrets(namespace, names) : undefined;
   const decisions = await evaluator.evaluate(
     images.map((i) => i.image),
     {
@@ -78,6 +87,7 @@ export async function evaluateWorkload(evaluator: PolicyEvaluator, workload: Wor
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.run ? { run: options.run } : {}),
       ...(credentials ? { credentials } : {}),
+      ...(signatureSecrets ? { signatureSecrets } : {}),
     },
   );
   return { images, decisions, summary: summarize(decisions) };
