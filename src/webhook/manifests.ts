@@ -13,7 +13,9 @@
  * `manifestWorkload` turns an object into what ./workload evaluates (the resource the API
  * server would admit it as, its namespace), or says why it is not examined.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node, type Pair } from 'yaml';
+import { Composer, isMap, isPair, isScalar, isSeq, Parser, type Document, type Node, type Pair } from 'yaml';
+
+type ParsedDocument = Document.Parsed;
 import { isRecord, own } from '../util/shape';
 import { describeValue, errorMessage } from '../util/describe';
 import { workloadResource, type GroupVersionKind } from './admission';
@@ -76,24 +78,100 @@ function pairOf(map: Node, key: string): Pair | undefined {
   return map.items.find((p): p is Pair => isPair(p) && isScalar(p.key) && p.key.value === key);
 }
 
+/** Documents one stream may hold (each costs the parser a document tree; beyond this it is refused, not parsed on). */
+export const MAX_MANIFEST_DOCUMENTS = 20_000;
+
+/** 1-based line and column of UTF-16 offsets of `text`, lines ending at \n (as the parser's LineCounter counts them). */
+function lineIndex(text: string): (offset: number) => { line: number; col: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, col: offset - starts[low]! + 1 };
+  };
+}
+
+/**
+ * A JSON stream as kubectl reads one (its YAMLOrJSONDecoder: a stream whose first character
+ * other than white space is `{` is decoded as JSON values one after another, not necessarily
+ * separated by `---`): the offsets of each top-level value. Undefined for anything else (YAML,
+ * including a single JSON object, is read as YAML). Text between values that is not white space
+ * is a segment of its own (it will not be an object, and says so).
+ */
+function jsonSegments(text: string): Array<{ start: number; end: number }> | undefined {
+  const first = text.search(/\S/);
+  if (first === -1 || text[first] !== '{') return undefined;
+  const segments: Array<{ start: number; end: number }> = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = first; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (depth === 0 && start === -1) {
+      if (/\s/.test(c)) continue;
+      start = i;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth <= 0) {
+        segments.push({ start, end: i + 1 });
+        depth = 0;
+        start = -1;
+      }
+    } else if (depth === 0 && text[i + 1] === '{') {
+      // Not JSON between values: up to the next value.
+      segments.push({ start, end: i + 1 });
+      start = -1;
+    }
+  }
+  if (start !== -1) segments.push({ start, end: text.length });
+  return segments;
+}
+
 /**
  * Reads a manifest stream. `file` names it in results (`-`: standard input). Never throws:
- * what does not parse is in `errors`.
+ * what does not parse is in `errors`. A JSON stream (values one after another, as kubectl takes
+ * them) is read value by value. At most MAX_MANIFEST_DOCUMENTS documents are read.
  */
 export function readManifests(text: string, file: string): ManifestStream {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, merge: true, lineCounter });
-  const list = Array.isArray(docs) ? docs : [];
-  const at = (start: number, end: number): SourcePosition => {
-    const from = lineCounter.linePos(start);
-    const to = lineCounter.linePos(Math.max(start, end));
-    return { line: from.line, column: from.col, endLine: to.line, endColumn: to.col };
-  };
-  const nodePosition = (node: Node): SourcePosition | undefined => (node.range ? at(node.range[0], node.range[1]) : undefined);
+  const linePos = lineIndex(text);
   const objects: ManifestObject[] = [];
   const errors: ManifestError[] = [];
+  let document = 0;
+  for (const segment of jsonSegments(text) ?? [{ start: 0, end: text.length }]) {
+    const offset = segment.start;
+    const composer = new Composer({ version: '1.1', uniqueKeys: true, merge: true });
+    for (const doc of composer.compose(new Parser().parse(offset === 0 && segment.end === text.length ? text : text.slice(segment.start, segment.end)))) {
+      if (document >= MAX_MANIFEST_DOCUMENTS) {
+        errors.push({ file, document, message: `more than ${MAX_MANIFEST_DOCUMENTS} documents: the rest of the stream is not read` });
+        return { objects, errors };
+      }
+      readDocument(doc, document++, offset);
+    }
+  }
+  return { objects, errors };
 
-  list.forEach((doc, document) => {
+  function readDocument(doc: ParsedDocument, document: number, offset: number): void {
+    const at = (start: number, end: number): SourcePosition => {
+      const from = linePos(offset + start);
+      const to = linePos(offset + Math.max(start, end));
+      return { line: from.line, column: from.col, endLine: to.line, endColumn: to.col };
+    };
+    const nodePosition = (node: Node): SourcePosition | undefined => (node.range ? at(node.range[0], node.range[1]) : undefined);
+
     const start = doc.contents?.range?.[0] ?? doc.range[0];
     const docPosition = at(start, start);
     if (doc.errors.length > 0) {
@@ -161,8 +239,7 @@ export function readManifests(text: string, file: string): ManifestStream {
       objects.push({ file, document, items, position: where, object, locate });
     };
     visit(value, (doc.contents as Node | null) ?? undefined, []);
-  });
-  return { objects, errors };
+  }
 }
 
 /** The kind of an object from its `apiVersion` and `kind`, if both are strings. */

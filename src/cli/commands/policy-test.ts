@@ -7,10 +7,11 @@
  */
 
 type Values = Record<string, string | boolean | string[] | undefined>;
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultTufCacheDir } from '../..';
+import { defaultTufCacheDir, ImgverifyError } from '../..';
 import {
   evaluateWorkload,
   loadPolicies,
@@ -83,8 +84,8 @@ object) would be denied; 2 usage error, policies that do not load, or a manifest
 cannot be read.
 `;
 
-/** Largest manifest input read (a file, or standard input). */
-export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** Most bytes of manifests read in all (files, folders, standard input): the YAML parser takes about 5 s and 65 MB per MiB of Pods. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 /** Objects of the manifests evaluated at once (each its images, `OBJECT_IMAGE_CONCURRENCY` at a time). */
 const OBJECT_CONCURRENCY = 4;
 const OBJECT_IMAGE_CONCURRENCY = 4;
@@ -163,25 +164,49 @@ export async function folderEvaluator(values: Values, io: CommandIO, dir: string
   }
 }
 
-/** What `-f` names: each file's text (a folder's *.yaml, *.yml, *.json files; `-` standard input). */
+/**
+ * The bytes of a manifest file, at most `maxBytes`: streamed, so that what is not a regular file
+ * works as with kubectl (`-f <(helm template ...)`, a FIFO; /dev/stdin) and an endless one
+ * (/dev/zero) stops at the bound.
+ */
+async function readManifestFile(file: string, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) throw usageError(`-f ${file}: larger than ${maxBytes} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ImgverifyError) throw err;
+    throw usageError(`-f ${file}: ${errorMessage(err)}`);
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** What `-f` names: each file's text (a folder's *.yaml, *.yml, *.json files; `-` standard input); MAX_MANIFEST_BYTES in all. */
 async function readManifestInputs(names: readonly string[], io: CommandIO): Promise<Array<{ file: string; text: string }>> {
   if (names.filter((n) => n === '-').length > 1) throw usageError('-f - (standard input) can be given once');
   const inputs: Array<{ file: string; text: string }> = [];
-  const readFileBounded = async (file: string): Promise<string> => {
-    const info = await stat(file).catch((err: unknown) => {
-      throw usageError(`-f ${file}: ${errorMessage(err)}`);
-    });
-    if (info.size > MAX_MANIFEST_BYTES) throw usageError(`-f ${file}: larger than ${MAX_MANIFEST_BYTES} bytes`);
-    return (await readFile(file)).toString('utf8');
+  let left = MAX_MANIFEST_BYTES;
+  const add = (file: string, bytes: Buffer): void => {
+    left -= bytes.length;
+    inputs.push({ file, text: bytes.toString('utf8') });
   };
+  const tooMuch = (file: string): Error => usageError(`-f ${file}: the manifests are larger than ${MAX_MANIFEST_BYTES} bytes in all`);
   for (const name of names) {
     if (name === '') throw usageError('-f needs a file, a folder or -');
+    if (left <= 0) throw tooMuch(name);
     if (name === '-') {
       if (!io.readStdin) throw usageError('-f -: standard input cannot be read here');
-      const bytes = await io.readStdin(MAX_MANIFEST_BYTES).catch((err: unknown) => {
+      const bytes = await io.readStdin(left).catch((err: unknown) => {
         throw usageError(`-f -: standard input: ${errorMessage(err)}`);
       });
-      inputs.push({ file: '-', text: bytes.toString('utf8') });
+      add('-', bytes);
       continue;
     }
     const info = await stat(name).catch((err: unknown) => {
@@ -190,9 +215,12 @@ async function readManifestInputs(names: readonly string[], io: CommandIO): Prom
     if (info.isDirectory()) {
       // As kubectl -f DIR: the manifest files of the folder, not its subfolders.
       const files = (await readdir(name)).filter((f) => /\.(?:ya?ml|json)$/i.test(f) && !f.startsWith('.')).sort();
-      for (const f of files) inputs.push({ file: join(name, f), text: await readFileBounded(join(name, f)) });
+      for (const f of files) {
+        if (left <= 0) throw tooMuch(join(name, f));
+        add(join(name, f), await readManifestFile(join(name, f), left));
+      }
     } else {
-      inputs.push({ file: name, text: await readFileBounded(name) });
+      add(name, await readManifestFile(name, left));
     }
   }
   return inputs;

@@ -6,8 +6,10 @@
  * SARIF (checked against the SARIF 2.1.0 JSON schema with ajv) and JUnit; the built CLI as a
  * process reading standard input, and its exit codes.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -271,5 +273,20 @@ describe('the built CLI (a process)', () => {
     const sarif = await runBuiltCli([...args(), '-o', 'sarif', images.signed]);
     expect(sarif.code).toBe(2);
     expect(sarif.stderr).toContain('sarif and junit with -f');
+    // An endless input stops at the bound (it was read whole first: /dev/zero ran out of memory).
+    const endless = await runBuiltCli([...args(), '-f', '/dev/zero']);
+    expect(endless.code).toBe(2);
+    expect(endless.stderr).toMatch(/-f \/dev\/zero: larger than 16777216 bytes/);
+  });
+
+  test('-f reads what is not a regular file as kubectl does: a FIFO (-f <(helm template ...))', async () => {
+    const fifo = join(work, 'rendered.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // The writer opens the FIFO when the CLI reads it (a process substitution's shell does the same).
+    const writing = writeFile(fifo, yamlStream([manifestYaml('Pod', 'p', { containers: [images.signed] })]));
+    const res = await runBuiltCli([...args(), '-f', fifo]);
+    await writing;
+    expect(res.stderr).not.toMatch(/error/i);
+    expect({ code: res.code, stdout: res.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/Pod default\/p/) });
   });
 });

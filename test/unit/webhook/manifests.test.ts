@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { extractImages } from '../../../src/webhook/admission';
-import { manifestWorkload, objectKind, readManifests } from '../../../src/webhook/manifests';
+import { MAX_MANIFEST_DOCUMENTS, manifestWorkload, objectKind, readManifests } from '../../../src/webhook/manifests';
 
 /** The text at a position (1-based line and column, end exclusive), to check what a position points at. */
 function textAt(text: string, p: { line: number; column: number; endLine: number; endColumn: number }): string {
@@ -101,6 +101,38 @@ describe('readManifests', () => {
   it('reads JSON (a document of the stream) with positions', () => {
     const text = '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {"name": "p"},\n  "spec": {"containers": [\n    {"name": "c", "image": "busybox:1"}\n  ]}\n}\n';
     expect(imageFields(text, 'pod.json')).toEqual([{ image: 'busybox:1', at: '"image": "busybox:1"', line: 6, column: 19 }]);
+  });
+
+  it('reads a JSON stream as kubectl does (values one after another, no ---), each value a document with positions', () => {
+    // kubectl's YAMLOrJSONDecoder: a stream starting with { is JSON values in a row (as `jq -c` writes them).
+    const pod = (name: string, image: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image }] } });
+    const text = `${pod('a', 'one:1')}\n  ${pod('b', 'two:2')}{"apiVersion":"v1","kind":"List","items":[${pod('c', 'th}ree"{:3')}]}\n`;
+    const lines = text.split('\n');
+    const columnOf = (line: number, field: string): number => lines[line - 1]!.indexOf(field) + 1;
+    expect(imageFields(text, 'pods.json')).toEqual([
+      { image: 'one:1', at: '"image":"one:1"', line: 1, column: columnOf(1, '"image":"one:1"') },
+      { image: 'two:2', at: '"image":"two:2"', line: 2, column: columnOf(2, '"image":"two:2"') },
+      { image: 'th}ree"{:3', at: '"image":"th}ree\\"{:3"', line: 2, column: columnOf(2, '"image":"th}ree\\"{:3"') },
+    ]);
+    const stream = readManifests(text, 'pods.json');
+    expect(stream.objects.map((o) => [o.document, o.items])).toEqual([
+      [0, []],
+      [1, []],
+      [2, [0]],
+    ]);
+    // What is not JSON between values is an error of its own; the values around it are read.
+    const broken = readManifests(`${pod('a', 'one:1')} junk ${pod('b', 'two:2')} {"unterminated": `, 'x.json');
+    expect(broken.objects.map((o) => o.document)).toEqual([0, 2]);
+    expect(broken.errors.map((e) => [e.document, e.message])).toEqual([
+      [1, expect.stringMatching(/^expected a Kubernetes object \(a mapping\), got string/)],
+      [3, expect.stringMatching(/^not valid YAML/)],
+    ]);
+  });
+
+  it(`reads at most ${MAX_MANIFEST_DOCUMENTS} documents, and says so`, () => {
+    const stream = readManifests('apiVersion: v1\nkind: ConfigMap\n---\n'.repeat(MAX_MANIFEST_DOCUMENTS + 5), 'many.yaml');
+    expect(stream.objects).toHaveLength(MAX_MANIFEST_DOCUMENTS);
+    expect(stream.errors).toEqual([{ file: 'many.yaml', document: MAX_MANIFEST_DOCUMENTS, message: `more than ${MAX_MANIFEST_DOCUMENTS} documents: the rest of the stream is not read` }]);
   });
 
   it('locates a field reached through a merge key at what names it, never elsewhere', () => {
