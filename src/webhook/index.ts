@@ -53,7 +53,7 @@ export {
 } from './cluster-image-policy-types';
 export { EVALUATOR_DEFAULTS, PolicyEvaluator, VerificationRun, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions, type SignatureSecrets } from './evaluate';
 export { evaluateWorkload, type Workload, type WorkloadEvaluation, type WorkloadEvaluationOptions } from './workload';
-export { manifestName, manifestWorkload, objectKind, readManifests, type ManifestError, type ManifestObject, type ManifestStream, type SourcePosition } from './manifests';
+export { MAX_MANIFEST_DOCUMENTS, manifestCredentialSource, manifestName, manifestWorkload, objectKind, readManifests, type ManifestError, type ManifestObject, type ManifestStream, type SourcePosition } from './manifests';
 export type { ContainerField, ContainerImage, GroupVersionKind, GroupVersionResource } from './admission';
 export { auditPods, DEFAULT_AUDIT_CONCURRENCY, type AuditCounts, type AuditedImage, type AuditOptions, type AuditResult, type PodAudit } from './audit';
 export { auditCluster, type ClusterAuditOptions, type ClusterAuditResult } from './audit-cluster';

@@ -19,6 +19,7 @@ type ParsedDocument = Document.Parsed;
 import { isRecord, own } from '../util/shape';
 import { describeValue, errorMessage } from '../util/describe';
 import { workloadResource, type GroupVersionKind } from './admission';
+import type { ObjectCredentialSource } from './pull-secrets';
 import type { Workload } from './workload';
 
 /** A place in a manifest file: 1-based lines and columns (UTF-16 code units, as SARIF counts by default). */
@@ -99,10 +100,10 @@ function lineIndex(text: string): (offset: number) => { line: number; col: numbe
 
 /**
  * A JSON stream as kubectl reads one (its YAMLOrJSONDecoder: a stream whose first character
- * other than white space is `{` is decoded as JSON values one after another, not necessarily
- * separated by `---`): the offsets of each top-level value. Undefined for anything else (YAML,
- * including a single JSON object, is read as YAML). Text between values that is not white space
- * is a segment of its own (it will not be an object, and says so).
+ * other than white space is `{` and whose first value is followed by another is decoded as JSON
+ * values one after another, not separated by `---`): the offsets of each top-level value.
+ * Undefined for anything else, read as YAML (a single JSON object is YAML). Text between values
+ * that is not white space is a segment of its own (it will not be an object, and says so).
  */
 function jsonSegments(text: string): Array<{ start: number; end: number }> | undefined {
   const first = text.search(/\S/);
@@ -138,7 +139,10 @@ function jsonSegments(text: string): Array<{ start: number; end: number }> | und
     }
   }
   if (start !== -1) segments.push({ start, end: text.length });
-  return segments;
+  // A stream only when a second value follows the first: one JSON object followed by `---` and
+  // YAML is YAML (kubectl flips to YAML then, kubernetes#130666), as is a first value that does
+  // not end.
+  return segments.length >= 2 && text[segments[1]!.start] === '{' ? segments : undefined;
 }
 
 /**
@@ -274,4 +278,43 @@ export function manifestWorkload(object: Record<string, unknown>, defaultNamespa
   const written = isRecord(metadata) ? own(metadata, 'namespace') : undefined;
   const namespace = typeof written === 'string' && written !== '' ? written : defaultNamespace;
   return { workload: { object, kind, resource, namespace } };
+}
+
+/**
+ * The Secrets and ServiceAccounts of manifest objects (as `manifestWorkload`, an object without
+ * a namespace is in `defaultNamespace`), read as the API server would store them once applied:
+ * a Secret's `stringData` written into its `data` (base64), over `data`. With
+ * `PullSecretCredentials`, the objects of the manifests are evaluated with the pull secrets
+ * (and `signaturePullSecrets`) they would have in the cluster, as far as the manifests hold
+ * them: a Secret they do not hold does not exist here. Later objects of a name replace earlier
+ * ones, as a later `kubectl apply` would.
+ */
+export function manifestCredentialSource(objects: readonly ManifestObject[], defaultNamespace: string): ObjectCredentialSource {
+  const secrets = new Map<string, Record<string, unknown>>();
+  const accounts = new Map<string, Record<string, unknown>>();
+  for (const { object } of objects) {
+    const kind = objectKind(object);
+    if (kind === undefined || kind.group !== '' || kind.version !== 'v1' || (kind.kind !== 'Secret' && kind.kind !== 'ServiceAccount')) continue;
+    const metadata = own(object, 'metadata');
+    const name = isRecord(metadata) ? own(metadata, 'name') : undefined;
+    if (typeof name !== 'string' || name === '') continue;
+    const written = isRecord(metadata) ? own(metadata, 'namespace') : undefined;
+    const key = `${typeof written === 'string' && written !== '' ? written : defaultNamespace}/${name}`;
+    if (kind.kind === 'ServiceAccount') accounts.set(key, object);
+    else secrets.set(key, storedSecret(object));
+  }
+  return {
+    getSecret: (namespace, name) => Promise.resolve(secrets.get(`${namespace}/${name}`)),
+    getServiceAccount: (namespace, name) => Promise.resolve(accounts.get(`${namespace}/${name}`)),
+  };
+}
+
+/** A Secret as the API server stores it: `stringData` (strings only) base64-encoded into `data`, over it. */
+function storedSecret(secret: Record<string, unknown>): Record<string, unknown> {
+  const stringData = own(secret, 'stringData');
+  if (!isRecord(stringData)) return secret;
+  const data = own(secret, 'data');
+  // fromEntries defines each key (a "__proto__" key stays a key).
+  const encoded = Object.entries(stringData).flatMap(([key, value]) => (typeof value === 'string' ? [[key, Buffer.from(value, 'utf8').toString('base64')] as const] : []));
+  return { ...secret, data: Object.fromEntries([...Object.entries(isRecord(data) ? data : {}), ...encoded]) };
 }

@@ -139,7 +139,8 @@ export async function auditCommand(argv: string[], io: CommandIO): Promise<numbe
   let backend: VerifierBackend;
   let trustedRoot: Awaited<ReturnType<typeof trustFromFlags>>['roots'];
   if (values.policies !== undefined) {
-    const loaded = await folderEvaluator(values, io, values.policies, timeoutMs, 'audit');
+    // The Secrets signaturePullSecrets name are read from the cluster, as the Pods' pull secrets are.
+    const loaded = await folderEvaluator(values, io, values.policies, timeoutMs, 'audit', true);
     if (typeof loaded === 'number') return loaded;
     ({ evaluator, backend } = loaded);
   } else {

@@ -15,10 +15,12 @@ import { defaultTufCacheDir, ImgverifyError } from '../..';
 import {
   evaluateWorkload,
   loadPolicies,
+  manifestCredentialSource,
   manifestName,
   manifestWorkload,
   objectKind,
   PolicyEvaluator,
+  PullSecretCredentials,
   readManifests,
   refuseEmptyPolicySet,
   signaturePullSecretErrors,
@@ -125,7 +127,7 @@ export interface FolderEvaluator {
  * Loads the policy folder as the webhook does (TrustRoots, URL checks, empty sets) into an
  * evaluator without a verdict cache; an exit status (2) when it does not load, after saying why.
  */
-export async function folderEvaluator(values: Values, io: CommandIO, dir: string, timeoutMs: number, command: string): Promise<FolderEvaluator | number> {
+export async function folderEvaluator(values: Values, io: CommandIO, dir: string, timeoutMs: number, command: string, readsSecrets: boolean): Promise<FolderEvaluator | number> {
   const set = refuseEmptyPolicySet(await loadPolicies(dir), dir, values['allow-empty-policies'] === true);
   for (const w of set.warnings) io.stderr(`warning: ${w.file}: document ${w.document}: ${w.path}: ${w.message}\n`);
   const refuse = (errors: readonly { message: string }[]): number => {
@@ -149,8 +151,8 @@ export async function folderEvaluator(values: Values, io: CommandIO, dir: string
       io.stderr(`warning: TrustRoot "${name}" cannot be loaded; authorities using it fail: ${error.message} [${error.code}]\n`);
     }
     // A Fulcio or Rekor URL no trust root lists does not load, as in the webhook; nor do
-    // signaturePullSecrets (Secrets of an admitted object's namespace: here there is neither).
-    const urlErrors = [...evaluator.serviceUrlErrors(set.policies, { trustRoots }), ...signaturePullSecretErrors(set.policies, 'policy test')];
+    // signaturePullSecrets where no object's namespace has Secrets to read (policy test IMAGE).
+    const urlErrors = [...evaluator.serviceUrlErrors(set.policies, { trustRoots }), ...(readsSecrets ? [] : signaturePullSecretErrors(set.policies, command))];
     if (urlErrors.length > 0) {
       await backend.close();
       return refuse(urlErrors);
@@ -237,6 +239,9 @@ async function evaluateManifests(evaluator: PolicyEvaluator, inputs: ReadonlyArr
   }
   // One run for all objects: an image in several manifests is verified once.
   const run = new VerificationRun(OBJECT_IMAGE_CONCURRENCY);
+  // The pull secrets (and signaturePullSecrets) the objects would have once applied, as far as
+  // the manifests hold the Secrets and ServiceAccounts: read as the webhook reads the cluster's.
+  const pullSecrets = new PullSecretCredentials(manifestCredentialSource(objects, defaultNamespace));
   const reports = await mapLimit(objects, OBJECT_CONCURRENCY, async (m): Promise<ObjectReport> => {
     const kind = objectKind(m.object);
     const base = {
@@ -250,7 +255,7 @@ async function evaluateManifests(evaluator: PolicyEvaluator, inputs: ReadonlyArr
     };
     const target = manifestWorkload(m.object, defaultNamespace);
     if ('ignored' in target) return { ...base, verdict: 'ignored', ignored: target.ignored, images: [] };
-    const { images, decisions, summary, malformed } = await evaluateWorkload(evaluator, target.workload, { run });
+    const { images, decisions, summary, malformed } = await evaluateWorkload(evaluator, target.workload, { run, pullSecrets });
     const verdict = !summary.allowed ? 'denied' : decisions.some((d) => d.verdict === 'warned') ? 'warned' : 'allowed';
     return {
       ...base,
@@ -297,7 +302,8 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   // Inputs first: a missing file is a usage error before any policy is loaded.
   const inputs = manifests.length > 0 ? await readManifestInputs(manifests, io) : [];
 
-  const loaded = await folderEvaluator(values, io, dir, timeoutMs, 'policy test');
+  // With -f, the Secrets are the manifests' own; IMAGEs belong to no object.
+  const loaded = await folderEvaluator(values, io, dir, timeoutMs, 'policy test', manifests.length > 0);
   if (typeof loaded === 'number') return loaded;
   const { evaluator, backend, set } = loaded;
   try {

@@ -121,11 +121,17 @@ describe('readManifests', () => {
       [2, [0]],
     ]);
     // What is not JSON between values is an error of its own; the values around it are read.
-    const broken = readManifests(`${pod('a', 'one:1')} junk ${pod('b', 'two:2')} {"unterminated": `, 'x.json');
-    expect(broken.objects.map((o) => o.document)).toEqual([0, 2]);
+    const broken = readManifests(`${pod('a', 'one:1')}${pod('b', 'two:2')} junk ${pod('c', 'three:3')} {"unterminated": `, 'x.json');
+    expect(broken.objects.map((o) => o.document)).toEqual([0, 1, 3]);
     expect(broken.errors.map((e) => [e.document, e.message])).toEqual([
-      [1, expect.stringMatching(/^expected a Kubernetes object \(a mapping\), got string/)],
-      [3, expect.stringMatching(/^not valid YAML/)],
+      [2, expect.stringMatching(/^expected a Kubernetes object \(a mapping\), got string/)],
+      [4, expect.stringMatching(/^not valid YAML/)],
+    ]);
+    // One JSON object followed by --- and YAML: YAML (kubectl flips to YAML, kubernetes#130666).
+    const mixed = `${pod('a', 'one:1')}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers:\n    - {name: c, image: two:2}\n`;
+    expect(imageFields(mixed).map((f) => [f.image, f.line])).toEqual([
+      ['one:1', 1],
+      ['two:2', 8],
     ]);
   });
 
