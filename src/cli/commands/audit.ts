@@ -58,7 +58,7 @@ cluster cannot be read, or a Report cannot be written.
 `;
 
 /** A redrawn bar on a terminal; nothing otherwise (the table follows). */
-function progressBar(io: CommandIO): ((done: number, total: number) => void) | undefined {
+export function progressBar(io: CommandIO): ((done: number, total: number) => void) | undefined {
   if (!io.isTTY) return undefined;
   return (done, total) => {
     const width = 30;
