@@ -44,10 +44,16 @@ export interface Route {
 /**
  * undici, loaded when the first connection is made: importing imgverify (or creating a verifier
  * that is only used for bundles) does not pay for the HTTP client's hundred modules.
+ *
+ * Required by its file, `undici/index.js`, not by its bare name: Bun answers
+ * `require('undici')` with its own built-in module, whose `Agent` cannot make requests; the
+ * file is the npm package on every runtime (Node, Bun, Deno) and in bundles (a static
+ * string, which bundlers follow). undici has no `exports` map that would hide the file; the
+ * runtime tests (test/integration/runtimes.test.ts) fail if that changes.
  */
 function undici(): typeof import('undici') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost)
-  return require('undici') as typeof import('undici');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost); the file, see above
+  return require('undici/index.js') as typeof import('undici');
 }
 
 export class HttpStack {
