@@ -30,6 +30,7 @@ import { lazy } from '../util/lazy';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
 import { defined } from '../util/object';
 import { connectionsForImages, mapConcurrent } from '../util/pool';
+import { checkRuntime } from './runtime-check';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
 
 // Loaded on first use (start-up cost, bench/startup.ts): the registry client and its HTTP
@@ -193,6 +194,8 @@ export class ImageVerifier {
   constructor(options: VerifierOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new ImgverifyError('INVALID_OPTIONS', 'createVerifier options must be an object');
     rejectUnknownKeys(options, VERIFIER_OPTION_KEYS, 'createVerifier options');
+    // Once per process: a runtime that cannot make every check is refused before anything is verified.
+    checkRuntime();
     this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     this.concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
