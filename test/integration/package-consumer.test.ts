@@ -3,8 +3,8 @@
  * from the npm cache), then loaded with `require` (CommonJS) and `import` (ESM), types present,
  * and the `imgverify` bin runnable. Needs `npm run build` first (npm test does it).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { docExamples, exampleModule } from '../support/doc-examples';
@@ -57,15 +57,49 @@ test('import from ESM (named exports)', () => {
   expect(out.trim()).toBe('function ghcr.io verification');
 });
 
-test('the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it', () => {
-  const cjs = execFileSync(
-    process.execPath,
-    ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],
-    { cwd: app(), encoding: 'utf8' },
-  );
-  expect(cjs.trim()).toBe('function function false');
-  writeFileSync(join(app(), 'webhook.mjs'), "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n");
-  expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
+describe('optional dependencies: the webhook and CEL conditions', () => {
+  const OPTIONAL = ['yaml', 'tar-stream', '@bufbuild/cel', '@bufbuild/protobuf'];
+
+  test('npm install imgverify installs none of them; what needs one fails DEPENDENCY_MISSING naming the package (the CLI exits 2, no stack trace)', () => {
+    for (const name of OPTIONAL) expect(existsSync(join(app(), 'node_modules', ...name.split('/')))).toBe(false);
+    const webhook = execFileSync(
+      process.execPath,
+      ['-e', "try { require('imgverify/webhook') } catch (e) { console.log(e.code, e.message) }"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(webhook.trim()).toBe(
+      "DEPENDENCY_MISSING the admission webhook (imgverify/webhook: policy files) needs the package yaml, which is not installed: npm install yaml@'^2.9.1' (an optional peer dependency of imgverify)",
+    );
+    const cel = execFileSync(
+      process.execPath,
+      ['-e', "try { require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }) } catch (e) { console.log(e.code, e.message) }"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(cel.trim()).toMatch(/^DEPENDENCY_MISSING CEL conditions on attestations needs the package @bufbuild\/cel, which is not installed: npm install @bufbuild\/cel@'\^0\.6\.1'/);
+    for (const args of [['webhook', '--help'], ['policy', 'test', '--help']]) {
+      const p = spawnSync(join(app(), 'node_modules', '.bin', 'imgverify'), args, { cwd: app(), encoding: 'utf8' });
+      expect(p.status).toBe(2);
+      expect(p.stderr).toMatch(/^imgverify (webhook|policy): the admission webhook \(imgverify\/webhook: policy files\) needs the package yaml, which is not installed: npm install yaml@'\^2\.9\.1' \(an optional peer dependency of imgverify\) \[DEPENDENCY_MISSING\]\n$/);
+    }
+  });
+
+  test('once installed, the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it', () => {
+    const versions = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+    npm(['install', '--prefer-offline', '--no-package-lock', ...OPTIONAL.map((name) => `${name}@${versions.peerDependencies[name]}`)], app());
+    const cjs = execFileSync(
+      process.execPath,
+      ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(cjs.trim()).toBe('function function false');
+    writeFileSync(join(app(), 'webhook.mjs'), "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n");
+    expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
+    const cel = execFileSync(process.execPath, ['-e', "console.log(require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }).expression)"], {
+      cwd: app(),
+      encoding: 'utf8',
+    });
+    expect(cel.trim()).toBe('predicate.x == 1');
+  }, 120_000);
 });
 
 test('type declarations are installed and reachable from the package entry', () => {
@@ -75,10 +109,12 @@ test('type declarations are installed and reachable from the package entry', () 
   expect(dts).toContain('createVerifier');
 });
 
-test('source maps carry their sources (src/ is not shipped)', () => {
-  const map = JSON.parse(readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
-  expect(map.sources).toEqual(['../src/index.ts']);
-  expect(map.sourcesContent?.[0]).toContain('createVerifier');
+test('no source maps are shipped, nor native code', () => {
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  const installed = files(join(app(), 'node_modules', 'imgverify'));
+  expect(installed.filter((f) => f.endsWith('.map'))).toEqual([]);
+  expect(readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.js'), 'utf8')).not.toContain('sourceMappingURL');
+  expect(files(join(app(), 'node_modules')).filter((f) => f.endsWith('.node'))).toEqual([]);
 });
 
 test('the imgverify bin runs', () => {
