@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { npm } from '../test/support/packed-package';
 
 // Compiled to build/tools/bench/: the repository root is three levels up.
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -27,10 +28,6 @@ interface Measure {
   readonly name: string;
   readonly packages: number;
   readonly kib: number;
-}
-
-function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
 }
 
 /** Installs `specs` into a fresh folder; the packages installed (the project itself left out) and the size of node_modules. */

@@ -59,7 +59,10 @@ export {
   type AttestationOptions,
   type BlobVerifyOptions,
   type BlobSignature,
+  type BlobVerificationResult,
   type BundleArtifact,
+  type BundleVerificationResult,
+  type VerificationFailure,
   type VerifiedBlob,
   type PreparedPolicy,
   type VerifiedBundle,
@@ -70,6 +73,7 @@ export {
 } from './verify/verifier';
 export type {
   AttestationVerificationResult,
+  FailedSignatureResult,
   FailureInfo,
   ImageVerificationResult,
   ReferrerOrigin,
@@ -79,7 +83,10 @@ export type {
   SignatureSource,
   SignerInfo,
   TlogInfo,
+  UnverifiedImageResult,
   VerifiedAttestation,
+  VerifiedImageResult,
+  VerifiedSignatureResult,
 } from './verify/types';
 export { MAX_BUNDLE_BYTES } from './bundle/parse';
 

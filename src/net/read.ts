@@ -14,8 +14,8 @@ export interface ReadFileOrUrlOptions {
   readonly what: string;
   readonly maxBytes: number;
   /** For URLs: the deadline of the request, ms (default 30 s). */
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export function isHttpUrl(source: string): boolean {

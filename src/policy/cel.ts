@@ -27,7 +27,7 @@ import { ImgverifyError } from '../errors';
 import { errorMessage } from '../util/describe';
 import { ITERATE_FUNCTION, metered, meteredEnvironment, STEP_FUNCTION } from './cel-meter';
 import { qualifiedName, STATEMENT_TYPES, typeProblem, type ExprNode } from './cel-types';
-import { requireOptional } from '../util/optional-module';
+import { asDependencyMissing } from '../util/optional-module';
 
 export { MAX_CONDITION_MS, MAX_CONDITION_OUTPUT, MAX_CONDITION_STEPS } from './cel-meter';
 
@@ -82,15 +82,26 @@ const SPECIAL_CALLS = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '
  * DEPENDENCY_MISSING naming the package (../util/optional-module.ts).
  */
 function cel(): typeof import('@bufbuild/cel') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
-  return requireOptional(() => require('@bufbuild/cel') as typeof import('@bufbuild/cel'));
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+    return require('@bufbuild/cel') as typeof import('@bufbuild/cel');
+  } catch (err) {
+    throw asDependencyMissing(err);
+  }
 }
 
 let sharedEnv: CelEnv | undefined;
 
 function env(): CelEnv {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed, with cel()
-  sharedEnv ??= meteredEnvironment(cel(), requireOptional(() => require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext')).strings);
+  if (sharedEnv) return sharedEnv;
+  let ext: typeof import('@bufbuild/cel/ext');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed, with cel()
+    ext = require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext');
+  } catch (err) {
+    throw asDependencyMissing(err);
+  }
+  sharedEnv = meteredEnvironment(cel(), ext.strings);
   return sharedEnv;
 }
 

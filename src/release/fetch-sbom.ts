@@ -33,12 +33,12 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface FetchSbomOptions {
   /** Deadline for the whole read (every redirect, headers and body). Default 60 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Largest SBOM accepted. Default 64 MiB. */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /** The HTTP stack to fetch URLs with (shared with the registry client); default: a new one (proxies from the environment). */
-  readonly httpStack?: HttpStack;
-  readonly signal?: AbortSignal;
+  readonly httpStack?: HttpStack | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 // Messages name a URL without its query: a signed URL's token is a secret.

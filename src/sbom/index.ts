@@ -30,7 +30,7 @@ export { DEFAULT_MAX_SBOM_BYTES } from './input';
 
 export interface ParseSpdxOptions extends SbomInputOptions {
   /** `auto` (default): JSON when the first non-blank character is `{`, tag-value otherwise. */
-  format?: SpdxFormat | 'auto';
+  format?: SpdxFormat | 'auto' | undefined;
 }
 
 /** Parses an SPDX 2.x document. Throws ImgverifyError: MALFORMED_CONTENT, SIZE_LIMIT_EXCEEDED, INVALID_OPTIONS. */

@@ -2,10 +2,10 @@
  * Optional dependencies: packages that only some entry points or features need, declared as
  * optional `peerDependencies` (package.json `peerDependenciesMeta`), so that `npm install
  * imgverify` installs the library and its CLI's verify commands and nothing else
- * (docs/runtimes.md, "Install"). Whatever needs one loads it through `requireOptional` (or
- * `importOptional` for an ES module) with a static specifier that bundlers follow; when the
- * package is not installed the feature fails with DEPENDENCY_MISSING (usage: the CLI exits 2)
- * naming the package to install, never with a stack trace from the module loader.
+ * (docs/runtimes.md, "Install"). Whatever needs one loads it with a static `require` (or
+ * `import()`) inside a `try` whose `catch` throws `asDependencyMissing(err)`: when the package
+ * is not installed the feature fails with DEPENDENCY_MISSING (usage: the CLI exits 2) naming the
+ * package to install, never with a stack trace from the module loader.
  */
 import { ImgverifyError } from '../errors';
 
@@ -47,24 +47,20 @@ export function dependencyMissing(name: OptionalPackage, cause?: unknown): Imgve
 }
 
 /**
- * `load()` (a `require` of an optional package, or of a module that needs one), with a missing
- * optional package reported as DEPENDENCY_MISSING naming it. Other errors pass through.
+ * The error to throw when loading an optional package (or a module that needs one) failed:
+ * DEPENDENCY_MISSING naming the package when it is not installed, else `err` itself. The
+ * `require` (or `import()`) stays in the caller, lexically inside its `try`, with a static
+ * specifier: bundlers inline the package when it is installed and, when it is not, leave the
+ * call to fail at run time rather than failing the build (esbuild's rule for a `require` in a
+ * `try`):
+ *
+ *   try {
+ *     return require('yaml') as typeof import('yaml');
+ *   } catch (err) {
+ *     throw asDependencyMissing(err);
+ *   }
  */
-export function requireOptional<T>(load: () => T): T {
-  try {
-    return load();
-  } catch (err) {
-    const missing = missingOptionalPackage(err);
-    throw missing !== undefined ? dependencyMissing(missing, err) : err;
-  }
-}
-
-/** `requireOptional` for an ES module loaded with `import()`. */
-export async function importOptional<T>(load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (err) {
-    const missing = missingOptionalPackage(err);
-    throw missing !== undefined ? dependencyMissing(missing, err) : err;
-  }
+export function asDependencyMissing(err: unknown): unknown {
+  const missing = missingOptionalPackage(err);
+  return missing !== undefined ? dependencyMissing(missing, err) : err;
 }

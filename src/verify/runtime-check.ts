@@ -23,9 +23,10 @@ import { ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_SIGNATURE } from 
 import { ImgverifyError, toImgverifyError } from '../errors';
 import { compilePolicy } from '../policy/policy';
 import { publicGoodTrustRoot } from '../trust/embedded';
+import type { LoadedTrustRoot } from '../trust/trusted-root';
 import { errorMessage } from '../util/describe';
 import { legacySignatureInput } from './adapters/legacy';
-import { policyChecks } from './context';
+import { policyChecks } from './policy-checks';
 import { verifySignature } from './core';
 import { withExplicitDigests } from './explicit-digest';
 
@@ -105,8 +106,8 @@ function annotations(flipSet: boolean): Record<string, string> {
 }
 
 /** Why the pipeline's answer on the known-good signature (or its flipped SET) is wrong, or undefined. */
-function pipelineProblem(flipSet: boolean): string | undefined {
-  const checks = policyChecks(publicGoodTrustRoot(), compilePolicy(SIGNER));
+function pipelineProblem(root: LoadedTrustRoot, flipSet: boolean): string | undefined {
+  const checks = policyChecks(root, compilePolicy(SIGNER));
   const input = legacySignatureInput(Buffer.from(KNOWN_GOOD.payload, 'utf8'), annotations(flipSet), KNOWN_GOOD.digest);
   const verdict = verifySignature(input, checks);
   const what = `the Kubernetes release signature of ${KNOWN_GOOD.image}@${KNOWN_GOOD.digest}`;
@@ -129,8 +130,10 @@ function ed25519Problem(): string | undefined {
 
 /** Runs the self-test; the refusal, or undefined when the runtime gives every expected answer. */
 export function selfTest(): ImgverifyError | undefined {
+  // Not a check of the runtime: a package (or bundle) without its embedded root fails as such (TRUST_ROOT_INVALID).
+  const root = publicGoodTrustRoot();
   const problems: string[] = [];
-  for (const check of [() => pipelineProblem(false), () => pipelineProblem(true), ed25519Problem]) {
+  for (const check of [() => pipelineProblem(root, false), () => pipelineProblem(root, true), ed25519Problem]) {
     try {
       const problem = check();
       if (problem !== undefined) problems.push(problem);
@@ -149,7 +152,10 @@ export function selfTest(): ImgverifyError | undefined {
 
 let refusal: ImgverifyError | null | undefined;
 
-/** Throws RUNTIME_UNSUPPORTED when this runtime failed the self-test (run on the first call, remembered). */
+/**
+ * Throws RUNTIME_UNSUPPORTED when this runtime failed the self-test (run on the first call,
+ * remembered); TRUST_ROOT_INVALID when the embedded public-good root cannot be read.
+ */
 export function checkRuntime(): void {
   if (refusal === undefined) refusal = selfTest() ?? null;
   if (refusal) throw refusal;

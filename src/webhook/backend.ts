@@ -6,9 +6,9 @@
 import type { AttestationCondition, CallCredentials, ImageReference, ImageVerificationResult, PreparedPolicy, SignatureResult, TrustRootInput, VerificationPolicy } from '../index';
 
 /** What `ImageVerifier.verifyAttestations` resolves to (only the fields used here). */
-export interface AttestationsResult extends ImageVerificationResult {
+export type AttestationsResult = ImageVerificationResult & {
   readonly attestations: ReadonlyArray<{ readonly predicateType: string; readonly signature: SignatureResult }>;
-}
+};
 
 /** Registry credentials for one evaluation: an admitted object's pull secrets, or a source's signaturePullSecrets (./pull-secrets). */
 export interface EvaluationCredentials {

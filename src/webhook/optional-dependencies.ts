@@ -5,9 +5,13 @@
  * (and so the CLI's `webhook` and `policy test` commands) fails with DEPENDENCY_MISSING naming
  * the package to install, before a module deeper down meets a bare loader error.
  */
-import { requireOptional } from '../util/optional-module';
+import { asDependencyMissing } from '../util/optional-module';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- static requires of the optional packages, see above */
-requireOptional(() => require('yaml') as unknown);
-requireOptional(() => require('tar-stream') as unknown);
+try {
+  require('yaml');
+  require('tar-stream');
+} catch (err) {
+  throw asDependencyMissing(err);
+}
 /* eslint-enable @typescript-eslint/no-require-imports */

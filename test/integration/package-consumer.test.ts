@@ -6,38 +6,29 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { docExamples, exampleModule } from '../support/doc-examples';
+import { installPacked, npm, PROJECT_ROOT } from '../support/packed-package';
 import { errorMessage } from '../../src/util/describe';
 
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = PROJECT_ROOT;
 let dir: string;
-
-function npm(args: string[], cwd: string): string {
-  // The npm that runs this test (npm_execpath) or the one on PATH.
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-}
+let app: () => string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'imgverify-consumer-'));
-  const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  const tarball = join(dir, packed[0]!.filename);
-  const files = packed[0]!.files.map((f) => f.path);
+  const installed = installPacked(dir, ['@types/node@22']);
+  const files = installed.files;
   expect(files).toContain('dist/index.js');
   expect(files).toContain('dist/index.d.ts');
   expect(files).toContain('dist/cli/main.js');
   expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
-  const app = join(dir, 'app');
-  execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  npm(['install', '--prefer-offline', '--no-package-lock', tarball, '@types/node@22'], app);
+  app = () => installed.app;
 }, 240_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-const app = () => join(dir, 'app');
 
 test('require() from CommonJS', () => {
   const out = execFileSync(
@@ -134,10 +125,12 @@ describe('every TypeScript example of README.md and docs/ type-checks against th
   const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types: ['node'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
 
   test.each([
-    ['ESM', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
-    ['CommonJS', 'cjs', { type: 'commonjs' }, { module: 'node16', moduleResolution: 'node16' }],
-  ] as const)('%s consumer', (_name, kind, pkg, moduleOptions) => {
-    const dir = join(app(), `examples-${kind}`);
+    ['ESM', 'esm', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
+    ['CommonJS', 'cjs', 'cjs', { type: 'commonjs' }, { module: 'node16', moduleResolution: 'node16' }],
+    // Old resolvers read no `exports`: `imgverify/webhook` is found through `typesVersions`.
+    ['CommonJS with moduleResolution node10', 'cjs', 'node10', { type: 'commonjs' }, { module: 'commonjs', moduleResolution: 'node10' }],
+  ] as const)('%s consumer', (_name, kind, folder, pkg, moduleOptions) => {
+    const dir = join(app(), `examples-${folder}`);
     execFileSync('mkdir', ['-p', dir]);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `examples-${kind}`, private: true, ...pkg }));
     const names = examples.map((example, i) => {

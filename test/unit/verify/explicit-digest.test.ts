@@ -10,6 +10,7 @@ import { createVerifier } from '../../../src';
 import { nodeDefaultDigest, verifyWithDefaultDigest, withExplicitDigests } from '../../../src/verify/explicit-digest';
 import { emulateDenoVerify } from '../../support/deno-crypto';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
+import { verified } from '../../support/verify';
 
 const message = Buffer.from('signed bytes');
 
@@ -64,7 +65,7 @@ test('regression: under a runtime without a default digest (Deno), a valid signa
   const verifier = createVerifier({ trustedRoot: sigstore.trustedRoot });
   const deno = emulateDenoVerify();
   try {
-    const result = verifier.verifyBundle(legacyLayerToBundle(signed), { bytes: signed.payload }, { subject: 'release@example.test', issuer: DEFAULT_ISSUER });
+    const result = verified(verifier.verifyBundle(legacyLayerToBundle(signed), { bytes: signed.payload }, { subject: 'release@example.test', issuer: DEFAULT_ISSUER }));
     expect(result.signer.subject).toBe('release@example.test');
   } finally {
     deno.mockRestore();
