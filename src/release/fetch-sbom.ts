@@ -56,6 +56,7 @@ export function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
+/** An SBOM from a file or an https URL: at most 10 redirects, one deadline for the whole read, the size bound enforced while reading. */
 export async function readSbom(source: string, options: FetchSbomOptions = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_SBOM_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

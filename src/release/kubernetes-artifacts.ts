@@ -168,7 +168,7 @@ export async function verifyKubernetesBinaries(
   verifier: ImageVerifier,
   version: string,
   platforms: readonly string[],
-  options: ArtifactOptions & { readonly baseUrl?: string } = {},
+  options: ArtifactOptions & { readonly baseUrl?: string | undefined } = {},
 ): Promise<ArtifactVerification[]> {
   const files = platforms.flatMap((platform) => {
     const { os } = kubernetesPlatform(platform);

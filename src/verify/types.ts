@@ -56,7 +56,7 @@ export interface ReferrerOrigin {
 }
 
 /** What every signature result holds: where it was found, and what was established before any failure. */
-interface SignatureResultFields {
+export interface SignatureResultFields {
   readonly source: SignatureSource;
   /** Where exactly: e.g. `localhost:5000/app:sha256-….sig layer 0`. */
   readonly location: string;
@@ -97,7 +97,7 @@ export interface FailedSignatureResult extends SignatureResultFields {
 export type SignatureResult = VerifiedSignatureResult | FailedSignatureResult;
 
 /** What every image result holds. */
-interface ImageResultFields {
+export interface ImageResultFields {
   /** The reference as given. */
   readonly image: string;
   /** The normalised reference (`registry/repo:tag` or `@digest`). */

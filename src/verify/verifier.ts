@@ -20,7 +20,7 @@ import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
 import { formatReference, parseReference, repositoryName, withDigest, type ImageReference } from '../reference';
 import type { HttpStack, RegistryClient, RegistryClientOptions } from '../registry';
-import type { LoadedTrustRoot } from '../trust';
+import type { LoadedTrustRoot } from '../trust/trusted-root';
 import { ActiveTrust, sameRoots, trustEntries, type TrustEntry, type TrustRootInput } from '../trust/source';
 import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
 import type { BlobSignature } from './adapters/blob';

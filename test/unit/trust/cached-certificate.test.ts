@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXTENSION_OID_SCT, X509Certificate } from '@sigstore/core';
 import { CachedCertificate, CERTIFICATE_CACHE_ENABLED, REVIEWED_VERSIONS, forVerification } from '../../../src/trust/cached-certificate';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { createTestSigstore } from '../../support/sigstore';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures');
