@@ -34,6 +34,8 @@ const LAZY = {
   './release/fetch-sbom': ['readSbom'],
   './release/verify-sbom': ['verifySbomImages'],
   './sbom': ['parseSpdx', 'imagesFromSbom', 'imagesFromSpdx'],
+  './trust/describe': ['describeTrustRoot'],
+  './trust/from-keys': ['trustRootFromKeys', 'pemCertificates'],
 };
 
 function fail(message) {

@@ -117,10 +117,10 @@ export {
   type TufRoleStatus,
   type TufStatus,
 } from './trust/tuf';
-export { describeTrustRoot, type AuthoritySummary, type LogSummary, type TrustRootSummary, type ValidityWindow } from './trust/describe';
+export type { AuthoritySummary, LogSummary, TrustRootSummary, ValidityWindow } from './trust/describe';
 // Building blocks of the webhook's TrustRoot documents: trust from PEM keys and certificates, and from parts of several roots.
 export { ComposedTrustRoot, composeTrustRoot, type TrustParts } from './trust/compose';
-export { pemCertificates, trustRootFromKeys, type KeysAuthority, type KeysLog, type TrustKeys } from './trust/from-keys';
+export type { KeysAuthority, KeysLog, TrustKeys } from './trust/from-keys';
 
 // Registry access
 export { HttpStack } from './registry/transport/http-stack';

@@ -16,6 +16,9 @@ import type { SbomVerification } from './release/verify-sbom';
 import type { ParseSpdxOptions } from './sbom';
 import type { ImageExtraction } from './sbom/images';
 import type { SpdxDocument } from './sbom/model';
+import type { TrustRootSummary } from './trust/describe';
+import type { TrustKeys } from './trust/from-keys';
+import type { LoadedTrustRoot } from './trust/trusted-root';
 import type { ImageVerifier, PreparedPolicy } from './verify/verifier';
 import { lazy } from './util/lazy';
 
@@ -29,6 +32,8 @@ const releaseKubernetesArtifacts = lazy(() => require('./release/kubernetes-arti
 const releaseFetchSbom = lazy(() => require('./release/fetch-sbom') as typeof import('./release/fetch-sbom'));
 const releaseVerifySbom = lazy(() => require('./release/verify-sbom') as typeof import('./release/verify-sbom'));
 const sbom = lazy(() => require('./sbom') as typeof import('./sbom'));
+const trustDescribe = lazy(() => require('./trust/describe') as typeof import('./trust/describe'));
+const trustFromKeys = lazy(() => require('./trust/from-keys') as typeof import('./trust/from-keys'));
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -134,4 +139,19 @@ export function imagesFromSbom(input: string | Uint8Array, opts?: ParseSpdxOptio
 /** The container images a parsed SPDX document lists, the image-like packages skipped and why. */
 export function imagesFromSpdx(doc: SpdxDocument): ImageExtraction {
   return sbom().imagesFromSpdx(doc);
+}
+
+/** A summary of a loaded trust root at `now` (default: the current time). */
+export function describeTrustRoot(root: LoadedTrustRoot, now?: number): TrustRootSummary {
+  return trustDescribe().describeTrustRoot(root, now);
+}
+
+/** The trusted root for these keys and certificates, validated and parsed once. */
+export function trustRootFromKeys(keys: TrustKeys, source: string): LoadedTrustRoot {
+  return trustFromKeys().trustRootFromKeys(keys, source);
+}
+
+/** The DER certificates of a PEM text (at least one). */
+export function pemCertificates(pem: string, where: string, source: string): Buffer[] {
+  return trustFromKeys().pemCertificates(pem, where, source);
 }

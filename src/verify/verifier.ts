@@ -30,7 +30,6 @@ import { lazy } from '../util/lazy';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
 import { defined } from '../util/object';
 import { connectionsForImages, mapConcurrent } from '../util/pool';
-import { checkRuntime } from './runtime-check';
 import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo, UnverifiedImageResult, VerifiedImageResult } from './types';
 
 // Loaded on first use (start-up cost, bench/startup.ts): the registry client and its HTTP
@@ -44,6 +43,7 @@ const discoverReferrers = lazy(() => require('../cosign/discover-referrers') as 
 const blob = lazy(() => require('./blob') as typeof import('./blob'));
 const webClient = lazy(() => require('../net/web-client') as typeof import('../net/web-client'));
 const rekorClient = lazy(() => require('../rekor/client') as typeof import('../rekor/client'));
+const runtimeCheck = lazy(() => require('./runtime-check') as typeof import('./runtime-check'));
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface VerifierOptions {
@@ -212,7 +212,7 @@ export class ImageVerifier {
     if (typeof options !== 'object' || options === null) throw new ImgverifyError('INVALID_OPTIONS', 'createVerifier options must be an object');
     rejectUnknownKeys(options, VERIFIER_OPTION_KEYS, 'createVerifier options');
     // Once per process: a runtime that cannot make every check is refused before anything is verified.
-    checkRuntime();
+    runtimeCheck().checkRuntime();
     this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     this.concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {

@@ -111,8 +111,8 @@ test('Bun (npm package bun)', () => {
   expectEveryCheckPasses(probe(join(BIN, 'bun'), ['probe.cjs'], app));
 });
 
-test('Deno (npm package deno; node_modules as installed by npm)', () => {
-  expectEveryCheckPasses(probe(join(BIN, 'deno'), ['run', '--allow-all', '--node-modules-dir=manual', 'probe.cjs'], app));
+test('Deno (npm package deno; node_modules as installed by npm; permissions: read, env, net)', () => {
+  expectEveryCheckPasses(probe(join(BIN, 'deno'), ['run', '--node-modules-dir=manual', '--allow-read', '--allow-env', '--allow-net', 'probe.cjs'], app));
 });
 
 test('an esbuild bundle, run from a folder with no node_modules; esbuild warns about nothing', () => {

@@ -44,7 +44,7 @@ test('refuses a runtime whose signature checks always pass', () => {
   try {
     const refusal = selfTest();
     expect(refusal?.code).toBe('RUNTIME_UNSUPPORTED');
-    expect(refusal?.message).toContain('verifies with a changed Rekor SET');
+    expect(refusal?.message).toContain('verifies with one bit changed');
     expect(refusal?.message).toContain('a changed Ed25519 signature verifies');
   } finally {
     yes.mockRestore();
