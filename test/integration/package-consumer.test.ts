@@ -127,8 +127,9 @@ describe('every TypeScript example of README.md and docs/ type-checks against th
   test.each([
     ['ESM', 'esm', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
     ['CommonJS', 'cjs', 'cjs', { type: 'commonjs' }, { module: 'node16', moduleResolution: 'node16' }],
-    // Old resolvers read no `exports`: `imgverify/webhook` is found through `typesVersions`.
-    ['CommonJS with moduleResolution node10', 'cjs', 'node10', { type: 'commonjs' }, { module: 'commonjs', moduleResolution: 'node10' }],
+    // Old resolvers read no `exports`: `imgverify/webhook` is found through `typesVersions`. (esModuleInterop, as
+    // `tsc --init` sets it: @sigstore/core's declarations default-import node:crypto.)
+    ['CommonJS with moduleResolution node10', 'cjs', 'node10', { type: 'commonjs' }, { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }],
   ] as const)('%s consumer', (_name, kind, folder, pkg, moduleOptions) => {
     const dir = join(app(), `examples-${folder}`);
     execFileSync('mkdir', ['-p', dir]);
