@@ -18,6 +18,7 @@ export const OPTIONAL_PACKAGES = {
   'tar-stream': { range: '^3.2.2', neededBy: 'the admission webhook (imgverify/webhook: TrustRoot repositories)' },
   '@bufbuild/cel': { range: '^0.6.1', neededBy: 'CEL conditions on attestations' },
   '@bufbuild/protobuf': { range: '^2.17.0', neededBy: 'CEL conditions on attestations (@bufbuild/cel)' },
+  '@kubernetes/client-node': { range: '^2.0.1', neededBy: "the admission webhook's cluster mode (policies read from the Kubernetes API)" },
 } as const satisfies Record<string, { readonly range: string; readonly neededBy: string }>;
 
 export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;

@@ -49,7 +49,7 @@ test('import from ESM (named exports)', () => {
 });
 
 describe('optional dependencies: the webhook and CEL conditions', () => {
-  const OPTIONAL = ['yaml', 'tar-stream', '@bufbuild/cel', '@bufbuild/protobuf'];
+  const OPTIONAL = ['yaml', 'tar-stream', '@bufbuild/cel', '@bufbuild/protobuf', '@kubernetes/client-node'];
 
   test('npm install imgverify installs none of them; what needs one fails DEPENDENCY_MISSING naming the package (the CLI exits 2, no stack trace)', () => {
     for (const name of OPTIONAL) expect(existsSync(join(app(), 'node_modules', ...name.split('/')))).toBe(false);
@@ -74,9 +74,22 @@ describe('optional dependencies: the webhook and CEL conditions', () => {
     }
   });
 
-  test('once installed, the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it', () => {
+  test('once installed, the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it; cluster mode needs its client too', () => {
     const versions = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
-    npm(['install', '--prefer-offline', '--no-package-lock', ...OPTIONAL.map((name) => `${name}@${versions.peerDependencies[name]}`)], app());
+    const install = (names: readonly string[]) => npm(['install', '--prefer-offline', '--no-package-lock', ...names.map((name) => `${name}@${versions.peerDependencies[name]}`)], app());
+    // The webhook without its cluster mode's client: folder mode works; the cluster client's load names the package.
+    install(OPTIONAL.filter((name) => name !== '@kubernetes/client-node'));
+    const client = JSON.stringify(join(app(), 'node_modules', 'imgverify', 'dist', 'webhook', 'kube', 'client.js'));
+    const missing = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then(() => console.log('loaded'), (e) => console.log(e.code, e.message))`], {
+      cwd: app(),
+      encoding: 'utf8',
+    });
+    expect(missing.trim()).toBe(
+      "DEPENDENCY_MISSING the admission webhook's cluster mode (policies read from the Kubernetes API) needs the package @kubernetes/client-node, which is not installed: npm install @kubernetes/client-node@'^2.0.1' (an optional peer dependency of imgverify)",
+    );
+    install(['@kubernetes/client-node']);
+    const loaded = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then((k) => console.log(typeof k.KubeConfig))`], { cwd: app(), encoding: 'utf8' });
+    expect(loaded.trim()).toBe('function');
     const cjs = execFileSync(
       process.execPath,
       ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],

@@ -223,7 +223,7 @@ describe('deploy/ manifests', () => {
       copyFileSync(join(__dirname, '..', '..', '..', 'package.json'), join(dir, 'package.json'));
       execFileSync(process.execPath, ['-e', script!], { cwd: dir });
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<'dependencies' | 'devDependencies' | 'peerDependencies', Record<string, string>>;
-      expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@bufbuild/cel', '@bufbuild/protobuf', 'tar-stream', 'yaml']);
+      expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@bufbuild/cel', '@bufbuild/protobuf', '@kubernetes/client-node', 'tar-stream', 'yaml']);
       for (const [name, range] of Object.entries(pkg.peerDependencies)) {
         expect(pkg.dependencies[name]).toBe(range);
         expect(pkg.devDependencies[name]).toBeUndefined();

@@ -28,6 +28,7 @@ test.each([
   ['a file of the package', loaderError("Cannot find module '@bufbuild/cel/ext'"), '@bufbuild/cel'],
   ['Node/Bun import()', loaderError("Cannot find package 'tar-stream' imported from /app/dist/webhook/trust-root.js", 'ERR_MODULE_NOT_FOUND'), 'tar-stream'],
   ['Deno import()', loaderError('Import "yaml" not a dependency', 'ERR_MODULE_NOT_FOUND'), 'yaml'],
+  ['an ES module package (the cluster mode client)', loaderError("Cannot find package '@kubernetes/client-node' imported from /app/dist/webhook/kube/client.js", 'ERR_MODULE_NOT_FOUND'), '@kubernetes/client-node'],
 ])('%s: names the package', (_name, err, name) => {
   expect(missingOptionalPackage(err)).toBe(name);
 });
