@@ -50,15 +50,15 @@ export const DEFAULT_PORT = 8443;
  */
 export interface KubernetesSourceOptions {
   /** A kubeconfig file. */
-  readonly kubeconfig?: string;
+  readonly kubeconfig?: string | undefined;
   /** A context of the kubeconfig other than its current one. */
-  readonly context?: string;
+  readonly context?: string | undefined;
   /** Where `secretRef` Secrets are read (default: the kubeconfig context's namespace, else the Pod's, else `imgverify-system`). */
-  readonly namespace?: string;
+  readonly namespace?: string | undefined;
   /** The environment the configuration is looked up in (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `HOME`); default `process.env`. */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** Write `status.conditions` on the objects (default true). */
-  readonly writeStatus?: boolean;
+  readonly writeStatus?: boolean | undefined;
   /** @internal A folder the service account's files are read under instead of `/` (tests). */
   readonly serviceAccountRoot?: string;
 }
