@@ -14,7 +14,7 @@ import { ImgverifyError } from '../errors';
  * `peerDependencies`, which a unit test holds this equal to), with what needs them.
  */
 export const OPTIONAL_PACKAGES = {
-  yaml: { range: '^2.9.1', neededBy: 'the admission webhook (imgverify/webhook: policy files)' },
+  yaml: { range: '^2.9.1', neededBy: 'the admission webhook (imgverify/webhook: policy files) and kubelet credential provider configurations' },
   'tar-stream': { range: '^3.2.2', neededBy: 'the admission webhook (imgverify/webhook: TrustRoot repositories)' },
   '@bufbuild/cel': { range: '^0.6.1', neededBy: 'CEL conditions on attestations' },
   '@bufbuild/protobuf': { range: '^2.17.0', neededBy: 'CEL conditions on attestations (@bufbuild/cel)' },

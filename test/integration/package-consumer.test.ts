@@ -59,7 +59,7 @@ describe('optional dependencies: the webhook and CEL conditions', () => {
       { cwd: app(), encoding: 'utf8' },
     );
     expect(webhook.trim()).toBe(
-      "DEPENDENCY_MISSING the admission webhook (imgverify/webhook: policy files) needs the package yaml, which is not installed: npm install yaml@'^2.9.1' (an optional peer dependency of imgverify)",
+      "DEPENDENCY_MISSING the admission webhook (imgverify/webhook: policy files) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'^2.9.1' (an optional peer dependency of imgverify)",
     );
     const cel = execFileSync(
       process.execPath,
@@ -67,10 +67,17 @@ describe('optional dependencies: the webhook and CEL conditions', () => {
       { cwd: app(), encoding: 'utf8' },
     );
     expect(cel.trim()).toMatch(/^DEPENDENCY_MISSING CEL conditions on attestations needs the package @bufbuild\/cel, which is not installed: npm install @bufbuild\/cel@'\^0\.6\.1'/);
+    writeFileSync(join(app(), 'providers.yaml'), 'apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n');
+    const providers = execFileSync(
+      process.execPath,
+      ['-e', "require('imgverify').loadCredentialProviders({ config: 'providers.yaml', binDir: '.' }).then(() => console.log('loaded'), (e) => console.log(e.code))"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(providers.trim()).toBe('DEPENDENCY_MISSING');
     for (const args of [['webhook', '--help'], ['policy', 'test', '--help']]) {
       const p = spawnSync(join(app(), 'node_modules', '.bin', 'imgverify'), args, { cwd: app(), encoding: 'utf8' });
       expect(p.status).toBe(2);
-      expect(p.stderr).toMatch(/^imgverify (webhook|policy): the admission webhook \(imgverify\/webhook: policy files\) needs the package yaml, which is not installed: npm install yaml@'\^2\.9\.1' \(an optional peer dependency of imgverify\) \[DEPENDENCY_MISSING\]\n$/);
+      expect(p.stderr).toMatch(/^imgverify (webhook|policy): the admission webhook \(imgverify\/webhook: policy files\) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'\^2\.9\.1' \(an optional peer dependency of imgverify\) \[DEPENDENCY_MISSING\]\n$/);
     }
   });
 
