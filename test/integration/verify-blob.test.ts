@@ -120,11 +120,11 @@ describe('library: verifyBlob', () => {
   test('aborted while Rekor does not answer: ImgverifyError ABORTED, not the signal\'s raw DOMException (issue 20.8)', async () => {
     const silent = await startSilentServer();
     try {
-      const during = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
-      expect(during).toBeInstanceOf(ImgverifyError);
-      expect(during).toMatchObject({ code: 'ABORTED', category: 'operational', message: expect.stringContaining('aborted due to timeout') });
-      const before = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.abort() }).catch((e: unknown) => e);
-      expect(before).toMatchObject({ code: 'ABORTED' });
+      const during = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.timeout(300) });
+      expect(during.error).toBeInstanceOf(ImgverifyError);
+      expect(during).toMatchObject({ verified: false, error: { code: 'ABORTED', category: 'operational', message: expect.stringContaining('aborted due to timeout') } });
+      const before = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.abort() });
+      expect(before).toMatchObject({ verified: false, error: { code: 'ABORTED' } });
     } finally {
       await silent.stop();
     }
@@ -132,7 +132,7 @@ describe('library: verifyBlob', () => {
 
   test('the index lists first an entry the log answers 404 for: the next entry is still looked at, and verifies (issue 20.18)', async () => {
     rekor.behaviour = 'stale-first';
-    const result = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url });
+    const result = verified(await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }));
     expect(result.signer.subject).toBe(KREL);
     expect(rekor.requests.some((r) => r.endsWith(`/entries/${'f'.repeat(64)}`))).toBe(true);
   });
@@ -140,13 +140,13 @@ describe('library: verifyBlob', () => {
   test('an entry that cannot be read, and none that verifies: FETCH_FAILED (no verdict), not a verification failure', async () => {
     rekor.behaviour = 'stale-first';
     const other = signBlob(sigstore, Buffer.from('signed by someone else'), { identity: { email: 'other@example.test' }, issuer: GOOGLE });
-    const err = await verifier.verifyBlob(other.artifact, { signature: other.sigFile, certificate: other.certFile! }, POLICY, { rekorUrl: rekor.url }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'FETCH_FAILED', category: 'operational' });
+    const result = await verifier.verifyBlob(other.artifact, { signature: other.sigFile, certificate: other.certFile! }, POLICY, { rekorUrl: rekor.url });
+    expect(result).toMatchObject({ verified: false, error: { code: 'FETCH_FAILED', category: 'operational' } });
   });
 
   test('an index answer over its bound: SIZE_LIMIT_EXCEEDED saying what and where, in words (the message was garbled) (issue 20.18)', async () => {
     rekor.behaviour = 'huge-index';
-    const err = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).catch((e: unknown) => e);
+    const err = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified).catch((e: unknown) => e);
     const sha256 = createHash('sha256').update(kubectl.artifact).digest('hex');
     expect(err).toMatchObject({ code: 'SIZE_LIMIT_EXCEEDED', message: `the Rekor index search for sha256:${sha256} from ${rekor.url}/api/v1/index/retrieve is larger than 262144 bytes` });
   });
