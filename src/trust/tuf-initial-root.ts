@@ -6,8 +6,12 @@
  */
 import { ImgverifyError, type ErrorCode } from '../errors';
 import { errorMessage } from '../util/describe';
-import { readFileOrUrl } from '../net/read';
+import { lazy } from '../util/lazy';
 import { PUBLIC_GOOD_TUF_MIRROR, publicGoodSeed } from './seeds';
+
+// Loaded when a root is read (imgverify initialize --root), not with the root import (start-up cost, bench/startup.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+const netRead = lazy(() => require('../net/read') as typeof import('../net/read'));
 
 export { PUBLIC_GOOD_TUF_MIRROR };
 const MAX_ROOT_BYTES = 512 * 1024;
@@ -29,7 +33,7 @@ export function embeddedRoot(mirror: string): Buffer | undefined {
 export async function readInitialRoot(root: string | Buffer, timeoutMs: number): Promise<Buffer> {
   if (Buffer.isBuffer(root)) return root;
   try {
-    return await readFileOrUrl(root, { what: 'the TUF root', maxBytes: MAX_ROOT_BYTES, timeoutMs });
+    return await netRead().readFileOrUrl(root, { what: 'the TUF root', maxBytes: MAX_ROOT_BYTES, timeoutMs });
   } catch (err) {
     const code = err instanceof ImgverifyError && err.code === 'FETCH_FAILED' ? 'TUF_MIRROR_UNREACHABLE' : 'TRUST_ROOT_INVALID';
     throw rootError(code, `cannot read the TUF root ${root}: ${errorMessage(err)}`, root, err);
