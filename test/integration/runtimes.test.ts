@@ -9,9 +9,13 @@
  * reader; and an image in a real registry (Debian's docker-registry on 127.0.0.1) signed by
  * the test Sigstore. No fast path is off (imgverify warns when one is) and the bundlers warn
  * about nothing.
+ *
+ * No leg is ever skipped: a runtime or bundler that is missing (npm ci installs them) fails its
+ * leg, saying so, here and in CI alike. Node.js is the one running jest: 22 under `npm test`,
+ * 24 when .ci/run runs jest again on Node 24.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -67,6 +71,12 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** A runtime or bundler from node_modules (a devDependency); its absence fails the leg, never skips it. */
+function installed(path: string): string {
+  if (!existsSync(path)) throw new Error(`${path} is missing: the runtime matrix needs it (a devDependency, installed by npm ci); this leg fails rather than skips`);
+  return path;
+}
+
 /** Runs the probe; its JSON lines by check, and its stderr. */
 function probe(command: string, args: readonly string[], cwd: string): { results: Record<string, Record<string, unknown>>; stderr: string } {
   const p = spawnSync(command, args, { cwd, env: probeEnv, encoding: 'utf8', timeout: 120_000 });
@@ -103,16 +113,16 @@ function isolated(name: string, files: ReadonlyArray<[from: string, to: string]>
   return dir;
 }
 
-test('Node.js', () => {
+test(`Node.js ${process.version}`, () => {
   expectEveryCheckPasses(probe(process.execPath, ['probe.cjs'], app));
 });
 
 test('Bun (npm package bun)', () => {
-  expectEveryCheckPasses(probe(join(BIN, 'bun'), ['probe.cjs'], app));
+  expectEveryCheckPasses(probe(installed(join(BIN, 'bun')), ['probe.cjs'], app));
 });
 
 test('Deno (npm package deno; node_modules as installed by npm; permissions: read, env, net)', () => {
-  expectEveryCheckPasses(probe(join(BIN, 'deno'), ['run', '--node-modules-dir=manual', '--allow-read', '--allow-env', '--allow-net', 'probe.cjs'], app));
+  expectEveryCheckPasses(probe(installed(join(BIN, 'deno')), ['run', '--node-modules-dir=manual', '--allow-read', '--allow-env', '--allow-net', 'probe.cjs'], app));
 });
 
 test('an esbuild bundle, run from a folder with no node_modules; esbuild warns about nothing', () => {
@@ -131,7 +141,7 @@ test('an esbuild bundle, run from a folder with no node_modules; esbuild warns a
 test('an ncc bundle (one file, no stray copies of dependencies), run from a folder with no node_modules', () => {
   const out = join(work, 'ncc');
   mkdirSync(out, { recursive: true });
-  execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'), 'build', 'probe.cjs', '-o', out, '--quiet'], {
+  execFileSync(process.execPath, [installed(join(PROJECT_ROOT, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js')), 'build', 'probe.cjs', '-o', out, '--quiet'], {
     cwd: app,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
