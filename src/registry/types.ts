@@ -36,7 +36,7 @@ export interface RegistryClientOptions {
    * after the `credentials` option and before the credential files, for the images their
    * `matchImages` match.
    */
-  credentialProviders?: CredentialProviders;
+  credentialProviders?: CredentialProviders | undefined;
   /**
    * Credential files to consult, in order, instead of the default chain (after
    * `dockerConfigPath` when that is a path): docker `config.json`, containers `auth.json`, or

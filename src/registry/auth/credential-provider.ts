@@ -336,11 +336,11 @@ interface CacheEntry {
 /** How plugins are run. */
 export interface CredentialProvidersOptions {
   /** The environment the plugins inherit (the kubelet passes its own). Default process.env. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** How long one run may take. Default 10 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Clock for the cache (tests). Default Date.now. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** One configured plugin: its matching, its cache, its runs. */
@@ -351,7 +351,7 @@ class Provider {
   constructor(
     readonly spec: CredentialProviderSpec,
     private readonly binDir: string,
-    private readonly options: Required<Pick<CredentialProvidersOptions, 'env' | 'timeoutMs' | 'now'>>,
+    private readonly options: { readonly env: Readonly<Record<string, string | undefined>>; readonly timeoutMs: number; readonly now: () => number },
   ) {}
 
   /** Number of runs (tests and messages). */

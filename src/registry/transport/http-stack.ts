@@ -22,17 +22,17 @@ export interface ClientCertificate {
 
 export interface HttpStackOptions {
   /** Root CAs (PEM); replaces Node's roots when given (the registry client passes Node's plus the extra ones). */
-  readonly ca?: readonly string[];
+  readonly ca?: readonly string[] | undefined;
   /** Proxies; default: from `env`. `false`: always connect directly. */
-  readonly proxy?: ProxySettings | false;
+  readonly proxy?: ProxySettings | false | undefined;
   /** Environment to read proxy variables from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Client certificates by registry (`ghcr.io`, `registry.corp:5000`). */
-  readonly clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  readonly clientCertificates?: Readonly<Record<string, ClientCertificate>> | undefined;
   /** Connections kept per origin. Default 32. */
-  readonly maxConnectionsPerHost?: number;
+  readonly maxConnectionsPerHost?: number | undefined;
   /** TCP + TLS (+ proxy tunnel) connect timeout. Default 30 000 ms. */
-  readonly connectTimeoutMs?: number;
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 /** Where a request goes: the dispatcher, and the proxy it passes through (for messages). */

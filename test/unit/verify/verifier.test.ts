@@ -1,5 +1,19 @@
 /** The verifier's pure side: prepared policies are opaque and bound to the trust root they were compiled for. */
-import { createVerifier, shareHttpStack, type AttestationOptions, type BlobVerifyOptions, type RegistryReader, type VerifierOptions, type VerifyCallOptions, type VerifyManyOptions } from '../../../src';
+import {
+  createVerifier,
+  HttpStack,
+  shareHttpStack,
+  type AttestationOptions,
+  type BlobVerifyOptions,
+  type CredentialProvidersOptions,
+  type HttpStackOptions,
+  type ProxySettings,
+  type RegistryReader,
+  type TufOptions,
+  type VerifierOptions,
+  type VerifyCallOptions,
+  type VerifyManyOptions,
+} from '../../../src';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
 import { verified } from '../../support/verify';
 
@@ -49,6 +63,20 @@ test('options take an explicit undefined as "the default" (exactOptionalProperty
   expect([many, attestations, blob].every((o) => Object.values(o).every((v) => v === undefined))).toBe(true);
   await verifier.close();
   await onA.close();
+});
+
+test('the registry, proxy, TUF and credential-provider options take an explicit undefined too (an unset environment variable)', async () => {
+  const unset: string | undefined = process.env.IMGVERIFY_TEST_SURELY_UNSET;
+  const proxy: ProxySettings = { httpsProxy: unset, httpProxy: unset, noProxy: unset };
+  const stackOptions: HttpStackOptions = { proxy, ca: undefined, clientCertificates: undefined, maxConnectionsPerHost: undefined, connectTimeoutMs: undefined };
+  const stack = new HttpStack(stackOptions);
+  await stack.close();
+  const tuf: TufOptions = { mirror: undefined, targets: undefined, root: undefined, cacheDir: undefined, offline: undefined, timeoutMs: undefined, maxAgeMs: undefined };
+  const providers: CredentialProvidersOptions = { env: undefined, timeoutMs: undefined, now: undefined };
+  const verifier = createVerifier({ trustedRoot: a.trustedRoot, registry: { proxy, credentialProviders: undefined } });
+  expect(verifier.trust.source).toBeDefined();
+  await verifier.close();
+  expect([tuf, providers].every((o) => Object.values(o).every((v) => v === undefined))).toBe(true);
 });
 
 describe('an injected registry reader that ignores the signal (issue 20.7)', () => {
