@@ -7,7 +7,10 @@ module.exports = {
     // Transpile only (tsconfig.json has isolatedModules): `npm run typecheck`, which `npm test`
     // runs first, checks the types of src and test in one pass instead of once per worker.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // ES-module-only dependencies, converted for jest on Node 22 (test/support/esm-to-cjs.cjs).
+    '/node_modules/@noble/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.cjs',
   },
+  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   // Each test file gets an empty cache folder (no TUF cache of the machine's user leaks in).
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 60000,

@@ -32,6 +32,13 @@ export const ERROR_CODES = {
   SBOM_NO_IMAGES: 'usage',
   /** A TUF cache was asked for (--offline, --tuf-cache) where none was initialized (imgverify initialize). */
   TUF_NOT_INITIALIZED: 'usage',
+  /**
+   * The JavaScript runtime cannot make a check imgverify needs: its self-test on a known-good
+   * signature failed (docs/runtimes.md). Nothing was verified; use a runtime imgverify supports.
+   */
+  RUNTIME_UNSUPPORTED: 'usage',
+  /** A feature needs an optional package that is not installed (the message names it: `npm install <name>`). */
+  DEPENDENCY_MISSING: 'usage',
 
   // --- operational (exit 3): the answer could not be obtained ---
   /** The registry could not be reached (DNS, connection refused, TLS handshake). */

@@ -20,7 +20,7 @@
  *   - RSA-PSS and other key types are not supported from a digest, likewise.
  */
 import { constants, publicDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { p256 } from '@noble/curves/p256';
+import type * as Nist from '@noble/curves/nist.js' with { 'resolution-mode': 'import' };
 import { ImgverifyError } from '../errors';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
@@ -37,15 +37,13 @@ const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = Object.fre
 /**
  * By Node's curve name; the three share one type (@noble/curves' ECDSA). Loaded on first use:
  * only a verification from a digest needs them, and importing imgverify stays cheap.
+ * `@noble/curves` 2 is an ES module: `require()` loads it synchronously (Node.js 22.12+, Bun,
+ * Deno) and bundlers convert it.
  */
-function curves(): Readonly<Record<string, typeof p256 | undefined>> {
-  /* eslint-disable @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost) */
-  return {
-    prime256v1: (require('@noble/curves/p256') as typeof import('@noble/curves/p256')).p256,
-    secp384r1: (require('@noble/curves/p384') as typeof import('@noble/curves/p384')).p384,
-    secp521r1: (require('@noble/curves/p521') as typeof import('@noble/curves/p521')).p521,
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
+function curves(): Readonly<Record<string, typeof Nist.p256 | undefined>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost)
+  const nist = require('@noble/curves/nist.js') as typeof Nist;
+  return { prime256v1: nist.p256, secp384r1: nist.p384, secp521r1: nist.p521 };
 }
 
 function unsupported(why: string): ImgverifyError {

@@ -3,9 +3,9 @@
  * The `imgverify` executable: refuses an unsupported Node.js version with a one-line message
  * (exit 2) before anything else loads, then runs the command line (./run.ts).
  */
-import { unsupportedNode } from '../util/node-version';
+import { isNode, unsupportedNode } from '../util/node-version';
 
-const problem = unsupportedNode();
+const problem = isNode() ? unsupportedNode() : undefined;
 if (problem !== undefined) {
   process.stderr.write(`${problem}\n`);
   process.exitCode = 2;

@@ -1,6 +1,5 @@
 /** Rendering of verification results: JSON for machines, one line per image for people. */
 import type { ImageVerificationResult, SignatureResult } from '..';
-import { pinnedReference } from './report-table';
 
 export function resultToJSON(result: ImageVerificationResult): Record<string, unknown> {
   const { error, ...rest } = result;
@@ -24,7 +23,7 @@ export function claimsText(claims: Readonly<Record<string, string>> | undefined)
 
 /** `registry/repo:tag@sha256:…` as far as it is known. */
 function pinned(result: ImageVerificationResult): string {
-  return pinnedReference(result) ?? result.reference ?? result.image;
+  return result.pinnedReference ?? result.reference ?? result.image;
 }
 
 export function resultToText(result: ImageVerificationResult): string {
@@ -35,8 +34,7 @@ export function resultToText(result: ImageVerificationResult): string {
     const more = good.length > 1 ? ` (+${good.length - 1} more valid signature${good.length > 2 ? 's' : ''})` : '';
     return `VERIFIED  ${pinned(result)}  signed by ${signerText(first)}${when}${more}`;
   }
-  const error = result.error;
-  const label = error?.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
-  const reason = error ? `${error.message} [${error.code}]` : 'not verified';
-  return `${label}  ${pinned(result)}  ${reason}`;
+  const { error } = result;
+  const label = error.category === 'verification' ? 'FAILED  ' : 'ERROR   ';
+  return `${label}  ${pinned(result)}  ${error.message} [${error.code}]`;
 }

@@ -2,8 +2,8 @@
 import type { ImageVerificationResult } from '..';
 
 function signerOf(r: ImageVerificationResult): string {
-  const s = r.signatures.find((x) => x.verified)?.signer;
-  if (!s) return '';
+  if (!r.verified) return '';
+  const s = r.signer;
   return s.publicKeySha256 ? `key:${s.publicKeySha256.slice(0, 12)}` : (s.subject ?? '');
 }
 
@@ -12,20 +12,13 @@ export function verdictOf(r: ImageVerificationResult): 'verified' | 'FAILED' | '
   return r.error?.category === 'verification' ? 'FAILED' : 'ERROR';
 }
 
-/** `repo:tag@sha256:…` for a result whose digest is known. */
-export function pinnedReference(r: ImageVerificationResult): string | undefined {
-  if (!r.digest) return undefined;
-  const ref = r.reference ?? r.image;
-  return ref.includes('@') ? ref : `${ref}@${r.digest}`;
-}
-
 export function summaryTable(results: readonly ImageVerificationResult[]): string {
   const rows = results.map((r) => [
     r.reference ?? r.image,
     r.digest ? `${r.digest.slice(0, 19)}…` : '-',
     verdictOf(r),
     signerOf(r),
-    r.verified ? '' : `${r.error?.code ?? ''}: ${r.error?.message ?? 'not verified'}`,
+    r.verified ? '' : `${r.error.code}: ${r.error.message}`,
   ]);
   const header = ['IMAGE', 'DIGEST', 'VERDICT', 'SIGNER', 'REASON'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

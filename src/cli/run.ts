@@ -63,13 +63,14 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
     io.stdout(`imgverify ${(require('../../package.json') as { version: string }).version}\n`);
     return 0;
   }
-  const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name]!() : undefined;
-  if (!command) {
+  const load = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     io.stderr(`imgverify: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
   try {
-    return await command(rest, io);
+    // Loading is inside: a command whose optional dependency is missing fails DEPENDENCY_MISSING (exit 2).
+    return await load()(rest, io);
   } catch (err) {
     if (isParseArgsError(err)) {
       io.stderr(`imgverify ${name}: ${err.message}\n`);

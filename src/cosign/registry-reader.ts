@@ -22,7 +22,7 @@ export interface ReferrersListing {
 
 /** Every read takes the deadline of the operation it belongs to (one image's verification). */
 export interface ReadOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface RegistryReader {

@@ -14,15 +14,18 @@ export interface ReadFileOrUrlOptions {
   readonly what: string;
   readonly maxBytes: number;
   /** For URLs: the deadline of the request, ms (default 30 s). */
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export function isHttpUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
-/** The bytes of a file or URL. A missing or unreadable file is INVALID_OPTIONS (a usage error). */
+/**
+ * Reads a local file or fetches an https URL (verify-blob's --signature, --certificate, --bundle),
+ * size- and time-bounded. A missing or unreadable file is INVALID_OPTIONS (a usage error).
+ */
 export async function readFileOrUrl(source: string, options: ReadFileOrUrlOptions): Promise<Buffer> {
   if (isHttpUrl(source)) {
     const web = new WebClient(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});

@@ -27,6 +27,7 @@ import { ImgverifyError } from '../errors';
 import { errorMessage } from '../util/describe';
 import { ITERATE_FUNCTION, metered, meteredEnvironment, STEP_FUNCTION } from './cel-meter';
 import { qualifiedName, STATEMENT_TYPES, typeProblem, type ExprNode } from './cel-types';
+import { asDependencyMissing } from '../util/optional-module';
 
 export { MAX_CONDITION_MS, MAX_CONDITION_OUTPUT, MAX_CONDITION_STEPS } from './cel-meter';
 
@@ -75,17 +76,32 @@ const TYPE_IDENTIFIERS = new Set(['int', 'uint', 'double', 'bool', 'string', 'by
 /** Calls the planner implements itself rather than through functions. */
 const SPECIAL_CALLS = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '_[_]', '_[?_]', '_?._']);
 
-/** @bufbuild/cel, loaded when the first condition is compiled (start-up cost: about a hundred modules). */
+/**
+ * @bufbuild/cel, loaded when the first condition is compiled (start-up cost: about a hundred
+ * modules). An optional dependency (with @bufbuild/protobuf): without it, a condition fails with
+ * DEPENDENCY_MISSING naming the package (../util/optional-module.ts).
+ */
 function cel(): typeof import('@bufbuild/cel') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
-  return require('@bufbuild/cel') as typeof import('@bufbuild/cel');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+    return require('@bufbuild/cel') as typeof import('@bufbuild/cel');
+  } catch (err) {
+    throw asDependencyMissing(err);
+  }
 }
 
 let sharedEnv: CelEnv | undefined;
 
 function env(): CelEnv {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed, with cel()
-  sharedEnv ??= meteredEnvironment(cel(), (require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext')).strings);
+  if (sharedEnv) return sharedEnv;
+  let ext: typeof import('@bufbuild/cel/ext');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed, with cel()
+    ext = require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext');
+  } catch (err) {
+    throw asDependencyMissing(err);
+  }
+  sharedEnv = meteredEnvironment(cel(), ext.strings);
   return sharedEnv;
 }
 
@@ -204,9 +220,11 @@ export function compileCondition(expression: string, origin: string, firstLine =
   if (expression.length > MAX_CONDITION_LENGTH) {
     throw compileError(origin, shift({ line: 1, column: 1 }), `the expression is longer than ${MAX_CONDITION_LENGTH} characters`, expression);
   }
+  // Loaded outside the try: a missing @bufbuild/cel is DEPENDENCY_MISSING, not a syntax error.
+  const library = cel();
   let parsed: ReturnType<typeof import('@bufbuild/cel').parse>;
   try {
-    parsed = cel().parse(expression);
+    parsed = library.parse(expression);
   } catch (err) {
     const location = (err as { location?: { start?: { line?: number; column?: number } } }).location?.start;
     const at = location?.line !== undefined && location.column !== undefined ? { line: location.line, column: location.column } : { line: 1, column: 1 };
@@ -231,7 +249,7 @@ export function compileCondition(expression: string, origin: string, firstLine =
   meterComprehensions(parsed.expr as unknown as ExprNode);
   let run: Compiled['run'];
   try {
-    run = cel().plan(celEnvironment, parsed);
+    run = library.plan(celEnvironment, parsed);
   } catch (err) {
     throw compileError(origin, where(undefined), errorMessage(err), expression);
   }

@@ -34,9 +34,9 @@ export const SIGNATURE_HASH_ALGORITHMS: readonly SignatureHashAlgorithm[] = Obje
 
 export interface PolicyOptions {
   /** Accept signatures with no transparency-log entry (cosign --insecure-ignore-tlog). Default false. */
-  insecureIgnoreTlog?: boolean;
+  insecureIgnoreTlog?: boolean | undefined;
   /** Accept certificates without a valid embedded SCT (cosign --insecure-ignore-sct). Default false. */
-  insecureIgnoreSct?: boolean;
+  insecureIgnoreSct?: boolean | undefined;
 }
 
 /** A single identity (`{subject, issuer}`) is accepted as shorthand for `{identities: [it]}`. */

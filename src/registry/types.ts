@@ -22,21 +22,21 @@ export interface RegistryClientOptions {
    * `localhost:5000`); keys are normalised like docker config keys, so
    * `https://index.docker.io/v1/` works too. They take precedence over the docker config.
    */
-  credentials?: Readonly<Record<string, RegistryCredentials>>;
+  credentials?: Readonly<Record<string, RegistryCredentials>> | undefined;
   /**
    * docker `config.json` (`auths`, `credHelpers`, `credsStore`). Default:
    * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, consulted after
    * `$REGISTRY_AUTH_FILE` and before the containers auth files (see `credentialFiles`).
    * `false` (without `credentialFiles`): read no credential file at all.
    */
-  dockerConfigPath?: string | false;
+  dockerConfigPath?: string | false | undefined;
   /**
    * Kubelet credential provider plugins (`loadCredentialProviders()`: the kubelet's
    * `--image-credential-provider-config` and `--image-credential-provider-bin-dir`), asked
    * after the `credentials` option and before the credential files, for the images their
    * `matchImages` match.
    */
-  credentialProviders?: CredentialProviders;
+  credentialProviders?: CredentialProviders | undefined;
   /**
    * Credential files to consult, in order, instead of the default chain (after
    * `dockerConfigPath` when that is a path): docker `config.json`, containers `auth.json`, or
@@ -45,27 +45,27 @@ export interface RegistryClientOptions {
    * `${XDG_CONFIG_HOME:-~/.config}/containers/auth.json`, `~/.dockercfg`. `false`: none.
    * Credential helpers they name are run (`docker-credential-<name> get`, found on `env.PATH`).
    */
-  credentialFiles?: readonly string[] | false;
+  credentialFiles?: readonly string[] | false | undefined;
   /**
    * Plain http for registries that are not loopback: `true` for all, or a list of registry
    * hosts (`host[:port]`). Such registries are tried over https first, as docker does for
    * insecure registries. Loopback registries (localhost, 127.0.0.0/8, [::1]) are always
    * allowed plain http.
    */
-  allowHttp?: boolean | readonly string[];
+  allowHttp?: boolean | readonly string[] | undefined;
   /** Extra trusted CA certificates (PEM) for TLS, added to Node's default roots. */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
   /**
    * TLS client certificates (mTLS) by registry (`registry.corp:5000`, keys normalised like
    * docker config keys). Each is presented only to its registry's host, never to a redirect
    * target or token realm elsewhere.
    */
-  clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  clientCertificates?: Readonly<Record<string, ClientCertificate>> | undefined;
   /**
    * HTTP proxies. Default: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (or lower case) from `env`,
    * as Go reads them (loopback is never proxied). `false`: always connect directly.
    */
-  proxy?: ProxySettings | false;
+  proxy?: ProxySettings | false | undefined;
   /**
    * The environment read for proxy variables, credential files (`DOCKER_CONFIG`,
    * `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `XDG_CONFIG_HOME`, `HOME`) and credential helpers
@@ -77,28 +77,28 @@ export interface RegistryClientOptions {
    * proxies and client certificates are used, and `close()` leaves it open. Cannot be combined
    * with `ca`, `clientCertificates`, `proxy` or `maxConnectionsPerHost`.
    */
-  httpStack?: HttpStack;
+  httpStack?: HttpStack | undefined;
   /**
    * Deadline of one call (getManifest, getBlob, listReferrers) as a whole: the scheme probe,
    * token requests, redirects, retries and Retry-After waits, every page. Default 30 000 ms.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Retries on 408/429/5xx and dropped connections. Default 3. */
-  retries?: number;
+  retries?: number | undefined;
   /** First backoff delay; doubles each retry, with jitter. Default 250 ms. */
-  retryBaseDelayMs?: number;
+  retryBaseDelayMs?: number | undefined;
   /** Longest wait between retries, including a registry's Retry-After. Default 10 000 ms. */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs?: number | undefined;
   /** Largest manifest (and referrers page) accepted. Default 4 MiB. */
-  maxManifestBytes?: number;
+  maxManifestBytes?: number | undefined;
   /** Largest blob accepted unless a call says otherwise. Default 8 MiB. */
-  maxBlobBytes?: number;
+  maxBlobBytes?: number | undefined;
   /** Connections kept per origin (keep-alive). Default 8. */
-  maxConnectionsPerHost?: number;
+  maxConnectionsPerHost?: number | undefined;
   /** User-Agent header. Default `imgverify`. */
-  userAgent?: string;
+  userAgent?: string | undefined;
   /** Aborts every request of this client. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A credential to try for a registry, and where it comes from (for messages; never the secret). */
@@ -131,26 +131,26 @@ export interface CallCredentials {
 
 export interface CallOptions {
   /** Aborts this call (in addition to the client's signal). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Credentials for this call only (see {@link CallCredentials}). */
-  readonly credentials?: CallCredentials;
+  readonly credentials?: CallCredentials | undefined;
 }
 
 export interface ManifestOptions extends CallOptions {
   /** Media types to accept besides the OCI and Docker v2 manifest and index types. */
-  readonly accept?: readonly string[];
+  readonly accept?: readonly string[] | undefined;
   /** Overrides the client's `maxManifestBytes`. */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
 }
 
 export interface BlobOptions extends CallOptions {
   /** Overrides the client's `maxBlobBytes`. */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
 }
 
 export interface ReferrersOptions extends CallOptions {
   /** Only referrers with this artifactType (filtered here even if the registry filters). */
-  readonly artifactType?: string;
+  readonly artifactType?: string | undefined;
 }
 
 /** An OCI content descriptor, validated. */

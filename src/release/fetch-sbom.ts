@@ -33,12 +33,12 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface FetchSbomOptions {
   /** Deadline for the whole read (every redirect, headers and body). Default 60 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Largest SBOM accepted. Default 64 MiB. */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /** The HTTP stack to fetch URLs with (shared with the registry client); default: a new one (proxies from the environment). */
-  readonly httpStack?: HttpStack;
-  readonly signal?: AbortSignal;
+  readonly httpStack?: HttpStack | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 // Messages name a URL without its query: a signed URL's token is a secret.
@@ -56,6 +56,7 @@ export function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
+/** An SBOM from a file or an https URL: at most 10 redirects, one deadline for the whole read, the size bound enforced while reading. */
 export async function readSbom(source: string, options: FetchSbomOptions = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_SBOM_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -23,7 +23,7 @@ import { WebClient } from '../net/web-client';
 import type { HttpStack } from '../registry';
 import { mapLimit } from '../util/pool';
 import { defined } from '../util/object';
-import type { ImageVerifier, PreparedPolicy, VerifiedBlob } from '../verify/verifier';
+import type { BlobVerificationResult, ImageVerifier, PreparedPolicy } from '../verify/verifier';
 import type { FailureInfo, SignerInfo, TlogInfo } from '../verify/types';
 import { failureInfo } from '../verify/types';
 import { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL } from './kubernetes';
@@ -77,16 +77,16 @@ export interface ArtifactVerification {
 
 export interface ArtifactOptions {
   /** The Rekor to look entries up in (default the public-good one). */
-  readonly rekorUrl?: string;
+  readonly rekorUrl?: string | undefined;
   /** Deadline of each request, ms. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Files downloaded at once (default 2: binaries are large). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Default KUBERNETES_ARTIFACT_IDENTITY. */
-  readonly policy?: VerificationPolicy | PreparedPolicy;
-  readonly signal?: AbortSignal;
+  readonly policy?: VerificationPolicy | PreparedPolicy | undefined;
+  readonly signal?: AbortSignal | undefined;
   /** The HTTP stack (proxies, CAs, connections) to share, e.g. the registries' (shareHttpStack). */
-  readonly httpStack?: HttpStack;
+  readonly httpStack?: HttpStack | undefined;
 }
 
 function fetchStatus(err: unknown): number | undefined {
@@ -145,7 +145,7 @@ async function verifySignedFile(
   } catch (err) {
     return failed(name, url, err, facts);
   }
-  let result: VerifiedBlob;
+  let result: BlobVerificationResult;
   try {
     result = await verifier.verifyBlob(
       { digest: `sha256:${sha256}` },
@@ -156,6 +156,7 @@ async function verifySignedFile(
   } catch (err) {
     return failed(name, url, err, facts);
   }
+  if (!result.verified) return failed(name, url, result.error, facts);
   return { name, url, status: 'verified', ...facts, signer: result.signer, ...defined({ tlog: result.tlog, signedAt: result.signedAt, rekorEntry: result.rekorEntry }) };
 }
 
@@ -167,7 +168,7 @@ export async function verifyKubernetesBinaries(
   verifier: ImageVerifier,
   version: string,
   platforms: readonly string[],
-  options: ArtifactOptions & { readonly baseUrl?: string } = {},
+  options: ArtifactOptions & { readonly baseUrl?: string | undefined } = {},
 ): Promise<ArtifactVerification[]> {
   const files = platforms.flatMap((platform) => {
     const { os } = kubernetesPlatform(platform);

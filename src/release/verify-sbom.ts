@@ -18,12 +18,16 @@ export interface SbomVerification {
   readonly results: AsyncGenerator<ImageVerificationResult>;
 }
 
-/** Parses the SBOM (throws MALFORMED_CONTENT with a line number) and starts verifying its images lazily. */
+/**
+ * Verifies every image an SPDX SBOM lists, with bounded concurrency, results as they complete.
+ * Parses the SBOM first (SBOM_INVALID naming the line or path); the images are verified as the
+ * results are read.
+ */
 export function verifySbomImages(
   verifier: ImageVerifier,
   sbom: string | Uint8Array,
   policy: VerificationPolicy | PreparedPolicy,
-  options: { concurrency?: number; parse?: ParseSpdxOptions } = {},
+  options: { concurrency?: number | undefined; parse?: ParseSpdxOptions | undefined } = {},
 ): SbomVerification {
   const extraction = imagesFromSbom(sbom, options.parse);
   return {

@@ -84,7 +84,7 @@ const K8S_ARCHIVE_ID_RE = /^SPDXRef-Package-(registry\.k8s\.io|k8s\.gcr\.io)-(.+
 const K8S_ARCHES = ['amd64', 'arm', 'arm64', 'ppc64le', 's390x', '386', 'riscv64', 'mips64le', 'loong64'];
 const K8S_VERSION = 'v\\d+\\.\\d+\\.\\d+(?:-(?:alpha|beta|rc)\\.\\d+)?';
 
-/** The images an SPDX document lists, the image-like packages skipped, and why. */
+/** The container images a parsed SPDX document lists, the image-like packages skipped and why. */
 export function imagesFromSpdx(doc: SpdxDocument): ImageExtraction {
   const ctx: PurlContext = {
     // bom signs `Tool: sigs.k8s.io/bom/pkg/spdx` (2021-2022, bom-nginx.spdx), later `Tool: bom-<version>`;

@@ -30,10 +30,10 @@ export { DEFAULT_MAX_SBOM_BYTES } from './input';
 
 export interface ParseSpdxOptions extends SbomInputOptions {
   /** `auto` (default): JSON when the first non-blank character is `{`, tag-value otherwise. */
-  format?: SpdxFormat | 'auto';
+  format?: SpdxFormat | 'auto' | undefined;
 }
 
-/** Parses an SPDX 2.x document. Throws ImgverifyError: MALFORMED_CONTENT, SIZE_LIMIT_EXCEEDED, INVALID_OPTIONS. */
+/** Parses an SPDX 2.x document (tag-value or JSON). Throws SBOM_INVALID naming the line or path. */
 export function parseSpdx(input: string | Uint8Array, opts: ParseSpdxOptions = {}): SpdxDocument {
   const format = opts.format ?? 'auto';
   if (format !== 'auto' && format !== 'json' && format !== 'tag-value') {
@@ -56,7 +56,7 @@ function detectFormat(text: string): SpdxFormat {
   return 'tag-value';
 }
 
-/** Parses an SPDX document and lists the images it names (see imagesFromSpdx). */
+/** The container images an SPDX document lists (parseSpdx, then imagesFromSpdx). */
 export function imagesFromSbom(input: string | Uint8Array, opts?: ParseSpdxOptions): ImageExtraction {
   return imagesFromSpdx(parseSpdx(input, opts));
 }

@@ -9,7 +9,7 @@ export const DEFAULT_MAX_SBOM_BYTES = 64 * 1024 * 1024;
 
 export interface SbomInputOptions {
   /** Refuse documents larger than this many bytes (UTF-8). Default 64 MiB. */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 export function resolveMaxBytes(opts: SbomInputOptions | undefined): number {

@@ -32,41 +32,42 @@
  * test/unit/trust/cached-certificate.test.ts until the review is redone.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { dirname } from 'node:path';
 import { X509Certificate, type ASN1Obj } from '@sigstore/core';
+import { warnOnce } from '../util/warn-once';
 import { copyDer, encodeDer } from './der';
 
 /** The versions the overrides below were checked against. */
 export const REVIEWED_VERSIONS: Readonly<Record<string, string>> = { '@sigstore/core': '4.0.1', '@sigstore/verify': '4.1.3' };
 
-/** The version of `name` as resolved from `from` (a module path), or undefined. */
-function installedVersion(name: string, from?: string): string | undefined {
-  try {
-    const path = require.resolve(`${name}/package.json`, from ? { paths: [from] } : undefined);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a package.json, through the module system (tests substitute it)
-    return (require(path) as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Our `@sigstore/core` and `@sigstore/verify`, and the `@sigstore/core` that `@sigstore/verify` itself loads. */
-function installedVersions(): Array<[name: string, version: string | undefined]> {
-  let verifyDir: string | undefined;
-  try {
-    verifyDir = dirname(require.resolve('@sigstore/verify'));
-  } catch {
-    verifyDir = undefined;
-  }
+/**
+ * The installed `@sigstore/core` and `@sigstore/verify`, read with static `require`s of their
+ * package.json (bundlers inline them: a bundle keeps the fast path; tests substitute them).
+ */
+function installedVersions(): Array<[name: string, version: unknown]> {
+  /* eslint-disable @typescript-eslint/no-require-imports -- static requires of package.json files, see above */
+  const read = (load: () => unknown): unknown => {
+    try {
+      return (load() as { version?: unknown }).version;
+    } catch {
+      return undefined;
+    }
+  };
   return [
-    ['@sigstore/core', installedVersion('@sigstore/core')],
-    ['@sigstore/verify', installedVersion('@sigstore/verify')],
-    ['@sigstore/core', verifyDir ? installedVersion('@sigstore/core', verifyDir) : undefined],
+    ['@sigstore/core', read(() => require('@sigstore/core/package.json'))],
+    ['@sigstore/verify', read(() => require('@sigstore/verify/package.json'))],
   ];
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
-/** Whether the installed `@sigstore/*` packages are the reviewed ones (checked once). */
-export const CERTIFICATE_CACHE_ENABLED = installedVersions().every(([name, version]) => REVIEWED_VERSIONS[name] === version);
+const mismatched = installedVersions().filter(([name, version]) => REVIEWED_VERSIONS[name] !== version);
+
+/** Whether the installed `@sigstore/*` packages are the reviewed ones (checked once, at load). */
+export const CERTIFICATE_CACHE_ENABLED = mismatched.length === 0;
+
+/** Says once per process that verification takes the slow path, and why. */
+function warnCacheOff(why: string): void {
+  warnOnce('IMGVERIFY_CERTIFICATE_CACHE_OFF', `imgverify's certificate cache is off (${why}): verification is the same, about 3x slower. Install the @sigstore versions this imgverify was reviewed with.`);
+}
 
 /** What `clone()` returns: a separate tree, whose TBS is re-encoded fast each time it is asked for (it gets modified). */
 class CertificateCopy extends X509Certificate {
@@ -233,8 +234,18 @@ export class CachedCertificate extends X509Certificate {
 /**
  * The certificate to hand `@sigstore/verify`: a CachedCertificate over the same parsed tree
  * (an anchor for trust-root certificates), or the certificate itself when the installed
- * library versions are not the reviewed ones.
+ * library versions are not the reviewed ones, or when `@sigstore/verify` runs on its own copy
+ * of `@sigstore/core` (its certificates are not of our `X509Certificate` class: another
+ * version may be installed beside ours). Either way a warning says so, once.
  */
 export function forVerification(cert: X509Certificate, anchor = false): X509Certificate {
-  return CERTIFICATE_CACHE_ENABLED ? CachedCertificate.adopt(cert, anchor) : cert;
+  if (!CERTIFICATE_CACHE_ENABLED) {
+    warnCacheOff(mismatched.map(([name, version]) => `${name} ${typeof version === 'string' ? version : 'of unknown version'} installed, reviewed: ${REVIEWED_VERSIONS[name]}`).join('; '));
+    return cert;
+  }
+  if (!(cert instanceof X509Certificate)) {
+    warnCacheOff('@sigstore/verify loads another copy of @sigstore/core than imgverify does');
+    return cert;
+  }
+  return CachedCertificate.adopt(cert, anchor);
 }

@@ -4,13 +4,16 @@
  * public-good mirror. tuf-js verifies its self-signatures and walks rotations forward from it;
  * here it is only read, bounded, and checked to be root metadata at all.
  */
-import { readFileSync } from 'node:fs';
 import { ImgverifyError, type ErrorCode } from '../errors';
 import { errorMessage } from '../util/describe';
-import { readFileOrUrl } from '../net/read';
+import { lazy } from '../util/lazy';
+import { PUBLIC_GOOD_TUF_MIRROR, publicGoodSeed } from './seeds';
 
-/** The Sigstore public-good TUF repository, whose root ships inside `@sigstore/tuf`. */
-export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+// Loaded when a root is read (imgverify initialize --root), not with the root import (start-up cost, bench/startup.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+const netRead = lazy(() => require('../net/read') as typeof import('../net/read'));
+
+export { PUBLIC_GOOD_TUF_MIRROR };
 const MAX_ROOT_BYTES = 512 * 1024;
 
 function rootError(code: ErrorCode, message: string, root: string, cause?: unknown): ImgverifyError {
@@ -19,10 +22,7 @@ function rootError(code: ErrorCode, message: string, root: string, cause?: unkno
 
 /** The root.json that ships in `@sigstore/tuf` for the public-good mirror. */
 export function embeddedRoot(mirror: string): Buffer | undefined {
-  if (mirror !== PUBLIC_GOOD_TUF_MIRROR) return undefined;
-  const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { 'root.json'?: string }>;
-  const root = seeds[PUBLIC_GOOD_TUF_MIRROR]?.['root.json'];
-  return root ? Buffer.from(root, 'base64') : undefined;
+  return mirror === PUBLIC_GOOD_TUF_MIRROR ? publicGoodSeed().root : undefined;
 }
 
 /**
@@ -33,7 +33,7 @@ export function embeddedRoot(mirror: string): Buffer | undefined {
 export async function readInitialRoot(root: string | Buffer, timeoutMs: number): Promise<Buffer> {
   if (Buffer.isBuffer(root)) return root;
   try {
-    return await readFileOrUrl(root, { what: 'the TUF root', maxBytes: MAX_ROOT_BYTES, timeoutMs });
+    return await netRead().readFileOrUrl(root, { what: 'the TUF root', maxBytes: MAX_ROOT_BYTES, timeoutMs });
   } catch (err) {
     const code = err instanceof ImgverifyError && err.code === 'FETCH_FAILED' ? 'TUF_MIRROR_UNREACHABLE' : 'TRUST_ROOT_INVALID';
     throw rootError(code, `cannot read the TUF root ${root}: ${errorMessage(err)}`, root, err);

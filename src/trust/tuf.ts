@@ -50,26 +50,26 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 export interface TufOptions {
   /** The TUF repository (default: the Sigstore public-good mirror). */
-  readonly mirror?: string;
+  readonly mirror?: string | undefined;
   /**
    * Where targets are, relative to the mirror (default `targets`), as policy-controller's
    * TrustRoot `targets`.
    */
-  readonly targets?: string;
+  readonly targets?: string | undefined;
   /**
    * The initial trusted `root.json` (a path, an http(s) URL, or its bytes), for `initialize`
    * and for a cache that has none yet. Default: the root that ships in `@sigstore/tuf` for the
    * public-good mirror; another mirror needs one.
    */
-  readonly root?: string | Buffer;
+  readonly root?: string | Buffer | undefined;
   /** The cache folder (default `defaultTufCacheDir()`). */
-  readonly cacheDir?: string;
+  readonly cacheDir?: string | undefined;
   /** Never touch the network: use the cache as it is (it must still be valid). */
-  readonly offline?: boolean;
+  readonly offline?: boolean | undefined;
   /** Per request, ms (default 15 s). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Refresh from the mirror when the last update is older than this (default 24 h), or metadata expired. */
-  readonly maxAgeMs?: number;
+  readonly maxAgeMs?: number | undefined;
 }
 
 /** A TUF role's metadata as verified: its version and when it expires. */

@@ -9,8 +9,3 @@ export function lazy<T>(load: () => T): () => T {
   let loaded: { readonly value: T } | undefined;
   return () => (loaded ??= { value: load() }).value;
 }
-
-/** `module()[name]`, a function, loaded when first called (same parameters and result). */
-export function lazyFunction<M, K extends keyof M>(module: () => M, name: K): M[K] {
-  return ((...args: unknown[]) => (module()[name] as unknown as (...a: unknown[]) => unknown)(...args)) as M[K];
-}

@@ -34,11 +34,10 @@ export interface Discovered {
   readonly referrers: readonly ReferrerBundle[];
 }
 
-export interface ImageVerdict {
-  readonly signatures: readonly SignatureResult[];
-  readonly verified: boolean;
-  readonly error?: ImgverifyError;
-}
+/** The verdict on the signatures of one image: verified when one passed, else why not. */
+export type ImageVerdict = { readonly signatures: readonly SignatureResult[] } & Verdict;
+
+type Verdict = { readonly verified: true } | { readonly verified: false; readonly error: ImgverifyError };
 
 /** cosign `verify`: `.sig` layers and v3 signature bundles. `none` describes where nothing was found. */
 export function judgeSignatures(digest: string, found: Discovered, ctx: PolicyChecks, none: string): ImageVerdict {
@@ -155,11 +154,13 @@ function judge(where: Where, decode: () => SignatureInput, ctx: PolicyChecks): O
 
 function signatureResult(where: Where, v: SignatureVerdict): SignatureResult {
   const { signer, trustRoot, signedDigest, dockerReference, tlog, signedAt } = v;
-  return {
-    ...where,
-    verified: v.verified,
-    ...defined({ signer, trustRoot, signedDigest, dockerReference, tlog, signedAt, failure: v.failure && failureInfo(v.failure) }),
-  };
+  const established = { ...where, ...defined({ signedDigest, dockerReference, tlog, signedAt }) };
+  if (v.verified) {
+    if (!signer || !trustRoot) throw toImgverifyError(new Error('a verified signature has no signer or trust root'));
+    return { ...established, verified: true, signer, trustRoot };
+  }
+  const failure = failureInfo(v.failure ?? toImgverifyError(new Error('a failed signature has no failure')));
+  return { ...established, ...defined({ signer, trustRoot }), verified: false, failure };
 }
 
 /**
@@ -167,12 +168,12 @@ function signatureResult(where: Where, v: SignatureVerdict): SignatureResult {
  * could not be fetched (an operational failure) could have been the valid one: then the
  * verdict is that operational failure, naming the object, never a definite "failed".
  */
-function verdict(signatures: readonly SignatureResult[], policy: CompiledPolicy, none: string): { verified: boolean; error?: ImgverifyError } {
+function verdict(signatures: readonly SignatureResult[], policy: CompiledPolicy, none: string): Verdict {
   if (signatures.length === 0) return { verified: false, error: new ImgverifyError('NO_SIGNATURES', none) };
   if (signatures.some((s) => s.verified)) return { verified: true };
   const unreachable = signatures.filter((s) => s.failure?.category === 'operational');
   const [first] = unreachable;
-  if (first?.failure) {
+  if (first && !first.verified) {
     const others = signatures.length - 1;
     return {
       verified: false,

@@ -12,11 +12,12 @@
  * goes through `@sigstore/verify`.
  */
 import { createHash } from 'node:crypto';
-import { crypto as sigstoreCrypto, json as sigstoreJson } from '@sigstore/core';
+import { json as sigstoreJson } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
 import { ImgverifyError } from '../errors';
 import type { RekorBundle } from '../cosign/legacy-signature';
 import { isRecord } from '../util/shape';
+import { verifyWithDefaultDigest } from './explicit-digest';
 
 export function isIntotoV001(rekor: RekorBundle | undefined): boolean {
   if (!rekor) return false;
@@ -40,7 +41,7 @@ function verifySet(rekor: RekorBundle, material: TrustMaterial): void {
     }),
     'utf8',
   );
-  if (!logs.some((log) => sigstoreCrypto.verify(signed, log.publicKey, rekor.signedEntryTimestamp))) {
+  if (!logs.some((log) => verifyWithDefaultDigest(signed, log.publicKey, rekor.signedEntryTimestamp))) {
     throw new ImgverifyError(
       'TLOG_INCLUSION_PROMISE_INVALID',
       'Rekor signed entry timestamp (SET) check failed: not signed by a trusted Rekor key valid at the integration time',

@@ -13,7 +13,7 @@
  * log cannot require an SCT.
  */
 import type { TrustMaterial } from '@sigstore/verify';
-import type { LoadedTrustRoot } from '../trust';
+import type { LoadedTrustRoot } from '../trust/trusted-root';
 import type { CompiledPolicy } from '../policy/policy';
 import { SigstoreChecks, type SigstoreCheckOptions } from './sigstore';
 

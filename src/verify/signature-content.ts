@@ -16,6 +16,7 @@ import { createHash, timingSafeEqual, verify as cryptoVerify, type KeyObject } f
 import type { SignedEntity } from '@sigstore/verify';
 import { verifyPrehashed, type DigestAlgorithm } from '../bundle/prehashed';
 import type { SignatureHashAlgorithm } from '../policy/policy';
+import type * as Ed25519 from '@noble/curves/ed25519.js' with { 'resolution-mode': 'import' };
 
 type SignatureContent = SignedEntity['signature'];
 
@@ -73,7 +74,7 @@ export class MessageContent extends DigestedContent {
         if (cryptoVerify(null, this.message, key, this.signature)) return true;
         // Loaded when first needed (start-up cost): only cosign's Ed25519ph signatures use it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-        const { ed25519ph } = require('@noble/curves/ed25519') as typeof import('@noble/curves/ed25519');
+        const { ed25519ph } = require('@noble/curves/ed25519.js') as typeof Ed25519;
         return ed25519ph.verify(this.signature, this.message, ed25519Raw(key));
       }
       return cryptoVerify(this.signingHash, this.message, key, this.signature);

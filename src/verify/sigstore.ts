@@ -7,6 +7,7 @@ import { PolicyError, VerificationError, Verifier, type SignedEntity, type Signe
 import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
 import { forVerification } from '../trust/cached-certificate';
 import { errorMessage } from '../util/describe';
+import { withExplicitDigests } from './explicit-digest';
 
 export interface SigstoreCheckOptions {
   /** Transparency-log entries required (1; 0 with --insecure-ignore-tlog). */
@@ -94,7 +95,8 @@ export class SigstoreChecks {
   /** Runs every cryptographic check; throws ImgverifyError naming the failed check. */
   verify(entity: SignedEntity): Signer {
     try {
-      return this.verifier.verify(withCachedLeaf(entity));
+      // The library's calls that let the runtime choose a digest name Node's (./explicit-digest.ts).
+      return withExplicitDigests(() => this.verifier.verify(withCachedLeaf(entity)));
     } catch (err) {
       throw translateSigstoreError(err);
     }

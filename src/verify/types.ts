@@ -55,13 +55,13 @@ export interface ReferrerOrigin {
   readonly shape?: ReferrerShape;
 }
 
-export interface SignatureResult {
+/** What every signature result holds: where it was found, and what was established before any failure. */
+export interface SignatureResultFields {
   readonly source: SignatureSource;
   /** Where exactly: e.g. `localhost:5000/app:sha256-….sig layer 0`. */
   readonly location: string;
   /** For `source: 'referrer'`: which listing and shape it came from. */
   readonly referrer?: ReferrerOrigin;
-  readonly verified: boolean;
   /**
    * Who signed: present once the trust checks and the signature passed, also when a later
    * step (binding, policy) failed — e.g. the identity that did not match the policy.
@@ -77,25 +77,65 @@ export interface SignatureResult {
   readonly tlog?: TlogInfo;
   /** The earliest verified signing time (RFC 3161 timestamp or Rekor integration time), ISO 8601. */
   readonly signedAt?: string;
-  /** The failed check, when `verified` is false. */
-  readonly failure?: FailureInfo;
 }
 
-export interface ImageVerificationResult {
+/** A signature that passed every check and the policy. */
+export interface VerifiedSignatureResult extends SignatureResultFields {
+  readonly verified: true;
+  readonly signer: SignerInfo;
+  readonly trustRoot: string;
+  readonly failure?: undefined;
+}
+
+/** A signature that did not: `failure` is the first check that failed. */
+export interface FailedSignatureResult extends SignatureResultFields {
+  readonly verified: false;
+  readonly failure: FailureInfo;
+}
+
+/** One signature's outcome: narrow on `verified`. */
+export type SignatureResult = VerifiedSignatureResult | FailedSignatureResult;
+
+/** What every image result holds. */
+export interface ImageResultFields {
   /** The reference as given. */
   readonly image: string;
   /** The normalised reference (`registry/repo:tag` or `@digest`). */
   readonly reference?: string;
   /** The manifest digest that was verified (resolved from the tag, or given). */
   readonly digest?: string;
+  /**
+   * The reference pinned to that digest: `registry/repo:tag@sha256:…` (the tag kept), or
+   * `registry/repo@sha256:…` for a digest reference. What to deploy.
+   */
+  readonly pinnedReference?: string;
   /** Media type of the manifest the tag resolved to (image manifest or index); absent for a digest reference, which is not fetched. */
   readonly mediaType?: string;
-  readonly verified: boolean;
   /** Every signature found, with its outcome. */
   readonly signatures: readonly SignatureResult[];
-  /** Why the image is not verified (absent when verified). */
-  readonly error?: ImgverifyError;
 }
+
+/** An image with at least one signature that passed every check and the policy. */
+export interface VerifiedImageResult extends ImageResultFields {
+  readonly verified: true;
+  readonly reference: string;
+  readonly digest: string;
+  readonly pinnedReference: string;
+  /** Who signed: the signer of the first verified signature (`signatures` lists every one). */
+  readonly signer: SignerInfo;
+  readonly error?: undefined;
+}
+
+/** An image that is not verified, and why. */
+export interface UnverifiedImageResult extends ImageResultFields {
+  readonly verified: false;
+  /** Why: a failed check (verification), a registry that did not answer (operational), a bad reference (usage), ... */
+  readonly error: ImgverifyError;
+  readonly signer?: undefined;
+}
+
+/** The outcome of verifying one image: narrow on `verified` (`if (!r.verified) throw r.error`). */
+export type ImageVerificationResult = VerifiedImageResult | UnverifiedImageResult;
 
 export function failureInfo(err: ImgverifyError): FailureInfo {
   return { code: err.code, category: err.category, message: err.message, ...(err.details ? { details: err.details } : {}) };
@@ -106,10 +146,10 @@ export interface VerifiedAttestation {
   readonly predicateType: string;
   /** The in-toto statement (parsed JSON of the signed payload). */
   readonly statement: Readonly<Record<string, unknown>>;
-  readonly signature: SignatureResult;
+  readonly signature: VerifiedSignatureResult;
 }
 
-export interface AttestationVerificationResult extends ImageVerificationResult {
-  /** Verified statements of the requested predicate type (empty unless `verified`). */
+/** The outcome of verifying an image's attestations: an image result with the verified statements (empty unless `verified`). */
+export type AttestationVerificationResult = ImageVerificationResult & {
   readonly attestations: readonly VerifiedAttestation[];
-}
+};

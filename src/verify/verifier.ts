@@ -18,9 +18,9 @@ import { describeValue } from '../util/describe';
 import { keysOf, rejectUnknownKeys } from '../util/options';
 import { toCondition, type AttestationCondition } from '../policy/cel';
 import { compilePolicy, type CompiledPolicy, type VerificationPolicy } from '../policy/policy';
-import { formatReference, parseReference, repositoryName, type ImageReference } from '../reference';
+import { formatReference, parseReference, repositoryName, withDigest, type ImageReference } from '../reference';
 import type { HttpStack, RegistryClient, RegistryClientOptions } from '../registry';
-import type { LoadedTrustRoot } from '../trust';
+import type { LoadedTrustRoot } from '../trust/trusted-root';
 import { ActiveTrust, sameRoots, trustEntries, type TrustEntry, type TrustRootInput } from '../trust/source';
 import { artifactBundleInput, toArtifact, type BundleArtifact } from './adapters/bundle';
 import type { BlobSignature } from './adapters/blob';
@@ -30,7 +30,7 @@ import { lazy } from '../util/lazy';
 import { judgeAttestations, judgeSignatures, type Discovered, type ImageVerdict } from './image-signatures';
 import { defined } from '../util/object';
 import { connectionsForImages, mapConcurrent } from '../util/pool';
-import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo } from './types';
+import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo, TlogInfo, UnverifiedImageResult, VerifiedImageResult } from './types';
 
 // Loaded on first use (start-up cost, bench/startup.ts): the registry client and its HTTP
 // stack when a verifier is created, discovery on the first image, blob/Rekor support on the
@@ -43,6 +43,7 @@ const discoverReferrers = lazy(() => require('../cosign/discover-referrers') as 
 const blob = lazy(() => require('./blob') as typeof import('./blob'));
 const webClient = lazy(() => require('../net/web-client') as typeof import('../net/web-client'));
 const rekorClient = lazy(() => require('../rekor/client') as typeof import('../rekor/client'));
+const runtimeCheck = lazy(() => require('./runtime-check') as typeof import('./runtime-check'));
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface VerifierOptions {
@@ -52,33 +53,33 @@ export interface VerifierOptions {
    * one of which may verify a signature (every check of a signature within one root). Default:
    * the embedded public-good root.
    */
-  trustedRoot?: TrustRootInput | readonly TrustRootInput[];
+  trustedRoot?: TrustRootInput | readonly TrustRootInput[] | undefined;
   /** Options of the registry client the verifier creates (credentials, http, timeouts, limits). */
-  registry?: RegistryClientOptions;
+  registry?: RegistryClientOptions | undefined;
   /** Use this registry reader instead of creating a client (it is not closed by `close()`). */
-  registryClient?: RegistryReader;
+  registryClient?: RegistryReader | undefined;
   /** Where signatures are stored, when not beside the image (cosign's COSIGN_REPOSITORY), e.g. `ghcr.io/org/signatures`. */
-  signatureRepository?: string;
+  signatureRepository?: string | undefined;
   /**
    * A prefix of the `.sig`/`.att` tags (cosign's `--attachment-tag-prefix`): signatures are then
    * at `<prefix>sha256-<hex>.sig`. Letters, digits, `_`, `.`, `-`, at most 53 characters (a tag
    * is at most 128).
    */
-  attachmentTagPrefix?: string;
+  attachmentTagPrefix?: string | undefined;
   /** Most signature layers accepted per image (default 50, as cosign). */
-  maxSignatures?: number;
+  maxSignatures?: number | undefined;
   /**
    * Default concurrency of `verifyMany` (default 8). The registry client the verifier creates
    * keeps two connections per registry for each image in flight (at least 32), unless
    * `registry.maxConnectionsPerHost` says otherwise.
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * Deadline for one image's whole verification: tag resolution, signature discovery and
    * every fetch, with their redirects, retries and token requests. Default: the registry
    * client's `timeoutMs` (30 s).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**
@@ -99,6 +100,7 @@ const MAX_CHECKS_PER_POLICY = 4;
 
 /** What a bundle's verification established. */
 export interface VerifiedBundle {
+  readonly verified: true;
   readonly signer: SignerInfo;
   /** The trust root the bundle verified under (its `source`). */
   readonly trustRoot: string;
@@ -107,7 +109,23 @@ export interface VerifiedBundle {
   /** The earliest verified timestamp (RFC 3161 or Rekor integration time), ISO 8601. */
   readonly signedAt?: string;
   readonly content: VerifiedContent;
+  readonly error?: undefined;
 }
+
+/**
+ * A verification that did not pass, and why (`error`: the failed check, or what kept it from
+ * being made). A policy failure's `error.details.signer` says who did sign.
+ */
+export interface VerificationFailure {
+  readonly verified: false;
+  readonly error: ImgverifyError;
+}
+
+/** The outcome of `verifyBundle`: narrow on `verified`. */
+export type BundleVerificationResult = VerifiedBundle | VerificationFailure;
+
+/** The outcome of `verifyBlob`: narrow on `verified`. */
+export type BlobVerificationResult = VerifiedBlob | VerificationFailure;
 
 export type VerifiedContent =
   /** `digest`: the artifact's digest the signature was verified for, `alg:hex` (the bundle's algorithm, SHA-256 mostly). */
@@ -120,16 +138,16 @@ export type { BlobSignature, BundleArtifact };
 /** How `verifyBlob` finds a log entry the signature material does not carry. */
 export interface BlobVerifyOptions {
   /** The Rekor v1 API to look the entry up in (default https://rekor.sigstore.dev). Its answers are verified, never trusted. */
-  rekorUrl?: string;
+  rekorUrl?: string | undefined;
   /** Never contact Rekor: a signature without a log entry is then refused (INVALID_OPTIONS), unless the policy waives the log. */
-  offline?: boolean;
+  offline?: boolean | undefined;
   /** Deadline of each request to Rekor, ms (default 30 s). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Extra CA certificates (PEM) for Rekor's TLS. */
-  ca?: string | string[];
+  ca?: string | string[] | undefined;
   /** The HTTP stack (proxies, CAs, connections) to share with other clients (shareHttpStack). */
-  httpStack?: HttpStack;
-  signal?: AbortSignal;
+  httpStack?: HttpStack | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** What a blob's verification established: as a bundle's, and the Rekor entry found online. */
@@ -144,24 +162,24 @@ export interface VerifiedBlob extends VerifiedBundle {
  * request is made once the signal is aborted.
  */
 export interface VerifyCallOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Options of `verifyMany`: at most `concurrency` images in flight; once `signal` aborts, no new image starts. */
 export interface VerifyManyOptions extends VerifyCallOptions {
-  concurrency?: number;
+  concurrency?: number | undefined;
 }
 
 /** Options of `verifyAttestations`. */
 export interface AttestationOptions extends VerifyCallOptions {
   /** cosign's short name (`slsaprovenance1`, ...) or a predicate type URI: only statements of that type count. */
-  predicateType?: string;
+  predicateType?: string | undefined;
   /**
    * Conditions on what the statement says: CEL expressions over `predicateType`, `subject` and
    * `predicate`, each either text (compiled on this call) or compiled once with
    * `compileAttestationCondition`. An attestation counts only when every one is true.
    */
-  condition?: string | AttestationCondition | ReadonlyArray<string | AttestationCondition>;
+  condition?: string | AttestationCondition | ReadonlyArray<string | AttestationCondition> | undefined;
 }
 
 /** An image resolved to its digest, and where its signatures are stored. */
@@ -193,6 +211,8 @@ export class ImageVerifier {
   constructor(options: VerifierOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new ImgverifyError('INVALID_OPTIONS', 'createVerifier options must be an object');
     rejectUnknownKeys(options, VERIFIER_OPTION_KEYS, 'createVerifier options');
+    // Once per process: a runtime that cannot make every check is refused before anything is verified.
+    runtimeCheck().checkRuntime();
     this.active = new ActiveTrust(trustEntries(options.trustedRoot));
     this.concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
@@ -325,17 +345,19 @@ export class ImageVerifier {
   /**
    * Verifies a Sigstore bundle (v0.1–v0.3) for an artifact — its bytes or its SHA-256 digest
    * (hex) — against a policy, as `imgverify verify-bundle` does: the same algorithm as image
-   * signatures, with the artifact as the subject. No I/O. Throws ImgverifyError naming the
-   * failed check; returns the signer, log entry, signing time and what was signed.
+   * signatures, with the artifact as the subject. No I/O. Returns the signer, log entry,
+   * signing time and what was signed, or the failure naming the failed check; throws only for
+   * a malformed policy or options.
    */
-  verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy, options: VerifyCallOptions = {}): VerifiedBundle {
+  verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy, options: VerifyCallOptions = {}): BundleVerificationResult {
     rejectUnknownKeys(options, CALL_OPTION_KEYS, 'verifyBundle options');
-    if (options.signal?.aborted) throw abortedError(options.signal.reason);
     const checks = this.checksFor(this.preparePolicy(policy));
-    const input = artifactBundleInput(bundle, artifact);
-    const v = verifySignature(input, checks);
-    if (!v.verified) throw verdictFailure(v);
-    return verifiedContent(v);
+    return outcomeOf(() => {
+      if (options.signal?.aborted) throw abortedError(options.signal.reason);
+      const v = verifySignature(artifactBundleInput(bundle, artifact), checks);
+      if (!v.verified) throw verdictFailure(v);
+      return verifiedContent(v);
+    });
   }
 
   /**
@@ -345,32 +367,37 @@ export class ImageVerifier {
    * (`options.rekorUrl`); each entry Rekor offers is verified like a bundled one (SET or
    * inclusion proof and checkpoint against the trust root, a body naming this signature,
    * certificate and digest) before it counts. The same algorithm as every other signature.
-   * Throws ImgverifyError naming the failed check (a policy failure's `details.signer` says
-   * who did sign); FETCH_FAILED when Rekor cannot be reached; ABORTED (or the signal's
-   * reason, when that is an ImgverifyError) once `options.signal` has aborted.
+   * Resolves to what was verified or to the failure naming the failed check (a policy failure's
+   * `error.details.signer` says who did sign; FETCH_FAILED when Rekor cannot be reached; ABORTED,
+   * or the signal's reason when that is an ImgverifyError, once `options.signal` has aborted);
+   * throws only for a malformed policy or options.
    */
   async verifyBlob(
     artifact: Buffer | { readonly digest: string },
     signature: BlobSignature,
     policy: VerificationPolicy | PreparedPolicy,
     options: BlobVerifyOptions = {},
-  ): Promise<VerifiedBlob> {
+  ): Promise<BlobVerificationResult> {
     rejectUnknownKeys(options, BLOB_OPTION_KEYS, 'verifyBlob options');
-    if (options.signal?.aborted) throw abortedError(options.signal.reason);
-    // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
-    const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
     const checks = this.checksFor(this.preparePolicy(policy));
     const web = options.offline
       ? undefined
       : new (webClient().WebClient)(defined({ timeoutMs: options.timeoutMs, ca: options.ca, httpStack: options.httpStack }));
     try {
-      const rekor = web ? new (rekorClient().RekorClient)(web, options.rekorUrl ?? rekorClient().PUBLIC_GOOD_REKOR_URL) : undefined;
-      const { verdict, rekorEntry } = await blob().verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
-      return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
-    } catch (err) {
-      // The transport passes the caller's reason through (a DOMException, often): said as ABORTED.
-      if (options.signal?.aborted) throw abortedError(options.signal.reason);
-      throw err;
+      return await asyncOutcomeOf(async () => {
+        if (options.signal?.aborted) throw abortedError(options.signal.reason);
+        // A digest (`sha256:<hex>`) stands for a file too large to hold in memory, hashed as it was read.
+        const subject = toArtifact(Buffer.isBuffer(artifact) ? { bytes: artifact } : artifact);
+        const rekor = web ? new (rekorClient().RekorClient)(web, options.rekorUrl ?? rekorClient().PUBLIC_GOOD_REKOR_URL) : undefined;
+        try {
+          const { verdict, rekorEntry } = await blob().verifyBlobSignature(checks, subject, signature, { ...defined({ rekor, signal: options.signal }) });
+          return { ...verifiedContent(verdict), ...defined({ rekorEntry }) };
+        } catch (err) {
+          // The transport passes the caller's reason through (a DOMException, often): said as ABORTED.
+          if (options.signal?.aborted) throw abortedError(options.signal.reason);
+          throw err;
+        }
+      });
     } finally {
       await web?.close();
     }
@@ -416,7 +443,7 @@ export class ImageVerifier {
       ref = typeof image === 'string' ? parseReference(image) : image;
     } catch (err) {
       const failed: ImageVerificationResult = { image: input, verified: false, signatures: [], error: toImgverifyError(err) };
-      return failed as ImageVerificationResult & Partial<T>;
+      return failed;
     }
     const reference = formatReference(ref);
     let digest: string | undefined;
@@ -437,7 +464,7 @@ export class ImageVerifier {
       }
       const signatureRepo = this.signatureRepository ?? ref;
       const outcome = await check({ reference, digest, signatureRepo, tagPrefix: this.tagPrefix, imageRepo: ref, signal, deadline: deadlineAt });
-      return { image: input, reference, digest, ...defined({ mediaType }), ...outcome };
+      return imageResult({ image: input, ref, reference, digest, mediaType }, outcome);
     } catch (caught) {
       const err = callSignal?.aborted
         ? abortedError(callSignal.reason)
@@ -450,13 +477,13 @@ export class ImageVerifier {
       const failed: ImageVerificationResult = {
         image: input,
         reference,
-        ...defined({ digest, mediaType }),
+        ...defined({ digest, mediaType, pinnedReference: digest === undefined ? undefined : formatReference(withDigest(ref, digest)) }),
         verified: false,
         signatures: [],
         error: toImgverifyError(err),
       };
       // Failed before its check produced anything: none of T's own fields are present.
-      return failed as ImageVerificationResult & Partial<T>;
+      return failed;
     }
   }
 
@@ -489,7 +516,42 @@ function verifiedContent(v: ReturnType<typeof verifySignature>): VerifiedBundle 
     ? { kind: 'dsse', payloadType: v.dsse.payloadType, payload: v.dsse.payload }
     : { kind: 'message-signature', digest: v.messageDigest! };
   if (!v.signer || !v.trustRoot) throw toImgverifyError(new Error('a verified signature has no signer or trust root'));
-  return { signer: v.signer, trustRoot: v.trustRoot, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
+  return { verified: true, signer: v.signer, trustRoot: v.trustRoot, ...defined({ tlog: v.tlog, signedAt: v.signedAt }), content };
+}
+
+/** What `verify` returns: a failure is a value (as every per-image outcome), never thrown. */
+function outcomeOf<T extends { readonly verified: true }>(run: () => T): T | VerificationFailure {
+  try {
+    return run();
+  } catch (err) {
+    return { verified: false, error: toImgverifyError(err) };
+  }
+}
+
+async function asyncOutcomeOf<T extends { readonly verified: true }>(run: () => Promise<T>): Promise<T | VerificationFailure> {
+  try {
+    return await run();
+  } catch (err) {
+    return { verified: false, error: toImgverifyError(err) };
+  }
+}
+
+/** An image's result from what was resolved and the verdict on its signatures (and the verdict's own fields). */
+function imageResult<T extends ImageVerdict>(
+  resolved: { readonly image: string; readonly ref: ImageReference; readonly reference: string; readonly digest: string; readonly mediaType?: string | undefined },
+  outcome: T,
+): ImageVerificationResult & Partial<T> {
+  const { image, reference, digest, mediaType } = resolved;
+  const fields = { image, reference, digest, pinnedReference: formatReference(withDigest(resolved.ref, digest)), ...defined({ mediaType }) };
+  // Each branch is checked against its member of the union; T's own fields (attestations) come along.
+  if (!outcome.verified) {
+    const failed: UnverifiedImageResult = { ...outcome, ...fields };
+    return { ...outcome, ...failed };
+  }
+  const signer = outcome.signatures.find((s) => s.verified)?.signer;
+  if (!signer) throw toImgverifyError(new Error('a verified image has no verified signature'));
+  const verified: VerifiedImageResult = { ...outcome, verified: true, ...fields, signer };
+  return { ...outcome, ...verified };
 }
 
 /** The images of `images`, until `signal` aborts (then no more are taken). */

@@ -36,16 +36,16 @@ export const DEFAULT_AUDIT_POD_TIMEOUT_MS = 60_000;
 
 export interface AuditOptions {
   /** Pods evaluated at once (default 4). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Deadline of one Pod's evaluation, ms (default 60 s). */
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
   /** Called after each Pod (progress bars). */
-  readonly onProgress?: (done: number, total: number) => void;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
   /** Reads each Pod's pull secrets (and its ServiceAccount's), as admissions read them. */
-  readonly pullSecrets?: PullSecretCredentials;
+  readonly pullSecrets?: PullSecretCredentials | undefined;
   /** Clock (tests). */
-  readonly now?: () => Date;
+  readonly now?: (() => Date) | undefined;
 }
 
 /** One image of an audited Pod. */

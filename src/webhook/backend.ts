@@ -6,9 +6,9 @@
 import type { AttestationCondition, CallCredentials, ImageReference, ImageVerificationResult, PreparedPolicy, SignatureResult, TrustRootInput, VerificationPolicy } from '../index';
 
 /** What `ImageVerifier.verifyAttestations` resolves to (only the fields used here). */
-export interface AttestationsResult extends ImageVerificationResult {
+export type AttestationsResult = ImageVerificationResult & {
   readonly attestations: ReadonlyArray<{ readonly predicateType: string; readonly signature: SignatureResult }>;
-}
+};
 
 /** Registry credentials for one evaluation: an admitted object's pull secrets, or a source's signaturePullSecrets (./pull-secrets). */
 export interface EvaluationCredentials {
@@ -26,7 +26,7 @@ export interface SignatureReadOptions {
    * backend's own still follow); requests to any other repository (the image's own: its OCI
    * referrers) keep the session's.
    */
-  readonly signatureCredentials?: EvaluationCredentials;
+  readonly signatureCredentials?: EvaluationCredentials | undefined;
 }
 
 /**
@@ -49,9 +49,9 @@ export interface VerificationSession {
 /** Where a prepared policy's signatures are looked up. */
 export interface PrepareOptions {
   /** The repository holding the `.sig`/`.att` tags (a ClusterImagePolicy `source[].oci`; cosign's COSIGN_REPOSITORY). */
-  readonly signatureRepository?: string;
+  readonly signatureRepository?: string | undefined;
   /** A prefix of those tags (`source[].tagPrefix`; cosign's `--attachment-tag-prefix`). */
-  readonly attachmentTagPrefix?: string;
+  readonly attachmentTagPrefix?: string | undefined;
 }
 
 export interface VerificationBackend {

@@ -58,21 +58,21 @@ import { errorMessage } from '../util/describe';
 export interface PolicyEvaluatorOptions {
   readonly backend: VerificationBackend;
   /** For images no policy matches. Default `deny` (as policy-controller's no-match-policy). */
-  readonly noMatch?: NoMatchAction;
+  readonly noMatch?: NoMatchAction | undefined;
   /** Deadline for evaluating the images of one request, in ms. Default 8000. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** How long a passing verdict is cached. Default 5 minutes; 0 disables the cache. */
-  readonly cacheTtlMs?: number;
+  readonly cacheTtlMs?: number | undefined;
   /** How long a failing verdict (unsigned, wrong signer) is cached. Default 30 s, at most cacheTtlMs. */
-  readonly negativeCacheTtlMs?: number;
+  readonly negativeCacheTtlMs?: number | undefined;
   /** Most cached verdicts. Default 10 000. */
-  readonly cacheSize?: number;
+  readonly cacheSize?: number | undefined;
   /** Images of one request evaluated at once. Default 8. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** @internal The server's metrics (not part of the embedding API). */
-  readonly metrics?: WebhookMetrics;
+  readonly metrics?: WebhookMetrics | undefined;
   /** Clock for the cache (tests). */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 export type { EvaluationCredentials } from './backend';
@@ -84,30 +84,30 @@ export interface EvaluateOptions {
    * left of the evaluator's deadline (the webhook passes it after time spent waiting for room),
    * so a timeout's reason names the evaluator's deadline, the one the operator configured.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Aborts the call: every unfinished image is then a failure with the signal's reason. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * The object the images belong to (its resource and labels), for policies with `spec.match`.
    * Without it such policies apply to every image (the stricter reading).
    */
-  readonly object?: MatchedObject;
+  readonly object?: MatchedObject | undefined;
   /** The admitted object's pull secrets (default: the backend's own credentials only). */
-  readonly credentials?: EvaluationCredentials;
+  readonly credentials?: EvaluationCredentials | undefined;
   /**
    * The credentials of named Secrets of the admitted object's namespace, for authority sources
    * with `signaturePullSecrets` (decideAdmission: `PullSecretCredentials.forSecrets`). They read
    * that source's signature repository instead of `credentials`. Without it such a source
    * fails, and the failure is not cached.
    */
-  readonly signatureSecrets?: SignatureSecrets;
+  readonly signatureSecrets?: SignatureSecrets | undefined;
   /**
    * The namespace of the object the images belong to: ImagePolicies of other namespaces do not
    * apply. Without it every ImagePolicy applies (the stricter reading).
    */
-  readonly namespace?: string;
+  readonly namespace?: string | undefined;
   /** A run of its own (an audit, a manifest check): its verdict cache instead of the evaluator's, its concurrency, no admission metrics. */
-  readonly run?: VerificationRun;
+  readonly run?: VerificationRun | undefined;
 }
 
 /** The credentials of named Secrets of the admitted object's namespace (EvaluateOptions.signatureSecrets). */

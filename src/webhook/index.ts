@@ -13,6 +13,8 @@
  */
 // First: on an unsupported Node.js version, fail here with a clear message (not deep inside a dependency).
 import '../util/require-node';
+// Then: its optional dependencies are installed, or DEPENDENCY_MISSING names the one to install.
+import './optional-dependencies';
 export {
   ADMISSION_LIMITS,
   DEFAULT_MAX_BODY_BYTES,

@@ -61,13 +61,13 @@ export interface ObjectCredentialSource {
 /** How pull secret reads are cached. */
 export interface PullSecretOptions {
   /** How long a Secret or ServiceAccount read is kept. Default 30 s. */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
   /** How long "does not exist" is kept. Default 5 s. */
-  readonly notFoundTtlMs?: number;
+  readonly notFoundTtlMs?: number | undefined;
   /** Most Secrets, and most ServiceAccounts, kept. Default 1000. */
-  readonly maxEntries?: number;
+  readonly maxEntries?: number | undefined;
   /** Clock (tests). Default Date.now. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** How long pull secret reads are kept, and how many, by default. */

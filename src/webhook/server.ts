@@ -50,15 +50,15 @@ export const DEFAULT_PORT = 8443;
  */
 export interface KubernetesSourceOptions {
   /** A kubeconfig file. */
-  readonly kubeconfig?: string;
+  readonly kubeconfig?: string | undefined;
   /** A context of the kubeconfig other than its current one. */
-  readonly context?: string;
+  readonly context?: string | undefined;
   /** Where `secretRef` Secrets are read (default: the kubeconfig context's namespace, else the Pod's, else `imgverify-system`). */
-  readonly namespace?: string;
+  readonly namespace?: string | undefined;
   /** The environment the configuration is looked up in (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `HOME`); default `process.env`. */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** Write `status.conditions` on the objects (default true). */
-  readonly writeStatus?: boolean;
+  readonly writeStatus?: boolean | undefined;
   /** @internal A folder the service account's files are read under instead of `/` (tests). */
   readonly serviceAccountRoot?: string;
 }
@@ -68,85 +68,85 @@ export interface WebhookAuditOptions {
   /** Every this many ms, the images every running Pod runs are verified again. */
   readonly intervalMs: number;
   /** Write one OpenReports Report per namespace after each run. */
-  readonly writeReports?: boolean;
+  readonly writeReports?: boolean | undefined;
   /** Pods audited at once (default 2; each verifies up to 2 images at once, apart from admissions). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** In folder mode, where the API server is (cluster mode uses `kubernetes`); default `$KUBECONFIG`, in-cluster, `~/.kube/config`. */
-  readonly connection?: Pick<KubernetesSourceOptions, 'kubeconfig' | 'context' | 'env'>;
+  readonly connection?: Pick<KubernetesSourceOptions, 'kubeconfig' | 'context' | 'env'> | undefined;
 }
 
 export interface WebhookServerOptions {
   /** The ClusterImagePolicy folder (a mounted ConfigMap). Exactly one of `policiesDir` and `kubernetes`. */
-  readonly policiesDir?: string;
+  readonly policiesDir?: string | undefined;
   /** Read the policies from the cluster instead (ClusterImagePolicy, TrustRoot and Secret objects). */
-  readonly kubernetes?: KubernetesSourceOptions;
+  readonly kubernetes?: KubernetesSourceOptions | undefined;
   /** PEM certificate chain and private key files; watched and reloaded. */
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
   /** Default 8443; 0 picks a free port. */
-  readonly port?: number;
+  readonly port?: number | undefined;
   /** Address to listen on; default all interfaces. */
-  readonly host?: string;
+  readonly host?: string | undefined;
   /** Deadline for one admission request's verification, ms (default 8000). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** For images no policy matches (default deny). */
-  readonly noMatch?: NoMatchAction;
-  readonly cacheTtlMs?: number;
-  readonly negativeCacheTtlMs?: number;
-  readonly cacheSize?: number;
+  readonly noMatch?: NoMatchAction | undefined;
+  readonly cacheTtlMs?: number | undefined;
+  readonly negativeCacheTtlMs?: number | undefined;
+  readonly cacheSize?: number | undefined;
   /** Images of one request verified at once (default 8). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * The default trust of the default backend (default: the embedded public-good root): files,
    * loaded roots or providers; a `TufTrustRoot` is refreshed periodically.
    */
-  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[];
+  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[] | undefined;
   /** Where TrustRoot documents with `remote` keep their TUF caches (default: `defaultTufCacheDir()`). */
-  readonly tufCacheDir?: string;
+  readonly tufCacheDir?: string | undefined;
   /** Never contact a TUF mirror (TrustRoot `remote` then needs a cache from an earlier run). */
-  readonly offline?: boolean;
+  readonly offline?: boolean | undefined;
   /** How often TUF-backed trust is checked for a due refresh (default 10 min; 0: never). */
-  readonly trustRefreshIntervalMs?: number;
+  readonly trustRefreshIntervalMs?: number | undefined;
   /** Accept a policy folder (or a cluster) with no policies (default false: an empty set is rejected like an invalid one). */
-  readonly allowEmptyPolicies?: boolean;
+  readonly allowEmptyPolicies?: boolean | undefined;
   /** Registry client options for the default backend (docker config, http, CA). */
-  readonly registry?: RegistryClientOptions;
+  readonly registry?: RegistryClientOptions | undefined;
   /** Verification backend (default: the library verifier over a registry client). */
-  readonly backend?: VerificationBackend;
+  readonly backend?: VerificationBackend | undefined;
   /**
    * Where admitted objects' Secrets and ServiceAccounts are read: their pull secrets are then
    * tried first for their images (docs/webhook.md, "Registry credentials"). Default: the
    * Kubernetes API in cluster mode (`kubernetes`); none in folder mode (images are then read
    * with the webhook's own credentials).
    */
-  readonly objectCredentials?: ObjectCredentialSource;
+  readonly objectCredentials?: ObjectCredentialSource | undefined;
   /** How long pull secret reads are kept (default 30 s, not found 5 s, 1000 entries). */
-  readonly pullSecretCache?: PullSecretOptions;
-  readonly maxBodyBytes?: number;
+  readonly pullSecretCache?: PullSecretOptions | undefined;
+  readonly maxBodyBytes?: number | undefined;
   /**
    * Bounds on admissions in flight (default ADMISSION_LIMITS): requests decided at once, body
    * bytes they reserve (their Content-Length, or `maxBodyBytes` without one), and requests
    * waiting for room. A request waits at most half the deadline (`timeoutMs`), which the wait
    * counts against; one that finds no room is answered 429 with Retry-After: 1.
    */
-  readonly maxConcurrentAdmissions?: number;
+  readonly maxConcurrentAdmissions?: number | undefined;
   /** Body bytes reserved by admissions in flight (bodies over 64 KiB reserve their size; see maxConcurrentAdmissions). */
-  readonly maxInFlightBodyBytes?: number;
+  readonly maxInFlightBodyBytes?: number | undefined;
   /** Admissions waiting for room; more are answered 429 at once (see maxConcurrentAdmissions). */
-  readonly maxQueuedAdmissions?: number;
+  readonly maxQueuedAdmissions?: number | undefined;
   /** Policy folder watching (see watchPolicies). */
-  readonly policyDebounceMs?: number;
-  readonly policyPollIntervalMs?: number;
+  readonly policyDebounceMs?: number | undefined;
+  readonly policyPollIntervalMs?: number | undefined;
   /** Certificate files are re-read this often besides file events (default 10 s; 0: events only). */
-  readonly tlsPollIntervalMs?: number;
+  readonly tlsPollIntervalMs?: number | undefined;
   /** Registry credential files are re-read this often besides file events (default 30 s; 0: events only). */
-  readonly credentialPollIntervalMs?: number;
+  readonly credentialPollIntervalMs?: number | undefined;
   /**
    * On close, how long the server keeps serving while /readyz already answers 503, so that
    * Kubernetes takes the pod out of the Service's endpoints before it stops accepting
    * connections (default 0). See docs/webhook.md, "Shutting down".
    */
-  readonly shutdownDelayMs?: number;
+  readonly shutdownDelayMs?: number | undefined;
   /**
    * The last line of defence of a process that only serves the webhook (the CLI sets it): a
    * promise rejection nobody handles anywhere in the process is logged (level error) and
@@ -155,10 +155,10 @@ export interface WebhookServerOptions {
    * `failurePolicy: Fail`. Installed while the server runs (default false: a library does not
    * change its host process's behaviour unasked).
    */
-  readonly surviveUnhandledRejections?: boolean;
-  readonly log?: Logger;
+  readonly surviveUnhandledRejections?: boolean | undefined;
+  readonly log?: Logger | undefined;
   /** Audit the running Pods periodically (the Kubernetes API: cluster mode's connection, else `audit.connection`). */
-  readonly audit?: WebhookAuditOptions;
+  readonly audit?: WebhookAuditOptions | undefined;
 }
 
 export interface RunningWebhookServer {
@@ -200,7 +200,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     ? undefined
     : new VerifierBackend({
         ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}),
-        registry: { timeoutMs: options.timeoutMs ?? 8000, ...options.registry },
+        // The registry's own timeout, else the admission deadline (an explicit `timeoutMs: undefined` means the default too).
+        registry: { ...options.registry, timeoutMs: options.registry?.timeoutMs ?? options.timeoutMs ?? 8000 },
       });
   const backend = options.backend ?? ownedBackend!;
   const evaluator = new PolicyEvaluator({

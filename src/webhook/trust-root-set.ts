@@ -119,7 +119,7 @@ export interface TrustRootSetOptions {
   /** Where `remote` TrustRoots keep their TUF caches (one folder each) and `repository` ones unpack. */
   readonly cacheDir: string;
   /** Never contact a mirror (remote TrustRoots then need a cache from an earlier run). */
-  readonly offline?: boolean;
+  readonly offline?: boolean | undefined;
 }
 
 function specKey(doc: TrustRootDocument): string {

@@ -53,9 +53,9 @@ export interface VerifierBackendOptions {
    * The default trust: `trusted_root.json` paths, their JSON, loaded roots or providers (a TUF
    * root); several are tried in turn. Default: the embedded public-good root.
    */
-  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[];
+  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[] | undefined;
   /** Registry client options (docker config path, http, CA, timeouts). */
-  readonly registry?: RegistryClientOptions;
+  readonly registry?: RegistryClientOptions | undefined;
 }
 
 /** Memoises a registry client's answers for one session, and aborts them with its signal. */

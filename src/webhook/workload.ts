@@ -31,19 +31,19 @@ export interface Workload {
 }
 
 export interface WorkloadEvaluationOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Deadline of the evaluation, ms (default: the evaluator's). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** The images to evaluate instead of every image of the object's pod spec (an audit: what its containers run; a mutation: what changed). */
-  readonly images?: readonly ContainerImage[];
+  readonly images?: readonly ContainerImage[] | undefined;
   /** A run apart from admissions (an audit, a manifest check): verdicts shared within it only. */
-  readonly run?: VerificationRun;
+  readonly run?: VerificationRun | undefined;
   /**
    * Reads the object's pull secrets (its pod spec's imagePullSecrets, then its ServiceAccount's,
    * in its namespace): tried first for its images; and the Secrets of its namespace that an
    * authority source's `signaturePullSecrets` name (without it such a source fails).
    */
-  readonly pullSecrets?: PullSecretCredentials;
+  readonly pullSecrets?: PullSecretCredentials | undefined;
 }
 
 export interface WorkloadEvaluation {

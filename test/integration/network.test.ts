@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createVerifier } from '../../src';
 import { HttpStack } from '../../src/registry';
-import { readSbom } from '../../src/release';
+import { readSbom } from '../../src/release/fetch-sbom';
 import { runCli } from '../support/cli';
 import {
   closePushers,

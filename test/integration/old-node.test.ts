@@ -1,6 +1,6 @@
 /**
- * On a Node.js version imgverify does not run on (this machine's own Node 20, where undici
- * crashes at load), the library and the CLI refuse at once with a message naming the versions
+ * On a Node.js version imgverify cannot run on (this machine's own Node 20, below undici's floor,
+ * where it crashes at load), the library and the CLI refuse at once with a message naming the versions
  * needed, instead of a TypeError deep in a dependency. Needs `npm run build` (npm test does it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -30,7 +30,7 @@ describeOld(`on Node ${major} (${OLD_NODE})`, () => {
     for (const entry of ['dist/index.js', 'dist/webhook/index.js']) {
       const p = spawnSync(OLD_NODE, ['-e', `try { require(${JSON.stringify(resolve(ROOT, entry))}) } catch (e) { console.log(e.message); process.exit(7) }`], { encoding: 'utf8' });
       expect(p.status).toBe(7);
-      expect(p.stdout.trim()).toMatch(/^imgverify needs Node\.js 22\.22\+ or 24\.15\+ \(or 26\+\) \(found v\d+\.\d+\.\d+\)$/);
+      expect(p.stdout.trim()).toMatch(/^imgverify needs Node\.js 22\.19\.0 or later \(found v\d+\.\d+\.\d+\): the oldest version undici, its HTTP client, supports$/);
     }
   });
 
@@ -38,6 +38,6 @@ describeOld(`on Node ${major} (${OLD_NODE})`, () => {
     const p = spawnSync(OLD_NODE, [resolve(ROOT, 'dist', 'cli', 'main.js'), 'version'], { encoding: 'utf8' });
     expect(p.status).toBe(2);
     expect(p.stdout).toBe('');
-    expect(p.stderr).toMatch(/^imgverify needs Node\.js 22\.22\+ or 24\.15\+ \(or 26\+\) \(found v\d+\.\d+\.\d+\)\n$/);
+    expect(p.stderr).toMatch(/^imgverify needs Node\.js 22\.19\.0 or later \(found v\d+\.\d+\.\d+\): the oldest version undici, its HTTP client, supports\n$/);
   });
 });

@@ -3,41 +3,32 @@
  * from the npm cache), then loaded with `require` (CommonJS) and `import` (ESM), types present,
  * and the `imgverify` bin runnable. Needs `npm run build` first (npm test does it).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { docExamples, exampleModule } from '../support/doc-examples';
+import { installPacked, npm, PROJECT_ROOT } from '../support/packed-package';
 import { errorMessage } from '../../src/util/describe';
 
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = PROJECT_ROOT;
 let dir: string;
-
-function npm(args: string[], cwd: string): string {
-  // The npm that runs this test (npm_execpath) or the one on PATH.
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-}
+let app: () => string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'imgverify-consumer-'));
-  const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  const tarball = join(dir, packed[0]!.filename);
-  const files = packed[0]!.files.map((f) => f.path);
+  const installed = installPacked(dir, ['@types/node@22']);
+  const files = installed.files;
   expect(files).toContain('dist/index.js');
   expect(files).toContain('dist/index.d.ts');
   expect(files).toContain('dist/cli/main.js');
   expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
-  const app = join(dir, 'app');
-  execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  npm(['install', '--prefer-offline', '--no-package-lock', tarball, '@types/node@22'], app);
+  app = () => installed.app;
 }, 240_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-const app = () => join(dir, 'app');
 
 test('require() from CommonJS', () => {
   const out = execFileSync(
@@ -57,15 +48,69 @@ test('import from ESM (named exports)', () => {
   expect(out.trim()).toBe('function ghcr.io verification');
 });
 
-test('the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it', () => {
-  const cjs = execFileSync(
-    process.execPath,
-    ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],
-    { cwd: app(), encoding: 'utf8' },
-  );
-  expect(cjs.trim()).toBe('function function false');
-  writeFileSync(join(app(), 'webhook.mjs'), "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n");
-  expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
+describe('optional dependencies: the webhook and CEL conditions', () => {
+  const OPTIONAL = ['yaml', 'tar-stream', '@bufbuild/cel', '@bufbuild/protobuf', '@kubernetes/client-node'];
+
+  test('npm install imgverify installs none of them; what needs one fails DEPENDENCY_MISSING naming the package (the CLI exits 2, no stack trace)', () => {
+    for (const name of OPTIONAL) expect(existsSync(join(app(), 'node_modules', ...name.split('/')))).toBe(false);
+    const webhook = execFileSync(
+      process.execPath,
+      ['-e', "try { require('imgverify/webhook') } catch (e) { console.log(e.code, e.message) }"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(webhook.trim()).toBe(
+      "DEPENDENCY_MISSING the admission webhook (imgverify/webhook: policy files) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'^2.9.1' (an optional peer dependency of imgverify)",
+    );
+    const cel = execFileSync(
+      process.execPath,
+      ['-e', "try { require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }) } catch (e) { console.log(e.code, e.message) }"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(cel.trim()).toMatch(/^DEPENDENCY_MISSING CEL conditions on attestations needs the package @bufbuild\/cel, which is not installed: npm install @bufbuild\/cel@'\^0\.6\.1'/);
+    writeFileSync(join(app(), 'providers.yaml'), 'apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n');
+    const providers = execFileSync(
+      process.execPath,
+      ['-e', "require('imgverify').loadCredentialProviders({ config: 'providers.yaml', binDir: '.' }).then(() => console.log('loaded'), (e) => console.log(e.code))"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(providers.trim()).toBe('DEPENDENCY_MISSING');
+    for (const args of [['webhook', '--help'], ['policy', 'test', '--help']]) {
+      const p = spawnSync(join(app(), 'node_modules', '.bin', 'imgverify'), args, { cwd: app(), encoding: 'utf8' });
+      expect(p.status).toBe(2);
+      expect(p.stderr).toMatch(/^imgverify (webhook|policy): the admission webhook \(imgverify\/webhook: policy files\) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'\^2\.9\.1' \(an optional peer dependency of imgverify\) \[DEPENDENCY_MISSING\]\n$/);
+    }
+  });
+
+  test('once installed, the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it; cluster mode needs its client too', () => {
+    const versions = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+    const install = (names: readonly string[]) => npm(['install', '--prefer-offline', '--no-package-lock', ...names.map((name) => `${name}@${versions.peerDependencies[name]}`)], app());
+    // The webhook without its cluster mode's client: folder mode works; the cluster client's load names the package.
+    install(OPTIONAL.filter((name) => name !== '@kubernetes/client-node'));
+    const client = JSON.stringify(join(app(), 'node_modules', 'imgverify', 'dist', 'webhook', 'kube', 'client.js'));
+    const missing = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then(() => console.log('loaded'), (e) => console.log(e.code, e.message))`], {
+      cwd: app(),
+      encoding: 'utf8',
+    });
+    expect(missing.trim()).toBe(
+      "DEPENDENCY_MISSING the admission webhook's cluster mode (policies read from the Kubernetes API) needs the package @kubernetes/client-node, which is not installed: npm install @kubernetes/client-node@'^2.0.1' (an optional peer dependency of imgverify)",
+    );
+    install(['@kubernetes/client-node']);
+    const loaded = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then((k) => console.log(typeof k.KubeConfig))`], { cwd: app(), encoding: 'utf8' });
+    expect(loaded.trim()).toBe('function');
+    const cjs = execFileSync(
+      process.execPath,
+      ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(cjs.trim()).toBe('function function false');
+    writeFileSync(join(app(), 'webhook.mjs'), "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n");
+    expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
+    const cel = execFileSync(process.execPath, ['-e', "console.log(require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }).expression)"], {
+      cwd: app(),
+      encoding: 'utf8',
+    });
+    expect(cel.trim()).toBe('predicate.x == 1');
+  }, 120_000);
 });
 
 test('type declarations are installed and reachable from the package entry', () => {
@@ -75,10 +120,12 @@ test('type declarations are installed and reachable from the package entry', () 
   expect(dts).toContain('createVerifier');
 });
 
-test('source maps carry their sources (src/ is not shipped)', () => {
-  const map = JSON.parse(readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
-  expect(map.sources).toEqual(['../src/index.ts']);
-  expect(map.sourcesContent?.[0]).toContain('createVerifier');
+test('no source maps are shipped, nor native code', () => {
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  const installed = files(join(app(), 'node_modules', 'imgverify'));
+  expect(installed.filter((f) => f.endsWith('.map'))).toEqual([]);
+  expect(readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.js'), 'utf8')).not.toContain('sourceMappingURL');
+  expect(files(join(app(), 'node_modules')).filter((f) => f.endsWith('.node'))).toEqual([]);
 });
 
 test('the imgverify bin runs', () => {
@@ -98,10 +145,13 @@ describe('every TypeScript example of README.md and docs/ type-checks against th
   const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types: ['node'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
 
   test.each([
-    ['ESM', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
-    ['CommonJS', 'cjs', { type: 'commonjs' }, { module: 'node16', moduleResolution: 'node16' }],
-  ] as const)('%s consumer', (_name, kind, pkg, moduleOptions) => {
-    const dir = join(app(), `examples-${kind}`);
+    ['ESM', 'esm', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
+    ['CommonJS', 'cjs', 'cjs', { type: 'commonjs' }, { module: 'node16', moduleResolution: 'node16' }],
+    // Old resolvers read no `exports`: `imgverify/webhook` is found through `typesVersions`. (esModuleInterop, as
+    // `tsc --init` sets it: @sigstore/core's declarations default-import node:crypto.)
+    ['CommonJS with moduleResolution node10', 'cjs', 'node10', { type: 'commonjs' }, { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }],
+  ] as const)('%s consumer', (_name, kind, folder, pkg, moduleOptions) => {
+    const dir = join(app(), `examples-${folder}`);
     execFileSync('mkdir', ['-p', dir]);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `examples-${kind}`, private: true, ...pkg }));
     const names = examples.map((example, i) => {

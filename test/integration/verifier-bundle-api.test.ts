@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createVerifier, ImgverifyError } from '../../src';
 import { FIXTURE, fixturePath, readFixture, readFixtureJSON } from '../support/fixtures';
+import { verified } from '../support/verify';
 
 describe('ImageVerifier.verifyBundle', () => {
   const bundle = readFixtureJSON<Record<string, unknown>>('bundles', 'sigstore-python', 'bundle_v3_github.whl.sigstore');
@@ -11,16 +12,16 @@ describe('ImageVerifier.verifyBundle', () => {
   afterAll(() => verifier.close());
 
   test('verifies by file and by digest', () => {
-    expect(verifier.verifyBundle(bundle, { bytes: wheel }, policy).signer.issuer).toBe('https://token.actions.githubusercontent.com');
+    expect(verified(verifier.verifyBundle(bundle, { bytes: wheel }, policy)).signer.issuer).toBe('https://token.actions.githubusercontent.com');
     const sha256 = createHash('sha256').update(wheel).digest('hex');
-    expect(verifier.verifyBundle(bundle, { sha256 }, policy).content).toEqual({ kind: 'message-signature', digest: `sha256:${sha256}` });
+    expect(verified(verifier.verifyBundle(bundle, { sha256 }, policy)).content).toEqual({ kind: 'message-signature', digest: `sha256:${sha256}` });
   });
 
   test('throws a coded error for another identity and for another artifact', () => {
-    expect(() => verifier.verifyBundle(bundle, { bytes: wheel }, { subject: 'x@y.z', issuer: 'https://token.actions.githubusercontent.com' })).toThrow(
+    expect(() => verified(verifier.verifyBundle(bundle, { bytes: wheel }, { subject: 'x@y.z', issuer: 'https://token.actions.githubusercontent.com' }))).toThrow(
       expect.objectContaining({ code: 'IDENTITY_MISMATCH' }) as ImgverifyError,
     );
-    expect(() => verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy)).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError);
+    expect(() => verified(verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy))).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError);
   });
 });
 
@@ -32,21 +33,21 @@ describe('ImageVerifier.verifyBundle on a Rekor v2 bundle (staging: hashedrekord
   afterAll(() => verifier.close());
 
   test('verifies its artifact by file and by digest', () => {
-    const byFile = verifier.verifyBundle(bundle, { bytes: artifact }, policy);
+    const byFile = verified(verifier.verifyBundle(bundle, { bytes: artifact }, policy));
     expect(byFile.signer).toMatchObject({ subject: 'jku@goto.fi', issuer: 'https://github.com/login/oauth' });
     const sha256 = createHash('sha256').update(artifact).digest('hex');
-    expect(verifier.verifyBundle(bundle, { sha256 }, policy).content).toEqual({ kind: 'message-signature', digest: `sha256:${sha256}` });
+    expect(verified(verifier.verifyBundle(bundle, { sha256 }, policy)).content).toEqual({ kind: 'message-signature', digest: `sha256:${sha256}` });
   });
 
   test('fails for another artifact, another identity, and against the production root', async () => {
-    expect(() => verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy)).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError);
-    expect(() => verifier.verifyBundle(bundle, { bytes: artifact }, { ...policy, subject: 'someone@example.com' })).toThrow(
+    expect(() => verified(verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy))).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError);
+    expect(() => verified(verifier.verifyBundle(bundle, { bytes: artifact }, { ...policy, subject: 'someone@example.com' }))).toThrow(
       expect.objectContaining({ code: 'IDENTITY_MISMATCH' }) as ImgverifyError,
     );
     // Staging's TSA, Fulcio and Rekor v2 key are not in the production root: no check of this bundle can pass there.
     const production = createVerifier({ trustedRoot: fixturePath(...FIXTURE.prodTrustedRoot) });
     try {
-      expect(() => production.verifyBundle(bundle, { bytes: artifact }, policy)).toThrow(ImgverifyError);
+      expect(() => verified(production.verifyBundle(bundle, { bytes: artifact }, policy))).toThrow(ImgverifyError);
     } finally {
       await production.close();
     }

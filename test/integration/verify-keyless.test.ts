@@ -142,6 +142,22 @@ describe('verifies', () => {
     const result = await verifier.verify(ref, { identities: [{ subject: 'a@b.c', issuer: ISSUER }, POLICY] });
     expectVerified(result, image.digest);
   });
+
+  test('a discriminated result: the signer and the reference pinned to the digest (the tag kept; a digest reference not pinned twice)', async () => {
+    const { image, ref, repo: r } = await signedImage('pinned');
+    const byTag = await verifier.verify(ref, POLICY);
+    if (!byTag.verified) throw byTag.error;
+    expect(byTag.pinnedReference).toBe(`${registry.host}/${r}:v1@${image.digest}`);
+    expect(byTag.signer).toEqual(byTag.signatures.find((s) => s.verified)?.signer);
+    expect(byTag.signer.subject).toBe(SIGNER);
+    const byDigest = await verifier.verify(`${registry.host}/${r}@${image.digest}`, POLICY);
+    expect(byDigest).toMatchObject({ verified: true, pinnedReference: `${registry.host}/${r}@${image.digest}` });
+    const failed = await verifier.verify(ref, { subject: 'someone@else.test', issuer: ISSUER });
+    if (failed.verified) throw new Error('verified under the wrong identity');
+    expect(failed.error.code).toBe('IDENTITY_MISMATCH');
+    expect(failed.pinnedReference).toBe(`${registry.host}/${r}:v1@${image.digest}`);
+    expect(failed.signer).toBeUndefined();
+  });
 });
 
 describe('rejects, naming the check that failed', () => {

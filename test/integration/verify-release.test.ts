@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVerifier } from '../../src';
-import { verifySbomImages } from '../../src/release';
+import { verifySbomImages } from '../../src/release/verify-sbom';
 import { runBuiltCli, runCli } from '../support/cli';
 import { closePushers, startProxy, startRegistry, type RunningProxy, type RunningRegistry } from '../support/registry';
 import { pushTestImage } from '../support/signed-images';

@@ -5,7 +5,8 @@
  */
 import { parseReference } from '../../src/reference';
 import { compilePolicy } from '../../src/policy/policy';
-import { publicGoodTrustRoot, trustRootFromFile } from '../../src/trust';
+import { publicGoodTrustRoot } from '../../src/trust/embedded';
+import { trustRootFromFile } from '../../src/trust/trusted-root';
 import { policyChecks } from '../../src/verify/policy-checks';
 import { verifyLegacySignatureLayer } from '../support/verify';
 import {

@@ -18,7 +18,7 @@ import { X509Certificate } from '@sigstore/core';
 import { ImgverifyError, type ErrorCode } from '../../src/errors';
 import { certificateIdentity } from '../../src/policy/certificate-identity';
 import type { VerificationPolicy } from '../../src/policy/policy';
-import { trustRootFromFile, type LoadedTrustRoot } from '../../src/trust';
+import { trustRootFromFile, type LoadedTrustRoot } from '../../src/trust/trusted-root';
 import type { BundleArtifact } from '../../src';
 import { checksFor, verifyBundle } from '../support/verify';
 import { describeInterop, interopPath, PROD_TRUSTED_ROOT } from '../support/interop';

@@ -3,7 +3,17 @@
  * the library uses: a bundle for an artifact (the public `verifier.verifyBundle`), a bundle as a
  * statement about an image (the referrer path), and cosign's legacy layers.
  */
-import { createVerifier, ImgverifyError, type BundleArtifact, type ImageVerifier, type LoadedTrustRoot, type PreparedPolicy, type VerificationPolicy, type VerifiedBundle } from '../../src';
+import {
+  createVerifier,
+  ImgverifyError,
+  type BundleArtifact,
+  type ImageVerifier,
+  type LoadedTrustRoot,
+  type PreparedPolicy,
+  type VerificationFailure,
+  type VerificationPolicy,
+  type VerifiedBundle,
+} from '../../src';
 import { compilePolicy } from '../../src/policy/policy';
 import { referrerBundleInput } from '../../src/verify/adapters/bundle';
 import { legacyAttestationInput, legacySignatureInput } from '../../src/verify/adapters/legacy';
@@ -22,9 +32,15 @@ export function checksFor(trust: LoadedTrustRoot, policy: VerificationPolicy): C
   return { verifier, policy: verifier.preparePolicy(policy), ctx: policyChecks(trust, compilePolicy(policy)) };
 }
 
-/** `verifier.verifyBundle`: throws ImgverifyError naming the failed check. */
+/** The verified outcome of `verifyBundle` or `verifyBlob`; its error thrown when it failed (for `toThrow` and `rejects`). */
+export function verified<T extends { readonly verified: true }>(result: T | VerificationFailure): T {
+  if (!result.verified) throw result.error;
+  return result;
+}
+
+/** `verifier.verifyBundle`, its failure thrown: ImgverifyError naming the failed check. */
 export function verifyBundle(bundle: unknown, artifact: BundleArtifact, checks: Checks): VerifiedBundle {
-  return checks.verifier.verifyBundle(bundle, artifact, checks.policy);
+  return verified(checks.verifier.verifyBundle(bundle, artifact, checks.policy));
 }
 
 function throwing(decode: () => SignatureInput, ctx: PolicyChecks): SignatureVerdict {

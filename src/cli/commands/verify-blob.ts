@@ -14,12 +14,11 @@ import { parseArgs } from 'node:util';
 import {
   createVerifier,
   exitCodeFor,
-  ImgverifyError,
   PUBLIC_GOOD_REKOR_URL,
   readFileOrUrl,
   type BlobSignature,
+  type BlobVerificationResult,
   type SignerInfo,
-  type VerifiedBlob,
 } from '../..';
 import { defined } from '../../util/object';
 import { CLAIMS_HELP, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags } from '../common-flags';
@@ -85,7 +84,7 @@ const MAX_MATERIAL_BYTES = 4 * 1024 * 1024;
 /** The artifact is read into memory to be hashed and verified (Kubernetes binaries are < 200 MB). */
 const MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 * 1024;
 
-type Verdict = { readonly result: VerifiedBlob } | { readonly error: ImgverifyError };
+type Verdict = BlobVerificationResult;
 
 function signerText(signer: SignerInfo): string {
   if (signer.publicKeySha256) return `key sha256:${signer.publicKeySha256.slice(0, 16)}…`;
@@ -93,8 +92,8 @@ function signerText(signer: SignerInfo): string {
 }
 
 export function blobVerdictText(target: string, verdict: Verdict): string {
-  if ('result' in verdict) {
-    const { result } = verdict;
+  if (verdict.verified) {
+    const result = verdict;
     const when = result.signedAt ? `, signed at ${result.signedAt}` : '';
     const log = result.tlog ? `, log index ${result.tlog.logIndex}` : '';
     const found = result.rekorEntry ? ' (entry found in Rekor)' : '';
@@ -106,9 +105,9 @@ export function blobVerdictText(target: string, verdict: Verdict): string {
 }
 
 export function blobVerdictJSON(target: string, verdict: Verdict): Record<string, unknown> {
-  const base = { artifact: target, verified: 'result' in verdict };
-  if ('error' in verdict) return { ...base, failure: verdict.error.toJSON() };
-  const { result } = verdict;
+  const base = { artifact: target, verified: verdict.verified };
+  if (!verdict.verified) return { ...base, failure: verdict.error.toJSON() };
+  const result = verdict;
   const content = result.content.kind === 'dsse' ? { kind: 'dsse', payloadType: result.content.payloadType } : result.content;
   return { ...base, signer: result.signer, ...defined({ tlog: result.tlog, signedAt: result.signedAt, rekorEntry: result.rekorEntry }), content };
 }
@@ -148,18 +147,16 @@ export async function verifyBlobCommand(argv: string[], io: CommandIO): Promise<
 
   let verdict: Verdict;
   try {
-    const result = await verifier.verifyBlob(artifact, material, policy, {
+    verdict = await verifier.verifyBlob(artifact, material, policy, {
       ...(values.offline ? { offline: true } : {}),
       ...defined({ rekorUrl: values['rekor-url'], timeoutMs }),
     });
-    verdict = { result };
-  } catch (err) {
-    if (!(err instanceof ImgverifyError) || err.category === 'usage' || err.category === 'internal') throw err;
-    verdict = { error: err };
   } finally {
     await verifier.close();
   }
+  // A usage problem (the signature material given) or a bug is reported as such (stderr, exit 2 or 4), not as a verdict.
+  if (!verdict.verified && (verdict.error.category === 'usage' || verdict.error.category === 'internal')) throw verdict.error;
   if (format === 'json') io.stdout(`${jsonText(blobVerdictJSON(target, verdict))}\n`);
   else io.stdout(`${blobVerdictText(target, verdict)}\n`);
-  return 'error' in verdict ? exitCodeFor(verdict.error.category) : 0;
+  return verdict.verified ? 0 : exitCodeFor(verdict.error.category);
 }

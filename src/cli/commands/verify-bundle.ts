@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createVerifier, ImgverifyError, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type SignerInfo, type VerifiedBundle } from '../..';
+import { createVerifier, exitCodeFor, MAX_BUNDLE_BYTES, type BundleArtifact, type BundleVerificationResult, type SignerInfo } from '../..';
 import { defined } from '../../util/object';
 import { CLAIMS_HELP, outputFormat, POLICY_FLAGS, policyFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
@@ -80,11 +80,11 @@ function signerText(signer: SignerInfo): string {
 }
 
 /** What verifying the bundle gave: the verified bundle, or the failure. */
-type Verdict = { readonly result: VerifiedBundle } | { readonly error: ImgverifyError };
+type Verdict = BundleVerificationResult;
 
 function verdictText(target: string, verdict: Verdict): string {
-  if ('result' in verdict) {
-    const { result } = verdict;
+  if (verdict.verified) {
+    const result = verdict;
     const when = result.signedAt ? `, signed at ${result.signedAt}` : '';
     const log = result.tlog ? `, log index ${result.tlog.logIndex}` : '';
     return `VERIFIED  ${target}  signed by ${signerText(result.signer)}${when}${log}`;
@@ -95,9 +95,9 @@ function verdictText(target: string, verdict: Verdict): string {
 }
 
 function verdictJSON(bundlePath: string, target: string, verdict: Verdict): Record<string, unknown> {
-  const base = { bundle: bundlePath, artifact: target, verified: 'result' in verdict };
-  if ('error' in verdict) return { ...base, failure: { code: verdict.error.code, category: verdict.error.category, message: verdict.error.message } };
-  const { result } = verdict;
+  const base = { bundle: bundlePath, artifact: target, verified: verdict.verified };
+  if (!verdict.verified) return { ...base, failure: { code: verdict.error.code, category: verdict.error.category, message: verdict.error.message } };
+  const result = verdict;
   // `sha256` (hex) as before `digest` (alg:hex) was added, for scripts that read it.
   const { digest } = result.content.kind === 'message-signature' ? result.content : { digest: undefined };
   const content =
@@ -128,14 +128,8 @@ export async function verifyBundleCommand(argv: string[], io: CommandIO): Promis
   const target = positionals[0]!;
   const artifact = await artifactFromArgument(target);
 
-  let verdict: Verdict;
-  try {
-    verdict = { result: verifier.verifyBundle(bundleBytes, artifact, policy) };
-  } catch (err) {
-    if (!(err instanceof ImgverifyError)) throw err;
-    verdict = { error: err };
-  }
+  const verdict = verifier.verifyBundle(bundleBytes, artifact, policy);
   if (format === 'json') io.stdout(`${jsonText(verdictJSON(values.bundle, target, verdict))}\n`);
   else io.stdout(`${verdictText(target, verdict)}\n`);
-  return 'error' in verdict ? exitCodeFor(verdict.error.category) : 0;
+  return verdict.verified ? 0 : exitCodeFor(verdict.error.category);
 }

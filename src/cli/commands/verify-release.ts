@@ -30,7 +30,7 @@ import { credentialHosts, hasPolicyFlags, outputFormat, parseDuration, POLICY_FL
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
-import { pinnedReference, Progress, summaryTable } from '../report-table';
+import { Progress, summaryTable } from '../report-table';
 import { usageError } from '../usage-error';
 import { urlForMessages } from '../../util/url-text';
 import { jsonText } from '../../util/json-text';
@@ -207,7 +207,7 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
       );
     } else if (values.pin) {
       io.stderr(`${summaryTable(results)}\npolicy: ${prepared.description}\n${artifactsText(artifacts)}`);
-      for (const r of results) if (r.verified) io.stdout(`${pinnedReference(r)}\n`);
+      for (const r of results) if (r.verified) io.stdout(`${r.pinnedReference}\n`);
     } else {
       io.stdout(`${summaryTable(results)}\npolicy: ${prepared.description}\n${artifactsText(artifacts)}`);
     }

@@ -28,11 +28,11 @@
 import { readdir, readFile, stat, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { ImgverifyError } from '../../errors';
 import { abortable } from '../../util/abort';
 import { isRecord } from '../../util/shape';
 import { describeValue, errorMessage } from '../../util/describe';
+import { asDependencyMissing } from '../../util/optional-module';
 import type { CredentialCandidate, CredentialLookupResult } from '../types';
 import { RegistryKeyring, urlsMatch, type KeyringEntry } from './keyring';
 import { BoundedRunError, runBounded } from './spawn';
@@ -173,10 +173,23 @@ function validMatchImage(value: string): boolean {
   return port !== null && (port[1] === undefined || /^\d*$/.test(port[1]));
 }
 
+/**
+ * `yaml`, loaded when a configuration is parsed: an optional dependency
+ * (../../util/optional-module.ts), so without it a configuration fails DEPENDENCY_MISSING naming it.
+ */
+function yaml(): typeof import('yaml') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package, loaded when first needed
+    return require('yaml') as typeof import('yaml');
+  } catch (err) {
+    throw asDependencyMissing(err);
+  }
+}
+
 /** Parses one CredentialProviderConfig document (YAML or JSON); `where` names it in messages. */
 export function parseCredentialProviderConfig(text: string, where: string): CredentialProviderSpec[] {
   // YAML 1.1, as the kubelet's decoder reads it; duplicate keys are errors.
-  const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
+  const docs = yaml().parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
   if (!Array.isArray(docs) || docs.length !== 1) throw configError(where, 'expected one YAML or JSON document');
   const doc = docs[0]!;
   if (doc.errors.length > 0) throw configError(where, `not valid YAML or JSON: ${doc.errors[0]!.message.split('\n')[0]}`);
@@ -323,11 +336,11 @@ interface CacheEntry {
 /** How plugins are run. */
 export interface CredentialProvidersOptions {
   /** The environment the plugins inherit (the kubelet passes its own). Default process.env. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** How long one run may take. Default 10 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Clock for the cache (tests). Default Date.now. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** One configured plugin: its matching, its cache, its runs. */
@@ -338,7 +351,7 @@ class Provider {
   constructor(
     readonly spec: CredentialProviderSpec,
     private readonly binDir: string,
-    private readonly options: Required<Pick<CredentialProvidersOptions, 'env' | 'timeoutMs' | 'now'>>,
+    private readonly options: { readonly env: Readonly<Record<string, string | undefined>>; readonly timeoutMs: number; readonly now: () => number },
   ) {}
 
   /** Number of runs (tests and messages). */

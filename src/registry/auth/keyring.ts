@@ -219,6 +219,11 @@ export class RegistryKeyring {
   }
 }
 
+/** Credentials matched to images as the kubelet matches pull secrets (globs per host label, ports, path prefixes). */
+export function registryKeyring(entries: readonly KeyringEntry[]): RegistryKeyring {
+  return new RegistryKeyring(entries);
+}
+
 /**
  * The entries of a docker config document as a pull secret holds it: `dockerconfigjson` (the
  * `.dockerconfigjson` of a `kubernetes.io/dockerconfigjson` Secret: `{"auths": {...}}`) or

@@ -22,17 +22,17 @@ export interface ClientCertificate {
 
 export interface HttpStackOptions {
   /** Root CAs (PEM); replaces Node's roots when given (the registry client passes Node's plus the extra ones). */
-  readonly ca?: readonly string[];
+  readonly ca?: readonly string[] | undefined;
   /** Proxies; default: from `env`. `false`: always connect directly. */
-  readonly proxy?: ProxySettings | false;
+  readonly proxy?: ProxySettings | false | undefined;
   /** Environment to read proxy variables from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Client certificates by registry (`ghcr.io`, `registry.corp:5000`). */
-  readonly clientCertificates?: Readonly<Record<string, ClientCertificate>>;
+  readonly clientCertificates?: Readonly<Record<string, ClientCertificate>> | undefined;
   /** Connections kept per origin. Default 32. */
-  readonly maxConnectionsPerHost?: number;
+  readonly maxConnectionsPerHost?: number | undefined;
   /** TCP + TLS (+ proxy tunnel) connect timeout. Default 30 000 ms. */
-  readonly connectTimeoutMs?: number;
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 /** Where a request goes: the dispatcher, and the proxy it passes through (for messages). */
@@ -44,10 +44,16 @@ export interface Route {
 /**
  * undici, loaded when the first connection is made: importing imgverify (or creating a verifier
  * that is only used for bundles) does not pay for the HTTP client's hundred modules.
+ *
+ * Required by its file, `undici/index.js`, not by its bare name: Bun answers
+ * `require('undici')` with its own built-in module, whose `Agent` cannot make requests; the
+ * file is the npm package on every runtime (Node, Bun, Deno) and in bundles (a static
+ * string, which bundlers follow). undici has no `exports` map that would hide the file; the
+ * runtime tests (test/integration/runtimes.test.ts) fail if that changes.
  */
 function undici(): typeof import('undici') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost)
-  return require('undici') as typeof import('undici');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed (start-up cost); the file, see above
+  return require('undici/index.js') as typeof import('undici');
 }
 
 export class HttpStack {

@@ -21,11 +21,11 @@ import { ImgverifyError } from '../../errors';
 /** Proxy settings as given (all optional); `false` in client options means none at all. */
 export interface ProxySettings {
   /** Proxy for `https:` URLs (`HTTPS_PROXY`). */
-  readonly httpsProxy?: string;
+  readonly httpsProxy?: string | undefined;
   /** Proxy for `http:` URLs (`HTTP_PROXY`). */
-  readonly httpProxy?: string;
+  readonly httpProxy?: string | undefined;
   /** Hosts that are reached directly (`NO_PROXY`). */
-  readonly noProxy?: string;
+  readonly noProxy?: string | undefined;
 }
 
 /** Settings from environment variables, upper case first (as Go reads them). */

@@ -7,17 +7,27 @@
 import type * as KubernetesClientModule from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { ImgverifyError } from '../../index';
 import { errorMessage } from '../../util/describe';
+import { asDependencyMissing } from '../../util/optional-module';
 
 export type KubernetesClient = typeof KubernetesClientModule;
 export type KubeConfig = KubernetesClientModule.KubeConfig;
 
 let loading: Promise<KubernetesClient> | undefined;
 
-/** `@kubernetes/client-node`, loaded on the first call. */
+/**
+ * `@kubernetes/client-node`, loaded on the first call. An optional dependency
+ * (../../util/optional-module.ts): when it is not installed, DEPENDENCY_MISSING names it.
+ */
 export function loadKubernetesClient(): Promise<KubernetesClient> {
-  loading ??= import('@kubernetes/client-node').catch((err: unknown) => {
-    loading = undefined;
-    throw new ImgverifyError('INVALID_OPTIONS', `the Kubernetes client (@kubernetes/client-node) cannot be loaded: ${errorMessage(err)}`, { cause: err });
-  });
+  loading ??= (async () => {
+    try {
+      return await import('@kubernetes/client-node');
+    } catch (err) {
+      loading = undefined;
+      const missing = asDependencyMissing(err);
+      if (missing instanceof ImgverifyError) throw missing;
+      throw new ImgverifyError('INVALID_OPTIONS', `the Kubernetes client (@kubernetes/client-node) cannot be loaded: ${errorMessage(err)}`, { cause: err });
+    }
+  })();
   return loading;
 }

@@ -22,13 +22,13 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 
 export interface KubeConnectionOptions {
   /** `--kubeconfig`: a kubeconfig file (wins over everything else). */
-  readonly kubeconfig?: string;
+  readonly kubeconfig?: string | undefined;
   /** `--context`: a context of the kubeconfig other than its current one. */
-  readonly context?: string;
+  readonly context?: string | undefined;
   /** `--namespace`. */
-  readonly namespace?: string;
+  readonly namespace?: string | undefined;
   /** The environment (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`, `HOME`); default `process.env`. */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** A folder the service account's files are read under instead of `/` (tests). */
   readonly serviceAccountRoot?: string;
 }

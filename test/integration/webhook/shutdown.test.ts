@@ -40,7 +40,8 @@ class GatedBackend implements VerificationBackend {
           }, { once: true });
         });
         const reference = `${pinned.registry}/${pinned.repository}@${pinned.digest}`;
-        return { image: reference, reference, digest: DIGEST, verified: true, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer: { subject: 'release@example.test', issuer: 'https://issuer.test' } }] };
+        const signer = { subject: 'release@example.test', issuer: 'https://issuer.test' };
+        return { image: reference, reference, digest: DIGEST, pinnedReference: reference, verified: true, signer, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer, trustRoot: 'test' }] };
       },
       verifyAttestations: () => Promise.reject(new Error('not used')),
     };

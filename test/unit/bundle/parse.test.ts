@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ImgverifyError } from '../../../src/errors';
 import { parseBundle } from '../../../src/bundle/parse';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { checksFor, verifyBundle } from '../../support/verify';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
 import type { JsonObject } from '../../support/json';

@@ -3,7 +3,16 @@ import { exitCodeForResults } from '../../../src/cli/exit-code';
 import { run } from '../../../src/cli/run';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 
-const ok: ImageVerificationResult = { image: 'a', verified: true, signatures: [] };
+const signer = { subject: 'me@x.io', issuer: 'https://i' };
+const ok: ImageVerificationResult = {
+  image: 'a',
+  reference: 'index.docker.io/library/a:latest',
+  digest: `sha256:${'ab'.repeat(32)}`,
+  pinnedReference: `index.docker.io/library/a:latest@sha256:${'ab'.repeat(32)}`,
+  verified: true,
+  signer,
+  signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer, trustRoot: 'test' }],
+};
 const fail = (code: ConstructorParameters<typeof ImgverifyError>[0]): ImageVerificationResult => ({
   image: 'b',
   verified: false,
@@ -18,7 +27,6 @@ test.each<[ImageVerificationResult[], number]>([
   [[ok, fail('REGISTRY_UNREACHABLE')], 3],
   [[fail('REGISTRY_TIMEOUT'), fail('IDENTITY_MISMATCH')], 1],
   [[fail('INVALID_REFERENCE'), fail('IDENTITY_MISMATCH')], 2],
-  [[{ image: 'c', verified: false, signatures: [] }], 1],
   // A bug is never hidden behind "don't know", but a definite "no" still wins.
   [[fail('REGISTRY_TIMEOUT'), fail('INTERNAL_ERROR')], 4],
   [[fail('INTERNAL_ERROR'), fail('IDENTITY_MISMATCH')], 1],

@@ -1,5 +1,5 @@
 import { ImgverifyError } from '../../../src/errors';
-import { pinnedReference, Progress, summaryTable } from '../../../src/cli/report-table';
+import { Progress, summaryTable } from '../../../src/cli/report-table';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 
 const D = `sha256:${'ab'.repeat(32)}`;
@@ -7,8 +7,10 @@ const ok: ImageVerificationResult = {
   image: 'r.io/a:v1',
   reference: 'r.io/a:v1',
   digest: D,
+  pinnedReference: `r.io/a:v1@${D}`,
   verified: true,
-  signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer: { subject: 'me@x.io', issuer: 'https://i' } }],
+  signer: { subject: 'me@x.io', issuer: 'https://i' },
+  signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer: { subject: 'me@x.io', issuer: 'https://i' }, trustRoot: 'test' }],
 };
 const failed: ImageVerificationResult = {
   image: 'r.io/b:v1',
@@ -30,11 +32,6 @@ test('summary table: aligned columns, verdicts, reasons, totals', () => {
   // Columns line up: VERDICT starts at the same offset on every row.
   const col = lines[0]!.indexOf('VERDICT');
   expect([lines[1], lines[2], lines[3]].map((l) => l!.slice(col).split(/\s/)[0])).toEqual(['verified', 'FAILED', 'ERROR']);
-});
-
-test('pinned references keep the tag and add the digest', () => {
-  expect(pinnedReference(ok)).toBe(`r.io/a:v1@${D}`);
-  expect(pinnedReference(errored)).toBeUndefined();
 });
 
 test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {

@@ -3,7 +3,9 @@
  * names, ports, paths, labels, the RBAC cluster mode needs (and no more), the CRDs
  * (policy-controller's), the folder-mode overlay and the example policies.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseReference } from '../../../src/reference';
@@ -210,6 +212,28 @@ describe('deploy/ manifests', () => {
     expect(dockerfile).toMatch(new RegExp(`^USER ${podSpec.securityContext.runAsUser}:`, 'm'));
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/cli\/main\.js"\]$/m);
     expect(dockerfile).toMatch(/^FROM node:22-slim$/m);
+  });
+
+  it("the image installs the webhook's optional dependencies (package.json peerDependencies) at the locked versions, then prunes the devDependencies", () => {
+    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    const script = /node -e "([^"]+)"/.exec(dockerfile)?.[1];
+    expect(script).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'imgverify-dockerfile-'));
+    try {
+      copyFileSync(join(__dirname, '..', '..', '..', 'package.json'), join(dir, 'package.json'));
+      execFileSync(process.execPath, ['-e', script!], { cwd: dir });
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<'dependencies' | 'devDependencies' | 'peerDependencies', Record<string, string>>;
+      expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@bufbuild/cel', '@bufbuild/protobuf', '@kubernetes/client-node', 'tar-stream', 'yaml']);
+      for (const [name, range] of Object.entries(pkg.peerDependencies)) {
+        expect(pkg.dependencies[name]).toBe(range);
+        expect(pkg.devDependencies[name]).toBeUndefined();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const steps = dockerfile.slice(dockerfile.indexOf('node -e'));
+    expect(steps.indexOf('npm install --package-lock-only')).toBeGreaterThan(0);
+    expect(steps.indexOf('npm prune --omit=dev')).toBeGreaterThan(steps.indexOf('npm install --package-lock-only'));
   });
 
   describe.each([

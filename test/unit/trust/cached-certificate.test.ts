@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXTENSION_OID_SCT, X509Certificate } from '@sigstore/core';
 import { CachedCertificate, CERTIFICATE_CACHE_ENABLED, REVIEWED_VERSIONS, forVerification } from '../../../src/trust/cached-certificate';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { createTestSigstore } from '../../support/sigstore';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures');
@@ -220,9 +220,41 @@ describe('reviewed library versions', () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module instance under jest.isolateModules
       const fresh = require('../../../src/trust/cached-certificate') as typeof import('../../../src/trust/cached-certificate');
       expect(fresh.CERTIFICATE_CACHE_ENABLED).toBe(false);
-      const cert = base(DERS[0]![1]);
-      expect(fresh.forVerification(cert)).toBe(cert);
-      expect(fresh.forVerification(cert, true)).toBe(cert);
+      const warnings = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        const cert = base(DERS[0]![1]);
+        expect(fresh.forVerification(cert)).toBe(cert);
+        expect(fresh.forVerification(cert, true)).toBe(cert);
+        // Said once, naming the version found and the one reviewed.
+        expect(warnings.mock.calls).toEqual([
+          [expect.stringMatching(/certificate cache is off \(@sigstore\/verify 4\.1\.4 installed, reviewed: 4\.1\.3\).*3x slower/), { type: 'ImgverifyWarning', code: 'IMGVERIFY_CERTIFICATE_CACHE_OFF' }],
+        ]);
+      } finally {
+        warnings.mockRestore();
+      }
+    });
+  });
+
+  test('a certificate of another copy of @sigstore/core (a second version installed for @sigstore/verify) is handed over unchanged, with a warning', () => {
+    jest.dontMock('@sigstore/verify/package.json'); // the test above's
+    jest.isolateModules(() => {
+      // A fresh module instance, with its own instance of @sigstore/core: this file's is then "another copy".
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module instance under jest.isolateModules
+      const fresh = require('../../../src/trust/cached-certificate') as typeof import('../../../src/trust/cached-certificate');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the instance the fresh module loaded
+      expect((require('@sigstore/core') as typeof import('@sigstore/core')).X509Certificate).not.toBe(X509Certificate);
+      expect(fresh.CERTIFICATE_CACHE_ENABLED).toBe(true);
+      const warnings = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        const foreign = base(DERS[0]![1]);
+        expect(fresh.forVerification(foreign, true)).toBe(foreign);
+        expect(fresh.forVerification(foreign)).toBe(foreign);
+        expect(warnings.mock.calls).toEqual([
+          [expect.stringMatching(/another copy of @sigstore\/core/), { type: 'ImgverifyWarning', code: 'IMGVERIFY_CERTIFICATE_CACHE_OFF' }],
+        ]);
+      } finally {
+        warnings.mockRestore();
+      }
     });
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ASN1Obj, X509Certificate } from '@sigstore/core';
 import { copyDer, encodeDer } from '../../../src/trust/der';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { createTestSigstore } from '../../support/sigstore';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures');

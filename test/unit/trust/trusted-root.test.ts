@@ -1,5 +1,6 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { publicGoodTrustRoot, trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust';
+import { publicGoodTrustRoot } from '../../../src/trust/embedded';
+import { trustRootFromFile, trustRootFromJSON, trustRootFromText } from '../../../src/trust/trusted-root';
 import { FIXTURE, fixturePath, readFixtureJSON } from '../../support/fixtures';
 import { describeInterop, interopPath } from '../../support/interop';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compilePolicy, type VerificationPolicy } from '../../../src/policy/policy';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { artifactBundleInput, referrerBundleInput } from '../../../src/verify/adapters/bundle';
 import { legacyAttestationInput, legacySignatureInput } from '../../../src/verify/adapters/legacy';
 import { policyChecks, type PolicyChecks } from '../../../src/verify/policy-checks';

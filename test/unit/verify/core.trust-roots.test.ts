@@ -6,7 +6,7 @@
  * an RFC 3161 timestamp instead of a log entry; a root with a log keeps requiring one.
  */
 import { compilePolicy, type VerificationPolicy } from '../../../src/policy/policy';
-import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust';
+import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust/trusted-root';
 import { legacySignatureInput } from '../../../src/verify/adapters/legacy';
 import { policyChecks } from '../../../src/verify/policy-checks';
 import { verifySignature, type SignatureVerdict } from '../../../src/verify/core';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { RekorBundle } from '../../../src/cosign/legacy-signature';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { isIntotoV001, verifyIntotoV001Entry } from '../../../src/verify/intoto-v001';
 import { canonicalJson, createTestSigstore, sign, type RekorEntry } from '../../support/sigstore';
 import { thrown } from '../../support/errors';

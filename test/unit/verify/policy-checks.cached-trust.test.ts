@@ -5,7 +5,7 @@
  * `validFor`, fail with CERTIFICATE_CHAIN_INVALID, in any order and however often.
  */
 import { compilePolicy } from '../../../src/policy/policy';
-import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust';
+import { trustRootFromJSON, type LoadedTrustRoot } from '../../../src/trust/trusted-root';
 import { policyChecks } from '../../../src/verify/policy-checks';
 import { verifyLegacySignatureLayer } from '../../support/verify';
 import { createTestSigstore, DEFAULT_ISSUER, type SignedLayer } from '../../support/sigstore';

@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { ErrorCode } from '../../../src/errors';
 import type { VerificationPolicy } from '../../../src/policy/policy';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import type { BundleArtifact, VerifiedBundle } from '../../../src';
 import { checksFor, verifyBundle, verifyImageStatement, type Checks } from '../../support/verify';
 import {

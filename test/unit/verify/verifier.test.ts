@@ -1,6 +1,21 @@
 /** The verifier's pure side: prepared policies are opaque and bound to the trust root they were compiled for. */
-import { createVerifier, shareHttpStack, type RegistryReader } from '../../../src';
+import {
+  createVerifier,
+  HttpStack,
+  shareHttpStack,
+  type AttestationOptions,
+  type BlobVerifyOptions,
+  type CredentialProvidersOptions,
+  type HttpStackOptions,
+  type ProxySettings,
+  type RegistryReader,
+  type TufOptions,
+  type VerifierOptions,
+  type VerifyCallOptions,
+  type VerifyManyOptions,
+} from '../../../src';
 import { DEFAULT_ISSUER, createTestSigstore, legacyLayerToBundle } from '../../support/sigstore';
+import { verified } from '../../support/verify';
 
 const SIGNER = 'release@example.test';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -20,8 +35,48 @@ test("a policy prepared for one trust root is compiled again for another, never 
   const prepared = verifierA.preparePolicy({ subject: SIGNER, issuer: DEFAULT_ISSUER });
   const signedByB = b.signImage({ digest: DIGEST, identity: { email: SIGNER } });
   const bundle = legacyLayerToBundle(signedByB);
-  expect(verifierB.verifyBundle(bundle, { bytes: signedByB.payload }, prepared).signer.subject).toBe(SIGNER);
-  expect(() => verifierA.verifyBundle(bundle, { bytes: signedByB.payload }, prepared)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_CHAIN_INVALID' }));
+  expect(verified(verifierB.verifyBundle(bundle, { bytes: signedByB.payload }, prepared)).signer.subject).toBe(SIGNER);
+  expect(() => verified(verifierA.verifyBundle(bundle, { bytes: signedByB.payload }, prepared))).toThrow(expect.objectContaining({ code: 'CERTIFICATE_CHAIN_INVALID' }));
+});
+
+test('options take an explicit undefined as "the default" (exactOptionalPropertyTypes): the types accept it, the values are the defaults', async () => {
+  // This file is type-checked with exactOptionalPropertyTypes (tsconfig.json): these literals are the type test.
+  const options: VerifierOptions = {
+    trustedRoot: undefined,
+    registry: { timeoutMs: undefined, retries: undefined, proxy: undefined, credentials: undefined },
+    registryClient: undefined,
+    signatureRepository: undefined,
+    maxSignatures: undefined,
+    concurrency: undefined,
+    timeoutMs: undefined,
+  };
+  const verifier = createVerifier(options);
+  expect(verifier.trust.source).toBe('embedded public-good');
+  const signed = a.signImage({ digest: DIGEST, identity: { email: SIGNER } });
+  const policy = { subject: SIGNER, issuer: DEFAULT_ISSUER, insecureIgnoreTlog: undefined, insecureIgnoreSct: undefined };
+  const call: VerifyCallOptions = { signal: undefined };
+  const onA = createVerifier({ trustedRoot: a.trustedRoot, timeoutMs: undefined });
+  expect(verified(onA.verifyBundle(legacyLayerToBundle(signed), { bytes: signed.payload }, policy, call)).signer.subject).toBe(SIGNER);
+  const many: VerifyManyOptions = { concurrency: undefined, signal: undefined };
+  const attestations: AttestationOptions = { predicateType: undefined, condition: undefined, signal: undefined };
+  const blob: BlobVerifyOptions = { rekorUrl: undefined, offline: undefined, timeoutMs: undefined, ca: undefined, httpStack: undefined, signal: undefined };
+  expect([many, attestations, blob].every((o) => Object.values(o).every((v) => v === undefined))).toBe(true);
+  await verifier.close();
+  await onA.close();
+});
+
+test('the registry, proxy, TUF and credential-provider options take an explicit undefined too (an unset environment variable)', async () => {
+  const unset: string | undefined = process.env.IMGVERIFY_TEST_SURELY_UNSET;
+  const proxy: ProxySettings = { httpsProxy: unset, httpProxy: unset, noProxy: unset };
+  const stackOptions: HttpStackOptions = { proxy, ca: undefined, clientCertificates: undefined, maxConnectionsPerHost: undefined, connectTimeoutMs: undefined };
+  const stack = new HttpStack(stackOptions);
+  await stack.close();
+  const tuf: TufOptions = { mirror: undefined, targets: undefined, root: undefined, cacheDir: undefined, offline: undefined, timeoutMs: undefined, maxAgeMs: undefined };
+  const providers: CredentialProvidersOptions = { env: undefined, timeoutMs: undefined, now: undefined };
+  const verifier = createVerifier({ trustedRoot: a.trustedRoot, registry: { proxy, credentialProviders: undefined } });
+  expect(verifier.trust.source).toBeDefined();
+  await verifier.close();
+  expect([tuf, providers].every((o) => Object.values(o).every((v) => v === undefined))).toBe(true);
 });
 
 describe('an injected registry reader that ignores the signal (issue 20.7)', () => {

@@ -61,10 +61,11 @@ class CredentialAwareBackend implements VerificationBackend {
         if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
         const user = await who();
         this.sessions[sessionIndex] = user;
-        const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest! };
+        const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest!, pinnedReference: formatReference(pinned) };
         if (user !== 'reader' && user !== 'signer') return { ...base, verified: false, signatures: [], error: refused(user) };
         if (user === 'reader') return { ...base, verified: false, signatures: [], error: new ImgverifyError('NO_SIGNATURES', 'no signatures found') };
-        return { ...base, verified: true, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer: { publicKeySha256: 'ab'.repeat(32) } }] };
+        const signer = { publicKeySha256: 'ab'.repeat(32) };
+        return { ...base, verified: true, signer, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer, trustRoot: 'test' }] };
       },
       verifyAttestations: () => Promise.reject(new Error('not used')),
     };

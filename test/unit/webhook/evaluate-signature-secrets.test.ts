@@ -64,10 +64,14 @@ class SignatureRepositoryBackend implements VerificationBackend {
       this.calls.push({ kind, ...(session ? { session } : {}), ...(signatures !== undefined ? { signatures } : {}), ...(repository ? { repository } : {}) });
       // The signature repository is read with the signature credentials when given, else the session's.
       const user = signatures !== undefined ? signatures : session;
-      const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest! };
-      if (user === 'sig-reader') return { ...base, verified: true, signatures: [{ source: 'sig-tag' as const, location: 'x', verified: true, signer: { publicKeySha256: 'cd'.repeat(32) } }] };
-      if (user === 'wrong-reader') return { ...base, verified: false, signatures: [], error: new ImgverifyError('NO_SIGNATURES', `no signatures found in ${repository ?? 'the image repository'}`) };
-      return { ...base, verified: false, signatures: [], error: new ImgverifyError('REGISTRY_AUTH_FAILED', `sigs.test refused the request (credentials: ${user ?? 'none'})`) };
+      const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest!, pinnedReference: formatReference(pinned) };
+      const signer = { publicKeySha256: 'cd'.repeat(32) };
+      if (user === 'sig-reader') {
+        const signatures = [{ source: 'sig-tag' as const, location: 'x', verified: true as const, signer, trustRoot: 'test' }];
+        return { ...base, verified: true, signer, signatures } satisfies ImageVerificationResult;
+      }
+      if (user === 'wrong-reader') return { ...base, verified: false, signatures: [], error: new ImgverifyError('NO_SIGNATURES', `no signatures found in ${repository ?? 'the image repository'}`) } satisfies ImageVerificationResult;
+      return { ...base, verified: false, signatures: [], error: new ImgverifyError('REGISTRY_AUTH_FAILED', `sigs.test refused the request (credentials: ${user ?? 'none'})`) } satisfies ImageVerificationResult;
     };
     return {
       resolve: async () => {

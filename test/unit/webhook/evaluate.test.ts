@@ -257,6 +257,26 @@ describe('fail closed', () => {
     expect(empty!.reason).toContain('no image');
   });
 
+  test('options take an explicit undefined as "the default" (exactOptionalPropertyTypes; issue 21): denied, as with no options', async () => {
+    // Type-checked with exactOptionalPropertyTypes (tsconfig.json): these literals are the type test.
+    const options: PolicyEvaluatorOptions = {
+      backend: new FakeBackend(),
+      noMatch: undefined,
+      timeoutMs: undefined,
+      cacheTtlMs: undefined,
+      negativeCacheTtlMs: undefined,
+      cacheSize: undefined,
+      concurrency: undefined,
+      metrics: undefined,
+      now: undefined,
+    };
+    const evaluator = new PolicyEvaluator(options);
+    expect(evaluator.noMatch).toBe('deny');
+    expect(evaluator.timeoutMs).toBe(8000);
+    const [d] = await evaluator.evaluate(['registry.test/app:v1'], { timeoutMs: undefined, signal: undefined, object: undefined, credentials: undefined, signatureSecrets: undefined });
+    expect(d!.verdict).toBe('denied');
+  });
+
   test('before any policy set is loaded every image is denied', async () => {
     const evaluator = new PolicyEvaluator({ backend: new FakeBackend(), noMatch: 'allow' });
     expect(evaluator.ready).toBe(false);
@@ -408,7 +428,8 @@ describe('cache', () => {
         verify: async (pinned, prepared) => {
           const result = await session.verify(pinned, prepared);
           if (this.root === this.accepted) return result;
-          return { ...result, verified: false, signatures: [], error: new ImgverifyError('CERTIFICATE_CHAIN_INVALID', 'the certificate was not issued by a CA of the trust root in force') };
+          const { signer: _signer, ...fields } = result;
+          return { ...fields, verified: false, signatures: [], error: new ImgverifyError('CERTIFICATE_CHAIN_INVALID', 'the certificate was not issued by a CA of the trust root in force') };
         },
       };
     }

@@ -76,14 +76,14 @@ export class FakeBackend implements VerificationBackend {
   }
 
   private result(pinned: ImageReference, policy: VerificationPolicy, signers: Signer[] | undefined): ImageVerificationResult {
-    const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest! };
+    const base = { image: formatReference(pinned), reference: formatReference(pinned), digest: pinned.digest!, pinnedReference: formatReference(pinned) };
     if (!signers || signers.length === 0) {
       return { ...base, verified: false, signatures: [], error: new ImgverifyError('NO_SIGNATURES', `no signatures found for ${base.reference}`) };
     }
     const good = signers.find((s) => this.matches(policy, s));
     if (good) {
       const signer = 'key' in good ? { publicKeySha256: 'ab'.repeat(32) } : { subject: good.subject, issuer: good.issuer };
-      return { ...base, verified: true, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer }] };
+      return { ...base, verified: true, signer, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer, trustRoot: 'test' }] };
     }
     const code = 'publicKey' in policy ? 'KEY_MISMATCH' : 'IDENTITY_MISMATCH';
     return { ...base, verified: false, signatures: [], error: new ImgverifyError(code, `signed by someone else, not ${JSON.stringify(policy)}`) };
@@ -110,7 +110,7 @@ export class FakeBackend implements VerificationBackend {
         const result = this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signaturesOf(prepared, pinned.digest!));
         if (!result.verified) return { ...result, attestations: [] };
         if (!types.includes(predicateType)) {
-          return { ...result, verified: false, attestations: [], error: new ImgverifyError('NO_SIGNATURES', `no attestations of type ${predicateType}`) };
+          return { ...result, verified: false, signer: undefined, attestations: [], error: new ImgverifyError('NO_SIGNATURES', `no attestations of type ${predicateType}`) };
         }
         return { ...result, attestations: [{ predicateType, signature: result.signatures[0]! }] };
       },

@@ -25,7 +25,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import { publicGoodTrustRoot } from '../../../src/trust/embedded';
 import { loadPolicies, PolicyEvaluator, signaturePullSecretErrors, TrustRootSet, VerifierBackend, parseClusterImagePolicies } from '../../../src/webhook';
 import { loadPolicyObject } from '../../../src/webhook/policy-objects';

@@ -2,7 +2,7 @@
  * Which trust roots an authority's Fulcio and Rekor URLs select, and the load error for a URL
  * no root lists (src/webhook/service-urls.ts).
  */
-import { trustRootFromJSON } from '../../../src/trust';
+import { trustRootFromJSON } from '../../../src/trust/trusted-root';
 import type { TrustRootProvider } from '../../../src/trust/source';
 import { candidateRoots, rootsListing, sameService, selectingUrls, unknownServiceUrls } from '../../../src/webhook/service-urls';
 import { createTestSigstore } from '../../support/sigstore';
