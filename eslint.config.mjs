@@ -2,8 +2,12 @@
 // its tests, benchmarks and examples (`npm run lint`, run by .ci/run).
 import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
 import js from '@eslint/js';
+import path from 'node:path';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
+import layers from './scripts/layers.cjs';
+
+const { LAYERS, layersPlugin } = layers;
 
 export default defineConfig(
   { ignores: ['dist/', 'build/', 'coverage/', '.tmp/'] },
@@ -65,23 +69,13 @@ export default defineConfig(
     files: ['src/**/*.ts', 'fuzz/**/*.ts'],
     rules: { '@typescript-eslint/restrict-template-expressions': ['error', { allowAny: false, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true }] },
   },
-  // The CLI and the webhook are clients of the library like any embedder: they import only the
-  // public entries (src/index.ts, src/webhook/index.ts), their own folder, and src/util/.
+  // The layers of src/ (docs/architecture.md): which parts each may import, from one table in
+  // scripts/layers.cjs. The CLI and the webhook, like any embedder, use only the public entries
+  // (src/index.ts, src/webhook/index.ts) and src/util/.
   {
-    files: ['src/cli/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../index', '!../util', '!../webhook'], message: 'the CLI uses the public API only: import from ".." or "../webhook"' }] }] },
-  },
-  {
-    files: ['src/cli/commands/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../../*', '!../../index', '!../../util', '!../../webhook'], message: 'the CLI uses the public API only: import from "../.." or "../../webhook"' }] }] },
-  },
-  {
-    files: ['src/webhook/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../index', '!../util'], message: 'the webhook uses the public API only: import from "../index"' }] }] },
-  },
-  {
-    files: ['src/webhook/kube/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../../*', '!../../index', '!../../util'], message: 'the webhook uses the public API only: import from "../../index"' }] }] },
+    files: ['src/**/*.ts'],
+    plugins: { imgverify: layersPlugin },
+    rules: { 'imgverify/layers': ['error', { root: path.join(import.meta.dirname, 'src'), layers: LAYERS }] },
   },
   {
     // Tests take parsed JSON and YAML (bundles, manifests, registry documents) apart and
