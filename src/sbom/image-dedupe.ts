@@ -2,7 +2,7 @@
  * De-duplication of the image references found in one SBOM (the rule is at `deduplicate`).
  */
 import { formatReference, repositoryName } from '../reference';
-import type { Candidate, SbomImage } from './images';
+import type { Candidate, SbomImage } from './image-model';
 
 export type Found = Candidate & { source: string; variantOf?: string };
 

@@ -5,7 +5,7 @@
  */
 import { isImgverifyError } from '../errors';
 import { parseDigest, parseReference, repositoryName, type ImageReference } from '../reference';
-import type { Candidate } from './images';
+import type { Candidate } from './image-model';
 import type { SpdxPackage } from './model';
 import type { PackageUrl } from './purl';
 import { quote, trimEnd } from './vocabulary';

@@ -19,34 +19,13 @@
  *
  * De-duplication is explained at `deduplicate`. See docs/sbom.md for the dialects.
  */
-import { repositoryName, type ImageReference } from '../reference';
+import { repositoryName } from '../reference';
 import { deduplicate, type Found } from './image-dedupe';
 import { fromDockerPurl, fromOciPurl, tryReference, type PurlContext } from './image-purls';
 import type { SpdxDocument, SpdxPackage } from './model';
 import { parsePurl } from './purl';
 import { quote } from './vocabulary';
-
-/** How the reference was found: a purl, the package name, or the SPDXID of an image archive. */
-export type ImageSourceKind = 'purl' | 'name' | 'spdx-id';
-
-export interface SbomImage {
-  /** Normalised, as formatReference prints it: `registry.k8s.io/kube-apiserver:v1.32.0@sha256:...` */
-  reference: string;
-  /** SPDXID of the (first) package that lists it. */
-  source: string;
-  /** SPDXIDs of every package that lists it (or a less specific form of it). */
-  sources: string[];
-  /** `registry/repository` */
-  repository: string;
-  tag?: string;
-  digest?: string;
-  via: ImageSourceKind;
-  /** Platform, when the SBOM says (purl `arch`/`os` qualifiers, a `name (arch/os)` suffix, an archive name). */
-  architecture?: string;
-  os?: string;
-  /** SPDXID of the image (index) package this one is a VARIANT_OF, for per-platform images. */
-  variantOf?: string;
-}
+import type { Candidate, SbomImage } from './image-model';
 
 export interface SkippedPackage {
   spdxId: string;
@@ -60,14 +39,6 @@ export interface ImageExtraction {
   skipped: SkippedPackage[];
   /** Information dropped from an image that is still returned (an unusable tag qualifier...). */
   warnings: string[];
-}
-
-/** One reference found in one package (internal to the sbom module). */
-export interface Candidate {
-  ref: ImageReference;
-  via: ImageSourceKind;
-  architecture?: string;
-  os?: string;
 }
 
 interface Analysis {

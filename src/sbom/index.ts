@@ -22,7 +22,8 @@ export type {
   SpdxSnippet,
 } from './model';
 export type { SbomInputOptions } from './input';
-export type { ImageExtraction, SbomImage, SkippedPackage, ImageSourceKind } from './images';
+export type { ImageExtraction, SkippedPackage } from './images';
+export type { ImageSourceKind, SbomImage } from './image-model';
 export { imagesFromSpdx, extractImageReferences } from './images';
 export { parseSpdxTagValue } from './spdx-tagvalue';
 export { parseSpdxJson } from './spdx-json';
