@@ -5,7 +5,7 @@
  * root's metadata expiry and last refresh.
  */
 import { TufTrustRoot, type ImgverifyError, type TrustRootInput } from '../index';
-import type { Logger } from './server';
+import type { Logger } from './log';
 import type { WebhookMetrics } from './metrics';
 import type { PolicySet } from './policy-folder';
 import { TrustRootSet } from './trust-root-set';

@@ -16,8 +16,15 @@
 import type { ObjectCache } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { errorMessage } from '../../util/describe';
 import type { Logger } from '../log';
-import type { KubeApi } from './api';
+import type { KubeConfig, KubernetesClient } from './client';
 import { collectionPath, type KubeObject, type KubeResource } from './resources';
+
+/** What an informer uses of the API client (`KubeApi`, which makes informers: no import back). */
+export interface InformerApi {
+  readonly k8s: KubernetesClient;
+  readonly config: KubeConfig;
+  list(resource: KubeResource, namespace?: string): Promise<{ readonly items: KubeObject[]; readonly resourceVersion: string }>;
+}
 
 export interface InformerOptions {
   /** Only this namespace (a namespaced resource); default all namespaces. */
@@ -45,7 +52,7 @@ export class ResourceInformer {
   readonly path: string;
 
   constructor(
-    private readonly api: KubeApi,
+    private readonly api: InformerApi,
     readonly resource: KubeResource,
     private readonly options: InformerOptions & { readonly log: Logger },
   ) {
