@@ -49,8 +49,6 @@ export type {
   BlobOptions,
   CallCredentials,
   CallOptions,
-  CredentialCandidate,
-  CredentialLookupResult,
   Descriptor,
   ImageIndexContent,
   ImageManifestContent,
@@ -62,6 +60,6 @@ export type {
   Referrers,
   ReferrersOptions,
   RegistryClientOptions,
-  RegistryCredentials,
   RepositoryRef,
 } from './types';
+export type { CredentialCandidate, CredentialLookupResult, RegistryCredentials } from './auth/credential-types';

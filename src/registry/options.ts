@@ -8,7 +8,8 @@ import { HttpStack, type ClientCertificate } from './transport/http-stack';
 import { ProxyRules, proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
 import type { RetryPolicy } from './transport/retry';
 import { httpAllowance, type HttpAllowance } from './transport/scheme';
-import type { RegistryClientOptions, RegistryCredentials } from './types';
+import type { RegistryCredentials } from './auth/credential-types';
+import type { RegistryClientOptions } from './types';
 
 export const DEFAULTS = Object.freeze({
   timeoutMs: 30_000,

@@ -1,20 +1,13 @@
 /** Public types of the registry client. */
 import type { ImageReference } from '../reference';
 import type { CredentialProviders } from './auth/credential-provider';
+import type { CredentialLookupResult, RegistryCredentials } from './auth/credential-types';
 import type { ManifestKind } from './media-types';
 import type { ClientCertificate, HttpStack } from './transport/http-stack';
 import type { ProxySettings } from './transport/proxy';
 
 /** Which repository to talk to: the registry and repository of a parsed ImageReference. */
 export type RepositoryRef = Pick<ImageReference, 'registry' | 'repository'>;
-
-/**
- * Credentials for one registry: a user name and password (or personal access token), or an
- * OAuth2 refresh token (docker's `identitytoken`) exchanged at the token service.
- */
-export type RegistryCredentials =
-  | { readonly username: string; readonly password: string }
-  | { readonly identityToken: string };
 
 export interface RegistryClientOptions {
   /**
@@ -99,22 +92,6 @@ export interface RegistryClientOptions {
   userAgent?: string | undefined;
   /** Aborts every request of this client. */
   signal?: AbortSignal | undefined;
-}
-
-/** A credential to try for a registry, and where it comes from (for messages; never the secret). */
-export interface CredentialCandidate {
-  /** Sent only to the registry they were looked up for (and its token service). */
-  readonly credentials: RegistryCredentials;
-  /** `Secret default/regcred`, `credential provider ecr-credential-provider`. */
-  readonly source: string;
-}
-
-/** What a {@link CallCredentials} has for one repository. */
-export interface CredentialLookupResult {
-  /** The credentials to try, in order; each goes only to this registry (and its token realm). */
-  readonly candidates: readonly CredentialCandidate[];
-  /** Where they were looked for (and what could not be read), for messages; never a secret. */
-  readonly searched: string;
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { ImgverifyError } from '../../errors';
 import { sanitise } from '../registry-errors';
-import type { RegistryCredentials } from '../types';
+import type { RegistryCredentials } from './credential-types';
 import { errorMessage } from '../../util/describe';
 import { BoundedRunError, findOnPath, runBounded } from './spawn';
 

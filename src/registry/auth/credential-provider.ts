@@ -33,7 +33,7 @@ import { abortable } from '../../util/abort';
 import { isRecord } from '../../util/shape';
 import { describeValue, errorMessage } from '../../util/describe';
 import { asDependencyMissing } from '../../util/optional-module';
-import type { CredentialCandidate, CredentialLookupResult } from '../types';
+import type { CredentialCandidate, CredentialLookupResult } from './credential-types';
 import { RegistryKeyring, urlsMatch, type KeyringEntry } from './keyring';
 import { BoundedRunError, runBounded } from './spawn';
 

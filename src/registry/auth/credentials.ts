@@ -20,7 +20,7 @@ import { ImgverifyError } from '../../errors';
 import { readBoundedFile } from '../../util/bounded-file';
 import { errorMessage } from '../../util/describe';
 import { SharedRun } from '../../util/shared-run';
-import type { CredentialLookupResult, RegistryCredentials } from '../types';
+import type { CredentialLookupResult, RegistryCredentials } from './credential-types';
 import type { CredentialProviders } from './credential-provider';
 import { helperLabel, runCredentialHelper } from './credential-helper';
 import { lookupDockerConfig, normaliseRegistryKey, parseDockerConfig, type CredentialFileFormat, type DockerConfig } from './docker-config';

@@ -7,7 +7,7 @@
  * (./credential-helper); this module only reads files.
  */
 import { ImgverifyError } from '../../errors';
-import type { RegistryCredentials } from '../types';
+import type { RegistryCredentials } from './credential-types';
 import { isRecord } from '../../util/shape';
 
 export type CredentialFileFormat = 'docker' | 'containers' | 'dockercfg';

@@ -22,7 +22,7 @@
  * Hand-written: no maintained package implements the kubelet's matching, and the glob is
  * Go's per-label `filepath.Match`, not a shell or minimatch glob.
  */
-import type { CredentialCandidate, RegistryCredentials } from '../types';
+import type { CredentialCandidate, RegistryCredentials } from './credential-types';
 import { parseJsonObject, rawAuthEntries } from './docker-config';
 
 /** One credential of a docker config (a pull secret) or a plugin answer, with the key it is for. */

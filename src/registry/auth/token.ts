@@ -10,7 +10,7 @@ import { formatRegistryError, parseRegistryErrors } from '../registry-errors';
 import type { HttpClient } from '../transport/http';
 import { isRetryableError } from '../transport/http';
 import { RETRYABLE_STATUSES, boundedRetryAfter, retryAfterRefused, withRetries, type RetryPolicy } from '../transport/retry';
-import type { RegistryCredentials } from '../types';
+import type { RegistryCredentials } from './credential-types';
 
 export interface TokenRequest {
   readonly realm: URL;

@@ -8,7 +8,8 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { ImgverifyError } from '../../../src/errors';
-import type { CallCredentials, CredentialCandidate } from '../../../src/registry/types';
+import type { CredentialCandidate } from '../../../src/registry/auth/credential-types';
+import type { CallCredentials } from '../../../src/registry/types';
 import { formatReference } from '../../../src/reference';
 import type { ImageVerificationResult } from '../../../src/verify/types';
 import type { PreparedPolicy } from '../../../src/verify/verifier';
