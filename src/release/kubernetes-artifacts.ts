@@ -17,7 +17,7 @@
  * a binary that is published but whose signature or certificate is missing fails.
  */
 import { createHash } from 'node:crypto';
-import { ImgverifyError, toImgverifyError, type ErrorCode } from '../errors';
+import { ImgverifyError, toImgverifyError } from '../errors';
 import type { VerificationPolicy } from '../policy/policy';
 import { WebClient } from '../net/web-client';
 import type { HttpStack } from '../registry';
@@ -200,9 +200,4 @@ export async function verifySbomSignature(verifier: ImageVerifier, sbomUrl: stri
   } finally {
     await web.close();
   }
-}
-
-/** The error code of an artifact outcome that did not verify (for exit statuses). */
-export function artifactErrorCode(a: ArtifactVerification): ErrorCode | undefined {
-  return a.status === 'failed' ? a.failure?.code : undefined;
 }
