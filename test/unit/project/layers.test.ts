@@ -3,7 +3,7 @@
  * across the layers of src/ in each form the code writes one, at any folder depth, and lets
  * through what the table allows; every part of src/ has its place in the table.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Linter, type ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
@@ -71,4 +71,11 @@ test('every part of src/ is in the table, and the table names only parts that ex
   const parts = readdirSync(SRC, { withFileTypes: true }).map((e) => (e.isDirectory() ? e.name : e.name.replace(/\.ts$/, '')));
   expect(Object.keys(LAYERS).sort()).toEqual([...new Set(parts)].sort());
   for (const allowed of Object.values(LAYERS)) for (const entry of allowed) expect(parts).toContain(entry.split('/')[0]);
+});
+
+test('docs/architecture.md shows the table the rule holds the code to', () => {
+  const doc = readFileSync(join(SRC, '..', 'docs', 'architecture.md'), 'utf8');
+  const name = (cell: string): string => cell.replace(/^`|`$/g, '').replace(/\.ts$|\/$/, '');
+  const rows = [...doc.matchAll(/^\| (`[\w./-]+`) \| ((?:`[\w./-]+`(?:, )?)+) \|$/gm)].map((m) => [name(m[1]!), m[2]!.split(', ').map(name)] as const);
+  expect(Object.fromEntries(rows)).toEqual(LAYERS);
 });
