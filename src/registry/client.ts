@@ -25,21 +25,23 @@ import type {
 
 /**
  * The client's machinery, loaded when the first client is created: importing imgverify does
- * not load the HTTP stack, authentication and transport (bench/startup.ts).
+ * not load the HTTP stack, authentication and transport (bench/startup.ts). Each module's part
+ * is named (see util/lazy.ts).
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded when first needed, see above */
-const impl = lazy(() => ({
-  ...(require('./auth/authenticator') as typeof import('./auth/authenticator')),
-  ...(require('./auth/credentials') as typeof import('./auth/credentials')),
-  ...(require('./blob') as typeof import('./blob')),
-  ...(require('./context') as typeof import('./context')),
-  ...(require('./manifest') as typeof import('./manifest')),
-  ...(require('./options') as typeof import('./options')),
-  ...(require('./referrers') as typeof import('./referrers')),
-  ...(require('./transport/http') as typeof import('./transport/http')),
-  ...(require('./transport/limiter') as typeof import('./transport/limiter')),
-  ...(require('./transport/transport') as typeof import('./transport/transport')),
-}));
+const impl = lazy(() => {
+  const { Authenticator } = require('./auth/authenticator') as typeof import('./auth/authenticator');
+  const { CredentialStore } = require('./auth/credentials') as typeof import('./auth/credentials');
+  const { fetchBlob } = require('./blob') as typeof import('./blob');
+  const { contextDetails, describeRequest } = require('./context') as typeof import('./context');
+  const { fetchManifest } = require('./manifest') as typeof import('./manifest');
+  const { checkMaxBytes, resolveOptions, shareHttpStack } = require('./options') as typeof import('./options');
+  const { ReferrersCapabilities, listReferrers } = require('./referrers') as typeof import('./referrers');
+  const { HttpClient } = require('./transport/http') as typeof import('./transport/http');
+  const { RegistryLimiter } = require('./transport/limiter') as typeof import('./transport/limiter');
+  const { RegistryTransport } = require('./transport/transport') as typeof import('./transport/transport');
+  return { Authenticator, CredentialStore, fetchBlob, contextDetails, describeRequest, fetchManifest, checkMaxBytes, resolveOptions, shareHttpStack, ReferrersCapabilities, listReferrers, HttpClient, RegistryLimiter, RegistryTransport };
+});
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export class RegistryClient {

@@ -11,7 +11,10 @@ import { PUBLIC_GOOD_TUF_MIRROR, publicGoodSeed } from './seeds';
 
 // Loaded when a root is read (imgverify initialize --root), not with the root import (start-up cost, bench/startup.ts).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-const netRead = lazy(() => require('../net/read') as typeof import('../net/read'));
+const netRead = lazy(() => {
+  const { readFileOrUrl } = require('../net/read') as typeof import('../net/read');
+  return { readFileOrUrl };
+});
 
 export { PUBLIC_GOOD_TUF_MIRROR };
 const MAX_ROOT_BYTES = 512 * 1024;

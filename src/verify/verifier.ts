@@ -36,14 +36,38 @@ import type { AttestationVerificationResult, ImageVerificationResult, SignerInfo
 // stack when a verifier is created, discovery on the first image, blob/Rekor support on the
 // first verifyBlob.
 /* eslint-disable @typescript-eslint/no-require-imports -- the lazily loaded parts, see above */
-const registryClient = lazy(() => require('../registry/client') as typeof import('../registry/client'));
-const registryOptions = lazy(() => require('../registry/options') as typeof import('../registry/options'));
-const discoverLegacy = lazy(() => require('../cosign/discover-legacy') as typeof import('../cosign/discover-legacy'));
-const discoverReferrers = lazy(() => require('../cosign/discover-referrers') as typeof import('../cosign/discover-referrers'));
-const blob = lazy(() => require('./blob') as typeof import('./blob'));
-const webClient = lazy(() => require('../net/web-client') as typeof import('../net/web-client'));
-const rekorClient = lazy(() => require('../rekor/client') as typeof import('../rekor/client'));
-const runtimeCheck = lazy(() => require('./runtime-check') as typeof import('./runtime-check'));
+const registryClient = lazy(() => {
+  const { RegistryClient } = require('../registry/client') as typeof import('../registry/client');
+  return { RegistryClient };
+});
+const registryOptions = lazy(() => {
+  const { DEFAULTS } = require('../registry/options') as typeof import('../registry/options');
+  return { DEFAULTS };
+});
+const discoverLegacy = lazy(() => {
+  const { fetchLegacyArtifacts } = require('../cosign/discover-legacy') as typeof import('../cosign/discover-legacy');
+  return { fetchLegacyArtifacts };
+});
+const discoverReferrers = lazy(() => {
+  const { fetchReferrerBundles } = require('../cosign/discover-referrers') as typeof import('../cosign/discover-referrers');
+  return { fetchReferrerBundles };
+});
+const blob = lazy(() => {
+  const { verifyBlobSignature } = require('./blob') as typeof import('./blob');
+  return { verifyBlobSignature };
+});
+const webClient = lazy(() => {
+  const { WebClient } = require('../net/web-client') as typeof import('../net/web-client');
+  return { WebClient };
+});
+const rekorClient = lazy(() => {
+  const { PUBLIC_GOOD_REKOR_URL, RekorClient } = require('../rekor/client') as typeof import('../rekor/client');
+  return { PUBLIC_GOOD_REKOR_URL, RekorClient };
+});
+const runtimeCheck = lazy(() => {
+  const { checkRuntime } = require('./runtime-check') as typeof import('./runtime-check');
+  return { checkRuntime };
+});
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface VerifierOptions {
