@@ -23,17 +23,50 @@ import type { ImageVerifier, PreparedPolicy } from './verify/verifier';
 import { lazy } from './util/lazy';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the lazily loaded modules, see above */
-const netRead = lazy(() => require('./net/read') as typeof import('./net/read'));
-const registryAuthCredentials = lazy(() => require('./registry/auth/credentials') as typeof import('./registry/auth/credentials'));
-const registryAuthCredentialProvider = lazy(() => require('./registry/auth/credential-provider') as typeof import('./registry/auth/credential-provider'));
-const registryAuthKeyring = lazy(() => require('./registry/auth/keyring') as typeof import('./registry/auth/keyring'));
-const registryOptions = lazy(() => require('./registry/options') as typeof import('./registry/options'));
-const releaseKubernetesArtifacts = lazy(() => require('./release/kubernetes-artifacts') as typeof import('./release/kubernetes-artifacts'));
-const releaseFetchSbom = lazy(() => require('./release/fetch-sbom') as typeof import('./release/fetch-sbom'));
-const releaseVerifySbom = lazy(() => require('./release/verify-sbom') as typeof import('./release/verify-sbom'));
-const sbom = lazy(() => require('./sbom') as typeof import('./sbom'));
-const trustDescribe = lazy(() => require('./trust/describe') as typeof import('./trust/describe'));
-const trustFromKeys = lazy(() => require('./trust/from-keys') as typeof import('./trust/from-keys'));
+const netRead = lazy(() => {
+  const { readFileOrUrl } = require('./net/read') as typeof import('./net/read');
+  return { readFileOrUrl };
+});
+const registryAuthCredentials = lazy(() => {
+  const { defaultCredentialFiles, defaultDockerConfigPath } = require('./registry/auth/credentials') as typeof import('./registry/auth/credentials');
+  return { defaultCredentialFiles, defaultDockerConfigPath };
+});
+const registryAuthCredentialProvider = lazy(() => {
+  const { loadCredentialProviders } = require('./registry/auth/credential-provider') as typeof import('./registry/auth/credential-provider');
+  return { loadCredentialProviders };
+});
+const registryAuthKeyring = lazy(() => {
+  const { keyringEntries, registryKeyring } = require('./registry/auth/keyring') as typeof import('./registry/auth/keyring');
+  return { keyringEntries, registryKeyring };
+});
+const registryOptions = lazy(() => {
+  const { shareHttpStack } = require('./registry/options') as typeof import('./registry/options');
+  return { shareHttpStack };
+});
+const releaseKubernetesArtifacts = lazy(() => {
+  const { kubernetesBinaryUrl, verifyKubernetesBinaries, verifySbomSignature } = require('./release/kubernetes-artifacts') as typeof import('./release/kubernetes-artifacts');
+  return { kubernetesBinaryUrl, verifyKubernetesBinaries, verifySbomSignature };
+});
+const releaseFetchSbom = lazy(() => {
+  const { readSbom } = require('./release/fetch-sbom') as typeof import('./release/fetch-sbom');
+  return { readSbom };
+});
+const releaseVerifySbom = lazy(() => {
+  const { verifySbomImages } = require('./release/verify-sbom') as typeof import('./release/verify-sbom');
+  return { verifySbomImages };
+});
+const sbom = lazy(() => {
+  const { parseSpdx, imagesFromSbom, imagesFromSpdx } = require('./sbom') as typeof import('./sbom');
+  return { parseSpdx, imagesFromSbom, imagesFromSpdx };
+});
+const trustDescribe = lazy(() => {
+  const { describeTrustRoot } = require('./trust/describe') as typeof import('./trust/describe');
+  return { describeTrustRoot };
+});
+const trustFromKeys = lazy(() => {
+  const { trustRootFromKeys, pemCertificates } = require('./trust/from-keys') as typeof import('./trust/from-keys');
+  return { trustRootFromKeys, pemCertificates };
+});
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
