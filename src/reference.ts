@@ -19,7 +19,7 @@ import { describeValue, errorMessage } from './util/describe';
 import { isLoopbackHost, parseRegistryHost } from './util/registry-host';
 
 export const DEFAULT_REGISTRY = 'docker.io';
-export const DEFAULT_TAG = 'latest';
+const DEFAULT_TAG = 'latest';
 const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
 /** The host that actually serves docker.io's registry API. */
 const DOCKER_HUB_API_HOST = 'registry-1.docker.io';

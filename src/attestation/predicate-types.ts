@@ -33,7 +33,7 @@ export const PREDICATE_TYPE_NAMES: readonly PredicateTypeName[] = Object.freeze(
   Object.keys(PREDICATE_TYPES) as PredicateTypeName[],
 );
 
-export function isPredicateTypeName(value: string): value is PredicateTypeName {
+function isPredicateTypeName(value: string): value is PredicateTypeName {
   return Object.prototype.hasOwnProperty.call(PREDICATE_TYPES, value);
 }
 

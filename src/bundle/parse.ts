@@ -37,7 +37,7 @@ import { ImgverifyError } from '../errors';
 import { isRecord } from '../util/shape';
 import { errorMessage } from '../util/describe';
 
-export const BUNDLE_MEDIA_TYPES: ReadonlySet<string> = new Set([
+const BUNDLE_MEDIA_TYPES: ReadonlySet<string> = new Set([
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
   BUNDLE_V03_LEGACY_MEDIA_TYPE,

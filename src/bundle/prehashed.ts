@@ -25,7 +25,7 @@ import { ImgverifyError } from '../errors';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
-export const DIGEST_LENGTHS: Readonly<Record<DigestAlgorithm, number>> = Object.freeze({ sha256: 32, sha384: 48, sha512: 64 });
+const DIGEST_LENGTHS: Readonly<Record<DigestAlgorithm, number>> = Object.freeze({ sha256: 32, sha384: 48, sha512: 64 });
 
 /** DER of `DigestInfo ::= SEQUENCE { AlgorithmIdentifier (hash OID, NULL), OCTET STRING }` up to the digest. */
 const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = Object.freeze({

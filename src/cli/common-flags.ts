@@ -15,12 +15,12 @@ import { errorMessage } from '../util/describe';
  * for the others (sourceRepositoryIdentifier → source-repository-identifier). Each has a
  * `-regexp` variant (an imgverify addition for the GitHub ones; cosign has only exact values).
  */
-export function claimFlag(name: CertificateClaimName): string {
+function claimFlag(name: CertificateClaimName): string {
   const kebab = name.replace(/URI/g, 'Uri').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return kebab.startsWith('github-') ? `certificate-${kebab}` : kebab;
 }
 
-export const CLAIM_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+const CLAIM_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
   CERTIFICATE_CLAIM_NAMES.flatMap((name) => [
     [claimFlag(name), { type: 'string' }],
     [`${claimFlag(name)}-regexp`, { type: 'string' }],
@@ -100,7 +100,7 @@ function describeDuration(ms: number): string {
 }
 
 /** The claims given by the claim flags (exact and regexp), or undefined when none is given. */
-export function claimsFromFlags(values: Values): { claims?: ClaimMatchers; claimsRegExp?: ClaimMatchers } {
+function claimsFromFlags(values: Values): { claims?: ClaimMatchers; claimsRegExp?: ClaimMatchers } {
   const claims: ClaimMatchers = {};
   const claimsRegExp: ClaimMatchers = {};
   for (const name of CERTIFICATE_CLAIM_NAMES) {

@@ -7,7 +7,7 @@ function signerOf(r: ImageVerificationResult): string {
   return s.publicKeySha256 ? `key:${s.publicKeySha256.slice(0, 12)}` : (s.subject ?? '');
 }
 
-export function verdictOf(r: ImageVerificationResult): 'verified' | 'FAILED' | 'ERROR' {
+function verdictOf(r: ImageVerificationResult): 'verified' | 'FAILED' | 'ERROR' {
   if (r.verified) return 'verified';
   return r.error?.category === 'verification' ? 'FAILED' : 'ERROR';
 }

@@ -31,10 +31,10 @@ export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+j
 /** Earlier cosign v3 pre-releases wrote the legacy v0.3 media type; accept both. */
 const BUNDLE_MEDIA_TYPES = new Set([BUNDLE_V03_MEDIA_TYPE, 'application/vnd.dev.sigstore.bundle+json;version=0.3']);
 /** The OCI empty descriptor's media type: what registries list for manifests without artifactType. */
-export const OCI_EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+const OCI_EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
 const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 /** Annotation go-containerregistry >= v0.22.1 and cosign 3 put on bundle descriptors. */
-export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
 
 /** How a bundle referrer was listed and stored (see the table above). */

@@ -10,7 +10,7 @@ export const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'ht
 /** The predicate type of a cosign v3 image signature (an attestation of "signed"). */
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 
-export interface InTotoSubject {
+interface InTotoSubject {
   readonly name: string;
   readonly digest: Readonly<Record<string, string>>;
 }

@@ -174,7 +174,7 @@ export function rekorKindVersion(body: Buffer): { kind: string; version: string 
   return { kind: json.kind, version: json.apiVersion };
 }
 
-export function rekorBundleToTLogEntry(rekor: RekorBundle): TransparencyLogEntry {
+function rekorBundleToTLogEntry(rekor: RekorBundle): TransparencyLogEntry {
   return {
     logIndex: String(rekor.logIndex),
     logId: { keyId: rekor.logID },

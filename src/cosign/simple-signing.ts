@@ -11,7 +11,7 @@
 import { ImgverifyError } from '../errors';
 import { isRecord } from '../util/shape';
 
-export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
+const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
 export interface SimpleSigningPayload {
   readonly dockerReference: string;

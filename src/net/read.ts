@@ -18,7 +18,7 @@ export interface ReadFileOrUrlOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-export function isHttpUrl(source: string): boolean {
+function isHttpUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 

@@ -165,7 +165,7 @@ function produce(name: string, units: number): void {
  * cel-go (Go's strings.Replace): n < 0 (or no n) replaces every occurrence, n == 0 none; an
  * empty substr matches before each code point and at the end.
  */
-export function replaceLinear(text: string, substr: string, repl: string, n?: number): string {
+function replaceLinear(text: string, substr: string, repl: string, n?: number): string {
   const limit = n === undefined || n < 0 ? Infinity : n;
   if (limit === 0) return text;
   if (substr === '') {

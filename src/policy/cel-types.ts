@@ -13,7 +13,7 @@
 import type { CelEnv, CelFunc, CelType } from '@bufbuild/cel';
 
 /** A known type (its kind and name as the library names them), or undefined for dyn. */
-export interface Known {
+interface Known {
   readonly kind: string;
   readonly name: string;
 }

@@ -32,11 +32,11 @@ import { asDependencyMissing } from '../util/optional-module';
 export { MAX_CONDITION_MS, MAX_CONDITION_OUTPUT, MAX_CONDITION_STEPS } from './cel-meter';
 
 /** Longest expression accepted (characters). */
-export const MAX_CONDITION_LENGTH = 16 * 1024;
+const MAX_CONDITION_LENGTH = 16 * 1024;
 /** Most syntax-tree nodes of one expression (macros expanded). */
-export const MAX_CONDITION_NODES = 5_000;
+const MAX_CONDITION_NODES = 5_000;
 /** Deepest nesting of comprehensions (exists, all, map, filter, ...). */
-export const MAX_COMPREHENSION_NESTING = 3;
+const MAX_COMPREHENSION_NESTING = 3;
 /**
  * Most estimated evaluation steps for one statement, checked before it runs: `subject.all(a,
  * subject.exists(b, ...))` over the 461 subjects of a Kubernetes provenance estimates 4.7

@@ -10,11 +10,11 @@ import type { X509Certificate } from '@sigstore/core';
 import { certificateClaims, type CertificateClaims } from './certificate-claims';
 
 /** Fulcio's issuer extension, DER UTF8String (current). */
-export const OID_FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+const OID_FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 /** Fulcio's issuer extension, raw string (deprecated, still on older certificates). */
-export const OID_FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
+const OID_FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
 /** Sigstore's OtherName SAN for usernames. */
-export const OID_SIGSTORE_OTHERNAME = '1.3.6.1.4.1.57264.1.7';
+const OID_SIGSTORE_OTHERNAME = '1.3.6.1.4.1.57264.1.7';
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 
 export type SubjectAlternativeName =

@@ -49,7 +49,7 @@ export interface CompiledIdentity {
   readonly claims: readonly CompiledClaim[];
 }
 
-export type ClaimFailureCode = 'CLAIM_MISSING' | 'CLAIM_MISMATCH';
+type ClaimFailureCode = 'CLAIM_MISSING' | 'CLAIM_MISMATCH';
 
 export type IdentityMatch =
   | {

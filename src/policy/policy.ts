@@ -30,7 +30,7 @@ export interface KeyPolicy {
 /** Hashes a key may sign with (cosign's `--signature-digest-algorithm` values). */
 export type SignatureHashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
-export const SIGNATURE_HASH_ALGORITHMS: readonly SignatureHashAlgorithm[] = Object.freeze(['sha224', 'sha256', 'sha384', 'sha512']);
+const SIGNATURE_HASH_ALGORITHMS: readonly SignatureHashAlgorithm[] = Object.freeze(['sha224', 'sha256', 'sha384', 'sha512']);
 
 export interface PolicyOptions {
   /** Accept signatures with no transparency-log entry (cosign --insecure-ignore-tlog). Default false. */
@@ -57,7 +57,7 @@ export type CompiledPolicy =
 
 const SUPPORTED_KEY_TYPES = new Set(['ec', 'rsa', 'ed25519']);
 
-export function parsePublicKey(input: string | Buffer | KeyObject, what = 'public key'): KeyObject {
+function parsePublicKey(input: string | Buffer | KeyObject, what = 'public key'): KeyObject {
   let key: KeyObject;
   try {
     key = typeof input === 'object' && 'asymmetricKeyType' in input ? input : createPublicKey(input);
@@ -76,7 +76,7 @@ export function parsePublicKey(input: string | Buffer | KeyObject, what = 'publi
   return key;
 }
 
-export function keyId(key: KeyObject): string {
+function keyId(key: KeyObject): string {
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 

@@ -29,20 +29,12 @@
  * Security rules, limits and defaults: docs/registry.md.
  */
 export { RegistryClient } from './client';
-export { DEFAULTS as REGISTRY_CLIENT_DEFAULTS, shareHttpStack } from './options';
-export { referrersTag, MAX_REFERRERS_PAGES } from './referrers';
-export { computeDigest, verifyDigest } from './digest';
-export { normaliseRegistryKey } from './auth/docker-config';
-export { defaultCredentialFiles, defaultDockerConfigPath, type CredentialFile, type Env } from './auth/credentials';
+export { referrersTag } from './referrers';
+export { type CredentialFile, type Env } from './auth/credentials';
 export type { CredentialFileFormat } from './auth/docker-config';
 export { HttpStack, type ClientCertificate, type HttpStackOptions } from './transport/http-stack';
-export { proxySettingsFromEnv, type ProxySettings } from './transport/proxy';
+export { type ProxySettings } from './transport/proxy';
 export {
-  DEFAULT_MANIFEST_TYPES,
-  DOCKER_MANIFEST,
-  DOCKER_MANIFEST_LIST,
-  OCI_INDEX,
-  OCI_MANIFEST,
   type ManifestKind,
 } from './media-types';
 export type {

@@ -59,7 +59,7 @@ export async function fetchManifest(
 }
 
 /** `tag` or `digest`; throws INVALID_REFERENCE for anything else (it goes into a URL path). */
-export function classifyReference(tagOrDigest: string): 'tag' | 'digest' {
+function classifyReference(tagOrDigest: string): 'tag' | 'digest' {
   if (typeof tagOrDigest === 'string' && tagOrDigest.includes(':')) {
     parseDigest(tagOrDigest);
     return 'digest';

@@ -27,10 +27,10 @@ import { parseRegistryErrors } from './registry-errors';
 import type { RegistryResponse, RegistryTransport } from './transport/transport';
 import type { CallCredentials, Descriptor, Manifest, Referrers, RepositoryRef } from './types';
 
-export const MAX_REFERRERS_PAGES = 64;
+const MAX_REFERRERS_PAGES = 64;
 
 /** How long "this registry has no referrers API" is believed before it is probed again. */
-export const REFERRERS_UNSUPPORTED_TTL_MS = 15 * 60_000;
+const REFERRERS_UNSUPPORTED_TTL_MS = 15 * 60_000;
 
 /**
  * What is known of each registry's referrers API, and the probe in flight for each registry

@@ -26,7 +26,7 @@ import { PUBLIC_GOOD_REKOR_URL } from './constants';
 export { PUBLIC_GOOD_REKOR_URL };
 
 /** UUIDs looked at per search: an artifact is rarely logged more than a few times. */
-export const MAX_ENTRIES_PER_SEARCH = 16;
+const MAX_ENTRIES_PER_SEARCH = 16;
 /** An index answer is a list of UUIDs; an entry a few KB (a certificate, a signature, a proof). */
 const MAX_INDEX_BYTES = 256 * 1024;
 const MAX_ENTRY_BYTES = 1024 * 1024;

@@ -28,7 +28,7 @@ const closeFd = promisify(close);
 const readFd = promisify(read);
 
 /** Redirects followed for one SBOM URL (as curl's and Go's defaults are in this range). */
-export const MAX_SBOM_REDIRECTS = 10;
+const MAX_SBOM_REDIRECTS = 10;
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface FetchSbomOptions {
@@ -52,7 +52,7 @@ function tooLarge(source: string, maxBytes: number): ImgverifyError {
   return new ImgverifyError('SBOM_INVALID', `SBOM ${shown} is larger than ${maxBytes} bytes`, { details: { source: shown, limit: maxBytes } });
 }
 
-export function isUrl(source: string): boolean {
+function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 

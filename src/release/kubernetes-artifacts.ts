@@ -29,17 +29,15 @@ import { failureInfo } from '../verify/types';
 import { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL } from './kubernetes';
 import { urlForMessages } from '../util/url-text';
 
-export { KUBERNETES_ARTIFACT_IDENTITY, KUBERNETES_BINARIES, KUBERNETES_DL_BASE_URL };
-
 const PLATFORM = /^(linux|darwin|windows)\/(amd64|arm64|arm|386|ppc64le|s390x)$/;
 const VERSION = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
 /** Most bytes of one binary (the largest, kube-apiserver, is about 100 MB). */
-export const MAX_BINARY_BYTES = 512 * 1024 * 1024;
+const MAX_BINARY_BYTES = 512 * 1024 * 1024;
 const MAX_SIGNATURE_BYTES = 64 * 1024;
 
 /** A platform (`linux/amd64`), checked. */
-export function kubernetesPlatform(text: string): { readonly os: string; readonly arch: string } {
+function kubernetesPlatform(text: string): { readonly os: string; readonly arch: string } {
   const m = PLATFORM.exec(text);
   if (!m) throw new ImgverifyError('INVALID_OPTIONS', `invalid platform ${JSON.stringify(text)}: expected OS/ARCH, e.g. linux/amd64 (OS: linux, darwin, windows)`);
   return { os: m[1]!, arch: m[2]! };

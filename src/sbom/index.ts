@@ -21,12 +21,9 @@ export type {
   SpdxRelationship,
   SpdxSnippet,
 } from './model';
-export type { SbomInputOptions } from './input';
 export type { ImageExtraction, SkippedPackage } from './images';
 export type { ImageSourceKind, SbomImage } from './image-model';
-export { imagesFromSpdx, extractImageReferences } from './images';
-export { parseSpdxTagValue } from './spdx-tagvalue';
-export { parseSpdxJson } from './spdx-json';
+export { imagesFromSpdx } from './images';
 export { DEFAULT_MAX_SBOM_BYTES } from './input';
 
 export interface ParseSpdxOptions extends SbomInputOptions {

@@ -5,7 +5,7 @@
 
 export type Section = 'document' | 'package' | 'file' | 'snippet' | 'license';
 /** Tags that may appear anywhere: they do not change the current section. */
-export type Floating = 'relationship' | 'annotation' | 'review';
+type Floating = 'relationship' | 'annotation' | 'review';
 
 export interface TagSpec {
   readonly in: Section | Floating;

@@ -13,7 +13,7 @@ import { ImgverifyError } from '../errors';
 import { trustRootFromJSON, type LoadedTrustRoot } from './trusted-root';
 import { errorMessage } from '../util/describe';
 
-export const ALWAYS = '1970-01-01T00:00:00Z';
+const ALWAYS = '1970-01-01T00:00:00Z';
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
 export interface KeysAuthority {

@@ -92,7 +92,7 @@ function unusable(cacheDir: string, why: string, cause?: unknown): ImgverifyErro
 }
 
 /** A regular file of the cache, read without following a link, at most `max` bytes. */
-export function readCacheFile(path: string, max = MAX_FILE_BYTES): Buffer {
+function readCacheFile(path: string, max = MAX_FILE_BYTES): Buffer {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);

@@ -18,7 +18,7 @@ import type { Fetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error';
 import { errorMessage } from '../util/describe';
 
-export type FetcherHandler<T> = (file: string) => Promise<T>;
+type FetcherHandler<T> = (file: string) => Promise<T>;
 
 /** Why a fetch failed before any byte could be judged. */
 export interface WireFailure {
@@ -62,7 +62,7 @@ abstract class BytesFetcher implements Fetcher {
 }
 
 /** An error from the wire; its `statusCode` (0 when there was no HTTP answer) lets tuf-js end the root walk at 403/404. */
-export class WireError extends DownloadHTTPError {
+class WireError extends DownloadHTTPError {
   constructor(
     readonly failure: WireFailure,
     statusCode: number,

@@ -43,7 +43,7 @@ import { checkUrl } from '../net/web-client';
 export { defaultTufCacheDir, hasTufCache } from './tuf-cache';
 export { PUBLIC_GOOD_TUF_MIRROR } from './tuf-initial-root';
 
-export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
+const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 /** After this long, a cached update is refreshed from the mirror (when it answers). */
 export const DEFAULT_TUF_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_TIMEOUT_MS = 15_000;

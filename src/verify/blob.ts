@@ -15,8 +15,6 @@ import { blobBundleInput, detachedSignatureInput, type BlobSignature } from './a
 import type { PolicyChecks } from './policy-checks';
 import { verdictFailure, verifySignature, type Artifact, type SignatureInput, type SignatureVerdict } from './core';
 
-export { verdictFailure };
-
 export interface BlobLookup {
   /** Where to look up the log entry of a signature that carries none; absent: offline. */
   readonly rekor?: RekorClient;

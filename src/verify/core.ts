@@ -78,7 +78,7 @@ export interface SignatureInput {
 /** Bytes, or a digest of them. */
 export type Artifact = { readonly bytes: Buffer } | { readonly digest: { readonly algorithm: DigestAlgorithm; readonly hex: string } };
 
-export type Subject =
+type Subject =
   /** A container image: the payload is simple signing (message) or an in-toto statement (DSSE). */
   | { readonly kind: 'image'; readonly digest: string }
   /** The input's `artifact` (verify-bundle): the signature is over it, or an in-toto statement names it. */
@@ -139,7 +139,6 @@ export function verdictFailure(verdict: SignatureVerdict): ImgverifyError {
   if (!verdict.signer || failure.category !== 'verification') return failure;
   return new ImgverifyError(failure.code, failure.message, { cause: failure, details: { ...failure.details, signer: verdict.signer } });
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // 1. decode

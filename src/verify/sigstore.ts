@@ -55,7 +55,7 @@ const CHECK_NAMES: Partial<Record<ErrorCode, string>> = {
 };
 
 /** Translates anything thrown while verifying into an ImgverifyError with a stable code. */
-export function translateSigstoreError(err: unknown): ImgverifyError {
+function translateSigstoreError(err: unknown): ImgverifyError {
   if (err instanceof ImgverifyError) return err;
   if (err instanceof VerificationError) {
     const code = codeFor(err);

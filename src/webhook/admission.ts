@@ -13,7 +13,7 @@
 import { ImgverifyError, parseReference } from '../index';
 import { isRecord, jsonKind, own, ShapeChecker, type JsonObject } from '../util/shape';
 
-export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
 /** HTTP paths the webhook server serves; deploy/ manifests point at these (checked by a test). */
 export const WEBHOOK_PATHS = Object.freeze({
@@ -27,7 +27,7 @@ export const WEBHOOK_PATHS = Object.freeze({
   readyz: '/readyz',
 } as const);
 
-export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 const OPERATIONS: readonly AdmissionOperation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
 /** A Kubernetes object's kind, as an AdmissionReview names it (`{group: 'apps', version: 'v1', kind: 'Deployment'}`). */
@@ -40,13 +40,13 @@ export interface GroupVersionKind {
   readonly kind: string;
 }
 
-export interface GroupVersionResource {
+interface GroupVersionResource {
   readonly group: string;
   readonly version: string;
   readonly resource: string;
 }
 
-export interface AdmissionUserInfo {
+interface AdmissionUserInfo {
   readonly username?: string;
   readonly uid?: string;
   readonly groups?: readonly string[];
@@ -235,7 +235,7 @@ const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; re
 const SCALABLE_KINDS: readonly WorkloadKind[] = ['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController'];
 
 /** Where an image is used: a container list, or `volumes` (Kubernetes image volumes). */
-export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers' | 'volumes';
+type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers' | 'volumes';
 const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 export interface ContainerImage {
@@ -485,7 +485,7 @@ export interface AdmissionResponseOptions {
   readonly patch?: readonly JsonPatchReplace[];
 }
 
-export interface AdmissionResponse {
+interface AdmissionResponse {
   readonly uid: string;
   readonly allowed: boolean;
   readonly status?: { readonly code: number; readonly message: string };

@@ -55,7 +55,7 @@ function kindOf(authority: Authority): AuthorityKind {
 }
 
 /** The library policy an authority stands for (static authorities have none). */
-export function authorityPolicy(authority: Authority): VerificationPolicy | undefined {
+function authorityPolicy(authority: Authority): VerificationPolicy | undefined {
   if (authority.keyless) {
     return {
       identities: authority.keyless.identities.map((id) => ({
@@ -133,7 +133,7 @@ const EMPTY_TRUST_ROOTS: Pick<TrustRootSet, 'get' | 'all'> = { get: () => undefi
  * TrustRoots it names, the roots its URLs select (./service-urls) and its `ca-cert` (see the
  * module comment). Throws when a name is unknown or a URL selects no root.
  */
-export function authorityTrust(
+function authorityTrust(
   policy: ClusterImagePolicy,
   authority: Authority,
   roots: Pick<TrustRootSet, 'get' | 'all'>,

@@ -156,7 +156,7 @@ export function isAbsoluteURL(value: string): boolean {
 export const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Standard Kubernetes ObjectMeta fields: accepted and ignored (they do not affect admission). */
-export const OBJECT_META_FIELDS = [
+const OBJECT_META_FIELDS = [
   'name',
   'generateName',
   'namespace',

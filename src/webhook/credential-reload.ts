@@ -19,7 +19,7 @@ export interface CredentialWatchOptions {
 }
 
 /** A hash of every file's content (or its absence), in order. */
-export async function credentialFingerprint(paths: readonly string[]): Promise<string> {
+async function credentialFingerprint(paths: readonly string[]): Promise<string> {
   const hash = createHash('sha256');
   for (const path of paths) {
     try {

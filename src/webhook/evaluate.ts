@@ -186,7 +186,6 @@ function truncate(text: string, max = MAX_REASON_LENGTH): string {
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
-
 /**
  * Whether a verified signature counts for an authority: `signatureFormat: bundle` accepts only
  * Sigstore bundles found as OCI referrers (cosign v3), `legacy` only cosign's `.sig`/`.att`
@@ -231,7 +230,7 @@ function failureOf(err: ImgverifyError | undefined, fallback: string): Failure {
 }
 
 /** The timeout error every unfinished verification of a request gets. */
-export function deadlineError(timeoutMs: number): ImgverifyError {
+function deadlineError(timeoutMs: number): ImgverifyError {
   return new ImgverifyError('REGISTRY_TIMEOUT', `verification did not finish within the webhook's ${timeoutMs} ms deadline`, {
     details: { timeoutMs },
   });

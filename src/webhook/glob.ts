@@ -65,7 +65,7 @@ import { parseRegistryHost } from '../util/registry-host';
 import type { ClusterImagePolicy } from './cluster-image-policy-types';
 
 /** How go-containerregistry (and so policy-controller) spells the Docker Hub registry. */
-export const POLICY_DOCKER_HUB_REGISTRY = 'index.docker.io';
+const POLICY_DOCKER_HUB_REGISTRY = 'index.docker.io';
 
 const VALID_GLOB = /^[A-Za-z0-9_:/*.@-]+$/;
 /** Longest glob accepted: image names are at most 255 + tag/digest characters. */
@@ -199,17 +199,17 @@ export function policyImageNames(ref: ImageReference): string[] {
 }
 
 /** The names and repository names of an image, computed once for matching against many globs. */
-export interface ImageNames {
+interface ImageNames {
   readonly names: readonly string[];
   readonly repositories: readonly string[];
 }
 
-export function imageNames(ref: ImageReference): ImageNames {
+function imageNames(ref: ImageReference): ImageNames {
   return { names: policyImageNames(ref), repositories: repositoryNames(ref) };
 }
 
 /** Whether a glob governs an image under any of its names (see the module comment). */
-export function globGovernsImage(glob: ImageGlob, names: ImageNames): boolean {
+function globGovernsImage(glob: ImageGlob, names: ImageNames): boolean {
   return names.names.some((n) => glob.matches(n)) || names.repositories.some((r) => glob.governsRepository(r));
 }
 

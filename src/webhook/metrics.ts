@@ -26,7 +26,7 @@
 export type Labels = Readonly<Record<string, string>>;
 
 /** Default latency buckets (seconds): admission answers are expected within 10 s. */
-export const DURATION_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+const DURATION_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 /** Label values: backslash, double quote and line feed are escaped (the format's rules). */
 export function escapeLabelValue(value: string): string {
@@ -47,7 +47,7 @@ function labelKey(labels: Labels): string {
 }
 
 /** Numbers as Prometheus writes them: integers plainly, +Inf/-Inf/NaN by name. */
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';

@@ -52,7 +52,7 @@ export interface PolicySet {
 }
 
 /** What a policy file looked like when read, for ./partial-write (a file caught mid-write). */
-export interface PolicyFileShape {
+interface PolicyFileShape {
   /** Zero bytes, or white space only. */
   readonly blank: boolean;
   /** The YAML stream ends with a document separator (`---`) and no document after it (comments and blank lines aside). */

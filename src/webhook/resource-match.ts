@@ -32,7 +32,7 @@ export interface MatchedObject {
 }
 
 /** The resources policy-controller accepts in `spec.match[].resource`, and the two more imgverify admits. */
-export const MATCH_RESOURCES: readonly string[] = Object.freeze([
+const MATCH_RESOURCES: readonly string[] = Object.freeze([
   'pods',
   'deployments',
   'replicasets',
@@ -203,7 +203,7 @@ export function selectorMatches(selector: LabelSelector, labels: Readonly<Record
 }
 
 /** Whether one match entry selects the object. */
-export function matchSelects(match: MatchResource, object: MatchedObject): boolean {
+function matchSelects(match: MatchResource, object: MatchedObject): boolean {
   const { group, version, resource } = object.resource;
   if (match.resource !== resource || match.group !== group) return false;
   if (match.version !== '*' && match.version !== version) return false;

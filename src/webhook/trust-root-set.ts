@@ -33,7 +33,7 @@ const MAX_REPOSITORY_BYTES = 32 * 1024 * 1024;
 // --- Resolving ---------------------------------------------------------------------------------
 
 /** The files of a gzipped tarball of a TUF repository, by path below its `repository/` folder (policy-controller's layout). */
-export async function unpackRepository(mirrorFS: Buffer): Promise<Map<string, Buffer>> {
+async function unpackRepository(mirrorFS: Buffer): Promise<Map<string, Buffer>> {
   const tar = gunzipSync(mirrorFS, { maxOutputLength: MAX_REPOSITORY_BYTES });
   const files = new Map<string, Buffer>();
   const ex = extract();
@@ -74,7 +74,7 @@ export interface ResolvedTrustRoot {
  * succeeds, `current()` throws the reason (authorities using it fail closed, operational),
  * and every `refresh()` tries again.
  */
-export class LazyTufRoot implements TrustRootProvider {
+class LazyTufRoot implements TrustRootProvider {
   private tuf: TufTrustRoot | undefined;
   private error: ImgverifyError;
   private running: Promise<string | undefined> | undefined;

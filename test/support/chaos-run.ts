@@ -21,10 +21,10 @@ import { pushSignatures, pushTestImage } from './signed-images';
 import { createTestSigstore, type CosignLayer, type TestSigstore } from './sigstore';
 import { errorMessage } from '../../src/util/describe';
 
-export const CHAOS_ISSUER = 'https://accounts.example.test';
-export const CHAOS_SIGNER = 'release@example.test';
+const CHAOS_ISSUER = 'https://accounts.example.test';
+const CHAOS_SIGNER = 'release@example.test';
 
-export type ImageClass = 'signed' | 'unsigned' | 'tampered-digest' | 'tampered-identity' | 'tampered-signature';
+type ImageClass = 'signed' | 'unsigned' | 'tampered-digest' | 'tampered-identity' | 'tampered-signature';
 const CLASSES: readonly ImageClass[] = ['signed', 'unsigned', 'signed', 'tampered-digest', 'signed', 'tampered-identity', 'tampered-signature', 'unsigned'];
 
 export interface ChaosRunOptions {
@@ -42,7 +42,7 @@ export interface ChaosRunOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface Outcome {
+interface Outcome {
   readonly image: string;
   readonly class: ImageClass;
   readonly verified: boolean;

@@ -15,7 +15,7 @@ import type { CosignLayer, KeylessDefect, TestSigstore } from './sigstore';
 export const RELEASE_SIGNER = 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com';
 export const RELEASE_ISSUER = 'https://accounts.google.com';
 
-export type Signing = 'signed' | 'unsigned' | 'other-identity' | KeylessDefect;
+type Signing = 'signed' | 'unsigned' | 'other-identity' | KeylessDefect;
 
 export interface ReleaseImage {
   /** `host/repo:tag` */

@@ -24,7 +24,7 @@ export interface TestKey {
   readonly privateKey: KeyObject;
 }
 
-export function tufKey(type: 'ed25519' | 'ecdsa'): TestKey {
+function tufKey(type: 'ed25519' | 'ecdsa'): TestKey {
   const pair = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keyVal =
     type === 'ed25519'

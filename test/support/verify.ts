@@ -16,7 +16,7 @@ import {
 } from '../../src';
 import { compilePolicy } from '../../src/policy/policy';
 import { referrerBundleInput } from '../../src/verify/adapters/bundle';
-import { legacyAttestationInput, legacySignatureInput } from '../../src/verify/adapters/legacy';
+import { legacySignatureInput } from '../../src/verify/adapters/legacy';
 import { policyChecks, type PolicyChecks } from '../../src/verify/policy-checks';
 import { verifySignature, type SignatureInput, type SignatureVerdict } from '../../src/verify/core';
 
@@ -59,15 +59,6 @@ export function verifyImageStatement(bundle: unknown, digest: string, checks: Ch
 export function verifyLegacySignatureLayer(blob: Buffer, annotations: Readonly<Record<string, string>>, digest: string, ctx: PolicyChecks): SignatureVerdict {
   try {
     return verifySignature(legacySignatureInput(blob, annotations, digest), ctx);
-  } catch (err) {
-    return { verified: false, failure: err as ImgverifyError };
-  }
-}
-
-/** A legacy `.att` layer (DSSE envelope blob + annotations) for the image `digest`; never throws. */
-export function verifyLegacyAttestationLayer(blob: Buffer, annotations: Readonly<Record<string, string>>, digest: string, ctx: PolicyChecks): SignatureVerdict {
-  try {
-    return verifySignature(legacyAttestationInput(blob, annotations, digest), ctx);
   } catch (err) {
     return { verified: false, failure: err as ImgverifyError };
   }

@@ -10,7 +10,7 @@ import type { CommandIO } from '../io';
 import { usageError } from '../usage-error';
 import { jsonText } from '../../util/json-text';
 
-export const INITIALIZE_USAGE = `Usage: imgverify initialize [--mirror URL] [--root FILE|URL] [--tuf-cache DIR]
+const INITIALIZE_USAGE = `Usage: imgverify initialize [--mirror URL] [--root FILE|URL] [--tuf-cache DIR]
 
 Updates the trust material from a TUF repository, verifies it by the TUF rules (root rotations
 walked forward from the trusted root, signatures and thresholds, rollback and expiry checks,

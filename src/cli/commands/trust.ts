@@ -12,7 +12,7 @@ import { usageError } from '../usage-error';
 import { tufStatusLines } from './initialize';
 import { jsonText } from '../../util/json-text';
 
-export const TRUST_USAGE = `Usage: imgverify trust show [flags]
+const TRUST_USAGE = `Usage: imgverify trust show [flags]
 
 Shows the trust material the verifying commands use with the same flags: where it comes from
 (the embedded Sigstore public-good root, trusted_root.json files, or the TUF mirror of

@@ -27,7 +27,7 @@ import { claimsText } from '../output';
 import { usageError } from '../usage-error';
 import { jsonText } from '../../util/json-text';
 
-export const VERIFY_BLOB_USAGE = `Usage: imgverify verify-blob FILE [flags]
+const VERIFY_BLOB_USAGE = `Usage: imgverify verify-blob FILE [flags]
 
 Verifies a signed file (cosign sign-blob): a signature with its certificate or key, cosign's
 bundle, or a Sigstore bundle. Without a bundle, the signature's transparency-log entry is looked
@@ -91,7 +91,7 @@ function signerText(signer: SignerInfo): string {
   return `${signer.subject ?? '(no identity)'} (issuer ${signer.issuer ?? 'unknown'}${claimsText(signer.verifiedClaims)})`;
 }
 
-export function blobVerdictText(target: string, verdict: Verdict): string {
+function blobVerdictText(target: string, verdict: Verdict): string {
   if (verdict.verified) {
     const result = verdict;
     const when = result.signedAt ? `, signed at ${result.signedAt}` : '';
@@ -104,7 +104,7 @@ export function blobVerdictText(target: string, verdict: Verdict): string {
   return `${label}  ${target}  ${error.message} [${error.code}]`;
 }
 
-export function blobVerdictJSON(target: string, verdict: Verdict): Record<string, unknown> {
+function blobVerdictJSON(target: string, verdict: Verdict): Record<string, unknown> {
   const base = { artifact: target, verified: verdict.verified };
   if (!verdict.verified) return { ...base, failure: verdict.error.toJSON() };
   const result = verdict;

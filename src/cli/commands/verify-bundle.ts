@@ -19,7 +19,7 @@ import { errorMessage } from '../../util/describe';
 import { jsonText } from '../../util/json-text';
 import { readBoundedFile } from '../../util/bounded-file';
 
-export const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
+const VERIFY_BUNDLE_USAGE = `Usage: imgverify verify-bundle --bundle FILE [flags] FILE_OR_DIGEST
 
 Verifies a Sigstore bundle (v0.1-v0.3; message signature or DSSE/in-toto) for an artifact,
 given as a file or as its digest "sha256:<64 hex>" (or sha384:, sha512:; a digest that names an

@@ -35,9 +35,9 @@ import { usageError } from '../usage-error';
 import { urlForMessages } from '../../util/url-text';
 import { jsonText } from '../../util/json-text';
 
-export const DEFAULT_RELEASE_CONCURRENCY = 16;
+const DEFAULT_RELEASE_CONCURRENCY = 16;
 
-export const VERIFY_RELEASE_USAGE = `Usage: imgverify verify-release (--sbom FILE_OR_URL | --kubernetes VERSION) [flags]
+const VERIFY_RELEASE_USAGE = `Usage: imgverify verify-release (--sbom FILE_OR_URL | --kubernetes VERSION) [flags]
 
 Verifies every container image that an SPDX SBOM (tag-value or JSON) lists.
 

@@ -23,7 +23,7 @@ import { readBoundedFileSync } from '../../util/bounded-file';
 /** A `--policy` file: CEL text, a few expressions of at most 16 KiB each. */
 const MAX_POLICY_FILE_BYTES = 1024 * 1024;
 
-export const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
+const POLICY_HELP = `Policy (keyless: one identity flag and one issuer flag are required):
   --certificate-identity S          exact certificate identity (SAN: email, URI, username)
   --certificate-identity-regexp R   RE2 regexp matched against the identity (unanchored, as cosign)
   --certificate-oidc-issuer S       exact OIDC issuer
@@ -54,7 +54,7 @@ const EXIT_HELP = `Exit status: 0 all verified; 1 a verification failed; 2 usage
 3 operational error (registry unreachable, timeout, image not found, TUF metadata expired and no
 mirror to update it from).`;
 
-export const VERIFY_USAGE = `Usage: imgverify verify IMAGE [IMAGE...] [flags]
+const VERIFY_USAGE = `Usage: imgverify verify IMAGE [IMAGE...] [flags]
 
 Verifies cosign signatures of container images (keyless, or with --key).
 
@@ -65,7 +65,7 @@ ${TRUST_HELP}
 ${EXIT_HELP}
 `;
 
-export const VERIFY_ATTESTATION_USAGE = `Usage: imgverify verify-attestation IMAGE [IMAGE...] [--type T] [flags]
+const VERIFY_ATTESTATION_USAGE = `Usage: imgverify verify-attestation IMAGE [IMAGE...] [--type T] [flags]
 
 Verifies cosign attestations (in-toto statements in DSSE envelopes) of container images and
 prints the verified statements (--output json).

@@ -8,7 +8,7 @@ import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
 import { defined } from '../../util/object';
 
-export const WEBHOOK_USAGE = `Usage: imgverify webhook [--policies DIR] --tls-cert FILE --tls-key FILE [flags]
+const WEBHOOK_USAGE = `Usage: imgverify webhook [--policies DIR] --tls-cert FILE --tls-key FILE [flags]
 
 Serves the Kubernetes admission webhook over HTTPS: POST /validate (allow or deny; and
 apply-time validation of ClusterImagePolicy and TrustRoot objects), POST /mutate (pin images
@@ -152,7 +152,7 @@ export function requiredFlag(values: Values, name: string): string {
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-export function jsonLines(io: CommandIO, minimum: LogLevel): Logger {
+function jsonLines(io: CommandIO, minimum: LogLevel): Logger {
   const floor = LEVELS.indexOf(minimum);
   return (level, message, fields = {}) => {
     if (LEVELS.indexOf(level) < floor) return;

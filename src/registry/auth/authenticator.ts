@@ -51,7 +51,7 @@ interface CachedToken {
 const FINGERPRINT_SALT = randomBytes(32);
 
 /** A credential's identity in token cache keys (a salted hash: the key never holds the secret). */
-export function credentialKey(credentials: RegistryCredentials | undefined): string {
+function credentialKey(credentials: RegistryCredentials | undefined): string {
   if (credentials === undefined) return 'anonymous';
   const text = 'identityToken' in credentials ? `token\0${credentials.identityToken}` : `basic\0${credentials.username}\0${credentials.password}`;
   return createHmac('sha256', FINGERPRINT_SALT).update(text, 'utf8').digest('base64url');

@@ -18,12 +18,12 @@ import type { RegistryCredentials } from './credential-types';
 import { errorMessage } from '../../util/describe';
 import { BoundedRunError, findOnPath, runBounded } from './spawn';
 
-export const HELPER_TIMEOUT_MS = 10_000;
+const HELPER_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
 const HELPER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The server URL helpers store Docker Hub under (what `docker login` writes); other registries by host. */
-export function helperServerUrl(registry: string): string {
+function helperServerUrl(registry: string): string {
   return registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry;
 }
 
@@ -79,7 +79,7 @@ export async function runCredentialHelper(req: HelperRequest): Promise<RegistryC
 }
 
 /** `{ServerURL, Username, Secret}` → credentials; empty ones mean none. Messages never quote values. */
-export function parseHelperOutput(text: string): RegistryCredentials | undefined {
+function parseHelperOutput(text: string): RegistryCredentials | undefined {
   let json: unknown;
   try {
     json = JSON.parse(text);

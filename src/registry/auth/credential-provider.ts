@@ -37,16 +37,15 @@ import type { CredentialCandidate, CredentialLookupResult } from './credential-t
 import { RegistryKeyring, urlsMatch, type KeyringEntry } from './keyring';
 import { BoundedRunError, runBounded } from './spawn';
 
-export const CONFIG_API_GROUP = 'kubelet.config.k8s.io';
-export const CONFIG_API_VERSIONS = ['kubelet.config.k8s.io/v1', 'kubelet.config.k8s.io/v1beta1', 'kubelet.config.k8s.io/v1alpha1'] as const;
-export const PLUGIN_API_VERSIONS = [
+const CONFIG_API_VERSIONS = ['kubelet.config.k8s.io/v1', 'kubelet.config.k8s.io/v1beta1', 'kubelet.config.k8s.io/v1alpha1'] as const;
+const PLUGIN_API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1',
   'credentialprovider.kubelet.k8s.io/v1beta1',
   'credentialprovider.kubelet.k8s.io/v1alpha1',
 ] as const;
-export type PluginApiVersion = (typeof PLUGIN_API_VERSIONS)[number];
+type PluginApiVersion = (typeof PLUGIN_API_VERSIONS)[number];
 
-export const PLUGIN_TIMEOUT_MS = 10_000;
+const PLUGIN_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const MAX_CACHE_MS = 24 * 3600_000;

@@ -30,7 +30,7 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
  * How long a helper's failure is kept (a helper that hangs or crashes is not run again for
  * every registry request, one process each); its absence of credentials is kept until reload.
  */
-export const HELPER_FAILURE_TTL_MS = 10_000;
+const HELPER_FAILURE_TTL_MS = 10_000;
 
 /** A helper run shared by the lookups waiting for it; stopped when every one of them has given up. */
 interface HelperRun {

@@ -11,7 +11,7 @@ import type { HttpStack } from './http-stack';
 import { displayProxy } from './proxy';
 
 /** Error bodies are only read for their error code; more than this is cut off. */
-export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export interface HttpRequest {
   readonly url: URL;

@@ -165,7 +165,7 @@ export function displayProxy(url: URL): string {
  * scheme, if any) is user info and goes, whatever it contains (a password with "/" or "@" made
  * the value an invalid URL, and the old pattern stopped at the "/").
  */
-export function redactProxy(value: string): string {
+function redactProxy(value: string): string {
   const at = value.lastIndexOf('@');
   if (at === -1) return value.slice(0, 200);
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';

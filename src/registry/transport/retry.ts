@@ -56,7 +56,7 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 }
 
 /** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason as unknown);

@@ -34,7 +34,7 @@ export interface BlobSignature {
 }
 
 /** Most bytes of a signature or certificate file (a few KB in practice). */
-export const MAX_SIGNATURE_FILE_BYTES = 256 * 1024;
+const MAX_SIGNATURE_FILE_BYTES = 256 * 1024;
 
 function malformed(what: string, why: string): ImgverifyError {
   return new ImgverifyError('SIGNATURE_MALFORMED', `${what}: ${why}`);
@@ -87,7 +87,7 @@ function parseJSON(value: unknown): unknown {
   }
 }
 
-export function isCosignBundle(json: unknown): boolean {
+function isCosignBundle(json: unknown): boolean {
   return isRecord(json) && 'base64Signature' in json && !('mediaType' in json);
 }
 
@@ -125,7 +125,7 @@ export function detachedSignatureInput(artifact: Artifact, material: BlobSignatu
 }
 
 /** cosign's older bundle JSON (`cosign sign-blob --bundle`), parsed or as text. */
-export function cosignBundleInput(artifact: Artifact, json: unknown): SignatureInput {
+function cosignBundleInput(artifact: Artifact, json: unknown): SignatureInput {
   if (!isRecord(json)) throw malformed('cosign bundle', 'not a JSON object');
   const signature = decodeBase64(json.base64Signature);
   if (!signature || signature.length === 0) throw malformed('cosign bundle', 'base64Signature is not base64');

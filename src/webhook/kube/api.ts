@@ -16,9 +16,9 @@ import { ResourceInformer, type InformerOptions } from './informer';
 import { apiVersionOf, collectionPath, type KubeObject, type KubeResource } from './resources';
 
 /** A request to the API server gets this long (a list of a big namespace included). */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 /** Lists are read in pages of this many objects. */
-export const LIST_PAGE_SIZE = 500;
+const LIST_PAGE_SIZE = 500;
 
 /** A failed API request: the HTTP status and the `Status` reason when the server answered. */
 export class KubeApiError extends Error {

@@ -74,7 +74,7 @@ export interface ClusterPolicySourceOptions {
 }
 
 /** Every object is loaded again this often even without a change (TrustRoots that became usable, statuses to retry). */
-export const RESYNC_INTERVAL_MS = 30_000;
+const RESYNC_INTERVAL_MS = 30_000;
 
 /** A kind of policy object read from the cluster. */
 interface PolicyKind {

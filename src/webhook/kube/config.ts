@@ -17,8 +17,8 @@ import { ImgverifyError } from '../../index';
 import { describeValue, errorMessage } from '../../util/describe';
 import type { KubeConfig, KubernetesClient } from './client';
 
-export const DEFAULT_NAMESPACE = 'imgverify-system';
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const DEFAULT_NAMESPACE = 'imgverify-system';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface KubeConnectionOptions {
   /** `--kubeconfig`: a kubeconfig file (wins over everything else). */

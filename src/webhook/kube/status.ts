@@ -37,7 +37,7 @@ export interface Readiness {
   readonly message?: string;
 }
 
-export interface Condition {
+interface Condition {
   readonly type: string;
   readonly status: 'True' | 'False' | 'Unknown';
   readonly reason?: string;

@@ -10,9 +10,9 @@ import type { Json } from '../json';
 import type { Identity, Rule, RunningKubeApi } from './server';
 import { PROJECT_ROOT } from '../fixtures';
 
-export { startKubeApi, type Identity, type KubeApiOptions, type RequestHook, type RequestRecord, type Rule, type RunningKubeApi } from './server';
-export { ApiError, Store, type StoredEvent } from './store';
-export { crdResource, deployCrds, deployResources, resourceType, STANDARD_RESOURCES, type ResourceType } from './resources';
+export { startKubeApi, type Identity, type Rule, type RunningKubeApi } from './server';
+export { ApiError, Store } from './store';
+export { deployResources, STANDARD_RESOURCES } from './resources';
 
 /** Writes a kubeconfig for `api` with a bearer token (and a context namespace); returns its path. */
 export function writeKubeconfig(path: string, api: Pick<RunningKubeApi, 'url' | 'ca'>, token: string, namespace?: string): string {
@@ -28,7 +28,7 @@ export function writeKubeconfig(path: string, api: Pick<RunningKubeApi, 'url' | 
   return path;
 }
 
-export const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
  * What the kubelet gives a Pod, under `root` instead of `/`: the service account's token,

@@ -41,7 +41,7 @@ export interface ResourceType {
 type ResourceLine = Pick<ResourceType, 'group' | 'versions' | 'resource' | 'kind' | 'namespaced'> & Partial<Pick<ResourceType, 'status' | 'custom' | 'shortNames' | 'singular'>>;
 
 /** A resource from its one-line description; the rest follows Kubernetes' naming conventions. */
-export function resourceType(line: ResourceLine): ResourceType {
+function resourceType(line: ResourceLine): ResourceType {
   return Object.freeze({
     status: false,
     custom: line.group.includes('.') && !line.group.endsWith('.k8s.io'),
@@ -53,7 +53,7 @@ export function resourceType(line: ResourceLine): ResourceType {
 }
 
 /** A resource from a CustomResourceDefinition (apiextensions.k8s.io/v1), with its schemas. */
-export function crdResource(crd: Json): ResourceType {
+function crdResource(crd: Json): ResourceType {
   if (crd?.kind !== 'CustomResourceDefinition') throw new Error('not a CustomResourceDefinition');
   const spec = crd.spec;
   const served = (spec.versions as Json[]).filter((v) => v.served !== false);
@@ -81,7 +81,7 @@ export function crdResource(crd: Json): ResourceType {
 const DEPLOY = join(PROJECT_ROOT, 'deploy');
 
 /** The CRDs of a manifest file under deploy/. */
-export function deployCrds(file: string): ResourceType[] {
+function deployCrds(file: string): ResourceType[] {
   return parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'))
     .map((d) => d.toJS())
     .filter((d) => d?.kind === 'CustomResourceDefinition')

@@ -44,7 +44,7 @@ export interface Identity {
   readonly rules: readonly Rule[] | 'admin';
 }
 
-export interface RequestRecord {
+interface RequestRecord {
   readonly method: string;
   readonly path: string;
   readonly query: Record<string, string>;
@@ -53,7 +53,7 @@ export interface RequestRecord {
   readonly status: number;
 }
 
-export type RequestHook = (request: { method: string; path: string; query: URLSearchParams; verb?: string; resource?: string; subresource?: string }) => { status: number; body?: Json } | 'reset' | undefined;
+type RequestHook = (request: { method: string; path: string; query: URLSearchParams; verb?: string; resource?: string; subresource?: string }) => { status: number; body?: Json } | 'reset' | undefined;
 
 export interface KubeApiOptions {
   /** Resource types served (default: STANDARD_RESOURCES and the CRDs under deploy/). */

@@ -19,7 +19,7 @@ export interface ConnectProxyOptions {
   readonly credentials?: { readonly username: string; readonly password: string };
 }
 
-export interface ProxiedExchange {
+interface ProxiedExchange {
   readonly kind: 'connect' | 'http';
   /** `host:port` asked for. */
   readonly target: string;

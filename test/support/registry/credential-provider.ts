@@ -28,7 +28,7 @@ export interface PluginBehaviour {
   readonly exitCode?: number;
 }
 
-export interface PluginCall {
+interface PluginCall {
   readonly request: Record<string, unknown>;
   /** The request exactly as received. */
   readonly stdin: string;

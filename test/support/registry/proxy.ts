@@ -32,7 +32,7 @@ export interface ProxyResponse {
  * default the whole body's length) and the first `sendBytes` bytes of the body, then the
  * connection is reset (`end: 'reset'`, an RST) or closed (`end: 'close'`, a FIN).
  */
-export interface PartialReply {
+interface PartialReply {
   readonly partial: ProxyResponse;
   readonly sendBytes: number;
   readonly contentLength?: number;
@@ -42,7 +42,7 @@ export interface PartialReply {
 /** What the proxy sends back: a response, a connection reset, or a response cut short. */
 export type ProxyReply = ProxyResponse | { readonly reset: true } | PartialReply;
 
-export interface ProxyContext {
+interface ProxyContext {
   /**
    * Sends the request on to the upstream registry and returns its answer, body read;
    * `url` replaces the path and query (a layer that maps paths, like a mirror with a prefix).

@@ -54,7 +54,7 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_USERS: readonly TestUser[] = Object.freeze([
+const DEFAULT_USERS: readonly TestUser[] = Object.freeze([
   { username: 'tester', password: 'correct horse battery staple', identityToken: 'refresh-token-for-tester' },
 ]);
 

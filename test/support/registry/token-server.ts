@@ -36,13 +36,13 @@ export interface TokenServerOptions {
   readonly expiresIn?: number;
 }
 
-export interface AccessEntry {
+interface AccessEntry {
   readonly type: string;
   readonly name: string;
   readonly actions: string[];
 }
 
-export interface TokenRequestRecord {
+interface TokenRequestRecord {
   readonly method: string;
   readonly path: string;
   readonly service?: string;

@@ -11,7 +11,7 @@ import type { TestSigstore } from './test-sigstore';
 
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
+const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
 
 export type AttestationDefect =
   | 'tampered-payload' // envelope payload altered after signing

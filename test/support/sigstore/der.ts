@@ -98,10 +98,6 @@ export function printableString(value: string): NonSharedBuffer {
   return tlv(0x13, Buffer.from(value, 'ascii'));
 }
 
-export function ia5String(value: string): NonSharedBuffer {
-  return tlv(0x16, Buffer.from(value, 'ascii'));
-}
-
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }

@@ -33,21 +33,21 @@ export interface CertifiedKey {
   pem: string;
 }
 
-export type SctOption =
+type SctOption =
   | 'valid' // SCT from the trusted CT log over the right precertificate
   | 'none' // no SCT extension at all
   | 'unknown-log' // well-formed SCT signed by a CT log absent from the trusted root
   | 'invalid-signature'; // trusted log ID, but the signature covers other bytes
 
-export type IssuerExtensionsOption = 'both' | 'v1-only' | 'v2-only' | 'none';
+type IssuerExtensionsOption = 'both' | 'v1-only' | 'v2-only' | 'none';
 
-export type ValidityOption =
+type ValidityOption =
   | 'valid' // notBefore = signing time - 1 min, notAfter = notBefore + 10 min
   | 'expired' // expired before the signing time
   | 'not-yet-valid' // starts after the signing time
   | { notBefore: Date; notAfter: Date };
 
-export type IssuingCaOption =
+type IssuingCaOption =
   | 'fulcio' // the trusted intermediate
   | 'untrusted-ca' // an unrelated CA (same names, other keys) absent from the trusted root
   | 'wrong-intermediate'; // an intermediate with the trusted one's name, signed by the trusted root, absent from the trusted root

@@ -18,4 +18,4 @@ export * from './rekor';
 export * from './test-sigstore';
 export * from './trusted-root';
 export * from './tsa';
-export type { Extension, SubjectAlternativeName } from './x509';
+export type { Extension } from './x509';

@@ -6,12 +6,12 @@ import type { SerializedBundle } from '@sigstore/bundle';
 import { DSSE_MEDIA_TYPE } from './attest';
 import type { CosignLayer } from './simple-signing';
 import { COSIGN_ANNOTATIONS } from './simple-signing';
-import { fromPem, sha256 } from './keys';
+import { fromPem } from './keys';
 import type { InclusionProof } from './rekor';
 import crypto from 'node:crypto';
 
-export const BUNDLE_V01 = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
-export const BUNDLE_V02 = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
+const BUNDLE_V01 = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+const BUNDLE_V02 = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
 
 /** The `dev.sigstore.cosign/bundle` annotation, parsed. */
 export interface CosignRekorBundle {
@@ -107,9 +107,4 @@ export function legacyLayerToBundle(layer: CosignLayer, options: LegacyBundleOpt
     verificationMaterial,
     ...(content as object),
   } as SerializedBundle;
-}
-
-/** Hex SHA-256 of a layer payload (the `.sig` layer digest without "sha256:"). */
-export function payloadSha256Hex(layer: CosignLayer): string {
-  return sha256(layer.payload).toString('hex');
 }

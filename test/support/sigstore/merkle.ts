@@ -6,7 +6,7 @@ export function leafHash(leaf: Uint8Array): NonSharedBuffer {
   return crypto.createHash('sha256').update(Buffer.from([0x00])).update(leaf).digest();
 }
 
-export function nodeHash(left: Uint8Array, right: Uint8Array): NonSharedBuffer {
+function nodeHash(left: Uint8Array, right: Uint8Array): NonSharedBuffer {
   return crypto.createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
 }
 

@@ -6,10 +6,10 @@ import crypto from 'node:crypto';
 import type { CosignLayer } from './simple-signing';
 import { goJson, sortedKeys } from './json';
 
-export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
 
-export interface OciBlob {
+interface OciBlob {
   digest: string;
   bytes: NonSharedBuffer;
 }
@@ -31,7 +31,7 @@ export function sha256Digest(bytes: Uint8Array): string {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** The image config cosign writes for a `.sig` image (v1.ConfigFile field order). */
-export function signatureConfig(layerDigests: string[]): NonSharedBuffer {
+function signatureConfig(layerDigests: string[]): NonSharedBuffer {
   return Buffer.from(
     goJson({
       architecture: '',

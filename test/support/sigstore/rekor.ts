@@ -6,7 +6,7 @@ import { type HashName, generateKeyPair, logIdOf, sha256, sign } from './keys';
 import { canonicalJson, goJson } from './json';
 import { MerkleTree, leafHash } from './merkle';
 
-export type RekorKind = 'hashedrekord' | 'dsse' | 'intoto';
+type RekorKind = 'hashedrekord' | 'dsse' | 'intoto';
 
 export interface RekorEntry {
   /** Rekor v1 entry UUID: 16 hex digits of tree ID, then the hex leaf hash. */
@@ -39,7 +39,7 @@ export interface InclusionProof {
 }
 
 /** Signing key of an entry's SET: the log's own, or one no trusted root lists. */
-export type SetSigner = 'log' | 'unknown-key';
+type SetSigner = 'log' | 'unknown-key';
 
 export interface AddEntryOptions {
   /** Unix seconds, or a Date (truncated to the second). */

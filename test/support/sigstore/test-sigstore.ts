@@ -144,14 +144,3 @@ export class TestSigstore {
 export function createTestSigstore(options: TestSigstoreOptions = {}): TestSigstore {
   return new TestSigstore(options);
 }
-
-let shared: TestSigstore | undefined;
-
-/**
- * One default test Sigstore per module registry (jest: per test file), for suites that just
- * need valid signatures. Its Rekor accumulates the entries of every test that uses it.
- */
-export function getTestSigstore(): TestSigstore {
-  shared ??= new TestSigstore();
-  return shared;
-}

@@ -6,7 +6,7 @@ import { keyDetailsOf, logIdOf, spkiDer } from './keys';
 
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
-export interface ValidForJson {
+interface ValidForJson {
   start?: string;
   end?: string;
 }
@@ -39,11 +39,11 @@ export interface ValidityWindow {
 }
 
 /** RFC 3339 without milliseconds when there are none, like the production files. */
-export function rfc3339(date: Date): string {
+function rfc3339(date: Date): string {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
-export function validForJson(window: ValidityWindow): ValidForJson {
+function validForJson(window: ValidityWindow): ValidForJson {
   return {
     ...(window.start ? { start: rfc3339(window.start) } : {}),
     ...(window.end ? { end: rfc3339(window.end) } : {}),

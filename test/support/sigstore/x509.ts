@@ -3,7 +3,7 @@
 // the SCT extension is added (RFC 6962 precertificate), then the final TBS is signed.
 import crypto, { type KeyObject } from 'node:crypto';
 import * as der from './der';
-import { defaultHashFor, sha256, sign, spkiDer } from './keys';
+import { defaultHashFor, sign, spkiDer } from './keys';
 import { OID } from './oids';
 
 export interface Extension {
@@ -45,7 +45,7 @@ export function randomSerialNumber(): NonSharedBuffer {
 }
 
 /** The AlgorithmIdentifier a CA key signs certificates with. */
-export function signatureAlgorithmFor(signer: KeyObject): NonSharedBuffer {
+function signatureAlgorithmFor(signer: KeyObject): NonSharedBuffer {
   switch (signer.asymmetricKeyType) {
     case 'ec': {
       const hash = defaultHashFor(signer);
@@ -107,7 +107,7 @@ export function extKeyUsage(oids: string[], critical = false): Extension {
 }
 
 /** RFC 5280 method 1 key identifier: SHA-1 of the subjectPublicKey BIT STRING contents (as Go does). */
-export function keyIdentifier(publicKey: KeyObject): NonSharedBuffer {
+function keyIdentifier(publicKey: KeyObject): NonSharedBuffer {
   const spki = spkiDer(publicKey);
   // The SPKI is SEQUENCE { AlgorithmIdentifier, BIT STRING }; the BIT STRING is its last element.
   const bitStringContents = lastElementContents(der.contentOf(spki)).subarray(1); // drop unused-bits byte
@@ -162,9 +162,4 @@ export function subjectAltName(name: SubjectAlternativeName): Extension {
     );
   }
   return { oid: OID.subjectAltName, critical: true, value: der.sequence(generalName) };
-}
-
-/** Fingerprint helper for tests and caches. */
-export function certificateFingerprint(certDer: Uint8Array): string {
-  return sha256(certDer).toString('hex');
 }

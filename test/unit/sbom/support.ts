@@ -18,7 +18,7 @@ export interface TagValueStyle {
 }
 
 /** A value as tag-value can carry it: plain when it survives trimming on one line, else `<text>`. */
-export function tagValue(value: string): string {
+function tagValue(value: string): string {
   const plain = value !== '' && value === value.trim() && !/[\r\n]/.test(value) && !value.startsWith('<text>');
   return plain ? value : `<text>${value}</text>`;
 }
