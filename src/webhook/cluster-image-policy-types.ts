@@ -191,5 +191,3 @@ export function policyKey(policy: Pick<ClusterImagePolicy, 'name' | 'namespace'>
 export function describePolicy(policy: Pick<ClusterImagePolicy, 'name' | 'namespace'>): string {
   return `${policy.namespace === undefined ? 'ClusterImagePolicy' : 'ImagePolicy'} ${JSON.stringify(policyKey(policy))}`;
 }
-export const DEFAULT_FULCIO_URL = 'https://fulcio.sigstore.dev';
-export const PUBLIC_REKOR_URL = 'https://rekor.sigstore.dev';
