@@ -17,7 +17,7 @@ export interface ImageReport {
   readonly decision: ImageDecision;
 }
 
-export type ObjectVerdict = Verdict | 'ignored';
+type ObjectVerdict = Verdict | 'ignored';
 
 export interface ObjectReport {
   /** The file as given (`-`: standard input). */

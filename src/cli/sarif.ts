@@ -16,11 +16,11 @@ import { pathToFileURL } from 'node:url';
 import type { SourcePosition } from '../webhook';
 import { objectTitle, whereInObject, type ImageReport, type ManifestReport, type ObjectReport } from './manifest-report';
 
-export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
-export const SARIF_VERSION = '2.1.0';
+const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+const SARIF_VERSION = '2.1.0';
 
 /** The rules a result can break, in this order (results name them by id and index). */
-export const SARIF_RULES = [
+const SARIF_RULES = [
   {
     id: 'imgverify/image-denied',
     name: 'ImageDenied',

@@ -40,7 +40,7 @@ export interface GroupVersionKind {
   readonly kind: string;
 }
 
-interface GroupVersionResource {
+export interface GroupVersionResource {
   readonly group: string;
   readonly version: string;
   readonly resource: string;
@@ -235,7 +235,7 @@ const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; re
 const SCALABLE_KINDS: readonly WorkloadKind[] = ['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController'];
 
 /** Where an image is used: a container list, or `volumes` (Kubernetes image volumes). */
-type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers' | 'volumes';
+export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers' | 'volumes';
 const CONTAINER_FIELDS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 export interface ContainerImage {

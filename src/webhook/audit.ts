@@ -32,7 +32,7 @@ export const DEFAULT_AUDIT_CONCURRENCY = 4;
 /** Images of one Pod verified at once. */
 const IMAGE_CONCURRENCY = 2;
 /** Deadline of one Pod's evaluation by default, ms (a cold registry, several images). */
-export const DEFAULT_AUDIT_POD_TIMEOUT_MS = 60_000;
+const DEFAULT_AUDIT_POD_TIMEOUT_MS = 60_000;
 
 export interface AuditOptions {
   /** Pods evaluated at once (default 4). */

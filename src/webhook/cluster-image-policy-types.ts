@@ -186,8 +186,3 @@ export const IMAGE_POLICY_API_VERSION = 'policy.imgverify.dev/v1alpha1';
 export function policyKey(policy: Pick<ClusterImagePolicy, 'name' | 'namespace'>): string {
   return policy.namespace === undefined ? policy.name : `${policy.namespace}/${policy.name}`;
 }
-
-/** `ClusterImagePolicy "name"` or `ImagePolicy "namespace/name"`, for messages. */
-export function describePolicy(policy: Pick<ClusterImagePolicy, 'name' | 'namespace'>): string {
-  return `${policy.namespace === undefined ? 'ClusterImagePolicy' : 'ImagePolicy'} ${JSON.stringify(policyKey(policy))}`;
-}

@@ -192,7 +192,7 @@ export function objectName(c: Checker, doc: Json): string | undefined {
 }
 
 /** A namespace name: a lower-case RFC 1123 label (at most 63 characters). */
-export const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * `metadata.namespace` of a namespaced object: required (a file has no namespace to default to:

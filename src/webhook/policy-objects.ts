@@ -9,7 +9,7 @@ import { describeLocation, type PolicyLocation, type SecretLookup } from './crd-
 import { parsePolicyObject, type PolicyParseResult } from './policy-documents';
 
 /** The kinds apply-time validation checks, by API group. */
-export const POLICY_OBJECT_KINDS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+const POLICY_OBJECT_KINDS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   'policy.sigstore.dev': ['ClusterImagePolicy', 'TrustRoot'],
   'policy.imgverify.dev': ['ImagePolicy'],
 });
@@ -20,7 +20,7 @@ export function isPolicyObjectKind(group: string, kind: string): boolean {
 }
 
 /** Where an object of the cluster is (its kind and name, `namespace/name` for a namespaced one, in place of a file and document). */
-export function objectLocation(kind: string, name: string): PolicyLocation {
+function objectLocation(kind: string, name: string): PolicyLocation {
   return { file: `${kind} ${name}`, document: 0 };
 }
 

@@ -25,14 +25,14 @@ export const REPORT_KIND = 'Report';
 /** The name of imgverify's Report in each namespace. */
 export const REPORT_NAME = 'imgverify-images';
 /** `source` of the Report and its results. */
-export const REPORT_SOURCE = 'imgverify';
-export const REPORT_RULE = 'verify-images';
+const REPORT_SOURCE = 'imgverify';
+const REPORT_RULE = 'verify-images';
 /** Labels of imgverify's Reports (how stale ones are found). */
 export const REPORT_LABELS = Object.freeze({ 'app.kubernetes.io/managed-by': 'imgverify', 'app.kubernetes.io/name': 'imgverify' });
 export const TRUNCATED_ANNOTATION = 'imgverify.dev/results-left-out';
 
 /** Bytes of results one Report may hold (serialized), well below the API server's limit. */
-export const MAX_REPORT_BYTES = 900 * 1024;
+const MAX_REPORT_BYTES = 900 * 1024;
 const MAX_MESSAGE = 2048;
 const MAX_PROPERTY = 512;
 

@@ -15,7 +15,7 @@ import { usageError } from '../usage-error';
 import { folderEvaluator } from './policy-test';
 import { credentialProvidersFromFlags, jsonLines, noMatchFromFlags, registryFromFlags, VERIFICATION_FLAGS } from './webhook';
 
-export const AUDIT_USAGE = `Usage: imgverify audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--policies DIR] [flags]
+const AUDIT_USAGE = `Usage: imgverify audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--policies DIR] [flags]
 
 Lists the Pods of every namespace (--namespace: one), and verifies the images they run (the
 digests their container statuses report; the spec's image while a container has none) under the
@@ -75,7 +75,7 @@ function why(image: PodAudit['images'][number]): string {
   return image.note !== undefined ? `${base} [${image.note}]` : base;
 }
 
-export function auditTable(result: ClusterAuditResult): string {
+function auditTable(result: ClusterAuditResult): string {
   const rows: string[][] = [];
   for (const pod of result.pods) {
     if (pod.malformed !== undefined) rows.push([pod.namespace, pod.name, '-', 'DENIED', pod.malformed]);

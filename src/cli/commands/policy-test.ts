@@ -44,7 +44,7 @@ import { usageError } from '../usage-error';
 import { credentialProvidersFromFlags, noMatchFromFlags, registryFromFlags, requiredFlag, VERIFICATION_FLAGS } from './webhook';
 import { jsonText } from '../../util/json-text';
 
-export const POLICY_USAGE = `Usage: imgverify policy test --policies DIR IMAGE... [flags]
+const POLICY_USAGE = `Usage: imgverify policy test --policies DIR IMAGE... [flags]
        imgverify policy test --policies DIR -f FILE... [flags]
 
 Evaluates the ClusterImagePolicies (and ImagePolicies) of DIR as the webhook would, and prints
@@ -87,14 +87,14 @@ cannot be read.
 `;
 
 /** Most bytes of manifests read in all (files, folders, standard input): the YAML parser takes about 5 s and 65 MB per MiB of Pods. */
-export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 /** Objects of the manifests evaluated at once (each its images, `OBJECT_IMAGE_CONCURRENCY` at a time). */
 const OBJECT_CONCURRENCY = 4;
 const OBJECT_IMAGE_CONCURRENCY = 4;
 
 const LABEL = { allowed: 'ALLOWED', warned: 'WARNED ', denied: 'DENIED ' } as const;
 
-export function decisionToText(decision: ImageDecision, noMatch: string): string {
+function decisionToText(decision: ImageDecision, noMatch: string): string {
   const at = decision.digest && !decision.image.includes('@') ? ` (${decision.digest})` : '';
   const lines = [`${LABEL[decision.verdict]}  ${decision.image}${at}`];
   if (!decision.matched) {

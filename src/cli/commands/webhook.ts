@@ -152,7 +152,7 @@ export function requiredFlag(values: Values, name: string): string {
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-function jsonLines(io: CommandIO, minimum: LogLevel): Logger {
+export function jsonLines(io: CommandIO, minimum: LogLevel): Logger {
   const floor = LEVELS.indexOf(minimum);
   return (level, message, fields = {}) => {
     if (LEVELS.indexOf(level) < floor) return;

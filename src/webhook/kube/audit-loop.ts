@@ -23,7 +23,7 @@ import { kubeObjectCredentialSource } from './object-credentials';
 import { PODS } from './resources';
 
 /** Pods audited at once by the webhook by default: admissions come first. */
-export const DEFAULT_WEBHOOK_AUDIT_CONCURRENCY = 2;
+const DEFAULT_WEBHOOK_AUDIT_CONCURRENCY = 2;
 
 export interface AuditLoopOptions {
   readonly api: KubeApi;

@@ -54,7 +54,7 @@ export async function loadClusterPolicies(api: KubeApi, evaluator: PolicyEvaluat
 }
 
 /** The Pods of a namespace, or of every namespace. */
-export async function listPods(api: KubeApi, namespace?: string): Promise<KubeObject[]> {
+async function listPods(api: KubeApi, namespace?: string): Promise<KubeObject[]> {
   return (await api.list(PODS, namespace)).items;
 }
 
