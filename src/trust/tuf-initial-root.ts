@@ -10,8 +10,8 @@ import { lazy } from '../util/lazy';
 import { PUBLIC_GOOD_TUF_MIRROR, publicGoodSeed } from './seeds';
 
 // Loaded when a root is read (imgverify initialize --root), not with the root import (start-up cost, bench/startup.ts).
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
 const netRead = lazy(() => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
   const { readFileOrUrl } = require('../net/read') as typeof import('../net/read');
   return { readFileOrUrl };
 });
