@@ -15,6 +15,7 @@ import type { RegistryTransport } from './transport/transport';
 import type {
   BlobOptions,
   CallCredentials,
+  CallOptions,
   Manifest,
   ManifestOptions,
   Referrers,
@@ -79,6 +80,23 @@ export class RegistryClient {
   /** Like getManifest, but null when the registry answers 404 (for probing tags such as `sha256-<hex>.sig`). */
   findManifest(ref: RepositoryRef, tagOrDigest: string, opts: ManifestOptions = {}): Promise<Manifest | null> {
     return this.manifest(ref, tagOrDigest, opts, true);
+  }
+
+  /**
+   * The manifest digest a tag points to now, without its body where the registry allows: a HEAD
+   * request's sha256 Docker-Content-Digest (not counted against Docker Hub's pull limits), else
+   * the manifest fetched and hashed. A HEAD's digest is the registry's claim: verify and pin
+   * exactly it (every byte fetched by digest is checked against it). IMAGE_NOT_FOUND when the
+   * tag does not exist.
+   */
+  async tagDigest(ref: RepositoryRef, tag: string, opts: CallOptions = {}): Promise<string> {
+    const repo = this.begin(ref);
+    const { headManifestDigest } = impl();
+    const credentials = checkCallCredentials(opts.credentials);
+    const announced = await this.bounded(repo, `manifest "${tag}"`, opts.signal, (signal) =>
+      headManifestDigest(this.transport, repo, tag, { maxBytes: this.options.maxManifestBytes, signal, ...credentials }),
+    );
+    return announced ?? (await this.getManifest(ref, tag, opts)).digest;
   }
 
   /** A blob's bytes, verified against its digest. */

@@ -58,6 +58,36 @@ export async function fetchManifest(
   return { digest, mediaType, kind: manifestKind(mediaType), bytes: res.body, json, content: parseContent(json, mediaType, what, details) };
 }
 
+/**
+ * The digest a tag points to, from a HEAD request's Docker-Content-Digest: no body, and
+ * registries such as Docker Hub do not count a HEAD against their pull rate limits (they count
+ * manifest GETs). Only a sha256 digest is taken (what cosign's signature tags are named after);
+ * undefined when the registry announces none or another kind (the caller then GETs the
+ * manifest and computes it). The digest is the registry's claim, not bytes checked here: a
+ * caller verifies and pins exactly that digest, and every byte fetched under it is checked.
+ */
+export async function headManifestDigest(
+  transport: RegistryTransport,
+  ref: RepositoryRef,
+  tag: string,
+  opts: Omit<FetchManifestOptions, 'allowMissing'>,
+): Promise<string | undefined> {
+  if (classifyReference(tag) !== 'tag') throw new ImgverifyError('INVALID_REFERENCE', `expected a tag, got ${JSON.stringify(tag)}`, { details: { reference: tag } });
+  const ctx: RequestContext = { registry: ref.registry, repository: ref.repository, subject: `manifest "${tag}"`, reference: tag };
+  const res = await transport.get({
+    ctx,
+    method: 'HEAD',
+    path: `/v2/${ref.repository}/manifests/${tag}`,
+    accept: [...DEFAULT_MANIFEST_TYPES, ...(opts.accept ?? []).filter((t) => !DEFAULT_MANIFEST_TYPES.includes(t))],
+    maxBytes: opts.maxBytes,
+    notFound: 'IMAGE_NOT_FOUND',
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  });
+  const announced = res.header('docker-content-digest')?.trim();
+  return announced !== undefined && /^sha256:[a-f0-9]{64}$/.test(announced) ? announced : undefined;
+}
+
 /** `tag` or `digest`; throws INVALID_REFERENCE for anything else (it goes into a URL path). */
 function classifyReference(tagOrDigest: string): 'tag' | 'digest' {
   if (typeof tagOrDigest === 'string' && tagOrDigest.includes(':')) {

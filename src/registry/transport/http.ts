@@ -15,7 +15,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export interface HttpRequest {
   readonly url: URL;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'HEAD' | 'POST';
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly signal?: AbortSignal;

@@ -1,7 +1,8 @@
 /**
- * GET requests to a registry's API with everything a registry needs around them: scheme
- * selection, authentication, redirects and retries. Returns the body, already read within a
- * bound, or throws a typed error that says what was asked and what went wrong.
+ * GET (and HEAD) requests to a registry's API with everything a registry needs around them:
+ * scheme selection, authentication, redirects and retries. Returns the body, already read
+ * within a bound (none for HEAD), or throws a typed error that says what was asked and what
+ * went wrong.
  */
 import { ImgverifyError, type ErrorCode } from '../../errors';
 import { registryApiHost } from '../../reference';
@@ -34,6 +35,8 @@ export interface RegistryGet {
   readonly signal?: AbortSignal;
   /** The call's own credentials, tried before the client's (see CallCredentials). */
   readonly credentials?: CallCredentials;
+  /** HEAD asks for the headers only (a manifest's digest); default GET. */
+  readonly method?: 'GET' | 'HEAD';
 }
 
 export interface RegistryResponse {
@@ -70,7 +73,7 @@ export class RegistryTransport {
         return { done: true, value: toRegistryResponse(res, body) };
       }
       const info = parseRegistryErrors(await res.readErrorBody());
-      const where = `${describeRequest(req.ctx)}: GET ${displayUrl(res.url)}`;
+      const where = `${describeRequest(req.ctx)}: ${req.method ?? 'GET'} ${displayUrl(res.url)}`;
       const details = { ...contextDetails(req.ctx, res.url), status: res.status, ...(info.code ? { registryError: info.code } : {}) };
       const registryError = formatRegistryError(info);
       if (RETRYABLE_STATUSES.has(res.status)) {
@@ -153,7 +156,7 @@ export class RegistryTransport {
         if (!(await this.auth.onForbidden(authz, info, walk, req.signal))) {
           const details = { ...contextDetails(req.ctx, res.url), status: 403, ...(info.code ? { registryError: info.code } : {}) };
           const sent = authz === undefined ? '' : ` (credentials: ${walk.describe()})`;
-          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${describeRequest(req.ctx)}: GET ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`, { details });
+          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${describeRequest(req.ctx)}: ${req.method ?? 'GET'} ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`, { details });
         }
       } else {
         // Each round learns a challenge, renews a stale token or moves to the next credential;
@@ -179,14 +182,14 @@ export class RegistryTransport {
       const headers: Record<string, string> = {};
       if (req.accept !== undefined && req.accept.length > 0) headers.accept = req.accept.join(', ');
       if (authz !== undefined && sameOrigin(url, origin)) headers.authorization = authz.header;
-      const res = await this.http.send({ url, method: 'GET', headers, ...(req.signal ? { signal: req.signal } : {}) }, req.ctx);
+      const res = await this.http.send({ url, method: req.method ?? 'GET', headers, ...(req.signal ? { signal: req.signal } : {}) }, req.ctx);
       if (!REDIRECT_STATUSES.has(res.status)) return res;
       const location = res.header('location');
       await res.discard();
       if (location === undefined || !URL.canParse(location, url.href)) {
         throw new ImgverifyError(
           'REGISTRY_ERROR',
-          `${describeRequest(req.ctx)}: GET ${displayUrl(url)} answered ${res.status} without a valid Location header`,
+          `${describeRequest(req.ctx)}: ${req.method ?? 'GET'} ${displayUrl(url)} answered ${res.status} without a valid Location header`,
           { details: { ...contextDetails(req.ctx, url), status: res.status } },
         );
       }
