@@ -34,7 +34,7 @@ export interface SignatureReadOptions {
  * registry fetches between the calls of a session and abort them with its signal.
  */
 export interface VerificationSession {
-  /** The manifest digest a tag points to now (one manifest GET). */
+  /** The manifest digest a tag points to now (one manifest GET, or none when the backend keeps tags resolved). */
   resolve(ref: ImageReference): Promise<string>;
   /** Signatures of the digest-pinned reference against a prepared policy. */
   verify(pinned: ImageReference, policy: PreparedPolicy, options?: SignatureReadOptions): Promise<ImageVerificationResult>;
@@ -66,7 +66,9 @@ export interface VerificationBackend {
   /**
    * A session whose registry requests are aborted by `signal` and carry `credentials` (the
    * admitted object's pull secrets), tried before the backend's own; they are used for this
-   * session's requests only.
+   * session's requests only. `credentialScope` names those credentials (no secret: the
+   * evaluation's fingerprint): what a backend keeps beyond the session (resolved tags) is kept
+   * per scope.
    */
-  session(signal: AbortSignal, credentials?: CallCredentials): VerificationSession;
+  session(signal: AbortSignal, credentials?: CallCredentials, credentialScope?: string): VerificationSession;
 }

@@ -6,7 +6,8 @@
  *                            (the image's globs, then `spec.match` on the admitted object: ./resource-match)
  *                            │
  *                            ▼
- *            resolve the tag to a digest, once per image per request (tags move)
+ *            resolve the tag to a digest, once per image per request (tags move; the
+ *            backend may answer from tags it keeps resolved, ./tag-cache)
  *                            │
  *                            ▼
  *            per matching policy, cached by (digest, policy-set version, policy name,
@@ -361,7 +362,7 @@ export class PolicyEvaluator {
     if (matched.length === 0) return this.unmatched(image);
 
     let digest: string;
-    const session = credentials ? this.backend.session(signal, credentials.credentials) : this.backend.session(signal);
+    const session = credentials ? this.backend.session(signal, credentials.credentials, credentials.fingerprint) : this.backend.session(signal);
     try {
       digest = ref.digest ?? (await abortable(session.resolve(ref), signal));
     } catch (err) {

@@ -21,6 +21,9 @@
  *   imgverify_audit_pods{verdict} / imgverify_audit_images{verdict}   gauges (the last audit run)
  *   imgverify_audit_last_run_timestamp_seconds / imgverify_audit_last_run_duration_seconds   gauges
  *   imgverify_audit_runs_total{result} / imgverify_audit_report_writes_total{result}        counters
+ *   imgverify_tag_lookups_total{result}                   counter (hit: no registry request)
+ *   imgverify_tag_refreshes_total{result}                 counter (background tag resolutions)
+ *   imgverify_tag_cache_entries                           gauge
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -197,6 +200,9 @@ export class WebhookMetrics {
   readonly auditDuration = new Gauge('imgverify_audit_last_run_duration_seconds', 'Periodic audit: how long the last run took.');
   readonly auditRuns = new Counter('imgverify_audit_runs_total', 'Periodic audit: runs, by result (completed, failed).');
   readonly auditReportWrites = new Counter('imgverify_audit_report_writes_total', 'Periodic audit: OpenReports Reports, by result (written, unchanged, failed).');
+  readonly tagLookups = new Counter('imgverify_tag_lookups_total', 'Tags of admitted images looked up: hit (a background resolution, no registry request) or miss (resolved for the admission).');
+  readonly tagRefreshes = new Counter('imgverify_tag_refreshes_total', 'Background tag resolutions, by result (unchanged, moved, dropped: gone or no longer readable, failed: kept until it expires).');
+  readonly tagCacheEntries = new Gauge('imgverify_tag_cache_entries', 'Tags kept resolved in the background.');
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -224,6 +230,9 @@ export class WebhookMetrics {
     this.auditDuration,
     this.auditRuns,
     this.auditReportWrites,
+    this.tagLookups,
+    this.tagRefreshes,
+    this.tagCacheEntries,
   ];
 
   constructor() {
@@ -237,6 +246,7 @@ export class WebhookMetrics {
     this.admissionsInFlight.set(0);
     this.admissionBodyBytes.set(0);
     this.admissionsQueued.set(0);
+    this.tagCacheEntries.set(0);
   }
 
   /** The exposition text (`Content-Type: text/plain; version=0.0.4`). */

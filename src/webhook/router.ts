@@ -45,6 +45,8 @@ export interface RouterOptions {
   /** Admissions in flight and their body bytes; `queueWaitMs` is how long one waits for room. */
   readonly limiter: AdmissionLimiter;
   readonly queueWaitMs: number;
+  /** Brings gauges up to date before /metrics renders them. */
+  readonly beforeMetrics?: () => void;
 }
 
 /** Each response's server's `shuttingDown` (read by send(), right before the answer is written). */
@@ -210,6 +212,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
         return;
       case METRICS_PATH:
         metrics.cacheEntries.set(evaluator.cacheSize);
+        options.beforeMetrics?.();
         send(res, 200, METRICS_CONTENT_TYPE, metrics.render());
         return;
       default:

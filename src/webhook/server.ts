@@ -30,6 +30,7 @@ import { AdmissionLimiter } from './admission-limiter';
 import { createTlsServer, type TlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS, TrustRefresher } from './trust-refresh';
 import { VerifierBackend } from './verifier-backend';
+import { TAG_CACHE_DEFAULTS } from './tag-cache';
 
 export { jsonLogger, type Logger, type LogLevel } from './log';
 export { METRICS_PATH } from './router';
@@ -96,6 +97,17 @@ export interface WebhookServerOptions {
   readonly cacheSize?: number | undefined;
   /** Images of one request verified at once (default 8). */
   readonly concurrency?: number | undefined;
+  /**
+   * Tags admissions name are kept resolved in the background (docs/webhook.md, "Tags"): a
+   * resolution is used at most this long, ms (default 30 s: a tag moved to other content is
+   * seen within it), and refreshed at ⅔ of it; 0: every admission by tag asks the registry.
+   * Only with the default backend.
+   */
+  readonly tagRefreshIntervalMs?: number;
+  /** A tag no admission named within this long is no longer refreshed (default 5 min). */
+  readonly tagIdleMs?: number;
+  /** Most tags kept resolved (default 10 000). */
+  readonly tagCacheSize?: number;
   /**
    * The default trust of the default backend (default: the embedded public-good root): files,
    * loaded roots or providers; a `TufTrustRoot` is refreshed periodically.
@@ -196,12 +208,23 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   }
   const log = options.log ?? jsonLogger;
   const metrics = new WebhookMetrics();
+  const tagRefreshIntervalMs = options.tagRefreshIntervalMs ?? TAG_CACHE_DEFAULTS.maxAgeMs;
   const ownedBackend = options.backend
     ? undefined
     : new VerifierBackend({
         ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}),
         // The registry's own timeout, else the admission deadline (an explicit `timeoutMs: undefined` means the default too).
         registry: { ...options.registry, timeoutMs: options.registry?.timeoutMs ?? options.timeoutMs ?? 8000 },
+        ...(tagRefreshIntervalMs > 0
+          ? {
+              tagCache: {
+                maxAgeMs: tagRefreshIntervalMs,
+                ...defined({ idleMs: options.tagIdleMs, maxEntries: options.tagCacheSize }),
+                onLookup: (result) => metrics.tagLookups.inc({ result }),
+                onRefresh: (result) => metrics.tagRefreshes.inc({ result }),
+              },
+            }
+          : {}),
       });
   const backend = options.backend ?? ownedBackend!;
   const evaluator = new PolicyEvaluator({
@@ -290,6 +313,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       sourceReady: () => policies?.ready() ?? false,
       validatePolicyObject: (object) => (policies ? policies.validate(object) : validatePolicyObject(object)),
       pullSecrets: () => pullSecrets,
+      beforeMetrics: () => metrics.tagCacheEntries.set(ownedBackend?.tagCacheSize ?? 0),
     }),
   );
   server.on('tlsClientError', (err: Error, socket: Socket) => {

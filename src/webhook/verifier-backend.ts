@@ -14,6 +14,8 @@
  *     signature repository (and only those: the image's own repository keeps the object's),
  *     through a reader of their own (nothing fetched with one set of credentials is memoised
  *     for another).
+ *   - with `tagCache`, answers a tag from the tags resolved in the background (./tag-cache,
+ *     per credential scope), so a warm admission by tag makes no registry request.
  * The library's ImageVerifier does the verification; it is used as is, with the session's
  * reader as its registry client.
  */
@@ -35,6 +37,7 @@ import {
   type VerificationPolicy,
 } from '../index';
 import type { EvaluationCredentials, PrepareOptions, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
+import { TagCache, type TagCacheOptions } from './tag-cache';
 
 /** Where a prepared policy verifies: its trust (else the backend's), signature repository (else beside the image) and tag prefix. */
 interface Place {
@@ -56,6 +59,11 @@ export interface VerifierBackendOptions {
   readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[] | undefined;
   /** Registry client options (docker config path, http, CA, timeouts). */
   readonly registry?: RegistryClientOptions | undefined;
+  /**
+   * Keep the tags admissions name resolved, refreshed in the background (./tag-cache); default:
+   * every tag is resolved by each session (a dry run, `policy test`).
+   */
+  readonly tagCache?: TagCacheOptions | undefined;
 }
 
 /** Memoises a registry client's answers for one session, and aborts them with its signal. */
@@ -149,10 +157,20 @@ export class VerifierBackend implements VerificationBackend {
   private readonly client: RegistryClient;
   /** Where policies prepared with their own trust (TrustRoots) or signature repository verify. */
   private readonly placeOf = new WeakMap<PreparedPolicy, Place>();
+  private readonly tags: TagCache | undefined;
 
   constructor(options: VerifierBackendOptions = {}) {
     this.client = new RegistryClient(options.registry);
     this.verifier = createVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
+    // Background refreshes ask with a HEAD (./tag-cache): no manifest body, not counted as a pull by Docker Hub.
+    this.tags = options.tagCache
+      ? new TagCache(options.tagCache, (ref, signal, credentials) => this.client.tagDigest(ref, ref.tag ?? 'latest', { signal, ...(credentials ? { credentials } : {}) }))
+      : undefined;
+  }
+
+  /** Tags kept resolved (0 without a tag cache). */
+  get tagCacheSize(): number {
+    return this.tags?.size ?? 0;
   }
 
   prepare(policy: VerificationPolicy, trust?: readonly TrustRootInput[], options: PrepareOptions = {}): PreparedPolicy {
@@ -173,7 +191,7 @@ export class VerifierBackend implements VerificationBackend {
     return this.verifier.trustSources;
   }
 
-  session(signal: AbortSignal, credentials?: CallCredentials): VerificationSession {
+  session(signal: AbortSignal, credentials?: CallCredentials, credentialScope?: string): VerificationSession {
     // The session's reader is its own: what it memoises was fetched with this object's credentials.
     const reader = new SessionReader(this.client, signal, credentials);
     // signaturePullSecrets: one reader per set of credentials (by fingerprint), for this session.
@@ -208,10 +226,15 @@ export class VerifierBackend implements VerificationBackend {
       return verifier;
     };
     return {
-      resolve: async (ref) => {
-        const manifest = await reader.getManifest(ref, ref.tag!);
-        reader.remember(ref, manifest);
-        return manifest.digest;
+      resolve: (ref) => {
+        // Asked now, the manifest serves this session's verification too (no second fetch).
+        const now = async (): Promise<string> => {
+          const manifest = await reader.getManifest(ref, ref.tag!);
+          reader.remember(ref, manifest);
+          return manifest.digest;
+        };
+        const scope = { ...(credentialScope !== undefined ? { fingerprint: credentialScope } : {}), ...(credentials ? { credentials } : {}) };
+        return this.tags ? this.tags.digest(ref, scope, now, signal) : now();
       },
       verify: (pinned, policy, options) => verifierFor(policy, options).verify(pinned, policy),
       verifyAttestations: (pinned, policy, { signatureCredentials, ...options }) =>
@@ -230,6 +253,7 @@ export class VerifierBackend implements VerificationBackend {
   }
 
   async close(): Promise<void> {
+    this.tags?.close();
     await this.client.close();
   }
 }

@@ -1,7 +1,7 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultTufCacheDir, loadCredentialProviders, type RegistryClientOptions } from '../..';
-import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
+import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, TAG_CACHE_DEFAULTS, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
@@ -35,6 +35,12 @@ written back; key.secretRef and ca-cert.secretRef Secrets are read in --namespac
                              does not load: not ready at start, last good set kept on reload)
   --cache-ttl D              how long a passing verdict per (digest, policy) is kept (default 5m; 0: no cache)
   --cache-size N             most cached verdicts (default ${EVALUATOR_DEFAULTS.cacheSize})
+  --tag-refresh-interval D   tags that admissions name are kept resolved in the background and used at
+                             most this long after their resolution (a tag moved is seen within it;
+                             refreshed at 2/3 of it; default ${TAG_CACHE_DEFAULTS.maxAgeMs / 1000}s, at most 10m; 0: every admission
+                             by tag asks the registry)
+  --tag-idle-timeout D       a tag no admission named for this long is no longer refreshed (default ${TAG_CACHE_DEFAULTS.idleMs / 60_000}m)
+  --tag-cache-size N         most tags kept resolved (default ${TAG_CACHE_DEFAULTS.maxEntries})
 ${trustHelp(29)}
                              (a TUF root is refreshed from its mirror while the webhook runs; TrustRoot
                              documents in the policy folder bring their own, see docs/webhook.md)
@@ -99,6 +105,8 @@ function str(values: Values, name: string): string | undefined {
 
 /** The longest --cache-ttl: a day (a verdict is re-checked at least daily). */
 const MAX_CACHE_TTL_MS = 24 * 60 * 60_000;
+/** The longest --tag-refresh-interval: it is the bound on how late a moved tag is seen. */
+const MAX_TAG_REFRESH_MS = 10 * 60_000;
 
 export function noMatchFromFlags(values: Values): NoMatchAction {
   const value = str(values, 'no-match') ?? EVALUATOR_DEFAULTS.noMatch;
@@ -193,6 +201,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       host: { type: 'string' },
       'cache-ttl': { type: 'string' },
       'cache-size': { type: 'string' },
+      'tag-refresh-interval': { type: 'string' },
+      'tag-idle-timeout': { type: 'string' },
+      'tag-cache-size': { type: 'string' },
       'log-level': { type: 'string' },
       'shutdown-delay': { type: 'string' },
       kubeconfig: { type: 'string' },
@@ -226,6 +237,11 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   if (timeoutMs > 30_000) throw usageError('--timeout must be at most 30s (the longest admission webhook timeout Kubernetes allows)');
   const cacheTtlMs =
     values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl', { maxMs: MAX_CACHE_TTL_MS });
+  const tagText = values['tag-refresh-interval'];
+  const tagRefreshIntervalMs =
+    tagText === undefined ? TAG_CACHE_DEFAULTS.maxAgeMs : /^0+(?:ms|s|m)?$/.test(tagText.trim()) ? 0 : parseDuration(tagText, '--tag-refresh-interval', { maxMs: MAX_TAG_REFRESH_MS });
+  if (tagRefreshIntervalMs > 0 && tagRefreshIntervalMs < 1000) throw usageError('--tag-refresh-interval must be at least 1s (or 0: no tag cache)');
+  const tagIdleMs = values['tag-idle-timeout'] === undefined ? undefined : parseDuration(values['tag-idle-timeout'], '--tag-idle-timeout', { maxMs: MAX_CACHE_TTL_MS });
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
   const trust = await trustFromFlags(values, io, { cacheOnly: true });
@@ -246,6 +262,9 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     allowEmptyPolicies: values['allow-empty-policies'] === true,
     cacheTtlMs,
     cacheSize: integer(values, 'cache-size', EVALUATOR_DEFAULTS.cacheSize, 0, 10_000_000),
+    tagRefreshIntervalMs,
+    tagCacheSize: integer(values, 'tag-cache-size', TAG_CACHE_DEFAULTS.maxEntries, 1, 10_000_000),
+    ...(tagIdleMs !== undefined ? { tagIdleMs } : {}),
     ...(trust.roots ? { trustedRoot: trust.roots } : {}),
     tufCacheDir: typeof values['tuf-cache'] === 'string' ? values['tuf-cache'] : defaultTufCacheDir(io.env),
     ...(values.offline === true ? { offline: true } : {}),

@@ -305,40 +305,76 @@ describe('every name of an image, and image volumes (issue 9.6)', () => {
 });
 
 describe('cache', () => {
-  test('the second request is answered from the cache: only the tag is resolved again', async () => {
+  test('the second request is answered from the caches: no registry request at all (tags kept resolved, verdicts cached)', async () => {
     const images = await Promise.all([image(repo('app-c1')), image(repo('app-c2')), image(repo('app-c3'), 'key')]);
     const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: images.map((i) => i.ref) }));
     const hits = main.server.metrics.cacheHits.get();
     const misses = main.server.metrics.cacheMisses.get();
+    const tagHits = main.server.metrics.tagLookups.get({ result: 'hit' });
+    const ours = (from: number) => proxy.requests.slice(from).filter((r) => images.some((i) => r.path.includes(`/${i.ref.split('/')[1]!.split(':')[0]}/`)));
 
     let from = proxy.requests.length;
     const first = await main.client.review('/validate', review());
     expect(first.allowed).toBe(true);
-    const cold = proxy.requests.slice(from);
+    const cold = ours(from);
     expect(main.server.metrics.cacheMisses.get() - misses).toBe(3);
+    // Cold: each tag is resolved with a GET whose manifest the verification uses too.
+    expect(cold.filter((r) => r.path.endsWith('/manifests/v1')).map((r) => r.method)).toEqual(['GET', 'GET', 'GET']);
 
     from = proxy.requests.length;
     const second = await main.client.review('/validate', review());
-    expect(second.allowed).toBe(true);
-    const warm = proxy.requests.slice(from);
-    expect(main.server.metrics.cacheHits.get() - hits).toBe(3);
-    // One manifest GET by tag per image, nothing else (signatures, blobs) -- and the tag is resolved every time.
-    expect(warm.map((r) => `${r.method} ${r.path}`).sort()).toEqual(images.map((i) => `GET /v2/${i.ref.split('/')[1]!.split(':')[0]}/manifests/v1`).sort());
-    expect(cold.length).toBeGreaterThanOrEqual(3 * warm.length);
+    const mutated = await main.client.review('/mutate', review());
+    expect([second.allowed, mutated.allowed]).toEqual([true, true]);
+    expect(ours(from)).toEqual([]);
+    expect(main.server.metrics.cacheHits.get() - hits).toBe(6);
+    expect(main.server.metrics.tagLookups.get({ result: 'hit' }) - tagHits).toBe(6);
+    // /mutate pins exactly the digests that were verified.
+    expect(patchOps(mutated.patch).map((o) => o.value)).toEqual(images.map((i) => `${i.ref}@${i.digest}`));
 
     const metrics = await main.client.get('/metrics');
     expect(metrics.text).toMatch(/^imgverify_cache_hits_total [1-9]\d*$/m);
+    expect(metrics.text).toMatch(/^imgverify_tag_lookups_total\{result="hit"\} [1-9]\d*$/m);
+    expect(metrics.text).toMatch(/^imgverify_tag_cache_entries [1-9]\d*$/m);
   });
 
-  test('a tag moved to an unsigned image is denied at once despite the cached verdict', async () => {
+  test('a tag moved to an unsigned image is denied within the refresh interval; until then the verified digest is used and pinned, never the new one', async () => {
+    const { server, client } = await startServer(standardPolicies(), { tagRefreshIntervalMs: 1500 });
     const name = repo('app-moved');
     const signed = await image(name);
+    const pod = workload('Pod', { containers: [signed.ref] });
+    expect((await client.review('/validate', admissionReview('Pod', 'CREATE', pod))).allowed).toBe(true);
+    const moved = await pushTestImage(registry, name, 'v1'); // same tag, new unsigned content
+    const pushedAt = Date.now();
+
+    // Within the bound the last verified resolution may still answer; whatever answers, /mutate
+    // pins a digest that was verified, never the unsigned one.
+    const early = await client.review('/mutate', admissionReview('Pod', 'CREATE', pod));
+    if (early.allowed) expect(patchOps(early.patch).map((o) => o.value)).toEqual([`${signed.ref}@${signed.digest}`]);
+    else expect(early.status?.message).toContain(moved.digest);
+
+    // Once the interval has passed since the move, no admission uses a resolution from before it.
+    await new Promise((r) => setTimeout(r, Math.max(0, pushedAt + 1500 - Date.now())));
+    const validated = await client.review('/validate', admissionReview('Pod', 'CREATE', pod));
+    expect(validated.allowed).toBe(false);
+    expect(validated.status?.message).toContain(`${signed.ref} (${moved.digest}): policy "release"`);
+    expect(validated.status?.message).toContain('[NO_SIGNATURES]');
+    const mutated = await client.review('/mutate', admissionReview('Pod', 'CREATE', pod));
+    expect([mutated.allowed, mutated.patch]).toEqual([false, undefined]);
+    // The move was seen by a background refresh (or by an admission's own request, had the refresh been late).
+    expect(server.metrics.tagRefreshes.get({ result: 'moved' }) + server.metrics.tagLookups.get({ result: 'miss' })).toBeGreaterThanOrEqual(2);
+  });
+
+  test('without the tag cache (tagRefreshIntervalMs 0) every admission resolves the tag: a moved tag is denied at once', async () => {
+    const { client, server } = await startServer(standardPolicies(), { tagRefreshIntervalMs: 0 });
+    const name = repo('app-moved-now');
+    const signed = await image(name);
     const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [signed.ref] }));
-    expect((await main.client.review('/validate', review())).allowed).toBe(true);
-    await pushTestImage(registry, name, 'v1'); // same tag, new unsigned content
-    const res = await main.client.review('/validate', review());
+    expect((await client.review('/validate', review())).allowed).toBe(true);
+    await pushTestImage(registry, name, 'v1');
+    const res = await client.review('/validate', review());
     expect(res.allowed).toBe(false);
     expect(res.status?.message).toContain('[NO_SIGNATURES]');
+    expect(server.metrics.tagLookups.get({ result: 'hit' }) + server.metrics.tagLookups.get({ result: 'miss' })).toBe(0);
   });
 });
 
