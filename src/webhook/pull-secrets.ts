@@ -167,11 +167,11 @@ export class PullSecretCredentials {
     const refs = pullSecretReferences(object, kind);
     if (refs === undefined) return undefined;
     const fingerprint = createHash('sha256').update(JSON.stringify([namespace, refs.secrets, refs.serviceAccount])).digest('hex');
-    let keyrings: Promise<{ own: RegistryKeyring; account: RegistryKeyring; searched: string }> | undefined;
-    const load = () => (keyrings ??= this.keyrings(namespace, refs.secrets, refs.serviceAccount));
+    // Read at each lookup, through the caches: credentials kept beyond the admission (a tag
+    // refreshed in the background, ./tag-cache) follow a rotated Secret within its TTL.
     const credentials: CallCredentials = {
       lookup: async (registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult> => {
-        const { own: mine, account, searched } = await abortable(load(), signal);
+        const { own: mine, account, searched } = await abortable(this.keyrings(namespace, refs.secrets, refs.serviceAccount), signal);
         const image = `${registry}/${repository}`;
         const candidates: CredentialCandidate[] = [...mine.lookup(image), ...account.lookup(image)];
         return { candidates, searched };
@@ -188,15 +188,14 @@ export class PullSecretCredentials {
   forSecrets(namespace: string, names: readonly string[]): EvaluationCredentials {
     const secrets = referenceNames(names.map((name) => ({ name })));
     const fingerprint = createHash('sha256').update(JSON.stringify(['secrets', namespace, secrets])).digest('hex');
-    let keyring: Promise<{ keyring: RegistryKeyring; searched: string }> | undefined;
-    const load = async () => {
+    const load = async (): Promise<{ keyring: RegistryKeyring; searched: string }> => {
       const notes: string[] = [];
       const entries = await this.entriesOf(namespace, secrets, '', notes);
       return { keyring: registryKeyring(entries), searched: `secrets in ${namespace}: ${notes.join('; ') || 'none named'}` };
     };
     const credentials: CallCredentials = {
       lookup: async (registry: string, repository: string, signal?: AbortSignal): Promise<CredentialLookupResult> => {
-        const { keyring: found, searched } = await abortable((keyring ??= load()), signal);
+        const { keyring: found, searched } = await abortable(load(), signal);
         return { candidates: found.lookup(`${registry}/${repository}`), searched };
       },
     };

@@ -58,7 +58,8 @@ beforeAll(async () => {
   writeConfigMap(join(work, 'policies'), { 'release.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
 
   source = new MemoryObjectSource();
-  server = await startPullSecretWebhook(work, source, { log });
+  // A tag resolved with an object's pull secrets serves its scope for at most tagRefreshIntervalMs.
+  server = await startPullSecretWebhook(work, source, { log, tagRefreshIntervalMs: 1000 });
   client = new WebhookClient(server.url, ca.certPem);
 });
 
@@ -164,11 +165,12 @@ describe('registry credentials of the admitted object', () => {
     expect((await client.review('/validate', review({ imagePullSecrets: [{ name: 'late' }] }))).allowed).toBe(true);
   });
 
-  it('a rotated Secret takes effect within its TTL', async () => {
+  it('a rotated Secret takes effect within its TTL and the tag refresh interval', async () => {
     source.setSecret(ns, 'regcred', dockerConfigSecret({ [registry.host]: puller }));
     expect((await client.review('/validate', review({ imagePullSecrets: [{ name: 'regcred' }] }))).allowed).toBe(true);
     source.setSecret(ns, 'regcred', dockerConfigSecret({ [registry.host]: stale }));
-    await wait(450);
+    // The Secret read is kept 400 ms, the tag resolved with it is used for at most 1000 ms.
+    await wait(1050);
     const rotated = await client.review('/validate', review({ imagePullSecrets: [{ name: 'regcred' }] }));
     expect(rotated.allowed).toBe(false);
     expect(rotated.status?.message).toContain(`credentials: Secret ${ns}/regcred`);
