@@ -18,20 +18,23 @@ import { errorMessage } from '../util/describe';
 import { evaluateWorkload } from './workload';
 import { isPolicyObjectKind } from './policy-objects';
 
-/** Apply-time validation of a ClusterImagePolicy, ImagePolicy or TrustRoot: why it would not load (field paths first), empty when it would. */
-export type PolicyObjectValidator = (object: unknown) => readonly string[];
+/**
+ * Apply-time validation of a ClusterImagePolicy, ImagePolicy or TrustRoot: why it would not load
+ * (field paths first), empty when it would (a worker asks its primary, hence the promise).
+ */
+export type PolicyObjectValidator = (object: unknown) => readonly string[] | Promise<readonly string[]>;
 
 /**
  * A ClusterImagePolicy, ImagePolicy or TrustRoot created or updated (the webhook configuration sends them to
  * /validate): denied with the loader's messages when it would not load. Undefined for other
  * requests. Its status subresource and DELETE are not checked (they change no spec).
  */
-function policyObjectDecision(request: AdmissionRequest, mutate: boolean, validate: PolicyObjectValidator | undefined): AdmissionDecision | undefined {
+async function policyObjectDecision(request: AdmissionRequest, mutate: boolean, validate: PolicyObjectValidator | undefined): Promise<AdmissionDecision | undefined> {
   if (!isPolicyObjectKind(request.kind.group, request.kind.kind)) return undefined;
   const uid = request.uid;
   const allowed = { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   if (mutate || !validate || request.subResource !== undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return allowed;
-  const messages = validate(request.object);
+  const messages = await validate(request.object);
   if (messages.length === 0) return allowed;
   const name = request.name ?? '';
   const message = `imgverify: ${request.kind.kind} ${JSON.stringify(name)} is invalid: ${messages.join('; ')}`;
@@ -62,7 +65,7 @@ export async function decideAdmission(
   timeoutMs?: number,
 ): Promise<AdmissionDecision> {
   const uid = request.uid;
-  const policyObject = policyObjectDecision(request, mutate, validatePolicyObject);
+  const policyObject = await policyObjectDecision(request, mutate, validatePolicyObject);
   if (policyObject) return policyObject;
   if (skipReason(request) !== undefined || request.object === null) return { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
   let changed: ContainerImage[] | undefined;

@@ -61,9 +61,32 @@ function series(name: string, key: string, value: number): string {
   return `${name}${key ? `{${key}}` : ''} ${formatValue(value)}\n`;
 }
 
+/**
+ * How one metric of several processes (./workers.ts) adds up into what a scrape of the shared
+ * port shows: `sum` (requests, cache entries: each worker's own), `max` (each worker does the
+ * same thing once: reloading the shared certificate), `primary` (the primary's alone: what the
+ * policy source, the trust and readiness are).
+ */
+export type Aggregation = 'sum' | 'max' | 'primary';
+
+/** One metric's series as data: label key → value (a histogram: its bucket counts, sum and count). */
+export type MetricSnapshot = ReadonlyArray<readonly [string, number | { readonly counts: readonly number[]; readonly sum: number; readonly count: number }]>;
+
 interface Metric {
   readonly name: string;
+  readonly aggregation: Aggregation;
   render(): string;
+  snapshot(): MetricSnapshot;
+  /** Adds another process's series in (by `aggregation`; `primary` metrics only from the primary). */
+  merge(snapshot: MetricSnapshot, fromPrimary: boolean): void;
+}
+
+function mergeNumber(values: Map<string, number>, snapshot: MetricSnapshot, aggregation: Aggregation): void {
+  for (const [key, value] of snapshot) {
+    if (typeof value !== 'number') continue;
+    const before = values.get(key);
+    values.set(key, before === undefined ? value : aggregation === 'max' ? Math.max(before, value) : before + value);
+  }
 }
 
 export class Counter implements Metric {
@@ -71,8 +94,17 @@ export class Counter implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
+    readonly aggregation: Aggregation = 'sum',
   ) {
     if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
+  }
+
+  snapshot(): MetricSnapshot {
+    return [...this.values];
+  }
+
+  merge(snapshot: MetricSnapshot): void {
+    mergeNumber(this.values, snapshot, this.aggregation === 'max' ? 'max' : 'sum');
   }
 
   inc(labels: Labels = {}, by = 1): void {
@@ -97,8 +129,17 @@ export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
+    readonly aggregation: Aggregation = 'primary',
   ) {
     if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
+  }
+
+  snapshot(): MetricSnapshot {
+    return [...this.values];
+  }
+
+  merge(snapshot: MetricSnapshot, fromPrimary: boolean): void {
+    if (this.aggregation !== 'primary' || fromPrimary) mergeNumber(this.values, snapshot, this.aggregation === 'max' ? 'max' : 'sum');
   }
 
   set(value: number, labels: Labels = {}): void {
@@ -119,6 +160,7 @@ export class Gauge implements Metric {
 export class Histogram implements Metric {
   private readonly data = new Map<string, { counts: number[]; sum: number; count: number }>();
   readonly buckets: readonly number[];
+  readonly aggregation: Aggregation = 'sum';
   constructor(
     readonly name: string,
     readonly help: string,
@@ -126,6 +168,21 @@ export class Histogram implements Metric {
   ) {
     if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
     this.buckets = [...buckets].sort((a, b) => a - b);
+  }
+
+  snapshot(): MetricSnapshot {
+    return [...this.data].map(([key, e]) => [key, { counts: [...e.counts], sum: e.sum, count: e.count }] as const);
+  }
+
+  merge(snapshot: MetricSnapshot): void {
+    for (const [key, value] of snapshot) {
+      if (typeof value === 'number' || value.counts.length !== this.buckets.length) continue;
+      const entry = this.data.get(key) ?? { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      value.counts.forEach((c, i) => (entry.counts[i]! += c));
+      entry.sum += value.sum;
+      entry.count += value.count;
+      this.data.set(key, entry);
+    }
   }
 
   observe(value: number, labels: Labels = {}): void {
@@ -174,9 +231,9 @@ export class WebhookMetrics {
   readonly cacheHits = new Counter('imgverify_cache_hits_total', 'Policy evaluations answered from the verification cache (or joined while in flight).');
   readonly cacheMisses = new Counter('imgverify_cache_misses_total', 'Policy evaluations that had to verify signatures.');
   readonly policyReloads = new Counter('imgverify_policy_reloads_total', 'Policy folder changes, by result (loaded, rejected).');
-  readonly tlsReloads = new Counter('imgverify_tls_reloads_total', 'Serving certificate changes, by result (loaded, rejected).');
+  readonly tlsReloads = new Counter('imgverify_tls_reloads_total', 'Serving certificate changes, by result (loaded, rejected).', 'max');
   readonly policies = new Gauge('imgverify_policies', 'ClusterImagePolicies in force.');
-  readonly cacheEntries = new Gauge('imgverify_cache_entries', 'Entries in the verification cache.');
+  readonly cacheEntries = new Gauge('imgverify_cache_entries', 'Entries in the verification cache (of every worker).', 'sum');
   readonly ready = new Gauge('imgverify_ready', '1 when a valid policy set is loaded and the server can decide.');
   readonly trustRootExpiry = new Gauge(
     'imgverify_trust_root_expiry_timestamp_seconds',
@@ -202,7 +259,7 @@ export class WebhookMetrics {
   readonly auditReportWrites = new Counter('imgverify_audit_report_writes_total', 'Periodic audit: OpenReports Reports, by result (written, unchanged, failed).');
   readonly tagLookups = new Counter('imgverify_tag_lookups_total', 'Tags of admitted images looked up: hit (a background resolution, no registry request) or miss (resolved for the admission).');
   readonly tagRefreshes = new Counter('imgverify_tag_refreshes_total', 'Background tag resolutions, by result (unchanged, moved, dropped: gone or no longer readable, failed: kept until it expires).');
-  readonly tagCacheEntries = new Gauge('imgverify_tag_cache_entries', 'Tags kept resolved in the background.');
+  readonly tagCacheEntries = new Gauge('imgverify_tag_cache_entries', 'Tags kept resolved in the background (by every worker).', 'sum');
   private readonly all: readonly Metric[] = [
     this.requests,
     this.duration,
@@ -252,6 +309,25 @@ export class WebhookMetrics {
   /** The exposition text (`Content-Type: text/plain; version=0.0.4`). */
   render(): string {
     return this.all.map((m) => m.render()).join('');
+  }
+
+  /** Every metric's series, as data (a worker's, for its primary to add up). */
+  snapshot(): Record<string, MetricSnapshot> {
+    return Object.fromEntries(this.all.map((m) => [m.name, m.snapshot()]));
+  }
+
+  /**
+   * The metrics of a primary and its workers as one exposition: counters and histograms added
+   * up, gauges by their aggregation (`primary`: the primary's value alone).
+   */
+  static aggregate(primary: Record<string, MetricSnapshot>, workers: ReadonlyArray<Record<string, MetricSnapshot>>): WebhookMetrics {
+    const total = new WebhookMetrics();
+    const add = (snapshot: Record<string, MetricSnapshot>, fromPrimary: boolean): void => {
+      for (const metric of total.all) if (Object.hasOwn(snapshot, metric.name)) metric.merge(snapshot[metric.name]!, fromPrimary);
+    };
+    add(primary, true);
+    for (const snapshot of workers) add(snapshot, false);
+    return total;
   }
 }
 

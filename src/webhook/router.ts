@@ -47,6 +47,8 @@ export interface RouterOptions {
   readonly queueWaitMs: number;
   /** Brings gauges up to date before /metrics renders them. */
   readonly beforeMetrics?: () => void;
+  /** The /metrics text (default: `metrics` rendered; a worker asks its primary for every process's). */
+  readonly renderMetrics?: () => Promise<string>;
 }
 
 /** Each response's server's `shuttingDown` (read by send(), right before the answer is written). */
@@ -213,7 +215,7 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
       case METRICS_PATH:
         metrics.cacheEntries.set(evaluator.cacheSize);
         options.beforeMetrics?.();
-        send(res, 200, METRICS_CONTENT_TYPE, metrics.render());
+        send(res, 200, METRICS_CONTENT_TYPE, options.renderMetrics ? await options.renderMetrics() : metrics.render());
         return;
       default:
         send(res, 404, 'text/plain', 'not found\n');

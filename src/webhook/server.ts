@@ -168,6 +168,16 @@ export interface WebhookServerOptions {
    * change its host process's behaviour unasked).
    */
   readonly surviveUnhandledRejections?: boolean | undefined;
+  /**
+   * Processes serving admissions (default 1: this one). Above 1 this process becomes their
+   * primary (node:cluster): it forks that many workers, which run this same program (the
+   * script and arguments this process was started with) and call startWebhookServer with the
+   * same options; the primary alone reads the policies (folder or cluster), loads and refreshes
+   * the trust, writes statuses, runs the periodic audit, and hands the workers the policy set
+   * and the trust as data; each worker serves on the shared port with its own caches
+   * (docs/webhook.md, "Workers").
+   */
+  readonly workers?: number | undefined;
   readonly log?: Logger | undefined;
   /** Audit the running Pods periodically (the Kubernetes API: cluster mode's connection, else `audit.connection`). */
   readonly audit?: WebhookAuditOptions | undefined;
@@ -200,19 +210,97 @@ export interface RunningWebhookServer {
 /**
  * Starts the webhook server; resolves once it listens and the first policy load is done. It
  * listens first: /healthz answers while the policies and their TrustRoots load (concurrently),
- * /readyz answers 503 until the first valid set is in force.
+ * /readyz answers 503 until the first valid set is in force. With `workers` above 1 the process
+ * becomes the primary of that many worker processes (./workers.ts); in a worker it serves.
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
   if ((options.policiesDir === undefined) === (options.kubernetes === undefined)) {
     throw new ImgverifyError('INVALID_OPTIONS', 'give exactly one policy source: policiesDir (a folder) or kubernetes (the cluster)');
   }
+  const workers = options.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) throw new ImgverifyError('INVALID_OPTIONS', `workers must be an integer from 1 to ${MAX_WORKERS}, got ${String(workers)}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only with several workers
+  const several = (): typeof import('./workers') => require('./workers') as typeof import('./workers');
+  if (workers > 1 && isWebhookWorker()) return several().startWebhookWorker(options);
+  if (workers > 1) return several().startWebhookPrimary(options, workers);
   const log = options.log ?? jsonLogger;
   const metrics = new WebhookMetrics();
+  const trust = startTrustRefresher(options, metrics, log);
+  return serveWebhook(options, {
+    metrics,
+    log,
+    ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}),
+    startPolicies: (evaluator) => startPolicySource(options, { evaluator, trust, metrics, log }),
+    refreshTrust: () => trust.refresh(),
+    stop: () => trust.stop(),
+  });
+}
+
+/** The most workers (`workers`): a webhook pod has a few CPUs. */
+export const MAX_WORKERS = 64;
+
+/** Whether this process is a worker a webhook primary forked (./workers.ts). */
+export function isWebhookWorker(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[WORKER_ENV] !== undefined && env[WORKER_ENV] !== '';
+}
+
+/** Set by the primary in the environment of each worker it forks (its number). */
+export const WORKER_ENV = 'IMGVERIFY_WEBHOOK_WORKER';
+
+/** TUF-backed trust (TrustRoot documents, a default TUF root), loaded with each policy set and refreshed periodically. */
+export function startTrustRefresher(options: WebhookServerOptions, metrics: WebhookMetrics, log: Logger, interval = true): TrustRefresher {
+  const defaultTrust: readonly TrustRootInput[] =
+    options.trustedRoot === undefined ? [] : Array.isArray(options.trustedRoot) ? (options.trustedRoot as readonly TrustRootInput[]) : [options.trustedRoot];
+  const trust = new TrustRefresher({
+    cacheDir: options.tufCacheDir ?? defaultTufCacheDir(),
+    ...(options.offline ? { offline: true } : {}),
+    defaults: defaultTrust,
+    metrics,
+    log,
+  });
+  if (interval) trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
+  return trust;
+}
+
+/**
+ * What serves admissions needs from where the policies come from: in one process, the policy
+ * source and the trust refresher themselves; in a worker, its primary (./workers.ts).
+ */
+export interface PolicyControl {
+  readonly metrics: WebhookMetrics;
+  readonly log: Logger;
+  /** The default trust of the backend the server creates. */
+  readonly trustedRoot?: TrustRootInput | readonly TrustRootInput[];
+  /** Starts keeping the evaluator's policies in force (once the server listens); resolves after the first load. */
+  readonly startPolicies: (evaluator: PolicyEvaluator, serving: ServingHooks) => Promise<PolicySource>;
+  /** The /metrics text (default: this process's metrics). */
+  readonly renderMetrics?: () => Promise<string>;
+  readonly refreshTrust: () => Promise<void>;
+  /** Log lines at start (default: 'accepting connections; loading the policies', then 'listening'). */
+  readonly quiet?: boolean;
+  /** Stops what the control started (the trust refresher); after the server closed. */
+  readonly stop: () => void | Promise<void>;
+}
+
+/** What a control may do to the server it serves (a worker's primary asks for these). */
+export interface ServingHooks {
+  /** Brings the cache gauges up to date (before a metrics snapshot). */
+  readonly updateGauges: () => void;
+  /** Re-reads the certificate files now. */
+  readonly reloadTls: () => Promise<boolean>;
+}
+
+/**
+ * The serving half of the webhook: the evaluator and its caches, the backend, the HTTPS server
+ * with its certificate, the routes, and the staged shutdown; the policies come from `control`.
+ */
+export async function serveWebhook(options: WebhookServerOptions, control: PolicyControl): Promise<RunningWebhookServer> {
+  const { metrics, log } = control;
   const tagRefreshIntervalMs = options.tagRefreshIntervalMs ?? TAG_CACHE_DEFAULTS.maxAgeMs;
   const ownedBackend = options.backend
     ? undefined
     : new VerifierBackend({
-        ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}),
+        ...(control.trustedRoot !== undefined ? { trustedRoot: control.trustedRoot } : {}),
         // The registry's own timeout, else the admission deadline (an explicit `timeoutMs: undefined` means the default too).
         registry: { ...options.registry, timeoutMs: options.registry?.timeoutMs ?? options.timeoutMs ?? 8000 },
         ...(tagRefreshIntervalMs > 0
@@ -252,20 +340,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       log,
     });
   } catch (err) {
+    await control.stop();
     await ownedBackend?.close();
     throw err;
   }
   const { server } = tls;
-  const defaultTrust: readonly TrustRootInput[] =
-    options.trustedRoot === undefined ? [] : Array.isArray(options.trustedRoot) ? (options.trustedRoot as readonly TrustRootInput[]) : [options.trustedRoot];
-  const trust = new TrustRefresher({
-    cacheDir: options.tufCacheDir ?? defaultTufCacheDir(),
-    ...(options.offline ? { offline: true } : {}),
-    defaults: defaultTrust,
-    metrics,
-    log,
-  });
-  trust.start(options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS);
   // Admitted objects' pull secrets: read where the embedder says (in cluster mode, once the
   // cluster connection is up, from the Kubernetes API).
   let pullSecrets: PullSecretCredentials | undefined = options.objectCredentials ? new PullSecretCredentials(options.objectCredentials, options.pullSecretCache) : undefined;
@@ -298,6 +377,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       metrics.admissionsQueued.set(state.queued);
     },
   );
+  const updateGauges = (): void => {
+    metrics.cacheEntries.set(evaluator.cacheSize);
+    metrics.tagCacheEntries.set(ownedBackend?.tagCacheSize ?? 0);
+  };
   server.on(
     'request',
     createRouter({
@@ -313,7 +396,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       sourceReady: () => policies?.ready() ?? false,
       validatePolicyObject: (object) => (policies ? policies.validate(object) : validatePolicyObject(object)),
       pullSecrets: () => pullSecrets,
-      beforeMetrics: () => metrics.tagCacheEntries.set(ownedBackend?.tagCacheSize ?? 0),
+      beforeMetrics: updateGauges,
+      ...(control.renderMetrics ? { renderMetrics: control.renderMetrics } : {}),
     }),
   );
   server.on('tlsClientError', (err: Error, socket: Socket) => {
@@ -329,7 +413,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     await audit?.stop();
     await policies?.stop();
     stopCredentialWatch();
-    trust.stop();
+    await control.stop();
     tls.stopWatching();
     await ownedBackend?.close();
   };
@@ -358,9 +442,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
   // 'listening' keeps its meaning for those who wait for it (serving, the first policy load
   // done); this line says the socket is open while the policies load.
-  log('info', 'accepting connections; loading the policies', { port: address.port, address: address.address });
+  if (!control.quiet) log('info', 'accepting connections; loading the policies', { port: address.port, address: address.address });
   try {
-    policies = await startPolicySource(options, { evaluator, trust, metrics, log });
+    policies = await control.startPolicies(evaluator, { updateGauges, reloadTls: tls.reload });
     // In cluster mode, without an embedder's source, the pull secrets come from the cluster.
     if (pullSecrets === undefined && policies.objects !== undefined) pullSecrets = new PullSecretCredentials(policies.objects, options.pullSecretCache);
     if (options.audit) audit = await startAudit(options, options.audit, { evaluator, metrics, log, pullSecrets: () => pullSecrets });
@@ -370,7 +454,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     process.off('unhandledRejection', onUnhandledRejection);
     throw err;
   }
-  log('info', 'listening', { port: address.port, address: address.address, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch, ready: evaluator.ready && policies.ready() });
+  if (!control.quiet) log('info', 'listening', { port: address.port, address: address.address, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch, ready: evaluator.ready && policies.ready() });
 
   let closed: Promise<void> | undefined;
   return {
@@ -380,7 +464,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     evaluator,
     ready: () => evaluator.ready && policies.ready() && !stopping,
     reloadTls: tls.reload,
-    refreshTrust: () => trust.refresh(),
+    refreshTrust: control.refreshTrust,
     close: () => {
       closed ??= (async () => {
         // 1. Not ready: the kubelet's probe fails and the endpoint is removed; meanwhile
@@ -419,8 +503,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   };
 }
 
-/** Where the policies in force come from: a folder or the cluster. */
-interface PolicySource {
+/** Where the policies in force come from: a folder, the cluster, or a worker's primary. */
+export interface PolicySource {
   /** Why the source's content is not in force (or not ready), if it is not (/readyz). */
   readonly rejection: () => string | undefined;
   readonly ready: () => boolean;
@@ -430,7 +514,7 @@ interface PolicySource {
   readonly objects?: ObjectCredentialSource;
 }
 
-async function startPolicySource(
+export async function startPolicySource(
   options: WebhookServerOptions,
   parts: { evaluator: PolicyEvaluator; trust: TrustRefresher; metrics: WebhookMetrics; log: Logger },
 ): Promise<PolicySource> {

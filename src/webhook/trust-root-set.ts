@@ -142,6 +142,17 @@ export class TrustRootSet {
   constructor(private readonly options: TrustRootSetOptions) {}
 
   /**
+   * @internal A set over trust loaded elsewhere (a worker's, from its primary: ./worker-state);
+   * it loads and refreshes nothing itself.
+   */
+  static of(entries: readonly ResolvedTrustRoot[]): TrustRootSet {
+    const set = new TrustRootSet({ cacheDir: '', offline: true });
+    set.byName = new Map(entries.map((r) => [r.name, r]));
+    set.byKey = new Map(entries.map((r) => [`transferred\0${r.name}`, r]));
+    return set;
+  }
+
+  /**
    * Loads the documents (those already loaded are kept); returns the errors of those that
    * failed (they fail closed). New ones load concurrently: a mirror that does not answer costs
    * its own timeout, not the sum of every mirror's.

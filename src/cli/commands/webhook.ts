@@ -1,7 +1,9 @@
 /** `imgverify webhook`: the Kubernetes admission webhook server (see docs/webhook.md). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultTufCacheDir, loadCredentialProviders, type RegistryClientOptions } from '../..';
-import { DEFAULT_PORT, EVALUATOR_DEFAULTS, NO_MATCH_ACTIONS, startWebhookServer, TAG_CACHE_DEFAULTS, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_PORT, EVALUATOR_DEFAULTS, isWebhookWorker, MAX_WORKERS, NO_MATCH_ACTIONS, startWebhookServer, TAG_CACHE_DEFAULTS, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
@@ -68,6 +70,9 @@ ${trustHelp(29)}
                              are read through --kubeconfig/--context (else in-cluster). docs/audit.md
   --audit-concurrency N      Pods audited at once (default 2; each verifies up to 2 images at once)
   --write-reports            after each audit run, create or update one OpenReports Report per namespace
+  --workers N                processes serving admissions (default: the CPUs this process may use,
+                             os.availableParallelism(); 1: a single process); one more process, the
+                             primary, reads the policies and the trust and hands them to the workers
   --shutdown-delay D         on SIGTERM, keep serving this long with /readyz answering 503 before
                              refusing connections, so the pod leaves the Service first (default 0s)
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
@@ -176,6 +181,24 @@ function integer(values: Values, name: string, fallback: number, min: number, ma
   return n;
 }
 
+/** The message a worker's log line travels in to its primary. */
+interface WorkerLine {
+  readonly imgverifyLogLine: string;
+}
+
+function sendToPrimary(text: string): void {
+  const line: WorkerLine = { imgverifyLogLine: text };
+  if (process.connected) process.send?.(line);
+  else process.stderr.write(text);
+}
+
+/** The primary writes its workers' log lines (each arrives whole: one line, one write). */
+function forwardWorkerLines(io: CommandIO): void {
+  cluster.on('message', (_worker, message: unknown) => {
+    if (typeof message === 'object' && message !== null && typeof (message as WorkerLine).imgverifyLogLine === 'string') io.stderr((message as WorkerLine).imgverifyLogLine);
+  });
+}
+
 /** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
 function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -206,6 +229,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       'tag-cache-size': { type: 'string' },
       'log-level': { type: 'string' },
       'shutdown-delay': { type: 'string' },
+      workers: { type: 'string' },
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
       namespace: { type: 'string' },
@@ -249,6 +273,11 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const shutdownDelayMs = delayText === undefined || /^0+(?:ms|s|m)?$/.test(delayText.trim()) ? 0 : parseDuration(delayText, '--shutdown-delay');
   if (shutdownDelayMs > 60_000) throw usageError('--shutdown-delay must be at most 60s');
 
+  const workers = integer(values, 'workers', availableParallelism(), 1, MAX_WORKERS);
+  // A worker's lines go to its primary, which writes them: whole lines, never interleaved.
+  const worker = workers > 1 && isWebhookWorker(io.env);
+  if (workers > 1 && !worker) forwardWorkerLines(io);
+  const log = jsonLines(worker ? { ...io, stderr: sendToPrimary } : io, logLevel);
   const server = await startWebhookServer({
     ...(policiesDir !== undefined
       ? { policiesDir }
@@ -272,7 +301,8 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
     shutdownDelayMs,
     // This process only serves the webhook: a stray rejection is logged and counted, not fatal.
     surviveUnhandledRejections: true,
-    log: jsonLines(io, logLevel),
+    workers,
+    log,
     ...(auditIntervalMs !== undefined
       ? {
           audit: {
@@ -285,7 +315,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
       : {}),
   });
   const signal = await (until ?? stopSignal());
-  jsonLines(io, logLevel)('info', 'shutting down', typeof signal === 'string' ? { signal } : {});
+  log('info', 'shutting down', typeof signal === 'string' ? { signal } : {});
   await server.close();
   return 0;
 }
