@@ -145,9 +145,14 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
     return { ready: true, ...(rejection ? { reason: rejection } : {}) };
   };
   let readinessText = JSON.stringify(readiness);
+  let everReady = false;
   const updateReadiness = (): void => {
+    const before = readiness;
     readiness = computeReadiness();
     metrics.ready.set(readiness.ready ? 1 : 0);
+    // Changes after the first time ready are worth a line (a worker lost, the source unreadable).
+    if (everReady && before.ready !== readiness.ready && !stopping) log(readiness.ready ? 'info' : 'warn', readiness.ready ? 'ready again' : 'not ready', readiness.reason ? { reason: readiness.reason } : {});
+    everReady ||= readiness.ready;
     const text = JSON.stringify(readiness);
     if (text === readinessText) return;
     readinessText = text;
