@@ -29,7 +29,6 @@ import cluster, { type Worker } from 'node:cluster';
 import { ImgverifyError, type TrustEntry } from '../index';
 import { errorMessage } from '../util/describe';
 import { isRecord } from '../util/shape';
-import type { ClusterImagePolicy } from './cluster-image-policy-types';
 import { PolicyEvaluator } from './evaluate';
 import { jsonLogger, type Logger } from './log';
 import { WebhookMetrics, type MetricSnapshot } from './metrics';
@@ -175,7 +174,7 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
 
   const fork = (id: number): void => {
     const worker = cluster.fork({ [WORKER_ENV]: String(id) });
-    const channel = new Channel(worker as unknown as Endpoint, `worker ${id}`);
+    const channel = new Channel(worker, `worker ${id}`);
     const state: WorkerState = { id, worker, channel, listening: false, version: undefined };
     workers.set(id, state);
     channel
@@ -338,7 +337,7 @@ export async function startWebhookWorker(options: WebhookServerOptions): Promise
         const state = payload.state as TransferredState;
         try {
           const trustRoots = trust.update(state);
-          if (state.version !== undefined) evaluator.setPolicies({ version: state.version, policies: receivedPolicies(state.policies as ClusterImagePolicy[]), errors: [] }, { trustRoots });
+          if (state.version !== undefined) evaluator.setPolicies({ version: state.version, policies: receivedPolicies(state.policies), errors: [] }, { trustRoots });
         } catch (err) {
           // The primary put this set in force; a worker that cannot keeps the one it has, and says so.
           log('error', 'webhook worker cannot apply the policy set', { error: errorMessage(err), version: state.version ?? null });
@@ -390,6 +389,6 @@ export async function startWebhookWorker(options: WebhookServerOptions): Promise
 }
 
 function checkedMessages(value: unknown): readonly string[] {
-  if (Array.isArray(value) && value.every((m) => typeof m === 'string')) return value as string[];
+  if (Array.isArray(value) && value.every((m) => typeof m === 'string')) return value;
   throw new ImgverifyError('INTERNAL_ERROR', 'the primary answered a validation with no messages');
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
+import { errorMessage } from '../../../src/util/describe';
 import type { Json } from '../../support/json';
 import { deployManifests, serviceAccountIdentity, startKubeApi, writeKubeconfig, type RunningKubeApi } from '../../support/kube-api';
 import { dockerConfigSecret } from '../../support/pull-secrets';
@@ -80,7 +81,7 @@ async function readyz(client: WebhookClient): Promise<{ status: number; text: st
     const res = await request(`${client.baseUrl}/readyz`, { dispatcher: agent });
     return { status: res.statusCode, text: await res.body.text() };
   } catch (err) {
-    return { status: 0, text: String(err) };
+    return { status: 0, text: errorMessage(err) };
   } finally {
     await agent.destroy();
   }
@@ -140,7 +141,7 @@ describe('a policy folder, two workers', () => {
     expect(await burst(client, 24)).toEqual(Array.from({ length: 24 }, () => false));
     const answers = process.logs('admission').slice(from);
     expect(new Set(answers.map((e) => e.worker)).size).toBe(2);
-    expect(answers.every((e) => String(e.message).includes('closed for the test'))).toBe(true);
+    expect(answers.every((e) => typeof e.message === 'string' && e.message.includes('closed for the test'))).toBe(true);
     writeConfigMap(dir, { 'p.yaml': policyYaml('everything', ['registry.test/**'], [{ name: 'yes', static: { action: 'pass' } }]) });
     await eventually(async () => (await burst(client, 8)).every(Boolean), 15_000, 'the policy back');
   });
