@@ -2,12 +2,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultTufCacheDir, loadCredentialProviders, type RegistryClientOptions } from '../..';
 import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { DEFAULT_PORT, EVALUATOR_DEFAULTS, isWebhookWorker, MAX_WORKERS, NO_MATCH_ACTIONS, startWebhookServer, TAG_CACHE_DEFAULTS, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
 import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
 import { usageError } from '../usage-error';
+import { usableCpus } from '../../util/cpus';
 import { defined } from '../../util/object';
 
 const WEBHOOK_USAGE = `Usage: imgverify webhook [--policies DIR] --tls-cert FILE --tls-key FILE [flags]
@@ -71,8 +71,10 @@ ${trustHelp(29)}
   --audit-concurrency N      Pods audited at once (default 2; each verifies up to 2 images at once)
   --write-reports            after each audit run, create or update one OpenReports Report per namespace
   --workers N                processes serving admissions (default: the CPUs this process may use,
-                             os.availableParallelism(); 1: a single process); one more process, the
-                             primary, reads the policies and the trust and hands them to the workers
+                             os.availableParallelism() bounded by its cgroup's CPU quota (the
+                             container's CPU limit), rounded down; 1: a single process); above 1 one
+                             more process, the primary, reads the policies and the trust and hands
+                             them to the workers
   --shutdown-delay D         on SIGTERM, keep serving this long with /readyz answering 503 before
                              refusing connections, so the pod leaves the Service first (default 0s)
   --log-level L              debug, info, warn or error (default info); JSON lines on stderr
@@ -273,7 +275,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const shutdownDelayMs = delayText === undefined || /^0+(?:ms|s|m)?$/.test(delayText.trim()) ? 0 : parseDuration(delayText, '--shutdown-delay');
   if (shutdownDelayMs > 60_000) throw usageError('--shutdown-delay must be at most 60s');
 
-  const workers = integer(values, 'workers', availableParallelism(), 1, MAX_WORKERS);
+  const workers = integer(values, 'workers', Math.min(usableCpus(), MAX_WORKERS), 1, MAX_WORKERS);
   // A worker's lines go to its primary, which writes them: whole lines, never interleaved.
   const worker = workers > 1 && isWebhookWorker(io.env);
   if (workers > 1 && !worker) forwardWorkerLines(io);
