@@ -248,9 +248,9 @@ export class WebhookMetrics {
     'imgverify_webhook_unhandled_rejections_total',
     'Promise rejections nobody handled (a bug): logged and counted instead of ending the process.',
   );
-  readonly admissionsInFlight = new Gauge('imgverify_admissions_in_flight', 'Admission requests being decided.');
-  readonly admissionBodyBytes = new Gauge('imgverify_admission_body_bytes_in_flight', 'Body bytes reserved by the admission requests being decided.');
-  readonly admissionsQueued = new Gauge('imgverify_admissions_queued', 'Admission requests waiting for room (refused with 429 when it does not come in time).');
+  readonly admissionsInFlight = new Gauge('imgverify_admissions_in_flight', 'Admission requests being decided.', 'sum');
+  readonly admissionBodyBytes = new Gauge('imgverify_admission_body_bytes_in_flight', 'Body bytes reserved by the admission requests being decided.', 'sum');
+  readonly admissionsQueued = new Gauge('imgverify_admissions_queued', 'Admission requests waiting for room (refused with 429 when it does not come in time).', 'sum');
   readonly auditPods = new Gauge('imgverify_audit_pods', 'Periodic audit (--audit-interval): running Pods of the last run, by verdict (allowed, warned, denied).');
   readonly auditImages = new Gauge('imgverify_audit_images', 'Periodic audit: distinct images verified in the last run, by their worst verdict.');
   readonly auditLastRun = new Gauge('imgverify_audit_last_run_timestamp_seconds', 'Periodic audit: when the last run finished (Unix time).');

@@ -76,3 +76,36 @@ describe('Prometheus text format', () => {
     }
   });
 });
+
+describe('WebhookMetrics.aggregate (a primary and its workers, one scrape)', () => {
+  it('adds counters and histograms up, sums per-worker gauges, takes the primary’s for what only it knows', () => {
+    const primary = new WebhookMetrics();
+    primary.policies.set(3);
+    primary.ready.set(1);
+    primary.tlsReloads.inc({ result: 'loaded' });
+    const workers = [new WebhookMetrics(), new WebhookMetrics()];
+    workers.forEach((w, i) => {
+      w.requests.inc({ path: '/validate', result: 'allowed' }, 10 + i);
+      w.duration.observe(0.002, { path: '/validate' });
+      w.cacheEntries.set(5);
+      w.admissionsInFlight.set(2 + i);
+      w.admissionsQueued.set(1);
+      w.tagCacheEntries.set(7);
+      // A worker's view of what the primary owns is not counted.
+      w.policies.set(99);
+      w.ready.set(0);
+      // Each worker reloads the shared certificate once: the replica reloaded it once.
+      w.tlsReloads.inc({ result: 'loaded' });
+    });
+    const total = WebhookMetrics.aggregate(primary.snapshot(), workers.map((w) => w.snapshot()));
+    expect(total.requests.get({ path: '/validate', result: 'allowed' })).toBe(21);
+    expect(total.cacheEntries.get()).toBe(10);
+    expect(total.admissionsInFlight.get()).toBe(5);
+    expect(total.admissionsQueued.get()).toBe(2);
+    expect(total.tagCacheEntries.get()).toBe(14);
+    expect(total.policies.get()).toBe(3);
+    expect(total.ready.get()).toBe(1);
+    expect(total.tlsReloads.get({ result: 'loaded' })).toBe(1);
+    expect(total.render()).toMatch(/^imgverify_admission_duration_seconds_count\{path="\/validate"\} 2$/m);
+  });
+});
