@@ -36,6 +36,12 @@ export interface SignatureReadOptions {
 export interface VerificationSession {
   /** The manifest digest a tag points to now (one manifest GET, or none when the backend keeps tags resolved). */
   resolve(ref: ImageReference): Promise<string>;
+  /**
+   * After the digest `resolve` gave was denied: when that digest came from a resolution kept
+   * from before this session (tags kept resolved), the tag resolved again from the registry now;
+   * undefined when `resolve` already asked the registry (nothing newer to learn).
+   */
+  resolveAgain?(ref: ImageReference): Promise<string | undefined>;
   /** Signatures of the digest-pinned reference against a prepared policy. */
   verify(pinned: ImageReference, policy: PreparedPolicy, options?: SignatureReadOptions): Promise<ImageVerificationResult>;
   /** Attestations of one predicate type (URI), satisfying a CEL condition when one is given. */

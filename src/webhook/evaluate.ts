@@ -7,7 +7,8 @@
  *                            │
  *                            ▼
  *            resolve the tag to a digest, once per image per request (tags move; the
- *            backend may answer from tags it keeps resolved, ./tag-cache)
+ *            backend may answer from tags it keeps resolved, ./tag-cache; a digest so
+ *            answered that is denied is checked once against the registry: resolveAgain)
  *                            │
  *                            ▼
  *            per matching policy, cached by (digest, policy-set version, policy name,
@@ -381,9 +382,20 @@ export class PolicyEvaluator {
       );
       return this.decide(image, undefined, outcomes);
     }
-    const pinned = withDigest(ref, digest);
-    const outcomes = await Promise.all(matched.map((policy) => this.policyOutcome(active, policy, pinned, session, signal, { fingerprint: credentials?.fingerprint, secrets, run })));
-    return this.decide(image, digest, outcomes);
+    const outcomesFor = (d: string): Promise<PolicyOutcome[]> =>
+      Promise.all(matched.map((policy) => this.policyOutcome(active, policy, withDigest(ref, d), session, signal, { fingerprint: credentials?.fingerprint, secrets, run })));
+    const decision = this.decide(image, digest, await outcomesFor(digest));
+    if (decision.verdict === 'allowed' || ref.digest !== undefined || !session.resolveAgain) return decision;
+    // The tag's digest came from a resolution kept from before (tags kept resolved): a tag moved
+    // to signed content must not be denied until the next refresh. Asked anew, a new digest is
+    // verified in its own right (and is what /mutate pins); no answer keeps the first decision.
+    let again: string | undefined;
+    try {
+      again = await abortable(session.resolveAgain(ref), signal);
+    } catch {
+      return decision;
+    }
+    return again === undefined || again === digest ? decision : this.decide(image, again, await outcomesFor(again));
   }
 
   private unmatched(image: string): ImageDecision {

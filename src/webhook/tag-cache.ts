@@ -27,7 +27,9 @@
  * of that scope.
  *
  * Nothing here decides admission: the digest is verified by the evaluator like any other, and
- * `/mutate` pins exactly the digest that was verified.
+ * `/mutate` pins exactly the digest that was verified. A kept digest that is denied is checked
+ * once against the registry (`resolveAgain`), so a tag moved to signed content is admitted at
+ * once rather than after the next refresh.
  */
 import type { CallCredentials, ImageReference } from '../index';
 import { ImgverifyError } from '../index';
@@ -80,6 +82,10 @@ interface Entry {
   refresh?: { readonly promise: Promise<string>; readonly sentAt: number; readonly controller: AbortController };
 }
 
+function keyOf(ref: ImageReference, scope: TagScope): string {
+  return `${scope.fingerprint ?? ''}\0${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`;
+}
+
 export class TagCache {
   private readonly entries = new Map<string, Entry>();
   /** Foreground resolutions in flight (keys without an entry, or with an expired one). */
@@ -124,7 +130,15 @@ export class TagCache {
    * is kept.
    */
   async digest(ref: ImageReference, scope: TagScope, resolveNow: () => Promise<string>, signal?: AbortSignal): Promise<string> {
-    const key = `${scope.fingerprint ?? ''}\0${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`;
+    return (await this.lookup(ref, scope, resolveNow, signal)).digest;
+  }
+
+  /**
+   * As digest(), and whether the answer is a kept resolution (`kept`: made before this call,
+   * by an earlier admission or a refresh) rather than one this call asked for.
+   */
+  async lookup(ref: ImageReference, scope: TagScope, resolveNow: () => Promise<string>, signal?: AbortSignal): Promise<{ digest: string; kept: boolean }> {
+    const key = keyOf(ref, scope);
     const now = this.now();
     const entry = this.entries.get(key);
     if (entry) {
@@ -135,20 +149,30 @@ export class TagCache {
       this.entries.set(key, entry);
       if (now - entry.resolvedAt < this.maxAgeMs) {
         this.options.onLookup?.('hit');
-        return entry.digest;
+        return { digest: entry.digest, kept: true };
       }
     }
     this.options.onLookup?.('miss');
     const flight = entry?.refresh ?? this.pending.get(key);
     if (flight !== undefined) {
       try {
-        return await abortable(flight.promise, signal);
+        return { digest: await abortable(flight.promise, signal), kept: true };
       } catch (err) {
         // Another request's failure (its deadline, a refresh that failed): try on our own.
         if (signal?.aborted) throw err;
       }
     }
-    return abortable(this.resolveInForeground(key, ref, scope, resolveNow), signal);
+    return { digest: await abortable(this.resolveInForeground(key, ref, scope, resolveNow), signal), kept: false };
+  }
+
+  /**
+   * Resolves the tag now with `resolveNow` (not from what is kept) and keeps the answer: after
+   * a kept resolution's digest was denied, so that a tag moved to signed content is admitted at
+   * once rather than within maxAge. Counted as a miss.
+   */
+  resolveAgain(ref: ImageReference, scope: TagScope, resolveNow: () => Promise<string>, signal?: AbortSignal): Promise<string> {
+    this.options.onLookup?.('miss');
+    return abortable(this.resolveInForeground(keyOf(ref, scope), ref, scope, resolveNow), signal);
   }
 
   /** Stops refreshing and forgets every entry; refreshes in flight are aborted. */

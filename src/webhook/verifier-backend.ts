@@ -26,6 +26,7 @@ import {
   RegistryClient,
   repositoryName,
   type FetchedManifest,
+  type ImageReference,
   type ImageVerifier,
   type PreparedPolicy,
   type ReadOptions,
@@ -225,16 +226,26 @@ export class VerifierBackend implements VerificationBackend {
       }
       return verifier;
     };
+    // Asked now, the manifest serves this session's verification too (no second fetch).
+    const resolveNow = async (ref: ImageReference): Promise<string> => {
+      const manifest = await reader.getManifest(ref, ref.tag!);
+      reader.remember(ref, manifest);
+      return manifest.digest;
+    };
+    const tagScope = { ...(credentialScope !== undefined ? { fingerprint: credentialScope } : {}), ...(credentials ? { credentials } : {}) };
+    // Tags this session answered from resolutions kept from before it (resolveAgain may ask anew).
+    const keptTags = new Set<string>();
+    const tagKey = (ref: ImageReference): string => `${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`;
     return {
-      resolve: (ref) => {
-        // Asked now, the manifest serves this session's verification too (no second fetch).
-        const now = async (): Promise<string> => {
-          const manifest = await reader.getManifest(ref, ref.tag!);
-          reader.remember(ref, manifest);
-          return manifest.digest;
-        };
-        const scope = { ...(credentialScope !== undefined ? { fingerprint: credentialScope } : {}), ...(credentials ? { credentials } : {}) };
-        return this.tags ? this.tags.digest(ref, scope, now, signal) : now();
+      resolve: async (ref) => {
+        if (!this.tags) return resolveNow(ref);
+        const { digest, kept } = await this.tags.lookup(ref, tagScope, () => resolveNow(ref), signal);
+        if (kept) keptTags.add(tagKey(ref));
+        return digest;
+      },
+      resolveAgain: async (ref) => {
+        if (!this.tags || !keptTags.delete(tagKey(ref))) return undefined;
+        return this.tags.resolveAgain(ref, tagScope, () => resolveNow(ref), signal);
       },
       verify: (pinned, policy, options) => verifierFor(policy, options).verify(pinned, policy),
       verifyAttestations: (pinned, policy, { signatureCredentials, ...options }) =>

@@ -364,6 +364,26 @@ describe('cache', () => {
     expect(server.metrics.tagRefreshes.get({ result: 'moved' }) + server.metrics.tagLookups.get({ result: 'miss' })).toBeGreaterThanOrEqual(2);
   });
 
+  test('a tag moved from unsigned to signed content is admitted at once, not at the next refresh: a denied kept resolution is asked again, and the new digest is verified and pinned', async () => {
+    const { server, client } = await startServer(standardPolicies(), { tagRefreshIntervalMs: 600_000 });
+    const name = repo('app-fixed');
+    const unsigned = await image(name, 'none');
+    const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [unsigned.ref] }));
+    expect((await client.review('/validate', review())).allowed).toBe(false);
+    const signed = await image(name); // same tag, now signed content
+    expect(signed.digest).not.toBe(unsigned.digest);
+
+    const mutated = await client.review('/mutate', review());
+    expect(mutated.allowed).toBe(true);
+    expect(patchOps(mutated.patch).map((o) => o.value)).toEqual([`${signed.ref}@${signed.digest}`]);
+    // The new resolution is kept: the next admission by tag asks the registry nothing.
+    const hits = server.metrics.tagLookups.get({ result: 'hit' });
+    const from = proxy.requests.length;
+    expect((await client.review('/validate', review())).allowed).toBe(true);
+    expect(server.metrics.tagLookups.get({ result: 'hit' }) - hits).toBe(1);
+    expect(proxy.requests.slice(from).filter((r) => r.path.includes(`/${name}/`))).toEqual([]);
+  });
+
   test('without the tag cache (tagRefreshIntervalMs 0) every admission resolves the tag: a moved tag is denied at once', async () => {
     const { client, server } = await startServer(standardPolicies(), { tagRefreshIntervalMs: 0 });
     const name = repo('app-moved-now');

@@ -228,6 +228,17 @@ describe('TagCache', () => {
     expect(registry.background).toHaveLength(4);
   });
 
+  it('says whether an answer was kept from before (lookup); resolveAgain asks the registry now and keeps the newer answer', async () => {
+    expect(await cache.lookup(ref, {}, registry.now())).toEqual({ digest: D1, kept: false });
+    expect(await cache.lookup(ref, {}, registry.now())).toEqual({ digest: D1, kept: true });
+    registry.tags.set('registry.test/team/app:v1', D2);
+    expect(await cache.resolveAgain(ref, {}, registry.now())).toBe(D2);
+    expect(registry.foreground).toHaveLength(2);
+    expect(await cache.lookup(ref, {}, registry.now())).toEqual({ digest: D2, kept: true });
+    expect(registry.foreground).toHaveLength(2);
+    expect(lookups).toEqual(['miss', 'hit', 'miss', 'hit']);
+  });
+
   it('refuses nonsense options', () => {
     expect(() => make({ maxAgeMs: 0 })).toThrow('maxAgeMs must be a positive number');
     expect(() => make({ maxEntries: 1.5 })).toThrow('maxEntries must be a positive integer');
