@@ -104,6 +104,23 @@ function treeCpuSeconds(pid: number): number {
   return ticks / TICKS;
 }
 
+/** Resident memory of `pid` and its children, MiB: the sum, and each process's. */
+function treeRssMiB(pid: number): { total: number; processes: number[] } {
+  const processes: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      if (Number(entry) !== pid && ppid !== pid) continue;
+      processes.push(Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024);
+    } catch {
+      continue;
+    }
+  }
+  return { total: processes.reduce((a, b) => a + b, 0), processes };
+}
+
 async function round(name: string, server: RunningServer, pods: readonly string[][], passes: number, concurrency: number): Promise<Round> {
   const agent = new Agent({ connect: { ca: server.ca.certPem }, connections: concurrency, pipelining: 1 });
   const total = pods.length * passes;
@@ -282,7 +299,7 @@ async function main(): Promise<void> {
       { name: 'after, 1 worker', args: ['--workers', '1'], throughput: true },
       { name: `after, ${workers} workers`, args: ['--workers', String(workers)], throughput: true },
     ];
-    const results: Array<{ configuration: string; workers: number; warmUpRounds: number; registryRequests: number; rounds: Round[] }> = [];
+    const results: Array<{ configuration: string; workers: number; warmUpRounds: number; registryRequests: number; rssMiB: { total: number; processes: number[] }; rounds: Round[] }> = [];
     for (const configuration of configurations) {
       const server = await startServer(dir, ca, values.timeout, configuration.args);
       try {
@@ -301,7 +318,7 @@ async function main(): Promise<void> {
         rounds.push(await round('warm, by tag', server, pods, 5, latencyConcurrency));
         const registryRequests = proxy.requests.length - from;
         if (configuration.throughput) rounds.push(await round('warm, pinned', server, pinned, throughputPasses, throughputConcurrency));
-        results.push({ configuration: configuration.name, workers: server.workers, warmUpRounds, registryRequests, rounds });
+        results.push({ configuration: configuration.name, workers: server.workers, warmUpRounds, registryRequests, rssMiB: treeRssMiB(server.pid), rounds });
       } finally {
         await server.stop();
       }
@@ -321,6 +338,10 @@ async function main(): Promise<void> {
         );
       }
     }
+    console.log('');
+    for (const result of results) {
+      console.log(`memory after the rounds, ${result.configuration}: ${result.rssMiB.total.toFixed(0)} MiB RSS (${result.rssMiB.processes.map((p) => p.toFixed(0)).join(' + ')})`);
+    }
     const pinnedOf = (i: number) => results[i]!.rounds.find((r) => r.name === 'warm, pinned')!;
     const byTag = (i: number) => results[i]!.rounds.find((r) => r.name === 'warm, by tag')!;
     const summary = {
@@ -329,6 +350,7 @@ async function main(): Promise<void> {
       byTagAfterWorkers: { p50Ms: byTag(2).p50Ms, p99Ms: byTag(2).p99Ms, registryRequests: results[2]!.registryRequests },
       pinnedThroughput: { oneWorker: pinnedOf(1).requestsPerSecond, workers: pinnedOf(2).requestsPerSecond, ratio: pinnedOf(2).requestsPerSecond / pinnedOf(1).requestsPerSecond },
       cpuPerWall: { oneWorker: pinnedOf(1).cpuPerWall, workers: pinnedOf(2).cpuPerWall },
+      cpuMsPerPinnedAdmission: { oneWorker: (pinnedOf(1).cpuPerWall / pinnedOf(1).requestsPerSecond) * 1000, workers: (pinnedOf(2).cpuPerWall / pinnedOf(2).requestsPerSecond) * 1000 },
     };
     console.log(
       `\nwarm by tag (c=${latencyConcurrency}): before p50 ${summary.byTagBefore.p50Ms.toFixed(2)} / p99 ${summary.byTagBefore.p99Ms.toFixed(2)} ms (${summary.byTagBefore.registryRequests} registry requests); ` +
@@ -337,7 +359,8 @@ async function main(): Promise<void> {
     );
     console.log(
       `pinned (c=${throughputConcurrency}): ${summary.pinnedThroughput.oneWorker.toFixed(0)} req/s at 1 worker (${summary.cpuPerWall.oneWorker.toFixed(2)} CPU-s/wall-s), ` +
-        `${summary.pinnedThroughput.workers.toFixed(0)} req/s at ${workers} (${summary.cpuPerWall.workers.toFixed(2)} CPU-s/wall-s): ${summary.pinnedThroughput.ratio.toFixed(2)}x`,
+        `${summary.pinnedThroughput.workers.toFixed(0)} req/s at ${workers} (${summary.cpuPerWall.workers.toFixed(2)} CPU-s/wall-s): ${summary.pinnedThroughput.ratio.toFixed(2)}x; ` +
+        `CPU per pinned admission ${summary.cpuMsPerPinnedAdmission.oneWorker.toFixed(2)} / ${summary.cpuMsPerPinnedAdmission.workers.toFixed(2)} ms`,
     );
     console.log(JSON.stringify({ pods: podCount, containers, latencyMs, workers, results, summary }));
     if (results.some((res) => res.rounds.some((r) => r.allowed !== r.requests))) throw new Error('some requests were denied: the numbers are not comparable');
