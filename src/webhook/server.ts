@@ -430,13 +430,7 @@ export async function serveWebhook(options: WebhookServerOptions, control: Polic
     await stopAll();
     throw new ImgverifyError('INVALID_OPTIONS', `cannot listen on port ${port}: ${errorMessage(err)}`, { cause: err });
   }
-  const onUnhandledRejection = (reason: unknown): void => {
-    metrics.unhandledRejections.inc();
-    log('error', 'unhandled promise rejection (a bug; the webhook keeps serving)', {
-      error: errorMessage(reason),
-      ...(reason instanceof Error && reason.stack ? { stack: reason.stack } : {}),
-    });
-  };
+  const onUnhandledRejection = unhandledRejectionHandler(metrics, log);
   if (options.surviveUnhandledRejections) process.on('unhandledRejection', onUnhandledRejection);
   const address = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
@@ -500,6 +494,17 @@ export async function serveWebhook(options: WebhookServerOptions, control: Polic
       })();
       return closed;
     },
+  };
+}
+
+/** `surviveUnhandledRejections`: logs and counts a rejection nobody handled (a worker's primary installs it too). */
+export function unhandledRejectionHandler(metrics: WebhookMetrics, log: Logger): (reason: unknown) => void {
+  return (reason) => {
+    metrics.unhandledRejections.inc();
+    log('error', 'unhandled promise rejection (a bug; the webhook keeps serving)', {
+      error: errorMessage(reason),
+      ...(reason instanceof Error && reason.stack ? { stack: reason.stack } : {}),
+    });
   };
 }
 

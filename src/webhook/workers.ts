@@ -44,6 +44,7 @@ import {
   type PolicySource,
   type RunningWebhookServer,
   type WebhookServerOptions,
+  unhandledRejectionHandler,
 } from './server';
 import { createTlsServer } from './tls-reload';
 import { DEFAULT_TRUST_REFRESH_INTERVAL_MS } from './trust-refresh';
@@ -93,6 +94,10 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   // The TLS pair is checked here too: a bad one fails the start (exit 2) before any worker.
   const tlsCheck = await createTlsServer({ certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, pollIntervalMs: 0, metrics: new WebhookMetrics(), log: () => undefined });
   tlsCheck.stopWatching();
+  // The primary is the process the API server's requests depend on too (every worker stops without it).
+  const onUnhandledRejection = unhandledRejectionHandler(metrics, log);
+  if (options.surviveUnhandledRejections) process.on('unhandledRejection', onUnhandledRejection);
+  const stopSurviving = (): void => void process.off('unhandledRejection', onUnhandledRejection);
 
   // The primary's evaluator never decides an admission: it puts each set in force as a single
   // process would (compiling every authority, finding those that can never pass, checking URLs)
@@ -251,6 +256,7 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
     await stopWorkers();
     trust.stop();
     if (!options.backend) await (backend as VerifierBackend).close();
+    stopSurviving();
     throw err;
   }
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
@@ -262,6 +268,7 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
     await stopWorkers();
     trust.stop();
     if (!options.backend) await (backend as VerifierBackend).close();
+    stopSurviving();
     throw err;
   }
   publish();
@@ -295,6 +302,7 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
         await policies?.stop();
         trust.stop();
         if (!options.backend) await (backend as VerifierBackend).close();
+        stopSurviving();
       })();
       return closed;
     },
