@@ -19,7 +19,7 @@ import { dockerConfigSecret } from '../../support/pull-secrets';
 import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore } from '../../support/sigstore';
-import { admissionReview, eventually, policyYaml, startWebhookProcess, WebhookClient, workload, writeConfigMap, type WebhookProcess } from './helpers';
+import { admissionReview, eventually, patchOps, policyYaml, startWebhookProcess, WebhookClient, workload, writeConfigMap, type WebhookProcess } from './helpers';
 
 const PINNED = `registry.test/team/app@sha256:${'ab'.repeat(32)}`;
 const ISSUER = 'https://accounts.example.test';
@@ -217,6 +217,48 @@ test('--workers 1 keeps a single process', async () => {
   expect(children(process.child.pid!)).toEqual([]);
   expect(await burst(client, 4)).toEqual([true, true, true, true]);
   expect(process.logs('admission').every((e) => e.worker === undefined)).toBe(true);
+});
+
+describe('tags kept resolved by two workers', () => {
+  let registry: RunningRegistry;
+  afterAll(async () => registry?.stop());
+
+  test('a tag moved to an unsigned image is denied by every worker within --tag-refresh-interval; until then every /mutate pins the digest that was verified', async () => {
+    registry = await startRegistry();
+    const sigstore = createTestSigstore();
+    const signed = await pushTestImage(registry, 'team/app', 'v1');
+    await pushSignatures(registry, 'team/app', signed.digest, [sigstore.signImage({ digest: signed.digest, identity: { email: SIGNER }, issuer: ISSUER })]);
+    const root = join(work, 'tags-trusted_root.json');
+    writeFileSync(root, JSON.stringify(sigstore.trustedRoot));
+    const dir = mkdtempSync(join(work, 'policies-'));
+    writeConfigMap(dir, { 'p.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
+    const pair = await certificatePair(mkdtempSync(join(work, 'tls-')));
+    const { process, client } = await start([
+      '--policies', dir, '--tls-cert', pair.certFile, '--tls-key', pair.keyFile, '--trusted-root', root, '--workers', '2', '--tag-refresh-interval', '2s', '--timeout', '5s',
+    ]);
+    const image = `${registry.host}/team/app:v1`;
+    const mutate = () => client.review('/mutate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [image] })));
+    // Both workers resolve the tag and verify its digest.
+    await eventually(async () => {
+      const answers = await Promise.all(Array.from({ length: 8 }, mutate));
+      expect(answers.map((a) => patchOps(a.patch).map((o) => o.value))).toEqual(answers.map(() => [`${image}@${signed.digest}`]));
+      return new Set(process.logs('admission').map((e) => e.worker)).size === 2;
+    }, 15_000, 'both workers admit the tag');
+
+    const moved = await pushTestImage(registry, 'team/app', 'v1'); // same tag, unsigned content
+    const pushedAt = Date.now();
+    for (const answer of await Promise.all(Array.from({ length: 8 }, mutate))) {
+      // Within the bound a worker may still answer from the verified resolution: it pins that digest, never the new one.
+      if (answer.allowed) expect(patchOps(answer.patch).map((o) => o.value)).toEqual([`${image}@${signed.digest}`]);
+      else expect([answer.patch, answer.status?.message.includes(moved.digest)]).toEqual([undefined, true]);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, pushedAt + 2000 - Date.now())));
+    const from = process.logs('admission').length;
+    const late = await Promise.all(Array.from({ length: 16 }, mutate));
+    expect(late.map((a) => [a.allowed, a.patch])).toEqual(late.map(() => [false, undefined]));
+    expect(late.every((a) => a.status?.message.includes(`(${moved.digest})`) && a.status.message.includes('NO_SIGNATURES'))).toBe(true);
+    expect(new Set(process.logs('admission').slice(from).map((e) => e.worker)).size).toBe(2);
+  }, 60_000);
 });
 
 describe('cluster mode, two workers', () => {
