@@ -335,5 +335,22 @@ describe('cluster mode, two workers', () => {
     expect(api.watchCount).toBe(3);
     // One status write per change, not one per worker.
     expect(api.requests.filter((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/private/status` && r.status === 200)).toHaveLength(1);
+
+    // A ClusterImagePolicy changed in the API reaches every worker: another signer is required.
+    const cips = api.store.type(`clusterimagepolicies.${GROUP}`);
+    const current = api.store.get(cips, undefined, 'private');
+    api.store.update(cips, undefined, 'private', { ...current, spec: { ...(current.spec as Json & object), authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }] } });
+    await eventually(async () => !(await client.review('/validate', pod())).allowed, 15_000, 'the changed policy');
+    const from = process.logs('admission').length;
+    const after = await Promise.all(Array.from({ length: 12 }, () => client.review('/validate', pod())));
+    expect(after.every((a) => !a.allowed && a.status?.message.includes('someone-else@example.test'))).toBe(true);
+    expect(new Set(process.logs('admission').slice(from).map((e) => e.worker)).size).toBe(2);
+
+    // SIGTERM: the primary and both workers exit 0.
+    const workers = children(process.child.pid!);
+    const exited = new Promise<number | null>((resolve) => process.child.once('close', (code) => resolve(code)));
+    process.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(workers.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
   }, 60_000);
 });
