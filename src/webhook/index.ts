@@ -63,7 +63,7 @@ export { auditPods, DEFAULT_AUDIT_CONCURRENCY, type AuditCounts, type AuditedIma
 export { auditCluster, type ClusterAuditOptions, type ClusterAuditResult } from './audit-cluster';
 export { runningImages, runningReference, type ImageSource, type RunningImage } from './running-images';
 export { auditReports, podResult, REPORT_API_VERSION, REPORT_KIND, REPORT_NAME, type ReportObject, type ReportResult, type ReportResultValue } from './reports';
-export { TAG_CACHE_DEFAULTS } from './tag-cache';
+export { TAG_CACHE_DEFAULTS, type TagCacheOptions, type TagRefreshResult } from './tag-cache';
 export type { MatchedObject } from './resource-match';
 export { PULL_SECRET_DEFAULTS, PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
 export { decisionReason, NO_MATCH_ACTIONS, type AdmissionSummary, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
