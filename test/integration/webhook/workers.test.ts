@@ -339,7 +339,7 @@ describe('cluster mode, two workers', () => {
     // A ClusterImagePolicy changed in the API reaches every worker: another signer is required.
     const cips = api.store.type(`clusterimagepolicies.${GROUP}`);
     const current = api.store.get(cips, undefined, 'private');
-    api.store.update(cips, undefined, 'private', { ...current, spec: { ...(current.spec as Json & object), authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }] } });
+    api.store.update(cips, undefined, 'private', { ...current, spec: { ...(current.spec as Record<string, Json>), authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }] } });
     await eventually(async () => !(await client.review('/validate', pod())).allowed, 15_000, 'the changed policy');
     const from = process.logs('admission').length;
     const after = await Promise.all(Array.from({ length: 12 }, () => client.review('/validate', pod())));
