@@ -249,27 +249,22 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
     await Promise.all(exits);
     clearTimeout(overdue);
   };
-  let listenedPort: number;
-  try {
-    listenedPort = await listened;
-  } catch (err) {
+  // A start that fails leaves nothing running.
+  const abandon = async (err: unknown): Promise<never> => {
     await stopWorkers();
     trust.stop();
     if (!options.backend) await (backend as VerifierBackend).close();
     stopSurviving();
     throw err;
-  }
+  };
+  const listenedPort = await listened.catch(abandon);
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
   log('info', 'accepting connections; loading the policies', { port: listenedPort, workers: count });
 
   try {
     policies = await startPolicySource(options, { evaluator, trust, metrics, log });
   } catch (err) {
-    await stopWorkers();
-    trust.stop();
-    if (!options.backend) await (backend as VerifierBackend).close();
-    stopSurviving();
-    throw err;
+    return abandon(err);
   }
   publish();
   updateReadiness();
