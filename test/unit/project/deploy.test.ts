@@ -205,6 +205,12 @@ describe('deploy/ manifests', () => {
     });
     expect(container.resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     expect(container.resources.limits.memory).toEqual(expect.any(String));
+    // --workers defaults to the CPU limit rounded down: whole CPUs, at least 2, so both serve.
+    const cpus = Number(container.resources.limits.cpu);
+    expect([Number.isInteger(cpus), cpus >= 2]).toEqual([true, true]);
+    expect(container.args).not.toContain('--workers');
+    const mebibytes = (q: string): number => Number(/^(\d+)(Mi|Gi)$/.exec(q)![1]) * (q.endsWith('Gi') ? 1024 : 1);
+    expect(mebibytes(container.resources.requests.memory)).toBeLessThanOrEqual(mebibytes(container.resources.limits.memory));
     // Cluster mode reads the API with the service account's token.
     expect(podSpec.automountServiceAccountToken).toBe(true);
     expect(only('ServiceAccount').automountServiceAccountToken).not.toBe(false);
