@@ -565,7 +565,7 @@ export async function startPolicySource(
  * The periodic audit (kube/audit-loop.ts): its own module, started once the policies are, over
  * cluster mode's connection options (else `audit.connection`). Loaded only when asked for.
  */
-async function startAudit(
+export async function startAudit(
   options: WebhookServerOptions,
   audit: WebhookAuditOptions,
   parts: { evaluator: PolicyEvaluator; metrics: WebhookMetrics; log: Logger; pullSecrets: () => PullSecretCredentials | undefined },

@@ -34,10 +34,11 @@ import { jsonLogger, type Logger } from './log';
 import { WebhookMetrics, type MetricSnapshot } from './metrics';
 import type { PolicySet } from './policy-folder';
 import { validatePolicyObject } from './policy-objects';
-import type { ObjectCredentialSource } from './pull-secrets';
+import { PullSecretCredentials, type ObjectCredentialSource } from './pull-secrets';
 import {
   DEFAULT_PORT,
   serveWebhook,
+  startAudit,
   startPolicySource,
   startTrustRefresher,
   WORKER_ENV,
@@ -102,7 +103,7 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   // The primary's evaluator never decides an admission: it puts each set in force as a single
   // process would (compiling every authority, finding those that can never pass, checking URLs)
   // and the workers receive what it put in force.
-  const backend = options.backend ?? new VerifierBackend({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registry: { timeoutMs: options.timeoutMs ?? 8000, ...options.registry } });
+  const backend = options.backend ?? new VerifierBackend({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registry: { ...options.registry, timeoutMs: options.registry?.timeoutMs ?? options.timeoutMs ?? 8000 } });
   let active: { set: Pick<PolicySet, 'version' | 'policies'>; roots: readonly ResolvedTrustRoot[] } | undefined;
   let publish = (): void => undefined;
   class PrimaryEvaluator extends PolicyEvaluator {
@@ -261,9 +262,15 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
   log('info', 'accepting connections; loading the policies', { port: listenedPort, workers: count });
 
+  // The periodic audit runs here alone (one Pods informer, one writer of reports per replica).
+  let audit: { stop(): Promise<void> } | undefined;
   try {
     policies = await startPolicySource(options, { evaluator, trust, metrics, log });
+    const source = options.objectCredentials ?? policies.objects;
+    const pullSecrets = source ? new PullSecretCredentials(source, options.pullSecretCache) : undefined;
+    if (options.audit) audit = await startAudit(options, options.audit, { evaluator, metrics, log, pullSecrets: () => pullSecrets });
   } catch (err) {
+    await policies?.stop();
     return abandon(err);
   }
   publish();
@@ -294,6 +301,7 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
         await stopWorkers();
         clearInterval(poll);
         if (refreshTimer) clearInterval(refreshTimer);
+        await audit?.stop();
         await policies?.stop();
         trust.stop();
         if (!options.backend) await (backend as VerifierBackend).close();
@@ -329,7 +337,7 @@ export async function startWebhookWorker(options: WebhookServerOptions): Promise
     getServiceAccount: (namespace, name) => channel.call('serviceAccount', { namespace, name }, CALL_TIMEOUT_MS),
   };
 
-  const server = await serveWebhook(options, {
+  const server = await serveWebhook({ ...options, audit: undefined }, {
     metrics,
     log,
     quiet: true,
