@@ -103,11 +103,11 @@ export interface WebhookServerOptions {
    * seen within it), and refreshed at ⅔ of it; 0: every admission by tag asks the registry.
    * Only with the default backend.
    */
-  readonly tagRefreshIntervalMs?: number;
+  readonly tagRefreshIntervalMs?: number | undefined;
   /** A tag no admission named within this long is no longer refreshed (default 5 min). */
-  readonly tagIdleMs?: number;
+  readonly tagIdleMs?: number | undefined;
   /** Most tags kept resolved (default 10 000). */
-  readonly tagCacheSize?: number;
+  readonly tagCacheSize?: number | undefined;
   /**
    * The default trust of the default backend (default: the embedded public-good root): files,
    * loaded roots or providers; a `TufTrustRoot` is refreshed periodically.

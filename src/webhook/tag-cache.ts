@@ -42,17 +42,17 @@ export interface TagCacheOptions {
    */
   readonly maxAgeMs: number;
   /** An entry no admission asked for within this long is dropped (no longer refreshed). Default 5 min. */
-  readonly idleMs?: number;
+  readonly idleMs?: number | undefined;
   /** Most entries (the least recently asked-for goes first). Default 10 000. */
-  readonly maxEntries?: number;
+  readonly maxEntries?: number | undefined;
   /** Background refreshes at once. Default 8. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Clock (tests). */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /** Each lookup: answered from the cache (`hit`) or resolved in the foreground (`miss`). */
-  readonly onLookup?: (result: 'hit' | 'miss') => void;
+  readonly onLookup?: ((result: 'hit' | 'miss') => void) | undefined;
   /** Each background refresh: same digest, moved, dropped (gone or no longer readable), failed (kept until it expires). */
-  readonly onRefresh?: (result: TagRefreshResult) => void;
+  readonly onRefresh?: ((result: TagRefreshResult) => void) | undefined;
 }
 
 export type TagRefreshResult = 'unchanged' | 'moved' | 'dropped' | 'failed';
