@@ -301,8 +301,8 @@ describe('cluster mode, two workers', () => {
     ]);
     expect(children(process.child.pid!)).toHaveLength(2);
     await eventually(async () => (await client.get('/readyz')).status === 200, 20_000, 'ready');
-    // ClusterImagePolicy, TrustRoot and Secret informers: one of each, not one per worker.
-    expect(api.watchCount).toBe(3);
+    // ClusterImagePolicy, ImagePolicy, TrustRoot and Secret informers: one of each, not one per worker.
+    expect(api.watchCount).toBe(4);
     await eventually(
       () => api.requests.some((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/private/status` && r.status === 200),
       10_000,
@@ -332,7 +332,7 @@ describe('cluster mode, two workers', () => {
     review.request.resource = { group: GROUP, version: 'v1beta1', resource: 'clusterimagepolicies' };
     const answers = await Promise.all(Array.from({ length: 6 }, () => client.review('/validate', review)));
     expect(answers.every((a) => !a.allowed && a.status?.message.includes('spec.authorities[0].surprise: unknown field'))).toBe(true);
-    expect(api.watchCount).toBe(3);
+    expect(api.watchCount).toBe(4);
     // One status write per change, not one per worker.
     expect(api.requests.filter((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/private/status` && r.status === 200)).toHaveLength(1);
 
