@@ -35,13 +35,13 @@ const impl = lazy(() => {
   const { CredentialStore } = require('./auth/credentials') as typeof import('./auth/credentials');
   const { fetchBlob } = require('./blob') as typeof import('./blob');
   const { contextDetails, describeRequest } = require('./context') as typeof import('./context');
-  const { fetchManifest } = require('./manifest') as typeof import('./manifest');
+  const { fetchManifest, headManifestDigest } = require('./manifest') as typeof import('./manifest');
   const { checkMaxBytes, resolveOptions, shareHttpStack } = require('./options') as typeof import('./options');
   const { ReferrersCapabilities, listReferrers } = require('./referrers') as typeof import('./referrers');
   const { HttpClient } = require('./transport/http') as typeof import('./transport/http');
   const { RegistryLimiter } = require('./transport/limiter') as typeof import('./transport/limiter');
   const { RegistryTransport } = require('./transport/transport') as typeof import('./transport/transport');
-  return { Authenticator, CredentialStore, fetchBlob, contextDetails, describeRequest, fetchManifest, checkMaxBytes, resolveOptions, shareHttpStack, ReferrersCapabilities, listReferrers, HttpClient, RegistryLimiter, RegistryTransport };
+  return { Authenticator, CredentialStore, fetchBlob, contextDetails, describeRequest, fetchManifest, headManifestDigest, checkMaxBytes, resolveOptions, shareHttpStack, ReferrersCapabilities, listReferrers, HttpClient, RegistryLimiter, RegistryTransport };
 });
 /* eslint-enable @typescript-eslint/no-require-imports */
 
