@@ -15,6 +15,7 @@
 import '../util/require-node';
 // Then: its optional dependencies are installed, or DEPENDENCY_MISSING names the one to install.
 import './optional-dependencies';
+export { startWebhookServer } from './start';
 export {
   ADMISSION_LIMITS,
   DEFAULT_MAX_BODY_BYTES,
@@ -23,7 +24,6 @@ export {
   jsonLogger,
   MAX_WORKERS,
   METRICS_PATH,
-  startWebhookServer,
   type KubernetesSourceOptions,
   type Logger,
   type LogLevel,

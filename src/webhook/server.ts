@@ -207,22 +207,24 @@ export interface RunningWebhookServer {
   close(): Promise<void>;
 }
 
-/**
- * Starts the webhook server; resolves once it listens and the first policy load is done. It
- * listens first: /healthz answers while the policies and their TrustRoots load (concurrently),
- * /readyz answers 503 until the first valid set is in force. With `workers` above 1 the process
- * becomes the primary of that many worker processes (./workers.ts); in a worker it serves.
- */
-export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
+/** Checks the options every start takes (one process or several); returns the number of workers. */
+export function checkedStartOptions(options: WebhookServerOptions): number {
   if ((options.policiesDir === undefined) === (options.kubernetes === undefined)) {
     throw new ImgverifyError('INVALID_OPTIONS', 'give exactly one policy source: policiesDir (a folder) or kubernetes (the cluster)');
   }
   const workers = options.workers ?? 1;
   if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) throw new ImgverifyError('INVALID_OPTIONS', `workers must be an integer from 1 to ${MAX_WORKERS}, got ${String(workers)}`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only with several workers
-  const several = (): typeof import('./workers') => require('./workers') as typeof import('./workers');
-  if (workers > 1 && isWebhookWorker()) return several().startWebhookWorker(options);
-  if (workers > 1) return several().startWebhookPrimary(options, workers);
+  return workers;
+}
+
+/**
+ * Starts the webhook server in this process; resolves once it listens and the first policy load
+ * is done. It listens first: /healthz answers while the policies and their TrustRoots load
+ * (concurrently), /readyz answers 503 until the first valid set is in force. The public
+ * `startWebhookServer` (./start.ts) is this, or with `workers` above 1 a primary and its workers.
+ */
+export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
+  checkedStartOptions(options);
   const log = options.log ?? jsonLogger;
   const metrics = new WebhookMetrics();
   const trust = startTrustRefresher(options, metrics, log);
@@ -283,7 +285,7 @@ export interface PolicyControl {
 }
 
 /** What a control may do to the server it serves (a worker's primary asks for these). */
-export interface ServingHooks {
+interface ServingHooks {
   /** Brings the cache gauges up to date (before a metrics snapshot). */
   readonly updateGauges: () => void;
   /** Re-reads the certificate files now. */

@@ -48,7 +48,7 @@ export interface TransferredState {
 }
 
 /** A trust entry as data, as it is now (a provider's current root). */
-export function transferTrust(entry: TrustEntry, source = entry.source): TransferredTrust {
+function transferTrust(entry: TrustEntry, source = entry.source): TransferredTrust {
   let root: LoadedTrustRoot;
   try {
     root = isTrustRootProvider(entry) ? entry.current() : entry;
