@@ -67,7 +67,12 @@ export default defineConfig(
   // unchecked either; tests may.
   {
     files: ['src/**/*.ts', 'fuzz/**/*.ts'],
-    rules: { '@typescript-eslint/restrict-template-expressions': ['error', { allowAny: false, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true }] },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowAny: false, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true },
+      ],
+    },
   },
   // The layers of src/ (docs/architecture.md): which parts each may import, from one table in
   // scripts/layers.cjs. The CLI and the webhook, like any embedder, use only the public entries

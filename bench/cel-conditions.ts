@@ -16,11 +16,18 @@ import { evaluateCondition } from '../src/policy/cel';
 
 const GITHUB = {
   predicateType: 'https://slsa.dev/provenance/v1',
-  subject: [{ name: 'pkg:npm/sigstore@2.0.0', digest: { sha512: '46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c' } }],
+  subject: [
+    {
+      name: 'pkg:npm/sigstore@2.0.0',
+      digest: { sha512: '46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c' },
+    },
+  ],
   predicate: {
     buildDefinition: {
       buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
-      externalParameters: { workflow: { ref: 'refs/heads/main', repository: 'https://github.com/sigstore/sigstore-js', path: '.github/workflows/release.yml' } },
+      externalParameters: {
+        workflow: { ref: 'refs/heads/main', repository: 'https://github.com/sigstore/sigstore-js', path: '.github/workflows/release.yml' },
+      },
       internalParameters: { github: { event_name: 'push', repository_id: '495574555', repository_owner_id: '71096353' } },
     },
     runDetails: { builder: { id: 'https://github.com/actions/runner/github-hosted' } },

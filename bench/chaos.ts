@@ -37,10 +37,15 @@ async function main(): Promise<void> {
       log: (line) => console.error(line),
     });
     reports.push(report);
-    console.error(`rate ${rate}: ${report.verifications} verifications in ${report.seconds.toFixed(1)} s, ${report.faultsInjected} faults, problems ${report.problems.length}`);
-    for (const p of report.problems.slice(0, 20)) console.error(`  ${p.judgement} ${p.class} ${p.image}: ${p.code ?? ''} ${p.message ?? ''} faults=[${p.faults.join(',')}]`);
+    console.error(
+      `rate ${rate}: ${report.verifications} verifications in ${report.seconds.toFixed(1)} s, ${report.faultsInjected} faults, problems ${report.problems.length}`,
+    );
+    for (const p of report.problems.slice(0, 20))
+      console.error(`  ${p.judgement} ${p.class} ${p.image}: ${p.code ?? ''} ${p.message ?? ''} faults=[${p.faults.join(',')}]`);
   }
-  console.log(`\nimgverify chaos run: seed ${values.seed}, ${values.images} images (signed, unsigned, tampered) x ${values.rounds} round(s), concurrency ${values.concurrency}, client deadline ${values.timeout} ms`);
+  console.log(
+    `\nimgverify chaos run: seed ${values.seed}, ${values.images} images (signed, unsigned, tampered) x ${values.rounds} round(s), concurrency ${values.concurrency}, client deadline ${values.timeout} ms`,
+  );
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);
   console.log(chaosTable(reports));
   console.log('\nfailure codes:', reports.map((r) => `rate ${r.rate}: ${JSON.stringify(r.codes)}`).join('; '));

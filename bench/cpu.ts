@@ -175,8 +175,12 @@ async function main(): Promise<void> {
   console.log(`imgverify CPU per verification (${process.version}, ${process.arch}; ${rounds} rounds of ${iterations} images, after ${warmup} warm-up)`);
   console.log(`case: ${image}, signed by ${IDENTITY}`);
   console.log(`verify(): ${ms.toFixed(3)} ms CPU/image, median of rounds (rounds: ${fmt(perImage)}; best ${Math.min(...perImage).toFixed(3)})`);
-  console.log(`node:crypto floor: ${floor.toFixed(3)} ms (${[...parts].map(([n, v]) => `${n} ${median(v).toFixed(3)}`).join(' + ')}; rounds: ${fmt(floorRounds)})`);
-  console.log(`ratio: ${ratio.toFixed(2)}x the floor, median of per-round ratios (${ratios.map((v) => v.toFixed(2)).join(', ')}); ${(((ms - floor) / ms) * 100).toFixed(0)}% of the CPU is not ECDSA`);
+  console.log(
+    `node:crypto floor: ${floor.toFixed(3)} ms (${[...parts].map(([n, v]) => `${n} ${median(v).toFixed(3)}`).join(' + ')}; rounds: ${fmt(floorRounds)})`,
+  );
+  console.log(
+    `ratio: ${ratio.toFixed(2)}x the floor, median of per-round ratios (${ratios.map((v) => v.toFixed(2)).join(', ')}); ${(((ms - floor) / ms) * 100).toFixed(0)}% of the CPU is not ECDSA`,
+  );
   console.log(
     JSON.stringify({
       node: process.version,

@@ -47,7 +47,11 @@ function main(): void {
   });
   const work = mkdtempSync(join(tmpdir(), 'imgverify-install-size-'));
   try {
-    const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT)) as Array<{ filename: string; size: number; unpackedSize: number }>;
+    const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT)) as Array<{
+      filename: string;
+      size: number;
+      unpackedSize: number;
+    }>;
     const tarball = join(work, packed[0]!.filename);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
     const results = [measure('imgverify', [tarball], work)];
@@ -56,7 +60,9 @@ function main(): void {
       results.push(measure('imgverify + optional (webhook, CEL)', [tarball, ...optional], work));
     }
     for (const spec of values.compare.split(',').filter(Boolean)) results.push(measure(spec, [spec], work));
-    console.log(`install size (${process.version}; npm ${npm(['--version'], ROOT).trim()}; tarball ${(packed[0]!.size / 1024).toFixed(0)} KiB, unpacked ${(packed[0]!.unpackedSize / 1024).toFixed(0)} KiB)`);
+    console.log(
+      `install size (${process.version}; npm ${npm(['--version'], ROOT).trim()}; tarball ${(packed[0]!.size / 1024).toFixed(0)} KiB, unpacked ${(packed[0]!.unpackedSize / 1024).toFixed(0)} KiB)`,
+    );
     console.log('install                                  packages        size');
     for (const r of results) console.log(`${r.name.padEnd(40)} ${String(r.packages).padStart(8)}  ${(r.kib / 1024).toFixed(1).padStart(7)} MiB`);
     const own = results[0]!;

@@ -52,8 +52,13 @@ function percentile(values: number[], p: number): number {
 
 function review(kind: 'Pod' | 'Deployment', images: string[], annotationBytes = 0): string {
   const spec = { containers: images.map((image, i) => ({ name: `c${i}`, image })) };
-  const metadata = { name: `soak-${randomUUID().slice(0, 8)}`, namespace: 'soak', ...(annotationBytes > 0 ? { annotations: { blob: 'x'.repeat(annotationBytes) } } : {}) };
-  const object = kind === 'Pod' ? { apiVersion: 'v1', kind, metadata, spec } : { apiVersion: 'apps/v1', kind, metadata, spec: { replicas: 2, template: { spec } } };
+  const metadata = {
+    name: `soak-${randomUUID().slice(0, 8)}`,
+    namespace: 'soak',
+    ...(annotationBytes > 0 ? { annotations: { blob: 'x'.repeat(annotationBytes) } } : {}),
+  };
+  const object =
+    kind === 'Pod' ? { apiVersion: 'v1', kind, metadata, spec } : { apiVersion: 'apps/v1', kind, metadata, spec: { replicas: 2, template: { spec } } };
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -151,7 +156,9 @@ async function main(): Promise<void> {
       await pushTestImage(registry, `soak/unsigned-${i}`, 'v1');
       bad.push(`soak/unsigned-${i}`);
       const t = await pushTestImage(registry, `soak/tampered-${i}`, 'v1');
-      await pushSignatures(registry, `soak/tampered-${i}`, t.digest, [sigstore.signImage({ digest: t.digest, identity: { email: 'intruder@example.test' }, issuer: ISSUER })]);
+      await pushSignatures(registry, `soak/tampered-${i}`, t.digest, [
+        sigstore.signImage({ digest: t.digest, identity: { email: 'intruder@example.test' }, issuer: ISSUER }),
+      ]);
       bad.push(`soak/tampered-${i}`);
     }
     const pushSeconds = (performance.now() - pushStart) / 1000;
@@ -169,7 +176,8 @@ async function main(): Promise<void> {
         // Changes every time: a new policy-set version, so the verdict cache starts over.
         'other.yaml': policyYaml(`other-${policyVersion}`, ['example.test/**'], [{ name: 'never', static: { action: 'fail' } }]),
       };
-      if (broken) files['broken.yaml'] = 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: broken}\nspec: {images: [{glob: "[x"}]}\n';
+      if (broken)
+        files['broken.yaml'] = 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: broken}\nspec: {images: [{glob: "[x"}]}\n';
       writeConfigMap(policies, files);
     };
     writePolicies(false);
@@ -177,18 +185,30 @@ async function main(): Promise<void> {
     webhook = spawn(
       process.execPath,
       [
-        CLI, 'webhook',
-        '--policies', policies,
-        '--tls-cert', join(tlsDir, 'tls.crt'),
-        '--tls-key', join(tlsDir, 'tls.key'),
-        '--trusted-root', join(dir, 'trusted_root.json'),
-        '--docker-config', join(dir, 'no-config.json'),
-        '--port', '0',
-        '--host', '127.0.0.1',
-        '--timeout', '3s',
-        '--cache-size', '100',
-        '--shutdown-delay', '1s',
-        '--log-level', 'info',
+        CLI,
+        'webhook',
+        '--policies',
+        policies,
+        '--tls-cert',
+        join(tlsDir, 'tls.crt'),
+        '--tls-key',
+        join(tlsDir, 'tls.key'),
+        '--trusted-root',
+        join(dir, 'trusted_root.json'),
+        '--docker-config',
+        join(dir, 'no-config.json'),
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--timeout',
+        '3s',
+        '--cache-size',
+        '100',
+        '--shutdown-delay',
+        '1s',
+        '--log-level',
+        'info',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } },
     );
@@ -250,7 +270,16 @@ async function main(): Promise<void> {
       }, 20_000),
     );
     const latencies: Record<Kind, number[]> = { cached: [], new: [], unsigned: [], malformed: [], huge: [] };
-    const counts = { requests: 0, status: {} as Record<string, number>, wrongAllows: 0, wrongAnswers: 0, signedDenied: 0, transportErrors: 0, allowed: 0, denied: 0 };
+    const counts = {
+      requests: 0,
+      status: {} as Record<string, number>,
+      wrongAllows: 0,
+      wrongAnswers: 0,
+      signedDenied: 0,
+      transportErrors: 0,
+      allowed: 0,
+      denied: 0,
+    };
     const denialReasons: Record<string, number> = {};
     let poolNext = 0;
     let inFlight = 0;
@@ -283,20 +312,36 @@ async function main(): Promise<void> {
           expect = 'deny';
           break;
         case 'malformed': {
-          const variants = ['{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}', '{not json', JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }), '[]'];
+          const variants = [
+            '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}',
+            '{not json',
+            JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }),
+            '[]',
+          ];
           body = variants[Math.floor(random() * variants.length)]!;
           expect = 'invalid';
           break;
         }
         case 'huge':
-          body = review('Deployment', Array.from({ length: 40 }, (_, i) => `${host}/${hot[i % hot.length]!.repo}:v1@${hot[i % hot.length]!.digest}`), hugeAnnotation);
+          body = review(
+            'Deployment',
+            Array.from({ length: 40 }, (_, i) => `${host}/${hot[i % hot.length]!.repo}:v1@${hot[i % hot.length]!.digest}`),
+            hugeAnnotation,
+          );
           expect = 'allow-or-operational';
           break;
       }
       counts.requests++;
       const started = performance.now();
       try {
-        const res = await request(`${url}/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent, headersTimeout: 15_000, bodyTimeout: 15_000 });
+        const res = await request(`${url}/validate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          dispatcher: agent,
+          headersTimeout: 15_000,
+          bodyTimeout: 15_000,
+        });
         const text = await res.body.text();
         latencies[kind].push(performance.now() - started);
         counts.status[res.statusCode] = (counts.status[res.statusCode] ?? 0) + 1;
@@ -339,7 +384,9 @@ async function main(): Promise<void> {
       pending.add(p);
       if (i % Math.max(1, Math.round(rate * 60)) === 0 && i > 0) {
         const s = samples[samples.length - 1]!;
-        console.error(`  ${((performance.now() - t0) / 60_000).toFixed(1)} min: ${counts.requests} requests, RSS ${s.rssMb.toFixed(0)} MiB, fds ${s.fds}, wrong allows ${counts.wrongAllows}`);
+        console.error(
+          `  ${((performance.now() - t0) / 60_000).toFixed(1)} min: ${counts.requests} requests, RSS ${s.rssMb.toFixed(0)} MiB, fds ${s.fds}, wrong allows ${counts.wrongAllows}`,
+        );
       }
     }
     for (const t of timers) clearInterval(t);
@@ -368,7 +415,9 @@ async function main(): Promise<void> {
     const quarter = (f: number) => samples[Math.min(samples.length - 1, Math.round((samples.length - 1) * f))]!;
     const peak = samples.reduce((m, s) => (s.rssMb > m.rssMb ? s : m));
 
-    console.log(`\nimgverify webhook soak: ${minutes} min at ${rate} requests/s (open loop), registry fault rate ${faultRate} (seed ${seed}), cache 100 entries, pool of ${poolSize} new images`);
+    console.log(
+      `\nimgverify webhook soak: ${minutes} min at ${rate} requests/s (open loop), registry fault rate ${faultRate} (seed ${seed}), cache 100 entries, pool of ${poolSize} new images`,
+    );
     console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; pushing took ${pushSeconds.toFixed(0)} s\n`);
     console.log('| kind | requests | p50 ms | p99 ms | max ms |');
     console.log('| --- | ---: | ---: | ---: | ---: |');
@@ -376,25 +425,50 @@ async function main(): Promise<void> {
       const l = latencies[k];
       console.log(`| ${k} | ${l.length} | ${percentile(l, 50).toFixed(1)} | ${percentile(l, 99).toFixed(1)} | ${Math.max(...l).toFixed(1)} |`);
     }
-    const fiveXX = Object.entries(counts.status).filter(([s]) => s.startsWith('5')).reduce((n, [, c]) => n + c, 0);
+    const fiveXX = Object.entries(counts.status)
+      .filter(([s]) => s.startsWith('5'))
+      .reduce((n, [, c]) => n + c, 0);
     console.log('\n| measure | value |');
     console.log('| --- | ---: |');
     console.log(`| requests | ${counts.requests} |`);
-    console.log(`| HTTP statuses | ${Object.entries(counts.status).map(([s, c]) => `${s}: ${c}`).join(', ')} |`);
+    console.log(
+      `| HTTP statuses | ${Object.entries(counts.status)
+        .map(([s, c]) => `${s}: ${c}`)
+        .join(', ')} |`,
+    );
     console.log(`| wrong allows (unsigned or tampered admitted) | ${counts.wrongAllows} |`);
     console.log(`| wrong answers (malformed not 400, or a review not answered 200) | ${counts.wrongAnswers} |`);
     console.log(`| 5xx answers | ${fiveXX} |`);
     console.log(`| transport errors (no answer) | ${counts.transportErrors} |`);
-    console.log(`| signed images denied (registry faults) | ${counts.signedDenied} (${Object.entries(denialReasons).map(([c, n]) => `${c} ${n}`).join(', ')}) |`);
+    console.log(
+      `| signed images denied (registry faults) | ${counts.signedDenied} (${Object.entries(denialReasons)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}) |`,
+    );
     console.log(`| registry requests / faults injected | ${chaos.requests()} / ${chaos.faults.length} |`);
     console.log(`| policy folder rewrites: reloads loaded / rejected (broken folder) | ${policyRewrites}: ${policyLoaded} / ${policyRejected} |`);
     console.log(`| certificate rewrites: reloads loaded / rejected (certificate before key) | ${tlsRewrites}: ${tlsLoaded} / ${tlsRejected} |`);
     console.log(`| verdict cache hits / misses | ${cacheHits} / ${cacheMisses} |`);
     console.log(`| RSS at start / 25% / 50% / 75% / end, MiB | ${[0, 0.25, 0.5, 0.75, 1].map((f) => quarter(f).rssMb.toFixed(0)).join(' / ')} |`);
     console.log(`| peak RSS, MiB | ${peak.rssMb.toFixed(0)} (at ${(peak.t / 60).toFixed(1)} min) |`);
-    console.log(`| open file descriptors at start / 50% / end (max) | ${quarter(0).fds} / ${quarter(0.5).fds} / ${quarter(1).fds} (${Math.max(...samples.map((s) => s.fds))}) |`);
+    console.log(
+      `| open file descriptors at start / 50% / end (max) | ${quarter(0).fds} / ${quarter(0.5).fds} / ${quarter(1).fds} (${Math.max(...samples.map((s) => s.fds))}) |`,
+    );
     console.log(`| SIGTERM with requests in flight: exit code, time to exit | ${exitCode}, ${shutdownSeconds.toFixed(1)} s |`);
-    console.log(JSON.stringify({ minutes, rate, faultRate, seed, counts, denialReasons, latencies: Object.fromEntries(KINDS.map((k) => [k, { n: latencies[k].length, p50: percentile(latencies[k], 50), p99: percentile(latencies[k], 99) }])), samples, exitCode, shutdownSeconds }));
+    console.log(
+      JSON.stringify({
+        minutes,
+        rate,
+        faultRate,
+        seed,
+        counts,
+        denialReasons,
+        latencies: Object.fromEntries(KINDS.map((k) => [k, { n: latencies[k].length, p50: percentile(latencies[k], 50), p99: percentile(latencies[k], 99) }])),
+        samples,
+        exitCode,
+        shutdownSeconds,
+      }),
+    );
     if (counts.wrongAllows > 0 || fiveXX > 0 || exitCode !== 0) process.exitCode = 1;
   } finally {
     for (const t of timers) clearInterval(t);

@@ -80,16 +80,24 @@ function main(): void {
   console.log('entry                          best ms  median ms  modules');
   for (const entry of ENTRIES) {
     const t = times.get(entry.name)!;
-    console.log(`${entry.name.padEnd(30)} ${best(entry.name).toFixed(1).padStart(7)}  ${median(t).toFixed(1).padStart(9)}  ${String(modules.get(entry.name)).padStart(7)}`);
+    console.log(
+      `${entry.name.padEnd(30)} ${best(entry.name).toFixed(1).padStart(7)}  ${median(t).toFixed(1).padStart(9)}  ${String(modules.get(entry.name)).padStart(7)}`,
+    );
   }
-  console.log(`${'imgverify version (process)'.padEnd(30)} ${Math.min(...cli).toFixed(1).padStart(7)}  ${median(cli).toFixed(1).padStart(9)}`);
+  console.log(
+    `${'imgverify version (process)'.padEnd(30)} ${Math.min(...cli)
+      .toFixed(1)
+      .padStart(7)}  ${median(cli).toFixed(1).padStart(9)}`,
+  );
   const ratio = best('imgverify (require)') / best('@sigstore/verify (require)');
   console.log(`root import / @sigstore/verify alone: ${ratio.toFixed(2)}x (goal: at most 2x) -> ${ratio <= 2 ? 'met' : 'NOT met'}`);
   console.log(
     JSON.stringify({
       node: process.version,
       runs,
-      entries: Object.fromEntries(ENTRIES.map((e) => [e.name, { bestMs: +best(e.name).toFixed(1), medianMs: +median(times.get(e.name)!).toFixed(1), modules: modules.get(e.name) }])),
+      entries: Object.fromEntries(
+        ENTRIES.map((e) => [e.name, { bestMs: +best(e.name).toFixed(1), medianMs: +median(times.get(e.name)!).toFixed(1), modules: modules.get(e.name) }]),
+      ),
       cliVersionBestMs: +Math.min(...cli).toFixed(1),
       ratio: +ratio.toFixed(2),
     }),

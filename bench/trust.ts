@@ -41,7 +41,10 @@ function stats(values: number[]): { median: number; p90: number } {
 /** Wall time of a CLI process (asynchronous: the mirror and the registry are served by this process). */
 async function timeProcess(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -68,7 +71,8 @@ async function main(): Promise<void> {
     writeFileSync(trustedRootFile, JSON.stringify(sigstore.trustedRoot));
 
     const initialize: number[] = [];
-    for (let i = 0; i < runs; i++) initialize.push(await timeProcess(['initialize', '--mirror', served.url, '--root', rootFile, '--tuf-cache', join(work, `init-${i}`)], {}));
+    for (let i = 0; i < runs; i++)
+      initialize.push(await timeProcess(['initialize', '--mirror', served.url, '--root', rootFile, '--tuf-cache', join(work, `init-${i}`)], {}));
 
     const cacheDir = join(work, 'cache');
     const tuf = await initializeTuf({ mirror: served.url, root: repo.root(1), cacheDir });

@@ -84,9 +84,13 @@ async function main(): Promise<void> {
     const cold: number[] = [];
     for (let i = 0; i < coldRuns; i++) {
       const t = performance.now();
-      const p = spawnSync(process.execPath, [CLI, 'verify', refs[i % n]!, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', rootFile], {
-        encoding: 'utf8',
-      });
+      const p = spawnSync(
+        process.execPath,
+        [CLI, 'verify', refs[i % n]!, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', rootFile],
+        {
+          encoding: 'utf8',
+        },
+      );
       cold.push(performance.now() - t);
       if (p.status !== 0) throw new Error(`CLI run failed (${p.status}): ${p.stdout}${p.stderr}`);
     }

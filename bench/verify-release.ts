@@ -186,12 +186,20 @@ async function main(): Promise<void> {
         `${rateLimit !== undefined ? `; registry rate limit ${rateLimit} requests/s` : ''}; builds: ${builds.map(([name, path]) => `${name} = ${path}`).join(', ')})`,
     );
     console.log(`model = latency × (${SETUP} + ${CHAIN} × ⌈images / concurrency⌉); ratio = measured / model; bound = measured / max(model, wall at 0 ms)`);
-    console.log('build    images  conc  latency  load   wall s  model s  ratio   bound  images/s  CPU ms/image  RSS MiB  req/image  429s  images in flight  requests in flight (avg/peak)');
+    console.log(
+      'build    images  conc  latency  load   wall s  model s  ratio   bound  images/s  CPU ms/image  RSS MiB  req/image  429s  images in flight  requests in flight (avg/peak)',
+    );
     const rows: Row[] = [];
     for (let rep = 0; rep < repeat; rep++) {
       for (const n of sizes) {
         const sbom = join(dir, `release-${n}.spdx`);
-        writeFileSync(sbom, releaseSbom('v1.32.0', all.slice(0, n).map((i) => i.reference.replace(registry.host, proxy.host))));
+        writeFileSync(
+          sbom,
+          releaseSbom(
+            'v1.32.0',
+            all.slice(0, n).map((i) => i.reference.replace(registry.host, proxy.host)),
+          ),
+        );
         for (const latency of latencyMs > 0 ? [0, latencyMs] : [0]) {
           proxy.setDelay(latency);
           for (const concurrency of concurrencies) {
@@ -261,7 +269,9 @@ async function main(): Promise<void> {
       for (const n of latencyMs > 0 && concurrencies.includes(1) ? sizes : []) {
         const walls = (l: number) => rows.filter((r) => r.build === build && r.images === n && r.concurrency === 1 && r.latency === l).map((r) => r.wallMs);
         const roundTrips = (median(walls(latencyMs)) - median(walls(0))) / n / latencyMs;
-        console.log(`${build}: ${n} images at concurrency 1: ${roundTrips.toFixed(2)} sequential round trips per image (the model: ${CHAIN}, and ${SETUP} for the batch)`);
+        console.log(
+          `${build}: ${n} images at concurrency 1: ${roundTrips.toFixed(2)} sequential round trips per image (the model: ${CHAIN}, and ${SETUP} for the batch)`,
+        );
       }
     }
     // Medians per configuration.

@@ -176,15 +176,24 @@ async function startServer(dir: string, ca: TestCa, timeout: string, extra: read
     [
       CLI,
       'webhook',
-      '--policies', join(dir, 'policies'),
-      '--tls-cert', join(dir, 'tls.crt'),
-      '--tls-key', join(dir, 'tls.key'),
-      '--trusted-root', join(dir, 'trusted_root.json'),
-      '--docker-config', join(dir, 'no-config.json'),
-      '--port', '0',
-      '--host', '127.0.0.1',
-      '--timeout', timeout,
-      '--log-level', 'info',
+      '--policies',
+      join(dir, 'policies'),
+      '--tls-cert',
+      join(dir, 'tls.crt'),
+      '--tls-key',
+      join(dir, 'tls.key'),
+      '--trusted-root',
+      join(dir, 'trusted_root.json'),
+      '--docker-config',
+      join(dir, 'no-config.json'),
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--timeout',
+      timeout,
+      '--log-level',
+      'info',
       ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } },
@@ -299,7 +308,14 @@ async function main(): Promise<void> {
       { name: 'after, 1 worker', args: ['--workers', '1'], throughput: true },
       { name: `after, ${workers} workers`, args: ['--workers', String(workers)], throughput: true },
     ];
-    const results: Array<{ configuration: string; workers: number; warmUpRounds: number; registryRequests: number; rssMiB: { total: number; processes: number[] }; rounds: Round[] }> = [];
+    const results: Array<{
+      configuration: string;
+      workers: number;
+      warmUpRounds: number;
+      registryRequests: number;
+      rssMiB: { total: number; processes: number[] };
+      rounds: Round[];
+    }> = [];
     for (const configuration of configurations) {
       const server = await startServer(dir, ca, values.timeout, configuration.args);
       try {
@@ -307,7 +323,8 @@ async function main(): Promise<void> {
         rounds.push(await round('cold, by tag', server, pods, 1, concurrency));
         // Every worker warm: until a round by tag verifies nothing and resolves no tag in the foreground.
         let warmUpRounds = 0;
-        const misses = async (): Promise<number> => (await server.counter('imgverify_cache_misses_total')) + (await server.counter('imgverify_tag_lookups_total{result="miss"}'));
+        const misses = async (): Promise<number> =>
+          (await server.counter('imgverify_cache_misses_total')) + (await server.counter('imgverify_tag_lookups_total{result="miss"}'));
         // Two clean rounds in a row, each over every Pod several times on many connections (spread over the workers).
         for (let clean = 0; clean < 2 && warmUpRounds < 12; warmUpRounds++) {
           const before = await misses();
@@ -325,9 +342,13 @@ async function main(): Promise<void> {
     }
 
     const images = podCount * containers;
-    console.log(`\nimgverify webhook benchmark: ${podCount} Pods x ${containers} containers (${images} distinct signed images), registry ${latencyMs} ms away (proxy)`);
     console.log(
-      `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, usable CPUs ${defaultWorkers}, node ${process.version}; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; pushing took ${(pushMs / 1000).toFixed(1)} s\n`,
+      `\nimgverify webhook benchmark: ${podCount} Pods x ${containers} containers (${images} distinct signed images), registry ${latencyMs} ms away (proxy)`,
+    );
+    console.log(
+      `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, usable CPUs ${defaultWorkers}, node ${process.version}; load average at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; pushing took ${(pushMs / 1000).toFixed(1)} s\n`,
     );
     console.log('| configuration | round | concurrency | requests | allowed | p50 ms | p99 ms | max ms | requests/s | images/s | webhook CPU-s per wall-s |');
     console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -340,7 +361,9 @@ async function main(): Promise<void> {
     }
     console.log('');
     for (const result of results) {
-      console.log(`memory after the rounds, ${result.configuration}: ${result.rssMiB.total.toFixed(0)} MiB RSS (${result.rssMiB.processes.map((p) => p.toFixed(0)).join(' + ')})`);
+      console.log(
+        `memory after the rounds, ${result.configuration}: ${result.rssMiB.total.toFixed(0)} MiB RSS (${result.rssMiB.processes.map((p) => p.toFixed(0)).join(' + ')})`,
+      );
     }
     const pinnedOf = (i: number) => results[i]!.rounds.find((r) => r.name === 'warm, pinned')!;
     const byTag = (i: number) => results[i]!.rounds.find((r) => r.name === 'warm, by tag')!;
@@ -348,9 +371,16 @@ async function main(): Promise<void> {
       byTagBefore: { p50Ms: byTag(0).p50Ms, p99Ms: byTag(0).p99Ms, registryRequests: results[0]!.registryRequests },
       byTagAfter: { p50Ms: byTag(1).p50Ms, p99Ms: byTag(1).p99Ms, registryRequests: results[1]!.registryRequests },
       byTagAfterWorkers: { p50Ms: byTag(2).p50Ms, p99Ms: byTag(2).p99Ms, registryRequests: results[2]!.registryRequests },
-      pinnedThroughput: { oneWorker: pinnedOf(1).requestsPerSecond, workers: pinnedOf(2).requestsPerSecond, ratio: pinnedOf(2).requestsPerSecond / pinnedOf(1).requestsPerSecond },
+      pinnedThroughput: {
+        oneWorker: pinnedOf(1).requestsPerSecond,
+        workers: pinnedOf(2).requestsPerSecond,
+        ratio: pinnedOf(2).requestsPerSecond / pinnedOf(1).requestsPerSecond,
+      },
       cpuPerWall: { oneWorker: pinnedOf(1).cpuPerWall, workers: pinnedOf(2).cpuPerWall },
-      cpuMsPerPinnedAdmission: { oneWorker: (pinnedOf(1).cpuPerWall / pinnedOf(1).requestsPerSecond) * 1000, workers: (pinnedOf(2).cpuPerWall / pinnedOf(2).requestsPerSecond) * 1000 },
+      cpuMsPerPinnedAdmission: {
+        oneWorker: (pinnedOf(1).cpuPerWall / pinnedOf(1).requestsPerSecond) * 1000,
+        workers: (pinnedOf(2).cpuPerWall / pinnedOf(2).requestsPerSecond) * 1000,
+      },
     };
     console.log(
       `\nwarm by tag (c=${latencyConcurrency}): before p50 ${summary.byTagBefore.p50Ms.toFixed(2)} / p99 ${summary.byTagBefore.p99Ms.toFixed(2)} ms (${summary.byTagBefore.registryRequests} registry requests); ` +

@@ -74,19 +74,30 @@ async function main(): Promise<void> {
         apiVersion: 'policy.sigstore.dev/v1beta1',
         kind: 'ClusterImagePolicy',
         metadata: { name: 'release' },
-        spec: { images: [{ glob: `${registry.host}/shop/**` }, { glob: `${privateRegistry.host}/shop/**` }], authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }] },
+        spec: {
+          images: [{ glob: `${registry.host}/shop/**` }, { glob: `${privateRegistry.host}/shop/**` }],
+          authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }],
+        },
       },
       {
         apiVersion: 'policy.imgverify.dev/v1alpha1',
         kind: 'ImagePolicy',
         metadata: { name: 'team-key', namespace: 'team-a' },
-        spec: { images: [{ glob: `${registry.host}/shop/**` }], authorities: [{ name: 'team', key: { data: teamKey.publicKey.export({ type: 'spki', format: 'pem' }).toString() } }] },
+        spec: {
+          images: [{ glob: `${registry.host}/shop/**` }],
+          authorities: [{ name: 'team', key: { data: teamKey.publicKey.export({ type: 'spki', format: 'pem' }).toString() } }],
+        },
       },
     ];
     const folder = join(work, 'policies');
     mkdirSync(folder);
     writeFileSync(join(folder, 'policies.yaml'), policies.map((p) => stringify(p)).join('---\n'));
-    for (const p of policies) api.store.create(api.store.type(p.kind === 'ImagePolicy' ? 'imagepolicies.policy.imgverify.dev' : 'clusterimagepolicies.policy.sigstore.dev'), p.metadata.namespace, p);
+    for (const p of policies)
+      api.store.create(
+        api.store.type(p.kind === 'ImagePolicy' ? 'imagepolicies.policy.imgverify.dev' : 'clusterimagepolicies.policy.sigstore.dev'),
+        p.metadata.namespace,
+        p,
+      );
 
     // Manifests, as CI has them.
     const manifests = yamlStream([
@@ -102,26 +113,49 @@ async function main(): Promise<void> {
     api.store.create(api.store.type('secrets'), 'team-b', {
       metadata: { name: 'regcred', namespace: 'team-b' },
       type: 'kubernetes.io/dockerconfigjson',
-      data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: { [privateRegistry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } })).toString('base64') },
+      data: {
+        '.dockerconfigjson': Buffer.from(
+          JSON.stringify({ auths: { [privateRegistry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } }),
+        ).toString('base64'),
+      },
     });
     const pod = (namespace: string, name: string, containers: Array<[string, { ref: string; at: string }, string]>, pullSecrets?: string[]) => {
       const pods = api.store.type('pods');
       const created: unknown = api.store.create(pods, namespace, {
         metadata: { name, namespace },
-        spec: { containers: containers.map(([n, img]) => ({ name: n, image: img.ref })), ...(pullSecrets ? { imagePullSecrets: pullSecrets.map((n) => ({ name: n })) } : {}) },
+        spec: {
+          containers: containers.map(([n, img]) => ({ name: n, image: img.ref })),
+          ...(pullSecrets ? { imagePullSecrets: pullSecrets.map((n) => ({ name: n })) } : {}),
+        },
       });
-      const containerStatuses = containers.map(([n, img, shape]) => ({ name: n, image: img.ref, imageID: shape === 'docker' ? `docker-pullable://${img.at}` : img.at, ready: true, restartCount: 0 }));
-      api.store.update(pods, namespace, name, { ...(created as Record<string, unknown>), status: { phase: 'Running', containerStatuses } }, 'v1', { subresource: 'status' });
+      const containerStatuses = containers.map(([n, img, shape]) => ({
+        name: n,
+        image: img.ref,
+        imageID: shape === 'docker' ? `docker-pullable://${img.at}` : img.at,
+        ready: true,
+        restartCount: 0,
+      }));
+      api.store.update(pods, namespace, name, { ...(created as Record<string, unknown>), status: { phase: 'Running', containerStatuses } }, 'v1', {
+        subresource: 'status',
+      });
     };
     pod('team-a', 'web-7d4b9', [['web', web, 'containerd']]);
     pod('team-a', 'api-0', [['api', api2, 'docker']]);
-    pod('team-b', 'web-5f6c8', [['web', web, 'containerd'], ['log-shipper', sidecar, 'containerd']]);
+    pod('team-b', 'web-5f6c8', [
+      ['web', web, 'containerd'],
+      ['log-shipper', sidecar, 'containerd'],
+    ]);
     pod('team-b', 'billing-0', [['billing', billing, 'containerd']], ['regcred']);
 
     console.log(`# registries ${registry.host} and ${privateRegistry.host} (the second needs credentials); Kubernetes API ${api.url} (emulated)`);
     const flags = ['--trusted-root', relative(work, root)];
     await show('manifests before they run', ['policy', 'test', '--policies', 'policies', '-f', 'manifests.yaml', ...flags], work);
-    await show('the same from standard input, as SARIF (GitHub code scanning)', ['policy', 'test', '--policies', 'policies', '-f', '-', '--stdin-filename', 'rendered/prod.yaml', '-o', 'sarif', ...flags], work, { text: manifests, from: 'kustomize build overlays/prod' });
+    await show(
+      'the same from standard input, as SARIF (GitHub code scanning)',
+      ['policy', 'test', '--policies', 'policies', '-f', '-', '--stdin-filename', 'rendered/prod.yaml', '-o', 'sarif', ...flags],
+      work,
+      { text: manifests, from: 'kustomize build overlays/prod' },
+    );
     await show('what runs', ['audit', '--kubeconfig', 'kubeconfig', ...flags], work);
     await show('what runs, with OpenReports Reports', ['audit', '--kubeconfig', 'kubeconfig', '--write-reports', ...flags], work);
     const report = api.store.get(api.store.type('reports.openreports.io'), 'team-b', 'imgverify-images') as { metadata: Record<string, unknown> };

@@ -72,7 +72,14 @@ async function main(): Promise<void> {
     const ok = run(['verify', image, '--certificate-identity', K8S.identity, '--certificate-oidc-issuer', K8S.issuer]);
     const bad = run(['verify', image, '--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', K8S.issuer]);
     console.log(`\nA multi-arch image index (docker.io/${INDEX.repo}, ${INDEX.digest}), by tag:`);
-    const multiArch = run(['verify', `${registry.host}/${INDEX.repo}:${INDEX.tag}`, '--certificate-identity', INDEX.identity, '--certificate-oidc-issuer', INDEX.issuer]);
+    const multiArch = run([
+      'verify',
+      `${registry.host}/${INDEX.repo}:${INDEX.tag}`,
+      '--certificate-identity',
+      INDEX.identity,
+      '--certificate-oidc-issuer',
+      INDEX.issuer,
+    ]);
     if (ok !== 0 || bad !== 1 || multiArch !== 0) {
       console.error(
         `\nunexpected outcome: verification exited ${ok} (expected 0), the wrong identity exited ${bad} (expected 1), ` +

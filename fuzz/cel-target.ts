@@ -133,7 +133,9 @@ function writeStats(): void {
       p999Ms: percentile(0.999),
       maxMs: timing.maxMs,
       slowestExpression: timing.slowest,
-      histogram: Object.fromEntries(timing.buckets.map((n, i) => [i < BUCKETS_MS.length ? `<=${BUCKETS_MS[i]}ms` : `>${BUCKETS_MS[BUCKETS_MS.length - 1]}ms`, n])),
+      histogram: Object.fromEntries(
+        timing.buckets.map((n, i) => [i < BUCKETS_MS.length ? `<=${BUCKETS_MS[i]}ms` : `>${BUCKETS_MS[BUCKETS_MS.length - 1]}ms`, n]),
+      ),
     })}\n`,
   );
 }
@@ -168,6 +170,7 @@ export function fuzzCel(data: Buffer): void {
     const ms = performance.now() - started;
     record(ms, expression);
     if (typeof outcome.ok !== 'boolean') throw new InvariantViolation('evaluateCondition returned no verdict');
-    if (ms > 2 * MAX_CONDITION_MS) throw new InvariantViolation(`an evaluation ran ${ms.toFixed(0)} ms, more than twice the ${MAX_CONDITION_MS} ms bound: ${expression.slice(0, 200)}`);
+    if (ms > 2 * MAX_CONDITION_MS)
+      throw new InvariantViolation(`an evaluation ran ${ms.toFixed(0)} ms, more than twice the ${MAX_CONDITION_MS} ms bound: ${expression.slice(0, 200)}`);
   }
 }

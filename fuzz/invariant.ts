@@ -19,7 +19,8 @@ export class InvariantViolation extends Error {
 /** Throws InvariantViolation unless `err` is an ImgverifyError with a known, non-internal code. */
 export function assertTyped(err: unknown, what: string): void {
   if (err instanceof ImgverifyError && Object.hasOwn(ERROR_CODES, err.code) && err.code !== 'INTERNAL_ERROR') {
-    if (typeof err.message !== 'string' || err.message.length === 0) throw new InvariantViolation(`${what}: ImgverifyError ${err.code} without a message`, { cause: err });
+    if (typeof err.message !== 'string' || err.message.length === 0)
+      throw new InvariantViolation(`${what}: ImgverifyError ${err.code} without a message`, { cause: err });
     return;
   }
   const shown = err instanceof Error ? `${err.name}: ${err.message}` : `non-Error: ${errorMessage(err)}`;

@@ -47,7 +47,7 @@ function loadError(addon: string, preload?: string): string | undefined {
     encoding: 'utf8',
     env: { ...process.env, LD_BIND_NOW: '1', ...(preload ? { LD_PRELOAD: preload } : {}) },
   });
-  return res.status === 0 ? undefined : res.stderr.split('\n').find((l) => l.startsWith('Error:')) ?? res.stderr.slice(0, 500);
+  return res.status === 0 ? undefined : (res.stderr.split('\n').find((l) => l.startsWith('Error:')) ?? res.stderr.slice(0, 500));
 }
 
 /** Sets VER_FLG_WEAK on the named version requirements of an ELF64 little-endian file. */
@@ -67,7 +67,7 @@ export function weakenVersionNeeds(file: string, names: readonly string[]): numb
     if (s.type !== SHT_GNU_VERNEED) continue;
     const strtab = section(s.link).offset;
     const name = (o: number) => b.toString('latin1', strtab + o, b.indexOf(0, strtab + o));
-    for (let vn = s.offset; ; ) {
+    for (let vn = s.offset; ;) {
       const count = b.readUInt16LE(vn + 2);
       let aux = vn + b.readUInt32LE(vn + 8);
       for (let k = 0; k < count; k++) {

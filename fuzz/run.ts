@@ -68,12 +68,20 @@ async function corpusCoverage(name: string, corpus: string, preload: string): Pr
   const dir = join(ROOT, 'build', 'fuzz', 'coverage', name);
   rmSync(dir, { recursive: true, force: true });
   // The replay keeps the fuzzing run's timing figures (IMGVERIFY_FUZZ_NO_STATS).
-  await runJazzer([corpus, '--sync', '-i', INSTRUMENTED, '-m', 'regression', '--coverage', '--coverage_directory', dir, '--coverage_reporters', 'json-summary'], name, preload, {
-    IMGVERIFY_FUZZ_NO_STATS: '1',
-  });
+  await runJazzer(
+    [corpus, '--sync', '-i', INSTRUMENTED, '-m', 'regression', '--coverage', '--coverage_directory', dir, '--coverage_reporters', 'json-summary'],
+    name,
+    preload,
+    {
+      IMGVERIFY_FUZZ_NO_STATS: '1',
+    },
+  );
   const summaryFile = join(dir, 'coverage-summary.json');
   if (!existsSync(summaryFile)) return undefined;
-  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, { lines: { total: number; covered: number }; branches: { total: number; covered: number } }>;
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<
+    string,
+    { lines: { total: number; covered: number }; branches: { total: number; covered: number } }
+  >;
   let lines = [0, 0];
   let branches = [0, 0];
   for (const file of target.files) {
@@ -123,9 +131,14 @@ async function fuzzOne(name: string, seconds: number, seed: number | undefined, 
     return value;
   };
   const executions = last(/stat::number_of_executed_units: (\d+)/g) || last(/Done (\d+) runs/g) || last(/^#(\d+)/gm);
-  const findings = readdirSync(findingsDir).filter((f) => !before.has(f)).map((f) => join(findingsDir, f));
+  const findings = readdirSync(findingsDir)
+    .filter((f) => !before.has(f))
+    .map((f) => join(findingsDir, f));
   if (findings.length > 0 || (exitCode !== 0 && exitCode !== null)) {
-    const crash = log.split('\n').filter((l) => /Uncaught Exception|InvariantViolation|Error|timeout|out-of-memory|==\d+==/.test(l)).slice(0, 20);
+    const crash = log
+      .split('\n')
+      .filter((l) => /Uncaught Exception|InvariantViolation|Error|timeout|out-of-memory|==\d+==/.test(l))
+      .slice(0, 20);
     process.stderr.write(`\n${name}: exit ${exitCode}, findings ${findings.join(', ') || '(none written)'}\n${crash.join('\n')}\n`);
   }
   return {
@@ -172,7 +185,9 @@ async function main(): Promise<void> {
     const stats = join(ROOT, 'build', 'fuzz', 'stats', `${name}.json`);
     rmSync(stats, { force: true });
     const r = await fuzzOne(name, seconds, seed, preload);
-    console.error(`  ${r.executions} executions, cov ${r.edges}, ft ${r.features}, corpus ${r.corpus}, lines ${r.linesPct?.toFixed(0) ?? '?'}%, findings ${r.findings.length}`);
+    console.error(
+      `  ${r.executions} executions, cov ${r.edges}, ft ${r.features}, corpus ${r.corpus}, lines ${r.linesPct?.toFixed(0) ?? '?'}%, findings ${r.findings.length}`,
+    );
     // A target that times what it runs (the CEL evaluations) leaves its figures here.
     if (existsSync(stats)) console.error(`  timing: ${readFileSync(stats, 'utf8').trim()}`);
     results.push(r);

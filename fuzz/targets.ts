@@ -142,13 +142,31 @@ function dsseSeeds(): Buffer[] {
     predicateType: 'https://slsa.dev/provenance/v1',
     predicate: { buildDefinition: {}, runDetails: {} },
   };
-  out.push(asJson({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(JSON.stringify(statement)).toString('base64'), signatures: [{ keyid: '', sig: 'MEUCIQ==' }] }));
+  out.push(
+    asJson({
+      payloadType: 'application/vnd.in-toto+json',
+      payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+      signatures: [{ keyid: '', sig: 'MEUCIQ==' }],
+    }),
+  );
   return out;
 }
 
 function admissionSeeds(): Buffer[] {
-  const pod = (images: string[]) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { initContainers: [{ name: 'i', image: images[0] }], containers: images.map((image, i) => ({ name: `c${i}`, image })) } });
-  const review = (kind: { group: string; version: string; kind: string }, resource: string, operation: string, object: unknown, oldObject: unknown = null, subResource?: string) =>
+  const pod = (images: string[]) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'ns' },
+    spec: { initContainers: [{ name: 'i', image: images[0] }], containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+  });
+  const review = (
+    kind: { group: string; version: string; kind: string },
+    resource: string,
+    operation: string,
+    object: unknown,
+    oldObject: unknown = null,
+    subResource?: string,
+  ) =>
     asJson({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
@@ -176,16 +194,33 @@ function admissionSeeds(): Buffer[] {
     spec: { replicas, template: { spec: { containers: [{ name: 'c', image }] } } },
   });
   return [
-    review({ group: '', version: 'v1', kind: 'Pod' }, 'pods', 'CREATE', pod(['registry.k8s.io/pause:3.10', `registry.k8s.io/kube-apiserver:v1.32.0@${K8S_DIGEST}`])),
-    review({ group: 'apps', version: 'v1', kind: 'Deployment' }, 'deployments', 'UPDATE', deployment('ghcr.io/org/app:2'), deployment('ghcr.io/org/app:1')),
-    review({ group: 'apps', version: 'v1', kind: 'Deployment' }, 'deployments', 'UPDATE', deployment('ghcr.io/org/app:1', 1), deployment('ghcr.io/org/app:1', 3)),
     review(
-      { group: 'batch', version: 'v1', kind: 'CronJob' },
-      'cronjobs',
+      { group: '', version: 'v1', kind: 'Pod' },
+      'pods',
       'CREATE',
-      { apiVersion: 'batch/v1', kind: 'CronJob', spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } } } } },
+      pod(['registry.k8s.io/pause:3.10', `registry.k8s.io/kube-apiserver:v1.32.0@${K8S_DIGEST}`]),
     ),
-    review({ group: '', version: 'v1', kind: 'Pod' }, 'pods', 'UPDATE', { ...pod(['nginx']), spec: { containers: [], ephemeralContainers: [{ name: 'dbg', image: 'busybox:1.36' }] } }, pod(['nginx']), 'ephemeralcontainers'),
+    review({ group: 'apps', version: 'v1', kind: 'Deployment' }, 'deployments', 'UPDATE', deployment('ghcr.io/org/app:2'), deployment('ghcr.io/org/app:1')),
+    review(
+      { group: 'apps', version: 'v1', kind: 'Deployment' },
+      'deployments',
+      'UPDATE',
+      deployment('ghcr.io/org/app:1', 1),
+      deployment('ghcr.io/org/app:1', 3),
+    ),
+    review({ group: 'batch', version: 'v1', kind: 'CronJob' }, 'cronjobs', 'CREATE', {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } } } },
+    }),
+    review(
+      { group: '', version: 'v1', kind: 'Pod' },
+      'pods',
+      'UPDATE',
+      { ...pod(['nginx']), spec: { containers: [], ephemeralContainers: [{ name: 'dbg', image: 'busybox:1.36' }] } },
+      pod(['nginx']),
+      'ephemeralcontainers',
+    ),
     review({ group: '', version: 'v1', kind: 'Pod' }, 'pods', 'DELETE', null, pod(['nginx'])),
   ];
 }
@@ -357,7 +392,8 @@ export const POLICY_PARSERS: ReadonlyArray<{ readonly name: string; readonly par
       if (result.errors.length === 0) {
         for (const image of ['nginx', 'ghcr.io/my-org/app:1', 'registry.k8s.io/pause:3.10']) matchPolicies(result.policies, parseReference(image));
         // ... and their spec.match against an admitted object.
-        for (const policy of result.policies) policyAppliesTo(policy, { resource: { group: 'apps', version: 'v1', resource: 'deployments' }, labels: { team: 'a' } });
+        for (const policy of result.policies)
+          policyAppliesTo(policy, { resource: { group: 'apps', version: 'v1', resource: 'deployments' }, labels: { team: 'a' } });
       }
       return result;
     },
@@ -453,7 +489,11 @@ export const TARGETS: readonly FuzzTarget[] = [
         [ANNOTATION_BUNDLE]: JSON.stringify(a.bundle),
       };
       const server = json(...SERVER_IMAGE, 'sig-manifest.json') as { layers: Array<{ annotations: Record<string, string> }> };
-      return [asJson(annotations), ...server.layers.map((l) => asJson(l.annotations)), asJson({ [ANNOTATION_SIGNATURE]: a.signature, [ANNOTATION_RFC3161_TIMESTAMP]: '{"SignedRFC3161Timestamp":"MAA="}' })];
+      return [
+        asJson(annotations),
+        ...server.layers.map((l) => asJson(l.annotations)),
+        asJson({ [ANNOTATION_SIGNATURE]: a.signature, [ANNOTATION_RFC3161_TIMESTAMP]: '{"SignedRFC3161Timestamp":"MAA="}' }),
+      ];
     },
   },
   {
@@ -518,7 +558,16 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'cluster-image-policy',
-    files: ['webhook/crd-document', 'webhook/policy-documents', 'webhook/cluster-image-policy', 'webhook/resource-match', 'webhook/trust-root', 'webhook/policy-set', 'webhook/glob', 'policy/cel'],
+    files: [
+      'webhook/crd-document',
+      'webhook/policy-documents',
+      'webhook/cluster-image-policy',
+      'webhook/resource-match',
+      'webhook/trust-root',
+      'webhook/policy-set',
+      'webhook/glob',
+      'policy/cel',
+    ],
     description: 'ClusterImagePolicy and TrustRoot YAML (policy parsers), CEL conditions, glob matching',
     fuzz: (data) => {
       const t = utf8(data);

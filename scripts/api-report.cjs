@@ -47,7 +47,9 @@ for (const [configFile, isWebhook] of [
   });
   if (!result.succeeded) {
     failed = true;
-    console.error(`${configFile}: ${result.errorCount} errors, ${result.warningCount} warnings${result.apiReportChanged ? '; the API changed: review it, then run npm run api:update' : ''}`);
+    console.error(
+      `${configFile}: ${result.errorCount} errors, ${result.warningCount} warnings${result.apiReportChanged ? '; the API changed: review it, then run npm run api:update' : ''}`,
+    );
   }
 }
 process.exitCode = failed ? 1 : 0;

@@ -36,7 +36,23 @@ const LAYERS = {
   release: ['errors', 'net', 'policy', 'reference', 'registry', 'sbom', 'util', 'verify'],
   // The public entry (`imgverify`): everything but its clients; with the wrappers generated for
   // the functions it loads on first call (scripts/lazy-exports.cjs).
-  index: ['attestation', 'bundle', 'cosign', 'errors', 'lazy-exports', 'net', 'policy', 'reference', 'registry', 'rekor', 'release', 'sbom', 'trust', 'util', 'verify'],
+  index: [
+    'attestation',
+    'bundle',
+    'cosign',
+    'errors',
+    'lazy-exports',
+    'net',
+    'policy',
+    'reference',
+    'registry',
+    'rekor',
+    'release',
+    'sbom',
+    'trust',
+    'util',
+    'verify',
+  ],
   'lazy-exports': ['net', 'policy', 'registry', 'release', 'sbom', 'trust', 'util', 'verify'],
   // The clients: like any embedder, they use the public entries and util/ only.
   webhook: ['index', 'util'],

@@ -10,7 +10,6 @@ import { errorMessage } from './util/describe';
 /** What kind of failure a code is; decides the CLI exit status (2, 1, 3, 4). */
 export type ErrorCategory = 'usage' | 'verification' | 'operational' | 'internal';
 
-
 /** Every error code and its category (decides the CLI exit status). */
 export const ERROR_CODES = {
   // --- usage and configuration (exit 2) ---
@@ -133,11 +132,7 @@ export class ImgverifyError extends Error {
   /** Structured facts about the failure (digests compared, status codes, ...). */
   readonly details?: Readonly<Record<string, unknown>>;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ImgverifyError';
     this.code = code;

@@ -72,11 +72,9 @@ export function parseDigest(digest: string): string {
     });
   }
   if (hex.length !== length || hex !== hex.toLowerCase()) {
-    throw new ImgverifyError(
-      'INVALID_REFERENCE',
-      `invalid ${algorithm} digest "${digest}": expected ${length} lower-case hex characters`,
-      { details: { digest } },
-    );
+    throw new ImgverifyError('INVALID_REFERENCE', `invalid ${algorithm} digest "${digest}": expected ${length} lower-case hex characters`, {
+      details: { digest },
+    });
   }
   return digest;
 }
@@ -84,8 +82,7 @@ export function parseDigest(digest: string): string {
 function splitDomain(name: string): { registry: string; path: string } {
   const slash = name.indexOf('/');
   const first = slash === -1 ? '' : name.slice(0, slash);
-  const isDomain =
-    slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
+  const isDomain = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
   if (!isDomain) return { registry: DEFAULT_REGISTRY, path: name };
   return { registry: first, path: name.slice(slash + 1) };
 }

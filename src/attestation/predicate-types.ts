@@ -29,9 +29,7 @@ export const PREDICATE_TYPES = Object.freeze({
 
 export type PredicateTypeName = keyof typeof PREDICATE_TYPES;
 
-export const PREDICATE_TYPE_NAMES: readonly PredicateTypeName[] = Object.freeze(
-  Object.keys(PREDICATE_TYPES) as PredicateTypeName[],
-);
+export const PREDICATE_TYPE_NAMES: readonly PredicateTypeName[] = Object.freeze(Object.keys(PREDICATE_TYPES) as PredicateTypeName[]);
 
 function isPredicateTypeName(value: string): value is PredicateTypeName {
   return Object.prototype.hasOwnProperty.call(PREDICATE_TYPES, value);

@@ -37,12 +37,7 @@ import { ImgverifyError } from '../errors';
 import { isRecord } from '../util/shape';
 import { errorMessage } from '../util/describe';
 
-const BUNDLE_MEDIA_TYPES: ReadonlySet<string> = new Set([
-  BUNDLE_V01_MEDIA_TYPE,
-  BUNDLE_V02_MEDIA_TYPE,
-  BUNDLE_V03_LEGACY_MEDIA_TYPE,
-  BUNDLE_V03_MEDIA_TYPE,
-]);
+const BUNDLE_MEDIA_TYPES: ReadonlySet<string> = new Set([BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE]);
 
 /** A bundle is a few KB; a DSSE payload can be larger, but not this large. */
 export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -65,10 +60,7 @@ function checkBytes(input: unknown, where: string, required = true): void {
   const value = input.replace(/[\r\n]/g, '');
   const unpadded = value.replace(/=+$/, '');
   const padding = value.length - unpadded.length;
-  const ok =
-    (BASE64_STD.test(value) || BASE64_URL.test(value)) &&
-    unpadded.length % 4 !== 1 &&
-    (padding === 0 || value.length % 4 === 0);
+  const ok = (BASE64_STD.test(value) || BASE64_URL.test(value)) && unpadded.length % 4 !== 1 && (padding === 0 || value.length % 4 === 0);
   if (!ok) throw malformed(`${where} is not valid base64`);
   if (required && unpadded.length === 0) throw malformed(`${where} is empty`);
 }
@@ -79,9 +71,7 @@ function checkUint(value: unknown, where: string, required = true): void {
     if (required) throw malformed(`${where} is missing`);
     return;
   }
-  const ok =
-    (typeof value === 'string' && /^(0|[1-9]\d{0,18})$/.test(value)) ||
-    (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
+  const ok = (typeof value === 'string' && /^(0|[1-9]\d{0,18})$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
   if (!ok) throw malformed(`${where} must be a non-negative integer, got ${JSON.stringify(value)}`);
 }
 

@@ -2,7 +2,15 @@
  * Flags shared by the verifying commands. Names follow cosign so users' habits carry over.
  */
 import type { ParseArgsConfig } from 'node:util';
-import { CERTIFICATE_CLAIM_NAMES, parseReference, type CertificateClaimName, type ClaimMatchers, type RegistryClientOptions, type VerificationPolicy, type VerifierOptions } from '..';
+import {
+  CERTIFICATE_CLAIM_NAMES,
+  parseReference,
+  type CertificateClaimName,
+  type ClaimMatchers,
+  type RegistryClientOptions,
+  type VerificationPolicy,
+  type VerifierOptions,
+} from '..';
 import { TRUST_FLAGS, trustFromFlags } from './trust-flags';
 import type { CommandIO } from './io';
 import { usageError } from './usage-error';
@@ -118,7 +126,9 @@ function claimsFromFlags(values: Values): { claims?: ClaimMatchers; claimsRegExp
 
 /** Whether any identity, issuer, claim or key flag is given. */
 export function hasPolicyFlags(values: Values): boolean {
-  return ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key'].some((f) => values[f] !== undefined);
+  return ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key'].some(
+    (f) => values[f] !== undefined,
+  );
 }
 
 /**

@@ -74,11 +74,15 @@ export function manifestReportJunit(report: ManifestReport): string {
   }
   const c = reportCounts(report);
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  lines.push(`<testsuites name="imgverify policy test" tests="${[...suites.values()].reduce((n, l) => n + l.length, 0)}" failures="${[...suites.values()].flat().filter((x) => x.failure !== undefined).length}" errors="${c.errors}">`);
+  lines.push(
+    `<testsuites name="imgverify policy test" tests="${[...suites.values()].reduce((n, l) => n + l.length, 0)}" failures="${[...suites.values()].flat().filter((x) => x.failure !== undefined).length}" errors="${c.errors}">`,
+  );
   for (const [file, cases] of suites) {
     const failures = cases.filter((x) => x.failure !== undefined).length;
     const errors = cases.filter((x) => x.error !== undefined).length;
-    lines.push(`  <testsuite name="${xmlText(fileLine(file, 1).replace(/:1$/, ''))}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0">`);
+    lines.push(
+      `  <testsuite name="${xmlText(fileLine(file, 1).replace(/:1$/, ''))}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0">`,
+    );
     lines.push(...cases.map(testcase));
     lines.push('  </testsuite>');
   }

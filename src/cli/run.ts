@@ -84,7 +84,6 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
   }
 }
 
-
 /**
  * Runs the command line of this process and sets its exit status. A promise rejection nobody
  * handles (a bug) is reported on stderr instead of ending the process before the command has

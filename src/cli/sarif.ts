@@ -25,7 +25,9 @@ const SARIF_RULES = [
     id: 'imgverify/image-denied',
     name: 'ImageDenied',
     shortDescription: { text: 'An image the admission webhook would deny' },
-    fullDescription: { text: 'A container or image volume of this object uses an image that does not satisfy the ClusterImagePolicies (and ImagePolicies) that apply to it: the imgverify webhook would not admit the object.' },
+    fullDescription: {
+      text: 'A container or image volume of this object uses an image that does not satisfy the ClusterImagePolicies (and ImagePolicies) that apply to it: the imgverify webhook would not admit the object.',
+    },
     defaultConfiguration: { level: 'error' },
   },
   {
@@ -78,7 +80,13 @@ export interface SarifOptions {
 /** The SARIF log of a manifest report. */
 export function manifestReportSarif(report: ManifestReport, options: SarifOptions): Record<string, unknown> {
   const results: Record<string, unknown>[] = [];
-  const result = (ruleId: RuleId, file: string, position: SourcePosition, text: string, extra: { logical?: string; key: readonly string[]; properties?: Record<string, unknown> }): void => {
+  const result = (
+    ruleId: RuleId,
+    file: string,
+    position: SourcePosition,
+    text: string,
+    extra: { logical?: string; key: readonly string[]; properties?: Record<string, unknown> },
+  ): void => {
     const ruleIndex = SARIF_RULES.findIndex((r) => r.id === ruleId);
     results.push({
       ruleId,
@@ -100,7 +108,9 @@ export function manifestReportSarif(report: ManifestReport, options: SarifOption
     });
   };
   for (const e of report.errors) {
-    result('imgverify/manifest-invalid', e.file, e.position ?? { line: 1, column: 1, endLine: 1, endColumn: 1 }, `document ${e.document}: ${e.message}`, { key: [e.file, String(e.document)] });
+    result('imgverify/manifest-invalid', e.file, e.position ?? { line: 1, column: 1, endLine: 1, endColumn: 1 }, `document ${e.document}: ${e.message}`, {
+      key: [e.file, String(e.document)],
+    });
   }
   const logicalName = (o: ObjectReport, i?: ImageReport): string => `${o.namespace ?? ''}/${o.kind ?? ''}/${o.name}${i ? `/${i.field}/${i.container}` : ''}`;
   for (const o of report.objects) {

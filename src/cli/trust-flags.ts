@@ -35,7 +35,11 @@ type Values = Record<string, string | boolean | readonly string[] | undefined>;
  * embedded root. An explicit --tuf-cache that holds nothing is an error, except for the webhook
  * (`cacheOnly`), where it is also where TrustRoot documents keep their caches.
  */
-export async function trustFromFlags(values: Values, io: CommandIO, options: { cacheOnly?: boolean } = {}): Promise<{ roots?: TrustRootInput[]; tuf?: TufTrustRoot }> {
+export async function trustFromFlags(
+  values: Values,
+  io: CommandIO,
+  options: { cacheOnly?: boolean } = {},
+): Promise<{ roots?: TrustRootInput[]; tuf?: TufTrustRoot }> {
   const files = values['trusted-root'];
   const list: string[] = typeof files === 'string' ? [files] : Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
   if (list.length > 0) return { roots: list };
@@ -43,7 +47,10 @@ export async function trustFromFlags(values: Values, io: CommandIO, options: { c
   const cacheDir = explicit ?? defaultTufCacheDir(io.env);
   if (!hasTufCache(cacheDir)) {
     if (explicit !== undefined && !options.cacheOnly) {
-      throw new ImgverifyError('TUF_NOT_INITIALIZED', `--tuf-cache ${explicit}: no TUF metadata is cached there: run imgverify initialize --tuf-cache ${explicit} first`);
+      throw new ImgverifyError(
+        'TUF_NOT_INITIALIZED',
+        `--tuf-cache ${explicit}: no TUF metadata is cached there: run imgverify initialize --tuf-cache ${explicit} first`,
+      );
     }
     return {};
   }

@@ -175,8 +175,6 @@ export async function fetchReferrerBundles(
     );
   }
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const fetched = await Promise.all(
-    candidates.map((c) => fetchBundle(registry, repo, digest, c.descriptor, c.typed, listing.source, maxBytes, signal)),
-  );
+  const fetched = await Promise.all(candidates.map((c) => fetchBundle(registry, repo, digest, c.descriptor, c.typed, listing.source, maxBytes, signal)));
   return fetched.filter((r): r is ReferrerBundle => r !== undefined);
 }

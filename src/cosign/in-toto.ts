@@ -55,15 +55,21 @@ export function parseStatement(payload: Buffer): InTotoStatement {
  */
 export function checkStatementBindsDigest(statement: InTotoStatement, digest: string | readonly string[]): void {
   const wanted = (typeof digest === 'string' ? [digest] : digest).map((d) => d.toLowerCase().split(':') as [string, string]);
-  const names = (s: InTotoSubject, [algorithm, hex]: [string, string]): boolean => typeof s.digest[algorithm] === 'string' && s.digest[algorithm].toLowerCase() === hex;
+  const names = (s: InTotoSubject, [algorithm, hex]: [string, string]): boolean =>
+    typeof s.digest[algorithm] === 'string' && s.digest[algorithm].toLowerCase() === hex;
   if (statement.subjects.some((s) => wanted.some((w) => names(s, w)))) return;
   const [algorithm, hex] = wanted[0] ?? ['sha256', ''];
   const named = statement.subjects
-    .map((s) => `${s.name ? `${s.name} ` : ''}${Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',') || '(no digest)'}`)
+    .map(
+      (s) =>
+        `${s.name ? `${s.name} ` : ''}${
+          Object.entries(s.digest)
+            .map(([a, h]) => `${a}:${h}`)
+            .join(',') || '(no digest)'
+        }`,
+    )
     .join('; ');
-  throw new ImgverifyError(
-    'PAYLOAD_DIGEST_MISMATCH',
-    `the in-toto statement is not about ${algorithm}:${hex}: its subjects are ${named}`,
-    { details: { expected: `${algorithm}:${hex}` } },
-  );
+  throw new ImgverifyError('PAYLOAD_DIGEST_MISMATCH', `the in-toto statement is not about ${algorithm}:${hex}: its subjects are ${named}`, {
+    details: { expected: `${algorithm}:${hex}` },
+  });
 }

@@ -16,13 +16,7 @@ import { ImgverifyError } from '../errors';
 import type { DsseEnvelope } from './dsse';
 import { decodeBase64, decodeHex, decodePem, type Bytes } from '../util/encoding';
 import { isRecord } from '../util/shape';
-import {
-  ANNOTATION_BUNDLE,
-  ANNOTATION_CERTIFICATE,
-  ANNOTATION_CHAIN,
-  ANNOTATION_RFC3161_TIMESTAMP,
-  ANNOTATION_SIGNATURE,
-} from './annotations';
+import { ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_RFC3161_TIMESTAMP, ANNOTATION_SIGNATURE } from './annotations';
 import { errorMessage } from '../util/describe';
 
 /** The Rekor entry cosign stores in `dev.sigstore.cosign/bundle`. */
@@ -205,8 +199,7 @@ const HASH_ALGORITHMS = {
 export function hashedRekordHash(rekor: RekorBundle | undefined): 'sha256' | 'sha384' | 'sha512' {
   if (!rekor) return 'sha256';
   try {
-    const algorithm = (JSON.parse(rekor.body.toString('utf8')) as { spec?: { data?: { hash?: { algorithm?: unknown } } } }).spec?.data?.hash
-      ?.algorithm;
+    const algorithm = (JSON.parse(rekor.body.toString('utf8')) as { spec?: { data?: { hash?: { algorithm?: unknown } } } }).spec?.data?.hash?.algorithm;
     return algorithm === 'sha384' || algorithm === 'sha512' ? algorithm : 'sha256';
   } catch {
     return 'sha256';

@@ -118,11 +118,7 @@ export function checkRekorBodyNamesSigner(body: Buffer, signer: SignerKeyMateria
   if (verifiers.length === 0) throw mismatch('the entry names no verifier');
   for (const v of verifiers) {
     if (!sameSigner(v, signer)) {
-      throw mismatch(
-        v.type === 'CERTIFICATE'
-          ? 'the logged certificate is not the signing certificate'
-          : 'the logged public key is not the signing key',
-      );
+      throw mismatch(v.type === 'CERTIFICATE' ? 'the logged certificate is not the signing certificate' : 'the logged public key is not the signing key');
     }
   }
 }

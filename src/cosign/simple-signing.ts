@@ -54,10 +54,8 @@ export function parseSimpleSigning(payload: Buffer): SimpleSigningPayload {
 /** Throws PAYLOAD_DIGEST_MISMATCH unless the payload binds exactly `digest`. */
 export function checkPayloadBindsDigest(payload: SimpleSigningPayload, digest: string): void {
   if (payload.dockerManifestDigest !== digest) {
-    throw new ImgverifyError(
-      'PAYLOAD_DIGEST_MISMATCH',
-      `signed payload binds ${payload.dockerManifestDigest}, not the image digest ${digest}`,
-      { details: { signed: payload.dockerManifestDigest, image: digest } },
-    );
+    throw new ImgverifyError('PAYLOAD_DIGEST_MISMATCH', `signed payload binds ${payload.dockerManifestDigest}, not the image digest ${digest}`, {
+      details: { signed: payload.dockerManifestDigest, image: digest },
+    });
   }
 }

@@ -57,7 +57,8 @@ export function checkUrl(text: string, what: string): URL {
   } catch {
     throw new ImgverifyError('INVALID_OPTIONS', `${what}: not a URL: ${JSON.stringify(text)}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ImgverifyError('INVALID_OPTIONS', `${what}: unsupported scheme ${url.protocol} (https only)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ImgverifyError('INVALID_OPTIONS', `${what}: unsupported scheme ${url.protocol} (https only)`);
   if (url.username !== '' || url.password !== '') throw new ImgverifyError('INVALID_OPTIONS', `${what}: a URL with user info is refused`);
   if (url.protocol === 'http:' && !isLoopbackRegistry(url.host)) {
     throw new ImgverifyError('INVALID_OPTIONS', `${what}: refusing plain http to ${url.host}: use https (plain http only for loopback hosts)`);
@@ -73,7 +74,8 @@ export class WebClient {
 
   constructor(options: WebClientOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be a positive integer, got ${timeoutMs}`);
+    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0))
+      throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be a positive integer, got ${timeoutMs}`);
     const extra = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
     // The same stack as the registries: HTTPS_PROXY/NO_PROXY apply to Rekor and release files too.
     this.ownsStack = options.httpStack === undefined;
@@ -155,10 +157,14 @@ export class WebClient {
     if (!(err instanceof ImgverifyError)) return err;
     if (err.code === 'SIZE_LIMIT_EXCEEDED') {
       const limit = err.details?.limit;
-      return new ImgverifyError('SIZE_LIMIT_EXCEEDED', `${what} from ${displayUrl(url)} is larger than ${typeof limit === 'number' ? limit : 'the limit of'} bytes`, {
-        cause: err,
-        details: { url: displayUrl(url), ...(typeof limit === 'number' ? { limit } : {}) },
-      });
+      return new ImgverifyError(
+        'SIZE_LIMIT_EXCEEDED',
+        `${what} from ${displayUrl(url)} is larger than ${typeof limit === 'number' ? limit : 'the limit of'} bytes`,
+        {
+          cause: err,
+          details: { url: displayUrl(url), ...(typeof limit === 'number' ? { limit } : {}) },
+        },
+      );
     }
     if (err.code === 'REGISTRY_UNREACHABLE' || err.code === 'REGISTRY_TIMEOUT' || err.code === 'REGISTRY_ERROR') {
       const why = err.message.includes(': ') ? err.message.slice(err.message.lastIndexOf(': ') + 2) : err.message;

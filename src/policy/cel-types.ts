@@ -162,7 +162,10 @@ function typeOfCall(expr: ExprNode, v: Record<string, unknown>, scope: ReadonlyM
   const matching = overloads.filter((o) => (!member || accepts(o.target!, target)) && o.arguments.every((p, i) => accepts(p, args[i])));
   if (matching.length === 0) {
     // Worded as the library's own error at evaluation.
-    throw new Problem(expr.id, `found no matching overload for '${qualified ?? fn}' applied to '${member ? `${typeName(target)}.` : ''}(${args.map(typeName).join(', ')})'`);
+    throw new Problem(
+      expr.id,
+      `found no matching overload for '${qualified ?? fn}' applied to '${member ? `${typeName(target)}.` : ''}(${args.map(typeName).join(', ')})'`,
+    );
   }
   if (fn === 'matches' && member) {
     const pattern = constantString(argNodes[0]);

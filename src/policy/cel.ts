@@ -242,7 +242,12 @@ export function compileCondition(expression: string, origin: string, firstLine =
     throw compileError(origin, where(undefined), `the expression has ${state.nodes} nodes, more than ${MAX_CONDITION_NODES}`, expression);
   }
   if (state.nesting > MAX_COMPREHENSION_NESTING) {
-    throw compileError(origin, where(undefined), `comprehensions (exists, all, map, filter, ...) are nested ${state.nesting} deep, more than ${MAX_COMPREHENSION_NESTING}`, expression);
+    throw compileError(
+      origin,
+      where(undefined),
+      `comprehensions (exists, all, map, filter, ...) are nested ${state.nesting} deep, more than ${MAX_COMPREHENSION_NESTING}`,
+      expression,
+    );
   }
   const mistake = typeProblem(parsed.expr as unknown as ExprNode, celEnvironment, STATEMENT_TYPES);
   if (mistake) throw compileError(origin, where(mistake.id), mistake.why, expression);
@@ -408,7 +413,11 @@ export type ConditionOutcome = { readonly ok: true } | { readonly ok: false; rea
  * Evaluates a compiled condition over a verified statement (the parsed JSON), within the
  * limits (module comment). Never throws.
  */
-export function evaluateCondition(condition: AttestationCondition, statement: Readonly<Record<string, unknown>>, limits: EvaluationLimits = {}): ConditionOutcome {
+export function evaluateCondition(
+  condition: AttestationCondition,
+  statement: Readonly<Record<string, unknown>>,
+  limits: EvaluationLimits = {},
+): ConditionOutcome {
   const compiled = COMPILED.get(condition);
   if (!compiled) return { ok: false, reason: `${condition.origin}: not a compiled condition` };
   const input = statementInput(statement);

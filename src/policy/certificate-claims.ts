@@ -214,7 +214,9 @@ export function certificateClaims(cert: X509Certificate): ParsedClaims {
 function sortedByOid(claims: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const spec of CERTIFICATE_CLAIMS) if (spec.name in claims) out[spec.name] = claims[spec.name]!;
-  for (const key of Object.keys(claims).filter((k) => !BY_NAME.has(k)).sort((a, b) => (fulcioArc(a) ?? 0) - (fulcioArc(b) ?? 0))) {
+  for (const key of Object.keys(claims)
+    .filter((k) => !BY_NAME.has(k))
+    .sort((a, b) => (fulcioArc(a) ?? 0) - (fulcioArc(b) ?? 0))) {
     out[key] = claims[key]!;
   }
   return out;

@@ -67,7 +67,12 @@ export type IdentityMatch =
       readonly details?: Readonly<Record<string, unknown>>;
     };
 
-function exactOrPattern(exact: string | undefined, pattern: string | undefined, field: string, where: string): {
+function exactOrPattern(
+  exact: string | undefined,
+  pattern: string | undefined,
+  field: string,
+  where: string,
+): {
   test: (v: string) => boolean;
   text: string;
 } {
@@ -92,7 +97,10 @@ function claimMap(value: unknown, field: string, where: string): Record<string, 
   }
   for (const name of Object.keys(value)) {
     if (!isCertificateClaimName(name)) {
-      throw new ImgverifyError('INVALID_POLICY', `${where}: ${field}: unknown certificate claim ${JSON.stringify(name)} (known: ${CERTIFICATE_CLAIM_NAMES.join(', ')})`);
+      throw new ImgverifyError(
+        'INVALID_POLICY',
+        `${where}: ${field}: unknown certificate claim ${JSON.stringify(name)} (known: ${CERTIFICATE_CLAIM_NAMES.join(', ')})`,
+      );
     }
     // A claim named with no value (an unset environment variable) would check nothing: refused, as null is.
     if ((value as Record<string, unknown>)[name] === undefined) {

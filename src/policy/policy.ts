@@ -77,7 +77,9 @@ function parsePublicKey(input: string | Buffer | KeyObject, what = 'public key')
 }
 
 function keyId(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 const OPTION_KEYS = keysOf<PolicyOptions>()('insecureIgnoreTlog', 'insecureIgnoreSct');

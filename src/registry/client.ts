@@ -41,7 +41,23 @@ const impl = lazy(() => {
   const { HttpClient } = require('./transport/http') as typeof import('./transport/http');
   const { RegistryLimiter } = require('./transport/limiter') as typeof import('./transport/limiter');
   const { RegistryTransport } = require('./transport/transport') as typeof import('./transport/transport');
-  return { Authenticator, CredentialStore, fetchBlob, contextDetails, describeRequest, fetchManifest, headManifestDigest, checkMaxBytes, resolveOptions, shareHttpStack, ReferrersCapabilities, listReferrers, HttpClient, RegistryLimiter, RegistryTransport };
+  return {
+    Authenticator,
+    CredentialStore,
+    fetchBlob,
+    contextDetails,
+    describeRequest,
+    fetchManifest,
+    headManifestDigest,
+    checkMaxBytes,
+    resolveOptions,
+    shareHttpStack,
+    ReferrersCapabilities,
+    listReferrers,
+    HttpClient,
+    RegistryLimiter,
+    RegistryTransport,
+  };
 });
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -105,9 +121,7 @@ export class RegistryClient {
     const { checkMaxBytes, fetchBlob } = impl();
     const maxBytes = checkMaxBytes(opts.maxBytes, this.options.maxBlobBytes);
     const credentials = checkCallCredentials(opts.credentials);
-    return this.bounded(repo, `blob ${digest}`, opts.signal, (signal) =>
-      fetchBlob(this.transport, repo, digest, { maxBytes, signal, ...credentials }),
-    );
+    return this.bounded(repo, `blob ${digest}`, opts.signal, (signal) => fetchBlob(this.transport, repo, digest, { maxBytes, signal, ...credentials }));
   }
 
   /** Manifests whose `subject` is `digest`: from the referrers API, or the referrers tag. */
@@ -190,10 +204,14 @@ export class RegistryClient {
       if (deadline.aborted && !outer?.aborted && !(err instanceof ImgverifyError && err.code === 'REGISTRY_TIMEOUT')) {
         const ctx = { registry: repo.registry, repository: repo.repository, subject };
         const { contextDetails, describeRequest } = impl();
-        throw new ImgverifyError('REGISTRY_TIMEOUT', `${describeRequest(ctx)}: no complete answer within ${this.options.timeoutMs} ms (redirects, retries and token requests included)`, {
-          cause: err,
-          details: { ...contextDetails(ctx), timeoutMs: this.options.timeoutMs },
-        });
+        throw new ImgverifyError(
+          'REGISTRY_TIMEOUT',
+          `${describeRequest(ctx)}: no complete answer within ${this.options.timeoutMs} ms (redirects, retries and token requests included)`,
+          {
+            cause: err,
+            details: { ...contextDetails(ctx), timeoutMs: this.options.timeoutMs },
+          },
+        );
       }
       throw err;
     }

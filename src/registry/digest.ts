@@ -40,10 +40,8 @@ export function verifyDigest(expected: string, bytes: Uint8Array, what: string, 
   const algorithm = expected.slice(0, expected.indexOf(':'));
   const actual = computeDigest(algorithm, bytes);
   if (actual !== expected) {
-    throw new ImgverifyError(
-      'DIGEST_MISMATCH',
-      `${what}: received ${bytes.length} bytes that hash to ${actual}, not the expected ${expected}`,
-      { details: { ...details, expected, actual, size: bytes.length } },
-    );
+    throw new ImgverifyError('DIGEST_MISMATCH', `${what}: received ${bytes.length} bytes that hash to ${actual}, not the expected ${expected}`, {
+      details: { ...details, expected, actual, size: bytes.length },
+    });
   }
 }

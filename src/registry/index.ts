@@ -34,9 +34,7 @@ export { type CredentialFile, type Env } from './auth/credentials';
 export type { CredentialFileFormat } from './auth/docker-config';
 export { HttpStack, type ClientCertificate, type HttpStackOptions } from './transport/http-stack';
 export { type ProxySettings } from './transport/proxy';
-export {
-  type ManifestKind,
-} from './media-types';
+export { type ManifestKind } from './media-types';
 export type {
   BlobOptions,
   CallCredentials,

@@ -72,7 +72,8 @@ export async function headManifestDigest(
   tag: string,
   opts: Omit<FetchManifestOptions, 'allowMissing'>,
 ): Promise<string | undefined> {
-  if (classifyReference(tag) !== 'tag') throw new ImgverifyError('INVALID_REFERENCE', `expected a tag, got ${JSON.stringify(tag)}`, { details: { reference: tag } });
+  if (classifyReference(tag) !== 'tag')
+    throw new ImgverifyError('INVALID_REFERENCE', `expected a tag, got ${JSON.stringify(tag)}`, { details: { reference: tag } });
   const ctx: RequestContext = { registry: ref.registry, repository: ref.repository, subject: `manifest "${tag}"`, reference: tag };
   const res = await transport.get({
     ctx,
@@ -136,13 +137,7 @@ function checkAnnouncedDigest(res: RegistryResponse, ctx: RequestContext): strin
  * The content's own mediaType wins; else an accepted Content-Type; else the shape decides
  * between OCI manifest and index (both make mediaType optional).
  */
-function resolveMediaType(
-  json: JsonObject,
-  res: RegistryResponse,
-  accepted: readonly string[],
-  what: string,
-  details: Record<string, unknown>,
-): string {
+function resolveMediaType(json: JsonObject, res: RegistryResponse, accepted: readonly string[], what: string, details: Record<string, unknown>): string {
   const field = json.mediaType;
   if (field !== undefined && !isMediaType(field)) {
     throw new ImgverifyError('MALFORMED_CONTENT', `${what}: field "mediaType" is not a media type`, { details });

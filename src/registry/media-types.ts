@@ -6,12 +6,7 @@ const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 
 /** Sent in Accept for every manifest request; callers may add their own types. */
-export const DEFAULT_MANIFEST_TYPES: readonly string[] = Object.freeze([
-  OCI_MANIFEST,
-  OCI_INDEX,
-  DOCKER_MANIFEST,
-  DOCKER_MANIFEST_LIST,
-]);
+export const DEFAULT_MANIFEST_TYPES: readonly string[] = Object.freeze([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST]);
 
 export type ManifestKind = 'image' | 'index' | 'other';
 

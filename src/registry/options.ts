@@ -137,7 +137,11 @@ function resolveCredentialFiles(options: RegistryClientOptions, env: Readonly<Re
   if (dockerConfigPath !== undefined && dockerConfigPath !== false && typeof dockerConfigPath !== 'string') {
     throw invalid('dockerConfigPath must be a path or false');
   }
-  if (credentialFiles !== undefined && credentialFiles !== false && !(Array.isArray(credentialFiles) && credentialFiles.every((f) => typeof f === 'string' && f !== ''))) {
+  if (
+    credentialFiles !== undefined &&
+    credentialFiles !== false &&
+    !(Array.isArray(credentialFiles) && credentialFiles.every((f) => typeof f === 'string' && f !== ''))
+  ) {
     throw invalid('credentialFiles must be a list of paths or false');
   }
   if (credentialFiles === false) return [];

@@ -108,7 +108,7 @@ export async function listReferrers(
     descriptors: filter(await fromTag(deps, ref, digest, opts.signal), opts.artifactType),
     source: 'tag-schema',
   });
-  for (let waited = false; ; ) {
+  for (let waited = false; ;) {
     const supported = capabilities.supported(registry);
     if (supported === false) return fromTagSchema();
     const inFlight = supported === undefined ? capabilities.probe(registry) : undefined;
@@ -211,11 +211,9 @@ async function nextPath(
   const origin = await deps.transport.origin(ctx, signal);
   const next = URL.canParse(link, res.url.href) ? new URL(link, res.url.href) : undefined;
   if (next === undefined || next.origin !== origin.origin || next.pathname !== endpoint) {
-    throw new ImgverifyError(
-      'REGISTRY_ERROR',
-      `${describeRequest(ctx)}: refusing to follow a pagination link that leaves ${origin.origin}${endpoint}`,
-      { details: contextDetails(ctx, res.url) },
-    );
+    throw new ImgverifyError('REGISTRY_ERROR', `${describeRequest(ctx)}: refusing to follow a pagination link that leaves ${origin.origin}${endpoint}`, {
+      details: contextDetails(ctx, res.url),
+    });
   }
   return `${next.pathname}${next.search}`;
 }
@@ -225,11 +223,9 @@ async function fromTag(deps: ReferrersDeps, ref: RepositoryRef, digest: string, 
   const manifest = await deps.findManifest(ref, tag, signal);
   if (manifest === null) return [];
   if (manifest.content.kind !== 'index' || manifest.mediaType !== OCI_INDEX) {
-    throw new ImgverifyError(
-      'MALFORMED_CONTENT',
-      `referrers tag "${tag}" of ${ref.registry}/${ref.repository} holds ${manifest.mediaType}, not an OCI index`,
-      { details: { registry: ref.registry, repository: ref.repository, reference: tag, mediaType: manifest.mediaType } },
-    );
+    throw new ImgverifyError('MALFORMED_CONTENT', `referrers tag "${tag}" of ${ref.registry}/${ref.repository} holds ${manifest.mediaType}, not an OCI index`, {
+      details: { registry: ref.registry, repository: ref.repository, reference: tag, mediaType: manifest.mediaType },
+    });
   }
   return manifest.content.manifests;
 }

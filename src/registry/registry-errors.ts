@@ -29,7 +29,7 @@ export function parseRegistryErrors(body: Buffer): RegistryErrorInfo {
   }
   const codes: string[] = [];
   let message: string | undefined;
-  for (const entry of ((json as { errors: unknown[] }).errors).slice(0, MAX_ERRORS)) {
+  for (const entry of (json as { errors: unknown[] }).errors.slice(0, MAX_ERRORS)) {
     if (typeof entry !== 'object' || entry === null) continue;
     const { code, message: msg } = entry as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && CODE_RE.test(code)) codes.push(code);

@@ -63,7 +63,10 @@ export function parseRekorEntry(value: unknown, uuid: string, what: string): Tra
   if (!isRecord(value)) throw malformed(what, 'the entry is not an object');
   const body = decodeBase64(value.body);
   if (!body || body.length === 0) throw malformed(what, 'body is not base64');
-  const leaf = createHash('sha256').update(Buffer.from([0])).update(body).digest('hex');
+  const leaf = createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(body)
+    .digest('hex');
   if (!uuid.endsWith(leaf)) throw malformed(what, `the body's leaf hash ${leaf} is not the entry asked for (${uuid})`);
   const integratedTime = uint(value.integratedTime);
   const logIndex = uint(value.logIndex);
@@ -119,12 +122,16 @@ export class RekorClient {
   /** UUIDs of the entries Rekor indexes under an artifact's SHA-256 (at most MAX_ENTRIES_PER_SEARCH). */
   async search(sha256: string, signal?: AbortSignal): Promise<string[]> {
     const what = `the index search for sha256:${sha256}`;
-    const bytes = await this.web.postJson(this.url('/api/v1/index/retrieve'), { hash: `sha256:${sha256}` }, {
-      what: `the Rekor index search for sha256:${sha256}`,
-      maxBytes: MAX_INDEX_BYTES,
-      accept: 'application/json',
-      ...(signal ? { signal } : {}),
-    });
+    const bytes = await this.web.postJson(
+      this.url('/api/v1/index/retrieve'),
+      { hash: `sha256:${sha256}` },
+      {
+        what: `the Rekor index search for sha256:${sha256}`,
+        maxBytes: MAX_INDEX_BYTES,
+        accept: 'application/json',
+        ...(signal ? { signal } : {}),
+      },
+    );
     const list = json(bytes, what);
     if (!Array.isArray(list) || !list.every((u) => typeof u === 'string' && UUID.test(u))) throw malformed(what, 'not a list of entry UUIDs');
     return [...new Set(list as string[])].slice(0, MAX_ENTRIES_PER_SEARCH);

@@ -163,8 +163,7 @@ async function readBounded(stream: AsyncIterable<Uint8Array> & { destroy(): unkn
  * deadline can end the read.
  */
 async function readSbomFile(path: string, maxBytes: number, signal: AbortSignal, deadline: AbortSignal, timeoutMs: number): Promise<Buffer> {
-  const unreadable = (err: unknown) =>
-    new ImgverifyError('SBOM_INVALID', `cannot read SBOM file ${path}: ${errorMessage(err)}`, { cause: err });
+  const unreadable = (err: unknown) => new ImgverifyError('SBOM_INVALID', `cannot read SBOM file ${path}: ${errorMessage(err)}`, { cause: err });
   let fd: number;
   try {
     fd = await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);

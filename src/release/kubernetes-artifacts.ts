@@ -39,7 +39,8 @@ const MAX_SIGNATURE_BYTES = 64 * 1024;
 /** A platform (`linux/amd64`), checked. */
 function kubernetesPlatform(text: string): { readonly os: string; readonly arch: string } {
   const m = PLATFORM.exec(text);
-  if (!m) throw new ImgverifyError('INVALID_OPTIONS', `invalid platform ${JSON.stringify(text)}: expected OS/ARCH, e.g. linux/amd64 (OS: linux, darwin, windows)`);
+  if (!m)
+    throw new ImgverifyError('INVALID_OPTIONS', `invalid platform ${JSON.stringify(text)}: expected OS/ARCH, e.g. linux/amd64 (OS: linux, darwin, windows)`);
   return { os: m[1]!, arch: m[2]! };
 }
 
@@ -145,17 +146,21 @@ async function verifySignedFile(
   }
   let result: BlobVerificationResult;
   try {
-    result = await verifier.verifyBlob(
-      { digest: `sha256:${sha256}` },
-      { signature, certificate },
-      options.policy ?? KUBERNETES_ARTIFACT_IDENTITY,
-      { ...defined({ rekorUrl: options.rekorUrl, timeoutMs: options.timeoutMs, signal }) },
-    );
+    result = await verifier.verifyBlob({ digest: `sha256:${sha256}` }, { signature, certificate }, options.policy ?? KUBERNETES_ARTIFACT_IDENTITY, {
+      ...defined({ rekorUrl: options.rekorUrl, timeoutMs: options.timeoutMs, signal }),
+    });
   } catch (err) {
     return failed(name, url, err, facts);
   }
   if (!result.verified) return failed(name, url, result.error, facts);
-  return { name, url, status: 'verified', ...facts, signer: result.signer, ...defined({ tlog: result.tlog, signedAt: result.signedAt, rekorEntry: result.rekorEntry }) };
+  return {
+    name,
+    url,
+    status: 'verified',
+    ...facts,
+    signer: result.signer,
+    ...defined({ tlog: result.tlog, signedAt: result.signedAt, rekorEntry: result.rekorEntry }),
+  };
 }
 
 /**
@@ -184,7 +189,12 @@ export async function verifyKubernetesBinaries(
  * Verifies an SBOM's own signature: `<url>.sig` and `<url>.cert` beside it, as the Kubernetes
  * release publishes them. `not-published` when the publisher provides neither (404 on both).
  */
-export async function verifySbomSignature(verifier: ImageVerifier, sbomUrl: string, sbom: Buffer, options: ArtifactOptions = {}): Promise<ArtifactVerification> {
+export async function verifySbomSignature(
+  verifier: ImageVerifier,
+  sbomUrl: string,
+  sbom: Buffer,
+  options: ArtifactOptions = {},
+): Promise<ArtifactVerification> {
   const web = new WebClient(defined({ timeoutMs: options.timeoutMs, httpStack: options.httpStack }));
   try {
     const sigUrl = `${sbomUrl}.sig`;

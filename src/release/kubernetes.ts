@@ -43,7 +43,6 @@ export const KUBERNETES_BINARIES: Readonly<Record<string, readonly string[]>> = 
   windows: Object.freeze(['kube-log-runner.exe', 'kube-proxy.exe', 'kubeadm.exe', 'kubectl.exe', 'kubectl-convert.exe', 'kubelet.exe']),
 });
 
-
 const VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
 
 /** `https://sbom.k8s.io/v1.32.0/release` for `1.32.0` or `v1.32.0`. */

@@ -8,9 +8,7 @@ import type { SpdxDocument } from './model';
 import { ELEMENT_REF_RE, quote } from './vocabulary';
 
 /** Where an element or relationship came from, for the caller's error message. */
-export type Where =
-  | { kind: 'package' | 'file' | 'snippet' | 'relationship'; index: number }
-  | { kind: 'document' };
+export type Where = { kind: 'package' | 'file' | 'snippet' | 'relationship'; index: number } | { kind: 'document' };
 
 export type Fail = (where: Where, message: string) => never;
 

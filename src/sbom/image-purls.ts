@@ -19,9 +19,7 @@ export interface PurlContext {
 
 /** Same as reference.ts: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
-const DOCKER_HUB_HOSTS: ReadonlySet<string> = new Set([
-  'hub.docker.com', 'registry.hub.docker.com', 'index.docker.io', 'registry-1.docker.io',
-]);
+const DOCKER_HUB_HOSTS: ReadonlySet<string> = new Set(['hub.docker.com', 'registry.hub.docker.com', 'index.docker.io', 'registry-1.docker.io']);
 
 /** A parsed reference, or the parser's message. */
 export function tryReference(value: string): ImageReference | string {

@@ -47,9 +47,7 @@ interface Analysis {
 }
 
 /** Purposes that say a package is something other than an image or an image archive. */
-const NOT_IMAGE_PURPOSES: ReadonlySet<string> = new Set([
-  'LIBRARY', 'FRAMEWORK', 'SOURCE', 'DEVICE', 'FIRMWARE', 'OPERATING_SYSTEM', 'INSTALL',
-]);
+const NOT_IMAGE_PURPOSES: ReadonlySet<string> = new Set(['LIBRARY', 'FRAMEWORK', 'SOURCE', 'DEVICE', 'FIRMWARE', 'OPERATING_SYSTEM', 'INSTALL']);
 /** Release archives of Kubernetes: `<registry>-<image>[-<arch>]-<version>` after `SPDXRef-Package-`. */
 const K8S_ARCHIVE_ID_RE = /^SPDXRef-Package-(registry\.k8s\.io|k8s\.gcr\.io)-(.+)$/;
 const K8S_ARCHES = ['amd64', 'arm', 'arm64', 'ppc64le', 's390x', '386', 'riscv64', 'mips64le', 'loong64'];
@@ -165,8 +163,8 @@ function analysePackage(pkg: SpdxPackage, ctx: PurlContext): Analysis {
     }
     candidates.push({
       ...c,
-      ...(c.architecture ?? platform.architecture ? { architecture: c.architecture ?? platform.architecture } : {}),
-      ...(c.os ?? platform.os ? { os: c.os ?? platform.os } : {}),
+      ...((c.architecture ?? platform.architecture) ? { architecture: c.architecture ?? platform.architecture } : {}),
+      ...((c.os ?? platform.os) ? { os: c.os ?? platform.os } : {}),
     });
   }
   if (candidates.length > 0) {
@@ -251,4 +249,3 @@ function fromImageArchive(pkg: SpdxPackage): Candidate | string | undefined {
   if (typeof ref === 'string') return `image archive ${file}: ${ref}`;
   return { ref, via: 'spdx-id', ...(architecture ? { architecture } : {}) };
 }
-

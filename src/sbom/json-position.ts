@@ -18,7 +18,7 @@ export function jsonErrorOffset(s: string): number {
 
   /** At a `"`: moves past the string; false (with `i` at the culprit) if it is malformed. */
   const string = (): boolean => {
-    for (i++; i < s.length; ) {
+    for (i++; i < s.length;) {
       const c = s.charCodeAt(i);
       if (c === 0x22) {
         i++;

@@ -42,7 +42,10 @@ export function parsePurl(input: string): PackageUrl | undefined {
   let subpath: string | undefined;
   const hash = rest.indexOf('#');
   if (hash !== -1) {
-    const segments = rest.slice(hash + 1).split('/').filter((s) => s !== '' && s !== '.' && s !== '..');
+    const segments = rest
+      .slice(hash + 1)
+      .split('/')
+      .filter((s) => s !== '' && s !== '.' && s !== '..');
     const decoded = segments.map(decode);
     if (decoded.some((s) => s === undefined)) return undefined;
     if (decoded.length > 0) subpath = decoded.join('/');

@@ -123,7 +123,10 @@ function readDocument(root: unknown): SpdxDocument {
   if (own(root, '@context') !== undefined) fail('', 'SPDX 3 JSON-LD is not supported (SPDX 2.x only)');
   const version = own(root, 'spdxVersion');
   if (typeof version !== 'string' || !SPDX_VERSION_RE.test(version)) {
-    fail('spdxVersion', `${version === undefined ? 'missing' : quote(typeof version === 'string' ? version : JSON.stringify(version))}: expected SPDX-2.0 to SPDX-2.3`);
+    fail(
+      'spdxVersion',
+      `${version === undefined ? 'missing' : quote(typeof version === 'string' ? version : JSON.stringify(version))}: expected SPDX-2.0 to SPDX-2.3`,
+    );
   }
   const id = string(root, 'SPDXID', '');
   if (id !== DOCUMENT_SPDX_ID) fail('SPDXID', `the document's SPDXID must be ${DOCUMENT_SPDX_ID}, got ${quote(id)}`);
@@ -147,9 +150,7 @@ function readDocument(root: unknown): SpdxDocument {
     packages: array(root, 'packages', '').map((p, i) => readPackage(p, `packages[${i}]`)),
     files: array(root, 'files', '').map((f, i) => readFile(f, `files[${i}]`)),
     snippets: array(root, 'snippets', '').map((s, i) => readSnippet(s, `snippets[${i}]`)),
-    otherLicenses: array(root, 'hasExtractedLicensingInfos', '').map((l, i) =>
-      readLicense(l, `hasExtractedLicensingInfos[${i}]`),
-    ),
+    otherLicenses: array(root, 'hasExtractedLicensingInfos', '').map((l, i) => readLicense(l, `hasExtractedLicensingInfos[${i}]`)),
     relationships: [],
   };
   const dataLicense = optString(root, 'dataLicense', '');

@@ -21,15 +21,7 @@ import { ImgverifyError } from '../errors';
 import { crossCheck, type Where } from './crosscheck';
 import { decodeSbomInput, resolveMaxBytes, type SbomInputOptions } from './input';
 import { SECTION_START, TAGS, type Section, type TagSpec } from './tagvalue-tags';
-import type {
-  SpdxChecksum,
-  SpdxDocument,
-  SpdxExternalRef,
-  SpdxFile,
-  SpdxOtherLicense,
-  SpdxPackage,
-  SpdxSnippet,
-} from './model';
+import type { SpdxChecksum, SpdxDocument, SpdxExternalRef, SpdxFile, SpdxOtherLicense, SpdxPackage, SpdxSnippet } from './model';
 import {
   checkChecksum,
   CREATOR_RE,
@@ -71,7 +63,7 @@ export function parseSpdxTagValue(input: string | Uint8Array, opts?: TagValueOpt
   const text = decodeSbomInput(input, resolveMaxBytes(opts));
   const parser = new TagValueParser();
   let line = 0;
-  for (let pos = 0; ; ) {
+  for (let pos = 0; ;) {
     const nl = text.indexOf('\n', pos);
     const end = nl === -1 ? text.length : nl;
     const raw = text.charCodeAt(end - 1) === 0x0d && end > pos ? text.slice(pos, end - 1) : text.slice(pos, end);
@@ -164,8 +156,7 @@ class TagValueParser {
     this.closeSection();
     const doc = this.doc;
     const end = this.headerEnd ?? lastLine;
-    const missing = (what: string): never =>
-      fail(end, `the document creation section (lines 1-${end}) has no ${what}`);
+    const missing = (what: string): never => fail(end, `the document creation section (lines 1-${end}) has no ${what}`);
     if (!doc.spdxVersion) missing('SPDXVersion');
     if (!doc.spdxId) missing('SPDXID');
     if (!doc.name) missing('DocumentName');

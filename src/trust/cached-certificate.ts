@@ -66,7 +66,10 @@ export const CERTIFICATE_CACHE_ENABLED = mismatched.length === 0;
 
 /** Says once per process that verification takes the slow path, and why. */
 function warnCacheOff(why: string): void {
-  warnOnce('IMGVERIFY_CERTIFICATE_CACHE_OFF', `imgverify's certificate cache is off (${why}): verification is the same, about 3x slower. Install the @sigstore versions this imgverify was reviewed with.`);
+  warnOnce(
+    'IMGVERIFY_CERTIFICATE_CACHE_OFF',
+    `imgverify's certificate cache is off (${why}): verification is the same, about 3x slower. Install the @sigstore versions this imgverify was reviewed with.`,
+  );
 }
 
 /** What `clone()` returns: a separate tree, whose TBS is re-encoded fast each time it is asked for (it gets modified). */
@@ -240,7 +243,11 @@ export class CachedCertificate extends X509Certificate {
  */
 export function forVerification(cert: X509Certificate, anchor = false): X509Certificate {
   if (!CERTIFICATE_CACHE_ENABLED) {
-    warnCacheOff(mismatched.map(([name, version]) => `${name} ${typeof version === 'string' ? version : 'of unknown version'} installed, reviewed: ${REVIEWED_VERSIONS[name]}`).join('; '));
+    warnCacheOff(
+      mismatched
+        .map(([name, version]) => `${name} ${typeof version === 'string' ? version : 'of unknown version'} installed, reviewed: ${REVIEWED_VERSIONS[name]}`)
+        .join('; '),
+    );
     return cert;
   }
   if (!(cert instanceof X509Certificate)) {

@@ -45,7 +45,10 @@ export class ComposedTrustRoot implements TrustRootProvider {
     const p = this.parts;
     const keys = [now(p.certificateAuthorities), now(p.ctlogs), now(p.transparencyLogs), now(p.timestampAuthorities)];
     if (this.memo && this.memo.keys.every((k, i) => k === keys[i])) return this.memo.root;
-    const root = composeTrustRoot({ certificateAuthorities: keys[0]!, ctlogs: keys[1]!, transparencyLogs: keys[2]!, timestampAuthorities: keys[3]! }, this.source);
+    const root = composeTrustRoot(
+      { certificateAuthorities: keys[0]!, ctlogs: keys[1]!, transparencyLogs: keys[2]!, timestampAuthorities: keys[3]! },
+      this.source,
+    );
     this.memo = { keys, root };
     return root;
   }

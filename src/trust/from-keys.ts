@@ -44,7 +44,9 @@ function invalid(source: string, why: string): ImgverifyError {
 
 /** The DER certificates of a PEM text (at least one). */
 export function pemCertificates(pem: string, where: string, source: string): Buffer[] {
-  const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+  const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) =>
+    Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'),
+  );
   if (blocks.length === 0) throw invalid(source, `${where} holds no PEM certificate`);
   blocks.forEach((der, i) => {
     try {

@@ -32,7 +32,9 @@ export function publicGoodSeed(): PublicGoodSeed {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a static require of a JSON file: bundlers inline it
     seeds = require('@sigstore/tuf/seeds.json') as unknown;
   } catch (err) {
-    throw new ImgverifyError('TRUST_ROOT_INVALID', `the embedded public-good trust material (${SEEDS_SOURCE}) cannot be read: ${errorMessage(err)}`, { cause: err });
+    throw new ImgverifyError('TRUST_ROOT_INVALID', `the embedded public-good trust material (${SEEDS_SOURCE}) cannot be read: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   const entry = typeof seeds === 'object' && seeds !== null ? (seeds as Record<string, unknown>)[PUBLIC_GOOD_TUF_MIRROR] : undefined;
   const fields = typeof entry === 'object' && entry !== null ? (entry as { 'root.json'?: unknown; targets?: unknown }) : {};

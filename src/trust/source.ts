@@ -29,7 +29,12 @@ export type TrustRootInput = string | LoadedTrustRoot | TrustRootProvider | obje
 export type TrustEntry = LoadedTrustRoot | TrustRootProvider;
 
 export function isTrustRootProvider(value: unknown): value is TrustRootProvider {
-  return typeof value === 'object' && value !== null && typeof (value as { current?: unknown }).current === 'function' && typeof (value as { source?: unknown }).source === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { current?: unknown }).current === 'function' &&
+    typeof (value as { source?: unknown }).source === 'string'
+  );
 }
 
 function isLoadedTrustRoot(value: object): value is LoadedTrustRoot {
@@ -44,7 +49,10 @@ export function trustEntries(input: TrustRootInput | readonly TrustRootInput[] |
   return list.map((item, i) => {
     if (typeof item === 'string') return trustRootFromFile(item);
     if (typeof item !== 'object' || item === null) {
-      throw new ImgverifyError('INVALID_OPTIONS', `trustedRoot${list.length > 1 ? `[${i}]` : ''} must be a path, a trusted root object, a loaded root or a provider`);
+      throw new ImgverifyError(
+        'INVALID_OPTIONS',
+        `trustedRoot${list.length > 1 ? `[${i}]` : ''} must be a path, a trusted root object, a loaded root or a provider`,
+      );
     }
     if (isTrustRootProvider(item) || isLoadedTrustRoot(item)) return item;
     return trustRootFromJSON(item, list.length > 1 ? `object #${i + 1}` : 'object');
@@ -79,7 +87,9 @@ function rootDigest(root: LoadedTrustRoot): string {
   let digest = ROOT_DIGESTS.get(root);
   if (digest === undefined) {
     // The trusted root as its canonical JSON (protobuf-specs' field order): the material, not where it came from.
-    digest = createHash('sha256').update(JSON.stringify(TrustedRoot.toJSON(root.trustedRoot))).digest('hex');
+    digest = createHash('sha256')
+      .update(JSON.stringify(TrustedRoot.toJSON(root.trustedRoot)))
+      .digest('hex');
     ROOT_DIGESTS.set(root, digest);
   }
   return digest;

@@ -160,7 +160,8 @@ export function currentVersion(cacheDir: string): CacheVersion | undefined {
   try {
     if (!lstatSync(dir).isDirectory()) return undefined;
     const state = JSON.parse(readCacheFile(join(dir, STATE_FILE), MAX_STATE_BYTES).toString('utf8')) as CacheState;
-    if (state?.format !== 1 || typeof state.mirror !== 'string' || typeof state.targetsUrl !== 'string' || typeof state.updatedAt !== 'string') return undefined;
+    if (state?.format !== 1 || typeof state.mirror !== 'string' || typeof state.targetsUrl !== 'string' || typeof state.updatedAt !== 'string')
+      return undefined;
     return { dir, state };
   } catch {
     return undefined;
@@ -315,7 +316,8 @@ export async function publish(cacheDir: string, staging: string, state: CacheSta
     const path = join(cacheDir, entry);
     const info = await lstat(path).catch(() => undefined);
     if (!info) continue;
-    if (!info.isDirectory()) await unlink(path).catch(() => undefined); // a link planted as a version
+    if (!info.isDirectory())
+      await unlink(path).catch(() => undefined); // a link planted as a version
     else if (now.getTime() - info.mtimeMs > OLD_VERSION_GRACE_MS) await rm(path, { recursive: true, force: true });
   }
   return { dir: join(cacheDir, name), state };
@@ -325,7 +327,9 @@ export async function publish(cacheDir: string, staging: string, state: CacheSta
 export function roleStatus(dir: string, role: string): { version: number; expires: string } {
   const metadata = join(dir, 'metadata');
   if (!lstatSync(metadata).isDirectory()) throw damaged(metadata, 'is not a folder');
-  const json = JSON.parse(readCacheFile(join(dir, 'metadata', `${role}.json`)).toString('utf8')) as { signed?: { version?: unknown; expires?: unknown } } | null;
+  const json = JSON.parse(readCacheFile(join(dir, 'metadata', `${role}.json`)).toString('utf8')) as {
+    signed?: { version?: unknown; expires?: unknown };
+  } | null;
   const version = json?.signed?.version;
   const expires = json?.signed?.expires;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || typeof expires !== 'string' || Number.isNaN(Date.parse(expires))) {

@@ -173,11 +173,27 @@ function classify(err: unknown, fetcher: Fetchers, mirror: string, action: strin
   const wire: WireFailure | undefined = fetcher.failures[0];
   const details = { mirror };
   const why = errorMessage(err);
-  if (wire?.kind === 'offline') return tufError('TUF_METADATA_EXPIRED', `${action}: the cached TUF metadata of ${mirror} needs an update, and the mirror may not be asked (offline): ${why}`, details, err);
+  if (wire?.kind === 'offline')
+    return tufError(
+      'TUF_METADATA_EXPIRED',
+      `${action}: the cached TUF metadata of ${mirror} needs an update, and the mirror may not be asked (offline): ${why}`,
+      details,
+      err,
+    );
   if (wire && !(err instanceof LengthError)) {
-    return tufError('TUF_MIRROR_UNREACHABLE', `${action}: the TUF mirror ${mirror} did not answer as a TUF repository: ${wire.message}`, { ...details, url: wire.url }, err);
+    return tufError(
+      'TUF_MIRROR_UNREACHABLE',
+      `${action}: the TUF mirror ${mirror} did not answer as a TUF repository: ${wire.message}`,
+      { ...details, url: wire.url },
+      err,
+    );
   }
-  return tufError('TUF_METADATA_INVALID', `${action}: the TUF metadata from ${mirror} does not verify: ${why} (${(err as Error)?.name ?? 'error'})`, details, err);
+  return tufError(
+    'TUF_METADATA_INVALID',
+    `${action}: the TUF metadata from ${mirror} does not verify: ${why} (${(err as Error)?.name ?? 'error'})`,
+    details,
+    err,
+  );
 }
 
 /** The verified trust root of a cache version, checked offline with tuf-js (signatures, expiry, target hash). */
@@ -191,15 +207,24 @@ async function verifyCached(version: CacheVersion, cacheDir: string): Promise<{ 
     try {
       expires = roleStatus(dir, role).expires;
     } catch (err) {
-      throw tufError('TUF_METADATA_INVALID', `the TUF cache ${cacheDir} is damaged (${role}.json): ${errorMessage(err)}`, { mirror: state.mirror, cacheDir }, err);
+      throw tufError(
+        'TUF_METADATA_INVALID',
+        `the TUF cache ${cacheDir} is damaged (${role}.json): ${errorMessage(err)}`,
+        { mirror: state.mirror, cacheDir },
+        err,
+      );
     }
     if (Date.parse(expires) <= now) {
-      throw tufError('TUF_METADATA_EXPIRED', `the cached TUF ${role} metadata of ${state.mirror} expired at ${expires}: update it (imgverify initialize, or a mirror that answers)`, {
-        mirror: state.mirror,
-        cacheDir,
-        role,
-        expires,
-      });
+      throw tufError(
+        'TUF_METADATA_EXPIRED',
+        `the cached TUF ${role} metadata of ${state.mirror} expired at ${expires}: update it (imgverify initialize, or a mirror that answers)`,
+        {
+          mirror: state.mirror,
+          cacheDir,
+          role,
+          expires,
+        },
+      );
     }
   }
   const fetcher = new OfflineFetcher(join(dir, '.scratch'));
@@ -279,7 +304,12 @@ async function update(spec: UpdateSpec, action: string): Promise<CacheVersion> {
     try {
       trustRootFromText(bytes, `TUF ${spec.mirror}`);
     } catch (err) {
-      throw tufError('TUF_METADATA_INVALID', `${action}: the ${TRUSTED_ROOT_TARGET} target of ${spec.mirror} is signed but is not a usable trusted root: ${errorMessage(err)}`, { mirror: spec.mirror }, err);
+      throw tufError(
+        'TUF_METADATA_INVALID',
+        `${action}: the ${TRUSTED_ROOT_TARGET} target of ${spec.mirror} is signed but is not a usable trusted root: ${errorMessage(err)}`,
+        { mirror: spec.mirror },
+        err,
+      );
     }
     await rm(join(staging, '.scratch'), { recursive: true, force: true });
     return await publish(spec.cacheDir, staging, { format: 1, mirror: spec.mirror, targetsUrl: spec.targetsUrl, updatedAt: new Date().toISOString() });
@@ -312,7 +342,8 @@ function currentVersionOrThrow(cacheDir: string, hint = ''): CacheVersion {
   const version = currentVersion(cacheDir);
   if (version) return version;
   const state = tufCacheState(cacheDir);
-  if (state === 'not a folder') throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache folder ${cacheDir} cannot be used: it is not a folder`, { details: { cacheDir } });
+  if (state === 'not a folder')
+    throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache folder ${cacheDir} cannot be used: it is not a folder`, { details: { cacheDir } });
   if (state === 'damaged') {
     throw tufError(
       'TUF_NOT_INITIALIZED',
@@ -461,9 +492,14 @@ export async function initializeTuf(options: TufOptions = {}): Promise<TufTrustR
     const from = existing && existing.state.mirror === mirror ? existing : undefined;
     const root = initialRoot ?? (from ? undefined : embeddedRoot(mirror));
     if (!root && !from) {
-      throw new ImgverifyError('INVALID_OPTIONS', `no root ships for the TUF mirror ${mirror}: give its initial root.json (--root FILE|URL)`, { details: { mirror } });
+      throw new ImgverifyError('INVALID_OPTIONS', `no root ships for the TUF mirror ${mirror}: give its initial root.json (--root FILE|URL)`, {
+        details: { mirror },
+      });
     }
-    return update({ cacheDir, mirror, targetsUrl: resolved.targetsUrl, timeoutMs: resolved.timeoutMs, ...(root ? { initialRoot: root } : {}), ...(from ? { from } : {}) }, `initializing from ${mirror}`);
+    return update(
+      { cacheDir, mirror, targetsUrl: resolved.targetsUrl, timeoutMs: resolved.timeoutMs, ...(root ? { initialRoot: root } : {}), ...(from ? { from } : {}) },
+      `initializing from ${mirror}`,
+    );
   };
   const version = currentVersion(cacheDir) ? await withCurrentVersion(cacheDir, run) : await run(undefined);
   return new TufTrustRoot(resolved, await verifyCached(version, cacheDir));
@@ -479,22 +515,32 @@ export async function initializeTuf(options: TufOptions = {}): Promise<TufTrustR
 export async function loadTufTrustRoot(options: TufOptions = {}): Promise<TufTrustRoot> {
   const resolved = resolveOptions(options);
   const hint = options.cacheDir ? ' --tuf-cache DIR' : '';
-  return withCurrentVersion(resolved.cacheDir, async (version) => {
-    if (options.mirror !== undefined && version.state.mirror !== resolved.mirror) {
-      throw new ImgverifyError('INVALID_OPTIONS', `the TUF cache ${resolved.cacheDir} holds ${version.state.mirror}, not ${resolved.mirror}: run imgverify initialize --mirror ${resolved.mirror}`);
-    }
-    const used: Resolved = { ...resolved, mirror: version.state.mirror, targetsUrl: version.state.targetsUrl };
-    if (used.offline || !isStale(version, used.maxAgeMs)) return new TufTrustRoot(used, await verifyCached(version, used.cacheDir));
-    const outcome = await updateOrKeep(used, version);
-    return new TufTrustRoot(used, outcome.loaded, outcome.warning !== undefined ? [outcome.warning] : []);
-  }, hint);
+  return withCurrentVersion(
+    resolved.cacheDir,
+    async (version) => {
+      if (options.mirror !== undefined && version.state.mirror !== resolved.mirror) {
+        throw new ImgverifyError(
+          'INVALID_OPTIONS',
+          `the TUF cache ${resolved.cacheDir} holds ${version.state.mirror}, not ${resolved.mirror}: run imgverify initialize --mirror ${resolved.mirror}`,
+        );
+      }
+      const used: Resolved = { ...resolved, mirror: version.state.mirror, targetsUrl: version.state.targetsUrl };
+      if (used.offline || !isStale(version, used.maxAgeMs)) return new TufTrustRoot(used, await verifyCached(version, used.cacheDir));
+      const outcome = await updateOrKeep(used, version);
+      return new TufTrustRoot(used, outcome.loaded, outcome.warning !== undefined ? [outcome.warning] : []);
+    },
+    hint,
+  );
 }
 
 /**
  * An update from the mirror; when it fails, the cached metadata while it is still valid (with
  * a warning saying why), else TUF_METADATA_EXPIRED naming both failures.
  */
-async function updateOrKeep(options: Resolved, version: CacheVersion): Promise<{ loaded: { root: LoadedTrustRoot; status: TufStatus }; updated: boolean; warning?: string }> {
+async function updateOrKeep(
+  options: Resolved,
+  version: CacheVersion,
+): Promise<{ loaded: { root: LoadedTrustRoot; status: TufStatus }; updated: boolean; warning?: string }> {
   const { cacheDir, mirror } = options;
   let error: ImgverifyError;
   try {
@@ -508,7 +554,12 @@ async function updateOrKeep(options: Resolved, version: CacheVersion): Promise<{
     cached = await verifyCached(version, cacheDir);
   } catch (expired) {
     if (expired instanceof ImgverifyError && expired.code === 'TUF_METADATA_EXPIRED') {
-      throw tufError('TUF_METADATA_EXPIRED', `${expired.message}; the update failed: ${error.message} [${error.code}]`, { ...expired.details, update: error.code }, error);
+      throw tufError(
+        'TUF_METADATA_EXPIRED',
+        `${expired.message}; the update failed: ${error.message} [${error.code}]`,
+        { ...expired.details, update: error.code },
+        error,
+      );
     }
     throw expired;
   }

@@ -61,7 +61,7 @@ export function readBoundedFileSync(path: string, maxBytes: number): Buffer {
   const fd = openSync(path, FLAGS);
   try {
     const reading = boundedRead(fstatSync(fd), maxBytes);
-    for (let step = reading.next(); ; ) {
+    for (let step = reading.next(); ;) {
       if (step.done) return step.value;
       step = reading.next(readSync(fd, step.value, 0, step.value.length, null));
     }
@@ -75,7 +75,7 @@ export async function readBoundedFile(path: string, maxBytes: number): Promise<B
   const handle = await open(path, FLAGS);
   try {
     const reading = boundedRead(await handle.stat(), maxBytes);
-    for (let step = reading.next(); ; ) {
+    for (let step = reading.next(); ;) {
       if (step.done) return step.value;
       step = reading.next((await handle.read(step.value, 0, step.value.length, null)).bytesRead);
     }

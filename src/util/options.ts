@@ -42,8 +42,12 @@ export function rejectUnknownKeys(value: object, known: ReadonlySet<string>, wha
   for (const key of Object.keys(value)) {
     if (known.has(key)) continue;
     const hint = closest(key, known);
-    throw new ImgverifyError(code, `${what}: unknown option ${JSON.stringify(key)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}; known: ${[...known].join(', ')}`, {
-      details: { option: key, known: [...known] },
-    });
+    throw new ImgverifyError(
+      code,
+      `${what}: unknown option ${JSON.stringify(key)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}; known: ${[...known].join(', ')}`,
+      {
+        details: { option: key, known: [...known] },
+      },
+    );
   }
 }

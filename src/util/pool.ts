@@ -8,9 +8,7 @@ export async function* mapConcurrent<T, R>(
   fn: (item: T, index: number) => Promise<R>,
 ): AsyncGenerator<R> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
-  const iterator = (Symbol.asyncIterator in Object(items)
-    ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
-    : (items as Iterable<T>)[Symbol.iterator]());
+  const iterator = Symbol.asyncIterator in Object(items) ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   const inFlight = new Map<number, Promise<{ id: number; value: R }>>();
   let index = 0;
   let done = false;

@@ -18,9 +18,6 @@ export function checkCodeSigningUsage(cert: X509Certificate): void {
     usages = [];
   }
   if (!usages.includes(OID_CODE_SIGNING)) {
-    throw new ImgverifyError(
-      'CERTIFICATE_CHAIN_INVALID',
-      'certificate chain check failed: the signing certificate has no codeSigning extended key usage',
-    );
+    throw new ImgverifyError('CERTIFICATE_CHAIN_INVALID', 'certificate chain check failed: the signing certificate has no codeSigning extended key usage');
   }
 }

@@ -161,7 +161,10 @@ function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntit
   }
   const useKey = policy.kind === 'key';
   if (useKey && material !== 'publicKey' && input.certificateUnderKeyPolicy === 'reject') {
-    throw new ImgverifyError('KEY_MISMATCH', 'the signature is signed with a certificate (keyless), not a key: verify it with the certificate identity and issuer');
+    throw new ImgverifyError(
+      'KEY_MISMATCH',
+      'the signature is signed with a certificate (keyless), not a key: verify it with the certificate identity and issuer',
+    );
   }
   // A key policy may name the hash its key signs with (cosign --signature-digest-algorithm).
   const signingHash = policy.kind === 'key' ? policy.hashAlgorithm : undefined;
@@ -182,7 +185,11 @@ function decode(input: SignatureInput, ctx: PolicyChecks): { entity: SignedEntit
  * The signature content of a message signature for the artifact, after checking that the
  * bundle's `messageDigest` (an unauthenticated hint) names the artifact (DIGEST_MISMATCH).
  */
-function messageContent(bundle: Bundle, artifact: Artifact | undefined, signingHash: SignatureHashAlgorithm | undefined): MessageContent | PrehashedMessageContent {
+function messageContent(
+  bundle: Bundle,
+  artifact: Artifact | undefined,
+  signingHash: SignatureHashAlgorithm | undefined,
+): MessageContent | PrehashedMessageContent {
   if (bundle.content.$case !== 'messageSignature') throw new Error('not a message signature');
   const { messageDigest, signature } = bundle.content.messageSignature;
   if (!artifact) {
@@ -195,7 +202,10 @@ function messageContent(bundle: Bundle, artifact: Artifact | undefined, signingH
     content = new MessageContent(artifact.bytes, Buffer.from(signature), algorithm, signingHash);
   } else {
     if (signingHash !== undefined && signingHash !== algorithm) {
-      throw new ImgverifyError('INVALID_OPTIONS', `the key signs ${signingHash.toUpperCase()} digests; a ${algorithm.toUpperCase()} digest cannot verify it: verify with the artifact file instead`);
+      throw new ImgverifyError(
+        'INVALID_OPTIONS',
+        `the key signs ${signingHash.toUpperCase()} digests; a ${algorithm.toUpperCase()} digest cannot verify it: verify with the artifact file instead`,
+      );
     }
     if (artifact.digest.algorithm !== algorithm) {
       const given = artifact.digest.algorithm.toUpperCase();
@@ -239,7 +249,10 @@ function verifyTrustAndSignature(input: SignatureInput, entity: SignedEntity, ct
 
 function verifyWithinRoot(input: SignatureInput, entity: SignedEntity, root: RootChecks): void {
   if (input.bundle.verificationMaterial.tlogEntries.length === 0 && root.requiresTlog) {
-    throw new ImgverifyError('TLOG_ENTRY_MISSING', 'the signature has no transparency-log entry; it cannot be trusted without one (cosign: --insecure-ignore-tlog)');
+    throw new ImgverifyError(
+      'TLOG_ENTRY_MISSING',
+      'the signature has no transparency-log entry; it cannot be trusted without one (cosign: --insecure-ignore-tlog)',
+    );
   }
   let key: KeyObject;
   if (input.intotoV001) {

@@ -91,9 +91,13 @@ export async function judgeAttestations(
       if (limits.signal?.aborted) throw limits.signal.reason;
       const outcome = evaluateCondition(condition, statement.json, defined({ deadline: limits.deadline }));
       if (!outcome.ok) {
-        const err = new ImgverifyError('ATTESTATION_CONDITION_FAILED', `attestation (${statement.predicateType}) does not satisfy the condition ${outcome.reason}`, {
-          details: { condition: condition.origin, predicateType: statement.predicateType },
-        });
+        const err = new ImgverifyError(
+          'ATTESTATION_CONDITION_FAILED',
+          `attestation (${statement.predicateType}) does not satisfy the condition ${outcome.reason}`,
+          {
+            details: { condition: condition.origin, predicateType: statement.predicateType },
+          },
+        );
         return { ...signature, verified: false, failure: failureInfo(err) };
       }
     }
@@ -129,7 +133,9 @@ function referrerOutcomes(referrers: readonly ReferrerBundle[], digest: string, 
   return referrers.map((r) => {
     const where: Where = { source: 'referrer', location: r.location, referrer: { listing: r.listing, ...defined({ shape: r.shape }) } };
     const { bundle } = r;
-    return r.error || !bundle ? failed(where, r.error ?? toImgverifyError(new Error('a referrer without bundle or error'))) : judge(where, () => referrerBundleInput(bundle, digest), ctx);
+    return r.error || !bundle
+      ? failed(where, r.error ?? toImgverifyError(new Error('a referrer without bundle or error')))
+      : judge(where, () => referrerBundleInput(bundle, digest), ctx);
   });
 }
 
@@ -199,7 +205,11 @@ function noMatchError(signatures: readonly SignatureResult[], policy: CompiledPo
     const message = signatures.length === 1 ? failures[0]!.message : `all ${signatures.length} signatures failed: ${detail}`;
     return new ImgverifyError(only, message, { details });
   }
-  return new ImgverifyError('NO_MATCHING_SIGNATURES', `none of ${signatures.length} signatures passed every check and the policy (${policy.description}): ${detail}`, {
-    details,
-  });
+  return new ImgverifyError(
+    'NO_MATCHING_SIGNATURES',
+    `none of ${signatures.length} signatures passed every check and the policy (${policy.description}): ${detail}`,
+    {
+      details,
+    },
+  );
 }

@@ -39,7 +39,8 @@ import { withExplicitDigests } from './explicit-digest';
 const KNOWN_GOOD = {
   image: 'registry.k8s.io/cluster-api/cluster-api-controller',
   digest: 'sha256:f34016d3a494f9544a16137c9bba49d8756c574a0a1baf96257903409ef82f77',
-  payload: '{"critical":{"identity":{"docker-reference":"registry.k8s.io/cluster-api/cluster-api-controller"},"image":{"docker-manifest-digest":"sha256:f34016d3a494f9544a16137c9bba49d8756c574a0a1baf96257903409ef82f77"},"type":"cosign container image signature"},"optional":{"org.kubernetes.kpromo.version":"kpromo-v4.0.3-5-ge99897c"}}',
+  payload:
+    '{"critical":{"identity":{"docker-reference":"registry.k8s.io/cluster-api/cluster-api-controller"},"image":{"docker-manifest-digest":"sha256:f34016d3a494f9544a16137c9bba49d8756c574a0a1baf96257903409ef82f77"},"type":"cosign container image signature"},"optional":{"org.kubernetes.kpromo.version":"kpromo-v4.0.3-5-ge99897c"}}',
   signature: 'MEQCICtmpgG7tCqsCbY4VZW7+zFnmaf3v5x910qleXjiu1onAiA/IQERH1+v+ukHkMDRVvg7XOuwjM3xDANtFrKsT0qsiA==',
   certificate: [
     'MIIC6jCCAnGgAwIBAgIUZ77NWQYFkwNyCc0rqXlzrZKkh74wCgYIKoZIzj0EAwMwNzEVMBMGA1UEChMMc2lnc3RvcmUuZGV2MR4w',
@@ -120,7 +121,10 @@ function changedSetProblem(root: LoadedTrustRoot): string | undefined {
   const data = Buffer.from(sigstoreJson.canonicalize(SET_PAYLOAD), 'utf8');
   const changed = Buffer.from(KNOWN_GOOD.signedEntryTimestamp, 'base64');
   changed[changed.length - 1]! ^= 1;
-  const [unnamed, named] = withExplicitDigests(() => [sigstoreCrypto.verify(data, log.publicKey, changed), sigstoreCrypto.verify(data, log.publicKey, changed, 'sha256')]);
+  const [unnamed, named] = withExplicitDigests(() => [
+    sigstoreCrypto.verify(data, log.publicKey, changed),
+    sigstoreCrypto.verify(data, log.publicKey, changed, 'sha256'),
+  ]);
   return unnamed || named ? `the Rekor SET of ${WHAT} verifies with one bit changed` : undefined;
 }
 

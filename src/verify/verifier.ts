@@ -248,7 +248,10 @@ export class ImageVerifier {
       this.registry = signalBound(options.registryClient);
     } else {
       const registry = options.registry ?? {};
-      const sized = registry.maxConnectionsPerHost === undefined && registry.httpStack === undefined ? { ...registry, maxConnectionsPerHost: connectionsForImages(this.concurrency) } : registry;
+      const sized =
+        registry.maxConnectionsPerHost === undefined && registry.httpStack === undefined
+          ? { ...registry, maxConnectionsPerHost: connectionsForImages(this.concurrency) }
+          : registry;
       this.ownedClient = new (registryClient().RegistryClient)(sized);
       this.registry = this.ownedClient;
     }
@@ -262,7 +265,10 @@ export class ImageVerifier {
     }
     this.tagPrefix = options.attachmentTagPrefix ?? '';
     if (typeof this.tagPrefix !== 'string' || !/^(?:[\w][\w.-]{0,52})?$/.test(this.tagPrefix)) {
-      throw new ImgverifyError('INVALID_OPTIONS', `attachmentTagPrefix must be letters, digits, _ . - (at most 53, not starting with . or -), got ${describeValue(options.attachmentTagPrefix)}`);
+      throw new ImgverifyError(
+        'INVALID_OPTIONS',
+        `attachmentTagPrefix must be letters, digits, _ . - (at most 53, not starting with . or -), got ${describeValue(options.attachmentTagPrefix)}`,
+      );
     }
     if (options.maxSignatures !== undefined) this.maxSignatures = options.maxSignatures;
     this.timeoutMs = options.timeoutMs ?? options.registry?.timeoutMs ?? registryOptions().DEFAULTS.timeoutMs;
@@ -306,7 +312,12 @@ export class ImageVerifier {
   private checksFor(prepared: PreparedPolicy): PolicyChecks {
     const entry = PREPARED.get(prepared)!;
     const roots = this.active.current();
-    let checks = entry.checks.find((c) => sameRoots(c.roots.map((r) => r.trust), roots));
+    let checks = entry.checks.find((c) =>
+      sameRoots(
+        c.roots.map((r) => r.trust),
+        roots,
+      ),
+    );
     if (!checks) {
       checks = policyChecks(roots, entry.compiled);
       entry.checks = [checks, ...entry.checks].slice(0, MAX_CHECKS_PER_POLICY);
@@ -346,12 +357,17 @@ export class ImageVerifier {
     rejectUnknownKeys(options, ATTESTATION_OPTION_KEYS, 'verifyAttestations options');
     const prepared = this.preparePolicy(policy);
     const given = options.condition === undefined ? [] : Array.isArray(options.condition) ? options.condition : [options.condition];
-    const conditions = (given as ReadonlyArray<string | AttestationCondition>).map((c, i) => toCondition(c, given.length === 1 ? 'condition' : `condition[${i}]`));
+    const conditions = (given as ReadonlyArray<string | AttestationCondition>).map((c, i) =>
+      toCondition(c, given.length === 1 ? 'condition' : `condition[${i}]`),
+    );
     let wanted: string | undefined;
     if (options.predicateType !== undefined) {
       wanted = predicateTypeURI(options.predicateType);
       if (wanted === undefined) {
-        throw new ImgverifyError('INVALID_POLICY', `unknown predicate type ${JSON.stringify(options.predicateType)}: use one of ${PREDICATE_TYPE_NAMES.join(', ')} or a URI`);
+        throw new ImgverifyError(
+          'INVALID_POLICY',
+          `unknown predicate type ${JSON.stringify(options.predicateType)}: use one of ${PREDICATE_TYPE_NAMES.join(', ')} or a URI`,
+        );
       }
     }
     const result = await this.run(image, options.signal, async (target) => {
@@ -373,7 +389,12 @@ export class ImageVerifier {
    * signing time and what was signed, or the failure naming the failed check; throws only for
    * a malformed policy or options.
    */
-  verifyBundle(bundle: unknown, artifact: BundleArtifact, policy: VerificationPolicy | PreparedPolicy, options: VerifyCallOptions = {}): BundleVerificationResult {
+  verifyBundle(
+    bundle: unknown,
+    artifact: BundleArtifact,
+    policy: VerificationPolicy | PreparedPolicy,
+    options: VerifyCallOptions = {},
+  ): BundleVerificationResult {
     rejectUnknownKeys(options, CALL_OPTION_KEYS, 'verifyBundle options');
     const checks = this.checksFor(this.preparePolicy(policy));
     return outcomeOf(() => {
@@ -562,7 +583,13 @@ async function asyncOutcomeOf<T extends { readonly verified: true }>(run: () => 
 
 /** An image's result from what was resolved and the verdict on its signatures (and the verdict's own fields). */
 function imageResult<T extends ImageVerdict>(
-  resolved: { readonly image: string; readonly ref: ImageReference; readonly reference: string; readonly digest: string; readonly mediaType?: string | undefined },
+  resolved: {
+    readonly image: string;
+    readonly ref: ImageReference;
+    readonly reference: string;
+    readonly digest: string;
+    readonly mediaType?: string | undefined;
+  },
   outcome: T,
 ): ImageVerificationResult & Partial<T> {
   const { image, reference, digest, mediaType } = resolved;

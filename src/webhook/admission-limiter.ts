@@ -86,7 +86,7 @@ export class AdmissionLimiter {
       this.bytes -= bytes;
       // In order; a large request that does not fit yet keeps its place, small ones behind it
       // (no bytes) may pass it while slots are free.
-      for (let i = 0; i < this.queue.length && this.running < this.limits.maxConcurrent; ) {
+      for (let i = 0; i < this.queue.length && this.running < this.limits.maxConcurrent;) {
         const next = this.queue[i]!;
         const blocked = this.queue.slice(0, i).some((w) => w.bytes > 0);
         if (this.fits(next.bytes) && (next.bytes === 0 || !blocked)) {

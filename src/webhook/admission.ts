@@ -132,7 +132,10 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
   const doc = review.object(body, '(body)');
   const apiVersion = own(doc, 'apiVersion');
   if (apiVersion !== ADMISSION_API_VERSION) {
-    throw malformed('apiVersion', `expected ${ADMISSION_API_VERSION}, got ${JSON.stringify(typeof apiVersion === 'string' ? apiVersion.slice(0, 64) : jsonKind(apiVersion))}`);
+    throw malformed(
+      'apiVersion',
+      `expected ${ADMISSION_API_VERSION}, got ${JSON.stringify(typeof apiVersion === 'string' ? apiVersion.slice(0, 64) : jsonKind(apiVersion))}`,
+    );
   }
   if (own(doc, 'kind') !== 'AdmissionReview') throw malformed('kind', 'expected AdmissionReview');
   const request = review.object(own(doc, 'request'), 'request');
@@ -178,7 +181,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     userInfo = Object.freeze({
       ...(username !== undefined ? { username } : {}),
       ...(userUid !== undefined ? { uid: userUid } : {}),
-      ...(Array.isArray(groups) ? { groups: Object.freeze([...(groups)]) } : {}),
+      ...(Array.isArray(groups) ? { groups: Object.freeze([...groups]) } : {}),
     });
   }
 
@@ -207,16 +210,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
 
 // --- Finding images --------------------------------------------------------------------
 
-export type WorkloadKind =
-  | 'Pod'
-  | 'PodTemplate'
-  | 'ReplicationController'
-  | 'Deployment'
-  | 'ReplicaSet'
-  | 'StatefulSet'
-  | 'DaemonSet'
-  | 'Job'
-  | 'CronJob';
+export type WorkloadKind = 'Pod' | 'PodTemplate' | 'ReplicationController' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
 
 /** Where each kind keeps its pod spec, its API group and its resource (the plural of its API paths). */
 const POD_SPEC_PATHS: Readonly<Record<WorkloadKind, { readonly group: string; readonly resource: string; readonly path: readonly string[] }>> = Object.freeze({

@@ -40,7 +40,11 @@ export interface ClusterAuditOptions extends AuditOptions {
 
 export interface ClusterAuditResult extends AuditResult {
   /** With `writeReports`: Reports written, unchanged, and those that could not be written. */
-  readonly reports?: { readonly written: number; readonly unchanged: number; readonly failed: ReadonlyArray<{ readonly namespace: string; readonly error: string }> };
+  readonly reports?: {
+    readonly written: number;
+    readonly unchanged: number;
+    readonly failed: ReadonlyArray<{ readonly namespace: string; readonly error: string }>;
+  };
 }
 
 /** Audits the Pods of the cluster (see ClusterAuditOptions). */

@@ -112,7 +112,12 @@ function meta(pod: unknown): { name: string; namespace: string; uid?: string; ph
   };
   const uid = field(metadata, 'uid');
   const phase = field(status, 'phase');
-  return { name: field(metadata, 'name') ?? '(unnamed)', namespace: field(metadata, 'namespace') ?? '', ...(uid !== undefined ? { uid } : {}), ...(phase !== undefined ? { phase } : {}) };
+  return {
+    name: field(metadata, 'name') ?? '(unnamed)',
+    namespace: field(metadata, 'namespace') ?? '',
+    ...(uid !== undefined ? { uid } : {}),
+    ...(phase !== undefined ? { phase } : {}),
+  };
 }
 
 const RANK: Readonly<Record<Verdict, number>> = { allowed: 0, warned: 1, denied: 2 };
@@ -147,18 +152,16 @@ async function auditPod(evaluator: PolicyEvaluator, pod: unknown, run: Verificat
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.pullSecrets ? { pullSecrets: options.pullSecrets } : {}),
   });
-  const audited = images.map(
-    (image, i): AuditedImage => ({
-      container: image.container,
-      field: image.field,
-      specImage: image.specImage,
-      image: image.image,
-      ...(image.imageID !== undefined ? { imageID: image.imageID } : {}),
-      source: image.source,
-      ...(image.note !== undefined ? { note: image.note } : {}),
-      decision: evaluation.decisions[i]!,
-    }),
-  );
+  const audited = images.map((image, i): AuditedImage => ({
+    container: image.container,
+    field: image.field,
+    specImage: image.specImage,
+    image: image.image,
+    ...(image.imageID !== undefined ? { imageID: image.imageID } : {}),
+    source: image.source,
+    ...(image.note !== undefined ? { note: image.note } : {}),
+    decision: evaluation.decisions[i]!,
+  }));
   const verdict = audited.reduce<Verdict>((worst, i) => (RANK[i.decision.verdict] > RANK[worst] ? i.decision.verdict : worst), 'allowed');
   const failed = audited.filter((i) => i.decision.verdict !== 'allowed').flatMap((i) => i.decision.policies.filter((p) => !p.passed));
   return {

@@ -83,7 +83,12 @@ function authorityPolicy(authority: Authority): VerificationPolicy | undefined {
 }
 
 /** Compiles an authority for `backend`, under the trust its TrustRoots, URLs and `ca-cert` give it; never throws. */
-export function prepareAuthority(backend: VerificationBackend, policy: ClusterImagePolicy, authority: Authority, trustRoots: TrustRootSet | undefined): PreparedAuthority {
+export function prepareAuthority(
+  backend: VerificationBackend,
+  policy: ClusterImagePolicy,
+  authority: Authority,
+  trustRoots: TrustRootSet | undefined,
+): PreparedAuthority {
   const kind = kindOf(authority);
   if (kind === 'static') return { authority, kind };
   let trust: readonly TrustRootInput[] | undefined;
@@ -96,15 +101,13 @@ export function prepareAuthority(backend: VerificationBackend, policy: ClusterIm
   }
   try {
     const policy = authorityPolicy(authority)!;
-    const prepared = authority.sources?.map(
-      (source): SourcePolicy => ({
-        prepared: backend.prepare(policy, trust, {
-          ...(source.oci !== undefined ? { signatureRepository: source.oci } : {}),
-          ...(source.tagPrefix !== undefined ? { attachmentTagPrefix: source.tagPrefix } : {}),
-        }),
-        source,
+    const prepared = authority.sources?.map((source): SourcePolicy => ({
+      prepared: backend.prepare(policy, trust, {
+        ...(source.oci !== undefined ? { signatureRepository: source.oci } : {}),
+        ...(source.tagPrefix !== undefined ? { attachmentTagPrefix: source.tagPrefix } : {}),
       }),
-    ) ?? [{ prepared: backend.prepare(policy, trust) }];
+      source,
+    })) ?? [{ prepared: backend.prepare(policy, trust) }];
     return { authority, kind, prepared };
   } catch (err) {
     return { authority, kind, unusable: `the authority cannot be used: ${errorMessage(err)}` };
@@ -153,7 +156,8 @@ function authorityTrust(
   const candidates = candidateRoots(defaults, roots.all);
   const selected = (url: string, service: Service): TrustEntry[] => {
     const found = rootsListing(url, service, candidates);
-    if (found.length === 0) throw new ImgverifyError('INVALID_POLICY', `no trust root lists the ${service === 'fulcio' ? 'Fulcio' : 'Rekor'} URL ${JSON.stringify(url)}`);
+    if (found.length === 0)
+      throw new ImgverifyError('INVALID_POLICY', `no trust root lists the ${service === 'fulcio' ? 'Fulcio' : 'Rekor'} URL ${JSON.stringify(url)}`);
     return found;
   };
   // Each part: the roots a reference names, else those a URL selects; undefined: from the base.
@@ -163,7 +167,10 @@ function authorityTrust(
     tsa: refs.rfc3161timestamp !== undefined ? lookup(refs.rfc3161timestamp) : undefined,
   };
   const label = `policy ${policy.name} authority ${authority.name}`;
-  const ca = caCert !== undefined ? trustRootFromKeys({ certificateAuthorities: [{ uri: authority.keyless?.url ?? '', certChainPem: caCert }] }, `${label} ca-cert`) : undefined;
+  const ca =
+    caCert !== undefined
+      ? trustRootFromKeys({ certificateAuthorities: [{ uri: authority.keyless?.url ?? '', certChainPem: caCert }] }, `${label} ca-cert`)
+      : undefined;
   // Every combination of the parts' roots (one each, mostly); parts nothing names come from the
   // first named part's root, else from each default root.
   const combos: Array<{ parts: TrustParts; as?: TrustEntry }> = [];

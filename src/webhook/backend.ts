@@ -3,7 +3,16 @@
  * and attestations of a digest against a compiled policy. No I/O in ./evaluate: the registry and
  * the verifier come in through this interface (./verifier-backend implements it over the library).
  */
-import type { AttestationCondition, CallCredentials, ImageReference, ImageVerificationResult, PreparedPolicy, SignatureResult, TrustRootInput, VerificationPolicy } from '../index';
+import type {
+  AttestationCondition,
+  CallCredentials,
+  ImageReference,
+  ImageVerificationResult,
+  PreparedPolicy,
+  SignatureResult,
+  TrustRootInput,
+  VerificationPolicy,
+} from '../index';
 
 /** What `ImageVerifier.verifyAttestations` resolves to (only the fields used here). */
 export type AttestationsResult = ImageVerificationResult & {

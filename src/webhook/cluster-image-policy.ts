@@ -66,12 +66,17 @@ const UNSUPPORTED = {
   'spec.policy': 'CUE/Rego policies are not evaluated by imgverify; ignoring one would admit images it rejects',
   'authority.rfc3161timestamp': 'rfc3161timestamp needs a trustRootRef naming a TrustRoot document with timestamp authorities',
   'key.kms': 'KMS keys are not supported; put the PEM public key in key.data',
-  'key.secretRef': 'keys in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM public key in key.data',
-  'keyless.ca-cert': 'ca-cert takes the PEM chain in ca-cert.data (or, when the webhook reads its policies from the cluster, a Secret in ca-cert.secretRef); KMS is not read',
-  'keyless.ca-cert.secretRef': 'ca-cert chains in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM chain in ca-cert.data',
-  'ctlog.empty': 'ctlog without url or trustRootRef disables transparency-log verification of keyless signatures in policy-controller, which imgverify does not do',
+  'key.secretRef':
+    'keys in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM public key in key.data',
+  'keyless.ca-cert':
+    'ca-cert takes the PEM chain in ca-cert.data (or, when the webhook reads its policies from the cluster, a Secret in ca-cert.secretRef); KMS is not read',
+  'keyless.ca-cert.secretRef':
+    'ca-cert chains in Kubernetes Secrets are read when the webhook reads its policies from the cluster; in a policy folder put the PEM chain in ca-cert.data',
+  'ctlog.empty':
+    'ctlog without url or trustRootRef disables transparency-log verification of keyless signatures in policy-controller, which imgverify does not do',
   'attestation.policy': 'CUE/Rego attestation policies are not evaluated (use type: cel); ignoring one would accept any attestation of the type',
-  'attestation.policy.field': 'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
+  'attestation.policy.field':
+    'only policy.type and policy.data (inline CEL) are supported; a remote, ConfigMap or spec-including policy would evaluate other input than the one given',
 } as const;
 
 // --- Parsing ---------------------------------------------------------------------------
@@ -220,7 +225,10 @@ function parseKeyless(c: Checker, value: unknown, path: string): (KeylessAuthori
   const ignoreSct = obj['insecureIgnoreSCT'];
   if (ignoreSct === true) {
     // policy-controller's meaning (cosign --insecure-ignore-sct): for a Fulcio without a CT log.
-    c.warn(`${path}.insecureIgnoreSCT`, 'certificates of this authority are accepted without a verified embedded SCT (certificate transparency), as policy-controller does');
+    c.warn(
+      `${path}.insecureIgnoreSCT`,
+      'certificates of this authority are accepted without a verified embedded SCT (certificate transparency), as policy-controller does',
+    );
   } else if (ignoreSct !== undefined && ignoreSct !== null && ignoreSct !== false) {
     c.error(`${path}.insecureIgnoreSCT`, `expected a boolean, got ${describeYamlValue(ignoreSct)}`);
   }
@@ -403,7 +411,10 @@ function parseSources(c: Checker, value: unknown, path: string): AuthoritySource
     let ok = true;
     // What a tag allows before cosign's `sha256-<hex>.sig` (75 characters of the 128).
     if (tagPrefix !== undefined && !/^[\w][\w.-]{0,52}$/.test(tagPrefix)) {
-      c.error(`${where}.tagPrefix`, `invalid value ${JSON.stringify(tagPrefix)}: a tag prefix is letters, digits, _ . - (at most 53 characters, not starting with . or -)`);
+      c.error(
+        `${where}.tagPrefix`,
+        `invalid value ${JSON.stringify(tagPrefix)}: a tag prefix is letters, digits, _ . - (at most 53 characters, not starting with . or -)`,
+      );
       ok = false;
     }
     if (oci !== undefined) {
@@ -422,11 +433,18 @@ function parseSources(c: Checker, value: unknown, path: string): AuthoritySource
         c.onlyKnown(secret, at, ['name']);
         const name = c.string(secret, 'name', at);
         // Only required, as in policy-controller: a name no Secret can have is reported missing when looked up.
-        if (name === undefined) c.error(`${at}.name`, 'missing field: name (of a Secret in the admitted object\'s namespace) is required');
+        if (name === undefined) c.error(`${at}.name`, "missing field: name (of a Secret in the admitted object's namespace) is required");
         else secrets.push(name);
       });
     }
-    if (ok) sources.push(Object.freeze({ ...(oci !== undefined ? { oci } : {}), signaturePullSecrets: Object.freeze(secrets), ...(tagPrefix !== undefined ? { tagPrefix } : {}) }));
+    if (ok)
+      sources.push(
+        Object.freeze({
+          ...(oci !== undefined ? { oci } : {}),
+          signaturePullSecrets: Object.freeze(secrets),
+          ...(tagPrefix !== undefined ? { tagPrefix } : {}),
+        }),
+      );
   });
   return sources;
 }
@@ -441,7 +459,8 @@ function repositoryProblem(value: string): string | undefined {
   }
   const last = value.slice(value.lastIndexOf('/') + 1);
   if (ref.digest !== undefined || last.includes(':')) return 'expected a repository without tag or digest, e.g. registry.example.com/signatures';
-  if (!value.includes('/') && /[.:]/.test(value)) return 'a registry alone names no repository: write registry/repository, e.g. registry.example.com/signatures';
+  if (!value.includes('/') && /[.:]/.test(value))
+    return 'a registry alone names no repository: write registry/repository, e.g. registry.example.com/signatures';
   return undefined;
 }
 
@@ -558,7 +577,10 @@ function parseSpec(c: Checker, value: unknown): Pick<ClusterImagePolicy, 'images
       return;
     }
     if (glob === '*' || glob === '*/*') {
-      c.warn(`${path}.glob`, `glob ${JSON.stringify(glob)} is shorthand for ${JSON.stringify(glob === '*' ? 'index.docker.io/library/*' : 'index.docker.io/*/*')}; write that instead`);
+      c.warn(
+        `${path}.glob`,
+        `glob ${JSON.stringify(glob)} is shorthand for ${JSON.stringify(glob === '*' ? 'index.docker.io/library/*' : 'index.docker.io/*/*')}; write that instead`,
+      );
     }
     images.push(Object.freeze({ glob }));
   });
@@ -611,7 +633,7 @@ export const CLUSTER_IMAGE_POLICY_KIND: DocumentKind<ClusterImagePolicy> = { kin
  * (whoever may write an ImagePolicy in their namespace could probe them).
  */
 const IMAGE_POLICY_SECRETS =
-  'an ImagePolicy cannot name a Secret (secretRef Secrets are read in the webhook\'s namespace, which a namespace\'s policy must not reach): put the PEM in key.data or ca-cert.data, or use a ClusterImagePolicy';
+  "an ImagePolicy cannot name a Secret (secretRef Secrets are read in the webhook's namespace, which a namespace's policy must not reach): put the PEM in key.data or ca-cert.data, or use a ClusterImagePolicy";
 
 /**
  * imgverify's namespaced `ImagePolicy` (policy.imgverify.dev/v1alpha1): a ClusterImagePolicy's

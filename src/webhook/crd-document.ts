@@ -187,7 +187,8 @@ export function objectName(c: Checker, doc: Json): string | undefined {
   if (metadata) c.onlyKnown(metadata, 'metadata', OBJECT_META_FIELDS);
   const name = metadata ? c.string(metadata, 'name', 'metadata') : undefined;
   if (name === undefined) c.error('metadata.name', 'missing field: metadata.name is required');
-  else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) c.error('metadata.name', `invalid name ${JSON.stringify(name)}: must be a lower-case RFC 1123 subdomain`);
+  else if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+    c.error('metadata.name', `invalid name ${JSON.stringify(name)}: must be a lower-case RFC 1123 subdomain`);
   return name;
 }
 
@@ -202,7 +203,8 @@ const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 export function objectNamespace(c: Checker, doc: Json): string | undefined {
   const metadata = present(doc, 'metadata') ? c.object(doc['metadata'], 'metadata') : undefined;
   const namespace = metadata ? c.string(metadata, 'namespace', 'metadata') : undefined;
-  if (namespace === undefined) c.error('metadata.namespace', 'missing field: metadata.namespace is required (the namespace whose objects the policy applies to)');
+  if (namespace === undefined)
+    c.error('metadata.namespace', 'missing field: metadata.namespace is required (the namespace whose objects the policy applies to)');
   else if (!DNS_LABEL.test(namespace)) c.error('metadata.namespace', `invalid namespace ${JSON.stringify(namespace)}: must be a lower-case RFC 1123 label`);
   return namespace;
 }

@@ -23,7 +23,10 @@ async function credentialFingerprint(paths: readonly string[]): Promise<string> 
   const hash = createHash('sha256');
   for (const path of paths) {
     try {
-      hash.update(`file\0${path}\0`).update(await readFile(path)).update('\0');
+      hash
+        .update(`file\0${path}\0`)
+        .update(await readFile(path))
+        .update('\0');
     } catch (err) {
       hash.update(`missing\0${path}\0${(err as NodeJS.ErrnoException).code ?? ''}\0`);
     }

@@ -29,7 +29,11 @@ export type PolicyObjectValidator = (object: unknown) => readonly string[] | Pro
  * /validate): denied with the loader's messages when it would not load. Undefined for other
  * requests. Its status subresource and DELETE are not checked (they change no spec).
  */
-async function policyObjectDecision(request: AdmissionRequest, mutate: boolean, validate: PolicyObjectValidator | undefined): Promise<AdmissionDecision | undefined> {
+async function policyObjectDecision(
+  request: AdmissionRequest,
+  mutate: boolean,
+  validate: PolicyObjectValidator | undefined,
+): Promise<AdmissionDecision | undefined> {
   if (!isPolicyObjectKind(request.kind.group, request.kind.kind)) return undefined;
   const uid = request.uid;
   const allowed = { review: admissionResponse({ uid, allowed: true }), images: 0, denied: false };
@@ -74,10 +78,20 @@ export async function decideAdmission(
   } catch (err) {
     return { review: admissionResponse({ uid, allowed: false, message: `imgverify: ${errorMessage(err)}` }), images: 0, denied: true };
   }
-  const workload = { object: request.object, kind: request.kind, resource: request.resource, ...(request.namespace !== undefined ? { namespace: request.namespace } : {}) };
+  const workload = {
+    object: request.object,
+    kind: request.kind,
+    resource: request.resource,
+    ...(request.namespace !== undefined ? { namespace: request.namespace } : {}),
+  };
   // The object's pull secrets travel with the evaluation of its images, and only with it; so do
   // the Secrets of its namespace that a policy's sources name (signaturePullSecrets).
-  const { images, decisions, summary } = await evaluateWorkload(evaluator, workload, { signal, ...(changed ? { images: changed } : {}), ...(pullSecrets ? { pullSecrets } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  const { images, decisions, summary } = await evaluateWorkload(evaluator, workload, {
+    signal,
+    ...(changed ? { images: changed } : {}),
+    ...(pullSecrets ? { pullSecrets } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
   if (!summary.allowed) {
     return { review: admissionResponse({ uid, allowed: false, message: summary.message!, warnings: summary.warnings }), images: images.length, denied: true };
   }

@@ -48,7 +48,15 @@ import { TtlCache, verdictKey } from './cache';
 import { policyKey, type Authority, type ClusterImagePolicy } from './cluster-image-policy-types';
 import { matchPolicies } from './glob';
 import type { WebhookMetrics } from './metrics';
-import { describePolicyFailure, NO_MATCH_ACTIONS, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
+import {
+  describePolicyFailure,
+  NO_MATCH_ACTIONS,
+  type AuthorityOutcome,
+  type ImageDecision,
+  type NoMatchAction,
+  type PolicyOutcome,
+  type Verdict,
+} from './outcomes';
 import type { PolicySet } from './policy-folder';
 import { policyAppliesTo, type MatchedObject } from './resource-match';
 import { candidateRoots, unknownServiceUrls } from './service-urls';
@@ -129,7 +137,9 @@ function onceByNames(secrets: SignatureSecrets | undefined): SignatureSecrets | 
 
 /** The `signaturePullSecrets` lists of a policy's authorities' sources (empty lists left out). */
 function secretLists(prepared: readonly PreparedAuthority[] | undefined): Array<readonly string[]> {
-  return (prepared ?? []).flatMap((a) => (a.prepared ?? []).flatMap((s) => (s.source && s.source.signaturePullSecrets.length > 0 ? [s.source.signaturePullSecrets] : [])));
+  return (prepared ?? []).flatMap((a) =>
+    (a.prepared ?? []).flatMap((s) => (s.source && s.source.signaturePullSecrets.length > 0 ? [s.source.signaturePullSecrets] : [])),
+  );
 }
 
 /**
@@ -253,9 +263,11 @@ export class PolicyEvaluator {
   constructor(options: PolicyEvaluatorOptions) {
     this.backend = options.backend;
     this.noMatch = options.noMatch ?? EVALUATOR_DEFAULTS.noMatch;
-    if (!NO_MATCH_ACTIONS.includes(this.noMatch)) throw new ImgverifyError('INVALID_OPTIONS', `noMatch must be allow, warn or deny, got ${String(this.noMatch)}`);
+    if (!NO_MATCH_ACTIONS.includes(this.noMatch))
+      throw new ImgverifyError('INVALID_OPTIONS', `noMatch must be allow, warn or deny, got ${String(this.noMatch)}`);
     this.timeoutMs = options.timeoutMs ?? EVALUATOR_DEFAULTS.timeoutMs;
-    if (!(Number.isFinite(this.timeoutMs) && this.timeoutMs > 0)) throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be positive, got ${this.timeoutMs}`);
+    if (!(Number.isFinite(this.timeoutMs) && this.timeoutMs > 0))
+      throw new ImgverifyError('INVALID_OPTIONS', `timeoutMs must be positive, got ${this.timeoutMs}`);
     const ttl = options.cacheTtlMs ?? EVALUATOR_DEFAULTS.cacheTtlMs;
     this.negativeTtlMs = Math.min(options.negativeCacheTtlMs ?? EVALUATOR_DEFAULTS.negativeCacheTtlMs, ttl);
     this.cache = new TtlCache({ ttlMs: ttl, maxEntries: options.cacheSize ?? EVALUATOR_DEFAULTS.cacheSize, ...(options.now ? { now: options.now } : {}) });
@@ -293,7 +305,11 @@ export class PolicyEvaluator {
     }
     if (this.active?.version === set.version) return;
     const authorities = new Map<ClusterImagePolicy, readonly PreparedAuthority[]>();
-    for (const policy of set.policies) authorities.set(policy, policy.authorities.map((a) => prepareAuthority(this.backend, policy, a, options.trustRoots)));
+    for (const policy of set.policies)
+      authorities.set(
+        policy,
+        policy.authorities.map((a) => prepareAuthority(this.backend, policy, a, options.trustRoots)),
+      );
     const trust = [...(this.backend.defaultTrust?.() ?? []), ...(options.trustRoots?.all.map((r) => r.entry) ?? [])];
     this.active = Object.freeze({ version: set.version, policies: set.policies, authorities, trust });
     this.cache.clear();
@@ -334,7 +350,9 @@ export class PolicyEvaluator {
     try {
       const distinct = [...new Set(images)];
       const secrets = onceByNames(options.signatureSecrets);
-      const decisions = await mapLimit(distinct, options.run?.concurrency ?? this.concurrency, (image) => this.evaluateImage(image, options, secrets, controller.signal));
+      const decisions = await mapLimit(distinct, options.run?.concurrency ?? this.concurrency, (image) =>
+        this.evaluateImage(image, options, secrets, controller.signal),
+      );
       const byImage = new Map(distinct.map((image, i) => [image, decisions[i]!]));
       if (!options.run) {
         for (const decision of decisions) this.metrics?.verdicts.inc({ verdict: decision.verdict, matched: String(decision.matched) });
@@ -347,7 +365,12 @@ export class PolicyEvaluator {
     }
   }
 
-  private async evaluateImage(image: string, { object, namespace, run, credentials }: EvaluateOptions, secrets: SignatureSecrets | undefined, signal: AbortSignal): Promise<ImageDecision> {
+  private async evaluateImage(
+    image: string,
+    { object, namespace, run, credentials }: EvaluateOptions,
+    secrets: SignatureSecrets | undefined,
+    signal: AbortSignal,
+  ): Promise<ImageDecision> {
     let ref: ImageReference;
     try {
       ref = parseReference(image);
@@ -369,21 +392,23 @@ export class PolicyEvaluator {
     } catch (err) {
       // Without a digest nothing can be verified: every matching policy fails, with the reason.
       const failure = failureOf(toImgverifyError(err), 'the tag could not be resolved');
-      const outcomes = matched.map(
-        (policy): PolicyOutcome => ({
-          policy: policyKey(policy),
-          mode: policy.mode,
-          passed: false,
-          authorities: [],
-          reason: `cannot resolve the image digest: ${truncate(failure.reason)}`,
-          operational: failure.operational,
-          cached: false,
-        }),
-      );
+      const outcomes = matched.map((policy): PolicyOutcome => ({
+        policy: policyKey(policy),
+        mode: policy.mode,
+        passed: false,
+        authorities: [],
+        reason: `cannot resolve the image digest: ${truncate(failure.reason)}`,
+        operational: failure.operational,
+        cached: false,
+      }));
       return this.decide(image, undefined, outcomes);
     }
     const outcomesFor = (d: string): Promise<PolicyOutcome[]> =>
-      Promise.all(matched.map((policy) => this.policyOutcome(active, policy, withDigest(ref, d), session, signal, { fingerprint: credentials?.fingerprint, secrets, run })));
+      Promise.all(
+        matched.map((policy) =>
+          this.policyOutcome(active, policy, withDigest(ref, d), session, signal, { fingerprint: credentials?.fingerprint, secrets, run }),
+        ),
+      );
     const decision = this.decide(image, digest, await outcomesFor(digest));
     if (decision.verdict === 'allowed' || ref.digest !== undefined || !session.resolveAgain) return decision;
     // The tag's digest came from a resolution kept from before (tags kept resolved): a tag moved
@@ -485,7 +510,15 @@ export class PolicyEvaluator {
       return got.how === 'joined' ? { ...outcome, cached: true } : outcome;
     } catch (err) {
       const failure = failureOf(toImgverifyError(err), 'verification failed');
-      return { policy: policyKey(policy), mode: policy.mode, passed: false, authorities: [], reason: truncate(failure.reason), operational: true, cached: false };
+      return {
+        policy: policyKey(policy),
+        mode: policy.mode,
+        passed: false,
+        authorities: [],
+        reason: truncate(failure.reason),
+        operational: true,
+        cached: false,
+      };
     }
   }
 
@@ -503,7 +536,15 @@ export class PolicyEvaluator {
       const outcome = await this.runAuthority(prepared, pinned, session, signal, secrets);
       outcomes.push(outcome);
       if (outcome.passed) {
-        return { policy: policyKey(policy), mode: policy.mode, passed: true, decidedBy: outcome.authority, authorities: outcomes, operational: false, cached: false };
+        return {
+          policy: policyKey(policy),
+          mode: policy.mode,
+          passed: true,
+          decidedBy: outcome.authority,
+          authorities: outcomes,
+          operational: false,
+          cached: false,
+        };
       }
     }
     return {
@@ -594,7 +635,10 @@ export class PolicyEvaluator {
             failures.push({
               source,
               failure: result.verified
-                ? { reason: `no verified attestation of type ${requirement.predicateTypeURI} in ${FORMAT_NAMES[authority.signatureFormat!]}`, operational: false }
+                ? {
+                    reason: `no verified attestation of type ${requirement.predicateTypeURI} in ${FORMAT_NAMES[authority.signatureFormat!]}`,
+                    operational: false,
+                  }
                 : failureOf(result.error, `no verified attestation of type ${requirement.predicateTypeURI}`),
             });
           }
@@ -619,7 +663,10 @@ export class PolicyEvaluator {
         failures.push({
           source,
           failure: result.verified
-            ? { reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`, operational: false }
+            ? {
+                reason: `no verified signature in ${FORMAT_NAMES[authority.signatureFormat!]} (signatureFormat: ${authority.signatureFormat})`,
+                operational: false,
+              }
             : failureOf(result.error, 'no signature passed every check and the policy'),
         });
       }

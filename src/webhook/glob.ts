@@ -106,11 +106,7 @@ export function globToExpression(glob: string): string {
   }
   // Rules 3 and 4, in upstream's order: "." first, then "**" through a placeholder so the
   // single-"*" replacement does not rewrite it. "#" cannot occur in a valid glob.
-  const expression = source
-    .replaceAll('.', '\\.')
-    .replaceAll('**', '#')
-    .replaceAll('*', '[^/]*')
-    .replaceAll('#', '.*');
+  const expression = source.replaceAll('.', '\\.').replaceAll('**', '#').replaceAll('*', '[^/]*').replaceAll('#', '.*');
   // Rule 2: anchored.
   return `^${expression}$`;
 }

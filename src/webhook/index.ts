@@ -55,9 +55,28 @@ export {
   type StaticAuthority,
   type TrustRootRefs,
 } from './cluster-image-policy-types';
-export { EVALUATOR_DEFAULTS, PolicyEvaluator, VerificationRun, type EvaluateOptions, type EvaluationCredentials, type PolicyEvaluatorOptions, type SignatureSecrets } from './evaluate';
+export {
+  EVALUATOR_DEFAULTS,
+  PolicyEvaluator,
+  VerificationRun,
+  type EvaluateOptions,
+  type EvaluationCredentials,
+  type PolicyEvaluatorOptions,
+  type SignatureSecrets,
+} from './evaluate';
 export { evaluateWorkload, type Workload, type WorkloadEvaluation, type WorkloadEvaluationOptions } from './workload';
-export { MAX_MANIFEST_DOCUMENTS, manifestCredentialSource, manifestName, manifestWorkload, objectKind, readManifests, type ManifestError, type ManifestObject, type ManifestStream, type SourcePosition } from './manifests';
+export {
+  MAX_MANIFEST_DOCUMENTS,
+  manifestCredentialSource,
+  manifestName,
+  manifestWorkload,
+  objectKind,
+  readManifests,
+  type ManifestError,
+  type ManifestObject,
+  type ManifestStream,
+  type SourcePosition,
+} from './manifests';
 export type { ContainerField, ContainerImage, GroupVersionKind, GroupVersionResource } from './admission';
 export { auditPods, DEFAULT_AUDIT_CONCURRENCY, type AuditCounts, type AuditedImage, type AuditOptions, type AuditResult, type PodAudit } from './audit';
 export { auditCluster, type ClusterAuditOptions, type ClusterAuditResult } from './audit-cluster';
@@ -66,7 +85,17 @@ export { auditReports, podResult, REPORT_API_VERSION, REPORT_KIND, REPORT_NAME, 
 export { TAG_CACHE_DEFAULTS, type TagCacheOptions, type TagRefreshResult } from './tag-cache';
 export type { MatchedObject } from './resource-match';
 export { PULL_SECRET_DEFAULTS, PullSecretCredentials, signaturePullSecretErrors, type ObjectCredentialSource, type PullSecretOptions } from './pull-secrets';
-export { decisionReason, NO_MATCH_ACTIONS, type AdmissionSummary, type AuthorityKind, type AuthorityOutcome, type ImageDecision, type NoMatchAction, type PolicyOutcome, type Verdict } from './outcomes';
+export {
+  decisionReason,
+  NO_MATCH_ACTIONS,
+  type AdmissionSummary,
+  type AuthorityKind,
+  type AuthorityOutcome,
+  type ImageDecision,
+  type NoMatchAction,
+  type PolicyOutcome,
+  type Verdict,
+} from './outcomes';
 export type { AttestationsResult, PrepareOptions, SignatureReadOptions, VerificationBackend, VerificationSession } from './backend';
 export { VerifierBackend, type VerifierBackendOptions } from './verifier-backend';
 export { TrustRootSet, type TrustRootSetOptions } from './trust-root-set';

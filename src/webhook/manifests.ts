@@ -179,7 +179,12 @@ export function readManifests(text: string, file: string): ManifestStream {
     const start = doc.contents?.range?.[0] ?? doc.range[0];
     const docPosition = at(start, start);
     if (doc.errors.length > 0) {
-      errors.push({ file, document, position: at(doc.errors[0]!.pos[0], doc.errors[0]!.pos[1]), message: `not valid YAML: ${doc.errors.map((e) => e.message.split('\n')[0]).join('; ')}` });
+      errors.push({
+        file,
+        document,
+        position: at(doc.errors[0]!.pos[0], doc.errors[0]!.pos[1]),
+        message: `not valid YAML: ${doc.errors.map((e) => e.message.split('\n')[0]).join('; ')}`,
+      });
       return;
     }
     let value: unknown;
@@ -194,7 +199,12 @@ export function readManifests(text: string, file: string): ManifestStream {
     const visit = (object: unknown, node: Node | undefined, items: readonly number[]): void => {
       const where = (node && nodePosition(node)) ?? docPosition;
       if (!isRecord(object)) {
-        errors.push({ file, document, position: where, message: `expected a Kubernetes object (a mapping), got ${isRecord(object) ? 'a mapping' : Array.isArray(object) ? 'a list' : describeValue(object)}` });
+        errors.push({
+          file,
+          document,
+          position: where,
+          message: `expected a Kubernetes object (a mapping), got ${isRecord(object) ? 'a mapping' : Array.isArray(object) ? 'a list' : describeValue(object)}`,
+        });
         return;
       }
       const kind = own(object, 'kind');
@@ -315,6 +325,8 @@ function storedSecret(secret: Record<string, unknown>): Record<string, unknown> 
   if (!isRecord(stringData)) return secret;
   const data = own(secret, 'data');
   // fromEntries defines each key (a "__proto__" key stays a key).
-  const encoded = Object.entries(stringData).flatMap(([key, value]) => (typeof value === 'string' ? [[key, Buffer.from(value, 'utf8').toString('base64')] as const] : []));
+  const encoded = Object.entries(stringData).flatMap(([key, value]) =>
+    typeof value === 'string' ? [[key, Buffer.from(value, 'utf8').toString('base64')] as const] : [],
+  );
   return { ...secret, data: Object.fromEntries([...Object.entries(isRecord(data) ? data : {}), ...encoded]) };
 }

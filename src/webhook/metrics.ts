@@ -222,7 +222,10 @@ export class Histogram implements Metric {
 
 /** The webhook's metrics, rendered in registration order. */
 export class WebhookMetrics {
-  readonly requests = new Counter('imgverify_admission_requests_total', 'Admission requests answered, by path and result (allowed, denied, invalid, overloaded, error).');
+  readonly requests = new Counter(
+    'imgverify_admission_requests_total',
+    'Admission requests answered, by path and result (allowed, denied, invalid, overloaded, error).',
+  );
   readonly duration = new Histogram('imgverify_admission_duration_seconds', 'Time to answer an admission request, by path.');
   readonly verdicts = new Counter(
     'imgverify_image_verdicts_total',
@@ -239,26 +242,57 @@ export class WebhookMetrics {
     'imgverify_trust_root_expiry_timestamp_seconds',
     'When the TUF metadata of a trust root expires (Unix time): TrustRoot documents by name, the default trust as "default".',
   );
-  readonly trustRootLastRefresh = new Gauge('imgverify_trust_root_last_refresh_timestamp_seconds', 'When a trust root was last loaded or updated from its source (Unix time).');
-  readonly trustRootRefreshes = new Counter('imgverify_trust_root_refreshes_total', 'Trust root refresh attempts, by result (refreshed, kept: the mirror failed and the cache is still valid, failed).');
-  readonly kubernetesSynced = new Gauge('imgverify_kubernetes_synced', 'Cluster mode: 1 while a resource is listed and watched, 0 while it cannot be read (the webhook is then not ready).');
-  readonly policyObjects = new Gauge('imgverify_policy_objects', 'Cluster mode: ClusterImagePolicy and TrustRoot objects, by kind and whether they load (ready).');
-  readonly statusWrites = new Counter('imgverify_status_writes_total', 'Cluster mode: status updates of policy objects, by result (written, unchanged, conflict, gone, failed).');
+  readonly trustRootLastRefresh = new Gauge(
+    'imgverify_trust_root_last_refresh_timestamp_seconds',
+    'When a trust root was last loaded or updated from its source (Unix time).',
+  );
+  readonly trustRootRefreshes = new Counter(
+    'imgverify_trust_root_refreshes_total',
+    'Trust root refresh attempts, by result (refreshed, kept: the mirror failed and the cache is still valid, failed).',
+  );
+  readonly kubernetesSynced = new Gauge(
+    'imgverify_kubernetes_synced',
+    'Cluster mode: 1 while a resource is listed and watched, 0 while it cannot be read (the webhook is then not ready).',
+  );
+  readonly policyObjects = new Gauge(
+    'imgverify_policy_objects',
+    'Cluster mode: ClusterImagePolicy and TrustRoot objects, by kind and whether they load (ready).',
+  );
+  readonly statusWrites = new Counter(
+    'imgverify_status_writes_total',
+    'Cluster mode: status updates of policy objects, by result (written, unchanged, conflict, gone, failed).',
+  );
   readonly unhandledRejections = new Counter(
     'imgverify_webhook_unhandled_rejections_total',
     'Promise rejections nobody handled (a bug): logged and counted instead of ending the process.',
   );
   readonly admissionsInFlight = new Gauge('imgverify_admissions_in_flight', 'Admission requests being decided.', 'sum');
   readonly admissionBodyBytes = new Gauge('imgverify_admission_body_bytes_in_flight', 'Body bytes reserved by the admission requests being decided.', 'sum');
-  readonly admissionsQueued = new Gauge('imgverify_admissions_queued', 'Admission requests waiting for room (refused with 429 when it does not come in time).', 'sum');
-  readonly auditPods = new Gauge('imgverify_audit_pods', 'Periodic audit (--audit-interval): running Pods of the last run, by verdict (allowed, warned, denied).');
+  readonly admissionsQueued = new Gauge(
+    'imgverify_admissions_queued',
+    'Admission requests waiting for room (refused with 429 when it does not come in time).',
+    'sum',
+  );
+  readonly auditPods = new Gauge(
+    'imgverify_audit_pods',
+    'Periodic audit (--audit-interval): running Pods of the last run, by verdict (allowed, warned, denied).',
+  );
   readonly auditImages = new Gauge('imgverify_audit_images', 'Periodic audit: distinct images verified in the last run, by their worst verdict.');
   readonly auditLastRun = new Gauge('imgverify_audit_last_run_timestamp_seconds', 'Periodic audit: when the last run finished (Unix time).');
   readonly auditDuration = new Gauge('imgverify_audit_last_run_duration_seconds', 'Periodic audit: how long the last run took.');
   readonly auditRuns = new Counter('imgverify_audit_runs_total', 'Periodic audit: runs, by result (completed, failed).');
-  readonly auditReportWrites = new Counter('imgverify_audit_report_writes_total', 'Periodic audit: OpenReports Reports, by result (written, unchanged, failed).');
-  readonly tagLookups = new Counter('imgverify_tag_lookups_total', 'Tags of admitted images looked up: hit (a background resolution, no registry request) or miss (resolved for the admission).');
-  readonly tagRefreshes = new Counter('imgverify_tag_refreshes_total', 'Background tag resolutions, by result (unchanged, moved, dropped: gone or no longer readable, failed: kept until it expires).');
+  readonly auditReportWrites = new Counter(
+    'imgverify_audit_report_writes_total',
+    'Periodic audit: OpenReports Reports, by result (written, unchanged, failed).',
+  );
+  readonly tagLookups = new Counter(
+    'imgverify_tag_lookups_total',
+    'Tags of admitted images looked up: hit (a background resolution, no registry request) or miss (resolved for the admission).',
+  );
+  readonly tagRefreshes = new Counter(
+    'imgverify_tag_refreshes_total',
+    'Background tag resolutions, by result (unchanged, moved, dropped: gone or no longer readable, failed: kept until it expires).',
+  );
   readonly tagCacheEntries = new Gauge('imgverify_tag_cache_entries', 'Tags kept resolved in the background (by every worker).', 'sum');
   private readonly all: readonly Metric[] = [
     this.requests,

@@ -114,7 +114,11 @@ async function loadOnce(dir: string): Promise<PolicyFolderLoad> {
   } catch (err) {
     const message = `cannot read policy folder ${dir}: ${errorMessage(err)}`;
     hash.update(`error\0${message}`);
-    return { set: { policies: [], trustRoots: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files }, shapes, atomic: false };
+    return {
+      set: { policies: [], trustRoots: [], version: `sha256:${hash.digest('hex')}`, errors: [folderError(message, { dir }, err)], warnings, files },
+      shapes,
+      atomic: false,
+    };
   }
 
   for (const name of names) {

@@ -31,12 +31,18 @@ export function fieldMessage(error: ImgverifyError, location: PolicyLocation): s
 }
 
 /** Loads one object of the cluster; `secrets` reads the Secrets a `secretRef` names. */
-export function loadPolicyObject(kind: string, object: unknown, name: string, secrets?: SecretLookup): PolicyParseResult & { readonly location: PolicyLocation } {
+export function loadPolicyObject(
+  kind: string,
+  object: unknown,
+  name: string,
+  secrets?: SecretLookup,
+): PolicyParseResult & { readonly location: PolicyLocation } {
   const location = objectLocation(kind, name);
   const result = parsePolicyObject(object, location, secrets ? { secrets } : {});
   // An informer of one kind hands over only that kind; anything else is not loaded.
   const wrongKind =
-    (kind === 'TrustRoot' ? result.policies.length : result.trustRoots.length) > 0 || result.policies.some((p) => (p.namespace !== undefined) !== (kind === 'ImagePolicy'));
+    (kind === 'TrustRoot' ? result.policies.length : result.trustRoots.length) > 0 ||
+    result.policies.some((p) => (p.namespace !== undefined) !== (kind === 'ImagePolicy'));
   return wrongKind ? { ...result, policies: [], trustRoots: [], location } : { ...result, location };
 }
 

@@ -32,7 +32,10 @@ export function unknownTrustRootRefs(policies: readonly ClusterImagePolicy[], na
  * Errors for documents of one kind that share a name (names are unique per kind in Kubernetes:
  * cluster-wide, or within a namespace for a namespaced kind); the first keeps it.
  */
-function duplicatesOf(kind: string, docs: readonly { readonly name: string; readonly namespace?: string; readonly source: PolicyLocation }[]): ImgverifyError[] {
+function duplicatesOf(
+  kind: string,
+  docs: readonly { readonly name: string; readonly namespace?: string; readonly source: PolicyLocation }[],
+): ImgverifyError[] {
   const seen = new Map<string, PolicyLocation>();
   const errors: ImgverifyError[] = [];
   for (const doc of docs) {
@@ -47,8 +50,14 @@ function duplicatesOf(kind: string, docs: readonly { readonly name: string; read
 /** Errors for policies that share a name (ClusterImagePolicies cluster-wide, ImagePolicies per namespace). */
 export function duplicateNames(policies: readonly ClusterImagePolicy[]): ImgverifyError[] {
   return [
-    ...duplicatesOf('ClusterImagePolicy', policies.filter((p) => p.namespace === undefined)),
-    ...duplicatesOf('ImagePolicy', policies.filter((p) => p.namespace !== undefined)),
+    ...duplicatesOf(
+      'ClusterImagePolicy',
+      policies.filter((p) => p.namespace === undefined),
+    ),
+    ...duplicatesOf(
+      'ImagePolicy',
+      policies.filter((p) => p.namespace !== undefined),
+    ),
   ];
 }
 

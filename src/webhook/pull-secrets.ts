@@ -101,7 +101,10 @@ function referenceNames(list: unknown): string[] {
 }
 
 /** The Secret names and ServiceAccount a workload object's Pods pull with. */
-export function pullSecretReferences(object: unknown, kind: GroupVersionKind | string): { readonly secrets: readonly string[]; readonly serviceAccount: string } | undefined {
+export function pullSecretReferences(
+  object: unknown,
+  kind: GroupVersionKind | string,
+): { readonly secrets: readonly string[]; readonly serviceAccount: string } | undefined {
   const found = podSpecOf(object, kind);
   if (found === undefined) return undefined;
   const { podSpec } = found;
@@ -118,7 +121,8 @@ export function secretEntries(secret: unknown, label: string): SecretRead {
   const data = own(secret, 'data');
   const encoded = isObject(data) ? own(data, spec.key) : undefined;
   if (typeof encoded !== 'string' || encoded === '') return { none: `${label} has no ${spec.key}` };
-  if (encoded.length > (MAX_SECRET_BYTES * 4) / 3 + 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return { none: `${label}: ${spec.key} is not base64 of at most 1 MiB` };
+  if (encoded.length > (MAX_SECRET_BYTES * 4) / 3 + 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded))
+    return { none: `${label}: ${spec.key} is not base64 of at most 1 MiB` };
   try {
     const entries = keyringEntries(Buffer.from(encoded, 'base64').toString('utf8'), spec.format, label);
     return entries.length > 0 ? { entries } : { none: `${label} has no credentials` };
@@ -166,7 +170,9 @@ export class PullSecretCredentials {
     if (namespace === undefined || namespace === '') return undefined;
     const refs = pullSecretReferences(object, kind);
     if (refs === undefined) return undefined;
-    const fingerprint = createHash('sha256').update(JSON.stringify([namespace, refs.secrets, refs.serviceAccount])).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([namespace, refs.secrets, refs.serviceAccount]))
+      .digest('hex');
     // Read at each lookup, through the caches: credentials kept beyond the admission (a tag
     // refreshed in the background, ./tag-cache) follow a rotated Secret within its TTL.
     const credentials: CallCredentials = {
@@ -187,7 +193,9 @@ export class PullSecretCredentials {
    */
   forSecrets(namespace: string, names: readonly string[]): EvaluationCredentials {
     const secrets = referenceNames(names.map((name) => ({ name })));
-    const fingerprint = createHash('sha256').update(JSON.stringify(['secrets', namespace, secrets])).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(['secrets', namespace, secrets]))
+      .digest('hex');
     const load = async (): Promise<{ keyring: RegistryKeyring; searched: string }> => {
       const notes: string[] = [];
       const entries = await this.entriesOf(namespace, secrets, '', notes);

@@ -53,7 +53,12 @@ export interface ReportResult {
 export interface ReportObject {
   readonly apiVersion: typeof REPORT_API_VERSION;
   readonly kind: typeof REPORT_KIND;
-  readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
   readonly source: string;
   readonly summary: { readonly pass: number; readonly fail: number; readonly warn: number; readonly error: number; readonly skip: number };
   readonly results: readonly ReportResult[];
@@ -87,9 +92,15 @@ function policiesOf(pod: PodAudit, result: ReportResultValue): string {
 
 function resultOf(pod: PodAudit, startedAt: Date): ReportResult {
   const result = podResult(pod);
-  const lines = pod.malformed !== undefined ? [`the Pod's images cannot be read: ${pod.malformed}`] : pod.images.map((i) => `${imageKey(i)} ${i.image}: ${i.decision.verdict}${i.decision.reason ? `: ${decisionReason(i.decision)}` : ''}`);
+  const lines =
+    pod.malformed !== undefined
+      ? [`the Pod's images cannot be read: ${pod.malformed}`]
+      : pod.images.map((i) => `${imageKey(i)} ${i.image}: ${i.decision.verdict}${i.decision.reason ? `: ${decisionReason(i.decision)}` : ''}`);
   const denied = pod.images.filter((i) => i.decision.verdict === 'denied').length;
-  const head = pod.malformed !== undefined ? '' : `${denied > 0 ? `${denied} of ${pod.images.length} images denied` : `${pod.images.length} image${pod.images.length === 1 ? '' : 's'} ${result === 'warn' ? 'admitted with warnings' : 'verified'}`}. `;
+  const head =
+    pod.malformed !== undefined
+      ? ''
+      : `${denied > 0 ? `${denied} of ${pod.images.length} images denied` : `${pod.images.length} image${pod.images.length === 1 ? '' : 's'} ${result === 'warn' ? 'admitted with warnings' : 'verified'}`}. `;
   const properties: Record<string, string> = {};
   for (const i of pod.images) {
     properties[`image.${imageKey(i)}`] = bound(`${i.decision.verdict} ${i.image}`, MAX_PROPERTY);
@@ -131,7 +142,12 @@ export function namespaceReport(namespace: string, pods: readonly PodAudit[], st
   return {
     apiVersion: REPORT_API_VERSION,
     kind: REPORT_KIND,
-    metadata: { name: REPORT_NAME, namespace, labels: { ...REPORT_LABELS }, ...(leftOut > 0 ? { annotations: { [TRUNCATED_ANNOTATION]: String(leftOut) } } : {}) },
+    metadata: {
+      name: REPORT_NAME,
+      namespace,
+      labels: { ...REPORT_LABELS },
+      ...(leftOut > 0 ? { annotations: { [TRUNCATED_ANNOTATION]: String(leftOut) } } : {}),
+    },
     source: REPORT_SOURCE,
     summary,
     results: kept,

@@ -148,11 +148,23 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     const started = Date.now();
     let outcome: AdmissionDecision;
     try {
-      outcome = await decideAdmission(evaluator, request, path === WEBHOOK_PATHS.mutate, abort, options.validatePolicyObject, options.pullSecrets?.(), timeoutMs);
+      outcome = await decideAdmission(
+        evaluator,
+        request,
+        path === WEBHOOK_PATHS.mutate,
+        abort,
+        options.validatePolicyObject,
+        options.pullSecrets?.(),
+        timeoutMs,
+      );
     } catch (err) {
       // The uid is known: answer with a denial rather than an HTTP error (fail closed).
       log('error', 'admission failed unexpectedly', { uid: request.uid, error: errorMessage(err) });
-      outcome = { review: admissionResponse({ uid: request.uid, allowed: false, message: `imgverify: internal error: ${errorMessage(err)}` }), images: 0, denied: true };
+      outcome = {
+        review: admissionResponse({ uid: request.uid, allowed: false, message: `imgverify: internal error: ${errorMessage(err)}` }),
+        images: 0,
+        denied: true,
+      };
     }
     sendJson(res, 200, outcome.review);
     const response = outcome.review.response;
@@ -177,7 +189,11 @@ export function createRouter(options: RouterOptions): (req: IncomingMessage, res
     const rejection = options.policyRejection();
     const stopping = shuttingDown();
     if (!evaluator.ready || stopping || options.sourceReady?.() === false) {
-      const why = stopping ? 'shutting down' : evaluator.ready ? (rejection ?? 'the policy source is not ready') : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`;
+      const why = stopping
+        ? 'shutting down'
+        : evaluator.ready
+          ? (rejection ?? 'the policy source is not ready')
+          : `no valid policy set loaded${rejection ? `: ${rejection}` : ''}`;
       send(res, 503, 'text/plain', `not ready: ${why}\n`);
       return;
     }

@@ -69,10 +69,18 @@ function withoutDigest(image: string): string {
 /** What to verify for one container: its spec image and what its status reports. */
 export function runningReference(specImage: string, imageID: unknown): { image: string; source: ImageSource; note?: string } {
   const spec = { image: specImage, source: 'spec' as const };
-  if (imageID === undefined || imageID === null || imageID === '') return { ...spec, note: 'no imageID in the container status yet (not started): the spec image is verified' };
-  if (typeof imageID !== 'string' || imageID.length > MAX_IMAGE_ID_LENGTH) return { ...spec, note: `the container status's imageID is not a string of at most ${MAX_IMAGE_ID_LENGTH} characters (${describeValue(imageID)}): the spec image is verified` };
+  if (imageID === undefined || imageID === null || imageID === '')
+    return { ...spec, note: 'no imageID in the container status yet (not started): the spec image is verified' };
+  if (typeof imageID !== 'string' || imageID.length > MAX_IMAGE_ID_LENGTH)
+    return {
+      ...spec,
+      note: `the container status's imageID is not a string of at most ${MAX_IMAGE_ID_LENGTH} characters (${describeValue(imageID)}): the spec image is verified`,
+    };
   if (IMAGE_ID_ONLY.test(imageID)) {
-    return { ...spec, note: `the runtime reports only a local image ID (${imageID}: the digest of the image's config, no registry digest; a locally built or imported image): the spec image is verified, which need not be what runs` };
+    return {
+      ...spec,
+      note: `the runtime reports only a local image ID (${imageID}: the digest of the image's config, no registry digest; a locally built or imported image): the spec image is verified, which need not be what runs`,
+    };
   }
   const reported = imageID.startsWith('docker-pullable://') ? imageID.slice('docker-pullable://'.length) : imageID;
   let running: ImageReference;
@@ -88,7 +96,8 @@ export function runningReference(specImage: string, imageID: unknown): { image: 
   if (repositoryOf(running) !== repositoryOf(ref)) {
     notes.push(`the runtime names ${repositoryOf(running)} for this content (the first repository holding it); verified in the Pod's ${repositoryOf(ref)}`);
   }
-  if (ref.digest !== undefined && ref.digest !== running.digest) notes.push(`the spec pins ${ref.digest}, the runtime reports ${running.digest}: what runs is verified`);
+  if (ref.digest !== undefined && ref.digest !== running.digest)
+    notes.push(`the spec pins ${ref.digest}, the runtime reports ${running.digest}: what runs is verified`);
   return { image: `${withoutDigest(specImage)}@${running.digest}`, source: 'imageID', ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
 }
 
@@ -115,7 +124,12 @@ export function runningImages(pod: unknown): RunningImage[] {
   }
   return images.map((image): RunningImage => {
     if (image.field === 'volumes') {
-      return { ...image, specImage: image.image, source: 'spec', note: 'an image volume: the kubelet reports no digest for it, the spec reference is verified' };
+      return {
+        ...image,
+        specImage: image.image,
+        source: 'spec',
+        note: 'an image volume: the kubelet reports no digest for it, the spec reference is verified',
+      };
     }
     const statuses = byField.get(image.field)!;
     const imageID = statuses.get(image.container);

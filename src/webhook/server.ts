@@ -213,7 +213,8 @@ export function checkedStartOptions(options: WebhookServerOptions): number {
     throw new ImgverifyError('INVALID_OPTIONS', 'give exactly one policy source: policiesDir (a folder) or kubernetes (the cluster)');
   }
   const workers = options.workers ?? 1;
-  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) throw new ImgverifyError('INVALID_OPTIONS', `workers must be an integer from 1 to ${MAX_WORKERS}, got ${String(workers)}`);
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS))
+    throw new ImgverifyError('INVALID_OPTIONS', `workers must be an integer from 1 to ${MAX_WORKERS}, got ${String(workers)}`);
   return workers;
 }
 
@@ -349,7 +350,9 @@ export async function serveWebhook(options: WebhookServerOptions, control: Polic
   const { server } = tls;
   // Admitted objects' pull secrets: read where the embedder says (in cluster mode, once the
   // cluster connection is up, from the Kubernetes API).
-  let pullSecrets: PullSecretCredentials | undefined = options.objectCredentials ? new PullSecretCredentials(options.objectCredentials, options.pullSecretCache) : undefined;
+  let pullSecrets: PullSecretCredentials | undefined = options.objectCredentials
+    ? new PullSecretCredentials(options.objectCredentials, options.pullSecretCache)
+    : undefined;
   // The server listens before the policies load: loading TrustRoots may wait on their mirrors,
   // and meanwhile /healthz answers (a liveness probe must not restart a pod that is loading)
   // while /readyz answers 503 until the first policy set is in force.
@@ -450,7 +453,14 @@ export async function serveWebhook(options: WebhookServerOptions, control: Polic
     process.off('unhandledRejection', onUnhandledRejection);
     throw err;
   }
-  if (!control.quiet) log('info', 'listening', { port: address.port, address: address.address, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch, ready: evaluator.ready && policies.ready() });
+  if (!control.quiet)
+    log('info', 'listening', {
+      port: address.port,
+      address: address.address,
+      timeoutMs: evaluator.timeoutMs,
+      noMatch: evaluator.noMatch,
+      ready: evaluator.ready && policies.ready(),
+    });
 
   let closed: Promise<void> | undefined;
   return {
@@ -572,7 +582,8 @@ export async function startAudit(
   audit: WebhookAuditOptions,
   parts: { evaluator: PolicyEvaluator; metrics: WebhookMetrics; log: Logger; pullSecrets: () => PullSecretCredentials | undefined },
 ): Promise<{ stop(): Promise<void> }> {
-  if (!(Number.isFinite(audit.intervalMs) && audit.intervalMs >= 1000)) throw new ImgverifyError('INVALID_OPTIONS', `audit.intervalMs must be at least 1000, got ${audit.intervalMs}`);
+  if (!(Number.isFinite(audit.intervalMs) && audit.intervalMs >= 1000))
+    throw new ImgverifyError('INVALID_OPTIONS', `audit.intervalMs must be at least 1000, got ${audit.intervalMs}`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, as cluster mode's
   const { startAuditLoop } = require('./kube/audit-loop') as typeof import('./kube/audit-loop');
   const source: KubernetesSourceOptions = options.kubernetes ?? audit.connection ?? {};

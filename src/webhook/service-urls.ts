@@ -64,10 +64,12 @@ function listedUrls(root: LoadedTrustRoot, service: Service): string[] {
 
 /** The candidate roots that list `url` for `service`, in order. */
 export function rootsListing(url: string, service: Service, candidates: readonly CandidateRoot[]): TrustEntry[] {
-  return candidates.filter((c) => {
-    const root = rootNow(c.entry);
-    return root !== undefined && listedUrls(root, service).some((u) => sameService(u, url));
-  }).map((c) => c.entry);
+  return candidates
+    .filter((c) => {
+      const root = rootNow(c.entry);
+      return root !== undefined && listedUrls(root, service).some((u) => sameService(u, url));
+    })
+    .map((c) => c.entry);
 }
 
 /**
@@ -83,7 +85,10 @@ export function selectingUrls(authority: Authority): { readonly fulcio?: string;
 }
 
 /** The webhook's roots an authority's URLs choose from: the default trust, then the TrustRoots in force. */
-export function candidateRoots(defaults: readonly TrustEntry[], trustRoots: readonly { readonly name: string; readonly entry: TrustEntry }[] = []): CandidateRoot[] {
+export function candidateRoots(
+  defaults: readonly TrustEntry[],
+  trustRoots: readonly { readonly name: string; readonly entry: TrustEntry }[] = [],
+): CandidateRoot[] {
   return [
     ...defaults.map((entry, i) => ({ entry, source: rootNow(entry)?.source ?? (isTrustRootProvider(entry) ? entry.source : `default trust #${i + 1}`) })),
     ...trustRoots.map((r) => ({ entry: r.entry, source: `TrustRoot ${r.name}` })),

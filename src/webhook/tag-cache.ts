@@ -254,31 +254,40 @@ export class TagCache {
     const sentAt = this.now();
     const controller = new AbortController();
     const deadline = setTimeout(
-      () => controller.abort(new ImgverifyError('REGISTRY_TIMEOUT', `refreshing ${entry.ref.registry}/${entry.ref.repository}:${entry.ref.tag ?? 'latest'} took over ${Math.floor(this.maxAgeMs / 4)} ms`)),
+      () =>
+        controller.abort(
+          new ImgverifyError(
+            'REGISTRY_TIMEOUT',
+            `refreshing ${entry.ref.registry}/${entry.ref.repository}:${entry.ref.tag ?? 'latest'} took over ${Math.floor(this.maxAgeMs / 4)} ms`,
+          ),
+        ),
       Math.floor(this.maxAgeMs / 4),
     );
     this.refreshing++;
     const promise = abortable(this.refresher(entry.ref, controller.signal, entry.credentials), controller.signal);
     entry.refresh = { promise, sentAt, controller };
-    promise.then(
-      (digest) => {
-        this.options.onRefresh?.(digest === entry.digest ? 'unchanged' : 'moved');
-        if (this.entries.get(key) === entry && entry.resolvedAt <= sentAt) {
-          entry.digest = digest;
-          entry.resolvedAt = sentAt;
-        }
-      },
-      (err: unknown) => {
-        const code = err instanceof ImgverifyError ? err.code : undefined;
-        const drop = code !== undefined && DROP_CODES.has(code) && !controller.signal.aborted;
-        this.options.onRefresh?.(drop ? 'dropped' : 'failed');
-        // Gone, or not readable with these credentials any more: the next admission asks the registry itself.
-        if (drop && this.entries.get(key) === entry) this.entries.delete(key);
-      },
-    ).finally(() => {
-      clearTimeout(deadline);
-      this.refreshing--;
-      if (entry.refresh?.promise === promise) delete entry.refresh;
-    }).catch(() => undefined);
+    promise
+      .then(
+        (digest) => {
+          this.options.onRefresh?.(digest === entry.digest ? 'unchanged' : 'moved');
+          if (this.entries.get(key) === entry && entry.resolvedAt <= sentAt) {
+            entry.digest = digest;
+            entry.resolvedAt = sentAt;
+          }
+        },
+        (err: unknown) => {
+          const code = err instanceof ImgverifyError ? err.code : undefined;
+          const drop = code !== undefined && DROP_CODES.has(code) && !controller.signal.aborted;
+          this.options.onRefresh?.(drop ? 'dropped' : 'failed');
+          // Gone, or not readable with these credentials any more: the next admission asks the registry itself.
+          if (drop && this.entries.get(key) === entry) this.entries.delete(key);
+        },
+      )
+      .finally(() => {
+        clearTimeout(deadline);
+        this.refreshing--;
+        if (entry.refresh?.promise === promise) delete entry.refresh;
+      })
+      .catch(() => undefined);
   }
 }

@@ -35,7 +35,11 @@ export class TrustRefresher {
     const errors = await this.roots.load(set.trustRoots);
     for (const { name, error } of errors) {
       this.options.metrics.trustRootRefreshes.inc({ trust_root: name, result: 'failed' });
-      this.options.log('error', 'TrustRoot cannot be loaded; authorities using it fail until it can', { trustRoot: name, code: error.code, error: error.message });
+      this.options.log('error', 'TrustRoot cannot be loaded; authorities using it fail until it can', {
+        trustRoot: name,
+        code: error.code,
+        error: error.message,
+      });
     }
     this.track();
   }
@@ -45,7 +49,8 @@ export class TrustRefresher {
     const { metrics, log } = this.options;
     for (const r of await this.roots.refresh()) {
       metrics.trustRootRefreshes.inc({ trust_root: r.name, result: r.result });
-      if (r.result !== 'refreshed') log(r.result === 'failed' ? 'error' : 'warn', 'TrustRoot refresh failed', { trustRoot: r.name, result: r.result, error: r.message });
+      if (r.result !== 'refreshed')
+        log(r.result === 'failed' ? 'error' : 'warn', 'TrustRoot refresh failed', { trustRoot: r.name, result: r.result, error: r.message });
     }
     for (const root of this.options.defaults) {
       if (!(root instanceof TufTrustRoot)) continue;

@@ -127,7 +127,12 @@ function specKey(doc: TrustRootDocument): string {
   const spec = doc.spec;
   if (spec.kind === 'sigstoreKeys') hash.update(JSON.stringify(spec.keys));
   else if (spec.kind === 'remote') hash.update(`${spec.mirror}\0${spec.targets ?? ''}\0`).update(spec.root);
-  else hash.update(`${spec.targets ?? ''}\0`).update(spec.root).update('\0').update(spec.mirrorFS);
+  else
+    hash
+      .update(`${spec.targets ?? ''}\0`)
+      .update(spec.root)
+      .update('\0')
+      .update(spec.mirrorFS);
   return `${doc.name}\0${spec.kind}\0${hash.digest('hex')}`;
 }
 
@@ -240,10 +245,20 @@ export class TrustRootSet {
     if (spec.kind === 'repository') {
       try {
         const files = await unpackRepository(spec.mirrorFS);
-        const loaded = await trustRootFromTufRepository(spec.root, files, { source, scratchDir: this.options.cacheDir, ...(spec.targets !== undefined ? { targets: spec.targets } : {}) });
+        const loaded = await trustRootFromTufRepository(spec.root, files, {
+          source,
+          scratchDir: this.options.cacheDir,
+          ...(spec.targets !== undefined ? { targets: spec.targets } : {}),
+        });
         return { name: doc.name, entry: loaded.root, lastRefresh: Date.now(), expires: Date.parse(loaded.status.expires) };
       } catch (err) {
-        const error = err instanceof ImgverifyError ? err : new ImgverifyError('TUF_METADATA_INVALID', `${source}: spec.repository.mirrorFS is not a gzipped tarball of a TUF repository: ${errorMessage(err)}`);
+        const error =
+          err instanceof ImgverifyError
+            ? err
+            : new ImgverifyError(
+                'TUF_METADATA_INVALID',
+                `${source}: spec.repository.mirrorFS is not a gzipped tarball of a TUF repository: ${errorMessage(err)}`,
+              );
         return { name: doc.name, entry: failing(source, error), lastRefresh: Date.now() };
       }
     }
@@ -253,9 +268,11 @@ export class TrustRootSet {
     const tuf = new LazyTufRoot(source, async () => {
       // The folder is one the webhook makes below its cache: anything but a folder there is refused.
       const info = await lstat(folder).catch(() => undefined);
-      if (info && !info.isDirectory()) throw new ImgverifyError('TUF_METADATA_INVALID', `${source}: its TUF cache ${folder} is not a folder (a link or a file planted there is refused)`);
+      if (info && !info.isDirectory())
+        throw new ImgverifyError('TUF_METADATA_INVALID', `${source}: its TUF cache ${folder} is not a folder (a link or a file planted there is refused)`);
       if (!hasTufCache(folder)) {
-        if (offline) throw new ImgverifyError('TUF_NOT_INITIALIZED', `${source}: no TUF cache in ${folder} and offline: its mirror ${spec.mirror} may not be asked`);
+        if (offline)
+          throw new ImgverifyError('TUF_NOT_INITIALIZED', `${source}: no TUF cache in ${folder} and offline: its mirror ${spec.mirror} may not be asked`);
         return initialize();
       }
       try {

@@ -51,7 +51,12 @@ function parseAuthorities(c: Checker, list: unknown, path: string): KeysAuthorit
     if (uri === undefined || !chain) return;
     const organization = subject ? c.string(subject, 'organization', `${where}.subject`) : undefined;
     const commonName = subject ? c.string(subject, 'commonName', `${where}.subject`) : undefined;
-    out.push({ uri, certChainPem: chain.toString('utf8'), ...(organization !== undefined ? { organization } : {}), ...(commonName !== undefined ? { commonName } : {}) });
+    out.push({
+      uri,
+      certChainPem: chain.toString('utf8'),
+      ...(organization !== undefined ? { organization } : {}),
+      ...(commonName !== undefined ? { commonName } : {}),
+    });
   });
   return out;
 }
@@ -91,7 +96,9 @@ function parseSpec(c: Checker, value: unknown, name: string | undefined): TrustR
   if (form === 'sigstoreKeys') {
     c.onlyKnown(obj, path, ['certificateAuthorities', 'tLogs', 'ctLogs', 'timestampAuthorities']);
     const keys: TrustKeys = {
-      certificateAuthorities: present(obj, 'certificateAuthorities') ? parseAuthorities(c, obj['certificateAuthorities'], `${path}.certificateAuthorities`) : [],
+      certificateAuthorities: present(obj, 'certificateAuthorities')
+        ? parseAuthorities(c, obj['certificateAuthorities'], `${path}.certificateAuthorities`)
+        : [],
       tlogs: present(obj, 'tLogs') ? parseLogs(c, obj['tLogs'], `${path}.tLogs`) : [],
       ctlogs: present(obj, 'ctLogs') ? parseLogs(c, obj['ctLogs'], `${path}.ctLogs`) : [],
       timestampAuthorities: present(obj, 'timestampAuthorities') ? parseAuthorities(c, obj['timestampAuthorities'], `${path}.timestampAuthorities`) : [],

@@ -49,7 +49,10 @@ interface Place {
 
 /** The verifier options of a place's signature location. */
 function locationOptions(place: Place): { signatureRepository?: string; attachmentTagPrefix?: string } {
-  return { ...(place.repository !== undefined ? { signatureRepository: place.repository } : {}), ...(place.tagPrefix !== undefined ? { attachmentTagPrefix: place.tagPrefix } : {}) };
+  return {
+    ...(place.repository !== undefined ? { signatureRepository: place.repository } : {}),
+    ...(place.tagPrefix !== undefined ? { attachmentTagPrefix: place.tagPrefix } : {}),
+  };
 }
 
 export interface VerifierBackendOptions {
@@ -165,7 +168,9 @@ export class VerifierBackend implements VerificationBackend {
     this.verifier = createVerifier({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registryClient: this.client });
     // Background refreshes ask with a HEAD (./tag-cache): no manifest body, not counted as a pull by Docker Hub.
     this.tags = options.tagCache
-      ? new TagCache(options.tagCache, (ref, signal, credentials) => this.client.tagDigest(ref, ref.tag ?? 'latest', { signal, ...(credentials ? { credentials } : {}) }))
+      ? new TagCache(options.tagCache, (ref, signal, credentials) =>
+          this.client.tagDigest(ref, ref.tag ?? 'latest', { signal, ...(credentials ? { credentials } : {}) }),
+        )
       : undefined;
   }
 
@@ -181,7 +186,8 @@ export class VerifierBackend implements VerificationBackend {
       ...(options.attachmentTagPrefix !== undefined ? { tagPrefix: options.attachmentTagPrefix } : {}),
     };
     // Checked now (a repository name or prefix the verifier would refuse), not at the first admission.
-    if (Object.keys(locationOptions(place)).length > 0) createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: this.client, ...locationOptions(place) });
+    if (Object.keys(locationOptions(place)).length > 0)
+      createVerifier({ trustedRoot: trust ?? this.verifier.trustSources, registryClient: this.client, ...locationOptions(place) });
     // A plain policy object is compiled into a new prepared policy, bound here to its place.
     const prepared = this.verifier.preparePolicy(policy);
     if (Object.keys(place).length > 0) this.placeOf.set(prepared, place);

@@ -131,7 +131,13 @@ export function receivedPolicies(policies: readonly ClusterImagePolicy[]): Clust
       ...authority,
       attestations: authority.attestations.map((requirement) =>
         requirement.policy
-          ? { ...requirement, policy: { ...requirement.policy, condition: compileAttestationCondition(requirement.policy.condition.expression, { origin: requirement.policy.condition.origin }) } }
+          ? {
+              ...requirement,
+              policy: {
+                ...requirement.policy,
+                condition: compileAttestationCondition(requirement.policy.condition.expression, { origin: requirement.policy.condition.origin }),
+              },
+            }
           : requirement,
       ),
     })),

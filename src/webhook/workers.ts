@@ -93,7 +93,13 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   const log = options.log ?? jsonLogger;
   const metrics = new WebhookMetrics();
   // The TLS pair is checked here too: a bad one fails the start (exit 2) before any worker.
-  const tlsCheck = await createTlsServer({ certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, pollIntervalMs: 0, metrics: new WebhookMetrics(), log: () => undefined });
+  const tlsCheck = await createTlsServer({
+    certFile: options.tlsCertFile,
+    keyFile: options.tlsKeyFile,
+    pollIntervalMs: 0,
+    metrics: new WebhookMetrics(),
+    log: () => undefined,
+  });
   tlsCheck.stopWatching();
   // The primary is the process the API server's requests depend on too (every worker stops without it).
   const onUnhandledRejection = unhandledRejectionHandler(metrics, log);
@@ -103,7 +109,12 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   // The primary's evaluator never decides an admission: it puts each set in force as a single
   // process would (compiling every authority, finding those that can never pass, checking URLs)
   // and the workers receive what it put in force.
-  const backend = options.backend ?? new VerifierBackend({ ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}), registry: { ...options.registry, timeoutMs: options.registry?.timeoutMs ?? options.timeoutMs ?? 8000 } });
+  const backend =
+    options.backend ??
+    new VerifierBackend({
+      ...(options.trustedRoot !== undefined ? { trustedRoot: options.trustedRoot } : {}),
+      registry: { ...options.registry, timeoutMs: options.registry?.timeoutMs ?? options.timeoutMs ?? 8000 },
+    });
   let active: { set: Pick<PolicySet, 'version' | 'policies'>; roots: readonly ResolvedTrustRoot[] } | undefined;
   let publish = (): void => undefined;
   class PrimaryEvaluator extends PolicyEvaluator {
@@ -156,7 +167,8 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
     readiness = computeReadiness();
     metrics.ready.set(readiness.ready ? 1 : 0);
     // Changes after the first time ready are worth a line (a worker lost, the source unreadable).
-    if (everReady && before.ready !== readiness.ready && !stopping) log(readiness.ready ? 'info' : 'warn', readiness.ready ? 'ready again' : 'not ready', readiness.reason ? { reason: readiness.reason } : {});
+    if (everReady && before.ready !== readiness.ready && !stopping)
+      log(readiness.ready ? 'info' : 'warn', readiness.ready ? 'ready again' : 'not ready', readiness.reason ? { reason: readiness.reason } : {});
     everReady ||= readiness.ready;
     const text = JSON.stringify(readiness);
     if (text === readinessText) return;
@@ -167,9 +179,17 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   // Every worker's metrics, added up (a scrape of the shared port sees the whole webhook).
   const renderAll = async (): Promise<string> => {
     const snapshots = await Promise.all(
-      [...workers.values()].map((w) => w.channel.call('snapshot', null, CALL_TIMEOUT_MS).then((s) => (isRecord(s) ? (s as Record<string, MetricSnapshot>) : undefined), () => undefined)),
+      [...workers.values()].map((w) =>
+        w.channel.call('snapshot', null, CALL_TIMEOUT_MS).then(
+          (s) => (isRecord(s) ? (s as Record<string, MetricSnapshot>) : undefined),
+          () => undefined,
+        ),
+      ),
     );
-    return WebhookMetrics.aggregate(metrics.snapshot(), snapshots.filter((s): s is Record<string, MetricSnapshot> => s !== undefined)).render();
+    return WebhookMetrics.aggregate(
+      metrics.snapshot(),
+      snapshots.filter((s): s is Record<string, MetricSnapshot> => s !== undefined),
+    ).render();
   };
 
   let firstListen: { resolve: (port: number) => void; reject: (err: Error) => void } | undefined;
@@ -277,9 +297,18 @@ export async function startWebhookPrimary(options: WebhookServerOptions, count: 
   updateReadiness();
   const poll = setInterval(updateReadiness, READINESS_POLL_MS);
   poll.unref();
-  const refreshTimer = (options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS) > 0 ? setInterval(() => void refreshTrust(), options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS) : undefined;
+  const refreshTimer =
+    (options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS) > 0
+      ? setInterval(() => void refreshTrust(), options.trustRefreshIntervalMs ?? DEFAULT_TRUST_REFRESH_INTERVAL_MS)
+      : undefined;
   refreshTimer?.unref();
-  log('info', 'listening', { port: listenedPort, timeoutMs: evaluator.timeoutMs, noMatch: evaluator.noMatch, ready: evaluator.ready && policies.ready(), workers: count });
+  log('info', 'listening', {
+    port: listenedPort,
+    timeoutMs: evaluator.timeoutMs,
+    noMatch: evaluator.noMatch,
+    ready: evaluator.ready && policies.ready(),
+    workers: count,
+  });
 
   let closed: Promise<void> | undefined;
   return {
@@ -337,50 +366,56 @@ export async function startWebhookWorker(options: WebhookServerOptions): Promise
     getServiceAccount: (namespace, name) => channel.call('serviceAccount', { namespace, name }, CALL_TIMEOUT_MS),
   };
 
-  const server = await serveWebhook({ ...options, audit: undefined }, {
-    metrics,
-    log,
-    quiet: true,
-    trustedRoot: trust.defaults,
-    startPolicies: (evaluator, serving) => {
-      const apply = (payload: unknown): void => {
-        if (!isRecord(payload) || typeof payload.seq !== 'number') return;
-        const state = payload.state as TransferredState;
-        try {
-          const trustRoots = trust.update(state);
-          if (state.version !== undefined) evaluator.setPolicies({ version: state.version, policies: receivedPolicies(state.policies), errors: [] }, { trustRoots });
-        } catch (err) {
-          // The primary put this set in force; a worker that cannot keeps the one it has, and says so.
-          log('error', 'webhook worker cannot apply the policy set', { error: errorMessage(err), version: state.version ?? null });
-        }
-        channel.notify('applied', { seq: payload.seq, ...(evaluator.version !== undefined ? { version: evaluator.version } : {}) });
-      };
-      apply({ seq: hello.seq, state: hello.state });
-      channel.listen('state', apply);
-      channel.handle('snapshot', () => {
-        serving.updateGauges();
-        return metrics.snapshot();
-      });
-      channel.handle('reloadTls', () => serving.reloadTls());
-      const source: PolicySource = {
-        rejection: () => readiness.reason,
-        ready: () => readiness.ready,
-        validate: hello.cluster ? async (object) => checkedMessages(await channel.call('validate', object, CALL_TIMEOUT_MS)) : (object) => validatePolicyObject(object),
-        stop: () => undefined,
-        ...(hello.cluster ? { objects: remoteObjects } : {}),
-      };
-      return Promise.resolve(source);
+  const server = await serveWebhook(
+    { ...options, audit: undefined },
+    {
+      metrics,
+      log,
+      quiet: true,
+      trustedRoot: trust.defaults,
+      startPolicies: (evaluator, serving) => {
+        const apply = (payload: unknown): void => {
+          if (!isRecord(payload) || typeof payload.seq !== 'number') return;
+          const state = payload.state as TransferredState;
+          try {
+            const trustRoots = trust.update(state);
+            if (state.version !== undefined)
+              evaluator.setPolicies({ version: state.version, policies: receivedPolicies(state.policies), errors: [] }, { trustRoots });
+          } catch (err) {
+            // The primary put this set in force; a worker that cannot keeps the one it has, and says so.
+            log('error', 'webhook worker cannot apply the policy set', { error: errorMessage(err), version: state.version ?? null });
+          }
+          channel.notify('applied', { seq: payload.seq, ...(evaluator.version !== undefined ? { version: evaluator.version } : {}) });
+        };
+        apply({ seq: hello.seq, state: hello.state });
+        channel.listen('state', apply);
+        channel.handle('snapshot', () => {
+          serving.updateGauges();
+          return metrics.snapshot();
+        });
+        channel.handle('reloadTls', () => serving.reloadTls());
+        const source: PolicySource = {
+          rejection: () => readiness.reason,
+          ready: () => readiness.ready,
+          validate: hello.cluster
+            ? async (object) => checkedMessages(await channel.call('validate', object, CALL_TIMEOUT_MS))
+            : (object) => validatePolicyObject(object),
+          stop: () => undefined,
+          ...(hello.cluster ? { objects: remoteObjects } : {}),
+        };
+        return Promise.resolve(source);
+      },
+      renderMetrics: async () => {
+        const text = await channel.call('metrics', null, CALL_TIMEOUT_MS);
+        if (typeof text !== 'string') throw new ImgverifyError('INTERNAL_ERROR', 'the primary answered /metrics with no text');
+        return text;
+      },
+      refreshTrust: async () => {
+        await channel.call('refreshTrust', null, 60_000);
+      },
+      stop: () => channel.close('the worker is closing'),
     },
-    renderMetrics: async () => {
-      const text = await channel.call('metrics', null, CALL_TIMEOUT_MS);
-      if (typeof text !== 'string') throw new ImgverifyError('INTERNAL_ERROR', 'the primary answered /metrics with no text');
-      return text;
-    },
-    refreshTrust: async () => {
-      await channel.call('refreshTrust', null, 60_000);
-    },
-    stop: () => channel.close('the worker is closing'),
-  });
+  );
   channel.notify('listening', { port: server.port });
 
   let closing: Promise<void> | undefined;

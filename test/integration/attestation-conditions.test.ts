@@ -25,15 +25,25 @@ const GITHUB_PREDICATE = {
     buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
     externalParameters: { workflow: { ref: 'refs/heads/main', repository: 'https://github.com/sigstore/sigstore-js', path: '.github/workflows/release.yml' } },
     internalParameters: { github: { event_name: 'push', repository_id: '495574555', repository_owner_id: '71096353' } },
-    resolvedDependencies: [{ uri: 'git+https://github.com/sigstore/sigstore-js@refs/heads/main', digest: { gitCommit: 'f0b49a04e5a62250e0f60fb128004a73110fe311' } }],
+    resolvedDependencies: [
+      { uri: 'git+https://github.com/sigstore/sigstore-js@refs/heads/main', digest: { gitCommit: 'f0b49a04e5a62250e0f60fb128004a73110fe311' } },
+    ],
   },
-  runDetails: { builder: { id: 'https://github.com/actions/runner/github-hosted' }, metadata: { invocationId: 'https://github.com/sigstore/sigstore-js/actions/runs/5904696764/attempts/1' } },
+  runDetails: {
+    builder: { id: 'https://github.com/actions/runner/github-hosted' },
+    metadata: { invocationId: 'https://github.com/sigstore/sigstore-js/actions/runs/5904696764/attempts/1' },
+  },
 };
 
 /** The predicate of the Kubernetes v1.23.0-alpha.4 release provenance (SLSA v0.1). */
 const K8S_PREDICATE = {
   builder: { id: 'pkg:github/puerco/release@provenance' },
-  recipe: { type: 'https://cloudbuild.googleapis.com/CloudBuildYaml@v1', definedInMaterial: 0, entryPoint: 'https://github.com/kubernetes/release/blob/master/gcb/stage/cloudbuild.yaml', arguments: { '--type=': 'alpha' } },
+  recipe: {
+    type: 'https://cloudbuild.googleapis.com/CloudBuildYaml@v1',
+    definedInMaterial: 0,
+    entryPoint: 'https://github.com/kubernetes/release/blob/master/gcb/stage/cloudbuild.yaml',
+    arguments: { '--type=': 'alpha' },
+  },
   materials: [{ uri: 'git+https://github.com/kubernetes/kubernetes', digest: { sha1: '94db9bed6b7c56420e722d1b15db4610c9cacd3f' } }],
 };
 
@@ -51,7 +61,14 @@ beforeAll(async () => {
   writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
   const pushed = await pushTestImage(registry, 'cel/app', 'v1');
   const attest = (predicateType: string, predicate: unknown) =>
-    sigstore.attestImage({ digest: pushed.digest, repository: `${registry.host}/cel/app`, predicateType, predicate, identity: { email: SIGNER }, issuer: ISSUER });
+    sigstore.attestImage({
+      digest: pushed.digest,
+      repository: `${registry.host}/cel/app`,
+      predicateType,
+      predicate,
+      identity: { email: SIGNER },
+      issuer: ISSUER,
+    });
   await pushAttestations(registry, 'cel/app', pushed.digest, [attest(SLSA1, GITHUB_PREDICATE), attest(SLSA01, K8S_PREDICATE)]);
   image = `${registry.host}/cel/app:v1`;
 });
@@ -97,17 +114,27 @@ predicate.buildDefinition.internalParameters.github.repository_id == "495574555"
   });
 
   test('without --type, a statement the condition does not fit (another predicate) does not count, the other does', async () => {
-    const policy = file('k8s.cel', 'predicateType == "https://slsa.dev/provenance/v0.1" && predicate.materials.exists(m, m.uri == "git+https://github.com/kubernetes/kubernetes")\n');
+    const policy = file(
+      'k8s.cel',
+      'predicateType == "https://slsa.dev/provenance/v0.1" && predicate.materials.exists(m, m.uri == "git+https://github.com/kubernetes/kubernetes")\n',
+    );
     const r = await runCli(['verify-attestation', image, ...flags(), '--policy', policy, '-o', 'json']);
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout) as Array<{ attestations: Array<{ predicateType: string }>; signatures: Array<{ verified: boolean; failure?: { code: string } }> }>;
+    const [result] = JSON.parse(r.stdout) as Array<{
+      attestations: Array<{ predicateType: string }>;
+      signatures: Array<{ verified: boolean; failure?: { code: string } }>;
+    }>;
     expect(result!.attestations.map((a) => a.predicateType)).toEqual([SLSA01]);
     expect(result!.signatures.filter((s) => !s.verified).map((s) => s.failure?.code)).toEqual(['ATTESTATION_CONDITION_FAILED']);
   });
 
   test.each([
     ['syntax.cel', 'predicateType ==\n', /syntax\.cel:1:15: CEL: syntax error/],
-    ['typo.cel', '// comment\npredicate.buildDefinition.externalParameters.workflow.repository == "x" &&\n  predicte.x == 1\n', /typo\.cel:3:3: CEL: undeclared reference to 'predicte'/],
+    [
+      'typo.cel',
+      '// comment\npredicate.buildDefinition.externalParameters.workflow.repository == "x" &&\n  predicte.x == 1\n',
+      /typo\.cel:3:3: CEL: undeclared reference to 'predicte'/,
+    ],
   ])('a condition that does not compile: exit 2 before any registry work, with file, line and column (%s)', async (name, text, message) => {
     const r = await runCli(['verify-attestation', '127.0.0.1:9/none:v1', ...flags(), '--policy', file(name, text)]);
     expect(r.code).toBe(2);
@@ -134,7 +161,14 @@ describe('an attestation nested 3000 deep (issue 20.4)', () => {
   beforeAll(async () => {
     const pushed = await pushTestImage(registry, 'cel/deep', 'v1');
     const attest = (predicateType: string, predicate: unknown) =>
-      sigstore.attestImage({ digest: pushed.digest, repository: `${registry.host}/cel/deep`, predicateType, predicate, identity: { email: SIGNER }, issuer: ISSUER });
+      sigstore.attestImage({
+        digest: pushed.digest,
+        repository: `${registry.host}/cel/deep`,
+        predicateType,
+        predicate,
+        identity: { email: SIGNER },
+        issuer: ISSUER,
+      });
     await pushAttestations(registry, 'cel/deep', pushed.digest, [attest('https://example.test/deep/v1', deepPredicate), attest(SLSA1, GITHUB_PREDICATE)]);
     deepImage = `${registry.host}/cel/deep:v1`;
   });
@@ -144,10 +178,15 @@ describe('an attestation nested 3000 deep (issue 20.4)', () => {
     const r = await runCli(['verify-attestation', deepImage, ...flags(), '--policy', policy, '-o', 'json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout) as Array<{ attestations: Array<{ predicateType: string }>; signatures: Array<{ verified: boolean; failure?: { code: string; message: string } }> }>;
+    const [result] = JSON.parse(r.stdout) as Array<{
+      attestations: Array<{ predicateType: string }>;
+      signatures: Array<{ verified: boolean; failure?: { code: string; message: string } }>;
+    }>;
     expect(result!.attestations.map((a) => a.predicateType)).toEqual([SLSA1]);
     const failures = result!.signatures.filter((s) => !s.verified).map((s) => s.failure);
-    expect(failures).toEqual([expect.objectContaining({ code: 'ATTESTATION_CONDITION_FAILED', message: expect.stringContaining('nests objects and arrays more than 100 deep') })]);
+    expect(failures).toEqual([
+      expect.objectContaining({ code: 'ATTESTATION_CONDITION_FAILED', message: expect.stringContaining('nests objects and arrays more than 100 deep') }),
+    ]);
   });
 
   test('-o json of the deep statement is bounded (indentation stops at 20 levels: was 32 MB)', async () => {
@@ -166,7 +205,10 @@ test('library: condition option, text or compiled once', async () => {
     const pinned = compileAttestationCondition('predicate.buildDefinition.internalParameters.github.repository_id == "495574555"', { origin: 'repository-id' });
     const ok = await verifier.verifyAttestations(image, policy, { predicateType: 'slsaprovenance1', condition: pinned });
     expect(ok.verified).toBe(true);
-    const bad = await verifier.verifyAttestations(image, policy, { predicateType: 'slsaprovenance1', condition: ['true', 'predicate.runDetails.builder.id.endsWith("self-hosted")'] });
+    const bad = await verifier.verifyAttestations(image, policy, {
+      predicateType: 'slsaprovenance1',
+      condition: ['true', 'predicate.runDetails.builder.id.endsWith("self-hosted")'],
+    });
     expect(bad.verified).toBe(false);
     const failed = bad.signatures.find((s) => s.failure?.code === 'ATTESTATION_CONDITION_FAILED');
     expect(failed?.failure?.message).toContain('condition[1]: predicate.runDetails.builder.id.endsWith("self-hosted") is false');
@@ -216,7 +258,9 @@ spec:
     const folder = policies('bad', 'predicate.buildDefinition.internalParameters.github.repository_id == "1"');
     const r = await runCli(['policy', 'test', '--policies', folder, '--trusted-root', rootFile, image]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('does not satisfy the condition policy.yaml: spec.authorities[0].attestations[0].policy.data: predicate.buildDefinition.internalParameters.github.repository_id == "1" is false');
+    expect(r.stdout).toContain(
+      'does not satisfy the condition policy.yaml: spec.authorities[0].attestations[0].policy.data: predicate.buildDefinition.internalParameters.github.repository_id == "1" is false',
+    );
   });
 
   test('a condition that does not compile: the folder does not load (exit 2), the error names the path and position', async () => {
@@ -227,8 +271,16 @@ spec:
   });
 
   test.each([
-    ['a constant regular expression that does not compile', 'predicate.runDetails.builder.id.matches("(")', ':1:41: CEL: the regular expression does not compile (RE2)'],
-    ['a wrong argument type', 'predicate.runDetails.builder.id.startsWith(1)', ":1:32: CEL: found no matching overload for 'startsWith' applied to 'dyn.(int)'"],
+    [
+      'a constant regular expression that does not compile',
+      'predicate.runDetails.builder.id.matches("(")',
+      ':1:41: CEL: the regular expression does not compile (RE2)',
+    ],
+    [
+      'a wrong argument type',
+      'predicate.runDetails.builder.id.startsWith(1)',
+      ":1:32: CEL: found no matching overload for 'startsWith' applied to 'dyn.(int)'",
+    ],
     ['a result that is not a boolean', 'size(subject)', ":1:1: CEL: the expression's result is int, not bool"],
   ])('%s: reported when the folder loads (exit 2), not at every admission (issue 20.18)', async (_what, data, message) => {
     const r = await runCli(['policy', 'test', '--policies', policies(`load-${data.length}`, data), '--trusted-root', rootFile, image]);

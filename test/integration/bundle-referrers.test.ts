@@ -73,10 +73,14 @@ describe('real bundles as OCI referrers, verified by image reference', () => {
     try {
       const json = bundle('sigstore-python', 'a.dsse.staging-rekor-v2.txt.sigstore.json') as { verificationMaterial: { certificate: { rawBytes: string } } };
       const id = certificateIdentity(X509Certificate.parse(Buffer.from(json.verificationMaterial.certificate.rawBytes, 'base64')));
-      const result = await verifier.verifyAttestations(`${registry.host}/python/a@${REKOR2_DIGEST}`, {
-        subject: id.subjectAlternativeNames[0]!.value,
-        issuer: id.issuer!,
-      }, { predicateType: 'slsaprovenance1' });
+      const result = await verifier.verifyAttestations(
+        `${registry.host}/python/a@${REKOR2_DIGEST}`,
+        {
+          subject: id.subjectAlternativeNames[0]!.value,
+          issuer: id.issuer!,
+        },
+        { predicateType: 'slsaprovenance1' },
+      );
       expect(result.error).toBeUndefined();
       expect(result.verified).toBe(true);
       expect(result.attestations[0]!.signature.tlog?.integratedTime).toBeUndefined();

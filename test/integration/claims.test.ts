@@ -29,7 +29,13 @@ beforeAll(async () => {
   const pushed = await pushTestImage(registry, 'org/app', 'v1.2.0');
   const layer = sigstore.signImage({
     digest: pushed.digest,
-    github: { repository: 'org/app', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v1.2.0', repositoryId: '495574555', repositoryOwnerId: '71096353' },
+    github: {
+      repository: 'org/app',
+      workflowPath: '.github/workflows/release.yml',
+      ref: 'refs/tags/v1.2.0',
+      repositoryId: '495574555',
+      repositoryOwnerId: '71096353',
+    },
   });
   await pushSignatures(registry, 'org/app', pushed.digest, [layer]);
   image = `${registry.host}/org/app:v1.2.0`;
@@ -45,16 +51,25 @@ const identity = () => ['--certificate-identity', WORKFLOW, '--certificate-oidc-
 describe('imgverify verify with claim flags', () => {
   test('cosign GitHub flags and v2 claim flags all match: verified, the checked claims in the verdict line', async () => {
     const r = await runCli([
-      'verify', image, ...identity(),
-      '--certificate-github-workflow-repository', 'org/app',
-      '--certificate-github-workflow-trigger', 'push',
-      '--source-repository-identifier', '495574555',
-      '--source-repository-ref-regexp', '^refs/tags/v1\\.',
-      '--runner-environment', 'github-hosted',
+      'verify',
+      image,
+      ...identity(),
+      '--certificate-github-workflow-repository',
+      'org/app',
+      '--certificate-github-workflow-trigger',
+      'push',
+      '--source-repository-identifier',
+      '495574555',
+      '--source-repository-ref-regexp',
+      '^refs/tags/v1\\.',
+      '--runner-environment',
+      'github-hosted',
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('githubWorkflowTrigger=push, githubWorkflowRepository=org/app, runnerEnvironment=github-hosted, sourceRepositoryRef=refs/tags/v1.2.0, sourceRepositoryIdentifier=495574555');
+    expect(r.stdout).toContain(
+      'githubWorkflowTrigger=push, githubWorkflowRepository=org/app, runnerEnvironment=github-hosted, sourceRepositoryRef=refs/tags/v1.2.0, sourceRepositoryIdentifier=495574555',
+    );
   });
 
   test('JSON: every claim of the certificate by name, and the ones the policy checked', async () => {

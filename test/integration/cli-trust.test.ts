@@ -36,7 +36,9 @@ afterAll(async () => {
 });
 
 /** A fresh repository and server, a user whose cache folder is under `home`. */
-async function setup(options: { timestampExpiresIn?: number } = {}): Promise<{ repo: TestTufRepository; served: ServedRepository; env: NodeJS.ProcessEnv; rootFile: string; cache: string }> {
+async function setup(
+  options: { timestampExpiresIn?: number } = {},
+): Promise<{ repo: TestTufRepository; served: ServedRepository; env: NodeJS.ProcessEnv; rootFile: string; cache: string }> {
   const repo = new TestTufRepository({ 'trusted_root.json': sigstore.trustedRoot });
   if (options.timestampExpiresIn !== undefined) repo.publish({ timestampExpiresIn: options.timestampExpiresIn });
   const served = await serveTufRepository(repo);
@@ -46,7 +48,7 @@ async function setup(options: { timestampExpiresIn?: number } = {}): Promise<{ r
   return { repo, served, env: { XDG_CACHE_HOME: join(home, 'cache') }, rootFile, cache: join(home, 'cache', 'imgverify', 'tuf') };
 }
 
-test('initialize, then verify / verify-bundle / trust show use the mirror\'s trusted root with no --trusted-root', async () => {
+test("initialize, then verify / verify-bundle / trust show use the mirror's trusted root with no --trusted-root", async () => {
   const { served, env, rootFile, cache } = await setup();
   try {
     const init = await runBuiltCli(['initialize', '--mirror', served.url, '--root', rootFile], env);

@@ -73,7 +73,11 @@ test('the verifier bounds one image as a whole: each fetch is fast enough, their
   const { ref } = await signedImage();
   // Every request takes 400 ms: resolving, the .sig manifest, its blob, the referrers API and tag.
   proxy.setDelay(400);
-  const verifier = createVerifier({ trustedRoot: env!.sigstore.trustedRoot as unknown as Record<string, unknown>, registry: { timeoutMs: 5000 }, timeoutMs: 1000 });
+  const verifier = createVerifier({
+    trustedRoot: env!.sigstore.trustedRoot as unknown as Record<string, unknown>,
+    registry: { timeoutMs: 5000 },
+    timeoutMs: 1000,
+  });
   try {
     const started = Date.now();
     const result = await verifier.verify(ref, POLICY);

@@ -137,9 +137,12 @@ describeInGit("a fresh clone runs the README's first command", () => {
       mkdirSync(tmp);
       const { code, output, leftovers } = await runShell(command, clone, { ...userEnvironment(), TMPDIR: tmp });
       const shown = `\n--- output of \`${command}\` in a fresh clone ---\n${output.slice(-20_000)}`;
-      expect({ code, output: shown }).toEqual({ code: 0, output: expect.stringMatching(
-        /^VERIFIED {2}127\.0\.0\.1:\d+\/cluster-api\/cluster-api-controller@sha256:f34016d3a494f9544a16137c9bba49d8756c574a0a1baf96257903409ef82f77 {2}signed by krel-trust@k8s-releng-prod\.iam\.gserviceaccount\.com \(issuer https:\/\/accounts\.google\.com\)/m,
-      ) });
+      expect({ code, output: shown }).toEqual({
+        code: 0,
+        output: expect.stringMatching(
+          /^VERIFIED {2}127\.0\.0\.1:\d+\/cluster-api\/cluster-api-controller@sha256:f34016d3a494f9544a16137c9bba49d8756c574a0a1baf96257903409ef82f77 {2}signed by krel-trust@k8s-releng-prod\.iam\.gserviceaccount\.com \(issuer https:\/\/accounts\.google\.com\)/m,
+        ),
+      });
       expect(output).toMatch(/^FAILED .*\[IDENTITY_MISMATCH\]$/m);
       expect(output).not.toMatch(/shared\/interop/);
       expect(leftovers).toBe('');

@@ -130,7 +130,10 @@ describe('unknown option names are refused, naming the key', () => {
   });
 
   test('registry options', () => {
-    expect(codeOf(() => createVerifier({ registry: { timeout: 5 } as never }))).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('registry options: unknown option "timeout"') });
+    expect(codeOf(() => createVerifier({ registry: { timeout: 5 } as never }))).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('registry options: unknown option "timeout"'),
+    });
   });
 
   test.each([
@@ -148,8 +151,13 @@ describe('unknown option names are refused, naming the key', () => {
   });
 
   test('per-call options', async () => {
-    await expect(verifier.verify(signedImage, POLICY, { sigal: AbortSignal.abort() } as never)).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('"sigal"') });
-    await expect(verifier.verifyAttestations(signedImage, POLICY, { predicate: 'slsaprovenance1' } as never)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(verifier.verify(signedImage, POLICY, { sigal: AbortSignal.abort() } as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('"sigal"'),
+    });
+    await expect(verifier.verifyAttestations(signedImage, POLICY, { predicate: 'slsaprovenance1' } as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+    });
     expect(() => verifier.verifyMany([signedImage], POLICY, { concurency: 2 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
   });
 

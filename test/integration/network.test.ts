@@ -103,7 +103,9 @@ describe('HTTPS_PROXY (CONNECT) in front of a TLS registry with a private CA', (
     expect(without.stdout).toContain(`via proxy ${authProxy.url}`);
     expect(without.stdout).toContain('proxy authentication required');
     // Wrong credentials given: the message says they were refused, not that none were given (issue 20.18).
-    const wrong = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], { HTTPS_PROXY: authProxy.url.replace('http://', 'http://proxyuser:not%20it@') });
+    const wrong = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], {
+      HTTPS_PROXY: authProxy.url.replace('http://', 'http://proxyuser:not%20it@'),
+    });
     expect(wrong.code).toBe(3);
     expect(wrong.stdout).toContain('the proxy did not accept the user:password given in the proxy URL');
     expect(wrong.stdout).not.toContain('give user:password');
@@ -111,18 +113,28 @@ describe('HTTPS_PROXY (CONNECT) in front of a TLS registry with a private CA', (
     const url = authProxy.url.replace('http://', 'http://proxyuser:proxy%20pass@');
     const withAuth = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], { HTTPS_PROXY: url });
     expect(withAuth.code).toBe(0);
-    expect(authProxy.exchanges.filter((e) => e.status === 200).every((e) => e.proxyAuthorization === `Basic ${Buffer.from('proxyuser:proxy pass').toString('base64')}`)).toBe(true);
+    expect(
+      authProxy.exchanges
+        .filter((e) => e.status === 200)
+        .every((e) => e.proxyAuthorization === `Basic ${Buffer.from('proxyuser:proxy pass').toString('base64')}`),
+    ).toBe(true);
     // The password is never echoed.
     expect(without.stdout + without.stderr + withAuth.stdout).not.toContain('proxy pass');
   });
 
-  test.each([[ZOO], [`.zoo.test`], [`*.zoo.test`], [`zoo.test`], [`${ZOO}:443`], ['*']])('NO_PROXY=%s: the registry is reached directly (and its name does not resolve)', async (noProxy) => {
-    const r = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile, '--timeout', '10s'], { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy });
-    expect(r.code).toBe(3);
-    expect(r.stdout).toContain('REGISTRY_UNREACHABLE');
-    expect(r.stdout).not.toContain('via proxy');
-    expect(proxy.exchanges).toHaveLength(0);
-  });
+  test.each([[ZOO], [`.zoo.test`], [`*.zoo.test`], [`zoo.test`], [`${ZOO}:443`], ['*']])(
+    'NO_PROXY=%s: the registry is reached directly (and its name does not resolve)',
+    async (noProxy) => {
+      const r = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile, '--timeout', '10s'], {
+        HTTPS_PROXY: proxy.url,
+        NO_PROXY: noProxy,
+      });
+      expect(r.code).toBe(3);
+      expect(r.stdout).toContain('REGISTRY_UNREACHABLE');
+      expect(r.stdout).not.toContain('via proxy');
+      expect(proxy.exchanges).toHaveLength(0);
+    },
+  );
 
   test.each([['other.test'], [`${ZOO}:8443`], ['.registry.zoo.test']])('NO_PROXY=%s does not match: through the proxy', async (noProxy) => {
     const r = await runCli(['verify', `${ZOO}/${signedRepo}:v1`, ...identity(), '--registry-cacert', caFile], { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy });
@@ -135,7 +147,10 @@ describe('HTTPS_PROXY (CONNECT) in front of a TLS registry with a private CA', (
     try {
       await pushSigned(plain, 'plain/app');
       proxy.map('plain.zoo.test:5000', plain.host);
-      const r = await runCli(['verify', 'plain.zoo.test:5000/plain/app:v1', ...identity(), '--allow-http-registry'], { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
+      const r = await runCli(['verify', 'plain.zoo.test:5000/plain/app:v1', ...identity(), '--allow-http-registry'], {
+        HTTPS_PROXY: proxy.url,
+        HTTP_PROXY: proxy.url,
+      });
       expect(r.stdout).toMatch(/^VERIFIED/);
       expect(r.code).toBe(0);
       expect(proxy.exchanges.some((e) => e.kind === 'connect' && e.target === 'plain.zoo.test:5000')).toBe(true);
@@ -190,7 +205,17 @@ describe('mTLS: a registry that requires a client certificate', () => {
   });
 
   test('--registry-client-cert/--registry-client-key (cosign’s flags): verified', async () => {
-    const r = await runCli(['verify', `${mtls.host}/secure/app:v1`, ...identity(), '--registry-cacert', join(work, 'mtls-ca.pem'), '--registry-client-cert', certFile, '--registry-client-key', keyFile]);
+    const r = await runCli([
+      'verify',
+      `${mtls.host}/secure/app:v1`,
+      ...identity(),
+      '--registry-cacert',
+      join(work, 'mtls-ca.pem'),
+      '--registry-client-cert',
+      certFile,
+      '--registry-client-key',
+      keyFile,
+    ]);
     expect(r.stdout).toMatch(/^VERIFIED/);
     expect(r.code).toBe(0);
   });
@@ -201,14 +226,27 @@ describe('mTLS: a registry that requires a client certificate', () => {
     expect(r.stderr).toContain('--registry-client-cert and --registry-client-key go together');
   });
 
-  describe('policy test (the webhook\'s registry flags): --registry-client-cert for the --registry-credentials-host registries', () => {
+  describe("policy test (the webhook's registry flags): --registry-client-cert for the --registry-credentials-host registries", () => {
     let policies: string;
     beforeAll(() => {
       policies = join(work, 'mtls-policies');
       mkdirSync(policies, { recursive: true });
-      writeFileSync(join(policies, 'policy.yaml'), policyYaml('secure', [`${mtls.host}/secure/**`], [{ name: 'signed', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]));
+      writeFileSync(
+        join(policies, 'policy.yaml'),
+        policyYaml('secure', [`${mtls.host}/secure/**`], [{ name: 'signed', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]),
+      );
     });
-    const base = () => ['policy', 'test', '--policies', policies, '--trusted-root', rootFile, '--registry-cacert', join(work, 'mtls-ca.pem'), `${mtls.host}/secure/app:v1`];
+    const base = () => [
+      'policy',
+      'test',
+      '--policies',
+      policies,
+      '--trusted-root',
+      rootFile,
+      '--registry-cacert',
+      join(work, 'mtls-ca.pem'),
+      `${mtls.host}/secure/app:v1`,
+    ];
 
     test('presented to the named registry: admitted', async () => {
       const r = await runCli([...base(), '--registry-client-cert', certFile, '--registry-client-key', keyFile, '--registry-credentials-host', mtls.host]);
@@ -218,7 +256,15 @@ describe('mTLS: a registry that requires a client certificate', () => {
     });
 
     test('negative: named for another registry, it is not presented and the handshake refusal denies', async () => {
-      const r = await runCli([...base(), '--registry-client-cert', certFile, '--registry-client-key', keyFile, '--registry-credentials-host', 'registry.other.test']);
+      const r = await runCli([
+        ...base(),
+        '--registry-client-cert',
+        certFile,
+        '--registry-client-key',
+        keyFile,
+        '--registry-credentials-host',
+        'registry.other.test',
+      ]);
       expect(r.stdout).toContain('DENIED');
       expect(r.stdout).toContain('refused the TLS handshake');
       expect(r.code).toBe(1);
@@ -246,14 +292,21 @@ describe('mTLS: a registry that requires a client certificate', () => {
     const ca = await createCa('peer-recording CA');
     const serverCert = await issueServerCert(ca);
     const seen: Array<{ host: string | undefined; presented: boolean }> = [];
-    const server: HttpsServer = createHttpsServer({ cert: serverCert.certPem, key: serverCert.keyPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-      seen.push({ host: req.headers.host, presented: Object.keys((req.socket as TLSSocket).getPeerCertificate()).length > 0 });
-      res.end('ok');
-    });
+    const server: HttpsServer = createHttpsServer(
+      { cert: serverCert.certPem, key: serverCert.keyPem, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        seen.push({ host: req.headers.host, presented: Object.keys((req.socket as TLSSocket).getPeerCertificate()).length > 0 });
+        res.end('ok');
+      },
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     const client = await issueClientCert(ca);
-    const stack = new HttpStack({ proxy: false, ca: [ca.certPem], clientCertificates: { [`localhost:${port}`]: { cert: client.certPem, key: client.keyPem } } });
+    const stack = new HttpStack({
+      proxy: false,
+      ca: [ca.certPem],
+      clientCertificates: { [`localhost:${port}`]: { cert: client.certPem, key: client.keyPem } },
+    });
     try {
       for (const origin of [`https://localhost:${port}`, `https://127.0.0.1:${port}`]) {
         const url = new URL('/', origin);
@@ -354,7 +407,9 @@ describe('SBOM fetches: one stack, one deadline, bounded redirects and sizes (9.
     const bundle = join(work, 'cas.pem');
     writeFileSync(bundle, `${tlsRegistry.ca!}\n${ca.certPem}`);
     try {
-      const r = await runCli(['verify-release', '--sbom', 'https://sbom.zoo.test/release.spdx', ...identity(), '--registry-cacert', bundle], { HTTPS_PROXY: proxy.url });
+      const r = await runCli(['verify-release', '--sbom', 'https://sbom.zoo.test/release.spdx', ...identity(), '--registry-cacert', bundle], {
+        HTTPS_PROXY: proxy.url,
+      });
       expect(r.stdout).toContain('1 images: 1 verified');
       expect(r.code).toBe(0);
       expect(proxy.exchanges.map((e) => e.target)).toContain('sbom.zoo.test:443');

@@ -28,9 +28,13 @@ if (!(major !== undefined && major < 22)) {
 describeOld(`on Node ${major} (${OLD_NODE})`, () => {
   test("require('imgverify') and require('imgverify/webhook') throw the message", () => {
     for (const entry of ['dist/index.js', 'dist/webhook/index.js']) {
-      const p = spawnSync(OLD_NODE, ['-e', `try { require(${JSON.stringify(resolve(ROOT, entry))}) } catch (e) { console.log(e.message); process.exit(7) }`], { encoding: 'utf8' });
+      const p = spawnSync(OLD_NODE, ['-e', `try { require(${JSON.stringify(resolve(ROOT, entry))}) } catch (e) { console.log(e.message); process.exit(7) }`], {
+        encoding: 'utf8',
+      });
       expect(p.status).toBe(7);
-      expect(p.stdout.trim()).toMatch(/^imgverify needs Node\.js 22\.19\.0 or later \(found v\d+\.\d+\.\d+\): the oldest version undici, its HTTP client, supports$/);
+      expect(p.stdout.trim()).toMatch(
+        /^imgverify needs Node\.js 22\.19\.0 or later \(found v\d+\.\d+\.\d+\): the oldest version undici, its HTTP client, supports$/,
+      );
     }
   });
 

@@ -33,7 +33,10 @@ afterAll(() => {
 test('require() from CommonJS', () => {
   const out = execFileSync(
     process.execPath,
-    ['-e', "const m = require('imgverify'); const v = m.createVerifier(); console.log(typeof m.createVerifier, typeof v.verify, m.parseReference('nginx').repository, typeof m.ImgverifyError)"],
+    [
+      '-e',
+      "const m = require('imgverify'); const v = m.createVerifier(); console.log(typeof m.createVerifier, typeof v.verify, m.parseReference('nginx').repository, typeof m.ImgverifyError)",
+    ],
     { cwd: app(), encoding: 'utf8' },
   );
   expect(out.trim()).toBe('function function library/nginx function');
@@ -53,11 +56,10 @@ describe('optional dependencies: the webhook and CEL conditions', () => {
 
   test('npm install imgverify installs none of them; what needs one fails DEPENDENCY_MISSING naming the package (the CLI exits 2, no stack trace)', () => {
     for (const name of OPTIONAL) expect(existsSync(join(app(), 'node_modules', ...name.split('/')))).toBe(false);
-    const webhook = execFileSync(
-      process.execPath,
-      ['-e', "try { require('imgverify/webhook') } catch (e) { console.log(e.code, e.message) }"],
-      { cwd: app(), encoding: 'utf8' },
-    );
+    const webhook = execFileSync(process.execPath, ['-e', "try { require('imgverify/webhook') } catch (e) { console.log(e.code, e.message) }"], {
+      cwd: app(),
+      encoding: 'utf8',
+    });
     expect(webhook.trim()).toBe(
       "DEPENDENCY_MISSING the admission webhook (imgverify/webhook: policy files) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'^2.9.1' (an optional peer dependency of imgverify)",
     );
@@ -66,49 +68,77 @@ describe('optional dependencies: the webhook and CEL conditions', () => {
       ['-e', "try { require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }) } catch (e) { console.log(e.code, e.message) }"],
       { cwd: app(), encoding: 'utf8' },
     );
-    expect(cel.trim()).toMatch(/^DEPENDENCY_MISSING CEL conditions on attestations needs the package @bufbuild\/cel, which is not installed: npm install @bufbuild\/cel@'\^0\.6\.1'/);
+    expect(cel.trim()).toMatch(
+      /^DEPENDENCY_MISSING CEL conditions on attestations needs the package @bufbuild\/cel, which is not installed: npm install @bufbuild\/cel@'\^0\.6\.1'/,
+    );
     writeFileSync(join(app(), 'providers.yaml'), 'apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n');
     const providers = execFileSync(
       process.execPath,
-      ['-e', "require('imgverify').loadCredentialProviders({ config: 'providers.yaml', binDir: '.' }).then(() => console.log('loaded'), (e) => console.log(e.code))"],
+      [
+        '-e',
+        "require('imgverify').loadCredentialProviders({ config: 'providers.yaml', binDir: '.' }).then(() => console.log('loaded'), (e) => console.log(e.code))",
+      ],
       { cwd: app(), encoding: 'utf8' },
     );
     expect(providers.trim()).toBe('DEPENDENCY_MISSING');
-    for (const args of [['webhook', '--help'], ['policy', 'test', '--help']]) {
+    for (const args of [
+      ['webhook', '--help'],
+      ['policy', 'test', '--help'],
+    ]) {
       const p = spawnSync(join(app(), 'node_modules', '.bin', 'imgverify'), args, { cwd: app(), encoding: 'utf8' });
       expect(p.status).toBe(2);
-      expect(p.stderr).toMatch(/^imgverify (webhook|policy): the admission webhook \(imgverify\/webhook: policy files\) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'\^2\.9\.1' \(an optional peer dependency of imgverify\) \[DEPENDENCY_MISSING\]\n$/);
+      expect(p.stderr).toMatch(
+        /^imgverify (webhook|policy): the admission webhook \(imgverify\/webhook: policy files\) and kubelet credential provider configurations needs the package yaml, which is not installed: npm install yaml@'\^2\.9\.1' \(an optional peer dependency of imgverify\) \[DEPENDENCY_MISSING\]\n$/,
+      );
     }
   });
 
   test('once installed, the webhook is the imgverify/webhook subpath, from CommonJS and ESM; the root does not carry it; cluster mode needs its client too', () => {
     const versions = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
-    const install = (names: readonly string[]) => npm(['install', '--prefer-offline', '--no-package-lock', ...names.map((name) => `${name}@${versions.peerDependencies[name]}`)], app());
+    const install = (names: readonly string[]) =>
+      npm(['install', '--prefer-offline', '--no-package-lock', ...names.map((name) => `${name}@${versions.peerDependencies[name]}`)], app());
     // The webhook without its cluster mode's client: folder mode works; the cluster client's load names the package.
     install(OPTIONAL.filter((name) => name !== '@kubernetes/client-node'));
     const client = JSON.stringify(join(app(), 'node_modules', 'imgverify', 'dist', 'webhook', 'kube', 'client.js'));
-    const missing = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then(() => console.log('loaded'), (e) => console.log(e.code, e.message))`], {
-      cwd: app(),
-      encoding: 'utf8',
-    });
+    const missing = execFileSync(
+      process.execPath,
+      ['-e', `require(${client}).loadKubernetesClient().then(() => console.log('loaded'), (e) => console.log(e.code, e.message))`],
+      {
+        cwd: app(),
+        encoding: 'utf8',
+      },
+    );
     expect(missing.trim()).toBe(
       "DEPENDENCY_MISSING the admission webhook's cluster mode (policies read from the Kubernetes API) needs the package @kubernetes/client-node, which is not installed: npm install @kubernetes/client-node@'^2.0.1' (an optional peer dependency of imgverify)",
     );
     install(['@kubernetes/client-node']);
-    const loaded = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then((k) => console.log(typeof k.KubeConfig))`], { cwd: app(), encoding: 'utf8' });
-    expect(loaded.trim()).toBe('function');
-    const cjs = execFileSync(
-      process.execPath,
-      ['-e', "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)"],
-      { cwd: app(), encoding: 'utf8' },
-    );
-    expect(cjs.trim()).toBe('function function false');
-    writeFileSync(join(app(), 'webhook.mjs'), "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n");
-    expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
-    const cel = execFileSync(process.execPath, ['-e', "console.log(require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }).expression)"], {
+    const loaded = execFileSync(process.execPath, ['-e', `require(${client}).loadKubernetesClient().then((k) => console.log(typeof k.KubeConfig))`], {
       cwd: app(),
       encoding: 'utf8',
     });
+    expect(loaded.trim()).toBe('function');
+    const cjs = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "const w = require('imgverify/webhook'); const m = require('imgverify'); console.log(typeof w.startWebhookServer, typeof w.PolicyEvaluator, 'webhook' in m)",
+      ],
+      { cwd: app(), encoding: 'utf8' },
+    );
+    expect(cjs.trim()).toBe('function function false');
+    writeFileSync(
+      join(app(), 'webhook.mjs'),
+      "import { startWebhookServer, loadPolicies } from 'imgverify/webhook';\nconsole.log(typeof startWebhookServer, typeof loadPolicies);\n",
+    );
+    expect(execFileSync(process.execPath, ['webhook.mjs'], { cwd: app(), encoding: 'utf8' }).trim()).toBe('function function');
+    const cel = execFileSync(
+      process.execPath,
+      ['-e', "console.log(require('imgverify').compileAttestationCondition('predicate.x == 1', { origin: 'test' }).expression)"],
+      {
+        cwd: app(),
+        encoding: 'utf8',
+      },
+    );
     expect(cel.trim()).toBe('predicate.x == 1');
   }, 120_000);
 });
@@ -121,7 +151,8 @@ test('type declarations are installed and reachable from the package entry', () 
 });
 
 test('no source maps are shipped, nor native code', () => {
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
   const installed = files(join(app(), 'node_modules', 'imgverify'));
   expect(installed.filter((f) => f.endsWith('.map'))).toEqual([]);
   expect(readFileSync(join(app(), 'node_modules', 'imgverify', 'dist', 'index.js'), 'utf8')).not.toContain('sourceMappingURL');
@@ -142,7 +173,15 @@ describe('every TypeScript example of README.md and docs/ type-checks against th
   });
 
   // A consumer's strict settings; Node's types from @types/node, as the README says a TypeScript user installs.
-  const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types: ['node'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
+  const compilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    target: 'ES2022',
+    types: ['node'],
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+  };
 
   test.each([
     ['ESM', 'esm', 'esm', { type: 'module' }, { module: 'nodenext', moduleResolution: 'nodenext' }],
@@ -150,24 +189,31 @@ describe('every TypeScript example of README.md and docs/ type-checks against th
     // Old resolvers read no `exports`: `imgverify/webhook` is found through `typesVersions`. (esModuleInterop, as
     // `tsc --init` sets it: @sigstore/core's declarations default-import node:crypto.)
     ['CommonJS with moduleResolution node10', 'cjs', 'node10', { type: 'commonjs' }, { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }],
-  ] as const)('%s consumer', (_name, kind, folder, pkg, moduleOptions) => {
-    const dir = join(app(), `examples-${folder}`);
-    execFileSync('mkdir', ['-p', dir]);
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `examples-${kind}`, private: true, ...pkg }));
-    const names = examples.map((example, i) => {
-      const name = `example-${i}.${kind === 'esm' ? 'mts' : 'cts'}`;
-      writeFileSync(join(dir, name), exampleModule(example, kind));
-      return name;
-    });
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, ...moduleOptions, typeRoots: [join(app(), 'node_modules', '@types')] }, files: names }));
-    let output = '';
-    try {
-      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
-    } catch (err) {
-      output = (err as { stdout?: string }).stdout ?? errorMessage(err);
-    }
-    // Name the documentation line of each error (the files start with a comment naming it).
-    const located = output.replace(/example-(\d+)\.[cm]ts/g, (_m, i: string) => examples[Number(i)]!.where);
-    expect(located).toBe('');
-  }, 120_000);
+  ] as const)(
+    '%s consumer',
+    (_name, kind, folder, pkg, moduleOptions) => {
+      const dir = join(app(), `examples-${folder}`);
+      execFileSync('mkdir', ['-p', dir]);
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `examples-${kind}`, private: true, ...pkg }));
+      const names = examples.map((example, i) => {
+        const name = `example-${i}.${kind === 'esm' ? 'mts' : 'cts'}`;
+        writeFileSync(join(dir, name), exampleModule(example, kind));
+        return name;
+      });
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions: { ...compilerOptions, ...moduleOptions, typeRoots: [join(app(), 'node_modules', '@types')] }, files: names }),
+      );
+      let output = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
+      } catch (err) {
+        output = (err as { stdout?: string }).stdout ?? errorMessage(err);
+      }
+      // Name the documentation line of each error (the files start with a comment naming it).
+      const located = output.replace(/example-(\d+)\.[cm]ts/g, (_m, i: string) => examples[Number(i)]!.where);
+      expect(located).toBe('');
+    },
+    120_000,
+  );
 });

@@ -106,7 +106,10 @@ test('a loopback SBOM URL the user gave is still fetched over plain http (a loca
 test('a failing SBOM URL is named without its query: a signed URL carries its token there (issue 20.17)', async () => {
   const stack = new HttpStack({ env: { HTTPS_PROXY: proxy.url }, ca: [ca.certPem] });
   try {
-    const err = await rejection(readSbom(`https://${FRONT}/release/sbom.spdx?X-Amz-Signature=s3cr3t-token&X-Amz-Credential=AKIA`, { httpStack: stack, timeoutMs: 10_000 }), 'FETCH_FAILED');
+    const err = await rejection(
+      readSbom(`https://${FRONT}/release/sbom.spdx?X-Amz-Signature=s3cr3t-token&X-Amz-Credential=AKIA`, { httpStack: stack, timeoutMs: 10_000 }),
+      'FETCH_FAILED',
+    );
     expect(err.message).toContain(`cannot fetch SBOM https://${FRONT}/release/sbom.spdx:`);
     expect(JSON.stringify({ message: err.message, details: err.details })).not.toMatch(/s3cr3t|AKIA/);
   } finally {

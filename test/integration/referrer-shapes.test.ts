@@ -111,10 +111,30 @@ describe('9.1: bundles in every shape a listing has', () => {
 
   test('descriptors of other types (SBOM, Notation signature) are skipped without fetching; an untyped non-bundle is fetched and left out', async () => {
     const { repo, pushed, ref } = await image();
-    const sbom = await pushArtifact(registry, repo, { artifactType: 'application/spdx+json', subject: pushed.descriptor, payload: Buffer.from('{}'), layerMediaType: 'application/spdx+json' });
-    const notation = await pushArtifact(registry, repo, { artifactType: 'application/vnd.cncf.notary.signature', subject: pushed.descriptor, layerMediaType: 'application/jose+json' });
-    const untypedSbom = await pushArtifact(registry, repo, { artifactType: undefined, subject: pushed.descriptor, payload: Buffer.from('{}'), layerMediaType: 'application/spdx+json' });
-    const [bundle] = await pushNewBundleFormatReferrers(registry, repo, pushed.descriptor, [signature(pushed.digest)], [sbom.descriptor, notation.descriptor, untypedSbom.descriptor]);
+    const sbom = await pushArtifact(registry, repo, {
+      artifactType: 'application/spdx+json',
+      subject: pushed.descriptor,
+      payload: Buffer.from('{}'),
+      layerMediaType: 'application/spdx+json',
+    });
+    const notation = await pushArtifact(registry, repo, {
+      artifactType: 'application/vnd.cncf.notary.signature',
+      subject: pushed.descriptor,
+      layerMediaType: 'application/jose+json',
+    });
+    const untypedSbom = await pushArtifact(registry, repo, {
+      artifactType: undefined,
+      subject: pushed.descriptor,
+      payload: Buffer.from('{}'),
+      layerMediaType: 'application/spdx+json',
+    });
+    const [bundle] = await pushNewBundleFormatReferrers(
+      registry,
+      repo,
+      pushed.descriptor,
+      [signature(pushed.digest)],
+      [sbom.descriptor, notation.descriptor, untypedSbom.descriptor],
+    );
     const result = await viaProxy.verify(ref, POLICY);
     expect(result.verified).toBe(true);
     expect(result.signatures).toHaveLength(1);
@@ -126,14 +146,23 @@ describe('9.1: bundles in every shape a listing has', () => {
 
   test('an image whose only untyped referrer is not a bundle has no signatures (NO_SIGNATURES), not a malformed one', async () => {
     const { repo, pushed, ref } = await image();
-    const untyped = await pushArtifact(registry, repo, { artifactType: undefined, subject: pushed.descriptor, payload: Buffer.from('{}'), layerMediaType: 'application/spdx+json' });
+    const untyped = await pushArtifact(registry, repo, {
+      artifactType: undefined,
+      subject: pushed.descriptor,
+      payload: Buffer.from('{}'),
+      layerMediaType: 'application/spdx+json',
+    });
     await pushIndex(registry, repo, pushed.digest.replace(':', '-'), [untyped.descriptor]);
     expect((await viaProxy.verify(ref, POLICY)).error?.code).toBe('NO_SIGNATURES');
   });
 
   test('a descriptor that claims to be a bundle but is not one is malformed (MALFORMED_CONTENT)', async () => {
     const { repo, pushed, ref } = await image();
-    const fake = await pushArtifact(registry, repo, { artifactType: 'application/spdx+json', subject: pushed.descriptor, layerMediaType: 'application/spdx+json' });
+    const fake = await pushArtifact(registry, repo, {
+      artifactType: 'application/spdx+json',
+      subject: pushed.descriptor,
+      layerMediaType: 'application/spdx+json',
+    });
     await pushIndex(registry, repo, pushed.digest.replace(':', '-'), [{ ...fake.descriptor, artifactType: BUNDLE_V03 }]);
     const result = await viaProxy.verify(ref, POLICY);
     expect(result.error?.code).toBe('MALFORMED_CONTENT');
@@ -199,7 +228,12 @@ describe('9.2: listed but not served is an operational failure naming the object
   test('a referrer manifest listed but not served: REGISTRY_ERROR naming it', async () => {
     const { repo, pushed, ref } = await image();
     const missing = { mediaType: OCI_MANIFEST, digest: `sha256:${'e'.repeat(64)}`, size: 100, artifactType: BUNDLE_V03 };
-    placeManifest(registry.storageDir, repo, pushed.digest.replace(':', '-'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [missing] })));
+    placeManifest(
+      registry.storageDir,
+      repo,
+      pushed.digest.replace(':', '-'),
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [missing] })),
+    );
     const result = await viaProxy.verify(ref, POLICY);
     expect(result.error?.code).toBe('REGISTRY_ERROR');
     expect(result.error?.message).toContain(`@sha256:${'e'.repeat(64)} is listed but could not be fetched`);

@@ -116,7 +116,13 @@ describe('GHCR-like: no referrers API (303 to github.com, then 404); cosign fall
   test('negative: a GHCR-shaped bundle from another identity → IDENTITY_MISMATCH', async () => {
     const repo = `org/app-${++n}`;
     const image = await pushTestImage(registry, repo, 'v1');
-    await pushCosign3FallbackReferrers(registry, repo, image.descriptor, [signImageV3(sigstore, { digest: image.digest, identity: { email: 'eve@example.test' } })], 'absent');
+    await pushCosign3FallbackReferrers(
+      registry,
+      repo,
+      image.descriptor,
+      [signImageV3(sigstore, { digest: image.digest, identity: { email: 'eve@example.test' } })],
+      'absent',
+    );
     const result = await verifier.verify(`${ghcr.host}/${repo}:v1`, POLICY);
     expect(result.verified).toBe(false);
     expect(result.error?.code).toBe('IDENTITY_MISMATCH');
@@ -171,7 +177,10 @@ describe('Docker Hub-like: token realm on another host, 429 TOOMANYREQUESTS with
   test('negative: a wrong password → REGISTRY_AUTH_FAILED from the token service', async () => {
     await legacySigned(registry, 'private/other');
     const front = await layer(registry, { onRequest: hub({}) });
-    const result = await verifierWith({ credentials: { [front.host]: { username: user.username, password: 'wrong' } } }).verify(`${front.host}/private/other:v1`, POLICY);
+    const result = await verifierWith({ credentials: { [front.host]: { username: user.username, password: 'wrong' } } }).verify(
+      `${front.host}/private/other:v1`,
+      POLICY,
+    );
     expect(result.error?.code).toBe('REGISTRY_AUTH_FAILED');
     expect(result.error?.message).toContain('token service http://localhost:');
   });
@@ -208,7 +217,9 @@ describe('registry.k8s.io-like: manifests and blobs redirected to a regional bac
 
   test('negative: a half-replicated backend missing a signature blob → REGISTRY_ERROR naming it (not "unsigned")', async () => {
     await legacySigned(registry, 'kube-scheduler');
-    storage.setHook((req, ctx) => (req.path.includes('/kube-scheduler/blobs/') ? { status: 404, headers: {}, body: Buffer.from('NoSuchKey') } : signedUrlStorage(req, ctx)));
+    storage.setHook((req, ctx) =>
+      req.path.includes('/kube-scheduler/blobs/') ? { status: 404, headers: {}, body: Buffer.from('NoSuchKey') } : signedUrlStorage(req, ctx),
+    );
     try {
       const result = await verifierWith({ credentials: { [front.host]: creds } }).verify(`${front.host}/kube-scheduler:v1`, POLICY);
       expect(result.error?.code).toBe('REGISTRY_ERROR');
@@ -235,7 +246,10 @@ describe('a basic-auth-only registry read through a docker credential helper', (
   test('verify: the helper on PATH supplies the credentials; verified', async () => {
     const helper = installCredentialHelper('zoo', { [registry.host]: { Username: user.username, Secret: user.password } });
     stops.push(async () => helper.remove());
-    const r = await runCli(['verify', `${registry.host}/team/app:v1`, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', rootFile], helper.env({ DOCKER_CONFIG: configDir }));
+    const r = await runCli(
+      ['verify', `${registry.host}/team/app:v1`, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', rootFile],
+      helper.env({ DOCKER_CONFIG: configDir }),
+    );
     expect(r.stdout).toMatch(/^VERIFIED/);
     expect(r.code).toBe(0);
     expect(helper.calls()).toEqual([registry.host]);
@@ -244,7 +258,10 @@ describe('a basic-auth-only registry read through a docker credential helper', (
   test('negative: the helper has no credentials → exit 3, REGISTRY_AUTH_FAILED naming the helper', async () => {
     const helper = installCredentialHelper('zoo', {});
     stops.push(async () => helper.remove());
-    const r = await runCli(['verify', `${registry.host}/team/app:v1`, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', rootFile], helper.env({ DOCKER_CONFIG: configDir }));
+    const r = await runCli(
+      ['verify', `${registry.host}/team/app:v1`, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', rootFile],
+      helper.env({ DOCKER_CONFIG: configDir }),
+    );
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('REGISTRY_AUTH_FAILED');
     expect(r.stdout).toContain('credential helper docker-credential-zoo');
@@ -272,7 +289,10 @@ describe('an mTLS registry', () => {
     const registry = await registryOf({ mtls: true });
     await legacySigned(registry, 'secure/app');
     const client = await issueClientCert(registry.clientCa!);
-    const ok = await verifierWith({ ca: registry.ca!, clientCertificates: { [registry.host]: { cert: client.certPem, key: client.keyPem } } }).verify(`${registry.host}/secure/app:v1`, POLICY);
+    const ok = await verifierWith({ ca: registry.ca!, clientCertificates: { [registry.host]: { cert: client.certPem, key: client.keyPem } } }).verify(
+      `${registry.host}/secure/app:v1`,
+      POLICY,
+    );
     expect(ok.error).toBeUndefined();
     expect(ok.verified).toBe(true);
     const refused = await verifierWith({ ca: registry.ca! }).verify(`${registry.host}/secure/app:v1`, POLICY);

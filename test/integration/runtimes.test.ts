@@ -73,7 +73,8 @@ afterAll(async () => {
 
 /** A runtime or bundler from node_modules (a devDependency); its absence fails the leg, never skips it. */
 function installed(path: string): string {
-  if (!existsSync(path)) throw new Error(`${path} is missing: the runtime matrix needs it (a devDependency, installed by npm ci); this leg fails rather than skips`);
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: the runtime matrix needs it (a devDependency, installed by npm ci); this leg fails rather than skips`);
   return path;
 }
 
@@ -122,12 +123,23 @@ test('Bun (npm package bun)', () => {
 });
 
 test('Deno (npm package deno; node_modules as installed by npm; permissions: read, env, net)', () => {
-  expectEveryCheckPasses(probe(installed(join(BIN, 'deno')), ['run', '--node-modules-dir=manual', '--allow-read', '--allow-env', '--allow-net', 'probe.cjs'], app));
+  expectEveryCheckPasses(
+    probe(installed(join(BIN, 'deno')), ['run', '--node-modules-dir=manual', '--allow-read', '--allow-env', '--allow-net', 'probe.cjs'], app),
+  );
 });
 
 test('an esbuild bundle, run from a folder with no node_modules; esbuild warns about nothing', () => {
   const outfile = join(work, 'esbuild', 'probe.cjs');
-  const result = buildSync({ absWorkingDir: app, entryPoints: ['probe.cjs'], bundle: true, platform: 'node', format: 'cjs', target: 'node22', outfile, logLevel: 'silent' });
+  const result = buildSync({
+    absWorkingDir: app,
+    entryPoints: ['probe.cjs'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    outfile,
+    logLevel: 'silent',
+  });
   expect(result.errors).toEqual([]);
   expect(result.warnings).toEqual([]);
   const dir = isolated('esbuild', [[outfile, 'probe.cjs']]);
@@ -141,11 +153,15 @@ test('an esbuild bundle, run from a folder with no node_modules; esbuild warns a
 test('an ncc bundle (one file, no stray copies of dependencies), run from a folder with no node_modules', () => {
   const out = join(work, 'ncc');
   mkdirSync(out, { recursive: true });
-  execFileSync(process.execPath, [installed(join(PROJECT_ROOT, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js')), 'build', 'probe.cjs', '-o', out, '--quiet'], {
-    cwd: app,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  execFileSync(
+    process.execPath,
+    [installed(join(PROJECT_ROOT, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js')), 'build', 'probe.cjs', '-o', out, '--quiet'],
+    {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
   expect(readdirSync(out)).toEqual(['index.cjs']);
   const dir = isolated('ncc', [[join(out, 'index.cjs'), 'probe.cjs']]);
   try {

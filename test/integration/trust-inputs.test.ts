@@ -55,7 +55,17 @@ test.each([
   ['--registry-cacert FIFO', () => ['verify', IMAGE, ...KEYLESS, '--registry-cacert', fifo], '--registry-cacert: cannot read FIFO: not a regular file'],
   [
     '--registry-client-cert FIFO',
-    () => ['verify', IMAGE, ...KEYLESS, '--registry-client-cert', fifo, '--registry-client-key', join(dir, 'key.pem'), '--registry-credentials-host', '127.0.0.1:9'],
+    () => [
+      'verify',
+      IMAGE,
+      ...KEYLESS,
+      '--registry-client-cert',
+      fifo,
+      '--registry-client-key',
+      join(dir, 'key.pem'),
+      '--registry-credentials-host',
+      '127.0.0.1:9',
+    ],
     '--registry-client-cert: cannot read FIFO: not a regular file',
   ],
   ['--policy FIFO (CEL)', () => ['verify-attestation', IMAGE, ...KEYLESS, '--policy', fifo], '--policy: cannot read FIFO: not a regular file'],
@@ -81,7 +91,11 @@ test('initialize --root http:// to a host that is not loopback is refused (no pl
 
 test('initialize --mirror http:// off loopback is refused at once, as docs/trust.md says (it was tried and reported "did not answer") (issue 20.18)', async () => {
   writeFileSync(join(dir, 'root.json'), '{}');
-  const r = await runBuiltCli(['initialize', '--mirror', 'http://tuf.example.invalid', '--root', join(dir, 'root.json'), '--tuf-cache', join(dir, 'tuf-mirror')], env(), 30_000);
+  const r = await runBuiltCli(
+    ['initialize', '--mirror', 'http://tuf.example.invalid', '--root', join(dir, 'root.json'), '--tuf-cache', join(dir, 'tuf-mirror')],
+    env(),
+    30_000,
+  );
   expect(r.stderr).toContain('TUF mirror: refusing plain http to tuf.example.invalid');
   expect(r.code).toBe(2);
 });

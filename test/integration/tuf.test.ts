@@ -55,12 +55,21 @@ describe('initialize', () => {
     expect(trust.source).toBe(`TUF ${served.url}`);
     expect(trust.current().trustedRoot.certificateAuthorities[0]?.subject?.organization).toBe('tuf.test');
     const status = trust.status();
-    expect(status).toMatchObject({ mirror: served.url, cacheDir, root: { version: 1 }, timestamp: { version: 1 }, snapshot: { version: 1 }, targets: { version: 1 } });
+    expect(status).toMatchObject({
+      mirror: served.url,
+      cacheDir,
+      root: { version: 1 },
+      timestamp: { version: 1 },
+      snapshot: { version: 1 },
+      targets: { version: 1 },
+    });
     expect(status.trustedRootSha256).toMatch(/^[0-9a-f]{64}$/);
     const current = join(cacheDir, readlinkSync(join(cacheDir, 'current')));
     expect(existsSync(join(current, 'metadata', 'timestamp.json'))).toBe(true);
     expect(existsSync(join(current, 'targets', 'trusted_root.json'))).toBe(true);
-    expect(served.requests).toEqual(expect.arrayContaining(['2.root.json', 'timestamp.json', '1.snapshot.json', '1.targets.json', repo.targetPath('trusted_root.json')]));
+    expect(served.requests).toEqual(
+      expect.arrayContaining(['2.root.json', 'timestamp.json', '1.snapshot.json', '1.targets.json', repo.targetPath('trusted_root.json')]),
+    );
   });
 
   test('the initial root can be a URL (cosign initialize --root URL)', async () => {
@@ -69,7 +78,9 @@ describe('initialize', () => {
   });
 
   test('a root file path is read; a root that is not TUF root metadata is TRUST_ROOT_INVALID', async () => {
-    expect((await rejection(initializeTuf({ mirror: served.url, root: Buffer.from('{"signed":{"_type":"targets"}}'), cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
+    expect((await rejection(initializeTuf({ mirror: served.url, root: Buffer.from('{"signed":{"_type":"targets"}}'), cacheDir: newCache() }))).code).toBe(
+      'TRUST_ROOT_INVALID',
+    );
     expect((await rejection(initializeTuf({ mirror: served.url, root: '/nonexistent/root.json', cacheDir: newCache() }))).code).toBe('TRUST_ROOT_INVALID');
   });
 
@@ -185,7 +196,7 @@ describe('initialize --root does not roll back below the cached versions (issue 
     expect(cacheContents(cacheDir)).toEqual(before);
   });
 
-  test('an older root that the mirror\'s rotations walk forward from is fine', async () => {
+  test("an older root that the mirror's rotations walk forward from is fine", async () => {
     const cacheDir = await initialized();
     repo.rotateRoot();
     await (await loadTufTrustRoot({ cacheDir })).refresh({ force: true });

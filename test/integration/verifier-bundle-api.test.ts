@@ -18,10 +18,12 @@ describe('ImageVerifier.verifyBundle', () => {
   });
 
   test('throws a coded error for another identity and for another artifact', () => {
-    expect(() => verified(verifier.verifyBundle(bundle, { bytes: wheel }, { subject: 'x@y.z', issuer: 'https://token.actions.githubusercontent.com' }))).toThrow(
-      expect.objectContaining({ code: 'IDENTITY_MISMATCH' }) as ImgverifyError,
+    expect(() =>
+      verified(verifier.verifyBundle(bundle, { bytes: wheel }, { subject: 'x@y.z', issuer: 'https://token.actions.githubusercontent.com' })),
+    ).toThrow(expect.objectContaining({ code: 'IDENTITY_MISMATCH' }) as ImgverifyError);
+    expect(() => verified(verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy))).toThrow(
+      expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError,
     );
-    expect(() => verified(verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy))).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError);
   });
 });
 
@@ -40,7 +42,9 @@ describe('ImageVerifier.verifyBundle on a Rekor v2 bundle (staging: hashedrekord
   });
 
   test('fails for another artifact, another identity, and against the production root', async () => {
-    expect(() => verified(verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy))).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError);
+    expect(() => verified(verifier.verifyBundle(bundle, { bytes: Buffer.from('other') }, policy))).toThrow(
+      expect.objectContaining({ code: 'DIGEST_MISMATCH' }) as ImgverifyError,
+    );
     expect(() => verified(verifier.verifyBundle(bundle, { bytes: artifact }, { ...policy, subject: 'someone@example.com' }))).toThrow(
       expect.objectContaining({ code: 'IDENTITY_MISMATCH' }) as ImgverifyError,
     );

@@ -91,7 +91,9 @@ describe('library: verifyBlob', () => {
 
   test('the entry with its SET only (no inclusion proof) verifies too', async () => {
     rekor.behaviour = 'set-only';
-    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified)).resolves.toMatchObject({ signer: { subject: KREL } });
+    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified)).resolves.toMatchObject({
+      signer: { subject: KREL },
+    });
   });
 
   test.each<[RekorBehaviour, string, RegExp]>([
@@ -104,25 +106,38 @@ describe('library: verifyBlob', () => {
     ['garbage', 'TLOG_ENTRY_MISSING', /not JSON/],
   ])('a Rekor that lies (%s) is not believed: %s', async (behaviour, code, message) => {
     rekor.behaviour = behaviour;
-    const err = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified).catch((e: unknown) => e);
+    const err = await verifier
+      .verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url })
+      .then(verified)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code, category: 'verification' });
     expect(errorMessage(err)).toMatch(message);
   });
 
   test('a Rekor that answers 503, and one that is down: FETCH_FAILED (operational), never a verdict', async () => {
     rekor.behaviour = 'unavailable';
-    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified)).rejects.toMatchObject({ code: 'FETCH_FAILED', category: 'operational', message: expect.stringContaining('HTTP 503') });
+    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified)).rejects.toMatchObject({
+      code: 'FETCH_FAILED',
+      category: 'operational',
+      message: expect.stringContaining('HTTP 503'),
+    });
     const down = await startRekorServer(sigstore.rekor);
     await down.stop();
-    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: down.url, timeoutMs: 5000 }).then(verified)).rejects.toMatchObject({ code: 'FETCH_FAILED', message: expect.stringContaining('connection refused') });
+    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: down.url, timeoutMs: 5000 }).then(verified)).rejects.toMatchObject({
+      code: 'FETCH_FAILED',
+      message: expect.stringContaining('connection refused'),
+    });
   });
 
-  test('aborted while Rekor does not answer: ImgverifyError ABORTED, not the signal\'s raw DOMException (issue 20.8)', async () => {
+  test("aborted while Rekor does not answer: ImgverifyError ABORTED, not the signal's raw DOMException (issue 20.8)", async () => {
     const silent = await startSilentServer();
     try {
       const during = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.timeout(300) });
       expect(during.error).toBeInstanceOf(ImgverifyError);
-      expect(during).toMatchObject({ verified: false, error: { code: 'ABORTED', category: 'operational', message: expect.stringContaining('aborted due to timeout') } });
+      expect(during).toMatchObject({
+        verified: false,
+        error: { code: 'ABORTED', category: 'operational', message: expect.stringContaining('aborted due to timeout') },
+      });
       const before = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: `http://${silent.host}`, signal: AbortSignal.abort() });
       expect(before).toMatchObject({ verified: false, error: { code: 'ABORTED' } });
     } finally {
@@ -146,58 +161,94 @@ describe('library: verifyBlob', () => {
 
   test('an index answer over its bound: SIZE_LIMIT_EXCEEDED saying what and where, in words (the message was garbled) (issue 20.18)', async () => {
     rekor.behaviour = 'huge-index';
-    const err = await verifier.verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified).catch((e: unknown) => e);
+    const err = await verifier
+      .verifyBlob(kubectl.artifact, material(), POLICY, { rekorUrl: rekor.url })
+      .then(verified)
+      .catch((e: unknown) => e);
     const sha256 = createHash('sha256').update(kubectl.artifact).digest('hex');
-    expect(err).toMatchObject({ code: 'SIZE_LIMIT_EXCEEDED', message: `the Rekor index search for sha256:${sha256} from ${rekor.url}/api/v1/index/retrieve is larger than 262144 bytes` });
+    expect(err).toMatchObject({
+      code: 'SIZE_LIMIT_EXCEEDED',
+      message: `the Rekor index search for sha256:${sha256} from ${rekor.url}/api/v1/index/retrieve is larger than 262144 bytes`,
+    });
   });
 
   test('an artifact Rekor has no entry for: TLOG_ENTRY_MISSING', async () => {
-    const err = await verifier.verifyBlob(Buffer.from('another file'), material(), POLICY, { rekorUrl: rekor.url }).then(verified).catch((e: unknown) => e);
+    const err = await verifier
+      .verifyBlob(Buffer.from('another file'), material(), POLICY, { rekorUrl: rekor.url })
+      .then(verified)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TLOG_ENTRY_MISSING', message: expect.stringContaining('has no entry for the artifact') });
   });
 
   test('a tampered file whose digest Rekor knows (another signed file) fails on the signature or body, not "verified"', async () => {
     const other = signBlob(sigstore, Buffer.from('evil'), { identity: { email: KREL }, issuer: GOOGLE });
-    const err = await verifier.verifyBlob(other.artifact, material(), POLICY, { rekorUrl: rekor.url }).then(verified).catch((e: unknown) => e);
+    const err = await verifier
+      .verifyBlob(other.artifact, material(), POLICY, { rekorUrl: rekor.url })
+      .then(verified)
+      .catch((e: unknown) => e);
     expect((err as { category?: string }).category).toBe('verification');
   });
 
   test('the policy is applied to the certificate; the signer and its claims are in the failure', async () => {
-    const err = await verifier.verifyBlob(kubectl.artifact, material(), { subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com', issuer: GOOGLE }, { rekorUrl: rekor.url }).then(verified).catch((e: unknown) => e);
+    const err = await verifier
+      .verifyBlob(kubectl.artifact, material(), { subject: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com', issuer: GOOGLE }, { rekorUrl: rekor.url })
+      .then(verified)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'IDENTITY_MISMATCH', details: { signer: { subject: KREL } } });
   });
 
   test("cosign's bundle JSON and a Sigstore bundle verify offline, without Rekor", async () => {
     const before = rekor.requests.length;
-    await expect(verifier.verifyBlob(kubectl.artifact, { bundle: kubectl.cosignBundle }, POLICY, { offline: true }).then(verified)).resolves.toMatchObject({ signer: { subject: KREL } });
-    await expect(verifier.verifyBlob(kubectl.artifact, { bundle: JSON.stringify(kubectl.sigstoreBundle) }, POLICY, { offline: true }).then(verified)).resolves.toMatchObject({ signer: { subject: KREL } });
+    await expect(verifier.verifyBlob(kubectl.artifact, { bundle: kubectl.cosignBundle }, POLICY, { offline: true }).then(verified)).resolves.toMatchObject({
+      signer: { subject: KREL },
+    });
+    await expect(
+      verifier.verifyBlob(kubectl.artifact, { bundle: JSON.stringify(kubectl.sigstoreBundle) }, POLICY, { offline: true }).then(verified),
+    ).resolves.toMatchObject({ signer: { subject: KREL } });
     expect(rekor.requests.length).toBe(before);
   });
 
   test('offline without a bundle: refused, saying why', async () => {
-    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { offline: true }).then(verified)).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('offline') });
+    await expect(verifier.verifyBlob(kubectl.artifact, material(), POLICY, { offline: true }).then(verified)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('offline'),
+    });
   });
 
   test('--key: a key-signed blob, its entry found in Rekor; another key fails', async () => {
     const { privateKey, publicKey } = generateKeyPair('ecdsa-p256');
     const signed = signBlob(sigstore, Buffer.from('release notes'), { privateKey });
-    await expect(verifier.verifyBlob(signed.artifact, { signature: signed.sigFile }, { publicKey: publicKeyPem(publicKey) }, { rekorUrl: rekor.url }).then(verified)).resolves.toMatchObject({ signer: { publicKeySha256: expect.any(String) } });
+    await expect(
+      verifier.verifyBlob(signed.artifact, { signature: signed.sigFile }, { publicKey: publicKeyPem(publicKey) }, { rekorUrl: rekor.url }).then(verified),
+    ).resolves.toMatchObject({ signer: { publicKeySha256: expect.any(String) } });
     const other = generateKeyPair('ecdsa-p256').publicKey;
-    await expect(verifier.verifyBlob(signed.artifact, { signature: signed.sigFile }, { publicKey: publicKeyPem(other) }, { rekorUrl: rekor.url }).then(verified)).rejects.toMatchObject({ category: 'verification' });
+    await expect(
+      verifier.verifyBlob(signed.artifact, { signature: signed.sigFile }, { publicKey: publicKeyPem(other) }, { rekorUrl: rekor.url }).then(verified),
+    ).rejects.toMatchObject({ category: 'verification' });
   });
 
   test('GitHub Actions claims on a blob', async () => {
-    const signed = signBlob(sigstore, Buffer.from('tool.tar.gz'), { github: { repository: 'org/tool', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v2', repositoryId: '42' } });
+    const signed = signBlob(sigstore, Buffer.from('tool.tar.gz'), {
+      github: { repository: 'org/tool', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v2', repositoryId: '42' },
+    });
     const policy = { subjectRegExp: '^https://github\\.com/org/tool/', issuer: GITHUB_ACTIONS_ISSUER, claims: { sourceRepositoryIdentifier: '42' } };
-    const ok = await verifier.verifyBlob(signed.artifact, { signature: signed.sigFile, certificate: signed.certFile! }, policy, { rekorUrl: rekor.url }).then(verified);
+    const ok = await verifier
+      .verifyBlob(signed.artifact, { signature: signed.sigFile, certificate: signed.certFile! }, policy, { rekorUrl: rekor.url })
+      .then(verified);
     expect(ok.signer.verifiedClaims).toEqual({ sourceRepositoryIdentifier: '42' });
-    await expect(verifier.verifyBlob(signed.artifact, { bundle: signed.cosignBundle }, { ...policy, claims: { sourceRepositoryIdentifier: '43' } }).then(verified)).rejects.toMatchObject({ code: 'CLAIM_MISMATCH' });
+    await expect(
+      verifier.verifyBlob(signed.artifact, { bundle: signed.cosignBundle }, { ...policy, claims: { sourceRepositoryIdentifier: '43' } }).then(verified),
+    ).rejects.toMatchObject({ code: 'CLAIM_MISMATCH' });
   });
 
   test('malformed material is SIGNATURE_MALFORMED, before any request', async () => {
     const before = rekor.requests.length;
-    await expect(verifier.verifyBlob(kubectl.artifact, { signature: kubectl.sigFile, certificate: 'not a certificate' }, POLICY, { rekorUrl: rekor.url }).then(verified)).rejects.toMatchObject({ code: 'SIGNATURE_MALFORMED' });
-    await expect(verifier.verifyBlob(kubectl.artifact, { signature: '%%%', certificate: kubectl.certFile! }, POLICY, { rekorUrl: rekor.url }).then(verified)).rejects.toMatchObject({ code: 'SIGNATURE_MALFORMED' });
+    await expect(
+      verifier.verifyBlob(kubectl.artifact, { signature: kubectl.sigFile, certificate: 'not a certificate' }, POLICY, { rekorUrl: rekor.url }).then(verified),
+    ).rejects.toMatchObject({ code: 'SIGNATURE_MALFORMED' });
+    await expect(
+      verifier.verifyBlob(kubectl.artifact, { signature: '%%%', certificate: kubectl.certFile! }, POLICY, { rekorUrl: rekor.url }).then(verified),
+    ).rejects.toMatchObject({ code: 'SIGNATURE_MALFORMED' });
     expect(rekor.requests.length).toBe(before);
   });
 });
@@ -209,14 +260,36 @@ describe('imgverify verify-blob', () => {
     const r = await runCli(['verify-blob', files.artifact, '--signature', files.sig, '--certificate', files.cert, ...identity(), '--rekor-url', rekor.url]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^VERIFIED  ${files.artifact.replace(/[/.]/g, '\\$&')}  signed by ${KREL} \\(issuer ${GOOGLE}\\), signed at .*, log index ${kubectl.rekorEntry!.logIndex} \\(entry found in Rekor\\)\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^VERIFIED  ${files.artifact.replace(/[/.]/g, '\\$&')}  signed by ${KREL} \\(issuer ${GOOGLE}\\), signed at .*, log index ${kubectl.rekorEntry!.logIndex} \\(entry found in Rekor\\)\\n$`,
+      ),
+    );
   });
 
   test('--signature and --certificate by URL (a redirect followed), --output json', async () => {
-    const r = await runCli(['verify-blob', files.artifact, '--signature', `${webUrl}/release/kubectl.sig`, '--certificate', `${webUrl}/release/kubectl.cert`, ...identity(), '--rekor-url', rekor.url, '-o', 'json']);
+    const r = await runCli([
+      'verify-blob',
+      files.artifact,
+      '--signature',
+      `${webUrl}/release/kubectl.sig`,
+      '--certificate',
+      `${webUrl}/release/kubectl.cert`,
+      ...identity(),
+      '--rekor-url',
+      rekor.url,
+      '-o',
+      'json',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ artifact: files.artifact, verified: true, signer: { subject: KREL, issuer: GOOGLE }, rekorEntry: { uuid: kubectl.rekorEntry!.uuid }, content: { kind: 'message-signature' } });
+    expect(out).toMatchObject({
+      artifact: files.artifact,
+      verified: true,
+      signer: { subject: KREL, issuer: GOOGLE },
+      rekorEntry: { uuid: kubectl.rekorEntry!.uuid },
+      content: { kind: 'message-signature' },
+    });
   });
 
   test('--bundle (cosign sign-blob --bundle) and a Sigstore bundle, --offline', async () => {
@@ -246,7 +319,15 @@ describe('imgverify verify-blob', () => {
     [['--signature', 'missing.sig'], '--signature: cannot read missing.sig'],
     [['--rekor-url', 'http://rekor.example.com'], 'refusing plain http'],
   ])('usage errors (exit 2): %j', async (extra, message) => {
-    const args = ['verify-blob', files.artifact, ...(extra[0] === '--signature' ? [] : ['--signature', files.sig]), '--certificate', files.cert, ...identity(), ...extra];
+    const args = [
+      'verify-blob',
+      files.artifact,
+      ...(extra[0] === '--signature' ? [] : ['--signature', files.sig]),
+      '--certificate',
+      files.cert,
+      ...identity(),
+      ...extra,
+    ];
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
@@ -255,7 +336,17 @@ describe('imgverify verify-blob', () => {
   test('--help lists cosign flags', async () => {
     const r = await runCli(['verify-blob', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--signature', '--certificate', '--certificate-chain', '--bundle', '--key', '--rekor-url', '--offline', '--certificate-github-workflow-repository', '--source-repository-identifier']) {
+    for (const flag of [
+      '--signature',
+      '--certificate',
+      '--certificate-chain',
+      '--bundle',
+      '--key',
+      '--rekor-url',
+      '--offline',
+      '--certificate-github-workflow-repository',
+      '--source-repository-identifier',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
   });

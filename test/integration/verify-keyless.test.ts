@@ -346,7 +346,12 @@ describe('hostile or failing registries', () => {
     const r = repo('dup-layers');
     const image = await pushTestImage(registry, r, 'v1');
     const layer = sigstore.signImage({ digest: image.digest, identity: { email: SIGNER }, issuer: ISSUER });
-    await pushSignatures(registry, r, image.digest, Array.from({ length: 20 }, () => layer));
+    await pushSignatures(
+      registry,
+      r,
+      image.digest,
+      Array.from({ length: 20 }, () => layer),
+    );
     const result = await proxied.verify(`${proxy.host}/${r}:v1`, POLICY);
     expectVerified(result, image.digest);
     expect(proxy.requests.filter((q) => q.path.startsWith(`/v2/${r}/blobs/`))).toHaveLength(1);

@@ -44,7 +44,10 @@ beforeAll(async () => {
   registry = await startRegistry();
   sigstore = createTestSigstore();
   images = await pushRelease(registry, sigstore, { version: VERSION, components: ['kube-apiserver'], architectures: ['amd64'], extras: [] });
-  const sbom = releaseSbom(VERSION, images.map((i) => i.reference));
+  const sbom = releaseSbom(
+    VERSION,
+    images.map((i) => i.reference),
+  );
   publishSigned(`/sbom/${VERSION}/release`, Buffer.from(sbom));
   // linux/amd64: every binary signed, except kube-proxy (signed by someone else), kubeadm (no
   // .sig) and mounter (not published in this release).
@@ -90,9 +93,22 @@ test('--binaries linux/amd64: images, the SBOM signature and every binary in one
   expect(report.sbomSignature).toMatchObject({ name: 'sbom', status: 'verified', signer: { subject: STAGING, issuer: GOOGLE } });
   const byName = new Map<string, Json>(report.binaries.map((b: Json) => [b.name, b]));
   expect([...byName.keys()]).toEqual(KUBERNETES_BINARIES.linux!.map((n) => `linux/amd64/${n}`));
-  expect(byName.get('linux/amd64/kubectl')).toMatchObject({ status: 'verified', url: `${base}/dl/release/${VERSION}/bin/linux/amd64/kubectl`, signer: { subject: STAGING }, rekorEntry: { uuid: expect.any(String) }, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-  expect(byName.get('linux/amd64/kube-proxy')).toMatchObject({ status: 'failed', failure: { code: 'IDENTITY_MISMATCH' }, signer: { subject: 'someone@example.test' } });
-  expect(byName.get('linux/amd64/kubeadm')).toMatchObject({ status: 'failed', failure: { code: 'NO_SIGNATURES', message: expect.stringContaining('no signature (.sig)') } });
+  expect(byName.get('linux/amd64/kubectl')).toMatchObject({
+    status: 'verified',
+    url: `${base}/dl/release/${VERSION}/bin/linux/amd64/kubectl`,
+    signer: { subject: STAGING },
+    rekorEntry: { uuid: expect.any(String) },
+    sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
+  expect(byName.get('linux/amd64/kube-proxy')).toMatchObject({
+    status: 'failed',
+    failure: { code: 'IDENTITY_MISMATCH' },
+    signer: { subject: 'someone@example.test' },
+  });
+  expect(byName.get('linux/amd64/kubeadm')).toMatchObject({
+    status: 'failed',
+    failure: { code: 'NO_SIGNATURES', message: expect.stringContaining('no signature (.sig)') },
+  });
   expect(byName.get('linux/amd64/mounter')).toMatchObject({ status: 'not-published' });
   expect(r.code).toBe(1);
 });
@@ -109,7 +125,10 @@ test('text output: the binaries after the images table, with a count; a tampered
 
 test('a SBOM whose signature is by someone else: exit 1, even when every image verifies', async () => {
   const saved = { sig: files.get(`/sbom/${VERSION}/release.sig`)!, cert: files.get(`/sbom/${VERSION}/release.cert`)! };
-  const other = signBlob(sigstore, Buffer.from(files.get(`/sbom/${VERSION}/release`)! as Buffer), { identity: { email: 'mallory@example.test' }, issuer: GOOGLE });
+  const other = signBlob(sigstore, Buffer.from(files.get(`/sbom/${VERSION}/release`)! as Buffer), {
+    identity: { email: 'mallory@example.test' },
+    issuer: GOOGLE,
+  });
   files.set(`/sbom/${VERSION}/release.sig`, other.sigFile);
   files.set(`/sbom/${VERSION}/release.cert`, other.certFile!);
   try {
@@ -141,9 +160,29 @@ test('an SBOM the publisher did not sign (older releases): reported as not publi
 test('Rekor down: the binaries are operational errors (exit 3), not verdicts', async () => {
   const down = await startRekorServer(sigstore.rekor);
   await down.stop();
-  const r = await runCli(['verify-release', '--kubernetes', VERSION, '--trusted-root', rootFile, '--rekor-url', down.url, '--binaries', 'darwin/arm64', '--timeout', '5s', '-o', 'json'], env());
+  const r = await runCli(
+    [
+      'verify-release',
+      '--kubernetes',
+      VERSION,
+      '--trusted-root',
+      rootFile,
+      '--rekor-url',
+      down.url,
+      '--binaries',
+      'darwin/arm64',
+      '--timeout',
+      '5s',
+      '-o',
+      'json',
+    ],
+    env(),
+  );
   const report = JSON.parse(r.stdout);
-  expect(report.binaries.find((b: Json) => b.name === 'darwin/arm64/kubectl-convert')).toMatchObject({ status: 'failed', failure: { code: 'FETCH_FAILED', category: 'operational' } });
+  expect(report.binaries.find((b: Json) => b.name === 'darwin/arm64/kubectl-convert')).toMatchObject({
+    status: 'failed',
+    failure: { code: 'FETCH_FAILED', category: 'operational' },
+  });
   expect(r.code).toBe(3);
 });
 
@@ -156,7 +195,7 @@ test.each([
   expect(r.stderr).toContain(message);
 });
 
-test('--binaries without a value means this machine\'s platform', () => {
+test("--binaries without a value means this machine's platform", () => {
   expect(withBinariesDefault(['--kubernetes', 'v1', '--binaries'])).toEqual(['--kubernetes', 'v1', `--binaries=${hostPlatform()}`]);
   expect(withBinariesDefault(['--binaries', '--pin'])).toEqual([`--binaries=${hostPlatform()}`, '--pin']);
   expect(withBinariesDefault(['--binaries', 'linux/arm64'])).toEqual(['--binaries', 'linux/arm64']);

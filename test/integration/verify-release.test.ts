@@ -38,7 +38,10 @@ beforeAll(async () => {
   images = await pushRelease(registry, sigstore, { ...KUBERNETES_RELEASE, signing: SIGNING });
   dir = mkdtempSync(join(tmpdir(), 'imgverify-release-'));
   sbomFile = join(dir, 'release.spdx');
-  const sbom = releaseSbom('v1.32.0', images.map((i) => i.reference));
+  const sbom = releaseSbom(
+    'v1.32.0',
+    images.map((i) => i.reference),
+  );
   writeFileSync(sbomFile, sbom);
   rootFile = join(dir, 'trusted_root.json');
   writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
@@ -64,7 +67,12 @@ const bad = (i: ReleaseImage) => i.signing !== 'signed';
 
 test('the registry holds the release shape: 5 components × 3 arches + 5 indexes + 3 extras', () => {
   expect(images).toHaveLength(5 * 3 + 5 + 3);
-  expect(images.filter(bad).map((i) => `${i.repository}:${i.tag}`).sort()).toEqual(Object.keys(SIGNING).sort());
+  expect(
+    images
+      .filter(bad)
+      .map((i) => `${i.repository}:${i.tag}`)
+      .sort(),
+  ).toEqual(Object.keys(SIGNING).sort());
 });
 
 test('--sbom FILE: every image verified or reported with its reason; exit 1', async () => {
@@ -126,14 +134,32 @@ test('--kubernetes VERSION fetches the SBOM and uses the release identity; --pin
 
 test('all good: exit 0', async () => {
   const good = join(dir, 'good.spdx');
-  writeFileSync(good, releaseSbom('v1.32.0', images.filter((i) => !bad(i)).map((i) => i.reference)));
+  writeFileSync(
+    good,
+    releaseSbom(
+      'v1.32.0',
+      images.filter((i) => !bad(i)).map((i) => i.reference),
+    ),
+  );
   const r = await runCli(['verify-release', '--sbom', good, ...identity(), '--concurrency', '3']);
   expect(r.code).toBe(0);
 });
 
 test('an SBOM that lists no images is a usage error with its own code (exit 2, SBOM_NO_IMAGES)', async () => {
   const empty = join(dir, 'empty.spdx');
-  writeFileSync(empty, ['SPDXVersion: SPDX-2.3', 'SPDXID: SPDXRef-DOCUMENT', 'DocumentName: t', 'DocumentNamespace: https://example.com/t', 'Creator: Tool: t', 'PackageName: left-pad', 'SPDXID: SPDXRef-Package-left-pad', ''].join('\n'));
+  writeFileSync(
+    empty,
+    [
+      'SPDXVersion: SPDX-2.3',
+      'SPDXID: SPDXRef-DOCUMENT',
+      'DocumentName: t',
+      'DocumentNamespace: https://example.com/t',
+      'Creator: Tool: t',
+      'PackageName: left-pad',
+      'SPDXID: SPDXRef-Package-left-pad',
+      '',
+    ].join('\n'),
+  );
   const r = await runCli(['verify-release', '--sbom', empty, ...identity()]);
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/lists no container images \[SBOM_NO_IMAGES\]/);
@@ -157,7 +183,15 @@ test('an unreachable SBOM URL is an operational error (exit 3)', async () => {
 test('library: verifySbomImages yields results as they complete', async () => {
   const verifier = createVerifier({ trustedRoot: rootFile });
   try {
-    const run = verifySbomImages(verifier, releaseSbom('v1.32.0', images.map((i) => i.reference)), { subject: RELEASE_SIGNER, issuer: RELEASE_ISSUER }, { concurrency: 4 });
+    const run = verifySbomImages(
+      verifier,
+      releaseSbom(
+        'v1.32.0',
+        images.map((i) => i.reference),
+      ),
+      { subject: RELEASE_SIGNER, issuer: RELEASE_ISSUER },
+      { concurrency: 4 },
+    );
     expect(run.images).toHaveLength(23);
     let count = 0;
     let verified = 0;
@@ -190,7 +224,10 @@ describe('flag credentials go only to registries named on the command line', () 
     [named, foreign] = await Promise.all([startRegistry({ auth: 'htpasswd', users: [user] }), startRegistry({ auth: 'htpasswd', users: [user] })]);
     // The registry only the SBOM names, behind a proxy that records every request's headers.
     recorder = await startProxy(foreign);
-    const [a, b] = await Promise.all([pushRelease(named, sigstore, { ...KUBERNETES_RELEASE, components: ['kube-apiserver'], architectures: ['amd64'], extras: [] }), pushTestImage(foreign, 'collector/app', 'v1')]);
+    const [a, b] = await Promise.all([
+      pushRelease(named, sigstore, { ...KUBERNETES_RELEASE, components: ['kube-apiserver'], architectures: ['amd64'], extras: [] }),
+      pushTestImage(foreign, 'collector/app', 'v1'),
+    ]);
     namedRef = a[0]!.reference;
     foreignRef = `${recorder.host}/collector/app:v1`;
     void b;
@@ -213,8 +250,18 @@ describe('flag credentials go only to registries named on the command line', () 
 
   test('the named registry gets them; the registry only the SBOM names gets no Authorization header', async () => {
     const r = await runCli([
-      'verify-release', '--sbom', sbomPath, ...identity(), '--output', 'json',
-      '--registry-username', user.username, '--registry-password', user.password, '--registry-credentials-host', named.host,
+      'verify-release',
+      '--sbom',
+      sbomPath,
+      ...identity(),
+      '--output',
+      'json',
+      '--registry-username',
+      user.username,
+      '--registry-password',
+      user.password,
+      '--registry-credentials-host',
+      named.host,
     ]);
     const report = JSON.parse(r.stdout);
     const byRef = new Map<string, Json>(report.results.map((x: Json) => [x.image, x]));
@@ -227,7 +274,18 @@ describe('flag credentials go only to registries named on the command line', () 
   });
 
   test('a malformed --registry-credentials-host is a usage error', async () => {
-    const r = await runCli(['verify-release', '--sbom', sbomPath, ...identity(), '--registry-username', 'u', '--registry-password', 'p', '--registry-credentials-host', 'https://x/y']);
+    const r = await runCli([
+      'verify-release',
+      '--sbom',
+      sbomPath,
+      ...identity(),
+      '--registry-username',
+      'u',
+      '--registry-password',
+      'p',
+      '--registry-credentials-host',
+      'https://x/y',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not a registry host');
   });

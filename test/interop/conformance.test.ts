@@ -147,7 +147,12 @@ describeInterop('sigstore-conformance bundle-verify suite (verify-bundle)', () =
   test('the suite has 70 cases, 21 that must verify; every _fail case has an expected reason', () => {
     expect(cases).toHaveLength(70);
     expect(cases.filter((c) => !c.shouldFail)).toHaveLength(21);
-    expect(cases.filter((c) => c.shouldFail).map((c) => c.name).sort()).toEqual(Object.keys(EXPECTED_FAILURE).sort());
+    expect(
+      cases
+        .filter((c) => c.shouldFail)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(Object.keys(EXPECTED_FAILURE).sort());
   });
 
   describe.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {

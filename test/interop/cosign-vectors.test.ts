@@ -30,12 +30,7 @@ describeInterop('real cosign legacy signatures (vectors.json)', () => {
 
   function run(v: CosignVector, policy: Parameters<typeof compilePolicy>[0], digest = parseReference(v.image).digest!) {
     const artifact = readInteropJSON<CosignArtifact>(v.artifact);
-    return verifyLegacySignatureLayer(
-      Buffer.from(artifact.payload, 'utf8'),
-      artifactAnnotations(artifact),
-      digest,
-      policyChecks(trust, compilePolicy(policy)),
-    );
+    return verifyLegacySignatureLayer(Buffer.from(artifact.payload, 'utf8'), artifactAnnotations(artifact), digest, policyChecks(trust, compilePolicy(policy)));
   }
 
   describe.each(vectors.map((v) => [v.artifact, v] as const))('%s', (_name, v) => {

@@ -25,7 +25,11 @@ describeInterop('real KMS-key + keyless .sig (securebuild-bazel)', () => {
 
   beforeAll(async () => {
     registry = await startRegistry();
-    const real = readInteropJSON<{ layers: Array<{ mediaType: string; annotations: Record<string, string> }> }>(...DIR, 'sha256-a2b109fb9bae', 'sig-manifest.json');
+    const real = readInteropJSON<{ layers: Array<{ mediaType: string; annotations: Record<string, string> }> }>(
+      ...DIR,
+      'sha256-a2b109fb9bae',
+      'sig-manifest.json',
+    );
     // The layers and their annotations are the real ones; the config blob of the original is not
     // stored, so the manifest is rebuilt around them (the config carries no signature data).
     const layers = real.layers.map((layer, i) => ({

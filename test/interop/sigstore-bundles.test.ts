@@ -44,7 +44,12 @@ interface Verifying {
 
 /** The real bundles that verify. */
 const VERIFYING: readonly Verifying[] = [
-  { bundle: 'cosign/oci-attestation.sigstore.json', root: 'cosign-pgi', artifact: 'none', subjectSha256: '732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4' },
+  {
+    bundle: 'cosign/oci-attestation.sigstore.json',
+    root: 'cosign-pgi',
+    artifact: 'none',
+    subjectSha256: '732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4',
+  },
   { bundle: 'sigstore-go/sigstore.js@2.0.0-provenance.sigstore.json', root: 'production', artifact: 'none' },
   // These three carry the Fulcio root in their chain: ignored (never trusted), as the bundle spec asks.
   { bundle: 'sigstore-js/bundleV01-full-cert-chain.sigstore', root: 'production', artifact: 'none' },
@@ -210,7 +215,8 @@ describeInterop('real Sigstore bundles (../shared/interop/bundles)', () => {
     const body = JSON.parse(Buffer.from(json.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString('utf8')) as JsonObject;
     const pem = Buffer.from(body.spec.content.envelope.signatures[0].publicKey, 'base64').toString('utf8');
     expect(verifyBundle(json, namedArtifact(json), checksFor(root('production'), { publicKey: pem })).signer.publicKeySha256).toMatch(/^[0-9a-f]{64}$/);
-    const other = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExRRST79+PsrRBnGAI4cMu6Omz2JhfwlMW+gIutNKVRaMyS4rQKvgngc5p8UbLj55pVHhIoAxi/SRgURZI0J3Xw==\n-----END PUBLIC KEY-----\n';
+    const other =
+      '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExRRST79+PsrRBnGAI4cMu6Omz2JhfwlMW+gIutNKVRaMyS4rQKvgngc5p8UbLj55pVHhIoAxi/SRgURZI0J3Xw==\n-----END PUBLIC KEY-----\n';
     expect(codeOf(() => verifyBundle(json, namedArtifact(json), checksFor(root('production'), { publicKey: other }))).code).toBe('SIGNATURE_INVALID');
   });
 

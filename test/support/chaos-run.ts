@@ -114,7 +114,9 @@ async function pushImages(registry: RunningRegistry, sigstore: TestSigstore, cou
           const layer = sign(pushed.digest);
           const sig = Buffer.from(layer.annotations['dev.cosignproject.cosign/signature']!, 'base64');
           sig[sig.length - 3] = sig[sig.length - 3]! ^ 0x01;
-          await pushSignatures(registry, repo, pushed.digest, [{ ...layer, annotations: { ...layer.annotations, 'dev.cosignproject.cosign/signature': sig.toString('base64') } }]);
+          await pushSignatures(registry, repo, pushed.digest, [
+            { ...layer, annotations: { ...layer.annotations, 'dev.cosignproject.cosign/signature': sig.toString('base64') } },
+          ]);
           break;
         }
       }
@@ -134,7 +136,8 @@ function judge(image: PreparedImage, result: ImageVerificationResult | undefined
   const r = result!;
   if (r.verified) return { ...base, verified: true, judgement: image.class === 'signed' ? 'ok' : 'false-accept' };
   const err = r.error;
-  if (!(err instanceof ImgverifyError) || typeof err.code !== 'string') return { ...base, verified: false, code: 'none', judgement: 'no-code', message: errorMessage(err) };
+  if (!(err instanceof ImgverifyError) || typeof err.code !== 'string')
+    return { ...base, verified: false, code: 'none', judgement: 'no-code', message: errorMessage(err) };
   const withCode = { ...base, verified: false, code: err.code, message: err.message };
   if (err.code === 'INTERNAL_ERROR') return { ...withCode, judgement: 'crash' };
   if (image.class !== 'signed') return { ...withCode, judgement: 'ok' };
@@ -193,7 +196,12 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosReport> {
       // Faults on this image's repository while it was verified (paths name the repository;
       // other verifications' faults landing in between are on other paths).
       const faults = chaos.faults.slice(before).filter((f) => f.path.startsWith(`/v2/${image.repo}/`));
-      const answered = new Set(chaos.clean.slice(cleanBefore).filter((c) => c.ok).map((c) => c.key));
+      const answered = new Set(
+        chaos.clean
+          .slice(cleanBefore)
+          .filter((c) => c.ok)
+          .map((c) => c.key),
+      );
       return { ...judge(image, result, thrown, faults), recovered: faults.filter((f) => answered.has(f.key)).length };
     });
     const seconds = (Date.now() - started) / 1000;
@@ -217,12 +225,18 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosReport> {
       noCode: outcomes.filter((o) => o.judgement === 'no-code').length,
       unexplainedRejects: outcomes.filter((o) => o.judgement === 'unexplained-reject').length,
       signedVerified: signed.filter((o) => o.verified).length,
-      signedOperational: signed.filter((o) => !o.verified && o.code !== undefined && o.code !== 'none' && ImgverifyErrorCategory(o.code) === 'operational').length,
-      signedContentFault: signed.filter((o) => !o.verified && o.judgement === 'ok' && o.code !== undefined && o.code !== 'none' && ImgverifyErrorCategory(o.code) !== 'operational').length,
+      signedOperational: signed.filter((o) => !o.verified && o.code !== undefined && o.code !== 'none' && ImgverifyErrorCategory(o.code) === 'operational')
+        .length,
+      signedContentFault: signed.filter(
+        (o) => !o.verified && o.judgement === 'ok' && o.code !== undefined && o.code !== 'none' && ImgverifyErrorCategory(o.code) !== 'operational',
+      ).length,
       retriesRecovered: outcomes.reduce((n, o) => n + (o.recovered ?? 0), 0),
       signedVerifiedDespiteFaults: signed.filter((o) => o.verified && o.faults.length > 0).length,
       codes,
-      problems: [...problems, ...crashes.map((c) => ({ image: '(process)', class: 'signed' as const, verified: false, faults: [], judgement: 'crash' as const, message: c }))],
+      problems: [
+        ...problems,
+        ...crashes.map((c) => ({ image: '(process)', class: 'signed' as const, verified: false, faults: [], judgement: 'crash' as const, message: c })),
+      ],
       seconds,
     };
   } finally {

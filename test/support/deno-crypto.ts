@@ -11,7 +11,12 @@ const nodeCrypto = require('node:crypto') as typeof Crypto;
 
 export function emulateDenoVerify(): jest.SpyInstance {
   const real = nodeCrypto.verify;
-  return jest.spyOn(nodeCrypto, 'verify').mockImplementation(((algorithm: string | null | undefined, data: NodeJS.ArrayBufferView, key: Crypto.KeyLike | Crypto.VerifyKeyObjectInput, signature: NodeJS.ArrayBufferView) => {
+  return jest.spyOn(nodeCrypto, 'verify').mockImplementation(((
+    algorithm: string | null | undefined,
+    data: NodeJS.ArrayBufferView,
+    key: Crypto.KeyLike | Crypto.VerifyKeyObjectInput,
+    signature: NodeJS.ArrayBufferView,
+  ) => {
     const type = key instanceof nodeCrypto.KeyObject ? key.asymmetricKeyType : undefined;
     if ((algorithm === undefined || algorithm === null) && (type === 'ec' || type === 'rsa')) throw new Error('no default digest');
     return real(algorithm, data, key, signature);

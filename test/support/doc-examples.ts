@@ -15,7 +15,12 @@ export interface DocExample {
 }
 
 export function docExamples(root: string): DocExample[] {
-  const files = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))];
+  const files = [
+    join(root, 'README.md'),
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join(root, 'docs', f)),
+  ];
   const examples: DocExample[] = [];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');

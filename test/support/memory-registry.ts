@@ -49,7 +49,10 @@ export class MemoryRegistry implements RegistryReader {
     const digest = digestOf(bytes);
     this.manifests.set(`${repositoryName(repo)}@${digest}`, bytes);
     if (tag !== undefined) this.manifests.set(`${repositoryName(repo)}:${tag}`, bytes);
-    const mediaType = typeof manifest === 'object' && manifest !== null && typeof (manifest as { mediaType?: unknown }).mediaType === 'string' ? (manifest as { mediaType: string }).mediaType : OCI_MANIFEST;
+    const mediaType =
+      typeof manifest === 'object' && manifest !== null && typeof (manifest as { mediaType?: unknown }).mediaType === 'string'
+        ? (manifest as { mediaType: string }).mediaType
+        : OCI_MANIFEST;
     return { mediaType, digest, size: bytes.length, bytes };
   }
 
@@ -82,7 +85,10 @@ export class MemoryRegistry implements RegistryReader {
       } catch {
         json = undefined;
       }
-      const mediaType = typeof json === 'object' && json !== null && typeof (json as { mediaType?: unknown }).mediaType === 'string' ? (json as { mediaType: string }).mediaType : OCI_MANIFEST;
+      const mediaType =
+        typeof json === 'object' && json !== null && typeof (json as { mediaType?: unknown }).mediaType === 'string'
+          ? (json as { mediaType: string }).mediaType
+          : OCI_MANIFEST;
       return { digest: digestOf(bytes), mediaType, bytes, json };
     });
   }

@@ -11,7 +11,11 @@ export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
 /** npm in `cwd` (the npm that runs the tests, or the one on PATH), quiet. */
 export function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
 }
 
 export interface PackedInstall {
@@ -23,7 +27,10 @@ export interface PackedInstall {
 
 /** Packs imgverify into `dir` and installs the tarball (and `extra` packages) into `dir/app`. */
 export function installPacked(dir: string, extra: readonly string[] = []): PackedInstall {
-  const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], PROJECT_ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], PROJECT_ROOT)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   const app = join(dir, 'app');
   mkdirSync(app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));

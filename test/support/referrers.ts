@@ -75,7 +75,12 @@ async function pushReferrers(
 ): Promise<PushedDescriptor[]> {
   const descriptors: PushedDescriptor[] = [];
   for (const bundle of bundles) {
-    const pushed = await pushArtifact(target, repo, { artifactType: shape.artifactType, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03 });
+    const pushed = await pushArtifact(target, repo, {
+      artifactType: shape.artifactType,
+      subject,
+      payload: Buffer.from(JSON.stringify(bundle)),
+      layerMediaType: BUNDLE_V03,
+    });
     descriptors.push(shape.listed ? shape.listed(pushed.descriptor) : pushed.descriptor);
   }
   await pushIndex(target, repo, subject.digest.replace(':', '-'), [...descriptors, ...(shape.extra ?? [])]);
@@ -139,7 +144,13 @@ export async function pushAnnotatedReferrers(
   const descriptors: PushedDescriptor[] = [];
   for (const { bundle, predicateType } of bundles) {
     const annotations = { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType };
-    const pushed = await pushArtifact(target, repo, { artifactType: BUNDLE_V03, subject, payload: Buffer.from(JSON.stringify(bundle)), layerMediaType: BUNDLE_V03, annotations });
+    const pushed = await pushArtifact(target, repo, {
+      artifactType: BUNDLE_V03,
+      subject,
+      payload: Buffer.from(JSON.stringify(bundle)),
+      layerMediaType: BUNDLE_V03,
+      annotations,
+    });
     descriptors.push(pushed.descriptor);
   }
   await pushIndex(target, repo, subject.digest.replace(':', '-'), descriptors);

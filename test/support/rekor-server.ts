@@ -83,7 +83,10 @@ export async function startRekorServer(rekor: TestRekor, behaviour: RekorBehavio
         break;
       case 'bad-set':
         set = sign(
-          Buffer.from(canonicalJson({ body: entry.body.toString('base64'), integratedTime: entry.integratedTime, logID: entry.logID, logIndex: entry.logIndex }), 'utf8'),
+          Buffer.from(
+            canonicalJson({ body: entry.body.toString('base64'), integratedTime: entry.integratedTime, logID: entry.logID, logIndex: entry.logIndex }),
+            'utf8',
+          ),
           rogue,
           'sha256',
         ).toString('base64');
@@ -130,7 +133,12 @@ export async function startRekorServer(rekor: TestRekor, behaviour: RekorBehavio
       }
       if (typeof hash !== 'string') return send(res, 422, { code: 422, message: 'hash is required' });
       const matching = rekor.entries.filter((e) => (state.behaviour === 'other-artifact' ? artifactHashOf(e) !== hash : artifactHashOf(e) === hash));
-      if (state.behaviour === 'huge-index') return send(res, 200, Array.from({ length: 5000 }, (_, i) => i.toString(16).padStart(64, '0')));
+      if (state.behaviour === 'huge-index')
+        return send(
+          res,
+          200,
+          Array.from({ length: 5000 }, (_, i) => i.toString(16).padStart(64, '0')),
+        );
       const stale = state.behaviour === 'stale-first' && matching.length > 0 ? ['f'.repeat(64)] : [];
       return send(res, 200, [...stale, ...matching.map((e) => e.uuid)]);
     }

@@ -61,7 +61,11 @@ export const KUBERNETES_RELEASE: ReleaseSpec = {
 };
 
 /** Pushes the release's images (per-arch + indexes) into the registry and signs them. */
-export async function pushRelease(target: PushTarget & { host: string }, sigstore: TestSigstore, spec: ReleaseSpec = KUBERNETES_RELEASE): Promise<ReleaseImage[]> {
+export async function pushRelease(
+  target: PushTarget & { host: string },
+  sigstore: TestSigstore,
+  spec: ReleaseSpec = KUBERNETES_RELEASE,
+): Promise<ReleaseImage[]> {
   const images: ReleaseImage[] = [];
   const signingOf = (repo: string, tag: string): Signing => spec.signing?.[`${repo}:${tag}`] ?? 'signed';
   const multiArch = async (repo: string, tag: string, perArchRepo: (arch: string) => string | undefined) => {

@@ -32,10 +32,14 @@ function failed(err) {
 function bundleCheck() {
   const dir = join(fixtures, 'bundles', 'sigstore-python');
   const verifier = imgverify.createVerifier();
-  const result = verifier.verifyBundle(readFileSync(join(dir, 'bundle_v3_github.whl.sigstore')), { bytes: readFileSync(join(dir, 'bundle_v3_github.whl')) }, {
-    subject: 'https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2',
-    issuer: 'https://token.actions.githubusercontent.com',
-  });
+  const result = verifier.verifyBundle(
+    readFileSync(join(dir, 'bundle_v3_github.whl.sigstore')),
+    { bytes: readFileSync(join(dir, 'bundle_v3_github.whl')) },
+    {
+      subject: 'https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2',
+      issuer: 'https://token.actions.githubusercontent.com',
+    },
+  );
   return result.verified ? { verified: true, signer: result.signer.subject } : failed(result.error);
 }
 
@@ -44,7 +48,12 @@ function fixtureReader(dir, tag) {
   const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const blobs = new Map(['config.reconstructed.json', 'payload.json'].map((f) => readFileSync(join(dir, f))).map((b) => [sha256(b), b]));
   const manifest = Buffer.from(JSON.stringify(JSON.parse(readFileSync(join(dir, 'sig-manifest.reconstructed.json'), 'utf8'))));
-  const fetched = { digest: sha256(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest, json: JSON.parse(manifest.toString('utf8')) };
+  const fetched = {
+    digest: sha256(manifest),
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    bytes: manifest,
+    json: JSON.parse(manifest.toString('utf8')),
+  };
   const notFound = (what) => new imgverify.ImgverifyError('IMAGE_NOT_FOUND', `${what} is not in the fixture`);
   return {
     findManifest: async (_repo, ref) => (ref === tag || ref === fetched.digest ? fetched : null),
@@ -87,11 +96,7 @@ async function registryCheck() {
 }
 
 async function main() {
-  const checks = [
-    ['bundle', bundleCheck],
-    ['sig', sigCheck],
-    ...(env.IMGVERIFY_PROBE_IMAGE ? [['registry', registryCheck]] : []),
-  ];
+  const checks = [['bundle', bundleCheck], ['sig', sigCheck], ...(env.IMGVERIFY_PROBE_IMAGE ? [['registry', registryCheck]] : [])];
   for (const [name, check] of checks) {
     try {
       report(name, await check());

@@ -24,7 +24,12 @@ export async function pushMultiArch(target: PushTarget, repo: string, tag: strin
     pushImage(target, repo, undefined, { platform: { os: 'linux', architecture: 'amd64' } }),
     pushImage(target, repo, undefined, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }),
   ]);
-  const index = await pushIndex(target, repo, tag, children.map((c) => c.descriptor));
+  const index = await pushIndex(
+    target,
+    repo,
+    tag,
+    children.map((c) => c.descriptor),
+  );
   return { index, children };
 }
 
@@ -62,5 +67,11 @@ export async function pushSignedImage(
   if (sign.keyless) layers.push(sigstore.signImage({ digest: pushed.digest, identity: { email: sign.keyless.email }, issuer: sign.keyless.issuer }));
   if (sign.key) layers.push(sigstore.signImageWithKey({ digest: pushed.digest, privateKey: sign.key, tlog: false }));
   const signature = layers.length > 0 ? await pushSignatures(target, repo, pushed.digest, layers) : undefined;
-  return { ref: `${target.host}/${repo}:${tag}`, repo, digest: pushed.digest, at: `${target.host}/${repo}@${pushed.digest}`, ...(signature ? { signature } : {}) };
+  return {
+    ref: `${target.host}/${repo}:${tag}`,
+    repo,
+    digest: pushed.digest,
+    at: `${target.host}/${repo}@${pushed.digest}`,
+    ...(signature ? { signature } : {}),
+  };
 }

@@ -37,7 +37,9 @@ function tufKey(type: 'ed25519' | 'ecdsa'): TestKey {
 
 function signWith(metadata: Metadata<Root | Targets | Snapshot | Timestamp>, keys: readonly TestKey[]): void {
   for (const k of keys) {
-    metadata.sign((data) => new Signature({ keyID: k.key.keyID, sig: sign(k.key.keyType === 'ed25519' ? null : 'sha256', data, k.privateKey).toString('hex') }));
+    metadata.sign(
+      (data) => new Signature({ keyID: k.key.keyID, sig: sign(k.key.keyType === 'ed25519' ? null : 'sha256', data, k.privateKey).toString('hex') }),
+    );
   }
 }
 
@@ -139,7 +141,13 @@ export class TestTufRepository {
         version: this.version,
         specVersion: '1.0.31',
         expires,
-        meta: { 'targets.json': new MetaFile({ version: this.version, length: targetsBytes.length, hashes: { sha256: createHash('sha256').update(targetsBytes).digest('hex') } }) },
+        meta: {
+          'targets.json': new MetaFile({
+            version: this.version,
+            length: targetsBytes.length,
+            hashes: { sha256: createHash('sha256').update(targetsBytes).digest('hex') },
+          }),
+        },
       }),
     );
     signWith(snapshot, [this.keys.snapshot]);
@@ -150,7 +158,11 @@ export class TestTufRepository {
         version: this.version,
         specVersion: '1.0.31',
         expires: iso(options.timestampExpiresIn ?? 7 * DAY),
-        snapshotMeta: new MetaFile({ version: this.version, length: snapshotBytes.length, hashes: { sha256: createHash('sha256').update(snapshotBytes).digest('hex') } }),
+        snapshotMeta: new MetaFile({
+          version: this.version,
+          length: snapshotBytes.length,
+          hashes: { sha256: createHash('sha256').update(snapshotBytes).digest('hex') },
+        }),
       }),
     );
     signWith(timestamp, [this.keys.timestamp]);

@@ -9,10 +9,24 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const LAZY_MODULES = ['net/read', 'registry/auth/credentials', 'registry/auth/credential-provider', 'registry/auth/keyring', 'registry/options', 'release/kubernetes-artifacts', 'release/fetch-sbom', 'release/verify-sbom', 'sbom', 'trust/describe', 'trust/from-keys'];
+const LAZY_MODULES = [
+  'net/read',
+  'registry/auth/credentials',
+  'registry/auth/credential-provider',
+  'registry/auth/keyring',
+  'registry/options',
+  'release/kubernetes-artifacts',
+  'release/fetch-sbom',
+  'release/verify-sbom',
+  'sbom',
+  'trust/describe',
+  'trust/from-keys',
+];
 
 test('src/lazy-exports.ts is what scripts/lazy-exports.cjs generates', () => {
-  expect(() => execFileSync(process.execPath, [join(ROOT, 'scripts', 'lazy-exports.cjs'), '--check'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' })).not.toThrow();
+  expect(() =>
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'lazy-exports.cjs'), '--check'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }),
+  ).not.toThrow();
 }, 60_000);
 
 test('importing imgverify loads none of their modules; a call loads its own, once, and passes its arguments through', () => {
@@ -50,6 +64,8 @@ test('the wrappers are the functions themselves to a caller: the real modules an
   const imgverify = require('../../src') as typeof import('../../src');
   expect(imgverify.kubernetesBinaryUrl('1.32.0', 'linux/amd64', 'kubectl')).toBe('https://dl.k8s.io/release/v1.32.0/bin/linux/amd64/kubectl');
   expect(imgverify.defaultDockerConfigPath({ DOCKER_CONFIG: '/cfg' })).toBe('/cfg/config.json');
-  const doc = imgverify.parseSpdx('SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\nDocumentName: x\nDocumentNamespace: https://example.test/x\nCreator: Tool: test\nCreated: 2024-01-01T00:00:00Z\n');
+  const doc = imgverify.parseSpdx(
+    'SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\nDocumentName: x\nDocumentNamespace: https://example.test/x\nCreator: Tool: test\nCreated: 2024-01-01T00:00:00Z\n',
+  );
   expect(imgverify.imagesFromSpdx(doc).images).toEqual([]);
 });

@@ -1,14 +1,6 @@
 import fc from 'fast-check';
 import { ImgverifyError } from '../../src/errors';
-import {
-  formatReference,
-  isLoopbackRegistry,
-  parseDigest,
-  parseReference,
-  registryApiHost,
-  registryHostname,
-  withDigest,
-} from '../../src/reference';
+import { formatReference, isLoopbackRegistry, parseDigest, parseReference, registryApiHost, registryHostname, withDigest } from '../../src/reference';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
@@ -98,8 +90,19 @@ describe('registry host helpers', () => {
   test('loopback detection', () => {
     for (const r of ['localhost', 'localhost:5000', '127.0.0.1:1', '127.1.2.3', '[::1]:5000', 'LocalHost:05000']) expect(isLoopbackRegistry(r)).toBe(true);
     // Other spellings of loopback, read as the URL parser (and so the HTTP stack) reads them (issue 20.14).
-    for (const r of ['127.1:5000', '0x7f.0.0.1', '[::ffff:7f00:1]:5000', '[0:0:0:0:0:ffff:7f00:1]', '[0:0:0:0:0:0:0:1]:5000']) expect(isLoopbackRegistry(r)).toBe(true);
-    for (const r of ['ghcr.io', 'localhost.example.com', '128.0.0.1', '10.0.0.1:5000', '[::2]:5000', 'docker.io', '[::ffff:a00:1]', '0.0.0.0:5000', '[::]:5000']) {
+    for (const r of ['127.1:5000', '0x7f.0.0.1', '[::ffff:7f00:1]:5000', '[0:0:0:0:0:ffff:7f00:1]', '[0:0:0:0:0:0:0:1]:5000'])
+      expect(isLoopbackRegistry(r)).toBe(true);
+    for (const r of [
+      'ghcr.io',
+      'localhost.example.com',
+      '128.0.0.1',
+      '10.0.0.1:5000',
+      '[::2]:5000',
+      'docker.io',
+      '[::ffff:a00:1]',
+      '0.0.0.0:5000',
+      '[::]:5000',
+    ]) {
       expect(isLoopbackRegistry(r)).toBe(false);
     }
     expect(registryHostname('[::1]:5000')).toBe('::1');
@@ -110,9 +113,7 @@ describe('registry host helpers', () => {
 describe('parseReference: properties', () => {
   const alnum = fc.stringMatching(/^[a-z0-9]{1,8}$/);
   const separator = fc.constantFrom('.', '_', '__', '-', '--');
-  const component = fc
-    .tuple(alnum, fc.array(fc.tuple(separator, alnum), { maxLength: 2 }))
-    .map(([head, rest]) => head + rest.map(([s, a]) => s + a).join(''));
+  const component = fc.tuple(alnum, fc.array(fc.tuple(separator, alnum), { maxLength: 2 })).map(([head, rest]) => head + rest.map(([s, a]) => s + a).join(''));
   const path = fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join('/'));
   const host = fc.oneof(
     fc.constantFrom('localhost', 'ghcr.io', 'registry.k8s.io', '127.0.0.1', '[::1]', 'my-registry.example.com'),
@@ -120,7 +121,10 @@ describe('parseReference: properties', () => {
   );
   const port = fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined });
   const tag = fc.option(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/), { nil: undefined });
-  const digest = fc.option(fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`), { nil: undefined });
+  const digest = fc.option(
+    fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`),
+    { nil: undefined },
+  );
 
   test('valid references parse, and format/parse is a fixed point', () => {
     fc.assert(
@@ -155,16 +159,19 @@ describe('parseReference: properties', () => {
   test('reference-shaped noise never escapes as a non-coded error', () => {
     const chars = fc.constantFrom(...'aZ09.:/@_-[]'.split(''));
     fc.assert(
-      fc.property(fc.array(chars, { maxLength: 80 }).map((a) => a.join('')), (s) => {
-        let ref;
-        try {
-          ref = parseReference(s);
-        } catch (err) {
-          expect((err as ImgverifyError).code).toBe('INVALID_REFERENCE');
-          return;
-        }
-        expect(parseReference(formatReference(ref))).toEqual(ref);
-      }),
+      fc.property(
+        fc.array(chars, { maxLength: 80 }).map((a) => a.join('')),
+        (s) => {
+          let ref;
+          try {
+            ref = parseReference(s);
+          } catch (err) {
+            expect((err as ImgverifyError).code).toBe('INVALID_REFERENCE');
+            return;
+          }
+          expect(parseReference(formatReference(ref))).toEqual(ref);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -7,7 +7,15 @@
  */
 import { parseArgs } from 'node:util';
 import { defaultTufCacheDir } from '../..';
-import { auditCluster, DEFAULT_AUDIT_CONCURRENCY, decisionReason, PolicyEvaluator, VerifierBackend, type ClusterAuditResult, type PodAudit } from '../../webhook';
+import {
+  auditCluster,
+  DEFAULT_AUDIT_CONCURRENCY,
+  decisionReason,
+  PolicyEvaluator,
+  VerifierBackend,
+  type ClusterAuditResult,
+  type PodAudit,
+} from '../../webhook';
 import { parseDuration } from '../common-flags';
 import type { CommandIO } from '../io';
 import { trustFromFlags, trustHelp } from '../trust-flags';
@@ -71,7 +79,11 @@ export function progressBar(io: CommandIO): ((done: number, total: number) => vo
 /** Why, for a row: the decision's reason; for an allowed image, the policies that passed and how. */
 function why(image: PodAudit['images'][number]): string {
   const d = image.decision;
-  const base = decisionReason(d) ?? (d.matched ? d.policies.map((p) => `${p.policy}: ${p.authorities.find((a) => a.authority === p.decidedBy)?.reason ?? 'passed'}`).join('; ') : 'no policy matches (no-match: allow)');
+  const base =
+    decisionReason(d) ??
+    (d.matched
+      ? d.policies.map((p) => `${p.policy}: ${p.authorities.find((a) => a.authority === p.decidedBy)?.reason ?? 'passed'}`).join('; ')
+      : 'no policy matches (no-match: allow)');
   return image.note !== undefined ? `${base} [${image.note}]` : base;
 }
 
@@ -96,7 +108,9 @@ function auditTable(result: ClusterAuditResult): string {
       `${images.allowed + images.warned + images.denied} distinct image${images.allowed + images.warned + images.denied === 1 ? '' : 's'} (${images.allowed} allowed, ${images.warned} warned, ${images.denied} denied); ${(result.durationMs / 1000).toFixed(1)} s`,
   );
   if (result.reports) {
-    out.push(`Reports: ${result.reports.written} written, ${result.reports.unchanged} unchanged${result.reports.failed.length > 0 ? `, ${result.reports.failed.length} failed: ${result.reports.failed.map((f) => `${f.namespace}: ${f.error}`).join('; ')}` : ''}`);
+    out.push(
+      `Reports: ${result.reports.written} written, ${result.reports.unchanged} unchanged${result.reports.failed.length > 0 ? `, ${result.reports.failed.length} failed: ${result.reports.failed.map((f) => `${f.namespace}: ${f.error}`).join('; ')}` : ''}`,
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -125,10 +139,12 @@ export async function auditCommand(argv: string[], io: CommandIO): Promise<numbe
   if (positionals.length > 0) throw usageError(`audit takes no arguments, got "${positionals[0]}"`);
   const format = values.output ?? 'text';
   if (format !== 'text' && format !== 'json') throw usageError(`--output must be "text" or "json", got "${format}"`);
-  for (const flag of ['kubeconfig', 'context', 'namespace', 'webhook-namespace', 'policies'] as const) if (values[flag] === '') throw usageError(`--${flag} needs a value`);
+  for (const flag of ['kubeconfig', 'context', 'namespace', 'webhook-namespace', 'policies'] as const)
+    if (values[flag] === '') throw usageError(`--${flag} needs a value`);
   const concurrencyText = values.concurrency ?? String(DEFAULT_AUDIT_CONCURRENCY);
   const concurrency = Number(concurrencyText);
-  if (!/^\d+$/.test(concurrencyText) || concurrency < 1 || concurrency > 64) throw usageError(`--concurrency must be an integer from 1 to 64, got "${concurrencyText}"`);
+  if (!/^\d+$/.test(concurrencyText) || concurrency < 1 || concurrency > 64)
+    throw usageError(`--concurrency must be an integer from 1 to 64, got "${concurrencyText}"`);
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : 60_000;
   const logLevel = values['log-level'] ?? 'warn';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw usageError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);

@@ -98,9 +98,11 @@ function decisionToText(decision: ImageDecision, noMatch: string): string {
   const at = decision.digest && !decision.image.includes('@') ? ` (${decision.digest})` : '';
   const lines = [`${LABEL[decision.verdict]}  ${decision.image}${at}`];
   if (!decision.matched) {
-    lines.push(decision.policies.length === 0 && decision.reason && !decision.reason.includes('no ClusterImagePolicy matches')
-      ? `  ${decision.reason}`
-      : `  no policy matches (no-match setting: ${noMatch})`);
+    lines.push(
+      decision.policies.length === 0 && decision.reason && !decision.reason.includes('no ClusterImagePolicy matches')
+        ? `  ${decision.reason}`
+        : `  no policy matches (no-match setting: ${noMatch})`,
+    );
   }
   for (const policy of decision.policies) {
     const mode = `(${policy.mode})`;
@@ -127,7 +129,14 @@ export interface FolderEvaluator {
  * Loads the policy folder as the webhook does (TrustRoots, URL checks, empty sets) into an
  * evaluator without a verdict cache; an exit status (2) when it does not load, after saying why.
  */
-export async function folderEvaluator(values: Values, io: CommandIO, dir: string, timeoutMs: number, command: string, readsSecrets: boolean): Promise<FolderEvaluator | number> {
+export async function folderEvaluator(
+  values: Values,
+  io: CommandIO,
+  dir: string,
+  timeoutMs: number,
+  command: string,
+  readsSecrets: boolean,
+): Promise<FolderEvaluator | number> {
   const set = refuseEmptyPolicySet(await loadPolicies(dir), dir, values['allow-empty-policies'] === true);
   for (const w of set.warnings) io.stderr(`warning: ${w.file}: document ${w.document}: ${w.path}: ${w.message}\n`);
   const refuse = (errors: readonly { message: string }[]): number => {
@@ -229,7 +238,11 @@ async function readManifestInputs(names: readonly string[], io: CommandIO): Prom
 }
 
 /** Every object of the manifests, evaluated as the webhook would evaluate an admission of it. */
-async function evaluateManifests(evaluator: PolicyEvaluator, inputs: ReadonlyArray<{ file: string; text: string }>, defaultNamespace: string): Promise<{ objects: ObjectReport[]; errors: ManifestError[] }> {
+async function evaluateManifests(
+  evaluator: PolicyEvaluator,
+  inputs: ReadonlyArray<{ file: string; text: string }>,
+  defaultNamespace: string,
+): Promise<{ objects: ObjectReport[]; errors: ManifestError[] }> {
   const objects: ManifestObject[] = [];
   const errors: ManifestError[] = [];
   for (const { file, text } of inputs) {
@@ -264,7 +277,14 @@ async function evaluateManifests(evaluator: PolicyEvaluator, inputs: ReadonlyArr
       ...(malformed !== undefined ? { malformed } : {}),
       ...(summary.message !== undefined ? { message: summary.message } : {}),
       warnings: summary.warnings,
-      images: images.map((image, i) => ({ image: image.image, container: image.container, field: image.field, path: image.path, position: m.locate(image.path), decision: decisions[i]! })),
+      images: images.map((image, i) => ({
+        image: image.image,
+        container: image.container,
+        field: image.field,
+        path: image.path,
+        position: m.locate(image.path),
+        decision: decisions[i]!,
+      })),
     };
   });
   return { objects: reports, errors };
@@ -294,9 +314,11 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
   if (positionals.length > 0 && manifests.length > 0) throw usageError('policy test takes IMAGEs or -f FILE, not both');
   const format = values.output ?? 'text';
   const formats = manifests.length > 0 ? ['text', 'json', 'sarif', 'junit'] : ['text', 'json'];
-  if (!formats.includes(format)) throw usageError(`--output must be ${formats.map((f) => `"${f}"`).join(', ')}${manifests.length > 0 ? '' : ' (sarif and junit with -f)'}, got "${format}"`);
+  if (!formats.includes(format))
+    throw usageError(`--output must be ${formats.map((f) => `"${f}"`).join(', ')}${manifests.length > 0 ? '' : ' (sarif and junit with -f)'}, got "${format}"`);
   const namespace = values.namespace;
-  if (namespace !== undefined && !/^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw usageError(`--namespace: "${namespace}" is not a namespace name (a lower-case RFC 1123 label)`);
+  if (namespace !== undefined && !/^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    throw usageError(`--namespace: "${namespace}" is not a namespace name (a lower-case RFC 1123 label)`);
   const noMatch = noMatchFromFlags(values);
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : 30_000;
   // Inputs first: a missing file is a usage error before any policy is loaded.
@@ -313,10 +335,14 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
       const report: ManifestReport = { policySetVersion: set.version, noMatch, defaultNamespace, objects, errors };
       if (format === 'json') io.stdout(manifestReportJSON(report));
       else if (format === 'sarif') {
-        io.stdout(`${jsonText(manifestReportSarif(report, { version: cliVersion(), cwd: process.cwd(), ...(values["stdin-filename"] ? { stdinName: values["stdin-filename"] } : {}) }))}\n`);
+        io.stdout(
+          `${jsonText(manifestReportSarif(report, { version: cliVersion(), cwd: process.cwd(), ...(values['stdin-filename'] ? { stdinName: values['stdin-filename'] } : {}) }))}\n`,
+        );
       } else if (format === 'junit') io.stdout(manifestReportJunit(report));
       else {
-        io.stdout(`${set.policies.length} polic${set.policies.length === 1 ? 'y' : 'ies'} from ${dir} (${set.files.join(', ') || 'no files'}); objects without a namespace are evaluated in "${defaultNamespace}"\n`);
+        io.stdout(
+          `${set.policies.length} polic${set.policies.length === 1 ? 'y' : 'ies'} from ${dir} (${set.files.join(', ') || 'no files'}); objects without a namespace are evaluated in "${defaultNamespace}"\n`,
+        );
         io.stdout(manifestReportText(report, (d) => decisionToText(d, noMatch), values.verbose === true));
       }
       if (errors.length > 0) return 2;
@@ -328,7 +354,8 @@ async function policyTest(argv: string[], io: CommandIO): Promise<number> {
     } else {
       io.stdout(`${set.policies.length} polic${set.policies.length === 1 ? 'y' : 'ies'} from ${dir} (${set.files.join(', ') || 'no files'})\n`);
       const namespaced = set.policies.filter((p) => p.namespace !== undefined).length;
-      if (namespaced > 0 && namespace === undefined) io.stdout(`(${namespaced} ImagePolicies of their namespaces apply to every image: --namespace NS for those of NS only)\n`);
+      if (namespaced > 0 && namespace === undefined)
+        io.stdout(`(${namespaced} ImagePolicies of their namespaces apply to every image: --namespace NS for those of NS only)\n`);
       for (const decision of decisions) io.stdout(`${decisionToText(decision, noMatch)}\n`);
     }
     return decisions.some((d) => d.verdict === 'denied') ? 1 : 0;

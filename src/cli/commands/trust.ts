@@ -4,7 +4,16 @@
  * versions and expiry), each CA, log and TSA with its validity window, and warnings.
  */
 import { parseArgs } from 'node:util';
-import { describeTrustRoot, isTrustRootProvider, publicGoodTrustRoot, trustRootFromFile, TufTrustRoot, type LoadedTrustRoot, type TrustRootSummary, type TufStatus } from '../..';
+import {
+  describeTrustRoot,
+  isTrustRootProvider,
+  publicGoodTrustRoot,
+  trustRootFromFile,
+  TufTrustRoot,
+  type LoadedTrustRoot,
+  type TrustRootSummary,
+  type TufStatus,
+} from '../..';
 import { outputFormat } from '../common-flags';
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
@@ -44,10 +53,22 @@ function text(root: Shown): string {
     lines.push(`  ${title}:${items.length === 0 ? ' none' : ''}`);
     for (const item of items) lines.push(`    ${item}`);
   };
-  section('certificate authorities', root.certificateAuthorities.map((ca) => `${ca.uri}${ca.subject ? ` (${ca.subject})` : ''}  ${window(ca.validFor)}`));
-  section('transparency logs', root.transparencyLogs.map((l) => `${l.baseUrl}  ${l.keyDetails}  ${window(l.validFor)}`));
-  section('CT logs', root.ctLogs.map((l) => `${l.baseUrl}  ${l.keyDetails}  ${window(l.validFor)}`));
-  section('timestamp authorities', root.timestampAuthorities.map((t) => `${t.uri}${t.subject ? ` (${t.subject})` : ''}  ${window(t.validFor)}`));
+  section(
+    'certificate authorities',
+    root.certificateAuthorities.map((ca) => `${ca.uri}${ca.subject ? ` (${ca.subject})` : ''}  ${window(ca.validFor)}`),
+  );
+  section(
+    'transparency logs',
+    root.transparencyLogs.map((l) => `${l.baseUrl}  ${l.keyDetails}  ${window(l.validFor)}`),
+  );
+  section(
+    'CT logs',
+    root.ctLogs.map((l) => `${l.baseUrl}  ${l.keyDetails}  ${window(l.validFor)}`),
+  );
+  section(
+    'timestamp authorities',
+    root.timestampAuthorities.map((t) => `${t.uri}${t.subject ? ` (${t.subject})` : ''}  ${window(t.validFor)}`),
+  );
   for (const w of root.warnings) lines.push(`  WARNING: ${w}`);
   return lines.join('\n');
 }
@@ -76,7 +97,8 @@ async function show(argv: string[], io: CommandIO): Promise<number> {
   const shown: Shown[] = entries.map(({ kind, root, tuf }) => {
     const summary = describeTrustRoot(root, now);
     const warnings = [...summary.warnings];
-    if (tuf && Date.parse(tuf.expires) - now < WEEK_MS) warnings.unshift(`the TUF metadata expires at ${tuf.expires}, within 7 days: it must be refreshed from ${tuf.mirror} before then`);
+    if (tuf && Date.parse(tuf.expires) - now < WEEK_MS)
+      warnings.unshift(`the TUF metadata expires at ${tuf.expires}, within 7 days: it must be refreshed from ${tuf.mirror} before then`);
     return { kind, ...summary, warnings, ...(tuf ? { tuf } : {}) };
   });
   if (format === 'json') io.stdout(`${jsonText({ roots: shown })}\n`);

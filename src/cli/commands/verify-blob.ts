@@ -11,15 +11,7 @@
  * a URL could not be reached).
  */
 import { parseArgs } from 'node:util';
-import {
-  createVerifier,
-  exitCodeFor,
-  PUBLIC_GOOD_REKOR_URL,
-  readFileOrUrl,
-  type BlobSignature,
-  type BlobVerificationResult,
-  type SignerInfo,
-} from '../..';
+import { createVerifier, exitCodeFor, PUBLIC_GOOD_REKOR_URL, readFileOrUrl, type BlobSignature, type BlobVerificationResult, type SignerInfo } from '../..';
 import { defined } from '../../util/object';
 import { CLAIMS_HELP, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';

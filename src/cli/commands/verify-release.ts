@@ -26,7 +26,16 @@ import {
 } from '../..';
 import { defined } from '../../util/object';
 import { connectionsForImages } from '../../util/pool';
-import { credentialHosts, hasPolicyFlags, outputFormat, parseDuration, POLICY_FLAGS, policyFromFlags, TRUST_AND_REGISTRY_FLAGS, verifierOptionsFromFlags } from '../common-flags';
+import {
+  credentialHosts,
+  hasPolicyFlags,
+  outputFormat,
+  parseDuration,
+  POLICY_FLAGS,
+  policyFromFlags,
+  TRUST_AND_REGISTRY_FLAGS,
+  verifierOptionsFromFlags,
+} from '../common-flags';
 import { exitCodeForResults } from '../exit-code';
 import type { CommandIO } from '../io';
 import { resultToJSON } from '../output';
@@ -116,8 +125,16 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
   }
   void positionals;
   if ((values.sbom === undefined) === (values.kubernetes === undefined)) throw usageError('give exactly one of --sbom and --kubernetes');
-  const platforms = [...new Set((values.binaries ?? []).flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== ''))];
-  if (values.binaries !== undefined && values.kubernetes === undefined) throw usageError('--binaries needs --kubernetes VERSION (the release the binaries belong to)');
+  const platforms = [
+    ...new Set(
+      (values.binaries ?? [])
+        .flatMap((b) => b.split(','))
+        .map((b) => b.trim())
+        .filter((b) => b !== ''),
+    ),
+  ];
+  if (values.binaries !== undefined && values.kubernetes === undefined)
+    throw usageError('--binaries needs --kubernetes VERSION (the release the binaries belong to)');
   const format = outputFormat(values);
   const concurrency = values.concurrency === undefined ? DEFAULT_RELEASE_CONCURRENCY : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency must be a positive integer, got "${values.concurrency}"`);
@@ -129,7 +146,10 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
       ? { ...values, 'certificate-identity': KUBERNETES_RELEASE_IDENTITY.subject, 'certificate-oidc-issuer': KUBERNETES_RELEASE_IDENTITY.issuer }
       : values,
   );
-  const source = values.kubernetes !== undefined ? kubernetesSbomUrl(values.kubernetes, io.env.IMGVERIFY_KUBERNETES_SBOM_BASE_URL ?? KUBERNETES_SBOM_BASE_URL) : values.sbom!;
+  const source =
+    values.kubernetes !== undefined
+      ? kubernetesSbomUrl(values.kubernetes, io.env.IMGVERIFY_KUBERNETES_SBOM_BASE_URL ?? KUBERNETES_SBOM_BASE_URL)
+      : values.sbom!;
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : undefined;
   // Checked before any download: a bad platform is a usage error.
   for (const p of platforms) validatePlatform(p);
@@ -193,17 +213,17 @@ export async function verifyReleaseCommand(rawArgv: string[], io: CommandIO): Pr
     if (format === 'json') {
       io.stdout(
         `${jsonText({
-            sbom: urlForMessages(source),
-            // What every signature was checked against: identity, issuer and the claims named.
-            policy: prepared.description,
-            images: results.length,
-            verified: results.filter((r) => r.verified).length,
-            results: results.map(resultToJSON),
-            skipped: sbomImages.skipped,
-            warnings: sbomImages.warnings,
-            ...defined({ sbomSignature }),
-            ...(platforms.length > 0 ? { binaries } : {}),
-          })}\n`,
+          sbom: urlForMessages(source),
+          // What every signature was checked against: identity, issuer and the claims named.
+          policy: prepared.description,
+          images: results.length,
+          verified: results.filter((r) => r.verified).length,
+          results: results.map(resultToJSON),
+          skipped: sbomImages.skipped,
+          warnings: sbomImages.warnings,
+          ...defined({ sbomSignature }),
+          ...(platforms.length > 0 ? { binaries } : {}),
+        })}\n`,
       );
     } else if (values.pin) {
       io.stderr(`${summaryTable(results)}\npolicy: ${prepared.description}\n${artifactsText(artifacts)}`);
@@ -230,7 +250,10 @@ function artifactsText(artifacts: readonly ArtifactVerification[]): string {
   const lines = artifacts.map((a) => (a.name === 'sbom' ? `SBOM signature: ${artifactLine(a)}` : artifactLine(a)));
   const binaries = artifacts.filter((a) => a.name !== 'sbom');
   const count = (s: ArtifactVerification['status']) => binaries.filter((b) => b.status === s).length;
-  const summary = binaries.length > 0 ? [`${binaries.length} binaries: ${count('verified')} verified, ${count('failed')} failed, ${count('not-published')} not published`] : [];
+  const summary =
+    binaries.length > 0
+      ? [`${binaries.length} binaries: ${count('verified')} verified, ${count('failed')} failed, ${count('not-published')} not published`]
+      : [];
   return `\n${[...lines, ...summary].join('\n')}\n`;
 }
 

@@ -89,7 +89,13 @@ ${EXIT_HELP}
 interface ImageCommand<R extends ImageVerificationResult> {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly check: (verifier: ImageVerifier, image: string, policy: PreparedPolicy, values: Record<string, unknown>, conditions: readonly AttestationCondition[]) => Promise<R>;
+  readonly check: (
+    verifier: ImageVerifier,
+    image: string,
+    policy: PreparedPolicy,
+    values: Record<string, unknown>,
+    conditions: readonly AttestationCondition[],
+  ) => Promise<R>;
   readonly text: (result: R) => string;
 }
 

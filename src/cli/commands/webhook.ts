@@ -2,7 +2,18 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultTufCacheDir, loadCredentialProviders, type RegistryClientOptions } from '../..';
 import cluster from 'node:cluster';
-import { DEFAULT_PORT, EVALUATOR_DEFAULTS, isWebhookWorker, MAX_WORKERS, NO_MATCH_ACTIONS, startWebhookServer, TAG_CACHE_DEFAULTS, type Logger, type LogLevel, type NoMatchAction } from '../../webhook';
+import {
+  DEFAULT_PORT,
+  EVALUATOR_DEFAULTS,
+  isWebhookWorker,
+  MAX_WORKERS,
+  NO_MATCH_ACTIONS,
+  startWebhookServer,
+  TAG_CACHE_DEFAULTS,
+  type Logger,
+  type LogLevel,
+  type NoMatchAction,
+} from '../../webhook';
 import { clientCertificatesFromFlags, credentialHosts, parseDuration, registryTransportFromFlags } from '../common-flags';
 import type { CommandIO } from '../io';
 import { TRUST_FLAGS, trustFromFlags, trustHelp } from '../trust-flags';
@@ -179,7 +190,8 @@ function integer(values: Values, name: string, fallback: number, min: number, ma
   const text = str(values, name);
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw usageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return n;
 }
 
@@ -197,7 +209,8 @@ function sendToPrimary(text: string): void {
 /** The primary writes its workers' log lines (each arrives whole: one line, one write). */
 function forwardWorkerLines(io: CommandIO): void {
   cluster.on('message', (_worker, message: unknown) => {
-    if (typeof message === 'object' && message !== null && typeof (message as WorkerLine).imgverifyLogLine === 'string') io.stderr((message as WorkerLine).imgverifyLogLine);
+    if (typeof message === 'object' && message !== null && typeof (message as WorkerLine).imgverifyLogLine === 'string')
+      io.stderr((message as WorkerLine).imgverifyLogLine);
   });
 }
 
@@ -251,10 +264,14 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   if (policiesDir === '') throw usageError('--policies needs a folder');
   const auditIntervalMs = values['audit-interval'] !== undefined ? parseDuration(values['audit-interval'], '--audit-interval') : undefined;
   if (auditIntervalMs !== undefined && auditIntervalMs < 1000) throw usageError('--audit-interval must be at least 1s');
-  for (const f of ['write-reports', 'audit-concurrency'] as const) if (values[f] !== undefined && auditIntervalMs === undefined) throw usageError(`--${f} goes with --audit-interval`);
+  for (const f of ['write-reports', 'audit-concurrency'] as const)
+    if (values[f] !== undefined && auditIntervalMs === undefined) throw usageError(`--${f} goes with --audit-interval`);
   // With --policies, --kubeconfig and --context say where the audit reads the Pods.
-  const clusterFlags = (['kubeconfig', 'context', 'namespace'] as const).filter((f) => values[f] !== undefined && !(auditIntervalMs !== undefined && f !== 'namespace'));
-  if (policiesDir !== undefined && clusterFlags.length > 0) throw usageError(`--${clusterFlags[0]} reads policies from the cluster; it cannot be combined with --policies`);
+  const clusterFlags = (['kubeconfig', 'context', 'namespace'] as const).filter(
+    (f) => values[f] !== undefined && !(auditIntervalMs !== undefined && f !== 'namespace'),
+  );
+  if (policiesDir !== undefined && clusterFlags.length > 0)
+    throw usageError(`--${clusterFlags[0]} reads policies from the cluster; it cannot be combined with --policies`);
   for (const f of ['kubeconfig', 'context', 'namespace'] as const) if (values[f] === '') throw usageError(`--${f} needs a value`);
   const connection = { env: io.env, ...defined({ kubeconfig: values.kubeconfig, context: values.context }) };
   const tlsCertFile = requiredFlag(values, 'tls-cert');
@@ -262,12 +279,21 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   const timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : EVALUATOR_DEFAULTS.timeoutMs;
   if (timeoutMs > 30_000) throw usageError('--timeout must be at most 30s (the longest admission webhook timeout Kubernetes allows)');
   const cacheTtlMs =
-    values['cache-ttl'] === undefined ? EVALUATOR_DEFAULTS.cacheTtlMs : values['cache-ttl'] === '0' ? 0 : parseDuration(values['cache-ttl'], '--cache-ttl', { maxMs: MAX_CACHE_TTL_MS });
+    values['cache-ttl'] === undefined
+      ? EVALUATOR_DEFAULTS.cacheTtlMs
+      : values['cache-ttl'] === '0'
+        ? 0
+        : parseDuration(values['cache-ttl'], '--cache-ttl', { maxMs: MAX_CACHE_TTL_MS });
   const tagText = values['tag-refresh-interval'];
   const tagRefreshIntervalMs =
-    tagText === undefined ? TAG_CACHE_DEFAULTS.maxAgeMs : /^0+(?:ms|s|m)?$/.test(tagText.trim()) ? 0 : parseDuration(tagText, '--tag-refresh-interval', { maxMs: MAX_TAG_REFRESH_MS });
+    tagText === undefined
+      ? TAG_CACHE_DEFAULTS.maxAgeMs
+      : /^0+(?:ms|s|m)?$/.test(tagText.trim())
+        ? 0
+        : parseDuration(tagText, '--tag-refresh-interval', { maxMs: MAX_TAG_REFRESH_MS });
   if (tagRefreshIntervalMs > 0 && tagRefreshIntervalMs < 1000) throw usageError('--tag-refresh-interval must be at least 1s (or 0: no tag cache)');
-  const tagIdleMs = values['tag-idle-timeout'] === undefined ? undefined : parseDuration(values['tag-idle-timeout'], '--tag-idle-timeout', { maxMs: MAX_CACHE_TTL_MS });
+  const tagIdleMs =
+    values['tag-idle-timeout'] === undefined ? undefined : parseDuration(values['tag-idle-timeout'], '--tag-idle-timeout', { maxMs: MAX_CACHE_TTL_MS });
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) throw usageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
   const trust = await trustFromFlags(values, io, { cacheOnly: true });
@@ -281,9 +307,7 @@ export async function webhookCommand(argv: string[], io: CommandIO, until?: Prom
   if (workers > 1 && !worker) forwardWorkerLines(io);
   const log = jsonLines(worker ? { ...io, stderr: sendToPrimary } : io, logLevel);
   const server = await startWebhookServer({
-    ...(policiesDir !== undefined
-      ? { policiesDir }
-      : { kubernetes: { ...connection, ...defined({ namespace: values.namespace }) } }),
+    ...(policiesDir !== undefined ? { policiesDir } : { kubernetes: { ...connection, ...defined({ namespace: values.namespace }) } }),
     tlsCertFile,
     tlsKeyFile,
     port: integer(values, 'port', DEFAULT_PORT, 0, 65535),

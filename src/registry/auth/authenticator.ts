@@ -174,7 +174,12 @@ export class Authenticator {
    * the registry's auth scheme is known. A credential its token service refuses gives way to
    * the next; the last refusal is thrown (naming the ones before).
    */
-  async authorization(target: AuthTarget, ctx: RequestContext, signal?: AbortSignal, walk: CredentialWalk = this.walk(target)): Promise<Authorization | undefined> {
+  async authorization(
+    target: AuthTarget,
+    ctx: RequestContext,
+    signal?: AbortSignal,
+    walk: CredentialWalk = this.walk(target),
+  ): Promise<Authorization | undefined> {
     const state = this.states.get(target.registry);
     if (state === undefined) return undefined;
     for (;;) {
@@ -223,7 +228,12 @@ export class Authenticator {
       let fresh = false;
       if (entry === undefined || entry.abandoned || (entry.token !== undefined && this.now() >= entry.token.expiresAt)) {
         fresh = true;
-        entry = this.startFetch(key, { realm: state.realm, scope, ...(state.service !== undefined ? { service: state.service } : {}), ...(credentials ? { credentials } : {}) }, ctx, signal);
+        entry = this.startFetch(
+          key,
+          { realm: state.realm, scope, ...(state.service !== undefined ? { service: state.service } : {}), ...(credentials ? { credentials } : {}) },
+          ctx,
+          signal,
+        );
       }
       try {
         const token = await abortable(entry.promise, signal);
@@ -295,7 +305,8 @@ export class Authenticator {
         // A cached token the registry no longer accepts is fetched anew; a fresh one it
         // refuses means the credential is not good for this repository: try the next.
         this.forget(sent.header);
-        if (sent.fresh && !(await walk.refuse(`the registry answered 401${formatRegistryError(info)}`, signal))) throw this.rejected(ctx, url, sent, walk, info);
+        if (sent.fresh && !(await walk.refuse(`the registry answered 401${formatRegistryError(info)}`, signal)))
+          throw this.rejected(ctx, url, sent, walk, info);
       }
       this.learn(target.registry, [bearer]);
       const current = await walk.current(signal);
@@ -303,7 +314,8 @@ export class Authenticator {
       return;
     }
     if (basic !== undefined) {
-      if (sent?.scheme === 'basic' && !(await walk.refuse(`the registry answered 401${formatRegistryError(info)}`, signal))) throw this.rejected(ctx, url, sent, walk, info);
+      if (sent?.scheme === 'basic' && !(await walk.refuse(`the registry answered 401${formatRegistryError(info)}`, signal)))
+        throw this.rejected(ctx, url, sent, walk, info);
       let current = await walk.current(signal);
       while (current !== undefined && current !== 'exhausted' && !('username' in current.credentials)) {
         current = (await walk.refuse('an identity token cannot be used for basic authentication', signal)) ? await walk.current(signal) : 'exhausted';
@@ -334,8 +346,7 @@ export class Authenticator {
   }
 
   private rejected(ctx: RequestContext, url: URL, sent: Authorization | undefined, walk: CredentialWalk, info: RegistryErrorInfo) {
-    const how =
-      sent === undefined ? 'without credentials' : sent.scheme === 'basic' ? 'with basic credentials' : 'with a bearer token';
+    const how = sent === undefined ? 'without credentials' : sent.scheme === 'basic' ? 'with basic credentials' : 'with a bearer token';
     return this.failed(ctx, url, `refused the request ${how} (credentials: ${walk.describe()})`, info);
   }
 

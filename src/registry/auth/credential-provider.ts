@@ -91,7 +91,7 @@ function rejectUnknown(obj: Json, allowed: readonly string[], where: string, pat
  */
 export function parseGoDuration(text: unknown): number | undefined {
   if (typeof text !== 'string' || text.length === 0 || text.length > 64) return undefined;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let rest = text;
   let sign = 1;
   if (rest[0] === '-' || rest[0] === '+') {
@@ -140,7 +140,8 @@ function parseProvider(value: unknown, where: string, path: string, configVersio
     env.forEach((e: unknown, i) => {
       if (!isObject(e)) throw configError(where, `${path}.env[${i}]: expected {name, value}`);
       rejectUnknown(e, ['name', 'value'], where, `${path}.env[${i}]`);
-      if (typeof e.name !== 'string' || e.name === '' || e.name.includes('=') || e.name.includes('\0')) throw configError(where, `${path}.env[${i}].name: required, without "="`);
+      if (typeof e.name !== 'string' || e.name === '' || e.name.includes('=') || e.name.includes('\0'))
+        throw configError(where, `${path}.env[${i}].name: required, without "="`);
       if (typeof e.value !== 'string' || e.value.includes('\0')) throw configError(where, `${path}.env[${i}].value: expected a string`);
       envList.push({ name: e.name, value: e.value });
     });
@@ -157,7 +158,7 @@ function parseProvider(value: unknown, where: string, path: string, configVersio
     matchImages: matchImages as string[],
     defaultCacheDurationMs: cacheMs,
     apiVersion: apiVersion as PluginApiVersion,
-    args: (args) ?? [],
+    args: args ?? [],
     env: envList,
   };
 }
@@ -258,9 +259,13 @@ export async function readCredentialProviderSpecs(settings: CredentialProviderSe
   try {
     if (!(await stat(binDir)).isDirectory()) throw new Error('not a folder');
   } catch (err) {
-    throw new ImgverifyError('INVALID_OPTIONS', `credential provider plugin folder ${binDir} does not exist or is not a folder (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`, {
-      details: { credentialProviderBinDir: binDir },
-    });
+    throw new ImgverifyError(
+      'INVALID_OPTIONS',
+      `credential provider plugin folder ${binDir} does not exist or is not a folder (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`,
+      {
+        details: { credentialProviderBinDir: binDir },
+      },
+    );
   }
   for (const spec of specs) {
     const program = join(binDir, spec.name);
@@ -268,9 +273,13 @@ export async function readCredentialProviderSpecs(settings: CredentialProviderSe
       if (!(await stat(program)).isFile()) throw new Error('not a file');
       await access(program, constants.X_OK);
     } catch {
-      throw new ImgverifyError('INVALID_OPTIONS', `credential provider plugin executable ${program} does not exist or is not executable (provider ${describeValue(spec.name)})`, {
-        details: { credentialProviderBinDir: binDir, provider: spec.name },
-      });
+      throw new ImgverifyError(
+        'INVALID_OPTIONS',
+        `credential provider plugin executable ${program} does not exist or is not executable (provider ${describeValue(spec.name)})`,
+        {
+          details: { credentialProviderBinDir: binDir, provider: spec.name },
+        },
+      );
     }
   }
   return specs;
@@ -296,27 +305,30 @@ export function parsePluginResponse(stdout: Buffer, spec: CredentialProviderSpec
   }
   if (!isObject(json)) throw new Error('its response is not a JSON object');
   for (const key of Object.keys(json)) {
-    if (!['apiVersion', 'kind', 'cacheKeyType', 'cacheDuration', 'auth'].includes(key)) throw new Error(`its response has an unknown field ${describeValue(key)}`);
+    if (!['apiVersion', 'kind', 'cacheKeyType', 'cacheDuration', 'auth'].includes(key))
+      throw new Error(`its response has an unknown field ${describeValue(key)}`);
   }
   if (json.apiVersion !== spec.apiVersion) {
     throw new Error(`its response's apiVersion ${describeValue(json.apiVersion)} is not the configured ${spec.apiVersion}`);
   }
   if (json.kind !== 'CredentialProviderResponse') throw new Error(`its response's kind ${describeValue(json.kind)} is not CredentialProviderResponse`);
   const type = json.cacheKeyType;
-  if (type !== 'Image' && type !== 'Registry' && type !== 'Global') throw new Error(`its response's cacheKeyType ${describeValue(type)} is not Image, Registry or Global`);
+  if (type !== 'Image' && type !== 'Registry' && type !== 'Global')
+    throw new Error(`its response's cacheKeyType ${describeValue(type)} is not Image, Registry or Global`);
   let cacheDurationMs: number | undefined;
   if (json.cacheDuration !== undefined && json.cacheDuration !== null) {
     cacheDurationMs = parseGoDuration(json.cacheDuration);
-    if (cacheDurationMs === undefined) throw new Error('its response\'s cacheDuration is not a duration');
+    if (cacheDurationMs === undefined) throw new Error("its response's cacheDuration is not a duration");
   }
   const entries: KeyringEntry[] = [];
   if (json.auth !== undefined && json.auth !== null) {
-    if (!isObject(json.auth)) throw new Error('its response\'s auth is not an object');
+    if (!isObject(json.auth)) throw new Error("its response's auth is not an object");
     for (const [key, entry] of Object.entries(json.auth)) {
       if (!isObject(entry)) throw new Error('an auth entry is not an object');
-      for (const field of Object.keys(entry)) if (field !== 'username' && field !== 'password') throw new Error(`an auth entry has an unknown field ${describeValue(field)}`);
+      for (const field of Object.keys(entry))
+        if (field !== 'username' && field !== 'password') throw new Error(`an auth entry has an unknown field ${describeValue(field)}`);
       const { username = '', password = '' } = entry;
-      if (typeof username !== 'string' || typeof password !== 'string') throw new Error('an auth entry\'s username and password must be strings');
+      if (typeof username !== 'string' || typeof password !== 'string') throw new Error("an auth entry's username and password must be strings");
       if (username.includes(':')) throw new Error('an auth entry\'s username contains ":" (unusable for basic authentication)');
       // An entry with nothing in it grants nothing: anonymous access needs no entry.
       if (username === '' && password === '') continue;

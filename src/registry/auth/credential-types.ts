@@ -8,9 +8,7 @@
  * Credentials for one registry: a user name and password (or personal access token), or an
  * OAuth2 refresh token (docker's `identitytoken`) exchanged at the token service.
  */
-export type RegistryCredentials =
-  | { readonly username: string; readonly password: string }
-  | { readonly identityToken: string };
+export type RegistryCredentials = { readonly username: string; readonly password: string } | { readonly identityToken: string };
 
 /** A credential to try for a registry, and where it comes from (for messages; never the secret). */
 export interface CredentialCandidate {

@@ -132,10 +132,7 @@ export class CredentialStore {
     }
     const files = this.sources.map((f) => f.path).join(', ');
     return {
-      source:
-        consulted.length === 0
-          ? `none of the credential files exist (${files})`
-          : `no entry for ${registry} in ${consulted.join('; ')}`,
+      source: consulted.length === 0 ? `none of the credential files exist (${files})` : `no entry for ${registry} in ${consulted.join('; ')}`,
     };
   }
 
@@ -222,8 +219,7 @@ async function readCredentialFile(file: CredentialFile): Promise<DockerConfig | 
 }
 
 function validateCredentials(value: unknown, key: string): RegistryCredentials {
-  const bad = (why: string) =>
-    new ImgverifyError('INVALID_OPTIONS', `credentials for "${key}": ${why}`, { details: { registry: key } });
+  const bad = (why: string) => new ImgverifyError('INVALID_OPTIONS', `credentials for "${key}": ${why}`, { details: { registry: key } });
   if (typeof value !== 'object' || value === null) throw bad('expected {username, password} or {identityToken}');
   const v = value as Record<string, unknown>;
   if ('identityToken' in v) {

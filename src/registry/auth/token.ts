@@ -105,8 +105,7 @@ export function parseTokenResponse(body: Buffer, issuedAt: number, where: string
   if (typeof value !== 'string' || value === '') throw bad('no "token" or "access_token" string');
   if (value.length > MAX_TOKEN_LENGTH) throw bad(`token longer than ${MAX_TOKEN_LENGTH} characters`);
   if (!TOKEN_RE.test(value)) throw bad('token contains characters not allowed in an HTTP header');
-  const seconds =
-    typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? Math.min(expiresIn, 24 * 3600) : DEFAULT_EXPIRES_IN_S;
+  const seconds = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? Math.min(expiresIn, 24 * 3600) : DEFAULT_EXPIRES_IN_S;
   // Renew a little early so a token does not expire between the check and the request.
   const margin = Math.min(10, seconds / 10);
   return { token: value, expiresAt: issuedAt + (seconds - margin) * 1000 };

@@ -178,15 +178,7 @@ const MISMATCH_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_
 const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 
 /** Turns what undici or the socket threw into an ImgverifyError (or rethrows a caller's abort). */
-function mapNetworkError(
-  err: unknown,
-  ctx: RequestContext,
-  url: URL,
-  deadline: AbortSignal,
-  timeoutMs: number,
-  signal: AbortSignal,
-  proxy?: URL,
-): unknown {
+function mapNetworkError(err: unknown, ctx: RequestContext, url: URL, deadline: AbortSignal, timeoutMs: number, signal: AbortSignal, proxy?: URL): unknown {
   if (err instanceof ImgverifyError) return err;
   const where = `${describeRequest(ctx)}: GET ${displayUrl(url)}${proxy ? ` via proxy ${displayProxy(proxy)}` : ''}`;
   const details = contextDetails(ctx, url);
@@ -202,7 +194,8 @@ function mapNetworkError(
 
   const mapped = (errCode: 'REGISTRY_UNREACHABLE' | 'REGISTRY_TIMEOUT' | 'REGISTRY_ERROR', why: string) =>
     new ImgverifyError(errCode, `${where}: ${why}`, { cause: err, details: { ...details, cause: code, ...(proxy ? { proxy: displayProxy(proxy) } : {}) } });
-  const proxyStatus = proxy !== undefined ? /Proxy (?:response \((\d{3})\)|Authentication Required \((407)\))/.exec(err instanceof Error ? err.message : '') : null;
+  const proxyStatus =
+    proxy !== undefined ? /Proxy (?:response \((\d{3})\)|Authentication Required \((407)\))/.exec(err instanceof Error ? err.message : '') : null;
   if (proxy !== undefined && proxyStatus) {
     const status = proxyStatus[1] ?? proxyStatus[2];
     const hint =
@@ -227,7 +220,8 @@ function mapNetworkError(
       `TLS certificate of ${url.host} not accepted (${code}); if the registry uses a private CA, pass it with the ca option`,
     );
   }
-  const alert = code !== undefined ? /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|UNKNOWN_CA|HANDSHAKE_FAILURE|ACCESS_DENIED)/.exec(code) : null;
+  const alert =
+    code !== undefined ? /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|UNKNOWN_CA|HANDSHAKE_FAILURE|ACCESS_DENIED)/.exec(code) : null;
   if (alert) {
     return mapped(
       'REGISTRY_UNREACHABLE',
@@ -287,7 +281,13 @@ function errorCode(err: unknown): string | undefined {
 function isProxyAddress(err: unknown, proxy: URL): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
     const { hostname, port, address } = e as { hostname?: unknown; port?: unknown; address?: unknown };
-    if (hostname === proxy.hostname || (address !== undefined && (typeof port === 'number' || typeof port === 'string') && String(port) === (proxy.port || (proxy.protocol === 'https:' ? '443' : '80')))) return true;
+    if (
+      hostname === proxy.hostname ||
+      (address !== undefined &&
+        (typeof port === 'number' || typeof port === 'string') &&
+        String(port) === (proxy.port || (proxy.protocol === 'https:' ? '443' : '80')))
+    )
+      return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -96,9 +96,7 @@ export class ProxyRules {
       return this.ipPorts.some((r) => r.ip === normaliseIp(host) && r.port === port);
     }
     const name = host.endsWith('.') ? host.slice(0, -1) : host;
-    return this.domains.some(
-      (d) => (d.port === undefined || d.port === port) && (name.endsWith(d.suffix) || (d.matchHost && name === d.suffix.slice(1))),
-    );
+    return this.domains.some((d) => (d.port === undefined || d.port === port) && (name.endsWith(d.suffix) || (d.matchHost && name === d.suffix.slice(1))));
   }
 
   private addNoProxy(entry: string): void {

@@ -30,11 +30,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  * with the error `refuse` builds: waiting would hold the caller far past any deadline, and
  * timers beyond 2^31 ms do not even work.
  */
-export function boundedRetryAfter(
-  header: string | undefined,
-  policy: RetryPolicy,
-  refuse: (waitMs: number) => ImgverifyError,
-): number | undefined {
+export function boundedRetryAfter(header: string | undefined, policy: RetryPolicy, refuse: (waitMs: number) => ImgverifyError): number | undefined {
   const waitMs = parseRetryAfter(header);
   if (waitMs !== undefined && waitMs > policy.maxDelayMs) throw refuse(waitMs);
   return waitMs;
@@ -67,18 +63,20 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal!.reason as unknown);
     };
     // Callers bound their waits; the clamp only keeps Node's timer from overflowing.
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.min(Math.max(0, ms), 2_147_483_647));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(Math.max(0, ms), 2_147_483_647),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 /** What one attempt asks for: a value, or another try (with the error to throw if none is left). */
 export type AttemptOutcome<T> =
-  | { readonly done: true; readonly value: T }
-  | { readonly done: false; readonly error: ImgverifyError; readonly delayMs?: number };
+  { readonly done: true; readonly value: T } | { readonly done: false; readonly error: ImgverifyError; readonly delayMs?: number };
 
 /**
  * Runs `attempt` until it is done, retrying outcomes that ask for it and thrown errors that

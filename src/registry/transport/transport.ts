@@ -78,7 +78,9 @@ export class RegistryTransport {
       const registryError = formatRegistryError(info);
       if (RETRYABLE_STATUSES.has(res.status)) {
         if (res.status === 429) slot.throttled();
-        const waitMs = boundedRetryAfter(res.header('retry-after'), this.retry, (wait) => retryAfterRefused(`${where} answered ${res.status}${registryError}`, wait, this.retry, details));
+        const waitMs = boundedRetryAfter(res.header('retry-after'), this.retry, (wait) =>
+          retryAfterRefused(`${where} answered ${res.status}${registryError}`, wait, this.retry, details),
+        );
         // A 429's Retry-After holds the registry's other requests too (only a wait this client accepts).
         if (res.status === 429 && waitMs !== undefined) slot.pause(waitMs);
         const tries = `attempt ${attempt + 1} of ${this.retry.retries + 1}`;
@@ -156,7 +158,11 @@ export class RegistryTransport {
         if (!(await this.auth.onForbidden(authz, info, walk, req.signal))) {
           const details = { ...contextDetails(req.ctx, res.url), status: 403, ...(info.code ? { registryError: info.code } : {}) };
           const sent = authz === undefined ? '' : ` (credentials: ${walk.describe()})`;
-          throw new ImgverifyError('REGISTRY_AUTH_FAILED', `${describeRequest(req.ctx)}: ${req.method ?? 'GET'} ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`, { details });
+          throw new ImgverifyError(
+            'REGISTRY_AUTH_FAILED',
+            `${describeRequest(req.ctx)}: ${req.method ?? 'GET'} ${displayUrl(res.url)} answered 403: access denied${formatRegistryError(info)}${sent}`,
+            { details },
+          );
         }
       } else {
         // Each round learns a challenge, renews a stale token or moves to the next credential;

@@ -100,7 +100,10 @@ function messageInput(artifact: Artifact, sig: LegacySignature, tlogEntries?: re
   const bundle = legacySignatureToBundle(sig, { kind: 'message', payload: 'bytes' in artifact ? artifact.bytes : Buffer.alloc(0), hash });
   if (!('bytes' in artifact) && bundle.content.$case === 'messageSignature') {
     // Only the digest is known: it is what the signature is verified over (the bundle's own field is a hint).
-    bundle.content.messageSignature.messageDigest = { algorithm: bundle.content.messageSignature.messageDigest?.algorithm ?? 0, digest: Buffer.from(artifact.digest.hex, 'hex') };
+    bundle.content.messageSignature.messageDigest = {
+      algorithm: bundle.content.messageSignature.messageDigest?.algorithm ?? 0,
+      digest: Buffer.from(artifact.digest.hex, 'hex'),
+    };
   }
   if (tlogEntries) bundle.verificationMaterial.tlogEntries = [...tlogEntries];
   if (sig.chain.length > 0 && bundle.verificationMaterial.content?.$case === 'x509CertificateChain') {
@@ -129,8 +132,10 @@ function cosignBundleInput(artifact: Artifact, json: unknown): SignatureInput {
   if (!isRecord(json)) throw malformed('cosign bundle', 'not a JSON object');
   const signature = decodeBase64(json.base64Signature);
   if (!signature || signature.length === 0) throw malformed('cosign bundle', 'base64Signature is not base64');
-  const certificate = json.cert !== undefined && json.cert !== '' ? decodeCertificate(typeof json.cert === 'string' ? json.cert : JSON.stringify(json.cert)) : undefined;
-  const rekorBundle = json.rekorBundle !== undefined && json.rekorBundle !== null ? parseRekorBundle(JSON.stringify(json.rekorBundle), 'cosign bundle rekorBundle') : undefined;
+  const certificate =
+    json.cert !== undefined && json.cert !== '' ? decodeCertificate(typeof json.cert === 'string' ? json.cert : JSON.stringify(json.cert)) : undefined;
+  const rekorBundle =
+    json.rekorBundle !== undefined && json.rekorBundle !== null ? parseRekorBundle(JSON.stringify(json.rekorBundle), 'cosign bundle rekorBundle') : undefined;
   return messageInput(artifact, { signature, ...(certificate ? { certificate } : {}), chain: [], ...(rekorBundle ? { rekorBundle } : {}) });
 }
 

@@ -39,7 +39,9 @@ export function toArtifact(artifact: BundleArtifact): Artifact {
   const m = 'digest' in artifact && typeof artifact.digest === 'string' ? DIGEST.exec(artifact.digest) : null;
   const algorithm = m?.[1] as DigestAlgorithm | undefined;
   if (!m || !algorithm || m[2]!.length !== HEX_LENGTHS[algorithm]) {
-    throw invalidArtifact(`artifact digest must be sha256:, sha384: or sha512: and its hex digest, got ${JSON.stringify((artifact as { digest?: unknown }).digest)}`);
+    throw invalidArtifact(
+      `artifact digest must be sha256:, sha384: or sha512: and its hex digest, got ${JSON.stringify((artifact as { digest?: unknown }).digest)}`,
+    );
   }
   return { digest: { algorithm, hex: m[2]!.toLowerCase() } };
 }

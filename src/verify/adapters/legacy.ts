@@ -37,4 +37,3 @@ export function legacyAttestationInput(blob: Buffer, annotations: Readonly<Recor
     ...(sig.rekorBundle && isIntotoV001(sig.rekorBundle) ? { intotoV001: { rekor: sig.rekorBundle, envelope: blob } } : {}),
   };
 }
-

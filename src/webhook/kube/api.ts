@@ -74,7 +74,11 @@ function readList(value: unknown, what: string): { items: KubeObject[]; resource
   if (!Array.isArray(items)) throw new KubeApiError(`${what}: the answer is not a list (items: ${describeValue(items)})`);
   const resourceVersion = typeof metadata['resourceVersion'] === 'string' ? metadata['resourceVersion'] : '';
   const next = typeof metadata['continue'] === 'string' && metadata['continue'] !== '' ? metadata['continue'] : undefined;
-  return { items: items.filter((i): i is KubeObject => isRecord(i) && isRecord(i['metadata']) && typeof i['metadata']['name'] === 'string'), resourceVersion, ...(next ? { continue: next } : {}) };
+  return {
+    items: items.filter((i): i is KubeObject => isRecord(i) && isRecord(i['metadata']) && typeof i['metadata']['name'] === 'string'),
+    resourceVersion,
+    ...(next ? { continue: next } : {}),
+  };
 }
 
 export class KubeApi {
@@ -150,8 +154,14 @@ export class KubeApi {
     const paging = { limit: LIST_PAGE_SIZE, ...(next !== undefined ? { _continue: next } : {}) };
     const { group, version, plural, kind } = resource;
     if (group !== '') {
-      if (resource.namespaced && namespace !== undefined) return this.call(this.custom, 'listNamespacedCustomObject', { group, version, plural, namespace, ...paging }, what);
-      return this.call(this.custom, resource.namespaced ? 'listCustomObjectForAllNamespaces' : 'listClusterCustomObject', { group, version, plural, resourcePlural: plural, ...paging }, what);
+      if (resource.namespaced && namespace !== undefined)
+        return this.call(this.custom, 'listNamespacedCustomObject', { group, version, plural, namespace, ...paging }, what);
+      return this.call(
+        this.custom,
+        resource.namespaced ? 'listCustomObjectForAllNamespaces' : 'listClusterCustomObject',
+        { group, version, plural, resourcePlural: plural, ...paging },
+        what,
+      );
     }
     if (!resource.namespaced) return this.call(this.core, `list${kind}`, paging, what);
     if (namespace !== undefined) return this.call(this.core, `listNamespaced${kind}`, { namespace, ...paging }, what);
@@ -185,7 +195,12 @@ export class KubeApi {
           ? resource.namespaced
             ? await this.call(this.custom, 'getNamespacedCustomObject', { group, version, plural, namespace, name }, what)
             : await this.call(this.custom, 'getClusterCustomObject', { group, version, plural, name }, what)
-          : await this.call(this.core, resource.namespaced ? `readNamespaced${kind}` : `read${kind}`, { name, ...(resource.namespaced ? { namespace } : {}) }, what);
+          : await this.call(
+              this.core,
+              resource.namespaced ? `readNamespaced${kind}` : `read${kind}`,
+              { name, ...(resource.namespaced ? { namespace } : {}) },
+              what,
+            );
       return plain(object);
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
@@ -201,7 +216,12 @@ export class KubeApi {
     const { name, namespace, resourceVersion } = object.metadata;
     const what = `update ${collectionPath(resource, namespace)}/${name}/status`;
     if (resource.group === '') throw new ImgverifyError('INTERNAL_ERROR', `${what}: only custom resources are written`);
-    const body = { apiVersion: apiVersionOf(resource), kind: resource.kind, metadata: { name, ...(namespace !== undefined ? { namespace } : {}), resourceVersion }, status };
+    const body = {
+      apiVersion: apiVersionOf(resource),
+      kind: resource.kind,
+      metadata: { name, ...(namespace !== undefined ? { namespace } : {}), resourceVersion },
+      status,
+    };
     const { group, version, plural } = resource;
     const written = resource.namespaced
       ? await this.call(this.custom, 'replaceNamespacedCustomObjectStatus', { group, version, plural, namespace, name, body }, what)
@@ -224,7 +244,8 @@ export class KubeApi {
   async replace(resource: KubeResource, body: KubeObject): Promise<KubeObject> {
     const { name, namespace } = body.metadata;
     const what = `update ${collectionPath(resource, namespace)}/${name}`;
-    if (resource.group === '' || !resource.namespaced || namespace === undefined) throw new ImgverifyError('INTERNAL_ERROR', `${what}: only namespaced custom resources are written`);
+    if (resource.group === '' || !resource.namespaced || namespace === undefined)
+      throw new ImgverifyError('INTERNAL_ERROR', `${what}: only namespaced custom resources are written`);
     const { group, version, plural } = resource;
     return plain(await this.call(this.custom, 'replaceNamespacedCustomObject', { group, version, plural, namespace, name, body }, what));
   }

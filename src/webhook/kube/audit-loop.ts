@@ -55,7 +55,11 @@ export class AuditLoop {
   /** Starts the informer; the first run follows as soon as it is synced and policies are in force. */
   static start(options: AuditLoopOptions): AuditLoop {
     const loop = new AuditLoop(options);
-    options.log('info', 'auditing running Pods periodically', { intervalMs: options.intervalMs, writeReports: options.writeReports === true, concurrency: options.concurrency ?? DEFAULT_WEBHOOK_AUDIT_CONCURRENCY });
+    options.log('info', 'auditing running Pods periodically', {
+      intervalMs: options.intervalMs,
+      writeReports: options.writeReports === true,
+      concurrency: options.concurrency ?? DEFAULT_WEBHOOK_AUDIT_CONCURRENCY,
+    });
     loop.pods.start();
     loop.schedule(250);
     return loop;

@@ -37,7 +37,13 @@ export interface ClusterPoliciesOnce {
  */
 export async function loadClusterPolicies(api: KubeApi, evaluator: PolicyEvaluator, options: ClusterPoliciesOnce, log: Logger): Promise<void> {
   const metrics = new WebhookMetrics();
-  const trust = new TrustRefresher({ cacheDir: options.tufCacheDir, ...(options.offline ? { offline: true } : {}), defaults: options.trustedRoot ?? [], metrics, log });
+  const trust = new TrustRefresher({
+    cacheDir: options.tufCacheDir,
+    ...(options.offline ? { offline: true } : {}),
+    defaults: options.trustedRoot ?? [],
+    metrics,
+    log,
+  });
   const source = ClusterPolicySource.start({ api, evaluator, trust, metrics, log, writeStatus: false, ...(options.allowEmpty ? { allowEmpty: true } : {}) });
   try {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -79,7 +85,10 @@ export async function checkReportsServed(api: KubeApi): Promise<void> {
 }
 
 /** Audits the given Pods and writes their Reports when asked. */
-export async function auditAndReport(options: RunClusterAuditOptions, pods: readonly KubeObject[]): Promise<AuditResult & { readonly reports?: ReportWriteResult }> {
+export async function auditAndReport(
+  options: RunClusterAuditOptions,
+  pods: readonly KubeObject[],
+): Promise<AuditResult & { readonly reports?: ReportWriteResult }> {
   const { api, evaluator, namespace, log } = options;
   const audit = await auditPods(evaluator, pods, options);
   if (!options.writeReports) return audit;

@@ -128,7 +128,11 @@ export class ClusterPolicySource {
   /** Starts reading the cluster (returns at once; `ready()` says when the policies are in force). */
   static start(options: ClusterPolicySourceOptions): ClusterPolicySource {
     const source = new ClusterPolicySource(options);
-    options.log('info', 'reading policies from the Kubernetes API', { server: options.api.server, config: options.api.source, namespace: options.api.namespace });
+    options.log('info', 'reading policies from the Kubernetes API', {
+      server: options.api.server,
+      config: options.api.source,
+      namespace: options.api.namespace,
+    });
     void source.discover(options.retryInitialMs ?? 200);
     return source;
   }
@@ -141,14 +145,21 @@ export class ClusterPolicySource {
     const before = this.discoveryError;
     try {
       served = await api.servedVersions(POLICY_GROUP);
-      this.discoveryError = served === undefined ? `the API server serves no ${POLICY_GROUP} resources: install the ClusterImagePolicy and TrustRoot CRDs (deploy/crd-*.yaml)` : undefined;
+      this.discoveryError =
+        served === undefined
+          ? `the API server serves no ${POLICY_GROUP} resources: install the ClusterImagePolicy and TrustRoot CRDs (deploy/crd-*.yaml)`
+          : undefined;
     } catch (err) {
       this.discoveryError = `discovery of ${POLICY_GROUP}: ${errorMessage(err)}`;
     }
     const version = CLUSTER_IMAGE_POLICY_VERSIONS.find((v) => served?.includes(v));
-    if (served !== undefined && version === undefined) this.discoveryError = `${POLICY_GROUP} serves ${served.join(', ')}, not ${CLUSTER_IMAGE_POLICY_VERSIONS.join(' or ')}`;
+    if (served !== undefined && version === undefined)
+      this.discoveryError = `${POLICY_GROUP} serves ${served.join(', ')}, not ${CLUSTER_IMAGE_POLICY_VERSIONS.join(' or ')}`;
     if (this.discoveryError !== undefined || version === undefined) {
-      log(this.discoveryError === before ? 'debug' : 'warn', 'Kubernetes API: cannot read policies yet; not ready', { error: this.discoveryError ?? null, retryInMs: retryMs });
+      log(this.discoveryError === before ? 'debug' : 'warn', 'Kubernetes API: cannot read policies yet; not ready', {
+        error: this.discoveryError ?? null,
+        retryInMs: retryMs,
+      });
       this.options.metrics.ready.set(0);
       this.discoveryTimer = setTimeout(() => void this.discover(Math.min(retryMs * 2, this.options.retryMaxMs ?? 10_000)), retryMs);
       this.discoveryTimer.unref();
@@ -170,7 +181,11 @@ export class ClusterPolicySource {
       { kind: 'TrustRoot', resource: TRUST_ROOTS, informer: informer(TRUST_ROOTS) },
     ];
     this.secrets = informer(SECRETS, api.namespace);
-    log('info', 'watching policies', { clusterImagePolicies: `${POLICY_GROUP}/${version}`, trustRoots: `${POLICY_GROUP}/${TRUST_ROOTS.version}`, secrets: `namespace ${api.namespace}` });
+    log('info', 'watching policies', {
+      clusterImagePolicies: `${POLICY_GROUP}/${version}`,
+      trustRoots: `${POLICY_GROUP}/${TRUST_ROOTS.version}`,
+      secrets: `namespace ${api.namespace}`,
+    });
     for (const i of this.informers()) i.start();
     this.makeInformer = informer;
     await this.discoverImagePolicies();
@@ -202,7 +217,10 @@ export class ClusterPolicySource {
     if (this.stopped) return;
     if (!served?.includes(IMAGE_POLICIES.version)) {
       if (!this.imagePoliciesMissing) {
-        this.options.log('info', `the API server serves no ${IMAGE_POLICY_GROUP}/${IMAGE_POLICIES.version}: namespaced ImagePolicies are not read (install deploy/crd-imagepolicy.yaml to use them)`);
+        this.options.log(
+          'info',
+          `the API server serves no ${IMAGE_POLICY_GROUP}/${IMAGE_POLICIES.version}: namespaced ImagePolicies are not read (install deploy/crd-imagepolicy.yaml to use them)`,
+        );
       }
       this.imagePoliciesMissing = true;
       return;
@@ -236,7 +254,10 @@ export class ClusterPolicySource {
   /** Apply-time validation of an object (the same loader, the same Secrets). */
   validate(object: unknown): string[] {
     const secrets = this.secrets;
-    return validatePolicyObject(object, secrets ? secretLookup(this.options.api.namespace, (name) => secrets.get(name, this.options.api.namespace)) : undefined);
+    return validatePolicyObject(
+      object,
+      secrets ? secretLookup(this.options.api.namespace, (name) => secrets.get(name, this.options.api.namespace)) : undefined,
+    );
   }
 
   private schedule(): void {
@@ -295,7 +316,9 @@ export class ClusterPolicySource {
         });
       }
     }
-    return loaded.sort((a, b) => (a.kind.kind === b.kind.kind ? objectName(a.object).localeCompare(objectName(b.object)) : a.kind.kind.localeCompare(b.kind.kind)));
+    return loaded.sort((a, b) =>
+      a.kind.kind === b.kind.kind ? objectName(a.object).localeCompare(objectName(b.object)) : a.kind.kind.localeCompare(b.kind.kind),
+    );
   }
 
   private async rebuild(): Promise<void> {
@@ -331,7 +354,14 @@ export class ClusterPolicySource {
       if (o.policy && refErrors.has(policyKey(o.policy))) continue;
       version.update(JSON.stringify([o.kind.kind, objectName(o.object), o.object['spec'] ?? null, [...o.secrets]])).update('\0');
     }
-    const set: PolicySet = { policies, trustRoots, version: `sha256:${version.digest('hex')}`, errors: [], warnings: objects.flatMap((o) => o.warnings), files: [] };
+    const set: PolicySet = {
+      policies,
+      trustRoots,
+      version: `sha256:${version.digest('hex')}`,
+      errors: [],
+      warnings: objects.flatMap((o) => o.warnings),
+      files: [],
+    };
     if (policies.length === 0 && this.options.allowEmpty !== true) {
       const total = objects.filter((o) => o.kind.kind === 'ClusterImagePolicy').length;
       this.refusal =
@@ -344,7 +374,11 @@ export class ClusterPolicySource {
       evaluator.setPolicies(set, { trustRoots: trust.roots });
       if (before !== evaluator.version) {
         metrics.policyReloads.inc({ result: 'loaded' });
-        log('info', before === undefined ? 'policies loaded' : 'policies reloaded', { version: set.version, policies: policies.map(policyKey), trustRoots: trustRoots.map((t) => t.name) });
+        log('info', before === undefined ? 'policies loaded' : 'policies reloaded', {
+          version: set.version,
+          policies: policies.map(policyKey),
+          trustRoots: trustRoots.map((t) => t.name),
+        });
         for (const unusable of evaluator.unusableAuthorities()) log('warn', 'authority can never pass', unusable);
       }
     }
@@ -360,14 +394,20 @@ export class ClusterPolicySource {
       const text = readiness.ready ? '' : (readiness.message ?? '');
       if (this.logged.get(key) !== text) {
         const enforced = o.policy !== undefined && !refErrors.has(policyKey(o.policy));
-        const what = enforced ? `${o.kind.kind} is enforced, but an authority fails` : o.kind.kind === 'TrustRoot' ? 'TrustRoot cannot be used; authorities using it fail' : `${o.kind.kind} does not load; not enforced`;
-        if (!readiness.ready) log('error', what, { object: describeObject(o.kind.resource, o.object), reason: readiness.reason ?? null, errors: readiness.message ?? null });
+        const what = enforced
+          ? `${o.kind.kind} is enforced, but an authority fails`
+          : o.kind.kind === 'TrustRoot'
+            ? 'TrustRoot cannot be used; authorities using it fail'
+            : `${o.kind.kind} does not load; not enforced`;
+        if (!readiness.ready)
+          log('error', what, { object: describeObject(o.kind.resource, o.object), reason: readiness.reason ?? null, errors: readiness.message ?? null });
         else if (this.logged.has(key)) log('info', `${o.kind.kind} loads again`, { object: describeObject(o.kind.resource, o.object) });
         this.logged.set(key, text);
       }
       this.writer?.update(o.kind.resource, o.object, readiness);
     }
-    for (const kind of ['ClusterImagePolicy', 'ImagePolicy', 'TrustRoot']) for (const ready of ['true', 'false']) metrics.policyObjects.set(counts.get(JSON.stringify({ kind, ready })) ?? 0, { kind, ready });
+    for (const kind of ['ClusterImagePolicy', 'ImagePolicy', 'TrustRoot'])
+      for (const ready of ['true', 'false']) metrics.policyObjects.set(counts.get(JSON.stringify({ kind, ready })) ?? 0, { kind, ready });
     const present = new Set(objects.map((o) => `${o.kind.kind}/${objectName(o.object)}`));
     for (const key of [...this.logged.keys()]) if (!present.has(key)) this.logged.delete(key);
   }
@@ -386,7 +426,8 @@ export class ClusterPolicySource {
     for (const authority of o.policy?.authorities ?? []) {
       for (const name of Object.values(authority.trustRootRefs ?? {}) as Array<string | undefined>) {
         const failure = name !== undefined ? roots.failure(name) : undefined;
-        if (failure) failing.add(`TrustRoot ${JSON.stringify(name)} cannot be used (${failure.message}): authority ${JSON.stringify(authority.name)} fails until it can`);
+        if (failure)
+          failing.add(`TrustRoot ${JSON.stringify(name)} cannot be used (${failure.message}): authority ${JSON.stringify(authority.name)} fails until it can`);
       }
     }
     return failing.size > 0 ? { ready: false, reason: REASON_TRUST_ROOT, message: [...failing].join('; ') } : { ready: true };
@@ -408,7 +449,9 @@ function objectName(object: KubeObject): string {
 }
 
 /** Connects to the API server (reads the configuration; INVALID_OPTIONS when there is none) and starts reading. */
-export async function startClusterPolicies(options: Omit<ClusterPolicySourceOptions, 'api'> & { readonly connection: KubeConnectionOptions }): Promise<ClusterPolicySource> {
+export async function startClusterPolicies(
+  options: Omit<ClusterPolicySourceOptions, 'api'> & { readonly connection: KubeConnectionOptions },
+): Promise<ClusterPolicySource> {
   const { connection, ...rest } = options;
   return ClusterPolicySource.start({ ...rest, api: await KubeApi.connect(connection) });
 }

@@ -99,7 +99,8 @@ export function resolveConnection(k8s: KubernetesClient, options: KubeConnection
     }
     source = `kubeconfig ${file}`;
   } else if (inCluster) {
-    if (options.context !== undefined) throw configError('--context needs a kubeconfig (--kubeconfig or $KUBECONFIG); in a Pod there is only the in-cluster configuration');
+    if (options.context !== undefined)
+      throw configError('--context needs a kubeconfig (--kubeconfig or $KUBECONFIG); in a Pod there is only the in-cluster configuration');
     config.loadFromCluster(root);
     source = 'in-cluster';
   } else {

@@ -107,7 +107,12 @@ export class ResourceInformer {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the Watch subclass below reports to this informer
     const informer = this;
     class BookmarkWatch extends k8s.Watch {
-      override async watch(path: string, params: Record<string, unknown>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+      override async watch(
+        path: string,
+        params: Record<string, unknown>,
+        callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+        done: (err: unknown) => void,
+      ): Promise<AbortController> {
         if (informer.stopped) return new AbortController();
         let failed = false;
         let open = false;

@@ -34,10 +34,14 @@ function ours(object: KubeObject): boolean {
  * result found again keeps the time it was first found; nothing is rewritten for a clock).
  */
 function same(stored: KubeObject, report: ReportObject): boolean {
-  const results = (o: Record<string, unknown>): unknown[] => (Array.isArray(o['results']) ? (o['results'] as unknown[]).map((r) => (isRecord(r) ? { ...r, timestamp: undefined } : r)) : []);
+  const results = (o: Record<string, unknown>): unknown[] =>
+    Array.isArray(o['results']) ? (o['results'] as unknown[]).map((r) => (isRecord(r) ? { ...r, timestamp: undefined } : r)) : [];
   const strip = (o: Record<string, unknown>): string => JSON.stringify({ source: o['source'], summary: o['summary'], results: results(o) });
   const annotations = (o: unknown): unknown => (isRecord(o) ? o['annotations'] : undefined);
-  return strip(stored) === strip(report as unknown as Record<string, unknown>) && JSON.stringify(annotations(stored.metadata) ?? {}) === JSON.stringify(report.metadata.annotations ?? {});
+  return (
+    strip(stored) === strip(report as unknown as Record<string, unknown>) &&
+    JSON.stringify(annotations(stored.metadata) ?? {}) === JSON.stringify(report.metadata.annotations ?? {})
+  );
 }
 
 async function writeOne(api: ReportApi, report: ReportObject, log: Logger): Promise<'written' | 'unchanged'> {
@@ -87,7 +91,13 @@ async function writeOne(api: ReportApi, report: ReportObject, log: Logger): Prom
  * Writes `reports`; within `scope` (one namespace, or every namespace when undefined), an
  * imgverify Report of a namespace `reports` has none for is emptied.
  */
-export async function writeReports(api: ReportApi, reports: readonly ReportObject[], scope: string | undefined, log: Logger, emptyReport: (namespace: string) => ReportObject): Promise<ReportWriteResult> {
+export async function writeReports(
+  api: ReportApi,
+  reports: readonly ReportObject[],
+  scope: string | undefined,
+  log: Logger,
+  emptyReport: (namespace: string) => ReportObject,
+): Promise<ReportWriteResult> {
   const wanted = new Map(reports.map((r) => [r.metadata.namespace, r]));
   try {
     const existing = await api.list(REPORTS, scope);

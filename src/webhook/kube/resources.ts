@@ -55,7 +55,9 @@ export function apiVersionOf(resource: KubeResource): string {
 /** The collection's path: `/api/v1/namespaces/NS/secrets`, `/apis/GROUP/VERSION/PLURAL` (all namespaces without one). */
 export function collectionPath(resource: KubeResource, namespace?: string): string {
   const base = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
-  return resource.namespaced && namespace !== undefined ? `${base}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}` : `${base}/${resource.plural}`;
+  return resource.namespaced && namespace !== undefined
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}`
+    : `${base}/${resource.plural}`;
 }
 
 /** `kind/name` or `kind namespace/name`, for messages and logs. */

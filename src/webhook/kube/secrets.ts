@@ -21,7 +21,9 @@ export function secretLookup(namespace: string, get: (name: string) => KubeObjec
   return (ref) => {
     const { name } = ref;
     if (ref.namespace !== undefined && ref.namespace !== namespace) {
-      return { error: `the Secret ${JSON.stringify(`${ref.namespace}/${name}`)} is in another namespace: only the webhook's namespace ${JSON.stringify(namespace)} is read (as policy-controller reads only its own)` };
+      return {
+        error: `the Secret ${JSON.stringify(`${ref.namespace}/${name}`)} is in another namespace: only the webhook's namespace ${JSON.stringify(namespace)} is read (as policy-controller reads only its own)`,
+      };
     }
     const secret = get(name);
     used?.set(name, secret?.metadata.resourceVersion ?? '(missing)');
@@ -29,10 +31,15 @@ export function secretLookup(namespace: string, get: (name: string) => KubeObjec
     const data = secret['data'];
     const entries = typeof data === 'object' && data !== null && !Array.isArray(data) ? Object.entries(data as Record<string, unknown>) : [];
     if (entries.length === 0) return { error: `Secret ${JSON.stringify(name)} contains no data` };
-    if (entries.length > 1) return { error: `Secret ${JSON.stringify(name)} contains multiple data entries (${entries.map(([k]) => JSON.stringify(k)).join(', ')}), only one is supported` };
+    if (entries.length > 1)
+      return {
+        error: `Secret ${JSON.stringify(name)} contains multiple data entries (${entries.map(([k]) => JSON.stringify(k)).join(', ')}), only one is supported`,
+      };
     const [key, encoded] = entries[0]!;
-    if (typeof encoded !== 'string' || !BASE64.test(encoded) || encoded.length % 4 !== 0) return { error: `Secret ${JSON.stringify(name)}: data ${JSON.stringify(key)} is not base64` };
-    if ((encoded.length / 4) * 3 > MAX_SECRET_VALUE_BYTES) return { error: `Secret ${JSON.stringify(name)}: data ${JSON.stringify(key)} is larger than ${MAX_SECRET_VALUE_BYTES} bytes` };
+    if (typeof encoded !== 'string' || !BASE64.test(encoded) || encoded.length % 4 !== 0)
+      return { error: `Secret ${JSON.stringify(name)}: data ${JSON.stringify(key)} is not base64` };
+    if ((encoded.length / 4) * 3 > MAX_SECRET_VALUE_BYTES)
+      return { error: `Secret ${JSON.stringify(name)}: data ${JSON.stringify(key)} is larger than ${MAX_SECRET_VALUE_BYTES} bytes` };
     return { value: Buffer.from(encoded, 'base64').toString('utf8') };
   };
 }

@@ -88,8 +88,14 @@ export function hasStatus(object: KubeObject, desired: ObjectStatus): boolean {
   if (!isRecord(status)) return false;
   const strip = (s: unknown): string => {
     const r = isRecord(s) ? s : {};
-    const conditions = Array.isArray(r['conditions']) ? (r['conditions'] as unknown[]).map((c) => (isRecord(c) ? { ...c, lastTransitionTime: undefined } : c)) : r['conditions'];
-    return JSON.stringify({ observedGeneration: r['observedGeneration'], conditions, extra: Object.keys(r).filter((k) => k !== 'observedGeneration' && k !== 'conditions') });
+    const conditions = Array.isArray(r['conditions'])
+      ? (r['conditions'] as unknown[]).map((c) => (isRecord(c) ? { ...c, lastTransitionTime: undefined } : c))
+      : r['conditions'];
+    return JSON.stringify({
+      observedGeneration: r['observedGeneration'],
+      conditions,
+      extra: Object.keys(r).filter((k) => k !== 'observedGeneration' && k !== 'conditions'),
+    });
   };
   return strip(status) === strip(desired);
 }
@@ -198,7 +204,10 @@ export class StatusWriter {
         try {
           latest = await this.api.get(resource, object.metadata.name, object.metadata.namespace);
         } catch (e) {
-          this.options.log('warn', 'cannot read the object again after a conflict; will retry', { object: describeObject(resource, object), error: errorMessage(e) });
+          this.options.log('warn', 'cannot read the object again after a conflict; will retry', {
+            object: describeObject(resource, object),
+            error: errorMessage(e),
+          });
           return 'failed';
         }
         if (!latest) return 'gone';

@@ -35,7 +35,12 @@ afterAll(async () => {
 const cips = () => api.store.type('clusterimagepolicies.policy.sigstore.dev');
 
 function policy(name: string, mode = 'enforce'): Json {
-  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'ClusterImagePolicy', metadata: { name }, spec: { mode, images: [{ glob: `${name}/**` }], authorities: [{ static: { action: 'pass' } }] } };
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'ClusterImagePolicy',
+    metadata: { name },
+    spec: { mode, images: [{ glob: `${name}/**` }], authorities: [{ static: { action: 'pass' } }] },
+  };
 }
 
 class Informer {
@@ -65,7 +70,8 @@ class Informer {
     for (;;) {
       const i = this.lines.findIndex((l, k) => k >= from && predicate(l));
       if (i >= 0) return i;
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(this.lines)}; stderr: ${this.stderr}`);
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(this.lines)}; stderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -77,7 +83,10 @@ class Informer {
   }
 
   events(from: number): string[] {
-    return this.lines.slice(from).filter((l) => ['add', 'update', 'delete'].includes(l.event)).map((l) => `${l.event} ${l.name}`);
+    return this.lines
+      .slice(from)
+      .filter((l) => ['add', 'update', 'delete'].includes(l.event))
+      .map((l) => `${l.event} ${l.name}`);
   }
 
   async stop(): Promise<void> {
@@ -171,7 +180,11 @@ test('makeInformer: list, then watch from the list resourceVersion; add, update,
     await informer.waitFor((l) => l.event === 'add' && l.name === 'fourth', 'the relisted addition', mark);
     expect(informer.events(mark).sort()).toEqual(['add fourth', 'delete first']);
     const after = await requestsFor(requests, 3);
-    expect(after.slice(0, 3)).toEqual([{ verb: 'watch', resourceVersion: rv }, { verb: 'list' }, { verb: 'watch', resourceVersion: String(api.store.revision) }]);
+    expect(after.slice(0, 3)).toEqual([
+      { verb: 'watch', resourceVersion: rv },
+      { verb: 'list' },
+      { verb: 'watch', resourceVersion: String(api.store.revision) },
+    ]);
     await settled(informer);
 
     // An open watch told it is too old (ERROR 410 in the stream) lists again too.

@@ -48,7 +48,13 @@ async function call(method: string, path: string, body?: unknown, options: { tok
 }
 
 function policy(name: string, glob = 'registry.example/**', extra: Json = {}): Json {
-  return { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images: [{ glob }], authorities: [{ static: { action: 'pass' } }] }, ...extra };
+  return {
+    apiVersion: 'policy.sigstore.dev/v1beta1',
+    kind: 'ClusterImagePolicy',
+    metadata: { name },
+    spec: { images: [{ glob }], authorities: [{ static: { action: 'pass' } }] },
+    ...extra,
+  };
 }
 
 /** Opens a watch; collects its events until closed. */
@@ -106,7 +112,12 @@ describe('discovery', () => {
     expect(group.body).toMatchObject({ kind: 'APIGroup', name: 'policy.sigstore.dev', preferredVersion: { version: 'v1beta1' } });
     expect(group.body.versions.map((v: Json) => v.version).sort()).toEqual(['v1alpha1', 'v1beta1']);
     const alpha = await call('GET', '/apis/policy.sigstore.dev/v1alpha1');
-    expect(alpha.body.resources.map((r: Json) => r.name).sort()).toEqual(['clusterimagepolicies', 'clusterimagepolicies/status', 'trustroots', 'trustroots/status']);
+    expect(alpha.body.resources.map((r: Json) => r.name).sort()).toEqual([
+      'clusterimagepolicies',
+      'clusterimagepolicies/status',
+      'trustroots',
+      'trustroots/status',
+    ]);
     const core = await call('GET', '/api/v1');
     expect(core.body.resources.find((r: Json) => r.name === 'secrets')).toMatchObject({ namespaced: true, kind: 'Secret' });
     expect((await call('GET', '/api')).body.versions).toEqual(['v1']);
@@ -126,11 +137,18 @@ describe('objects', () => {
     const wrong = await call('POST', CIP, { ...policy('mismatch'), apiVersion: 'policy.sigstore.dev/v1alpha1' });
     expect(wrong.status).toBe(400);
     expect((await call('POST', CIP, policy('both-versions'))).body).toMatchObject({ code: 409, reason: 'AlreadyExists' });
-    expect((await call('GET', `${CIP}/missing`)).body).toMatchObject({ code: 404, reason: 'NotFound', message: 'clusterimagepolicies.policy.sigstore.dev "missing" not found' });
+    expect((await call('GET', `${CIP}/missing`)).body).toMatchObject({
+      code: 404,
+      reason: 'NotFound',
+      message: 'clusterimagepolicies.policy.sigstore.dev "missing" not found',
+    });
   });
 
   test('namespaced objects need an existing namespace, and a namespace takes its objects with it', async () => {
-    expect((await call('POST', '/api/v1/namespaces/nowhere/secrets', { metadata: { name: 's' } })).body).toMatchObject({ code: 404, message: 'namespaces "nowhere" not found' });
+    expect((await call('POST', '/api/v1/namespaces/nowhere/secrets', { metadata: { name: 's' } })).body).toMatchObject({
+      code: 404,
+      message: 'namespaces "nowhere" not found',
+    });
     expect((await call('POST', '/api/v1/namespaces', { metadata: { name: 'team-x' } })).status).toBe(201);
     expect((await call('POST', '/api/v1/namespaces/team-x/secrets', { metadata: { name: 's' }, data: { k: 'dg==' } })).status).toBe(201);
     const all = await call('GET', '/api/v1/secrets');
@@ -152,13 +170,21 @@ describe('objects', () => {
   test('the status subresource: the main resource ignores status, /status changes only status; generation counts spec changes', async () => {
     const created = (await call('POST', CIP, { ...policy('status-rules'), status: { observedGeneration: 7 } })).body;
     expect(created.status).toBeUndefined();
-    const withStatus = await call('PUT', `${CIP}/status-rules/status`, { ...created, spec: { images: [{ glob: 'ignored/**' }] }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] } });
+    const withStatus = await call('PUT', `${CIP}/status-rules/status`, {
+      ...created,
+      spec: { images: [{ glob: 'ignored/**' }] },
+      status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] },
+    });
     expect(withStatus.status).toBe(200);
     expect(withStatus.body.spec.images).toEqual([{ glob: 'registry.example/**' }]);
     expect(withStatus.body.status.observedGeneration).toBe(1);
     expect(withStatus.body.metadata.generation).toBe(1);
 
-    const edited = await call('PUT', `${CIP}/status-rules`, { ...withStatus.body, spec: { ...withStatus.body.spec, mode: 'warn' }, status: { observedGeneration: 99 } });
+    const edited = await call('PUT', `${CIP}/status-rules`, {
+      ...withStatus.body,
+      spec: { ...withStatus.body.spec, mode: 'warn' },
+      status: { observedGeneration: 99 },
+    });
     expect(edited.body.status.observedGeneration).toBe(1);
     expect(edited.body.metadata.generation).toBe(2);
     const relabelled = await call('PUT', `${CIP}/status-rules`, { ...edited.body, metadata: { ...edited.body.metadata, labels: { a: 'b' } } });
@@ -184,7 +210,11 @@ describe('objects', () => {
     await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'plain' }, data: {} });
     expect((await call('PUT', '/api/v1/namespaces/default/secrets/plain', { metadata: { name: 'plain' }, data: { a: 'YQ==' } })).status).toBe(200);
     // Delete with a stale precondition.
-    const deleted = await call('DELETE', `${CIP}/concurrency`, { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion: created.metadata.resourceVersion } });
+    const deleted = await call('DELETE', `${CIP}/concurrency`, {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      preconditions: { resourceVersion: created.metadata.resourceVersion },
+    });
     expect(deleted.status).toBe(409);
   });
 
@@ -192,12 +222,19 @@ describe('objects', () => {
     await call('POST', CIP, policy('patched'));
     const merged = await call('PATCH', `${CIP}/patched`, { spec: { mode: 'warn' } }, { contentType: 'application/merge-patch+json' });
     expect(merged.body.spec).toMatchObject({ mode: 'warn', images: [{ glob: 'registry.example/**' }] });
-    const json = await call('PATCH', `${CIP}/patched`, [{ op: 'replace', path: '/spec/images/0/glob', value: 'other/**' }], { contentType: 'application/json-patch+json' });
+    const json = await call('PATCH', `${CIP}/patched`, [{ op: 'replace', path: '/spec/images/0/glob', value: 'other/**' }], {
+      contentType: 'application/json-patch+json',
+    });
     expect(json.body.spec.images).toEqual([{ glob: 'other/**' }]);
     expect(json.body.metadata.generation).toBe(3);
     const status = await call('PATCH', `${CIP}/patched/status`, { status: { observedGeneration: 3 } }, { contentType: 'application/merge-patch+json' });
     expect(status.body.status).toEqual({ observedGeneration: 3 });
-    const precondition = await call('PATCH', `${CIP}/patched`, { metadata: { resourceVersion: '1' }, spec: { mode: 'enforce' } }, { contentType: 'application/merge-patch+json' });
+    const precondition = await call(
+      'PATCH',
+      `${CIP}/patched`,
+      { metadata: { resourceVersion: '1' }, spec: { mode: 'enforce' } },
+      { contentType: 'application/merge-patch+json' },
+    );
     expect(precondition.status).toBe(409);
     expect((await call('PATCH', `${CIP}/patched`, { spec: {} }, { contentType: 'application/strategic-merge-patch+json' })).status).toBe(415);
   });
@@ -205,7 +242,8 @@ describe('objects', () => {
 
 describe('list', () => {
   test('paginates with limit/continue at one resourceVersion; a compacted continue token is 410', async () => {
-    for (const name of ['page-a', 'page-b', 'page-c']) await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name, labels: { page: 'yes' } } });
+    for (const name of ['page-a', 'page-b', 'page-c'])
+      await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name, labels: { page: 'yes' } } });
     const first = await call('GET', '/api/v1/namespaces/default/configmaps?limit=2&labelSelector=page%3Dyes');
     expect(first.body.items.map((i: Json) => i.metadata.name)).toEqual(['page-a', 'page-b']);
     expect(first.body.metadata.remainingItemCount).toBe(1);
@@ -223,12 +261,17 @@ describe('list', () => {
   test('resourceVersionMatch=Exact shows the state at that revision; too old is 410, too new 504', async () => {
     const created = (await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'exact' }, data: { v: '1' } })).body;
     await call('PUT', '/api/v1/namespaces/default/configmaps/exact', { ...created, data: { v: '2' } });
-    const then = await call('GET', `/api/v1/namespaces/default/configmaps?resourceVersion=${created.metadata.resourceVersion}&resourceVersionMatch=Exact&fieldSelector=metadata.name%3Dexact`);
+    const then = await call(
+      'GET',
+      `/api/v1/namespaces/default/configmaps?resourceVersion=${created.metadata.resourceVersion}&resourceVersionMatch=Exact&fieldSelector=metadata.name%3Dexact`,
+    );
     expect(then.body.items.map((i: Json) => i.data.v)).toEqual(['1']);
     const now = await call('GET', '/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dexact');
     expect(now.body.items.map((i: Json) => i.data.v)).toEqual(['2']);
     api.store.compact();
-    expect((await call('GET', `/api/v1/namespaces/default/configmaps?resourceVersion=${created.metadata.resourceVersion}&resourceVersionMatch=Exact`)).status).toBe(410);
+    expect(
+      (await call('GET', `/api/v1/namespaces/default/configmaps?resourceVersion=${created.metadata.resourceVersion}&resourceVersionMatch=Exact`)).status,
+    ).toBe(410);
     expect((await call('GET', `/api/v1/namespaces/default/configmaps?resourceVersion=${api.store.revision + 10}`)).status).toBe(504);
     expect((await call('GET', '/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact')).status).toBe(400);
   });
@@ -247,7 +290,11 @@ describe('watch', () => {
     expect(w.events.map((e) => e.type)).toEqual(['MODIFIED', 'DELETED', 'BOOKMARK']);
     expect(w.events[0].object).toMatchObject({ apiVersion: 'policy.sigstore.dev/v1beta1', spec: { mode: 'warn' } });
     expect(Number(w.events[1].object.metadata.resourceVersion)).toBeGreaterThan(Number(w.events[0].object.metadata.resourceVersion));
-    expect(w.events[2].object).toEqual({ kind: 'ClusterImagePolicy', apiVersion: 'policy.sigstore.dev/v1beta1', metadata: { resourceVersion: String(api.store.revision) } });
+    expect(w.events[2].object).toEqual({
+      kind: 'ClusterImagePolicy',
+      apiVersion: 'policy.sigstore.dev/v1beta1',
+      metadata: { resourceVersion: String(api.store.revision) },
+    });
     w.abort();
     await w.closed;
   });
@@ -289,8 +336,18 @@ describe('watch', () => {
   test('under a label selector, an object that stops matching is DELETED for the watch', async () => {
     const created = (await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'labelled', labels: { team: 'a' } } })).body;
     const w = await openWatch(`/api/v1/namespaces/default/secrets?watch=1&labelSelector=team%3Da&resourceVersion=${created.metadata.resourceVersion}`);
-    await call('PATCH', '/api/v1/namespaces/default/secrets/labelled', { metadata: { labels: { team: 'b' } } }, { contentType: 'application/merge-patch+json' });
-    await call('PATCH', '/api/v1/namespaces/default/secrets/labelled', { metadata: { labels: { team: 'a' } } }, { contentType: 'application/strategic-merge-patch+json' });
+    await call(
+      'PATCH',
+      '/api/v1/namespaces/default/secrets/labelled',
+      { metadata: { labels: { team: 'b' } } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    await call(
+      'PATCH',
+      '/api/v1/namespaces/default/secrets/labelled',
+      { metadata: { labels: { team: 'a' } } },
+      { contentType: 'application/strategic-merge-patch+json' },
+    );
     await until(() => w.events.length >= 2, 'two events');
     expect(w.events.map((e) => e.type)).toEqual(['DELETED', 'ADDED']);
     w.abort();

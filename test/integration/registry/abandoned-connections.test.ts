@@ -21,7 +21,9 @@ test('the caller aborts while the connection is being set up: the connection is 
   const before = silent.connections();
   const client = testClient({ timeoutMs: 60_000 });
   try {
-    await expect(client.getManifest({ registry: silent.host, repository: 'app/a' }, 'v1', { signal: AbortSignal.timeout(500) })).rejects.toThrow('aborted due to timeout');
+    await expect(client.getManifest({ registry: silent.host, repository: 'app/a' }, 'v1', { signal: AbortSignal.timeout(500) })).rejects.toThrow(
+      'aborted due to timeout',
+    );
     expect(silent.connections()).toBeGreaterThan(before);
     expect(await within(5000, () => silent.open() === 0)).toBe(true);
   } finally {

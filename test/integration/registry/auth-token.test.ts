@@ -1,4 +1,14 @@
-import { closePushers, failTimes, pushImage, startProxy, startRegistry, textReply, type PushedImage, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  failTimes,
+  pushImage,
+  startProxy,
+  startRegistry,
+  textReply,
+  type PushedImage,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { rejection, testClient } from './helpers';
 
 describe('token authentication (distribution token protocol)', () => {
@@ -76,7 +86,12 @@ describe('token authentication (distribution token protocol)', () => {
     const client = testClient({ credentials: { [registry.host]: { identityToken: user.identityToken } } });
     try {
       expect((await client.getManifest(repo('private/app'), 'v1')).digest).toBe(secret.digest);
-      expect(registry.tokenServer!.requests[0]).toMatchObject({ method: 'POST', grantType: 'refresh_token', username: 'bob', scopes: ['repository:private/app:pull'] });
+      expect(registry.tokenServer!.requests[0]).toMatchObject({
+        method: 'POST',
+        grantType: 'refresh_token',
+        username: 'bob',
+        scopes: ['repository:private/app:pull'],
+      });
     } finally {
       await client.close();
     }

@@ -8,7 +8,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { testClient } from './helpers';
-import { closePushers, pushArtifact, pushBlob, pushImage, sha256, startProxy, startRegistry, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  pushArtifact,
+  pushBlob,
+  pushImage,
+  sha256,
+  startProxy,
+  startRegistry,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 
 let registry: RunningRegistry;
 let proxy: RunningProxy;

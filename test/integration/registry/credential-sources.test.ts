@@ -8,7 +8,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { RegistryClient, type RegistryClientOptions } from '../../../src/registry';
-import { closePushers, installCredentialHelper, pushImage, startRegistry, type InstalledHelper, type PushedImage, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  installCredentialHelper,
+  pushImage,
+  startRegistry,
+  type InstalledHelper,
+  type PushedImage,
+  type RunningRegistry,
+} from '../../support/registry';
 import { runBuiltCli } from '../../support/cli';
 import { isAlive as alive, within } from '../../support/processes';
 import { rejection } from './helpers';
@@ -55,7 +63,10 @@ describe('credential helpers, containers auth files, several credential files', 
 
   it('credHelpers: docker-credential-<name> get, with the registry on stdin; run once per registry', async () => {
     const h = helper('zoo', { [basic.host]: { Username: user.username, Secret: user.password } });
-    const c = client({ dockerConfigPath: config('helpers/config.json', { credHelpers: { [basic.host]: 'zoo' }, auths: { [basic.host]: { auth: b64('inline:ignored') } } }), env: h.env() });
+    const c = client({
+      dockerConfigPath: config('helpers/config.json', { credHelpers: { [basic.host]: 'zoo' }, auths: { [basic.host]: { auth: b64('inline:ignored') } } }),
+      env: h.env(),
+    });
     try {
       expect((await c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1')).digest).toBe(image.digest);
       await c.getBlob({ registry: basic.host, repository: 'private/app' }, image.layers[0]!.digest);
@@ -130,12 +141,14 @@ describe('credential helpers, containers auth files, several credential files', 
     }
   }, 30_000);
 
-  it('a helper whose child hangs (sleep 100, not exec) is stopped at the caller\'s deadline with its whole process group (issue 20.5)', async () => {
+  it("a helper whose child hangs (sleep 100, not exec) is stopped at the caller's deadline with its whole process group (issue 20.5)", async () => {
     const h = helper('hangchild', {}, 'hang-child');
     const c = client({ dockerConfigPath: config('hangchild/config.json', { credHelpers: { [basic.host]: 'hangchild' } }), env: h.env(), timeoutMs: 30_000 });
     try {
       // The registry client passes the caller's reason through.
-      await expect(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1', { signal: AbortSignal.timeout(1500) })).rejects.toThrow('The operation was aborted due to timeout');
+      await expect(c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1', { signal: AbortSignal.timeout(1500) })).rejects.toThrow(
+        'The operation was aborted due to timeout',
+      );
       expect(await within(5000, () => h.childPid() !== undefined)).toBe(true);
       const sleep = h.childPid()!;
       // The helper's child went with it: nothing outlives the lookup.
@@ -147,13 +160,22 @@ describe('credential helpers, containers auth files, several credential files', 
     }
   });
 
-  it('imgverify verify --timeout 3s with that helper: exit 3 at the deadline, the process does not wait for the helper\'s child (it stayed 100 s) (issue 20.5)', async () => {
+  it("imgverify verify --timeout 3s with that helper: exit 3 at the deadline, the process does not wait for the helper's child (it stayed 100 s) (issue 20.5)", async () => {
     const h = helper('hangcli', {}, 'hang-child');
     const dockerConfig = join(dir, 'hangcli');
     config('hangcli/config.json', { credHelpers: { [basic.host]: 'hangcli' } });
     try {
       const r = await runBuiltCli(
-        ['verify', `${basic.host}/private/app:v1`, '--certificate-identity', 'x@example.test', '--certificate-oidc-issuer', 'https://issuer.example.test', '--timeout', '3s'],
+        [
+          'verify',
+          `${basic.host}/private/app:v1`,
+          '--certificate-identity',
+          'x@example.test',
+          '--certificate-oidc-issuer',
+          'https://issuer.example.test',
+          '--timeout',
+          '3s',
+        ],
         { ...h.env(), DOCKER_CONFIG: dockerConfig },
         30_000,
       );
@@ -187,7 +209,10 @@ describe('credential helpers, containers auth files, several credential files', 
     ['a relative entry', (dir: string) => `/nonexistent:${relative(process.cwd(), dir)}`, false],
   ])('a helper found only through %s is not run (issue 20.13)', async (_what, path, inDir) => {
     const h = helper('planted', { [basic.host]: { Username: user.username, Secret: user.password } });
-    const c = client({ dockerConfigPath: config('planted/config.json', { credHelpers: { [basic.host]: 'planted' } }), env: { PATH: path(h.dir), HOME: '/nonexistent' } });
+    const c = client({
+      dockerConfigPath: config('planted/config.json', { credHelpers: { [basic.host]: 'planted' } }),
+      env: { PATH: path(h.dir), HOME: '/nonexistent' },
+    });
     const cwd = process.cwd();
     if (inDir) process.chdir(h.dir);
     try {
@@ -202,8 +227,12 @@ describe('credential helpers, containers auth files, several credential files', 
 
   it('containers auth.json: REGISTRY_AUTH_FILE, and $XDG_RUNTIME_DIR/containers/auth.json (podman, buildah, skopeo)', async () => {
     const authFile = config('podman/auth.json', { auths: { [basic.host]: { auth: b64(`${user.username}:${user.password}`) } } });
-    for (const env of [{ REGISTRY_AUTH_FILE: authFile, HOME: '/nonexistent' }, { XDG_RUNTIME_DIR: join(dir, 'podman', '..', 'run'), HOME: '/nonexistent' }]) {
-      if ('XDG_RUNTIME_DIR' in env) config('run/containers/auth.json', { auths: { [`${basic.host}/private`]: { auth: b64(`${user.username}:${user.password}`) } } });
+    for (const env of [
+      { REGISTRY_AUTH_FILE: authFile, HOME: '/nonexistent' },
+      { XDG_RUNTIME_DIR: join(dir, 'podman', '..', 'run'), HOME: '/nonexistent' },
+    ]) {
+      if ('XDG_RUNTIME_DIR' in env)
+        config('run/containers/auth.json', { auths: { [`${basic.host}/private`]: { auth: b64(`${user.username}:${user.password}`) } } });
       const c = client({ env });
       try {
         expect((await c.getManifest({ registry: basic.host, repository: 'private/app' }, 'v1')).digest).toBe(image.digest);

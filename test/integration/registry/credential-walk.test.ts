@@ -49,7 +49,8 @@ describe('credentials per call, tried in turn (token registry)', () => {
   let aliceImage: PushedImage;
   let bobImage: PushedImage;
   const repo = (repository: string) => ({ registry: registry.host, repository });
-  const tokenRequests = () => registry.tokenServer!.requests.map((r) => `${r.username ?? 'anonymous'} ${r.status} ${r.granted.length > 0 ? 'granted' : 'nothing'}`);
+  const tokenRequests = () =>
+    registry.tokenServer!.requests.map((r) => `${r.username ?? 'anonymous'} ${r.status} ${r.granted.length > 0 ? 'granted' : 'nothing'}`);
 
   beforeAll(async () => {
     registry = await startRegistry({
@@ -113,7 +114,9 @@ describe('credentials per call, tried in turn (token registry)', () => {
   it("the call's credentials come before the client's own, which are tried after them", async () => {
     const client = testClient({ credentials: { [registry.host]: bob } });
     try {
-      expect((await client.getManifest(repo('alice/app'), 'v1', { credentials: callCredentials(['Secret team/alice', alice]) })).digest).toBe(aliceImage.digest);
+      expect((await client.getManifest(repo('alice/app'), 'v1', { credentials: callCredentials(['Secret team/alice', alice]) })).digest).toBe(
+        aliceImage.digest,
+      );
       expect(tokenRequests()).toEqual(['alice 200 granted']);
       registry.tokenServer!.requests.splice(0);
       expect((await client.getManifest(repo('bob/app'), 'v1', { credentials: callCredentials(['Secret team/alice', alice]) })).digest).toBe(bobImage.digest);
@@ -208,7 +211,11 @@ describe('credentials per call, tried in turn (basic registry behind a proxy ans
     proxy = await startProxy(registry, {
       onRequest: (req) =>
         req.headers.authorization === basic(denied)
-          ? { status: 403, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}') }
+          ? {
+              status: 403,
+              headers: { 'content-type': 'application/json' },
+              body: Buffer.from('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'),
+            }
           : undefined,
     });
   });
@@ -224,7 +231,10 @@ describe('credentials per call, tried in turn (basic registry behind a proxy ans
       const credentials = callCredentials(['Secret team/denied', denied], ['Secret team/stale', wrong], ['Secret team/alice', alice]);
       const before = proxy.requests.length;
       expect((await client.getManifest(repo(), 'v1', { credentials })).digest).toBe(image.digest);
-      const sent = proxy.requests.slice(before).filter((r) => r.path !== '/v2/').map((r) => r.headers.authorization);
+      const sent = proxy.requests
+        .slice(before)
+        .filter((r) => r.path !== '/v2/')
+        .map((r) => r.headers.authorization);
       // The API version check taught the client basic authentication: credentials go up front.
       expect(sent).toEqual([basic(denied), basic(wrong), basic(alice)]);
     } finally {

@@ -50,7 +50,10 @@ describe('the registry watchdog', () => {
       // Stands in for a jest worker: starts the watchdog the way startRegistry does, then is SIGKILLed.
       const owner = spawn(
         process.execPath,
-        ['-e', "const c = require('child_process').spawn('/bin/sh', ['-c', process.env.W, process.env.B, process.env.C], { stdio: ['pipe', 'pipe', 'ignore'] }); c.stdout.pipe(process.stdout); setInterval(() => {}, 1000);"],
+        [
+          '-e',
+          "const c = require('child_process').spawn('/bin/sh', ['-c', process.env.W, process.env.B, process.env.C], { stdio: ['pipe', 'pipe', 'ignore'] }); c.stdout.pipe(process.stdout); setInterval(() => {}, 1000);",
+        ],
         { env: { ...process.env, W: WATCHDOG_SCRIPT, B: registryBinary(), C: config }, stdio: ['ignore', 'pipe', 'ignore'] },
       );
       const pid = await new Promise<number>((resolve, reject) => {

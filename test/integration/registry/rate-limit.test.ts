@@ -3,7 +3,16 @@
  * cap of requests in flight to that registry, honours Retry-After for all of them, and raises
  * the cap again once the registry answers.
  */
-import { closePushers, pushImage, startProxy, startRegistry, textReply, type PushedImage, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  pushImage,
+  startProxy,
+  startRegistry,
+  textReply,
+  type PushedImage,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { testClient } from './helpers';
 
 describe('a registry that answers 429', () => {

@@ -43,7 +43,10 @@ describe('credentials and plain-http token realms (issue 14.4)', () => {
   it('a remote https registry pointing its realm at http://127.0.0.1 gets no credentials: INSECURE_REGISTRY_REFUSED', async () => {
     const auth = authenticator('registry.example.test');
     auth.learn('registry.example.test', challenge());
-    const err = await rejection(auth.authorization({ registry: 'registry.example.test', repository: 'team/app' }, ctx('registry.example.test')), 'INSECURE_REGISTRY_REFUSED');
+    const err = await rejection(
+      auth.authorization({ registry: 'registry.example.test', repository: 'team/app' }, ctx('registry.example.test')),
+      'INSECURE_REGISTRY_REFUSED',
+    );
     expect(err.message).toContain('refusing to send credentials over plain http');
     expect(err.message).toContain('registry.example.test is neither loopback nor allowed plain http');
     // The token server never saw a request, with or without the password.
@@ -53,7 +56,12 @@ describe('credentials and plain-http token realms (issue 14.4)', () => {
   it('the same challenge answered with a 401 is refused before any token request', async () => {
     const auth = authenticator('registry.example.test');
     const url = new URL('https://registry.example.test/v2/team/app/manifests/v1');
-    await rejection(auth.onUnauthorized({ registry: 'registry.example.test', repository: 'team/app' }, challenge(), undefined, ctx('registry.example.test'), url, { codes: [] }), 'INSECURE_REGISTRY_REFUSED');
+    await rejection(
+      auth.onUnauthorized({ registry: 'registry.example.test', repository: 'team/app' }, challenge(), undefined, ctx('registry.example.test'), url, {
+        codes: [],
+      }),
+      'INSECURE_REGISTRY_REFUSED',
+    );
     expect(tokens.requests).toHaveLength(0);
   });
 

@@ -1,4 +1,13 @@
-import { closePushers, pushImage, startProxy, textReply, startRegistry, type PushedImage, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  pushImage,
+  startProxy,
+  textReply,
+  startRegistry,
+  type PushedImage,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { rejection, testClient } from './helpers';
 
 describe('redirects and where credentials may go', () => {
@@ -32,7 +41,9 @@ describe('redirects and where credentials may go', () => {
 
   it('does not send Authorization to a redirect target on another origin', async () => {
     front.setHook((req) =>
-      req.path.includes('/blobs/') ? { status: 307, headers: { location: `${storage.url}/bucket/${req.path.split('/').pop()}?X-Amz-Signature=abc` }, body: Buffer.alloc(0) } : undefined,
+      req.path.includes('/blobs/')
+        ? { status: 307, headers: { location: `${storage.url}/bucket/${req.path.split('/').pop()}?X-Amz-Signature=abc` }, body: Buffer.alloc(0) }
+        : undefined,
     );
     const client = testClient({ credentials: creds() });
     try {
@@ -50,7 +61,9 @@ describe('redirects and where credentials may go', () => {
 
   it('keeps Authorization on a redirect within the registry origin', async () => {
     front.setHook((req) =>
-      req.path.includes('/blobs/') && !req.url.includes('moved=1') ? { status: 302, headers: { location: `${req.url}?moved=1` }, body: Buffer.alloc(0) } : undefined,
+      req.path.includes('/blobs/') && !req.url.includes('moved=1')
+        ? { status: 302, headers: { location: `${req.url}?moved=1` }, body: Buffer.alloc(0) }
+        : undefined,
     );
     const client = testClient({ credentials: creds() });
     try {
@@ -64,7 +77,9 @@ describe('redirects and where credentials may go', () => {
   });
 
   it('refuses a redirect to plain http on a non-loopback host before connecting', async () => {
-    front.setHook((req) => (req.path.includes('/blobs/') ? { status: 302, headers: { location: 'http://storage.example.invalid/blob' }, body: Buffer.alloc(0) } : undefined));
+    front.setHook((req) =>
+      req.path.includes('/blobs/') ? { status: 302, headers: { location: 'http://storage.example.invalid/blob' }, body: Buffer.alloc(0) } : undefined,
+    );
     const client = testClient({ credentials: creds() });
     try {
       const err = await rejection(client.getBlob(ref(), image.layers[0]!.digest), 'INSECURE_REGISTRY_REFUSED');
@@ -84,7 +99,9 @@ describe('redirects and where credentials may go', () => {
 
   it('refuses a token realm on plain http off loopback, and credentials there', async () => {
     const challenge = (realm: string) => (req: { path: string }) =>
-      req.path.startsWith('/v2/cdn') ? { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}",service="x"` }, body: Buffer.alloc(0) } : undefined;
+      req.path.startsWith('/v2/cdn')
+        ? { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}",service="x"` }, body: Buffer.alloc(0) }
+        : undefined;
     front.setHook(challenge('http://auth.example.invalid/token'));
     const client = testClient();
     try {

@@ -1,4 +1,18 @@
-import { closePushers, jsonReply, pushArtifact, pushImage, pushIndex, startProxy, startRegistry, textReply, type PushedImage, type PushedManifest, type ProxyRequest, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  jsonReply,
+  pushArtifact,
+  pushImage,
+  pushIndex,
+  startProxy,
+  startRegistry,
+  textReply,
+  type PushedImage,
+  type PushedManifest,
+  type ProxyRequest,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { referrersTag } from '../../../src/registry';
 import { rejection, testClient } from './helpers';
 
@@ -106,7 +120,8 @@ describe('referrers', () => {
         const slice = matching.slice((page - 1) * 2, page * 2);
         const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.index.v1+json' };
         if (page * 2 < matching.length) {
-          headers.link = options.nextLink?.(page + 1, req) ?? `<${url.pathname}?page=${page + 1}${filter ? `&artifactType=${encodeURIComponent(filter)}` : ''}>; rel="next"`;
+          headers.link =
+            options.nextLink?.(page + 1, req) ?? `<${url.pathname}?page=${page + 1}${filter ? `&artifactType=${encodeURIComponent(filter)}` : ''}>; rel="next"`;
         }
         if (options.applyFilter && filter) headers['oci-filters-applied'] = 'artifactType';
         return jsonReply(200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: slice }, headers);
@@ -120,11 +135,12 @@ describe('referrers', () => {
         const listing = await client.listReferrers(ref(), image.digest);
         expect(listing.source).toBe('referrers-api');
         expect(listing.descriptors.map((d) => d.digest)).toEqual(descriptors.map((d) => d.digest));
-        expect(proxy.requests.filter((r) => r.path.includes('/referrers/')).map((r) => r.url).slice(-3)).toEqual([
-          `/v2/sig/app/referrers/${image.digest}`,
-          `/v2/sig/app/referrers/${image.digest}?page=2`,
-          `/v2/sig/app/referrers/${image.digest}?page=3`,
-        ]);
+        expect(
+          proxy.requests
+            .filter((r) => r.path.includes('/referrers/'))
+            .map((r) => r.url)
+            .slice(-3),
+        ).toEqual([`/v2/sig/app/referrers/${image.digest}`, `/v2/sig/app/referrers/${image.digest}?page=2`, `/v2/sig/app/referrers/${image.digest}?page=3`]);
       } finally {
         await client.close();
       }
@@ -145,7 +161,15 @@ describe('referrers', () => {
     });
 
     it('returns an empty API answer as it is, without trying the tag', async () => {
-      proxy.setHook((req) => (req.path.includes('/referrers/') ? jsonReply(200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }, { 'content-type': 'application/vnd.oci.image.index.v1+json' }) : undefined));
+      proxy.setHook((req) =>
+        req.path.includes('/referrers/')
+          ? jsonReply(
+              200,
+              { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] },
+              { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+            )
+          : undefined,
+      );
       const client = testClient();
       try {
         expect(await client.listReferrers(ref(), image.digest)).toEqual({ descriptors: [], source: 'referrers-api' });
@@ -193,7 +217,11 @@ describe('referrers', () => {
     it('rejects a malformed referrers index', async () => {
       proxy.setHook((req) =>
         req.path.includes('/referrers/')
-          ? jsonReply(200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ digest: 'nope' }] }, { 'content-type': 'application/vnd.oci.image.index.v1+json' })
+          ? jsonReply(
+              200,
+              { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ digest: 'nope' }] },
+              { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+            )
           : undefined,
       );
       const client = testClient();
@@ -209,7 +237,11 @@ describe('referrers', () => {
     const at = (repository = 'sig/app') => ({ registry: proxy.host, repository });
     const apiRequests = () => proxy.requests.filter((r) => r.path.includes('/referrers/'));
     const emptyIndex = () =>
-      jsonReply(200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+      jsonReply(
+        200,
+        { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] },
+        { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+      );
 
     it('calls that start together wait for one probe; without the API each then reads its tag', async () => {
       const client = testClient();
@@ -308,4 +340,3 @@ describe('referrers', () => {
     });
   });
 });
-

@@ -1,4 +1,14 @@
-import { closePushers, failTimes, pushImage, startProxy, startRegistry, textReply, type PushedImage, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  failTimes,
+  pushImage,
+  startProxy,
+  startRegistry,
+  textReply,
+  type PushedImage,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { rejection, testClient } from './helpers';
 
 describe('retries, timeouts and unreachable registries', () => {

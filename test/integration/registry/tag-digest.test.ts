@@ -1,5 +1,14 @@
 import { type RegistryClient } from '../../../src/registry';
-import { closePushers, pushImage, pushIndex, startProxy, startRegistry, type PushedImage, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  pushImage,
+  pushIndex,
+  startProxy,
+  startRegistry,
+  type PushedImage,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { rejection, testClient } from './helpers';
 
 /** RegistryClient.tagDigest: a tag's digest from a HEAD where the registry announces it, else from the manifest. */

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { type RegistryClient } from '../../../src/registry';
-import { closePushers, jsonReply, pushImage, startProxy, startRegistry, type PushedImage, type RunningProxy, type RunningRegistry } from '../../support/registry';
+import {
+  closePushers,
+  jsonReply,
+  pushImage,
+  startProxy,
+  startRegistry,
+  type PushedImage,
+  type RunningProxy,
+  type RunningRegistry,
+} from '../../support/registry';
 import { rejection, testClient } from './helpers';
 
 /** A registry that lies: a proxy rewrites what the real registry answers. */
@@ -134,7 +143,11 @@ describe('content a registry tampers with', () => {
 
   it('content that is not a manifest is MALFORMED_CONTENT', async () => {
     const serve = (body: unknown, contentType = 'application/vnd.oci.image.manifest.v1+json') =>
-      proxy.setHook((req) => (req.path.includes('/manifests/') ? { status: 200, headers: { 'content-type': contentType }, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) } : undefined));
+      proxy.setHook((req) =>
+        req.path.includes('/manifests/')
+          ? { status: 200, headers: { 'content-type': contentType }, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) }
+          : undefined,
+      );
     serve('<html>login</html>', 'text/html');
     await rejection(client.getManifest(repo(), 'v1'), 'MALFORMED_CONTENT');
     serve({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'sha256:x' }, layers: [] });
@@ -146,7 +159,9 @@ describe('content a registry tampers with', () => {
 
   it('a caller may accept its own media types', async () => {
     const custom = 'application/vnd.example.thing+json';
-    proxy.setHook((req) => (req.path.includes('/manifests/') ? jsonReply(200, { schemaVersion: 2, mediaType: custom, thing: 1 }, { 'content-type': custom }) : undefined));
+    proxy.setHook((req) =>
+      req.path.includes('/manifests/') ? jsonReply(200, { schemaVersion: 2, mediaType: custom, thing: 1 }, { 'content-type': custom }) : undefined,
+    );
     await rejection(client.getManifest(repo(), 'v1'), 'MALFORMED_CONTENT');
     const m = await client.getManifest(repo(), 'v1', { accept: [custom] });
     expect([m.mediaType, m.kind, m.json.thing]).toEqual([custom, 'other', 1]);

@@ -48,7 +48,10 @@ function policyObjects(): Json[] {
       apiVersion: 'policy.sigstore.dev/v1beta1',
       kind: 'ClusterImagePolicy',
       metadata: { name: 'release' },
-      spec: { images: [{ glob: `${registry.host}/audit/**` }, { glob: `${privateRegistry.host}/audit/**` }], authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }] },
+      spec: {
+        images: [{ glob: `${registry.host}/audit/**` }, { glob: `${privateRegistry.host}/audit/**` }],
+        authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }],
+      },
     },
     {
       apiVersion: 'policy.imgverify.dev/v1alpha1',
@@ -60,7 +63,12 @@ function policyObjects(): Json[] {
 }
 
 /** A Pod as the API server holds it once the kubelet reported its containers. */
-function createPod(namespace: string, name: string, containers: Array<{ name: string; image: string; imageID?: string; init?: boolean }>, extra: { phase?: string; pullSecrets?: string[] } = {}): void {
+function createPod(
+  namespace: string,
+  name: string,
+  containers: Array<{ name: string; image: string; imageID?: string; init?: boolean }>,
+  extra: { phase?: string; pullSecrets?: string[] } = {},
+): void {
   const pods = type('pods');
   const spec = {
     ...(containers.some((c) => c.init) ? { initContainers: containers.filter((c) => c.init).map(({ name: n, image }) => ({ name: n, image })) } : {}),
@@ -68,8 +76,18 @@ function createPod(namespace: string, name: string, containers: Array<{ name: st
     ...(extra.pullSecrets ? { imagePullSecrets: extra.pullSecrets.map((n) => ({ name: n })) } : {}),
   };
   const created = api.store.create(pods, namespace, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec });
-  const statuses = (init: boolean) => containers.filter((c) => !!c.init === init && c.imageID !== undefined).map((c) => ({ name: c.name, image: c.image, imageID: c.imageID, ready: true, restartCount: 0 }));
-  api.store.update(pods, namespace, name, { ...created, status: { phase: extra.phase ?? 'Running', initContainerStatuses: statuses(true), containerStatuses: statuses(false) } }, 'v1', { subresource: 'status' });
+  const statuses = (init: boolean) =>
+    containers
+      .filter((c) => !!c.init === init && c.imageID !== undefined)
+      .map((c) => ({ name: c.name, image: c.image, imageID: c.imageID, ready: true, restartCount: 0 }));
+  api.store.update(
+    pods,
+    namespace,
+    name,
+    { ...created, status: { phase: extra.phase ?? 'Running', initContainerStatuses: statuses(true), containerStatuses: statuses(false) } },
+    'v1',
+    { subresource: 'status' },
+  );
 }
 
 beforeAll(async () => {
@@ -108,10 +126,21 @@ beforeAll(async () => {
   images.movingSigned = await push(registry, 'audit/moving', 'v1', 'keyless');
   await push(registry, 'audit/moving', 'v1', 'none');
 
-  for (const o of policyObjects()) api.store.create(type(o.kind === 'ImagePolicy' ? 'imagepolicies.policy.imgverify.dev' : 'clusterimagepolicies.policy.sigstore.dev'), o.metadata.namespace, o);
+  for (const o of policyObjects())
+    api.store.create(
+      type(o.kind === 'ImagePolicy' ? 'imagepolicies.policy.imgverify.dev' : 'clusterimagepolicies.policy.sigstore.dev'),
+      o.metadata.namespace,
+      o,
+    );
   const { username, password } = privateRegistry.pushCredentials!;
   const dockerconfig = JSON.stringify({ auths: { [privateRegistry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } });
-  api.store.create(type('secrets'), 'team-b', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: 'team-b' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') } });
+  api.store.create(type('secrets'), 'team-b', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'regcred', namespace: 'team-b' },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') },
+  });
 
   // dockershim's shape (docker-pullable://), containerd's (repo@digest) and an image ID alone.
   createPod('team-a', 'a-signed', [{ name: 'app', image: images.signed.ref, imageID: `docker-pullable://${images.signed.at}` }]);
@@ -137,7 +166,12 @@ afterAll(async () => {
 const audit = (args: string[] = []) => runBuiltCli(['audit', '--kubeconfig', files.kubeconfig, '--trusted-root', files.root, ...args], {}, 120_000);
 
 interface AuditJson {
-  pods: Array<{ namespace: string; name: string; verdict: string; images: Array<{ container: string; image: string; source: string; note?: string; decision: { verdict: string; reason?: string } }> }>;
+  pods: Array<{
+    namespace: string;
+    name: string;
+    verdict: string;
+    images: Array<{ container: string; image: string; source: string; note?: string; decision: { verdict: string; reason?: string } }>;
+  }>;
   skipped: number;
   summary: { pods: Record<string, number>; images: Record<string, number> };
   reports?: { written: number; unchanged: number; failed: unknown[] };
@@ -157,7 +191,7 @@ const EXPECTED = {
   'team-b/local': 'allowed', // an image ID alone: the spec (pinned) is verified
 };
 
-test('the cluster\'s policies and the images Pods run: a verdict per Pod and per image; exit 1', async () => {
+test("the cluster's policies and the images Pods run: a verdict per Pod and per image; exit 1", async () => {
   const res = await audit(['-o', 'json']);
   expect(res.stderr).toBe('');
   expect(res.code).toBe(1);
@@ -177,19 +211,26 @@ test('the cluster\'s policies and the images Pods run: a verdict per Pod and per
   expect(json.pods.find((p) => p.name === 'a-signed')!.images[0]!.decision.reason).toContain('policy "team-a/needs-key"');
 });
 
-test('the table; --namespace narrows to one namespace; a policy folder instead of the cluster\'s gives the same verdicts', async () => {
+test("the table; --namespace narrows to one namespace; a policy folder instead of the cluster's gives the same verdicts", async () => {
   const res = await audit(['--namespace', 'team-a']);
   expect(res.code).toBe(1);
   const lines = res.stdout.split('\n');
   expect(lines[0]).toMatch(/^NAMESPACE\s+POD\s+IMAGE\s+VERDICT\s+WHY$/);
   expect(lines.filter((l) => l.startsWith('team-b'))).toEqual([]);
-  expect(res.stdout).toMatch(new RegExp(`^team-a\\s+a-dual\\s+${images.dual.ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@sha256:[0-9a-f]{64}\\s+ALLOWED\\s+release: verified`, 'm'));
+  expect(res.stdout).toMatch(
+    new RegExp(`^team-a\\s+a-dual\\s+${images.dual.ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@sha256:[0-9a-f]{64}\\s+ALLOWED\\s+release: verified`, 'm'),
+  );
   expect(res.stdout).toMatch(/^team-a\s+a-signed\s+\S+\s+DENIED\s+.*team-a\/needs-key/m);
   expect(res.stdout).toContain('2 pods (1 allowed, 0 warned, 1 denied)');
 
   const folder = join(work, 'policies');
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'policies.yaml'), policyObjects().map((o) => JSON.stringify(o)).join('\n---\n'));
+  writeFileSync(
+    join(folder, 'policies.yaml'),
+    policyObjects()
+      .map((o) => JSON.stringify(o))
+      .join('\n---\n'),
+  );
   const fromFolder = await audit(['--policies', folder, '-o', 'json']);
   expect(fromFolder.code).toBe(1);
   expect(verdicts(JSON.parse(fromFolder.stdout) as AuditJson)).toEqual(EXPECTED);
@@ -214,12 +255,28 @@ test('--write-reports: one OpenReports Report per namespace, one result per Pod;
   expect(first.code).toBe(1);
   expect((JSON.parse(first.stdout) as AuditJson).reports).toEqual({ written: 2, unchanged: 0, failed: [] });
   const teamB = api.store.get(reports, 'team-b', 'imgverify-images');
-  expect(teamB).toMatchObject({ apiVersion: 'openreports.io/v1alpha1', kind: 'Report', source: 'imgverify', summary: { pass: 4, fail: 1, warn: 0, error: 0, skip: 0 } });
+  expect(teamB).toMatchObject({
+    apiVersion: 'openreports.io/v1alpha1',
+    kind: 'Report',
+    source: 'imgverify',
+    summary: { pass: 4, fail: 1, warn: 0, error: 0, skip: 0 },
+  });
   expect(teamB.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'imgverify' });
   const multi = (teamB.results as Json[]).find((r) => r.resources[0].name === 'multi');
-  expect(multi).toMatchObject({ result: 'fail', policy: 'release', rule: 'verify-images', source: 'imgverify', resources: [{ apiVersion: 'v1', kind: 'Pod', name: 'multi', namespace: 'team-b' }] });
+  expect(multi).toMatchObject({
+    result: 'fail',
+    policy: 'release',
+    rule: 'verify-images',
+    source: 'imgverify',
+    resources: [{ apiVersion: 'v1', kind: 'Pod', name: 'multi', namespace: 'team-b' }],
+  });
   expect(multi.message).toMatch(/^1 of 3 images denied\./);
-  expect(multi.properties).toMatchObject({ 'image.initContainers.init': expect.stringMatching(/^allowed /), 'image.containers.app': expect.stringMatching(/^allowed /), 'image.containers.sidecar': expect.stringMatching(/^denied /), 'reason.containers.sidecar': expect.stringContaining('no signatures found') });
+  expect(multi.properties).toMatchObject({
+    'image.initContainers.init': expect.stringMatching(/^allowed /),
+    'image.containers.app': expect.stringMatching(/^allowed /),
+    'image.containers.sidecar': expect.stringMatching(/^denied /),
+    'reason.containers.sidecar': expect.stringContaining('no signatures found'),
+  });
   expect(api.store.get(reports, 'team-a', 'imgverify-images').summary).toMatchObject({ pass: 1, fail: 1 });
   // A run that finds the same writes nothing.
   expect((JSON.parse((await audit(['--write-reports', '-o', 'json'])).stdout) as AuditJson).reports).toEqual({ written: 0, unchanged: 2, failed: [] });
@@ -261,7 +318,21 @@ describe('the webhook audits continuously (--audit-interval)', () => {
 
   test('every interval, apart from admissions: metrics, Reports, and a signature deleted meanwhile turns the next run to fail', async () => {
     createPod('team-b', 'later', [{ name: 'app', image: images.revokedLater.ref, imageID: `${images.revokedLater.at}` }]);
-    webhook = await startWebhookProcess(['--tls-cert', files.cert, '--tls-key', files.key, '--trusted-root', files.root, '--kubeconfig', files.webhookKubeconfig, '--audit-interval', '2s', '--write-reports', '--log-level', 'info']);
+    webhook = await startWebhookProcess([
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+      '--trusted-root',
+      files.root,
+      '--kubeconfig',
+      files.webhookKubeconfig,
+      '--audit-interval',
+      '2s',
+      '--write-reports',
+      '--log-level',
+      'info',
+    ]);
     const client = new WebhookClient(`https://127.0.0.1:${webhook.port}`, files.caPem);
     const metric = async (line: RegExp): Promise<number | undefined> => {
       const text = (await client.get('/metrics')).text;
@@ -275,7 +346,8 @@ describe('the webhook audits continuously (--audit-interval)', () => {
       expect(await metric(/^imgverify_audit_pods\{verdict="allowed"\}/)).toBe(5);
       expect(await metric(/^imgverify_audit_last_run_timestamp_seconds /)).toBeGreaterThan(Date.now() / 1000 - 120);
       expect(await metric(/^imgverify_audit_last_run_duration_seconds /)).toBeGreaterThanOrEqual(0);
-      const later = () => (api.store.get(type('reports.openreports.io'), 'team-b', 'imgverify-images').results as Json[]).find((r) => r.resources[0].name === 'later');
+      const later = () =>
+        (api.store.get(type('reports.openreports.io'), 'team-b', 'imgverify-images').results as Json[]).find((r) => r.resources[0].name === 'later');
       await eventually(() => later()?.result === 'pass', 30_000, 'the Report lists Pod later as pass');
 
       await deleteManifest(registry, images.revokedLater.repo, images.revokedLater.signature!);

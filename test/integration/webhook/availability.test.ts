@@ -49,10 +49,30 @@ afterAll(async () => {
 });
 
 /** Starts `imgverify webhook` and resolves with its port once it listens. */
-async function startWebhook(extra: string[], nodeArgs: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; port: number; stderr: () => string; exited: Promise<number | null> }> {
+async function startWebhook(
+  extra: string[],
+  nodeArgs: string[] = [],
+): Promise<{ child: ChildProcessWithoutNullStreams; port: number; stderr: () => string; exited: Promise<number | null> }> {
   const child = spawn(
     process.execPath,
-    [...nodeArgs, BUILT_CLI, 'webhook', '--policies', files.policies, '--tls-cert', files.cert, '--tls-key', files.key, '--port', '0', '--host', '127.0.0.1', '--trusted-root', files.root, ...extra],
+    [
+      ...nodeArgs,
+      BUILT_CLI,
+      'webhook',
+      '--policies',
+      files.policies,
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--trusted-root',
+      files.root,
+      ...extra,
+    ],
     { env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent' } },
   );
   let stderr = '';
@@ -115,10 +135,17 @@ describe('a deadline never ends the process (issue 20.1)', () => {
       child.kill('SIGUSR2');
       await eventually(() => started.stderr().includes('planted bug'), 10_000, 'the rejection logged');
       child.kill('SIGUSR2');
-      await eventually(async () => /^imgverify_webhook_unhandled_rejections_total 2$/m.test((await client.get('/metrics')).text), 10_000, 'two rejections counted');
+      await eventually(
+        async () => /^imgverify_webhook_unhandled_rejections_total 2$/m.test((await client.get('/metrics')).text),
+        10_000,
+        'two rejections counted',
+      );
       expect(child.exitCode).toBeNull();
       expect((await client.get('/healthz')).status).toBe(200);
-      const line = started.stderr().split('\n').find((l) => l.includes('planted bug'))!;
+      const line = started
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes('planted bug'))!;
       expect(JSON.parse(line)).toMatchObject({ level: 'error', msg: 'unhandled promise rejection (a bug; the webhook keeps serving)', error: 'planted bug' });
     } finally {
       await client.close();
@@ -130,7 +157,9 @@ describe('a deadline never ends the process (issue 20.1)', () => {
   test('the CLI reports an unhandled rejection and finishes the command (policy test)', async () => {
     const plant = join(work, 'plant-now.js');
     writeFileSync(plant, "setImmediate(() => { Promise.reject(new Error('planted bug')); });\n");
-    const res = await runBuiltCli(['policy', 'test', '--policies', files.policies, '--trusted-root', files.root, '--timeout', '1s', images[0]!], { NODE_OPTIONS: `--require ${plant}` });
+    const res = await runBuiltCli(['policy', 'test', '--policies', files.policies, '--trusted-root', files.root, '--timeout', '1s', images[0]!], {
+      NODE_OPTIONS: `--require ${plant}`,
+    });
     expect(res.stderr).toBe('imgverify: internal error, ignored: an unhandled promise rejection: planted bug\n');
     expect(res.code).toBe(1);
     expect(res.stdout).toContain(`DENIED   ${images[0]}\n`);
@@ -169,7 +198,10 @@ class StuckBackend implements VerificationBackend {
     };
     return {
       // Each tag its own digest: no two requests share a verification.
-      resolve: async (ref) => `sha256:${createHash('sha256').update(ref.tag ?? '').digest('hex')}`,
+      resolve: async (ref) =>
+        `sha256:${createHash('sha256')
+          .update(ref.tag ?? '')
+          .digest('hex')}`,
       verify: (): Promise<ImageVerificationResult> => stuck(),
       verifyAttestations: () => stuck(),
     };
@@ -179,9 +211,20 @@ class StuckBackend implements VerificationBackend {
 describe('admissions in flight are bounded (issue 20.3)', () => {
   test('16 concurrent 3 MB AdmissionReviews: two are decided at once, the others wait and are refused with 429 (they took the webhook past 900 MB)', async () => {
     const dir = join(work, 'bounded-policies');
-    writeConfigMap(dir, { 'p.yaml': policyYaml('release', ['registry.test/**'], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
+    writeConfigMap(dir, {
+      'p.yaml': policyYaml('release', ['registry.test/**'], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]),
+    });
     const backend = new StuckBackend();
-    const server = await startWebhookServer({ policiesDir: dir, tlsCertFile: files.cert, tlsKeyFile: files.key, port: 0, host: '127.0.0.1', backend, timeoutMs: 3000, log: () => undefined });
+    const server = await startWebhookServer({
+      policiesDir: dir,
+      tlsCertFile: files.cert,
+      tlsKeyFile: files.key,
+      port: 0,
+      host: '127.0.0.1',
+      backend,
+      timeoutMs: 3000,
+      log: () => undefined,
+    });
     const client = new WebhookClient(server.url, ca.certPem);
     try {
       // A million empty objects in the Pod (about 3 MB; some 60 MB once parsed).

@@ -7,7 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli';
-import { closePushers, createCa, credentialProviderConfigYaml, installCredentialProviderPlugin, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
+import {
+  closePushers,
+  createCa,
+  credentialProviderConfigYaml,
+  installCredentialProviderPlugin,
+  issueServerCert,
+  startRegistry,
+  type RunningRegistry,
+  type TestCa,
+} from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
 import { admissionReview, applyPatch, policyYaml, startWebhookProcess, WebhookClient, workload, writeConfigMap, type WebhookProcess } from './helpers';
@@ -69,13 +78,20 @@ describe('imgverify webhook (built CLI process)', () => {
 
   test('serves admission over TLS with credentials from the docker config, and stops on SIGTERM', async () => {
     child = await startWebhookProcess([
-      '--policies', policies,
-      '--tls-cert', files.cert,
-      '--tls-key', files.key,
-      '--trusted-root', files.root,
-      '--docker-config', files.dockerConfig,
-      '--timeout', '5s',
-      '--log-level', 'debug',
+      '--policies',
+      policies,
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+      '--trusted-root',
+      files.root,
+      '--docker-config',
+      files.dockerConfig,
+      '--timeout',
+      '5s',
+      '--log-level',
+      'debug',
     ]);
     const port = child.port;
     const client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
@@ -89,7 +105,9 @@ describe('imgverify webhook (built CLI process)', () => {
 
       const denied = await client.review('/validate', admissionReview('Deployment', 'CREATE', workload('Deployment', { containers: [unsigned.ref] })));
       expect(denied.allowed).toBe(false);
-      expect(denied.status?.message).toContain(`${unsigned.ref} (${unsigned.digest}): policy "release": authority "frozen" (static): static: fail: not this one; authority "ci" (keyless): no signatures found`);
+      expect(denied.status?.message).toContain(
+        `${unsigned.ref} (${unsigned.digest}): policy "release": authority "frozen" (static): static: fail: not this one; authority "ci" (keyless): no signatures found`,
+      );
     } finally {
       await client.close();
     }
@@ -110,9 +128,22 @@ describe('imgverify webhook (built CLI process)', () => {
     writeConfigMap(secretA, { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('gh:x').toString('base64') } } }) });
     writeConfigMap(secretB, { '.dockerconfigjson': dockerconfigjson('stale') });
     child = await startWebhookProcess([
-      '--policies', policies, '--tls-cert', files.cert, '--tls-key', files.key,
-      '--trusted-root', files.root, '--timeout', '5s', '--log-level', 'debug',
-      '--registry-config', join(secretA, '.dockerconfigjson'), '--registry-config', join(secretB, '.dockerconfigjson'),
+      '--policies',
+      policies,
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+      '--trusted-root',
+      files.root,
+      '--timeout',
+      '5s',
+      '--log-level',
+      'debug',
+      '--registry-config',
+      join(secretA, '.dockerconfigjson'),
+      '--registry-config',
+      join(secretB, '.dockerconfigjson'),
     ]);
     const port = child.port;
     const client = new WebhookClient(`https://127.0.0.1:${port}`, ca.certPem);
@@ -154,8 +185,12 @@ describe('imgverify policy test', () => {
     expect(res.code).toBe(1);
     const lines = res.stdout.split('\n');
     expect(lines[0]).toBe(`1 policy from ${policies} (release.yaml)`);
-    expect(res.stdout).toContain(`ALLOWED  ${signed.ref} (${signed.digest})\n  policy "release" (enforce): passed, decided by authority "ci" (keyless): verified: a signature by ${SIGNER} (issuer ${ISSUER})\n    (authority "frozen" (static) failed first: static: fail: not this one)`);
-    expect(res.stdout).toContain(`DENIED   ${unsigned.ref} (${unsigned.digest})\n  policy "release" (enforce): failed\n    authority "frozen" (static): static: fail: not this one\n    authority "ci" (keyless): no signatures found`);
+    expect(res.stdout).toContain(
+      `ALLOWED  ${signed.ref} (${signed.digest})\n  policy "release" (enforce): passed, decided by authority "ci" (keyless): verified: a signature by ${SIGNER} (issuer ${ISSUER})\n    (authority "frozen" (static) failed first: static: fail: not this one)`,
+    );
+    expect(res.stdout).toContain(
+      `DENIED   ${unsigned.ref} (${unsigned.digest})\n  policy "release" (enforce): failed\n    authority "frozen" (static): static: fail: not this one\n    authority "ci" (keyless): no signatures found`,
+    );
     expect(res.stdout).toContain(`WARNED   ${stray}\n  no policy matches (no-match setting: warn)`);
   });
 
@@ -173,7 +208,9 @@ describe('imgverify policy test', () => {
 
   test('policies that do not load: exit 2 with each error', async () => {
     const bad = join(work, 'bad-policies');
-    writeConfigMap(bad, { 'x.yaml': 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\nspec: {images: [{glob: "**"}]}\n' });
+    writeConfigMap(bad, {
+      'x.yaml': 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\nspec: {images: [{glob: "**"}]}\n',
+    });
     const res = await runCli(['policy', 'test', '--policies', bad, 'nginx']);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities: missing field');
@@ -186,17 +223,21 @@ describe('imgverify policy test', () => {
     });
     const res = await runCli(['policy', 'test', '--policies', unknown, '--trusted-root', files.root, 'nginx']);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('error: x.yaml: document 0 (line 1): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.elsewhere.test"');
+    expect(res.stderr).toContain(
+      'error: x.yaml: document 0 (line 1): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.elsewhere.test"',
+    );
   });
 
-  test('signaturePullSecrets (Secrets of an admitted object\'s namespace) cannot be read by policy test: exit 2 naming the field', async () => {
+  test("signaturePullSecrets (Secrets of an admitted object's namespace) cannot be read by policy test: exit 2 naming the field", async () => {
     const dir = join(work, 'signature-pull-secrets');
     writeConfigMap(dir, {
       'x.yaml': `apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: x}\nspec:\n  images: [{glob: "**"}]\n  authorities: [{keyless: {identities: [{issuer: a, subject: b}]}, source: [{oci: registry.example/sigs}, {signaturePullSecrets: [{name: sigs}]}]}]\n`,
     });
     const res = await runCli(['policy', 'test', '--policies', dir, '--trusted-root', files.root, 'nginx']);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain("error: x.yaml: document 0 (line 1): spec.authorities[0].source[1].signaturePullSecrets: policy test cannot read Secrets of the admitted object's namespace");
+    expect(res.stderr).toContain(
+      "error: x.yaml: document 0 (line 1): spec.authorities[0].source[1].signaturePullSecrets: policy test cannot read Secrets of the admitted object's namespace",
+    );
   });
 
   test('an empty policy folder does not load (exit 2) unless --allow-empty-policies (issue 14.3)', async () => {
@@ -215,7 +256,19 @@ describe('imgverify policy test', () => {
     const plugin = installCredentialProviderPlugin(bin, 'registry-login', { auth: { [registry.host]: registry.pushCredentials! }, cacheKeyType: 'Registry' });
     const conf = join(work, 'credential-providers.yaml');
     writeFileSync(conf, credentialProviderConfigYaml([{ name: 'registry-login', matchImages: [registry.host], args: ['get-credentials'] }]));
-    const res = await runCli(['policy', 'test', '--policies', policies, '--trusted-root', files.root, '--image-credential-provider-config', conf, '--image-credential-provider-bin-dir', bin, signed.ref]);
+    const res = await runCli([
+      'policy',
+      'test',
+      '--policies',
+      policies,
+      '--trusted-root',
+      files.root,
+      '--image-credential-provider-config',
+      conf,
+      '--image-credential-provider-bin-dir',
+      bin,
+      signed.ref,
+    ]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`ALLOWED  ${signed.ref} (${signed.digest})`);

@@ -50,7 +50,8 @@ beforeAll(async () => {
       token: {
         anonymousPull: false,
         // sig-reader reads the signature repository only; puller everything else.
-        userPull: (user, repository) => user === 'pusher' || (user === 'puller' && !repository.startsWith('sigs/')) || (user === 'sig-reader' && repository.startsWith('sigs/')),
+        userPull: (user, repository) =>
+          user === 'pusher' || (user === 'puller' && !repository.startsWith('sigs/')) || (user === 'sig-reader' && repository.startsWith('sigs/')),
       },
     }),
     createCa('imgverify cluster pull secrets CA'),
@@ -64,7 +65,9 @@ beforeAll(async () => {
   const other = await pushTestImage(registry, 'sourced/app', 'v1');
   await pushSignatures(registry, 'sigs/sourced', other.digest, [sigstore.signImage({ digest: other.digest, identity: { email: SIGNER }, issuer: ISSUER })]);
   sourced = `${registry.host}/sourced/app:v1`;
-  caChain = sigstore.trustedRoot.certificateAuthorities[0]!.certChain.certificates.map((c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`).join('');
+  caChain = sigstore.trustedRoot.certificateAuthorities[0]!.certChain.certificates.map(
+    (c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`,
+  ).join('');
   const cert = await issueServerCert(ca);
   writeFileSync(join(work, 'tls.crt'), cert.certPem);
   writeFileSync(join(work, 'tls.key'), cert.keyPem);
@@ -89,8 +92,18 @@ afterAll(async () => {
 async function webhook(identity: Identity = webhookIdentity): Promise<WebhookClient> {
   const kubeconfig = writeKubeconfig(join(work, `kubeconfig-${running.length}`), api, api.token(identity), NS);
   const process = await startWebhookProcess([
-    '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--trusted-root', join(work, 'trusted_root.json'),
-    '--kubeconfig', kubeconfig, '--timeout', '5s', '--log-level', 'debug',
+    '--tls-cert',
+    join(work, 'tls.crt'),
+    '--tls-key',
+    join(work, 'tls.key'),
+    '--trusted-root',
+    join(work, 'trusted_root.json'),
+    '--kubeconfig',
+    kubeconfig,
+    '--timeout',
+    '5s',
+    '--log-level',
+    'debug',
   ]);
   const client = new WebhookClient(`https://127.0.0.1:${process.port}`, ca.certPem);
   running.push({ process, client });
@@ -127,7 +140,9 @@ test("a Pod's pull secret read from the cluster, created while the webhook runs 
   expect(teamA.length).toBeGreaterThan(0);
   // (A 404 is recorded without its verb.)
   expect(teamA.every((r) => r.method === 'GET' && (r.verb === undefined || r.verb === 'get') && r.query.watch === undefined)).toBe(true);
-  expect(new Set(teamA.map((r) => r.path))).toEqual(new Set(['/api/v1/namespaces/team-a/secrets/regcred', '/api/v1/namespaces/team-a/serviceaccounts/default']));
+  expect(new Set(teamA.map((r) => r.path))).toEqual(
+    new Set(['/api/v1/namespaces/team-a/secrets/regcred', '/api/v1/namespaces/team-a/serviceaccounts/default']),
+  );
   expect(teamA.every((r) => r.status === 200 || r.status === 404)).toBe(true);
 });
 
@@ -144,7 +159,10 @@ test("a Deployment's ServiceAccount's imagePullSecrets, in its own namespace onl
 
 test('without the RBAC rule for Secrets and ServiceAccounts the reads are refused (403), named in the denial', async () => {
   const rules = webhookIdentity.rules === 'admin' ? [] : webhookIdentity.rules;
-  const withoutPullSecrets: Identity = { ...webhookIdentity, rules: rules.filter((r) => !(r.resources.includes('serviceaccounts') && r.namespace === undefined)) };
+  const withoutPullSecrets: Identity = {
+    ...webhookIdentity,
+    rules: rules.filter((r) => !(r.resources.includes('serviceaccounts') && r.namespace === undefined)),
+  };
   expect((withoutPullSecrets.rules as readonly unknown[]).length).toBe(rules.length - 1);
   const client = await webhook(withoutPullSecrets);
   api.store.create(secrets(), 'team-b', dockerSecret('regcred', puller));
@@ -161,13 +179,24 @@ test("a policy's signaturePullSecrets, read from the cluster in the Pod's namesp
     metadata: { name: 'sourced' },
     spec: {
       images: [{ glob: `${registry.host}/sourced/**` }],
-      authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }, source: [{ oci: `${registry.host}/sigs/sourced`, signaturePullSecrets: [{ name: 'sig-creds' }] }] }],
+      authorities: [
+        {
+          name: 'ci',
+          keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] },
+          source: [{ oci: `${registry.host}/sigs/sourced`, signaturePullSecrets: [{ name: 'sig-creds' }] }],
+        },
+      ],
     },
   });
   // policy-controller's corpus policy: its ca-cert Secret in the webhook's namespace, its
   // signaturePullSecrets (examplePullSecret) read at admission in the object's namespace.
   api.store.create(secrets(), NS, { metadata: { name: 'ca-cert-secret' }, stringData: { 'ca.pem': caChain } });
-  api.store.create(cips, undefined, parseYaml(readFileSync(fixturePath('policy-controller', 'test', 'testdata', 'policy-controller', 'valid', 'valid-keyless-with-source.yaml'), 'utf8')), 'v1alpha1');
+  api.store.create(
+    cips,
+    undefined,
+    parseYaml(readFileSync(fixturePath('policy-controller', 'test', 'testdata', 'policy-controller', 'valid', 'valid-keyless-with-source.yaml'), 'utf8')),
+    'v1alpha1',
+  );
   const client = await webhook();
   const ready = (name: string) => api.store.get(cips, undefined, name)?.status?.conditions?.find((c: Json) => c.type === 'Ready')?.status;
   await eventually(() => ready('sourced') === 'True' && ready('image-policy') === 'True', 15_000, 'both policies Ready');
@@ -181,11 +210,25 @@ test("a policy's signaturePullSecrets, read from the cluster in the Pod's namesp
   api.store.create(secrets(), 'team-c', dockerSecret('sig-creds', sigReader));
   await eventually(async () => (await client.review('/validate', review())).allowed, 15_000, 'the created signature pull secret is used');
   const reads = new Set(api.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/team-c/')).map((r) => `${r.method} ${r.path}`));
-  expect(reads).toEqual(new Set(['GET /api/v1/namespaces/team-c/secrets/regcred', 'GET /api/v1/namespaces/team-c/serviceaccounts/default', 'GET /api/v1/namespaces/team-c/secrets/sig-creds']));
+  expect(reads).toEqual(
+    new Set([
+      'GET /api/v1/namespaces/team-c/secrets/regcred',
+      'GET /api/v1/namespaces/team-c/serviceaccounts/default',
+      'GET /api/v1/namespaces/team-c/secrets/sig-creds',
+    ]),
+  );
   // Apply-time validation lets such a policy through.
   const object = { ...api.store.get(cips, undefined, 'sourced'), metadata: { name: 'sourced-again' } };
   const base = admissionReview('Pod', 'CREATE', object);
-  const policyReview = { ...base, request: { ...base.request, kind: { group: 'policy.sigstore.dev', version: 'v1beta1', kind: 'ClusterImagePolicy' }, resource: { group: 'policy.sigstore.dev', version: 'v1beta1', resource: 'clusterimagepolicies' }, namespace: undefined } };
+  const policyReview = {
+    ...base,
+    request: {
+      ...base.request,
+      kind: { group: 'policy.sigstore.dev', version: 'v1beta1', kind: 'ClusterImagePolicy' },
+      resource: { group: 'policy.sigstore.dev', version: 'v1beta1', resource: 'clusterimagepolicies' },
+      namespace: undefined,
+    },
+  };
   const applied = await client.review('/validate', policyReview);
   expect(applied.status?.message).toBeUndefined();
   expect(applied.allowed).toBe(true);

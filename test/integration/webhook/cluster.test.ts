@@ -47,7 +47,11 @@ const keyless = { keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imgverify-cluster-'));
-  [registry, ca, api] = await Promise.all([startRegistry(), createCa('imgverify cluster-mode test CA'), startKubeApi({ namespaces: ['default', 'kube-system', NS, 'team-a'] })]);
+  [registry, ca, api] = await Promise.all([
+    startRegistry(),
+    createCa('imgverify cluster-mode test CA'),
+    startKubeApi({ namespaces: ['default', 'kube-system', NS, 'team-a'] }),
+  ]);
   sigstore = createTestSigstore();
   const cert = await issueServerCert(ca);
   // The webhook's identity: exactly what deploy/rbac.yaml grants its service account.
@@ -83,7 +87,21 @@ afterEach(async () => {
 
 async function webhook(extra: string[] = []): Promise<{ process: WebhookProcess; client: WebhookClient }> {
   // --trusted-root: the private test Sigstore is the default trust (TrustRoots add to it).
-  const process = await startWebhookProcess(['--tls-cert', files.cert, '--tls-key', files.key, '--trusted-root', files.root, '--timeout', '5s', '--kubeconfig', files.kubeconfig, '--log-level', 'debug', ...extra]);
+  const process = await startWebhookProcess([
+    '--tls-cert',
+    files.cert,
+    '--tls-key',
+    files.key,
+    '--trusted-root',
+    files.root,
+    '--timeout',
+    '5s',
+    '--kubeconfig',
+    files.kubeconfig,
+    '--log-level',
+    'debug',
+    ...extra,
+  ]);
   running.push(process);
   return { process, client: new WebhookClient(`https://127.0.0.1:${process.port}`, ca.certPem) };
 }
@@ -113,15 +131,23 @@ async function readyz(client: WebhookClient): Promise<{ status: number; text: st
 
 function readyCondition(type: ReturnType<typeof cips>, name: string): Json {
   const object = api.store.get(type, undefined, name);
-  return { observedGeneration: object.status?.observedGeneration, generation: object.metadata.generation, ready: object.status?.conditions?.find((c: Json) => c.type === 'Ready') };
+  return {
+    observedGeneration: object.status?.observedGeneration,
+    generation: object.metadata.generation,
+    ready: object.status?.conditions?.find((c: Json) => c.type === 'Ready'),
+  };
 }
 
 async function condition(type: ReturnType<typeof cips>, name: string, status: 'True' | 'False'): Promise<Json> {
   let last: Json;
-  await eventually(() => {
-    last = readyCondition(type, name);
-    return last.ready?.status === status && last.observedGeneration === last.generation;
-  }, 15_000, `${type.kind} ${name} Ready ${status} (last: ${JSON.stringify(readyCondition(type, name))})`);
+  await eventually(
+    () => {
+      last = readyCondition(type, name);
+      return last.ready?.status === status && last.observedGeneration === last.generation;
+    },
+    15_000,
+    `${type.kind} ${name} Ready ${status} (last: ${JSON.stringify(readyCondition(type, name))})`,
+  );
   return last!;
 }
 
@@ -147,11 +173,18 @@ test('reads the cluster: not ready without a policy; policies and Secrets take e
     const unsigned = await decide(client, images.unsigned.ref);
     expect(unsigned.allowed).toBe(false);
     expect(unsigned.message).toContain('policy "release"');
-    expect(api.requests.some((r) => r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies` && r.verb === 'watch' && r.query.allowWatchBookmarks === 'true')).toBe(true);
+    expect(
+      api.requests.some((r) => r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies` && r.verb === 'watch' && r.query.allowWatchBookmarks === 'true'),
+    ).toBe(true);
 
     // Status through the status subresource: Ready True for generation 1.
-    expect(await condition(cips(), 'release', 'True')).toMatchObject({ observedGeneration: 1, ready: { type: 'Ready', status: 'True', lastTransitionTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) } });
-    expect(api.requests.filter((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/release/status` && r.status === 200)).toHaveLength(1);
+    expect(await condition(cips(), 'release', 'True')).toMatchObject({
+      observedGeneration: 1,
+      ready: { type: 'Ready', status: 'True', lastTransitionTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) },
+    });
+    expect(
+      api.requests.filter((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/release/status` && r.status === 200),
+    ).toHaveLength(1);
 
     // key.secretRef: a Secret of the webhook's namespace with exactly one entry.
     api.store.create(secrets(), NS, { metadata: { name: 'release-key' }, stringData: { 'cosign.pub': pemOf(releaseKeys) } });
@@ -164,7 +197,10 @@ test('reads the cluster: not ready without a policy; policies and Secrets take e
     // Two entries: not loadable, not enforced (the image then matches no policy), status says why.
     api.store.patch(secrets(), NS, 'release-key', 'merge', { data: { 'cosign.pub': Buffer.from(pemOf(releaseKeys)).toString('base64'), extra: 'eA==' } });
     const keyed = await condition(cips(), 'keyed', 'False');
-    expect(keyed.ready).toMatchObject({ reason: 'InliningKeysFailed', message: expect.stringContaining('spec.authorities[0].key.secretRef: Secret "release-key" contains multiple data entries') });
+    expect(keyed.ready).toMatchObject({
+      reason: 'InliningKeysFailed',
+      message: expect.stringContaining('spec.authorities[0].key.secretRef: Secret "release-key" contains multiple data entries'),
+    });
     await until(client, images.keyed.ref, false, 'no policy for the keyed image', 'no ClusterImagePolicy matches the image');
     // The other policy is untouched.
     expect((await decide(client, images.signed.ref)).allowed).toBe(true);
@@ -181,37 +217,67 @@ test('reads the cluster: not ready without a policy; policies and Secrets take e
 
     // A spec change: generation 2, observed; the signer required changes, the image is denied.
     const release = api.store.get(cips(), undefined, 'release');
-    api.store.update(cips(), undefined, 'release', { ...release, spec: { ...release.spec, authorities: [{ name: 'main', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }] } });
+    api.store.update(cips(), undefined, 'release', {
+      ...release,
+      spec: { ...release.spec, authorities: [{ name: 'main', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }] },
+    });
     await until(client, images.signed.ref, false, 'the signed image denied under the new signer', 'someone-else@example.test');
     expect(await condition(cips(), 'release', 'True')).toMatchObject({ observedGeneration: 2, generation: 2 });
     api.store.delete(cips(), undefined, 'release');
     await until(client, images.signed.ref, false, 'no policy after the delete', 'no ClusterImagePolicy matches the image');
 
     // A TrustRoot, and a policy that names it.
-    api.store.create(trustRoots(), undefined, { apiVersion: `${GROUP}/v1alpha1`, kind: 'TrustRoot', metadata: { name: 'private' }, spec: { sigstoreKeys: sigstoreKeys(sigstore) } });
+    api.store.create(trustRoots(), undefined, {
+      apiVersion: `${GROUP}/v1alpha1`,
+      kind: 'TrustRoot',
+      metadata: { name: 'private' },
+      spec: { sigstoreKeys: sigstoreKeys(sigstore) },
+    });
     api.store.create(cips(), undefined, cip('rooted', `${registry.host}/cluster/rooted-*`, { keyless: { ...keyless.keyless, trustRootRef: 'private' } }));
     await until(client, images.rooted.ref, true, 'the image verified under the TrustRoot');
     await condition(trustRoots(), 'private', 'True');
     await condition(cips(), 'rooted', 'True');
     // A policy naming a TrustRoot that does not exist is not enforced, and says so.
     api.store.create(cips(), undefined, cip('dangling', `${registry.host}/cluster/nothing-*`, { keyless: { ...keyless.keyless, trustRootRef: 'missing' } }));
-    expect((await condition(cips(), 'dangling', 'False')).ready).toMatchObject({ reason: 'TrustRootNotReady', message: 'spec.authorities[0].keyless.trustRootRef: no TrustRoot named "missing" that loads' });
+    expect((await condition(cips(), 'dangling', 'False')).ready).toMatchObject({
+      reason: 'TrustRootNotReady',
+      message: 'spec.authorities[0].keyless.trustRootRef: no TrustRoot named "missing" that loads',
+    });
     // So is one whose ctlog.url no trust root of the webhook lists; the others are untouched.
     api.store.create(cips(), undefined, cip('elsewhere', `${registry.host}/cluster/nothing-*`, { ...keyless, ctlog: { url: 'https://rekor.elsewhere.test' } }));
-    expect((await condition(cips(), 'elsewhere', 'False')).ready).toMatchObject({ reason: 'TrustRootNotReady', message: expect.stringMatching(/^spec\.authorities\[0\]\.ctlog\.url: no trust root of the webhook lists the Rekor URL "https:\/\/rekor\.elsewhere\.test"/) });
+    expect((await condition(cips(), 'elsewhere', 'False')).ready).toMatchObject({
+      reason: 'TrustRootNotReady',
+      message: expect.stringMatching(
+        /^spec\.authorities\[0\]\.ctlog\.url: no trust root of the webhook lists the Rekor URL "https:\/\/rekor\.elsewhere\.test"/,
+      ),
+    });
     expect((await decide(client, images.rooted.ref)).allowed).toBe(true);
 
     // Apply-time validation: an AdmissionReview for a ClusterImagePolicy, with the loader's messages.
-    const review = (object: Json) => ({ ...admissionReview('Pod', 'CREATE', object), request: { ...admissionReview('Pod', 'CREATE', object).request, kind: { group: GROUP, version: 'v1beta1', kind: object.kind }, resource: { group: GROUP, version: 'v1beta1', resource: 'clusterimagepolicies' }, namespace: undefined } });
+    const review = (object: Json) => ({
+      ...admissionReview('Pod', 'CREATE', object),
+      request: {
+        ...admissionReview('Pod', 'CREATE', object).request,
+        kind: { group: GROUP, version: 'v1beta1', kind: object.kind },
+        resource: { group: GROUP, version: 'v1beta1', resource: 'clusterimagepolicies' },
+        namespace: undefined,
+      },
+    });
     const invalid = await client.review('/validate', review(cip('typo', 'x/**', { keyless: { identities: [{ issuer: ISSUER }] }, surprise: 1 })));
     expect(invalid.allowed).toBe(false);
-    expect(invalid.status?.message).toBe('imgverify: ClusterImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field; spec.authorities[0].keyless.identities[0]: missing field(s): one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required');
+    expect(invalid.status?.message).toBe(
+      'imgverify: ClusterImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field; spec.authorities[0].keyless.identities[0]: missing field(s): one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required',
+    );
     const withSecret = await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'release-key' } } })));
     expect(withSecret.allowed).toBe(true);
     // A Secret that may come later is not an error when applying; one that exists is checked.
     expect((await client.review('/validate', review(cip('later', 'x/**', { key: { secretRef: { name: 'created-later' } } })) as never)).allowed).toBe(true);
     api.store.create(secrets(), NS, { metadata: { name: 'two-entries' }, stringData: { a: 'x', b: 'y' } });
-    await eventually(async () => !(await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'two-entries' } } })))).allowed, 10_000, 'a Secret checked at apply time');
+    await eventually(
+      async () => !(await client.review('/validate', review(cip('typo', 'x/**', { key: { secretRef: { name: 'two-entries' } } })))).allowed,
+      10_000,
+      'a Secret checked at apply time',
+    );
 
     expect(process.stderr()).not.toContain(api.adminToken);
   } finally {
@@ -249,11 +315,22 @@ test("ImagePolicies: a namespace's own policies apply to its objects in addition
 
     // A broken one is not enforced, says why, and does not stop the others.
     api.store.create(imagePolicies(), 'default', ip('default', 'broken', { key: { data: 'not a key' } }));
-    await eventually(() => api.store.get(imagePolicies(), 'default', 'broken').status?.conditions?.[0]?.status === 'False', 15_000, 'the broken ImagePolicy Ready False');
-    expect(api.store.get(imagePolicies(), 'default', 'broken').status.conditions[0]).toMatchObject({ reason: 'InvalidSpec', message: expect.stringContaining('spec.authorities[0].key.data: not a PEM public key') });
+    await eventually(
+      () => api.store.get(imagePolicies(), 'default', 'broken').status?.conditions?.[0]?.status === 'False',
+      15_000,
+      'the broken ImagePolicy Ready False',
+    );
+    expect(api.store.get(imagePolicies(), 'default', 'broken').status.conditions[0]).toMatchObject({
+      reason: 'InvalidSpec',
+      message: expect.stringContaining('spec.authorities[0].key.data: not a PEM public key'),
+    });
     // A secretRef is refused in a namespace's policy (it would read the webhook's Secrets).
     api.store.create(imagePolicies(), 'default', ip('default', 'secretive', { key: { secretRef: { name: 'release-key' } } }));
-    await eventually(() => api.store.get(imagePolicies(), 'default', 'secretive').status?.conditions?.[0]?.status === 'False', 15_000, 'the secretRef ImagePolicy Ready False');
+    await eventually(
+      () => api.store.get(imagePolicies(), 'default', 'secretive').status?.conditions?.[0]?.status === 'False',
+      15_000,
+      'the secretRef ImagePolicy Ready False',
+    );
     expect((await inNamespace('default', images.signed.ref)).allowed).toBe(true);
 
     // Deleted: team-a's images need the cluster's policy only again.
@@ -263,10 +340,21 @@ test("ImagePolicies: a namespace's own policies apply to its objects in addition
     // Apply-time validation of an ImagePolicy object.
     const review = (object: Json) => {
       const base = admissionReview('Pod', 'CREATE', object);
-      return { ...base, request: { ...base.request, kind: { group: 'policy.imgverify.dev', version: 'v1alpha1', kind: 'ImagePolicy' }, resource: { group: 'policy.imgverify.dev', version: 'v1alpha1', resource: 'imagepolicies' }, namespace: 'team-a' } };
+      return {
+        ...base,
+        request: {
+          ...base.request,
+          kind: { group: 'policy.imgverify.dev', version: 'v1alpha1', kind: 'ImagePolicy' },
+          resource: { group: 'policy.imgverify.dev', version: 'v1alpha1', resource: 'imagepolicies' },
+          namespace: 'team-a',
+        },
+      };
     };
     const invalid = await client.review('/validate', review(ip('team-a', 'typo', { key: { data: pemOf(releaseKeys) }, surprise: 1 })));
-    expect([invalid.allowed, invalid.status?.message]).toEqual([false, 'imgverify: ImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field']);
+    expect([invalid.allowed, invalid.status?.message]).toEqual([
+      false,
+      'imgverify: ImagePolicy "typo" is invalid: spec.authorities[0].surprise: unknown field',
+    ]);
     expect((await client.review('/validate', review(ip('team-a', 'fine', { key: { data: pemOf(releaseKeys) } })))).allowed).toBe(true);
     expect(api.requests.some((r) => r.path === '/apis/policy.imgverify.dev/v1alpha1/imagepolicies' && r.verb === 'watch')).toBe(true);
   } finally {
@@ -362,8 +450,30 @@ test('usage: cluster flags with --policies, and no configuration at all, are exi
   // The periodic audit's flags.
   const reportsAlone = await runBuiltCli(['webhook', '--kubeconfig', files.kubeconfig, '--tls-cert', files.cert, '--tls-key', files.key, '--write-reports']);
   expect([reportsAlone.code, reportsAlone.stderr]).toEqual([2, expect.stringContaining('--write-reports goes with --audit-interval')]);
-  const tooOften = await runBuiltCli(['webhook', '--kubeconfig', files.kubeconfig, '--tls-cert', files.cert, '--tls-key', files.key, '--audit-interval', '500ms']);
+  const tooOften = await runBuiltCli([
+    'webhook',
+    '--kubeconfig',
+    files.kubeconfig,
+    '--tls-cert',
+    files.cert,
+    '--tls-key',
+    files.key,
+    '--audit-interval',
+    '500ms',
+  ]);
   expect([tooOften.code, tooOften.stderr]).toEqual([2, expect.stringContaining('--audit-interval must be at least 1s')]);
-  const folderNamespace = await runBuiltCli(['webhook', '--policies', work, '--namespace', 'x', '--audit-interval', '1m', '--tls-cert', files.cert, '--tls-key', files.key]);
+  const folderNamespace = await runBuiltCli([
+    'webhook',
+    '--policies',
+    work,
+    '--namespace',
+    'x',
+    '--audit-interval',
+    '1m',
+    '--tls-cert',
+    files.cert,
+    '--tls-key',
+    files.key,
+  ]);
   expect([folderNamespace.code, folderNamespace.stderr]).toEqual([2, expect.stringContaining('--namespace reads policies from the cluster')]);
 });

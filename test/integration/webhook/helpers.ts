@@ -75,7 +75,12 @@ export interface AuthoritySpec {
 export function policyYaml(name: string, globs: string[], authorities: AuthoritySpec[], mode: 'enforce' | 'warn' = 'enforce'): string {
   // JSON is YAML: no quoting surprises for globs and PEM data.
   return `${JSON.stringify(
-    { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { mode, images: globs.map((glob) => ({ glob })), authorities } },
+    {
+      apiVersion: 'policy.sigstore.dev/v1beta1',
+      kind: 'ClusterImagePolicy',
+      metadata: { name },
+      spec: { mode, images: globs.map((glob) => ({ glob })), authorities },
+    },
     null,
     2,
   )}\n`;
@@ -116,9 +121,19 @@ export function workload(kind: WorkloadKind, c: Containers, name = 'demo'): Reco
     case 'Pod':
       return { apiVersion, kind, metadata, spec: podSpec(c) };
     case 'Deployment':
-      return { apiVersion, kind, metadata, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(c) } } };
+      return {
+        apiVersion,
+        kind,
+        metadata,
+        spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(c) } },
+      };
     case 'CronJob':
-      return { apiVersion, kind, metadata, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(c), restartPolicy: 'OnFailure' } } } } } };
+      return {
+        apiVersion,
+        kind,
+        metadata,
+        spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(c), restartPolicy: 'OnFailure' } } } } },
+      };
     case 'ConfigMap':
       return { apiVersion, kind, metadata, data: { image: c.containers[0] ?? '' } };
   }
@@ -172,7 +187,11 @@ export class WebhookClient {
     this.agent = new Agent({ connect: { ca } });
   }
 
-  async post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; text: string; ms: number }> {
+  async post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ): Promise<{ status: number; text: string; ms: number }> {
     const started = Date.now();
     const res = await request(`${this.baseUrl}${path}`, {
       method: 'POST',
@@ -246,13 +265,21 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 // --- TrustRoot specs -----------------------------------------------------------------------------
 
 export const b64 = (text: string | Buffer): string => Buffer.from(text).toString('base64');
-export const pem = (der: Buffer, label = 'CERTIFICATE'): string => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+export const pem = (der: Buffer, label = 'CERTIFICATE'): string =>
+  `-----BEGIN ${label}-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END ${label}-----\n`;
 
 /** A test Sigstore instance as a TrustRoot `sigstoreKeys` spec (PEM fields base64-encoded, as the CRD's []byte). */
 export function sigstoreKeys(sigstore: TestSigstore, withLogs = true): Record<string, unknown> {
   const root = sigstore.trustedRoot;
   const chain = (certs: Array<{ rawBytes: string }>) => b64(certs.map((c) => pem(Buffer.from(c.rawBytes, 'base64'))).join(''));
-  const log = (l: (typeof root.tlogs)[number]) => ({ baseURL: l.baseUrl, hashAlgorithm: 'sha256', publicKey: b64(pem(Buffer.from(l.publicKey.rawBytes, 'base64'), 'PUBLIC KEY')) });
+  const log = (l: (typeof root.tlogs)[number]) => ({
+    baseURL: l.baseUrl,
+    hashAlgorithm: 'sha256',
+    publicKey: b64(pem(Buffer.from(l.publicKey.rawBytes, 'base64'), 'PUBLIC KEY')),
+  });
   return {
     certificateAuthorities: root.certificateAuthorities.map((ca) => ({ subject: ca.subject, uri: ca.uri, certChain: chain(ca.certChain.certificates) })),
     ...(withLogs ? { tLogs: root.tlogs.map(log), ctLogs: root.ctlogs.map(log) } : {}),
@@ -321,7 +348,11 @@ export async function startWebhookProcess(args: readonly string[], env: NodeJS.P
  * that reads admitted objects' Secrets from `objectCredentials`, keeping them briefly (400 ms,
  * missing ones 200 ms) so that tests see changes soon.
  */
-export function startPullSecretWebhook(work: string, objectCredentials: ObjectCredentialSource, options: Partial<WebhookServerOptions> = {}): Promise<RunningWebhookServer> {
+export function startPullSecretWebhook(
+  work: string,
+  objectCredentials: ObjectCredentialSource,
+  options: Partial<WebhookServerOptions> = {},
+): Promise<RunningWebhookServer> {
   return startWebhookServer({
     policiesDir: join(work, 'policies'),
     tlsCertFile: join(work, 'tls.crt'),

@@ -90,17 +90,37 @@ describe('the connection', () => {
     const root = join(work, 'pod-and-kubeconfig');
     const { env } = writeServiceAccount(root, api, 'wrong-token', 'from-pod');
     const file = writeKubeconfig(join(work, 'kubeconfig'), api, api.adminToken, 'from-context');
-    expect(await connect({ serviceAccountRoot: root, kubeconfig: file, env: {} })).toMatchObject({ source: `kubeconfig ${file}`, namespace: 'from-context', served: ['v1beta1', 'v1alpha1'] });
-    expect(await connect({ serviceAccountRoot: root, env: { ...env, KUBECONFIG: `${join(work, 'absent')}:${file}` } })).toMatchObject({ source: `kubeconfig ${file}`, namespace: 'from-context' });
+    expect(await connect({ serviceAccountRoot: root, kubeconfig: file, env: {} })).toMatchObject({
+      source: `kubeconfig ${file}`,
+      namespace: 'from-context',
+      served: ['v1beta1', 'v1alpha1'],
+    });
+    expect(await connect({ serviceAccountRoot: root, env: { ...env, KUBECONFIG: `${join(work, 'absent')}:${file}` } })).toMatchObject({
+      source: `kubeconfig ${file}`,
+      namespace: 'from-context',
+    });
     const noNamespace = writeKubeconfig(join(work, 'kubeconfig-no-ns'), api, api.adminToken);
     expect(await connect({ kubeconfig: noNamespace, env: {} })).toMatchObject({ namespace: 'imgverify-system' });
   });
 
   test('refused without any configuration, for a missing file, and for plain http to a remote server', async () => {
     expect(await connect({ env: {} })).toMatchObject({ code: 'INVALID_OPTIONS', error: expect.stringContaining('no Kubernetes API configuration') });
-    expect(await connect({ kubeconfig: join(work, 'absent'), env: {} })).toMatchObject({ code: 'INVALID_OPTIONS', error: expect.stringContaining('no such file') });
+    expect(await connect({ kubeconfig: join(work, 'absent'), env: {} })).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      error: expect.stringContaining('no such file'),
+    });
     const http = join(work, 'kubeconfig-http');
-    writeFileSync(http, JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'http://kube.example.test:8080' } }], users: [{ name: 'u', user: { token: 'secret' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
+    writeFileSync(
+      http,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'http://kube.example.test:8080' } }],
+        users: [{ name: 'u', user: { token: 'secret' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
     expect(await connect({ kubeconfig: http, env: {} })).toMatchObject({ code: 'INVALID_OPTIONS', error: expect.stringContaining('is not https') });
   });
 });

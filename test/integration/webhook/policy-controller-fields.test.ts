@@ -60,7 +60,9 @@ async function image(prefix: string, sign: (digest: string) => CosignLayer[], wh
 
 const keySigned =
   (opts: { tlog: boolean; hash?: SigningHashName; privateKey?: KeyObject }) =>
-  (digest: string): CosignLayer[] => [sigstore.signImageWithKey({ digest, privateKey: opts.privateKey ?? keys.privateKey, tlog: opts.tlog, ...(opts.hash ? { hash: opts.hash } : {}) })];
+  (digest: string): CosignLayer[] => [
+    sigstore.signImageWithKey({ digest, privateKey: opts.privateKey ?? keys.privateKey, tlog: opts.tlog, ...(opts.hash ? { hash: opts.hash } : {}) }),
+  ];
 const keylessSigned =
   (opts: { tlog?: boolean; by?: TestSigstore } = {}) =>
   (digest: string): CosignLayer[] => [(opts.by ?? sigstore).signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, tlog: opts.tlog ?? true })];
@@ -223,7 +225,7 @@ describe('source[].oci', () => {
 });
 
 describe('source[].tagPrefix', () => {
-  test('signatures under the prefixed tag admit the image; under cosign\'s plain tag they do not count', async () => {
+  test("signatures under the prefixed tag admit the image; under cosign's plain tag they do not count", async () => {
     const prefixed = await admit(await image('prefixed', keylessSigned(), { tagPrefix: 'sigprefix' }));
     expect(prefixed.status?.message).toBeUndefined();
     expect(prefixed.allowed).toBe(true);
@@ -233,14 +235,17 @@ describe('source[].tagPrefix', () => {
   });
 });
 
-describe('spec.match: the admitted resource and the object\'s own labels', () => {
+describe("spec.match: the admitted resource and the object's own labels", () => {
   let ref: string;
   beforeAll(async () => {
     ref = await image('match', () => []);
   });
 
   const deployment = (objectLabels: Record<string, string>, templateLabels: Record<string, string>) => {
-    const d = workload('Deployment', { containers: [ref] }) as { metadata: { labels: Record<string, string> }; spec: { template: { metadata: { labels: Record<string, string> } } } };
+    const d = workload('Deployment', { containers: [ref] }) as {
+      metadata: { labels: Record<string, string> };
+      spec: { template: { metadata: { labels: Record<string, string> } } };
+    };
     d.metadata.labels = objectLabels;
     d.spec.template.metadata.labels = templateLabels;
     return d;
@@ -252,7 +257,7 @@ describe('spec.match: the admitted resource and the object\'s own labels', () =>
     expect(answer.status?.message).toContain('team a deployments are frozen');
   });
 
-  test("a Deployment whose pod template (not the Deployment) is labelled team=a is not", async () => {
+  test('a Deployment whose pod template (not the Deployment) is labelled team=a is not', async () => {
     const answer = await admit(ref, 'Deployment', deployment({ team: 'b' }, { team: 'a' }));
     expect(answer.status?.message).toBeUndefined();
     expect(answer.allowed).toBe(true);
@@ -273,11 +278,13 @@ describe('ctlog.url and keyless.url name trust roots', () => {
     });
     const ready = await bad.get('/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.text).toContain('policy.yaml: document 0 (line 1): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.elsewhere.test"');
+    expect(ready.text).toContain(
+      'policy.yaml: document 0 (line 1): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.elsewhere.test"',
+    );
     expect(ready.text).toContain(PRIVATE_REKOR);
   });
 
-  test('with two roots, the URL selects the one that lists it: the other instance\'s signature no longer passes', async () => {
+  test("with two roots, the URL selects the one that lists it: the other instance's signature no longer passes", async () => {
     const dir = mkdtempSync(join(work, 'two-roots-'));
     const files = {
       'any.yaml': cip('any-root', `${registry.host}/tworoots-any-*`, { authorities: [{ keyless: IDENTITY }] }),

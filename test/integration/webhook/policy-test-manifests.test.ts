@@ -40,7 +40,15 @@ beforeAll(async () => {
   writeFileSync(root, JSON.stringify(sigstore.trustedRoot));
   const keyless = { email: SIGNER, issuer: ISSUER };
   const push = async (name: string, sign: 'keyless' | 'none' | 'both'): Promise<string> =>
-    (await pushSignedImage(registry, sigstore, `ci/${name}`, 'v1', sign === 'none' ? {} : sign === 'keyless' ? { keyless } : { keyless, key: releaseKeys.privateKey })).ref;
+    (
+      await pushSignedImage(
+        registry,
+        sigstore,
+        `ci/${name}`,
+        'v1',
+        sign === 'none' ? {} : sign === 'keyless' ? { keyless } : { keyless, key: releaseKeys.privateKey },
+      )
+    ).ref;
   images.signed = await push('signed', 'keyless');
   images.unsigned = await push('unsigned', 'none');
   images.dual = await push('dual', 'both');
@@ -48,7 +56,10 @@ beforeAll(async () => {
   policies = join(work, 'policies');
   mkdirSync(policies);
   const glob = `${registry.host}/ci/**`;
-  writeFileSync(join(policies, 'release.yaml'), policyYaml('release', [glob], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]));
+  writeFileSync(
+    join(policies, 'release.yaml'),
+    policyYaml('release', [glob], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]),
+  );
   // team-a's own policy: its images must also be signed with the team's key (AND).
   writeFileSync(
     join(policies, 'team-a.yaml'),
@@ -56,7 +67,10 @@ beforeAll(async () => {
       apiVersion: 'policy.imgverify.dev/v1alpha1',
       kind: 'ImagePolicy',
       metadata: { name: 'needs-key', namespace: 'team-a' },
-      spec: { images: [{ glob }], authorities: [{ name: 'team-key', key: { data: releaseKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString() } }] },
+      spec: {
+        images: [{ glob }],
+        authorities: [{ name: 'team-key', key: { data: releaseKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString() } }],
+      },
     }),
   );
   // spec.match: only Deployments labelled tier=frontend.
@@ -91,7 +105,21 @@ function write(name: string, text: string): string {
 
 interface JsonReport {
   defaultNamespace: string;
-  objects: Array<{ kind?: string; name: string; namespace?: string; verdict: string; ignored?: string; position: { line: number }; images: Array<{ image: string; field: string; container: string; position: { line: number; column: number }; decision: { verdict: string; reason?: string } }> }>;
+  objects: Array<{
+    kind?: string;
+    name: string;
+    namespace?: string;
+    verdict: string;
+    ignored?: string;
+    position: { line: number };
+    images: Array<{
+      image: string;
+      field: string;
+      container: string;
+      position: { line: number; column: number };
+      decision: { verdict: string; reason?: string };
+    }>;
+  }>;
   errors: Array<{ document: number; message: string }>;
   summary: Record<string, number>;
 }
@@ -105,7 +133,10 @@ function allKinds(): string {
       ...(kind === 'Deployment' ? { volumes: [images.unsigned] } : {}),
     }),
   );
-  docs.push('apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata: {image: "not/an:image"}\n');
+  docs.push(
+    'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n',
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata: {image: "not/an:image"}\n',
+  );
   return yamlStream(docs);
 }
 
@@ -138,7 +169,11 @@ test('every image of every pod-bearing kind, as the webhook would decide it; oth
   ]);
   const deployment = report.objects[1]!;
   const volume = deployment.images.find((i) => i.field === 'volumes')!;
-  expect(volume).toMatchObject({ image: images.unsigned, container: 'vol-0', decision: { verdict: 'denied', reason: expect.stringContaining('no signatures found') } });
+  expect(volume).toMatchObject({
+    image: images.unsigned,
+    container: 'vol-0',
+    decision: { verdict: 'denied', reason: expect.stringContaining('no signatures found') },
+  });
   // The field's own place, from the parser: the `reference:` key of the Deployment's volume.
   expect(volume.position).toMatchObject(lineOf(text, `reference: ${images.unsigned}`));
   // Each image at its own `image:` line, in the order written (volumes use `reference:`).
@@ -223,8 +258,18 @@ test('SARIF 2.1.0: valid against the schema, one result per denied or warned ima
 
   const run = sarif.runs[0];
   expect(run.tool.driver.name).toBe('imgverify');
-  const results = run.results as Array<{ ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }> }>;
-  const where = (r: (typeof results)[number]) => ({ uri: r.locations[0]!.physicalLocation.artifactLocation.uri, line: r.locations[0]!.physicalLocation.region.startLine, column: r.locations[0]!.physicalLocation.region.startColumn });
+  const results = run.results as Array<{
+    ruleId: string;
+    ruleIndex: number;
+    level: string;
+    message: { text: string };
+    locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }>;
+  }>;
+  const where = (r: (typeof results)[number]) => ({
+    uri: r.locations[0]!.physicalLocation.artifactLocation.uri,
+    line: r.locations[0]!.physicalLocation.region.startLine,
+    column: r.locations[0]!.physicalLocation.region.startColumn,
+  });
   // The files are outside the working directory: file: URIs (inside it, relative ones: artifactUri's unit test).
   const uri = (file: string) => pathToFileURL(file).href;
   expect(results.map((r) => [r.ruleId, r.level, where(r)])).toEqual([
@@ -243,7 +288,9 @@ test('JUnit: a testsuite per file, a failing testcase per denied image', async (
   expect(res.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="imgverify policy test" tests="11" failures="1" errors="0">/);
   expect(res.stdout).toContain('<testsuite name="');
   expect(res.stdout.match(/<testcase /g)).toHaveLength(11);
-  expect(res.stdout).toMatch(/<testcase classname="[^"]*junit.yaml: Deployment default\/deployment" name="image volume &quot;vol-0&quot;: [^"]*unsigned:v1" file="[^"]*" line="\d+">\n\s+<failure message="[^"]*no signatures found/);
+  expect(res.stdout).toMatch(
+    /<testcase classname="[^"]*junit.yaml: Deployment default\/deployment" name="image volume &quot;vol-0&quot;: [^"]*unsigned:v1" file="[^"]*" line="\d+">\n\s+<failure message="[^"]*no signatures found/,
+  );
 });
 
 describe('the built CLI (a process)', () => {

@@ -34,7 +34,12 @@ function review(spec: Record<string, unknown>, options: { namespace?: string; ki
   const namespace = options.namespace ?? ns;
   const kind = options.kind ?? 'Pod';
   const object = workload(kind, { containers: [options.image ?? signed.ref] });
-  const podSpec = kind === 'Pod' ? (object.spec as Record<string, unknown>) : kind === 'Deployment' ? ((object.spec as { template: { spec: Record<string, unknown> } }).template.spec) : ((object.spec as { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } }).jobTemplate.spec.template.spec);
+  const podSpec =
+    kind === 'Pod'
+      ? (object.spec as Record<string, unknown>)
+      : kind === 'Deployment'
+        ? (object.spec as { template: { spec: Record<string, unknown> } }).template.spec
+        : (object.spec as { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } }).jobTemplate.spec.template.spec;
   Object.assign(podSpec, spec);
   const r = admissionReview(kind, 'CREATE', object);
   r.request.namespace = namespace;
@@ -55,7 +60,9 @@ beforeAll(async () => {
   writeFileSync(join(work, 'tls.crt'), cert.certPem);
   writeFileSync(join(work, 'tls.key'), cert.keyPem, { mode: 0o600 });
   writeFileSync(join(work, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
-  writeConfigMap(join(work, 'policies'), { 'release.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
+  writeConfigMap(join(work, 'policies'), {
+    'release.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]),
+  });
 
   source = new MemoryObjectSource();
   // A tag resolved with an object's pull secrets serves its scope for at most tagRefreshIntervalMs.
@@ -106,7 +113,7 @@ describe('registry credentials of the admitted object', () => {
     expect((await client.review('/validate', review({}, { kind, image: `${registry.host}/team/app:v1` }))).allowed).toBe(false);
   });
 
-  it("the ServiceAccount's imagePullSecrets (serviceAccountName, default \"default\")", async () => {
+  it('the ServiceAccount\'s imagePullSecrets (serviceAccountName, default "default")', async () => {
     source.setSecret(ns, 'builder-secret', dockerConfigSecret({ [registry.host]: puller }));
     source.setServiceAccount(ns, 'builder', { imagePullSecrets: [{ name: 'builder-secret' }] });
     const viaAccount = await client.review('/validate', review({ serviceAccountName: 'builder' }));
@@ -140,7 +147,10 @@ describe('registry credentials of the admitted object', () => {
     const [withSecret, without, pinnedWithout] = await Promise.all([
       client.review('/validate', review({ imagePullSecrets: [{ name: 'regcred' }] }, { image: tag })),
       client.review('/validate', review({}, { image: tag })),
-      client.review('/validate', review({}, { namespace: `${ns}-b`, image: `${registry.host}/team/app@${signed.digest.replace(/.$/, (c) => (c === '0' ? '1' : '0'))}` })),
+      client.review(
+        '/validate',
+        review({}, { namespace: `${ns}-b`, image: `${registry.host}/team/app@${signed.digest.replace(/.$/, (c) => (c === '0' ? '1' : '0'))}` }),
+      ),
     ]);
     expect(withSecret.allowed).toBe(true);
     expect(without.allowed).toBe(false);

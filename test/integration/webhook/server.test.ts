@@ -12,7 +12,18 @@ import { startWebhookServer, type Logger, type RunningWebhookServer, type Webhoo
 import { closePushers, issueServerCert, startProxy, startRegistry, type RunningProxy, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushAttestations, pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore, type TestSigstore } from '../../support/sigstore';
-import { admissionReview, applyPatch, eventually, patchOps, policyYaml, servingCertificate, WebhookClient, workload, writeConfigMap, type AuthoritySpec } from './helpers';
+import {
+  admissionReview,
+  applyPatch,
+  eventually,
+  patchOps,
+  policyYaml,
+  servingCertificate,
+  WebhookClient,
+  workload,
+  writeConfigMap,
+  type AuthoritySpec,
+} from './helpers';
 
 const ISSUER = 'https://accounts.example.test';
 const SIGNER = 'release@example.test';
@@ -42,7 +53,9 @@ async function image(
     const layer = sigstore.signImage({ digest: pushed.digest, identity: { email: sign === 'keyless' ? SIGNER : 'intruder@example.test' }, issuer: ISSUER });
     await pushSignatures(registry, repository, pushed.digest, [layer]);
   } else if (sign === 'key') {
-    await pushSignatures(registry, repository, pushed.digest, [sigstore.signImageWithKey({ digest: pushed.digest, privateKey: releaseKeys.privateKey, tlog: true })]);
+    await pushSignatures(registry, repository, pushed.digest, [
+      sigstore.signImageWithKey({ digest: pushed.digest, privateKey: releaseKeys.privateKey, tlog: true }),
+    ]);
   }
   return { ref: `${proxy.host}/${repository}:${tag}`, digest: pushed.digest };
 }
@@ -59,9 +72,17 @@ function standardPolicies(): Record<string, string> {
   return {
     'release.yaml': policyYaml('release', [`${proxy.host}/app-*:*`, `${proxy.host}/app-*@*`], authorities()),
     'soft.yaml': policyYaml('soft', [`${proxy.host}/soft-*:*`], authorities(), 'warn'),
-    'attested.yaml': policyYaml('attested', [`${proxy.host}/att-*:*`], [
-      { name: 'provenance', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }, attestations: [{ name: 'slsa', predicateType: 'slsaprovenance1' }] },
-    ]),
+    'attested.yaml': policyYaml(
+      'attested',
+      [`${proxy.host}/att-*:*`],
+      [
+        {
+          name: 'provenance',
+          keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] },
+          attestations: [{ name: 'slsa', predicateType: 'slsaprovenance1' }],
+        },
+      ],
+    ),
   };
 }
 
@@ -129,8 +150,15 @@ describe('/validate', () => {
   });
 
   test('Deployment CREATE with an unsigned image and a wrong signer is denied, naming each image and why', async () => {
-    const [good, unsigned, other] = await Promise.all([image(repo('app-good')), image(repo('app-unsigned'), 'none'), image(repo('app-other'), 'other-identity')]);
-    const res = await main.client.review('/validate', admissionReview('Deployment', 'CREATE', workload('Deployment', { containers: [good.ref, unsigned.ref, other.ref] })));
+    const [good, unsigned, other] = await Promise.all([
+      image(repo('app-good')),
+      image(repo('app-unsigned'), 'none'),
+      image(repo('app-other'), 'other-identity'),
+    ]);
+    const res = await main.client.review(
+      '/validate',
+      admissionReview('Deployment', 'CREATE', workload('Deployment', { containers: [good.ref, unsigned.ref, other.ref] })),
+    );
     expect(res.allowed).toBe(false);
     expect(res.status?.code).toBe(403);
     const message = res.status!.message;
@@ -158,7 +186,9 @@ describe('/validate', () => {
     const soft = await image(repo('soft-unsigned'), 'none');
     const res = await main.client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [soft.ref] })));
     expect(res.allowed).toBe(true);
-    expect(res.warnings).toEqual([expect.stringContaining(`imgverify: ${soft.ref} (${soft.digest}): policy "soft" (warn mode): authority "ci" (keyless): no signatures found`)]);
+    expect(res.warnings).toEqual([
+      expect.stringContaining(`imgverify: ${soft.ref} (${soft.digest}): policy "soft" (warn mode): authority "ci" (keyless): no signatures found`),
+    ]);
   });
 
   test('attestations: an authority with attestations needs a verified attestation of that predicate type', async () => {
@@ -176,7 +206,9 @@ describe('/validate', () => {
     const res = await main.client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [withProvenance.ref, signedOnly.ref] })));
     expect(res.allowed).toBe(false);
     expect(res.status?.message).toMatch(/^imgverify denied 1 of 2 images: /);
-    expect(res.status?.message).toContain(`${signedOnly.ref} (${signedOnly.digest}): policy "attested": authority "provenance" (keyless): attestation "slsa" (https://slsa.dev/provenance/v1):`);
+    expect(res.status?.message).toContain(
+      `${signedOnly.ref} (${signedOnly.digest}): policy "attested": authority "provenance" (keyless): attestation "slsa" (https://slsa.dev/provenance/v1):`,
+    );
     const ok = await main.client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [withProvenance.ref] })));
     expect(ok.allowed).toBe(true);
   });
@@ -196,7 +228,8 @@ describe('/mutate', () => {
     const patched = applyPatch(pod, res.patch!) as { spec: { initContainers: Array<{ image: string }>; containers: Array<{ image: string }> } };
     expect(patched.spec.initContainers[0]!.image).toBe(`${a.ref}@${a.digest}`);
     expect(patched.spec.containers.map((c) => c.image)).toEqual([`${b.ref}@${b.digest}`, `${a.ref}@${a.digest}`]);
-    for (const c of [...patched.spec.initContainers, ...patched.spec.containers]) expect(c.image).toMatch(/^127\.0\.0\.1:\d+\/[a-z0-9-]+:v1@sha256:[0-9a-f]{64}$/);
+    for (const c of [...patched.spec.initContainers, ...patched.spec.containers])
+      expect(c.image).toMatch(/^127\.0\.0\.1:\d+\/[a-z0-9-]+:v1@sha256:[0-9a-f]{64}$/);
     // Validation of the patched Pod: digests are given, nothing to resolve, still allowed.
     const again = await main.client.review('/validate', admissionReview('Pod', 'CREATE', patched));
     expect(again.allowed).toBe(true);
@@ -438,7 +471,11 @@ describe('reloads', () => {
 
     // Now only another signer is trusted.
     writeConfigMap(dir, {
-      'release.yaml': policyYaml('release', [`${proxy.host}/app-*:*`], [{ name: 'other-team', keyless: { identities: [{ issuer: ISSUER, subject: 'other@example.test' }] } }]),
+      'release.yaml': policyYaml(
+        'release',
+        [`${proxy.host}/app-*:*`],
+        [{ name: 'other-team', keyless: { identities: [{ issuer: ISSUER, subject: 'other@example.test' }] } }],
+      ),
     });
     await eventually(() => server.evaluator.version !== version, 10_000, 'the policy reload');
     const res = await client.review('/validate', review());
@@ -464,7 +501,11 @@ describe('reloads', () => {
     const review = () => admissionReview('Pod', 'CREATE', workload('Pod', { containers: [unsigned.ref] }));
     expect((await client.review('/validate', review())).allowed).toBe(false);
     const good = server.evaluator.version;
-    const edits: Array<[number, Record<string, string>]> = [[1, {}], [2, { 'release.yaml': '' }], [3, { 'release.yaml': '---\n# truncated\n' }]];
+    const edits: Array<[number, Record<string, string>]> = [
+      [1, {}],
+      [2, { 'release.yaml': '' }],
+      [3, { 'release.yaml': '---\n# truncated\n' }],
+    ];
     for (const [n, files] of edits) {
       writeConfigMap(dir, files);
       await eventually(() => server.metrics.policyReloads.get({ result: 'rejected' }) === n, 10_000, `rejected reload ${n}`);
@@ -502,7 +543,14 @@ describe('reloads', () => {
       const ready = await client.get('/readyz');
       expect(ready.status).toBe(200);
       expect(ready.text).toMatch(message);
-      expect(logs.some((l) => l.level === 'error' && l.message.includes('keeping the policies in force') && message.test(String((l.fields?.errors as string[] | undefined)?.join('\n'))))).toBe(true);
+      expect(
+        logs.some(
+          (l) =>
+            l.level === 'error' &&
+            l.message.includes('keeping the policies in force') &&
+            message.test(String((l.fields?.errors as string[] | undefined)?.join('\n'))),
+        ),
+      ).toBe(true);
     }
     // The writer finishes: loaded again, nothing rejected any more.
     writeFileSync(join(dir, 'policies.yaml'), both);

@@ -34,14 +34,26 @@ class GatedBackend implements VerificationBackend {
         this.started++;
         await new Promise<void>((resolve, reject) => {
           this.waiting.push(resolve);
-          signal.addEventListener('abort', () => {
-            this.aborted++;
-            reject(signal.reason as Error);
-          }, { once: true });
+          signal.addEventListener(
+            'abort',
+            () => {
+              this.aborted++;
+              reject(signal.reason as Error);
+            },
+            { once: true },
+          );
         });
         const reference = `${pinned.registry}/${pinned.repository}@${pinned.digest}`;
         const signer = { subject: 'release@example.test', issuer: 'https://issuer.test' };
-        return { image: reference, reference, digest: DIGEST, pinnedReference: reference, verified: true, signer, signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer, trustRoot: 'test' }] };
+        return {
+          image: reference,
+          reference,
+          digest: DIGEST,
+          pinnedReference: reference,
+          verified: true,
+          signer,
+          signatures: [{ source: 'sig-tag', location: 'x', verified: true, signer, trustRoot: 'test' }],
+        };
       },
       verifyAttestations: () => Promise.reject(new Error('not used')),
     };
@@ -62,10 +74,17 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function start(backend: GatedBackend, options: { shutdownDelayMs?: number; timeoutMs?: number } = {}): Promise<{ server: RunningWebhookServer; client: WebhookClient }> {
+async function start(
+  backend: GatedBackend,
+  options: { shutdownDelayMs?: number; timeoutMs?: number } = {},
+): Promise<{ server: RunningWebhookServer; client: WebhookClient }> {
   const dir = mkdtempSync(join(work, 'policies-'));
   writeConfigMap(dir, {
-    'p.yaml': policyYaml('release', ['registry.test/**'], [{ name: 'ci', keyless: { identities: [{ issuer: 'https://issuer.test', subject: 'release@example.test' }] } }]),
+    'p.yaml': policyYaml(
+      'release',
+      ['registry.test/**'],
+      [{ name: 'ci', keyless: { identities: [{ issuer: 'https://issuer.test', subject: 'release@example.test' }] } }],
+    ),
   });
   const server = await startWebhookServer({
     policiesDir: dir,

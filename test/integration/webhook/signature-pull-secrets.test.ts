@@ -49,7 +49,8 @@ beforeAll(async () => {
       token: {
         anonymousPull: false,
         // sig-reader reads only the signature repositories; puller only the images.
-        userPull: (user, repository) => user === 'pusher' || (user === 'puller' && repository.startsWith('team/')) || (user === 'sig-reader' && repository.startsWith('sigs/')),
+        userPull: (user, repository) =>
+          user === 'pusher' || (user === 'puller' && repository.startsWith('team/')) || (user === 'sig-reader' && repository.startsWith('sigs/')),
       },
     }),
     startRegistry({ auth: 'htpasswd', users: [pusher, sigReader] }),
@@ -57,8 +58,16 @@ beforeAll(async () => {
   const sigstore = createTestSigstore();
   const sign = (digest: string) => [sigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER })];
   // Signatures on B; signatures on A in another repository; signatures beside the image.
-  const [remote, local, beside] = await Promise.all([pushTestImage(a, 'team/remote', 'v1'), pushTestImage(a, 'team/local', 'v1'), pushTestImage(a, 'team/beside', 'v1')]);
-  await Promise.all([pushSignatures(b, 'sigs/remote', remote.digest, sign(remote.digest)), pushSignatures(a, 'sigs/local', local.digest, sign(local.digest)), pushSignatures(a, 'team/beside', beside.digest, sign(beside.digest))]);
+  const [remote, local, beside] = await Promise.all([
+    pushTestImage(a, 'team/remote', 'v1'),
+    pushTestImage(a, 'team/local', 'v1'),
+    pushTestImage(a, 'team/beside', 'v1'),
+  ]);
+  await Promise.all([
+    pushSignatures(b, 'sigs/remote', remote.digest, sign(remote.digest)),
+    pushSignatures(a, 'sigs/local', local.digest, sign(local.digest)),
+    pushSignatures(a, 'team/beside', beside.digest, sign(beside.digest)),
+  ]);
 
   const cert = await issueServerCert(ca);
   writeFileSync(join(work, 'tls.crt'), cert.certPem);
@@ -67,8 +76,16 @@ beforeAll(async () => {
   const keyless = { identities: [{ issuer: ISSUER, subject: SIGNER }] };
   const secrets = [{ name: 'sig-creds' }];
   writeConfigMap(join(work, 'policies'), {
-    'remote.yaml': policyYaml('remote', [`${a.host}/team/remote*`], [{ name: 'ci', keyless, source: [{ oci: `${b.host}/sigs/remote`, signaturePullSecrets: secrets }] }]),
-    'local.yaml': policyYaml('local', [`${a.host}/team/local*`], [{ name: 'ci', keyless, source: [{ oci: `${a.host}/sigs/local`, signaturePullSecrets: secrets }] }]),
+    'remote.yaml': policyYaml(
+      'remote',
+      [`${a.host}/team/remote*`],
+      [{ name: 'ci', keyless, source: [{ oci: `${b.host}/sigs/remote`, signaturePullSecrets: secrets }] }],
+    ),
+    'local.yaml': policyYaml(
+      'local',
+      [`${a.host}/team/local*`],
+      [{ name: 'ci', keyless, source: [{ oci: `${a.host}/sigs/local`, signaturePullSecrets: secrets }] }],
+    ),
     'beside.yaml': policyYaml('beside', [`${a.host}/team/beside*`], [{ name: 'ci', keyless, source: [{ signaturePullSecrets: secrets }] }]),
   });
 
@@ -110,7 +127,7 @@ function review(image: string, imagePullSecrets: string[] = ['regcred']) {
 const sigCreds = () => dockerConfigSecret({ [b.host]: sigReader, [a.host]: sigReader });
 
 describe('signaturePullSecrets: signatures in a repository only the Secret can read', () => {
-  it('on another registry: admitted with the Secret; its credential for the image\'s registry never sent there', async () => {
+  it("on another registry: admitted with the Secret; its credential for the image's registry never sent there", async () => {
     source.setSecret(ns, 'sig-creds', sigCreds());
     const answer = await client.review('/validate', review(`${a.host}/team/remote:v1`));
     expect(answer.status?.message).toBeUndefined();
@@ -146,7 +163,7 @@ describe('signaturePullSecrets: signatures in a repository only the Secret can r
     expect(answer.status?.message).toContain(`Secret ${ns}/sig-creds does not exist`);
   });
 
-  it('on the image\'s own registry: the Secret reads the signature repository only, the Pod\'s pull secret the image', async () => {
+  it("on the image's own registry: the Secret reads the signature repository only, the Pod's pull secret the image", async () => {
     source.setSecret(ns, 'sig-creds', sigCreds());
     const answer = await client.review('/validate', review(`${a.host}/team/local:v1`));
     expect(answer.status?.message).toBeUndefined();
@@ -157,7 +174,7 @@ describe('signaturePullSecrets: signatures in a repository only the Secret can r
     expect(tokenRequests('puller').length).toBeGreaterThan(0);
   });
 
-  it('beside the image: the signatures are read with the Secret, the tag still resolved with the Pod\'s pull secret', async () => {
+  it("beside the image: the signatures are read with the Secret, the tag still resolved with the Pod's pull secret", async () => {
     // sig-reader may not pull team/...: reading the .sig tag with the Secret is refused.
     source.setSecret(ns, 'sig-creds', sigCreds());
     const refused = await client.review('/validate', review(`${a.host}/team/beside:v1`));
@@ -177,7 +194,13 @@ describe('signaturePullSecrets: signatures in a repository only the Secret can r
 describe('a policy folder without a Secret source', () => {
   it('does not load a policy with signaturePullSecrets, naming the field', async () => {
     const dir = join(work, 'no-secrets');
-    writeConfigMap(dir, { 'remote.yaml': policyYaml('remote', [`${a.host}/team/remote*`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }, source: [{ signaturePullSecrets: [{ name: 'sig-creds' }] }] }]) });
+    writeConfigMap(dir, {
+      'remote.yaml': policyYaml(
+        'remote',
+        [`${a.host}/team/remote*`],
+        [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }, source: [{ signaturePullSecrets: [{ name: 'sig-creds' }] }] }],
+      ),
+    });
     const rejected: string[] = [];
     const bare = await startWebhookServer({
       policiesDir: dir,
@@ -192,7 +215,9 @@ describe('a policy folder without a Secret source', () => {
     });
     try {
       expect(bare.ready()).toBe(false);
-      expect(rejected.join('\n')).toContain('spec.authorities[0].source[0].signaturePullSecrets: a policy folder cannot read Secrets of the admitted object\'s namespace');
+      expect(rejected.join('\n')).toContain(
+        "spec.authorities[0].source[0].signaturePullSecrets: a policy folder cannot read Secrets of the admitted object's namespace",
+      );
     } finally {
       await bare.close();
     }

@@ -34,7 +34,11 @@ let digest: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imgverify-sig-secrets-audit-'));
-  [a, b, api] = await Promise.all([startRegistry(), startRegistry({ auth: 'htpasswd', users: [pusher, sigReader] }), startKubeApi({ namespaces: ['default', 'team', 'other'] })]);
+  [a, b, api] = await Promise.all([
+    startRegistry(),
+    startRegistry({ auth: 'htpasswd', users: [pusher, sigReader] }),
+    startKubeApi({ namespaces: ['default', 'team', 'other'] }),
+  ]);
   const sigstore = createTestSigstore();
   const pushed = await pushTestImage(a, 'team/app', 'v1');
   digest = pushed.digest;
@@ -42,9 +46,17 @@ beforeAll(async () => {
   await pushSignatures(b, 'sigs/app', digest, [sigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER })]);
   writeFileSync(join(work, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
   writeConfigMap(join(work, 'policies'), {
-    'remote.yaml': policyYaml('remote', [`${a.host}/team/**`], [
-      { name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] }, source: [{ oci: `${b.host}/sigs/app`, signaturePullSecrets: [{ name: 'sig-creds' }] }] },
-    ]),
+    'remote.yaml': policyYaml(
+      'remote',
+      [`${a.host}/team/**`],
+      [
+        {
+          name: 'ci',
+          keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] },
+          source: [{ oci: `${b.host}/sigs/app`, signaturePullSecrets: [{ name: 'sig-creds' }] }],
+        },
+      ],
+    ),
   });
   writeKubeconfig(join(work, 'kubeconfig'), api, api.adminToken);
 }, 120_000);
@@ -56,7 +68,12 @@ afterAll(async () => {
 });
 
 const policyTest = (args: string[], stdin?: string) =>
-  runBuiltCli(['policy', 'test', '--policies', join(work, 'policies'), '--trusted-root', join(work, 'trusted_root.json'), ...args], { DOCKER_CONFIG: '/nonexistent' }, 60_000, stdin);
+  runBuiltCli(
+    ['policy', 'test', '--policies', join(work, 'policies'), '--trusted-root', join(work, 'trusted_root.json'), ...args],
+    { DOCKER_CONFIG: '/nonexistent' },
+    60_000,
+    stdin,
+  );
 
 /** The Secret as a manifest writes it: stringData, as people write it by hand. */
 function secretManifest(namespace: string): string {
@@ -94,13 +111,38 @@ describe('imgverify audit --policies DIR: the Secrets of the cluster', () => {
     const { type: t, data } = dockerConfigSecret({ [b.host]: sigReader }) as { type: string; data: Record<string, string> };
     store.create(store.type('secrets'), 'team', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sig-creds', namespace: 'team' }, type: t, data });
     for (const namespace of ['team', 'other']) {
-      const created = store.create(store.type('pods'), namespace, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace }, spec: { containers: [{ name: 'app', image }] } });
-      store.update(store.type('pods'), namespace, 'app', { ...created, status: { phase: 'Running', containerStatuses: [{ name: 'app', image, imageID: `${a.host}/team/app@${digest}`, ready: true, restartCount: 0 }] } }, 'v1', {
-        subresource: 'status',
+      const created = store.create(store.type('pods'), namespace, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'app', namespace },
+        spec: { containers: [{ name: 'app', image }] },
       });
+      store.update(
+        store.type('pods'),
+        namespace,
+        'app',
+        {
+          ...created,
+          status: { phase: 'Running', containerStatuses: [{ name: 'app', image, imageID: `${a.host}/team/app@${digest}`, ready: true, restartCount: 0 }] },
+        },
+        'v1',
+        {
+          subresource: 'status',
+        },
+      );
     }
     const res = await runBuiltCli(
-      ['audit', '--kubeconfig', join(work, 'kubeconfig'), '--policies', join(work, 'policies'), '--trusted-root', join(work, 'trusted_root.json'), '-o', 'json'],
+      [
+        'audit',
+        '--kubeconfig',
+        join(work, 'kubeconfig'),
+        '--policies',
+        join(work, 'policies'),
+        '--trusted-root',
+        join(work, 'trusted_root.json'),
+        '-o',
+        'json',
+      ],
       { DOCKER_CONFIG: '/nonexistent' },
       120_000,
     );

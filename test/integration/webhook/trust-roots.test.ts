@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { trustRootFromJSON } from '../../../src';
-import { loadPolicies, PolicyEvaluator, startWebhookServer, TrustRootSet, VerifierBackend, type ImageDecision, type Logger, type RunningWebhookServer } from '../../../src/webhook';
+import {
+  loadPolicies,
+  PolicyEvaluator,
+  startWebhookServer,
+  TrustRootSet,
+  VerifierBackend,
+  type ImageDecision,
+  type Logger,
+  type RunningWebhookServer,
+} from '../../../src/webhook';
 import { runCli } from '../../support/cli';
 import { closePushers, startRegistry, type RunningRegistry } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
@@ -19,7 +28,17 @@ import { createTestSigstore, type CosignLayer, type TestSigstore } from '../../s
 import { serveTufRepository, TestTufRepository, type ServedRepository } from '../../support/tuf';
 import type { TestCa } from '../../support/registry';
 import { writeFileSync } from 'node:fs';
-import { b64, eventually, pem, policyYaml as webhookPolicyYaml, servingCertificate, sigstoreKeys, WebhookClient, writeConfigMap, type AuthoritySpec } from './helpers';
+import {
+  b64,
+  eventually,
+  pem,
+  policyYaml as webhookPolicyYaml,
+  servingCertificate,
+  sigstoreKeys,
+  WebhookClient,
+  writeConfigMap,
+  type AuthoritySpec,
+} from './helpers';
 
 const SIGNER = 'release@example.test';
 const ISSUER = 'https://accounts.example.test';
@@ -45,7 +64,9 @@ beforeAll(async () => {
   privateSigstore = createTestSigstore({ organization: 'private.test' });
   images.public = await signed((digest) => [publicSigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER })]);
   images.private = await signed((digest) => [privateSigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER })]);
-  images.githubStyle = await signed((digest) => [privateSigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, tlog: false, timestamp: true, defect: 'no-sct' })]);
+  images.githubStyle = await signed((digest) => [
+    privateSigstore.signImage({ digest, identity: { email: SIGNER }, issuer: ISSUER, tlog: false, timestamp: true, defect: 'no-sct' }),
+  ]);
   tufRepo = new TestTufRepository({ 'trusted_root.json': privateSigstore.trustedRoot });
   mirror = await serveTufRepository(tufRepo);
 });
@@ -103,7 +124,7 @@ describe.each([
   ['remote (TUF mirror over HTTP)', async () => ({ remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } })],
   ['repository (mirrorFS tarball, no network)', async () => ({ repository: { root: b64(tufRepo.root(1)), mirrorFS: await mirrorFS(tufRepo) } })],
 ])('TrustRoot %s', (_form, spec) => {
-  test('verifies the private instance\'s image; the default-trust image is refused under the private-only policy', async () => {
+  test("verifies the private instance's image; the default-trust image is refused under the private-only policy", async () => {
     const files = { 'trust-root.yaml': trustRootYaml('private', await spec()), 'policy.yaml': policyYaml('private-only', keyless('private')) };
     const [priv, pub] = await decide(files, [images.private, images.public]);
     expect(priv!.reason).toBeUndefined();
@@ -115,14 +136,17 @@ describe.each([
 });
 
 test('the reverse: a policy without trustRootRef uses the default trust, which refuses the private image', async () => {
-  const files = { 'trust-root.yaml': trustRootYaml('private', { sigstoreKeys: sigstoreKeys(privateSigstore) }), 'policy.yaml': policyYaml('default-trust', keyless()) };
+  const files = {
+    'trust-root.yaml': trustRootYaml('private', { sigstoreKeys: sigstoreKeys(privateSigstore) }),
+    'policy.yaml': policyYaml('default-trust', keyless()),
+  };
   const [priv, pub] = await decide(files, [images.private, images.public]);
   expect(pub!.verdict).toBe('allowed');
   expect(priv!.verdict).toBe('denied');
   expect(priv!.policies[0]!.authorities[0]!.code).toBe('CERTIFICATE_CHAIN_INVALID');
 });
 
-test('a TrustRoot with a TSA and no logs (GitHub\'s kind) admits timestamped signatures without a log entry', async () => {
+test("a TrustRoot with a TSA and no logs (GitHub's kind) admits timestamped signatures without a log entry", async () => {
   const files = {
     'trust-root.yaml': trustRootYaml('github-like', { sigstoreKeys: sigstoreKeys(privateSigstore, false) }),
     'policy.yaml': policyYaml('tsa-only', { ...keyless('github-like'), rfc3161timestamp: { trustRootRef: 'github-like' } }),
@@ -134,7 +158,10 @@ test('a TrustRoot with a TSA and no logs (GitHub\'s kind) admits timestamped sig
   expect(logged!.verdict).toBe('denied');
   // Under the full private root (which lists a log) the unlogged signature needs its entry.
   const strict = await decide(
-    { 'trust-root.yaml': trustRootYaml('private', { sigstoreKeys: sigstoreKeys(privateSigstore) }), 'policy.yaml': policyYaml('private-only', keyless('private')) },
+    {
+      'trust-root.yaml': trustRootYaml('private', { sigstoreKeys: sigstoreKeys(privateSigstore) }),
+      'policy.yaml': policyYaml('private-only', keyless('private')),
+    },
     [images.githubStyle],
   );
   expect(strict[0]!.policies[0]!.authorities[0]!.code).toBe('TLOG_ENTRY_MISSING');
@@ -153,10 +180,24 @@ test('keyless.ca-cert.data: the CA chain is the private one, the logs those of t
 
 test('imgverify policy test loads TrustRoots from the folder too', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-cli-'));
-  writeConfigMap(join(dir, 'policies'), { 'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }), 'policy.yaml': policyYaml('private-only', keyless('private')) });
+  writeConfigMap(join(dir, 'policies'), {
+    'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }),
+    'policy.yaml': policyYaml('private-only', keyless('private')),
+  });
   const root = join(dir, 'public.json');
   writeFileSync(root, JSON.stringify(publicSigstore.trustedRoot));
-  const r = await runCli(['policy', 'test', '--policies', join(dir, 'policies'), '--trusted-root', root, '--tuf-cache', join(dir, 'tuf'), images.private, images.public]);
+  const r = await runCli([
+    'policy',
+    'test',
+    '--policies',
+    join(dir, 'policies'),
+    '--trusted-root',
+    root,
+    '--tuf-cache',
+    join(dir, 'tuf'),
+    images.private,
+    images.public,
+  ]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/ALLOWED .*app-\d+:v1[\s\S]*DENIED/);
@@ -167,7 +208,11 @@ test('imgverify policy test loads TrustRoots from the folder too', async () => {
  * the "public" instance as its default trust. `starting` is not awaited here: the server listens
  * before its policies (and their TrustRoots) are loaded.
  */
-async function startServerWith(dir: string, files: Record<string, string>, log: Logger = () => undefined): Promise<{ ca: TestCa; starting: Promise<RunningWebhookServer> }> {
+async function startServerWith(
+  dir: string,
+  files: Record<string, string>,
+  log: Logger = () => undefined,
+): Promise<{ ca: TestCa; starting: Promise<RunningWebhookServer> }> {
   writeConfigMap(join(dir, 'policies'), files);
   const { ca, certFile, keyFile } = await servingCertificate(dir, 'imgverify trust roots test CA');
   const starting = startWebhookServer({
@@ -183,10 +228,13 @@ async function startServerWith(dir: string, files: Record<string, string>, log: 
   return { ca, starting };
 }
 
-test('the webhook server exports each TrustRoot\'s expiry and last refresh, and refreshes without a restart', async () => {
+test("the webhook server exports each TrustRoot's expiry and last refresh, and refreshes without a restart", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-server-'));
   const server = await (
-    await startServerWith(dir, { 'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }), 'policy.yaml': policyYaml('private-only', keyless('private')) })
+    await startServerWith(dir, {
+      'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }),
+      'policy.yaml': policyYaml('private-only', keyless('private')),
+    })
   ).starting;
   try {
     const metrics = server.metrics.render();
@@ -212,7 +260,9 @@ test('remote TrustRoots load concurrently while the server already listens: /hea
   );
   const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-concurrent-'));
   const files: Record<string, string> = { 'policy.yaml': policyYaml('private-only', keyless('held-1')) };
-  mirrors.forEach((m, i) => (files[`trust-root-${i + 1}.yaml`] = trustRootYaml(`held-${i + 1}`, { remote: { mirror: m.served.url, root: b64(m.repo.root(1)) } })));
+  mirrors.forEach(
+    (m, i) => (files[`trust-root-${i + 1}.yaml`] = trustRootYaml(`held-${i + 1}`, { remote: { mirror: m.served.url, root: b64(m.repo.root(1)) } })),
+  );
   let port: number | undefined;
   const { ca, starting } = await startServerWith(dir, files, (_level, message, fields) => {
     if (message === 'accepting connections; loading the policies') port = fields?.port as number;
@@ -243,13 +293,19 @@ test('remote TrustRoots load concurrently while the server already listens: /hea
   }
 });
 
-test('a remote TrustRoot\'s own TUF cache: rebuilt from the document when damaged; a link planted as its folder is refused (issue 20.10)', async () => {
+test("a remote TrustRoot's own TUF cache: rebuilt from the document when damaged; a link planted as its folder is refused (issue 20.10)", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgverify-trustroots-cache-'));
-  writeConfigMap(join(dir, 'policies'), { 'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }), 'policy.yaml': policyYaml('p', keyless('private')) });
+  writeConfigMap(join(dir, 'policies'), {
+    'trust-root.yaml': trustRootYaml('private', { remote: { mirror: mirror.url, root: b64(tufRepo.root(1)) } }),
+    'policy.yaml': policyYaml('p', keyless('private')),
+  });
   const set = await loadPolicies(join(dir, 'policies'));
   const cacheDir = join(dir, 'tuf');
   expect(await new TrustRootSet({ cacheDir }).load(set.trustRoots)).toEqual([]);
-  const folder = join(cacheDir, readdirSync(cacheDir).find((n) => n.startsWith('trustroot-private-'))!);
+  const folder = join(
+    cacheDir,
+    readdirSync(cacheDir).find((n) => n.startsWith('trustroot-private-'))!,
+  );
   rmSync(join(folder, readlinkSync(join(folder, 'current'))), { recursive: true }); // current dangles
   expect(await new TrustRootSet({ cacheDir }).load(set.trustRoots)).toEqual([]);
   expect(existsSync(join(folder, readlinkSync(join(folder, 'current')), 'state.json'))).toBe(true);

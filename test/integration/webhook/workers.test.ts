@@ -19,7 +19,17 @@ import { dockerConfigSecret } from '../../support/pull-secrets';
 import { closePushers, createCa, issueServerCert, startRegistry, type RunningRegistry, type TestCa } from '../../support/registry';
 import { pushSignatures, pushTestImage } from '../../support/signed-images';
 import { createTestSigstore } from '../../support/sigstore';
-import { admissionReview, eventually, patchOps, policyYaml, startWebhookProcess, WebhookClient, workload, writeConfigMap, type WebhookProcess } from './helpers';
+import {
+  admissionReview,
+  eventually,
+  patchOps,
+  policyYaml,
+  startWebhookProcess,
+  WebhookClient,
+  workload,
+  writeConfigMap,
+  type WebhookProcess,
+} from './helpers';
 
 const PINNED = `registry.test/team/app@sha256:${'ab'.repeat(32)}`;
 const ISSUER = 'https://accounts.example.test';
@@ -43,7 +53,11 @@ afterAll(async () => {
 /** The processes the primary forked. */
 function children(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -68,7 +82,12 @@ async function start(args: string[]): Promise<{ process: WebhookProcess; client:
 
 /** `n` admissions at once (so over several connections, spread over the workers). */
 async function burst(client: WebhookClient, n: number, image = PINNED): Promise<boolean[]> {
-  return Promise.all(Array.from({ length: n }, async () => (await client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [image] })))).allowed));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      async () => (await client.review('/validate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [image] })))).allowed,
+    ),
+  );
 }
 
 /**
@@ -113,11 +132,15 @@ describe('a policy folder, two workers', () => {
     expect((await client.get('/readyz')).status).toBe(200);
     let served = new Set<unknown>();
     let sent = 0;
-    await eventually(async () => {
-      sent += (await burst(client, 16)).filter(Boolean).length;
-      served = new Set(process.logs('admission').map((e) => e.worker));
-      return served.size === 2;
-    }, 15_000, 'admissions answered by both workers');
+    await eventually(
+      async () => {
+        sent += (await burst(client, 16)).filter(Boolean).length;
+        served = new Set(process.logs('admission').map((e) => e.worker));
+        return served.size === 2;
+      },
+      15_000,
+      'admissions answered by both workers',
+    );
     expect([...served].sort()).toEqual([1, 2]);
     // Whichever worker answers the scrape, it shows every worker's requests.
     await eventually(async () => process.logs('admission').length === sent, 5000, 'every admission logged');
@@ -135,7 +158,9 @@ describe('a policy folder, two workers', () => {
 
   test('a policy change reaches every worker', async () => {
     const { process, client } = webhook;
-    writeConfigMap(dir, { 'p.yaml': policyYaml('nothing', ['registry.test/**'], [{ name: 'no', static: { action: 'fail', message: 'closed for the test' } }]) });
+    writeConfigMap(dir, {
+      'p.yaml': policyYaml('nothing', ['registry.test/**'], [{ name: 'no', static: { action: 'fail', message: 'closed for the test' } }]),
+    });
     await eventually(async () => (await burst(client, 1))[0] === false, 15_000, 'the new policy');
     const from = process.logs('admission').length;
     expect(await burst(client, 24)).toEqual(Array.from({ length: 24 }, () => false));
@@ -158,11 +183,15 @@ describe('a policy folder, two workers', () => {
       });
     expect(await peer()).toBe(fingerprint);
     const next = await certificatePair(tlsDir);
-    await eventually(async () => {
-      // Connections are handed to the workers in turn: sixteen reach both.
-      const seen = await Promise.all(Array.from({ length: 16 }, peer));
-      return seen.every((f) => f === next.fingerprint);
-    }, 20_000, 'the new certificate from every worker');
+    await eventually(
+      async () => {
+        // Connections are handed to the workers in turn: sixteen reach both.
+        const seen = await Promise.all(Array.from({ length: 16 }, peer));
+        return seen.every((f) => f === next.fingerprint);
+      },
+      20_000,
+      'the new certificate from every worker',
+    );
     const text = (await webhook.client.get('/metrics')).text;
     // Each worker loaded the same certificate: counted once.
     expect(metric(text, 'imgverify_tls_reloads_total{result="loaded"}')).toBe(1);
@@ -190,7 +219,18 @@ describe('a policy folder, two workers', () => {
 
   test('SIGTERM: not ready at once on every worker while still serving for --shutdown-delay, then every process exits 0', async () => {
     const pair = await certificatePair(mkdtempSync(join(work, 'tls-')));
-    const { process, client } = await start(['--policies', dir, '--tls-cert', pair.certFile, '--tls-key', pair.keyFile, '--workers', '2', '--shutdown-delay', '2s']);
+    const { process, client } = await start([
+      '--policies',
+      dir,
+      '--tls-cert',
+      pair.certFile,
+      '--tls-key',
+      pair.keyFile,
+      '--workers',
+      '2',
+      '--shutdown-delay',
+      '2s',
+    ]);
     const workers = children(process.child.pid!);
     expect(workers).toHaveLength(2);
     await eventually(async () => (await client.get('/readyz')).status === 200, 10_000, 'ready');
@@ -199,7 +239,11 @@ describe('a policy folder, two workers', () => {
     // Fresh connections (spread over both workers): every one says not ready, and admissions are still answered.
     const fresh = new WebhookClient(client.baseUrl, ca.certPem);
     try {
-      await eventually(async () => (await Promise.all(Array.from({ length: 6 }, () => readyz(client)))).every((r) => r.status === 503), 1500, 'not ready everywhere');
+      await eventually(
+        async () => (await Promise.all(Array.from({ length: 6 }, () => readyz(client)))).every((r) => r.status === 503),
+        1500,
+        'not ready everywhere',
+      );
       expect((await burst(fresh, 4)).every(Boolean)).toBe(true);
     } finally {
       await fresh.close();
@@ -231,19 +275,38 @@ describe('tags kept resolved by two workers', () => {
     const root = join(work, 'tags-trusted_root.json');
     writeFileSync(root, JSON.stringify(sigstore.trustedRoot));
     const dir = mkdtempSync(join(work, 'policies-'));
-    writeConfigMap(dir, { 'p.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]) });
+    writeConfigMap(dir, {
+      'p.yaml': policyYaml('release', [`${registry.host}/**`], [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }]),
+    });
     const pair = await certificatePair(mkdtempSync(join(work, 'tls-')));
     const { process, client } = await start([
-      '--policies', dir, '--tls-cert', pair.certFile, '--tls-key', pair.keyFile, '--trusted-root', root, '--workers', '2', '--tag-refresh-interval', '2s', '--timeout', '5s',
+      '--policies',
+      dir,
+      '--tls-cert',
+      pair.certFile,
+      '--tls-key',
+      pair.keyFile,
+      '--trusted-root',
+      root,
+      '--workers',
+      '2',
+      '--tag-refresh-interval',
+      '2s',
+      '--timeout',
+      '5s',
     ]);
     const image = `${registry.host}/team/app:v1`;
     const mutate = () => client.review('/mutate', admissionReview('Pod', 'CREATE', workload('Pod', { containers: [image] })));
     // Both workers resolve the tag and verify its digest.
-    await eventually(async () => {
-      const answers = await Promise.all(Array.from({ length: 8 }, mutate));
-      expect(answers.map((a) => patchOps(a.patch).map((o) => o.value))).toEqual(answers.map(() => [`${image}@${signed.digest}`]));
-      return new Set(process.logs('admission').map((e) => e.worker)).size === 2;
-    }, 15_000, 'both workers admit the tag');
+    await eventually(
+      async () => {
+        const answers = await Promise.all(Array.from({ length: 8 }, mutate));
+        expect(answers.map((a) => patchOps(a.patch).map((o) => o.value))).toEqual(answers.map(() => [`${image}@${signed.digest}`]));
+        return new Set(process.logs('admission').map((e) => e.worker)).size === 2;
+      },
+      15_000,
+      'both workers admit the tag',
+    );
 
     const moved = await pushTestImage(registry, 'team/app', 'v1'); // same tag, unsigned content
     const pushedAt = Date.now();
@@ -257,7 +320,14 @@ describe('tags kept resolved by two workers', () => {
     const late = await Promise.all(Array.from({ length: 16 }, mutate));
     expect(late.map((a) => [a.allowed, a.patch])).toEqual(late.map(() => [false, undefined]));
     expect(late.every((a) => a.status?.message.includes(`(${moved.digest})`) && a.status.message.includes('NO_SIGNATURES'))).toBe(true);
-    expect(new Set(process.logs('admission').slice(from).map((e) => e.worker)).size).toBe(2);
+    expect(
+      new Set(
+        process
+          .logs('admission')
+          .slice(from)
+          .map((e) => e.worker),
+      ).size,
+    ).toBe(2);
   }, 60_000);
 });
 
@@ -283,7 +353,10 @@ describe('cluster mode, two workers', () => {
       apiVersion: `${GROUP}/v1beta1`,
       kind: 'ClusterImagePolicy',
       metadata: { name: 'private' },
-      spec: { images: [{ glob: `${registry.host}/private/**` }], authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }] },
+      spec: {
+        images: [{ glob: `${registry.host}/private/**` }],
+        authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: SIGNER }] } }],
+      },
     });
     api.store.create(api.store.type('secrets'), 'team-a', { metadata: { name: 'regcred' }, ...dockerConfigSecret({ [registry.host]: puller }) });
   });
@@ -297,7 +370,18 @@ describe('cluster mode, two workers', () => {
     const kubeconfig = writeKubeconfig(join(work, 'kubeconfig'), api, api.token(identity), NS);
     const pair = await certificatePair(mkdtempSync(join(work, 'tls-')));
     const { process, client } = await start([
-      '--kubeconfig', kubeconfig, '--tls-cert', pair.certFile, '--tls-key', pair.keyFile, '--trusted-root', join(work, 'trusted_root.json'), '--timeout', '5s', '--workers', '2',
+      '--kubeconfig',
+      kubeconfig,
+      '--tls-cert',
+      pair.certFile,
+      '--tls-key',
+      pair.keyFile,
+      '--trusted-root',
+      join(work, 'trusted_root.json'),
+      '--timeout',
+      '5s',
+      '--workers',
+      '2',
     ]);
     expect(children(process.child.pid!)).toHaveLength(2);
     await eventually(async () => (await client.get('/readyz')).status === 200, 20_000, 'ready');
@@ -318,15 +402,24 @@ describe('cluster mode, two workers', () => {
       return review;
     };
     let served = new Set<unknown>();
-    await eventually(async () => {
-      const answers = await Promise.all(Array.from({ length: 8 }, async () => (await client.review('/validate', pod())).allowed));
-      expect(answers.every(Boolean)).toBe(true);
-      served = new Set(process.logs('admission').map((e) => e.worker));
-      return served.size === 2;
-    }, 15_000, 'both workers admit with the pull secret');
+    await eventually(
+      async () => {
+        const answers = await Promise.all(Array.from({ length: 8 }, async () => (await client.review('/validate', pod())).allowed));
+        expect(answers.every(Boolean)).toBe(true);
+        served = new Set(process.logs('admission').map((e) => e.worker));
+        return served.size === 2;
+      },
+      15_000,
+      'both workers admit with the pull secret',
+    );
     expect(api.requests.some((r) => r.path === '/api/v1/namespaces/team-a/secrets/regcred' && r.status === 200)).toBe(true);
     // Apply-time validation, on whichever worker: the primary's loader and Secrets.
-    const invalid = { apiVersion: `${GROUP}/v1beta1`, kind: 'ClusterImagePolicy', metadata: { name: 'typo' }, spec: { images: [{ glob: 'x/**' }], authorities: [{ name: 'a', surprise: true, static: { action: 'pass' } }] } };
+    const invalid = {
+      apiVersion: `${GROUP}/v1beta1`,
+      kind: 'ClusterImagePolicy',
+      metadata: { name: 'typo' },
+      spec: { images: [{ glob: 'x/**' }], authorities: [{ name: 'a', surprise: true, static: { action: 'pass' } }] },
+    };
     const review = admissionReview('Pod', 'CREATE', invalid);
     review.request.kind = { group: GROUP, version: 'v1beta1', kind: 'ClusterImagePolicy' };
     review.request.resource = { group: GROUP, version: 'v1beta1', resource: 'clusterimagepolicies' };
@@ -334,17 +427,32 @@ describe('cluster mode, two workers', () => {
     expect(answers.every((a) => !a.allowed && a.status?.message.includes('spec.authorities[0].surprise: unknown field'))).toBe(true);
     expect(api.watchCount).toBe(4);
     // One status write per change, not one per worker.
-    expect(api.requests.filter((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/private/status` && r.status === 200)).toHaveLength(1);
+    expect(
+      api.requests.filter((r) => r.method === 'PUT' && r.path === `/apis/${GROUP}/v1beta1/clusterimagepolicies/private/status` && r.status === 200),
+    ).toHaveLength(1);
 
     // A ClusterImagePolicy changed in the API reaches every worker: another signer is required.
     const cips = api.store.type(`clusterimagepolicies.${GROUP}`);
     const current = api.store.get(cips, undefined, 'private');
-    api.store.update(cips, undefined, 'private', { ...current, spec: { ...(current.spec as Record<string, Json>), authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }] } });
+    api.store.update(cips, undefined, 'private', {
+      ...current,
+      spec: {
+        ...(current.spec as Record<string, Json>),
+        authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'someone-else@example.test' }] } }],
+      },
+    });
     await eventually(async () => !(await client.review('/validate', pod())).allowed, 15_000, 'the changed policy');
     const from = process.logs('admission').length;
     const after = await Promise.all(Array.from({ length: 12 }, () => client.review('/validate', pod())));
     expect(after.every((a) => !a.allowed && a.status?.message.includes('someone-else@example.test'))).toBe(true);
-    expect(new Set(process.logs('admission').slice(from).map((e) => e.worker)).size).toBe(2);
+    expect(
+      new Set(
+        process
+          .logs('admission')
+          .slice(from)
+          .map((e) => e.worker),
+      ).size,
+    ).toBe(2);
 
     // SIGTERM: the primary and both workers exit 0.
     const workers = children(process.child.pid!);

@@ -92,7 +92,10 @@ const EXPECTED: Record<string, Accepted | Refused> = {
   'cosign-bom-go-mod.spdx.json': { packages: 0, files: 0, relationships: 0, images: [] },
   'cosign-bom-go-mod.cyclonedx.json': { refused: /CycloneDX document, not SPDX/, details: { path: '' } },
   // its creators are objects and its packages use packageName/packageVersion: not SPDX 2.x JSON
-  'policy-controller-example.spdx.json': { refused: /creationInfo\.creators\[0\]: expected a string, got an object/, details: { path: 'creationInfo.creators[0]' } },
+  'policy-controller-example.spdx.json': {
+    refused: /creationInfo\.creators\[0\]: expected a string, got an object/,
+    details: { path: 'creationInfo.creators[0]' },
+  },
   // "alpine" (versionInfo "latest", no purl, no registry) is not taken for an image
   'spdx-examples-presentations_SBOMS-SPDX-Now-and-Future_ACME-v2.3.spdx.json': { packages: 4, files: 0, relationships: 4, images: [] },
   'spdx-examples-software_example11_spdx2.3_sbom.spdx.json': { packages: 4, files: 1, relationships: 6, images: [] },
@@ -100,7 +103,9 @@ const EXPECTED: Record<string, Accepted | Refused> = {
 };
 
 describeIfPresent('SPDX documents in ../shared/interop/sbom', () => {
-  const files = readdirSync(SBOM_DIR).filter((f) => !f.endsWith('.md')).sort();
+  const files = readdirSync(SBOM_DIR)
+    .filter((f) => !f.endsWith('.md'))
+    .sort();
 
   test('every document there has an expectation here', () => {
     expect(files).toEqual(Object.keys(EXPECTED).sort());

@@ -150,7 +150,10 @@ type Requirement = (labels: Record<string, string>) => boolean;
 export function labelSelector(text: string): Requirement {
   const requirements: Requirement[] = [];
   // Commas separate requirements except inside parentheses.
-  const parts = text.split(/,(?![^(]*\))/).map((p) => p.trim()).filter((p) => p !== '');
+  const parts = text
+    .split(/,(?![^(]*\))/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   for (const part of parts) {
     let m: RegExpExecArray | null;
     if ((m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part))) {

@@ -34,7 +34,12 @@ const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
  * What the kubelet gives a Pod, under `root` instead of `/`: the service account's token,
  * the cluster CA and the namespace file; and the environment that points at the API server.
  */
-export function writeServiceAccount(root: string, api: Pick<RunningKubeApi, 'port' | 'ca'>, token: string, namespace: string): { dir: string; env: Record<string, string> } {
+export function writeServiceAccount(
+  root: string,
+  api: Pick<RunningKubeApi, 'port' | 'ca'>,
+  token: string,
+  namespace: string,
+): { dir: string; env: Record<string, string> } {
   const dir = join(root, SERVICE_ACCOUNT_PATH);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'token'), token);
@@ -62,9 +67,12 @@ export function deployManifests(...overlays: string[]): Json[] {
  */
 export function serviceAccountIdentity(manifests: readonly Json[], namespace: string, name: string): Identity {
   const rules: Rule[] = [];
-  const roles = (kind: string, roleName: string, ns?: string): Json => manifests.find((m) => m.kind === kind && m.metadata?.name === roleName && (ns === undefined || m.metadata?.namespace === ns));
+  const roles = (kind: string, roleName: string, ns?: string): Json =>
+    manifests.find((m) => m.kind === kind && m.metadata?.name === roleName && (ns === undefined || m.metadata?.namespace === ns));
   for (const binding of manifests.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding')) {
-    const bound = (binding.subjects as Json[] | undefined)?.some((s) => s.kind === 'ServiceAccount' && s.name === name && (s.namespace ?? binding.metadata?.namespace) === namespace);
+    const bound = (binding.subjects as Json[] | undefined)?.some(
+      (s) => s.kind === 'ServiceAccount' && s.name === name && (s.namespace ?? binding.metadata?.namespace) === namespace,
+    );
     if (!bound) continue;
     const scope = binding.kind === 'RoleBinding' ? String(binding.metadata.namespace) : undefined;
     const role = roles(binding.roleRef.kind, binding.roleRef.name, binding.roleRef.kind === 'Role' ? scope : undefined);

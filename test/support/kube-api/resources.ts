@@ -38,7 +38,8 @@ export interface ResourceType {
   readonly schemas?: Readonly<Record<string, Json>>;
 }
 
-type ResourceLine = Pick<ResourceType, 'group' | 'versions' | 'resource' | 'kind' | 'namespaced'> & Partial<Pick<ResourceType, 'status' | 'custom' | 'shortNames' | 'singular'>>;
+type ResourceLine = Pick<ResourceType, 'group' | 'versions' | 'resource' | 'kind' | 'namespaced'> &
+  Partial<Pick<ResourceType, 'status' | 'custom' | 'shortNames' | 'singular'>>;
 
 /** A resource from its one-line description; the rest follows Kubernetes' naming conventions. */
 function resourceType(line: ResourceLine): ResourceType {

@@ -53,7 +53,14 @@ interface RequestRecord {
   readonly status: number;
 }
 
-type RequestHook = (request: { method: string; path: string; query: URLSearchParams; verb?: string; resource?: string; subresource?: string }) => { status: number; body?: Json } | 'reset' | undefined;
+type RequestHook = (request: {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  verb?: string;
+  resource?: string;
+  subresource?: string;
+}) => { status: number; body?: Json } | 'reset' | undefined;
 
 export interface KubeApiOptions {
   /** Resource types served (default: STANDARD_RESOURCES and the CRDs under deploy/). */
@@ -136,7 +143,14 @@ function parseJson(body: Buffer): Json {
   }
 }
 
-function allows(rules: readonly Rule[] | 'admin', verb: string, group: string, resource: string, namespace: string | undefined, name: string | undefined): boolean {
+function allows(
+  rules: readonly Rule[] | 'admin',
+  verb: string,
+  group: string,
+  resource: string,
+  namespace: string | undefined,
+  name: string | undefined,
+): boolean {
   if (rules === 'admin') return true;
   const any = (list: readonly string[] | undefined, value: string): boolean => list === undefined || list.includes('*') || list.includes(value);
   return rules.some(
@@ -214,7 +228,11 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
     if (root === 'version' && segments.length === 1) {
       sendJson(res, 200, { major: '1', minor: '33', gitVersion: 'v1.33.0-imgverify-emulation', platform: 'linux/amd64' });
     } else if (root === 'api' && segments.length === 1) {
-      sendJson(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] });
+      sendJson(res, 200, {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }],
+      });
     } else if (root === 'api' && segments.length === 2 && group === 'v1') {
       sendJson(res, 200, resourceList('', 'v1'));
     } else if (root === 'apis' && segments.length === 1) {
@@ -235,7 +253,8 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
     if (segments[0] === 'api') [group, version, rest] = ['', segments[1]!, segments.slice(2)];
     else if (segments[0] === 'apis') [group, version, rest] = [segments[1]!, segments[2]!, segments.slice(3)];
     else return undefined;
-    const find = (resource: string | undefined): ResourceType | undefined => types.find((t) => t.group === group && t.resource === resource && t.versions.includes(version));
+    const find = (resource: string | undefined): ResourceType | undefined =>
+      types.find((t) => t.group === group && t.resource === resource && t.versions.includes(version));
     let namespace: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3 && find(rest[2])?.namespaced) {
       namespace = rest[1];
@@ -245,13 +264,22 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
     if (!type || rest.length > 3) return undefined;
     // A namespaced resource by name needs its namespace; only collections span all namespaces.
     if (type.namespaced && namespace === undefined && rest.length > 1) return undefined;
-    return { type, version, ...(namespace !== undefined ? { namespace } : {}), ...(rest[1] !== undefined ? { name: rest[1] } : {}), ...(rest[2] !== undefined ? { subresource: rest[2] } : {}) };
+    return {
+      type,
+      version,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(rest[1] !== undefined ? { name: rest[1] } : {}),
+      ...(rest[2] !== undefined ? { subresource: rest[2] } : {}),
+    };
   };
 
   const verbOf = (method: string, r: Route, query: URLSearchParams): string => {
     const watch = query.get('watch');
     if (method === 'GET') return watch === 'true' || watch === '1' ? 'watch' : r.name === undefined ? 'list' : 'get';
-    return ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: r.name === undefined ? 'deletecollection' : 'delete' } as Record<string, string>)[method] ?? method.toLowerCase();
+    return (
+      ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: r.name === undefined ? 'deletecollection' : 'delete' } as Record<string, string>)[method] ??
+      method.toLowerCase()
+    );
   };
 
   // --- Watches ---------------------------------------------------------------------------------
@@ -341,7 +369,14 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
     if (!identity) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     const r = route(segments);
     const verb = r ? verbOf(method, r, url.searchParams) : undefined;
-    const hooked = hook?.({ method, path: url.pathname, query: url.searchParams, ...(verb ? { verb } : {}), ...(r ? { resource: r.type.resource } : {}), ...(r?.subresource ? { subresource: r.subresource } : {}) });
+    const hooked = hook?.({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      ...(verb ? { verb } : {}),
+      ...(r ? { resource: r.type.resource } : {}),
+      ...(r?.subresource ? { subresource: r.subresource } : {}),
+    });
     if (hooked === 'reset') {
       req.socket.destroy();
       return { user: identity.user };
@@ -356,11 +391,16 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
     const rbacResource = subresource ? `${type.resource}/${subresource}` : type.resource;
     if (!allows(identity.rules, verb, type.group, rbacResource, type.namespaced ? namespace : undefined, name)) {
       const where = type.namespaced ? (namespace !== undefined ? ` in the namespace "${namespace}"` : ' at the cluster scope') : ' at the cluster scope';
-      throw new ApiError(403, 'Forbidden', `${rbacResource}${type.group ? `.${type.group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "${identity.user}" cannot ${verb} resource "${rbacResource}" in API group "${type.group}"${where}`, {
-        ...(name ? { name } : {}),
-        group: type.group,
-        kind: type.resource,
-      });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${rbacResource}${type.group ? `.${type.group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "${identity.user}" cannot ${verb} resource "${rbacResource}" in API group "${type.group}"${where}`,
+        {
+          ...(name ? { name } : {}),
+          group: type.group,
+          kind: type.resource,
+        },
+      );
     }
     const q = url.searchParams;
     const fieldValidation = (q.get('fieldValidation') ?? 'Warn') as FieldValidation;
@@ -385,7 +425,10 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
         sendJson(res, 200, {
           kind: type.listKind,
           apiVersion: apiVersionOf(type, r.version),
-          metadata: { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue, remainingItemCount: result.remainingItemCount } : {}) },
+          metadata: {
+            resourceVersion: result.resourceVersion,
+            ...(result.continue ? { continue: result.continue, remainingItemCount: result.remainingItemCount } : {}),
+          },
           items: result.items.map(view),
         });
         break;
@@ -404,19 +447,34 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
         break;
       }
       case 'update': {
-        const updated = store.update(type, namespace, name!, parseJson(await readBody(req)), r.version, { fieldValidation, warnings, ...(subresource ? { subresource } : {}) });
+        const updated = store.update(type, namespace, name!, parseJson(await readBody(req)), r.version, {
+          fieldValidation,
+          warnings,
+          ...(subresource ? { subresource } : {}),
+        });
         sendJson(res, 200, view(updated), warningHeaders());
         break;
       }
       case 'patch': {
         const contentType = (firstHeader(req.headers['content-type']) ?? '').split(';')[0]!.trim();
         const patchType: PatchType | undefined = (
-          { 'application/merge-patch+json': 'merge', 'application/json-patch+json': 'json', 'application/strategic-merge-patch+json': 'strategic' } as Record<string, PatchType>
+          { 'application/merge-patch+json': 'merge', 'application/json-patch+json': 'json', 'application/strategic-merge-patch+json': 'strategic' } as Record<
+            string,
+            PatchType
+          >
         )[contentType];
         if (!patchType || (patchType === 'strategic' && type.custom)) {
-          throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${type.custom ? '' : ', application/strategic-merge-patch+json'}`);
+          throw new ApiError(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${type.custom ? '' : ', application/strategic-merge-patch+json'}`,
+          );
         }
-        const patched = store.patch(type, namespace, name!, patchType, parseJson(await readBody(req)), r.version, { fieldValidation, warnings, ...(subresource ? { subresource } : {}) });
+        const patched = store.patch(type, namespace, name!, patchType, parseJson(await readBody(req)), r.version, {
+          fieldValidation,
+          warnings,
+          ...(subresource ? { subresource } : {}),
+        });
         sendJson(res, 200, view(patched), warningHeaders());
         break;
       }
@@ -437,12 +495,24 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<Runnin
   const server: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://kube.invalid');
     const record = (status: number, user?: string, verb?: string): void => {
-      requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), ...(user ? { user } : {}), ...(verb ? { verb } : {}), status });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        ...(user ? { user } : {}),
+        ...(verb ? { verb } : {}),
+        status,
+      });
     };
     handle(req, res).then(
       ({ user, verb }) => record(res.statusCode, user, verb),
       (err: unknown) => {
-        const error = err instanceof ApiError ? err : err instanceof DocumentError ? new ApiError(400, 'BadRequest', err.message) : new ApiError(500, 'InternalError', errorMessage(err));
+        const error =
+          err instanceof ApiError
+            ? err
+            : err instanceof DocumentError
+              ? new ApiError(400, 'BadRequest', err.message)
+              : new ApiError(500, 'InternalError', errorMessage(err));
         if (!res.headersSent) sendJson(res, error.code, error.status());
         else res.destroy();
         record(error.code);

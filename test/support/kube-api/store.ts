@@ -36,7 +36,16 @@ export class ApiError extends Error {
   }
 
   status(): Json {
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, ...(this.details ? { details: this.details } : {}), code: this.code };
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      ...(this.details ? { details: this.details } : {}),
+      code: this.code,
+    };
   }
 }
 
@@ -147,8 +156,10 @@ export class Store {
 
   private requireNamespace(type: ResourceType, namespace: string | undefined): void {
     if (!type.namespaced) return;
-    if (namespace === undefined || namespace === '') throw new ApiError(400, 'BadRequest', 'the server could not find the requested resource: a namespace is required');
-    if (!this.map(this.type('namespaces')).has(key(undefined, namespace))) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    if (namespace === undefined || namespace === '')
+      throw new ApiError(400, 'BadRequest', 'the server could not find the requested resource: a namespace is required');
+    if (!this.map(this.type('namespaces')).has(key(undefined, namespace)))
+      throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
   }
 
   private notFound(type: ResourceType, name: string): ApiError {
@@ -184,7 +195,8 @@ export class Store {
     let at = this.revision;
     let after: string | undefined;
     if (options.continue !== undefined && options.continue !== '') {
-      if (options.resourceVersion !== undefined && options.resourceVersion !== '') throw new ApiError(400, 'BadRequest', 'specifying resource version is not allowed when using continue');
+      if (options.resourceVersion !== undefined && options.resourceVersion !== '')
+        throw new ApiError(400, 'BadRequest', 'specifying resource version is not allowed when using continue');
       let token: Json;
       try {
         token = JSON.parse(Buffer.from(options.continue, 'base64url').toString('utf8'));
@@ -194,18 +206,28 @@ export class Store {
       at = Number(token.rv);
       after = String(token.start);
       if (at < this.compactedAt) {
-        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+        throw new ApiError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
       }
     } else {
       const rv = options.resourceVersion;
       const match = options.resourceVersionMatch;
-      if (match !== undefined && match !== '' && (rv === undefined || rv === '')) throw new ApiError(400, 'BadRequest', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
+      if (match !== undefined && match !== '' && (rv === undefined || rv === ''))
+        throw new ApiError(400, 'BadRequest', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
       if (rv !== undefined && rv !== '' && rv !== '0') {
         const n = Number(rv);
         if (!/^\d+$/.test(rv)) throw new ApiError(400, 'BadRequest', `invalid resource version: ${rv}`);
-        if (n > this.revision) throw new ApiError(504, 'Timeout', `Too large resource version: ${n}, current: ${this.revision}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+        if (n > this.revision)
+          throw new ApiError(504, 'Timeout', `Too large resource version: ${n}, current: ${this.revision}`, {
+            causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+            retryAfterSeconds: 1,
+          });
         if (match === 'Exact') at = n;
-        else if (match !== undefined && match !== '' && match !== 'NotOlderThan') throw new ApiError(400, 'BadRequest', `unsupported resourceVersionMatch ${match}`);
+        else if (match !== undefined && match !== '' && match !== 'NotOlderThan')
+          throw new ApiError(400, 'BadRequest', `unsupported resourceVersionMatch ${match}`);
       }
     }
     const state = at === this.revision ? this.map(type) : this.stateAt(type, at);
@@ -248,13 +270,18 @@ export class Store {
     if (dropped.length === 0) return;
     const mode = options.fieldValidation ?? 'Warn';
     if (mode === 'Strict') {
-      throw new ApiError(400, 'BadRequest', `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${dropped.map((p) => `unknown field "${p}"`).join(', ')}`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ${dropped.map((p) => `unknown field "${p}"`).join(', ')}`,
+      );
     }
     if (mode === 'Warn') options.warnings?.push(...dropped.map((p) => `unknown field "${p}"`));
   }
 
   private checkIdentity(type: ResourceType, object: Json, namespace: string | undefined): void {
-    if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new ApiError(400, 'BadRequest', 'the body of the request is not an object');
+    if (typeof object !== 'object' || object === null || Array.isArray(object))
+      throw new ApiError(400, 'BadRequest', 'the body of the request is not an object');
     object.metadata ??= {};
     if (type.namespaced) {
       if (object.metadata.namespace !== undefined && object.metadata.namespace !== namespace) {
@@ -269,12 +296,22 @@ export class Store {
     this.checkIdentity(type, object, namespace);
     this.requireNamespace(type, object.metadata.namespace);
     if (object.apiVersion !== undefined && object.apiVersion !== apiVersionOf(type, version)) {
-      throw new ApiError(400, 'BadRequest', `the API version in the data (${object.apiVersion}) does not match the expected API version (${apiVersionOf(type, version)})`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the API version in the data (${object.apiVersion}) does not match the expected API version (${apiVersionOf(type, version)})`,
+      );
     }
     if (!object.metadata.name && object.metadata.generateName) object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
     const name = object.metadata.name;
-    if (typeof name !== 'string' || name === '') throw new ApiError(422, 'Invalid', `${type.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
-    if (!NAME.test(name) || name.length > 253) throw new ApiError(422, 'Invalid', `${type.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
+    if (typeof name !== 'string' || name === '')
+      throw new ApiError(422, 'Invalid', `${type.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
+    if (!NAME.test(name) || name.length > 253)
+      throw new ApiError(
+        422,
+        'Invalid',
+        `${type.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+      );
     if (this.map(type).has(key(object.metadata.namespace, name))) {
       throw new ApiError(409, 'AlreadyExists', `${qualified(type)} "${name}" already exists`, { name, group: type.group, kind: type.resource });
     }
@@ -300,17 +337,23 @@ export class Store {
     const current = this.get(type, namespace, name);
     const expected = incoming.metadata.resourceVersion;
     if (expected === undefined || expected === '') {
-      if (type.custom) throw new ApiError(422, 'Invalid', `${type.kind} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`);
+      if (type.custom)
+        throw new ApiError(422, 'Invalid', `${type.kind} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`);
     } else if (expected !== current.metadata.resourceVersion) throw this.conflict(type, name);
     return this.write(type, current, incoming, version, options);
   }
 
   conflict(type: ResourceType, name: string): ApiError {
-    return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-      name,
-      group: type.group,
-      kind: type.resource,
-    });
+    return new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualified(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      {
+        name,
+        group: type.group,
+        kind: type.resource,
+      },
+    );
   }
 
   /** Replaces `current` by `incoming` under the subresource rules; a write that changes nothing is not one. */
@@ -346,7 +389,15 @@ export class Store {
     return this.commit(type, 'MODIFIED', next, current);
   }
 
-  patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: Json, version = type.versions[0]!, options: WriteOptions = {}): Json {
+  patch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    patch: Json,
+    version = type.versions[0]!,
+    options: WriteOptions = {},
+  ): Json {
     const current = this.get(type, namespace, name);
     const viewed = this.view(type, current, version);
     let patched: Json;
@@ -365,13 +416,22 @@ export class Store {
     return this.write(type, current, patched, version, options);
   }
 
-  delete(type: ResourceType, namespace: string | undefined, name: string, preconditions: { readonly resourceVersion?: string; readonly uid?: string } = {}): Json {
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    preconditions: { readonly resourceVersion?: string; readonly uid?: string } = {},
+  ): Json {
     const current = this.get(type, namespace, name);
     if (preconditions.uid !== undefined && preconditions.uid !== current.metadata.uid) {
       throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${current.metadata.uid}`);
     }
     if (preconditions.resourceVersion !== undefined && preconditions.resourceVersion !== current.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+      );
     }
     // A namespace takes its objects with it.
     if (type.resource === 'namespaces' && type.group === '') {

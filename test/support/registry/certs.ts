@@ -33,7 +33,7 @@ function validity(): { notBefore: Date; notAfter: Date } {
 }
 
 export async function createCa(name = 'imgverify test CA'): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${name}`,
     keys,
@@ -49,7 +49,7 @@ export async function createCa(name = 'imgverify test CA'): Promise<TestCa> {
 }
 
 async function issue(ca: TestCa, subject: string, extensions: x509.Extension[]): Promise<IssuedCert> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     subject: `CN=${subject}`,
     issuer: ca.cert.subject,

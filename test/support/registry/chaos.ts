@@ -145,7 +145,11 @@ export function createChaos(options: ChaosOptions): ChaosLayer {
       case '503':
       case '429':
         record();
-        return { status: Number(kind), headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"UNAVAILABLE","message":"chaos"}]}') };
+        return {
+          status: Number(kind),
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from('{"errors":[{"code":"UNAVAILABLE","message":"chaos"}]}'),
+        };
       case '503-retry-after':
       case '429-retry-after':
         record();
@@ -155,7 +159,11 @@ export function createChaos(options: ChaosOptions): ChaosLayer {
         return { status: 307, headers: { location: `${options.redirectTo!}${req.url}` }, body: Buffer.alloc(0) };
       case 'not-found':
         record();
-        return { status: 404, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"chaos: not found"}]}') };
+        return {
+          status: 404,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"chaos: not found"}]}'),
+        };
       case 'stall': {
         record();
         await new Promise<void>((resolve) => {

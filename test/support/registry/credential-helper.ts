@@ -46,7 +46,7 @@ export function installCredentialHelper(
     .join('\n');
   const body = {
     normal: `case "$url" in\n${cases}\n  *) echo "credentials not found in native keychain"; exit 1 ;;\nesac`,
-    hang: "exec sleep 60",
+    hang: 'exec sleep 60',
     'hang-child': `sleep 100 &\necho $! > ${quote(join(dir, `${program}.child`))}\nwait`,
     flood: 'head -c 2000000 /dev/zero | tr "\\0" "x"',
     crash: 'echo "secret-looking noise" >&2; exit 3',

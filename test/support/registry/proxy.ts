@@ -76,7 +76,10 @@ export interface RunningProxy {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
 /** `target`: the upstream base URL (a RunningRegistry fits), or undefined for a proxy that only answers through its hook. */
-export async function startProxy(target: string | { readonly url: string; readonly ca?: string } | undefined, options: ProxyOptions = {}): Promise<RunningProxy> {
+export async function startProxy(
+  target: string | { readonly url: string; readonly ca?: string } | undefined,
+  options: ProxyOptions = {},
+): Promise<RunningProxy> {
   const upstream = typeof target === 'string' ? target : target?.url;
   const ca = options.ca ?? (typeof target === 'object' ? target.ca : undefined);
   const agent = new Agent({ connections: 16, ...(ca ? { connect: { ca } } : {}) });
@@ -111,7 +114,14 @@ export async function startProxy(target: string | { readonly url: string; readon
     const chunks: Buffer[] = [];
     for await (const chunk of raw) chunks.push(chunk as Buffer);
     const url = raw.url ?? '/';
-    const req: ProxyRequest = { method: raw.method ?? 'GET', path: url.split('?', 1)[0]!, url, headers: raw.headers, body: Buffer.concat(chunks), timing: { receivedAt } };
+    const req: ProxyRequest = {
+      method: raw.method ?? 'GET',
+      path: url.split('?', 1)[0]!,
+      url,
+      headers: raw.headers,
+      body: Buffer.concat(chunks),
+      timing: { receivedAt },
+    };
     res.on('finish', () => (req.timing.answeredAt = performance.now()));
     requests.push(req);
     if (delayMs > 0) {

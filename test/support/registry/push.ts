@@ -236,7 +236,10 @@ function agentFor(target: PushTarget): Dispatcher {
   const key = `${target.ca ?? ''}\n${target.pushClientCert?.cert ?? ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {
-    const tls = { ...(target.ca ? { ca: target.ca } : {}), ...(target.pushClientCert ? { cert: target.pushClientCert.cert, key: target.pushClientCert.key } : {}) };
+    const tls = {
+      ...(target.ca ? { ca: target.ca } : {}),
+      ...(target.pushClientCert ? { cert: target.pushClientCert.cert, key: target.pushClientCert.key } : {}),
+    };
     agent = new Agent({ connections: 4, connect: tls });
     agents.set(key, agent);
   }
@@ -251,7 +254,14 @@ export async function closePushers(): Promise<void> {
   await Promise.all(all.map((a) => a.close()));
 }
 
-async function send(target: PushTarget, repo: string, method: 'HEAD' | 'POST' | 'PUT' | 'DELETE', path: string, headers: Record<string, string>, body?: Uint8Array): Promise<Sent> {
+async function send(
+  target: PushTarget,
+  repo: string,
+  method: 'HEAD' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  headers: Record<string, string>,
+  body?: Uint8Array,
+): Promise<Sent> {
   const key = `${target.url} ${repo}`;
   const attempt = async (authorization?: string): Promise<Sent> => {
     const res = await agentFor(target).request({
@@ -276,7 +286,12 @@ async function send(target: PushTarget, repo: string, method: 'HEAD' | 'POST' | 
     const realm = new URL(params.realm!);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', `repository:${repo}:pull,push`);
-    const tokenRes = await agentFor({ url: realm.origin }).request({ origin: realm.origin, path: `${realm.pathname}${realm.search}`, method: 'GET', headers: { authorization: basic } });
+    const tokenRes = await agentFor({ url: realm.origin }).request({
+      origin: realm.origin,
+      path: `${realm.pathname}${realm.search}`,
+      method: 'GET',
+      headers: { authorization: basic },
+    });
     const json = (await tokenRes.body.json()) as { token?: string; access_token?: string };
     authorization = `Bearer ${json.token ?? json.access_token}`;
   }

@@ -194,8 +194,18 @@ function launch(bin: string, configPath: string, timeoutMs: number): Promise<Lau
   let log = '';
   let pid: number | undefined;
   let registryGone = false;
-  const registryClosed = new Promise<void>((resolve) => child.stderr.once('close', () => { registryGone = true; resolve(); }));
-  const shellExited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
+  const registryClosed = new Promise<void>((resolve) =>
+    child.stderr.once('close', () => {
+      registryGone = true;
+      resolve();
+    }),
+  );
+  const shellExited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const match = /^(\d+)\s/.exec(chunk);
     if (pid === undefined && match) pid = Number(match[1]);

@@ -119,8 +119,12 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       const form = new URLSearchParams(body.toString('utf8'));
       grantType = form.get('grant_type') ?? undefined;
       svc = form.get('service') ?? undefined;
-      scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
-      const user = grantType === 'refresh_token' ? users.find((u) => u.identityToken !== undefined && u.identityToken === form.get('refresh_token')) : undefined;
+      scopes = form
+        .getAll('scope')
+        .flatMap((s) => s.split(' '))
+        .filter(Boolean);
+      const user =
+        grantType === 'refresh_token' ? users.find((u) => u.identityToken !== undefined && u.identityToken === form.get('refresh_token')) : undefined;
       if (user === undefined) {
         record(401, { scopes, ...(grantType ? { grantType } : {}) });
         sendJson(res, 401, { error: 'invalid_grant' });
@@ -129,7 +133,10 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       username = user.username;
     } else {
       svc = url.searchParams.get('service') ?? undefined;
-      scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+      scopes = url.searchParams
+        .getAll('scope')
+        .flatMap((s) => s.split(' '))
+        .filter(Boolean);
       const basic = parseBasic(req.headers.authorization);
       if (basic !== undefined) {
         const user = users.find((u) => u.username === basic.username && u.password === basic.password);
@@ -208,7 +215,14 @@ function parseScope(scope: string): AccessEntry | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first === -1 || last === first) return undefined;
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter(Boolean) };
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -130,7 +130,12 @@ export interface AttestImageWithKeyOptions {
 /** What `cosign attest --key` pushes: the same `.att` layer, signed with a long-lived key, no certificate. */
 export function attestImageWithKey(sigstore: TestSigstore, opts: AttestImageWithKeyOptions): Omit<AttestationLayer, 'details'> {
   const signedAt = opts.signedAt ?? sigstore.nextSigningTime();
-  const statement = inTotoStatement({ repository: opts.repository ?? 'registry.example.test/app', digest: opts.digest, predicateType: opts.predicateType, predicate: opts.predicate });
+  const statement = inTotoStatement({
+    repository: opts.repository ?? 'registry.example.test/app',
+    digest: opts.digest,
+    predicateType: opts.predicateType,
+    predicate: opts.predicate,
+  });
   const signature = sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement), opts.privateKey, opts.hash ?? 'sha256');
   const envelope: DsseEnvelopeJson = {
     payloadType: IN_TOTO_PAYLOAD_TYPE,

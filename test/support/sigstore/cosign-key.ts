@@ -64,8 +64,7 @@ export function signImageWithKey(sigstore: TestSigstore, opts: SignImageWithKeyO
     optional: opts.optional ?? null,
   };
   const payload = simpleSigningPayload(payloadFields);
-  const signingKey =
-    defect === 'signature-other-key' ? generateKeyPair(sameKindAs(opts.privateKey)).privateKey : opts.privateKey;
+  const signingKey = defect === 'signature-other-key' ? generateKeyPair(sameKindAs(opts.privateKey)).privateKey : opts.privateKey;
   const signature = sign(payload, signingKey, hash);
 
   const annotations: Record<string, string> = { [COSIGN_ANNOTATIONS.signature]: signature.toString('base64') };
@@ -74,10 +73,8 @@ export function signImageWithKey(sigstore: TestSigstore, opts: SignImageWithKeyO
     // Ed25519 is signed without a pre-hash, so its hashedrekord digest is SHA-256 of the payload.
     if (hash === 'sha224') throw new Error('Rekor logs no SHA-224 digest: sign with tlog: false');
     const bodyHash: HashName = opts.privateKey.asymmetricKeyType === 'ed25519' ? 'sha256' : hash;
-    const loggedKey =
-      defect === 'rekor-body-other-key' ? generateKeyPair(sameKindAs(opts.privateKey)).publicKey : publicKey;
-    const loggedSignature =
-      defect === 'rekor-body-other-signature' ? anotherSignature(payload, signingKey, hash, signature) : signature;
+    const loggedKey = defect === 'rekor-body-other-key' ? generateKeyPair(sameKindAs(opts.privateKey)).publicKey : publicKey;
+    const loggedSignature = defect === 'rekor-body-other-signature' ? anotherSignature(payload, signingKey, hash, signature) : signature;
     const payloadHex = defect === 'rekor-body-other-hash' ? hashHex(crypto.randomBytes(32), bodyHash) : hashHex(payload, bodyHash);
     rekorEntry = sigstore.rekor.addHashedRekord({
       ...(bodyHash === 'sha256' ? { payloadSha256Hex: payloadHex } : { payloadHash: { algorithm: bodyHash, hex: payloadHex } }),
@@ -108,9 +105,11 @@ function sameKindAs(key: KeyObject): Parameters<typeof generateKeyPair>[0] {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'ec':
-      return ({ prime256v1: 'ecdsa-p256', secp384r1: 'ecdsa-p384', secp521r1: 'ecdsa-p521' } as const)[
-        details.namedCurve as 'prime256v1' | 'secp384r1' | 'secp521r1'
-      ] ?? 'ecdsa-p256';
+      return (
+        ({ prime256v1: 'ecdsa-p256', secp384r1: 'ecdsa-p384', secp521r1: 'ecdsa-p521' } as const)[
+          details.namedCurve as 'prime256v1' | 'secp384r1' | 'secp521r1'
+        ] ?? 'ecdsa-p256'
+      );
     case 'rsa':
       return details.modulusLength === 4096 ? 'rsa-4096' : details.modulusLength === 3072 ? 'rsa-3072' : 'rsa-2048';
     case 'ed25519':

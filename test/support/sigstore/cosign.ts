@@ -144,11 +144,8 @@ export function signImage(sigstore: TestSigstore, opts: SignImageOptions): Signe
   let rekorEntry: RekorEntry | undefined;
   if (opts.tlog ?? true) {
     const loggedCertificate =
-      defect === 'rekor-body-other-cert'
-        ? sigstore.fulcio.issue({ ...leafOptions, publicKey: generateKeyPair('ecdsa-p256').publicKey })
-        : certificate;
-    const loggedSignature =
-      defect === 'rekor-body-other-signature' ? anotherSignature(payload, signingKey, 'sha256', signature) : signature;
+      defect === 'rekor-body-other-cert' ? sigstore.fulcio.issue({ ...leafOptions, publicKey: generateKeyPair('ecdsa-p256').publicKey }) : certificate;
+    const loggedSignature = defect === 'rekor-body-other-signature' ? anotherSignature(payload, signingKey, 'sha256', signature) : signature;
     rekorEntry = sigstore.rekor.addHashedRekord({
       payloadSha256Hex: defect === 'rekor-body-other-hash' ? hashHex(crypto.randomBytes(32), 'sha256') : hashHex(payload, 'sha256'),
       signatureB64: loggedSignature.toString('base64'),

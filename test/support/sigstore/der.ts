@@ -85,7 +85,7 @@ export function bitString(content: NonSharedBuffer, unusedBits = 0): NonSharedBu
 export function namedBits(bits: number[]): NonSharedBuffer {
   const highest = Math.max(...bits);
   const bytes = Buffer.alloc(Math.floor(highest / 8) + 1);
-  for (const bit of bits) bytes[Math.floor(bit / 8)]! |= 0x80 >> bit % 8;
+  for (const bit of bits) bytes[Math.floor(bit / 8)]! |= 0x80 >> (bit % 8);
   return bitString(bytes, 7 - (highest % 8));
 }
 
@@ -106,8 +106,13 @@ function pad(n: number, width = 2): string {
 export function utcTime(date: Date): NonSharedBuffer {
   const d = date;
   const text =
-    pad(d.getUTCFullYear() % 100) + pad(d.getUTCMonth() + 1) + pad(d.getUTCDate()) +
-    pad(d.getUTCHours()) + pad(d.getUTCMinutes()) + pad(d.getUTCSeconds()) + 'Z';
+    pad(d.getUTCFullYear() % 100) +
+    pad(d.getUTCMonth() + 1) +
+    pad(d.getUTCDate()) +
+    pad(d.getUTCHours()) +
+    pad(d.getUTCMinutes()) +
+    pad(d.getUTCSeconds()) +
+    'Z';
   return tlv(0x17, Buffer.from(text, 'ascii'));
 }
 
@@ -115,8 +120,7 @@ export function utcTime(date: Date): NonSharedBuffer {
 export function generalizedTime(date: Date): NonSharedBuffer {
   const d = date;
   const text =
-    pad(d.getUTCFullYear(), 4) + pad(d.getUTCMonth() + 1) + pad(d.getUTCDate()) +
-    pad(d.getUTCHours()) + pad(d.getUTCMinutes()) + pad(d.getUTCSeconds()) + 'Z';
+    pad(d.getUTCFullYear(), 4) + pad(d.getUTCMonth() + 1) + pad(d.getUTCDate()) + pad(d.getUTCHours()) + pad(d.getUTCMinutes()) + pad(d.getUTCSeconds()) + 'Z';
   return tlv(0x18, Buffer.from(text, 'ascii'));
 }
 

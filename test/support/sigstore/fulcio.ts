@@ -249,8 +249,7 @@ export class TestFulcio {
       const precertTbs = encodeTbs(fields, ca.privateKey);
       const log = sctOption === 'unknown-log' ? this.unknownCtLog() : this.ctLog;
       const sct = log.issueSct({
-        tbsWithoutSct:
-          sctOption === 'invalid-signature' ? Buffer.concat([precertTbs, Buffer.from([0])]) : precertTbs,
+        tbsWithoutSct: sctOption === 'invalid-signature' ? Buffer.concat([precertTbs, Buffer.from([0])]) : precertTbs,
         issuerSpki: spkiDer(ca.publicKey),
         timestamp: new Date(notBefore.getTime() + 250), // the log sees the precert as it is issued
       });

@@ -36,5 +36,9 @@ export function goJson(value: unknown): string {
 
 /** A copy of a string map with keys in sorted order (how Go marshals a map[string]string). */
 export function sortedKeys<T>(map: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.keys(map).sort().map((key) => [key, map[key]!]));
+  return Object.fromEntries(
+    Object.keys(map)
+      .sort()
+      .map((key) => [key, map[key]!]),
+  );
 }

@@ -42,16 +42,17 @@ export function publicKeyPem(key: KeyObject): string {
 
 /** PEM with 64-character lines and a trailing newline, like Go's pem.EncodeToMemory. */
 export function toPem(label: string, der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
 /** Every DER block of a PEM bundle, in order. */
 export function fromPem(pem: string): NonSharedBuffer[] {
   const blocks = pem.match(/-----BEGIN [^-]+-----[\s\S]*?-----END [^-]+-----/g) ?? [];
-  return blocks.map((block) =>
-    Buffer.from(block.replace(/-----(BEGIN|END) [^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
-  );
+  return blocks.map((block) => Buffer.from(block.replace(/-----(BEGIN|END) [^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
 }
 
 export function sha256(...data: Array<Uint8Array | string>): NonSharedBuffer {

@@ -3,11 +3,20 @@
 import crypto from 'node:crypto';
 
 export function leafHash(leaf: Uint8Array): NonSharedBuffer {
-  return crypto.createHash('sha256').update(Buffer.from([0x00])).update(leaf).digest();
+  return crypto
+    .createHash('sha256')
+    .update(Buffer.from([0x00]))
+    .update(leaf)
+    .digest();
 }
 
 function nodeHash(left: Uint8Array, right: Uint8Array): NonSharedBuffer {
-  return crypto.createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
+  return crypto
+    .createHash('sha256')
+    .update(Buffer.from([0x01]))
+    .update(left)
+    .update(right)
+    .digest();
 }
 
 /** Largest power of two strictly smaller than n (n >= 2): RFC 6962's split point k. */

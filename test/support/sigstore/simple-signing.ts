@@ -34,11 +34,7 @@ export interface CosignLayer {
  * payload.SimpleContainerImage): critical{identity, image, type}, then optional (null when
  * empty, keys sorted).
  */
-export function simpleSigningPayload(opts: {
-  digest: string;
-  dockerReference: string;
-  optional?: Record<string, string> | null;
-}): NonSharedBuffer {
+export function simpleSigningPayload(opts: { digest: string; dockerReference: string; optional?: Record<string, string> | null }): NonSharedBuffer {
   const optional = opts.optional && Object.keys(opts.optional).length > 0 ? sortedKeys(opts.optional) : null;
   return Buffer.from(
     goJson({

@@ -6,13 +6,7 @@ import { type KeySignedLayer, type SignImageWithKeyOptions, signImageWithKey } f
 import { TestCtLog } from './ctlog';
 import { TestFulcio } from './fulcio';
 import { type RekorOptions, TestRekor } from './rekor';
-import {
-  TRUSTED_ROOT_MEDIA_TYPE,
-  type TrustedRootJson,
-  type ValidityWindow,
-  certificateAuthorityJson,
-  transparencyLogJson,
-} from './trusted-root';
+import { TRUSTED_ROOT_MEDIA_TYPE, type TrustedRootJson, type ValidityWindow, certificateAuthorityJson, transparencyLogJson } from './trusted-root';
 import { TestTimestampAuthority } from './tsa';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -42,11 +42,7 @@ function issueTsaCertificates(opts: TsaOptions): { root: CertifiedKey; leaf: Tsa
         notBefore: opts.validFrom,
         notAfter: opts.validUntil,
         publicKey: rootKeys.publicKey,
-        extensions: [
-          keyUsage(KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign),
-          basicConstraints(true, 0),
-          subjectKeyIdentifier(rootKeys.publicKey),
-        ],
+        extensions: [keyUsage(KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign), basicConstraints(true, 0), subjectKeyIdentifier(rootKeys.publicKey)],
       },
       rootKeys.privateKey,
     ),

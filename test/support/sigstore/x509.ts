@@ -156,10 +156,7 @@ export function subjectAltName(name: SubjectAlternativeName): Extension {
   } else if ('uri' in name) {
     generalName = der.implicitPrimitive(6, Buffer.from(name.uri, 'ascii'));
   } else {
-    generalName = der.implicitConstructed(
-      0,
-      Buffer.concat([der.objectIdentifier(OID.fulcioOtherNameSan), der.explicit(0, der.utf8String(name.otherName))]),
-    );
+    generalName = der.implicitConstructed(0, Buffer.concat([der.objectIdentifier(OID.fulcioOtherNameSan), der.explicit(0, der.utf8String(name.otherName))]));
   }
   return { oid: OID.subjectAltName, critical: true, value: der.sequence(generalName) };
 }

@@ -11,16 +11,16 @@ describe('credentialHosts', () => {
   });
 
   it('--registry-credentials-host replaces them, normalised like image references', () => {
-    expect(credentialHosts({ 'registry-username': 'u', 'registry-credentials-host': ['GHCR.io', 'index.docker.io', 'registry.corp:5000'] }, ['quay.io'], 'verify')).toEqual([
-      'ghcr.io',
-      'docker.io',
-      'registry.corp:5000',
-    ]);
+    expect(
+      credentialHosts({ 'registry-username': 'u', 'registry-credentials-host': ['GHCR.io', 'index.docker.io', 'registry.corp:5000'] }, ['quay.io'], 'verify'),
+    ).toEqual(['ghcr.io', 'docker.io', 'registry.corp:5000']);
   });
 
   it('without IMAGE arguments (verify-release), flag credentials need --registry-credentials-host', () => {
     expect(() => credentialHosts({ 'registry-username': 'u' }, undefined, 'verify-release')).toThrow(/--registry-username needs --registry-credentials-host/);
-    expect(() => credentialHosts({ 'registry-client-cert': 'c.pem' }, undefined, 'verify-release')).toThrow(/--registry-client-cert needs --registry-credentials-host/);
+    expect(() => credentialHosts({ 'registry-client-cert': 'c.pem' }, undefined, 'verify-release')).toThrow(
+      /--registry-client-cert needs --registry-credentials-host/,
+    );
     expect(credentialHosts({}, undefined, 'verify-release')).toEqual([]);
   });
 
@@ -45,7 +45,12 @@ describe('webhook and policy test: --registry-client-cert (registries come from 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('goes only to the --registry-credentials-host registries', () => {
-    const options = registryFromFlags({ 'registry-client-cert': cert, 'registry-client-key': key, 'registry-credentials-host': ['registry.corp:5000'] }, {}, 8000, 'webhook');
+    const options = registryFromFlags(
+      { 'registry-client-cert': cert, 'registry-client-key': key, 'registry-credentials-host': ['registry.corp:5000'] },
+      {},
+      8000,
+      'webhook',
+    );
     expect(options.clientCertificates).toEqual({ 'registry.corp:5000': { cert: 'CERT', key: 'KEY' } });
   });
 

@@ -48,7 +48,9 @@ test('an unexpected exception in a command is INTERNAL_ERROR, exit 4, with a req
   });
   expect(thrown).toHaveLength(1);
   expect(code).toBe(4);
-  expect(stderr.join('')).toMatch(/internal error, a bug in imgverify \(please report it with this message\): TypeError: Cannot read properties.*\[INTERNAL_ERROR\]/);
+  expect(stderr.join('')).toMatch(
+    /internal error, a bug in imgverify \(please report it with this message\): TypeError: Cannot read properties.*\[INTERNAL_ERROR\]/,
+  );
   // The stack of the error thrown, whole, as the runtime wrote it: its frames run through the
   // command's module (named by file and line; which function names the frames carry depends
   // on the build and on coverage instrumentation, and the folder on the checkout).

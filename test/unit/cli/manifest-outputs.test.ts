@@ -56,7 +56,16 @@ describe('JUnit', () => {
           name: 'p',
           verdict: 'denied',
           warnings: [],
-          images: [{ image: 'x"/><evil/>', container: 'c', field: 'containers', path: '/spec/containers/0/image', position, decision: { image: 'x"/><evil/>', verdict: 'denied', matched: false, policies: [], reason: '<b>&' } }],
+          images: [
+            {
+              image: 'x"/><evil/>',
+              container: 'c',
+              field: 'containers',
+              path: '/spec/containers/0/image',
+              position,
+              decision: { image: 'x"/><evil/>', verdict: 'denied', matched: false, policies: [], reason: '<b>&' },
+            },
+          ],
         },
       ],
     };

@@ -20,7 +20,13 @@ const failed: ImageVerificationResult = {
   signatures: [],
   error: new ImgverifyError('NO_SIGNATURES', 'no signatures found'),
 };
-const errored: ImageVerificationResult = { image: 'r.io/c:v1', reference: 'r.io/c:v1', verified: false, signatures: [], error: new ImgverifyError('REGISTRY_TIMEOUT', 'timed out') };
+const errored: ImageVerificationResult = {
+  image: 'r.io/c:v1',
+  reference: 'r.io/c:v1',
+  verified: false,
+  signatures: [],
+  error: new ImgverifyError('REGISTRY_TIMEOUT', 'timed out'),
+};
 
 test('summary table: aligned columns, verdicts, reasons, totals', () => {
   const lines = summaryTable([ok, failed, errored]).split('\n');

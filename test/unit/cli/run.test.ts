@@ -43,7 +43,7 @@ test.each([
   [[IMG, ...ID, '--no-such-flag'], "Unknown option '--no-such-flag'"],
   [[...ID], 'at least one IMAGE is required'],
   [['Not/A/Valid:ref:', ...ID], 'invalid image reference'],
-  [[IMG, ...ID, '--certificate-identity-regexp'], "argument missing"],
+  [[IMG, ...ID, '--certificate-identity-regexp'], 'argument missing'],
   [[IMG, '--certificate-identity-regexp', '(', '--certificate-oidc-issuer', 'x'], 'invalid RE2 regular expression'],
   [[IMG, ...ID, '--trusted-root', '/nonexistent/trusted_root.json'], 'cannot read file'],
   [[IMG, ...ID, '--timeout', 'soon'], 'invalid duration'],

@@ -23,7 +23,10 @@ test('a damaged default cache is not replaced by the embedded public-good root: 
   mkdirSync(join(cache, 'v-1-ab'), { recursive: true });
   symlinkSync('v-1-ab', join(cache, 'current')); // a version without its state: not readable
   writeFileSync(join(cache, 'v-1-ab', 'state.json'), '{"format": 1,');
-  for (const argv of [['verify', IMG, ...ID], ['trust', 'show']]) {
+  for (const argv of [
+    ['verify', IMG, ...ID],
+    ['trust', 'show'],
+  ]) {
     const r = await runCli(argv, { XDG_CACHE_HOME: join(home, 'cache') });
     expect(r.stderr).toContain(`the TUF cache ${cache} is damaged`);
     expect(r.stderr).toContain('TUF_NOT_INITIALIZED');

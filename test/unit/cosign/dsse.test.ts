@@ -85,7 +85,11 @@ describe('parseDsseEnvelope', () => {
         fc.array(fc.record({ keyid: fc.string(), sig: fc.uint8Array({ minLength: 1, maxLength: 80 }) }), { minLength: 1, maxLength: 3 }),
         (payloadType, payload, signatures) => {
           const parsed = parseDsseEnvelope(
-            bytes({ payloadType, payload: Buffer.from(payload).toString('base64'), signatures: signatures.map((s) => ({ keyid: s.keyid, sig: Buffer.from(s.sig).toString('base64') })) }),
+            bytes({
+              payloadType,
+              payload: Buffer.from(payload).toString('base64'),
+              signatures: signatures.map((s) => ({ keyid: s.keyid, sig: Buffer.from(s.sig).toString('base64') })),
+            }),
           );
           expect(parsed.payloadType).toBe(payloadType);
           expect([...parsed.payload]).toEqual([...payload]);
@@ -102,11 +106,18 @@ describe('parseDsseEnvelope', () => {
       {
         payloadType: fc.oneof(fc.string(), fc.jsonValue()),
         payload: field,
-        signatures: fc.oneof(fc.array(fc.oneof(fc.record({ keyid: fc.jsonValue(), sig: field }, { requiredKeys: [] }), fc.jsonValue()), { maxLength: 3 }), fc.jsonValue()),
+        signatures: fc.oneof(
+          fc.array(fc.oneof(fc.record({ keyid: fc.jsonValue(), sig: field }, { requiredKeys: [] }), fc.jsonValue()), { maxLength: 3 }),
+          fc.jsonValue(),
+        ),
       },
       { requiredKeys: [] },
     );
-    const input = fc.oneof(fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)), fc.jsonValue().map(bytes), anyEnvelope.map(bytes));
+    const input = fc.oneof(
+      fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
+      fc.jsonValue().map(bytes),
+      anyEnvelope.map(bytes),
+    );
     fc.assert(
       fc.property(input, (data) => {
         let parsed: DsseEnvelope;

@@ -84,7 +84,10 @@ describe('parseStatement', () => {
       {
         _type: fc.oneof(fc.constantFrom(...STATEMENT_TYPES), fc.jsonValue()),
         predicateType: fc.oneof(fc.string(), fc.jsonValue()),
-        subject: fc.oneof(fc.array(fc.record({ name: fc.jsonValue(), digest: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue()) }, { requiredKeys: [] })), fc.jsonValue()),
+        subject: fc.oneof(
+          fc.array(fc.record({ name: fc.jsonValue(), digest: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue()) }, { requiredKeys: [] })),
+          fc.jsonValue(),
+        ),
         predicate: fc.jsonValue(),
       },
       { requiredKeys: [] },
@@ -127,11 +130,17 @@ describe('checkStatementBindsDigest', () => {
   });
 
   test('any of several subjects may be the image', () => {
-    expect(() => checkStatementBindsDigest(parsed([{ name: 'x', digest: { sha256: 'cd'.repeat(32) } }, { digest: { sha512: 'ff', sha256: 'ab'.repeat(32) } }]), DIGEST)).not.toThrow();
+    expect(() =>
+      checkStatementBindsDigest(parsed([{ name: 'x', digest: { sha256: 'cd'.repeat(32) } }, { digest: { sha512: 'ff', sha256: 'ab'.repeat(32) } }]), DIGEST),
+    ).not.toThrow();
   });
 
   test.each([
-    ['another digest', [{ name: 'registry.example.test/app', digest: { sha256: 'cd'.repeat(32) } }], /its subjects are registry\.example\.test\/app sha256:cdcd/],
+    [
+      'another digest',
+      [{ name: 'registry.example.test/app', digest: { sha256: 'cd'.repeat(32) } }],
+      /its subjects are registry\.example\.test\/app sha256:cdcd/,
+    ],
     ['the same hex under another algorithm', [{ digest: { sha512: 'ab'.repeat(32) } }], /its subjects are sha512:abab/],
     ['a prefix of the digest', [{ digest: { sha256: 'ab'.repeat(31) } }], /not about sha256:abab/],
     ['a subject with no digest entries', [{ name: 'a', digest: {} }], /its subjects are a \(no digest\)/],

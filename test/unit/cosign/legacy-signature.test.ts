@@ -55,14 +55,10 @@ describe('parseLegacySignature', () => {
     const base = { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' };
     expect(codeOf(() => parseLegacySignature({ ...base, 'dev.sigstore.cosign/certificate': 'garbage' }))).toBe('SIGNATURE_MALFORMED');
     expect(
-      codeOf(() =>
-        parseLegacySignature({ ...base, 'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }),
-      ),
+      codeOf(() => parseLegacySignature({ ...base, 'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })),
     ).toBe('SIGNATURE_MALFORMED');
     expect(
-      codeOf(() =>
-        parseLegacySignature({ ...base, 'dev.sigstore.cosign/certificate': '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' }),
-      ),
+      codeOf(() => parseLegacySignature({ ...base, 'dev.sigstore.cosign/certificate': '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' })),
     ).toBe('SIGNATURE_MALFORMED');
   });
   test('arbitrary annotation values never escape as uncoded errors', () => {
@@ -87,7 +83,8 @@ describe('the chain annotation', () => {
   const sigstore = createTestSigstore();
   const other = sigstore.independentInstance();
   const base = { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' };
-  const pemOf = (chain: Uint8Array[]) => chain.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join('');
+  const pemOf = (chain: Uint8Array[]) =>
+    chain.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join('');
   const chainPem = pemOf(sigstore.fulcio.chain);
   const chainOf = (pem: string) => parseLegacySignature({ ...base, 'dev.sigstore.cosign/chain': pem }).chain;
 

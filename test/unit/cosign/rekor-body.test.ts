@@ -56,7 +56,11 @@ function rekorV2(kind: 'hashedrekord' | 'dsse', verifier: { certificate?: Buffer
 
 /** An intoto 0.0.1 body as older cosign versions logged it: the verifier PEM, base64. */
 function intotoV001(verifierPem: string): Buffer {
-  return bytes({ apiVersion: '0.0.1', kind: 'intoto', spec: { content: { hash: { algorithm: 'sha256', value: 'ab'.repeat(32) } }, publicKey: b64(verifierPem) } });
+  return bytes({
+    apiVersion: '0.0.1',
+    kind: 'intoto',
+    spec: { content: { hash: { algorithm: 'sha256', value: 'ab'.repeat(32) } }, publicKey: b64(verifierPem) },
+  });
 }
 
 describe('entries that name the signer', () => {
@@ -95,18 +99,38 @@ describe('entries that do not name the signer: TLOG_BODY_MISMATCH', () => {
 
   test.each([
     ['another certificate', () => keyless.details.rekorEntry!.body, () => strangerSigner, /the logged certificate is not the signing certificate/],
-    ['a certificate for a key-only signer', () => keyless.details.rekorEntry!.body, () => ({ publicKey: keyless.details.publicKey }), /the logged certificate is not the signing certificate/],
+    [
+      'a certificate for a key-only signer',
+      () => keyless.details.rekorEntry!.body,
+      () => ({ publicKey: keyless.details.publicKey }),
+      /the logged certificate is not the signing certificate/,
+    ],
     ['another key', () => keyed.details.rekorEntry!.body, () => ({ publicKey: otherKey }), /the logged public key is not the signing key/],
     ['another key for a certificate signer', () => keyed.details.rekorEntry!.body, () => keylessSigner, /the logged public key is not the signing key/],
     ['intoto 0.0.2 of another signer', () => intoto.details.rekorEntry.body, () => attestationSigner(dsse), /not the signing certificate/],
     ['dsse 0.0.1 of another signer', () => dsse.details.rekorEntry.body, () => attestationSigner(intoto), /not the signing certificate/],
     ['intoto 0.0.1 of another signer', () => intotoV001(stranger.details.certificate.pem), () => keylessSigner, /not the signing certificate/],
-    ['Rekor v2 with another certificate', () => rekorV2('hashedrekord', { certificate: stranger.details.certificate.der }), () => keylessSigner, /not the signing certificate/],
+    [
+      'Rekor v2 with another certificate',
+      () => rekorV2('hashedrekord', { certificate: stranger.details.certificate.der }),
+      () => keylessSigner,
+      /not the signing certificate/,
+    ],
     ['Rekor v2 with another key', () => rekorV2('dsse', { key: otherKey }), () => keyedSigner, /not the signing key/],
     ['a body that is not JSON', () => Buffer.from('{"kind":'), () => keylessSigner, /body is not JSON/],
     ['a JSON array', () => bytes([keyless.details.rekorEntry!.body.toString()]), () => keylessSigner, /body is not a JSON object/],
-    ['an unknown kind', () => bytes({ ...json(keyless.details.rekorEntry!.body), kind: 'rekord' }), () => keylessSigner, /unsupported entry kind rekord 0\.0\.1/],
-    ['an unknown version', () => bytes({ ...json(keyless.details.rekorEntry!.body), apiVersion: '0.0.9' }), () => keylessSigner, /unsupported entry kind hashedrekord 0\.0\.9/],
+    [
+      'an unknown kind',
+      () => bytes({ ...json(keyless.details.rekorEntry!.body), kind: 'rekord' }),
+      () => keylessSigner,
+      /unsupported entry kind rekord 0\.0\.1/,
+    ],
+    [
+      'an unknown version',
+      () => bytes({ ...json(keyless.details.rekorEntry!.body), apiVersion: '0.0.9' }),
+      () => keylessSigner,
+      /unsupported entry kind hashedrekord 0\.0\.9/,
+    ],
     ['a verifier that is not base64', () => withHashedrekordVerifier('not base64!'), () => keylessSigner, /spec\.signature\.publicKey\.content is not base64/],
     ['a missing verifier', () => withHashedrekordVerifier(undefined), () => keylessSigner, /is not base64/],
     ['a verifier that is not PEM', () => withHashedrekordVerifier(b64('hello')), () => keylessSigner, /is not a single PEM block/],
@@ -129,9 +153,24 @@ describe('entries that do not name the signer: TLOG_BODY_MISMATCH', () => {
       /not the signing key/,
     ],
     ['dsse without signatures', () => bytes({ ...json(dsse.details.rekorEntry.body), spec: {} }), () => attestationSigner(dsse), /spec\.signatures is missing/],
-    ['dsse with an empty signature list', () => bytes({ ...json(dsse.details.rekorEntry.body), spec: { signatures: [] } }), () => attestationSigner(dsse), /names no verifier/],
-    ['intoto 0.0.2 without an envelope', () => bytes({ ...json(intoto.details.rekorEntry.body), spec: { content: {} } }), () => attestationSigner(intoto), /envelope\.signatures is missing/],
-    ['Rekor v2 dsse without signatures', () => bytes({ apiVersion: '0.0.2', kind: 'dsse', spec: { dsseV002: {} } }), () => keylessSigner, /no verifier in the entry/],
+    [
+      'dsse with an empty signature list',
+      () => bytes({ ...json(dsse.details.rekorEntry.body), spec: { signatures: [] } }),
+      () => attestationSigner(dsse),
+      /names no verifier/,
+    ],
+    [
+      'intoto 0.0.2 without an envelope',
+      () => bytes({ ...json(intoto.details.rekorEntry.body), spec: { content: {} } }),
+      () => attestationSigner(intoto),
+      /envelope\.signatures is missing/,
+    ],
+    [
+      'Rekor v2 dsse without signatures',
+      () => bytes({ apiVersion: '0.0.2', kind: 'dsse', spec: { dsseV002: {} } }),
+      () => keylessSigner,
+      /no verifier in the entry/,
+    ],
     [
       'Rekor v2 verifier with neither a certificate nor a key',
       () => bytes({ apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { signature: { verifier: { keyDetails: 'x' } } } } }),
@@ -175,7 +214,14 @@ describe('untrusted input (property tests)', () => {
   });
 
   test('arbitrary JSON, and bodies of a known kind with arbitrary specs, are refused', () => {
-    const kinds = fc.constantFrom(['hashedrekord', '0.0.1'], ['dsse', '0.0.1'], ['intoto', '0.0.1'], ['intoto', '0.0.2'], ['hashedrekord', '0.0.2'], ['dsse', '0.0.2']);
+    const kinds = fc.constantFrom(
+      ['hashedrekord', '0.0.1'],
+      ['dsse', '0.0.1'],
+      ['intoto', '0.0.1'],
+      ['intoto', '0.0.2'],
+      ['hashedrekord', '0.0.2'],
+      ['dsse', '0.0.2'],
+    );
     fc.assert(
       fc.property(fc.jsonValue(), kinds, fc.boolean(), (value, [kind, apiVersion], wrap) => {
         expectMismatch(bytes(wrap ? { kind, apiVersion, spec: value } : value), keylessSigner);

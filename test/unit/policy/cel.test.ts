@@ -32,14 +32,23 @@ function compileErrorOf(fn: () => unknown): ImgverifyError {
 /** The predicate of the npm provenance of sigstore 2.0.0 (a GitHub Actions SLSA v1 build), as the sigstore-go test bundle holds it. */
 const GITHUB_STATEMENT = {
   _type: 'https://in-toto.io/Statement/v1',
-  subject: [{ name: 'pkg:npm/sigstore@2.0.0', digest: { sha512: '46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c' } }],
+  subject: [
+    {
+      name: 'pkg:npm/sigstore@2.0.0',
+      digest: { sha512: '46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c' },
+    },
+  ],
   predicateType: 'https://slsa.dev/provenance/v1',
   predicate: {
     buildDefinition: {
       buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
-      externalParameters: { workflow: { ref: 'refs/heads/main', repository: 'https://github.com/sigstore/sigstore-js', path: '.github/workflows/release.yml' } },
+      externalParameters: {
+        workflow: { ref: 'refs/heads/main', repository: 'https://github.com/sigstore/sigstore-js', path: '.github/workflows/release.yml' },
+      },
       internalParameters: { github: { event_name: 'push', repository_id: '495574555', repository_owner_id: '71096353' } },
-      resolvedDependencies: [{ uri: 'git+https://github.com/sigstore/sigstore-js@refs/heads/main', digest: { gitCommit: 'f0b49a04e5a62250e0f60fb128004a73110fe311' } }],
+      resolvedDependencies: [
+        { uri: 'git+https://github.com/sigstore/sigstore-js@refs/heads/main', digest: { gitCommit: 'f0b49a04e5a62250e0f60fb128004a73110fe311' } },
+      ],
     },
     runDetails: {
       builder: { id: 'https://github.com/actions/runner/github-hosted' },
@@ -64,7 +73,8 @@ describe('compilation', () => {
   });
 
   test('positions are lines and columns of the file, for expressions after the first', () => {
-    const text = '// provenance from the release workflow\npredicateType == "https://slsa.dev/provenance/v1"\n---\n\npredicate.runDetails.builder.id\n  .startsWith(1 +)\n';
+    const text =
+      '// provenance from the release workflow\npredicateType == "https://slsa.dev/provenance/v1"\n---\n\npredicate.runDetails.builder.id\n  .startsWith(1 +)\n';
     const err = compileErrorOf(() => compileConditionFile(text, 'release.cel'));
     expect(err.message).toMatch(/^release\.cel:6:\d+: CEL: syntax error/);
     expect(err.details).toMatchObject({ origin: 'release.cel', line: 6 });
@@ -106,7 +116,10 @@ describe('evaluation over a GitHub Actions SLSA v1 provenance', () => {
   });
 
   test('a non-boolean result does not pass', () => {
-    expect(evaluateCondition(compileCondition('predicate.runDetails.builder.id', 'gh.cel'), GITHUB_STATEMENT)).toEqual({ ok: false, reason: 'gh.cel: the expression is not a boolean' });
+    expect(evaluateCondition(compileCondition('predicate.runDetails.builder.id', 'gh.cel'), GITHUB_STATEMENT)).toEqual({
+      ok: false,
+      reason: 'gh.cel: the expression is not a boolean',
+    });
   });
 
   test('JSON objects are maps: no prototype properties are visible', () => {
@@ -122,7 +135,10 @@ const K8S = interopPath('attestations', 'k8s-1.23.0-alpha.4-provenance.json');
     ['predicate.recipe.entryPoint == "https://github.com/kubernetes/release/blob/master/gcb/stage/cloudbuild.yaml"', true],
     ['subject.exists(s, s.name.endsWith("/bin/linux/amd64/kubectl") && s.digest.sha256 == "' + '0'.repeat(64) + '")', false],
     ['subject.all(s, s.name.startsWith("gs://kubernetes-release-gcb/"))', true],
-    ['predicate.materials.exists(m, m.uri == "git+https://github.com/kubernetes/kubernetes" && m.digest.sha1 == "94db9bed6b7c56420e722d1b15db4610c9cacd3f")', true],
+    [
+      'predicate.materials.exists(m, m.uri == "git+https://github.com/kubernetes/kubernetes" && m.digest.sha1 == "94db9bed6b7c56420e722d1b15db4610c9cacd3f")',
+      true,
+    ],
     ['size(subject) == 461.0 || size(subject) == 461', true],
   ])('%s → %s', (expression, expected) => {
     expect(evaluateCondition(compileCondition(expression, 'k8s.cel'), statement).ok).toBe(expected);
@@ -213,7 +229,10 @@ describe('the cost of an evaluation is metered while it runs (issue 20.2)', () =
     const condition = compileCondition('predicate.ref.split("").all(a, predicate.ref.split("").all(b, a == b))', 'n.cel');
     // 1000 characters: a million inner iterations, several million steps (40 000 ran for hours).
     const outcome = evaluateCondition(condition, withPredicate({ ref: '-'.repeat(1000) }), roomy);
-    expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^n\\.cel: the evaluation was stopped after \\d+ steps: more than ${MAX_CONDITION_STEPS} steps$`)) });
+    expect(outcome).toEqual({
+      ok: false,
+      reason: expect.stringMatching(new RegExp(`^n\\.cel: the evaluation was stopped after \\d+ steps: more than ${MAX_CONDITION_STEPS} steps$`)),
+    });
   });
 
   test('a stopped evaluation never passes, even where CEL would absorb the error (`error || true`)', () => {
@@ -268,7 +287,10 @@ describe('a statement nested too deep fails that attestation, not the process (i
   test('3000 levels: a clear failure instead of a stack overflow', () => {
     const condition = compileCondition('has(predicate.x)', 'deep.cel');
     const outcome = evaluateCondition(condition, withPredicate({ x: nested(3000) }));
-    expect(outcome).toEqual({ ok: false, reason: `deep.cel: the statement nests objects and arrays more than ${MAX_STATEMENT_DEPTH} deep; conditions are not evaluated over it` });
+    expect(outcome).toEqual({
+      ok: false,
+      reason: `deep.cel: the statement nests objects and arrays more than ${MAX_STATEMENT_DEPTH} deep; conditions are not evaluated over it`,
+    });
   });
 
   test('up to the limit is evaluated', () => {

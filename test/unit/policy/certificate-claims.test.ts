@@ -64,17 +64,32 @@ test('a certificate without workload claims (an email identity) has none; issuer
 test('the test Fulcio GitHub certificate: v1 raw and v2 DER claims, and .23 deploymentEnvironment', () => {
   const gh = githubWorkflowCertificate({ repository: 'org/app', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v1', repositoryId: '42' });
   const claims = certificateClaims(issue([...gh.extensions, { oid: `${ARC}.23`, value: der.utf8String('production') }])).claims;
-  expect(claims).toMatchObject({ githubWorkflowRepository: 'org/app', sourceRepositoryIdentifier: '42', sourceRepositoryRef: 'refs/tags/v1', deploymentEnvironment: 'production' });
+  expect(claims).toMatchObject({
+    githubWorkflowRepository: 'org/app',
+    sourceRepositoryIdentifier: '42',
+    sourceRepositoryRef: 'refs/tags/v1',
+    deploymentEnvironment: 'production',
+  });
 });
 
 test('an unknown extension of the Fulcio arc is reported under its OID when it is a DER UTF8String, else left out', () => {
-  const claims = certificateClaims(issue([{ oid: `${ARC}.30`, value: der.utf8String('future') }, { oid: `${ARC}.31`, value: Buffer.from([1, 2, 3]) }])).claims;
+  const claims = certificateClaims(
+    issue([
+      { oid: `${ARC}.30`, value: der.utf8String('future') },
+      { oid: `${ARC}.31`, value: Buffer.from([1, 2, 3]) },
+    ]),
+  ).claims;
   expect(claims).toEqual({ [`${ARC}.30`]: 'future' });
 });
 
 test.each([
   ['a v2 claim that is raw bytes, not DER', { oid: `${ARC}.15`, value: Buffer.from('123') }, 'sourceRepositoryIdentifier', 'not a DER UTF8String'],
-  ['a v2 claim with trailing bytes', { oid: `${ARC}.15`, value: Buffer.concat([der.utf8String('123'), Buffer.from([0])]) }, 'sourceRepositoryIdentifier', 'trailing bytes'],
+  [
+    'a v2 claim with trailing bytes',
+    { oid: `${ARC}.15`, value: Buffer.concat([der.utf8String('123'), Buffer.from([0])]) },
+    'sourceRepositoryIdentifier',
+    'trailing bytes',
+  ],
   ['a v2 claim as a PrintableString', { oid: `${ARC}.14`, value: der.printableString('refs/tags/v1') }, 'sourceRepositoryRef', 'tag 0x13'],
   ['a v2 claim that is not UTF-8', { oid: `${ARC}.14`, value: der.tlv(0x0c, Buffer.from([0xff, 0xfe])) }, 'sourceRepositoryRef', 'not valid UTF-8'],
   ['a v1 claim that is not UTF-8', { oid: `${ARC}.5`, value: Buffer.from([0xc3]) }, 'githubWorkflowRepository', 'not valid UTF-8'],
@@ -85,7 +100,12 @@ test.each([
 });
 
 test('a claim whose extension appears twice is unreadable (which one counts is ambiguous)', () => {
-  const parsed = certificateClaims(issue([{ oid: `${ARC}.15`, value: der.utf8String('1') }, { oid: `${ARC}.15`, value: der.utf8String('2') }]));
+  const parsed = certificateClaims(
+    issue([
+      { oid: `${ARC}.15`, value: der.utf8String('1') },
+      { oid: `${ARC}.15`, value: der.utf8String('2') },
+    ]),
+  );
   expect(parsed.claims).toEqual({});
   expect(parsed.unreadable.sourceRepositoryIdentifier).toContain('appears more than once');
 });
@@ -134,7 +154,10 @@ test('property: arbitrary extension values of every claim OID never throw, and a
   fc.assert(
     fc.property(
       fc.constantFrom(...CERTIFICATE_CLAIMS),
-      fc.oneof(fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), fc.string({ maxLength: 64 }).map((s) => der.utf8String(s))),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+        fc.string({ maxLength: 64 }).map((s) => der.utf8String(s)),
+      ),
       (spec, value) => {
         const parsed = certificateClaims(issue([{ oid: spec.oid, value }]));
         const reported = parsed.claims[spec.name];

@@ -69,7 +69,9 @@ describe('regexp identities (cosign semantics: RE2, unanchored)', () => {
   });
   test('anchors work', () => {
     const id = compileIdentity({ subjectRegExp: '^https://github\\.com/org/repo/', issuer: 'https://token.actions.githubusercontent.com' });
-    expect(matchIdentity(signer(['https://github.com/org/repo/.github/workflows/r.yml@refs/tags/v1'], 'https://token.actions.githubusercontent.com'), [id]).ok).toBe(true);
+    expect(
+      matchIdentity(signer(['https://github.com/org/repo/.github/workflows/r.yml@refs/tags/v1'], 'https://token.actions.githubusercontent.com'), [id]).ok,
+    ).toBe(true);
     expect(matchIdentity(signer(['https://evil.com/https://github.com/org/repo/'], 'https://token.actions.githubusercontent.com'), [id]).ok).toBe(false);
   });
   test('invalid or non-RE2 patterns are INVALID_POLICY', () => {
@@ -140,24 +142,40 @@ test('property: an exact identity matches exactly itself', () => {
 describe('claims', () => {
   const GH = 'https://token.actions.githubusercontent.com';
   const WF = 'https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0';
-  const claims = { sourceRepositoryURI: 'https://github.com/org/app', sourceRepositoryIdentifier: '123', sourceRepositoryRef: 'refs/tags/v1.0.0', githubWorkflowTrigger: 'push' };
+  const claims = {
+    sourceRepositoryURI: 'https://github.com/org/app',
+    sourceRepositoryIdentifier: '123',
+    sourceRepositoryRef: 'refs/tags/v1.0.0',
+    githubWorkflowTrigger: 'push',
+  };
   const gh = (c: Record<string, string> = claims) => signer([WF], GH, c);
 
   test('every named claim must match, exact or regexp', () => {
-    const id = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryIdentifier: '123', githubWorkflowTrigger: 'push' }, claimsRegExp: { sourceRepositoryRef: '^refs/tags/v' } });
+    const id = compileIdentity({
+      subject: WF,
+      issuer: GH,
+      claims: { sourceRepositoryIdentifier: '123', githubWorkflowTrigger: 'push' },
+      claimsRegExp: { sourceRepositoryRef: '^refs/tags/v' },
+    });
     expect(matchIdentity(gh(), [id])).toEqual({
       ok: true,
       subject: WF,
       issuer: GH,
       checkedClaims: { githubWorkflowTrigger: 'push', sourceRepositoryRef: 'refs/tags/v1.0.0', sourceRepositoryIdentifier: '123' },
     });
-    expect(id.description).toBe(`subject "${WF}" issued by "${GH}" with githubWorkflowTrigger "push", sourceRepositoryRef /^refs/tags/v/, sourceRepositoryIdentifier "123"`);
+    expect(id.description).toBe(
+      `subject "${WF}" issued by "${GH}" with githubWorkflowTrigger "push", sourceRepositoryRef /^refs/tags/v/, sourceRepositoryIdentifier "123"`,
+    );
   });
 
   test('a claim with another value is CLAIM_MISMATCH naming the claim, both values and the OID', () => {
     const id = compileIdentity({ subject: WF, issuer: GH, claims: { sourceRepositoryIdentifier: '999' } });
     const m = matchIdentity(gh(), [id]);
-    expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISMATCH', details: { claim: 'sourceRepositoryIdentifier', oid: '1.3.6.1.4.1.57264.1.15', expected: '"999"', actual: '123' } });
+    expect(m).toMatchObject({
+      ok: false,
+      code: 'CLAIM_MISMATCH',
+      details: { claim: 'sourceRepositoryIdentifier', oid: '1.3.6.1.4.1.57264.1.15', expected: '"999"', actual: '123' },
+    });
     expect(!m.ok && m.message).toContain('sourceRepositoryIdentifier claim "123" does not: expected "999"');
   });
 
@@ -170,7 +188,9 @@ describe('claims', () => {
 
   test('an unreadable claim is CLAIM_MISSING with the reason', () => {
     const id = compileIdentity({ subject: WF, issuer: GH, claims: { buildTrigger: 'push' } });
-    const m = matchIdentity({ ...gh(), unreadableClaims: { buildTrigger: 'extension 1.3.6.1.4.1.57264.1.20 is malformed: trailing bytes after the string' } }, [id]);
+    const m = matchIdentity({ ...gh(), unreadableClaims: { buildTrigger: 'extension 1.3.6.1.4.1.57264.1.20 is malformed: trailing bytes after the string' } }, [
+      id,
+    ]);
     expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISSING' });
     expect(!m.ok && m.message).toContain('cannot be read (extension 1.3.6.1.4.1.57264.1.20 is malformed');
   });
@@ -182,7 +202,12 @@ describe('claims', () => {
     const m = matchIdentity(gh(), [otherSubject, otherIssuer, wrongClaim]);
     expect(m).toMatchObject({ ok: false, code: 'CLAIM_MISMATCH' });
     expect(!m.ok && m.message).toContain('(policy: ');
-    expect(matchIdentity(gh(), [wrongClaim, compileIdentity({ subjectRegExp: '^https://github\\.com/org/', issuer: GH, claims: { sourceRepositoryIdentifier: '123' } })]).ok).toBe(true);
+    expect(
+      matchIdentity(gh(), [
+        wrongClaim,
+        compileIdentity({ subjectRegExp: '^https://github\\.com/org/', issuer: GH, claims: { sourceRepositoryIdentifier: '123' } }),
+      ]).ok,
+    ).toBe(true);
   });
 
   test('claims are checked only once subject and issuer matched', () => {
@@ -192,14 +217,20 @@ describe('claims', () => {
 
   test.each([
     [{ subject: KREL, issuer: GOOGLE, claims: { repository: 'x' } }, 'unknown certificate claim "repository"'],
-    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: 'a' }, claimsRegExp: { sourceRepositoryRef: 'b' } }, 'either in claims or in claimsRegExp'],
+    [
+      { subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: 'a' }, claimsRegExp: { sourceRepositoryRef: 'b' } },
+      'either in claims or in claimsRegExp',
+    ],
     [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: '' } }, 'claims.sourceRepositoryRef must be a non-empty string'],
     [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: 7 } }, 'claims.sourceRepositoryRef must be a non-empty string'],
     [{ subject: KREL, issuer: GOOGLE, claimsRegExp: { sourceRepositoryRef: '(' } }, 'claimsRegExp.sourceRepositoryRef: invalid RE2'],
     [{ subject: KREL, issuer: GOOGLE, claims: ['x'] }, 'claims must be an object'],
     [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryRef: null } }, 'claims.sourceRepositoryRef must be a non-empty string'],
     // Issue 20.16: an unset environment variable was a claim silently not checked.
-    [{ subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryIdentifier: undefined } }, 'claims.sourceRepositoryIdentifier is undefined (an unset variable?)'],
+    [
+      { subject: KREL, issuer: GOOGLE, claims: { sourceRepositoryIdentifier: undefined } },
+      'claims.sourceRepositoryIdentifier is undefined (an unset variable?)',
+    ],
     [{ subject: KREL, issuer: GOOGLE, claimsRegExp: { sourceRepositoryRef: undefined } }, 'claimsRegExp.sourceRepositoryRef is undefined (an unset variable?)'],
   ])('malformed claim policies are INVALID_POLICY: %p', (matcher, why) => {
     let caught: unknown;

@@ -90,7 +90,15 @@ describe('deploy/ manifests', () => {
   });
 
   it('put every namespaced object in imgverify-system', () => {
-    const clusterScoped = new Set(['Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'Kustomization', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+    const clusterScoped = new Set([
+      'Namespace',
+      'MutatingWebhookConfiguration',
+      'ValidatingWebhookConfiguration',
+      'Kustomization',
+      'CustomResourceDefinition',
+      'ClusterRole',
+      'ClusterRoleBinding',
+    ]);
     for (const m of manifests.filter((x) => !clusterScoped.has(x.kind))) {
       expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, NAMESPACE]);
     }
@@ -228,7 +236,10 @@ describe('deploy/ manifests', () => {
     try {
       copyFileSync(join(__dirname, '..', '..', '..', 'package.json'), join(dir, 'package.json'));
       execFileSync(process.execPath, ['-e', script!], { cwd: dir });
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<'dependencies' | 'devDependencies' | 'peerDependencies', Record<string, string>>;
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<
+        'dependencies' | 'devDependencies' | 'peerDependencies',
+        Record<string, string>
+      >;
       expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@bufbuild/cel', '@bufbuild/protobuf', '@kubernetes/client-node', 'tar-stream', 'yaml']);
       for (const [name, range] of Object.entries(pkg.peerDependencies)) {
         expect(pkg.dependencies[name]).toBe(range);
@@ -301,7 +312,12 @@ describe('deploy/ manifests', () => {
 
   it('validate ClusterImagePolicy, ImagePolicy and TrustRoot objects when applied, without blocking the policies that make the webhook ready', () => {
     const [, policies] = only('ValidatingWebhookConfiguration').webhooks;
-    expect(policies.clientConfig.service).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace, path: WEBHOOK_PATHS.validate, port: 443 });
+    expect(policies.clientConfig.service).toEqual({
+      name: service.metadata.name,
+      namespace: service.metadata.namespace,
+      path: WEBHOOK_PATHS.validate,
+      port: 443,
+    });
     expect(policies.rules).toEqual([
       {
         apiGroups: ['policy.sigstore.dev'],
@@ -340,7 +356,8 @@ describe('deploy/ manifests', () => {
     it('lists, watches and reads both policy kinds, and writes only their status', () => {
       for (const resource of ['clusterimagepolicies', 'trustroots']) {
         for (const verb of ['get', 'list', 'watch']) expect([resource, verb, may(verb, 'policy.sigstore.dev', resource)]).toEqual([resource, verb, true]);
-        for (const verb of ['create', 'update', 'patch', 'delete']) expect([resource, verb, may(verb, 'policy.sigstore.dev', resource)]).toEqual([resource, verb, false]);
+        for (const verb of ['create', 'update', 'patch', 'delete'])
+          expect([resource, verb, may(verb, 'policy.sigstore.dev', resource)]).toEqual([resource, verb, false]);
         expect(may('update', 'policy.sigstore.dev', `${resource}/status`)).toBe(true);
       }
     });
@@ -348,7 +365,8 @@ describe('deploy/ manifests', () => {
     it('lists, watches and reads ImagePolicies in every namespace, and writes only their status', () => {
       for (const namespace of ['team-a', NAMESPACE]) {
         for (const verb of ['get', 'list', 'watch']) expect([verb, may(verb, 'policy.imgverify.dev', 'imagepolicies', namespace)]).toEqual([verb, true]);
-        for (const verb of ['create', 'update', 'patch', 'delete']) expect([verb, may(verb, 'policy.imgverify.dev', 'imagepolicies', namespace)]).toEqual([verb, false]);
+        for (const verb of ['create', 'update', 'patch', 'delete'])
+          expect([verb, may(verb, 'policy.imgverify.dev', 'imagepolicies', namespace)]).toEqual([verb, false]);
         expect(may('update', 'policy.imgverify.dev', 'imagepolicies/status', namespace)).toBe(true);
       }
     });
@@ -368,7 +386,9 @@ describe('deploy/ manifests', () => {
 
     it('never creates, changes or deletes an object, and never uses wildcards', () => {
       for (const rule of rules) {
-        expect(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(v === 'update' && rule.resources.every((r) => r.endsWith('/status'))))).toEqual([]);
+        expect(
+          rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(v === 'update' && rule.resources.every((r) => r.endsWith('/status')))),
+        ).toEqual([]);
         for (const list of [rule.verbs, rule.apiGroups, rule.resources]) expect(list).not.toContain('*');
       }
     });
@@ -378,7 +398,11 @@ describe('deploy/ manifests', () => {
     const crds = manifests.filter((m) => m.kind === 'CustomResourceDefinition');
 
     it('serve ClusterImagePolicy (v1alpha1 and v1beta1) and TrustRoot (v1alpha1) with a status subresource, converting by apiVersion alone', () => {
-      expect(crds.map((c) => c.metadata.name).sort()).toEqual(['clusterimagepolicies.policy.sigstore.dev', 'imagepolicies.policy.imgverify.dev', 'trustroots.policy.sigstore.dev']);
+      expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+        'clusterimagepolicies.policy.sigstore.dev',
+        'imagepolicies.policy.imgverify.dev',
+        'trustroots.policy.sigstore.dev',
+      ]);
       const cip = crds.find((c) => c.spec.names.kind === 'ClusterImagePolicy');
       expect(cip.spec.versions.map((v: Json) => [v.name, v.served, v.storage, v.subresources])).toEqual([
         ['v1alpha1', true, true, { status: {} }],
@@ -399,12 +423,20 @@ describe('deploy/ manifests', () => {
       expect(withoutDescription(schema(ip, 'v1alpha1').properties.spec)).toEqual(withoutDescription(schema(cip, 'v1beta1').properties.spec));
       expect(schema(ip, 'v1alpha1').properties.status).toEqual(schema(cip, 'v1beta1').properties.status);
       // An example of the kind, as a team writes one, loads.
-      const example = { apiVersion: 'policy.imgverify.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name: 'team', namespace: 'team-a' }, spec: { images: [{ glob: 'ghcr.io/team-a/**' }], authorities: [{ keyless: { identities: [{ issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^https://github.com/team-a/' }] } }] } };
+      const example = {
+        apiVersion: 'policy.imgverify.dev/v1alpha1',
+        kind: 'ImagePolicy',
+        metadata: { name: 'team', namespace: 'team-a' },
+        spec: {
+          images: [{ glob: 'ghcr.io/team-a/**' }],
+          authorities: [{ keyless: { identities: [{ issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^https://github.com/team-a/' }] } }],
+        },
+      };
       expect(parsePolicyObject(example, { file: 'example', document: 0 }).policies).toHaveLength(1);
     });
 
-    describeInterop('are policy-controller\'s', () => {
-      it('same group, names, scope, versions and schemas as policy-controller\'s config/300-*.yaml', () => {
+    describeInterop("are policy-controller's", () => {
+      it("same group, names, scope, versions and schemas as policy-controller's config/300-*.yaml", () => {
         for (const [file, ours] of [
           ['300-clusterimagepolicy.yaml', 'crd-clusterimagepolicy.yaml'],
           ['300-trustroot.yaml', 'crd-trustroot.yaml'],

@@ -23,7 +23,10 @@ function filesUnder(dir: string): string[] {
 const files = filesUnder(FIXTURES_DIR)
   .filter((f) => !NOT_DATA.has(f))
   .sort();
-const sha256 = (file: string): string => createHash('sha256').update(readFileSync(join(FIXTURES_DIR, file))).digest('hex');
+const sha256 = (file: string): string =>
+  createHash('sha256')
+    .update(readFileSync(join(FIXTURES_DIR, file)))
+    .digest('hex');
 
 /** The `<sha256>  <path>` lines of the README's SHA-256 block. */
 function listedChecksums(): Map<string, string> {

@@ -52,11 +52,17 @@ test.each([
 });
 
 test.each([
-  ['registry/auth/token.ts', "import { ImgverifyError } from '../../errors'; import type { ImageReference } from '../../reference'; import { x } from '../../util/describe';"],
+  [
+    'registry/auth/token.ts',
+    "import { ImgverifyError } from '../../errors'; import type { ImageReference } from '../../reference'; import { x } from '../../util/describe';",
+  ],
   ['registry/auth/token.ts', "import { y } from '../types'; import { z } from '../transport/http';"],
   ['cli/run.ts', "import { verify } from '..'; import { w } from '../webhook'; import { x } from '../util/describe'; const p = require('../../package.json');"],
   ['cli/commands/verify.ts', "import { v } from '../../index'; import { w } from '../../webhook/index'; import { o } from '../output';"],
-  ['webhook/kube/api.ts', "import { ImgverifyError } from '../../index'; import type { Logger } from '../log'; import { loadKubernetesClient } from './client';"],
+  [
+    'webhook/kube/api.ts',
+    "import { ImgverifyError } from '../../index'; import type { Logger } from '../log'; import { loadKubernetesClient } from './client';",
+  ],
   ['index.ts', "import { x } from './verify/verifier'; const s = require('./sbom');"],
   ['verify/core.ts', "import { t } from '../trust/source'; import { p } from '../policy/policy'; import { undici } from 'undici';"],
 ])('%s: %s is allowed', (file, code) => {

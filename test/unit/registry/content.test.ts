@@ -19,7 +19,9 @@ describe('manifest content validation', () => {
     const parsed = parseImageManifest(manifest({ subject: d(), artifactType: 'application/x.sig', annotations: { a: 'b' } }), 'm');
     expect(parsed).toMatchObject({ kind: 'image', artifactType: 'application/x.sig', annotations: { a: 'b' } });
     expect(parsed.layers[0]).toEqual({ ...d(), annotations: {} });
-    expect(parseImageIndex({ schemaVersion: 2, manifests: [d({ platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } })] }, 'i').manifests[0]?.platform).toEqual({
+    expect(
+      parseImageIndex({ schemaVersion: 2, manifests: [d({ platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } })] }, 'i').manifests[0]?.platform,
+    ).toEqual({
       os: 'linux',
       architecture: 'arm64',
       variant: 'v8',
@@ -43,7 +45,10 @@ describe('manifest content validation', () => {
   });
 
   it('keeps a "__proto__" annotation as a plain key', () => {
-    const parsed = parseImageManifest(parseJsonObject(Buffer.from(JSON.stringify(manifest()).replace('"layers"', '"annotations":{"__proto__":"x"},"layers"')), 'm'), 'm');
+    const parsed = parseImageManifest(
+      parseJsonObject(Buffer.from(JSON.stringify(manifest()).replace('"layers"', '"annotations":{"__proto__":"x"},"layers"')), 'm'),
+      'm',
+    );
     expect(Object.getPrototypeOf(parsed.annotations)).toBe(Object.prototype);
     expect(Object.keys(parsed.annotations!)).toEqual(['__proto__']);
   });
@@ -57,7 +62,10 @@ describe('manifest content validation', () => {
   it('throws only MALFORMED_CONTENT on arbitrary JSON', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
-        for (const json of [{ schemaVersion: 2, config: a, layers: b }, { schemaVersion: 2, manifests: a, subject: b }]) {
+        for (const json of [
+          { schemaVersion: 2, config: a, layers: b },
+          { schemaVersion: 2, manifests: a, subject: b },
+        ]) {
           for (const parse of [parseImageManifest, parseImageIndex]) {
             const r = codeOf(() => parse(json, 'x'));
             expect(r === 'no error' || r.startsWith('MALFORMED_CONTENT')).toBe(true);

@@ -138,7 +138,14 @@ describe('loading: the config file or folder and the plugin folder', () => {
     const conf = join(dir, 'conf.d');
     mkdirSync(conf);
     writeFileSync(join(conf, '20-b.yaml'), credentialProviderConfigYaml([{ name: 'b', matchImages: ['b.example'] }]));
-    writeFileSync(join(conf, '10-a.json'), JSON.stringify({ apiVersion: 'kubelet.config.k8s.io/v1', kind: 'CredentialProviderConfig', providers: [{ name: 'a', matchImages: ['a.example'], defaultCacheDuration: '1m', apiVersion: 'credentialprovider.kubelet.k8s.io/v1' }] }));
+    writeFileSync(
+      join(conf, '10-a.json'),
+      JSON.stringify({
+        apiVersion: 'kubelet.config.k8s.io/v1',
+        kind: 'CredentialProviderConfig',
+        providers: [{ name: 'a', matchImages: ['a.example'], defaultCacheDuration: '1m', apiVersion: 'credentialprovider.kubelet.k8s.io/v1' }],
+      }),
+    );
     writeFileSync(join(conf, '30-c.yml'), credentialProviderConfigYaml([{ name: 'c', matchImages: ['c.example'] }]));
     writeFileSync(join(conf, 'README.txt'), 'not a config');
     expect((await readCredentialProviderSpecs({ config: conf, binDir: bin })).map((s) => s.name)).toEqual(['a', 'b', 'c']);
@@ -148,8 +155,16 @@ describe('loading: the config file or folder and the plugin folder', () => {
     const bin = join(dir, 'bin');
     installCredentialProviderPlugin(bin, 'a');
     const conf = join(dir, 'c.yaml');
-    writeFileSync(conf, credentialProviderConfigYaml([{ name: 'a', matchImages: ['x.example'] }, { name: 'a', matchImages: ['y.example'] }]));
-    expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: bin }), 'INVALID_OPTIONS')).message).toContain('duplicate provider name string "a"');
+    writeFileSync(
+      conf,
+      credentialProviderConfigYaml([
+        { name: 'a', matchImages: ['x.example'] },
+        { name: 'a', matchImages: ['y.example'] },
+      ]),
+    );
+    expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: bin }), 'INVALID_OPTIONS')).message).toContain(
+      'duplicate provider name string "a"',
+    );
   });
 
   it('no providers, a missing plugin folder, a missing or non-executable plugin: refused at load, naming it', async () => {
@@ -159,9 +174,13 @@ describe('loading: the config file or folder and the plugin folder', () => {
     writeFileSync(conf, 'apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n');
     expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: bin }))).message).toContain('at least 1 item in plugins is required');
     writeFileSync(conf, credentialProviderConfigYaml([{ name: 'present', matchImages: ['x.example'] }]));
-    expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: join(dir, 'nowhere') }))).message).toContain(`credential provider plugin folder ${join(dir, 'nowhere')} does not exist`);
+    expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: join(dir, 'nowhere') }))).message).toContain(
+      `credential provider plugin folder ${join(dir, 'nowhere')} does not exist`,
+    );
     writeFileSync(conf, credentialProviderConfigYaml([{ name: 'absent', matchImages: ['x.example'] }]));
-    expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: bin }))).message).toContain(`credential provider plugin executable ${join(bin, 'absent')} does not exist or is not executable`);
+    expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: bin }))).message).toContain(
+      `credential provider plugin executable ${join(bin, 'absent')} does not exist or is not executable`,
+    );
     writeFileSync(join(bin, 'plain'), '#!/bin/sh\n');
     writeFileSync(conf, credentialProviderConfigYaml([{ name: 'plain', matchImages: ['x.example'] }]));
     expect((await rejection(readCredentialProviderSpecs({ config: conf, binDir: bin }))).message).toContain('is not executable');
@@ -195,12 +214,24 @@ describe('running plugins (exec protocol credentialprovider.kubelet.k8s.io)', ()
 
   it('sends {"apiVersion","kind","image"} on stdin, with args and the environment plus the configured env; answers become candidates', async () => {
     const plugin = installCredentialProviderPlugin(bin, 'plugin', { auth });
-    const p = providers([spec({ args: ['get-credentials', '--verbose'], env: [{ name: 'PLUGIN_REGION', value: 'eu-west-1' }, { name: 'PLUGIN_INHERITED', value: 'overridden' }] })]);
+    const p = providers([
+      spec({
+        args: ['get-credentials', '--verbose'],
+        env: [
+          { name: 'PLUGIN_REGION', value: 'eu-west-1' },
+          { name: 'PLUGIN_INHERITED', value: 'overridden' },
+        ],
+      }),
+    ]);
     const found = await p.lookup('registry.example', 'team/app');
     expect(found.candidates).toEqual([{ credentials: { username: 'AWS', password: 'token-1' }, source: 'credential provider plugin' }]);
     expect(found.searched).toBe('credential provider plugin');
     const [call] = plugin.calls();
-    expect(JSON.parse(call!.stdin)).toEqual({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'registry.example/team/app' });
+    expect(JSON.parse(call!.stdin)).toEqual({
+      apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+      kind: 'CredentialProviderRequest',
+      image: 'registry.example/team/app',
+    });
     expect(call!.argv).toEqual(['get-credentials', '--verbose']);
     expect(call!.env).toEqual({ HOME: '/home/kubelet', PLUGIN_INHERITED: 'overridden', PLUGIN_REGION: 'eu-west-1' });
   });
@@ -234,13 +265,19 @@ describe('running plugins (exec protocol credentialprovider.kubelet.k8s.io)', ()
   });
 
   it.each([
-    [{ apiVersion: 'credentialprovider.kubelet.k8s.io/v1beta1', auth }, "its response's apiVersion string \"credentialprovider.kubelet.k8s.io/v1beta1\" is not the configured credentialprovider.kubelet.k8s.io/v1"],
-    [{ kind: 'CredentialProviderRequest', auth }, "its response's kind string \"CredentialProviderRequest\" is not CredentialProviderResponse"],
-    [{ cacheKeyType: 'Pod', auth }, "its response's cacheKeyType string \"Pod\" is not Image, Registry or Global"],
+    [
+      { apiVersion: 'credentialprovider.kubelet.k8s.io/v1beta1', auth },
+      'its response\'s apiVersion string "credentialprovider.kubelet.k8s.io/v1beta1" is not the configured credentialprovider.kubelet.k8s.io/v1',
+    ],
+    [{ kind: 'CredentialProviderRequest', auth }, 'its response\'s kind string "CredentialProviderRequest" is not CredentialProviderResponse'],
+    [{ cacheKeyType: 'Pod', auth }, 'its response\'s cacheKeyType string "Pod" is not Image, Registry or Global'],
     [{ cacheDuration: 'soon', auth }, "its response's cacheDuration is not a duration"],
     [{ extra: { token: 'secret-value' }, auth }, 'its response has an unknown field string "token"'],
     [{ auth: { 'registry.example': { username: 'u', password: 'p', token: 'secret-value' } } }, 'an auth entry has an unknown field string "token"'],
-    [{ auth: { 'registry.example': { username: 'a:b', password: 'secret-value' } } }, 'an auth entry\'s username contains ":" (unusable for basic authentication)'],
+    [
+      { auth: { 'registry.example': { username: 'a:b', password: 'secret-value' } } },
+      'an auth entry\'s username contains ":" (unusable for basic authentication)',
+    ],
     [{ mode: 'raw', raw: 'secret-value not json' }, 'its response is not JSON'],
     [{ mode: 'exit', exitCode: 3, raw: 'secret-value' }, 'exited with status 3'],
   ] as const)('a bad answer contributes nothing and is named, never quoted: %j', async (behaviour, why) => {
@@ -272,7 +309,7 @@ describe('running plugins (exec protocol credentialprovider.kubelet.k8s.io)', ()
     expect(found.searched).toBe(`credential provider plugin failed: more than ${1024 * 1024} bytes of output`);
   });
 
-  it("a request whose deadline passes stops waiting; the run goes on and serves the next request from the cache", async () => {
+  it('a request whose deadline passes stops waiting; the run goes on and serves the next request from the cache', async () => {
     const plugin = installCredentialProviderPlugin(bin, 'plugin', { auth });
     const p = providers([spec()]);
     const err = await p.lookup('registry.example', 'app', AbortSignal.abort(new Error('deadline'))).catch((e: unknown) => e);
@@ -303,7 +340,10 @@ describe('running plugins (exec protocol credentialprovider.kubelet.k8s.io)', ()
     });
 
     it('Registry: every image of the registry is answered from the cache; another registry runs the plugin', async () => {
-      const plugin = installCredentialProviderPlugin(bin, 'plugin', { auth: { '*.registry.example': { username: 'u', password: 'p' }, 'registry.example': { username: 'u', password: 'p' } }, cacheKeyType: 'Registry' });
+      const plugin = installCredentialProviderPlugin(bin, 'plugin', {
+        auth: { '*.registry.example': { username: 'u', password: 'p' }, 'registry.example': { username: 'u', password: 'p' } },
+        cacheKeyType: 'Registry',
+      });
       const p = providers([spec()]);
       await p.lookup('registry.example', 'a');
       expect((await p.lookup('registry.example', 'b/c')).candidates).toHaveLength(1);
@@ -393,32 +433,56 @@ async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> 
 }
 
 describe('hostile input (property)', () => {
-  const spec: CredentialProviderSpec = { name: 'p', matchImages: ['r.example'], defaultCacheDurationMs: 0, apiVersion: 'credentialprovider.kubelet.k8s.io/v1', args: [], env: [] };
+  const spec: CredentialProviderSpec = {
+    name: 'p',
+    matchImages: ['r.example'],
+    defaultCacheDurationMs: 0,
+    apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+    args: [],
+    env: [],
+  };
 
   it('a plugin response is parsed or refused with an Error, never quoting it', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.record({ apiVersion: fc.constant(spec.apiVersion), kind: fc.constant('CredentialProviderResponse'), cacheKeyType: fc.constantFrom('Image', 'Registry', 'Global', 'x'), auth: fc.dictionary(fc.string(), fc.jsonValue()) })), (value) => {
-        const text = JSON.stringify(value) ?? 'null';
-        try {
-          parsePluginResponse(Buffer.from(text), spec);
-          return true;
-        } catch (err) {
-          return err instanceof Error && !(text.length > 12 && err.message.includes(text));
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({
+            apiVersion: fc.constant(spec.apiVersion),
+            kind: fc.constant('CredentialProviderResponse'),
+            cacheKeyType: fc.constantFrom('Image', 'Registry', 'Global', 'x'),
+            auth: fc.dictionary(fc.string(), fc.jsonValue()),
+          }),
+        ),
+        (value) => {
+          const text = JSON.stringify(value) ?? 'null';
+          try {
+            parsePluginResponse(Buffer.from(text), spec);
+            return true;
+          } catch (err) {
+            return err instanceof Error && !(text.length > 12 && err.message.includes(text));
+          }
+        },
+      ),
     );
   });
 
   it('a configuration is loaded or refused with INVALID_OPTIONS', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v) ?? '')), (text) => {
-        try {
-          parseCredentialProviderConfig(text, 'c.yaml');
-          return true;
-        } catch (err) {
-          return err instanceof ImgverifyError && err.code === 'INVALID_OPTIONS';
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
+        ),
+        (text) => {
+          try {
+            parseCredentialProviderConfig(text, 'c.yaml');
+            return true;
+          } catch (err) {
+            return err instanceof ImgverifyError && err.code === 'INVALID_OPTIONS';
+          }
+        },
+      ),
     );
   });
 });

@@ -7,7 +7,13 @@ const REPO = { registry: 'registry.test', repository: 'team/app' };
 const D = `sha256:${'a'.repeat(64)}`;
 
 function transport(headers: Record<string, string>, sent: RegistryGet[] = []): RegistryTransport {
-  const response: RegistryResponse = { status: 200, url: new URL('https://registry.test/v2/team/app/manifests/v1'), body: Buffer.alloc(0), header: (n) => headers[n], headerValues: (n) => (headers[n] ? [headers[n]] : []) };
+  const response: RegistryResponse = {
+    status: 200,
+    url: new URL('https://registry.test/v2/team/app/manifests/v1'),
+    body: Buffer.alloc(0),
+    header: (n) => headers[n],
+    headerValues: (n) => (headers[n] ? [headers[n]] : []),
+  };
   return { get: (req: RegistryGet) => (sent.push(req), Promise.resolve(response)) } as unknown as RegistryTransport;
 }
 
@@ -21,7 +27,12 @@ describe('headManifestDigest', () => {
   });
 
   it('answers undefined (the caller GETs and hashes) for no digest, another algorithm or a malformed one', async () => {
-    for (const headers of [{}, { 'docker-content-digest': `sha512:${'a'.repeat(128)}` }, { 'docker-content-digest': 'sha256:xyz' }, { 'docker-content-digest': `sha256:${'A'.repeat(64)}` }]) {
+    for (const headers of [
+      {},
+      { 'docker-content-digest': `sha512:${'a'.repeat(128)}` },
+      { 'docker-content-digest': 'sha256:xyz' },
+      { 'docker-content-digest': `sha256:${'A'.repeat(64)}` },
+    ]) {
       expect(await headManifestDigest(transport(headers), REPO, 'v1', { maxBytes: 1024 })).toBeUndefined();
     }
   });

@@ -76,9 +76,7 @@ describe('matchLabel (Go filepath.Match on one label)', () => {
   });
 
   it('a pattern without special characters matches exactly itself (property)', () => {
-    fc.assert(
-      fc.property(fc.stringMatching(/^[a-z0-9-]{1,20}$/), fc.stringMatching(/^[a-z0-9-]{1,20}$/), (a, b) => matchLabel(a, b) === (a === b)),
-    );
+    fc.assert(fc.property(fc.stringMatching(/^[a-z0-9-]{1,20}$/), fc.stringMatching(/^[a-z0-9-]{1,20}$/), (a, b) => matchLabel(a, b) === (a === b)));
   });
 });
 
@@ -137,7 +135,7 @@ describe('RegistryKeyring.lookup', () => {
   });
 });
 
-describe('keyringEntries (a pull secret\'s docker config)', () => {
+describe("keyringEntries (a pull secret's docker config)", () => {
   it('.dockerconfigjson: {"auths": {...}}, keys as written, entries without credentials left out', () => {
     const text = JSON.stringify({
       auths: {
@@ -155,7 +153,9 @@ describe('keyringEntries (a pull secret\'s docker config)', () => {
 
   it('.dockercfg: the map is the top level', () => {
     const text = JSON.stringify({ 'registry.example:5000': { auth: b64('old:pw') } });
-    expect(keyringEntries(text, 'dockercfg', 'Secret ns/old')).toEqual([{ key: 'registry.example:5000', credentials: { username: 'old', password: 'pw' }, source: 'Secret ns/old' }]);
+    expect(keyringEntries(text, 'dockercfg', 'Secret ns/old')).toEqual([
+      { key: 'registry.example:5000', credentials: { username: 'old', password: 'pw' }, source: 'Secret ns/old' },
+    ]);
   });
 
   it.each([

@@ -22,7 +22,13 @@ function answer(overrides: Record<string, unknown> = {}): Record<string, unknown
     logIndex: entry.logIndex,
     verification: {
       signedEntryTimestamp: entry.signedEntryTimestamp.toString('base64'),
-      inclusionProof: { checkpoint: proof.checkpoint, hashes: proof.hashes.map((h) => h.toString('hex')), logIndex: proof.logIndex, rootHash: proof.rootHash.toString('hex'), treeSize: proof.treeSize },
+      inclusionProof: {
+        checkpoint: proof.checkpoint,
+        hashes: proof.hashes.map((h) => h.toString('hex')),
+        logIndex: proof.logIndex,
+        rootHash: proof.rootHash.toString('hex'),
+        treeSize: proof.treeSize,
+      },
     },
     ...overrides,
   };
@@ -87,17 +93,30 @@ describe('signature files', () => {
 
   test('property: arbitrary bytes as a certificate file give a certificate or SIGNATURE_MALFORMED', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), fc.string().map((s) => Buffer.from(s).toString('base64'))), (bytes) => {
-        try {
-          decodeCertificate(bytes);
-        } catch (err) {
-          expect((err as ImgverifyError).code).toBe('SIGNATURE_MALFORMED');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+          fc.string().map((s) => Buffer.from(s).toString('base64')),
+        ),
+        (bytes) => {
+          try {
+            decodeCertificate(bytes);
+          } catch (err) {
+            expect((err as ImgverifyError).code).toBe('SIGNATURE_MALFORMED');
+          }
+        },
+      ),
     );
   });
 });
 
 test('the UUID is the leaf hash of the body (what the client checks an answer against)', () => {
-  expect(entry.uuid.endsWith(createHash('sha256').update(Buffer.from([0])).update(entry.body).digest('hex'))).toBe(true);
+  expect(
+    entry.uuid.endsWith(
+      createHash('sha256')
+        .update(Buffer.from([0]))
+        .update(entry.body)
+        .digest('hex'),
+    ),
+  ).toBe(true);
 });

@@ -79,7 +79,9 @@ describe('pkg:oci purls', () => {
     expect(only(pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=3.10`]))).toEqual([`registry.k8s.io/pause:3.10@${D1}`]);
     const other = imagesFromSpdx(document([pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=k8s.gcr.io%2Fpause%3A3.10`])]));
     expect(other.images.map((i) => i.reference)).toEqual([`registry.k8s.io/pause@${D1}`]);
-    expect(other.warnings).toEqual([expect.stringMatching(/ignored tag qualifier "k8s.gcr.io\/pause:3.10": neither a tag nor a reference to registry.k8s.io\/pause/)]);
+    expect(other.warnings).toEqual([
+      expect.stringMatching(/ignored tag qualifier "k8s.gcr.io\/pause:3.10": neither a tag nor a reference to registry.k8s.io\/pause/),
+    ]);
     const bad = imagesFromSpdx(document([pkg('x', [`pkg:oci/pause@${D1}?${url}&tag=a%20b`])]));
     expect(bad.images.map((i) => i.reference)).toEqual([`registry.k8s.io/pause@${D1}`]);
     expect(bad.warnings).toHaveLength(1);
@@ -184,8 +186,7 @@ describe('package names', () => {
 });
 
 describe('Kubernetes image archives (bom 2023+: name `<image>.tar`, reference in the SPDXID)', () => {
-  const archive = (name: string, spdxId: string, fileName?: string): SpdxPackage =>
-    pkg(name, [], { spdxId, ...(fileName ? { fileName } : {}) });
+  const archive = (name: string, spdxId: string, fileName?: string): SpdxPackage => pkg(name, [], { spdxId, ...(fileName ? { fileName } : {}) });
 
   test.each([
     ['kube-apiserver.tar', 'SPDXRef-Package-registry.k8s.io-kube-apiserver-amd64-v1.32.0', 'registry.k8s.io/kube-apiserver-amd64:v1.32.0', 'amd64'],
@@ -199,7 +200,11 @@ describe('Kubernetes image archives (bom 2023+: name `<image>.tar`, reference in
   });
 
   test('the archive name may come from PackageFileName', () => {
-    const p = archive('Container image archive', 'SPDXRef-Package-registry.k8s.io-kube-apiserver-arm64-v1.32.0', '/x/_output/release-images/arm64/kube-apiserver.tar');
+    const p = archive(
+      'Container image archive',
+      'SPDXRef-Package-registry.k8s.io-kube-apiserver-arm64-v1.32.0',
+      '/x/_output/release-images/arm64/kube-apiserver.tar',
+    );
     expect(refs(document([p]))).toEqual(['registry.k8s.io/kube-apiserver-arm64:v1.32.0']);
   });
 
@@ -278,9 +283,7 @@ describe('de-duplication', () => {
   test('the same normalised reference once, with every source', () => {
     const ps = named('index.docker.io/library/nginx:1.27', 'docker.io/nginx:1.27', 'docker.io/library/nginx:1.27');
     const images = extractImageReferences(document(ps));
-    expect(images).toEqual([
-      expect.objectContaining({ reference: 'docker.io/library/nginx:1.27', source: ps[0]?.spdxId, sources: ps.map((p) => p.spdxId) }),
-    ]);
+    expect(images).toEqual([expect.objectContaining({ reference: 'docker.io/library/nginx:1.27', source: ps[0]?.spdxId, sources: ps.map((p) => p.spdxId) })]);
   });
 
   test('a tag without digest goes when the same tag with a digest is listed', () => {
@@ -299,10 +302,7 @@ describe('de-duplication', () => {
   });
 
   test('two digests under one tag both stay; the bare tag goes', () => {
-    expect(refs(document(named('ghcr.io/a/b:v1', `ghcr.io/a/b:v1@${D1}`, `ghcr.io/a/b:v1@${D2}`)))).toEqual([
-      `ghcr.io/a/b:v1@${D1}`,
-      `ghcr.io/a/b:v1@${D2}`,
-    ]);
+    expect(refs(document(named('ghcr.io/a/b:v1', `ghcr.io/a/b:v1@${D1}`, `ghcr.io/a/b:v1@${D2}`)))).toEqual([`ghcr.io/a/b:v1@${D1}`, `ghcr.io/a/b:v1@${D2}`]);
   });
 
   test('one digest under two tags: both stay, the bare digest goes into both', () => {
@@ -330,9 +330,7 @@ describe('de-duplication', () => {
       digest: fc.constantFrom(undefined, D1, D2, D3),
     });
     const subsumes = (s: { repository: string; tag?: string; digest?: string }, r: typeof s): boolean =>
-      s.repository === r.repository &&
-      (r.tag === undefined || r.tag === s.tag) &&
-      (r.digest === undefined || r.digest === s.digest);
+      s.repository === r.repository && (r.tag === undefined || r.tag === s.tag) && (r.digest === undefined || r.digest === s.digest);
     fc.assert(
       fc.property(fc.array(part, { minLength: 1, maxLength: 12 }), (parts) => {
         const inputs = parts
@@ -373,13 +371,23 @@ describe('robustness', () => {
       fc.string(),
       fc.string().map((s) => `pkg:oci/${s}`),
       fc.string().map((s) => `pkg:docker/${s}`),
-      fc.tuple(fc.string(), fc.string()).map(([a, b]) => `pkg:oci/${encodeURIComponent(a)}@${D1}?repository_url=${encodeURIComponent(b)}&tag=${encodeURIComponent(a)}`),
+      fc
+        .tuple(fc.string(), fc.string())
+        .map(([a, b]) => `pkg:oci/${encodeURIComponent(a)}@${D1}?repository_url=${encodeURIComponent(b)}&tag=${encodeURIComponent(a)}`),
     );
     fc.assert(
       fc.property(
-        fc.array(fc.record({ name: fc.string({ unit: 'binary' }), id: fc.string(), purls: fc.array(purl, { maxLength: 2 }), file: fc.option(fc.string(), { nil: undefined }) }), {
-          maxLength: 5,
-        }),
+        fc.array(
+          fc.record({
+            name: fc.string({ unit: 'binary' }),
+            id: fc.string(),
+            purls: fc.array(purl, { maxLength: 2 }),
+            file: fc.option(fc.string(), { nil: undefined }),
+          }),
+          {
+            maxLength: 5,
+          },
+        ),
         (specs) => {
           const packages = specs.map((s, i) =>
             pkg(s.name, s.purls, { spdxId: `SPDXRef-Package-registry.k8s.io-${s.id}-${i}`, ...(s.file !== undefined ? { fileName: s.file } : {}) }),

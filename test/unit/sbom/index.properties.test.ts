@@ -57,7 +57,12 @@ describe('round trips', () => {
           'Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-p',
           `RelationshipComment: <text>${text}</text>`,
         ];
-        const doc = parseSpdxTagValue(lines.join(eol).split('\n').join(eol === '\r\n' ? '\r\n' : '\n'));
+        const doc = parseSpdxTagValue(
+          lines
+            .join(eol)
+            .split('\n')
+            .join(eol === '\r\n' ? '\r\n' : '\n'),
+        );
         expect(doc.comment).toBe(text);
         expect(doc.packages[0]?.copyrightText).toBe(text);
         expect(doc.packages[0]?.description).toBe(text);
@@ -79,19 +84,39 @@ function onlyImgverifyErrors(parse: () => unknown): void {
   }
 }
 
-const TAGS = ['SPDXVersion', 'SPDXID', 'DocumentName', 'PackageName', 'FileName', 'SnippetSPDXID', 'LicenseID', 'ExternalRef', 'Relationship',
-  'PackageChecksum', 'Creator', 'ExternalDocumentRef', 'ExtractedText', 'Annotator', 'SPDXREF', 'RelationshipComment', 'ExternalRefComment'];
+const TAGS = [
+  'SPDXVersion',
+  'SPDXID',
+  'DocumentName',
+  'PackageName',
+  'FileName',
+  'SnippetSPDXID',
+  'LicenseID',
+  'ExternalRef',
+  'Relationship',
+  'PackageChecksum',
+  'Creator',
+  'ExternalDocumentRef',
+  'ExtractedText',
+  'Annotator',
+  'SPDXREF',
+  'RelationshipComment',
+  'ExternalRefComment',
+];
 const arbLine = fc.oneof(
   fc.string({ unit: 'binary' }),
-  fc.tuple(fc.constantFrom(...TAGS), fc.oneof(fc.string(), fc.constantFrom('<text>', '</text>', 'SPDXRef-DOCUMENT', 'PACKAGE-MANAGER purl pkg:oci/x@sha256:1'))).map(
-    ([t, v]) => `${t}: ${v}`,
-  ),
+  fc
+    .tuple(fc.constantFrom(...TAGS), fc.oneof(fc.string(), fc.constantFrom('<text>', '</text>', 'SPDXRef-DOCUMENT', 'PACKAGE-MANAGER purl pkg:oci/x@sha256:1')))
+    .map(([t, v]) => `${t}: ${v}`),
   fc.constantFrom('', '#', '</text>', '<text>', ':', 'Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-DOCUMENT'),
 );
 
 /** A valid document, then broken: lines dropped, repeated, swapped, replaced, or cut. */
 const arbBrokenTagValue = fc
-  .tuple(arbDocument, fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('drop', 'repeat', 'swap', 'replace', 'cut'), arbLine), { minLength: 1, maxLength: 4 }))
+  .tuple(
+    arbDocument,
+    fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('drop', 'repeat', 'swap', 'replace', 'cut'), arbLine), { minLength: 1, maxLength: 4 }),
+  )
   .map(([doc, edits]) => {
     let lines = toTagValue(doc, { comments: true }).split('\n');
     for (const [a, b, op, line] of edits) {
@@ -109,12 +134,21 @@ const arbBrokenTagValue = fc
 describe('nothing but ImgverifyError, whatever the input', () => {
   test('tag-value: arbitrary text and bytes', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.array(arbLine).map((l) => l.join('\n'))), (text) => {
-        onlyImgverifyErrors(() => parseSpdxTagValue(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.array(arbLine).map((l) => l.join('\n')),
+        ),
+        (text) => {
+          onlyImgverifyErrors(() => parseSpdxTagValue(text));
+        },
+      ),
       { numRuns: 500 },
     );
-    fc.assert(fc.property(fc.uint8Array(), (bytes) => onlyImgverifyErrors(() => parseSpdxTagValue(Buffer.from(bytes)))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array(), (bytes) => onlyImgverifyErrors(() => parseSpdxTagValue(Buffer.from(bytes)))),
+      { numRuns: 300 },
+    );
   });
 
   test('tag-value: valid documents with broken lines (and their images)', () => {
@@ -133,7 +167,7 @@ describe('nothing but ImgverifyError, whatever the input', () => {
         (v) => (o['packages'] = v),
         (v) => (o['creationInfo'] = v),
         (v) => (o['relationships'] = [v]),
-        (v) => ((o['packages'] as unknown[]).push(v)),
+        (v) => (o['packages'] as unknown[]).push(v),
         (v) => (o['documentDescribes'] = v),
         (v) => (o['externalDocumentRefs'] = [v]),
         (v) => (o['files'] = [{ SPDXID: 'SPDXRef-f', fileName: 'f', checksums: v }]),
@@ -142,10 +176,17 @@ describe('nothing but ImgverifyError, whatever the input', () => {
       return JSON.stringify(o);
     });
     fc.assert(
-      fc.property(fc.oneof(fc.json(), fc.json().map((j) => j.slice(0, -1)), wrongTypes), (text) => {
-        onlyImgverifyErrors(() => parseSpdx(text));
-        onlyImgverifyErrors(() => imagesFromSbom(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.json().map((j) => j.slice(0, -1)),
+          wrongTypes,
+        ),
+        (text) => {
+          onlyImgverifyErrors(() => parseSpdx(text));
+          onlyImgverifyErrors(() => imagesFromSbom(text));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -30,15 +30,22 @@ describe('jsonErrorOffset', () => {
 
   test('agrees with JSON.parse on arbitrary text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.json(), fc.string(), fc.json().map((j) => j.slice(0, -1))), (text) => {
-        let valid = true;
-        try {
-          JSON.parse(text);
-        } catch {
-          valid = false;
-        }
-        expect(jsonErrorOffset(text) === -1).toBe(valid);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.string(),
+          fc.json().map((j) => j.slice(0, -1)),
+        ),
+        (text) => {
+          let valid = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            valid = false;
+          }
+          expect(jsonErrorOffset(text) === -1).toBe(valid);
+        },
+      ),
       { numRuns: 500 },
     );
   });

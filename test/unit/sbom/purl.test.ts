@@ -21,12 +21,27 @@ describe('parsePurl', () => {
         qualifiers: { arch: 'amd64', tag: 'latest' },
       },
     ],
-    ['pkg:docker/customer/dockerimage@sha256%3A244fd47e07d10?repository_url=gcr.io', {
-      type: 'docker', namespace: 'customer', name: 'dockerimage', version: 'sha256:244fd47e07d10', qualifiers: { repository_url: 'gcr.io' },
-    }],
-    ['pkg:GOLANG/google.golang.org/genproto@abcdedf#/googleapis/api/annotations/', {
-      type: 'golang', namespace: 'google.golang.org', name: 'genproto', version: 'abcdedf', qualifiers: {}, subpath: 'googleapis/api/annotations',
-    }],
+    [
+      'pkg:docker/customer/dockerimage@sha256%3A244fd47e07d10?repository_url=gcr.io',
+      {
+        type: 'docker',
+        namespace: 'customer',
+        name: 'dockerimage',
+        version: 'sha256:244fd47e07d10',
+        qualifiers: { repository_url: 'gcr.io' },
+      },
+    ],
+    [
+      'pkg:GOLANG/google.golang.org/genproto@abcdedf#/googleapis/api/annotations/',
+      {
+        type: 'golang',
+        namespace: 'google.golang.org',
+        name: 'genproto',
+        version: 'abcdedf',
+        qualifiers: {},
+        subpath: 'googleapis/api/annotations',
+      },
+    ],
     ['pkg:deb/debian/adduser@3.118?arch=all&empty=', { type: 'deb', namespace: 'debian', name: 'adduser', version: '3.118', qualifiers: { arch: 'all' } }],
     ['pkg://npm/%40angular/animation@12.3.1', { type: 'npm', namespace: '@angular', name: 'animation', version: '12.3.1', qualifiers: {} }],
   ])('%s', (input, expected) => {
@@ -51,10 +66,17 @@ describe('parsePurl', () => {
 
   test('never throws', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `pkg:${s}`), fc.string({ unit: 'binary' }).map((s) => `pkg:oci/${s}`)), (s) => {
-        const p = parsePurl(s);
-        if (p) expect(p.name).not.toBe('');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `pkg:${s}`),
+          fc.string({ unit: 'binary' }).map((s) => `pkg:oci/${s}`),
+        ),
+        (s) => {
+          const p = parsePurl(s);
+          if (p) expect(p.name).not.toBe('');
+        },
+      ),
     );
   });
 

@@ -22,9 +22,7 @@ const failure = (text: string | Buffer, opts?: { maxBytes?: number }): Imgverify
 
 describe('parseSpdxTagValue: documents', () => {
   test('reads the document creation section', () => {
-    const d = parseSpdxTagValue(
-      doc('ExternalDocumentRef:DocumentRef-src https://sbom.k8s.io/v1.32.0/source SHA1: D6A770BA38583ED4BB4525BD96E50461655D2759'),
-    );
+    const d = parseSpdxTagValue(doc('ExternalDocumentRef:DocumentRef-src https://sbom.k8s.io/v1.32.0/source SHA1: D6A770BA38583ED4BB4525BD96E50461655D2759'));
     expect(d).toMatchObject({
       format: 'tag-value',
       spdxVersion: 'SPDX-2.3',
@@ -81,8 +79,7 @@ describe('parseSpdxTagValue: documents', () => {
           {
             category: 'PACKAGE_MANAGER',
             type: 'purl',
-            locator:
-              'pkg:oci/nginx@sha256:4ed64c2e0857ad21c38b98345ebb5edb01791a0a10b0e9e3d9ddde185cdbd31a?repository_url=index.docker.io%2Flibrary&tag=nginx',
+            locator: 'pkg:oci/nginx@sha256:4ed64c2e0857ad21c38b98345ebb5edb01791a0a10b0e9e3d9ddde185cdbd31a?repository_url=index.docker.io%2Flibrary&tag=nginx',
             comment: 'the index',
           },
           { category: 'SECURITY', type: 'cpe23Type', locator: 'cpe:2.3:a:nginx:nginx:1.21:*:*:*:*:*:*:*' },
@@ -182,7 +179,12 @@ describe('parseSpdxTagValue: malformed documents name the line', () => {
     ['a package field before any PackageName', doc('PackageVersion: 1'), 8, /PackageVersion before any PackageName/],
     ['a file field before any FileName', doc('FileChecksum: SHA1: ' + 'a'.repeat(40)), 8, /FileChecksum before any FileName/],
     ['a package field in a file section', doc('FileName: f', 'SPDXID: SPDXRef-f', 'PackageVersion: 1'), 10, /not valid in the file "f" that starts on line 8/],
-    ['a document field after the creation section', doc(...PACKAGE, 'Creator: Tool: late'), 11, /belongs to the document creation section, which ended on line 7/],
+    [
+      'a document field after the creation section',
+      doc(...PACKAGE, 'Creator: Tool: late'),
+      11,
+      /belongs to the document creation section, which ended on line 7/,
+    ],
     ['a repeated single-valued tag', doc(...PACKAGE, 'PackageDownloadLocation: NOASSERTION'), 11, /PackageDownloadLocation appears twice .*first on line 10/],
     ['a second SPDXID', doc(...PACKAGE, 'SPDXID: SPDXRef-Package-other'), 11, /SPDXID appears twice/],
     ['an empty value', doc('PackageName:'), 8, /PackageName has an empty value/],
@@ -192,8 +194,18 @@ describe('parseSpdxTagValue: malformed documents name the line', () => {
     ['an unsupported version', HEADER.join('\n').replace('SPDX-2.3', 'SPDX-3.0'), 1, /unsupported SPDXVersion "SPDX-3.0"/],
     ['a relationship with two tokens', doc('Relationship: SPDXRef-DOCUMENT DESCRIBES'), 8, /Relationship must be/],
     ['an unknown relationship type', doc(...PACKAGE, 'Relationship: SPDXRef-DOCUMENT OWNS SPDXRef-Package-app'), 11, /unknown relationship type "OWNS"/],
-    ['a relationship to an undefined element', doc(...PACKAGE, '', 'Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-Package-nope'), 12, /SPDXRef-Package-nope is not defined/],
-    ['a relationship to an undeclared document', doc('Relationship: SPDXRef-DOCUMENT DESCRIBES DocumentRef-x:SPDXRef-y'), 8, /DocumentRef-x, which no ExternalDocumentRef declares/],
+    [
+      'a relationship to an undefined element',
+      doc(...PACKAGE, '', 'Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-Package-nope'),
+      12,
+      /SPDXRef-Package-nope is not defined/,
+    ],
+    [
+      'a relationship to an undeclared document',
+      doc('Relationship: SPDXRef-DOCUMENT DESCRIBES DocumentRef-x:SPDXRef-y'),
+      8,
+      /DocumentRef-x, which no ExternalDocumentRef declares/,
+    ],
     ['an ExternalRef with two tokens', doc(...PACKAGE, 'ExternalRef: PACKAGE-MANAGER purl'), 11, /ExternalRef must be/],
     ['an unknown ExternalRef category', doc(...PACKAGE, 'ExternalRef: PACKAGE purl pkg:oci/a@sha256:x'), 11, /unknown ExternalRef category "PACKAGE"/],
     ['a checksum without algorithm', doc(...PACKAGE, 'PackageChecksum: ' + 'a'.repeat(64)), 11, /PackageChecksum must be "<ALGORITHM>: <hex>"/],

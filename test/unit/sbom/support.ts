@@ -31,8 +31,7 @@ export function toTagValue(doc: SpdxDocument, style: TagValueStyle = {}): string
   const checksum = (tag: string, c: SpdxChecksum): void => {
     out.push(`${tag}: ${c.algorithm}: ${c.value}`);
   };
-  const category = (ref: SpdxExternalRef): string =>
-    style.dashedCategories ? ref.category.replace(/_/g, '-') : ref.category;
+  const category = (ref: SpdxExternalRef): string => (style.dashedCategories ? ref.category.replace(/_/g, '-') : ref.category);
 
   put('SPDXVersion', doc.spdxVersion);
   put('DataLicense', doc.dataLicense);
@@ -263,10 +262,15 @@ export const arbDocument: fc.Arbitrary<SpdxDocument> = fc
         dataLicense: opt(fc.constant('CC0-1.0')),
         name: arbLine,
         namespace: arbLine,
-        creators: fc.array(arbLine.map((s) => `Tool: ${s}`), { minLength: 1, maxLength: 3 }),
+        creators: fc.array(
+          arbLine.map((s) => `Tool: ${s}`),
+          { minLength: 1, maxLength: 3 },
+        ),
         created: opt(fc.constant('2024-12-11T18:13:58Z')),
         comment: opt(arbValue),
-        externalDocumentRefs: fc.tuple(...docRefs.map((id) => hex(40).map((h) => ({ id, uri: `https://example.com/${id}`, checksum: { algorithm: 'SHA1', value: h } })))),
+        externalDocumentRefs: fc.tuple(
+          ...docRefs.map((id) => hex(40).map((h) => ({ id, uri: `https://example.com/${id}`, checksum: { algorithm: 'SHA1', value: h } }))),
+        ),
         packages: fc.tuple(...Array.from({ length: packageCount }, (_, i) => arbPackage(i))),
         files: fc.tuple(
           ...fileIds.map((spdxId) =>
@@ -306,9 +310,8 @@ export const arbDocument: fc.Arbitrary<SpdxDocument> = fc
             comment: opt(arbValue),
           })
           .map(compact);
-        return fc.array(relationship, { maxLength: 5 }).map(
-          (relationships): SpdxDocument =>
-            compact({ format: 'tag-value' as const, spdxId: 'SPDXRef-DOCUMENT', ...partial, relationships }),
-        );
+        return fc
+          .array(relationship, { maxLength: 5 })
+          .map((relationships): SpdxDocument => compact({ format: 'tag-value' as const, spdxId: 'SPDXRef-DOCUMENT', ...partial, relationships }));
       });
   });

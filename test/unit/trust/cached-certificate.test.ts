@@ -35,7 +35,18 @@ const DERS: Array<[string, Buffer]> = [
 const base = (der: Buffer) => X509Certificate.parse(Buffer.from(der));
 const cached = (der: Buffer, anchor = false) => CachedCertificate.adopt(base(der), anchor);
 
-const EXTENSION_OIDS = ['2.5.29.14', '2.5.29.15', '2.5.29.17', '2.5.29.19', '2.5.29.35', '2.5.29.37', '1.3.6.1.4.1.57264.1.1', '1.3.6.1.4.1.57264.1.8', EXTENSION_OID_SCT, '1.2.3.4'];
+const EXTENSION_OIDS = [
+  '2.5.29.14',
+  '2.5.29.15',
+  '2.5.29.17',
+  '2.5.29.19',
+  '2.5.29.35',
+  '2.5.29.37',
+  '1.3.6.1.4.1.57264.1.1',
+  '1.3.6.1.4.1.57264.1.8',
+  EXTENSION_OID_SCT,
+  '1.2.3.4',
+];
 
 function view(cert: X509Certificate) {
   return {
@@ -161,23 +172,27 @@ describe('remembered signature checks', () => {
   test('between two anchors: once per pair', () => {
     const i = cached(intermediate, true);
     const r = cached(root, true);
-    expect(countVerifies(() => {
-      expect(i.verify(r)).toBe(true);
-      expect(i.verify(r)).toBe(true);
-      expect(r.verify()).toBe(true);
-      expect(r.verify()).toBe(true);
-      expect(r.verify(i)).toBe(false);
-      expect(r.verify(i)).toBe(false);
-    })).toBe(3);
+    expect(
+      countVerifies(() => {
+        expect(i.verify(r)).toBe(true);
+        expect(i.verify(r)).toBe(true);
+        expect(r.verify()).toBe(true);
+        expect(r.verify()).toBe(true);
+        expect(r.verify(i)).toBe(false);
+        expect(r.verify(i)).toBe(false);
+      }),
+    ).toBe(3);
   });
 
   test('a leaf is checked every time, even by an anchor; another instance of an anchor has its own memory', () => {
     const i = cached(intermediate, true);
     const l = cached(leaf);
-    expect(countVerifies(() => {
-      expect(l.verify(i)).toBe(true);
-      expect(l.verify(i)).toBe(true);
-    })).toBe(2);
+    expect(
+      countVerifies(() => {
+        expect(l.verify(i)).toBe(true);
+        expect(l.verify(i)).toBe(true);
+      }),
+    ).toBe(2);
     const r = cached(root, true);
     expect(countVerifies(() => i.verify(r))).toBe(1);
     expect(countVerifies(() => i.verify(cached(root, true)))).toBe(1);
@@ -227,7 +242,10 @@ describe('reviewed library versions', () => {
         expect(fresh.forVerification(cert, true)).toBe(cert);
         // Said once, naming the version found and the one reviewed.
         expect(warnings.mock.calls).toEqual([
-          [expect.stringMatching(/certificate cache is off \(@sigstore\/verify 4\.1\.4 installed, reviewed: 4\.1\.3\).*3x slower/), { type: 'ImgverifyWarning', code: 'IMGVERIFY_CERTIFICATE_CACHE_OFF' }],
+          [
+            expect.stringMatching(/certificate cache is off \(@sigstore\/verify 4\.1\.4 installed, reviewed: 4\.1\.3\).*3x slower/),
+            { type: 'ImgverifyWarning', code: 'IMGVERIFY_CERTIFICATE_CACHE_OFF' },
+          ],
         ]);
       } finally {
         warnings.mockRestore();

@@ -32,7 +32,7 @@ test('a validFor.end written as null (proto3 JSON for "absent") means no end', (
   expect(loaded.material.tlogs[0]!.validFor.end.getTime()).toBeGreaterThan(Date.parse('9999-01-01T00:00:00Z'));
 });
 
-test('a root without transparency logs or CT logs loads (the shape of GitHub\'s root for private repositories)', () => {
+test("a root without transparency logs or CT logs loads (the shape of GitHub's root for private repositories)", () => {
   // `gh attestation trusted-root` prints GitHub's root with no "tlogs" and no "ctlogs" key at
   // all: its Fulcio issues no SCTs and its signatures carry RFC 3161 timestamps, not log entries.
   const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
@@ -79,13 +79,12 @@ describe('malformed trusted roots are rejected with TRUST_ROOT_INVALID', () => {
 });
 
 describe('real trusted roots (fixtures/)', () => {
-  test.each([
-    FIXTURE.prodTrustedRoot,
-    FIXTURE.stagingTrustedRoot,
-    ['bundles', 'cosign', 'trusted_root_pgi.json'],
-  ].map((p) => [p.join('/'), p] as const))('%s loads', (_name, parts) => {
-    expect(() => trustRootFromFile(fixturePath(...parts))).not.toThrow();
-  });
+  test.each([FIXTURE.prodTrustedRoot, FIXTURE.stagingTrustedRoot, ['bundles', 'cosign', 'trusted_root_pgi.json']].map((p) => [p.join('/'), p] as const))(
+    '%s loads',
+    (_name, parts) => {
+      expect(() => trustRootFromFile(fixturePath(...parts))).not.toThrow();
+    },
+  );
 
   test('the embedded root equals the production trusted_root.json', () => {
     expect(TrustedRoot.toJSON(publicGoodTrustRoot().trustedRoot)).toEqual(

@@ -8,7 +8,16 @@ function files(contents: Record<string, string>): ReadText {
 describe('usableCpus', () => {
   it('is availableParallelism when no cgroup sets a quota (v2 "max", v1 -1, no files)', () => {
     expect(usableCpus(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': 'max 100000\n' }), 8)).toBe(8);
-    expect(usableCpus(files({ '/proc/self/cgroup': '1:cpu,cpuacct:/\n', '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n' }), 8)).toBe(8);
+    expect(
+      usableCpus(
+        files({
+          '/proc/self/cgroup': '1:cpu,cpuacct:/\n',
+          '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n',
+          '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
+        }),
+        8,
+      ),
+    ).toBe(8);
     expect(usableCpus(files({}), 3)).toBe(3);
   });
 

@@ -18,7 +18,7 @@ describe('describeValue', () => {
     expect(describeValue(value)).toBe(expected);
   });
 
-  it('does not call the value\'s own conversions (an object whose toString is null)', () => {
+  it("does not call the value's own conversions (an object whose toString is null)", () => {
     const value = hostile();
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the conversion describeValue avoids
     expect(() => String(value)).toThrow(TypeError);
@@ -33,9 +33,15 @@ describe('describeValue', () => {
 
   it('never throws and stays short, whatever the value', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything({ withBigInt: true, withMap: true, withSet: true, withNullPrototype: true, withObjectString: true, withBoxedValues: true }), fc.constant(hostile())), (value) => {
-        expect(describeValue(value).length).toBeLessThan(100);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything({ withBigInt: true, withMap: true, withSet: true, withNullPrototype: true, withObjectString: true, withBoxedValues: true }),
+          fc.constant(hostile()),
+        ),
+        (value) => {
+          expect(describeValue(value).length).toBeLessThan(100);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -49,7 +55,7 @@ describe('errorMessage', () => {
     expect(errorMessage(42)).toBe('a thrown value (number 42)');
   });
 
-  it('is the message of an Error of another realm (a vm context, or Node\'s own errors inside jest)', () => {
+  it("is the message of an Error of another realm (a vm context, or Node's own errors inside jest)", () => {
     expect(errorMessage(runInNewContext('new RangeError("elsewhere")'))).toBe('elsewhere');
   });
 

@@ -5,12 +5,17 @@ test.each(['22.22.2', '22.23.3', '24.15.0', '24.21.0', '26.0.0', '27.1.0'])('%s 
   expect(untestedNode(v)).toBeUndefined();
 });
 
-test.each(['22.19.0', '22.21.0', '22.22.1', '23.11.0', '24.0.0', '24.14.9', '25.0.0'])('%s runs (at or above undici\'s floor): a warning, not a refusal', (v) => {
-  expect(unsupportedNode(v)).toBeUndefined();
-  expect(untestedNode(v)).toBe(`imgverify is tested on Node.js 22.22+, 24.15+ or 26+ (found v${v}): it runs, but this version is not tested and its @sigstore dependencies do not declare it`);
-});
+test.each(['22.19.0', '22.21.0', '22.22.1', '23.11.0', '24.0.0', '24.14.9', '25.0.0'])(
+  "%s runs (at or above undici's floor): a warning, not a refusal",
+  (v) => {
+    expect(unsupportedNode(v)).toBeUndefined();
+    expect(untestedNode(v)).toBe(
+      `imgverify is tested on Node.js 22.22+, 24.15+ or 26+ (found v${v}): it runs, but this version is not tested and its @sigstore dependencies do not declare it`,
+    );
+  },
+);
 
-test.each(['20.20.2', '18.19.0', '22.18.9', '22.0.0', '21.7.3'])('%s is below undici\'s floor: refused, naming what is needed', (v) => {
+test.each(['20.20.2', '18.19.0', '22.18.9', '22.0.0', '21.7.3'])("%s is below undici's floor: refused, naming what is needed", (v) => {
   expect(unsupportedNode(v)).toBe(`imgverify needs Node.js 22.19.0 or later (found v${v}): the oldest version undici, its HTTP client, supports`);
   expect(untestedNode(v)).toBeUndefined();
 });

@@ -28,7 +28,11 @@ test.each([
   ['a file of the package', loaderError("Cannot find module '@bufbuild/cel/ext'"), '@bufbuild/cel'],
   ['Node/Bun import()', loaderError("Cannot find package 'tar-stream' imported from /app/dist/webhook/trust-root.js", 'ERR_MODULE_NOT_FOUND'), 'tar-stream'],
   ['Deno import()', loaderError('Import "yaml" not a dependency', 'ERR_MODULE_NOT_FOUND'), 'yaml'],
-  ['an ES module package (the cluster mode client)', loaderError("Cannot find package '@kubernetes/client-node' imported from /app/dist/webhook/kube/client.js", 'ERR_MODULE_NOT_FOUND'), '@kubernetes/client-node'],
+  [
+    'an ES module package (the cluster mode client)',
+    loaderError("Cannot find package '@kubernetes/client-node' imported from /app/dist/webhook/kube/client.js", 'ERR_MODULE_NOT_FOUND'),
+    '@kubernetes/client-node',
+  ],
 ])('%s: names the package', (_name, err, name) => {
   expect(missingOptionalPackage(err)).toBe(name);
 });
@@ -45,7 +49,9 @@ test.each([
 test('DEPENDENCY_MISSING says what needs the package and how to install it (usage: exit 2)', () => {
   const error = dependencyMissing('@bufbuild/cel');
   expect(error).toMatchObject({ code: 'DEPENDENCY_MISSING', category: 'usage', details: { package: '@bufbuild/cel', range: '^0.6.1' } });
-  expect(error.message).toBe("CEL conditions on attestations needs the package @bufbuild/cel, which is not installed: npm install @bufbuild/cel@'^0.6.1' (an optional peer dependency of imgverify)");
+  expect(error.message).toBe(
+    "CEL conditions on attestations needs the package @bufbuild/cel, which is not installed: npm install @bufbuild/cel@'^0.6.1' (an optional peer dependency of imgverify)",
+  );
 });
 
 test('asDependencyMissing: DEPENDENCY_MISSING (with the cause) when an optional package is missing; any other error unchanged', () => {
@@ -58,9 +64,13 @@ test('asDependencyMissing: DEPENDENCY_MISSING (with the cause) when an optional 
 
 test('a real require of a package that is not installed', () => {
   jest.isolateModules(() => {
-    jest.doMock('yaml', () => { throw loaderError("Cannot find module 'yaml'"); });
+    jest.doMock('yaml', () => {
+      throw loaderError("Cannot find module 'yaml'");
+    });
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the webhook entry's check, with yaml "missing"
-    expect(() => require('../../../src/webhook/optional-dependencies')).toThrow(expect.objectContaining({ code: 'DEPENDENCY_MISSING', message: expect.stringContaining('needs the package yaml') }));
+    expect(() => require('../../../src/webhook/optional-dependencies')).toThrow(
+      expect.objectContaining({ code: 'DEPENDENCY_MISSING', message: expect.stringContaining('needs the package yaml') }),
+    );
   });
   jest.dontMock('yaml');
 });

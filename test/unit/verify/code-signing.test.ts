@@ -17,7 +17,12 @@ const OID_EXT_KEY_USAGE = '2.5.29.37';
 
 /** A leaf from the test Fulcio, with some of its standard extensions left out. */
 function fulcioLeaf(removeExtensions: string[] = []): X509Certificate {
-  const issued = sigstore.fulcio.issueEphemeral({ identity: { email: 'release@example.test' }, issuer: DEFAULT_ISSUER, signedAt: sigstore.nextSigningTime(), removeExtensions });
+  const issued = sigstore.fulcio.issueEphemeral({
+    identity: { email: 'release@example.test' },
+    issuer: DEFAULT_ISSUER,
+    signedAt: sigstore.nextSigningTime(),
+    removeExtensions,
+  });
   return X509Certificate.parse(issued.der);
 }
 
@@ -26,7 +31,10 @@ function certificateWith(extensions: Extension[]): X509Certificate {
   const { privateKey, publicKey } = generateKeyPair('ecdsa-p256');
   const name = distinguishedName({ organization: 'example.test', commonName: 'signer' });
   const notBefore = new Date(Date.UTC(2024, 0, 1));
-  const tbs = encodeTbs({ serialNumber: randomSerialNumber(), issuer: name, subject: name, notBefore, notAfter: new Date(Date.UTC(2034, 0, 1)), publicKey, extensions }, privateKey);
+  const tbs = encodeTbs(
+    { serialNumber: randomSerialNumber(), issuer: name, subject: name, notBefore, notAfter: new Date(Date.UTC(2034, 0, 1)), publicKey, extensions },
+    privateKey,
+  );
   return X509Certificate.parse(signTbs(tbs, privateKey));
 }
 
@@ -51,7 +59,10 @@ describe('not a signing certificate: CERTIFICATE_CHAIN_INVALID', () => {
     ['an empty EKU list', () => certificateWith([extKeyUsage([])])],
     ['an EKU extension that is not a SEQUENCE of OIDs', () => certificateWith([{ oid: OID_EXT_KEY_USAGE, value: der.integer(3) }])],
     ['an EKU of strings that spell the OID', () => certificateWith([{ oid: OID_EXT_KEY_USAGE, value: der.sequence(der.utf8String(OID.ekuCodeSigning)) }])],
-    ['codeSigning in another extension than EKU', () => certificateWith([{ oid: '1.3.6.1.4.1.57264.1.99', value: der.sequence(der.objectIdentifier(OID.ekuCodeSigning)) }])],
+    [
+      'codeSigning in another extension than EKU',
+      () => certificateWith([{ oid: '1.3.6.1.4.1.57264.1.99', value: der.sequence(der.objectIdentifier(OID.ekuCodeSigning)) }]),
+    ],
   ])('%s', (_name, cert) => {
     const err = failure(cert());
     expect(err.code).toBe('CERTIFICATE_CHAIN_INVALID');

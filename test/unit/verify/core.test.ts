@@ -10,7 +10,16 @@ import { artifactBundleInput, referrerBundleInput } from '../../../src/verify/ad
 import { legacyAttestationInput, legacySignatureInput } from '../../../src/verify/adapters/legacy';
 import { policyChecks, type PolicyChecks } from '../../../src/verify/policy-checks';
 import { verifySignature, type SignatureVerdict } from '../../../src/verify/core';
-import { DEFAULT_ISSUER, attestImageWithKey, createTestSigstore, generateKeyPair, legacyLayerToBundle, publicKeyPem, signImageWithKey, type CosignLayer } from '../../support/sigstore';
+import {
+  DEFAULT_ISSUER,
+  attestImageWithKey,
+  createTestSigstore,
+  generateKeyPair,
+  legacyLayerToBundle,
+  publicKeyPem,
+  signImageWithKey,
+  type CosignLayer,
+} from '../../support/sigstore';
 
 const SIGNER = 'release@example.test';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -142,9 +151,9 @@ describe("3. signature: the hash a key policy names (cosign --signature-digest-a
     const key = generateKeyPair('ecdsa-p256');
     const pem = publicKeyPem(key.publicKey);
     expect(legacy(signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, tlog: false }), DIGEST, keyPolicy(pem)).verified).toBe(true);
-    expect(legacy(signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, hash: 'sha512', tlog: false }), DIGEST, keyPolicy(pem)).failure?.code).toBe(
-      'SIGNATURE_INVALID',
-    );
+    expect(
+      legacy(signImageWithKey(sigstore, { digest: DIGEST, privateKey: key.privateKey, hash: 'sha512', tlog: false }), DIGEST, keyPolicy(pem)).failure?.code,
+    ).toBe('SIGNATURE_INVALID');
   });
 
   test('a logged SHA-512 signature verifies under sha512, and the log entry is still checked', () => {
@@ -166,7 +175,13 @@ describe("3. signature: the hash a key policy names (cosign --signature-digest-a
     const key = generateKeyPair('ecdsa-p256');
     const pem = publicKeyPem(key.publicKey);
     for (const made of HASHES) {
-      const layer = attestImageWithKey(sigstore, { digest: DIGEST, predicateType: 'https://example.test/p', predicate: {}, privateKey: key.privateKey, hash: made });
+      const layer = attestImageWithKey(sigstore, {
+        digest: DIGEST,
+        predicateType: 'https://example.test/p',
+        predicate: {},
+        privateKey: key.privateKey,
+        hash: made,
+      });
       for (const named of HASHES) {
         const v = verifySignature(legacyAttestationInput(layer.payload, layer.annotations, DIGEST), keyPolicy(pem, named));
         expect([made, named, v.verified ? 'ok' : v.failure?.code]).toEqual([made, named, made === named ? 'ok' : 'SIGNATURE_INVALID']);

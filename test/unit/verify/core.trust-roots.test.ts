@@ -33,7 +33,10 @@ describe('several trust roots', () => {
   const byPrivate = privateSigstore.signImage({ digest: DIGEST, identity: { email: SIGNER } });
 
   test('each signature verifies under the root it was made under, in either order, and the verdict names it', () => {
-    for (const roots of [[PUBLIC, PRIVATE], [PRIVATE, PUBLIC]]) {
+    for (const roots of [
+      [PUBLIC, PRIVATE],
+      [PRIVATE, PUBLIC],
+    ]) {
       const a = verify(byPublic, roots);
       expect(a.failure).toBeUndefined();
       expect(a.trustRoot).toBe('public');
@@ -43,7 +46,7 @@ describe('several trust roots', () => {
     }
   });
 
-  test('one root alone refuses the other instance\'s signature', () => {
+  test("one root alone refuses the other instance's signature", () => {
     expect(verify(byPrivate, [PUBLIC]).failure?.code).toBe('CERTIFICATE_CHAIN_INVALID');
     expect(verify(byPublic, [PRIVATE]).failure?.code).toBe('CERTIFICATE_CHAIN_INVALID');
   });
@@ -65,7 +68,10 @@ describe('several trust roots', () => {
 
   test('when no root verifies, the failure is the one of the root that got furthest, whatever the order', () => {
     const tampered = privateSigstore.signImage({ digest: DIGEST, identity: { email: SIGNER }, defect: 'signature-other-key' });
-    for (const roots of [[PUBLIC, PRIVATE], [PRIVATE, PUBLIC]]) {
+    for (const roots of [
+      [PUBLIC, PRIVATE],
+      [PRIVATE, PUBLIC],
+    ]) {
       const v = verify(tampered, roots);
       // The public root stops at the certificate chain; the private one gets to the signature.
       expect(v.failure?.code).toBe('SIGNATURE_INVALID');
@@ -78,7 +84,7 @@ describe('several trust roots', () => {
     }
   });
 
-  test('with one root, the failure is that root\'s, unchanged', () => {
+  test("with one root, the failure is that root's, unchanged", () => {
     const v = verify(byPrivate, [PUBLIC]);
     expect(v.failure?.message).not.toMatch(/trust root/);
     expect(v.failure?.details?.trustRoots).toBeUndefined();

@@ -65,7 +65,9 @@ test('regression: under a runtime without a default digest (Deno), a valid signa
   const verifier = createVerifier({ trustedRoot: sigstore.trustedRoot });
   const deno = emulateDenoVerify();
   try {
-    const result = verified(verifier.verifyBundle(legacyLayerToBundle(signed), { bytes: signed.payload }, { subject: 'release@example.test', issuer: DEFAULT_ISSUER }));
+    const result = verified(
+      verifier.verifyBundle(legacyLayerToBundle(signed), { bytes: signed.payload }, { subject: 'release@example.test', issuer: DEFAULT_ISSUER }),
+    );
     expect(result.signer.subject).toBe('release@example.test');
   } finally {
     deno.mockRestore();

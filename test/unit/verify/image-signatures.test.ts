@@ -60,7 +60,8 @@ function found(legacyArtifacts: LegacyArtifacts | null, ...referrers: ReferrerBu
 const signed = (email = SIGNER): CosignLayer => sigstore.signImage({ digest: DIGEST, dockerReference: REPO, identity: { email } });
 const attested = (predicateType = SLSA, predicate: unknown = { buildType: 'test' }): CosignLayer =>
   sigstore.attestImage({ digest: DIGEST, repository: REPO, predicateType, predicate, identity: { email: SIGNER }, issuer: DEFAULT_ISSUER });
-const v3 = (predicateType = COSIGN_SIGN_V1, predicate: unknown = {}): unknown => signImageV3(sigstore, { digest: DIGEST, repository: REPO, predicateType, predicate, identity: { email: SIGNER }, issuer: DEFAULT_ISSUER });
+const v3 = (predicateType = COSIGN_SIGN_V1, predicate: unknown = {}): unknown =>
+  signImageV3(sigstore, { digest: DIGEST, repository: REPO, predicateType, predicate, identity: { email: SIGNER }, issuer: DEFAULT_ISSUER });
 
 /** Each signature's outcome: `ok`, or its failure code. */
 function outcomes(verdict: ImageVerdict): string[] {
@@ -79,12 +80,18 @@ describe('judgeSignatures', () => {
     expect(verdict.verified).toBe(true);
     expect(errorOf(verdict)).toBeUndefined();
     expect(verdict.signatures).toEqual([
-      expect.objectContaining({ source: 'sig-tag', location: `${REPO}:${DIGEST.replace(':', '-')}.sig layer 0`, verified: true, signedDigest: DIGEST, dockerReference: REPO }),
+      expect.objectContaining({
+        source: 'sig-tag',
+        location: `${REPO}:${DIGEST.replace(':', '-')}.sig layer 0`,
+        verified: true,
+        signedDigest: DIGEST,
+        dockerReference: REPO,
+      }),
     ]);
     expect(JSON.stringify(verdict.signatures[0])).toContain(SIGNER);
   });
 
-  test('nothing found: NO_SIGNATURES with the caller\'s description', () => {
+  test("nothing found: NO_SIGNATURES with the caller's description", () => {
     for (const nothing of [found(null), found(legacy('sig'))]) {
       const verdict = judgeSignatures(DIGEST, nothing, CTX, NONE);
       expect({ verified: verdict.verified, signatures: verdict.signatures, code: errorOf(verdict)?.code, message: errorOf(verdict)?.message }).toEqual({
@@ -108,8 +115,13 @@ describe('judgeSignatures', () => {
     const error = errorOf(verdict)!;
     expect(error.code).toBe('REGISTRY_UNREACHABLE');
     expect(error.category).toBe('operational');
-    expect(error.message).toBe(`${REPO}:${DIGEST.replace(':', '-')}.sig layer 1 is listed but could not be fetched: GET blob: connection refused (1 other signature did not verify)`);
-    expect(error.details).toEqual({ location: `${REPO}:${DIGEST.replace(':', '-')}.sig layer 1`, unavailable: [`${REPO}:${DIGEST.replace(':', '-')}.sig layer 1`] });
+    expect(error.message).toBe(
+      `${REPO}:${DIGEST.replace(':', '-')}.sig layer 1 is listed but could not be fetched: GET blob: connection refused (1 other signature did not verify)`,
+    );
+    expect(error.details).toEqual({
+      location: `${REPO}:${DIGEST.replace(':', '-')}.sig layer 1`,
+      unavailable: [`${REPO}:${DIGEST.replace(':', '-')}.sig layer 1`],
+    });
     const alone = judgeSignatures(DIGEST, found(legacy('sig', layer(0, signed(), unreachable()))), CTX, NONE);
     expect(errorOf(alone)?.message).toMatch(/could not be fetched: GET blob: connection refused$/);
   });
@@ -127,7 +139,7 @@ describe('judgeSignatures', () => {
     expect(errorOf(verdict)?.code).toBe('NO_MATCHING_SIGNATURES');
   });
 
-  test('every signature failing the same check: that code, with each signature\'s reason', () => {
+  test("every signature failing the same check: that code, with each signature's reason", () => {
     const one = judgeSignatures(DIGEST, found(legacy('sig', layer(0, signed(OTHER)))), CTX, NONE);
     expect(errorOf(one)?.code).toBe('IDENTITY_MISMATCH');
     expect(errorOf(one)?.message).toBe(('failure' in one.signatures[0]! && one.signatures[0].failure?.message) || 'no failure');
@@ -153,12 +165,25 @@ describe('judgeSignatures', () => {
   test('v3 referrers: a signature bundle counts, a verified attestation bundle is left out, an unverified one is reported', () => {
     const signature = judgeSignatures(DIGEST, found(null, referrer(1, v3())), CTX, NONE);
     expect(signature.verified).toBe(true);
-    expect(signature.signatures).toEqual([expect.objectContaining({ source: 'referrer', verified: true, referrer: { listing: 'referrers-api', shape: 'artifact' } })]);
+    expect(signature.signatures).toEqual([
+      expect.objectContaining({ source: 'referrer', verified: true, referrer: { listing: 'referrers-api', shape: 'artifact' } }),
+    ]);
 
     const attestationOnly = judgeSignatures(DIGEST, found(null, referrer(2, v3(SLSA, { buildType: 'test' }))), CTX, NONE);
-    expect({ verified: attestationOnly.verified, signatures: attestationOnly.signatures, code: errorOf(attestationOnly)?.code }).toEqual({ verified: false, signatures: [], code: 'NO_SIGNATURES' });
+    expect({ verified: attestationOnly.verified, signatures: attestationOnly.signatures, code: errorOf(attestationOnly)?.code }).toEqual({
+      verified: false,
+      signatures: [],
+      code: 'NO_SIGNATURES',
+    });
 
-    const otherSigner = signImageV3(sigstore, { digest: DIGEST, repository: REPO, predicateType: SLSA, predicate: {}, identity: { email: OTHER }, issuer: DEFAULT_ISSUER });
+    const otherSigner = signImageV3(sigstore, {
+      digest: DIGEST,
+      repository: REPO,
+      predicateType: SLSA,
+      predicate: {},
+      identity: { email: OTHER },
+      issuer: DEFAULT_ISSUER,
+    });
     const unverified = judgeSignatures(DIGEST, found(null, referrer(3, otherSigner)), CTX, NONE);
     expect(outcomes(unverified)).toEqual(['IDENTITY_MISMATCH']);
   });
@@ -215,7 +240,19 @@ describe('judgeAttestations', () => {
   });
 
   test('a .sig layer where an attestation is expected fails on its media type; an unverified envelope is not judged further', async () => {
-    const verdict = await judgeAttestations(DIGEST, found(legacy('att', layer(0, signed()), layer(1, sigstore.attestImage({ digest: DIGEST, repository: REPO, predicateType: SLSA, predicate: {}, identity: { email: OTHER } })))), CTX, 'https://example.test/other', NONE);
+    const verdict = await judgeAttestations(
+      DIGEST,
+      found(
+        legacy(
+          'att',
+          layer(0, signed()),
+          layer(1, sigstore.attestImage({ digest: DIGEST, repository: REPO, predicateType: SLSA, predicate: {}, identity: { email: OTHER } })),
+        ),
+      ),
+      CTX,
+      'https://example.test/other',
+      NONE,
+    );
     expect(outcomes(verdict)).toEqual(['SIGNATURE_MALFORMED', 'IDENTITY_MISMATCH']);
     expect(verdict.attestations).toEqual([]);
   });
@@ -225,7 +262,9 @@ describe('judgeAttestations', () => {
     const reason = new ImgverifyError('REGISTRY_TIMEOUT', 'the verification deadline passed');
     controller.abort(reason);
     const condition = compileCondition('true', 'policy.cel');
-    await expect(judgeAttestations(DIGEST, found(legacy('att', layer(0, attested()))), CTX, SLSA, NONE, [condition], { signal: controller.signal })).rejects.toBe(reason);
+    await expect(
+      judgeAttestations(DIGEST, found(legacy('att', layer(0, attested()))), CTX, SLSA, NONE, [condition], { signal: controller.signal }),
+    ).rejects.toBe(reason);
   });
 
   test('long condition runs give the event loop a turn between conditions', async () => {

@@ -23,7 +23,11 @@ type Spec = { content?: unknown; publicKey?: unknown };
 const spec = (overrides: Partial<{ hash: unknown; payloadHash: unknown }> = {}): Spec => ({
   content: {
     hash: 'hash' in overrides ? overrides.hash : { algorithm: 'sha256', value: sha256(envelope) },
-    ...('payloadHash' in overrides ? (overrides.payloadHash === undefined ? {} : { payloadHash: overrides.payloadHash }) : { payloadHash: { algorithm: 'sha256', value: sha256(payload) } }),
+    ...('payloadHash' in overrides
+      ? overrides.payloadHash === undefined
+        ? {}
+        : { payloadHash: overrides.payloadHash }
+      : { payloadHash: { algorithm: 'sha256', value: sha256(payload) } }),
   },
   publicKey: Buffer.from(layer.details.certificate.pem).toString('base64'),
 });
@@ -51,7 +55,10 @@ function logged(body: Spec = spec(), options: { apiVersion?: string; kind?: stri
 /** A body of any bytes with a SET the log really signed over it. */
 function signedByLog(body: Buffer, integratedTime = Math.floor(layer.details.signedAt.getTime() / 1000), logIndex = 7): RekorBundle {
   const logID = sigstore.rekor.logId;
-  const set = sign(Buffer.from(canonicalJson({ body: body.toString('base64'), integratedTime, logID: logID.toString('hex'), logIndex })), sigstore.rekor.privateKey);
+  const set = sign(
+    Buffer.from(canonicalJson({ body: body.toString('base64'), integratedTime, logID: logID.toString('hex'), logIndex })),
+    sigstore.rekor.privateKey,
+  );
   return { body, signedEntryTimestamp: set, integratedTime, logIndex, logID };
 }
 
@@ -102,7 +109,9 @@ describe('verifyIntotoV001Entry', () => {
     test('an integration time outside the log key validity', () => {
       const signedAt = layer.details.signedAt;
       const before = trustRootFromJSON(sigstore.trustedRootWith({ tlogValidFor: { start: new Date(signedAt.getTime() + 60_000) } })).material;
-      const after = trustRootFromJSON(sigstore.trustedRootWith({ tlogValidFor: { start: sigstore.validFrom, end: new Date(signedAt.getTime() - 60_000) } })).material;
+      const after = trustRootFromJSON(
+        sigstore.trustedRootWith({ tlogValidFor: { start: sigstore.validFrom, end: new Date(signedAt.getTime() - 60_000) } }),
+      ).material;
       setFailure(logged(), before);
       setFailure(logged(), after);
     });
@@ -110,14 +119,22 @@ describe('verifyIntotoV001Entry', () => {
 
   describe('the body: TLOG_BODY_MISMATCH', () => {
     test.each([
-      ['the envelope hash of another envelope', () => spec({ hash: { algorithm: 'sha256', value: sha256(Buffer.from('other')) } }), /envelope hash is not that of this attestation/],
+      [
+        'the envelope hash of another envelope',
+        () => spec({ hash: { algorithm: 'sha256', value: sha256(Buffer.from('other')) } }),
+        /envelope hash is not that of this attestation/,
+      ],
       ['the hash of the payload where the envelope hash belongs', () => spec({ hash: { algorithm: 'sha256', value: sha256(payload) } }), /envelope hash/],
       ['an envelope hash under another algorithm', () => spec({ hash: { algorithm: 'sha512', value: sha256(envelope) } }), /envelope hash/],
       ['an envelope hash in upper case', () => spec({ hash: { algorithm: 'sha256', value: sha256(envelope).toUpperCase() } }), /envelope hash/],
       ['no envelope hash', () => spec({ hash: undefined }), /envelope hash/],
       ['an envelope hash that is a string', () => spec({ hash: sha256(envelope) }), /envelope hash/],
       ['no content', () => ({ publicKey: spec().publicKey }), /envelope hash/],
-      ['the payload hash of another payload', () => spec({ payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from('other')) } }), /payload hash is not that of this attestation/],
+      [
+        'the payload hash of another payload',
+        () => spec({ payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from('other')) } }),
+        /payload hash is not that of this attestation/,
+      ],
       ['a payload hash under another algorithm', () => spec({ payloadHash: { algorithm: 'sha1', value: sha256(payload) } }), /payload hash/],
       ['a payload hash that is null', () => spec({ payloadHash: null }), /payload hash/],
     ])('%s', (_name, body, message) => {
@@ -142,19 +159,34 @@ describe('verifyIntotoV001Entry', () => {
   });
 
   test('property: a body the log signed verifies exactly when it logs this envelope (and this payload, if it names one)', () => {
-    const hashValue = fc.oneof(fc.constant(sha256(envelope)), fc.constant(sha256(payload)), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }), fc.jsonValue());
+    const hashValue = fc.oneof(
+      fc.constant(sha256(envelope)),
+      fc.constant(sha256(payload)),
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }),
+      fc.jsonValue(),
+    );
     const hash = fc.oneof(fc.record({ algorithm: fc.constantFrom('sha256', 'sha512', 'SHA256'), value: hashValue }), fc.jsonValue());
     const body = fc.oneof(
-      fc.record({ apiVersion: fc.constant('0.0.1'), kind: fc.constant('intoto'), spec: fc.record({ content: fc.record({ hash, payloadHash: hash }, { requiredKeys: [] }) }, { requiredKeys: [] }) }),
+      fc.record({
+        apiVersion: fc.constant('0.0.1'),
+        kind: fc.constant('intoto'),
+        spec: fc.record({ content: fc.record({ hash, payloadHash: hash }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+      }),
       fc.jsonValue(),
     );
     fc.assert(
       fc.property(body, (value) => {
         const rekor = signedByLog(Buffer.from(JSON.stringify(value)));
-        const content = (value as { spec?: { content?: { hash?: { algorithm?: unknown; value?: unknown }; payloadHash?: { algorithm?: unknown; value?: unknown } } } } | null)?.spec?.content;
+        const content = (
+          value as { spec?: { content?: { hash?: { algorithm?: unknown; value?: unknown }; payloadHash?: { algorithm?: unknown; value?: unknown } } } } | null
+        )?.spec?.content;
         const matches = (h: { algorithm?: unknown; value?: unknown } | undefined, data: Buffer) => h?.algorithm === 'sha256' && h.value === sha256(data);
         const valid =
-          typeof value === 'object' && value !== null && !Array.isArray(value) && matches(content?.hash, envelope) && (content?.payloadHash === undefined || matches(content.payloadHash, payload));
+          typeof value === 'object' &&
+          value !== null &&
+          !Array.isArray(value) &&
+          matches(content?.hash, envelope) &&
+          (content?.payloadHash === undefined || matches(content.payloadHash, payload));
         if (valid) expect(() => verifyIntotoV001Entry(rekor, envelope, payload, material)).not.toThrow();
         else expect(thrown(() => verifyIntotoV001Entry(rekor, envelope, payload, material)).code).toBe('TLOG_BODY_MISMATCH');
       }),

@@ -45,7 +45,12 @@ test('the same root: valid, expired, wrong intermediate, in any order, repeatedl
     [afterExpiry, 'CERTIFICATE_CHAIN_INVALID: certificate is not valid or expired'],
     [wrongIntermediate, 'CERTIFICATE_CHAIN_INVALID: no valid certificate path'],
   ];
-  for (const order of [[0, 1, 2], [1, 0, 2], [2, 1, 0], [0, 0, 1, 1, 0, 2, 0]]) {
+  for (const order of [
+    [0, 1, 2],
+    [1, 0, 2],
+    [2, 1, 0],
+    [0, 0, 1, 1, 0, 2, 0],
+  ]) {
     for (const i of order) {
       const [layer, outcome] = expected[i]!;
       expect(verdict(layer, trust)).toBe(outcome);

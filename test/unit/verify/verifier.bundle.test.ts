@@ -258,7 +258,10 @@ describe('DSSE bundles (in-toto)', () => {
     const tampered = sigstore.attestImage({ digest: IMAGE_DIGEST, identity: { email: SIGNER }, predicateType: 'x', predicate: {}, defect: 'tampered-payload' });
     expectCode(() => verifyImageStatement(bundleOf(tampered), IMAGE_DIGEST, KEYLESS), 'TLOG_BODY_MISMATCH');
     const good = sigstore.attestImage({ digest: IMAGE_DIGEST, identity: { email: SIGNER }, predicateType: 'x', predicate: {} });
-    expectCode(() => verifyImageStatement(bundleOf(good), IMAGE_DIGEST, checks({ subject: 'other@example.test', issuer: DEFAULT_ISSUER })), 'IDENTITY_MISMATCH');
+    expectCode(
+      () => verifyImageStatement(bundleOf(good), IMAGE_DIGEST, checks({ subject: 'other@example.test', issuer: DEFAULT_ISSUER })),
+      'IDENTITY_MISMATCH',
+    );
   });
 
   test('a DSSE payload that is not in-toto is refused, even though it is validly signed and logged', () => {

@@ -48,5 +48,7 @@ test('under the attachment tag prefix, and only there', async () => {
 });
 
 test.each(['-dash', '.dot', 'with/slash', 'x'.repeat(54), 'tab\t'])('attachmentTagPrefix %j is refused (a tag could not hold it)', (prefix) => {
-  expect(() => createVerifier({ trustedRoot: sigstore.trustedRoot, attachmentTagPrefix: prefix })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  expect(() => createVerifier({ trustedRoot: sigstore.trustedRoot, attachmentTagPrefix: prefix })).toThrow(
+    expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+  );
 });

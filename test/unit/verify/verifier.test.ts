@@ -36,7 +36,9 @@ test("a policy prepared for one trust root is compiled again for another, never 
   const signedByB = b.signImage({ digest: DIGEST, identity: { email: SIGNER } });
   const bundle = legacyLayerToBundle(signedByB);
   expect(verified(verifierB.verifyBundle(bundle, { bytes: signedByB.payload }, prepared)).signer.subject).toBe(SIGNER);
-  expect(() => verified(verifierA.verifyBundle(bundle, { bytes: signedByB.payload }, prepared))).toThrow(expect.objectContaining({ code: 'CERTIFICATE_CHAIN_INVALID' }));
+  expect(() => verified(verifierA.verifyBundle(bundle, { bytes: signedByB.payload }, prepared))).toThrow(
+    expect.objectContaining({ code: 'CERTIFICATE_CHAIN_INVALID' }),
+  );
 });
 
 test('options take an explicit undefined as "the default" (exactOptionalPropertyTypes): the types accept it, the values are the defaults', async () => {
@@ -71,7 +73,15 @@ test('the registry, proxy, TUF and credential-provider options take an explicit 
   const stackOptions: HttpStackOptions = { proxy, ca: undefined, clientCertificates: undefined, maxConnectionsPerHost: undefined, connectTimeoutMs: undefined };
   const stack = new HttpStack(stackOptions);
   await stack.close();
-  const tuf: TufOptions = { mirror: undefined, targets: undefined, root: undefined, cacheDir: undefined, offline: undefined, timeoutMs: undefined, maxAgeMs: undefined };
+  const tuf: TufOptions = {
+    mirror: undefined,
+    targets: undefined,
+    root: undefined,
+    cacheDir: undefined,
+    offline: undefined,
+    timeoutMs: undefined,
+    maxAgeMs: undefined,
+  };
   const providers: CredentialProvidersOptions = { env: undefined, timeoutMs: undefined, now: undefined };
   const verifier = createVerifier({ trustedRoot: a.trustedRoot, registry: { proxy, credentialProviders: undefined } });
   expect(verifier.trust.source).toBeDefined();
@@ -112,7 +122,7 @@ test('a claim given as undefined (an unset environment variable) is refused, as 
   );
 });
 
-test("the registry client a verifier creates has two connections per image of its concurrency (at least 32), unless the options say otherwise", async () => {
+test('the registry client a verifier creates has two connections per image of its concurrency (at least 32), unless the options say otherwise', async () => {
   const capOf = (verifier: ReturnType<typeof createVerifier>): number =>
     (verifier as unknown as { ownedClient: { registryLoad(registry: string): { cap: number } } }).ownedClient.registryLoad('registry.test').cap;
   const shared = shareHttpStack({ maxConnectionsPerHost: 128 });

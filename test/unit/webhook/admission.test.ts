@@ -205,7 +205,11 @@ describe('extractImages', () => {
   it('image volumes (volumes[].image.reference, Kubernetes image volumes) are verified like containers (issue 9.6)', () => {
     const withVolumes = {
       ...podSpec({ main: ['nginx:1.25'] }),
-      volumes: [{ name: 'config', configMap: { name: 'c' } }, { name: 'models', image: { reference: 'ghcr.io/org/models:v3', pullPolicy: 'IfNotPresent' } }, { name: 'empty', image: {} }],
+      volumes: [
+        { name: 'config', configMap: { name: 'c' } },
+        { name: 'models', image: { reference: 'ghcr.io/org/models:v3', pullPolicy: 'IfNotPresent' } },
+        { name: 'empty', image: {} },
+      ],
     };
     expect(extractImages({ spec: withVolumes }, 'Pod')).toEqual([
       { path: '/spec/containers/0/image', image: 'nginx:1.25', field: 'containers', container: 'c0', pinned: false },
@@ -217,9 +221,9 @@ describe('extractImages', () => {
     );
     // Pinned by /mutate like a container image.
     const patch = buildImagePatch([{ path: '/spec/volumes/1/image/reference', image: 'ghcr.io/org/models:v3', newImage: `ghcr.io/org/models:v3@${DIGEST}` }]);
-    expect((applyPatch({ spec: withVolumes }, patch) as { spec: { volumes: Array<{ image?: { reference: string } }> } }).spec.volumes[1]!.image!.reference).toBe(
-      `ghcr.io/org/models:v3@${DIGEST}`,
-    );
+    expect(
+      (applyPatch({ spec: withVolumes }, patch) as { spec: { volumes: Array<{ image?: { reference: string } }> } }).spec.volumes[1]!.image!.reference,
+    ).toBe(`ghcr.io/org/models:v3@${DIGEST}`);
   });
 
   it.each([
@@ -253,7 +257,10 @@ describe('changedImages', () => {
 function applyPatch(document: unknown, patch: readonly JsonPatchReplace[]): unknown {
   const copy = JSON.parse(JSON.stringify(document)) as unknown;
   for (const op of patch) {
-    const tokens = op.path.slice(1).split('/').map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const tokens = op.path
+      .slice(1)
+      .split('/')
+      .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
     let node = copy as Record<string, unknown>;
     for (const token of tokens.slice(0, -1)) node = node[token] as Record<string, unknown>;
     const last = tokens[tokens.length - 1]!;

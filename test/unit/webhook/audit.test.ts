@@ -22,11 +22,37 @@ function policies(...docs: Array<Record<string, unknown>>): ClusterImagePolicy[]
   });
 }
 
-const RELEASE = { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'release' }, spec: { images: [{ glob: 'registry.test/app**' }], authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] } }] } };
-const KEYED = { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'keyed' }, spec: { images: [{ glob: 'registry.test/other**' }], authorities: [{ name: 'key', key: { data: releaseKey } }] } };
-const TOOLS = { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'tools' }, spec: { images: [{ glob: 'elsewhere.test/**' }], authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] } }] } };
+const RELEASE = {
+  apiVersion: 'policy.sigstore.dev/v1beta1',
+  kind: 'ClusterImagePolicy',
+  metadata: { name: 'release' },
+  spec: {
+    images: [{ glob: 'registry.test/app**' }],
+    authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] } }],
+  },
+};
+const KEYED = {
+  apiVersion: 'policy.sigstore.dev/v1beta1',
+  kind: 'ClusterImagePolicy',
+  metadata: { name: 'keyed' },
+  spec: { images: [{ glob: 'registry.test/other**' }], authorities: [{ name: 'key', key: { data: releaseKey } }] },
+};
+const TOOLS = {
+  apiVersion: 'policy.sigstore.dev/v1beta1',
+  kind: 'ClusterImagePolicy',
+  metadata: { name: 'tools' },
+  spec: {
+    images: [{ glob: 'elsewhere.test/**' }],
+    authorities: [{ name: 'ci', keyless: { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] } }],
+  },
+};
 /** team-a's own policy: its app images must also be key-signed (which D1 is not). */
-const TEAM_A = { apiVersion: 'policy.imgverify.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name: 'strict', namespace: 'team-a' }, spec: { images: [{ glob: 'registry.test/app**' }], authorities: [{ name: 'key', key: { data: releaseKey } }] } };
+const TEAM_A = {
+  apiVersion: 'policy.imgverify.dev/v1alpha1',
+  kind: 'ImagePolicy',
+  metadata: { name: 'strict', namespace: 'team-a' },
+  spec: { images: [{ glob: 'registry.test/app**' }], authorities: [{ name: 'key', key: { data: releaseKey } }] },
+};
 
 let version = 0;
 function setup(cacheTtlMs = 0) {
@@ -45,7 +71,8 @@ interface PodSpec {
 
 function pod(namespace: string, name: string, spec: PodSpec): Record<string, unknown> {
   const list = (entries: PodSpec['containers'] | undefined) => (entries ?? []).map(([n, image]) => ({ name: n, image }));
-  const statuses = (entries: PodSpec['containers'] | undefined) => (entries ?? []).filter(([, , id]) => id !== undefined).map(([n, image, imageID]) => ({ name: n, image, imageID }));
+  const statuses = (entries: PodSpec['containers'] | undefined) =>
+    (entries ?? []).filter(([, , id]) => id !== undefined).map(([n, image, imageID]) => ({ name: n, image, imageID }));
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -108,7 +135,9 @@ describe('auditPods', () => {
 
   test('each distinct digest is verified once per run; the next run verifies again', async () => {
     const { evaluator, backend } = setup();
-    const pods = Array.from({ length: 12 }, (_, i) => pod(i % 2 ? 'team-b' : 'team-c', `p${i}`, { containers: [['app', 'registry.test/app:v1', `registry.test/app@${D1}`]] }));
+    const pods = Array.from({ length: 12 }, (_, i) =>
+      pod(i % 2 ? 'team-b' : 'team-c', `p${i}`, { containers: [['app', 'registry.test/app:v1', `registry.test/app@${D1}`]] }),
+    );
     await auditPods(evaluator, pods, { concurrency: 4 });
     expect(backend.verifyCalls).toBe(1);
     await auditPods(evaluator, pods, { concurrency: 4 });
@@ -122,7 +151,15 @@ describe('auditPods', () => {
     const review = parseAdmissionReview({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
-      request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'team-b', operation: 'CREATE', object: running, oldObject: null },
+      request: {
+        uid: 'u1',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'team-b',
+        operation: 'CREATE',
+        object: running,
+        oldObject: null,
+      },
     });
     expect((await decideAdmission(evaluator, review, false, new AbortController().signal)).denied).toBe(false);
     expect((await auditPods(evaluator, [running])).pods[0]!.verdict).toBe('allowed');
@@ -161,7 +198,13 @@ describe('auditPods', () => {
     for (let i = 0; i < 20; i++) backend.signatures.set(`sha256:${i.toString(16).padStart(64, 'e')}`, [{ subject: 'release@example.test', issuer: ISSUER }]);
     const pods = Array.from({ length: 20 }, (_, i) => {
       const d = `sha256:${i.toString(16).padStart(64, 'e')}`;
-      return pod('team-b', `p${i}`, { containers: [['a', 'registry.test/app:x', `registry.test/app@${d}`], ['b', 'registry.test/app:y', `registry.test/app@${d}`], ['c', 'registry.test/app:z', `registry.test/app@${d}`]] });
+      return pod('team-b', `p${i}`, {
+        containers: [
+          ['a', 'registry.test/app:x', `registry.test/app@${d}`],
+          ['b', 'registry.test/app:y', `registry.test/app@${d}`],
+          ['c', 'registry.test/app:z', `registry.test/app@${d}`],
+        ],
+      });
     });
     const progress: number[] = [];
     const result = await auditPods(evaluator, pods, { concurrency: 3, onProgress: (done, total) => progress.push(done / total) });

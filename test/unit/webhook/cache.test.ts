@@ -114,13 +114,27 @@ describe('TtlCache.getOrRun', () => {
   test('keeps a value for the TTL ttlFor gives, or not at all when it says false', async () => {
     const c = clock();
     const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 10, now: c.now });
-    await cache.getOrRun('short', () => Promise.resolve('S'), () => 100).value;
-    await cache.getOrRun('never', () => Promise.resolve('N'), () => false).value;
+    await cache.getOrRun(
+      'short',
+      () => Promise.resolve('S'),
+      () => 100,
+    ).value;
+    await cache.getOrRun(
+      'never',
+      () => Promise.resolve('N'),
+      () => false,
+    ).value;
     expect(cache.get('never')).toBeUndefined();
     expect(cache.get('short')).toBe('S');
     c.advance(100);
     expect(cache.get('short')).toBeUndefined();
-    expect(cache.getOrRun('never', () => Promise.resolve('again'), () => false).how).toBe('run');
+    expect(
+      cache.getOrRun(
+        'never',
+        () => Promise.resolve('again'),
+        () => false,
+      ).how,
+    ).toBe('run');
   });
 
   test('a rejected run is not kept and is not joined afterwards', async () => {
@@ -132,7 +146,11 @@ describe('TtlCache.getOrRun', () => {
     await expect(first.value).rejects.toThrow('registry down');
     await expect(joined.value).rejects.toThrow('registry down');
     expect(cache.size).toBe(0);
-    const retry = cache.getOrRun('k', () => Promise.resolve('ok'), () => undefined);
+    const retry = cache.getOrRun(
+      'k',
+      () => Promise.resolve('ok'),
+      () => undefined,
+    );
     expect(retry.how).toBe('run');
     await expect(retry.value).resolves.toBe('ok');
   });

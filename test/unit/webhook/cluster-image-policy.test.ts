@@ -102,9 +102,7 @@ describe('errors name file, document and path', () => {
     const result = parse(text, 'policies.yaml');
     expect(result.policies).toEqual([]);
     const line = text.split('\n').indexOf('apiVersion: policy.sigstore.dev/v1beta1', 3) + 1;
-    expect(result.errors.map((e) => e.message)).toEqual([
-      `policies.yaml: document 1 (line ${line}): spec.authorities[0].keyless.rekorURL: unknown field`,
-    ]);
+    expect(result.errors.map((e) => e.message)).toEqual([`policies.yaml: document 1 (line ${line}): spec.authorities[0].keyless.rekorURL: unknown field`]);
     expect(result.errors[0]!.details).toEqual({ file: 'policies.yaml', document: 1, line, path: 'spec.authorities[0].keyless.rekorURL' });
   });
 
@@ -134,27 +132,67 @@ describe('errors name file, document and path', () => {
 describe('unsupported policy-controller fields are errors', () => {
   const cases: Array<[string, string, string, string]> = [
     ['CIP-level CUE policy', withAuthority(KEYLESS, 'policy:\n  type: cue\n  data: "x"'), 'spec.policy', 'CUE/Rego'],
-    ['rfc3161timestamp without trustRootRef', withAuthority(`${KEYLESS}\nrfc3161timestamp: {}`), 'spec.authorities[0].rfc3161timestamp.trustRootRef', 'TrustRoot'],
+    [
+      'rfc3161timestamp without trustRootRef',
+      withAuthority(`${KEYLESS}\nrfc3161timestamp: {}`),
+      'spec.authorities[0].rfc3161timestamp.trustRootRef',
+      'TrustRoot',
+    ],
     ['key.kms', withAuthority('key: {kms: "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"}'), 'spec.authorities[0].key.kms', 'KMS'],
     ['key.secretRef', withAuthority('key: {secretRef: {name: cosign-pub}}'), 'spec.authorities[0].key.secretRef', 'Secrets'],
-    ['keyless.ca-cert that is not PEM', withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.data', 'no PEM certificate'],
-    ['keyless.ca-cert in a Secret', withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'), 'spec.authorities[0].keyless.ca-cert.secretRef', 'in a policy folder put the PEM chain in ca-cert.data'],
+    [
+      'keyless.ca-cert that is not PEM',
+      withAuthority('keyless:\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]'),
+      'spec.authorities[0].keyless.ca-cert.data',
+      'no PEM certificate',
+    ],
+    [
+      'keyless.ca-cert in a Secret',
+      withAuthority('keyless:\n  ca-cert: {secretRef: {name: ca}}\n  identities: [{issuer: a, subject: b}]'),
+      'spec.authorities[0].keyless.ca-cert.secretRef',
+      'in a policy folder put the PEM chain in ca-cert.data',
+    ],
     ['ctlog: {} on keyless (tlog disabled upstream)', withAuthority(`${KEYLESS}\nctlog: {}`), 'spec.authorities[0].ctlog', 'disables transparency-log'],
-    ['attestation CUE policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'CUE/Rego'],
-    ['attestation Rego policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`), 'spec.authorities[0].attestations[0].policy.type', 'use type: cel'],
-    ['a remote attestation policy', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, remote: {url: "https://x"}}}]`), 'spec.authorities[0].attestations[0].policy.remote', 'only policy.type and policy.data'],
-    ['includeSpec', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, data: "true", includeSpec: true}}]`), 'spec.authorities[0].attestations[0].policy.includeSpec', 'spec-including'],
+    [
+      'attestation CUE policy',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cue, data: x}}]`),
+      'spec.authorities[0].attestations[0].policy.type',
+      'CUE/Rego',
+    ],
+    [
+      'attestation Rego policy',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: rego, data: x}}]`),
+      'spec.authorities[0].attestations[0].policy.type',
+      'use type: cel',
+    ],
+    [
+      'a remote attestation policy',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, remote: {url: "https://x"}}}]`),
+      'spec.authorities[0].attestations[0].policy.remote',
+      'only policy.type and policy.data',
+    ],
+    [
+      'includeSpec',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel, data: "true", includeSpec: true}}]`),
+      'spec.authorities[0].attestations[0].policy.includeSpec',
+      'spec-including',
+    ],
   ];
   test.each(cases)('%s', (_name, text, path, fragment) => {
     expectError(text, path, fragment);
   });
 
   it('accepts trustRootRef on keyless, ctlog (any Rekor URL then) and rfc3161timestamp', () => {
-    const text = withAuthority('keyless:\n  trustRootRef: mine\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "https://rekor.internal", trustRootRef: logs}\nrfc3161timestamp: {trustRootRef: tsa}');
+    const text = withAuthority(
+      'keyless:\n  trustRootRef: mine\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "https://rekor.internal", trustRootRef: logs}\nrfc3161timestamp: {trustRootRef: tsa}',
+    );
     const result = parse(text);
     expect(result.errors).toEqual([]);
     expect(result.warnings).toEqual([]);
-    expect(result.policies[0]!.authorities[0]).toMatchObject({ trustRootRefs: { keyless: 'mine', ctlog: 'logs', rfc3161timestamp: 'tsa' }, ctlog: { url: 'https://rekor.internal' } });
+    expect(result.policies[0]!.authorities[0]).toMatchObject({
+      trustRootRefs: { keyless: 'mine', ctlog: 'logs', rfc3161timestamp: 'tsa' },
+      ctlog: { url: 'https://rekor.internal' },
+    });
     expect(result.policies[0]!.authorities[0]!.keyless).not.toHaveProperty('trustRootRef');
   });
 
@@ -162,7 +200,9 @@ describe('unsupported policy-controller fields are errors', () => {
     const result = parse(withAuthority('keyless:\n  insecureIgnoreSCT: true\n  identities: [{issuer: a, subject: b}]'));
     expect(result.errors).toEqual([]);
     expect(result.policies[0]!.authorities[0]!.keyless).toMatchObject({ insecureIgnoreSCT: true });
-    expect(result.warnings).toEqual([expect.objectContaining({ path: 'spec.authorities[0].keyless.insecureIgnoreSCT', message: expect.stringContaining('without a verified embedded SCT') })]);
+    expect(result.warnings).toEqual([
+      expect.objectContaining({ path: 'spec.authorities[0].keyless.insecureIgnoreSCT', message: expect.stringContaining('without a verified embedded SCT') }),
+    ]);
   });
 
   it('accepts insecureIgnoreSCT: false (the default)', () => {
@@ -170,10 +210,16 @@ describe('unsupported policy-controller fields are errors', () => {
   });
 
   it('keeps a written Fulcio or Rekor URL as written (the trust roots that list it are found when the set is put in force)', () => {
-    const result = parse(withAuthority('keyless:\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "http://rekor.rekor-system.svc"}'));
+    const result = parse(
+      withAuthority('keyless:\n  url: https://fulcio.internal\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "http://rekor.rekor-system.svc"}'),
+    );
     expect(result.errors).toEqual([]);
     expect(result.warnings).toEqual([]);
-    expect(result.policies[0]!.authorities[0]).toMatchObject({ keyless: { url: 'https://fulcio.internal' }, ctlog: { url: 'http://rekor.rekor-system.svc' }, requiresTlog: true });
+    expect(result.policies[0]!.authorities[0]).toMatchObject({
+      keyless: { url: 'https://fulcio.internal' },
+      ctlog: { url: 'http://rekor.rekor-system.svc' },
+      requiresTlog: true,
+    });
   });
 });
 
@@ -185,14 +231,39 @@ describe("policy-controller's validation rules", () => {
       'spec.authorities[0]',
       'expected exactly one, got neither: spec.authorities[0].key, spec.authorities[0].keyless, spec.authorities[0].static',
     ],
-    ['key and keyless', withAuthority(`${KEYLESS}\nkey: {data: x}`), 'spec.authorities[0]', 'got both: spec.authorities[0].key, spec.authorities[0].keyless, spec.authorities[0].static (key and keyless set)'],
+    [
+      'key and keyless',
+      withAuthority(`${KEYLESS}\nkey: {data: x}`),
+      'spec.authorities[0]',
+      'got both: spec.authorities[0].key, spec.authorities[0].keyless, spec.authorities[0].static (key and keyless set)',
+    ],
     ['keyless and static', withAuthority(`${KEYLESS}\nstatic: {action: pass}`), 'spec.authorities[0]', '(keyless and static set)'],
-    ['static with attestations', withAuthority('static: {action: pass}\nattestations: [{name: a, predicateType: vuln}]'), 'spec.authorities[0]', 'got both: spec.authorities[0].static, spec.authorities[0].attestations'],
-    ['static with ctlog', withAuthority('static: {action: pass}\nctlog: {url: "https://rekor.sigstore.dev"}'), 'spec.authorities[0]', 'got both: spec.authorities[0].static, spec.authorities[0].ctlog'],
-    ['static with a source', withAuthority('static: {action: pass}\nsource: [{oci: registry.example.com/sigs}]'), 'spec.authorities[0]', 'got both: spec.authorities[0].static, spec.authorities[0].source'],
+    [
+      'static with attestations',
+      withAuthority('static: {action: pass}\nattestations: [{name: a, predicateType: vuln}]'),
+      'spec.authorities[0]',
+      'got both: spec.authorities[0].static, spec.authorities[0].attestations',
+    ],
+    [
+      'static with ctlog',
+      withAuthority('static: {action: pass}\nctlog: {url: "https://rekor.sigstore.dev"}'),
+      'spec.authorities[0]',
+      'got both: spec.authorities[0].static, spec.authorities[0].ctlog',
+    ],
+    [
+      'static with a source',
+      withAuthority('static: {action: pass}\nsource: [{oci: registry.example.com/sigs}]'),
+      'spec.authorities[0]',
+      'got both: spec.authorities[0].static, spec.authorities[0].source',
+    ],
     ['static without action', withAuthority('static: {}'), 'spec.authorities[0].static.action', 'missing field'],
     ['static with a bad action', withAuthority('static: {action: allow}'), 'spec.authorities[0].static.action', 'expected pass or fail'],
-    ['keyless without identities', withAuthority('keyless: {url: "https://fulcio.sigstore.dev"}'), 'spec.authorities[0].keyless.identities', 'at least one identity'],
+    [
+      'keyless without identities',
+      withAuthority('keyless: {url: "https://fulcio.sigstore.dev"}'),
+      'spec.authorities[0].keyless.identities',
+      'at least one identity',
+    ],
     ['keyless with empty identities', withAuthority('keyless: {identities: []}'), 'spec.authorities[0].keyless.identities', 'at least one identity'],
     [
       'identity without issuer',
@@ -206,19 +277,54 @@ describe("policy-controller's validation rules", () => {
       'spec.authorities[0].keyless.identities[0]',
       'one of spec.authorities[0].keyless.identities[0].subject, spec.authorities[0].keyless.identities[0].subjectRegExp is required',
     ],
-    ['issuer and issuerRegExp', withAuthority('keyless: {identities: [{issuer: a, issuerRegExp: b, subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'got both'],
-    ['empty strings count as absent', withAuthority('keyless: {identities: [{issuer: "", subject: c}]}'), 'spec.authorities[0].keyless.identities[0]', 'one of spec.authorities[0].keyless.identities[0].issuer'],
-    ['an invalid RE2 expression', withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "("}]}'), 'spec.authorities[0].keyless.identities[0].subjectRegExp', 'not a valid RE2'],
-    ['a Perl-only construct (lookahead)', withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "a(?=b)"}]}'), 'spec.authorities[0].keyless.identities[0].subjectRegExp', 'not a valid RE2'],
-    ['a backreference', withAuthority('keyless: {identities: [{issuerRegExp: "(a)\\\\1", subject: b}]}'), 'spec.authorities[0].keyless.identities[0].issuerRegExp', 'not a valid RE2'],
-    ['a relative Fulcio URL', withAuthority('keyless: {url: fulcio, identities: [{issuer: a, subject: b}]}'), 'spec.authorities[0].keyless.url', 'not an absolute URL'],
+    [
+      'issuer and issuerRegExp',
+      withAuthority('keyless: {identities: [{issuer: a, issuerRegExp: b, subject: c}]}'),
+      'spec.authorities[0].keyless.identities[0]',
+      'got both',
+    ],
+    [
+      'empty strings count as absent',
+      withAuthority('keyless: {identities: [{issuer: "", subject: c}]}'),
+      'spec.authorities[0].keyless.identities[0]',
+      'one of spec.authorities[0].keyless.identities[0].issuer',
+    ],
+    [
+      'an invalid RE2 expression',
+      withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "("}]}'),
+      'spec.authorities[0].keyless.identities[0].subjectRegExp',
+      'not a valid RE2',
+    ],
+    [
+      'a Perl-only construct (lookahead)',
+      withAuthority('keyless: {identities: [{issuer: a, subjectRegExp: "a(?=b)"}]}'),
+      'spec.authorities[0].keyless.identities[0].subjectRegExp',
+      'not a valid RE2',
+    ],
+    [
+      'a backreference',
+      withAuthority('keyless: {identities: [{issuerRegExp: "(a)\\\\1", subject: b}]}'),
+      'spec.authorities[0].keyless.identities[0].issuerRegExp',
+      'not a valid RE2',
+    ],
+    [
+      'a relative Fulcio URL',
+      withAuthority('keyless: {url: fulcio, identities: [{issuer: a, subject: b}]}'),
+      'spec.authorities[0].keyless.url',
+      'not an absolute URL',
+    ],
     [
       'key without data',
       withAuthority('key: {hashAlgorithm: sha256}'),
       'spec.authorities[0].key',
       'expected exactly one, got neither: spec.authorities[0].key.data, spec.authorities[0].key.kms, spec.authorities[0].key.secretRef',
     ],
-    ['key data and kms', withAuthority(`key:\n  kms: "gcpkms://k"\n  data: |\n${indent(PUBLIC_PEM, 4)}`), 'spec.authorities[0].key', 'got both: spec.authorities[0].key.data, spec.authorities[0].key.kms'],
+    [
+      'key data and kms',
+      withAuthority(`key:\n  kms: "gcpkms://k"\n  data: |\n${indent(PUBLIC_PEM, 4)}`),
+      'spec.authorities[0].key',
+      'got both: spec.authorities[0].key.data, spec.authorities[0].key.kms',
+    ],
     [
       'keyless url and ca-cert',
       withAuthority(`keyless:\n  url: https://fulcio.internal\n  ca-cert: {data: x}\n  identities: [{issuer: a, subject: b}]`),
@@ -227,12 +333,42 @@ describe("policy-controller's validation rules", () => {
     ],
     ['key data that is not a key', withAuthority('key: {data: "---some key data----"}'), 'spec.authorities[0].key.data', 'not a PEM public key'],
     ['a private key', withAuthority(`key:\n  data: |\n${indent(PRIVATE_PEM, 4)}`), 'spec.authorities[0].key.data', 'not a PEM public key'],
-    ['an unknown hash algorithm', withAuthority(`key:\n  hashAlgorithm: md5\n  data: |\n${indent(PUBLIC_PEM, 4)}`), 'spec.authorities[0].key.hashAlgorithm', 'unsupported hash algorithm'],
-    ['attestation without name', withAuthority(`${KEYLESS}\nattestations: [{predicateType: vuln}]`), 'spec.authorities[0].attestations[0].name', 'missing field'],
-    ['attestation without predicateType', withAuthority(`${KEYLESS}\nattestations: [{name: a}]`), 'spec.authorities[0].attestations[0].predicateType', 'missing field'],
-    ['an unknown short predicate type', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: sbom}]`), 'spec.authorities[0].attestations[0].predicateType', 'unsupported predicate type'],
-    ['a predicate type without scheme', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: cosign.sigstore.dev/attestation/v1}]`), 'spec.authorities[0].attestations[0].predicateType', 'unsupported predicate type'],
-    ['duplicate attestation names', withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln}, {name: a, predicateType: spdx}]`), 'spec.authorities[0].attestations[1].name', 'duplicate attestation name'],
+    [
+      'an unknown hash algorithm',
+      withAuthority(`key:\n  hashAlgorithm: md5\n  data: |\n${indent(PUBLIC_PEM, 4)}`),
+      'spec.authorities[0].key.hashAlgorithm',
+      'unsupported hash algorithm',
+    ],
+    [
+      'attestation without name',
+      withAuthority(`${KEYLESS}\nattestations: [{predicateType: vuln}]`),
+      'spec.authorities[0].attestations[0].name',
+      'missing field',
+    ],
+    [
+      'attestation without predicateType',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a}]`),
+      'spec.authorities[0].attestations[0].predicateType',
+      'missing field',
+    ],
+    [
+      'an unknown short predicate type',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: sbom}]`),
+      'spec.authorities[0].attestations[0].predicateType',
+      'unsupported predicate type',
+    ],
+    [
+      'a predicate type without scheme',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: cosign.sigstore.dev/attestation/v1}]`),
+      'spec.authorities[0].attestations[0].predicateType',
+      'unsupported predicate type',
+    ],
+    [
+      'duplicate attestation names',
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln}, {name: a, predicateType: spdx}]`),
+      'spec.authorities[0].attestations[1].name',
+      'duplicate attestation name',
+    ],
     ['an unknown signatureFormat', withAuthority(`${KEYLESS}\nsignatureFormat: v3`), 'spec.authorities[0].signatureFormat', 'expected legacy or bundle'],
     ['a bad mode', withAuthority(KEYLESS, 'mode: audit'), 'spec.mode', 'unsupported mode'],
     ['no images', K8S_POLICY.replace(/ {2}images:\n {4}- glob: "registry.k8s.io\/\*\*"\n/, ''), 'spec.images', 'at least one image glob'],
@@ -240,11 +376,21 @@ describe("policy-controller's validation rules", () => {
     ['an image without glob', K8S_POLICY.replace('- glob: "registry.k8s.io/**"', '- {}'), 'spec.images[0].glob', 'missing field'],
     ['an invalid glob', K8S_POLICY.replace('registry.k8s.io/**', '$FOO*'), 'spec.images[0].glob', 'invalid image glob'],
     ['no authorities (fail-on-empty-authorities)', K8S_POLICY.replace(/ {2}authorities:[\s\S]*$/, ''), 'spec.authorities', 'at least one authority'],
-    ['duplicate authority names', `${K8S_POLICY}    - name: authority-0\n      static: {action: pass}\n`, 'spec.authorities[1].name', 'duplicate authority name'],
+    [
+      'duplicate authority names',
+      `${K8S_POLICY}    - name: authority-0\n      static: {action: pass}\n`,
+      'spec.authorities[1].name',
+      'duplicate authority name',
+    ],
     ['a missing name', K8S_POLICY.replace('  name: registry-k8s-io\n', ''), 'metadata.name', 'missing field'],
     ['an invalid name', K8S_POLICY.replace('name: registry-k8s-io', 'name: Registry_K8s'), 'metadata.name', 'RFC 1123'],
     ['another kind', K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: ImageVerifier'), 'kind', 'only ClusterImagePolicy, ImagePolicy and TrustRoot'],
-    ['an ImagePolicy in the ClusterImagePolicy group', K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: ImagePolicy'), 'apiVersion', 'expected policy.imgverify.dev/v1alpha1'],
+    [
+      'an ImagePolicy in the ClusterImagePolicy group',
+      K8S_POLICY.replace('kind: ClusterImagePolicy', 'kind: ImagePolicy'),
+      'apiVersion',
+      'expected policy.imgverify.dev/v1alpha1',
+    ],
     ['another apiVersion', K8S_POLICY.replace('policy.sigstore.dev/v1beta1', 'policy.sigstore.dev/v1'), 'apiVersion', 'unsupported apiVersion'],
     ['no spec', 'apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: a}\n', 'spec', 'missing field'],
     ['a wrong type', K8S_POLICY.replace('- glob: "registry.k8s.io/**"', '- glob: 42'), 'spec.images[0].glob', 'expected a string, got number 42'],
@@ -289,7 +435,13 @@ ${indent(identity, 6)}
 `;
 
   it('reads claims and claimsRegExp by name', () => {
-    const result = parse(withAuthority(claimsAuthority('claims: {sourceRepositoryIdentifier: "495574555", runnerEnvironment: github-hosted}\nclaimsRegExp: {sourceRepositoryRef: ^refs/tags/v}')));
+    const result = parse(
+      withAuthority(
+        claimsAuthority(
+          'claims: {sourceRepositoryIdentifier: "495574555", runnerEnvironment: github-hosted}\nclaimsRegExp: {sourceRepositoryRef: ^refs/tags/v}',
+        ),
+      ),
+    );
     expect(result.errors).toEqual([]);
     expect(result.policies[0]!.authorities[0]!.keyless!.identities[0]).toEqual({
       issuer: 'https://token.actions.githubusercontent.com',
@@ -301,9 +453,24 @@ ${indent(identity, 6)}
 
   it.each([
     ['an unknown claim', 'claims: {repositoryId: "1"}', 'spec.authorities[0].keyless.identities[0].claims.repositoryId', 'unknown certificate claim'],
-    ['a claim that is not a string', 'claims: {sourceRepositoryIdentifier: 495574555}', 'spec.authorities[0].keyless.identities[0].claims.sourceRepositoryIdentifier', 'expected a non-empty string'],
-    ['a claim in both', 'claims: {sourceRepositoryRef: a}\nclaimsRegExp: {sourceRepositoryRef: b}', 'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef', 'got both'],
-    ['an invalid regexp', 'claimsRegExp: {sourceRepositoryRef: "("}', 'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef', 'not a valid RE2'],
+    [
+      'a claim that is not a string',
+      'claims: {sourceRepositoryIdentifier: 495574555}',
+      'spec.authorities[0].keyless.identities[0].claims.sourceRepositoryIdentifier',
+      'expected a non-empty string',
+    ],
+    [
+      'a claim in both',
+      'claims: {sourceRepositoryRef: a}\nclaimsRegExp: {sourceRepositoryRef: b}',
+      'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef',
+      'got both',
+    ],
+    [
+      'an invalid regexp',
+      'claimsRegExp: {sourceRepositoryRef: "("}',
+      'spec.authorities[0].keyless.identities[0].claimsRegExp.sourceRepositoryRef',
+      'not a valid RE2',
+    ],
     ['claims that are a list', 'claims: [a]', 'spec.authorities[0].keyless.identities[0].claims', 'expected a mapping'],
   ])('%s is a load error naming the path', (_what, identity, path, fragment) => {
     expectError(withAuthority(claimsAuthority(identity)), path, fragment);
@@ -312,7 +479,11 @@ ${indent(identity, 6)}
 
 describe('attestations[].policy: {type: cel, data}', () => {
   it('compiles the expression at load', () => {
-    const result = parse(withAuthority(`${KEYLESS}\nattestations:\n  - name: provenance\n    predicateType: slsaprovenance1\n    policy:\n      type: cel\n      data: |\n        predicate.buildDefinition.externalParameters.workflow.repository == "https://github.com/org/app"`));
+    const result = parse(
+      withAuthority(
+        `${KEYLESS}\nattestations:\n  - name: provenance\n    predicateType: slsaprovenance1\n    policy:\n      type: cel\n      data: |\n        predicate.buildDefinition.externalParameters.workflow.repository == "https://github.com/org/app"`,
+      ),
+    );
     expect(result.errors).toEqual([]);
     const requirement = result.policies[0]!.authorities[0]!.attestations[0]!;
     expect(requirement.policy).toMatchObject({ type: 'cel', data: expect.stringContaining('workflow.repository') });
@@ -321,7 +492,7 @@ describe('attestations[].policy: {type: cel, data}', () => {
 
   it.each([
     ['a syntax error', 'predicateType ==', ':1:15: CEL: syntax error'],
-    ['an undeclared field', 'predicat.builder.id == "x"', ':1:1: CEL: undeclared reference to \'predicat\''],
+    ['an undeclared field', 'predicat.builder.id == "x"', ":1:1: CEL: undeclared reference to 'predicat'"],
     ['an unknown function', 'subject.exists(s, s.name.endsWit("x"))', "undeclared function 'endsWit'"],
   ])('%s is a load error with the position in the expression', (_what, expression, fragment) => {
     expectError(
@@ -332,8 +503,16 @@ describe('attestations[].policy: {type: cel, data}', () => {
   });
 
   it('a policy without data or type is a load error', () => {
-    expectError(withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel}}]`), 'spec.authorities[0].attestations[0].policy.data', 'missing field');
-    expectError(withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {data: "true"}}]`), 'spec.authorities[0].attestations[0].policy.type', 'missing field');
+    expectError(
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {type: cel}}]`),
+      'spec.authorities[0].attestations[0].policy.data',
+      'missing field',
+    );
+    expectError(
+      withAuthority(`${KEYLESS}\nattestations: [{name: a, predicateType: vuln, policy: {data: "true"}}]`),
+      'spec.authorities[0].attestations[0].policy.type',
+      'missing field',
+    );
   });
 });
 
@@ -374,16 +553,56 @@ describe('spec.match', () => {
   });
 
   it.each([
-    ['an unknown resource (policy-controller: invalid value: apple: spec.match[0].resource)', '- {resource: apple, version: v1}', 'spec.match[0].resource', 'invalid value "apple": unsupported resource name'],
+    [
+      'an unknown resource (policy-controller: invalid value: apple: spec.match[0].resource)',
+      '- {resource: apple, version: v1}',
+      'spec.match[0].resource',
+      'invalid value "apple": unsupported resource name',
+    ],
     ['a selector with no resource type', '- selector: {matchLabels: {a: b}}', 'spec.match[0].selector', 'requires a resource type'],
     ['an unknown field', '- {resource: pods, version: v1, kind: Pod}', 'spec.match[0].kind', 'unknown field'],
-    ['an unknown operator', '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: Equals, values: [b]}]}}', 'spec.match[0].selector.matchExpressions[0].operator', 'expected one of In, NotIn, Exists, DoesNotExist'],
-    ['In without values', '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: In}]}}', 'spec.match[0].selector.matchExpressions[0].values', 'needs at least one value'],
-    ['Exists with values', '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: Exists, values: [b]}]}}', 'spec.match[0].selector.matchExpressions[0].values', 'takes no values'],
-    ['an invalid label key', '- {resource: pods, version: v1, selector: {matchLabels: {"-a": b}}}', 'spec.match[0].selector.matchLabels.-a', 'invalid label key'],
-    ['an invalid label key prefix', '- {resource: pods, version: v1, selector: {matchLabels: {"Example.COM/a": b}}}', 'spec.match[0].selector.matchLabels.Example.COM/a', 'prefix'],
-    ['an invalid label value', '- {resource: pods, version: v1, selector: {matchLabels: {a: "b c"}}}', 'spec.match[0].selector.matchLabels.a', 'invalid label value'],
-    ['a label value that is not a string', '- {resource: pods, version: v1, selector: {matchLabels: {a: 1}}}', 'spec.match[0].selector.matchLabels.a', 'expected a string label value, got number 1'],
+    [
+      'an unknown operator',
+      '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: Equals, values: [b]}]}}',
+      'spec.match[0].selector.matchExpressions[0].operator',
+      'expected one of In, NotIn, Exists, DoesNotExist',
+    ],
+    [
+      'In without values',
+      '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: In}]}}',
+      'spec.match[0].selector.matchExpressions[0].values',
+      'needs at least one value',
+    ],
+    [
+      'Exists with values',
+      '- {resource: pods, version: v1, selector: {matchExpressions: [{key: a, operator: Exists, values: [b]}]}}',
+      'spec.match[0].selector.matchExpressions[0].values',
+      'takes no values',
+    ],
+    [
+      'an invalid label key',
+      '- {resource: pods, version: v1, selector: {matchLabels: {"-a": b}}}',
+      'spec.match[0].selector.matchLabels.-a',
+      'invalid label key',
+    ],
+    [
+      'an invalid label key prefix',
+      '- {resource: pods, version: v1, selector: {matchLabels: {"Example.COM/a": b}}}',
+      'spec.match[0].selector.matchLabels.Example.COM/a',
+      'prefix',
+    ],
+    [
+      'an invalid label value',
+      '- {resource: pods, version: v1, selector: {matchLabels: {a: "b c"}}}',
+      'spec.match[0].selector.matchLabels.a',
+      'invalid label value',
+    ],
+    [
+      'a label value that is not a string',
+      '- {resource: pods, version: v1, selector: {matchLabels: {a: 1}}}',
+      'spec.match[0].selector.matchLabels.a',
+      'expected a string label value, got number 1',
+    ],
     ['a list where a mapping belongs', '- [pods]', 'spec.match[0]', 'expected a mapping'],
   ])('%s is a load error naming the path', (_what, match, path, fragment) => {
     expectError(withMatch(match), path, fragment);
@@ -398,7 +617,9 @@ describe('spec.match', () => {
 
 describe('source[]', () => {
   it('reads the repositories, in order', () => {
-    const result = parse(withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/org/signatures}, {oci: "ghcr.io/org/sigs", tagPrefix: sig-}, {tagPrefix: sigprefix}, {}]`));
+    const result = parse(
+      withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/org/signatures}, {oci: "ghcr.io/org/sigs", tagPrefix: sig-}, {tagPrefix: sigprefix}, {}]`),
+    );
     expect(result.errors).toEqual([]);
     expect(result.policies[0]!.authorities[0]!.sources).toEqual([
       { oci: 'registry.example.com/org/signatures', signaturePullSecrets: [] },
@@ -421,14 +642,22 @@ describe('source[]', () => {
     expectError(withAuthority(`${KEYLESS}\nsource: [{tagPrefix: "${prefix}"}]`), 'spec.authorities[0].source[0].tagPrefix', 'a tag prefix is letters');
   });
 
-  it('reads signaturePullSecrets: names of Secrets (as policy-controller, any name; read at admission in the object\'s namespace)', () => {
-    const result = parse(withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, signaturePullSecrets: [{name: sigs}, {name: examplePullSecret}, {name: sigs}]}]`));
+  it("reads signaturePullSecrets: names of Secrets (as policy-controller, any name; read at admission in the object's namespace)", () => {
+    const result = parse(
+      withAuthority(`${KEYLESS}\nsource: [{oci: registry.example.com/sigs, signaturePullSecrets: [{name: sigs}, {name: examplePullSecret}, {name: sigs}]}]`),
+    );
     expect(result.errors).toEqual([]);
-    expect(result.policies[0]!.authorities[0]!.sources).toEqual([{ oci: 'registry.example.com/sigs', signaturePullSecrets: ['sigs', 'examplePullSecret', 'sigs'] }]);
+    expect(result.policies[0]!.authorities[0]!.sources).toEqual([
+      { oci: 'registry.example.com/sigs', signaturePullSecrets: ['sigs', 'examplePullSecret', 'sigs'] },
+    ]);
   });
 
   it('a pull secret without a name is refused', () => {
-    expectError(withAuthority(`${KEYLESS}\nsource: [{signaturePullSecrets: [{}]}]`), 'spec.authorities[0].source[0].signaturePullSecrets[0].name', 'missing field');
+    expectError(
+      withAuthority(`${KEYLESS}\nsource: [{signaturePullSecrets: [{}]}]`),
+      'spec.authorities[0].source[0].signaturePullSecrets[0].name',
+      'missing field',
+    );
   });
 });
 

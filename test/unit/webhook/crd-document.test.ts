@@ -39,10 +39,9 @@ describe('documents in a stream', () => {
 
 describe('object metadata', () => {
   it('ignores status and standard metadata (kubectl get -o yaml output)', () => {
-    const text = K8S_POLICY.replace(
-      '  labels:',
-      '  uid: 1234\n  resourceVersion: "99"\n  creationTimestamp: "2024-01-01T00:00:00Z"\n  annotations: {a: b}\n  labels:',
-    ) + 'status:\n  conditions: []\n';
+    const text =
+      K8S_POLICY.replace('  labels:', '  uid: 1234\n  resourceVersion: "99"\n  creationTimestamp: "2024-01-01T00:00:00Z"\n  annotations: {a: b}\n  labels:') +
+      'status:\n  conditions: []\n';
     expect(parse(text).errors).toEqual([]);
   });
 });
@@ -61,7 +60,12 @@ describe('YAML handling', () => {
 
   it('refuses alias bombs', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     expect(messages(bomb.join('\n'))).toEqual([expect.stringMatching(/not valid YAML: .*[Aa]lias/)]);
   });
 

@@ -89,7 +89,7 @@ function evaluator(backend: VerificationBackend): PolicyEvaluator {
   return e;
 }
 
-describe('evaluation with an admitted object\'s credentials', () => {
+describe("evaluation with an admitted object's credentials", () => {
   it("each session carries the object's credentials; an evaluation without them carries none", async () => {
     const backend = new CredentialAwareBackend();
     const e = evaluator(backend);

@@ -57,7 +57,12 @@ class SignatureRepositoryBackend implements VerificationBackend {
       const first = found?.candidates[0]?.credentials;
       return first && 'username' in first ? first.username : undefined;
     };
-    const read = async (kind: Call['kind'], pinned: Parameters<VerificationSession['verify']>[0], policy: PreparedPolicy, options: SignatureReadOptions | undefined) => {
+    const read = async (
+      kind: Call['kind'],
+      pinned: Parameters<VerificationSession['verify']>[0],
+      policy: PreparedPolicy,
+      options: SignatureReadOptions | undefined,
+    ) => {
       const session = await userOf(credentials);
       const signatures = options?.signatureCredentials ? ((await userOf(options.signatureCredentials.credentials)) ?? null) : undefined;
       const repository = this.repositories.get(policy);
@@ -70,8 +75,19 @@ class SignatureRepositoryBackend implements VerificationBackend {
         const signatures = [{ source: 'sig-tag' as const, location: 'x', verified: true as const, signer, trustRoot: 'test' }];
         return { ...base, verified: true, signer, signatures } satisfies ImageVerificationResult;
       }
-      if (user === 'wrong-reader') return { ...base, verified: false, signatures: [], error: new ImgverifyError('NO_SIGNATURES', `no signatures found in ${repository ?? 'the image repository'}`) } satisfies ImageVerificationResult;
-      return { ...base, verified: false, signatures: [], error: new ImgverifyError('REGISTRY_AUTH_FAILED', `sigs.test refused the request (credentials: ${user ?? 'none'})`) } satisfies ImageVerificationResult;
+      if (user === 'wrong-reader')
+        return {
+          ...base,
+          verified: false,
+          signatures: [],
+          error: new ImgverifyError('NO_SIGNATURES', `no signatures found in ${repository ?? 'the image repository'}`),
+        } satisfies ImageVerificationResult;
+      return {
+        ...base,
+        verified: false,
+        signatures: [],
+        error: new ImgverifyError('REGISTRY_AUTH_FAILED', `sigs.test refused the request (credentials: ${user ?? 'none'})`),
+      } satisfies ImageVerificationResult;
     };
     return {
       resolve: async () => {
@@ -88,10 +104,20 @@ class SignatureRepositoryBackend implements VerificationBackend {
 }
 
 function cip(name: string, authorities: Json[]): Json {
-  return { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images: [{ glob: 'images.test/**' }], authorities } };
+  return {
+    apiVersion: 'policy.sigstore.dev/v1beta1',
+    kind: 'ClusterImagePolicy',
+    metadata: { name },
+    spec: { images: [{ glob: 'images.test/**' }], authorities },
+  };
 }
 
-const withSecrets = (secrets: string[], extra: Json = {}): Json => ({ name: 'signed', key: { data: KEY }, source: [{ oci: SIGS, signaturePullSecrets: secrets.map((name) => ({ name })) }], ...(extra as object) });
+const withSecrets = (secrets: string[], extra: Json = {}): Json => ({
+  name: 'signed',
+  key: { data: KEY },
+  source: [{ oci: SIGS, signaturePullSecrets: secrets.map((name) => ({ name })) }],
+  ...(extra as object),
+});
 
 function evaluatorWith(backend: VerificationBackend, ...policies: Json[]): PolicyEvaluator {
   const parsed = policies.map((p, i) => parsePolicyObject(p, { file: 'p.yaml', document: i }));
@@ -148,7 +174,7 @@ describe('signaturePullSecrets in the evaluation', () => {
     expect(backend.calls).toEqual([{ kind: 'verify', session: 'sig-reader', signatures: 'wrong-reader', repository: SIGS }]);
   });
 
-  it('sources without signaturePullSecrets read with the session\'s credentials, as before', async () => {
+  it("sources without signaturePullSecrets read with the session's credentials, as before", async () => {
     const backend = new SignatureRepositoryBackend();
     const e = evaluatorWith(backend, cip('plain', [{ name: 'k', key: { data: KEY }, source: [{ oci: SIGS }] }]));
     source.setSecret('team', 'regcred', dockerConfigSecret({ 'sigs.test': SIG_READER }));
@@ -161,7 +187,14 @@ describe('signaturePullSecrets in the evaluation', () => {
     source.setSecret('team', 'wrong', dockerConfigSecret({ 'sigs.test': { username: 'wrong-reader', password: 'x' } }));
     source.setSecret('team', 'right', dockerConfigSecret({ 'sigs.test': SIG_READER }));
     const backend = new SignatureRepositoryBackend();
-    const authority = { name: 'k', key: { data: KEY }, source: [{ oci: SIGS, signaturePullSecrets: [{ name: 'wrong' }] }, { oci: `${SIGS}-2`, signaturePullSecrets: [{ name: 'right' }] }] };
+    const authority = {
+      name: 'k',
+      key: { data: KEY },
+      source: [
+        { oci: SIGS, signaturePullSecrets: [{ name: 'wrong' }] },
+        { oci: `${SIGS}-2`, signaturePullSecrets: [{ name: 'right' }] },
+      ],
+    };
     const e = evaluatorWith(backend, cip('two', [authority]));
     const [decision] = await e.evaluate([IMAGE], inNamespace(pull, 'team'));
     expect(decision!.verdict).toBe('allowed');
@@ -175,7 +208,10 @@ describe('signaturePullSecrets in the evaluation', () => {
   it('attestations are read with them too', async () => {
     source.setSecret('team', 'sigs', dockerConfigSecret({ 'sigs.test': SIG_READER }));
     const backend = new SignatureRepositoryBackend();
-    const e = evaluatorWith(backend, cip('attested', [withSecrets(['sigs'], { attestations: [{ name: 'prov', predicateType: 'https://slsa.dev/provenance/v1' }] })]));
+    const e = evaluatorWith(
+      backend,
+      cip('attested', [withSecrets(['sigs'], { attestations: [{ name: 'prov', predicateType: 'https://slsa.dev/provenance/v1' }] })]),
+    );
     const [decision] = await e.evaluate([IMAGE], inNamespace(pull, 'team'));
     expect(decision!.verdict).toBe('allowed');
     expect(backend.calls).toEqual([{ kind: 'attestations', signatures: 'sig-reader', repository: SIGS }]);
@@ -233,7 +269,7 @@ describe('signaturePullSecrets and the verdict cache', () => {
   });
 });
 
-describe('decideAdmission reads them in the request\'s namespace', () => {
+describe("decideAdmission reads them in the request's namespace", () => {
   function request(namespace: string | undefined): AdmissionRequest {
     return {
       uid: 'u1',
@@ -264,7 +300,7 @@ describe('decideAdmission reads them in the request\'s namespace', () => {
 });
 
 // A Secret that the policy names is used only as a credential: its content never appears in a reason.
-test('the Secret\'s password never appears in a decision', async () => {
+test("the Secret's password never appears in a decision", async () => {
   source.setSecret('team', 'sigs', dockerConfigSecret({ 'sigs.test': { username: 'nobody', password: 'do-not-show-me' } }));
   const e = evaluatorWith(new SignatureRepositoryBackend(), cip('signed', [withSecrets(['sigs'])]));
   const [d] = await e.evaluate([IMAGE], inNamespace(pull, 'team'));

@@ -123,12 +123,16 @@ describe('authorities: one passing authority is enough', () => {
   });
 
   test('keyless.insecureIgnoreSCT: true waives the SCT in the library policy', () => {
-    const { backend } = evaluatorWith([policy('p', { authorities: [{ keyless: { insecureIgnoreSCT: true, identities: [{ issuer: ISSUER, subject: 's' }] } }] })]);
+    const { backend } = evaluatorWith([
+      policy('p', { authorities: [{ keyless: { insecureIgnoreSCT: true, identities: [{ issuer: ISSUER, subject: 's' }] } }] }),
+    ]);
     expect(backend.prepared.map((p) => p.policy)).toEqual([{ identities: [{ issuer: ISSUER, subject: 's' }], insecureIgnoreSct: true }]);
   });
 
   test('key.hashAlgorithm sha256 (the default) is left to the signature, as before', () => {
-    const { backend } = evaluatorWith([policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: 'sha256' }, ctlog: { url: 'https://rekor.sigstore.dev' } }] })]);
+    const { backend } = evaluatorWith([
+      policy('p', { authorities: [{ name: 'k', key: { data: releaseKey, hashAlgorithm: 'sha256' }, ctlog: { url: 'https://rekor.sigstore.dev' } }] }),
+    ]);
     expect(backend.prepared.map((p) => p.policy)).toEqual([{ publicKey: releaseKey }]);
   });
 
@@ -183,7 +187,6 @@ describe('attestations', () => {
     expect(no!.verdict).toBe('denied');
     expect(no!.reason).toContain('attestation "a1" (https://spdx.dev/Document)');
   });
-
 });
 
 describe('several policies: every matching policy must pass', () => {
@@ -221,7 +224,10 @@ describe('several policies: every matching policy must pass', () => {
     expect(summary.allowed).toBe(true);
     expect(summary.warnings).toEqual([expect.stringMatching(/^imgverify: registry\.test\/app:v1 .*policy "soft" \(warn mode\)/)]);
 
-    const mixed = evaluatorWith([policy('soft', { mode: 'warn', authorities: [keyless('x@y.test')] }), policy('hard', { authorities: [keyless('x@y.test')] }, 1)]);
+    const mixed = evaluatorWith([
+      policy('soft', { mode: 'warn', authorities: [keyless('x@y.test')] }),
+      policy('hard', { authorities: [keyless('x@y.test')] }, 1),
+    ]);
     expect((await mixed.evaluator.evaluate(['registry.test/app:v1']))[0]!.verdict).toBe('denied');
   });
 });
@@ -273,7 +279,13 @@ describe('fail closed', () => {
     const evaluator = new PolicyEvaluator(options);
     expect(evaluator.noMatch).toBe('deny');
     expect(evaluator.timeoutMs).toBe(8000);
-    const [d] = await evaluator.evaluate(['registry.test/app:v1'], { timeoutMs: undefined, signal: undefined, object: undefined, credentials: undefined, signatureSecrets: undefined });
+    const [d] = await evaluator.evaluate(['registry.test/app:v1'], {
+      timeoutMs: undefined,
+      signal: undefined,
+      object: undefined,
+      credentials: undefined,
+      signatureSecrets: undefined,
+    });
     expect(d!.verdict).toBe('denied');
   });
 
@@ -429,7 +441,12 @@ describe('cache', () => {
           const result = await session.verify(pinned, prepared);
           if (this.root === this.accepted) return result;
           const { signer: _signer, ...fields } = result;
-          return { ...fields, verified: false, signatures: [], error: new ImgverifyError('CERTIFICATE_CHAIN_INVALID', 'the certificate was not issued by a CA of the trust root in force') };
+          return {
+            ...fields,
+            verified: false,
+            signatures: [],
+            error: new ImgverifyError('CERTIFICATE_CHAIN_INVALID', 'the certificate was not issued by a CA of the trust root in force'),
+          };
         },
       };
     }
@@ -537,9 +554,21 @@ describe('spec.match: the admitted object decides whether a policy applies', () 
     ['matchLabels not held', [{ ...PODS, selector: { matchLabels: { team: 'a' } } }], PODS, { team: 'b' }, 'allowed'],
     ['In', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod', 'stage'] }] } }], PODS, { env: 'stage' }, 'denied'],
     ['In, label absent', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] } }], PODS, {}, 'allowed'],
-    ['NotIn, other value', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }], PODS, { env: 'prod' }, 'denied'],
+    [
+      'NotIn, other value',
+      [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }],
+      PODS,
+      { env: 'prod' },
+      'denied',
+    ],
     ['NotIn, label absent', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }], PODS, {}, 'denied'],
-    ['NotIn, listed value', [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }], PODS, { env: 'dev' }, 'allowed'],
+    [
+      'NotIn, listed value',
+      [{ ...PODS, selector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] } }],
+      PODS,
+      { env: 'dev' },
+      'allowed',
+    ],
     ['Exists', [{ ...PODS, selector: { matchExpressions: [{ key: 'signed', operator: 'Exists' }] } }], PODS, { signed: '' }, 'denied'],
     ['Exists, absent', [{ ...PODS, selector: { matchExpressions: [{ key: 'signed', operator: 'Exists' }] } }], PODS, {}, 'allowed'],
     ['DoesNotExist', [{ ...PODS, selector: { matchExpressions: [{ key: 'legacy', operator: 'DoesNotExist' }] } }], PODS, {}, 'denied'],

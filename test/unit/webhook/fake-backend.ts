@@ -110,11 +110,16 @@ export class FakeBackend implements VerificationBackend {
         const result = this.result(pinned, (prepared as unknown as { compiled: VerificationPolicy }).compiled, this.signaturesOf(prepared, pinned.digest!));
         if (!result.verified) return { ...result, attestations: [] };
         if (!types.includes(predicateType)) {
-          return { ...result, verified: false, signer: undefined, attestations: [], error: new ImgverifyError('NO_SIGNATURES', `no attestations of type ${predicateType}`) };
+          return {
+            ...result,
+            verified: false,
+            signer: undefined,
+            attestations: [],
+            error: new ImgverifyError('NO_SIGNATURES', `no attestations of type ${predicateType}`),
+          };
         }
         return { ...result, attestations: [{ predicateType, signature: result.signatures[0]! }] };
       },
     };
   }
 }
-

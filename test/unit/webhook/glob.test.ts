@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { ImgverifyError } from '../../../src/errors';
 import { parseReference } from '../../../src/reference';
 import type { ClusterImagePolicy } from '../../../src/webhook/cluster-image-policy-types';
-import { compileGlob, globMatch, globMatchesReference, globToExpression, matchPolicies, policyImageName, policyImageNames, registryAliases } from '../../../src/webhook/glob';
+import {
+  compileGlob,
+  globMatch,
+  globMatchesReference,
+  globToExpression,
+  matchPolicies,
+  policyImageName,
+  policyImageNames,
+  registryAliases,
+} from '../../../src/webhook/glob';
 import { K8S_POLICY, KEYLESS, parse, withAuthority } from './policy-text';
 
 const DIGEST = 'sha256:5504f2a95018e3d8a52d80d9e1a128c6ea337581808ff9fe96f5628ce2336350';
@@ -140,12 +149,9 @@ describe('the webhook form (parsed reference, no fallback)', () => {
 });
 
 describe('compileGlob', () => {
-  it.each(['', ' ', 'ghcr.io/foo bar', '$FOO*', '[', 'a?b', 'a+b', 'a\\b', 'a#b', '(a)', 'a|b', 'A'.repeat(1025)])(
-    'rejects %j with INVALID_POLICY',
-    (glob) => {
-      expect(() => compileGlob(glob)).toThrow(expect.objectContaining({ code: 'INVALID_POLICY' }));
-    },
-  );
+  it.each(['', ' ', 'ghcr.io/foo bar', '$FOO*', '[', 'a?b', 'a+b', 'a\\b', 'a#b', '(a)', 'a|b', 'A'.repeat(1025)])('rejects %j with INVALID_POLICY', (glob) => {
+    expect(() => compileGlob(glob)).toThrow(expect.objectContaining({ code: 'INVALID_POLICY' }));
+  });
 
   it('builds the regexp policy-controller builds', () => {
     expect(globToExpression('ghcr.io/*/**')).toBe('^ghcr\\.io/[^/]*/.*$');

@@ -34,17 +34,45 @@ describe('ImagePolicy documents', () => {
   test.each([
     ['no namespace', imagePolicy(undefined), 'metadata.namespace', 'missing field: metadata.namespace is required'],
     ['an invalid namespace', imagePolicy('Team_A'), 'metadata.namespace', 'must be a lower-case RFC 1123 label'],
-    ['the ClusterImagePolicy group', { ...imagePolicy('a'), apiVersion: 'policy.sigstore.dev/v1beta1' }, 'apiVersion', 'expected policy.imgverify.dev/v1alpha1'],
-    ['a key in a Secret', imagePolicy('a', 'team', { ...SPEC, authorities: [{ key: { secretRef: { name: 'k' } } }] }), 'spec.authorities[0].key.secretRef', 'an ImagePolicy cannot name a Secret'],
-    ['a CA in a Secret', imagePolicy('a', 'team', { ...SPEC, authorities: [{ keyless: { identities: [{ issuer: ISSUER, subject: 's' }], 'ca-cert': { secretRef: { name: 'k' } } } }] }), 'spec.authorities[0].keyless.ca-cert.secretRef', 'an ImagePolicy cannot name a Secret'],
-    ['a spec error, as in a ClusterImagePolicy', imagePolicy('a', 'team', { images: [], authorities: SPEC.authorities }), 'spec.images', 'at least one image glob'],
+    [
+      'the ClusterImagePolicy group',
+      { ...imagePolicy('a'), apiVersion: 'policy.sigstore.dev/v1beta1' },
+      'apiVersion',
+      'expected policy.imgverify.dev/v1alpha1',
+    ],
+    [
+      'a key in a Secret',
+      imagePolicy('a', 'team', { ...SPEC, authorities: [{ key: { secretRef: { name: 'k' } } }] }),
+      'spec.authorities[0].key.secretRef',
+      'an ImagePolicy cannot name a Secret',
+    ],
+    [
+      'a CA in a Secret',
+      imagePolicy('a', 'team', {
+        ...SPEC,
+        authorities: [{ keyless: { identities: [{ issuer: ISSUER, subject: 's' }], 'ca-cert': { secretRef: { name: 'k' } } } }],
+      }),
+      'spec.authorities[0].keyless.ca-cert.secretRef',
+      'an ImagePolicy cannot name a Secret',
+    ],
+    [
+      'a spec error, as in a ClusterImagePolicy',
+      imagePolicy('a', 'team', { images: [], authorities: SPEC.authorities }),
+      'spec.images',
+      'at least one image glob',
+    ],
   ])('refuse %s, naming the field', (_what, doc, path, message) => {
     expect(errors(doc)).toEqual(expect.arrayContaining([[path, expect.stringContaining(message)]]));
   });
 
   test("a secretRef is refused even where the cluster's Secret lookup is at hand (it would read the webhook's namespace)", () => {
     const lookup = jest.fn(() => ({ value: releaseKey }));
-    const result = loadPolicyObject('ImagePolicy', imagePolicy('a', 'team', { ...SPEC, authorities: [{ key: { secretRef: { name: 'k' } } }] }), 'a/team', lookup);
+    const result = loadPolicyObject(
+      'ImagePolicy',
+      imagePolicy('a', 'team', { ...SPEC, authorities: [{ key: { secretRef: { name: 'k' } } }] }),
+      'a/team',
+      lookup,
+    );
     expect(result.policies).toEqual([]);
     expect(lookup).not.toHaveBeenCalled();
   });
@@ -59,7 +87,10 @@ describe('ImagePolicy documents', () => {
   });
 
   test('an informer of ImagePolicies loads no ClusterImagePolicy, and the other way round', () => {
-    expect(loadPolicyObject('ImagePolicy', { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'x' }, spec: SPEC }, 'x').policies).toEqual([]);
+    expect(
+      loadPolicyObject('ImagePolicy', { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'x' }, spec: SPEC }, 'x')
+        .policies,
+    ).toEqual([]);
     expect(loadPolicyObject('ClusterImagePolicy', imagePolicy('a'), 'a/team').policies).toEqual([]);
   });
 
@@ -69,7 +100,16 @@ describe('ImagePolicy documents', () => {
       parseAdmissionReview({
         apiVersion: 'admission.k8s.io/v1',
         kind: 'AdmissionReview',
-        request: { uid: 'u', kind: { group: 'policy.imgverify.dev', version: 'v1alpha1', kind: 'ImagePolicy' }, resource: { group: 'policy.imgverify.dev', version: 'v1alpha1', resource: 'imagepolicies' }, name: 'team', namespace: 'a', operation: 'CREATE', object, oldObject: null },
+        request: {
+          uid: 'u',
+          kind: { group: 'policy.imgverify.dev', version: 'v1alpha1', kind: 'ImagePolicy' },
+          resource: { group: 'policy.imgverify.dev', version: 'v1alpha1', resource: 'imagepolicies' },
+          name: 'team',
+          namespace: 'a',
+          operation: 'CREATE',
+          object,
+          oldObject: null,
+        },
       });
     const evaluator = new PolicyEvaluator({ backend: new FakeBackend() });
     const bad = await decideAdmission(evaluator, review(imagePolicy('a', 'team', { images: [] })), false, new AbortController().signal, validatePolicyObject);
@@ -94,7 +134,12 @@ describe('where an ImagePolicy applies', () => {
     const backend = new FakeBackend();
     const evaluator = new PolicyEvaluator({ backend });
     const cip = parsePolicyObject(
-      { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'release' }, spec: { images: [{ glob: 'registry.test/**' }], authorities: [{ keyless: { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] } }] } },
+      {
+        apiVersion: 'policy.sigstore.dev/v1beta1',
+        kind: 'ClusterImagePolicy',
+        metadata: { name: 'release' },
+        spec: { images: [{ glob: 'registry.test/**' }], authorities: [{ keyless: { identities: [{ issuer: ISSUER, subject: 'release@example.test' }] } }] },
+      },
       { file: 'p.yaml', document: 1 },
     ).policies;
     evaluator.setPolicies({ policies: [...cip, ip!], version: 'v1', errors: [] });

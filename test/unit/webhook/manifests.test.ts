@@ -99,13 +99,15 @@ describe('readManifests', () => {
   });
 
   it('reads JSON (a document of the stream) with positions', () => {
-    const text = '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {"name": "p"},\n  "spec": {"containers": [\n    {"name": "c", "image": "busybox:1"}\n  ]}\n}\n';
+    const text =
+      '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {"name": "p"},\n  "spec": {"containers": [\n    {"name": "c", "image": "busybox:1"}\n  ]}\n}\n';
     expect(imageFields(text, 'pod.json')).toEqual([{ image: 'busybox:1', at: '"image": "busybox:1"', line: 6, column: 19 }]);
   });
 
   it('reads a JSON stream as kubectl does (values one after another, no ---), each value a document with positions', () => {
     // kubectl's YAMLOrJSONDecoder: a stream starting with { is JSON values in a row (as `jq -c` writes them).
-    const pod = (name: string, image: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image }] } });
+    const pod = (name: string, image: string): string =>
+      JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image }] } });
     const text = `${pod('a', 'one:1')}\n  ${pod('b', 'two:2')}{"apiVersion":"v1","kind":"List","items":[${pod('c', 'th}ree"{:3')}]}\n`;
     const lines = text.split('\n');
     const columnOf = (line: number, field: string): number => lines[line - 1]!.indexOf(field) + 1;
@@ -138,11 +140,24 @@ describe('readManifests', () => {
   it(`reads at most ${MAX_MANIFEST_DOCUMENTS} documents, and says so`, () => {
     const stream = readManifests('apiVersion: v1\nkind: ConfigMap\n---\n'.repeat(MAX_MANIFEST_DOCUMENTS + 5), 'many.yaml');
     expect(stream.objects).toHaveLength(MAX_MANIFEST_DOCUMENTS);
-    expect(stream.errors).toEqual([{ file: 'many.yaml', document: MAX_MANIFEST_DOCUMENTS, message: `more than ${MAX_MANIFEST_DOCUMENTS} documents: the rest of the stream is not read` }]);
+    expect(stream.errors).toEqual([
+      { file: 'many.yaml', document: MAX_MANIFEST_DOCUMENTS, message: `more than ${MAX_MANIFEST_DOCUMENTS} documents: the rest of the stream is not read` },
+    ]);
   });
 
   it('locates a field reached through a merge key at what names it, never elsewhere', () => {
-    const text = ['defaults: &d', '  image: merged:1', 'apiVersion: v1', 'kind: Pod', 'metadata: {name: m}', 'spec:', '  containers:', '    - <<: *d', '      name: m', ''].join('\n');
+    const text = [
+      'defaults: &d',
+      '  image: merged:1',
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: {name: m}',
+      'spec:',
+      '  containers:',
+      '    - <<: *d',
+      '      name: m',
+      '',
+    ].join('\n');
     const [field] = imageFields(text);
     expect(field!.image).toBe('merged:1');
     // The container that merges it in (the key is not written in it).
@@ -150,7 +165,8 @@ describe('readManifests', () => {
   });
 
   it('refuses a duplicate key (kubectl does: either value would be the wrong one)', () => {
-    const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec:\n  containers:\n    - name: c\n      image: signed:1\n      image: unsigned:1\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n';
+    const text =
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec:\n  containers:\n    - name: c\n      image: signed:1\n      image: unsigned:1\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n';
     const stream = readManifests(text, 'dup.yaml');
     expect(stream.errors).toHaveLength(1);
     expect(stream.errors[0]).toMatchObject({ file: 'dup.yaml', document: 0, message: expect.stringMatching(/not valid YAML: .*unique/i) });
@@ -159,7 +175,14 @@ describe('readManifests', () => {
   });
 
   it('refuses an alias bomb and documents that are not objects', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]', ''].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]',
+      '',
+    ].join('\n');
     const stream = readManifests(`${bomb}---\n- a list\n---\njust text\n`, 'bad.yaml');
     expect(stream.objects).toEqual([]);
     expect(stream.errors.map((e) => [e.document, e.message])).toEqual([
@@ -209,13 +232,17 @@ describe('manifestWorkload', () => {
         },
       });
     }
-    expect(manifestWorkload({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'team-a' } }, 'default')).toMatchObject({ workload: { namespace: 'team-a' } });
+    expect(manifestWorkload({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'team-a' } }, 'default')).toMatchObject({
+      workload: { namespace: 'team-a' },
+    });
   });
 
   it('says why other objects are not examined', () => {
     expect(manifestWorkload({ apiVersion: 'v1', kind: 'Service' }, 'default')).toEqual({ ignored: 'kind Service has no pod spec' });
     // A custom resource named like a workload is not one (the group decides).
-    expect(manifestWorkload({ apiVersion: 'example.com/v1', kind: 'Deployment' }, 'default')).toEqual({ ignored: 'kind example.com/Deployment has no pod spec' });
+    expect(manifestWorkload({ apiVersion: 'example.com/v1', kind: 'Deployment' }, 'default')).toEqual({
+      ignored: 'kind example.com/Deployment has no pod spec',
+    });
     expect(manifestWorkload({ kind: 'Pod' }, 'default')).toEqual({ ignored: 'no apiVersion and kind' });
   });
 });

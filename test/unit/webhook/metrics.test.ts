@@ -71,7 +71,10 @@ describe('Prometheus text format', () => {
     expect(text).toContain('imgverify_cache_hits_total 1\n');
     expect(text).toContain('imgverify_cache_misses_total 0\n');
     // Every non-comment line is `name{labels} value`.
-    for (const line of text.trimEnd().split('\n').filter((l) => !l.startsWith('#'))) {
+    for (const line of text
+      .trimEnd()
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))) {
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? \S+$/);
     }
   });
@@ -97,7 +100,10 @@ describe('WebhookMetrics.aggregate (a primary and its workers, one scrape)', () 
       // Each worker reloads the shared certificate once: the replica reloaded it once.
       w.tlsReloads.inc({ result: 'loaded' });
     });
-    const total = WebhookMetrics.aggregate(primary.snapshot(), workers.map((w) => w.snapshot()));
+    const total = WebhookMetrics.aggregate(
+      primary.snapshot(),
+      workers.map((w) => w.snapshot()),
+    );
     expect(total.requests.get({ path: '/validate', result: 'allowed' })).toBe(21);
     expect(total.cacheEntries.get()).toBe(10);
     expect(total.admissionsInFlight.get()).toBe(5);

@@ -34,7 +34,9 @@ async function inForce(files: Record<string, string>): Promise<PolicySet> {
 /** The folder reloaded against `before`: the names that would be in force, or the errors. */
 async function reload(before: PolicySet): Promise<{ names?: string[]; errors?: string[] }> {
   const set = refusePartialWrites(await loadPolicyFolder(dir), before);
-  return set.errors.length > 0 ? { errors: set.errors.map((e) => e.message) } : { names: [...set.policies.map((p) => p.name), ...set.trustRoots.map((t) => `TrustRoot/${t.name}`)] };
+  return set.errors.length > 0
+    ? { errors: set.errors.map((e) => e.message) }
+    : { names: [...set.policies.map((p) => p.name), ...set.trustRoots.map((t) => `TrustRoot/${t.name}`)] };
 }
 
 describe('caught half-written: refused, the set in force stays', () => {
@@ -43,7 +45,11 @@ describe('caught half-written: refused, the set in force stays', () => {
     for (const half of [`${policy('a')}---\n`, `${policy('a')}---`, `${policy('a')}---\n\n# b follows\n`, `${policy('a')}\n---   \n   \n`]) {
       await writeFile(join(dir, 'p.yaml'), half);
       const { errors } = await reload(before);
-      expect(errors).toEqual([expect.stringMatching(/^p\.yaml: ends with a document separator "---" and no document after it, and no longer holds ClusterImagePolicy\/b: taken as caught while being written; keeping the policies in force/)]);
+      expect(errors).toEqual([
+        expect.stringMatching(
+          /^p\.yaml: ends with a document separator "---" and no document after it, and no longer holds ClusterImagePolicy\/b: taken as caught while being written; keeping the policies in force/,
+        ),
+      ]);
     }
   });
 
@@ -52,7 +58,9 @@ describe('caught half-written: refused, the set in force stays', () => {
     for (const blank of ['', '\n', '  \n\t\n']) {
       await writeFile(join(dir, 'p.yaml'), blank);
       const { errors } = await reload(before);
-      expect(errors).toEqual([expect.stringMatching(/^p\.yaml: the file is empty but held ClusterImagePolicy\/a, ClusterImagePolicy\/b: taken as caught while being written/)]);
+      expect(errors).toEqual([
+        expect.stringMatching(/^p\.yaml: the file is empty but held ClusterImagePolicy\/a, ClusterImagePolicy\/b: taken as caught while being written/),
+      ]);
     }
   });
 
@@ -96,7 +104,10 @@ describe('deliberate changes still take effect', () => {
     const before = await inForce({ 'p.yaml': TWO });
     await writeFile(join(dir, 'p.yaml'), `${policy('a')}---\n${policy('c')}`);
     expect(await reload(before)).toEqual({ names: ['a', 'c'] });
-    const blockScalar = policy('d').replace('authorities: [{static: {action: pass}}]', 'authorities:\n  - static:\n      action: fail\n      message: |\n        line one\n        ---\n');
+    const blockScalar = policy('d').replace(
+      'authorities: [{static: {action: pass}}]',
+      'authorities:\n  - static:\n      action: fail\n      message: |\n        line one\n        ---\n',
+    );
     await writeFile(join(dir, 'p.yaml'), blockScalar);
     expect(await reload(before)).toEqual({ names: ['d'] });
   });

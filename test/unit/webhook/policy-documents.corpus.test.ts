@@ -109,7 +109,10 @@ function reasonsOf(text: string): string | undefined {
  * admitted object's namespace, when the folder's set is put in force: signaturePullSecretErrors).
  */
 const NEEDS_SECRETS: Readonly<Record<string, { readonly parse: readonly string[]; readonly folder: readonly string[] }>> = {
-  'valid/valid-keyless-with-source.yaml': { parse: ['spec.authorities[0].keyless.ca-cert.secretRef'], folder: ['spec.authorities[0].source[0].signaturePullSecrets'] },
+  'valid/valid-keyless-with-source.yaml': {
+    parse: ['spec.authorities[0].keyless.ca-cert.secretRef'],
+    folder: ['spec.authorities[0].source[0].signaturePullSecrets'],
+  },
   'e2e/cip-key-secret.yaml': { parse: ['spec.authorities[0].key.secretRef'], folder: [] },
 };
 
@@ -171,7 +174,10 @@ function filledTrustRoot(name: string): string {
     ROOT_JSON: b64('{"signed":{},"signatures":[]}'),
     REPOSITORY: b64('not read by a parse'),
   };
-  return readFileSync(fixturePath(...TRUSTROOTS, 'e2e', name), 'utf8').replace(/\b(FULCIO_CERT_CHAIN|REKOR_PUBLIC_KEY|CTFE_PUBLIC_KEY|TSA_CERT_CHAIN|TSA_URL|TUF_MIRROR|ROOT_JSON|REPOSITORY)\b/g, (m) => values[m]!);
+  return readFileSync(fixturePath(...TRUSTROOTS, 'e2e', name), 'utf8').replace(
+    /\b(FULCIO_CERT_CHAIN|REKOR_PUBLIC_KEY|CTFE_PUBLIC_KEY|TSA_CERT_CHAIN|TSA_URL|TUF_MIRROR|ROOT_JSON|REPOSITORY)\b/g,
+    (m) => values[m]!,
+  );
 }
 
 /** The Secrets the policies that read them name, as their e2e scripts create them (a key, a CA chain of the e2e Sigstore). */
@@ -272,11 +278,14 @@ describe("policy-controller's TrustRoots", () => {
     expect(root.trustedRoot.certificateAuthorities.map((c) => c.uri)).toEqual(['https://fulcio.example.com']);
   });
 
-  test.each(['bring-your-own-keys.yaml', 'with-tsa.yaml', 'with-remote.yaml', 'with-repository.yaml'])('e2e/%s, filled in as the e2e scripts do, parses', (name) => {
-    const result = parseClusterImagePolicies(filledTrustRoot(name), name);
-    expect(result.errors.map((e) => e.message)).toEqual([]);
-    expect(result.trustRoots).toHaveLength(1);
-  });
+  test.each(['bring-your-own-keys.yaml', 'with-tsa.yaml', 'with-remote.yaml', 'with-repository.yaml'])(
+    'e2e/%s, filled in as the e2e scripts do, parses',
+    (name) => {
+      const result = parseClusterImagePolicies(filledTrustRoot(name), name);
+      expect(result.errors.map((e) => e.message)).toEqual([]);
+      expect(result.trustRoots).toHaveLength(1);
+    },
+  );
 
   test('e2e/bring-your-own-keys.yaml and with-tsa.yaml become trust (sigstoreKeys)', async () => {
     for (const name of ['bring-your-own-keys.yaml', 'with-tsa.yaml']) {
@@ -287,7 +296,9 @@ describe("policy-controller's TrustRoots", () => {
   });
 
   test("pkg/apis/config/testdata/config-sigstore-keys.yaml: its SigstoreKeys entry (trusted_root.json's message without the mediaType) loads", () => {
-    const configMap = asDoc(parseYaml(readFileSync(fixturePath('policy-controller', 'pkg', 'apis', 'config', 'testdata', 'config-sigstore-keys.yaml'), 'utf8')));
+    const configMap = asDoc(
+      parseYaml(readFileSync(fixturePath('policy-controller', 'pkg', 'apis', 'config', 'testdata', 'config-sigstore-keys.yaml'), 'utf8')),
+    );
     const example = asDoc(configMap['data'])['_example'];
     if (typeof example !== 'string') throw new Error('config-sigstore-keys.yaml: no _example entry');
     const json = example.slice(example.indexOf('{'), example.lastIndexOf('}') + 1);

@@ -15,36 +15,59 @@ import { createTestSigstore } from '../../support/sigstore';
 const KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const CA = (() => {
   const root = createTestSigstore().trustedRoot.certificateAuthorities[0]!;
-  return root.certChain.certificates.map((c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`).join('');
+  return root.certChain.certificates
+    .map((c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`)
+    .join('');
 })();
 
 const SECRETS: Record<string, string> = { key: KEY, ca: CA, junk: 'not a key' };
-const lookup: SecretLookup = ({ name }) => (name in SECRETS ? { value: SECRETS[name]! } : { error: `Secret "${name}" not found in namespace "imgverify-system"`, missing: true });
+const lookup: SecretLookup = ({ name }) =>
+  name in SECRETS ? { value: SECRETS[name]! } : { error: `Secret "${name}" not found in namespace "imgverify-system"`, missing: true };
 
 function cip(authority: Json, name = 'p'): Json {
-  return { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name, generation: 2, resourceVersion: '9' }, spec: { images: [{ glob: 'registry.example/**' }], authorities: [authority] }, status: { observedGeneration: 1 } };
+  return {
+    apiVersion: 'policy.sigstore.dev/v1beta1',
+    kind: 'ClusterImagePolicy',
+    metadata: { name, generation: 2, resourceVersion: '9' },
+    spec: { images: [{ glob: 'registry.example/**' }], authorities: [authority] },
+    status: { observedGeneration: 1 },
+  };
 }
 
-const keylessWithCa = (caCert: Json): Json => ({ keyless: { 'ca-cert': caCert, identities: [{ issuer: 'https://issuer.example', subject: 'me@example.test' }] } });
+const keylessWithCa = (caCert: Json): Json => ({
+  keyless: { 'ca-cert': caCert, identities: [{ issuer: 'https://issuer.example', subject: 'me@example.test' }] },
+});
 
 describe('loadPolicyObject with Secrets', () => {
-  it('key.secretRef: the Secret\'s PEM becomes the key', () => {
+  it("key.secretRef: the Secret's PEM becomes the key", () => {
     const result = loadPolicyObject('ClusterImagePolicy', cip({ key: { secretRef: { name: 'key' } } }), 'p', lookup);
     expect(result.errors).toEqual([]);
     expect(result.policies[0]!.authorities[0]!.key).toEqual({ data: KEY, hashAlgorithm: 'sha256' });
   });
 
-  it('ca-cert.secretRef: the Secret\'s chain becomes the CA', () => {
+  it("ca-cert.secretRef: the Secret's chain becomes the CA", () => {
     const result = loadPolicyObject('ClusterImagePolicy', cip(keylessWithCa({ secretRef: { name: 'ca' } })), 'p', lookup);
     expect(result.errors).toEqual([]);
     expect(result.policies[0]!.authorities[0]!.keyless!.caCert).toBe(CA);
   });
 
   it.each([
-    ['a missing Secret', { key: { secretRef: { name: 'gone' } } }, 'spec.authorities[0].key.secretRef: Secret "gone" not found in namespace "imgverify-system"'],
-    ['a Secret that is no key', { key: { secretRef: { name: 'junk' } } }, 'spec.authorities[0].key.secretRef: not a PEM public key: expected a PUBLIC KEY PEM block'],
+    [
+      'a missing Secret',
+      { key: { secretRef: { name: 'gone' } } },
+      'spec.authorities[0].key.secretRef: Secret "gone" not found in namespace "imgverify-system"',
+    ],
+    [
+      'a Secret that is no key',
+      { key: { secretRef: { name: 'junk' } } },
+      'spec.authorities[0].key.secretRef: not a PEM public key: expected a PUBLIC KEY PEM block',
+    ],
     ['a CA Secret that is no chain', keylessWithCa({ secretRef: { name: 'junk' } }), 'spec.authorities[0].keyless.ca-cert.secretRef'],
-    ['both data and secretRef', { key: { data: KEY, secretRef: { name: 'key' } } }, 'spec.authorities[0].key: expected exactly one, got both: spec.authorities[0].key.data, spec.authorities[0].key.kms, spec.authorities[0].key.secretRef (data and secretRef set)'],
+    [
+      'both data and secretRef',
+      { key: { data: KEY, secretRef: { name: 'key' } } },
+      'spec.authorities[0].key: expected exactly one, got both: spec.authorities[0].key.data, spec.authorities[0].key.kms, spec.authorities[0].key.secretRef (data and secretRef set)',
+    ],
     ['a secretRef without a name', { key: { secretRef: {} } }, 'spec.authorities[0].key.secretRef.name: missing field'],
     ['a secretRef with an unknown field', { key: { secretRef: { name: 'key', key: 'cosign.pub' } } }, 'spec.authorities[0].key.secretRef.key: unknown field'],
   ])('%s: an error at its path, no policy', (_what, authority, message) => {
@@ -60,7 +83,7 @@ describe('loadPolicyObject with Secrets', () => {
     ]);
   });
 
-  it('an object of another kind than its informer\'s is not loaded', () => {
+  it("an object of another kind than its informer's is not loaded", () => {
     expect(loadPolicyObject('TrustRoot', cip({ static: { action: 'pass' } }), 'p').policies).toEqual([]);
   });
 });
@@ -77,12 +100,20 @@ describe('validatePolicyObject (apply time)', () => {
   it('a Secret that does not exist yet is no error; one that exists is checked', () => {
     expect(validatePolicyObject(cip({ key: { secretRef: { name: 'created-later' } } }), lookup)).toEqual([]);
     expect(validatePolicyObject(cip({ key: { secretRef: { name: 'created-later' } } }))).toEqual([]);
-    expect(validatePolicyObject(cip({ key: { secretRef: { name: 'junk' } } }), lookup)).toEqual(['spec.authorities[0].key.secretRef: not a PEM public key: expected a PUBLIC KEY PEM block']);
+    expect(validatePolicyObject(cip({ key: { secretRef: { name: 'junk' } } }), lookup)).toEqual([
+      'spec.authorities[0].key.secretRef: not a PEM public key: expected a PUBLIC KEY PEM block',
+    ]);
   });
 });
 
 describe('AdmissionReviews of policy objects', () => {
-  const evaluator = new PolicyEvaluator({ backend: { session: () => { throw new Error('no image is verified for a policy object'); } } as never });
+  const evaluator = new PolicyEvaluator({
+    backend: {
+      session: () => {
+        throw new Error('no image is verified for a policy object');
+      },
+    } as never,
+  });
   const request = (object: Json, extra: Json = {}): Json => ({
     uid: 'u-1',
     kind: { group: 'policy.sigstore.dev', version: 'v1beta1', kind: object.kind },
@@ -100,7 +131,9 @@ describe('AdmissionReviews of policy objects', () => {
   it('denies an invalid one on /validate with the messages; admits a valid one', async () => {
     const denied = await decideAdmission(evaluator, request(cip({ key: { data: 'x' } }, 'bad')), false, signal, validate);
     expect(denied.denied).toBe(true);
-    expect(denied.review.response.status?.message).toBe('imgverify: ClusterImagePolicy "bad" is invalid: spec.authorities[0].key.data: not a PEM public key: expected a PUBLIC KEY PEM block');
+    expect(denied.review.response.status?.message).toBe(
+      'imgverify: ClusterImagePolicy "bad" is invalid: spec.authorities[0].key.data: not a PEM public key: expected a PUBLIC KEY PEM block',
+    );
     expect((await decideAdmission(evaluator, request(cip({ static: { action: 'pass' } })), false, signal, validate)).denied).toBe(false);
   });
 
@@ -108,11 +141,18 @@ describe('AdmissionReviews of policy objects', () => {
     const bad = cip({ key: { data: 'x' } });
     expect((await decideAdmission(evaluator, request(bad), true, signal, validate)).denied).toBe(false);
     expect((await decideAdmission(evaluator, request(bad, { operation: 'DELETE', object: null, oldObject: bad }), false, signal, validate)).denied).toBe(false);
-    expect((await decideAdmission(evaluator, request(bad, { operation: 'UPDATE', subResource: 'status', oldObject: bad }), false, signal, validate)).denied).toBe(false);
+    expect(
+      (await decideAdmission(evaluator, request(bad, { operation: 'UPDATE', subResource: 'status', oldObject: bad }), false, signal, validate)).denied,
+    ).toBe(false);
   });
 
   it('checks TrustRoots too', async () => {
-    const trustRoot = { apiVersion: 'policy.sigstore.dev/v1alpha1', kind: 'TrustRoot', metadata: { name: 'tr' }, spec: { sigstoreKeys: { certificateAuthorities: 'no' } } };
+    const trustRoot = {
+      apiVersion: 'policy.sigstore.dev/v1alpha1',
+      kind: 'TrustRoot',
+      metadata: { name: 'tr' },
+      spec: { sigstoreKeys: { certificateAuthorities: 'no' } },
+    };
     const denied = await decideAdmission(evaluator, request(trustRoot), false, signal, validate);
     expect(denied.review.response.status?.message).toMatch(/^imgverify: TrustRoot "tr" is invalid: spec\.sigstoreKeys\.certificateAuthorities: /);
   });

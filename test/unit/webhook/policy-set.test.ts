@@ -34,7 +34,9 @@ test('the policy folder: a trustRootRef must name a TrustRoot of the folder (any
   expect(ok.trustRoots.map((t) => t.name)).toEqual(['private']);
   writeFileSync(join(dir, 'b-policy.json'), policy('missing'));
   const bad = await loadPolicies(dir);
-  expect(bad.errors.map((e) => e.message)).toEqual(['b-policy.json: document 0: spec.authorities[0].keyless.trustRootRef: no TrustRoot named "missing" in the policy folder']);
+  expect(bad.errors.map((e) => e.message)).toEqual([
+    'b-policy.json: document 0: spec.authorities[0].keyless.trustRootRef: no TrustRoot named "missing" in the policy folder',
+  ]);
   writeFileSync(join(dir, 'b-policy.json'), doc({ sigstoreKeys: KEYS }));
   expect((await loadPolicies(dir)).errors.map((e) => e.message).join()).toMatch(/duplicate TrustRoot name "private"/);
 });

@@ -11,13 +11,21 @@ import { dockerConfigSecret, MemoryObjectSource } from '../../support/pull-secre
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const creds = (username: string) => ({ username, password: `${username}-pw` });
 
-const pod = (spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }], ...spec } });
+const pod = (spec: Record<string, unknown>) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p' },
+  spec: { containers: [{ name: 'c', image: 'x' }], ...spec },
+});
 
 describe('pullSecretReferences', () => {
   it.each([
     ['Pod', pod({ imagePullSecrets: [{ name: 'a' }, { name: 'b' }], serviceAccountName: 'builder' })],
     ['Deployment', { spec: { template: { spec: { imagePullSecrets: [{ name: 'a' }, { name: 'b' }], serviceAccountName: 'builder' } } } }],
-    ['CronJob', { spec: { jobTemplate: { spec: { template: { spec: { imagePullSecrets: [{ name: 'a' }, { name: 'b' }], serviceAccountName: 'builder' } } } } } }],
+    [
+      'CronJob',
+      { spec: { jobTemplate: { spec: { template: { spec: { imagePullSecrets: [{ name: 'a' }, { name: 'b' }], serviceAccountName: 'builder' } } } } } },
+    ],
   ])('%s: the pod spec (or pod template) names the Secrets and the ServiceAccount', (kind, object) => {
     expect(pullSecretReferences(object, kind)).toEqual({ secrets: ['a', 'b'], serviceAccount: 'builder' });
   });
@@ -28,7 +36,10 @@ describe('pullSecretReferences', () => {
   });
 
   it('malformed entries are skipped and duplicates dropped (hostile input)', () => {
-    const object = pod({ imagePullSecrets: [{ name: 'a' }, 'b', null, { name: 3 }, { name: '' }, { name: 'a' }, { name: 'c', extra: 1 }], serviceAccountName: ['x'] });
+    const object = pod({
+      imagePullSecrets: [{ name: 'a' }, 'b', null, { name: 3 }, { name: '' }, { name: 'a' }, { name: 'c', extra: 1 }],
+      serviceAccountName: ['x'],
+    });
     expect(pullSecretReferences(object, 'Pod')).toEqual({ secrets: ['a', 'c'], serviceAccount: 'default' });
     expect(pullSecretReferences(pod({ imagePullSecrets: 'a' }), 'Pod')?.secrets).toEqual([]);
   });
@@ -41,16 +52,23 @@ describe('pullSecretReferences', () => {
 
 describe('secretEntries', () => {
   it('kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg', () => {
-    expect(secretEntries(dockerConfigSecret({ 'ghcr.io': creds('gh') }), 'Secret ns/a')).toEqual({ entries: [{ key: 'ghcr.io', credentials: creds('gh'), source: 'Secret ns/a' }] });
+    expect(secretEntries(dockerConfigSecret({ 'ghcr.io': creds('gh') }), 'Secret ns/a')).toEqual({
+      entries: [{ key: 'ghcr.io', credentials: creds('gh'), source: 'Secret ns/a' }],
+    });
     const dockercfg = { type: 'kubernetes.io/dockercfg', data: { '.dockercfg': b64(JSON.stringify({ 'quay.io': { auth: b64('q:pw') } })) } };
-    expect(secretEntries(dockercfg, 'Secret ns/b')).toEqual({ entries: [{ key: 'quay.io', credentials: { username: 'q', password: 'pw' }, source: 'Secret ns/b' }] });
+    expect(secretEntries(dockercfg, 'Secret ns/b')).toEqual({
+      entries: [{ key: 'quay.io', credentials: { username: 'q', password: 'pw' }, source: 'Secret ns/b' }],
+    });
   });
 
   it.each([
     [{ type: 'Opaque', data: { '.dockerconfigjson': b64('{}') } }, 'Secret ns/x is not of type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg'],
     [{ type: 'kubernetes.io/dockerconfigjson', data: {} }, 'Secret ns/x has no .dockerconfigjson'],
     [{ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '%%%' } }, 'Secret ns/x: .dockerconfigjson is not base64 of at most 1 MiB'],
-    [{ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{"auths": {"r": {"auth": "' + b64('hunter2-no-colon') + '"}}}') } }, 'Secret ns/x: auths["r"].auth does not decode to "username:password"'],
+    [
+      { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{"auths": {"r": {"auth": "' + b64('hunter2-no-colon') + '"}}}') } },
+      'Secret ns/x: auths["r"].auth does not decode to "username:password"',
+    ],
     [{ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('hunter2 not json') } }, 'Secret ns/x: not valid JSON'],
     [{ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{"auths": {"r": {}}}') } }, 'Secret ns/x has no credentials'],
     [null, 'Secret ns/x is not an object'],
@@ -83,15 +101,24 @@ describe('PullSecretCredentials', () => {
     const c = make();
     const object = pod({ imagePullSecrets: [{ name: 'a' }, { name: 'b' }], serviceAccountName: 'builder' });
     // b's key is more specific (registry.example/team): first, as in the kubelet's keyring.
-    expect(await usernames(c, object, 'registry.example')).toEqual(['b from Secret team/b', 'a from Secret team/a', 'sa from Secret team/sa-secret (of ServiceAccount team/builder)']);
-    expect(await usernames(c, object, 'registry.example', 'elsewhere/app')).toEqual(['a from Secret team/a', 'sa from Secret team/sa-secret (of ServiceAccount team/builder)']);
+    expect(await usernames(c, object, 'registry.example')).toEqual([
+      'b from Secret team/b',
+      'a from Secret team/a',
+      'sa from Secret team/sa-secret (of ServiceAccount team/builder)',
+    ]);
+    expect(await usernames(c, object, 'registry.example', 'elsewhere/app')).toEqual([
+      'a from Secret team/a',
+      'sa from Secret team/sa-secret (of ServiceAccount team/builder)',
+    ]);
     expect(await usernames(c, object, 'other.example')).toEqual(['a-other from Secret team/a']);
     expect(await usernames(c, object, 'ghcr.io')).toEqual([]);
   });
 
-  it('reads in the object\'s namespace only', async () => {
+  it("reads in the object's namespace only", async () => {
     source.setSecret('other', 'a', dockerConfigSecret({ 'registry.example': creds('other-namespace') }));
-    const found = await make().forObject('team', pod({ imagePullSecrets: [{ name: 'a' }] }), 'Pod')!.credentials.lookup('registry.example', 'app');
+    const found = await make()
+      .forObject('team', pod({ imagePullSecrets: [{ name: 'a' }] }), 'Pod')!
+      .credentials.lookup('registry.example', 'app');
     expect(found.candidates).toEqual([]);
     expect(source.reads).toEqual(['Secret team/a', 'ServiceAccount team/default']);
   });
@@ -99,14 +126,20 @@ describe('PullSecretCredentials', () => {
   it('says what it read and what it skipped (missing, wrong type, unreadable), for messages', async () => {
     source.setSecret('team', 'opaque', { type: 'Opaque', data: {} });
     source.setServiceAccount('team', 'default', { imagePullSecrets: [{ name: 'gone' }] });
-    const found = await make().forObject('team', pod({ imagePullSecrets: [{ name: 'missing' }, { name: 'opaque' }] }), 'Pod')!.credentials.lookup('registry.example', 'app');
+    const found = await make()
+      .forObject('team', pod({ imagePullSecrets: [{ name: 'missing' }, { name: 'opaque' }] }), 'Pod')!
+      .credentials.lookup('registry.example', 'app');
     expect(found.searched).toBe(
       'pull secrets in team: Secret team/missing does not exist; Secret team/opaque is not of type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg; Secret team/gone does not exist (of ServiceAccount team/default)',
     );
-    const bare = await make().forObject('team', pod({ serviceAccountName: 'nobody' }), 'Pod')!.credentials.lookup('registry.example', 'app');
+    const bare = await make()
+      .forObject('team', pod({ serviceAccountName: 'nobody' }), 'Pod')!
+      .credentials.lookup('registry.example', 'app');
     expect(bare.searched).toBe('pull secrets in team: the object names no imagePullSecrets; ServiceAccount team/nobody does not exist');
     source.setServiceAccount('team', 'plain', {});
-    const plain = await make().forObject('team', pod({ serviceAccountName: 'plain' }), 'Pod')!.credentials.lookup('registry.example', 'app');
+    const plain = await make()
+      .forObject('team', pod({ serviceAccountName: 'plain' }), 'Pod')!
+      .credentials.lookup('registry.example', 'app');
     expect(plain.searched).toBe('pull secrets in team: the object names no imagePullSecrets; ServiceAccount team/plain has no imagePullSecrets');
   });
 
@@ -168,7 +201,9 @@ describe('PullSecretCredentials', () => {
   it('the fingerprint names the credentials (namespace, Secrets, ServiceAccount), not the object', () => {
     const c = make();
     const fp = (ns: string, spec: Record<string, unknown>) => c.forObject(ns, pod(spec), 'Pod')!.fingerprint;
-    expect(fp('team', { imagePullSecrets: [{ name: 'a' }] })).toBe(fp('team', { imagePullSecrets: [{ name: 'a' }], containers: [{ name: 'other', image: 'y' }] }));
+    expect(fp('team', { imagePullSecrets: [{ name: 'a' }] })).toBe(
+      fp('team', { imagePullSecrets: [{ name: 'a' }], containers: [{ name: 'other', image: 'y' }] }),
+    );
     expect(fp('team', { imagePullSecrets: [{ name: 'a' }] })).not.toBe(fp('other', { imagePullSecrets: [{ name: 'a' }] }));
     expect(fp('team', { imagePullSecrets: [{ name: 'a' }] })).not.toBe(fp('team', { imagePullSecrets: [{ name: 'b' }] }));
     expect(fp('team', {})).not.toBe(fp('team', { serviceAccountName: 'builder' }));

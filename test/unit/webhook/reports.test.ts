@@ -19,20 +19,50 @@ function decision(image: string, verdict: ImageDecision['verdict'], policy = 're
     digest: D,
     verdict,
     matched: true,
-    policies: [{ policy, mode: verdict === 'warned' ? 'warn' : 'enforce', passed, ...(passed ? { decidedBy: 'ci' } : {}), authorities: [{ authority: 'ci', kind: 'keyless', passed, reason: passed ? 'verified: a signature by x' : 'no signatures found [NO_SIGNATURES]', operational }], operational, cached: false }],
+    policies: [
+      {
+        policy,
+        mode: verdict === 'warned' ? 'warn' : 'enforce',
+        passed,
+        ...(passed ? { decidedBy: 'ci' } : {}),
+        authorities: [
+          { authority: 'ci', kind: 'keyless', passed, reason: passed ? 'verified: a signature by x' : 'no signatures found [NO_SIGNATURES]', operational },
+        ],
+        operational,
+        cached: false,
+      },
+    ],
     ...(passed ? {} : { reason: `${image}: policy "${policy}": authority "ci" (keyless): no signatures found [NO_SIGNATURES]` }),
   };
 }
 
-function podAudit(namespace: string, name: string, images: Array<[container: string, image: string, verdict: ImageDecision['verdict'], policy?: string]>, operational = false): PodAudit {
-  const decisions = images.map(([container, image, verdict, policy]) => ({ container, field: 'containers' as const, specImage: image, image, source: 'imageID' as const, decision: decision(image, verdict, policy, operational) }));
+function podAudit(
+  namespace: string,
+  name: string,
+  images: Array<[container: string, image: string, verdict: ImageDecision['verdict'], policy?: string]>,
+  operational = false,
+): PodAudit {
+  const decisions = images.map(([container, image, verdict, policy]) => ({
+    container,
+    field: 'containers' as const,
+    specImage: image,
+    image,
+    source: 'imageID' as const,
+    decision: decision(image, verdict, policy, operational),
+  }));
   const rank = { allowed: 0, warned: 1, denied: 2 } as const;
   const verdict = decisions.reduce<ImageDecision['verdict']>((w, d) => (rank[d.decision.verdict] > rank[w] ? d.decision.verdict : w), 'allowed');
   return { namespace, name, uid: `uid-${name}`, verdict, operational: operational && verdict !== 'allowed', images: decisions, warnings: [] };
 }
 
 function result(pods: PodAudit[]): AuditResult {
-  return { startedAt: STARTED, durationMs: 1, pods, skipped: 0, summary: { pods: { allowed: 0, warned: 0, denied: 0 }, images: { allowed: 0, warned: 0, denied: 0 } } };
+  return {
+    startedAt: STARTED,
+    durationMs: 1,
+    pods,
+    skipped: 0,
+    summary: { pods: { allowed: 0, warned: 0, denied: 0 }, images: { allowed: 0, warned: 0, denied: 0 } },
+  };
 }
 
 test('one Report per namespace, one result per Pod: the worst image decides, every image is in it (kyverno/policies#1233)', () => {
@@ -68,7 +98,9 @@ test('one Report per namespace, one result per Pod: the worst image decides, eve
     timestamp: { seconds: Date.parse(STARTED) / 1000 - 0.25, nanos: 250_000_000 },
     resources: [{ apiVersion: 'v1', kind: 'Pod', name: 'web', namespace: 'team-b', uid: 'uid-web' }],
   });
-  expect(web.message).toMatch(/^1 of 3 images denied\. containers\.app r\.test\/app@sha256:1+: allowed; containers\.sidecar r\.test\/sidecar@sha256:1+: denied: .*NO_SIGNATURES.*; containers\.log .*: allowed$/);
+  expect(web.message).toMatch(
+    /^1 of 3 images denied\. containers\.app r\.test\/app@sha256:1+: allowed; containers\.sidecar r\.test\/sidecar@sha256:1+: denied: .*NO_SIGNATURES.*; containers\.log .*: allowed$/,
+  );
   expect(web.properties).toEqual({
     'image.containers.app': `allowed r.test/app@${D}`,
     'image.containers.sidecar': `denied r.test/sidecar@${D}`,
@@ -82,7 +114,9 @@ test('namespaces of the scope without Pods get an empty Report', () => {
 });
 
 test('a Report stays under its byte budget: failures kept first, every Pod counted, an annotation says how many were left out', () => {
-  const pods = Array.from({ length: 200 }, (_, i) => podAudit('big', `pod-${String(i).padStart(3, '0')}`, [['app', `r.test/app${i}@${D}`, i % 50 === 7 ? 'denied' : 'allowed']]));
+  const pods = Array.from({ length: 200 }, (_, i) =>
+    podAudit('big', `pod-${String(i).padStart(3, '0')}`, [['app', `r.test/app${i}@${D}`, i % 50 === 7 ? 'denied' : 'allowed']]),
+  );
   const report = namespaceReport('big', pods, new Date(STARTED), 20_000);
   expect(report.summary).toEqual({ pass: 196, fail: 4, warn: 0, error: 0, skip: 0 });
   expect(JSON.stringify(report.results).length).toBeLessThanOrEqual(20_000);
@@ -94,7 +128,14 @@ test('a Report stays under its byte budget: failures kept first, every Pod count
 test('every field is one the shipped Report CRD declares: stored unchanged under Strict field validation', () => {
   const store = new Store([...STANDARD_RESOURCES, ...deployResources()]);
   store.create(store.type('namespaces'), undefined, { metadata: { name: 'team-b' } });
-  const [report] = auditReports(result([podAudit('team-b', 'web', [['app', `r.test/app@${D}`, 'denied'], ['side', `r.test/side@${D}`, 'allowed']])]));
+  const [report] = auditReports(
+    result([
+      podAudit('team-b', 'web', [
+        ['app', `r.test/app@${D}`, 'denied'],
+        ['side', `r.test/side@${D}`, 'allowed'],
+      ]),
+    ]),
+  );
   const stored = store.create(store.type('reports.openreports.io'), 'team-b', report, 'v1alpha1', { fieldValidation: 'Strict' });
   const { metadata: _m, ...written } = report!;
   const { metadata: _s, ...kept } = stored;

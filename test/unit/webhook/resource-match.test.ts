@@ -32,7 +32,22 @@ test('never throws on anything under spec.match, and a loaded match decides with
           resource: fc.oneof(fc.constant('pods'), fc.constant('deployments'), hostile),
           selector: fc.oneof(
             hostile,
-            fc.record({ matchLabels: fc.dictionary(fc.string(), fc.oneof(fc.string(), hostile)), matchExpressions: fc.array(fc.record({ key: fc.string(), operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist', 'x'), values: fc.oneof(fc.array(fc.string()), hostile) }, { requiredKeys: [] })) }, { requiredKeys: [] }),
+            fc.record(
+              {
+                matchLabels: fc.dictionary(fc.string(), fc.oneof(fc.string(), hostile)),
+                matchExpressions: fc.array(
+                  fc.record(
+                    {
+                      key: fc.string(),
+                      operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist', 'x'),
+                      values: fc.oneof(fc.array(fc.string()), hostile),
+                    },
+                    { requiredKeys: [] },
+                  ),
+                ),
+              },
+              { requiredKeys: [] },
+            ),
           ),
         },
         { requiredKeys: [] },
@@ -63,7 +78,12 @@ test("an object's labels: its own metadata.labels, string values only, whatever 
   ]);
   // An inherited property is no label: a selector on it does not hold.
   expect(selectorMatches({ matchLabels: { toString: 'x' }, matchExpressions: [] }, objectLabels({ metadata: { labels: {} } }))).toBe(false);
-  expect(selectorMatches({ matchLabels: {}, matchExpressions: [{ key: 'constructor', operator: 'Exists', values: [] }] }, objectLabels({ metadata: { labels: {} } }))).toBe(false);
+  expect(
+    selectorMatches(
+      { matchLabels: {}, matchExpressions: [{ key: 'constructor', operator: 'Exists', values: [] }] },
+      objectLabels({ metadata: { labels: {} } }),
+    ),
+  ).toBe(false);
 });
 
 test('a selector holds exactly when every matchLabels pair and every expression holds', () => {

@@ -12,7 +12,10 @@ const CONFIG = `sha256:${'c'.repeat(64)}`;
 describe('runningReference: imageID shapes', () => {
   // dockershim / cri-dockerd: toPullableImageID() writes "docker-pullable://" + the image's first RepoDigest.
   it('docker-pullable://REPO@sha256:… (dockershim, cri-dockerd): the Pod repository at that digest', () => {
-    expect(runningReference('ghcr.io/org/app:1.2', `docker-pullable://ghcr.io/org/app@${DIGEST}`)).toEqual({ image: `ghcr.io/org/app:1.2@${DIGEST}`, source: 'imageID' });
+    expect(runningReference('ghcr.io/org/app:1.2', `docker-pullable://ghcr.io/org/app@${DIGEST}`)).toEqual({
+      image: `ghcr.io/org/app:1.2@${DIGEST}`,
+      source: 'imageID',
+    });
   });
 
   // containerd's CRI plugin (ContainerStatus): image.RepoDigests[0] when the image has one; CRI-O likewise.
@@ -27,7 +30,7 @@ describe('runningReference: imageID shapes', () => {
     expect(got.note).toContain('local image ID');
   });
 
-  it('the runtime names another repository holding the content (its first RepoDigest): the digest is taken, the repository stays the Pod\'s', () => {
+  it("the runtime names another repository holding the content (its first RepoDigest): the digest is taken, the repository stays the Pod's", () => {
     const got = runningReference('ghcr.io/org/app:1.2', `docker-pullable://mirror.example/copy/app@${DIGEST}`);
     expect(got).toMatchObject({ image: `ghcr.io/org/app:1.2@${DIGEST}`, source: 'imageID' });
     expect(got.note).toContain('mirror.example/copy/app');
@@ -54,11 +57,19 @@ describe('runningReference: imageID shapes', () => {
 
   it('never yields a digest that the imageID does not hold (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.constant(`docker-pullable://a.io/b@${DIGEST}`), fc.string().map((s) => `${s}@${DIGEST}`), fc.anything()), (imageID) => {
-        const got = runningReference('a.io/b:1', imageID);
-        if (got.source === 'imageID') expect(typeof imageID === 'string' && imageID.includes(got.image.slice(got.image.indexOf('@') + 1))).toBe(true);
-        else expect(got.image).toBe('a.io/b:1');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.constant(`docker-pullable://a.io/b@${DIGEST}`),
+          fc.string().map((s) => `${s}@${DIGEST}`),
+          fc.anything(),
+        ),
+        (imageID) => {
+          const got = runningReference('a.io/b:1', imageID);
+          if (got.source === 'imageID') expect(typeof imageID === 'string' && imageID.includes(got.image.slice(got.image.indexOf('@') + 1))).toBe(true);
+          else expect(got.image).toBe('a.io/b:1');
+        },
+      ),
     );
   });
 });

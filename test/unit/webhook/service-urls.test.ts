@@ -46,7 +46,9 @@ test('a provider that cannot answer yet lists nothing', () => {
 
 test('the URLs an authority selects by: none where a trustRootRef names that part', () => {
   const [policy] = parse(
-    withAuthority('keyless:\n  url: https://fulcio.internal\n  trustRootRef: mine\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "https://rekor.internal"}'),
+    withAuthority(
+      'keyless:\n  url: https://fulcio.internal\n  trustRootRef: mine\n  identities: [{issuer: a, subject: b}]\nctlog: {url: "https://rekor.internal"}',
+    ),
   ).policies;
   expect(selectingUrls(policy!.authorities[0]!)).toEqual({ rekor: 'https://rekor.internal' });
 });
@@ -58,5 +60,18 @@ test('an unknown URL is an error naming the file, document and field, and what t
     'cip.yaml: document 0 (line 2): spec.authorities[0].ctlog.url: no trust root of the webhook lists the Rekor URL "https://rekor.unknown.test" as a transparency log (baseUrl); they list "http://rekor.rekor-system.svc" (root a): give the webhook a trust root for it (--trusted-root, a TrustRoot) or name one with a trustRootRef',
   ]);
   expect(errors[0]!.details).toMatchObject({ file: 'cip.yaml', path: 'spec.authorities[0].ctlog.url' });
-  expect(unknownServiceUrls(policies, candidateRoots([rootA], [{ name: 'other', entry: trustRootFromJSON({ ...b.trustedRoot, tlogs: [{ ...b.trustedRoot.tlogs[0]!, baseUrl: 'https://rekor.unknown.test/' }] }, 'x') }]))).toEqual([]);
+  expect(
+    unknownServiceUrls(
+      policies,
+      candidateRoots(
+        [rootA],
+        [
+          {
+            name: 'other',
+            entry: trustRootFromJSON({ ...b.trustedRoot, tlogs: [{ ...b.trustedRoot.tlogs[0]!, baseUrl: 'https://rekor.unknown.test/' }] }, 'x'),
+          },
+        ],
+      ),
+    ),
+  ).toEqual([]);
 });

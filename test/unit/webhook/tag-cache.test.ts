@@ -55,10 +55,7 @@ describe('TagCache', () => {
   let lookups: string[];
   let cache: TagCache;
   const make = (options: { maxAgeMs?: number; idleMs?: number; maxEntries?: number; concurrency?: number } = {}) =>
-    new TagCache(
-      { maxAgeMs: 30_000, ...options, onRefresh: (r) => refreshes.push(r), onLookup: (r) => lookups.push(r) },
-      registry.refresher,
-    );
+    new TagCache({ maxAgeMs: 30_000, ...options, onRefresh: (r) => refreshes.push(r), onLookup: (r) => lookups.push(r) }, registry.refresher);
 
   beforeEach(() => {
     jest.useFakeTimers();

@@ -94,7 +94,11 @@ test('a folder that does not exist yet is told once, and polled until it does', 
   const later = join(root, 'later');
   const errors: string[] = [];
   let runs = 0;
-  watch([later], () => void runs++, { debounceMs: 20, pollIntervalMs: 40, onWatchError: (dir, err) => errors.push(`${dir}: ${(err as NodeJS.ErrnoException).code}`) });
+  watch([later], () => void runs++, {
+    debounceMs: 20,
+    pollIntervalMs: 40,
+    onWatchError: (dir, err) => errors.push(`${dir}: ${(err as NodeJS.ErrnoException).code}`),
+  });
   await until(() => runs >= 3, 'polls');
   expect(errors).toEqual([`${later}: ENOENT`]);
   mkdirSync(later);

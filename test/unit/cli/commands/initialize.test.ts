@@ -14,8 +14,14 @@ test.each([
   [['verify', IMG, ...ID, '--timeout', '40000m'], '--timeout: 40000m is longer than the longest allowed, 60m'],
   [['policy', 'test', '--policies', '/nonexistent', '--timeout', '61m', IMG], '--timeout: 61m is longer than the longest allowed, 60m'],
   [['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--cache-ttl', '1441m'], '--cache-ttl: 1441m is longer than the longest allowed, 1440m'],
-  [['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--tag-refresh-interval', '11m'], '--tag-refresh-interval: 11m is longer than the longest allowed, 10m'],
-  [['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--tag-refresh-interval', '500ms'], '--tag-refresh-interval must be at least 1s (or 0: no tag cache)'],
+  [
+    ['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--tag-refresh-interval', '11m'],
+    '--tag-refresh-interval: 11m is longer than the longest allowed, 10m',
+  ],
+  [
+    ['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--tag-refresh-interval', '500ms'],
+    '--tag-refresh-interval must be at least 1s (or 0: no tag cache)',
+  ],
   [['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--workers', '0'], '--workers must be an integer from 1 to 64, got "0"'],
   [['webhook', '--policies', 'p', '--tls-cert', 'c', '--tls-key', 'k', '--workers', '2.5'], '--workers must be an integer from 1 to 64, got "2.5"'],
 ])('%j exits 2: %s', async (args, message) => {

@@ -38,7 +38,11 @@ test('verifies by file and by digest (text verdict, exit 0)', async () => {
   for (const target of [paths.artifact, digest]) {
     const r = await runCli([...base(), target]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(new RegExp(`^VERIFIED {2}${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} {2}signed by ${SIGNER} \\(issuer ${DEFAULT_ISSUER.replace(/[./]/g, '\\$&')}\\), signed at \\S+, log index \\d+\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^VERIFIED {2}${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} {2}signed by ${SIGNER} \\(issuer ${DEFAULT_ISSUER.replace(/[./]/g, '\\$&')}\\), signed at \\S+, log index \\d+\\n$`,
+      ),
+    );
   }
 });
 
@@ -81,7 +85,18 @@ test('identity regexp flags work as for verify', async () => {
     digest,
   ]);
   expect(r.code).toBe(0);
-  const wrong = await runCli(['verify-bundle', '--bundle', paths.bundle, '--certificate-identity-regexp', '^other@', '--certificate-oidc-issuer', DEFAULT_ISSUER, '--trusted-root', paths.root, digest]);
+  const wrong = await runCli([
+    'verify-bundle',
+    '--bundle',
+    paths.bundle,
+    '--certificate-identity-regexp',
+    '^other@',
+    '--certificate-oidc-issuer',
+    DEFAULT_ISSUER,
+    '--trusted-root',
+    paths.root,
+    digest,
+  ]);
   expect(wrong.code).toBe(1);
   expect(wrong.stdout).toMatch(/\[IDENTITY_MISMATCH\]/);
 });

@@ -36,7 +36,6 @@ const HOSTILE_JSON = [
 ];
 const hostile = (): unknown[] => HOSTILE_JSON.map((t) => JSON.parse(t) as unknown);
 
-
 /** A document carried inside a string, and how to put a changed one back. */
 function embedded(value: string): { doc: unknown; encode: (doc: unknown) => string } | undefined {
   const asJson = (text: string): unknown => {
@@ -100,7 +99,18 @@ const cases = TARGETS.flatMap((target) =>
 describe('hostile values at every position of every structured fuzz seed', () => {
   it('covers the targets that read JSON or YAML', () => {
     const names = new Set(cases.map(([, c]) => c.target.name));
-    for (const name of ['spdx-json', 'oci-manifest', 'cosign-payload', 'cosign-annotations', 'sigstore-bundle', 'rekor-body', 'dsse-intoto', 'admission-review', 'cluster-image-policy', 'registry-answers']) {
+    for (const name of [
+      'spdx-json',
+      'oci-manifest',
+      'cosign-payload',
+      'cosign-annotations',
+      'sigstore-bundle',
+      'rekor-body',
+      'dsse-intoto',
+      'admission-review',
+      'cluster-image-policy',
+      'registry-answers',
+    ]) {
       expect(names).toContain(name);
     }
   });

@@ -154,8 +154,7 @@ describe('real Rekor dsse 0.0.1 and intoto 0.0.2 bodies are reproduced (fixtures
       tlogEntries: Array<{ canonicalizedBody: string; integratedTime: string }>;
     };
   }
-  const pemOf = (b64Der: string): string =>
-    `-----BEGIN CERTIFICATE-----\n${(b64Der.match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
+  const pemOf = (b64Der: string): string => `-----BEGIN CERTIFICATE-----\n${(b64Der.match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
 
   it('dsse (cosign oci-attestation.sigstore.json)', () => {
     const bundle = readFixtureJSON<JsonBundle>('bundles', 'cosign', 'oci-attestation.sigstore.json');

@@ -84,8 +84,8 @@ describe('key-based signatures', () => {
   });
 
   it('rsa: another-signature defect is impossible (PKCS#1 v1.5 is deterministic) and says so', () => {
-    expect(() =>
-      sigstore.signImageWithKey({ digest, privateKey: keys.get('rsa-2048')!, tlog: true, defect: 'rekor-body-other-signature' }),
-    ).toThrow(/deterministic/);
+    expect(() => sigstore.signImageWithKey({ digest, privateKey: keys.get('rsa-2048')!, tlog: true, defect: 'rekor-body-other-signature' })).toThrow(
+      /deterministic/,
+    );
   });
 });

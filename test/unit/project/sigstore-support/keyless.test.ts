@@ -57,17 +57,15 @@ describe('valid keyless signatures', () => {
   it('verify with an inclusion proof and an RFC 3161 timestamp instead of the SET', () => {
     const layer = sign({ timestamp: true });
     const proof = sigstore.rekor.inclusionProof(layer.details.rekorEntry!);
-    expect(
-      verificationCode(layer, { trustedRoot: sigstore.trustedRoot, inclusionProof: proof, inclusionPromise: false }),
-    ).toBe('OK');
+    expect(verificationCode(layer, { trustedRoot: sigstore.trustedRoot, inclusionProof: proof, inclusionPromise: false })).toBe('OK');
   });
 
   it('without the SET, an inclusion proof alone gives no signing time (@sigstore/verify needs a timestamp)', () => {
     const layer = sign();
     const proof = sigstore.rekor.inclusionProof(layer.details.rekorEntry!);
-    expect(
-      verificationOutcome(layer, { trustedRoot: sigstore.trustedRoot, inclusionProof: proof, inclusionPromise: false }),
-    ).toMatch(/^TIMESTAMP_ERROR: expected 1 timestamps, got 0/);
+    expect(verificationOutcome(layer, { trustedRoot: sigstore.trustedRoot, inclusionProof: proof, inclusionPromise: false })).toMatch(
+      /^TIMESTAMP_ERROR: expected 1 timestamps, got 0/,
+    );
   });
 
   it('verify with a TSA timestamp and no transparency log (cosign --tlog-upload=false)', () => {
@@ -78,9 +76,7 @@ describe('valid keyless signatures', () => {
 
   it('verify for URI and OtherName identities and GitHub workflow certificates', () => {
     const uri = sign({ identity: { uri: 'https://ci.example.test/pipelines/release' } });
-    expect(verifyLayer(uri, { trustedRoot: sigstore.trustedRoot }).identity?.subjectAlternativeName).toBe(
-      'https://ci.example.test/pipelines/release',
-    );
+    expect(verifyLayer(uri, { trustedRoot: sigstore.trustedRoot }).identity?.subjectAlternativeName).toBe('https://ci.example.test/pipelines/release');
 
     const other = sign({ identity: { otherName: 'builder!oidc.example.test' } });
     const otherSigner = verifyLayer(other, { trustedRoot: sigstore.trustedRoot });
@@ -94,9 +90,7 @@ describe('valid keyless signatures', () => {
       github: { repository: 'octo/app', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v1.2.3' },
     });
     const ghSigner = verifyLayer(gh, { trustedRoot: sigstore.trustedRoot });
-    expect(ghSigner.identity?.subjectAlternativeName).toBe(
-      'https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.2.3',
-    );
+    expect(ghSigner.identity?.subjectAlternativeName).toBe('https://github.com/octo/app/.github/workflows/release.yml@refs/tags/v1.2.3');
     expect(ghSigner.identity?.extensions?.issuer).toBe('https://token.actions.githubusercontent.com');
     const ghCert = X509Certificate.parse(gh.annotations[COSIGN_ANNOTATIONS.certificate]!);
     expect(ghCert.extension('1.3.6.1.4.1.57264.1.12')?.valueObj.subs[0]!.value.toString()).toBe('https://github.com/octo/app');
@@ -120,9 +114,7 @@ describe('valid keyless signatures', () => {
   });
 
   it('does not verify against another test Sigstore', () => {
-    expect(verificationOutcome(sign(), { trustedRoot: sigstore.untrustedRoot() })).toMatch(
-      /^CERTIFICATE_ERROR: .* \/ no valid certificate path found/,
-    );
+    expect(verificationOutcome(sign(), { trustedRoot: sigstore.untrustedRoot() })).toMatch(/^CERTIFICATE_ERROR: .* \/ no valid certificate path found/);
   });
 });
 
@@ -206,7 +198,9 @@ describe('trusted root validity windows', () => {
 
   it('a CT log key not valid at the SCT time cannot verify the SCT', () => {
     const layer = sign();
-    const root = sigstore.trustedRootWith({ ctlogValidFor: { start: sigstore.validFrom, end: new Date(layer.details.certificate.notBefore.getTime() - 1000) } });
+    const root = sigstore.trustedRootWith({
+      ctlogValidFor: { start: sigstore.validFrom, end: new Date(layer.details.certificate.notBefore.getTime() - 1000) },
+    });
     expect(verificationOutcome(layer, { trustedRoot: root })).toMatch(/^CERTIFICATE_ERROR: SCT verification failed/);
   });
 });

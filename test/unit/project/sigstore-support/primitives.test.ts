@@ -11,20 +11,14 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { FIXTURE, readFixtureJSON } from '../../../support/fixtures';
 import * as der from '../../../support/sigstore/der';
-import {
-  MerkleTree,
-  TestRekor,
-  type TestSigstore,
-  canonicalJson,
-  createTestSigstore,
-  fromPem,
-  logIdOf,
-  sha256,
-} from '../../../support/sigstore';
+import { MerkleTree, TestRekor, type TestSigstore, canonicalJson, createTestSigstore, fromPem, logIdOf, sha256 } from '../../../support/sigstore';
 
 // @sigstore/verify's internal RFC 6962 verifier: the reference our proofs must satisfy. It
 // reads only the body and proof of the entry and the size and root hash of the checkpoint.
-function verifyMerkleInclusion(entry: { canonicalizedBody: Buffer; inclusionProof: { logIndex: string; hashes: Buffer[] } }, checkpoint: { logSize: bigint; logHash: Buffer }): void {
+function verifyMerkleInclusion(
+  entry: { canonicalizedBody: Buffer; inclusionProof: { logIndex: string; hashes: Buffer[] } },
+  checkpoint: { logSize: bigint; logHash: Buffer },
+): void {
   sigstoreVerifyMerkleInclusion(entry as unknown as TLogEntryWithInclusionProof, checkpoint as LogCheckpoint);
 }
 
@@ -94,11 +88,8 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
 
   it('a leaf carries the same extensions, in the same order and criticality, as a real Fulcio leaf', () => {
     const real = SigstoreCertificate.parse(readFixtureJSON<{ certificate: string }>(...FIXTURE.k8sClusterApi, 'artifact.json').certificate);
-    const ours = SigstoreCertificate.parse(
-      sigstore.signImage({ digest: `sha256:${'1'.repeat(64)}` }).annotations['dev.sigstore.cosign/certificate']!,
-    );
-    const shape = (cert: SigstoreCertificate) =>
-      cert.extensions.map((ext) => `${ext.subs[0]!.toOID()}${ext.subs.length === 3 ? ' critical' : ''}`);
+    const ours = SigstoreCertificate.parse(sigstore.signImage({ digest: `sha256:${'1'.repeat(64)}` }).annotations['dev.sigstore.cosign/certificate']!);
+    const shape = (cert: SigstoreCertificate) => cert.extensions.map((ext) => `${ext.subs[0]!.toOID()}${ext.subs.length === 3 ? ' critical' : ''}`);
     expect(shape(ours)).toEqual(shape(real));
     expect(ours.signatureAlgorithm).toBe(real.signatureAlgorithm); // ecdsa-with-SHA384 from the P-384 intermediate
   });
@@ -107,7 +98,11 @@ describe('certificates (parsed and checked by OpenSSL)', () => {
     // Many certificates, because random serials, keys and key IDs must never break the re-encoding.
     const issuerKeyHash = sha256(SigstoreCertificate.parse(sigstore.fulcio.intermediate.der).publicKey);
     for (let i = 0; i < 200; i++) {
-      const { der: leafDer } = sigstore.fulcio.issueEphemeral({ identity: { email: `n${i}@example.test` }, issuer: 'https://i.test', signedAt: new Date(Date.now() - 7200_000) });
+      const { der: leafDer } = sigstore.fulcio.issueEphemeral({
+        identity: { email: `n${i}@example.test` },
+        issuer: 'https://i.test',
+        signedAt: new Date(Date.now() - 7200_000),
+      });
       const leaf = SigstoreCertificate.parse(leafDer);
       const clone = leaf.clone();
       const index = clone.extensions.findIndex((e) => e.subs[0]!.toOID() === '1.3.6.1.4.1.11129.2.4.2');

@@ -45,7 +45,10 @@ describe('parseDockerConfig', () => {
 
   it('names the helper in docker’s order: credHelpers, then credsStore (which supersedes inline auths), then auths', () => {
     expect(lookupDockerConfig(config, 'gcr.io')).toEqual({ helper: 'gcloud' });
-    const store = parseDockerConfig(JSON.stringify({ auths: { 'ghcr.io': { auth: b64('a:b') } }, credHelpers: { 'gcr.io': 'gcloud' }, credsStore: 'desktop' }), 'x');
+    const store = parseDockerConfig(
+      JSON.stringify({ auths: { 'ghcr.io': { auth: b64('a:b') } }, credHelpers: { 'gcr.io': 'gcloud' }, credsStore: 'desktop' }),
+      'x',
+    );
     expect(lookupDockerConfig(store, 'gcr.io')).toEqual({ helper: 'gcloud' });
     expect(lookupDockerConfig(store, 'ghcr.io')).toEqual({ helper: 'desktop' });
     expect(lookupDockerConfig(parseDockerConfig('{"auths":{}}', 'x'), 'other.io')).toEqual({});
@@ -53,7 +56,9 @@ describe('parseDockerConfig', () => {
 
   it('containers auth.json: namespace keys, most specific first, before the registry entry', () => {
     const podman = parseDockerConfig(
-      JSON.stringify({ auths: { 'quay.io': { auth: b64('registry:pw') }, 'quay.io/org': { auth: b64('org:pw') }, 'quay.io/org/team': { auth: b64('team:pw') } } }),
+      JSON.stringify({
+        auths: { 'quay.io': { auth: b64('registry:pw') }, 'quay.io/org': { auth: b64('org:pw') }, 'quay.io/org/team': { auth: b64('team:pw') } },
+      }),
       'auth.json',
       'containers',
     );
@@ -133,7 +138,9 @@ describe('CredentialStore', () => {
     const err = await new CredentialStore(undefined, docker(path), { PATH: dir }).lookup('ghcr.io').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImgverifyError);
     expect((err as ImgverifyError).code).toBe('INVALID_OPTIONS');
-    expect(errorMessage(err)).toContain(`credential helper docker-credential-osxkeychain (named in docker config ${path}) for ghcr.io: docker-credential-osxkeychain is not on PATH`);
+    expect(errorMessage(err)).toContain(
+      `credential helper docker-credential-osxkeychain (named in docker config ${path}) for ghcr.io: docker-credential-osxkeychain is not on PATH`,
+    );
   });
 
   it('reload() reads the files again', async () => {

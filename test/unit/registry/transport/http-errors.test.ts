@@ -35,7 +35,7 @@ test.each([
   ['a dropped connection', Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), 'REGISTRY_UNREACHABLE'],
   ['an unknown network error with a code', Object.assign(new Error('something odd'), { code: 'EHOSTDOWN' }), 'REGISTRY_UNREACHABLE'],
   ['a plain Error without a code', new Error('socket hang up'), 'REGISTRY_UNREACHABLE'],
-])('%s is the registry\'s (%#)', async (_what, thrown, code) => {
+])("%s is the registry's (%#)", async (_what, thrown, code) => {
   const err = (await send(clientThrowing(thrown)).catch((e: unknown) => e)) as ImgverifyError;
   expect(err.code).toBe(code);
 });

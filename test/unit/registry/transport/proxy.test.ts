@@ -3,13 +3,20 @@ import { ProxyRules, parseProxyUrl, proxySettingsFromEnv } from '../../../../src
 import { errorMessage } from '../../../../src/util/describe';
 
 const PROXY = 'http://proxy.corp:3128';
-const rules = (noProxy?: string) => new ProxyRules({ httpsProxy: PROXY, httpProxy: 'http://plain-proxy.corp:8080', ...(noProxy !== undefined ? { noProxy } : {}) });
+const rules = (noProxy?: string) =>
+  new ProxyRules({ httpsProxy: PROXY, httpProxy: 'http://plain-proxy.corp:8080', ...(noProxy !== undefined ? { noProxy } : {}) });
 const via = (r: ProxyRules, url: string) => r.proxyFor(new URL(url))?.host;
 
 describe('proxy settings from the environment (as Go reads them)', () => {
   it('upper case first, then lower case; empty values are unset', () => {
-    expect(proxySettingsFromEnv({ HTTPS_PROXY: 'http://a:1', https_proxy: 'http://b:2', no_proxy: 'x.test' })).toEqual({ httpsProxy: 'http://a:1', noProxy: 'x.test' });
-    expect(proxySettingsFromEnv({ https_proxy: 'http://b:2', HTTP_PROXY: ' ', http_proxy: 'http://c:3' })).toEqual({ httpsProxy: 'http://b:2', httpProxy: 'http://c:3' });
+    expect(proxySettingsFromEnv({ HTTPS_PROXY: 'http://a:1', https_proxy: 'http://b:2', no_proxy: 'x.test' })).toEqual({
+      httpsProxy: 'http://a:1',
+      noProxy: 'x.test',
+    });
+    expect(proxySettingsFromEnv({ https_proxy: 'http://b:2', HTTP_PROXY: ' ', http_proxy: 'http://c:3' })).toEqual({
+      httpsProxy: 'http://b:2',
+      httpProxy: 'http://c:3',
+    });
     expect(proxySettingsFromEnv({})).toEqual({});
   });
 
@@ -20,7 +27,8 @@ describe('proxy settings from the environment (as Go reads them)', () => {
   });
 
   it('loopback is never proxied', () => {
-    for (const url of ['https://localhost:5000/', 'https://127.0.0.1/', 'https://127.9.9.9:1/', 'https://[::1]:5000/']) expect(via(rules(), url)).toBeUndefined();
+    for (const url of ['https://localhost:5000/', 'https://127.0.0.1/', 'https://127.9.9.9:1/', 'https://[::1]:5000/'])
+      expect(via(rules(), url)).toBeUndefined();
   });
 
   it.each([

@@ -22,10 +22,24 @@ describe('retry policy', () => {
     const policy = { retries: 2, baseDelayMs: 1, maxDelayMs: 1 };
     let calls = 0;
     const error = new ImgverifyError('REGISTRY_ERROR', 'busy');
-    await expect(withRetries(policy, undefined, () => false, async () => (calls++, { done: false, error }))).rejects.toBe(error);
+    await expect(
+      withRetries(
+        policy,
+        undefined,
+        () => false,
+        async () => (calls++, { done: false, error }),
+      ),
+    ).rejects.toBe(error);
     expect(calls).toBe(3);
     calls = 0;
-    await expect(withRetries(policy, undefined, () => false, async () => (++calls < 2 ? { done: false, error } : { done: true, value: 'ok' }))).resolves.toBe('ok');
+    await expect(
+      withRetries(
+        policy,
+        undefined,
+        () => false,
+        async () => (++calls < 2 ? { done: false, error } : { done: true, value: 'ok' }),
+      ),
+    ).resolves.toBe('ok');
     expect(calls).toBe(2);
   });
 
@@ -33,10 +47,15 @@ describe('retry policy', () => {
     let calls = 0;
     const boom = new Error('boom');
     await expect(
-      withRetries({ retries: 3, baseDelayMs: 1, maxDelayMs: 1 }, undefined, () => false, async () => {
-        calls++;
-        throw boom;
-      }),
+      withRetries(
+        { retries: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        undefined,
+        () => false,
+        async () => {
+          calls++;
+          throw boom;
+        },
+      ),
     ).rejects.toBe(boom);
     expect(calls).toBe(1);
   });

@@ -42,7 +42,10 @@ describe('secretLookup', () => {
     [
       'another namespace',
       { name: 'one', namespace: 'cosign-system' },
-      { error: 'the Secret "cosign-system/one" is in another namespace: only the webhook\'s namespace "imgverify-system" is read (as policy-controller reads only its own)' },
+      {
+        error:
+          'the Secret "cosign-system/one" is in another namespace: only the webhook\'s namespace "imgverify-system" is read (as policy-controller reads only its own)',
+      },
     ],
   ])('%s', (_what, ref, expected) => {
     expect(lookup(ref)).toEqual(expected);

@@ -17,12 +17,21 @@ const T0 = new Date('2026-01-02T03:04:05.678Z');
 const T1 = new Date('2026-01-02T04:00:00Z');
 
 function object(status?: Json, generation = 1): KubeObject {
-  return { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'p', generation, resourceVersion: '5' }, spec: {}, ...(status ? { status } : {}) };
+  return {
+    apiVersion: 'policy.sigstore.dev/v1beta1',
+    kind: 'ClusterImagePolicy',
+    metadata: { name: 'p', generation, resourceVersion: '5' },
+    spec: {},
+    ...(status ? { status } : {}),
+  };
 }
 
 describe('desiredStatus and hasStatus', () => {
   it('Ready True with observedGeneration; Ready False with reason and message', () => {
-    expect(desiredStatus(object(undefined, 3), { ready: true }, T0)).toEqual({ observedGeneration: 3, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-02T03:04:05Z' }] });
+    expect(desiredStatus(object(undefined, 3), { ready: true }, T0)).toEqual({
+      observedGeneration: 3,
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-02T03:04:05Z' }],
+    });
     expect(desiredStatus(object(), { ready: false, reason: 'InvalidSpec', message: 'spec.images: missing field' }, T0).conditions).toEqual([
       { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: 'spec.images: missing field', lastTransitionTime: '2026-01-02T03:04:05Z' },
     ]);
@@ -40,10 +49,12 @@ describe('desiredStatus and hasStatus', () => {
     expect(message).toMatch(/… \(40960 characters\)$/);
   });
 
-  it('compares everything but the times; policy-controller\'s other conditions and fields are replaced', () => {
+  it("compares everything but the times; policy-controller's other conditions and fields are replaced", () => {
     const desired = desiredStatus(object(), { ready: true }, T1);
     expect(hasStatus(object({ observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: kubeTime(T0) }] }), desired)).toBe(true);
-    expect(hasStatus(object({ observedGeneration: 0, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: kubeTime(T0) }] }), desired)).toBe(false);
+    expect(hasStatus(object({ observedGeneration: 0, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: kubeTime(T0) }] }), desired)).toBe(
+      false,
+    );
     expect(hasStatus(object(), desired)).toBe(false);
     const policyController = {
       observedGeneration: 1,
@@ -85,7 +96,14 @@ describe('StatusWriter', () => {
         throw new KubeApiError('update: HTTP 503', 503);
       }
       try {
-        const written = store.update(type(), undefined, obj.metadata.name, { metadata: { name: obj.metadata.name, resourceVersion: obj.metadata.resourceVersion }, status }, 'v1beta1', { subresource: 'status' });
+        const written = store.update(
+          type(),
+          undefined,
+          obj.metadata.name,
+          { metadata: { name: obj.metadata.name, resourceVersion: obj.metadata.resourceVersion }, status },
+          'v1beta1',
+          { subresource: 'status' },
+        );
         writes++;
         return written;
       } catch (err) {
@@ -110,7 +128,12 @@ describe('StatusWriter', () => {
     writes = 0;
     failNext = 0;
     results.length = 0;
-    store.create(type(), undefined, { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name: 'p' }, spec: { images: [{ glob: 'a/**' }], authorities: [{ static: { action: 'pass' } }] } });
+    store.create(type(), undefined, {
+      apiVersion: 'policy.sigstore.dev/v1beta1',
+      kind: 'ClusterImagePolicy',
+      metadata: { name: 'p' },
+      spec: { images: [{ glob: 'a/**' }], authorities: [{ static: { action: 'pass' } }] },
+    });
   });
 
   const current = (): Json => store.view(type(), store.get(type(), undefined, 'p'), 'v1beta1');
@@ -148,7 +171,14 @@ describe('StatusWriter', () => {
 
   it('a conflict with a different status of the same generation: read again and written', async () => {
     const stale = current();
-    store.update(type(), undefined, 'p', { ...stale, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Other', lastTransitionTime: kubeTime(T0) }] } }, 'v1beta1', { subresource: 'status' });
+    store.update(
+      type(),
+      undefined,
+      'p',
+      { ...stale, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Other', lastTransitionTime: kubeTime(T0) }] } },
+      'v1beta1',
+      { subresource: 'status' },
+    );
     const w = writer();
     w.update(RESOURCE, stale, { ready: true });
     await w.idle();
