@@ -26,7 +26,7 @@ module.exports = {
     './src/cli/': floor([55, 39, 51, 59]),
     './src/cli/commands/': floor([42, 26, 31, 49]),
     './src/cosign/': floor([97, 94, 100, 98]),
-    './src/net/': floor([83, 64, 88, 86]),
+    './src/net/': floor([83, 64, 88, 85]), // lines 85 since Prettier joined lines of web-client.ts (85.71%)
     './src/policy/': floor([92, 85, 96, 94]),
     './src/registry/': floor([70, 59, 68, 72]),
     './src/registry/auth/': floor([71, 63, 67, 74]),
