@@ -10,7 +10,7 @@ export interface CommandIO {
 }
 
 /** Reads a stream to its end; more than `maxBytes` is an error (nothing is kept past it). */
-async function readAll(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
+export async function readAll(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultTufCacheDir, ImgverifyError } from '../..';
+import { defaultTufCacheDir } from '../..';
 import {
   evaluateWorkload,
   loadPolicies,
@@ -35,7 +35,7 @@ import {
 import { errorMessage } from '../../util/describe';
 import { mapLimit } from '../../util/pool';
 import { parseDuration } from '../common-flags';
-import type { CommandIO } from '../io';
+import { readAll, type CommandIO } from '../io';
 import { manifestReportJunit } from '../junit';
 import { manifestReportJSON, manifestReportText, type ManifestReport, type ObjectReport } from '../manifest-report';
 import { manifestReportSarif } from '../sarif';
@@ -181,22 +181,15 @@ export async function folderEvaluator(
  * (/dev/zero) stops at the bound.
  */
 async function readManifestFile(file: string, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
   const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > maxBytes) throw usageError(`-f ${file}: larger than ${maxBytes} bytes`);
-      chunks.push(chunk);
-    }
+    return await readAll(stream, maxBytes);
   } catch (err) {
-    if (err instanceof ImgverifyError) throw err;
-    throw usageError(`-f ${file}: ${errorMessage(err)}`);
+    // readAll's RangeError is the bound; anything else is the file's own error (ENOENT, EACCES...).
+    throw usageError(err instanceof RangeError ? `-f ${file}: larger than ${maxBytes} bytes` : `-f ${file}: ${errorMessage(err)}`);
   } finally {
     stream.destroy();
   }
-  return Buffer.concat(chunks, total);
 }
 
 /** What `-f` names: each file's text (a folder's *.yaml, *.yml, *.json files; `-` standard input); MAX_MANIFEST_BYTES in all. */
